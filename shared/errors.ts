@@ -1,0 +1,142 @@
+// Typed failures of the engine and the exit codes they map to (one place, used by plugin and runner).
+
+/** What kind of failure happened; decides retries, exit codes and wording. */
+export type ErrorKind = 'bad_input' | 'refused' | 'timeout' | 'locked' | 'transient' | 'failed';
+
+/** Exit codes shared by the plugin and the runner (documented in the README). */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  badInput: 2,
+  refused: 3,
+  timeout: 4,
+  locked: 5,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export function exitCodeFor(kind: ErrorKind | null | undefined): ExitCodeValue {
+  switch (kind) {
+    case null:
+    case undefined:
+      return ExitCode.ok;
+    case 'bad_input':
+      return ExitCode.badInput;
+    case 'refused':
+      return ExitCode.refused;
+    case 'timeout':
+      return ExitCode.timeout;
+    case 'locked':
+      return ExitCode.locked;
+    case 'transient':
+    case 'failed':
+      return ExitCode.failed;
+  }
+}
+
+/** Base class: an expected failure with a user-facing one-line message. */
+export class EngineError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class BadInputError extends EngineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('bad_input', message, options);
+  }
+}
+
+/** A pre-flight or health gate refused to go on; `failedChecks` names each failed check. */
+export class RefusedError extends EngineError {
+  constructor(
+    message: string,
+    readonly failedChecks: string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super('refused', message, options);
+  }
+}
+
+export class TimeoutError extends EngineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('timeout', message, options);
+  }
+}
+
+/** Another run holds the cluster's Lease. */
+export class LockedError extends EngineError {
+  constructor(
+    message: string,
+    readonly holder: string,
+    options?: { cause?: unknown },
+  ) {
+    super('locked', message, options);
+  }
+}
+
+/** Worth retrying (connection reset, node not connected, 5xx). */
+export class TransientError extends EngineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('transient', message, options);
+  }
+}
+
+export class OperationFailedError extends EngineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('failed', message, options);
+  }
+}
+
+/** An error answered by the Kubernetes API (status code and reason, e.g. 403 Forbidden, 409 Conflict). */
+export class KubeApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly reason: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'KubeApiError';
+  }
+}
+
+/** An error answered by CrateDB's SQL endpoint (JSON error or plain-text 401). */
+export class CrateSqlError extends Error {
+  constructor(
+    readonly httpStatus: number,
+    /** CrateDB's error code (e.g. 4010), or null for a plain-text answer. */
+    readonly code: number | null,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CrateSqlError';
+  }
+}
+
+/** The SQL endpoint could not be reached or the connection dropped (refused, reset, timeout). */
+export class SqlConnectionError extends Error {
+  constructor(
+    message: string,
+    readonly timedOut = false,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SqlConnectionError';
+  }
+}
+
+export function errorKindOf(err: unknown): ErrorKind {
+  if (err instanceof EngineError) return err.kind;
+  return 'failed';
+}
+
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

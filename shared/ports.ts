@@ -1,0 +1,124 @@
+// The engine's narrow interfaces to the world: Kubernetes, CrateDB's SQL endpoint, time, logs.
+// Real adapters live in shared/adapters/; tests use in-memory fakes with the same contract.
+import type { V1Lease, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { PodInfo, SqlEndpoint } from './schemas.js';
+
+/** Called with the pod's current state first, then after every change; null = absent/deleted. */
+export type PodHandler = (pod: V1Pod | null) => void;
+export type StopWatch = () => void;
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface EventInput {
+  /** The object the event is about. */
+  involvedObject: { kind: 'Pod' | 'StatefulSet'; name: string; namespace: string; uid?: string; apiVersion?: string };
+  type: 'Normal' | 'Warning';
+  /** CamelCase reason, e.g. DecommissionStarted. */
+  reason: string;
+  message: string;
+  /** Reporting component action, e.g. Decommission. */
+  action: string;
+}
+
+/**
+ * Kubernetes operations the engine uses. Every method throws KubeApiError for an API error
+ * (statusCode 404/403/409...), except the get* methods which return null on 404.
+ */
+export interface KubernetesPort {
+  getPod(namespace: string, name: string): Promise<V1Pod | null>;
+  listPods(namespace: string, labelSelector: string): Promise<V1Pod[]>;
+  /**
+   * Watch one pod by name (across re-creations). The handler gets the current state first,
+   * then every change within milliseconds. The real adapter re-lists on 410 Gone and
+   * reconnects on a dropped watch, delivering the current state again. Resolves once watching.
+   */
+  watchPod(namespace: string, name: string, handler: PodHandler): Promise<StopWatch>;
+  /** Delete a pod with a grace period and a UID precondition (409 Conflict when the UID changed). */
+  deletePod(namespace: string, name: string, opts: { gracePeriodSeconds: number; uid: string }): Promise<void>;
+
+  getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet | null>;
+  listStatefulSets(namespace: string, labelSelector?: string): Promise<V1StatefulSet[]>;
+  /** Merge-patch StatefulSet labels; a null value removes the label. */
+  patchStatefulSetLabels(namespace: string, name: string, labels: Record<string, string | null>): Promise<void>;
+
+  /** A crate-operator `CrateDB` (cratedbs.cloud.crate.io) custom resource, null when absent or CRD missing. */
+  getCrateDB(namespace: string, name: string): Promise<Record<string, unknown> | null>;
+  /** One key of a Secret, decoded; null when the Secret or key is absent. */
+  readSecret(namespace: string, name: string, key: string): Promise<string | null>;
+
+  /** Run a command in a container (pods/exec). Non-zero exit is a result, not an error. */
+  exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: string[],
+    opts?: { stdin?: string; timeoutMs?: number },
+  ): Promise<ExecResult>;
+
+  getLease(namespace: string, name: string): Promise<V1Lease | null>;
+  /** Create; KubeApiError 409 when it exists. */
+  createLease(namespace: string, lease: V1Lease): Promise<V1Lease>;
+  /** Replace with metadata.resourceVersion as precondition; KubeApiError 409 on a conflict. */
+  replaceLease(namespace: string, lease: V1Lease): Promise<V1Lease>;
+  deleteLease(namespace: string, name: string): Promise<void>;
+
+  /** Record a Kubernetes Event (events.k8s.io or core/v1). Best effort: callers ignore failures. */
+  createEvent(namespace: string, event: EventInput): Promise<void>;
+}
+
+export interface SqlResponse {
+  cols: string[];
+  rows: unknown[][];
+  rowcount: number;
+  duration?: number;
+}
+
+/** One way to send SQL to one CrateDB node. Throws CrateSqlError or SqlConnectionError. */
+export interface SqlTransport {
+  /** Where and as whom, for logs - never a secret. E.g. "http://10.0.0.5:4200 as system". */
+  readonly description: string;
+  query(stmt: string, args?: unknown[], opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<SqlResponse>;
+}
+
+/** Builds transports to a given pod. Credentials are resolved inside (never handed to the engine). */
+export interface SqlTransportFactory {
+  /** HTTP(S) to the pod's IP on the endpoint's port, with the endpoint's credentials and TLS. */
+  http(namespace: string, pod: PodInfo, endpoint: SqlEndpoint): SqlTransport;
+  /** Exec into the pod's CrateDB container and POST to localhost:4200 as the `crate` superuser. */
+  exec(namespace: string, pod: PodInfo, endpoint: SqlEndpoint): SqlTransport;
+}
+
+export interface Clock {
+  now(): number;
+  /** Wait for CrateDB polling intervals only; rejects with the signal's reason on abort. */
+  delay(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  log(level: LogLevel, message: string, fields?: LogFields): void;
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+/** Everything an activity needs. */
+export interface EngineDeps {
+  kube: KubernetesPort;
+  sql: SqlTransportFactory;
+  clock: Clock;
+  log: Logger;
+  /** Aborted on SIGTERM / Ctrl-C / cancel: activities stop safely and reset allocation. */
+  signal?: AbortSignal;
+  /** Identity of this run (Lease holder), e.g. "<job pod name>" or "<user>@<host>". */
+  holderIdentity?: string;
+  /** How often CrateDB state is polled, ms (default 1000). */
+  pollIntervalMs?: number;
+}

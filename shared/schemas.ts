@@ -1,0 +1,296 @@
+// The engine's data model: zod schemas for every activity's input and result (types come from z.infer).
+import { z } from 'zod';
+
+export const Strategy = z.enum(['kubernetes_managed', 'manual', 'unknown']);
+export type Strategy = z.infer<typeof Strategy>;
+
+/** cluster.graceful_stop.min_availability; any other string silently means NONE in CrateDB, so validate. */
+export const MinAvailability = z
+  .string()
+  .transform((s) => s.toUpperCase())
+  .pipe(z.enum(['NONE', 'PRIMARIES', 'FULL']));
+export type MinAvailability = z.infer<typeof MinAvailability>;
+
+/** Value of cluster.routing.allocation.enable held while a node restarts. */
+export const RestartAllocation = z.enum(['primaries', 'new_primaries']);
+export type RestartAllocation = z.infer<typeof RestartAllocation>;
+
+export const HealthStatus = z.enum(['GREEN', 'YELLOW', 'RED', 'UNKNOWN']);
+export type HealthStatus = z.infer<typeof HealthStatus>;
+
+/** Kubernetes DNS-1123 subdomain (pods, StatefulSets) and label (namespaces) names. */
+export const Dns1123Subdomain = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase DNS-1123 name');
+export const Dns1123Label = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS-1123 label');
+
+/** What strategy detection found for one StatefulSet (and so for each of its pods). */
+export const StrategyDetection = z.object({
+  strategy: Strategy,
+  hasPrestopHook: z.boolean(),
+  hasDcUtil: z.boolean(),
+  /** dc_util's EFFECTIVE timeout (its own rule over grace period and -timeout flag). */
+  dcUtilTimeoutSeconds: z.number().int().nonnegative(),
+  /** The -timeout flag as written (default 7200 s), before dc_util's grace-period rule. */
+  dcUtilFlagTimeoutSeconds: z.number().int().nonnegative(),
+  /** The pod template's terminationGracePeriodSeconds, null when unset. */
+  terminationGracePeriodSeconds: z.number().int().nonnegative().nullable(),
+  /** Grace period used when deleting a pod under the kubernetes_managed strategy. */
+  deleteGracePeriodSeconds: z.number().int().nonnegative(),
+  minAvailability: MinAvailability,
+  /** True when dc_util is present but will not decommission (label dc-util-disabled=true, replicas <= 1). */
+  dcUtilSkips: z.boolean(),
+  containerName: z.string().nullable(),
+  reasons: z.array(z.string()),
+});
+export type StrategyDetection = z.infer<typeof StrategyDetection>;
+
+/** How to reach CrateDB's HTTP endpoint; secrets are references, never values. */
+export const SqlEndpoint = z.object({
+  scheme: z.enum(['http', 'https']).default('http'),
+  port: z.number().int().min(1).max(65535).default(4200),
+  /** Verify TLS against this CA (Secret name + key), unless insecure. */
+  caSecret: z.object({ name: z.string(), key: z.string() }).nullable().default(null),
+  insecureSkipTlsVerify: z.boolean().default(false),
+  /** Basic-auth credentials from a Secret; null means no credentials (trust). */
+  credentials: z
+    .object({
+      username: z.string(),
+      secretName: z.string(),
+      passwordKey: z.string().default('password'),
+    })
+    .nullable()
+    .default(null),
+  /** Is the HTTP user a superuser (may DECOMMISSION)? null when unknown. */
+  superuser: z.boolean().nullable().default(null),
+});
+export type SqlEndpoint = z.infer<typeof SqlEndpoint>;
+
+export const PodInfo = z.object({
+  name: z.string(),
+  uid: z.string(),
+  statefulSetName: z.string(),
+  ordinal: z.number().int().nonnegative(),
+  /** CrateDB node name (sys.nodes by hostname, else -Cnode.name=). */
+  nodeName: z.string().nullable(),
+  nodeId: z.string().nullable().default(null),
+  podIP: z.string().nullable(),
+  ready: z.boolean(),
+  phase: z.string().nullable(),
+  restartCount: z.number().int().nonnegative(),
+  containerName: z.string(),
+  /** Is this node the elected master right now. */
+  isMaster: z.boolean().default(false),
+  deleting: z.boolean().default(false),
+});
+export type PodInfo = z.infer<typeof PodInfo>;
+
+export const StatefulSetInfo = z.object({
+  name: z.string(),
+  uid: z.string(),
+  replicas: z.number().int().nonnegative(),
+  selector: z.string(),
+  labels: z.record(z.string(), z.string()).default({}),
+  detection: StrategyDetection,
+});
+export type StatefulSetInfo = z.infer<typeof StatefulSetInfo>;
+
+/** Everything the engine knows about one CrateDB cluster (the seed's CrateDBCluster). */
+export const CrateDBCluster = z.object({
+  /** Cluster name (crate-operator CrateDB name, else the StatefulSet name). */
+  name: z.string(),
+  namespace: z.string(),
+  /** crate-operator CrateDB resource name, if the cluster belongs to one. */
+  crateDBName: z.string().nullable().default(null),
+  /** Seed field: the (first) StatefulSet. */
+  statefulSetName: z.string(),
+  statefulSets: z.array(StatefulSetInfo).min(1),
+  pods: z.array(PodInfo),
+  /** Sum of replicas across StatefulSets: the node count a healthy cluster has. */
+  expectedNodes: z.number().int().nonnegative(),
+  health: HealthStatus.default('UNKNOWN'),
+  masterNode: z.string().nullable().default(null),
+  /** Seed fields (of the first StatefulSet). */
+  hasPrestopHook: z.boolean(),
+  hasDcUtil: z.boolean(),
+  dcUtilTimeout: z.number().int().nonnegative(),
+  sql: SqlEndpoint,
+});
+export type CrateDBCluster = z.infer<typeof CrateDBCluster>;
+
+export const TargetKind = z.enum(['statefulset', 'cratedb', 'pod']);
+export type TargetKind = z.infer<typeof TargetKind>;
+
+export const AnalyzeInput = z.object({
+  namespace: Dns1123Label,
+  kind: TargetKind,
+  name: Dns1123Subdomain,
+  /** Override what discovery finds about the SQL endpoint. */
+  sql: SqlEndpoint.partial().optional(),
+});
+export type AnalyzeInput = z.infer<typeof AnalyzeInput>;
+
+/** Options of the manual strategy's graceful stop (fact sheet section 2). */
+export const DecommissionOptions = z.object({
+  /** cluster.graceful_stop.timeout in seconds. */
+  decommissionTimeout: z.number().int().positive().default(720),
+  minAvailability: MinAvailability.default('PRIMARIES'),
+  force: z.boolean().default(true),
+  /** Allocation held during the restart; `new_primaries` only when asked. */
+  allocation: RestartAllocation.default('primaries'),
+});
+export type DecommissionOptions = z.infer<typeof DecommissionOptions>;
+
+export const DecommissionInput = z.object({
+  podName: Dns1123Subdomain,
+  namespace: Dns1123Label,
+  cluster: CrateDBCluster,
+  dryRun: z.boolean().default(false),
+  options: DecommissionOptions.default(DecommissionOptions.parse({})),
+  /** Identifies the run (Lease holder, Events, resume bookkeeping). */
+  operationId: z.string().optional(),
+});
+export type DecommissionInput = z.input<typeof DecommissionInput>;
+export type DecommissionInputParsed = z.infer<typeof DecommissionInput>;
+
+export const DecommissionResult = z.object({
+  podName: z.string(),
+  namespace: z.string(),
+  strategyUsed: Strategy,
+  success: z.boolean(),
+  /** Seconds. */
+  duration: z.number().nonnegative(),
+  error: z.string().nullable().default(null),
+  errorKind: z.enum(['bad_input', 'refused', 'timeout', 'locked', 'transient', 'failed']).nullable().default(null),
+  startedAt: z.string().nullable().default(null),
+  completedAt: z.string().nullable().default(null),
+  processExited: z.boolean().default(false),
+  decommissionTimeout: z.number().int().default(720),
+  dryRun: z.boolean().default(false),
+  /** Pod UID before the decommission, and of the re-created pod when known. */
+  oldUid: z.string().nullable().default(null),
+  newUid: z.string().nullable().default(null),
+});
+export type DecommissionResult = z.infer<typeof DecommissionResult>;
+
+export const PodRestartInput = z.object({
+  podName: Dns1123Subdomain,
+  namespace: Dns1123Label,
+  cluster: CrateDBCluster,
+  /** Seconds to wait for the re-created pod to be Ready. */
+  podReadyTimeout: z.number().int().positive().default(600),
+  dryRun: z.boolean().default(false),
+  options: DecommissionOptions.default(DecommissionOptions.parse({})),
+  operationId: z.string().optional(),
+});
+export type PodRestartInput = z.input<typeof PodRestartInput>;
+
+export const NamedCheck = z.object({
+  name: z.string(),
+  ok: z.boolean(),
+  message: z.string(),
+});
+export type NamedCheck = z.infer<typeof NamedCheck>;
+
+export const HealthCheckInput = z.object({
+  cluster: CrateDBCluster,
+  /** Consecutive good readings required. */
+  consecutive: z.number().int().positive().default(3),
+  intervalSeconds: z.number().nonnegative().default(2),
+  /** Give up after this many seconds (0 = one round of readings, no waiting for recovery). */
+  timeoutSeconds: z.number().nonnegative().default(0),
+  /** Node names not to read through (e.g. a draining node). */
+  avoidNodes: z.array(z.string()).default([]),
+});
+export type HealthCheckInput = z.input<typeof HealthCheckInput>;
+
+export const HealthCheckResult = z.object({
+  healthy: z.boolean(),
+  healthStatus: HealthStatus,
+  checks: z.array(NamedCheck),
+  failedChecks: z.array(z.string()),
+  nodeCount: z.number().int().nonnegative(),
+  expectedNodes: z.number().int().nonnegative(),
+  masterNode: z.string().nullable(),
+  relocatingShards: z.number().int().nonnegative(),
+  initializingShards: z.number().int().nonnegative(),
+  goodReadings: z.number().int().nonnegative(),
+  checkedAt: z.string(),
+  error: z.string().nullable().default(null),
+});
+export type HealthCheckResult = z.infer<typeof HealthCheckResult>;
+
+export const PodRestartResult = z.object({
+  podName: z.string(),
+  namespace: z.string(),
+  success: z.boolean(),
+  strategyUsed: Strategy,
+  duration: z.number().nonnegative(),
+  error: z.string().nullable().default(null),
+  errorKind: DecommissionResult.shape.errorKind,
+  startedAt: z.string().nullable().default(null),
+  completedAt: z.string().nullable().default(null),
+  oldUid: z.string().nullable().default(null),
+  newUid: z.string().nullable().default(null),
+  /** Skipped because an earlier (crashed) run of the same operation already restarted it. */
+  skipped: z.boolean().default(false),
+  decommission: DecommissionResult.nullable().default(null),
+  health: HealthCheckResult.nullable().default(null),
+});
+export type PodRestartResult = z.infer<typeof PodRestartResult>;
+
+export const RollingRestartInput = z.object({
+  cluster: CrateDBCluster,
+  dryRun: z.boolean().default(false),
+  podReadyTimeout: z.number().int().positive().default(600),
+  /** Seconds the health gate may wait for the cluster to recover after a pod. */
+  healthTimeout: z.number().int().positive().default(900),
+  healthConsecutive: z.number().int().positive().default(3),
+  healthIntervalSeconds: z.number().nonnegative().default(2),
+  options: DecommissionOptions.default(DecommissionOptions.parse({})),
+  /** Restart only these pods (default: all pods of the cluster). */
+  pods: z.array(z.string()).optional(),
+  operationId: z.string().optional(),
+});
+export type RollingRestartInput = z.input<typeof RollingRestartInput>;
+
+export const PlannedPod = z.object({
+  podName: z.string(),
+  nodeName: z.string().nullable(),
+  statefulSetName: z.string(),
+  strategy: Strategy,
+  reason: z.string(),
+  deleteGracePeriodSeconds: z.number().int(),
+  timeoutSeconds: z.number().int(),
+  alreadyDone: z.boolean().default(false),
+});
+
+export const RollingRestartPlan = z.object({
+  cluster: z.string(),
+  namespace: z.string(),
+  order: z.array(PlannedPod),
+  preflight: HealthCheckResult.nullable(),
+  totalTimeoutSeconds: z.number().int(),
+});
+export type RollingRestartPlan = z.infer<typeof RollingRestartPlan>;
+
+export const RollingRestartResult = z.object({
+  cluster: z.string(),
+  namespace: z.string(),
+  operationId: z.string(),
+  success: z.boolean(),
+  dryRun: z.boolean(),
+  duration: z.number().nonnegative(),
+  error: z.string().nullable().default(null),
+  errorKind: DecommissionResult.shape.errorKind,
+  plan: RollingRestartPlan,
+  pods: z.array(PodRestartResult),
+  allocationReset: z.boolean(),
+});
+export type RollingRestartResult = z.infer<typeof RollingRestartResult>;
