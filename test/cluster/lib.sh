@@ -48,3 +48,109 @@ cdk_die() { cdk_log "ERROR: $*"; exit 1; }
 cdk_elapsed() {
   awk -v s="$1" -v e="$(date +%s%N)" -v l="${2:-elapsed}" 'BEGIN { printf "%s: %.1fs\n", l, (e - s) / 1e9 }' >&2
 }
+
+# ---------------------------------------------------------------------------
+# PKI (openssl). All certificates are signed by $CDK_STATE/pki/ca.{crt,key}.
+
+# cdk_issue_cert DIR NAME CN [O] [SANS] [USAGE]
+#   Writes DIR/NAME.{crt,key} unless NAME.crt exists. SANS is an openssl
+#   subjectAltName value ("DNS:a,IP:1.2.3.4"); USAGE is clientAuth,
+#   serverAuth or both ("serverAuth,clientAuth"); default clientAuth.
+#   Other parts (e.g. the kubelet: CN=system:node:<name>, O=system:nodes)
+#   may call it to get certificates from the cluster CA.
+cdk_issue_cert() {
+  local dir="$1" name="$2" cn="$3" org="${4:-}" sans="${5:-}" usage="${6:-clientAuth}"
+  [[ -s "$dir/$name.crt" && -s "$dir/$name.key" ]] && return 0
+  local subj="/CN=$cn" ext
+  [[ -n "$org" ]] && subj="/O=$org$subj"
+  ext="$(mktemp)"
+  {
+    echo "basicConstraints=critical,CA:FALSE"
+    echo "keyUsage=critical,digitalSignature,keyEncipherment"
+    echo "extendedKeyUsage=$usage"
+    [[ -n "$sans" ]] && echo "subjectAltName=$sans"
+  } >"$ext"
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/$name.key" -subj "$subj" \
+    -out "$dir/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+    -CAcreateserial -days 3650 -sha256 -extfile "$ext" -out "$dir/$name.crt" 2>/dev/null
+  rm -f "$ext" "$dir/$name.csr"
+  chmod 600 "$dir/$name.key"
+}
+
+# cdk_write_kubeconfig FILE SERVER CA CERT KEY [USER]: embeds the files.
+cdk_write_kubeconfig() {
+  local file="$1" server="$2" ca="$3" cert="$4" key="$5" user="${6:-admin}"
+  local tmp="$file.tmp.$$"
+  cat >"$tmp" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: cdk
+  cluster:
+    server: $server
+    certificate-authority-data: $(base64 -w0 "$ca")
+users:
+- name: $user
+  user:
+    client-certificate-data: $(base64 -w0 "$cert")
+    client-key-data: $(base64 -w0 "$key")
+contexts:
+- name: cdk
+  context:
+    cluster: cdk
+    user: $user
+    namespace: default
+current-context: cdk
+KC
+  chmod 600 "$tmp"
+  mv "$tmp" "$file"
+}
+
+# ---------------------------------------------------------------------------
+# Processes. $CDK_STATE/pids/<name>.pid: line 1 the pid (started with setsid,
+# so it leads its own process group), optional line 2 its start time
+# (field 22 of /proc/<pid>/stat) to guard against pid reuse after a crash.
+
+cdk_proc_starttime() { awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat" 2>/dev/null; }
+
+# cdk_pid_alive FILE: prints the pid and returns 0 if the process is alive
+# (and, when recorded, has the same start time).
+cdk_pid_alive() {
+  local file="$1" pid st
+  [[ -s "$file" ]] || return 1
+  pid="$(sed -n 1p "$file")"; st="$(sed -n 2p "$file")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  [[ -d "/proc/$pid" ]] || return 1
+  [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]] || return 1
+  if [[ -n "$st" && "$(cdk_proc_starttime "$pid")" != "$st" ]]; then return 1; fi
+  echo "$pid"
+}
+
+# cdk_start NAME CMD...: starts CMD in its own session, logs to
+# $CDK_STATE/logs/NAME.log, records $CDK_STATE/pids/NAME.pid.
+cdk_start() {
+  local name="$1"; shift
+  mkdir -p "$CDK_STATE/logs" "$CDK_STATE/pids"
+  setsid "$@" </dev/null >>"$CDK_STATE/logs/$name.log" 2>&1 &
+  local pid=$!
+  printf '%s\n%s\n' "$pid" "$(cdk_proc_starttime "$pid")" >"$CDK_STATE/pids/$name.pid"
+}
+
+# cdk_stop FILE [TIMEOUT_S]: TERM the process group (or the process), wait,
+# then KILL. Removes FILE.
+cdk_stop() {
+  local file="$1" timeout="${2:-10}" pid target i
+  if pid="$(cdk_pid_alive "$file")"; then
+    if [[ "$(ps -o pgid= -p "$pid" | tr -d ' ')" == "$pid" ]]; then target="-$pid"; else target="$pid"; fi
+    kill -TERM -- "$target" 2>/dev/null || true
+    for ((i = 0; i < timeout * 10; i++)); do
+      kill -0 -- "$target" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL -- "$target" 2>/dev/null || true
+    # wait until the leader is gone (so ports are free for a restart)
+    for ((i = 0; i < 50; i++)); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
+  fi
+  rm -f "$file"
+}
