@@ -1,0 +1,3 @@
+module cratesim
+
+go 1.26
