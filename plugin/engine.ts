@@ -1,0 +1,150 @@
+// The engine as the front ends see it (a port, so tests inject fakes), and executeTask: one Task -> one result + exit code.
+import type {
+  AnalyzeInput,
+  CrateDBCluster,
+  DecommissionInput,
+  DecommissionResult,
+  HealthCheckInput,
+  HealthCheckResult,
+  PodRestartInput,
+  PodRestartResult,
+  RollingRestartInput,
+  RollingRestartPlan,
+  RollingRestartResult,
+  StrategyDetection,
+} from '../shared/schemas.js';
+import type { Clock, EngineDeps, Logger, LogLevel } from '../shared/ports.js';
+import type { V1StatefulSet } from '@kubernetes/client-node';
+import { errorKindOf, exitCodeFor, messageOf, type ErrorKind } from '../shared/errors.js';
+import { exitCodeForResult } from './exit.js';
+import type { Task } from './task.js';
+
+export interface EngineApi {
+  analyzeCluster(deps: EngineDeps, input: AnalyzeInput): Promise<CrateDBCluster>;
+  checkClusterHealth(deps: EngineDeps, input: HealthCheckInput): Promise<HealthCheckResult>;
+  decommissionPod(deps: EngineDeps, input: DecommissionInput): Promise<DecommissionResult>;
+  restartPod(deps: EngineDeps, input: PodRestartInput): Promise<PodRestartResult>;
+  rollingRestart(deps: EngineDeps, input: RollingRestartInput): Promise<RollingRestartResult>;
+  planRollingRestart(deps: EngineDeps, input: RollingRestartInput): Promise<RollingRestartPlan>;
+  createLogger(opts: { format: 'text' | 'json'; level: LogLevel; write: (line: string) => void }): Logger;
+  systemClock: Clock;
+  detectStrategy(sts: V1StatefulSet): StrategyDetection;
+}
+
+/**
+ * Load the engine (shared/index.ts). Loaded lazily so that `--help`, completion and bad input never pay for it,
+ * and typed through EngineApi so the front ends depend on the contract, not the module layout.
+ */
+export async function loadEngine(): Promise<EngineApi> {
+  const mod = (await import('../shared/index.js')) as unknown as Partial<EngineApi>;
+  const missing = (
+    [
+      'analyzeCluster',
+      'checkClusterHealth',
+      'decommissionPod',
+      'restartPod',
+      'rollingRestart',
+      'planRollingRestart',
+      'createLogger',
+      'systemClock',
+      'detectStrategy',
+    ] as const
+  ).filter((k) => mod[k] === undefined);
+  if (missing.length > 0) throw new Error(`this build of the engine lacks ${missing.join(', ')}`);
+  return mod as EngineApi;
+}
+
+/** What a finished Task produced: the engine's result (or an error record) and the exit code. */
+export interface TaskOutcome {
+  result: Record<string, unknown>;
+  exitCode: number;
+}
+
+/** Run one Task on the engine. Never throws for expected failures: they become a result with an exit code. */
+export async function executeTask(engine: EngineApi, deps: EngineDeps, task: Task): Promise<TaskOutcome> {
+  const o = task.options;
+  const options = {
+    decommissionTimeout: o.decommissionTimeout,
+    minAvailability: o.minAvailability,
+    allocation: o.allocation,
+    force: true,
+  };
+  try {
+    const cluster = await engine.analyzeCluster(deps, {
+      namespace: task.namespace,
+      kind: task.target.kind,
+      name: task.target.name,
+    });
+    let result: unknown;
+    switch (task.operation) {
+      case 'rollout':
+        result = await engine.rollingRestart(deps, {
+          cluster,
+          dryRun: task.dryRun,
+          podReadyTimeout: o.podReadyTimeout,
+          healthTimeout: o.healthTimeout,
+          options,
+          ...(task.operationId ? { operationId: task.operationId } : {}),
+        });
+        break;
+      case 'restart':
+        result = await engine.restartPod(deps, {
+          podName: task.target.name,
+          namespace: task.namespace,
+          cluster,
+          podReadyTimeout: o.podReadyTimeout,
+          dryRun: task.dryRun,
+          options,
+          ...(task.operationId ? { operationId: task.operationId } : {}),
+        });
+        break;
+      case 'decommission':
+        result = await engine.decommissionPod(deps, {
+          podName: task.target.name,
+          namespace: task.namespace,
+          cluster,
+          dryRun: task.dryRun,
+          options,
+          ...(task.operationId ? { operationId: task.operationId } : {}),
+        });
+        break;
+      case 'health':
+        result = await engine.checkClusterHealth(deps, { cluster });
+        break;
+      case 'plan': {
+        const plan = await engine.planRollingRestart(deps, {
+          cluster,
+          dryRun: true,
+          podReadyTimeout: o.podReadyTimeout,
+          healthTimeout: o.healthTimeout,
+          options,
+        });
+        result = {
+          ...plan,
+          statefulSets: cluster.statefulSets.map((s) => ({ name: s.name, replicas: s.replicas, ...s.detection })),
+        };
+        break;
+      }
+    }
+    const record = (result ?? {}) as Record<string, unknown>;
+    return { result: record, exitCode: exitCodeForResult(record) };
+  } catch (err) {
+    return errorOutcome(task, err);
+  }
+}
+
+/** A thrown error as a result record (the seed's shape: success=false, error, errorKind). */
+export function errorOutcome(task: Pick<Task, 'operation' | 'namespace' | 'target'>, err: unknown): TaskOutcome {
+  const kind: ErrorKind = errorKindOf(err);
+  return {
+    result: {
+      operation: task.operation,
+      namespace: task.namespace,
+      target: `${task.target.kind}/${task.target.name}`,
+      success: false,
+      error: messageOf(err),
+      errorKind: kind,
+    },
+    exitCode: exitCodeFor(kind),
+  };
+}

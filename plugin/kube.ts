@@ -1,0 +1,306 @@
+// The plugin's narrow port to the Kubernetes API (generic objects, access review, a Job's pods and logs),
+// and its real adapter on @kubernetes/client-node. Tests use an in-memory fake with the same contract.
+import { PassThrough } from 'node:stream';
+import {
+  ApiException,
+  AuthorizationV1Api,
+  KubernetesObjectApi,
+  Log,
+  Watch,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Job,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { KubeApiError } from '../shared/errors.js';
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  /** Absent for cluster-scoped objects (ClusterRole, ClusterRoleBinding). */
+  namespace?: string;
+  name: string;
+}
+
+/** A Job and its pods, as last seen. */
+export interface JobSnapshot {
+  job: V1Job | null;
+  pods: V1Pod[];
+}
+
+export type StopObserving = () => void;
+
+export interface AccessReview {
+  namespace: string;
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+}
+
+export interface PluginKube {
+  /** null when absent (404). Throws KubeApiError otherwise. */
+  get<T extends KubernetesObject = KubernetesObject>(ref: ObjectRef): Promise<T | null>;
+  list<T extends KubernetesObject = KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    labelSelector?: string,
+  ): Promise<T[]>;
+  /** KubeApiError 409 when it exists. */
+  create<T extends KubernetesObject>(obj: T): Promise<T>;
+  /** Replace the whole object (read its resourceVersion first). */
+  replace<T extends KubernetesObject>(obj: T): Promise<T>;
+  /** false when it was already absent. */
+  delete(ref: ObjectRef, opts?: { gracePeriodSeconds?: number; propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' }): Promise<boolean>;
+  /** SelfSubjectAccessReview: may the current user do this? */
+  canI(review: AccessReview): Promise<{ allowed: boolean; reason?: string }>;
+  /**
+   * Watch a Job and its pods (label batch.kubernetes.io/job-name); the handler gets the current
+   * snapshot first and after every change. Resolves once watching.
+   */
+  observeJob(namespace: string, jobName: string, onChange: (snap: JobSnapshot) => void): Promise<StopObserving>;
+  /**
+   * Stream a container's log line by line from the start, following until the container ends
+   * (resolves) or the signal aborts (resolves).
+   */
+  streamLogs(namespace: string, pod: string, container: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
+}
+
+/** API errors as the engine's typed KubeApiError (code + reason + message naming the object). */
+export function toKubeApiError(err: unknown, what: string): unknown {
+  if (err instanceof ApiException) {
+    const body = parseBody(err.body);
+    const reason = typeof body?.reason === 'string' ? body.reason : statusReason(err.code);
+    const message = typeof body?.message === 'string' ? body.message : `${what}: HTTP ${err.code}`;
+    return new KubeApiError(err.code, reason, `${what}: ${message}`, { cause: err });
+  }
+  return err;
+}
+
+function parseBody(body: unknown): Record<string, unknown> | null {
+  if (body && typeof body === 'object') return body as Record<string, unknown>;
+  if (typeof body === 'string') {
+    try {
+      const v = JSON.parse(body) as unknown;
+      return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+function statusReason(code: number): string {
+  return ({ 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 422: 'Invalid' } as Record<number, string>)[code] ?? 'Error';
+}
+
+function describe(ref: ObjectRef): string {
+  return `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+}
+
+/** The real adapter. */
+export function createPluginKube(kc: KubeConfig): PluginKube {
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const authz = kc.makeApiClient(AuthorizationV1Api);
+  const header = (ref: ObjectRef) => ({
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
+  });
+
+  return {
+    async get<T extends KubernetesObject>(ref: ObjectRef) {
+      try {
+        return (await objects.read(header(ref))) as T;
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) return null;
+        throw toKubeApiError(err, `get ${describe(ref)}`);
+      }
+    },
+    async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, labelSelector?: string) {
+      try {
+        const res = await objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
+        return res.items;
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) return [];
+        throw toKubeApiError(err, `list ${kind}${namespace ? ` in ${namespace}` : ''}`);
+      }
+    },
+    async create<T extends KubernetesObject>(obj: T) {
+      try {
+        return await objects.create(obj);
+      } catch (err) {
+        throw toKubeApiError(err, `create ${obj.kind} ${obj.metadata?.name ?? ''}`);
+      }
+    },
+    async replace<T extends KubernetesObject>(obj: T) {
+      try {
+        return await objects.replace(obj);
+      } catch (err) {
+        throw toKubeApiError(err, `replace ${obj.kind} ${obj.metadata?.name ?? ''}`);
+      }
+    },
+    async delete(ref, opts = {}) {
+      try {
+        await objects.delete(header(ref), undefined, undefined, opts.gracePeriodSeconds, undefined, opts.propagationPolicy);
+        return true;
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) return false;
+        throw toKubeApiError(err, `delete ${describe(ref)}`);
+      }
+    },
+    async canI(review) {
+      try {
+        const res = await authz.createSelfSubjectAccessReview({
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: {
+              resourceAttributes: {
+                namespace: review.namespace,
+                verb: review.verb,
+                group: review.group,
+                resource: review.resource,
+                ...(review.subresource ? { subresource: review.subresource } : {}),
+              },
+            },
+          },
+        });
+        return { allowed: res.status?.allowed === true, ...(res.status?.reason ? { reason: res.status.reason } : {}) };
+      } catch (err) {
+        throw toKubeApiError(err, 'create SelfSubjectAccessReview');
+      }
+    },
+    observeJob: (namespace, jobName, onChange) => observeJobWithWatches(kc, objects, namespace, jobName, onChange),
+    streamLogs: (namespace, pod, container, onLine, signal) => streamLogsWithClient(kc, namespace, pod, container, onLine, signal),
+  };
+}
+
+/** List then watch the Job (by name) and its pods (by label); re-list on any watch end (410 Gone included). */
+async function observeJobWithWatches(
+  kc: KubeConfig,
+  objects: KubernetesObjectApi,
+  namespace: string,
+  jobName: string,
+  onChange: (snap: JobSnapshot) => void,
+): Promise<StopObserving> {
+  let stopped = false;
+  let job: V1Job | null = null;
+  const pods = new Map<string, V1Pod>();
+  const controllers: AbortController[] = [];
+  const emit = () => {
+    if (!stopped) onChange({ job, pods: [...pods.values()] });
+  };
+  const watch = new Watch(kc);
+
+  const runJobWatch = async (): Promise<void> => {
+    if (stopped) return;
+    try {
+      const list = await objects.list<V1Job>('batch/v1', 'Job', namespace, undefined, undefined, undefined, `metadata.name=${jobName}`);
+      job = list.items[0] ?? null;
+      emit();
+      const ctl = await watch.watch(
+        `/apis/batch/v1/namespaces/${namespace}/jobs`,
+        { fieldSelector: `metadata.name=${jobName}`, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
+        (phase, obj: V1Job) => {
+          if (phase === 'BOOKMARK' || phase === 'ERROR') return;
+          job = phase === 'DELETED' ? null : obj;
+          emit();
+        },
+        () => void restartSoon(runJobWatch),
+      );
+      controllers.push(ctl);
+    } catch {
+      restartSoon(runJobWatch);
+    }
+  };
+  const runPodWatch = async (): Promise<void> => {
+    if (stopped) return;
+    const selector = `batch.kubernetes.io/job-name=${jobName}`;
+    try {
+      const list = await objects.list<V1Pod>('v1', 'Pod', namespace, undefined, undefined, undefined, undefined, selector);
+      pods.clear();
+      for (const p of list.items) pods.set(p.metadata?.name ?? '', p);
+      emit();
+      const ctl = await watch.watch(
+        `/api/v1/namespaces/${namespace}/pods`,
+        { labelSelector: selector, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
+        (phase, obj: V1Pod) => {
+          if (phase === 'BOOKMARK' || phase === 'ERROR') return;
+          const name = obj.metadata?.name ?? '';
+          if (phase === 'DELETED') pods.delete(name);
+          else pods.set(name, obj);
+          emit();
+        },
+        () => void restartSoon(runPodWatch),
+      );
+      controllers.push(ctl);
+    } catch {
+      restartSoon(runPodWatch);
+    }
+  };
+  // A dropped watch is re-established after a short back-off (not a poll: it only runs when the watch ended).
+  const restartSoon = (fn: () => Promise<void>) => {
+    if (stopped) return;
+    const t = setTimeout(() => void fn(), 500);
+    t.unref?.();
+  };
+  await Promise.all([runJobWatch(), runPodWatch()]);
+  return () => {
+    stopped = true;
+    for (const c of controllers) c.abort();
+  };
+}
+
+/** Follow one container's log with client-node's Log (not readNamespacedPodLog, which hangs on follow). */
+async function streamLogsWithClient(
+  kc: KubeConfig,
+  namespace: string,
+  pod: string,
+  container: string,
+  onLine: (line: string) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  if (signal.aborted) return;
+  const stream = new PassThrough();
+  const splitter = lineSplitter(onLine);
+  stream.on('data', (chunk: Buffer) => splitter.push(chunk.toString('utf8')));
+  const ended = new Promise<void>((resolve) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', () => resolve());
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  let ctl: AbortController;
+  try {
+    ctl = await new Log(kc).log(namespace, pod, container, stream, { follow: true });
+  } catch (err) {
+    throw toKubeApiError(err, `logs of pod ${namespace}/${pod}`);
+  }
+  const onAbort = () => ctl.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  await ended;
+  signal.removeEventListener('abort', onAbort);
+  splitter.flush();
+}
+
+/** Cut a byte stream into lines (a last partial line is delivered on flush). */
+export function lineSplitter(onLine: (line: string) => void): { push(text: string): void; flush(): void } {
+  let buf = '';
+  return {
+    push(text) {
+      buf += text;
+      let i: number;
+      while ((i = buf.indexOf('\n')) !== -1) {
+        const line = buf.slice(0, i).replace(/\r$/, '');
+        buf = buf.slice(i + 1);
+        onLine(line);
+      }
+    },
+    flush() {
+      if (buf.length > 0) onLine(buf);
+      buf = '';
+    },
+  };
+}

@@ -1,0 +1,215 @@
+// Global flags (kubectl's plus output, colour, mode) and their validation with zod: bad input -> UsageError (exit 2).
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import type { Argv } from 'yargs';
+import { Dns1123Label } from '../shared/schemas.js';
+import { UsageError } from './exit.js';
+
+export const OutputFormat = z.enum(['text', 'json', 'yaml']);
+export type OutputFormat = z.infer<typeof OutputFormat>;
+export const ColorMode = z.enum(['auto', 'always', 'never']);
+
+/** What loadKubeConfig (shared/adapters) needs: kubectl's global flags. */
+export interface KubeConnectOptions {
+  kubeconfig?: string;
+  context?: string;
+  cluster?: string;
+  user?: string;
+  namespace?: string;
+  as?: string;
+  asGroups?: string[];
+  /** Milliseconds; undefined = no limit (kubectl's "0"). */
+  requestTimeout?: number;
+  insecureSkipTlsVerify?: boolean;
+  inCluster?: boolean;
+}
+
+export interface GlobalOptions {
+  connect: KubeConnectOptions;
+  /** -n as given (undefined: the kubeconfig context's namespace). */
+  namespace: string | undefined;
+  output: OutputFormat;
+  dryRun: boolean;
+  yes: boolean;
+  color: z.infer<typeof ColorMode>;
+  local: boolean;
+  image: string | undefined;
+}
+
+/** Declare the global flags on a yargs instance. */
+export function declareGlobalOptions<T>(y: Argv<T>) {
+  return y
+    .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file', group: 'Kubernetes:' })
+    .option('context', { type: 'string', describe: 'The kubeconfig context to use', group: 'Kubernetes:' })
+    .option('cluster', { type: 'string', describe: 'The kubeconfig cluster to use', group: 'Kubernetes:' })
+    .option('user', { type: 'string', describe: 'The kubeconfig user to use', group: 'Kubernetes:' })
+    .option('namespace', { alias: 'n', type: 'string', describe: 'Namespace of the target', group: 'Kubernetes:' })
+    .option('as', { type: 'string', describe: 'Username to impersonate', group: 'Kubernetes:' })
+    .option('as-group', { type: 'string', array: true, describe: 'Group to impersonate (repeatable)', group: 'Kubernetes:' })
+    .option('request-timeout', {
+      type: 'string',
+      describe: 'Time to wait for one API request (e.g. 30s, 1m; 0 = no limit)',
+      group: 'Kubernetes:',
+    })
+    .option('insecure-skip-tls-verify', {
+      type: 'boolean',
+      describe: "Do not verify the API server's certificate",
+      group: 'Kubernetes:',
+    })
+    .option('output', { alias: 'o', type: 'string', describe: 'Output format: text|json|yaml', default: 'text' })
+    .option('dry-run', { type: 'boolean', describe: 'Change nothing: show what would be done / created', default: false })
+    .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation (non-interactive use)', default: false })
+    .option('color', { type: 'string', describe: 'Colour output: auto|always|never (NO_COLOR honoured)', default: 'auto' })
+    .option('local', {
+      type: 'boolean',
+      describe: 'Run the engine in this process through the API server (exec transport), no Job',
+      default: false,
+    })
+    .option('image', { type: 'string', describe: 'Runner image for the Job (default: the release image)' });
+}
+
+/** Raw global flag values as yargs hands them over. */
+export interface RawGlobal {
+  kubeconfig?: unknown;
+  context?: unknown;
+  cluster?: unknown;
+  user?: unknown;
+  namespace?: unknown;
+  as?: unknown;
+  'as-group'?: unknown;
+  'request-timeout'?: unknown;
+  'insecure-skip-tls-verify'?: unknown;
+  output?: unknown;
+  'dry-run'?: unknown;
+  yes?: unknown;
+  color?: unknown;
+  local?: unknown;
+  image?: unknown;
+}
+
+const ImageRef = z
+  .string()
+  .min(1)
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/, 'must be an image reference such as ghcr.io/org/image:tag');
+
+/** Validate the global flags; every problem is a UsageError naming the flag. */
+export function parseGlobalOptions(raw: RawGlobal, env: Record<string, string | undefined> = {}): GlobalOptions {
+  const output = OutputFormat.safeParse(raw.output ?? 'text');
+  if (!output.success) {
+    throw new UsageError(`unknown output format "${String(raw.output)}"`, 'Use -o text, -o json or -o yaml');
+  }
+  const color = ColorMode.safeParse(raw.color ?? 'auto');
+  if (!color.success) {
+    throw new UsageError(`unknown --color value "${String(raw.color)}"`, 'Use --color auto, always or never');
+  }
+  const namespace = optionalString(raw.namespace, '--namespace');
+  if (namespace !== undefined) validateNamespace(namespace);
+  const kubeconfig = optionalString(raw.kubeconfig, '--kubeconfig') ?? undefined;
+  if (kubeconfig !== undefined && !existsSync(kubeconfig)) {
+    throw new UsageError(`kubeconfig file "${kubeconfig}" does not exist`, 'Pass an existing file to --kubeconfig');
+  }
+  let requestTimeout: number | undefined;
+  const rt = optionalString(raw['request-timeout'], '--request-timeout');
+  if (rt !== undefined) {
+    const seconds = parseDurationSeconds(rt, '--request-timeout', { allowZero: true, allowFraction: true });
+    requestTimeout = seconds === 0 ? undefined : Math.round(seconds * 1000);
+  }
+  const asGroups = stringArray(raw['as-group'], '--as-group');
+  const as = optionalString(raw.as, '--as');
+  if (asGroups.length > 0 && as === undefined) {
+    throw new UsageError('--as-group needs --as', 'Add --as <user> to impersonate a user with those groups');
+  }
+  let image = optionalString(raw.image, '--image');
+  image ??= env.CRATE_DECOMMISSION_IMAGE || undefined;
+  if (image !== undefined) {
+    const r = ImageRef.safeParse(image);
+    if (!r.success) throw new UsageError(`invalid --image "${image}": ${r.error.issues[0]?.message ?? 'invalid'}`, 'Pass a container image reference');
+  }
+  const connect: KubeConnectOptions = {};
+  if (kubeconfig !== undefined) connect.kubeconfig = kubeconfig;
+  const context = optionalString(raw.context, '--context');
+  if (context !== undefined) connect.context = context;
+  const cluster = optionalString(raw.cluster, '--cluster');
+  if (cluster !== undefined) connect.cluster = cluster;
+  const user = optionalString(raw.user, '--user');
+  if (user !== undefined) connect.user = user;
+  if (namespace !== undefined) connect.namespace = namespace;
+  if (as !== undefined) connect.as = as;
+  if (asGroups.length > 0) connect.asGroups = asGroups;
+  if (requestTimeout !== undefined) connect.requestTimeout = requestTimeout;
+  if (raw['insecure-skip-tls-verify'] === true) connect.insecureSkipTlsVerify = true;
+  return {
+    connect,
+    namespace,
+    output: output.data,
+    dryRun: raw['dry-run'] === true,
+    yes: raw.yes === true,
+    color: color.data,
+    local: raw.local === true,
+    image,
+  };
+}
+
+export function validateNamespace(namespace: string): string {
+  const r = Dns1123Label.safeParse(namespace);
+  if (!r.success) {
+    throw new UsageError(
+      `invalid namespace "${namespace}": must be a lowercase DNS-1123 label (a-z, 0-9, '-', at most 63 characters)`,
+      'Pass an existing namespace to -n',
+    );
+  }
+  return namespace;
+}
+
+function optionalString(v: unknown, flag: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) throw new UsageError(`${flag} was given more than once`, `Pass ${flag} once`);
+  if (typeof v !== 'string' || v === '') throw new UsageError(`${flag} needs a value`, `Pass ${flag} <value>`);
+  return v;
+}
+
+function stringArray(v: unknown, flag: string): string[] {
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  return list.map((x) => {
+    if (typeof x !== 'string' || x === '') throw new UsageError(`${flag} needs a value`, `Pass ${flag} <value>`);
+    return x;
+  });
+}
+
+const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/**
+ * Parse a Go duration ("720s", "15m", "1h30m", "1.5h") or bare seconds ("720") into seconds.
+ * Throws UsageError naming the flag.
+ */
+export function parseDurationSeconds(
+  text: string,
+  flag: string,
+  opts: { allowZero?: boolean; allowFraction?: boolean } = {},
+): number {
+  const fail = (): never => {
+    throw new UsageError(`invalid duration "${text}" for ${flag}`, 'Use a Go duration such as 720s, 15m or 1h30m');
+  };
+  const t = text.trim();
+  let seconds: number;
+  if (/^\d+$/.test(t)) {
+    seconds = Number(t);
+  } else {
+    const re = /(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
+    seconds = 0;
+    let consumed = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(t)) !== null) {
+      seconds += Number(m[1]) * (UNIT_SECONDS[m[2] ?? ''] ?? NaN);
+      consumed = re.lastIndex;
+    }
+    if (consumed !== t.length || consumed === 0 || !Number.isFinite(seconds)) fail();
+  }
+  if (seconds === 0 && !opts.allowZero) fail();
+  if (!opts.allowFraction) {
+    if (seconds < 1) fail();
+    seconds = Math.round(seconds);
+  }
+  return seconds;
+}
