@@ -1,0 +1,325 @@
+// Builds a client-node KubeConfig the way kubectl would from its global flags, the environment and in-cluster files.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
+import { BadInputError } from '../errors.js';
+
+/** kubectl's global flags that decide where and as whom to talk. */
+export interface KubeConfigFlags {
+  /** --kubeconfig: one file, which must exist (overrides $KUBECONFIG). */
+  kubeconfig?: string;
+  /** --context */
+  context?: string;
+  /** --cluster: use this kubeconfig cluster instead of the context's. */
+  cluster?: string;
+  /** --user: use this kubeconfig user instead of the context's. */
+  user?: string;
+  /** -n / --namespace */
+  namespace?: string;
+  /** --as: impersonate this user (Impersonate-User header). */
+  as?: string;
+  /** --as-group: impersonate this group (Impersonate-Group header); requires --as. */
+  asGroups?: string[];
+  /** --request-timeout: "0" (none), "30s", "1m", "2h" or plain seconds. Applies to single API calls, not watches/exec. */
+  requestTimeout?: string | number;
+  /** --insecure-skip-tls-verify */
+  insecureSkipTlsVerify?: boolean;
+  /** Use the pod's service account (the runner Job). */
+  inCluster?: boolean;
+}
+
+export interface LoadKubeConfigEnv {
+  /** Defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Defaults to os.homedir(). */
+  homeDir?: string;
+}
+
+export interface LoadedKubeConfig {
+  kc: KubeConfig;
+  /** Namespace to work in: flag, else the context's, else the service account's, else "default". */
+  namespace: string;
+  /** Where the configuration came from (file paths or "in-cluster"), for messages; never a secret. */
+  source: string;
+}
+
+export const DEFAULT_SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+const NO_CONFIG = 'no Kubernetes configuration found (set KUBECONFIG or --kubeconfig)';
+
+/** Service-account directory: $CDK_SA_DIR, else $KUBERNETES_SA_DIR, else the standard mount. */
+export function serviceAccountDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CDK_SA_DIR || env.KUBERNETES_SA_DIR || DEFAULT_SERVICE_ACCOUNT_DIR;
+}
+
+export function loadKubeConfig(flags: KubeConfigFlags = {}, where: LoadKubeConfigEnv = {}): LoadedKubeConfig {
+  const env = where.env ?? process.env;
+  const extras = requestExtras(flags);
+  const kc = new FlagAwareKubeConfig(extras);
+
+  let source: string;
+  let serviceAccountNamespace: string | null = null;
+  if (flags.inCluster) {
+    serviceAccountNamespace = loadInCluster(kc, env, true);
+    source = 'in-cluster';
+  } else {
+    const files = kubeconfigFiles(flags, env, where.homeDir ?? os.homedir());
+    if (files.length > 0) {
+      mergeFiles(kc, files);
+      source = files.join(path.delimiter);
+    } else if (env.KUBERNETES_SERVICE_HOST && fileExists(path.join(serviceAccountDir(env), 'token'))) {
+      // kubectl inside a pod without a kubeconfig uses the service account too.
+      serviceAccountNamespace = loadInCluster(kc, env, false);
+      source = 'in-cluster';
+    } else {
+      throw new BadInputError(NO_CONFIG);
+    }
+  }
+
+  applyContextFlags(kc, flags);
+  if (flags.insecureSkipTlsVerify) skipTlsVerify(kc);
+  assertNotLocalhostFallback(kc);
+
+  const context = kc.getContextObject(kc.getCurrentContext());
+  const namespace = flags.namespace || context?.namespace || serviceAccountNamespace || 'default';
+  return { kc, namespace, source };
+}
+
+/**
+ * Throw when `kc` is client-node's silent fallback (`loadFromDefault()` with nothing configured
+ * yields cluster "cluster" at http://localhost:8080) or has no usable cluster at all.
+ */
+export function assertNotLocalhostFallback(kc: KubeConfig): void {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster || !cluster.server) throw new BadInputError(NO_CONFIG);
+  const isFallback =
+    cluster.name === 'cluster' &&
+    /^http:\/\/localhost:8080\/?$/.test(cluster.server) &&
+    kc.getCurrentContext() === 'loaded-context';
+  if (isFallback) throw new BadInputError(NO_CONFIG);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+function kubeconfigFiles(flags: KubeConfigFlags, env: NodeJS.ProcessEnv, homeDir: string): string[] {
+  if (flags.kubeconfig) {
+    const file = path.resolve(flags.kubeconfig);
+    if (!fileExists(file)) throw new BadInputError(`kubeconfig file ${file} (from --kubeconfig) does not exist`);
+    return [file];
+  }
+  if (env.KUBECONFIG) {
+    // Like kubectl: missing files in the list are skipped; an empty result is "no configuration".
+    const listed = env.KUBECONFIG.split(path.delimiter).filter((f) => f.length > 0);
+    return [...new Set(listed.map((f) => path.resolve(f)))].filter(fileExists);
+  }
+  const home = path.join(homeDir, '.kube', 'config');
+  return fileExists(home) ? [home] : [];
+}
+
+/** Merge like kubectl: the first file that defines a name (or current-context) wins; no error on duplicates. */
+function mergeFiles(kc: KubeConfig, files: string[]): void {
+  const clusters: Cluster[] = [];
+  const users: User[] = [];
+  const contexts: Context[] = [];
+  let currentContext = '';
+  for (const file of files) {
+    const one = new KubeConfig();
+    try {
+      one.loadFromFile(file); // also makes cert/key/CA paths absolute against the file's folder
+    } catch (err) {
+      throw new BadInputError(`cannot read kubeconfig ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    addNew(clusters, one.getClusters());
+    addNew(users, one.getUsers());
+    addNew(contexts, one.getContexts());
+    if (!currentContext && one.getCurrentContext()) currentContext = one.getCurrentContext();
+  }
+  kc.loadFromOptions({ clusters, users, contexts, currentContext });
+}
+
+function addNew<T extends { name: string }>(into: T[], items: T[]): void {
+  for (const item of items) if (!into.some((known) => known.name === item.name)) into.push(item);
+}
+
+function fileExists(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-cluster
+
+function loadInCluster(kc: KubeConfig, env: NodeJS.ProcessEnv, explicit: boolean): string | null {
+  const dir = serviceAccountDir(env);
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT || '443';
+  const tokenFile = path.join(dir, 'token');
+  const caFile = path.join(dir, 'ca.crt');
+  if (!host) {
+    throw new BadInputError(
+      explicit
+        ? 'in-cluster configuration requested but KUBERNETES_SERVICE_HOST is not set (not running in a pod?)'
+        : NO_CONFIG,
+    );
+  }
+  if (!fileExists(tokenFile)) {
+    throw new BadInputError(`in-cluster configuration: no service account token at ${tokenFile}`);
+  }
+  const server = `https://${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+  const cluster: Cluster = { name: 'in-cluster', server, skipTLSVerify: false, ...(fileExists(caFile) ? { caFile } : {}) };
+  // client-node's FileAuth re-reads the (rotated) token file; the token itself never passes through here.
+  const user: User = { name: 'in-cluster', authProvider: { name: 'tokenFile', config: { tokenFile } } };
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [user],
+    contexts: [{ name: 'in-cluster', cluster: 'in-cluster', user: 'in-cluster' }],
+    currentContext: 'in-cluster',
+  });
+  const nsFile = path.join(dir, 'namespace');
+  return fileExists(nsFile) ? fs.readFileSync(nsFile, 'utf8').trim() || null : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flags
+
+function applyContextFlags(kc: KubeConfig, flags: KubeConfigFlags): void {
+  if (flags.context) {
+    if (!kc.getContextObject(flags.context)) {
+      throw new BadInputError(`context "${flags.context}" not found in the kubeconfig`);
+    }
+    kc.setCurrentContext(flags.context);
+  }
+  let context = kc.getContextObject(kc.getCurrentContext());
+  if (!context && (flags.cluster || flags.user)) {
+    // kubectl accepts --cluster/--user without any current context.
+    const synthetic: Context = { name: 'crate-decommission', cluster: flags.cluster ?? '', user: flags.user ?? '' };
+    kc.loadFromOptions({
+      clusters: kc.getClusters(),
+      users: kc.getUsers(),
+      contexts: [...kc.getContexts().filter((c) => c.name !== synthetic.name), synthetic],
+      currentContext: synthetic.name,
+    });
+    context = synthetic;
+  }
+  if (!context) {
+    throw new BadInputError(
+      kc.getCurrentContext()
+        ? `current context "${kc.getCurrentContext()}" not found in the kubeconfig (use --context)`
+        : 'no current context set in the kubeconfig (use --context)',
+    );
+  }
+  if (flags.cluster && !kc.getCluster(flags.cluster)) {
+    throw new BadInputError(`cluster "${flags.cluster}" not found in the kubeconfig`);
+  }
+  if (flags.user && !kc.getUser(flags.user)) {
+    throw new BadInputError(`user "${flags.user}" not found in the kubeconfig`);
+  }
+  if (flags.cluster || flags.user) {
+    const overridden: Context = {
+      ...context,
+      cluster: flags.cluster ?? context.cluster,
+      user: flags.user ?? context.user,
+    };
+    replaceContext(kc, overridden);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new BadInputError(`cluster "${context.cluster}" of context "${context.name}" not found in the kubeconfig`);
+  }
+}
+
+function replaceContext(kc: KubeConfig, context: Context): void {
+  kc.loadFromOptions({
+    clusters: kc.getClusters(),
+    users: kc.getUsers(),
+    contexts: kc.getContexts().map((c) => (c.name === context.name ? context : c)),
+    currentContext: context.name,
+  });
+}
+
+function skipTlsVerify(kc: KubeConfig): void {
+  const current = kc.getCurrentCluster();
+  if (!current) return;
+  // Like kubectl: the flag drops the CA and turns verification off.
+  const { caData: _caData, caFile: _caFile, ...rest } = current;
+  const cluster: Cluster = { ...rest, skipTLSVerify: true };
+  kc.loadFromOptions({
+    clusters: kc.getClusters().map((c) => (c.name === current.name ? cluster : c)),
+    users: kc.getUsers(),
+    contexts: kc.getContexts(),
+    currentContext: kc.getCurrentContext(),
+  });
+}
+
+interface RequestExtras {
+  headers: Record<string, string>;
+  requestTimeoutMs: number | null;
+}
+
+function requestExtras(flags: KubeConfigFlags): RequestExtras {
+  const headers: Record<string, string> = {};
+  const groups = (flags.asGroups ?? []).filter((g) => g.length > 0);
+  if (groups.length > 0 && !flags.as) {
+    throw new BadInputError('--as-group needs --as: groups can only be impersonated together with a user');
+  }
+  if (groups.length > 1) {
+    // fetch joins repeated headers into one value, which the API server would read as a single group.
+    throw new BadInputError('only one --as-group is supported');
+  }
+  if (flags.as) headers['Impersonate-User'] = flags.as;
+  if (groups[0]) headers['Impersonate-Group'] = groups[0];
+  return { headers, requestTimeoutMs: parseRequestTimeout(flags.requestTimeout) };
+}
+
+/** kubectl's --request-timeout: 0 means none; a bare number is seconds; otherwise a duration like 30s, 1m, 1h5m. */
+export function parseRequestTimeout(value: string | number | undefined): number | null {
+  if (value === undefined || value === '') return null;
+  if (typeof value === 'number' || /^\d+(\.\d+)?$/.test(value)) {
+    const seconds = Number(value);
+    if (!Number.isFinite(seconds) || seconds < 0) throw new BadInputError(`invalid --request-timeout ${value}`);
+    return seconds === 0 ? null : Math.round(seconds * 1000);
+  }
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let total = 0;
+  let consumed = '';
+  for (const match of value.matchAll(re)) {
+    total += Number(match[1]) * (units[match[2] ?? ''] ?? 0);
+    consumed += match[0];
+  }
+  if (consumed !== value) {
+    throw new BadInputError(`invalid --request-timeout "${value}" (use a number of seconds or a duration such as 30s, 1m, 1h)`);
+  }
+  return total === 0 ? null : Math.round(total);
+}
+
+/**
+ * A KubeConfig that adds kubectl's impersonation headers to every request (API calls, watches,
+ * exec websockets) and a deadline to single API calls.
+ */
+class FlagAwareKubeConfig extends KubeConfig {
+  constructor(private readonly extras: RequestExtras) {
+    super();
+  }
+
+  override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    for (const [key, value] of Object.entries(this.extras.headers)) context.setHeaderParam(key, value);
+    // Watches build their own AbortController and ignore this signal, as they should.
+    if (this.extras.requestTimeoutMs !== null && context.getSignal() === undefined) {
+      context.setSignal(AbortSignal.timeout(this.extras.requestTimeoutMs));
+    }
+  }
+
+  override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
+    await super.applyToHTTPSOptions(opts);
+    if (Object.keys(this.extras.headers).length > 0) {
+      const target = opts as { headers?: Record<string, string> };
+      target.headers = { ...(target.headers ?? {}), ...this.extras.headers };
+    }
+  }
+}
