@@ -1,0 +1,336 @@
+// A fake CrateDB-on-Kubernetes world: FakeKube + FakeCrateCluster wired together. A StatefulSet
+// with N pods (optionally crate-operator style: sidecar first, labels, system user Secret, CrateDB
+// resource), a dc_util preStop stand-in that decommissions through CrateDB, and nodes that join
+// when their container starts and leave when it stops.
+import type { V1Container, V1StatefulSet } from '@kubernetes/client-node';
+import type { EngineDeps, LogFields, Logger, LogLevel } from '../../../shared/ports.js';
+import type { CrateDBCluster, PodInfo, SqlEndpoint, StrategyDetection } from '../../../shared/schemas.js';
+import { scaledClock, type TestClock } from './clock.js';
+import { FakeCrateCluster, type FakeCrateOptions, type TableSpec } from './crate.js';
+import { FakeKube, podIsReady, type FakeKubeOptions } from './kube.js';
+import { FakeSqlFactory } from './sql.js';
+
+export interface WorldOptions {
+  namespace?: string;
+  /** StatefulSet name; default crate-data-hot-<cluster> under crate-operator, else "crate". */
+  statefulSetName?: string;
+  /** Cluster (crate-operator CrateDB) name. */
+  clusterName?: string;
+  replicas?: number;
+  /** 'dc_util': the crate container's preStop runs dc_util; 'none': no lifecycle hook. */
+  preStop?: 'dc_util' | 'none';
+  /** dc_util command line (default "./dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s"). */
+  dcUtilCommand?: string;
+  terminationGracePeriodSeconds?: number | null;
+  /** crate-operator layout: sql-exporter sidecar first, labels, Secret user-system-<name>, CrateDB resource. */
+  operator?: boolean;
+  /** CrateDB node name prefix; node name = <prefix>-<ordinal>. */
+  nodePrefix?: string;
+  tables?: TableSpec[];
+  /** Engine ms between a container start and its node joining (then the pod turns Ready). */
+  joinDelayMs?: number;
+  clockFactor?: number;
+  kube?: FakeKubeOptions;
+  crate?: FakeCrateOptions;
+  stsLabels?: Record<string, string>;
+}
+
+export interface LogLine {
+  level: LogLevel;
+  message: string;
+  fields?: LogFields;
+}
+
+export interface MemoryLogger extends Logger {
+  lines: LogLine[];
+  text(): string;
+}
+
+export function memoryLogger(): MemoryLogger {
+  const lines: LogLine[] = [];
+  const log = (level: LogLevel, message: string, fields?: LogFields) => {
+    lines.push({ level, message, ...(fields ? { fields } : {}) });
+  };
+  return {
+    lines,
+    text: () => lines.map((l) => `${l.level.toUpperCase()}: ${l.message}`).join('\n'),
+    log,
+    debug: (m, f) => log('debug', m, f),
+    info: (m, f) => log('info', m, f),
+    warn: (m, f) => log('warn', m, f),
+    error: (m, f) => log('error', m, f),
+  };
+}
+
+export const SYSTEM_PASSWORD = 's3cr3t-system-password';
+
+export class World {
+  readonly clock: TestClock;
+  readonly kube: FakeKube;
+  readonly crate: FakeCrateCluster;
+  readonly sql: FakeSqlFactory;
+  readonly log: MemoryLogger;
+  readonly namespace: string;
+  readonly clusterName: string;
+  readonly statefulSetName: string;
+  readonly replicas: number;
+  readonly operator: boolean;
+  readonly nodePrefix: string;
+  readonly preStop: 'dc_util' | 'none';
+  readonly terminationGracePeriodSeconds: number | null;
+  readonly dcUtilCommand: string;
+  private readonly joinDelayMs: number;
+
+  constructor(options: WorldOptions = {}) {
+    this.clock = scaledClock(options.clockFactor ?? 1000);
+    this.namespace = options.namespace ?? 'crate';
+    this.operator = options.operator ?? false;
+    this.clusterName = options.clusterName ?? (this.operator ? 'c1' : 'crate');
+    this.statefulSetName = options.statefulSetName ?? (this.operator ? `crate-data-hot-${this.clusterName}` : 'crate');
+    this.replicas = options.replicas ?? 3;
+    this.nodePrefix = options.nodePrefix ?? 'data-hot';
+    this.preStop = options.preStop ?? 'none';
+    this.terminationGracePeriodSeconds = options.terminationGracePeriodSeconds === undefined ? (this.operator ? 1200 : 30) : options.terminationGracePeriodSeconds;
+    this.dcUtilCommand = options.dcUtilCommand ?? './dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s';
+    this.joinDelayMs = options.joinDelayMs ?? 1000;
+    this.kube = new FakeKube({ ...options.kube, clock: this.clock, autoReady: false });
+    this.crate = new FakeCrateCluster({ trustCrateFromNetwork: !this.operator, ...options.crate, clock: this.clock });
+    this.sql = new FakeSqlFactory(this.kube, this.crate);
+    this.log = memoryLogger();
+    this.kube.hooks.exec = this.sql.execHandler;
+    this.kube.hooks.containerStarted = (ns, pod, container) => {
+      if (container !== 'crate') return;
+      const uid = pod.metadata!.uid!;
+      const name = pod.metadata!.name!;
+      void this.clock.delay(this.joinDelayMs).then(() => {
+        const current = this.kube.pods.get(`${ns}/${name}`);
+        const cs = current?.status?.containerStatuses?.find((c) => c.name === 'crate');
+        if (!current || current.metadata!.uid !== uid || !cs?.state?.running) return;
+        this.crate.joinNode(this.nodeName(name), name);
+        if (this.preStop === 'dc_util' && !this.stsLabel('dc-util-routing-owner')) {
+          // dc_util's postStart --reset-routing
+          this.crate.transient.delete('cluster.routing.allocation.enable');
+        }
+        this.kube.setReady(ns, name, true);
+      });
+    };
+    this.kube.hooks.containerStopped = (_ns, pod, container) => {
+      if (container === 'crate') this.crate.stopNode(this.nodeName(pod.metadata!.name!));
+    };
+    this.kube.hooks.preStop = (ns, pod, container) => this.dcUtil(ns, pod.metadata!.name!, container);
+    this.crate.onNodeExit = (node, exitCode) => this.kube.containerExited(this.namespace, node.hostname, 'crate', exitCode);
+
+    if (this.operator) {
+      this.crate.addUser('system', SYSTEM_PASSWORD, false);
+      this.kube.addSecret(this.namespace, `user-system-${this.clusterName}`, { password: SYSTEM_PASSWORD });
+      this.kube.addCrateDB(this.namespace, this.clusterName, {
+        apiVersion: 'cloud.crate.io/v1',
+        kind: 'CrateDB',
+        metadata: { name: this.clusterName, namespace: this.namespace },
+        spec: { nodes: { data: [{ name: 'hot', replicas: this.replicas }] } },
+      });
+    }
+    this.kube.addStatefulSet(this.buildStatefulSet(options.stsLabels ?? {}));
+    this.pendingTables = options.tables ?? [{ name: 't1', shards: 6, replicas: 1 }];
+  }
+
+  private pendingTables: TableSpec[];
+
+  /** Wait until every pod is Ready and every node joined; then create the tables. */
+  async start(): Promise<this> {
+    await this.waitFor(() => this.podNames().every((p) => podIsReady(this.kube.pods.get(`${this.namespace}/${p}`))), 60_000);
+    for (const t of this.pendingTables) this.crate.createTable(t);
+    return this;
+  }
+
+  private closed = false;
+
+  close(): void {
+    this.closed = true;
+    this.kube.close();
+    this.crate.close();
+  }
+
+  podNames(): string[] {
+    return Array.from({ length: this.replicas }, (_, i) => `${this.statefulSetName}-${i}`);
+  }
+
+  nodeName(podName: string): string {
+    return `${this.nodePrefix}-${podName.slice(podName.lastIndexOf('-') + 1)}`;
+  }
+
+  podUid(podName: string): string | undefined {
+    return this.kube.pods.get(`${this.namespace}/${podName}`)?.metadata?.uid;
+  }
+
+  deps(extra: Partial<EngineDeps> = {}): EngineDeps {
+    return { kube: this.kube, sql: this.sql, clock: this.clock, log: this.log, pollIntervalMs: 1000, holderIdentity: 'test-runner', ...extra };
+  }
+
+  /** Poll (real time) until cond() holds. */
+  async waitFor(cond: () => boolean, engineMs = 60_000): Promise<void> {
+    const deadline = this.clock.now() + engineMs;
+    while (!cond()) {
+      if (this.clock.now() > deadline) throw new Error('World.waitFor timed out');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  /** What detection would say about this world's StatefulSet (independent of shared/detect.ts). */
+  detection(): StrategyDetection {
+    const dc = this.preStop === 'dc_util';
+    const flag = Number(/-timeout[= ](\d+)s/.exec(this.dcUtilCommand)?.[1] ?? 7200);
+    const grace = this.terminationGracePeriodSeconds;
+    const effective = grace === null || grace === 30 ? flag : Math.max(grace - 120, 360);
+    const skips = this.replicas <= 1;
+    return {
+      strategy: dc && !skips ? 'kubernetes_managed' : 'manual',
+      hasPrestopHook: dc,
+      hasDcUtil: dc,
+      dcUtilTimeoutSeconds: effective,
+      dcUtilFlagTimeoutSeconds: flag,
+      terminationGracePeriodSeconds: grace,
+      deleteGracePeriodSeconds: Math.max(effective + 60, grace ?? 0),
+      minAvailability: 'PRIMARIES',
+      dcUtilSkips: dc && skips,
+      containerName: 'crate',
+      reasons: [dc ? 'dc_util found in the preStop hook of container crate' : 'no preStop hook on container crate'],
+    };
+  }
+
+  endpoint(): SqlEndpoint {
+    return {
+      scheme: 'http',
+      port: 4200,
+      caSecret: null,
+      insecureSkipTlsVerify: false,
+      credentials: this.operator ? { username: 'system', secretName: `user-system-${this.clusterName}`, passwordKey: 'password' } : null,
+      superuser: this.operator ? false : null,
+    };
+  }
+
+  /** A CrateDBCluster built from the fakes' state, without discovery (for activity tests). */
+  clusterModel(): CrateDBCluster {
+    const sts = this.kube.statefulSets.get(`${this.namespace}/${this.statefulSetName}`)!;
+    const detection = this.detection();
+    const masterName = this.crate.masterName;
+    const pods: PodInfo[] = this.podNames().map((name, ordinal) => {
+      const p = this.kube.pods.get(`${this.namespace}/${name}`);
+      const cs = p?.status?.containerStatuses?.find((c) => c.name === 'crate');
+      return {
+        name,
+        uid: p?.metadata?.uid ?? '',
+        statefulSetName: this.statefulSetName,
+        ordinal,
+        nodeName: this.nodeName(name),
+        nodeId: this.crate.node(this.nodeName(name))?.id ?? null,
+        podIP: p?.status?.podIP ?? null,
+        ready: podIsReady(p),
+        phase: p?.status?.phase ?? null,
+        restartCount: cs?.restartCount ?? 0,
+        containerName: 'crate',
+        isMaster: masterName === this.nodeName(name),
+        deleting: !!p?.metadata?.deletionTimestamp,
+      };
+    });
+    return {
+      name: this.clusterName,
+      namespace: this.namespace,
+      crateDBName: this.operator ? this.clusterName : null,
+      statefulSetName: this.statefulSetName,
+      statefulSets: [
+        {
+          name: this.statefulSetName,
+          uid: sts.metadata!.uid!,
+          replicas: this.replicas,
+          selector: Object.entries(sts.spec!.selector.matchLabels!).map(([k, v]) => `${k}=${v}`).join(','),
+          labels: { ...(sts.metadata!.labels ?? {}) },
+          detection,
+        },
+      ],
+      pods,
+      expectedNodes: this.replicas,
+      health: this.crate.health(),
+      masterNode: masterName,
+      hasPrestopHook: detection.hasPrestopHook,
+      hasDcUtil: detection.hasDcUtil,
+      dcUtilTimeout: detection.dcUtilTimeoutSeconds,
+      sql: this.endpoint(),
+    };
+  }
+
+  private stsLabel(name: string): string | undefined {
+    return this.kube.statefulSets.get(`${this.namespace}/${this.statefulSetName}`)?.metadata?.labels?.[name];
+  }
+
+  private buildStatefulSet(extraLabels: Record<string, string>): V1StatefulSet {
+    const selector: Record<string, string> = this.operator
+      ? { 'app.kubernetes.io/managed-by': 'crate-operator', 'app.kubernetes.io/name': this.clusterName, 'app.kubernetes.io/component': 'cratedb', 'cloud.crate.io/node-name': 'hot' }
+      : { app: this.statefulSetName };
+    const crate: V1Container = {
+      name: 'crate',
+      image: 'crate:6.1.0',
+      command: ['/docker-entrypoint.sh', 'crate'],
+      args: [
+        `-Cnode.name=${this.nodePrefix}-$(hostname | awk -F- '{print $NF}')`,
+        `-Ccluster.name=${this.clusterName}`,
+      ],
+      ports: [
+        { name: 'http', containerPort: 4200 },
+        { name: 'postgres', containerPort: 5432 },
+        { name: 'transport', containerPort: 4300 },
+      ],
+      ...(this.preStop === 'dc_util'
+        ? { lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', this.dcUtilCommand] } } } }
+        : {}),
+    };
+    const containers: V1Container[] = this.operator
+      ? [{ name: 'sql-exporter', image: 'githubfree/sql_exporter:0.5', ports: [{ containerPort: 9399 }] }, crate]
+      : [crate];
+    return {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: this.statefulSetName, namespace: this.namespace, labels: { ...selector, ...extraLabels } },
+      spec: {
+        replicas: this.replicas,
+        serviceName: `crate-discovery-${this.clusterName}`,
+        podManagementPolicy: 'Parallel',
+        updateStrategy: { type: this.operator ? 'OnDelete' : 'RollingUpdate' },
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels: { ...selector } },
+          spec: {
+            containers,
+            ...(this.terminationGracePeriodSeconds !== null ? { terminationGracePeriodSeconds: this.terminationGracePeriodSeconds } : {}),
+          },
+        },
+      },
+    };
+  }
+
+  /** The dc_util stand-in (fact sheet section 5): decommission this node, wait until it is gone. */
+  private async dcUtil(ns: string, podName: string, container: V1Container): Promise<void> {
+    const cmd = (container.lifecycle?.preStop?.exec?.command ?? []).join(' ');
+    if (!/dc_util/.test(cmd)) return;
+    const sts = this.kube.statefulSets.get(`${ns}/${this.statefulSetName}`);
+    if (!sts || (sts.spec?.replicas ?? 0) <= 1 || /^true$/i.test(sts.metadata?.labels?.['dc-util-disabled'] ?? '')) return;
+    const flag = Number(/-?-timeout[= ](\d+)s/.exec(cmd)?.[1] ?? 7200);
+    const minAvailability = /-?-min-availability[= ](\w+)/.exec(cmd)?.[1] ?? 'FULL';
+    const grace = sts.spec?.template.spec?.terminationGracePeriodSeconds ?? null;
+    const effective = grace === null || grace === 30 ? flag : Math.max(grace - 120, 360);
+    const node = this.nodeName(podName);
+    const run = (stmt: string, args: unknown[] = []) => this.crate.query(node, { user: 'crate', password: null }, 'exec', stmt, args);
+    if (!sts.metadata?.labels?.['dc-util-routing-owner']) {
+      await run(`SET GLOBAL TRANSIENT "cluster.routing.allocation.enable" = 'primaries'`);
+    }
+    await run(`SET GLOBAL TRANSIENT "cluster.graceful_stop.timeout" = '${effective}s'`);
+    await run(`SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = true`);
+    await run(`SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = '${minAvailability.toUpperCase()}'`);
+    await run(`ALTER CLUSTER DECOMMISSION ?`, [node]);
+    while (this.crate.node(node)?.state !== 'down' && !this.closed) await this.clock.delay(200);
+  }
+}
+
+export async function createWorld(options: WorldOptions = {}): Promise<World> {
+  return new World(options).start();
+}
