@@ -18,8 +18,8 @@ export interface KubeConnectOptions {
   namespace?: string;
   as?: string;
   asGroups?: string[];
-  /** Milliseconds; undefined = no limit (kubectl's "0"). */
-  requestTimeout?: number;
+  /** As kubectl takes it: "0" (no limit), "30s", "1m" or plain seconds. Validated here, parsed by loadKubeConfig. */
+  requestTimeout?: string;
   insecureSkipTlsVerify?: boolean;
   inCluster?: boolean;
 }
@@ -108,12 +108,8 @@ export function parseGlobalOptions(raw: RawGlobal, env: Record<string, string | 
   if (kubeconfig !== undefined && !existsSync(kubeconfig)) {
     throw new UsageError(`kubeconfig file "${kubeconfig}" does not exist`, 'Pass an existing file to --kubeconfig');
   }
-  let requestTimeout: number | undefined;
-  const rt = optionalString(raw['request-timeout'], '--request-timeout');
-  if (rt !== undefined) {
-    const seconds = parseDurationSeconds(rt, '--request-timeout', { allowZero: true, allowFraction: true });
-    requestTimeout = seconds === 0 ? undefined : Math.round(seconds * 1000);
-  }
+  const requestTimeout = optionalString(raw['request-timeout'], '--request-timeout');
+  if (requestTimeout !== undefined) parseDurationSeconds(requestTimeout, '--request-timeout', { allowZero: true, allowFraction: true });
   const asGroups = stringArray(raw['as-group'], '--as-group');
   const as = optionalString(raw.as, '--as');
   if (asGroups.length > 0 && as === undefined) {

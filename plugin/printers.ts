@@ -1,0 +1,136 @@
+// Shared printers: one value, printed as -o text|json|yaml (text through a per-command formatter).
+import YAML from 'yaml';
+import type { OutputFormat } from './options.js';
+import type { Colors, Writer } from './io.js';
+
+export function printValue(out: Writer, value: unknown, format: OutputFormat, text: (v: unknown) => string): void {
+  switch (format) {
+    case 'json':
+      out.write(`${JSON.stringify(value, null, 2)}\n`);
+      return;
+    case 'yaml':
+      out.write(YAML.stringify(value, { lineWidth: 0 }));
+      return;
+    case 'text': {
+      const t = text(value);
+      if (t.length > 0) out.write(t.endsWith('\n') ? t : `${t}\n`);
+      return;
+    }
+  }
+}
+
+/** A fixed-width table (kubectl get style). */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('   ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+function str(v: unknown, fallback = '-'): string {
+  if (v === null || v === undefined || v === '') return fallback;
+  return String(v);
+}
+
+function seconds(v: unknown): string {
+  return typeof v === 'number' ? `${Math.round(v)}s` : '-';
+}
+
+/** Text for any operation result: rollout, restart, decommission, health, plan, or an error record. */
+export function formatResult(value: unknown, c: Colors): string {
+  if (value === null || typeof value !== 'object') return str(value);
+  const r = value as Record<string, unknown>;
+  const lines: string[] = [];
+  if (Array.isArray(r.order)) {
+    lines.push(formatPlan(r, c));
+    return lines.join('\n');
+  }
+  if (typeof r.healthy === 'boolean') return formatHealth(r, c);
+  const ok = r.success === true;
+  const mark = ok ? c.green('✓') : c.red('✗');
+  if (Array.isArray(r.pods) && typeof r.cluster === 'string') {
+    const pods = r.pods as Array<Record<string, unknown>>;
+    lines.push(
+      `${mark} rollout of ${r.namespace}/${r.cluster} ${ok ? 'completed' : 'failed'}${r.dryRun ? ' (dry run)' : ''} in ${seconds(r.duration)}`,
+    );
+    if (pods.length > 0) {
+      lines.push(
+        table(
+          ['POD', 'RESULT', 'STRATEGY', 'DURATION', 'ERROR'],
+          pods.map((p) => [
+            str(p.podName),
+            p.skipped ? 'skipped' : p.success ? 'restarted' : 'failed',
+            str(p.strategyUsed),
+            seconds(p.duration),
+            str(p.error, ''),
+          ]),
+        ),
+      );
+    }
+    if (r.allocationReset === false) lines.push(c.yellow('warning: cluster.routing.allocation.enable may not have been reset'));
+  } else if (typeof r.podName === 'string') {
+    const verb = 'decommission' in r || 'skipped' in r ? 'restart' : 'decommission';
+    lines.push(
+      `${mark} ${verb} of pod ${r.namespace}/${r.podName} ${ok ? (r.skipped ? 'skipped (already done by this operation)' : 'completed') : 'failed'}` +
+        `${r.dryRun ? ' (dry run)' : ''} using ${str(r.strategyUsed)} strategy in ${seconds(r.duration)}`,
+    );
+  } else {
+    lines.push(`${mark} ${ok ? 'done' : 'failed'}`);
+  }
+  if (!ok && r.error) lines.push(`${c.red('error:')} ${str(r.error)}`);
+  return lines.join('\n');
+}
+
+function formatHealth(r: Record<string, unknown>, c: Colors): string {
+  const lines = [
+    `${r.healthy ? c.green('✓ healthy') : c.red('✗ unhealthy')}: ${str(r.healthStatus)}, ${str(r.nodeCount)}/${str(r.expectedNodes)} nodes, master ${str(r.masterNode)}`,
+  ];
+  const checks = Array.isArray(r.checks) ? (r.checks as Array<Record<string, unknown>>) : [];
+  if (checks.length > 0) {
+    lines.push(table(['CHECK', 'OK', 'MESSAGE'], checks.map((k) => [str(k.name), k.ok ? 'yes' : c.red('no'), str(k.message, '')])));
+  }
+  if (r.error) lines.push(`${c.red('error:')} ${str(r.error)}`);
+  return lines.join('\n');
+}
+
+function formatPlan(r: Record<string, unknown>, c: Colors): string {
+  const lines: string[] = [];
+  lines.push(`Plan for ${str(r.namespace)}/${str(r.cluster)} (read-only; nothing was changed)`);
+  const sets = Array.isArray(r.statefulSets) ? (r.statefulSets as Array<Record<string, unknown>>) : [];
+  for (const s of sets) lines.push(formatDetection(s, c));
+  const order = r.order as Array<Record<string, unknown>>;
+  lines.push('Order:');
+  lines.push(
+    table(
+      ['#', 'POD', 'NODE', 'STRATEGY', 'GRACE', 'TIMEOUT', 'REASON'],
+      order.map((p, i) => [
+        String(i + 1),
+        str(p.podName) + (p.alreadyDone ? ' (done)' : ''),
+        str(p.nodeName),
+        str(p.strategy),
+        seconds(p.deleteGracePeriodSeconds),
+        seconds(p.timeoutSeconds),
+        str(p.reason, ''),
+      ]),
+    ),
+  );
+  if (typeof r.totalTimeoutSeconds === 'number') lines.push(`Total timeout: ${seconds(r.totalTimeoutSeconds)}`);
+  if (r.preflight && typeof r.preflight === 'object') lines.push(`Pre-flight: ${formatHealth(r.preflight as Record<string, unknown>, c)}`);
+  return lines.join('\n');
+}
+
+/** One StatefulSet's strategy detection (plan and plan -f). */
+export function formatDetection(d: Record<string, unknown>, c: Colors): string {
+  const lines = [
+    `${c.bold(`StatefulSet ${str(d.namespace ? `${String(d.namespace)}/${str(d.name)}` : d.name)}`)}: strategy ${c.bold(str(d.strategy))}`,
+    `  preStop hook: ${d.hasPrestopHook ? 'yes' : 'no'}, dc_util: ${d.hasDcUtil ? 'yes' : 'no'}` +
+      `${d.dcUtilSkips ? ' (will skip)' : ''}, dc_util timeout: ${seconds(d.dcUtilTimeoutSeconds)}` +
+      `, delete grace period: ${seconds(d.deleteGracePeriodSeconds)}, min availability: ${str(d.minAvailability)}`,
+  ];
+  const reasons = Array.isArray(d.reasons) ? (d.reasons as unknown[]) : [];
+  for (const reason of reasons) lines.push(`  - ${String(reason)}`);
+  return lines.join('\n');
+}
