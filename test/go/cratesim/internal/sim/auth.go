@@ -1,0 +1,240 @@
+package sim
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// AuthError is a failed login: HTTP 401, plain text, WWW-Authenticate: Basic.
+type AuthError struct{ Message string }
+
+func (e *AuthError) Error() string { return e.Message }
+
+// Authenticate applies the host-based rules of a crate-operator cluster:
+// `crate` is trusted only from the node's own loopback (local=true), unless
+// the cluster trusts the network or host-based auth is disabled; every other
+// user needs Basic auth with the right password.
+func (c *Cluster) Authenticate(local bool, remoteHost, authHeader string, hbaDisabled bool) (User, *AuthError) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	user, pass, hasBasic := "crate", "", false
+	switch {
+	case authHeader == "":
+	case strings.HasPrefix(strings.ToLower(authHeader), "basic "):
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(authHeader[6:]))
+		if err != nil {
+			return User{}, &AuthError{"Invalid Authorization header"}
+		}
+		u, p, _ := strings.Cut(string(raw), ":")
+		if u != "" {
+			user = u
+		}
+		pass, hasBasic = p, true
+	case strings.HasPrefix(strings.ToLower(authHeader), "bearer "):
+		return User{}, &AuthError{"jwt authentication failed: the simulator accepts no JWT"}
+	default:
+		return User{}, &AuthError{"Unsupported authentication scheme"}
+	}
+	trusted := hbaDisabled || c.cfg.TrustNetwork
+	if user == "crate" {
+		if local || trusted {
+			return User{Name: "crate", Superuser: true}, nil
+		}
+		return User{}, &AuthError{fmt.Sprintf("No valid auth.host_based entry found for host \"%s\", user \"crate\". Did you enable TLS in your client?", remoteHost)}
+	}
+	for _, u := range c.cfg.Users {
+		if u.Name != user {
+			continue
+		}
+		if hbaDisabled || (hasBasic && u.Password == pass) {
+			return u, nil
+		}
+		return User{}, &AuthError{fmt.Sprintf("password authentication failed for user \"%s\"", user)}
+	}
+	return User{}, &AuthError{fmt.Sprintf("password authentication failed for user \"%s\"", user)}
+}
+
+// Registry holds every simulated cluster by cluster.name.
+type Registry struct {
+	mu       sync.Mutex
+	clusters map[string]*Cluster
+	now      func() time.Time
+}
+
+// NewRegistry makes an empty registry.
+func NewRegistry(now func() time.Time) *Registry {
+	return &Registry{clusters: map[string]*Cluster{}, now: now}
+}
+
+// Get returns (creating when absent) the cluster with that name.
+func (r *Registry) Get(name string) *Cluster {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.clusters[name]
+	if !ok {
+		c = NewCluster(name, r.now)
+		r.clusters[name] = c
+	}
+	return c
+}
+
+// Names lists the clusters.
+func (r *Registry) Names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for k := range r.clusters {
+		out = append(out, k)
+	}
+	return out
+}
+
+// StepAll runs one allocator tick on every cluster.
+func (r *Registry) StepAll(now time.Time) {
+	r.mu.Lock()
+	cs := make([]*Cluster, 0, len(r.clusters))
+	for _, c := range r.clusters {
+		cs = append(cs, c)
+	}
+	r.mu.Unlock()
+	for _, c := range cs {
+		c.Step(now)
+	}
+}
+
+// ShardRow is a flattened copy for the state snapshot.
+type ShardRow struct {
+	Table          string `json:"table"`
+	Partition      string `json:"partition,omitempty"`
+	ID             int    `json:"id"`
+	Primary        bool   `json:"primary"`
+	State          string `json:"routing_state"`
+	Node           string `json:"node,omitempty"`
+	NodeName       string `json:"node_name,omitempty"`
+	RelocatingNode string `json:"relocating_node,omitempty"`
+}
+
+// State is the JSON answer of GET /clusters/<name>.
+type State struct {
+	Name       string         `json:"name"`
+	ID         string         `json:"id"`
+	Master     string         `json:"master_node"`
+	MasterName string         `json:"master_name"`
+	Nodes      []*Node        `json:"nodes"`
+	Tables     []*Table       `json:"tables"`
+	Shards     []ShardRow     `json:"shards"`
+	Transient  map[string]any `json:"transient"`
+	Persistent map[string]any `json:"persistent"`
+	Effective  map[string]any `json:"effective"`
+	Health     string         `json:"health"`
+	Tablewise  []TableHealth  `json:"table_health"`
+	Relocating int            `json:"relocating"`
+	Config     Config         `json:"config"`
+	Violations []*Violation   `json:"violations"`
+	Warnings   []Event        `json:"warnings"`
+	History    []Event        `json:"history"`
+}
+
+// Snapshot renders the cluster state.
+func (c *Cluster) Snapshot() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := State{Name: c.Name, ID: ClusterID(c.Name), Master: c.master, Transient: map[string]any{}, Persistent: map[string]any{},
+		Effective: map[string]any{}, Config: c.cfg, Violations: c.copyViolationsLocked(), Warnings: c.warnings}
+	if n, ok := c.nodes[c.master]; ok {
+		st.MasterName = n.Name
+	}
+	for _, n := range c.sortedNodesLocked() {
+		nn := *n
+		if n.Decom != nil {
+			d := *n.Decom
+			nn.Decom = &d
+		}
+		st.Nodes = append(st.Nodes, &nn)
+	}
+	for k, v := range c.transient {
+		st.Transient[k] = v
+	}
+	for k, v := range c.persistent {
+		st.Persistent[k] = v
+	}
+	for k := range settingDefaults {
+		st.Effective[k] = c.settingLocked(k)
+	}
+	for k, v := range c.persistent {
+		st.Effective[k] = v
+	}
+	for k, v := range c.transient {
+		st.Effective[k] = v
+	}
+	for _, t := range c.tables {
+		tt := *t
+		st.Tables = append(st.Tables, &tt)
+	}
+	for _, s := range c.shards {
+		for _, cp := range s.Copies {
+			r := ShardRow{Table: s.Schema + "." + s.Table, Partition: s.Partition, ID: s.ID, Primary: cp.Primary, State: cp.State, Node: cp.Node, RelocatingNode: cp.RelocatingNode}
+			if n, ok := c.nodes[cp.Node]; ok {
+				r.NodeName = n.Name
+			}
+			st.Shards = append(st.Shards, r)
+		}
+	}
+	st.Health, _, _ = c.clusterHealthLocked()
+	st.Tablewise = c.healthLocked()
+	st.Relocating = c.relocatingLocked()
+	h := c.history
+	if len(h) > 300 {
+		h = h[len(h)-300:]
+	}
+	st.History = append([]Event(nil), h...)
+	return st
+}
+
+func (c *Cluster) copyViolationsLocked() []*Violation {
+	out := make([]*Violation, 0, len(c.violations))
+	for _, v := range c.violations {
+		vv := *v
+		out = append(out, &vv)
+	}
+	return out
+}
+
+// Violations returns every recorded interval of an unavailable primary.
+func (c *Cluster) Violations() []*Violation {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.copyViolationsLocked()
+}
+
+// Warnings returns suspicious things the cluster accepted.
+func (c *Cluster) Warnings() []Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Event(nil), c.warnings...)
+}
+
+// NodeByID returns a node (nil when it is not a member).
+func (c *Cluster) NodeByID(id string) *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[id]
+}
+
+// NodeCount returns the number of members.
+func (c *Cluster) NodeCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.nodes)
+}
+
+// Health returns the cluster health.
+func (c *Cluster) Health() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, _, _ := c.clusterHealthLocked()
+	return h
+}

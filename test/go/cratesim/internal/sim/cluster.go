@@ -1,0 +1,861 @@
+// Package sim holds the state of simulated CrateDB clusters: nodes, tables,
+// shard placement, settings, the allocator, health, decommissions and the
+// invariant recorder. It does no I/O; the server package drives it.
+package sim
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Shard routing states, as in sys.shards.
+const (
+	Unassigned   = "UNASSIGNED"
+	Initializing = "INITIALIZING"
+	Started      = "STARTED"
+	Relocating   = "RELOCATING"
+)
+
+// Config holds tunables and faults of one cluster (POST /clusters/<c>/config).
+type Config struct {
+	// RelocationShardsPerSecond bounds how many recoveries/relocations finish
+	// per second in the whole cluster; <= 0 means instant.
+	RelocationShardsPerSecond float64 `json:"relocationShardsPerSecond"`
+	// ConcurrentRecoveries is the number of incoming and outgoing recoveries
+	// per node (CrateDB's node_concurrent_recoveries, default 2).
+	ConcurrentRecoveries int `json:"concurrentRecoveries"`
+	// NodeLeftDelayMs delays re-allocating replicas of a node that left
+	// anywhere but on that node (index.unassigned.node_left.delayed_timeout).
+	NodeLeftDelayMs int `json:"nodeLeftDelayMs"`
+	// ExitDelayMs is the pause between a finished decommission and the
+	// process exit (real CrateDB: ~5 s).
+	ExitDelayMs int `json:"exitDelayMs"`
+	// DecommissionResponse: "immediate" (default), "after-wait" or "drop".
+	DecommissionResponse string `json:"decommissionResponse"`
+	// StrictSettings rejects unknown graceful_stop.min_availability values;
+	// real CrateDB silently treats them as NONE (the default here).
+	StrictSettings bool `json:"strictSettings"`
+	// TrustNetwork trusts `crate` from any address (host-based auth that
+	// trusts the network).
+	TrustNetwork bool `json:"trustNetwork"`
+	// LegacyForceFalseExits: CrateDB < 6.4.4 exits after a health timeout
+	// even with force=false.
+	LegacyForceFalseExits bool `json:"legacyForceFalseExits"`
+	// DisableDollarQuoting: CrateDB < 5.2 has no $$dollar$$ quoting.
+	DisableDollarQuoting bool `json:"disableDollarQuoting"`
+	// DisableRebalance stops the balancer moving shards onto emptier nodes.
+	DisableRebalance bool `json:"disableRebalance"`
+	// Version reported by GET / and sys.nodes.
+	Version string `json:"version"`
+	// Jobs are extra statements shown as running in sys.jobs (e.g. a
+	// CREATE SNAPSHOT).
+	Jobs []string `json:"jobs"`
+	// SQLDelayMs delays every SQL answer.
+	SQLDelayMs int `json:"sqlDelayMs"`
+	// Users besides `crate`.
+	Users []User `json:"users"`
+}
+
+// User is a database user.
+type User struct {
+	Name      string `json:"name"`
+	Password  string `json:"password"`
+	Superuser bool   `json:"superuser"`
+}
+
+// DefaultConfig is the configuration of a new or reset cluster.
+func DefaultConfig() Config {
+	return Config{
+		RelocationShardsPerSecond: 20,
+		ConcurrentRecoveries:      2,
+		ExitDelayMs:               500,
+		DecommissionResponse:      "immediate",
+		Version:                   "5.10.3",
+	}
+}
+
+// Copy is one copy of a shard (primary or replica). A relocation adds a
+// second copy on the target (Target=true, INITIALIZING) while the source is
+// RELOCATING.
+type Copy struct {
+	Primary        bool      `json:"primary"`
+	Node           string    `json:"node,omitempty"` // node id; "" when unassigned
+	State          string    `json:"state"`
+	RelocatingNode string    `json:"relocatingNode,omitempty"`
+	Target         bool      `json:"relocationTarget,omitempty"`
+	LastNode       string    `json:"lastNode,omitempty"`
+	UnassignedAt   time.Time `json:"-"`
+	RecoveryStart  time.Time `json:"-"`
+}
+
+// Shard is one shard of a table or partition.
+type Shard struct {
+	Schema      string          `json:"schema"`
+	Table       string          `json:"table"`
+	Partition   string          `json:"partition,omitempty"`
+	ID          int             `json:"id"`
+	Copies      []*Copy         `json:"copies"`
+	EverStarted bool            `json:"everStarted"`
+	InSync      map[string]bool `json:"inSync"`
+	Lost        bool            `json:"lost,omitempty"` // made RED on purpose
+}
+
+func (s *Shard) key() string {
+	k := s.Schema + "." + s.Table
+	if s.Partition != "" {
+		k += "[" + s.Partition + "]"
+	}
+	return fmt.Sprintf("%s#%d", k, s.ID)
+}
+
+// Table is a table; each partition has its own shards.
+type Table struct {
+	Schema     string   `json:"schema"`
+	Name       string   `json:"name"`
+	Shards     int      `json:"shards"`
+	Replicas   int      `json:"replicas"`
+	Partitions []string `json:"partitions,omitempty"`
+}
+
+// Decom is the decommission state of a node.
+type Decom struct {
+	MinAvailability string    `json:"minAvailability"`
+	Timeout         string    `json:"timeout"`
+	Force           bool      `json:"force"`
+	Started         time.Time `json:"started"`
+	Phase           string    `json:"phase"` // draining, exiting, aborted, exited
+	ExitAt          time.Time `json:"exitAt,omitempty"`
+	deadline        time.Time
+	done            chan struct{} // closed when the wait ends (exit or abort)
+	result          error
+}
+
+// NodeEvent is sent to a node process over its registration stream.
+type NodeEvent struct {
+	Event string `json:"event"` // "exit"
+	Code  int    `json:"code"`
+	Why   string `json:"why,omitempty"`
+}
+
+// Node is a member of the cluster.
+type Node struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Hostname   string            `json:"hostname"`
+	RestURL    string            `json:"rest_url"`
+	Attributes map[string]string `json:"attributes"`
+	JoinedAt   time.Time         `json:"joinedAt"`
+	BootID     string            `json:"bootId"`
+	Decom      *Decom            `json:"decommission,omitempty"`
+	seq        int
+	Events     chan NodeEvent `json:"-"`
+}
+
+// Violation is one interval during which a primary was unavailable.
+type Violation struct {
+	Table       string     `json:"table"`
+	Partition   string     `json:"partition,omitempty"`
+	Shard       int        `json:"shard"`
+	Start       time.Time  `json:"start"`
+	End         *time.Time `json:"end,omitempty"`
+	Cause       string     `json:"cause"`
+	Intentional bool       `json:"intentional,omitempty"`
+}
+
+// Event is a line of the cluster's history (joins, leaves, decommissions).
+type Event struct {
+	Time time.Time `json:"time"`
+	What string    `json:"what"`
+}
+
+// Cluster is one simulated CrateDB cluster.
+type Cluster struct {
+	mu         sync.Mutex
+	Name       string
+	cfg        Config
+	nodes      map[string]*Node // by id
+	seq        int
+	tables     map[string]*Table // by schema.name
+	shards     []*Shard
+	transient  map[string]any
+	persistent map[string]any
+	master     string
+	tokens     float64
+	lastStep   time.Time
+
+	violations []*Violation
+	open       map[string]*Violation // shard key -> open violation
+	warnings   []Event
+	history    []Event
+	now        func() time.Time
+}
+
+// NewCluster creates an empty cluster.
+func NewCluster(name string, now func() time.Time) *Cluster {
+	if now == nil {
+		now = time.Now
+	}
+	c := &Cluster{Name: name, now: now}
+	c.resetLocked()
+	c.nodes = map[string]*Node{}
+	return c
+}
+
+func (c *Cluster) resetLocked() {
+	c.cfg = DefaultConfig()
+	c.tables = map[string]*Table{}
+	c.shards = nil
+	c.transient = map[string]any{}
+	c.persistent = map[string]any{}
+	c.violations = nil
+	c.open = map[string]*Violation{}
+	c.warnings = nil
+	c.history = nil
+	for _, n := range c.nodes {
+		if n.Decom != nil && n.Decom.Phase == "draining" {
+			n.Decom.Phase = "aborted"
+			n.Decom.result = fmt.Errorf("cluster reset")
+			close(n.Decom.done)
+		}
+		n.Decom = nil
+	}
+}
+
+// Reset clears tables, settings, config and the recorded invariants; nodes stay.
+func (c *Cluster) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.resetLocked()
+}
+
+// Lock exposes the cluster mutex to the server for compound operations.
+func (c *Cluster) Lock()   { c.mu.Lock() }
+func (c *Cluster) Unlock() { c.mu.Unlock() }
+
+// Config returns a copy of the configuration.
+func (c *Cluster) Config() Config {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg
+}
+
+// UpdateConfig lets fn change the configuration.
+func (c *Cluster) UpdateConfig(fn func(*Config)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fn(&c.cfg)
+}
+
+// NodeID derives a stable CrateDB-like node id from cluster and node name,
+// so that a restarted node keeps its id (as with its data directory).
+func NodeID(cluster, name string) string {
+	h := sha256.Sum256([]byte(cluster + "/" + name))
+	return base64.RawURLEncoding.EncodeToString(h[:])[:22]
+}
+
+// ClusterID derives a stable UUID-looking cluster id.
+func ClusterID(cluster string) string {
+	h := sha256.Sum256([]byte("cluster/" + cluster))
+	x := fmt.Sprintf("%x", h[:16])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
+// JoinRequest describes a node that joins.
+type JoinRequest struct {
+	Name       string            `json:"name"`
+	Hostname   string            `json:"hostname"`
+	RestURL    string            `json:"restUrl"`
+	Attributes map[string]string `json:"attributes"`
+	BootID     string            `json:"bootId"`
+}
+
+// ErrDuplicateNode is returned when a node with the same name is still a member.
+var ErrDuplicateNode = fmt.Errorf("a node with this name is already a member")
+
+// Join adds a node. It runs the allocator so the node recovers its shards.
+func (c *Cluster) Join(r JoinRequest) (*Node, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := NodeID(c.Name, r.Name)
+	if _, ok := c.nodes[id]; ok {
+		return nil, ErrDuplicateNode
+	}
+	c.seq++
+	n := &Node{ID: id, Name: r.Name, Hostname: r.Hostname, RestURL: r.RestURL, Attributes: r.Attributes,
+		JoinedAt: c.now(), BootID: r.BootID, seq: c.seq, Events: make(chan NodeEvent, 4)}
+	if n.Attributes == nil {
+		n.Attributes = map[string]string{}
+	}
+	c.nodes[id] = n
+	c.electLocked()
+	c.logLocked("node %s (%s) joined", n.Name, n.ID)
+	c.stepLocked(c.now())
+	return n, nil
+}
+
+func (c *Cluster) logLocked(format string, a ...any) {
+	c.history = append(c.history, Event{Time: c.now(), What: fmt.Sprintf(format, a...)})
+	if len(c.history) > 2000 {
+		c.history = c.history[len(c.history)-1000:]
+	}
+}
+
+func (c *Cluster) electLocked() {
+	if _, ok := c.nodes[c.master]; ok {
+		return
+	}
+	c.master = ""
+	best := 0
+	for id, n := range c.nodes {
+		if c.master == "" || n.seq < best {
+			c.master, best = id, n.seq
+		}
+	}
+	if c.master != "" {
+		c.logLocked("node %s elected master", c.nodes[c.master].Name)
+	}
+}
+
+// Leave removes a node: its copies become unassigned, a started replica is
+// promoted where a primary was lost. cause is recorded with any violation.
+func (c *Cluster) Leave(id, cause string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.leaveLocked(id, cause)
+}
+
+func (c *Cluster) leaveLocked(id, cause string) {
+	n, ok := c.nodes[id]
+	if !ok {
+		return
+	}
+	now := c.now()
+	why := fmt.Sprintf("node %s (%s) left: %s", n.Name, id, cause)
+	c.logLocked("%s", why)
+	if n.Decom != nil && n.Decom.Phase == "draining" {
+		n.Decom.Phase = "aborted"
+		n.Decom.result = fmt.Errorf("node left during decommission")
+		close(n.Decom.done)
+	}
+	delete(c.nodes, id)
+	for _, s := range c.shards {
+		var keep []*Copy
+		for _, cp := range s.Copies {
+			switch {
+			case cp.Target && (cp.Node == id || cp.RelocatingNode == id):
+				// a relocation to or from the node that left is cancelled
+				if cp.Node == id {
+					for _, src := range s.Copies {
+						if src.State == Relocating && src.RelocatingNode == id {
+							src.State, src.RelocatingNode = Started, ""
+						}
+					}
+				}
+			case cp.Node == id:
+				keep = append(keep, &Copy{Primary: cp.Primary, State: Unassigned, LastNode: id, UnassignedAt: now})
+			default:
+				keep = append(keep, cp)
+			}
+		}
+		s.Copies = keep
+		c.promoteLocked(s, id)
+	}
+	c.electLocked()
+	c.recordLocked(why)
+	c.stepLocked(now)
+}
+
+// promoteLocked promotes a started replica when the primary is unassigned.
+func (c *Cluster) promoteLocked(s *Shard, leftNode string) {
+	var prim *Copy
+	for _, cp := range s.Copies {
+		if cp.Primary && !cp.Target {
+			prim = cp
+		}
+	}
+	if prim == nil || prim.State != Unassigned {
+		return
+	}
+	for _, cp := range s.Copies {
+		if !cp.Primary && !cp.Target && (cp.State == Started || cp.State == Relocating) {
+			cp.Primary = true
+			prim.Primary = false
+			// a relocating replica carries its target along
+			for _, t := range s.Copies {
+				if t.Target && t.RelocatingNode == cp.Node {
+					t.Primary = true
+				}
+			}
+			// the in-sync set is now the active copies only
+			s.InSync = map[string]bool{}
+			for _, a := range s.Copies {
+				if !a.Target && (a.State == Started || a.State == Relocating) {
+					s.InSync[a.Node] = true
+				}
+			}
+			return
+		}
+	}
+}
+
+// primaryActive reports whether the shard's primary is STARTED or RELOCATING.
+func primaryActive(s *Shard) bool {
+	if s.Lost {
+		return false
+	}
+	for _, cp := range s.Copies {
+		if cp.Primary && !cp.Target && (cp.State == Started || cp.State == Relocating) {
+			return true
+		}
+	}
+	return false
+}
+
+// recordLocked opens and closes violation intervals: a primary that was once
+// started and is now not active is a violation.
+func (c *Cluster) recordLocked(cause string) {
+	now := c.now()
+	seen := map[string]bool{}
+	for _, s := range c.shards {
+		if !s.EverStarted && !s.Lost {
+			continue
+		}
+		k := s.key()
+		if primaryActive(s) {
+			continue
+		}
+		seen[k] = true
+		if _, ok := c.open[k]; ok {
+			continue
+		}
+		v := &Violation{Table: s.Schema + "." + s.Table, Partition: s.Partition, Shard: s.ID, Start: now, Cause: cause, Intentional: s.Lost}
+		c.violations = append(c.violations, v)
+		c.open[k] = v
+	}
+	for k, v := range c.open {
+		if !seen[k] {
+			t := now
+			v.End = &t
+			delete(c.open, k)
+		}
+	}
+}
+
+// CreateTable adds a table (and its partitions) and allocates its shards.
+func (c *Cluster) CreateTable(t Table) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.Schema == "" {
+		t.Schema = "doc"
+	}
+	if t.Name == "" || t.Shards <= 0 || t.Replicas < 0 {
+		return fmt.Errorf("table needs a name, shards > 0 and replicas >= 0")
+	}
+	k := t.Schema + "." + t.Name
+	if _, ok := c.tables[k]; ok {
+		return fmt.Errorf("RelationAlreadyExists: Relation '%s' already exists.", k)
+	}
+	tt := t
+	c.tables[k] = &tt
+	parts := t.Partitions
+	if len(parts) == 0 {
+		parts = []string{""}
+	}
+	for _, p := range parts {
+		for i := 0; i < t.Shards; i++ {
+			s := &Shard{Schema: t.Schema, Table: t.Name, Partition: p, ID: i, InSync: map[string]bool{}}
+			s.Copies = append(s.Copies, &Copy{Primary: true, State: Unassigned, UnassignedAt: c.now()})
+			for r := 0; r < t.Replicas; r++ {
+				s.Copies = append(s.Copies, &Copy{State: Unassigned, UnassignedAt: c.now()})
+			}
+			c.shards = append(c.shards, s)
+		}
+	}
+	c.logLocked("table %s created (%d shards, %d replicas, %d partitions)", k, t.Shards, t.Replicas, len(t.Partitions))
+	c.stepLocked(c.now())
+	return nil
+}
+
+// LosePrimary makes a shard (or every shard when shard < 0) of a table RED on
+// purpose: all its copies become unassigned and stay so until Restore.
+func (c *Cluster) LosePrimary(table string, shard int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	table = qualify(table)
+	found := false
+	for _, s := range c.shards {
+		if s.Schema+"."+s.Table != table || (shard >= 0 && s.ID != shard) {
+			continue
+		}
+		found = true
+		s.Lost = true
+		s.EverStarted = true
+		var keep []*Copy
+		for _, cp := range s.Copies {
+			if cp.Target {
+				continue
+			}
+			if cp.Node != "" {
+				s.InSync[cp.Node] = true
+			}
+			keep = append(keep, &Copy{Primary: cp.Primary, State: Unassigned, LastNode: cp.Node, UnassignedAt: c.now()})
+		}
+		s.Copies = keep
+	}
+	if !found {
+		return fmt.Errorf("no such table or shard: %s #%d", table, shard)
+	}
+	c.recordLocked("lose-primary requested through the control API")
+	return nil
+}
+
+// Restore lets shards made RED with LosePrimary recover.
+func (c *Cluster) Restore(table string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	table = qualify(table)
+	for _, s := range c.shards {
+		if s.Schema+"."+s.Table == table {
+			s.Lost = false
+		}
+	}
+	c.stepLocked(c.now())
+	return nil
+}
+
+func qualify(t string) string {
+	if !strings.Contains(t, ".") {
+		return "doc." + t
+	}
+	return t
+}
+
+// Step runs one allocator tick at time now.
+func (c *Cluster) Step(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stepLocked(now)
+}
+
+func (c *Cluster) incoming(node string) int {
+	n := 0
+	for _, s := range c.shards {
+		for _, cp := range s.Copies {
+			if cp.Node == node && cp.State == Initializing && !cp.RecoveryStart.IsZero() {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (c *Cluster) outgoing(node string) int {
+	n := 0
+	for _, s := range c.shards {
+		for _, cp := range s.Copies {
+			if cp.Node == node && cp.State == Relocating {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (c *Cluster) load() map[string]int {
+	l := map[string]int{}
+	for id := range c.nodes {
+		l[id] = 0
+	}
+	for _, s := range c.shards {
+		for _, cp := range s.Copies {
+			if cp.Node != "" {
+				l[cp.Node]++
+			}
+		}
+	}
+	return l
+}
+
+func hasCopyOn(s *Shard, node string) bool {
+	for _, cp := range s.Copies {
+		if cp.Node == node {
+			return true
+		}
+	}
+	return false
+}
+
+// eligibleTargets returns nodes that may receive a copy of s, least loaded
+// first: present, not decommissioning, no copy of s, below the recovery limit.
+func (c *Cluster) eligibleTargets(s *Shard, load map[string]int) []string {
+	var out []string
+	limit := c.cfg.ConcurrentRecoveries
+	if limit <= 0 {
+		limit = 2
+	}
+	for id, n := range c.nodes {
+		if n.Decom != nil && n.Decom.Phase != "aborted" {
+			continue
+		}
+		if hasCopyOn(s, id) || c.incoming(id) >= limit {
+			continue
+		}
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if load[out[i]] != load[out[j]] {
+			return load[out[i]] < load[out[j]]
+		}
+		return c.nodes[out[i]].Name < c.nodes[out[j]].Name
+	})
+	return out
+}
+
+// AllocationEnable returns the effective cluster.routing.allocation.enable.
+func (c *Cluster) allocationEnable() string {
+	if v, ok := c.effectiveLocked(SettingAllocationEnable); ok {
+		return strings.ToLower(fmt.Sprint(v))
+	}
+	return "all"
+}
+
+func (c *Cluster) stepLocked(now time.Time) {
+	if c.lastStep.IsZero() {
+		c.lastStep = now
+	}
+	dt := now.Sub(c.lastStep).Seconds()
+	if dt < 0 {
+		dt = 0
+	}
+	c.lastStep = now
+	rate := c.cfg.RelocationShardsPerSecond
+	instant := rate <= 0
+	if !instant {
+		c.tokens += rate * dt
+		max := rate
+		if max < 2 {
+			max = 2
+		}
+		if c.tokens > max {
+			c.tokens = max
+		}
+	}
+	c.completeRecoveriesLocked(instant)
+	enable := c.allocationEnable()
+	load := c.load()
+	limit := c.cfg.ConcurrentRecoveries
+	if limit <= 0 {
+		limit = 2
+	}
+	// 1. allocate unassigned copies
+	for _, s := range c.shards {
+		if s.Lost {
+			continue
+		}
+		for _, cp := range s.Copies {
+			if cp.State != Unassigned {
+				continue
+			}
+			if cp.Primary {
+				if !(enable == "all" || enable == "primaries" || (enable == "new_primaries" && !s.EverStarted)) {
+					continue
+				}
+				var target string
+				if !s.EverStarted {
+					if t := c.eligibleTargets(s, load); len(t) > 0 {
+						target = t[0]
+					}
+				} else {
+					// a primary with no active copy recovers only on a node holding its data
+					for _, t := range c.eligibleTargets(s, load) {
+						if s.InSync[t] {
+							target = t
+							break
+						}
+					}
+				}
+				if target == "" {
+					continue
+				}
+				cp.Node, cp.State, cp.RecoveryStart = target, Initializing, now
+				if !s.EverStarted {
+					cp.State = Started // an empty new primary starts at once
+					s.EverStarted = true
+					s.InSync[target] = true
+				}
+				load[target]++
+				continue
+			}
+			if enable != "all" || !primaryActive(s) {
+				continue
+			}
+			targets := c.eligibleTargets(s, load)
+			target := ""
+			for _, t := range targets {
+				if t == cp.LastNode {
+					target = t
+				}
+			}
+			delay := time.Duration(c.cfg.NodeLeftDelayMs) * time.Millisecond
+			if target == "" && len(targets) > 0 && (cp.LastNode == "" || now.Sub(cp.UnassignedAt) >= delay) {
+				target = targets[0]
+			}
+			if target == "" {
+				continue
+			}
+			cp.Node, cp.State, cp.RecoveryStart = target, Initializing, now
+			load[target]++
+		}
+	}
+	// 2. move shards off decommissioning nodes
+	for id, n := range c.nodes {
+		if n.Decom == nil || n.Decom.Phase != "draining" {
+			continue
+		}
+		mode := strings.ToUpper(n.Decom.MinAvailability)
+		if mode != "FULL" && mode != "PRIMARIES" {
+			continue
+		}
+		for _, s := range c.shards {
+			for _, cp := range s.Copies {
+				if cp.Node != id || cp.State != Started || cp.Target {
+					continue
+				}
+				if mode == "PRIMARIES" && !cp.Primary {
+					continue
+				}
+				if !moveAllowed(enable, cp, s) || c.outgoing(id) >= limit {
+					continue
+				}
+				c.startRelocationLocked(s, cp, load, now)
+			}
+		}
+	}
+	// 3. rebalance onto emptier nodes
+	if !c.cfg.DisableRebalance && enable == "all" && c.quietLocked() && len(c.nodes) > 1 {
+		c.rebalanceLocked(load, now)
+	}
+	if instant {
+		c.completeRecoveriesLocked(true)
+	}
+	c.recordLocked("allocator")
+	c.decommissionProgressLocked(now)
+}
+
+func moveAllowed(enable string, cp *Copy, s *Shard) bool {
+	switch enable {
+	case "all":
+		return true
+	case "primaries":
+		return cp.Primary
+	case "new_primaries":
+		return cp.Primary && !s.EverStarted
+	}
+	return false
+}
+
+func (c *Cluster) startRelocationLocked(s *Shard, cp *Copy, load map[string]int, now time.Time) bool {
+	t := c.eligibleTargets(s, load)
+	if len(t) == 0 {
+		return false
+	}
+	cp.State, cp.RelocatingNode = Relocating, t[0]
+	s.Copies = append(s.Copies, &Copy{Primary: cp.Primary, Node: t[0], State: Initializing, RelocatingNode: cp.Node, Target: true, RecoveryStart: now})
+	load[t[0]]++
+	return true
+}
+
+// quietLocked: nothing unassigned, initializing or relocating.
+func (c *Cluster) quietLocked() bool {
+	for _, s := range c.shards {
+		if s.Lost {
+			return false
+		}
+		for _, cp := range s.Copies {
+			if cp.State != Started {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (c *Cluster) rebalanceLocked(load map[string]int, now time.Time) {
+	var ids []string
+	for id, n := range c.nodes {
+		if n.Decom == nil || n.Decom.Phase == "aborted" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) < 2 {
+		return
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if load[ids[i]] != load[ids[j]] {
+			return load[ids[i]] > load[ids[j]]
+		}
+		return c.nodes[ids[i]].Name < c.nodes[ids[j]].Name
+	})
+	from, to := ids[0], ids[len(ids)-1]
+	if load[from]-load[to] <= 1 {
+		return
+	}
+	for _, s := range c.shards {
+		if hasCopyOn(s, to) {
+			continue
+		}
+		for _, cp := range s.Copies {
+			if cp.Node == from && cp.State == Started {
+				cp.State, cp.RelocatingNode = Relocating, to
+				s.Copies = append(s.Copies, &Copy{Primary: cp.Primary, Node: to, State: Initializing, RelocatingNode: from, Target: true, RecoveryStart: now})
+				return
+			}
+		}
+	}
+}
+
+func (c *Cluster) completeRecoveriesLocked(instant bool) {
+	type rec struct {
+		s  *Shard
+		cp *Copy
+	}
+	var inflight []rec
+	for _, s := range c.shards {
+		for _, cp := range s.Copies {
+			if cp.State == Initializing {
+				inflight = append(inflight, rec{s, cp})
+			}
+		}
+	}
+	sort.SliceStable(inflight, func(i, j int) bool { return inflight[i].cp.RecoveryStart.Before(inflight[j].cp.RecoveryStart) })
+	for _, r := range inflight {
+		if !instant {
+			if c.tokens < 1 {
+				return
+			}
+			c.tokens--
+		}
+		s, cp := r.s, r.cp
+		if cp.Target {
+			src := cp.RelocatingNode
+			var keep []*Copy
+			for _, o := range s.Copies {
+				if o.Node == src && o.State == Relocating && !o.Target {
+					continue
+				}
+				keep = append(keep, o)
+			}
+			s.Copies = keep
+			delete(s.InSync, src)
+			cp.Target, cp.RelocatingNode = false, ""
+		}
+		cp.State = Started
+		s.EverStarted = true
+		s.InSync[cp.Node] = true
+	}
+}

@@ -1,0 +1,597 @@
+package sim
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"cratesim/internal/sqlparse"
+)
+
+// Result is the body of a successful /_sql answer.
+type Result struct {
+	Cols     []string  `json:"cols"`
+	Rows     [][]any   `json:"rows"`
+	RowCount int64     `json:"rowcount"`
+	Duration float64   `json:"duration"`
+	Results  []BulkRow `json:"results,omitempty"`
+}
+
+// BulkRow is one entry of a bulk answer.
+type BulkRow struct {
+	RowCount int64 `json:"rowcount"`
+}
+
+// Session is who runs a statement and through which node.
+type Session struct {
+	Via  string // node id receiving the request
+	User User
+}
+
+// Exec runs one statement. When it is a decommission, the Decom is returned
+// too so the caller can answer per Config.DecommissionResponse.
+func (c *Cluster) Exec(sess Session, stmt string, args []any, bulk [][]any) (*Result, *Decom, *SQLError) {
+	start := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	via, ok := c.nodes[sess.Via]
+	if !ok {
+		return nil, nil, sqlErr(5032, "NodeNotConnectedException: node is not a member of cluster %s (disconnected)", c.Name)
+	}
+	if via.Refusing() {
+		return nil, nil, sqlErr(5032, "NodeDisconnectedException: [%s] node is shutting down (decommissioned), not accepting new requests", via.Name)
+	}
+	st, err := sqlparse.Parse(stmt)
+	if err != nil {
+		return nil, nil, sqlErr(4000, "SQLParseException[%s]", err.Error())
+	}
+	if bulk != nil {
+		if _, ok := st.(*sqlparse.Select); ok {
+			return nil, nil, sqlErr(4000, "UnsupportedFeatureException: Bulk operations for statements that return result sets is not supported")
+		}
+		res := &Result{Cols: []string{}}
+		for _, a := range bulk {
+			r, _, e := c.execLocked(sess, st, stmt, a)
+			if e != nil {
+				res.Results = append(res.Results, BulkRow{RowCount: -2})
+				continue
+			}
+			res.Results = append(res.Results, BulkRow{RowCount: r.RowCount})
+		}
+		res.Duration = float64(time.Since(start).Microseconds()) / 1000
+		return res, nil, nil
+	}
+	res, d, e := c.execLocked(sess, st, stmt, args)
+	if res != nil {
+		res.Duration = float64(time.Since(start).Microseconds()) / 1000
+	}
+	return res, d, e
+}
+
+func param(args []any, p *sqlparse.Param) (any, *SQLError) {
+	if p.Idx < 1 || p.Idx > len(args) {
+		return nil, sqlErr(4000, "SQLParseException: The query contains a parameter placeholder $%d, but there are only %d parameter values", p.Idx, len(args))
+	}
+	return args[p.Idx-1], nil
+}
+
+func (c *Cluster) execLocked(sess Session, st sqlparse.Stmt, text string, args []any) (*Result, *Decom, *SQLError) {
+	switch s := st.(type) {
+	case *sqlparse.NoOp:
+		return &Result{Cols: []string{}, Rows: [][]any{}, RowCount: 0}, nil, nil
+	case *sqlparse.SetGlobal:
+		vals := map[string]any{}
+		var order []string
+		for _, a := range s.Assigns {
+			v, e := evalConst(a.Value, args)
+			if e != nil {
+				return nil, nil, e
+			}
+			if _, dup := vals[a.Name]; !dup {
+				order = append(order, a.Name)
+			}
+			vals[a.Name] = v
+		}
+		if e := c.setGlobalLocked(s.Persistent, vals, order); e != nil {
+			return nil, nil, e
+		}
+		return &Result{Cols: []string{}, Rows: [][]any{{}}, RowCount: 1}, nil, nil
+	case *sqlparse.ResetGlobal:
+		c.resetGlobalLocked(s.Names)
+		return &Result{Cols: []string{}, Rows: [][]any{{}}, RowCount: 1}, nil, nil
+	case *sqlparse.Decommission:
+		if s.DollarForm && c.cfg.DisableDollarQuoting {
+			return nil, nil, sqlErr(4000, "SQLParseException[line 1:28: token recognition error at: '$']")
+		}
+		if !sess.User.Superuser {
+			return nil, nil, sqlErr(4010, "UnauthorizedException: User \"%s\" is not authorized to execute the statement. Superuser permissions are required", sess.User.Name)
+		}
+		v, e := evalConst(s.Node, args)
+		if e != nil {
+			return nil, nil, e
+		}
+		ref, ok := v.(string)
+		if !ok {
+			return nil, nil, sqlErr(4000, "SQLParseException: node name or id must be a string, got %v", v)
+		}
+		d, e := c.decommissionLocked(ref)
+		if e != nil {
+			return nil, nil, e
+		}
+		return &Result{Cols: []string{}, Rows: [][]any{}, RowCount: 1}, d, nil
+	case *sqlparse.Select:
+		r, e := c.selectLocked(sess, s, text, args)
+		return r, nil, e
+	}
+	return nil, nil, sqlErr(4000, "SQLParseException: unsupported statement")
+}
+
+func evalConst(e sqlparse.Expr, args []any) (any, *SQLError) {
+	switch x := e.(type) {
+	case *sqlparse.Lit:
+		return x.V, nil
+	case *sqlparse.Param:
+		return param(args, x)
+	}
+	return nil, sqlErr(4000, "SQLParseException: expected a literal or a parameter")
+}
+
+var tableCols = map[string][]string{
+	"sys.nodes":                 {"id", "name", "hostname", "rest_url", "attributes", "version", "port", "cluster_state_version"},
+	"sys.cluster":               {"id", "name", "master_node", "settings"},
+	"sys.health":                {"table_schema", "table_name", "partition_ident", "health", "severity", "missing_shards", "underreplicated_shards"},
+	"sys.cluster_health":        {"health", "severity", "description", "pending_tasks", "missing_shards", "underreplicated_shards"},
+	"sys.shards":                {"schema_name", "table_name", "id", "partition_ident", "primary", "routing_state", "state", "node", "relocating_node", "orphan_partition", "num_docs", "size", "recovery"},
+	"sys.jobs":                  {"id", "stmt", "started", "username", "node"},
+	"sys.allocations":           {"table_schema", "table_name", "partition_ident", "shard_id", "node_id", "primary", "current_state", "explanation", "decisions"},
+	"information_schema.tables": {"table_schema", "table_name", "table_type", "number_of_shards", "number_of_replicas", "partitioned_by"},
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (c *Cluster) rowsLocked(sess Session, table, text string) ([]map[string]any, *SQLError) {
+	var rows []map[string]any
+	nodeObj := func(id string) any {
+		if id == "" {
+			return nil
+		}
+		name := ""
+		if n, ok := c.nodes[id]; ok {
+			name = n.Name
+		}
+		return map[string]any{"id": id, "name": name}
+	}
+	switch table {
+	case "doc.dual", "":
+		rows = []map[string]any{{}}
+	case "sys.nodes":
+		for _, n := range c.sortedNodesLocked() {
+			attrs := map[string]any{}
+			for k, v := range n.Attributes {
+				attrs[k] = v
+			}
+			rows = append(rows, map[string]any{"id": n.ID, "name": n.Name, "hostname": n.Hostname, "rest_url": n.RestURL,
+				"attributes": attrs, "version": map[string]any{"number": c.cfg.Version}, "port": map[string]any{"http": 4200, "transport": 4300, "psql": 5432},
+				"cluster_state_version": int64(len(c.history))})
+		}
+	case "sys.cluster":
+		var master any
+		if c.master != "" {
+			master = c.master
+		}
+		rows = []map[string]any{{"id": ClusterID(c.Name), "name": c.Name, "master_node": master, "settings": c.settingsObjectLocked()}}
+	case "sys.health":
+		for _, h := range c.healthLocked() {
+			var pi any
+			if h.Partition != "" {
+				pi = h.Partition
+			}
+			rows = append(rows, map[string]any{"table_schema": h.Schema, "table_name": h.Table, "partition_ident": pi, "health": h.Health,
+				"severity": int64(h.Severity), "missing_shards": int64(h.MissingShards), "underreplicated_shards": int64(h.UnderreplicatedShards)})
+		}
+	case "sys.cluster_health":
+		h, miss, under := c.clusterHealthLocked()
+		desc := "Cluster health is GREEN: all shards are allocated and started"
+		if h == "YELLOW" {
+			desc = "One or more replicas are missing"
+		} else if h == "RED" {
+			desc = "One or more primary shards are missing"
+		}
+		rows = []map[string]any{{"health": h, "severity": int64(severity(h)), "description": desc, "pending_tasks": int64(0),
+			"missing_shards": int64(miss), "underreplicated_shards": int64(under)}}
+	case "sys.shards":
+		for _, s := range c.shards {
+			for _, cp := range s.Copies {
+				var pi, reloc any
+				if s.Partition != "" {
+					pi = s.Partition
+				}
+				if cp.RelocatingNode != "" {
+					reloc = cp.RelocatingNode
+				}
+				state := cp.State
+				if state == Initializing && cp.Target {
+					state = "RECOVERING"
+				}
+				rows = append(rows, map[string]any{"schema_name": s.Schema, "table_name": s.Table, "id": int64(s.ID), "partition_ident": pi,
+					"primary": cp.Primary, "routing_state": cp.State, "state": state, "node": nodeObj(cp.Node), "relocating_node": reloc,
+					"orphan_partition": false, "num_docs": int64(0), "size": int64(0), "recovery": map[string]any{"stage": state}})
+			}
+		}
+	case "sys.jobs":
+		n := c.nodes[sess.Via]
+		rows = append(rows, map[string]any{"id": newID(), "stmt": text, "started": time.Now().UnixMilli(), "username": sess.User.Name, "node": nodeObj(n.ID)})
+		for _, j := range c.cfg.Jobs {
+			rows = append(rows, map[string]any{"id": newID(), "stmt": j, "started": time.Now().UnixMilli(), "username": "crate", "node": nodeObj(c.master)})
+		}
+	case "sys.allocations":
+		enable := c.allocationEnable()
+		for _, s := range c.shards {
+			for _, cp := range s.Copies {
+				if cp.Target {
+					continue
+				}
+				var pi, node any
+				if s.Partition != "" {
+					pi = s.Partition
+				}
+				if cp.Node != "" {
+					node = cp.Node
+				}
+				expl := any(nil)
+				switch {
+				case s.Lost:
+					expl = "cannot allocate because all found copies of the shard are either stale or corrupt"
+				case cp.State == Unassigned && cp.Primary && s.EverStarted:
+					expl = "cannot allocate because a previous copy of the primary shard existed but can no longer be found on the nodes in the cluster"
+				case cp.State == Unassigned && enable != "all":
+					expl = fmt.Sprintf("cannot allocate because allocation is not permitted to any of the nodes: cluster.routing.allocation.enable=%s", enable)
+				case cp.State == Unassigned:
+					expl = "cannot allocate because allocation is not permitted to any of the nodes"
+				case cp.Node != "" && c.nodes[cp.Node] != nil && c.nodes[cp.Node].Refusing():
+					expl = "cannot remain on its current node because the node is being decommissioned"
+				}
+				state := strings.ToLower(cp.State)
+				rows = append(rows, map[string]any{"table_schema": s.Schema, "table_name": s.Table, "partition_ident": pi, "shard_id": int64(s.ID),
+					"node_id": node, "primary": cp.Primary, "current_state": state, "explanation": expl, "decisions": nil})
+			}
+		}
+	case "information_schema.tables":
+		var keys []string
+		for k := range c.tables {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			t := c.tables[k]
+			var pb any
+			if len(t.Partitions) > 0 {
+				pb = []any{"part"}
+			}
+			rows = append(rows, map[string]any{"table_schema": t.Schema, "table_name": t.Name, "table_type": "BASE TABLE",
+				"number_of_shards": int64(t.Shards), "number_of_replicas": fmt.Sprint(t.Replicas), "partitioned_by": pb})
+		}
+	default:
+		return nil, sqlErr(4041, "RelationUnknown: Relation '%s' unknown", table)
+	}
+	return rows, nil
+}
+
+func (c *Cluster) sortedNodesLocked() []*Node {
+	var ns []*Node
+	for _, n := range c.nodes {
+		ns = append(ns, n)
+	}
+	sort.Slice(ns, func(i, j int) bool { return ns[i].Name < ns[j].Name })
+	return ns
+}
+
+var errColUnknown = errors.New("column unknown")
+
+func (c *Cluster) selectLocked(sess Session, s *sqlparse.Select, text string, args []any) (*Result, *SQLError) {
+	rows, e := c.rowsLocked(sess, s.From, text)
+	if e != nil {
+		return nil, e
+	}
+	cols := tableCols[s.From]
+	known := map[string]bool{}
+	for _, k := range cols {
+		known[k] = true
+	}
+	// check column names
+	var check func(x sqlparse.Expr) *SQLError
+	check = func(x sqlparse.Expr) *SQLError {
+		switch v := x.(type) {
+		case *sqlparse.ColRef:
+			if !known[v.Name] {
+				return sqlErr(4043, "ColumnUnknownException: Column %s unknown", v.Name)
+			}
+		case *sqlparse.Bin:
+			if e := check(v.L); e != nil {
+				return e
+			}
+			return check(v.R)
+		case *sqlparse.In:
+			return check(v.X)
+		case *sqlparse.Not:
+			return check(v.X)
+		case *sqlparse.IsNull:
+			return check(v.X)
+		case *sqlparse.Func:
+			for _, a := range v.Args {
+				if e := check(a); e != nil {
+					return e
+				}
+			}
+		}
+		return nil
+	}
+	for _, it := range s.Items {
+		if !it.Star {
+			if e := check(it.Expr); e != nil {
+				return nil, e
+			}
+		}
+	}
+	if s.Where != nil {
+		if e := check(s.Where); e != nil {
+			return nil, e
+		}
+	}
+	var filtered []map[string]any
+	for _, r := range rows {
+		if s.Where != nil {
+			v, e := eval(s.Where, r, args)
+			if e != nil {
+				return nil, e
+			}
+			if b, _ := v.(bool); !b {
+				continue
+			}
+		}
+		filtered = append(filtered, r)
+	}
+	if len(s.OrderBy) > 0 {
+		var sortErr *SQLError
+		sort.SliceStable(filtered, func(i, j int) bool {
+			for _, o := range s.OrderBy {
+				a, e1 := eval(o.Expr, filtered[i], args)
+				b, e2 := eval(o.Expr, filtered[j], args)
+				if e1 != nil || e2 != nil {
+					sortErr = sqlErr(4000, "SQLParseException: cannot order by that expression")
+					return false
+				}
+				cmp := compare(a, b)
+				if cmp != 0 {
+					if o.Desc {
+						return cmp > 0
+					}
+					return cmp < 0
+				}
+			}
+			return false
+		})
+		if sortErr != nil {
+			return nil, sortErr
+		}
+	}
+	res := &Result{Cols: []string{}, Rows: [][]any{}}
+	aggregate := false
+	for _, it := range s.Items {
+		if f, ok := it.Expr.(*sqlparse.Func); ok && f.Name == "count" {
+			aggregate = true
+		}
+	}
+	if aggregate {
+		row := []any{}
+		for _, it := range s.Items {
+			f, ok := it.Expr.(*sqlparse.Func)
+			if !ok || f.Name != "count" {
+				return nil, sqlErr(4000, "SQLParseException: '%s' must appear in the GROUP BY clause or be used in an aggregation function", it.Label)
+			}
+			n := int64(0)
+			for _, r := range filtered {
+				if f.Star || len(f.Args) == 0 {
+					n++
+					continue
+				}
+				v, _ := eval(f.Args[0], r, args)
+				if v != nil {
+					n++
+				}
+			}
+			res.Cols = append(res.Cols, it.Label)
+			row = append(row, n)
+		}
+		res.Rows = append(res.Rows, row)
+		res.RowCount = 1
+		return res, nil
+	}
+	for _, it := range s.Items {
+		if it.Star {
+			res.Cols = append(res.Cols, cols...)
+		} else {
+			res.Cols = append(res.Cols, it.Label)
+		}
+	}
+	for _, r := range filtered {
+		if s.Limit >= 0 && len(res.Rows) >= s.Limit {
+			break
+		}
+		var out []any
+		for _, it := range s.Items {
+			if it.Star {
+				for _, k := range cols {
+					out = append(out, r[k])
+				}
+				continue
+			}
+			v, e := eval(it.Expr, r, args)
+			if e != nil {
+				return nil, e
+			}
+			out = append(out, v)
+		}
+		res.Rows = append(res.Rows, out)
+	}
+	res.RowCount = int64(len(res.Rows))
+	return res, nil
+}
+
+func eval(e sqlparse.Expr, row map[string]any, args []any) (any, *SQLError) {
+	switch x := e.(type) {
+	case *sqlparse.Lit:
+		return x.V, nil
+	case *sqlparse.Param:
+		return param(args, x)
+	case *sqlparse.ColRef:
+		v := row[x.Name]
+		for _, p := range x.Path {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, nil
+			}
+			v = m[p]
+		}
+		return v, nil
+	case *sqlparse.Not:
+		v, err := eval(x.X, row, args)
+		if err != nil || v == nil {
+			return nil, err
+		}
+		b, _ := v.(bool)
+		return !b, nil
+	case *sqlparse.IsNull:
+		v, err := eval(x.X, row, args)
+		if err != nil {
+			return nil, err
+		}
+		return (v == nil) != x.Not, nil
+	case *sqlparse.In:
+		v, err := eval(x.X, row, args)
+		if err != nil || v == nil {
+			return nil, err
+		}
+		found := false
+		for _, it := range x.List {
+			w, err := eval(it, row, args)
+			if err != nil {
+				return nil, err
+			}
+			if w != nil && compare(v, w) == 0 {
+				found = true
+			}
+		}
+		return found != x.Not, nil
+	case *sqlparse.Bin:
+		l, err := eval(x.L, row, args)
+		if err != nil {
+			return nil, err
+		}
+		r, err := eval(x.R, row, args)
+		if err != nil {
+			return nil, err
+		}
+		switch x.Op {
+		case "AND":
+			lb, lok := l.(bool)
+			rb, rok := r.(bool)
+			if (lok && !lb) || (rok && !rb) {
+				return false, nil
+			}
+			if !lok || !rok {
+				return nil, nil
+			}
+			return true, nil
+		case "OR":
+			lb, _ := l.(bool)
+			rb, _ := r.(bool)
+			if lb || rb {
+				return true, nil
+			}
+			if l == nil || r == nil {
+				return nil, nil
+			}
+			return false, nil
+		}
+		if l == nil || r == nil {
+			return nil, nil
+		}
+		cmp := compare(l, r)
+		switch x.Op {
+		case "=":
+			return cmp == 0, nil
+		case "!=":
+			return cmp != 0, nil
+		case "<":
+			return cmp < 0, nil
+		case ">":
+			return cmp > 0, nil
+		case "<=":
+			return cmp <= 0, nil
+		case ">=":
+			return cmp >= 0, nil
+		}
+	case *sqlparse.Func:
+		return nil, sqlErr(4000, "SQLParseException: Unknown function: %s(...) (the simulator only knows count)", x.Name)
+	}
+	return nil, sqlErr(4000, "SQLParseException: unsupported expression")
+}
+
+func num(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, true
+	case int32:
+		return float64(n), true
+	}
+	return 0, false
+}
+
+// compare orders two values: numbers numerically, others as strings.
+func compare(a, b any) int {
+	if a == nil && b == nil {
+		return 0
+	}
+	if a == nil {
+		return -1
+	}
+	if b == nil {
+		return 1
+	}
+	if x, ok := num(a); ok {
+		if y, ok := num(b); ok {
+			switch {
+			case x < y:
+				return -1
+			case x > y:
+				return 1
+			}
+			return 0
+		}
+	}
+	if x, ok := a.(bool); ok {
+		if y, ok := b.(bool); ok {
+			if x == y {
+				return 0
+			}
+			if !x {
+				return -1
+			}
+			return 1
+		}
+	}
+	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+}
