@@ -334,7 +334,7 @@ describe('buildNetworkPolicy', () => {
   it('lets runner pods reach CrateDB on 4200, the API server and DNS', () => {
     const e = np.runnerEgress;
     expect(e.metadata?.namespace).toBe('crate');
-    expect(e.spec?.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'crate-decommission' });
+    expect(e.spec?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'crate-decommission' });
     expect(e.spec?.policyTypes).toEqual(['Egress']);
     const egress = e.spec?.egress ?? [];
     expect(egress[0]?.to?.[0]?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'c1', 'app.kubernetes.io/component': 'cratedb' });
@@ -352,7 +352,7 @@ describe('buildNetworkPolicy', () => {
 
   it('lets CrateDB pods accept runner pods on 4200 only', () => {
     const i = np.crateIngress;
-    expect(i.spec?.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'c1', 'app.kubernetes.io/component': 'cratedb' });
+    expect(i.spec?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'c1', 'app.kubernetes.io/component': 'cratedb' });
     expect(i.spec?.policyTypes).toEqual(['Ingress']);
     expect(i.spec?.ingress).toHaveLength(1);
     expect(i.spec?.ingress?.[0]?._from).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'crate-decommission' } } }]);
