@@ -1,0 +1,56 @@
+// Kubernetes Events for every step of an operation, on the pod or the StatefulSet. Best effort:
+// a failure to record an Event is logged at debug level and never fails the operation.
+import type { EngineDeps, EventInput } from './ports.js';
+
+export const EventReason = {
+  DecommissionStarted: 'DecommissionStarted',
+  DecommissionCompleted: 'DecommissionCompleted',
+  DecommissionFailed: 'DecommissionFailed',
+  PodDeleted: 'PodDeleted',
+  PodReady: 'PodReady',
+  NodeRejoined: 'NodeRejoined',
+  HealthGatePassed: 'HealthGatePassed',
+  HealthGateBlocked: 'HealthGateBlocked',
+  AllocationRestricted: 'AllocationRestricted',
+  AllocationReset: 'AllocationReset',
+  RolloutStarted: 'RolloutStarted',
+  RolloutSucceeded: 'RolloutSucceeded',
+  RolloutFailed: 'RolloutFailed',
+  PodRestartSkipped: 'PodRestartSkipped',
+  LockTaken: 'LockTaken',
+} as const;
+export type EventReason = (typeof EventReason)[keyof typeof EventReason];
+
+export interface EventTarget {
+  kind: 'Pod' | 'StatefulSet';
+  name: string;
+  namespace: string;
+  uid?: string | null;
+}
+
+export async function emitEvent(
+  deps: Pick<EngineDeps, 'kube' | 'log'>,
+  target: EventTarget,
+  reason: EventReason,
+  message: string,
+  opts: { type?: 'Normal' | 'Warning'; action?: string } = {},
+): Promise<void> {
+  const event: EventInput = {
+    involvedObject: {
+      kind: target.kind,
+      name: target.name,
+      namespace: target.namespace,
+      apiVersion: target.kind === 'Pod' ? 'v1' : 'apps/v1',
+      ...(target.uid ? { uid: target.uid } : {}),
+    },
+    type: opts.type ?? 'Normal',
+    reason,
+    message: message.length > 1000 ? `${message.slice(0, 997)}...` : message,
+    action: opts.action ?? 'Decommission',
+  };
+  try {
+    await deps.kube.createEvent(target.namespace, event);
+  } catch (err) {
+    deps.log.debug(`Could not record Event ${reason} on ${target.kind} ${target.name}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
