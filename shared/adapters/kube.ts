@@ -1,0 +1,357 @@
+// The real KubernetesPort: @kubernetes/client-node calls, a self-healing pod watch, exec over websockets.
+import os from 'node:os';
+import { Readable, Writable } from 'node:stream';
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  Exec,
+  KubeConfig,
+  PatchStrategy,
+  V1MicroTime,
+  Watch,
+  setHeaderOptions,
+  type CoreV1Event,
+  type EventsV1Event,
+  type V1Lease,
+  type V1Pod,
+  type V1StatefulSet,
+  type V1Status,
+} from '@kubernetes/client-node';
+import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import { KubeApiError, messageOf } from '../errors.js';
+import type { EventInput, ExecResult, KubernetesPort, PodHandler, StopWatch } from '../ports.js';
+import { toKubeApiError } from './kube-errors.js';
+import { watchPodLoop, type PodWatchOptions, type PodWatchSource } from './pod-watch.js';
+
+export { toKubeApiError } from './kube-errors.js';
+
+export const REPORTING_CONTROLLER = 'crate-decommission';
+export const DEFAULT_EXEC_TIMEOUT_MS = 120_000;
+
+export interface KubernetesPortOptions {
+  /** Reporting instance of Events (default: the host name, i.e. the Job's pod name in-cluster). */
+  reportingInstance?: string;
+  /** Tuning of the pod watch (backoff) and where its recovered failures are reported. */
+  watch?: PodWatchOptions;
+  /** Default exec timeout, ms. */
+  execTimeoutMs?: number;
+}
+
+export function createKubernetesPort(kc: KubeConfig, options: KubernetesPortOptions = {}): KubernetesPort {
+  return new ClientNodeKubernetesPort(kc, options);
+}
+
+/** True for a KubeApiError (or anything mapped to one) with status 404. */
+function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 404;
+}
+
+async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toKubeApiError(err, what);
+  }
+}
+
+async function orNull<T>(what: string, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await call(what, fn);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+/**
+ * Exit code of an exec from the status channel: Success -> 0; NonZeroExitCode -> the ExitCode cause.
+ * Any other failure (container not found, executable missing...) is an error, not an exit code.
+ */
+export function exitCodeFromStatus(status: V1Status, what: string): number {
+  if (status.status === 'Success') return 0;
+  if (status.reason === 'NonZeroExitCode') {
+    const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+    const code = Number.parseInt(cause?.message ?? '', 10);
+    return Number.isFinite(code) ? code : 1;
+  }
+  const code = typeof status.code === 'number' && status.code > 0 ? status.code : 500;
+  const reason = status.reason || 'InternalError';
+  throw new KubeApiError(code, reason, `${what}: ${status.message ?? 'exec failed'} (${reason})`);
+}
+
+class Collector {
+  private readonly chunks: Buffer[] = [];
+  readonly stream = new Writable({
+    write: (chunk: Buffer | string, _encoding, callback) => {
+      this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      callback();
+    },
+  });
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+class ClientNodeKubernetesPort implements KubernetesPort {
+  private readonly core: CoreV1Api;
+  private readonly apps: AppsV1Api;
+  private readonly custom: CustomObjectsApi;
+  private readonly coordination: CoordinationV1Api;
+  private readonly events: EventsV1Api;
+  private readonly execApi: Exec;
+  private readonly watcher: Watch;
+  private readonly reportingInstance: string;
+  /** Falls back to core/v1 Events once events.k8s.io/v1 proved absent. */
+  private eventsV1Missing = false;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly options: KubernetesPortOptions,
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.apps = kc.makeApiClient(AppsV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.coordination = kc.makeApiClient(CoordinationV1Api);
+    this.events = kc.makeApiClient(EventsV1Api);
+    this.execApi = new Exec(kc);
+    this.watcher = new Watch(kc);
+    this.reportingInstance = (options.reportingInstance ?? os.hostname()).slice(0, 128);
+  }
+
+  // --- pods ---------------------------------------------------------------------------------
+
+  getPod(namespace: string, name: string): Promise<V1Pod | null> {
+    return orNull(`get pod ${namespace}/${name}`, () => this.core.readNamespacedPod({ namespace, name }));
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    const list = await call(`list pods in ${namespace} (${labelSelector})`, () =>
+      this.core.listNamespacedPod({ namespace, labelSelector }),
+    );
+    return list.items;
+  }
+
+  watchPod(namespace: string, name: string, handler: PodHandler): Promise<StopWatch> {
+    const fieldSelector = `metadata.name=${name}`;
+    const source: PodWatchSource = {
+      list: async () => {
+        const list = await call(`list pod ${namespace}/${name}`, () =>
+          this.core.listNamespacedPod({ namespace, fieldSelector }),
+        );
+        return { pod: list.items[0] ?? null, resourceVersion: list.metadata?.resourceVersion ?? '' };
+      },
+      watch: (resourceVersion, onEvent, onDone) =>
+        this.watcher.watch(
+          `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+          {
+            fieldSelector,
+            resourceVersion: resourceVersion || undefined,
+            allowWatchBookmarks: true,
+            // Below client-node's 30 s idle timer, so a quiet watch ends cleanly and resumes.
+            timeoutSeconds: 20 + Math.floor(Math.random() * 8),
+          },
+          (type, object) => onEvent(type, object),
+          onDone,
+        ),
+    };
+    const toPod = (object: unknown): V1Pod => ObjectSerializer.deserialize(object, 'V1Pod', '') as V1Pod;
+    return watchPodLoop(source, handler, this.options.watch, toPod);
+  }
+
+  async deletePod(namespace: string, name: string, opts: { gracePeriodSeconds: number; uid: string }): Promise<void> {
+    await call(`delete pod ${namespace}/${name}`, () =>
+      this.core.deleteNamespacedPod({
+        namespace,
+        name,
+        gracePeriodSeconds: opts.gracePeriodSeconds,
+        body: { gracePeriodSeconds: opts.gracePeriodSeconds, preconditions: { uid: opts.uid } },
+      }),
+    );
+  }
+
+  // --- StatefulSets --------------------------------------------------------------------------
+
+  getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet | null> {
+    return orNull(`get statefulset ${namespace}/${name}`, () => this.apps.readNamespacedStatefulSet({ namespace, name }));
+  }
+
+  async listStatefulSets(namespace: string, labelSelector?: string): Promise<V1StatefulSet[]> {
+    const list = await call(`list statefulsets in ${namespace}`, () =>
+      this.apps.listNamespacedStatefulSet(labelSelector ? { namespace, labelSelector } : { namespace }),
+    );
+    return list.items;
+  }
+
+  async patchStatefulSetLabels(namespace: string, name: string, labels: Record<string, string | null>): Promise<void> {
+    await call(`label statefulset ${namespace}/${name}`, () =>
+      this.apps.patchNamespacedStatefulSet(
+        { namespace, name, body: { metadata: { labels } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+  }
+
+  // --- CrateDB resource, Secrets -------------------------------------------------------------
+
+  async getCrateDB(namespace: string, name: string): Promise<Record<string, unknown> | null> {
+    const found: unknown = await orNull(`get cratedb ${namespace}/${name}`, () =>
+      this.custom.getNamespacedCustomObject({ group: 'cloud.crate.io', version: 'v1', namespace, plural: 'cratedbs', name }),
+    );
+    return typeof found === 'object' && found !== null ? (found as Record<string, unknown>) : null;
+  }
+
+  async readSecret(namespace: string, name: string, key: string): Promise<string | null> {
+    const secret = await orNull(`read secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
+    const data = secret?.data?.[key];
+    if (data !== undefined) return Buffer.from(data, 'base64').toString('utf8');
+    return secret?.stringData?.[key] ?? null;
+  }
+
+  // --- exec ----------------------------------------------------------------------------------
+
+  exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: string[],
+    opts: { stdin?: string; timeoutMs?: number } = {},
+  ): Promise<ExecResult> {
+    const what = `exec in pod ${namespace}/${pod} (container ${container})`;
+    const timeoutMs = opts.timeoutMs ?? this.options.execTimeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    const stdout = new Collector();
+    const stderr = new Collector();
+    const stdin = opts.stdin !== undefined ? Readable.from([Buffer.from(opts.stdin, 'utf8')]) : null;
+
+    return new Promise<ExecResult>((resolve, reject) => {
+      let settled = false;
+      let status: V1Status | null = null;
+      let socket: { close(): void; terminate?: () => void; on?: (event: string, fn: (...args: unknown[]) => void) => void } | null =
+        null;
+
+      const finish = (err?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          reject(toKubeApiError(err, what));
+          return;
+        }
+        if (!status) {
+          reject(new KubeApiError(0, 'ConnectionFailed', `${what}: the connection closed without an exit status`));
+          return;
+        }
+        try {
+          resolve({ exitCode: exitCodeFromStatus(status, what), stdout: stdout.text(), stderr: stderr.text() });
+        } catch (e) {
+          reject(e);
+        }
+      };
+      const timer = setTimeout(() => {
+        finish(new KubeApiError(0, 'Timeout', `${what}: did not finish within ${timeoutMs} ms`));
+        if (socket?.terminate) socket.terminate();
+        else socket?.close();
+      }, timeoutMs);
+
+      this.execApi
+        .exec(namespace, pod, container, command, stdout.stream, stderr.stream, stdin, false, (s) => {
+          status = s;
+          // Output written before the status frame is already collected; let the stream writes settle.
+          setImmediate(() => finish());
+        })
+        .then(
+          (ws) => {
+            socket = ws as unknown as typeof socket;
+            if (settled) {
+              ws.close();
+              return;
+            }
+            socket?.on?.('close', () => setImmediate(() => finish()));
+            socket?.on?.('error', (e) => finish(e));
+          },
+          (err: unknown) => finish(err),
+        );
+    });
+  }
+
+  // --- Leases --------------------------------------------------------------------------------
+
+  getLease(namespace: string, name: string): Promise<V1Lease | null> {
+    return orNull(`get lease ${namespace}/${name}`, () => this.coordination.readNamespacedLease({ namespace, name }));
+  }
+
+  createLease(namespace: string, lease: V1Lease): Promise<V1Lease> {
+    return call(`create lease ${namespace}/${lease.metadata?.name ?? '?'}`, () =>
+      this.coordination.createNamespacedLease({ namespace, body: lease }),
+    );
+  }
+
+  replaceLease(namespace: string, lease: V1Lease): Promise<V1Lease> {
+    const name = lease.metadata?.name;
+    if (!name || !lease.metadata?.resourceVersion) {
+      return Promise.reject(
+        new Error(`replace lease ${namespace}/${name ?? '?'}: metadata.name and metadata.resourceVersion are required`),
+      );
+    }
+    return call(`replace lease ${namespace}/${name}`, () =>
+      this.coordination.replaceNamespacedLease({ namespace, name, body: lease }),
+    );
+  }
+
+  async deleteLease(namespace: string, name: string): Promise<void> {
+    await call(`delete lease ${namespace}/${name}`, () => this.coordination.deleteNamespacedLease({ namespace, name }));
+  }
+
+  // --- Events --------------------------------------------------------------------------------
+
+  async createEvent(namespace: string, event: EventInput): Promise<void> {
+    const regarding = {
+      kind: event.involvedObject.kind,
+      name: event.involvedObject.name,
+      namespace: event.involvedObject.namespace,
+      uid: event.involvedObject.uid,
+      apiVersion: event.involvedObject.apiVersion ?? (event.involvedObject.kind === 'Pod' ? 'v1' : 'apps/v1'),
+    };
+    const note = event.message.length > 1024 ? `${event.message.slice(0, 1021)}...` : event.message;
+    const what = `record event ${event.reason} on ${event.involvedObject.kind.toLowerCase()} ${namespace}/${event.involvedObject.name}`;
+    if (!this.eventsV1Missing) {
+      const body: EventsV1Event = {
+        metadata: { generateName: `${event.involvedObject.name}.`, namespace },
+        eventTime: new V1MicroTime(),
+        reportingController: REPORTING_CONTROLLER,
+        reportingInstance: this.reportingInstance,
+        action: event.action,
+        reason: event.reason,
+        note,
+        type: event.type,
+        regarding,
+      };
+      try {
+        await call(what, () => this.events.createNamespacedEvent({ namespace, body }));
+        return;
+      } catch (err) {
+        // A 404 for a missing namespace is real; a 404 for the API group means an old server.
+        if (!isNotFound(err) || /namespaces? "[^"]*" not found/.test(messageOf(err))) throw err;
+        this.eventsV1Missing = true; // events.k8s.io/v1 not served: use core/v1 from now on
+      }
+    }
+    const now = new Date();
+    const legacy: CoreV1Event = {
+      metadata: { generateName: `${event.involvedObject.name}.`, namespace },
+      involvedObject: regarding,
+      reason: event.reason,
+      message: note,
+      type: event.type,
+      action: event.action,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: REPORTING_CONTROLLER },
+      reportingComponent: REPORTING_CONTROLLER,
+      reportingInstance: this.reportingInstance,
+    };
+    await call(what, () => this.core.createNamespacedEvent({ namespace, body: legacy }));
+  }
+}
