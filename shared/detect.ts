@@ -1151,7 +1151,7 @@ export function detectStrategy(sts: V1StatefulSet): StrategyDetection {
   const podGrace = grace ?? KUBERNETES_DEFAULT_GRACE_SECONDS;
   if (podGrace < effective) {
     reasons.push(
-      `warning: the pod's own terminationGracePeriodSeconds ${podGrace} is shorter than dc_util's ${effective}s: a drain or eviction (not this tool) kills the node mid-decommission`,
+      `warning: the pod's own terminationGracePeriodSeconds ${grace === null ? 'unset (30)' : podGrace} is shorter than dc_util's ${effective}s: a drain or eviction (not this tool) kills the node mid-decommission`,
     );
   }
   return {

@@ -1,0 +1,158 @@
+// Full detection results for the StatefulSet fixtures (the manifests the plugin's offline `plan -f` reads).
+import { describe, expect, it } from 'vitest';
+import { detectStrategy, findCrateContainer, nodeNameFromArgs } from '../../../shared/detect.js';
+import { StrategyDetection } from '../../../shared/schemas.js';
+import { fixtureNames, loadDocuments, loadStatefulSet } from './fixtures.js';
+
+const OPERATOR_CALL =
+  'preStop hook of container crate runs dc_util-linux-${ARCH} --min-availability PRIMARIES --timeout 720s (through a shell)';
+const OPERATOR_OR_TRUE =
+  'dc_util-linux-${ARCH} ends in "|| true" after a chain of && commands (download, checksum): if any step fails the pod only gets a plain SIGTERM';
+
+const expected: Record<string, { detection: StrategyDetection; node1: string | null }> = {
+  'crate-operator-data-hot.yaml': {
+    node1: 'data-hot-1',
+    detection: {
+      strategy: 'kubernetes_managed',
+      hasPrestopHook: true,
+      hasDcUtil: true,
+      dcUtilTimeoutSeconds: 1080,
+      dcUtilFlagTimeoutSeconds: 720,
+      terminationGracePeriodSeconds: 1200,
+      deleteGracePeriodSeconds: 1200,
+      minAvailability: 'PRIMARIES',
+      dcUtilSkips: false,
+      containerName: 'crate',
+      reasons: [
+        OPERATOR_CALL,
+        OPERATOR_OR_TRUE,
+        'terminationGracePeriodSeconds 1200 != 30, so dc_util uses 1200-120 = 1080s (its own rule), not the 720s flag',
+        "pods are deleted with a 1200s grace period (dc_util's 1080s + 60s, raised to the pod's terminationGracePeriodSeconds 1200)",
+      ],
+    },
+  },
+  'dc-util-direct-argv.yaml': {
+    node1: 'data-hot-1',
+    detection: {
+      strategy: 'kubernetes_managed',
+      hasPrestopHook: true,
+      hasDcUtil: true,
+      dcUtilTimeoutSeconds: 720,
+      dcUtilFlagTimeoutSeconds: 720,
+      terminationGracePeriodSeconds: null,
+      deleteGracePeriodSeconds: 780,
+      minAvailability: 'FULL',
+      dcUtilSkips: false,
+      containerName: 'cratedb',
+      reasons: [
+        'CrateDB container: container cratedb runs the CrateDB image registry.example.com/mirror/crate/crate:5.9.7',
+        'preStop hook of container cratedb runs dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s (directly)',
+        'terminationGracePeriodSeconds unset, so dc_util uses its -timeout flag: 720s',
+        "label dc-util-min-availability=FULL overrides dc_util's -min-availability",
+        "pods are deleted with a 780s grace period (dc_util's 720s + 60s)",
+        "warning: the pod's own terminationGracePeriodSeconds unset (30) is shorter than dc_util's 720s: a drain or eviction (not this tool) kills the node mid-decommission",
+      ],
+    },
+  },
+  'dc-util-disabled.yaml': {
+    node1: 'data-hot-1',
+    detection: {
+      strategy: 'manual',
+      hasPrestopHook: true,
+      hasDcUtil: true,
+      dcUtilTimeoutSeconds: 1080,
+      dcUtilFlagTimeoutSeconds: 720,
+      terminationGracePeriodSeconds: 1200,
+      deleteGracePeriodSeconds: 30,
+      minAvailability: 'PRIMARIES',
+      dcUtilSkips: true,
+      containerName: 'crate',
+      reasons: [
+        OPERATOR_CALL,
+        OPERATOR_OR_TRUE,
+        'terminationGracePeriodSeconds 1200 != 30, so dc_util uses 1200-120 = 1080s (its own rule), not the 720s flag',
+        'label dc-util-disabled=True: dc_util will skip the decommission',
+        'dc_util will not decommission: we decommission the node ourselves and delete the pod with a 30s grace period once the CrateDB process has exited',
+      ],
+    },
+  },
+  'helm-service-and-statefulset.yaml': {
+    node1: 'cratedb-1',
+    detection: {
+      strategy: 'kubernetes_managed',
+      hasPrestopHook: true,
+      hasDcUtil: true,
+      dcUtilTimeoutSeconds: 900,
+      dcUtilFlagTimeoutSeconds: 900,
+      terminationGracePeriodSeconds: 30,
+      deleteGracePeriodSeconds: 960,
+      minAvailability: 'PRIMARIES',
+      dcUtilSkips: false,
+      containerName: 'db',
+      reasons: [
+        'CrateDB container: container db runs the CrateDB image crate/crate:6.0.2@sha256:4f1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3',
+        'preStop hook of container db runs dc_util --crate-node-prefix=cratedb --min-availability=PRIMARIES --timeout=15m (through a shell)',
+        'dc_util ends in "|| true": if any step fails the pod only gets a plain SIGTERM',
+        'terminationGracePeriodSeconds 30, so dc_util uses its -timeout flag: 900s',
+        "pods are deleted with a 960s grace period (dc_util's 900s + 60s)",
+        "warning: the pod's own terminationGracePeriodSeconds 30 is shorter than dc_util's 900s: a drain or eviction (not this tool) kills the node mid-decommission",
+      ],
+    },
+  },
+  'plain-manual.yaml': {
+    node1: 'crate-1',
+    detection: {
+      strategy: 'manual',
+      hasPrestopHook: false,
+      hasDcUtil: false,
+      dcUtilTimeoutSeconds: 0,
+      dcUtilFlagTimeoutSeconds: 0,
+      terminationGracePeriodSeconds: 60,
+      deleteGracePeriodSeconds: 30,
+      minAvailability: 'PRIMARIES',
+      dcUtilSkips: false,
+      containerName: 'crate',
+      reasons: ['container crate has no preStop hook: we decommission the node ourselves'],
+    },
+  },
+  'sleep-prestop-single-node.yaml': {
+    node1: 'crate-dev-1',
+    detection: {
+      strategy: 'manual',
+      hasPrestopHook: true,
+      hasDcUtil: false,
+      dcUtilTimeoutSeconds: 0,
+      dcUtilFlagTimeoutSeconds: 0,
+      terminationGracePeriodSeconds: null,
+      deleteGracePeriodSeconds: 30,
+      minAvailability: 'PRIMARIES',
+      dcUtilSkips: false,
+      containerName: 'crate',
+      reasons: ['preStop hook of container crate runs sleep, not dc_util: it does not decommission, so we do'],
+    },
+  },
+};
+
+describe('StatefulSet fixtures', () => {
+  it('every fixture file has an expectation', () => {
+    expect(fixtureNames()).toEqual(Object.keys(expected).sort());
+  });
+
+  it.each(Object.entries(expected))('%s', (file, { detection, node1 }) => {
+    const sts = loadStatefulSet(file);
+    const result = detectStrategy(sts);
+    expect(result).toEqual(detection);
+    expect(StrategyDetection.parse(result)).toEqual(result);
+    const container = findCrateContainer(sts.spec?.template?.spec?.containers ?? []);
+    expect(container?.name).toBe(detection.containerName);
+    expect(container && nodeNameFromArgs(container, `${sts.metadata?.name}-1`)).toBe(node1);
+  });
+
+  it('the multi-document file also holds a Service and a PodDisruptionBudget', () => {
+    expect(loadDocuments('helm-service-and-statefulset.yaml').map((doc) => doc['kind'])).toEqual([
+      'Service',
+      'StatefulSet',
+      'PodDisruptionBudget',
+    ]);
+  });
+});
