@@ -1,0 +1,161 @@
+// npm run build:binary [-- options]: a single executable of the plugin (Node's Single Executable
+// Applications), offline: esbuild bundles the plugin into one file, `node --experimental-sea-config`
+// turns it (with a small CommonJS loader) into a blob, and postject injects the blob into a copy of a
+// Node binary of the SAME version. Nothing is downloaded.
+//
+//   --entry FILE        entry point (default plugin/main.ts; scripts/binary-probe.ts until it exists)
+//   --target OS-ARCH    linux|darwin|win32 - x64|arm64 (default: this machine)
+//   --base FILE         the target platform's node binary (default: node_modules/node/bin/node when
+//                       the target is this machine, else required)
+//   --blob-node FILE    a node binary that runs HERE, same version as --base, to write the blob
+//                       (default: --base when it runs here)
+//   --out FILE          default dist/kubectl-crate_decommission (+ .exe for win32)
+//   --work DIR          scratch directory (default dist/sea/OS-ARCH)
+//   --no-strip          keep the base binary's symbols (default: strip ELF symbols when `strip` exists)
+//   --allow-unsigned    darwin targets built off macOS: keep going without re-signing (the result
+//                       must still be signed with `codesign --sign -` on a Mac before it runs)
+import { build } from 'esbuild';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+const { values: opt } = parseArgs({
+  options: {
+    entry: { type: 'string' },
+    target: { type: 'string' },
+    base: { type: 'string' },
+    'blob-node': { type: 'string' },
+    out: { type: 'string' },
+    work: { type: 'string' },
+    'no-strip': { type: 'boolean', default: false },
+    'allow-unsigned': { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+function fail(msg) {
+  console.error(`build-binary: ${msg}`);
+  process.exit(1);
+}
+function log(msg) {
+  console.error(`build-binary: ${msg}`);
+}
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
+  if (r.error) fail(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) fail(`${cmd} ${args.join(' ')} exited ${r.status}`);
+}
+
+const host = `${process.platform}-${process.arch}`;
+const target = opt.target ?? host;
+const [os, arch] = target.split('-');
+if (!['linux', 'darwin', 'win32'].includes(os) || !['x64', 'arm64'].includes(arch)) {
+  fail(`--target must be linux|darwin|win32-x64|arm64, got "${target}"`);
+}
+const entry = resolve(root, opt.entry ?? (existsSync(join(root, 'plugin/main.ts')) ? 'plugin/main.ts' : 'scripts/binary-probe.ts'));
+const out = resolve(root, opt.out ?? `dist/kubectl-crate_decommission${os === 'win32' ? '.exe' : ''}`);
+const base = resolve(root, opt.base ?? (target === host ? 'node_modules/node/bin/node' : fail('--base is required when cross-building')));
+if (!existsSync(base)) fail(`no node binary at ${base}`);
+const blobNode = resolve(root, opt['blob-node'] ?? (target === host ? base : fail('--blob-node is required when cross-building')));
+const work = resolve(root, opt.work ?? join('dist', 'sea', target));
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+mkdirSync(dirname(out), { recursive: true });
+
+// 1. The code. SEA's main script must be CommonJS (Node 24), but the plugin is ESM with top-level
+//    await, which no CommonJS conversion can keep. So esbuild bundles the plugin and all its
+//    dependencies into ONE ESM file (only node: built-ins stay imports), embedded as the SEA asset
+//    `main.mjs`; the CommonJS main is a small loader that registers a module hook serving that asset
+//    under a file URL next to the executable, and imports it. Stack traces then read
+//    file:///path/to/kubectl-crate_decommission/main.mjs:LINE.
+const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+const bundle = join(work, 'main.mjs');
+await build({
+  entryPoints: [entry],
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'esm',
+  outfile: bundle,
+  minify: true,
+  keepNames: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  // Bundled CommonJS dependencies call require(); inside the SEA it loads built-ins only.
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  define: { 'process.env.CRATE_DECOMMISSION_BUILD': JSON.stringify(`${version} sea ${target}`) },
+}).catch((e) => fail(`esbuild: ${e.message}`));
+const loader = join(work, 'loader.cjs');
+writeFileSync(
+  loader,
+  `'use strict';
+// SEA main (CommonJS): serves the embedded ESM bundle through a module hook and imports it.
+const { registerHooks } = require('node:module');
+const { getAsset } = require('node:sea');
+const { pathToFileURL } = require('node:url');
+const url = pathToFileURL(process.execPath).href + '/main.mjs';
+registerHooks({
+  resolve: (specifier, context, next) => (specifier === url ? { url, format: 'module', shortCircuit: true } : next(specifier, context)),
+  load: (u, context, next) => (u === url ? { format: 'module', source: getAsset('main.mjs', 'utf8'), shortCircuit: true } : next(u, context)),
+});
+import(url).catch((err) => {
+  console.error(err && err.stack ? err.stack : String(err));
+  process.exit(1);
+});
+`,
+);
+log(`bundled ${entry.slice(root.length + 1)} -> ${(statSync(bundle).size / 1e6).toFixed(2)} MB (ESM, embedded)`);
+
+// 2. The blob. useCodeCache/useSnapshot stay off: both tie the blob to this machine's platform.
+const seaConfig = join(work, 'sea-config.json');
+const blob = join(work, 'sea-prep.blob');
+writeFileSync(
+  seaConfig,
+  JSON.stringify(
+    {
+      main: loader,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useSnapshot: false,
+      useCodeCache: false,
+      assets: { 'main.mjs': bundle },
+    },
+    null,
+    2,
+  ),
+);
+const baseVersion = target === host ? execFileSync(base, ['--version'], { encoding: 'utf8' }).trim() : null;
+const blobVersion = execFileSync(blobNode, ['--version'], { encoding: 'utf8' }).trim();
+if (baseVersion && baseVersion !== blobVersion) fail(`--blob-node is ${blobVersion} but --base is ${baseVersion}: they must match`);
+run(blobNode, ['--experimental-sea-config', seaConfig], { cwd: work });
+
+// 3. A copy of the node binary, without its signature (macOS) / symbols (ELF), then the injection.
+rmSync(out, { force: true });
+copyFileSync(base, out);
+chmodSync(out, 0o755);
+const onMac = process.platform === 'darwin';
+if (os === 'darwin') {
+  if (onMac) run('codesign', ['--remove-signature', out]);
+  else if (!opt['allow-unsigned']) fail('darwin binaries must be signed on macOS (or pass --allow-unsigned and sign them there)');
+}
+if (os === 'linux' && !opt['no-strip'] && spawnSync('strip', ['--version']).status === 0) {
+  run('strip', ['--strip-all', out]);
+}
+const postject = join(root, 'node_modules', 'postject', 'dist', 'cli.js');
+const postjectArgs = [postject, out, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SENTINEL_FUSE];
+if (os === 'darwin') postjectArgs.push('--macho-segment-name', 'NODE_SEA');
+{
+  // postject (LIEF) warns about every unnamed ELF note section; keep its other output.
+  const r = spawnSync(process.execPath, postjectArgs, { encoding: 'utf8' });
+  const noise = /Can't find string offset for section name|^\s*$/;
+  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').filter((l) => !noise.test(l));
+  if (r.status !== 0) fail(`postject exited ${r.status}:\n${text.join('\n')}`);
+  if (text.some((l) => !/Injection done|Start injection|successfully/i.test(l))) console.error(text.join('\n'));
+}
+if (os === 'darwin' && onMac) run('codesign', ['--sign', '-', out]);
+log(`${out.slice(root.length + 1)}: ${(statSync(out).size / 1e6).toFixed(1)} MB, ${target}, node ${blobVersion}`);
