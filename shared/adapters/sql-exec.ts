@@ -1,0 +1,131 @@
+// SqlTransport that execs curl in the CrateDB container and POSTs to its localhost as `crate` (the only way to DECOMMISSION
+// under crate-operator's host-based auth). The request body travels on stdin, so SQL never appears in argv.
+import { KubeApiError, SqlConnectionError, messageOf } from '../errors.js';
+import type { KubernetesPort, SqlResponse, SqlTransport } from '../ports.js';
+import { interpretSqlAnswer } from './sql-answer.js';
+import { DEFAULT_SQL_TIMEOUT_MS } from './sql-http.js';
+
+export interface ExecSqlTransportOptions {
+  kube: KubernetesPort;
+  namespace: string;
+  pod: string;
+  /** The CrateDB container (never assume index 0: crate-operator puts a sidecar first). */
+  container: string;
+  scheme?: 'http' | 'https';
+  port?: number;
+  /** Default per-query timeout, ms (curl --max-time; the exec gets a margin on top). */
+  timeoutMs?: number;
+}
+
+/** Extra time the exec itself gets beyond curl's own deadline (websocket set-up, process start). */
+const EXEC_MARGIN_MS = 15_000;
+
+export function createExecSqlTransport(options: ExecSqlTransportOptions): SqlTransport {
+  return new ExecSqlTransport(options);
+}
+
+/** The curl command line; the JSON body is read from stdin (`--data-binary @-`). */
+export function curlCommand(url: string, maxTimeSeconds: number, insecure: boolean): string[] {
+  return [
+    'curl',
+    '-sS',
+    '--max-time',
+    String(maxTimeSeconds),
+    '-X',
+    'POST',
+    '-H',
+    'Content-Type: application/json',
+    '-H',
+    'Accept: application/json',
+    '--data-binary',
+    '@-',
+    '-w',
+    '\n%{http_code}',
+    ...(insecure ? ['-k'] : []),
+    url,
+  ];
+}
+
+class ExecSqlTransport implements SqlTransport {
+  readonly description: string;
+  private readonly url: string;
+  private readonly where: string;
+
+  constructor(private readonly options: ExecSqlTransportOptions) {
+    const scheme = options.scheme ?? 'http';
+    this.url = `${scheme}://localhost:${options.port ?? 4200}/_sql`;
+    this.where = `pod ${options.namespace}/${options.pod} (container ${options.container})`;
+    this.description = `exec ${options.namespace}/${options.pod}:${options.container} ${scheme}://localhost:${options.port ?? 4200} as crate`;
+  }
+
+  async query(
+    stmt: string,
+    args?: unknown[],
+    opts?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<SqlResponse> {
+    opts?.signal?.throwIfAborted();
+    const timeoutMs = opts?.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_SQL_TIMEOUT_MS;
+    const maxTimeSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    const command = curlCommand(this.url, maxTimeSeconds, this.url.startsWith('https:'));
+    const stdin = JSON.stringify(args === undefined ? { stmt } : { stmt, args });
+
+    const run = this.options.kube
+      .exec(this.options.namespace, this.options.pod, this.options.container, command, {
+        stdin,
+        timeoutMs: maxTimeSeconds * 1000 + EXEC_MARGIN_MS,
+      })
+      .catch((err: unknown) => {
+        const timedOut = err instanceof KubeApiError && err.reason === 'Timeout';
+        throw new SqlConnectionError(`cannot run curl in ${this.where}: ${messageOf(err)}`, timedOut, { cause: err });
+      });
+    const result = await abortable(run, opts?.signal);
+    return this.interpret(result.exitCode, result.stdout, result.stderr, maxTimeSeconds);
+  }
+
+  private interpret(exitCode: number, stdout: string, stderr: string, maxTimeSeconds: number): SqlResponse {
+    const curlSays = stderr.trim() || `curl exit code ${exitCode}`;
+    const at = `CrateDB at ${this.url.replace('/_sql', '')} in ${this.where}`;
+    switch (exitCode) {
+      case 0:
+        break;
+      case 7:
+        throw new SqlConnectionError(`cannot reach ${at} (${curlSays})`, false);
+      case 28:
+        throw new SqlConnectionError(`${at} did not answer within ${maxTimeSeconds} s (${curlSays})`, true);
+      case 52:
+      case 55:
+      case 56:
+        throw new SqlConnectionError(`connection to ${at} dropped (${curlSays})`, false);
+      case 126:
+      case 127:
+        throw new SqlConnectionError(`curl is not available in ${this.where} (${curlSays})`, false);
+      default:
+        throw new SqlConnectionError(`curl failed talking to ${at} (exit code ${exitCode}: ${curlSays})`, false);
+    }
+    const cut = stdout.lastIndexOf('\n');
+    const status = Number.parseInt(stdout.slice(cut + 1).trim(), 10);
+    if (cut < 0 || !Number.isFinite(status) || status === 0) {
+      throw new SqlConnectionError(`unexpected curl output from ${this.where}: ${JSON.stringify(stdout.slice(-200))}`, false);
+    }
+    return interpretSqlAnswer({ status, body: stdout.slice(0, cut) }, 'crate');
+  }
+}
+
+/** Settle with the caller's abort reason as soon as the signal fires (the exec finishes by its own deadline). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
