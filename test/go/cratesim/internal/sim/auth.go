@@ -238,3 +238,22 @@ func (c *Cluster) Health() string {
 	h, _, _ := c.clusterHealthLocked()
 	return h
 }
+
+// LeaveIfSame removes the node only when n is still the member with its id
+// (a later incarnation of the same node is left alone).
+func (c *Cluster) LeaveIfSame(n *Node, cause string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nodes[n.ID] != n {
+		return false
+	}
+	c.leaveLocked(n.ID, cause)
+	return true
+}
+
+// NodeInfo returns name, version and whether the node refuses SQL.
+func (c *Cluster) NodeInfo(n *Node) (member, refusing bool, version string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[n.ID] == n, n.Refusing(), c.cfg.Version
+}

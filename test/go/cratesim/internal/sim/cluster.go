@@ -637,9 +637,10 @@ func (c *Cluster) stepLocked(now time.Time) {
 	instant := rate <= 0
 	if !instant {
 		c.tokens += rate * dt
-		max := rate
-		if max < 2 {
-			max = 2
+		// a small bucket: the rate holds even after an idle period
+		max := rate * 0.25
+		if max < 1 {
+			max = 1
 		}
 		if c.tokens > max {
 			c.tokens = max

@@ -1,0 +1,223 @@
+// crate-sim simulates CrateDB clusters for the test cluster:
+//
+//	crate-sim coordinator --socket PATH   hold every cluster's state
+//	crate-sim node [-Ckey=value ...]      one CrateDB node (a pod's crate container)
+//	crate-sim ctl VERB ...                the control API for shell scripts
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"cratesim/internal/server"
+)
+
+func defaultSocket() string {
+	if s := os.Getenv("CDK_CRATE_SIM_SOCKET"); s != "" {
+		return s
+	}
+	state := os.Getenv("CDK_STATE")
+	if state == "" {
+		state = "/tmp/cdk"
+	}
+	return filepath.Join(state, "crate-sim.sock")
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	switch os.Args[1] {
+	case "coordinator":
+		fs := flag.NewFlagSet("coordinator", flag.ExitOnError)
+		socket := fs.String("socket", defaultSocket(), "unix socket of the control API")
+		tick := fs.Duration("tick", 100*time.Millisecond, "allocator tick")
+		fs.Parse(os.Args[2:])
+		co := server.NewCoordinator()
+		co.Tick = *tick
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		if err := co.ListenAndServe(ctx, *socket); err != nil {
+			fmt.Fprintln(os.Stderr, "crate-sim coordinator:", err)
+			os.Exit(1)
+		}
+		os.Remove(*socket)
+	case "node":
+		os.Exit(server.RunNode(server.ParseNodeArgs(os.Args[2:])))
+	case "ctl":
+		os.Exit(ctl(os.Args[2:]))
+	default:
+		usage()
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  crate-sim coordinator [--socket PATH] [--tick 100ms]
+  crate-sim node [-Cnode.name=N] [-Ccluster.name=C] [-Ckey=value ...]
+      env: HOSTNAME, CDK_CRATE_SIM_SOCKET (default $CDK_STATE/crate-sim.sock),
+           CRATE_SIM_LISTEN (default 0.0.0.0:4200), CRATE_SIM_PUBLISH_HOST,
+           CRATE_SIM_LOCAL_ADDRS (addresses counted as the node's own loopback)
+  crate-sim ctl [--socket PATH] VERB ...
+      clusters
+      get CLUSTER
+      create-table CLUSTER [SCHEMA.]TABLE SHARDS REPLICAS [PARTITION ...]
+      config CLUSTER JSON
+      invariants CLUSTER            (exit 1 when an unintended violation exists)
+      reset CLUSTER
+      lose-primary CLUSTER TABLE [SHARD]
+      restore CLUSTER TABLE
+      wait-nodes CLUSTER N [TIMEOUT]
+      wait-health CLUSTER GREEN|YELLOW|RED [TIMEOUT]
+`)
+	os.Exit(2)
+}
+
+func ctl(args []string) int {
+	fs := flag.NewFlagSet("ctl", flag.ExitOnError)
+	socket := fs.String("socket", defaultSocket(), "unix socket of the control API")
+	fs.Parse(args)
+	a := fs.Args()
+	if len(a) < 1 {
+		usage()
+	}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", *socket)
+		},
+	}}
+	call := func(method, path string, body any) (int, []byte, error) {
+		var rd io.Reader
+		if body != nil {
+			switch b := body.(type) {
+			case []byte:
+				rd = bytes.NewReader(b)
+			default:
+				j, _ := json.Marshal(b)
+				rd = bytes.NewReader(j)
+			}
+		}
+		req, _ := http.NewRequest(method, "http://coordinator"+path, rd)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b, nil
+	}
+	need := func(n int) {
+		if len(a) < n {
+			usage()
+		}
+	}
+	out := func(code int, b []byte, err error) int {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "crate-sim ctl:", err)
+			return 1
+		}
+		os.Stdout.Write(b)
+		if code >= 300 {
+			return 1
+		}
+		return 0
+	}
+	cl := func(i int) string { return "/clusters/" + url.PathEscape(a[i]) }
+	timeoutArg := func(i int) time.Duration {
+		if len(a) > i {
+			if d, err := time.ParseDuration(a[i]); err == nil {
+				return d
+			}
+		}
+		return 120 * time.Second
+	}
+	switch a[0] {
+	case "clusters":
+		return out(call("GET", "/clusters", nil))
+	case "get":
+		need(2)
+		return out(call("GET", cl(1), nil))
+	case "create-table":
+		need(5)
+		schema, name := "doc", a[2]
+		if s, n, ok := strings.Cut(a[2], "."); ok {
+			schema, name = s, n
+		}
+		shards, _ := strconv.Atoi(a[3])
+		replicas, _ := strconv.Atoi(a[4])
+		return out(call("POST", cl(1)+"/tables", map[string]any{"schema": schema, "name": name, "shards": shards, "replicas": replicas, "partitions": a[5:]}))
+	case "config":
+		need(3)
+		return out(call("POST", cl(1)+"/config", []byte(a[2])))
+	case "invariants":
+		need(2)
+		code, b, err := call("GET", cl(1)+"/invariants", nil)
+		if rc := out(code, b, err); rc != 0 {
+			return rc
+		}
+		var v struct {
+			OK bool `json:"ok"`
+		}
+		json.Unmarshal(b, &v)
+		if !v.OK {
+			return 1
+		}
+		return 0
+	case "reset":
+		need(2)
+		return out(call("POST", cl(1)+"/reset", nil))
+	case "lose-primary":
+		need(3)
+		body := map[string]any{}
+		if len(a) > 3 {
+			n, _ := strconv.Atoi(a[3])
+			body["shard"] = n
+		}
+		return out(call("POST", cl(1)+"/tables/"+url.PathEscape(a[2])+"/lose-primary", body))
+	case "restore":
+		need(3)
+		return out(call("POST", cl(1)+"/tables/"+url.PathEscape(a[2])+"/restore", nil))
+	case "wait-nodes", "wait-health":
+		need(3)
+		deadline := time.Now().Add(timeoutArg(3))
+		for {
+			_, b, err := call("GET", cl(1), nil)
+			if err == nil {
+				var st struct {
+					Nodes  []any  `json:"nodes"`
+					Health string `json:"health"`
+				}
+				json.Unmarshal(b, &st)
+				if a[0] == "wait-nodes" && strconv.Itoa(len(st.Nodes)) == a[2] {
+					return 0
+				}
+				if a[0] == "wait-health" && strings.EqualFold(st.Health, a[2]) {
+					return 0
+				}
+			}
+			if time.Now().After(deadline) {
+				fmt.Fprintf(os.Stderr, "crate-sim ctl: %s %s %s: timed out\n", a[0], a[1], a[2])
+				return 1
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	usage()
+	return 2
+}

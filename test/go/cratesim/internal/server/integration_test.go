@@ -1,0 +1,303 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"cratesim/internal/sim"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cratesim-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "crate-sim")
+	out, err := exec.Command("go", "build", "-o", binary, "../../cmd/crate-sim").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build crate-sim: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type harness struct {
+	t      *testing.T
+	co     *Coordinator
+	socket string
+	nodes  map[string]*exec.Cmd
+	ports  map[string]string
+	exits  map[string]chan int
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, p, _ := net.SplitHostPort(l.Addr().String())
+	return p
+}
+
+func newHarness(t *testing.T) *harness {
+	dir := t.TempDir()
+	h := &harness{t: t, co: NewCoordinator(), socket: filepath.Join(dir, "sim.sock"), nodes: map[string]*exec.Cmd{}, ports: map[string]string{}, exits: map[string]chan int{}}
+	h.co.Tick = 20 * time.Millisecond
+	h.co.Log.SetOutput(io.Discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	go h.co.ListenAndServe(ctx, h.socket)
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(h.socket); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.co.Reg.Get("my-cluster").UpdateConfig(func(c *sim.Config) { c.ExitDelayMs = 200; c.RelocationShardsPerSecond = 50 })
+	t.Cleanup(func() {
+		for _, c := range h.nodes {
+			c.Process.Kill()
+		}
+		cancel()
+	})
+	return h
+}
+
+func (h *harness) start(name string, env ...string) {
+	h.t.Helper()
+	port := freePort(h.t)
+	cmd := exec.Command(binary, "node", "-Cnode.name="+name, "-Ccluster.name=my-cluster", "-Cauth.host_based.enabled=true", "-Cssl.http.enabled=false", "-Cunknown.flag=1")
+	cmd.Env = append(os.Environ(), "HOSTNAME=crate-data-hot-abc-"+name[len(name)-1:], "CDK_CRATE_SIM_SOCKET="+h.socket, "CRATE_SIM_LISTEN=127.0.0.1:"+port)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	ch := make(chan int, 1)
+	go func() {
+		cmd.Wait()
+		ch <- cmd.ProcessState.ExitCode()
+	}()
+	h.nodes[name], h.ports[name], h.exits[name] = cmd, port, ch
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if r, err := http.Get("http://127.0.0.1:" + port + "/"); err == nil {
+			r.Body.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.t.Fatalf("node %s did not come up", name)
+}
+
+type sqlAnswer struct {
+	status int
+	ctype  string
+	auth   string
+	body   string
+	json   map[string]any
+}
+
+func (h *harness) sqlAs(client *http.Client, name, user, pass, stmt string, args ...any) sqlAnswer {
+	h.t.Helper()
+	if args == nil {
+		args = []any{}
+	}
+	b, _ := json.Marshal(map[string]any{"stmt": stmt, "args": args})
+	req, _ := http.NewRequest("POST", "http://127.0.0.1:"+h.ports[name]+"/_sql", strings.NewReader(string(b)))
+	req.Header.Set("Content-Type", "application/json")
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return sqlAnswer{status: -1, body: err.Error()}
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := sqlAnswer{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), auth: resp.Header.Get("WWW-Authenticate"), body: string(raw)}
+	json.Unmarshal(raw, &a.json)
+	return a
+}
+
+func (h *harness) sql(name, stmt string, args ...any) sqlAnswer {
+	return h.sqlAs(nil, name, "", "", stmt, args...)
+}
+
+func (h *harness) waitExit(name string, d time.Duration) (int, bool) {
+	select {
+	case c := <-h.exits[name]:
+		return c, true
+	case <-time.After(d):
+		return 0, false
+	}
+}
+
+func TestIntegrationDecommissionExitsZero(t *testing.T) {
+	h := newHarness(t)
+	t0 := time.Now()
+	for _, n := range []string{"data-hot-0", "data-hot-1", "data-hot-2"} {
+		h.start(n)
+	}
+	t.Logf("3 nodes up in %s", time.Since(t0))
+	c := h.co.Reg.Get("my-cluster")
+	c.CreateTable(sim.Table{Name: "t", Shards: 6, Replicas: 1})
+	a := h.sql("data-hot-0", "SELECT id, name, hostname, rest_url FROM sys.nodes ORDER BY name")
+	if a.status != 200 || len(a.json["rows"].([]any)) != 3 {
+		t.Fatalf("%+v", a)
+	}
+	row := a.json["rows"].([]any)[1].([]any)
+	if row[2] != "crate-data-hot-abc-1" || row[3] != "http://127.0.0.1:"+h.ports["data-hot-1"] {
+		t.Fatalf("%v", row)
+	}
+	for i := 0; i < 100 && c.Health() != "GREEN"; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.sql("data-hot-0", `SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = 'primaries'`)
+	a = h.sql("data-hot-0", `ALTER CLUSTER DECOMMISSION 'data-hot-1'`)
+	if a.status != 200 {
+		t.Fatalf("%+v", a)
+	}
+	// the decommissioned node refuses SQL; another node answers
+	if a := h.sql("data-hot-1", "SELECT 1"); a.status != 503 {
+		t.Fatalf("decommissioned node answered: %+v", a)
+	}
+	code, ok := h.waitExit("data-hot-1", 10*time.Second)
+	if !ok || code != 0 {
+		t.Fatalf("exit %d ok=%v", code, ok)
+	}
+	a = h.sql("data-hot-0", "SELECT count(*) FROM sys.nodes")
+	if a.json["rows"].([]any)[0].([]any)[0] != float64(2) {
+		t.Fatalf("%+v", a)
+	}
+	if v := c.Violations(); len(v) != 0 {
+		t.Fatalf("%+v", v)
+	}
+	// restart in the same "pod": it rejoins with the same id
+	h.start("data-hot-1")
+	a = h.sql("data-hot-1", "SELECT count(*) FROM sys.nodes")
+	if a.json["rows"].([]any)[0].([]any)[0] != float64(3) {
+		t.Fatalf("%+v", a)
+	}
+	// SIGTERM without decommission: leaves at once, exit 143
+	h.nodes["data-hot-2"].Process.Signal(syscall.SIGTERM)
+	code, ok = h.waitExit("data-hot-2", 5*time.Second)
+	if !ok || code != 143 || c.NodeCount() != 2 {
+		t.Fatalf("SIGTERM: code %d ok %v nodes %d", code, ok, c.NodeCount())
+	}
+}
+
+func TestIntegrationSigkillOnlyCopyRecorded(t *testing.T) {
+	h := newHarness(t)
+	h.start("data-hot-0")
+	h.start("data-hot-1")
+	c := h.co.Reg.Get("my-cluster")
+	c.CreateTable(sim.Table{Name: "single", Shards: 4, Replicas: 0})
+	time.Sleep(100 * time.Millisecond)
+	h.nodes["data-hot-1"].Process.Kill()
+	h.waitExit("data-hot-1", 5*time.Second)
+	for i := 0; i < 100 && len(c.Violations()) == 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	v := c.Violations()
+	if len(v) != 2 || !strings.Contains(v[0].Cause, "killed") {
+		t.Fatalf("%+v", v)
+	}
+	a := h.sql("data-hot-0", "SELECT health FROM sys.health WHERE table_name = 'single'")
+	if a.json["rows"].([]any)[0].([]any)[0] != "RED" {
+		t.Fatalf("%+v", a)
+	}
+}
+
+func TestIntegrationAuth(t *testing.T) {
+	h := newHarness(t)
+	// only 127.0.0.2 counts as the node's own loopback: requests from 127.0.0.1 are "remote"
+	h.start("data-hot-0", "CRATE_SIM_LOCAL_ADDRS=127.0.0.2")
+	h.start("data-hot-1")
+	c := h.co.Reg.Get("my-cluster")
+	c.UpdateConfig(func(cfg *sim.Config) {
+		cfg.Users = []sim.User{{Name: "system", Password: "secret"}, {Name: "admin", Password: "pw", Superuser: true}}
+	})
+	a := h.sql("data-hot-0", "SELECT 1")
+	if a.status != 401 || !strings.HasPrefix(a.ctype, "text/plain") || !strings.HasPrefix(a.auth, "Basic") || strings.HasPrefix(a.body, "{") {
+		t.Fatalf("remote crate: %+v", a)
+	}
+	if a := h.sqlAs(nil, "data-hot-0", "crate", "", "SELECT 1"); a.status != 401 {
+		t.Fatalf("remote crate with basic: %+v", a)
+	}
+	if a := h.sqlAs(nil, "data-hot-0", "system", "wrong", "SELECT 1"); a.status != 401 || !strings.Contains(a.body, "password authentication failed") {
+		t.Fatalf("wrong password: %+v", a)
+	}
+	if a := h.sqlAs(nil, "data-hot-0", "system", "secret", "SELECT name FROM sys.nodes"); a.status != 200 {
+		t.Fatalf("system: %+v", a)
+	}
+	a = h.sqlAs(nil, "data-hot-0", "system", "secret", "ALTER CLUSTER DECOMMISSION 'data-hot-1'")
+	if a.status != 401 || a.json["error"].(map[string]any)["code"] != float64(4010) {
+		t.Fatalf("system decommission: %+v", a)
+	}
+	// from the node's own "loopback" 127.0.0.2, crate is trusted
+	local := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
+	if a := h.sqlAs(local, "data-hot-0", "", "", "SELECT 1"); a.status != 200 {
+		t.Fatalf("local crate: %+v", a)
+	}
+	// unknown node -> 400 4000
+	a = h.sqlAs(local, "data-hot-0", "", "", "ALTER CLUSTER DECOMMISSION ?", "nope")
+	if a.status != 400 || a.json["error"].(map[string]any)["code"] != float64(4000) {
+		t.Fatalf("unknown node: %+v", a)
+	}
+	// a superuser with a password may decommission from the network
+	if a := h.sqlAs(nil, "data-hot-0", "admin", "pw", "ALTER CLUSTER DECOMMISSION $1", "DATA-HOT-1"); a.status != 200 {
+		t.Fatalf("admin: %+v", a)
+	}
+	if code, ok := h.waitExit("data-hot-1", 5*time.Second); !ok || code != 0 {
+		t.Fatalf("exit %d %v", code, ok)
+	}
+}
+
+func TestIntegrationDecommissionResponseModes(t *testing.T) {
+	h := newHarness(t)
+	h.start("data-hot-0")
+	h.start("data-hot-1")
+	h.start("data-hot-2")
+	c := h.co.Reg.Get("my-cluster")
+	c.CreateTable(sim.Table{Name: "t", Shards: 4, Replicas: 1})
+	c.UpdateConfig(func(cfg *sim.Config) { cfg.DecommissionResponse = "drop" })
+	a := h.sql("data-hot-0", "ALTER CLUSTER DECOMMISSION 'data-hot-1'")
+	if a.status != -1 {
+		t.Fatalf("drop: %+v", a)
+	}
+	if code, ok := h.waitExit("data-hot-1", 5*time.Second); !ok || code != 0 {
+		t.Fatalf("exit %d %v", code, ok)
+	}
+	c.UpdateConfig(func(cfg *sim.Config) { cfg.DecommissionResponse = "after-wait"; cfg.ExitDelayMs = 1000 })
+	h.sql("data-hot-0", `SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = 'full'`)
+	h.sql("data-hot-0", `SET GLOBAL TRANSIENT "cluster.graceful_stop.timeout" = '1s'`)
+	h.sql("data-hot-0", `SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = false`)
+	// FULL cannot drain with 2 nodes and 1 replica: the answer comes after the timeout, as an error
+	t0 := time.Now()
+	a = h.sql("data-hot-0", "ALTER CLUSTER DECOMMISSION 'data-hot-2'")
+	if a.status != 500 || time.Since(t0) < time.Second {
+		t.Fatalf("after-wait/abort: %+v after %s", a, time.Since(t0))
+	}
+	if a := h.sql("data-hot-2", "SELECT 1"); a.status != 200 {
+		t.Fatalf("aborted node refuses SQL: %+v", a)
+	}
+}
