@@ -353,7 +353,7 @@ function kubeletExpand(text: string, container: V1Container, podName: string | n
     else declared.set(env.name, null);
   }
   return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string | undefined) => {
-    if (whole === '$$') return '$$';
+    if (whole === '$$') return '$'; // `$$(VAR)` is kubelet's escape for a literal `$(VAR)`
     const value = name === undefined ? undefined : declared.get(name);
     return value === undefined || value === null ? whole : value;
   });

@@ -57,6 +57,14 @@ describe('nodeNameFromArgs', () => {
       withCommand(['/bin/sh', '-c', 'crate -Cnode.name=${NODE_PREFIX}-${HOSTNAME##*-}'], { env: [{ name: 'NODE_PREFIX', value: 'hot' }] }),
       'hot-2',
     ],
+    [
+      '$$(POD_NAME) is kubelet\'s escape: the shell then runs a command POD_NAME',
+      withCommand(['crate', '-Cnode.name=$$(POD_NAME)'], {
+        env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+      }),
+      null,
+    ],
+    ['$$HOSTNAME (kubelet escape) is the shell variable', withCommand(['crate', '-Cnode.name=$$HOSTNAME']), POD],
     ['a literal name', withCommand(['crate', '-Cnode.name=fixed-node']), 'fixed-node'],
     ['unresolvable command', withCommand(['crate', '-Cnode.name=$(cat /etc/nodename)']), null],
     [
