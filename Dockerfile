@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# The in-cluster runner image: the same esbuild bundle as `npm run build`, on a distroless Node 24
+# base, non-root, no shell, no package manager, no node_modules (dist/runner.mjs is self-contained).
+#   docker build -t ghcr.io/crate/crate-decommission:$(node -p "require('./package.json').version") .
+
+FROM node:24-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# --ignore-scripts: the build needs no install script (esbuild's platform binary comes as an
+# optional dependency; the `node` devDependency's download is for single executables, not here).
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY scripts/build.mjs scripts/
+COPY shared/ shared/
+COPY plugin/ plugin/
+COPY runner/ runner/
+RUN node scripts/build.mjs && test -s dist/runner.mjs
+
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+LABEL org.opencontainers.image.title="crate-decommission runner" \
+      org.opencontainers.image.description="In-cluster runner of kubectl crate-decommission: decommissions and rolls CrateDB pods without making data unavailable" \
+      org.opencontainers.image.source="https://github.com/crate/crate-decommission" \
+      org.opencontainers.image.licenses="Apache-2.0"
+WORKDIR /app
+COPY --from=build /src/dist/runner.mjs /src/dist/runner.mjs.map /app/
+COPY LICENSE /app/LICENSE
+ENV NODE_ENV=production
+# distroless' nonroot user; the Job's securityContext asks for the same uid (runAsNonRoot).
+USER 65532:65532
+ENTRYPOINT ["/nodejs/bin/node", "--enable-source-maps", "/app/runner.mjs"]

@@ -1,0 +1,132 @@
+// No container engine runs here: check the Dockerfile's shape instead, and that what its final stage
+// runs is what the build produces (runner.test.ts runs that artefact).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+
+interface Instruction {
+  cmd: string;
+  args: string;
+}
+interface Stage {
+  from: string;
+  name: string | null;
+  instructions: Instruction[];
+}
+
+/** A small Dockerfile parser: line continuations, comments, stages. Enough for this one file. */
+function parseDockerfile(text: string): Stage[] {
+  const logical: string[] = [];
+  let buf = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trimEnd();
+    if (buf === '' && /^\s*#/.test(line)) continue; // comment (or parser directive)
+    if (buf !== '' && /^\s*#/.test(line)) continue; // comment inside a continuation
+    if (line.endsWith('\\')) {
+      buf += `${line.slice(0, -1)} `;
+      continue;
+    }
+    buf += line;
+    if (buf.trim()) logical.push(buf.trim());
+    buf = '';
+  }
+  const stages: Stage[] = [];
+  for (const l of logical) {
+    const m = /^(\S+)\s*(.*)$/.exec(l)!;
+    const cmd = m[1]!.toUpperCase();
+    const args = m[2]!;
+    if (cmd === 'FROM') {
+      const f = /^(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args)!;
+      stages.push({ from: f[1]!, name: f[2] ?? null, instructions: [] });
+    } else {
+      stages.at(-1)?.instructions.push({ cmd, args });
+    }
+  }
+  return stages;
+}
+
+describe('Dockerfile', () => {
+  const text = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const stages = parseDockerfile(text);
+  const build = stages[0]!;
+  const final = stages.at(-1)!;
+  const all = (s: Stage, cmd: string) => s.instructions.filter((i) => i.cmd === cmd);
+
+  it('is multi-stage: a node:24 build stage and a separate final stage', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(build.from).toMatch(/^node:24(-|$)/);
+    expect(build.name).toBe('build');
+    expect(final).not.toBe(build);
+  });
+
+  it('builds with npm ci and the project build script', () => {
+    const runs = all(build, 'RUN').map((r) => r.args).join(' && ');
+    expect(runs).toMatch(/npm ci\b/);
+    expect(runs).toMatch(/node scripts\/build\.mjs|npm run build/);
+  });
+
+  it('final stage is small and runs as a non-root user', () => {
+    expect(final.from).toMatch(/^(gcr\.io\/distroless\/nodejs24-debian1[23](:nonroot)?|node:24-slim)$/);
+    const users = all(final, 'USER');
+    expect(users.length).toBeGreaterThan(0);
+    const user = users.at(-1)!.args.trim();
+    const [uid] = user.split(':');
+    expect(uid).not.toMatch(/^(0|root)$/);
+    expect(Number(uid)).toBe(65532); // matches runAsUser of plugin/objects.ts
+  });
+
+  it('copies only the runner bundle (and its source map) from the build stage', () => {
+    const fromBuild = all(final, 'COPY').filter((c) => c.args.includes('--from=build'));
+    expect(fromBuild).toHaveLength(1);
+    const parts = fromBuild[0]!.args.split(/\s+/).filter((p) => !p.startsWith('--'));
+    const dest = parts.pop()!;
+    expect(parts).toEqual(['/src/dist/runner.mjs', '/src/dist/runner.mjs.map']);
+    expect(dest).toBe('/app/');
+    expect(all(final, 'RUN')).toHaveLength(0); // distroless: no shell
+  });
+
+  it('ENTRYPOINT is exec-form node on a file the build produces', () => {
+    const eps = all(final, 'ENTRYPOINT');
+    expect(eps).toHaveLength(1);
+    const ep = JSON.parse(eps[0]!.args) as string[];
+    expect(ep[0]).toMatch(/(^|\/)node$/);
+    const script = ep.find((a) => a.endsWith('.mjs'));
+    expect(script).toBe('/app/runner.mjs');
+    // /app/runner.mjs <- /src/dist/runner.mjs <- scripts/build.mjs's runner output.
+    const workdir = all(build, 'WORKDIR').at(-1)!.args;
+    expect(workdir).toBe('/src');
+    const buildScript = readFileSync(join(root, 'scripts', 'build.mjs'), 'utf8');
+    expect(buildScript).toContain("'runner/main.ts', 'dist/runner.mjs'");
+    expect(buildScript).toMatch(/sourcemap: 'linked'/);
+  });
+
+  it('copies every source folder the runner bundle is built from', () => {
+    const copies = all(build, 'COPY').map((c) => c.args);
+    for (const dir of ['shared/', 'runner/', 'plugin/']) expect(copies.some((c) => c.startsWith(`${dir} `))).toBe(true);
+    expect(copies.some((c) => c.includes('scripts/build.mjs'))).toBe(true);
+  });
+
+  it('.dockerignore lets exactly those inputs into the context', () => {
+    const ignore = readFileSync(join(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    expect(ignore[0]).toBe('*');
+    const allowed = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1));
+    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'shared', 'plugin', 'runner', 'LICENSE']) {
+      expect(allowed).toContain(p);
+    }
+    expect(ignore).toContain('**/node_modules');
+  });
+
+  it('ships the Apache-2.0 LICENSE', () => {
+    expect(existsSync(join(root, 'LICENSE'))).toBe(true);
+    const license = readFileSync(join(root, 'LICENSE'), 'utf8');
+    expect(license).toContain('Apache License');
+    expect(license).toContain('Version 2.0, January 2004');
+    expect(license).toContain('END OF TERMS AND CONDITIONS');
+    expect(text).toMatch(/COPY LICENSE \/app\/LICENSE/);
+  });
+});
