@@ -11,10 +11,8 @@ import type {
   RollingRestartInput,
   RollingRestartPlan,
   RollingRestartResult,
-  StrategyDetection,
 } from '../shared/schemas.js';
 import type { Clock, EngineDeps, Logger, LogLevel } from '../shared/ports.js';
-import type { V1StatefulSet } from '@kubernetes/client-node';
 import { errorKindOf, exitCodeFor, messageOf, type ErrorKind } from '../shared/errors.js';
 import { exitCodeForResult } from './exit.js';
 import type { Task } from './task.js';
@@ -28,7 +26,6 @@ export interface EngineApi {
   planRollingRestart(deps: EngineDeps, input: RollingRestartInput): Promise<RollingRestartPlan>;
   createLogger(opts: { format: 'text' | 'json'; level: LogLevel; write: (line: string) => void }): Logger;
   systemClock: Clock;
-  detectStrategy(sts: V1StatefulSet): StrategyDetection;
 }
 
 /**
@@ -47,7 +44,6 @@ export async function loadEngine(): Promise<EngineApi> {
       'planRollingRestart',
       'createLogger',
       'systemClock',
-      'detectStrategy',
     ] as const
   ).filter((k) => mod[k] === undefined);
   if (missing.length > 0) throw new Error(`this build of the engine lacks ${missing.join(', ')}`);

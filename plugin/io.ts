@@ -34,6 +34,8 @@ export interface CliContext {
   /** Random suffix for Job names (injected for tests). */
   randomSuffix(): string;
   now(): Date;
+  /** Ask a yes/no question on the terminal; true without asking when not interactive (use --yes to skip). */
+  confirm(question: string): Promise<boolean>;
 }
 
 export type ColorMode = 'auto' | 'always' | 'never';

@@ -12,7 +12,7 @@ import {
   type V1Job,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { KubeApiError } from '../shared/errors.js';
+import { toKubeApiError } from '../shared/adapters/kube-errors.js';
 
 export interface ObjectRef {
   apiVersion: string;
@@ -65,34 +65,6 @@ export interface PluginKube {
    * (resolves) or the signal aborts (resolves).
    */
   streamLogs(namespace: string, pod: string, container: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
-}
-
-/** API errors as the engine's typed KubeApiError (code + reason + message naming the object). */
-export function toKubeApiError(err: unknown, what: string): unknown {
-  if (err instanceof ApiException) {
-    const body = parseBody(err.body);
-    const reason = typeof body?.reason === 'string' ? body.reason : statusReason(err.code);
-    const message = typeof body?.message === 'string' ? body.message : `${what}: HTTP ${err.code}`;
-    return new KubeApiError(err.code, reason, `${what}: ${message}`, { cause: err });
-  }
-  return err;
-}
-
-function parseBody(body: unknown): Record<string, unknown> | null {
-  if (body && typeof body === 'object') return body as Record<string, unknown>;
-  if (typeof body === 'string') {
-    try {
-      const v = JSON.parse(body) as unknown;
-      return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
-    } catch {
-      return null;
-    }
-  }
-  return null;
-}
-
-function statusReason(code: number): string {
-  return ({ 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 422: 'Invalid' } as Record<number, string>)[code] ?? 'Error';
 }
 
 function describe(ref: ObjectRef): string {

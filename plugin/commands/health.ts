@@ -1,0 +1,12 @@
+// `health <target>`: the health gate's named checks, once (exit 0 healthy, 3 unhealthy).
+import { declareOperation } from './operation.js';
+
+export const declareHealth = declareOperation({
+  operation: 'health',
+  command: 'health <target>',
+  describe: 'Check the health of a CrateDB cluster (named checks; exit 3 when unhealthy)',
+  positional: 'target',
+  positionalDescribe: 'statefulset/<name>, sts/<name>, cratedb/<name>, pod/<name> or a StatefulSet name',
+  bareKind: 'statefulset',
+  examples: [['$0 health sts/crate-data-hot-prod -n crate -o json', 'Health as JSON']],
+});

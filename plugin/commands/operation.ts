@@ -1,0 +1,47 @@
+// Declaration helper shared by rollout, restart, decommission and health (and plan with a target).
+import type { Argv } from 'yargs';
+import { runOperation } from '../run-operation.js';
+import { buildTask, declareOperationOptions, parseTarget, type Operation, type Target } from '../task.js';
+import { globals, str, type Args, type CommandEnv } from './common.js';
+
+export interface OperationDeclaration {
+  operation: Operation;
+  command: string;
+  describe: string;
+  positional: string;
+  positionalDescribe: string;
+  bareKind: Target['kind'];
+  allowed?: Target['kind'][];
+  examples: Array<[string, string]>;
+  /** Ask before touching the cluster (unless --yes, --dry-run or not on a TTY). */
+  confirm?: (target: Target, namespace: string) => string;
+}
+
+export function declareOperation(d: OperationDeclaration) {
+  return (y: Argv, env: CommandEnv): Argv =>
+    y.command(
+      d.command,
+      d.describe,
+      (b) => {
+        let out = declareOperationOptions(b.positional(d.positional, { type: 'string', describe: d.positionalDescribe }), d.operation);
+        for (const [cmd, text] of d.examples) out = out.example(cmd, text);
+        return out;
+      },
+      (argv) => {
+        const a = argv as unknown as Args;
+        env.select(async () => {
+          const g = globals(a, env);
+          const target = parseTarget(str(a[d.positional]), d.bareKind, d.allowed);
+          const task = buildTask({ operation: d.operation, namespace: g.namespace ?? 'default', target, dryRun: g.dryRun, raw: a });
+          if (d.confirm && !g.yes && !g.dryRun) {
+            const ok = await env.ctx.confirm(d.confirm(target, g.namespace ?? 'the current namespace'));
+            if (!ok) {
+              env.ctx.stderr.write('aborted: nothing was changed\n');
+              return 1;
+            }
+          }
+          return runOperation(env.ctx, g, task);
+        });
+      },
+    );
+}

@@ -1,0 +1,403 @@
+// Default mode: run a Task as a Kubernetes Job (the runner), follow its pods' logs across retries,
+// read the result from the runner's termination message, and exit with the runner's code.
+// Also `jobs list|attach|cancel`. Plain functions over the PluginKube port: tests drive them with fakes.
+import type { V1ContainerStatus, V1Job, V1Pod, V1ServiceAccount, KubernetesObject } from '@kubernetes/client-node';
+import { BadInputError, ExitCode, KubeApiError, RefusedError } from '../shared/errors.js';
+import {
+  APP_NAME,
+  DEFAULT_SERVICE_ACCOUNT,
+  LABEL_JOB_NAME,
+  LABEL_NAME,
+  RUNNER_CONTAINER,
+  buildRunnerJob,
+} from './objects.js';
+import { EXIT_INTERRUPTED } from './exit.js';
+import type { JobSnapshot, PluginKube } from './kube.js';
+import type { ProgressSink } from './progress.js';
+import { deadlineSecondsFor, runnerArgsFor, type Task } from './task.js';
+
+export const LABEL_CLUSTER = 'crate-decommission.crate.io/cluster';
+export const LABEL_OPERATION = 'crate-decommission.crate.io/operation';
+
+/** What the Task's target resolved to in the cluster. */
+export interface ResolvedTarget {
+  /** Cluster name for labels and the Job name (StatefulSet or CrateDB name). */
+  cluster: string;
+  /** Pods the operation may touch (for the Job's deadline). */
+  pods: number;
+}
+
+/** Check that the target exists and find its cluster. Not found -> BadInputError (exit 2). */
+export async function resolveTarget(kube: PluginKube, task: Task): Promise<ResolvedTarget> {
+  const { namespace } = task;
+  const { kind, name } = task.target;
+  switch (kind) {
+    case 'statefulset': {
+      const sts = await kube.get<{ spec?: { replicas?: number } } & KubernetesObject>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name });
+      if (!sts) {
+        throw new BadInputError(
+          `StatefulSet ${namespace}/${name} not found. Check the name and namespace: kubectl get statefulsets -n ${namespace}`,
+        );
+      }
+      return { cluster: name, pods: task.operation === 'rollout' ? (sts.spec?.replicas ?? 1) : 1 };
+    }
+    case 'cratedb': {
+      const cr = await kube.get<{ spec?: { nodes?: { data?: Array<{ replicas?: number }> } } } & KubernetesObject>({
+        apiVersion: 'cloud.crate.io/v1',
+        kind: 'CrateDB',
+        namespace,
+        name,
+      });
+      if (!cr) {
+        throw new BadInputError(`CrateDB ${namespace}/${name} not found. Check the name and namespace: kubectl get cratedbs -n ${namespace}`);
+      }
+      const pods = (cr.spec?.nodes?.data ?? []).reduce((sum, d) => sum + (d.replicas ?? 0), 0);
+      return { cluster: name, pods: task.operation === 'rollout' ? Math.max(1, pods) : 1 };
+    }
+    case 'pod': {
+      const pod = await kube.get<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace, name });
+      if (!pod) throw new BadInputError(`pod ${namespace}/${name} not found. Check the name and namespace: kubectl get pods -n ${namespace}`);
+      const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet');
+      if (!owner) {
+        throw new BadInputError(`pod ${namespace}/${name} is not managed by a StatefulSet. Pass a CrateDB pod of a StatefulSet`);
+      }
+      let pods = 1;
+      if (task.operation === 'rollout') {
+        const sts = await kube.get<{ spec?: { replicas?: number } } & KubernetesObject>({
+          apiVersion: 'apps/v1',
+          kind: 'StatefulSet',
+          namespace,
+          name: owner.name,
+        });
+        pods = sts?.spec?.replicas ?? 1;
+      }
+      return { cluster: owner.name, pods };
+    }
+  }
+}
+
+/**
+ * May the user create the Job, and is the runner's RBAC installed? Problems are BadInputError (exit 2)
+ * saying what to run.
+ */
+export async function checkJobPrerequisites(kube: PluginKube, namespace: string, serviceAccountName = DEFAULT_SERVICE_ACCOUNT): Promise<string[]> {
+  const warnings: string[] = [];
+  const review = await kube.canI({ namespace, verb: 'create', group: 'batch', resource: 'jobs' });
+  if (!review.allowed) {
+    throw new BadInputError(
+      `you may not create jobs.batch in namespace ${namespace}${review.reason ? ` (${review.reason})` : ''}. ` +
+        'Ask for that permission, or run the engine from here with --local',
+    );
+  }
+  const sa = await kube.get<V1ServiceAccount>({ apiVersion: 'v1', kind: 'ServiceAccount', namespace, name: serviceAccountName });
+  if (!sa) {
+    throw new BadInputError(
+      `the runner's ServiceAccount ${namespace}/${serviceAccountName} does not exist. run: kubectl crate-decommission rbac install -n ${namespace}`,
+    );
+  }
+  // The binding may live as a RoleBinding or (rbac install --cluster-wide) a ClusterRoleBinding.
+  try {
+    const rb = await kube.get({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', namespace, name: serviceAccountName });
+    if (!rb) {
+      const crb = await kube.get({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        name: `${APP_NAME}-${namespace}-${serviceAccountName}`,
+      });
+      if (!crb) {
+        throw new BadInputError(
+          `the runner's RoleBinding ${namespace}/${serviceAccountName} does not exist. run: kubectl crate-decommission rbac install -n ${namespace}`,
+        );
+      }
+    }
+  } catch (err) {
+    if (err instanceof KubeApiError && err.statusCode === 403) {
+      warnings.push(`cannot read the runner's RoleBinding in ${namespace} (forbidden); assuming rbac install was run`);
+    } else {
+      throw err;
+    }
+  }
+  return warnings;
+}
+
+/** crate-decommission-<op>-<cluster>-<suffix>, at most 63 characters (it becomes a label value). */
+export function jobNameFor(operation: string, cluster: string, suffix: string): string {
+  const head = `${APP_NAME}-${operation}-`;
+  const room = 63 - head.length - suffix.length - 1;
+  const clusterPart = cluster.slice(0, Math.max(1, room)).replace(/[-.]+$/, '');
+  return `${head}${clusterPart}-${suffix}`;
+}
+
+export interface JobOptions {
+  image?: string | undefined;
+  serviceAccountName?: string;
+  suffix: string;
+}
+
+/** The runner Job for a Task (the runner gets --operation-id = the Job name so a retried pod resumes). */
+export function buildJobForTask(task: Task, target: ResolvedTarget, opts: JobOptions): V1Job {
+  const name = jobNameFor(task.operation, target.cluster, opts.suffix);
+  const withId: Task = { ...task, operationId: task.operationId ?? name };
+  return buildRunnerJob({
+    namespace: task.namespace,
+    name,
+    args: runnerArgsFor(withId),
+    labels: { [LABEL_CLUSTER]: target.cluster.slice(0, 63), [LABEL_OPERATION]: task.operation },
+    activeDeadlineSeconds: deadlineSecondsFor(task, target.pods),
+    ...(opts.image ? { image: opts.image } : {}),
+    ...(opts.serviceAccountName ? { serviceAccountName: opts.serviceAccountName } : {}),
+  });
+}
+
+/** The runner's terminated state, when a pod's runner container has ended. */
+export interface RunnerTermination {
+  podName: string;
+  exitCode: number;
+  reason: string | null;
+  message: string | null;
+}
+
+function runnerStatus(pod: V1Pod): V1ContainerStatus | undefined {
+  const statuses = pod.status?.containerStatuses ?? [];
+  return statuses.find((s) => s.name === RUNNER_CONTAINER) ?? statuses[0];
+}
+
+export function runnerTermination(pod: V1Pod): RunnerTermination | null {
+  const t = runnerStatus(pod)?.state?.terminated;
+  if (!t) return null;
+  return { podName: pod.metadata?.name ?? '', exitCode: t.exitCode, reason: t.reason ?? null, message: t.message ?? null };
+}
+
+function started(pod: V1Pod): boolean {
+  const s = runnerStatus(pod)?.state;
+  return Boolean(s?.running || s?.terminated) || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
+function waitingReason(pod: V1Pod): string | null {
+  const w = runnerStatus(pod)?.state?.waiting;
+  if (w?.reason && w.reason !== 'ContainerCreating') return `${w.reason}${w.message ? `: ${w.message}` : ''}`;
+  return null;
+}
+
+function created(pod: V1Pod): number {
+  const t = pod.metadata?.creationTimestamp;
+  return t ? new Date(t).getTime() : 0;
+}
+
+export function jobFinished(job: V1Job | null): { type: 'Complete' | 'Failed'; reason: string | null; message: string | null } | null {
+  for (const c of job?.status?.conditions ?? []) {
+    if ((c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') {
+      return { type: c.type, reason: c.reason ?? null, message: c.message ?? null };
+    }
+  }
+  return null;
+}
+
+/** Parse the runner's result from a termination message (JSON); null when absent or not JSON (log tail). */
+export function parseTerminationMessage(message: string | null | undefined): Record<string, unknown> | null {
+  if (!message) return null;
+  const t = message.trim();
+  if (!t.startsWith('{')) return null;
+  try {
+    const v = JSON.parse(t) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The latest snapshot, and waiting for one that satisfies a predicate (or abort). */
+class Latest {
+  private value: JobSnapshot | null = null;
+  private waiters: Array<{ pred: (s: JobSnapshot) => boolean; resolve: (s: JobSnapshot | null) => void }> = [];
+  set(s: JobSnapshot): void {
+    this.value = s;
+    const keep: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.pred(s)) w.resolve(s);
+      else keep.push(w);
+    }
+    this.waiters = keep;
+  }
+  get current(): JobSnapshot | null {
+    return this.value;
+  }
+  wait(pred: (s: JobSnapshot) => boolean, signal: AbortSignal): Promise<JobSnapshot | null> {
+    if (signal.aborted) return Promise.resolve(null);
+    if (this.value && pred(this.value)) return Promise.resolve(this.value);
+    return new Promise((resolve) => {
+      const w = { pred, resolve: (s: JobSnapshot | null) => resolve(s) };
+      this.waiters.push(w);
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          resolve(null);
+        },
+        { once: true },
+      );
+    });
+  }
+}
+
+export interface FollowOutcome {
+  /** Ctrl-C: stopped following; the Job goes on. */
+  detached: boolean;
+  /** The runner's exit code (or derived from the Job's failure). */
+  exitCode: number;
+  /** The runner's JSON result, when it wrote one. */
+  result: Record<string, unknown> | null;
+  /** What ended the Job when no runner result explains it (deadline, deletion, log tail). */
+  failure: string | null;
+  /** Runner pods followed, in order. */
+  pods: string[];
+}
+
+/**
+ * Follow a Job: stream each runner pod's log as it comes (pods by label batch.kubernetes.io/job-name, oldest
+ * first; when the Job retries, the next pod), until a runner exits 0 or the Job is Complete/Failed/deleted.
+ */
+export async function followJob(input: {
+  kube: PluginKube;
+  namespace: string;
+  jobName: string;
+  progress: ProgressSink;
+  signal: AbortSignal;
+}): Promise<FollowOutcome> {
+  const { kube, namespace, jobName, progress, signal } = input;
+  const latest = new Latest();
+  const seen = new Set<string>();
+  const followed: string[] = [];
+  let lastStatus = '';
+  const nextPod = (s: JobSnapshot): V1Pod | null => {
+    const candidates = s.pods.filter((p) => !seen.has(p.metadata?.name ?? '')).sort((a, b) => created(a) - created(b));
+    for (const p of candidates) {
+      if (started(p)) return p;
+      const why = waitingReason(p);
+      if (why) {
+        const text = `runner pod ${p.metadata?.name ?? ''} is waiting: ${why}`;
+        if (text !== lastStatus) {
+          lastStatus = text;
+          progress.status(text);
+        }
+      }
+      return null; // the oldest unseen pod is not running yet: wait for it (never skip ahead)
+    }
+    return null;
+  };
+  const stop = await kube.observeJob(namespace, jobName, (s) => latest.set(s));
+  let last: RunnerTermination | null = null;
+  try {
+    for (;;) {
+      const snap = await latest.wait((s) => s.job === null || jobFinished(s.job) !== null || nextPod(s) !== null, signal);
+      if (!snap) return { detached: true, exitCode: EXIT_INTERRUPTED, result: null, failure: null, pods: followed };
+      const pod = nextPod(snap);
+      if (!pod) break; // the Job is finished or gone, no further pod to follow
+      const podName = pod.metadata?.name ?? '';
+      seen.add(podName);
+      followed.push(podName);
+      progress.runnerPod(podName, followed.length);
+      try {
+        await kube.streamLogs(namespace, podName, RUNNER_CONTAINER, (line) => progress.line(line), signal);
+      } catch (err) {
+        // The pod may be gone already (deleted, evicted); its state below says what happened.
+        progress.status(`log stream of ${podName} ended: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (signal.aborted) return { detached: true, exitCode: EXIT_INTERRUPTED, result: null, failure: null, pods: followed };
+      const done = await latest.wait((s) => {
+        const p = s.pods.find((x) => x.metadata?.name === podName);
+        return !p || runnerTermination(p) !== null;
+      }, signal);
+      if (!done) return { detached: true, exitCode: EXIT_INTERRUPTED, result: null, failure: null, pods: followed };
+      const p = done.pods.find((x) => x.metadata?.name === podName);
+      last = p ? runnerTermination(p) : null;
+      if (last && last.exitCode === 0) break;
+      // Failed runner: the Job either retries (a new pod appears, followed next) or fails.
+    }
+  } finally {
+    stop();
+  }
+  return outcomeOf(latest.current, last, followed);
+}
+
+function outcomeOf(snap: JobSnapshot | null, last: RunnerTermination | null, pods: string[]): FollowOutcome {
+  const finished = jobFinished(snap?.job ?? null);
+  if (last) {
+    const result = parseTerminationMessage(last.message);
+    const failure = result ? null : last.message ? lastLines(last.message) : last.exitCode === 0 ? null : `runner exited with code ${last.exitCode}${last.reason ? ` (${last.reason})` : ''}`;
+    // A Job that hit its deadline killed the runner: that is a timeout whatever the signal's exit code.
+    if (finished?.type === 'Failed' && finished.reason === 'DeadlineExceeded' && last.exitCode !== 0 && !result) {
+      return { detached: false, exitCode: ExitCode.timeout, result: null, failure: `Job deadline exceeded: ${finished.message ?? ''}`.trim(), pods };
+    }
+    return { detached: false, exitCode: last.exitCode, result, failure, pods };
+  }
+  if (!snap?.job) return { detached: false, exitCode: ExitCode.failed, result: null, failure: 'the Job was deleted (cancelled?) before its runner finished', pods };
+  if (finished?.type === 'Complete') return { detached: false, exitCode: ExitCode.ok, result: null, failure: null, pods };
+  if (finished?.reason === 'DeadlineExceeded') {
+    return { detached: false, exitCode: ExitCode.timeout, result: null, failure: `Job deadline exceeded: ${finished.message ?? ''}`.trim(), pods };
+  }
+  return { detached: false, exitCode: ExitCode.failed, result: null, failure: `Job failed: ${finished?.reason ?? 'unknown'} ${finished?.message ?? ''}`.trim(), pods };
+}
+
+function lastLines(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines.slice(-3).join(' | ');
+}
+
+/** Safe cancel: delete the runner pods with a grace period (SIGTERM: allocation reset, Lease released), then the Job. */
+export async function cancelJob(kube: PluginKube, namespace: string, jobName: string, gracePeriodSeconds = 60): Promise<{ found: boolean; pods: string[] }> {
+  const job = await kube.get<V1Job>({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: jobName });
+  if (!job) return { found: false, pods: [] };
+  const pods = await kube.list<V1Pod>('v1', 'Pod', namespace, `${LABEL_JOB_NAME}=${jobName}`);
+  const active = pods.filter((p) => !runnerTermination(p) && !p.metadata?.deletionTimestamp);
+  // Suspending first would also stop the pods, but deleting them with a grace period is explicit and works on every version.
+  for (const p of active) {
+    await kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: p.metadata?.name ?? '' }, { gracePeriodSeconds });
+  }
+  await kube.delete({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: jobName }, { propagationPolicy: 'Background' });
+  return { found: true, pods: active.map((p) => p.metadata?.name ?? '') };
+}
+
+export interface JobRow {
+  namespace: string;
+  name: string;
+  operation: string;
+  cluster: string;
+  status: string;
+  started: string | null;
+  completed: string | null;
+}
+
+/** The runner Jobs (label app.kubernetes.io/name=crate-decommission), newest first. */
+export async function listJobs(kube: PluginKube, namespace: string | undefined): Promise<JobRow[]> {
+  const jobs = await kube.list<V1Job>('batch/v1', 'Job', namespace, `${LABEL_NAME}=${APP_NAME}`);
+  return jobs
+    .map((j) => ({
+      namespace: j.metadata?.namespace ?? namespace ?? '',
+      name: j.metadata?.name ?? '',
+      operation: j.metadata?.labels?.[LABEL_OPERATION] ?? '',
+      cluster: j.metadata?.labels?.[LABEL_CLUSTER] ?? '',
+      status: jobStatus(j),
+      started: toIso(j.status?.startTime ?? j.metadata?.creationTimestamp),
+      completed: toIso(j.status?.completionTime),
+    }))
+    .sort((a, b) => (b.started ?? '').localeCompare(a.started ?? ''));
+}
+
+function toIso(v: Date | string | undefined): string | null {
+  if (!v) return null;
+  return typeof v === 'string' ? v : v.toISOString();
+}
+
+export function jobStatus(job: V1Job): string {
+  const f = jobFinished(job);
+  if (f) return f.type === 'Complete' ? 'Complete' : `Failed${f.reason ? ` (${f.reason})` : ''}`;
+  if (job.spec?.suspend) return 'Suspended';
+  if ((job.status?.active ?? 0) > 0) return (job.status?.failed ?? 0) > 0 ? `Running (retry ${job.status?.failed})` : 'Running';
+  return 'Pending';
+}
+
+/** The exit code for a refused start, when a Job cannot be created for a reason that is not bad input. */
+export function refusedToStart(message: string): RefusedError {
+  return new RefusedError(message);
+}

@@ -1,0 +1,87 @@
+// Runs one operation command (rollout, restart, decommission, health, plan) once its flags are valid:
+// connect, then either launch the runner Job and follow it (default) or run the engine here (--local).
+import { ExitCode } from '../shared/errors.js';
+import { executeTask } from './engine.js';
+import { errorLine } from './exit.js';
+import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
+import {
+  buildJobForTask,
+  checkJobPrerequisites,
+  followJob,
+  resolveTarget,
+} from './job-mode.js';
+import type { PluginKube } from './kube.js';
+import type { GlobalOptions } from './options.js';
+import { formatResult, printValue } from './printers.js';
+import { jsonProgress, listrProgress, plainProgress, type ProgressSink } from './progress.js';
+import type { Task } from './task.js';
+
+/** Where progress goes: stdout with -o text (listr2 on a TTY), stderr with -o json (raw lines) / -o yaml (plain). */
+export function progressFor(ctx: CliContext, g: GlobalOptions): ProgressSink {
+  const c = colors(useColor(g.color, g.output === 'text' ? ctx.stdout : ctx.stderr, ctx.env));
+  if (g.output === 'json') return jsonProgress(ctx.stderr);
+  if (g.output === 'yaml') return plainProgress(ctx.stderr, c);
+  if (ctx.stdout.isTTY && !ctx.env.CI) return listrProgress(c);
+  return plainProgress(ctx.stdout, c);
+}
+
+export function printResult(ctx: CliContext, g: GlobalOptions, value: unknown): void {
+  const c = colors(useColor(g.color, ctx.stdout, ctx.env));
+  printValue(ctx.stdout, value, g.output, (v) => formatResult(v, c));
+}
+
+function note(out: Writer, text: string): void {
+  out.write(`${text}\n`);
+}
+
+/** A validated Task (namespace possibly still the default) -> exit code. */
+export async function runOperation(ctx: CliContext, g: GlobalOptions, task: Task): Promise<number> {
+  const conn = await ctx.connect(g.connect);
+  const resolved: Task = { ...task, namespace: g.namespace ?? conn.namespace };
+  if (g.local) return runLocal(ctx, g, conn, resolved);
+  return runAsJob(ctx, g, conn.kube, resolved);
+}
+
+/** --local: the engine in this process, through the API server (exec transport). Ctrl-C stops it safely. */
+export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connection, task: Task): Promise<number> {
+  const engine = await ctx.loadEngine();
+  const progress = progressFor(ctx, g);
+  const log = engine.createLogger({ format: 'json', level: 'debug', write: (line) => progress.line(line) });
+  const deps = await conn.engineDeps(log, ctx.signal);
+  const withId: Task = { ...task, dryRun: task.dryRun || g.dryRun };
+  const outcome = await executeTask(engine, deps, withId);
+  await progress.close(outcome.exitCode === ExitCode.ok);
+  printResult(ctx, g, outcome.result);
+  return outcome.exitCode;
+}
+
+/** Default mode: create the runner Job and follow it. --dry-run prints the Job instead of creating it. */
+export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKube, task: Task): Promise<number> {
+  const target = await resolveTarget(kube, task);
+  const warnings = await checkJobPrerequisites(kube, task.namespace);
+  for (const w of warnings) note(ctx.stderr, `warning: ${w}`);
+  const job = buildJobForTask(task, target, { image: g.image, suffix: ctx.randomSuffix() });
+  if (g.dryRun) {
+    printValue(ctx.stdout, job, g.output === 'json' ? 'json' : 'yaml', () => '');
+    return ExitCode.ok;
+  }
+  const created = await kube.create(job);
+  const name = created.metadata?.name ?? job.metadata?.name ?? '';
+  note(ctx.stderr, `job.batch/${name} created in ${task.namespace} (Ctrl-C detaches; the Job goes on)`);
+  return attach(ctx, g, kube, task.namespace, name);
+}
+
+/** Follow a runner Job to its end (or Ctrl-C), print its result, and return the runner's exit code. */
+export async function attach(ctx: CliContext, g: GlobalOptions, kube: PluginKube, namespace: string, jobName: string): Promise<number> {
+  const progress = progressFor(ctx, g);
+  const outcome = await followJob({ kube, namespace, jobName, progress, signal: ctx.signal });
+  await progress.close(outcome.exitCode === ExitCode.ok);
+  if (outcome.detached) {
+    note(ctx.stderr, `detached from job ${jobName}; it goes on. Re-attach: kubectl crate-decommission jobs attach ${jobName} -n ${namespace}`);
+    note(ctx.stderr, `Stop it safely: kubectl crate-decommission jobs cancel ${jobName} -n ${namespace}`);
+    return outcome.exitCode;
+  }
+  if (outcome.result) printResult(ctx, g, outcome.result);
+  if (outcome.failure) note(ctx.stderr, errorLine(new Error(outcome.failure)));
+  return outcome.exitCode;
+}
