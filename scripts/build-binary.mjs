@@ -158,4 +158,4 @@ if (os === 'darwin') postjectArgs.push('--macho-segment-name', 'NODE_SEA');
   if (text.some((l) => !/Injection done|Start injection|successfully/i.test(l))) console.error(text.join('\n'));
 }
 if (os === 'darwin' && onMac) run('codesign', ['--sign', '-', out]);
-log(`${out.slice(root.length + 1)}: ${(statSync(out).size / 1e6).toFixed(1)} MB, ${target}, node ${blobVersion}`);
+log(`${out.startsWith(root + '/') ? out.slice(root.length + 1) : out}: ${(statSync(out).size / 1e6).toFixed(1)} MB, ${target}, node ${blobVersion}`);

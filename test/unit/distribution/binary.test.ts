@@ -1,0 +1,89 @@
+// `npm run build:binary` yields ONE executable that runs with no node_modules and no Node: built into a
+// temp dir, copied to another, and run with an empty environment and a PATH whose only `node` fails.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
+const fixture = join(import.meta.dirname, 'fixtures', 'statefulset.yaml');
+const realPlugin = existsSync(join(root, 'plugin', 'main.ts'));
+const canBuild = process.platform === 'linux' && process.arch === 'x64' && existsSync(node24);
+
+describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
+  let tmp = '';
+  let bin = '';
+  let run: (args: string[]) => { status: number | null; stdout: string; stderr: string };
+
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'crate-decommission-binary-'));
+    const built = join(tmp, 'build', 'kubectl-crate_decommission');
+    const r = spawnSync(node24, ['scripts/build-binary.mjs', '--out', built, '--work', join(tmp, 'work')], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`build-binary failed (${r.status}):\n${r.stderr}`);
+    // Somewhere else, alone: no node_modules next to it or above it.
+    const home = join(tmp, 'home');
+    const fakeBin = join(tmp, 'bin');
+    mkdirSync(home);
+    mkdirSync(fakeBin);
+    bin = join(home, 'kubectl-crate_decommission');
+    copyFileSync(built, bin);
+    rmSync(join(tmp, 'build'), { recursive: true, force: true });
+    rmSync(join(tmp, 'work'), { recursive: true, force: true });
+    // The only `node` on PATH fails loudly: the binary must never need one.
+    writeFileSync(join(fakeBin, 'node'), '#!/bin/sh\necho "node must not be called" >&2\nexit 99\n', { mode: 0o755 });
+    copyFileSync(fixture, join(home, 'sts.yaml'));
+    run = (args) => {
+      const p = spawnSync(bin, args, {
+        cwd: home,
+        encoding: 'utf8',
+        env: { PATH: fakeBin, HOME: home, NO_COLOR: '1' },
+        timeout: 30_000,
+      });
+      return { status: p.status, stdout: p.stdout, stderr: p.stderr };
+    };
+  }, 180_000);
+
+  afterAll(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('is one executable file', () => {
+    const st = statSync(bin);
+    expect(st.isFile()).toBe(true);
+    expect(st.mode & 0o111).not.toBe(0);
+    expect(st.size).toBeGreaterThan(20e6); // the Node runtime is inside
+  });
+
+  it('--help exits 0 with usage starting with "kubectl crate-decommission"', () => {
+    const r = run(['--help']);
+    expect(r.stderr).not.toContain('node must not be called');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trimStart().startsWith('kubectl crate-decommission')).toBe(true);
+  });
+
+  it('plan -f FILE -o json works offline', () => {
+    const r = run(['plan', '-f', 'sts.yaml', '-o', 'json']);
+    expect(r.stderr).not.toContain('node must not be called');
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    if (realPlugin) {
+      for (const key of ['strategy', 'hasPrestopHook', 'hasDcUtil', 'dcUtilTimeoutSeconds', 'deleteGracePeriodSeconds', 'minAvailability', 'reasons']) {
+        expect(out).toHaveProperty(key);
+      }
+      expect(out.hasDcUtil).toBe(true);
+    } else {
+      expect(out.statefulSet).toBe('crate-data-hot-my-cluster'); // scripts/binary-probe.ts
+    }
+  });
+
+  it('an unknown command exits 2', () => {
+    const r = run(['no-such-command']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/); // no stack trace
+  });
+});
