@@ -671,10 +671,6 @@ export function scanPreStopCommand(command: string[], container: V1Container, po
 // ---------------------------------------------------------------------------------------------------------------
 // CrateDB node names
 
-function podOrdinal(podName: string): string | null {
-  return /-([0-9]+)$/.exec(podName)?.[1] ?? null;
-}
-
 /** Does a shell glob (only `*`, `?` and literals) match the whole of `text`? */
 function globMatches(glob: string, text: string): boolean {
   const pattern = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
