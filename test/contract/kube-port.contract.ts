@@ -1,0 +1,202 @@
+// Behaviour every KubernetesPort must have, whether in-memory fake or the real adapter against a cluster.
+// Call kubePortContract() inside a test file; it registers its own describe block.
+import type { V1Lease, V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeApiError } from '../../shared/errors.js';
+import type { KubernetesPort } from '../../shared/ports.js';
+
+export interface KubePortFixtures {
+  /** Namespace the scenarios work in (must exist). */
+  namespace: string;
+  /**
+   * Create a pod that exists now (running or not) and return its name and UID. Deleting it may
+   * or may not re-create it under a new UID (a StatefulSet does).
+   */
+  createPod(hint: string): Promise<{ name: string; uid: string }>;
+  /** A name unique to this run, for Leases and absent objects (DNS-1123). */
+  uniqueName(prefix: string): string;
+  /** Ms to wait for watch deliveries (default 5000; a real cluster may need more). */
+  timeoutMs?: number;
+  /** Remove what the scenarios created. */
+  cleanup?(): Promise<void>;
+}
+
+/** Wait until `predicate` holds, polling; fails with `what` after `timeoutMs`. */
+async function eventually(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the call to fail');
+}
+
+function leaseFor(name: string, holder: string): V1Lease {
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'crate-decommission' } },
+    spec: { holderIdentity: holder, leaseDurationSeconds: 60, acquireTime: new Date(), renewTime: new Date() },
+  };
+}
+
+export function kubePortContract(
+  makePort: () => KubernetesPort | Promise<KubernetesPort>,
+  makeFixtures: (port: KubernetesPort) => KubePortFixtures | Promise<KubePortFixtures>,
+  label = 'KubernetesPort contract',
+): void {
+  describe(label, () => {
+    let port: KubernetesPort;
+    let fx: KubePortFixtures;
+    let timeoutMs = 5_000;
+
+    beforeAll(async () => {
+      port = await makePort();
+      fx = await makeFixtures(port);
+      timeoutMs = fx.timeoutMs ?? timeoutMs;
+    });
+    afterAll(async () => {
+      await fx?.cleanup?.();
+    });
+
+    describe('absent objects', () => {
+      it('get* return null on 404', async () => {
+        const absent = fx.uniqueName('absent');
+        expect(await port.getPod(fx.namespace, absent)).toBeNull();
+        expect(await port.getStatefulSet(fx.namespace, absent)).toBeNull();
+        expect(await port.getLease(fx.namespace, absent)).toBeNull();
+        expect(await port.getCrateDB(fx.namespace, absent)).toBeNull();
+        expect(await port.readSecret(fx.namespace, absent, 'password')).toBeNull();
+      });
+
+      it('deleting an absent pod is a 404 KubeApiError', async () => {
+        const err = await rejection(port.deletePod(fx.namespace, fx.uniqueName('absent'), { gracePeriodSeconds: 0, uid: 'x' }));
+        expect(err).toBeInstanceOf(KubeApiError);
+        expect(err).toMatchObject({ statusCode: 404 });
+      });
+    });
+
+    describe('pods', () => {
+      it('getPod returns the pod with its UID', async () => {
+        const { name, uid } = await fx.createPod('get');
+        const pod = await port.getPod(fx.namespace, name);
+        expect(pod?.metadata?.name).toBe(name);
+        expect(pod?.metadata?.uid).toBe(uid);
+      });
+
+      it('deletePod with a stale UID precondition is 409 and leaves the pod alone', async () => {
+        const { name, uid } = await fx.createPod('uid');
+        const err = await rejection(port.deletePod(fx.namespace, name, { gracePeriodSeconds: 0, uid: `${uid}-stale` }));
+        expect(err).toBeInstanceOf(KubeApiError);
+        expect(err).toMatchObject({ statusCode: 409 });
+        const pod = await port.getPod(fx.namespace, name);
+        expect(pod?.metadata?.uid).toBe(uid);
+        expect(pod?.metadata?.deletionTimestamp).toBeFalsy();
+      });
+
+      it('watchPod first delivers the current state', async () => {
+        const { name, uid } = await fx.createPod('watch');
+        const seen: Array<V1Pod | null> = [];
+        const stop = await port.watchPod(fx.namespace, name, (p) => seen.push(p));
+        try {
+          await eventually(() => seen.length > 0, timeoutMs, 'the first delivery');
+          expect(seen[0]?.metadata?.uid).toBe(uid);
+        } finally {
+          stop();
+        }
+      });
+
+      it('watchPod on an absent pod first delivers null', async () => {
+        const seen: Array<V1Pod | null> = [];
+        const stop = await port.watchPod(fx.namespace, fx.uniqueName('absent'), (p) => seen.push(p));
+        try {
+          await eventually(() => seen.length > 0, timeoutMs, 'the first delivery');
+          expect(seen[0]).toBeNull();
+        } finally {
+          stop();
+        }
+      });
+
+      it('watchPod sees a deletion with the right UID (terminating, gone, or re-created)', async () => {
+        const { name, uid } = await fx.createPod('delete');
+        const seen: Array<V1Pod | null> = [];
+        const stop = await port.watchPod(fx.namespace, name, (p) => seen.push(p));
+        try {
+          await eventually(() => seen.length > 0, timeoutMs, 'the first delivery');
+          await port.deletePod(fx.namespace, name, { gracePeriodSeconds: 0, uid });
+          const deleted = (p: V1Pod | null) => p === null || !!p.metadata?.deletionTimestamp || p.metadata?.uid !== uid;
+          await eventually(() => seen.slice(1).some(deleted), timeoutMs, 'the deletion to be delivered');
+        } finally {
+          stop();
+        }
+      });
+
+      it('stopping a watch stops deliveries', async () => {
+        const { name, uid } = await fx.createPod('stop');
+        const seen: Array<V1Pod | null> = [];
+        const stop = await port.watchPod(fx.namespace, name, (p) => seen.push(p));
+        await eventually(() => seen.length > 0, timeoutMs, 'the first delivery');
+        stop();
+        const count = seen.length;
+        await port.deletePod(fx.namespace, name, { gracePeriodSeconds: 0, uid });
+        await new Promise((r) => setTimeout(r, 200));
+        expect(seen.length).toBe(count);
+      });
+    });
+
+    describe('Leases', () => {
+      it('create, 409 when held, replace with the current resourceVersion, 409 when stale, delete', async () => {
+        const name = fx.uniqueName('lease');
+        const created = await port.createLease(fx.namespace, leaseFor(name, 'holder-a'));
+        expect(created.metadata?.name).toBe(name);
+        expect(created.metadata?.resourceVersion).toBeTruthy();
+        expect(created.spec?.holderIdentity).toBe('holder-a');
+
+        const held = await rejection(port.createLease(fx.namespace, leaseFor(name, 'holder-b')));
+        expect(held).toBeInstanceOf(KubeApiError);
+        expect(held).toMatchObject({ statusCode: 409 });
+
+        const current = await port.getLease(fx.namespace, name);
+        expect(current?.spec?.holderIdentity).toBe('holder-a');
+        const renewed = await port.replaceLease(fx.namespace, {
+          ...current!,
+          spec: { ...current!.spec, renewTime: new Date() },
+        });
+        expect(renewed.metadata?.resourceVersion).toBeTruthy();
+        expect(renewed.metadata?.resourceVersion).not.toBe(created.metadata?.resourceVersion);
+
+        // A second writer still holding the first version loses.
+        const stale = await rejection(
+          port.replaceLease(fx.namespace, { ...created, spec: { ...created.spec, holderIdentity: 'holder-b' } }),
+        );
+        expect(stale).toBeInstanceOf(KubeApiError);
+        expect(stale).toMatchObject({ statusCode: 409 });
+        expect((await port.getLease(fx.namespace, name))?.spec?.holderIdentity).toBe('holder-a');
+
+        await port.deleteLease(fx.namespace, name);
+        expect(await port.getLease(fx.namespace, name)).toBeNull();
+      });
+    });
+
+    describe('Events', () => {
+      it('createEvent accepts an event about a pod', async () => {
+        const { name, uid } = await fx.createPod('event');
+        await port.createEvent(fx.namespace, {
+          involvedObject: { kind: 'Pod', name, namespace: fx.namespace, uid },
+          type: 'Normal',
+          reason: 'ContractCheck',
+          message: `contract check on ${name}`,
+          action: 'Check',
+        });
+      });
+    });
+  });
+}
