@@ -188,6 +188,10 @@ export const PodRestartInput = z.object({
   dryRun: z.boolean().default(false),
   options: DecommissionOptions.default(DecommissionOptions.parse({})),
   operationId: z.string().optional(),
+  /** Health gate after the pod: seconds it may wait for recovery, readings required, seconds apart. */
+  healthTimeout: z.number().int().positive().default(900),
+  healthConsecutive: z.number().int().positive().default(3),
+  healthIntervalSeconds: z.number().nonnegative().default(2),
 });
 export type PodRestartInput = z.input<typeof PodRestartInput>;
 

@@ -109,7 +109,9 @@ export class World {
         this.crate.joinNode(this.nodeName(name), name);
         if (this.preStop === 'dc_util' && !this.stsLabel('dc-util-routing-owner')) {
           // dc_util's postStart --reset-routing
-          this.crate.transient.delete('cluster.routing.allocation.enable');
+          void this.crate
+            .query(this.nodeName(name), { user: 'crate', password: null }, 'exec', 'RESET GLOBAL "cluster.routing.allocation.enable"')
+            .catch(() => {});
         }
         this.kube.setReady(ns, name, true);
       });

@@ -1,0 +1,176 @@
+// Reading a CrateDB cluster's state through any healthy node that is not being drained: the
+// statements the engine sends, and a reader that fails over to the next pod on connection errors.
+import type { V1Pod } from '@kubernetes/client-node';
+import { CrateSqlError, SqlConnectionError, messageOf } from './errors.js';
+import type { EngineDeps, SqlResponse, SqlTransport } from './ports.js';
+import type { CrateDBCluster, PodInfo } from './schemas.js';
+
+/** Every statement the engine sends (the CrateDB simulator and the fakes answer exactly these). */
+export const SQL = {
+  nodes: 'SELECT id, name, hostname FROM sys.nodes ORDER BY name',
+  cluster: 'SELECT name, master_node FROM sys.cluster',
+  allocationSetting: "SELECT settings['cluster']['routing']['allocation']['enable'] FROM sys.cluster",
+  health: 'SELECT table_schema, table_name, partition_ident, health, missing_shards, underreplicated_shards FROM sys.health',
+  shardStates: 'SELECT routing_state, count(*) FROM sys.shards GROUP BY routing_state',
+  superuser: 'SELECT superuser FROM sys.users WHERE name = CURRENT_USER',
+  setAllocation: (value: string) => `SET GLOBAL TRANSIENT "cluster.routing.allocation.enable" = '${value}'`,
+  setGracefulStopTimeout: (seconds: number) => `SET GLOBAL TRANSIENT "cluster.graceful_stop.timeout" = '${seconds}s'`,
+  setGracefulStopForce: (force: boolean) => `SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = ${force ? 'true' : 'false'}`,
+  setMinAvailability: (value: string) => `SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = '${value}'`,
+  resetAllocation: 'RESET GLOBAL "cluster.routing.allocation.enable"',
+  decommissionParam: 'ALTER CLUSTER DECOMMISSION ?',
+  /** Fallback literal form: single quotes, a quote inside doubled. */
+  decommissionLiteral: (node: string) => `ALTER CLUSTER DECOMMISSION '${node.replace(/'/g, "''")}'`,
+} as const;
+
+export interface NodeRow {
+  id: string;
+  name: string;
+  hostname: string;
+}
+
+export interface HealthRow {
+  schema: string;
+  table: string;
+  partition: string;
+  health: string;
+  missingShards: number;
+  underreplicatedShards: number;
+}
+
+/** Is this error worth asking another node (the node is down, draining or overloaded)? */
+export function isNodeUnavailableError(err: unknown): boolean {
+  if (err instanceof SqlConnectionError) return true;
+  return err instanceof CrateSqlError && err.httpStatus >= 500;
+}
+
+export function podReadyCondition(pod: V1Pod | null | undefined): boolean {
+  return !!pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** A PodInfo from the live pod, keeping what discovery knew (node name, container). */
+export function livePodInfo(pod: V1Pod, known: PodInfo): PodInfo {
+  const cs = pod.status?.containerStatuses?.find((c) => c.name === known.containerName);
+  return {
+    ...known,
+    uid: pod.metadata?.uid ?? known.uid,
+    podIP: pod.status?.podIP ?? null,
+    ready: podReadyCondition(pod),
+    phase: pod.status?.phase ?? null,
+    restartCount: cs?.restartCount ?? 0,
+    deleting: !!pod.metadata?.deletionTimestamp,
+  };
+}
+
+/**
+ * Sends read statements (and allocation settings) through a node of the cluster that is not
+ * in `avoid`; on a connection error or a 5xx it tries the next pod. Remembers the last good pod.
+ */
+export class ClusterSql {
+  /** Pod names or node names not to read through (e.g. the node being decommissioned). */
+  readonly avoid = new Set<string>();
+  private preferred: string | null = null;
+  private readonly transports = new Map<string, SqlTransport>();
+
+  constructor(
+    private readonly deps: EngineDeps,
+    private readonly cluster: CrateDBCluster,
+    avoid: Iterable<string> = [],
+  ) {
+    for (const a of avoid) this.avoid.add(a);
+  }
+
+  /** The pod answering the last query, or null. */
+  get currentPod(): string | null {
+    return this.preferred;
+  }
+
+  private candidates(): PodInfo[] {
+    const pods = this.cluster.pods.filter((p) => !this.avoid.has(p.name) && !(p.nodeName && this.avoid.has(p.nodeName)));
+    const ordered = [...pods].sort((a, b) => Number(b.ready) - Number(a.ready));
+    const pref = ordered.findIndex((p) => p.name === this.preferred);
+    if (pref > 0) ordered.unshift(...ordered.splice(pref, 1));
+    return ordered;
+  }
+
+  /** A transport to one live pod of the cluster (fresh IP and uid). */
+  async transportTo(podName: string, kind: 'http' | 'exec' = 'http'): Promise<{ transport: SqlTransport; pod: PodInfo } | null> {
+    const known = this.cluster.pods.find((p) => p.name === podName);
+    if (!known) return null;
+    const live = await this.deps.kube.getPod(this.cluster.namespace, podName);
+    if (!live || live.metadata?.deletionTimestamp) return null;
+    const info = livePodInfo(live, known);
+    const cacheKey = `${kind}/${podName}/${info.uid}/${info.podIP ?? ''}`;
+    let transport = this.transports.get(cacheKey);
+    if (!transport) {
+      transport = kind === 'http' ? this.deps.sql.http(this.cluster.namespace, info, this.cluster.sql) : this.deps.sql.exec(this.cluster.namespace, info, this.cluster.sql);
+      this.transports.set(cacheKey, transport);
+    }
+    return { transport, pod: info };
+  }
+
+  async query(stmt: string, args: unknown[] = [], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<SqlResponse> {
+    const errors: string[] = [];
+    for (const pod of this.candidates()) {
+      let target;
+      try {
+        target = await this.transportTo(pod.name);
+      } catch (err) {
+        errors.push(`${pod.name}: ${messageOf(err)}`);
+        continue;
+      }
+      if (!target) {
+        errors.push(`${pod.name}: pod absent or terminating`);
+        continue;
+      }
+      try {
+        const res = await target.transport.query(stmt, args, { timeoutMs: opts.timeoutMs ?? 30_000, ...(opts.signal ? { signal: opts.signal } : {}) });
+        this.preferred = pod.name;
+        return res;
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        if (!isNodeUnavailableError(err)) throw err;
+        errors.push(`${pod.name}: ${messageOf(err)}`);
+        if (this.preferred === pod.name) this.preferred = null;
+      }
+    }
+    throw new SqlConnectionError(
+      `No CrateDB node of cluster ${this.cluster.namespace}/${this.cluster.name} answered SQL${errors.length ? ` (${errors.join('; ')})` : ' (no pod to ask)'}`,
+    );
+  }
+
+  async nodes(signal?: AbortSignal): Promise<NodeRow[]> {
+    const res = await this.query(SQL.nodes, [], signal ? { signal } : {});
+    return res.rows.map((r) => ({ id: String(r[0]), name: String(r[1]), hostname: String(r[2]) }));
+  }
+
+  /** The elected master's node id, or null. */
+  async masterNodeId(signal?: AbortSignal): Promise<string | null> {
+    const res = await this.query(SQL.cluster, [], signal ? { signal } : {});
+    const v = res.rows[0]?.[1];
+    return v === null || v === undefined || v === '' ? null : String(v);
+  }
+
+  async healthRows(signal?: AbortSignal): Promise<HealthRow[]> {
+    const res = await this.query(SQL.health, [], signal ? { signal } : {});
+    return res.rows.map((r) => ({
+      schema: String(r[0]),
+      table: String(r[1]),
+      partition: r[2] === null || r[2] === undefined ? '' : String(r[2]),
+      health: String(r[3]).toUpperCase(),
+      missingShards: Number(r[4] ?? 0),
+      underreplicatedShards: Number(r[5] ?? 0),
+    }));
+  }
+
+  async shardStates(signal?: AbortSignal): Promise<Map<string, number>> {
+    const res = await this.query(SQL.shardStates, [], signal ? { signal } : {});
+    return new Map(res.rows.map((r) => [String(r[0]).toUpperCase(), Number(r[1])]));
+  }
+}
+
+export function worstHealth(rows: HealthRow[]): 'GREEN' | 'YELLOW' | 'RED' {
+  if (rows.some((r) => r.health === 'RED')) return 'RED';
+  if (rows.some((r) => r.health !== 'GREEN')) return 'YELLOW';
+  return 'GREEN';
+}

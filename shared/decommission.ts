@@ -1,0 +1,472 @@
+// Decommission one CrateDB pod with the strategy its StatefulSet calls for: kubernetes_managed
+// (delete with dc_util's grace period, dc_util drains in preStop) or manual (we drain with ALTER
+// CLUSTER DECOMMISSION, wait for the process to exit, then delete the pod before it restarts in place).
+import type { V1Pod } from '@kubernetes/client-node';
+import { SQL, livePodInfo } from './cluster-sql.js';
+import { emitEvent, EventReason } from './events.js';
+import { BadInputError, CrateSqlError, KubeApiError, OperationFailedError, SqlConnectionError, messageOf } from './errors.js';
+import { closeOperation, failureOf, newOperationId, openOperation, restrictAllocation, type OperationContext } from './operation.js';
+import type { EngineDeps, SqlTransport } from './ports.js';
+import {
+  DecommissionInput,
+  DecommissionResult,
+  type DecommissionOptions,
+  type PodInfo,
+  type StatefulSetInfo,
+  type Strategy,
+} from './schemas.js';
+import { pollUntil, podReady, waitForPod } from './wait.js';
+import type { PodProgress } from './lease.js';
+
+/** Grace period of the pod delete after the manual decommission (the process has already exited). */
+export const MANUAL_DELETE_GRACE_SECONDS = 30;
+/** Extra time on top of graceful_stop.timeout before the manual strategy gives up. */
+export const MANUAL_TIMEOUT_MARGIN_SECONDS = 60;
+/** Extra time on top of a delete's grace period for the pod object to disappear. */
+const DELETE_MARGIN_SECONDS = 60;
+
+const py = (b: boolean) => (b ? 'True' : 'False');
+
+export interface PodTarget {
+  pod: V1Pod;
+  info: PodInfo;
+  sts: StatefulSetInfo;
+}
+
+/** Find the pod and its StatefulSet's detection; a failure result when it is not there. */
+export async function resolvePod(ctx: OperationContext, podName: string): Promise<PodTarget> {
+  const { cluster, deps } = ctx;
+  let pod = await deps.kube.getPod(cluster.namespace, podName);
+  if (!pod && ctx.lease?.progress.current?.pod === podName) {
+    // Resuming: the pod was deleted by the crashed run and is being re-created.
+    deps.log.info(`Resuming: pod ${podName} is being re-created; waiting for it`);
+    pod = await waitForPod(deps.kube, cluster.namespace, podName, (p) => p !== null, {
+      timeoutMs: 300_000,
+      signal: ctx.signal,
+      clock: deps.clock,
+      timeoutMessage: `Pod not found: ${podName}`,
+    });
+  }
+  if (!pod) throw new BadInputError(`Pod not found: ${podName}`);
+  const ownerName = pod.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet')?.name;
+  const known = cluster.pods.find((p) => p.name === podName);
+  const sts = cluster.statefulSets.find((s) => s.name === (known?.statefulSetName ?? ownerName));
+  if (!sts) throw new BadInputError(`Pod ${cluster.namespace}/${podName} is not part of CrateDB cluster ${cluster.name}`);
+  const base: PodInfo = known ?? {
+    name: podName,
+    uid: pod.metadata?.uid ?? '',
+    statefulSetName: sts.name,
+    ordinal: Number(podName.slice(podName.lastIndexOf('-') + 1)) || 0,
+    nodeName: null,
+    nodeId: null,
+    podIP: null,
+    ready: false,
+    phase: null,
+    restartCount: 0,
+    containerName: sts.detection.containerName ?? 'crate',
+    isMaster: false,
+    deleting: false,
+  };
+  if (!known) cluster.pods.push(base);
+  return { pod, info: livePodInfo(pod, base), sts };
+}
+
+function baseResult(podName: string, namespace: string, strategy: Strategy, startedAt: number, dryRun: boolean, timeout: number): DecommissionResult {
+  return DecommissionResult.parse({
+    podName,
+    namespace,
+    strategyUsed: strategy,
+    success: false,
+    duration: 0,
+    startedAt: new Date(startedAt).toISOString(),
+    decommissionTimeout: timeout,
+    dryRun,
+  });
+}
+
+/** The progress entry of this pod left by a crashed run of the same operation, if any. */
+function resumeEntry(ctx: OperationContext, target: PodTarget): PodProgress | null {
+  const current = ctx.lease?.progress.current;
+  if (!current || current.pod !== target.info.name) return null;
+  return current;
+}
+
+async function saveProgress(ctx: OperationContext, current: PodProgress | null): Promise<void> {
+  await ctx.lease?.save({ current });
+}
+
+/** Wait until the pod with `oldUid` is gone (deleted, or replaced by a new uid). */
+async function waitOldPodGone(ctx: OperationContext, podName: string, oldUid: string, timeoutSeconds: number): Promise<V1Pod | null> {
+  return waitForPod(ctx.deps.kube, ctx.cluster.namespace, podName, (p) => p === null || p.metadata?.uid !== oldUid, {
+    timeoutMs: timeoutSeconds * 1000,
+    signal: ctx.signal,
+    clock: ctx.deps.clock,
+    timeoutMessage: `Pod ${podName} was not deleted within ${timeoutSeconds}s`,
+  });
+}
+
+/** Delete with a UID precondition; "Failed to delete pod: <reason>" on an API error. Absent = fine. */
+async function deletePod(ctx: OperationContext, podName: string, uid: string, gracePeriodSeconds: number): Promise<void> {
+  try {
+    await ctx.deps.kube.deletePod(ctx.cluster.namespace, podName, { gracePeriodSeconds, uid });
+  } catch (err) {
+    if (err instanceof KubeApiError && err.statusCode === 404) {
+      ctx.deps.log.info(`Pod ${podName} is already gone`);
+      return;
+    }
+    if (err instanceof KubeApiError && err.statusCode === 409) {
+      ctx.deps.log.warn(`Pod ${podName} was already replaced (uid ${uid} is gone); not deleting the new pod`);
+      return;
+    }
+    if (err instanceof KubeApiError) throw new OperationFailedError(`Failed to delete pod: ${err.reason}`, { cause: err });
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------- kubernetes_managed
+
+async function kubernetesManaged(ctx: OperationContext, target: PodTarget, result: DecommissionResult): Promise<void> {
+  const { deps, cluster } = ctx;
+  const { info, sts } = target;
+  const grace = sts.detection.deleteGracePeriodSeconds;
+  deps.log.info(`Using Kubernetes-managed decommission for pod ${info.name}`);
+  deps.log.info('PreStop hook with dc_util will handle decommission automatically');
+  deps.log.info(`Will delete pod ${info.name} with grace period ${grace}s for dc_util`, {
+    effectiveDcUtilTimeoutSeconds: sts.detection.dcUtilTimeoutSeconds,
+    terminationGracePeriodSeconds: sts.detection.terminationGracePeriodSeconds,
+  });
+  if (ctx.dryRun) return;
+  const resume = resumeEntry(ctx, target);
+  const oldUid = resume && resume.oldUid !== info.uid ? resume.oldUid : info.uid;
+  result.oldUid = oldUid;
+  if (resume && info.uid !== resume.oldUid) {
+    deps.log.info(`Resuming: pod ${info.name} was already deleted and re-created by an earlier run`);
+  } else if (resume && info.deleting) {
+    deps.log.info(`Resuming: pod ${info.name} is already being deleted by an earlier run; following it`);
+  } else {
+    await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleting' });
+    await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `Deleting with grace period ${grace}s; dc_util decommissions node ${info.nodeName ?? '?'} in preStop`);
+    await deletePod(ctx, info.name, oldUid, grace);
+  }
+  await waitOldPodGone(ctx, info.name, oldUid, grace + DELETE_MARGIN_SECONDS);
+  result.processExited = true;
+  deps.log.info(`Pod ${info.name} has been deleted`);
+  await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleted' });
+  await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.PodDeleted, `Pod deleted after dc_util decommissioned node ${info.nodeName ?? '?'}`);
+  deps.log.info(`Kubernetes-managed decommission completed for pod ${info.name}`);
+}
+
+// ---------------------------------------------------------------- manual
+
+/** Choose the transport for ALTER CLUSTER DECOMMISSION: HTTP when the user may, else exec. */
+async function decommissionTransport(ctx: OperationContext, target: PodTarget): Promise<{ transport: SqlTransport; via: 'http' | 'exec' }> {
+  const { deps, cluster } = ctx;
+  // Send through another node when there is one: the draining node stops answering.
+  const others = cluster.pods.filter((p) => p.name !== target.info.name);
+  let superuser = cluster.sql.superuser;
+  if (superuser === null) {
+    try {
+      const res = await ctx.reader.query(SQL.superuser, [], { signal: ctx.signal });
+      const v = res.rows[0]?.[0];
+      superuser = typeof v === 'boolean' ? v : null;
+    } catch (err) {
+      deps.log.debug(`Could not tell whether the HTTP user is a superuser: ${messageOf(err)}`);
+    }
+  }
+  const user = cluster.sql.credentials?.username ?? 'crate';
+  if (superuser !== false) {
+    const via = (await ctx.reader.transportTo(ctx.reader.currentPod ?? others[0]?.name ?? target.info.name)) ?? (await ctx.reader.transportTo(target.info.name));
+    if (via) return { transport: via.transport, via: 'http' };
+  }
+  for (const p of [...others, target.info]) {
+    const t = await ctx.reader.transportTo(p.name, 'exec');
+    if (!t) continue;
+    deps.log.info(
+      `Sending ALTER CLUSTER DECOMMISSION through exec into pod ${p.name} container ${t.pod.containerName} as crate: the HTTP user ${user} is not a superuser, and only the superuser crate (trusted from localhost) may decommission`,
+    );
+    return { transport: t.transport, via: 'exec' };
+  }
+  throw new OperationFailedError(`No pod of cluster ${cluster.name} to exec into for ALTER CLUSTER DECOMMISSION`);
+}
+
+async function sendDecommission(ctx: OperationContext, target: PodTarget, nodeName: string, timeoutSeconds: number, index: string): Promise<void> {
+  const { deps } = ctx;
+  let chosen = await decommissionTransport(ctx, target);
+  const send = async (stmt: string, args: unknown[]) => {
+    deps.log.debug(`Executing manual decommission SQL ${index}: ${stmt}${args.length ? ` [${args.map((a) => JSON.stringify(a)).join(', ')}]` : ''} via ${chosen.transport.description}`);
+    try {
+      await chosen.transport.query(stmt, args, { timeoutMs: (timeoutSeconds + 120) * 1000, signal: ctx.signal });
+    } catch (err) {
+      // The statement may answer only after the node stopped: a dropped connection is normal.
+      if (err instanceof SqlConnectionError && !ctx.signal.aborted) {
+        deps.log.debug(`Connection closed after ALTER CLUSTER DECOMMISSION (${err.message}); following the node`);
+        return;
+      }
+      throw err;
+    }
+  };
+  const attempt = async () => {
+    try {
+      await send(SQL.decommissionParam, [nodeName]);
+    } catch (err) {
+      if (err instanceof CrateSqlError && err.httpStatus === 400 && /param|parse|syntax|mismatch|\?/i.test(err.message) && !/does not exist|unknown node/i.test(err.message)) {
+        deps.log.info(`This CrateDB does not take the node name as a parameter (${err.message}); sending it single-quoted`);
+        await send(SQL.decommissionLiteral(nodeName), []);
+        return;
+      }
+      throw err;
+    }
+  };
+  try {
+    await attempt();
+  } catch (err) {
+    if (chosen.via === 'http' && err instanceof CrateSqlError && (err.code === 4010 || err.httpStatus === 401)) {
+      const user = ctx.cluster.sql.credentials?.username ?? 'crate';
+      deps.log.info(`The HTTP user ${user} may not decommission (${err.message}); using exec into the pod as crate instead`);
+      const others = ctx.cluster.pods.filter((p) => p.name !== target.info.name);
+      let t = null;
+      for (const p of [...others, target.info]) {
+        t = await ctx.reader.transportTo(p.name, 'exec');
+        if (t) break;
+      }
+      if (!t) throw new OperationFailedError(`Manual decommission failed: ${err.message}`, { cause: err });
+      chosen = { transport: t.transport, via: 'exec' };
+      await attempt();
+      return;
+    }
+    throw err;
+  }
+}
+
+/** Resolves once the CrateDB process of the pod exited (watch) or its node left sys.nodes (poll). */
+async function waitProcessExit(
+  ctx: OperationContext,
+  target: PodTarget,
+  nodeName: string,
+  since: { restartCount: number; sentAt: number },
+  timeoutSeconds: number,
+): Promise<void> {
+  const { deps, cluster } = ctx;
+  const { info } = target;
+  const stop = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  const exited = (p: V1Pod | null): boolean => {
+    if (!p || p.metadata?.uid !== info.uid) return true;
+    const cs = p.status?.containerStatuses?.find((c) => c.name === info.containerName);
+    if (!cs) return false;
+    if (cs.state?.terminated) return true;
+    if ((cs.restartCount ?? 0) > since.restartCount) return true;
+    const finished = cs.lastState?.terminated?.finishedAt;
+    return !!finished && new Date(finished).getTime() >= since.sentAt;
+  };
+  const message = `Manual decommission timed out after ${timeoutSeconds}s`;
+  const byWatch = waitForPod(deps.kube, cluster.namespace, info.name, exited, { timeoutMs: timeoutSeconds * 1000, signal, clock: deps.clock, timeoutMessage: message }).then(
+    () => 'container exited' as const,
+  );
+  const byPoll = pollUntil(
+    async () => {
+      try {
+        const nodes = await ctx.reader.nodes(signal);
+        return nodes.some((n) => n.name === nodeName) ? undefined : ('node left the cluster' as const);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        return undefined;
+      }
+    },
+    { intervalMs: deps.pollIntervalMs ?? 1000, timeoutMs: timeoutSeconds * 1000, signal, clock: deps.clock, timeoutMessage: message },
+  );
+  try {
+    const how = await Promise.race([byWatch, byPoll]);
+    deps.log.debug(`CrateDB process of pod ${info.name} is gone: ${how}`);
+  } finally {
+    stop.abort(new Error('done'));
+    await Promise.allSettled([byWatch, byPoll]);
+  }
+}
+
+function manualStatements(nodeName: string, options: DecommissionOptions): string[] {
+  return [
+    SQL.setAllocation(options.allocation),
+    SQL.setGracefulStopTimeout(options.decommissionTimeout),
+    SQL.setGracefulStopForce(options.force),
+    SQL.setMinAvailability(options.minAvailability),
+    `${SQL.decommissionParam}  -- node ${nodeName}`,
+  ];
+}
+
+async function manual(ctx: OperationContext, target: PodTarget, options: DecommissionOptions, result: DecommissionResult): Promise<void> {
+  const { deps, cluster } = ctx;
+  const { info, sts } = target;
+  deps.log.info(`Using manual decommission for pod ${info.name}`);
+  deps.log.info(
+    sts.detection.hasDcUtil
+      ? `dc_util will not decommission this pod (${sts.detection.reasons.join('; ')}) - executing manual decommission via CrateDB API`
+      : 'No dc_util configured - executing manual decommission via CrateDB API',
+  );
+  let nodeName = info.nodeName;
+  if (!nodeName && !ctx.dryRun) {
+    const nodes = await ctx.reader.nodes(ctx.signal).catch(() => []);
+    nodeName = nodes.find((n) => n.hostname === info.name)?.name ?? null;
+  }
+  if (!nodeName) throw new OperationFailedError(`No CrateDB node name known for pod ${info.name} (not in sys.nodes, no -Cnode.name argument)`);
+  const statements = manualStatements(nodeName, options);
+  if (ctx.dryRun) {
+    statements.forEach((s, i) => deps.log.info(`Would execute manual decommission SQL ${i + 1}/${statements.length}: ${s}`));
+    deps.log.info(`Would wait up to ${options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS}s for the CrateDB process to exit, then delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`);
+    return;
+  }
+  ctx.reader.avoid.add(info.name);
+  ctx.reader.avoid.add(nodeName);
+  const resume = resumeEntry(ctx, target);
+  const oldUid = resume ? resume.oldUid : info.uid;
+  result.oldUid = oldUid;
+  const timeoutSeconds = options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS;
+  let since = { restartCount: info.restartCount, sentAt: deps.clock.now() };
+
+  if (resume && info.uid !== resume.oldUid) {
+    deps.log.info(`Resuming: pod ${info.name} was already deleted and re-created by an earlier run`);
+  } else {
+    if (resume && (resume.step === 'decommission-sent' || resume.step === 'deleting')) {
+      deps.log.info(`Resuming: node ${nodeName} is already decommissioning (sent by an earlier run of operation ${ctx.operationId}); following it, not sending it again`);
+      since = { restartCount: resume.restartCount ?? info.restartCount, sentAt: resume.sentAt ?? 0 };
+    } else {
+      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'started' });
+      deps.log.debug(`Executing manual decommission SQL 1/5: ${statements[0]}`);
+      await restrictAllocation(ctx, sts.name, options.allocation);
+      for (let i = 1; i < 4; i++) {
+        deps.log.debug(`Executing manual decommission SQL ${i + 1}/5: ${statements[i]}`);
+        await ctx.reader.query(statements[i]!, [], { signal: ctx.signal });
+      }
+      since = { restartCount: info.restartCount, sentAt: deps.clock.now() };
+      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'decommission-sent', restartCount: since.restartCount, sentAt: since.sentAt });
+      await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `ALTER CLUSTER DECOMMISSION of node ${nodeName} (min_availability ${options.minAvailability}, timeout ${options.decommissionTimeout}s)`);
+      await sendDecommission(ctx, target, nodeName, options.decommissionTimeout, '5/5');
+    }
+    if (!(resume && resume.step === 'deleting')) {
+      await waitProcessExit(ctx, target, nodeName, since, timeoutSeconds);
+      result.processExited = true;
+      deps.log.info('Manual decommission completed - CrateDB process has exited');
+      deps.log.info(`Pod ${info.name} is ready for deletion and restart`);
+      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleting', restartCount: since.restartCount, sentAt: since.sentAt });
+      await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
+    } else {
+      result.processExited = true;
+    }
+  }
+  await waitOldPodGone(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS + DELETE_MARGIN_SECONDS);
+  result.processExited = true;
+  await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleted' });
+  await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.PodDeleted, `Pod deleted after node ${nodeName} decommissioned`);
+  deps.log.info(`Manual decommission strategy completed for pod ${info.name}`);
+}
+
+/**
+ * The decommission part shared by decommissionPod and restartPod (inside an open operation).
+ * Returns a result; throws only bugs.
+ */
+export async function runDecommission(ctx: OperationContext, podName: string, options: DecommissionOptions): Promise<DecommissionResult> {
+  const { deps, cluster } = ctx;
+  const started = deps.clock.now();
+  let result = baseResult(podName, cluster.namespace, 'unknown', started, ctx.dryRun, options.decommissionTimeout);
+  try {
+    deps.log.info(`Analyzing decommission strategy for pod ${podName}`);
+    const target = await resolvePod(ctx, podName);
+    const d = target.sts.detection;
+    result = baseResult(podName, cluster.namespace, d.strategy, started, ctx.dryRun, d.strategy === 'kubernetes_managed' ? d.dcUtilTimeoutSeconds : options.decommissionTimeout);
+    result.oldUid = target.info.uid;
+    deps.log.info(`Cluster config: has_prestop_hook=${py(d.hasPrestopHook)}, has_dc_util=${py(d.hasDcUtil)}`, { strategy: d.strategy, reasons: d.reasons });
+    if (d.strategy === 'unknown') {
+      throw new BadInputError(`Cannot decommission pod ${podName}: ${d.reasons.join('; ') || 'no CrateDB container found'}`);
+    }
+    if (d.strategy === 'kubernetes_managed') await kubernetesManaged(ctx, target, result);
+    else await manual(ctx, target, options, result);
+    result.success = true;
+    deps.log.info(
+      ctx.dryRun
+        ? `Dry run: decommission of pod ${podName} would use the ${d.strategy} strategy; nothing was changed`
+        : `Decommission completed for pod ${podName} using ${d.strategy} strategy`,
+    );
+  } catch (err) {
+    const f = failureOf(err, ctx.signal);
+    result.error = f.error;
+    result.errorKind = f.errorKind;
+    deps.log.error(`Decommission of pod ${podName} failed: ${f.error}`);
+    if (!ctx.dryRun && !(err instanceof BadInputError)) {
+      await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace }, EventReason.DecommissionFailed, f.error, { type: 'Warning' });
+    }
+  }
+  const completed = deps.clock.now();
+  result.completedAt = new Date(completed).toISOString();
+  result.duration = Math.max(0, (completed - started) / 1000);
+  return result;
+}
+
+/** Wait for the re-created pod to be Ready and its node back in sys.nodes. */
+export async function waitPodBack(ctx: OperationContext, podName: string, oldUid: string | null, timeoutSeconds: number): Promise<V1Pod> {
+  const { deps, cluster } = ctx;
+  const pod = await waitForPod(
+    deps.kube,
+    cluster.namespace,
+    podName,
+    (p) => !!p && p.metadata?.uid !== oldUid && !p.metadata?.deletionTimestamp && podReady(p),
+    { timeoutMs: timeoutSeconds * 1000, signal: ctx.signal, clock: deps.clock, timeoutMessage: `Pod ${podName} was not Ready within ${timeoutSeconds}s after it was re-created` },
+  );
+  const newUid = pod!.metadata!.uid!;
+  deps.log.info(`Pod ${podName} is Ready again (uid ${newUid})`);
+  await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: newUid }, EventReason.PodReady, 'Re-created pod is Ready');
+  const known = cluster.pods.find((p) => p.name === podName);
+  if (known) Object.assign(known, livePodInfo(pod!, known));
+  ctx.reader.avoid.delete(podName);
+  if (known?.nodeName) ctx.reader.avoid.delete(known.nodeName);
+  const node = await pollUntil(
+    async () => {
+      const nodes = await ctx.reader.nodes(ctx.signal).catch((err: unknown) => {
+        if (ctx.signal.aborted) throw err;
+        return [];
+      });
+      return nodes.find((n) => n.hostname === podName);
+    },
+    { intervalMs: deps.pollIntervalMs ?? 1000, timeoutMs: timeoutSeconds * 1000, signal: ctx.signal, clock: deps.clock, timeoutMessage: `Node of pod ${podName} did not rejoin the cluster within ${timeoutSeconds}s` },
+  );
+  if (known) {
+    known.nodeName = node.name;
+    known.nodeId = node.id;
+  }
+  deps.log.info(`Node ${node.name} rejoined the cluster`);
+  await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: newUid }, EventReason.NodeRejoined, `Node ${node.name} rejoined the cluster`);
+  return pod!;
+}
+
+/**
+ * Decommission one pod (top level: takes the cluster's lock). Under the manual strategy the
+ * allocation setting is held until the node is back, then reset (on every exit path).
+ */
+export async function decommissionPod(deps: EngineDeps, rawInput: DecommissionInput): Promise<DecommissionResult> {
+  const input = DecommissionInput.parse(rawInput);
+  const started = deps.clock.now();
+  const operationId = input.operationId ?? newOperationId('decommission', input.podName, started);
+  let ctx: OperationContext;
+  try {
+    ctx = await openOperation(deps, input.cluster, { operationId, dryRun: input.dryRun });
+  } catch (err) {
+    const f = failureOf(err);
+    deps.log.error(f.error);
+    return { ...baseResult(input.podName, input.namespace, 'unknown', started, input.dryRun, input.options.decommissionTimeout), ...f, completedAt: new Date(deps.clock.now()).toISOString() };
+  }
+  try {
+    const result = await runDecommission(ctx, input.podName, input.options);
+    if (result.success && !input.dryRun && ctx.allocation.value) {
+      // Reset only once the node is back, so its shards recover on it (fact sheet section 2).
+      try {
+        await waitPodBack(ctx, input.podName, result.oldUid, 600);
+        if (ctx.lease) await ctx.lease.save({ current: null, done: { ...ctx.lease.progress.done } });
+      } catch (err) {
+        deps.log.warn(`Pod ${input.podName} is not back yet (${messageOf(err)}); resetting the allocation setting anyway`);
+      }
+    }
+    return result;
+  } finally {
+    await closeOperation(ctx);
+  }
+}
+

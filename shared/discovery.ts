@@ -1,0 +1,193 @@
+// Discovery: from a StatefulSet, a crate-operator CrateDB resource or a pod to a CrateDBCluster -
+// StatefulSets, pods, CrateDB container, node names, master, SQL endpoint and credentials.
+import type { V1Container, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { ClusterSql, livePodInfo, podReadyCondition, worstHealth } from './cluster-sql.js';
+import { detectStrategy, findCrateContainer, nodeNameFromArgs } from './detect.js';
+import { BadInputError, messageOf } from './errors.js';
+import type { EngineDeps } from './ports.js';
+import {
+  AnalyzeInput,
+  CrateDBCluster,
+  SqlEndpoint,
+  type AnalyzeInput as AnalyzeInputT,
+  type PodInfo,
+  type StatefulSetInfo,
+} from './schemas.js';
+
+export const LABEL_NAME = 'app.kubernetes.io/name';
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const CRATE_OPERATOR = 'crate-operator';
+
+function selectorOf(sts: V1StatefulSet): string {
+  const labels = sts.spec?.selector?.matchLabels ?? {};
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+function ordinalOf(podName: string, stsName: string): number {
+  const suffix = podName.startsWith(`${stsName}-`) ? podName.slice(stsName.length + 1) : podName.slice(podName.lastIndexOf('-') + 1);
+  const n = Number(suffix);
+  return Number.isInteger(n) && n >= 0 ? n : 0;
+}
+
+function isOperatorManaged(sts: V1StatefulSet): boolean {
+  return sts.metadata?.labels?.[LABEL_MANAGED_BY] === CRATE_OPERATOR && !!sts.metadata?.labels?.[LABEL_NAME];
+}
+
+/** A PodInfo of a live pod of `sts`, before node names are known. */
+export function podInfoOf(pod: V1Pod, sts: V1StatefulSet, container: V1Container | null): PodInfo {
+  const stsName = sts.metadata!.name!;
+  const name = pod.metadata!.name!;
+  const containerName = container?.name ?? findCrateContainer(pod.spec?.containers ?? [])?.name ?? 'crate';
+  const base: PodInfo = {
+    name,
+    uid: pod.metadata?.uid ?? '',
+    statefulSetName: stsName,
+    ordinal: ordinalOf(name, stsName),
+    nodeName: container ? nodeNameFromArgs(container, name) : null,
+    nodeId: null,
+    podIP: null,
+    ready: podReadyCondition(pod),
+    phase: null,
+    restartCount: 0,
+    containerName,
+    isMaster: false,
+    deleting: false,
+  };
+  return livePodInfo(pod, base);
+}
+
+/** The SQL endpoint a cluster's pods serve: scheme from the container, crate-operator credentials. */
+function endpointOf(container: V1Container | null, crateDBName: string | null, override: Partial<SqlEndpoint> | undefined): SqlEndpoint {
+  const words = [...(container?.command ?? []), ...(container?.args ?? []), ...(container?.env ?? []).map((e) => `${e.name}=${e.value ?? ''}`)];
+  const tls = words.some((w) => /ssl\.http\.enabled=true/i.test(w));
+  const port = container?.ports?.find((p) => p.name === 'http' || p.name === 'crate-http')?.containerPort ?? 4200;
+  const base = SqlEndpoint.parse({
+    scheme: tls ? 'https' : 'http',
+    port,
+    credentials: crateDBName ? { username: 'system', secretName: `user-system-${crateDBName}`, passwordKey: 'password' } : null,
+    // crate-operator's `system` user is not a superuser: DECOMMISSION must go through exec.
+    superuser: crateDBName ? false : null,
+  });
+  return { ...base, ...(override ?? {}) };
+}
+
+/** Discover a CrateDB cluster. Throws BadInputError when the target does not exist. */
+export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT): Promise<CrateDBCluster> {
+  const input = AnalyzeInput.parse(rawInput);
+  const { namespace, kind, name } = input;
+  const { kube, log } = deps;
+
+  let target: V1StatefulSet[] = [];
+  let crateDBName: string | null = null;
+
+  if (kind === 'pod') {
+    const pod = await kube.getPod(namespace, name);
+    if (!pod) throw new BadInputError(`Pod not found: ${name}`);
+    const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet');
+    if (!owner) throw new BadInputError(`Pod ${namespace}/${name} is not managed by a StatefulSet; only StatefulSet pods can be decommissioned safely`);
+    const sts = await kube.getStatefulSet(namespace, owner.name);
+    if (!sts) throw new BadInputError(`StatefulSet not found: ${namespace}/${owner.name}`);
+    target = [sts];
+  } else if (kind === 'statefulset') {
+    const sts = await kube.getStatefulSet(namespace, name);
+    if (!sts) throw new BadInputError(`StatefulSet not found: ${namespace}/${name}`);
+    target = [sts];
+  } else {
+    const resource = await kube.getCrateDB(namespace, name);
+    if (!resource) throw new BadInputError(`CrateDB not found: ${namespace}/${name} (is crate-operator installed, and the name right?)`);
+    crateDBName = name;
+    target = await kube.listStatefulSets(namespace, `${LABEL_NAME}=${name},${LABEL_MANAGED_BY}=${CRATE_OPERATOR}`);
+    if (target.length === 0) throw new BadInputError(`CrateDB ${namespace}/${name} has no StatefulSets (labels ${LABEL_NAME}=${name}, ${LABEL_MANAGED_BY}=${CRATE_OPERATOR})`);
+  }
+
+  // A crate-operator StatefulSet belongs to a cluster of several (master + data groups): the
+  // node count a healthy cluster has is the sum over all of them.
+  let all = target;
+  const first = target[0]!;
+  if (!crateDBName && isOperatorManaged(first)) {
+    crateDBName = first.metadata!.labels![LABEL_NAME]!;
+    all = await kube.listStatefulSets(namespace, `${LABEL_NAME}=${crateDBName},${LABEL_MANAGED_BY}=${CRATE_OPERATOR}`);
+    if (!all.some((s) => s.metadata?.name === first.metadata?.name)) all = [...all, first];
+  }
+  const targetNames = new Set(target.map((s) => s.metadata!.name!));
+  all.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+
+  const statefulSets: StatefulSetInfo[] = [];
+  const pods: PodInfo[] = [];
+  let endpointContainer: V1Container | null = null;
+  for (const sts of all) {
+    const detection = detectStrategy(sts);
+    const container = findCrateContainer(sts.spec?.template?.spec?.containers ?? []);
+    endpointContainer ??= container;
+    const stsName = sts.metadata!.name!;
+    statefulSets.push({
+      name: stsName,
+      uid: sts.metadata?.uid ?? '',
+      replicas: sts.spec?.replicas ?? 1,
+      selector: selectorOf(sts),
+      labels: { ...(sts.metadata?.labels ?? {}) },
+      detection,
+    });
+    log.info(`Analyzing decommission strategy for StatefulSet ${namespace}/${stsName}: ${detection.strategy}`, {
+      statefulSet: stsName,
+      strategy: detection.strategy,
+      reasons: detection.reasons,
+    });
+    if (!targetNames.has(stsName)) continue;
+    const selector = selectorOf(sts);
+    const found = await kube.listPods(namespace, selector);
+    for (const pod of found) {
+      const owned = pod.metadata?.ownerReferences?.some((o) => o.kind === 'StatefulSet' && (o.uid === sts.metadata?.uid || o.name === stsName));
+      if (!owned) continue;
+      const podContainer = findCrateContainer(pod.spec?.containers ?? []) ?? container;
+      pods.push(podInfoOf(pod, sts, podContainer));
+    }
+  }
+  pods.sort((a, b) => a.statefulSetName.localeCompare(b.statefulSetName) || a.ordinal - b.ordinal);
+
+  const clusterName = crateDBName ?? first.metadata!.name!;
+  const firstInfo = statefulSets.find((s) => targetNames.has(s.name)) ?? statefulSets[0]!;
+  const cluster: CrateDBCluster = CrateDBCluster.parse({
+    name: clusterName,
+    namespace,
+    crateDBName,
+    statefulSetName: firstInfo.name,
+    statefulSets,
+    pods,
+    expectedNodes: statefulSets.reduce((n, s) => n + s.replicas, 0),
+    health: 'UNKNOWN',
+    masterNode: null,
+    hasPrestopHook: firstInfo.detection.hasPrestopHook,
+    hasDcUtil: firstInfo.detection.hasDcUtil,
+    dcUtilTimeout: firstInfo.detection.dcUtilTimeoutSeconds,
+    sql: endpointOf(endpointContainer, crateDBName, input.sql),
+  });
+
+  // Node names, master and health from CrateDB itself (best effort: the cluster may be down).
+  const reader = new ClusterSql(deps, cluster);
+  try {
+    const nodes = await reader.nodes(deps.signal);
+    const masterId = await reader.masterNodeId(deps.signal).catch(() => null);
+    for (const pod of cluster.pods) {
+      const node = nodes.find((n) => n.hostname === pod.name);
+      if (node) {
+        pod.nodeName = node.name;
+        pod.nodeId = node.id;
+        pod.isMaster = node.id === masterId;
+      }
+    }
+    cluster.masterNode = nodes.find((n) => n.id === masterId)?.name ?? null;
+    cluster.health = worstHealth(await reader.healthRows(deps.signal));
+  } catch (err) {
+    log.warn(`Could not read sys.nodes of cluster ${namespace}/${clusterName}: ${messageOf(err)}; node names come from -Cnode.name`);
+  }
+  for (const pod of cluster.pods) {
+    if (!pod.nodeName) log.warn(`No CrateDB node name known for pod ${pod.name}`);
+  }
+  log.info(
+    `Cluster ${namespace}/${clusterName}: ${cluster.pods.length} pods in ${statefulSets.length} StatefulSet(s), expected nodes ${cluster.expectedNodes}, master ${cluster.masterNode ?? 'unknown'}, health ${cluster.health}`,
+  );
+  return cluster;
+}

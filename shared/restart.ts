@@ -1,0 +1,120 @@
+// Restart one CrateDB pod safely: decommission (either strategy), wait for the re-created pod to
+// be Ready and its node back in the cluster, reset the allocation setting, then the health gate.
+import { waitPodBack, runDecommission } from './decommission.js';
+import { emitEvent, EventReason } from './events.js';
+import { checkClusterHealth } from './health.js';
+import { closeOperation, failureOf, newOperationId, openOperation, resetAllocation, type OperationContext } from './operation.js';
+import type { EngineDeps } from './ports.js';
+import { PodRestartInput, PodRestartResult, type DecommissionOptions, type Strategy } from './schemas.js';
+
+export interface RestartSteps {
+  podReadyTimeout: number;
+  healthTimeout: number;
+  healthConsecutive: number;
+  healthIntervalSeconds: number;
+  options: DecommissionOptions;
+}
+
+function emptyResult(podName: string, namespace: string, startedAt: number, strategy: Strategy = 'unknown'): PodRestartResult {
+  return PodRestartResult.parse({
+    podName,
+    namespace,
+    success: false,
+    strategyUsed: strategy,
+    duration: 0,
+    startedAt: new Date(startedAt).toISOString(),
+  });
+}
+
+/** Restart one pod inside an open operation (used by restartPod and rollingRestart). Throws only bugs. */
+export async function runRestart(ctx: OperationContext, podName: string, steps: RestartSteps): Promise<PodRestartResult> {
+  const { deps, cluster } = ctx;
+  const started = deps.clock.now();
+  const result = emptyResult(podName, cluster.namespace, started);
+  const finish = () => {
+    const now = deps.clock.now();
+    result.completedAt = new Date(now).toISOString();
+    result.duration = Math.max(0, (now - started) / 1000);
+    return result;
+  };
+
+  const done = ctx.lease?.progress.done[podName];
+  if (done) {
+    const sts = cluster.statefulSets.find((s) => s.name === cluster.pods.find((p) => p.name === podName)?.statefulSetName);
+    result.strategyUsed = sts?.detection.strategy ?? 'unknown';
+    result.success = true;
+    result.skipped = true;
+    result.newUid = done;
+    deps.log.info(`Pod ${podName} was already restarted by operation ${ctx.operationId} (uid ${done}); skipping`);
+    await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace }, EventReason.PodRestartSkipped, `Already restarted by operation ${ctx.operationId}`);
+    return finish();
+  }
+
+  const decommission = await runDecommission(ctx, podName, steps.options);
+  result.decommission = decommission;
+  result.strategyUsed = decommission.strategyUsed;
+  result.oldUid = decommission.oldUid;
+  if (!decommission.success) {
+    result.error = decommission.error;
+    result.errorKind = decommission.errorKind;
+    return finish();
+  }
+  if (ctx.dryRun) {
+    deps.log.info(`Dry run: would wait up to ${steps.podReadyTimeout}s for pod ${podName} to be re-created and Ready, then run the health gate (${steps.healthConsecutive} readings ${steps.healthIntervalSeconds}s apart, up to ${steps.healthTimeout}s)`);
+    result.success = true;
+    return finish();
+  }
+
+  try {
+    const pod = await waitPodBack(ctx, podName, decommission.oldUid, steps.podReadyTimeout);
+    result.newUid = pod.metadata?.uid ?? null;
+    // The node is back: its shards may recover on it now.
+    await resetAllocation(ctx);
+    if (ctx.lease) {
+      await ctx.lease.save({ done: { ...ctx.lease.progress.done, [podName]: result.newUid ?? '' }, current: null });
+    }
+    const health = await checkClusterHealth(ctx.deps, {
+      cluster,
+      consecutive: steps.healthConsecutive,
+      intervalSeconds: steps.healthIntervalSeconds,
+      timeoutSeconds: steps.healthTimeout,
+    });
+    result.health = health;
+    if (!health.healthy) {
+      result.error = `Cluster did not become healthy within ${steps.healthTimeout}s after restarting pod ${podName}: failed checks ${health.failedChecks.join(', ')}`;
+      result.errorKind = 'timeout';
+      deps.log.error(result.error);
+      await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: result.newUid }, EventReason.HealthGateBlocked, result.error, { type: 'Warning' });
+      return finish();
+    }
+    deps.log.info(`Health gate passed after pod ${podName}: ${health.goodReadings} consecutive good readings`);
+    await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: result.newUid }, EventReason.HealthGatePassed, `${health.goodReadings} consecutive good readings`);
+    result.success = true;
+  } catch (err) {
+    const f = failureOf(err, ctx.signal);
+    result.error = f.error;
+    result.errorKind = f.errorKind;
+    deps.log.error(`Restart of pod ${podName} failed: ${f.error}`);
+  }
+  return finish();
+}
+
+/** Restart one pod (top level: takes the cluster's lock; resets allocation on every exit path). */
+export async function restartPod(deps: EngineDeps, rawInput: PodRestartInput): Promise<PodRestartResult> {
+  const input = PodRestartInput.parse(rawInput);
+  const started = deps.clock.now();
+  const operationId = input.operationId ?? newOperationId('restart', input.podName, started);
+  let ctx: OperationContext;
+  try {
+    ctx = await openOperation(deps, input.cluster, { operationId, dryRun: input.dryRun });
+  } catch (err) {
+    const f = failureOf(err);
+    deps.log.error(f.error);
+    return { ...emptyResult(input.podName, input.namespace, started), ...f, completedAt: new Date(deps.clock.now()).toISOString() };
+  }
+  try {
+    return await runRestart(ctx, input.podName, input);
+  } finally {
+    await closeOperation(ctx);
+  }
+}
