@@ -32,6 +32,13 @@ if [[ ! -e "$CDK_STATE/bin/curl" ]] && command -v curl >/dev/null; then
   ln -sf "$(command -v curl)" "$CDK_STATE/bin/curl"
 fi
 
+# crate-sim: images.json runs $CDK_STATE/bin/crate-sim; the crate-sim hook
+# links it there, this is a fallback to the newest build in the cache
+if [[ ! -e "$CDK_STATE/bin/crate-sim" ]]; then
+  sim="$(ls -t "$CDK_CACHE"/bin/tools-*/crate-sim 2>/dev/null | head -1 || true)"
+  [[ -n "$sim" ]] && ln -sf "$sim" "$CDK_STATE/bin/crate-sim"
+fi
+
 if pid="$(cdk_pid_alive "$CDK_STATE/pids/kubelet.pid")"; then
   cdk_log "kubelet already running (pid $pid)"
 else
