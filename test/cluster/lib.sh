@@ -132,7 +132,7 @@ cdk_pid_alive() {
 cdk_start() {
   local name="$1"; shift
   mkdir -p "$CDK_STATE/logs" "$CDK_STATE/pids"
-  setsid "$@" </dev/null >>"$CDK_STATE/logs/$name.log" 2>&1 &
+  setsid "$@" </dev/null >>"$CDK_STATE/logs/$name.log" 2>&1 9>&- &
   local pid=$!
   printf '%s\n%s\n' "$pid" "$(cdk_proc_starttime "$pid")" >"$CDK_STATE/pids/$name.pid"
 }
@@ -153,4 +153,20 @@ cdk_stop() {
     for ((i = 0; i < 50; i++)); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
   fi
   rm -f "$file"
+}
+
+# cdk_lock: serialises up/down of the one cluster this machine can hold (fixed
+# bridge, ports). Waits up to CDK_LOCK_WAIT seconds (default 600). The lock is
+# fd 9 on ${CDK_STATE}.lock; nested calls (up -> down, hooks) see
+# CDK_LOCK_HELD=1 and do not lock again. Daemons must not inherit fd 9:
+# cdk_start closes it, and hooks run with it closed.
+cdk_lock() {
+  [[ "${CDK_LOCK_HELD:-}" == 1 ]] && return 0
+  local lockfile="${CDK_STATE%/}.lock"
+  exec 9>"$lockfile"
+  if ! flock -n 9; then
+    cdk_log "waiting for another up/down to finish (lock $lockfile)"
+    flock -w "${CDK_LOCK_WAIT:-600}" 9 || cdk_die "timed out waiting for $lockfile"
+  fi
+  export CDK_LOCK_HELD=1
 }
