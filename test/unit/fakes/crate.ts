@@ -69,6 +69,8 @@ export interface FakeCrateOptions {
   trustCrateFromNetwork?: boolean;
   /** CrateDB before 6.4.4 exits on a health timeout even with force=false. */
   exitOnTimeoutWithoutForce?: boolean;
+  /** Refuse `ALTER CLUSTER DECOMMISSION ?` (a version without parameter support there). */
+  rejectParameterizedDecommission?: boolean;
 }
 
 const ALLOCATION = 'cluster.routing.allocation.enable';
@@ -106,6 +108,7 @@ export class FakeCrateCluster {
       decommissionBlocks: options.decommissionBlocks ?? false,
       trustCrateFromNetwork: options.trustCrateFromNetwork ?? true,
       exitOnTimeoutWithoutForce: options.exitOnTimeoutWithoutForce ?? false,
+      rejectParameterizedDecommission: options.rejectParameterizedDecommission ?? false,
     };
   }
 
@@ -155,6 +158,13 @@ export class FakeCrateCluster {
       }
     }
     this.check();
+  }
+
+  /** Clear a setting from outside SQL (dc_util's postStart --reset-routing); not in `writes`. */
+  resetSetting(name: string): void {
+    this.transient.delete(name);
+    this.persistent.delete(name);
+    this.kick();
   }
 
   setting(name: string): unknown {
@@ -260,6 +270,9 @@ export class FakeCrateCluster {
     if (m) {
       if (!user.superuser) {
         throw new CrateSqlError(401, 4010, `MissingPrivilegeException[Missing 'AL' privilege for user '${record.user}'] (only the superuser may decommission)`);
+      }
+      if (this.options.rejectParameterizedDecommission && /^(\?|\$\d+)$/.test(m[1]!.trim())) {
+        throw new CrateSqlError(400, 4000, `SQLParseException[line 1:28: mismatched input '?' expecting {<string>, <identifier>}]`);
       }
       const ident = this.literal(m[1]!, record.args);
       if (typeof ident !== 'string') throw new CrateSqlError(400, 4000, `SQLParseException[invalid node identifier ${m[1]}]`);

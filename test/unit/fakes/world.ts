@@ -79,7 +79,8 @@ export class World {
   readonly preStop: 'dc_util' | 'none';
   readonly terminationGracePeriodSeconds: number | null;
   readonly dcUtilCommand: string;
-  private readonly joinDelayMs: number;
+  /** Engine ms between a container start and its node joining; tests may raise it to keep a pod unready. */
+  joinDelayMs: number;
 
   constructor(options: WorldOptions = {}) {
     this.clock = scaledClock(options.clockFactor ?? 1000);
@@ -93,7 +94,7 @@ export class World {
     this.terminationGracePeriodSeconds = options.terminationGracePeriodSeconds === undefined ? (this.operator ? 1200 : 30) : options.terminationGracePeriodSeconds;
     this.dcUtilCommand = options.dcUtilCommand ?? './dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s';
     this.joinDelayMs = options.joinDelayMs ?? 1000;
-    this.kube = new FakeKube({ ...options.kube, clock: this.clock, autoReady: false });
+    this.kube = new FakeKube({ restartDelayMs: 10_000, ...options.kube, clock: this.clock, autoReady: false });
     this.crate = new FakeCrateCluster({ trustCrateFromNetwork: !this.operator, ...options.crate, clock: this.clock });
     this.sql = new FakeSqlFactory(this.kube, this.crate);
     this.log = memoryLogger();
@@ -109,9 +110,7 @@ export class World {
         this.crate.joinNode(this.nodeName(name), name);
         if (this.preStop === 'dc_util' && !this.stsLabel('dc-util-routing-owner')) {
           // dc_util's postStart --reset-routing
-          void this.crate
-            .query(this.nodeName(name), { user: 'crate', password: null }, 'exec', 'RESET GLOBAL "cluster.routing.allocation.enable"')
-            .catch(() => {});
+          this.crate.resetSetting('cluster.routing.allocation.enable');
         }
         this.kube.setReady(ns, name, true);
       });
