@@ -1,0 +1,171 @@
+// rollingRestart and planRollingRestart: order, pre-flight refusal, full rolls with no data
+// unavailable, stop at first failure, every exit path resetting allocation and releasing the lock.
+import { describe, expect, it } from 'vitest';
+import { orderPods, planRollingRestart, rollingRestart } from '../../../shared/rolling.js';
+import { leaseName } from '../../../shared/lease.js';
+import { KubeApiError } from '../../../shared/errors.js';
+import type { PodInfo } from '../../../shared/schemas.js';
+import { fastGate, world, writesOf } from './helpers.js';
+import type { World } from '../fakes/world.js';
+
+const ns = 'crate';
+const ALLOC = 'cluster.routing.allocation.enable';
+
+function leaseHolder(w: World): string | undefined {
+  return w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`)?.spec?.holderIdentity;
+}
+
+function recreations(w: World, pod: string): number {
+  return w.kube.podHistory.filter((p) => p.name === pod).length - 1;
+}
+
+const pod = (name: string, ordinal: number, ready = true, isMaster = false): PodInfo => ({
+  name,
+  uid: `u-${name}`,
+  statefulSetName: 'crate',
+  ordinal,
+  nodeName: `n-${ordinal}`,
+  nodeId: null,
+  podIP: null,
+  ready,
+  phase: 'Running',
+  restartCount: 0,
+  containerName: 'crate',
+  isMaster,
+  deleting: false,
+});
+
+describe('orderPods', () => {
+  it('unready first, then descending ordinal, the elected master last', () => {
+    const order = orderPods([pod('crate-0', 0), pod('crate-1', 1, true, true), pod('crate-2', 2), pod('crate-3', 3, false), pod('crate-4', 4)]);
+    expect(order.map((p) => p.name)).toEqual(['crate-3', 'crate-4', 'crate-2', 'crate-0', 'crate-1']);
+    expect(orderPods([pod('crate-0', 0), pod('crate-1', 1)], 'n-1').map((p) => p.name)).toEqual(['crate-0', 'crate-1']);
+  });
+});
+
+describe('rollingRestart', () => {
+  it('rolls a dc_util (kubernetes_managed) crate-operator cluster with no primary ever unavailable', async () => {
+    const w = await world({ replicas: 4, operator: true, preStop: 'dc_util', tables: [{ name: 'a', shards: 6, replicas: 1 }, { name: 'b', shards: 4, replicas: 2 }] });
+    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
+    expect(r.error).toBeNull();
+    expect(r.success).toBe(true);
+    expect(r.pods.map((p) => p.success)).toEqual([true, true, true, true]);
+    for (const p of w.podNames()) expect(recreations(w, p)).toBe(1);
+    expect(w.crate.violations).toEqual([]);
+    expect(w.crate.decommissions).toHaveLength(4);
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+    expect(leaseHolder(w)).toBeUndefined();
+    expect(w.kube.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['RolloutStarted', 'RolloutSucceeded', 'HealthGatePassed']));
+  });
+
+  it('rolls a manual crate-operator cluster through exec, master last, no unavailability, secrets never logged', async () => {
+    const w = await world({ replicas: 3, operator: true });
+    w.crate.masterName = 'data-hot-1';
+    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
+    expect(r.success).toBe(true);
+    expect(r.plan.order.map((p) => p.podName)).toEqual(['crate-data-hot-c1-2', 'crate-data-hot-c1-0', 'crate-data-hot-c1-1']);
+    expect(r.pods.map((p) => p.podName)).toEqual(['crate-data-hot-c1-2', 'crate-data-hot-c1-0', 'crate-data-hot-c1-1']);
+    const alters = w.crate.writes.filter((s) => s.stmt.startsWith('ALTER'));
+    expect(alters.map((a) => a.args[0])).toEqual(['data-hot-2', 'data-hot-0', 'data-hot-1']);
+    expect(alters.every((a) => a.via === 'exec')).toBe(true);
+    expect(w.crate.violations).toEqual([]);
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+    expect(writesOf(w).filter((s) => s.startsWith('RESET'))).toHaveLength(3);
+    expect(r.allocationReset).toBe(true);
+    expect(JSON.stringify(w.log.lines)).not.toContain('s3cr3t');
+  });
+
+  it('restarts unready pods first', async () => {
+    const w = await world({ replicas: 3 });
+    w.kube.setReady(ns, 'crate-0', false);
+    w.crate.masterName = 'data-hot-2';
+    const plan = await planRollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
+    expect(plan.order.map((p) => p.podName)).toEqual(['crate-0', 'crate-1', 'crate-2']);
+    expect(plan.order[0]!.reason).toContain('unready');
+    expect(plan.order[2]!.reason).toContain('elected master');
+  });
+
+  it('refuses when the pre-flight health gate fails, names the checks, and changes nothing', async () => {
+    const w = await world({ replicas: 3 });
+    const replica = w.crate.shards.find((c) => !c.primary)!;
+    replica.state = 'UNASSIGNED';
+    replica.node = null;
+    w.crate.transient.set(ALLOC, 'none'); // keep it unassigned
+    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
+    expect(r).toMatchObject({ success: false, errorKind: 'refused' });
+    expect(r.error).toContain('failed checks all_tables_green');
+    expect(r.plan.preflight?.failedChecks).toEqual(['all_tables_green']);
+    expect(r.pods).toEqual([]);
+    expect(w.kube.writes.filter((x) => x.kind === 'Pod' || x.kind === 'StatefulSet')).toEqual([]);
+    expect(w.crate.writes).toEqual([]);
+    expect(leaseHolder(w)).toBeUndefined();
+  });
+
+  it('stops at the first failure and resets allocation', async () => {
+    const w = await world({ replicas: 3 });
+    w.kube.failNext('deletePod', new KubeApiError(403, 'Forbidden', 'forbidden'), 1);
+    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
+    expect(r).toMatchObject({ success: false, errorKind: 'failed', error: 'Failed to restart crate-2: Failed to delete pod: Forbidden' });
+    expect(r.pods).toHaveLength(1);
+    expect(w.crate.decommissions).toHaveLength(1);
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+    expect(leaseHolder(w)).toBeUndefined();
+    expect(w.kube.events.some((e) => e.reason === 'RolloutFailed')).toBe(true);
+  });
+
+  it('a timeout in the middle resets allocation and releases the lock', async () => {
+    const w = await world({ replicas: 3, tables: [{ name: 't', shards: 3, replicas: 2 }] });
+    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, options: { decommissionTimeout: 5, force: false } });
+    expect(r).toMatchObject({ success: false, errorKind: 'timeout', error: 'Failed to restart crate-2: Manual decommission timed out after 65s' });
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+    expect(leaseHolder(w)).toBeUndefined();
+  });
+
+  it('an abort (SIGTERM) mid-decommission resets allocation and releases the lock', async () => {
+    const w = await world({ replicas: 3, crate: { stepMs: 2000 } });
+    const ac = new AbortController();
+    const t = setInterval(() => {
+      if (w.crate.decommissions.length > 0) ac.abort(new Error('SIGTERM'));
+    }, 1);
+    const r = await rollingRestart(w.deps({ signal: ac.signal }), { cluster: w.clusterModel(), ...fastGate });
+    clearInterval(t);
+    expect(r.success).toBe(false);
+    expect(r.error).toMatch(/SIGTERM/);
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+    expect(writesOf(w).at(-1)).toBe(`RESET GLOBAL "${ALLOC}"`);
+    expect(leaseHolder(w)).toBeUndefined();
+    expect(r.allocationReset).toBe(true);
+  });
+
+  it('dry run: plan with order, strategies, timeouts and pre-flight; zero writes', async () => {
+    const w = await world({ replicas: 3, operator: true, preStop: 'dc_util' });
+    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, dryRun: true });
+    expect(r).toMatchObject({ success: true, dryRun: true });
+    expect(r.plan.preflight?.healthy).toBe(true);
+    expect(r.plan.preflight?.checks.map((c) => c.name)).toEqual([
+      'sql_reachable',
+      'all_tables_green',
+      'node_count_matches_replicas',
+      'master_elected',
+      'no_relocating_shards',
+      'no_initializing_shards',
+    ]);
+    expect(r.plan.order).toHaveLength(3);
+    expect(r.plan.order.at(-1)!.nodeName).toBe(w.crate.masterName);
+    expect(r.plan.order.every((p) => p.strategy === 'kubernetes_managed' && p.deleteGracePeriodSeconds === 1200)).toBe(true);
+    expect(r.plan.order[0]!.timeoutSeconds).toBe(1200 + 300 + 300);
+    expect(r.plan.totalTimeoutSeconds).toBe(3 * 1800);
+    expect(w.kube.writes).toEqual([]);
+    expect(w.kube.execs).toEqual([]);
+    expect(w.crate.writes).toEqual([]);
+  });
+
+  it('dry run of an unhealthy cluster says it would be refused', async () => {
+    const w = await world({ replicas: 3 });
+    w.crate.stopNode('data-hot-1');
+    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, dryRun: true });
+    expect(r).toMatchObject({ success: false, errorKind: 'refused' });
+    expect(r.plan.preflight?.failedChecks).toContain('node_count_matches_replicas');
+    expect(w.kube.writes).toEqual([]);
+  });
+});
