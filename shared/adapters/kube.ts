@@ -21,6 +21,7 @@ import {
   type V1Status,
 } from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import type { WebSocketInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import { KubeApiError, messageOf } from '../errors.js';
 import type { EventInput, ExecResult, KubernetesPort, PodHandler, StopWatch } from '../ports.js';
 import { toKubeApiError } from './kube-errors.js';
@@ -38,6 +39,8 @@ export interface KubernetesPortOptions {
   watch?: PodWatchOptions;
   /** Default exec timeout, ms. */
   execTimeoutMs?: number;
+  /** Replaces client-node's websocket connector for exec (tests). */
+  execWebSocket?: WebSocketInterface;
 }
 
 export function createKubernetesPort(kc: KubeConfig, options: KubernetesPortOptions = {}): KubernetesPort {
@@ -116,7 +119,7 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.coordination = kc.makeApiClient(CoordinationV1Api);
     this.events = kc.makeApiClient(EventsV1Api);
-    this.execApi = new Exec(kc);
+    this.execApi = new Exec(kc, options.execWebSocket);
     this.watcher = new Watch(kc);
     this.reportingInstance = (options.reportingInstance ?? os.hostname()).slice(0, 128);
   }
