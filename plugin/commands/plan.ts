@@ -37,7 +37,7 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
           try {
             text = await env.ctx.readFile(file);
           } catch (err) {
-            throw new UsageError(`cannot read file "${file}": ${messageOf(err).replace(/^[A-Z]+: /, '')}`, 'Pass a readable YAML or JSON file to -f');
+            throw new UsageError(`cannot read file "${file}": ${fileProblem(err)}`, 'Pass a readable YAML or JSON file to -f');
           }
           const plan = planFromManifest(text, file, detectStrategy);
           const c = colors(useColor(g.color, env.ctx.stdout, env.ctx.env));
@@ -51,4 +51,18 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
       });
     },
   );
+}
+
+function fileProblem(err: unknown): string {
+  switch ((err as { code?: unknown } | null)?.code) {
+    case 'ENOENT':
+      return 'it does not exist';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    default:
+      return messageOf(err);
+  }
 }

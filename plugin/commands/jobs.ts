@@ -1,0 +1,106 @@
+// `jobs list|attach <job>|cancel <job>`: the runner Jobs of this plugin.
+import type { Argv } from 'yargs';
+import { Dns1123Subdomain } from '../../shared/schemas.js';
+import { UsageError } from '../exit.js';
+import { cancelJob, listJobs, type JobRow } from '../job-mode.js';
+import { printValue, table } from '../printers.js';
+import { attach } from '../run-operation.js';
+import { globals, str, type Args, type CommandEnv } from './common.js';
+
+function jobName(v: unknown): string {
+  const name = str(v);
+  if (!Dns1123Subdomain.safeParse(name).success) {
+    throw new UsageError(`invalid Job name "${name}": must be a lowercase DNS-1123 name`, 'List the Jobs with kubectl crate-decommission jobs list');
+  }
+  return name.replace(/^(job|jobs|job\.batch)\//, '');
+}
+
+function parseJobArg(v: unknown): string {
+  const s = str(v).replace(/^(jobs?|jobs?\.batch)\//, '');
+  return jobName(s);
+}
+
+export function declareJobs(y: Argv, env: CommandEnv): Argv {
+  return y.command('jobs', 'List, re-attach to or cancel runner Jobs', (j) =>
+    j
+      .command(
+        'list',
+        'List runner Jobs (newest first)',
+        (b) => b.option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'List in every namespace' }),
+        (argv) => {
+          const a = argv as unknown as Args;
+          env.select(async () => {
+            const g = globals(a, env);
+            const conn = await env.ctx.connect(g.connect);
+            const ns = a['all-namespaces'] === true ? undefined : (g.namespace ?? conn.namespace);
+            const rows = await listJobs(conn.kube, ns);
+            printValue(env.ctx.stdout, rows, g.output, (v) => jobsTable(v as JobRow[]));
+            return 0;
+          });
+        },
+      )
+      .command(
+        'attach <job>',
+        "Follow a runner Job's progress again (after Ctrl-C or from another terminal); exits with its code",
+        (b) => b.positional('job', { type: 'string', describe: 'Job name' }),
+        (argv) => {
+          const a = argv as unknown as Args;
+          env.select(async () => {
+            const g = globals(a, env);
+            const name = parseJobArg(a.job);
+            const conn = await env.ctx.connect(g.connect);
+            const ns = g.namespace ?? conn.namespace;
+            const job = await conn.kube.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: ns, name });
+            if (!job) throw new UsageError(`Job ${ns}/${name} not found`, 'List the Jobs with kubectl crate-decommission jobs list');
+            return attach(env.ctx, g, conn.kube, ns, name);
+          });
+        },
+      )
+      .command(
+        'cancel <job>',
+        'Stop a runner Job safely: its runner gets SIGTERM, resets allocation and releases the Lease; then the Job is deleted',
+        (b) =>
+          b
+            .positional('job', { type: 'string', describe: 'Job name' })
+            .option('grace-period', { type: 'number', default: 60, describe: 'Seconds the runner gets to stop safely' }),
+        (argv) => {
+          const a = argv as unknown as Args;
+          env.select(async () => {
+            const g = globals(a, env);
+            const name = parseJobArg(a.job);
+            const grace = a['grace-period'];
+            if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 1) {
+              throw new UsageError(`invalid --grace-period "${String(grace)}": must be a whole number of seconds >= 1`, 'The runner needs time to reset allocation; use e.g. --grace-period 60');
+            }
+            const conn = await env.ctx.connect(g.connect);
+            const ns = g.namespace ?? conn.namespace;
+            if (g.dryRun) {
+              env.ctx.stdout.write(`would cancel job.batch/${name} in ${ns}\n`);
+              return 0;
+            }
+            if (!g.yes) {
+              const ok = await env.ctx.confirm(`Cancel job ${name} in ${ns}? Its runner stops safely after the current step`);
+              if (!ok) {
+                env.ctx.stderr.write('aborted: nothing was changed\n');
+                return 1;
+              }
+            }
+            const res = await cancelJob(conn.kube, ns, name, grace);
+            if (!res.found) throw new UsageError(`Job ${ns}/${name} not found`, 'List the Jobs with kubectl crate-decommission jobs list');
+            for (const p of res.pods) env.ctx.stdout.write(`pod/${p} deleted (grace period ${grace}s: the runner stops safely)\n`);
+            env.ctx.stdout.write(`job.batch/${name} deleted\n`);
+            return 0;
+          });
+        },
+      )
+      .demandCommand(1, 'jobs needs a subcommand: list, attach or cancel'),
+  );
+}
+
+function jobsTable(rows: JobRow[]): string {
+  if (rows.length === 0) return 'No runner Jobs found.';
+  return table(
+    ['NAMESPACE', 'NAME', 'OPERATION', 'CLUSTER', 'STATUS', 'STARTED', 'COMPLETED'],
+    rows.map((r) => [r.namespace, r.name, r.operation, r.cluster, r.status, r.started ?? '-', r.completed ?? '-']),
+  );
+}

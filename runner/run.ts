@@ -1,0 +1,203 @@
+// The in-cluster runner: one Task from argv (or env), the engine with in-cluster ports, JSON-line logs on stdout,
+// a JSON result in the termination log, the shared exit codes; SIGTERM stops safely. Plain function over injected I/O.
+import yargs, { type Argv } from 'yargs';
+import type { EngineDeps, Logger, LogLevel } from '../shared/ports.js';
+import { ExitCode } from '../shared/errors.js';
+import { errorOutcome, executeTask, type EngineApi } from '../plugin/engine.js';
+import { EXIT_TERMINATED, UsageError, errorLine } from '../plugin/exit.js';
+import { buildTask, declareOperationOptions, parseTarget, type Operation, type RawOperationArgs, type Target, type Task } from '../plugin/task.js';
+import { fitTerminationMessage } from './termination.js';
+
+export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
+
+export interface RunnerConnection {
+  /** The service account's namespace (fallback when --namespace is absent). */
+  namespace: string;
+  engineDeps(log: Logger, signal: AbortSignal): Promise<EngineDeps>;
+}
+
+export interface RunnerIO {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  /** One line of stdout (the JSON-line log the plugin renders). */
+  writeLine(line: string): void;
+  writeFile(path: string, text: string): Promise<void>;
+  connect(opts: { namespace?: string }): Promise<RunnerConnection>;
+  loadEngine(): Promise<EngineApi>;
+  /** Aborted on SIGTERM. */
+  signal: AbortSignal;
+  now(): Date;
+}
+
+/** The runner's arguments: argv, else env CRATE_DECOMMISSION_ARGS (a JSON array, or words split on spaces). */
+export function runnerArgv(argv: string[], env: Record<string, string | undefined>): string[] {
+  if (argv.length > 0) return argv;
+  const raw = env.CRATE_DECOMMISSION_ARGS?.trim();
+  if (!raw) return [];
+  if (raw.startsWith('[')) {
+    try {
+      const v = JSON.parse(raw) as unknown;
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
+    } catch {
+      // fall through: reported as bad input below
+    }
+    throw new UsageError('CRATE_DECOMMISSION_ARGS is not a JSON array of strings', 'Set it to e.g. ["rollout","sts/crate","--namespace","crate"]');
+  }
+  return raw.split(/\s+/);
+}
+
+/** The Job name: --operation-id, else env OPERATION_ID (downward API), else the pod name without its random suffix. */
+export function operationIdFrom(task: Task, env: Record<string, string | undefined>): string | undefined {
+  if (task.operationId) return task.operationId;
+  if (env.OPERATION_ID) return env.OPERATION_ID;
+  const host = env.POD_NAME ?? env.HOSTNAME;
+  const m = host ? /^(.+)-[a-z0-9]{5}$/.exec(host) : null;
+  return m?.[1];
+}
+
+interface ParsedRunnerArgs {
+  operation: Operation;
+  target: Target;
+  namespace: string | undefined;
+  dryRun: boolean;
+  logLevel: LogLevel;
+  raw: RawOperationArgs;
+}
+
+const OPERATIONS: Array<{ op: Operation; positional: string; bareKind: Target['kind']; allowed?: Target['kind'][] }> = [
+  { op: 'rollout', positional: 'target', bareKind: 'statefulset' },
+  { op: 'restart', positional: 'pod', bareKind: 'pod', allowed: ['pod'] },
+  { op: 'decommission', positional: 'pod', bareKind: 'pod', allowed: ['pod'] },
+  { op: 'health', positional: 'target', bareKind: 'statefulset' },
+  { op: 'plan', positional: 'target', bareKind: 'statefulset' },
+];
+
+/** Parse the runner argv with the plugin's operation declarations. Bad input -> UsageError. */
+export function parseRunnerArgs(args: string[]): ParsedRunnerArgs {
+  let selected: ParsedRunnerArgs | null = null;
+  let failure: string | null = null;
+  let usage: UsageError | null = null;
+  let y: Argv = yargs()
+    .scriptName('crate-decommission-runner')
+    .option('namespace', { alias: 'n', type: 'string' })
+    .option('dry-run', { type: 'boolean', default: false })
+    .option('log-level', { type: 'string', default: 'info' })
+    .parserConfiguration({ 'duplicate-arguments-array': true })
+    .strict()
+    .demandCommand(1, 'an operation is needed (rollout, restart, decommission, health, plan)')
+    .help(false)
+    .version(false)
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err instanceof UsageError) usage ??= err;
+      else failure ??= msg ?? err?.message ?? 'invalid arguments';
+    });
+  for (const d of OPERATIONS) {
+    y = y.command(
+      `${d.op} <${d.positional}>`,
+      d.op,
+      (b) => declareOperationOptions(b.positional(d.positional, { type: 'string' }), d.op),
+      (argv) => {
+        const a = argv as Record<string, unknown>;
+        const level = String(a['log-level'] ?? 'info');
+        if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+          throw new UsageError(`invalid --log-level "${level}"`, 'Use debug, info, warn or error');
+        }
+        selected = {
+          operation: d.op,
+          target: parseTarget(String(a[d.positional] ?? ''), d.bareKind, d.allowed),
+          namespace: typeof a.namespace === 'string' ? a.namespace : undefined,
+          dryRun: a['dry-run'] === true,
+          logLevel: level as LogLevel,
+          raw: a as RawOperationArgs,
+        };
+      },
+    ) as Argv;
+  }
+  try {
+    y.parse(args, {}, () => undefined);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    failure ??= err instanceof Error ? err.message : String(err);
+  }
+  if (usage) throw usage;
+  if (failure !== null) throw new UsageError(String(failure).split('\n')[0] ?? 'invalid arguments', 'The runner takes: <operation> <target> --namespace <ns> [engine flags]');
+  if (!selected) throw new UsageError('no operation given', 'The runner takes: <operation> <target> --namespace <ns> [engine flags]');
+  return selected;
+}
+
+/** Run the task; returns the exit code after writing the termination message. */
+export async function runRunner(io: RunnerIO): Promise<number> {
+  const terminationLog = io.env.CDK_TERMINATION_LOG || DEFAULT_TERMINATION_LOG;
+  const fallbackLog = (msg: string, fields: Record<string, unknown> = {}) =>
+    io.writeLine(JSON.stringify({ ts: io.now().toISOString(), level: 'error', msg, ...fields }));
+  const finish = async (record: Record<string, unknown>, exitCode: number): Promise<number> => {
+    try {
+      await io.writeFile(terminationLog, fitTerminationMessage({ ...record, exitCode }));
+    } catch (err) {
+      fallbackLog(`cannot write the result to ${terminationLog}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return exitCode;
+  };
+
+  let parsed: ParsedRunnerArgs;
+  let task: Task;
+  try {
+    parsed = parseRunnerArgs(runnerArgv(io.argv, io.env));
+    task = buildTask({
+      operation: parsed.operation,
+      namespace: parsed.namespace ?? io.env.POD_NAMESPACE ?? 'default',
+      target: parsed.target,
+      dryRun: parsed.dryRun,
+      raw: parsed.raw,
+    });
+  } catch (err) {
+    const line = errorLine(err);
+    fallbackLog(line.replace(/^error: /, ''), { errorKind: 'bad_input' });
+    return finish({ success: false, error: line.replace(/^error: /, ''), errorKind: 'bad_input' }, ExitCode.badInput);
+  }
+
+  const operationId = operationIdFrom(task, io.env);
+  if (operationId) task = { ...task, operationId };
+
+  let engine: EngineApi;
+  let deps: EngineDeps;
+  let log: Logger;
+  try {
+    engine = await io.loadEngine();
+    log = engine.createLogger({ format: 'json', level: parsed.logLevel, write: (l) => io.writeLine(l) });
+    const conn = await io.connect(parsed.namespace ? { namespace: parsed.namespace } : {});
+    if (!parsed.namespace && !io.env.POD_NAMESPACE) task = { ...task, namespace: conn.namespace };
+    deps = await conn.engineDeps(log, io.signal);
+  } catch (err) {
+    const outcome = errorOutcome(task, err);
+    fallbackLog(String(outcome.result.error), { errorKind: outcome.result.errorKind });
+    return finish({ ...outcome.result, operationId: task.operationId ?? null }, outcome.exitCode);
+  }
+
+  log.info(`runner starting ${task.operation} of ${task.target.kind}/${task.target.name} in ${task.namespace}`, {
+    step: 'runner',
+    operation: task.operation,
+    operationId: task.operationId ?? null,
+    dryRun: task.dryRun,
+  });
+  const outcome = await executeTask(engine, deps, task);
+  let exitCode = outcome.exitCode;
+  if (io.signal.aborted && exitCode !== ExitCode.ok) {
+    // Stopped by SIGTERM (cancel, eviction, deadline): the engine reset allocation and released the Lease.
+    exitCode = EXIT_TERMINATED;
+    log.warn('runner stopped on SIGTERM after resetting allocation and releasing the lock', { step: 'runner' });
+  }
+  log.info(`runner finished with exit code ${exitCode}`, { step: 'runner', exitCode });
+  return finish(
+    {
+      operation: task.operation,
+      namespace: task.namespace,
+      target: `${task.target.kind}/${task.target.name}`,
+      operationId: task.operationId ?? null,
+      ...(io.signal.aborted ? { terminated: true } : {}),
+      ...outcome.result,
+    },
+    exitCode,
+  );
+}
