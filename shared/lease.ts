@@ -147,7 +147,13 @@ export class ClusterLease {
           currentHolder,
         );
       }
-      const progress = sameOperation ? parseProgress(existing.metadata?.annotations?.[ANNOTATION_PROGRESS], opts.operationId) : emptyProgress(opts.operationId);
+      const previous = parseProgress(existing.metadata?.annotations?.[ANNOTATION_PROGRESS], opts.operationId);
+      const progress = sameOperation ? previous : emptyProgress(opts.operationId);
+      if (!sameOperation && previous.allocationSet) {
+        // A crashed run of another operation left allocation restricted: we reset it at our end.
+        log.warn(`The previous run (${existingOp || 'unknown operation'}) left cluster.routing.allocation.enable=${previous.allocationSet}; it will be reset`);
+        progress.allocationSet = previous.allocationSet;
+      }
       const resumed = sameOperation && (Object.keys(progress.done).length > 0 || progress.current !== null || progress.allocationSet !== null);
       const replacement: V1Lease = {
         ...existing,

@@ -155,16 +155,18 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
     await refreshPods(ctx.deps, cluster);
     const resumed = !!ctx.lease?.resumed;
     deps.log.info(`${resumed ? 'Resuming' : 'Starting'} rolling restart of cluster ${cluster.namespace}/${cluster.name} (operation ${operationId})`);
-    // Pre-flight: refuse an unhealthy cluster. A resumed run may find it still recovering from
-    // the pod it was restarting, so it waits like the gate after a pod does.
+    // Pre-flight: refuse an unhealthy cluster. A resumed run in the middle of a pod finishes that
+    // pod first (its own gate follows); one between pods may find the cluster still recovering,
+    // so it waits like the gate after a pod does.
+    const midPod = resumed && !!ctx.lease?.progress.current;
     const preflight = await checkClusterHealth(ctx.deps, {
       cluster,
       consecutive: input.healthConsecutive,
       intervalSeconds: input.healthIntervalSeconds,
-      timeoutSeconds: resumed ? input.healthTimeout : 0,
+      timeoutSeconds: resumed && !midPod ? input.healthTimeout : 0,
     });
     plan = buildPlan(cluster, input, preflight, ctx.lease?.progress.done ?? {});
-    if (!preflight.healthy && !(resumed && ctx.lease?.progress.current)) {
+    if (!preflight.healthy && !midPod) {
       const error = `Pre-flight health check refused the rolling restart of ${cluster.namespace}/${cluster.name}: failed checks ${preflight.failedChecks.join(', ')} (${preflight.checks.filter((c) => !c.ok).map((c) => c.message).join('; ')})`;
       deps.log.error(error);
       await emitEvent(ctx.deps, stsTarget, EventReason.HealthGateBlocked, error, { type: 'Warning', action: 'Rollout' });

@@ -1,0 +1,180 @@
+// The cluster Lease: one writer, renewal, expired takeover, release, and crash-safe resume of
+// the same operation (no second DECOMMISSION, done pods skipped, a deleting pod followed).
+import { describe, expect, it } from 'vitest';
+import type { V1Lease } from '@kubernetes/client-node';
+import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, ClusterLease, leaseName, type OperationProgress } from '../../../shared/lease.js';
+import { LockedError } from '../../../shared/errors.js';
+import { rollingRestart } from '../../../shared/rolling.js';
+import { restartPod } from '../../../shared/restart.js';
+import { decommissionPod } from '../../../shared/decommission.js';
+import { fastGate, world } from './helpers.js';
+import type { World } from '../fakes/world.js';
+
+const ns = 'crate';
+const ALLOC = 'cluster.routing.allocation.enable';
+
+function lease(w: World): V1Lease | undefined {
+  return w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`);
+}
+
+async function plantLease(w: World, holder: string, operationId: string, ageMs: number, progress?: Partial<OperationProgress>): Promise<void> {
+  const at = new Date(w.clock.now() - ageMs);
+  await w.kube.createLease(ns, {
+    metadata: {
+      name: leaseName(w.clusterName),
+      annotations: {
+        [ANNOTATION_OPERATION]: operationId,
+        [ANNOTATION_PROGRESS]: JSON.stringify({ operationId, done: {}, current: null, allocationSet: null, ...progress }),
+      },
+    },
+    spec: { holderIdentity: holder, leaseDurationSeconds: 60, acquireTime: at, renewTime: at },
+  });
+  w.kube.writes.length = 0;
+}
+
+describe('ClusterLease', () => {
+  it('a second run fails fast with LockedError naming the holder, and writes nothing', async () => {
+    const w = await world({ replicas: 3 });
+    await plantLease(w, 'runner-a@host', 'op-a', 0);
+    const cluster = w.clusterModel();
+    const err = await ClusterLease.acquire(w.deps(), { namespace: ns, clusterName: w.clusterName, operationId: 'op-b' }).catch((e) => e);
+    expect(err).toBeInstanceOf(LockedError);
+    expect(err.holder).toBe('runner-a@host');
+    expect(err.message).toContain('is locked by runner-a@host (operation op-a');
+    for (const r of [
+      await rollingRestart(w.deps(), { cluster, ...fastGate, operationId: 'op-b' }),
+      await restartPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster, operationId: 'op-b' }),
+      await decommissionPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster, operationId: 'op-b' }),
+    ]) {
+      expect(r).toMatchObject({ success: false, errorKind: 'locked' });
+      expect(r.error).toContain('runner-a@host');
+    }
+    expect(w.kube.writes).toEqual([]);
+    expect(w.crate.writes).toEqual([]);
+  });
+
+  it('two runs racing for a free Lease: exactly one wins', async () => {
+    const w = await world({ replicas: 1, tables: [] });
+    const results = await Promise.allSettled([
+      ClusterLease.acquire(w.deps({ holderIdentity: 'a' }), { namespace: ns, clusterName: 'x', operationId: 'op-a' }),
+      ClusterLease.acquire(w.deps({ holderIdentity: 'b' }), { namespace: ns, clusterName: 'x', operationId: 'op-b' }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(rejected.reason).toBeInstanceOf(LockedError);
+    for (const r of results) if (r.status === 'fulfilled') await r.value.release();
+  });
+
+  it('takes over an expired Lease by a replace with its resourceVersion', async () => {
+    const w = await world({ replicas: 1, tables: [] });
+    await plantLease(w, 'crashed-runner', 'op-old', 120_000);
+    const l = await ClusterLease.acquire(w.deps(), { namespace: ns, clusterName: w.clusterName, operationId: 'op-new' });
+    expect(w.kube.writes.map((x) => `${x.verb} ${x.kind}`)).toEqual(['replace Lease']);
+    expect(lease(w)!.spec).toMatchObject({ holderIdentity: 'test-runner', leaseTransitions: 1 });
+    expect(lease(w)!.metadata!.annotations![ANNOTATION_OPERATION]).toBe('op-new');
+    expect(l.resumed).toBe(false);
+    await l.release();
+    expect(lease(w)!.spec!.holderIdentity).toBeUndefined();
+  });
+
+  it('renews every ttl/3 while running, records progress, stops renewing once released', async () => {
+    const w = await world({ replicas: 1, tables: [] });
+    const l = await ClusterLease.acquire(w.deps(), { namespace: ns, clusterName: w.clusterName, operationId: 'op', leaseDurationSeconds: 30 });
+    const firstRenew = new Date(lease(w)!.spec!.renewTime!).getTime();
+    await new Promise((r) => setTimeout(r, 60)); // 60 s of engine time: about 6 renewals
+    const renewals = w.kube.writes.filter((x) => x.verb === 'replace').length;
+    expect(renewals).toBeGreaterThanOrEqual(3);
+    expect(new Date(lease(w)!.spec!.renewTime!).getTime()).toBeGreaterThan(firstRenew);
+    await l.save({ current: { pod: 'crate-0', oldUid: 'u1', nodeName: 'data-hot-0', step: 'decommission-sent' } });
+    expect(JSON.parse(lease(w)!.metadata!.annotations![ANNOTATION_PROGRESS]!).current).toMatchObject({ pod: 'crate-0', step: 'decommission-sent' });
+    await l.release();
+    const after = w.kube.writes.length;
+    await new Promise((r) => setTimeout(r, 40));
+    expect(w.kube.writes.length).toBe(after);
+    expect(lease(w)!.spec!.holderIdentity).toBeUndefined();
+  });
+
+  it('a Lease lost to another holder aborts the operation', async () => {
+    const w = await world({ replicas: 1, tables: [] });
+    const l = await ClusterLease.acquire(w.deps(), { namespace: ns, clusterName: w.clusterName, operationId: 'op', leaseDurationSeconds: 30 });
+    const current = lease(w)!;
+    await w.kube.replaceLease(ns, { ...current, spec: { ...current.spec, holderIdentity: 'thief' } });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(l.lost.aborted).toBe(true);
+    expect(l.lost.reason).toBeInstanceOf(LockedError);
+    await l.release();
+    expect(lease(w)!.spec!.holderIdentity).toBe('thief');
+  });
+
+  it('an expired Lease of another operation that left allocation restricted: the new run resets it', async () => {
+    const w = await world({ replicas: 3 });
+    w.crate.transient.set(ALLOC, 'primaries');
+    await plantLease(w, 'crashed', 'op-old', 120_000, { allocationSet: 'primaries' });
+    const r = await restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'op-new' });
+    expect(r.success).toBe(true);
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+  });
+});
+
+describe('resume after a crash (same operation id, e.g. a Job retry)', () => {
+  it('manual: a node already draining is followed, not decommissioned again; done pods are skipped', async () => {
+    const w = await world({ replicas: 3 });
+    // The crashed run: restarted crate-2, then sent the decommission of data-hot-1 and died.
+    const doneUid = w.podUid('crate-2')!;
+    const oldUid = w.podUid('crate-1')!;
+    const run = (stmt: string, args: unknown[] = []) => w.crate.query('data-hot-0', { user: 'crate', password: null }, 'http', stmt, args);
+    await run(`SET GLOBAL TRANSIENT "${ALLOC}" = 'primaries'`);
+    await run(`SET GLOBAL TRANSIENT "cluster.graceful_stop.timeout" = '720s'`);
+    await run(`SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = true`);
+    await run('ALTER CLUSTER DECOMMISSION ?', ['data-hot-1']);
+    await plantLease(w, 'job-pod-a', 'job-1', 0, {
+      done: { 'crate-2': doneUid },
+      current: { pod: 'crate-1', oldUid, nodeName: 'data-hot-1', step: 'decommission-sent', restartCount: 0, sentAt: w.clock.now() },
+      allocationSet: 'primaries',
+    });
+
+    const r = await rollingRestart(w.deps({ holderIdentity: 'job-pod-b' }), { cluster: w.clusterModel(), ...fastGate, operationId: 'job-1' });
+    expect(r.error).toBeNull();
+    expect(r.success).toBe(true);
+    expect(r.pods.map((p) => [p.podName, p.skipped])).toEqual([
+      ['crate-1', false],
+      ['crate-2', true],
+      ['crate-0', false],
+    ]);
+    const alters = w.crate.writes.filter((s) => s.stmt.startsWith('ALTER'));
+    expect(alters.map((a) => a.args[0])).toEqual(['data-hot-1', 'data-hot-0']);
+    expect(w.crate.decommissions.filter((d) => d.node === 'data-hot-1')).toHaveLength(1);
+    expect(w.kube.podHistory.filter((p) => p.name === 'crate-2')).toHaveLength(1);
+    expect(w.kube.podHistory.filter((p) => p.name === 'crate-1')).toHaveLength(2);
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+    expect(w.crate.violations).toEqual([]);
+    expect(w.log.text()).toContain('Resuming: node data-hot-1 is already decommissioning');
+    expect(lease(w)!.spec!.holderIdentity).toBeUndefined();
+  });
+
+  it('kubernetes_managed: a pod already deleting is followed, not deleted again', async () => {
+    const w = await world({ replicas: 3, preStop: 'dc_util' });
+    const oldUid = w.podUid('crate-2')!;
+    await w.kube.deletePod(ns, 'crate-2', { gracePeriodSeconds: 780, uid: oldUid });
+    await plantLease(w, 'job-pod-a', 'job-2', 0, { current: { pod: 'crate-2', oldUid, nodeName: 'data-hot-2', step: 'deleting' } });
+    const r = await rollingRestart(w.deps({ holderIdentity: 'job-pod-b' }), { cluster: w.clusterModel(), ...fastGate, operationId: 'job-2' });
+    expect(r.error).toBeNull();
+    expect(r.success).toBe(true);
+    expect(w.kube.writes.filter((x) => x.kind === 'Pod' && x.name === 'crate-2')).toEqual([]);
+    expect(w.kube.podHistory.filter((p) => p.name === 'crate-2')).toHaveLength(2);
+    expect(w.crate.decommissions.filter((d) => d.node === 'data-hot-2')).toHaveLength(1);
+    expect(w.crate.violations).toEqual([]);
+  });
+
+  it('a finished operation re-run with the same id restarts nothing (a Job pod started twice)', async () => {
+    const w = await world({ replicas: 3 });
+    const first = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, operationId: 'job-3' });
+    expect(first.success).toBe(true);
+    const created = w.kube.podHistory.length;
+    const again = await rollingRestart(w.deps({ holderIdentity: 'job-pod-2' }), { cluster: w.clusterModel(), ...fastGate, operationId: 'job-3' });
+    expect(again.success).toBe(true);
+    expect(again.pods.every((p) => p.skipped)).toBe(true);
+    expect(w.kube.podHistory.length).toBe(created);
+    expect(again.plan.order.every((p) => p.alreadyDone)).toBe(true);
+  });
+});
