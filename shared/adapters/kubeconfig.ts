@@ -4,6 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
+
+type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
 import { BadInputError } from '../errors.js';
 
 /** kubectl's global flags that decide where and as whom to talk. */
@@ -172,8 +174,9 @@ function loadInCluster(kc: KubeConfig, env: NodeJS.ProcessEnv, explicit: boolean
   }
   const server = `https://${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
   const cluster: Cluster = { name: 'in-cluster', server, skipTLSVerify: false, ...(fileExists(caFile) ? { caFile } : {}) };
-  // client-node's FileAuth re-reads the (rotated) token file; the token itself never passes through here.
-  const user: User = { name: 'in-cluster', authProvider: { name: 'tokenFile', config: { tokenFile } } };
+  // The token is read per request (cached briefly) so kubelet's rotation is picked up; it is never logged.
+  const user: User = { name: 'in-cluster', authProvider: { name: SA_TOKEN_PROVIDER, config: { path: tokenFile } } };
+  kc.addAuthenticator(new ServiceAccountTokenAuth());
   kc.loadFromOptions({
     clusters: [cluster],
     users: [user],
@@ -182,6 +185,32 @@ function loadInCluster(kc: KubeConfig, env: NodeJS.ProcessEnv, explicit: boolean
   });
   const nsFile = path.join(dir, 'namespace');
   return fileExists(nsFile) ? fs.readFileSync(nsFile, 'utf8').trim() || null : null;
+}
+
+const SA_TOKEN_PROVIDER = 'crate-decommission-sa-token';
+const TOKEN_CACHE_MS = 10_000;
+
+/**
+ * Bearer token from a service-account token file. Unlike client-node's FileAuth it trims the file
+ * (a trailing newline would make an invalid header) and re-reads it every few seconds.
+ */
+class ServiceAccountTokenAuth implements Authenticator {
+  private cached: { path: string; token: string; readAt: number } | null = null;
+
+  isAuthProvider(user: User): boolean {
+    return (user.authProvider as { name?: string } | undefined)?.name === SA_TOKEN_PROVIDER;
+  }
+
+  async applyAuthentication(user: User, opts: { headers?: Record<string, unknown> }): Promise<void> {
+    const path = (user.authProvider as { config: { path: string } }).config.path;
+    const now = Date.now();
+    if (!this.cached || this.cached.path !== path || now - this.cached.readAt > TOKEN_CACHE_MS) {
+      const token = (await fs.promises.readFile(path, 'utf8')).trim();
+      this.cached = { path, token, readAt: now };
+    }
+    opts.headers ??= {};
+    opts.headers.Authorization = `Bearer ${this.cached.token}`;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -233,7 +233,7 @@ describe('loadKubeConfig', () => {
   it('loads the in-cluster service account from $CDK_SA_DIR with its namespace', async () => {
     const sa = path.join(dir, 'sa');
     fs.mkdirSync(sa);
-    fs.writeFileSync(path.join(sa, 'token'), 'sa-token-value');
+    fs.writeFileSync(path.join(sa, 'token'), 'sa-token-value\n');
     fs.writeFileSync(path.join(sa, 'ca.crt'), 'not really a CA');
     fs.writeFileSync(path.join(sa, 'namespace'), 'crate-system\n');
     const e = env({ CDK_SA_DIR: sa, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' });
@@ -242,6 +242,10 @@ describe('loadKubeConfig', () => {
     expect(namespace).toBe('crate-system');
     expect(kc.getCurrentCluster()).toMatchObject({ server: 'https://10.96.0.1:443', caFile: path.join(sa, 'ca.crt') });
     expect(JSON.stringify(kc.getCurrentUser())).not.toContain('sa-token-value');
+    expect((await headersOf(kc)).Authorization).toBe('Bearer sa-token-value');
+    const wsOptions: { headers?: Record<string, string> } = {};
+    await kc.applyToHTTPSOptions(wsOptions as Parameters<KubeConfig['applyToHTTPSOptions']>[0]);
+    expect(wsOptions.headers?.Authorization).toBe('Bearer sa-token-value');
 
     // -n wins over the service account's namespace; $KUBERNETES_SA_DIR works too; IPv6 hosts get brackets.
     const e2 = env({ KUBERNETES_SA_DIR: sa, KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' });
