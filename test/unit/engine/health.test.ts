@@ -1,0 +1,87 @@
+// checkClusterHealth: named checks, consecutive readings, reading through a node not avoided,
+// failing over to the next pod, waiting for recovery.
+import { describe, expect, it } from 'vitest';
+import { checkClusterHealth } from '../../../shared/health.js';
+import { SQL } from '../../../shared/cluster-sql.js';
+import { world } from './helpers.js';
+
+const ALL = ['sql_reachable', 'all_tables_green', 'node_count_matches_replicas', 'master_elected', 'no_relocating_shards', 'no_initializing_shards'];
+
+describe('checkClusterHealth', () => {
+  it('healthy after 3 consecutive good readings, every check named', async () => {
+    const w = await world({ replicas: 3 });
+    const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel() });
+    expect(r).toMatchObject({ healthy: true, healthStatus: 'GREEN', failedChecks: [], nodeCount: 3, expectedNodes: 3, goodReadings: 3, masterNode: 'data-hot-0', error: null });
+    expect(r.checks.map((c) => c.name)).toEqual(ALL);
+    expect(w.crate.statements.filter((s) => s.stmt === SQL.health)).toHaveLength(3);
+    const times = w.crate.statements.filter((s) => s.stmt === SQL.health).map((s) => s.at);
+    expect(times[2]! - times[0]!).toBeGreaterThanOrEqual(4000); // 2 s apart
+  });
+
+  it('takes as many readings as asked', async () => {
+    const w = await world({ replicas: 3 });
+    const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel(), consecutive: 5, intervalSeconds: 1 });
+    expect(r.goodReadings).toBe(5);
+    expect(w.crate.statements.filter((s) => s.stmt === SQL.health)).toHaveLength(5);
+  });
+
+  it('never reads through an avoided node', async () => {
+    const w = await world({ replicas: 3 });
+    await checkClusterHealth(w.deps(), { cluster: w.clusterModel(), avoidNodes: ['data-hot-0', 'crate-1'] });
+    expect(new Set(w.crate.statements.map((s) => s.node))).toEqual(new Set(['data-hot-2']));
+  });
+
+  it('fails over to the next pod on a connection error and names the failed check', async () => {
+    const w = await world({ replicas: 3 });
+    w.crate.stopNode('data-hot-0');
+    const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel() });
+    expect(r.healthy).toBe(false);
+    expect(r.failedChecks).toContain('node_count_matches_replicas');
+    expect(r.failedChecks).not.toContain('sql_reachable');
+    expect(r.checks[0]!.message).toBe('answered by pod crate-1');
+    expect(r.checks.find((c) => c.name === 'node_count_matches_replicas')!.message).toBe('2 nodes in the cluster, 3 expected');
+    expect(r.error).toMatch(/^Cluster crate\/crate is not healthy: failed checks .*node_count_matches_replicas/);
+    expect(r.goodReadings).toBe(0);
+  });
+
+  it('reports sql_reachable when no node answers', async () => {
+    const w = await world({ replicas: 2 });
+    w.crate.stopNode('data-hot-0');
+    w.crate.stopNode('data-hot-1');
+    const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel() });
+    expect(r).toMatchObject({ healthy: false, healthStatus: 'UNKNOWN', failedChecks: ['sql_reachable'] });
+    expect(r.checks[0]!.message).toContain('No CrateDB node of cluster crate/crate answered SQL');
+  });
+
+  it('names master, relocating, initializing and table checks', async () => {
+    const w = await world({ replicas: 3 });
+    w.crate.masterName = null;
+    const copies = w.crate.shards.filter((c) => !c.primary);
+    copies[0]!.state = 'INITIALIZING';
+    copies[1]!.state = 'RELOCATING';
+    copies[1]!.relocatingTo = 'data-hot-9';
+    const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel() });
+    expect(r.failedChecks).toEqual(['all_tables_green', 'master_elected', 'no_relocating_shards', 'no_initializing_shards']);
+    expect(r.checks.find((c) => c.name === 'all_tables_green')!.message).toContain('doc.t1 YELLOW');
+    expect(r).toMatchObject({ relocatingShards: 1, initializingShards: 1, healthStatus: 'YELLOW', masterNode: null });
+  });
+
+  it('waits for recovery within timeoutSeconds and restarts the count after a bad reading', async () => {
+    const w = await world({ replicas: 3 });
+    w.crate.stopNode('data-hot-2');
+    setTimeout(() => w.crate.joinNode('data-hot-2', 'crate-2'), 20);
+    const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel(), timeoutSeconds: 600 });
+    expect(r.healthy).toBe(true);
+    expect(r.goodReadings).toBe(3);
+    expect(w.crate.statements.filter((s) => s.stmt === SQL.health).length).toBeGreaterThan(3);
+    expect(w.log.text()).toContain('Waiting for cluster crate/crate health: node_count_matches_replicas');
+  });
+
+  it('gives up at the timeout', async () => {
+    const w = await world({ replicas: 3 });
+    w.crate.stopNode('data-hot-2');
+    const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel(), timeoutSeconds: 20 });
+    expect(r.healthy).toBe(false);
+    expect(r.failedChecks).toContain('node_count_matches_replicas');
+  });
+});
