@@ -6,6 +6,7 @@ import path from 'node:path';
 import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
 
 type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
+type RequestContextType = Parameters<KubeConfig['applySecurityAuthentication']>[0];
 import { BadInputError } from '../errors.js';
 
 /** kubectl's global flags that decide where and as whom to talk. */
@@ -335,8 +336,18 @@ class FlagAwareKubeConfig extends KubeConfig {
     super();
   }
 
-  override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
+  /** client-node builds a new undici Agent (so a new TLS connection) per request: keep one per cluster and user. */
+  private readonly dispatchers = new Map<string, NonNullable<ReturnType<RequestContextType['getDispatcher']>>>();
+
+  override async applySecurityAuthentication(context: RequestContextType): Promise<void> {
     await super.applySecurityAuthentication(context);
+    const created = context.getDispatcher();
+    if (created) {
+      const key = JSON.stringify([this.getCurrentCluster()?.name ?? '', this.getCurrentUser()?.name ?? '']);
+      const known = this.dispatchers.get(key);
+      if (known) context.setDispatcher(known);
+      else this.dispatchers.set(key, created);
+    }
     for (const [key, value] of Object.entries(this.extras.headers)) context.setHeaderParam(key, value);
     // Watches build their own AbortController and ignore this signal, as they should.
     if (this.extras.requestTimeoutMs !== null && context.getSignal() === undefined) {

@@ -213,6 +213,17 @@ describe('loadKubeConfig', () => {
     expect(ctx2.getSignal()).toBeUndefined();
   });
 
+  it('reuses one undici dispatcher per cluster and user (client-node makes a new one per request)', async () => {
+    const file = writeConfig('a.yaml', FIRST);
+    const { kc } = loadKubeConfig({ kubeconfig: file }, { env: env(), homeDir: home });
+    const first = new RequestContext('https://prod.example:6443/api', HttpMethod.GET);
+    const second = new RequestContext('https://prod.example:6443/api', HttpMethod.GET);
+    await kc.applySecurityAuthentication(first);
+    await kc.applySecurityAuthentication(second);
+    expect(first.getDispatcher()).toBeDefined();
+    expect(second.getDispatcher()).toBe(first.getDispatcher());
+  });
+
   it('parses kubectl request timeouts', () => {
     expect(parseRequestTimeout(undefined)).toBeNull();
     expect(parseRequestTimeout('0')).toBeNull();
