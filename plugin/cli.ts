@@ -44,16 +44,21 @@ export function buildParser(env: CommandEnv): Argv {
 }
 
 /** yargs' own messages, made into `<what>. <what to do>`. */
-function usageFromYargs(messages: string[]): UsageError {
+function usageFromYargs(messages: string[], args: string[]): UsageError {
   const suggestion = messages.map((m) => /^Did you mean (.+)\?$/.exec(m.trim())?.[1]).find((x) => x !== undefined);
   const msg = messages.find((m) => !/^Did you mean /.test(m.trim())) ?? messages[0] ?? 'invalid arguments';
   const first = msg.split('\n')[0]?.trim() ?? msg;
   if (suggestion && /^Unknown (argument|arguments|command)/.test(first)) {
-    const what = first.replace(/^Unknown (?:argument|arguments|command)s?: /, '');
+    const what = first.replace(/^Unknown (?:argument|arguments|command)s?: /, '').split(', ')[0] ?? '';
     return new UsageError(`unknown command "${what}"`, `Did you mean ${SCRIPT_NAME} ${suggestion}? Run ${SCRIPT_NAME} --help for the commands`);
   }
   const unknown = /^Unknown (?:argument|arguments|command)s?: (.+)$/.exec(first);
-  if (unknown) return new UsageError(`unknown command or flag: ${unknown[1]}`, `Run ${SCRIPT_NAME} --help for the commands and flags`);
+  if (unknown) {
+    const word = unknown[1]?.split(', ')[0] ?? '';
+    const flag = args.find((a) => a === `--${word}` || a.startsWith(`--${word}=`) || a === `-${word}`);
+    if (flag) return new UsageError(`unknown flag ${flag.split('=')[0]}`, `Run ${SCRIPT_NAME} <command> --help for its flags`);
+    return new UsageError(`unknown command or argument "${word}"`, `Run ${SCRIPT_NAME} --help for the commands`);
+  }
   const missing = /^Not enough non-option arguments: got \d+, need at least \d+$/.exec(first);
   if (missing) return new UsageError('a required argument is missing', `Run ${SCRIPT_NAME} <command> --help for its arguments`);
   const noValue = /^Not enough arguments following: (.+)$/.exec(first);
@@ -84,7 +89,7 @@ export async function runCli(args: string[], ctx: CliContext): Promise<number> {
     failures.push(err instanceof Error ? err.message : String(err));
   }
   if (failures.length > 0) {
-    ctx.stderr.write(`${errorLine(usageFromYargs(failures))}\n`);
+    ctx.stderr.write(`${errorLine(usageFromYargs(failures, args))}\n`);
     return 2;
   }
   if (output) ctx.stdout.write(output.endsWith('\n') ? output : `${output}\n`);

@@ -1,0 +1,127 @@
+// Every kind of bad input: exit 2, ONE line "error: <what>. <what to do>", no stack, nothing touched.
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../../plugin/cli.js';
+import { testContext } from './helpers.js';
+
+const BAD: Array<[string, string[], RegExp]> = [
+  ['no command', [], /a command is needed/],
+  ['unknown command', ['rollut', 'sts/x'], /unknown command "rollut".*Did you mean kubectl crate-decommission rollout/],
+  ['unknown command (far off)', ['frobnicate'], /unknown command/],
+  ['unknown flag', ['rollout', 'sts/x', '--bogus'], /unknown flag --bogus/],
+  ['extra positional', ['rollout', 'sts/a', 'sts/b'], /unknown command or argument "sts\/b"/],
+  ['missing target', ['rollout'], /a required argument is missing/],
+  ['missing pod', ['restart'], /a required argument is missing/],
+  ['invalid pod name (uppercase)', ['restart', 'Crate-0'], /invalid pod name "Crate-0"/],
+  ['invalid pod name (underscore)', ['decommission', 'crate_0'], /invalid pod name "crate_0"/],
+  ['invalid pod name (too long)', ['restart', 'a'.repeat(254)], /invalid pod name/],
+  ['pod command given a StatefulSet', ['restart', 'sts/crate'], /takes a pod, not a statefulset/],
+  ['invalid StatefulSet name', ['rollout', 'sts/Bad_Name'], /invalid StatefulSet name "Bad_Name"/],
+  ['unknown target kind', ['rollout', 'deployment/crate'], /unknown target kind "deployment"/],
+  ['empty target name', ['rollout', 'sts/'], /invalid StatefulSet name ""/],
+  ['invalid namespace', ['rollout', 'sts/crate', '-n', 'Bad_NS'], /invalid namespace "Bad_NS"/],
+  ['namespace too long', ['health', 'crate', '-n', 'a'.repeat(64)], /invalid namespace/],
+  ['namespace with dot', ['rollout', 'crate', '--namespace', 'a.b'], /invalid namespace "a.b"/],
+  ['namespace without value', ['rollout', 'crate', '-n'], /--namespace needs a value/],
+  ['bad duration', ['rollout', 'crate', '--timeout', '12parsecs'], /invalid duration "12parsecs" for --timeout/],
+  ['bad duration (negative)', ['decommission', 'crate-0', '--timeout=-5s'], /invalid duration "-5s" for --timeout/],
+  ['bad duration (negative, looks like flags)', ['decommission', 'crate-0', '--timeout', '-5s'], /unknown/],
+  ['bad duration (zero)', ['rollout', 'crate', '--pod-ready-timeout', '0s'], /invalid duration "0s" for --pod-ready-timeout/],
+  ['bad duration (unit only)', ['rollout', 'crate', '--health-timeout', 's'], /invalid duration "s" for --health-timeout/],
+  ['bad request timeout', ['rollout', 'crate', '--request-timeout', 'soon'], /invalid duration "soon" for --request-timeout/],
+  ['unknown output format', ['rollout', 'crate', '-o', 'xml'], /unknown output format "xml".*-o text, -o json or -o yaml/],
+  ['unknown output format (wide)', ['jobs', 'list', '-o', 'wide'], /unknown output format "wide"/],
+  ['bad color', ['rollout', 'crate', '--color', 'purple'], /unknown --color value "purple"/],
+  ['bad min availability', ['rollout', 'crate', '--min-availability', 'SOME'], /invalid --min-availability "SOME".*NONE, PRIMARIES or FULL/],
+  ['bad allocation', ['rollout', 'crate', '--allocation', 'all'], /invalid --allocation "all"/],
+  ['unreadable file', ['plan', '-f', '/does/not/exist.yaml'], /cannot read file "\/does\/not\/exist.yaml": it does not exist.*readable YAML or JSON/],
+  ['unparsable file', ['plan', '-f', 'broken.yaml'], /cannot parse broken.yaml/],
+  ['file without StatefulSet', ['plan', '-f', 'service.yaml'], /no StatefulSet found in service.yaml/],
+  ['plan with target and file', ['plan', 'sts/x', '-f', 'service.yaml'], /either a target or -f FILE/],
+  ['plan without anything', ['plan'], /plan needs a target or -f FILE/],
+  ['missing kubeconfig file', ['rollout', 'crate', '--kubeconfig', '/nope/kubeconfig'], /kubeconfig file "\/nope\/kubeconfig" does not exist/],
+  ['as-group without as', ['rollout', 'crate', '--as-group', 'admins'], /--as-group needs --as/],
+  ['flag given twice', ['rollout', 'crate', '--timeout', '1m', '--timeout', '2m'], /--timeout was given more than once/],
+  ['jobs without subcommand', ['jobs'], /jobs needs a subcommand/],
+  ['jobs unknown subcommand', ['jobs', 'nope'], /unknown command or argument "nope"/],
+  ['invalid job name', ['jobs', 'attach', 'Job_1'], /invalid Job name "Job_1"/],
+  ['bad grace period', ['jobs', 'cancel', 'j1', '--grace-period', '0'], /invalid --grace-period "0"/],
+  ['schedule without --schedule', ['schedule', 'create', 'crate'], /schedule create needs --schedule/],
+  ['bad cron', ['schedule', 'create', 'crate', '--schedule', 'every sunday'], /invalid --schedule "every sunday"/],
+  ['bad time zone', ['schedule', 'update', 'crate', '--schedule', '0 3 * * 0', '--time-zone', 'not a zone'], /invalid --time-zone/],
+  ['schedule a pod', ['schedule', 'create', 'pod/crate-0', '--schedule', '0 3 * * 0'], /takes a statefulset or cratedb, not a pod/],
+  ['rbac without subcommand', ['rbac'], /rbac needs a subcommand/],
+  ['rbac bad service account', ['rbac', 'install', '--service-account', 'Bad!'], /invalid --service-account/],
+  ['bad image', ['rollout', 'crate', '--image', 'has spaces'], /invalid --image/],
+];
+
+describe('bad input', () => {
+  it.each(BAD)('%s -> exit 2, one line, nothing touched', async (_name, args, message) => {
+    const ctx = testContext({ files: { 'broken.yaml': 'a: [1, 2\nb: }', 'service.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: x}\n' } });
+    const code = await runCli(args, ctx);
+    expect(code).toBe(2);
+    expect(ctx.out.text).toBe('');
+    const lines = ctx.err.text.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: [^\n]+\. [A-Z][^\n]+$/);
+    expect(lines[0]).toMatch(message);
+    expect(ctx.err.text).not.toMatch(/\bat .+:\d+:\d+/); // no stack frames
+    expect(ctx.connectCalls).toBe(0);
+    expect(ctx.engineLoads).toBe(0);
+  });
+});
+
+describe('good input needs no cluster when it need not', () => {
+  it('--help prints usage starting with kubectl crate-decommission', async () => {
+    const ctx = testContext();
+    expect(await runCli(['--help'], ctx)).toBe(0);
+    expect(ctx.out.text.startsWith('kubectl crate-decommission')).toBe(true);
+    for (const cmd of ['rollout', 'restart', 'decommission', 'plan', 'health', 'schedule', 'rbac', 'jobs', 'completion']) {
+      expect(ctx.out.text).toContain(`kubectl crate-decommission ${cmd}`);
+    }
+    expect(ctx.connectCalls).toBe(0);
+  });
+
+  it('rollout --help lists the global kubectl flags and the engine flags', async () => {
+    const ctx = testContext();
+    expect(await runCli(['rollout', '--help'], ctx)).toBe(0);
+    expect(ctx.out.text.startsWith('kubectl crate-decommission rollout <target>')).toBe(true);
+    for (const flag of ['--kubeconfig', '--context', '--cluster', '--user', '--namespace', '--as', '--as-group', '--request-timeout', '--insecure-skip-tls-verify', '--output', '--dry-run', '--yes', '--color', '--local', '--image', '--timeout', '--min-availability', '--allocation', '--pod-ready-timeout', '--health-timeout']) {
+      expect(ctx.out.text).toContain(flag);
+    }
+  });
+
+  it('completion prints the kubectl completion helper', async () => {
+    const ctx = testContext();
+    expect(await runCli(['completion'], ctx)).toBe(0);
+    expect(ctx.out.text).toContain('exec kubectl-crate_decommission __complete "$@"');
+  });
+
+  it('__complete answers in kubectl protocol', async () => {
+    const ctx = testContext();
+    expect(await runCli(['__complete', 'ro'], ctx)).toBe(0);
+    expect(ctx.out.lines).toContain('rollout');
+    expect(ctx.out.lines.at(-1)).toBe(':4');
+  });
+
+  it('rbac install --dry-run -o yaml with -n prints the objects offline', async () => {
+    const ctx = testContext();
+    expect(await runCli(['rbac', 'install', '-n', 'crate', '--dry-run', '-o', 'yaml'], ctx)).toBe(0);
+    expect(ctx.out.text).toContain('kind: ServiceAccount');
+    expect(ctx.out.text).toContain('kind: Role\n');
+    expect(ctx.out.text).toContain('kind: RoleBinding');
+    expect(ctx.connectCalls).toBe(0);
+  });
+
+  it('rbac install --cluster-wide --dry-run prints the ClusterRole variant', async () => {
+    const ctx = testContext();
+    expect(await runCli(['rbac', 'install', '-n', 'crate', '--cluster-wide', '--dry-run', '-o', 'yaml'], ctx)).toBe(0);
+    expect(ctx.out.text).toContain('kind: ClusterRole\n');
+    expect(ctx.out.text).toContain('kind: ClusterRoleBinding');
+  });
+
+  it('--version prints the version', async () => {
+    const ctx = testContext();
+    expect(await runCli(['--version'], ctx)).toBe(0);
+    expect(ctx.out.text.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
