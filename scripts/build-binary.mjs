@@ -12,9 +12,13 @@
 //   --out FILE          default dist/kubectl-crate_decommission (+ .exe for win32)
 //   --work DIR          scratch directory (default dist/sea/OS-ARCH)
 //   --no-strip          keep the base binary's symbols (default: strip ELF symbols when `strip` exists)
+//   --archive DIR       also write the release archive into DIR: kubectl-crate_decommission_VERSION_OS_ARCH
+//                       .tar.gz (.zip for windows) holding the executable and LICENSE (krew's layout)
+//   --version vX.Y.Z    version in the archive name (default v + package.json version)
 //   --allow-unsigned    darwin targets built off macOS: keep going without re-signing (the result
 //                       must still be signed with `codesign --sign -` on a Mac before it runs)
 import { build } from 'esbuild';
+import { writeArchive } from './release-archive.mjs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -32,6 +36,8 @@ const { values: opt } = parseArgs({
     'blob-node': { type: 'string' },
     out: { type: 'string' },
     work: { type: 'string' },
+    archive: { type: 'string' },
+    version: { type: 'string' },
     'no-strip': { type: 'boolean', default: false },
     'allow-unsigned': { type: 'boolean', default: false },
   },
@@ -143,6 +149,18 @@ if (os === 'darwin') {
   if (onMac) run('codesign', ['--remove-signature', out]);
   else if (!opt['allow-unsigned']) fail('darwin binaries must be signed on macOS (or pass --allow-unsigned and sign them there)');
 }
+if (os === 'win32') {
+  // Injection invalidates node.exe's Authenticode signature; drop it rather than ship a broken one.
+  if (spawnSync('osslsigncode', ['--version']).error === undefined) {
+    const unsigned = `${out}.unsigned`;
+    run('osslsigncode', ['remove-signature', '-in', out, '-out', unsigned], { stdio: ['ignore', 'ignore', 'inherit'] });
+    rmSync(out, { force: true });
+    copyFileSync(unsigned, out);
+    rmSync(unsigned, { force: true });
+  } else {
+    log('note: osslsigncode not found, node.exe keeps its (now invalid) signature; postject will warn about it');
+  }
+}
 if (os === 'linux' && !opt['no-strip'] && spawnSync('strip', ['--version']).status === 0) {
   run('strip', ['--strip-all', out]);
 }
@@ -159,3 +177,20 @@ if (os === 'darwin') postjectArgs.push('--macho-segment-name', 'NODE_SEA');
 }
 if (os === 'darwin' && onMac) run('codesign', ['--sign', '-', out]);
 log(`${out.startsWith(root + '/') ? out.slice(root.length + 1) : out}: ${(statSync(out).size / 1e6).toFixed(1)} MB, ${target}, node ${blobVersion}`);
+
+// 4. The release archive (optional): binary + LICENSE, deterministic, named the way krew/ expects.
+if (opt.archive) {
+  const tag = opt.version ?? `v${version}`;
+  if (!/^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(tag)) fail(`--version must look like v1.2.3, got "${tag}"`);
+  const krewOs = { linux: 'linux', darwin: 'darwin', win32: 'windows' }[os];
+  const krewArch = { x64: 'amd64', arm64: 'arm64' }[arch];
+  const exe = `kubectl-crate_decommission${os === 'win32' ? '.exe' : ''}`;
+  const name = `kubectl-crate_decommission_${tag}_${krewOs}_${krewArch}.${os === 'win32' ? 'zip' : 'tar.gz'}`;
+  const dest = resolve(root, opt.archive, name);
+  mkdirSync(dirname(dest), { recursive: true });
+  writeArchive(dest, [
+    { name: exe, path: out, mode: 0o755 },
+    { name: 'LICENSE', path: join(root, 'LICENSE'), mode: 0o644 },
+  ]);
+  log(`${dest.startsWith(root + '/') ? dest.slice(root.length + 1) : dest}: ${(statSync(dest).size / 1e6).toFixed(1)} MB`);
+}

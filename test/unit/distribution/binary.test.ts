@@ -1,10 +1,13 @@
 // `npm run build:binary` yields ONE executable that runs with no node_modules and no Node: built into a
 // temp dir, copied to another, and run with an empty environment and a PATH whose only `node` fails.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import pkg from '../../../package.json' with { type: 'json' };
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
@@ -20,7 +23,7 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), 'crate-decommission-binary-'));
     const built = join(tmp, 'build', 'kubectl-crate_decommission');
-    const r = spawnSync(node24, ['scripts/build-binary.mjs', '--out', built, '--work', join(tmp, 'work')], {
+    const r = spawnSync(node24, ['scripts/build-binary.mjs', '--out', built, '--work', join(tmp, 'work'), '--archive', join(tmp, 'release')], {
       cwd: root,
       encoding: 'utf8',
     });
@@ -85,5 +88,25 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
     const r = run(['no-such-command']);
     expect(r.status).toBe(2);
     expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/); // no stack trace
+  });
+
+  it('release archive: binary + LICENSE, and `npm run release:krew` fills its sha256', () => {
+    const release = join(tmp, 'release');
+    const name = `kubectl-crate_decommission_v${pkg.version}_linux_amd64.tar.gz`;
+    expect(readdirSync(release)).toEqual([name]);
+    const list = spawnSync('tar', ['-tzf', join(release, name)], { encoding: 'utf8' });
+    expect(list.stdout.trim().split('\n').sort()).toEqual(['LICENSE', 'kubectl-crate_decommission']);
+    const r = spawnSync('npm', ['run', '--silent', 'release:krew', '--', '--archives', release], { cwd: root, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const m = parse(readFileSync(join(release, 'crate-decommission.yaml'), 'utf8')) as {
+      spec: { version: string; platforms: Array<{ selector: { matchLabels: Record<string, string> }; uri: string; sha256: string; bin: string }> };
+    };
+    expect(m.spec.version).toBe(`v${pkg.version}`);
+    expect(m.spec.platforms).toHaveLength(1);
+    const p = m.spec.platforms[0]!;
+    expect(p.selector.matchLabels).toEqual({ os: 'linux', arch: 'amd64' });
+    expect(p.sha256).toBe(createHash('sha256').update(readFileSync(join(release, name))).digest('hex'));
+    expect(p.uri.endsWith(`/v${pkg.version}/${name}`)).toBe(true);
+    expect(p.bin).toBe('kubectl-crate_decommission');
   });
 });

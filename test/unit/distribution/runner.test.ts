@@ -22,14 +22,28 @@ describe.skipIf(!hasRunner || !existsSync(node24))('runner image entrypoint (dis
     expect(existsSync(`${artefact}.map`)).toBe(true);
   });
 
-  it('--help exits 0 under Node 24 without node_modules on the module path', () => {
-    const r = spawnSync(node24, [artefact, '--help'], {
+  // Run as the image does (node /app/runner.mjs), from / with nothing but the bundle: no node_modules.
+  const runArtefact = (args: string[]) =>
+    spawnSync(node24, [artefact, ...args], {
       cwd: '/',
       encoding: 'utf8',
       env: { PATH: '/usr/bin:/bin', NODE_PATH: '' },
       timeout: 30_000,
     });
-    expect(r.status, r.stderr).toBe(0);
-    expect(`${r.stdout}${r.stderr}`.length).toBeGreaterThan(0);
+
+  it('starts under Node 24 and answers a missing operation with exit 2 and a JSON log line', () => {
+    const r = runArtefact([]);
+    expect(r.status, r.stderr).toBe(2);
+    const lines = `${r.stdout}${r.stderr}`.trim().split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    const last = JSON.parse(lines.at(-1)!) as { level?: string; msg?: string; errorKind?: string };
+    expect(last.level).toBe('error');
+    expect(last.errorKind).toBe('bad_input');
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/Cannot find (module|package)/);
+  });
+
+  it('an unknown operation is bad input too (exit 2), before anything touches a cluster', () => {
+    const r = runArtefact(['no-such-operation', 'statefulset/x', '--namespace', 'default']);
+    expect(r.status, r.stderr).toBe(2);
   });
 });
