@@ -243,7 +243,10 @@ class ClientNodeKubernetesPort implements KubernetesPort {
           return;
         }
         if (!status) {
-          reject(new KubeApiError(0, 'ConnectionFailed', `${what}: the connection closed without an exit status`));
+          // Before the v5 channel protocol, closing stdin closed the whole exec (API servers older than 1.30).
+          const protocol = (socket as { protocol?: string } | null)?.protocol;
+          const hint = stdin && protocol && protocol !== 'v5.channel.k8s.io' ? ` (stdin needs v5.channel.k8s.io, got ${protocol})` : '';
+          reject(new KubeApiError(0, 'ConnectionFailed', `${what}: the connection closed without an exit status${hint}`));
           return;
         }
         try {
