@@ -3,7 +3,7 @@
 // turns it (with a small CommonJS loader) into a blob, and postject injects the blob into a copy of a
 // Node binary of the SAME version. Nothing is downloaded.
 //
-//   --entry FILE        entry point (default plugin/main.ts; scripts/binary-probe.ts until it exists)
+//   --entry FILE        entry point (default plugin/main.ts)
 //   --target OS-ARCH    linux|darwin|win32 - x64|arm64 (default: this machine)
 //   --base FILE         the target platform's node binary (default: node_modules/node/bin/node when
 //                       the target is this machine, else required)
@@ -63,7 +63,8 @@ const [os, arch] = target.split('-');
 if (!['linux', 'darwin', 'win32'].includes(os) || !['x64', 'arm64'].includes(arch)) {
   fail(`--target must be linux|darwin|win32-x64|arm64, got "${target}"`);
 }
-const entry = resolve(root, opt.entry ?? (existsSync(join(root, 'plugin/main.ts')) ? 'plugin/main.ts' : 'scripts/binary-probe.ts'));
+const entry = resolve(root, opt.entry ?? 'plugin/main.ts');
+if (!existsSync(entry)) fail(`no entry point at ${entry}`);
 const out = resolve(root, opt.out ?? `dist/kubectl-crate_decommission${os === 'win32' ? '.exe' : ''}`);
 const base = resolve(root, opt.base ?? (target === host ? 'node_modules/node/bin/node' : fail('--base is required when cross-building')));
 if (!existsSync(base)) fail(`no node binary at ${base}`);
