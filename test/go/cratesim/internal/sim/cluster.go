@@ -73,6 +73,7 @@ func DefaultConfig() Config {
 	return Config{
 		RelocationShardsPerSecond: 20,
 		ConcurrentRecoveries:      2,
+		NodeLeftDelayMs:           60000,
 		ExitDelayMs:               500,
 		DecommissionResponse:      "immediate",
 		Version:                   "5.10.3",

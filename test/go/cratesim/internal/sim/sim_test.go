@@ -499,3 +499,30 @@ func TestRollingRestartWrongIsCaught(t *testing.T) {
 		t.Fatal("not caught")
 	}
 }
+
+func TestNodeLeftDelayAndRecoveryOnRejoin(t *testing.T) {
+	c, k := newTestCluster(t, "data-hot-0", "data-hot-1", "data-hot-2")
+	c.UpdateConfig(func(cfg *Config) { cfg.NodeLeftDelayMs = 5000; cfg.DisableRebalance = true })
+	c.CreateTable(Table{Name: "t", Shards: 6, Replicas: 1})
+	advance(c, k, 3*time.Second)
+	_, before := copiesOn(c, "data-hot-2")
+	pBefore, _ := copiesOn(c, "data-hot-2")
+	c.Leave(id("data-hot-2"), "restart")
+	advance(c, k, 2*time.Second)
+	if c.Health() != "YELLOW" || len(c.Violations()) != 0 {
+		t.Fatalf("within the delay: %s %+v", c.Health(), c.Violations())
+	}
+	// the node comes back within the delay: its copies recover on it
+	join(t, c, "data-hot-2")
+	advance(c, k, 3*time.Second)
+	p, r := copiesOn(c, "data-hot-2")
+	if c.Health() != "GREEN" || p+r != before+pBefore {
+		t.Fatalf("rejoin: %s, %d copies on data-hot-2, had %d", c.Health(), p+r, before+pBefore)
+	}
+	// gone for longer than the delay: replicas are rebuilt elsewhere
+	c.Leave(id("data-hot-2"), "gone")
+	advance(c, k, 8*time.Second)
+	if c.Health() != "GREEN" {
+		t.Fatalf("after the delay: %s", c.Health())
+	}
+}
