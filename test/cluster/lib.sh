@@ -50,7 +50,7 @@ cdk_elapsed() {
 }
 
 # ---------------------------------------------------------------------------
-# PKI (openssl). All certificates are signed by $CDK_STATE/pki/ca.{crt,key}.
+# PKI (openssl, ECDSA P-256 keys). All certificates are signed by $CDK_STATE/pki/ca.{crt,key}.
 
 # cdk_issue_cert DIR NAME CN [O] [SANS] [USAGE]
 #   Writes DIR/NAME.{crt,key} unless NAME.crt exists. SANS is an openssl
@@ -70,7 +70,7 @@ cdk_issue_cert() {
     echo "extendedKeyUsage=$usage"
     [[ -n "$sans" ]] && echo "subjectAltName=$sans"
   } >"$ext"
-  openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/$name.key" -subj "$subj" \
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/$name.key" -subj "$subj" \
     -out "$dir/$name.csr" 2>/dev/null
   openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
     -CAcreateserial -days 3650 -sha256 -extfile "$ext" -out "$dir/$name.crt" 2>/dev/null
@@ -137,20 +137,30 @@ cdk_start() {
   printf '%s\n%s\n' "$pid" "$(cdk_proc_starttime "$pid")" >"$CDK_STATE/pids/$name.pid"
 }
 
+# cdk_group_alive PGID: true while a non-zombie process is in the group
+# (zombies of processes re-parented to a slow reaper count as gone).
+cdk_group_alive() {
+  awk -v g="$1" '{ sub(/^.*\) /, ""); if ($3 == g && $1 != "Z") { found = 1; exit } }
+    END { exit !found }' /proc/[0-9]*/stat 2>/dev/null
+}
+
 # cdk_stop FILE [TIMEOUT_S]: TERM the process group (or the process), wait,
 # then KILL. Removes FILE.
 cdk_stop() {
   local file="$1" timeout="${2:-10}" pid target i
   if pid="$(cdk_pid_alive "$file")"; then
     if [[ "$(ps -o pgid= -p "$pid" | tr -d ' ')" == "$pid" ]]; then target="-$pid"; else target="$pid"; fi
+    # shellcheck disable=SC2317
+    alive() { if [[ "$target" == -* ]]; then cdk_group_alive "$pid"; else cdk_pid_alive "$file" >/dev/null; fi; }
     kill -TERM -- "$target" 2>/dev/null || true
     for ((i = 0; i < timeout * 10; i++)); do
-      kill -0 -- "$target" 2>/dev/null || break
+      alive || break
       sleep 0.1
     done
-    kill -KILL -- "$target" 2>/dev/null || true
-    # wait until the leader is gone (so ports are free for a restart)
-    for ((i = 0; i < 50; i++)); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
+    if alive; then
+      kill -KILL -- "$target" 2>/dev/null || true
+      for ((i = 0; i < 50; i++)); do alive || break; sleep 0.1; done
+    fi
   fi
   rm -f "$file"
 }
