@@ -1,0 +1,59 @@
+// Exit codes in one place: results and errors -> ExitCode; the one-line error text.
+import { describe, expect, it } from 'vitest';
+import { ZodError, z } from 'zod';
+import { EXIT_INTERRUPTED, EXIT_TERMINATED, UsageError, errorLine, exitCodeForError, exitCodeForResult } from '../../../plugin/exit.js';
+import { BadInputError, ExitCode, KubeApiError, LockedError, OperationFailedError, RefusedError, TimeoutError, TransientError } from '../../../shared/errors.js';
+
+describe('exitCodeForResult', () => {
+  it.each([
+    ['success', { success: true }, 0],
+    ['failed without kind', { success: false, error: 'x' }, 1],
+    ['failed', { success: false, errorKind: 'failed' }, 1],
+    ['transient', { success: false, errorKind: 'transient' }, 1],
+    ['bad input', { success: false, errorKind: 'bad_input' }, 2],
+    ['refused', { success: false, errorKind: 'refused' }, 3],
+    ['timeout', { success: false, errorKind: 'timeout' }, 4],
+    ['locked', { success: false, errorKind: 'locked' }, 5],
+    ['unknown kind', { success: false, errorKind: 'weird' }, 1],
+    ['healthy', { healthy: true, failedChecks: [] }, 0],
+    ['unhealthy', { healthy: false, failedChecks: ['all_tables_green'] }, 3],
+    ['plan', { order: [], cluster: 'c' }, 0],
+    ['nothing', null, 1],
+    ['garbage', 'x', 1],
+  ])('%s -> %i', (_n, result, code) => {
+    expect(exitCodeForResult(result)).toBe(code);
+  });
+});
+
+describe('exitCodeForError', () => {
+  it.each([
+    ['usage', new UsageError('bad', 'fix it'), 2],
+    ['zod', (() => { try { z.string().parse(1); } catch (e) { return e; } })() as ZodError, 2],
+    ['bad input', new BadInputError('x'), 2],
+    ['refused', new RefusedError('x', ['c']), 3],
+    ['timeout', new TimeoutError('x'), 4],
+    ['locked', new LockedError('x', 'someone'), 5],
+    ['transient', new TransientError('x'), 1],
+    ['failed', new OperationFailedError('x'), 1],
+    ['kube 403', new KubeApiError(403, 'Forbidden', 'create jobs: forbidden'), 1],
+    ['bug', new TypeError('undefined is not a function'), 1],
+  ])('%s -> %i', (_n, err, code) => {
+    expect(exitCodeForError(err)).toBe(code);
+  });
+
+  it('the documented codes', () => {
+    expect(ExitCode).toEqual({ ok: 0, failed: 1, badInput: 2, refused: 3, timeout: 4, locked: 5 });
+    expect(EXIT_INTERRUPTED).toBe(130);
+    expect(EXIT_TERMINATED).toBe(143);
+  });
+});
+
+describe('errorLine', () => {
+  it('is one line starting with error:', () => {
+    expect(errorLine(new UsageError('invalid thing "x".', 'Do this'))).toBe('error: invalid thing "x". Do this');
+    expect(errorLine(new Error('two\n  lines'))).toBe('error: two lines');
+  });
+  it('adds what to do for 401/403', () => {
+    expect(errorLine(new KubeApiError(403, 'Forbidden', 'create jobs.batch: forbidden'))).toMatch(/^error: create jobs.batch: forbidden\. Ask for the permission/);
+  });
+});

@@ -1,0 +1,87 @@
+// Targets, durations, engine flags, and the runner argv round trip (plugin -> Job -> runner parse).
+import { describe, expect, it } from 'vitest';
+import { parseDurationSeconds, parseGlobalOptions } from '../../../plugin/options.js';
+import { buildTask, parseTarget, runnerArgsFor, deadlineSecondsFor, DEFAULT_TASK_OPTIONS } from '../../../plugin/task.js';
+import { parseRunnerArgs } from '../../../runner/run.js';
+
+describe('parseTarget', () => {
+  it.each([
+    ['statefulset/crate', { kind: 'statefulset', name: 'crate' }],
+    ['sts/crate', { kind: 'statefulset', name: 'crate' }],
+    ['statefulsets.apps/crate', { kind: 'statefulset', name: 'crate' }],
+    ['StatefulSet/crate', { kind: 'statefulset', name: 'crate' }],
+    ['cratedb/prod', { kind: 'cratedb', name: 'prod' }],
+    ['cratedbs.cloud.crate.io/prod', { kind: 'cratedb', name: 'prod' }],
+    ['pod/crate-0', { kind: 'pod', name: 'crate-0' }],
+    ['po/crate-0', { kind: 'pod', name: 'crate-0' }],
+    ['crate', { kind: 'statefulset', name: 'crate' }],
+  ])('%s', (text, expected) => {
+    expect(parseTarget(text, 'statefulset')).toEqual(expected);
+  });
+  it('a bare name is a pod for pod commands', () => {
+    expect(parseTarget('crate-1', 'pod', ['pod'])).toEqual({ kind: 'pod', name: 'crate-1' });
+  });
+});
+
+describe('parseDurationSeconds', () => {
+  it.each([
+    ['720s', 720],
+    ['720', 720],
+    ['12m', 720],
+    ['1h30m', 5400],
+    ['1.5h', 5400],
+    ['90000ms', 90],
+  ])('%s = %i s', (text, s) => {
+    expect(parseDurationSeconds(text, '--timeout')).toBe(s);
+  });
+  it.each(['', 's', '12parsecs', '-5s', '0s', '1d', '10 m', 'm10', '500ms'])('%j is invalid', (text) => {
+    expect(() => parseDurationSeconds(text, '--timeout')).toThrow(/invalid duration/);
+  });
+  it('--request-timeout may be 0 or fractional', () => {
+    expect(parseDurationSeconds('0', '--request-timeout', { allowZero: true, allowFraction: true })).toBe(0);
+    expect(parseDurationSeconds('500ms', '--request-timeout', { allowZero: true, allowFraction: true })).toBe(0.5);
+  });
+});
+
+describe('global flags map to loadKubeConfig', () => {
+  it('maps kubectl flags', () => {
+    const g = parseGlobalOptions({ context: 'prod', cluster: 'c', user: 'u', namespace: 'crate', as: 'alice', 'as-group': ['a', 'b'], 'request-timeout': '30s', 'insecure-skip-tls-verify': true, output: 'json', color: 'never', local: true, 'dry-run': true, yes: true });
+    expect(g.connect).toEqual({ context: 'prod', cluster: 'c', user: 'u', namespace: 'crate', as: 'alice', asGroups: ['a', 'b'], requestTimeout: '30s', insecureSkipTlsVerify: true });
+    expect(g).toMatchObject({ namespace: 'crate', output: 'json', color: 'never', local: true, dryRun: true, yes: true });
+  });
+  it('defaults', () => {
+    const g = parseGlobalOptions({});
+    expect(g).toMatchObject({ connect: {}, namespace: undefined, output: 'text', color: 'auto', local: false, dryRun: false, yes: false, image: undefined });
+  });
+  it('image from the environment', () => {
+    expect(parseGlobalOptions({}, { CRATE_DECOMMISSION_IMAGE: 'registry.local/cd:dev' }).image).toBe('registry.local/cd:dev');
+  });
+});
+
+describe('runner argv round trip', () => {
+  it.each([
+    ['rollout', 'sts/crate', { timeout: '20m', 'min-availability': 'full', allocation: 'new_primaries', 'pod-ready-timeout': '5m', 'health-timeout': '10m' }],
+    ['restart', 'crate-1', {}],
+    ['decommission', 'pod/crate-2', { timeout: '1h' }],
+    ['health', 'cratedb/prod', { 'health-timeout': '60s' }],
+    ['plan', 'crate', {}],
+  ] as const)('%s %s', (operation, target, raw) => {
+    const bare = operation === 'restart' || operation === 'decommission' ? 'pod' : 'statefulset';
+    const task = { ...buildTask({ operation, namespace: 'crate', target: parseTarget(target, bare), dryRun: false, raw }), operationId: 'job-1' };
+    const args = runnerArgsFor(task);
+    const parsed = parseRunnerArgs(args);
+    const back = buildTask({ operation: parsed.operation, namespace: parsed.namespace ?? '', target: parsed.target, dryRun: parsed.dryRun, raw: parsed.raw });
+    expect(back).toEqual(task);
+  });
+
+  it('defaults are the engine defaults', () => {
+    const task = buildTask({ operation: 'rollout', namespace: 'x', target: { kind: 'statefulset', name: 'c' }, dryRun: false, raw: {} });
+    expect(task.options).toEqual(DEFAULT_TASK_OPTIONS);
+    expect(task.options).toEqual({ decommissionTimeout: 720, minAvailability: 'PRIMARIES', allocation: 'primaries', podReadyTimeout: 600, healthTimeout: 900 });
+  });
+
+  it('the Job deadline grows with the pods', () => {
+    const task = buildTask({ operation: 'rollout', namespace: 'x', target: { kind: 'statefulset', name: 'c' }, dryRun: false, raw: {} });
+    expect(deadlineSecondsFor(task, 5)).toBeGreaterThan(deadlineSecondsFor(task, 3));
+  });
+});
