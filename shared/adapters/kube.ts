@@ -85,6 +85,26 @@ export function exitCodeFromStatus(status: V1Status, what: string): number {
   throw new KubeApiError(code, reason, `${what}: ${status.message ?? 'exec failed'} (${reason})`);
 }
 
+/**
+ * Lease times are MicroTime: the API server rejects a plain Date's millisecond ISO string
+ * ("cannot parse .518Z as .000000"). Strings (as read back from the server) pass through.
+ */
+function withMicroTimes(lease: V1Lease): V1Lease {
+  const spec = lease.spec;
+  if (!spec) return lease;
+  const micro = (t: unknown) => (t instanceof Date && !(t instanceof V1MicroTime) ? new V1MicroTime(t.getTime()) : t);
+  return {
+    ...lease,
+    spec: { ...spec, acquireTime: micro(spec.acquireTime) as V1MicroTime, renewTime: micro(spec.renewTime) as V1MicroTime },
+  };
+}
+
+/** Name of a new Event: "<object>.<unique hex>", like kubelet's (generateName may not end in a dot). */
+function eventName(objectName: string): string {
+  const suffix = `${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`;
+  return `${objectName.slice(0, 253 - suffix.length - 1)}.${suffix}`;
+}
+
 class Collector {
   private readonly chunks: Buffer[] = [];
   readonly stream = new Writable({
@@ -290,7 +310,7 @@ class ClientNodeKubernetesPort implements KubernetesPort {
 
   createLease(namespace: string, lease: V1Lease): Promise<V1Lease> {
     return call(`create lease ${namespace}/${lease.metadata?.name ?? '?'}`, () =>
-      this.coordination.createNamespacedLease({ namespace, body: lease }),
+      this.coordination.createNamespacedLease({ namespace, body: withMicroTimes(lease) }),
     );
   }
 
@@ -302,7 +322,7 @@ class ClientNodeKubernetesPort implements KubernetesPort {
       );
     }
     return call(`replace lease ${namespace}/${name}`, () =>
-      this.coordination.replaceNamespacedLease({ namespace, name, body: lease }),
+      this.coordination.replaceNamespacedLease({ namespace, name, body: withMicroTimes(lease) }),
     );
   }
 
@@ -324,7 +344,7 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     const what = `record event ${event.reason} on ${event.involvedObject.kind.toLowerCase()} ${namespace}/${event.involvedObject.name}`;
     if (!this.eventsV1Missing) {
       const body: EventsV1Event = {
-        metadata: { generateName: `${event.involvedObject.name}.`, namespace },
+        metadata: { name: eventName(event.involvedObject.name), namespace },
         eventTime: new V1MicroTime(),
         reportingController: REPORTING_CONTROLLER,
         reportingInstance: this.reportingInstance,
@@ -345,7 +365,7 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     }
     const now = new Date();
     const legacy: CoreV1Event = {
-      metadata: { generateName: `${event.involvedObject.name}.`, namespace },
+      metadata: { name: eventName(event.involvedObject.name), namespace },
       involvedObject: regarding,
       reason: event.reason,
       message: note,

@@ -1,0 +1,52 @@
+// The real KubernetesPort keeps the contract against the test cluster's API server, in a namespace of its own.
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { describe, it } from 'vitest';
+import { createKubernetesPort } from '../../shared/adapters/kube.js';
+import { loadKubeConfig } from '../../shared/adapters/kubeconfig.js';
+import { kubePortContract } from './kube-port.contract.js';
+
+const kubeconfig = process.env.CDK_CONTRACT_KUBECONFIG ?? `${process.env.CDK_STATE ?? '/tmp/cdk'}/kubeconfig`;
+
+if (!existsSync(kubeconfig)) {
+  describe('KubernetesPort contract on the test cluster', () => {
+    it.skip(`needs the test cluster (${kubeconfig} is absent: run test/cluster/up)`, () => undefined);
+  });
+} else {
+  const { kc } = loadKubeConfig({ kubeconfig });
+  const core = kc.makeApiClient(CoreV1Api);
+  const namespace = `cdk-contract-${randomBytes(3).toString('hex')}`;
+  let counter = 0;
+
+  kubePortContract(
+    () => createKubernetesPort(kc, { reportingInstance: 'port-contract' }),
+    async () => {
+      await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/part-of': 'crate-decommission-tests' } } } });
+      return {
+        namespace,
+        timeoutMs: 20_000,
+        uniqueName: (prefix) => `${prefix}-${++counter}-${randomBytes(2).toString('hex')}`,
+        async createPod(hint) {
+          const name = `${hint}-${++counter}`;
+          // A scheduling gate keeps the pod Pending on no node: the contract needs the object, not a process.
+          const pod = await core.createNamespacedPod({
+            namespace,
+            body: {
+              metadata: { name, labels: { app: 'port-contract' } },
+              spec: {
+                schedulingGates: [{ name: 'crate.io/port-contract' }],
+                containers: [{ name: 'crate', image: 'crate:6' }],
+              },
+            },
+          });
+          return { name, uid: pod.metadata!.uid! };
+        },
+        async cleanup() {
+          await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+        },
+      };
+    },
+    'client-node KubernetesPort keeps the contract (test cluster)',
+  );
+}
