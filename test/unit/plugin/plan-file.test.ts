@@ -1,0 +1,76 @@
+// `plan -f` on a table of manifests: the shared fixtures (test/fixtures/statefulsets) and our own.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { detectStrategy } from '../../../shared/detect.js';
+import { planFromManifest } from '../../../plugin/plan-file.js';
+import { runCli } from '../../../plugin/cli.js';
+import { testContext } from './helpers.js';
+
+const SHARED = join(import.meta.dirname, '../../fixtures/statefulsets');
+const OWN = join(import.meta.dirname, 'fixtures');
+
+// Expected values follow each fixture's header comment (dc_util's effective timeout and the delete grace period).
+const TABLE: Array<[file: string, expected: Record<string, unknown>]> = [
+  [join(SHARED, 'crate-operator-data-hot.yaml'), { strategy: 'kubernetes_managed', hasPrestopHook: true, hasDcUtil: true, dcUtilTimeoutSeconds: 1080, dcUtilSkips: false }],
+  [join(SHARED, 'dc-util-direct-argv.yaml'), { strategy: 'kubernetes_managed', hasDcUtil: true, dcUtilTimeoutSeconds: 720, deleteGracePeriodSeconds: 780 }],
+  [join(SHARED, 'dc-util-disabled.yaml'), { strategy: 'manual', hasPrestopHook: true, hasDcUtil: true, dcUtilSkips: true }],
+  [join(SHARED, 'helm-service-and-statefulset.yaml'), { strategy: 'kubernetes_managed', hasDcUtil: true, dcUtilTimeoutSeconds: 900 }],
+  [join(SHARED, 'plain-manual.yaml'), { strategy: 'manual', hasPrestopHook: false, hasDcUtil: false }],
+  [join(SHARED, 'sleep-prestop-single-node.yaml'), { strategy: 'manual', hasPrestopHook: true, hasDcUtil: false }],
+];
+
+const FIELDS = ['strategy', 'hasPrestopHook', 'hasDcUtil', 'dcUtilTimeoutSeconds', 'deleteGracePeriodSeconds', 'minAvailability', 'reasons'];
+
+describe('plan -f on the shared manifests', () => {
+  it.each(TABLE)('%s', async (file, expected) => {
+    const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
+    expect(await runCli(['plan', '-f', file, '-o', 'json'], ctx)).toBe(0);
+    const out = JSON.parse(ctx.out.text) as Record<string, unknown>;
+    // One StatefulSet: its fields at the top level, and the list as well.
+    for (const f of FIELDS) expect(out).toHaveProperty(f);
+    expect(out).toMatchObject(expected);
+    expect(Array.isArray(out.reasons) && out.reasons.length > 0).toBe(true);
+    expect(out.statefulSets).toHaveLength(1);
+    expect(ctx.connectCalls).toBe(0);
+  });
+});
+
+describe('plan -f on our own manifests', () => {
+  it('several StatefulSets (a JSON List): statefulSets[] only, no top-level strategy', () => {
+    const text = readFileSync(join(OWN, 'two-statefulsets.json'), 'utf8');
+    const out = planFromManifest(text, 'two.json', detectStrategy);
+    expect(out.strategy).toBeUndefined();
+    expect(out.statefulSets.map((s) => [s.name, s.replicas, s.strategy])).toEqual([
+      ['crate-data-hot', 3, 'kubernetes_managed'],
+      ['crate-cold', 2, 'manual'],
+    ]);
+  });
+
+  it('text output names every StatefulSet with its strategy and reasons', async () => {
+    const file = join(OWN, 'two-statefulsets.json');
+    const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
+    expect(await runCli(['plan', '-f', file], ctx)).toBe(0);
+    expect(ctx.out.text).toMatch(/StatefulSet crate\/crate-hot: strategy kubernetes_managed/);
+    expect(ctx.out.text).toMatch(/StatefulSet crate\/crate-cold: strategy manual/);
+    expect(ctx.out.text).toMatch(/^ {2}- /m);
+  });
+
+  it('-o yaml works too', async () => {
+    const file = join(OWN, 'two-statefulsets.json');
+    const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
+    expect(await runCli(['plan', '-f', file, '-o', 'yaml'], ctx)).toBe(0);
+    expect(ctx.out.text).toContain('statefulSets:');
+  });
+
+  it.each([
+    ['configmap-only.yaml', /no StatefulSet found/],
+    ['broken.yaml', /cannot parse/],
+  ])('%s -> exit 2', async (name, message) => {
+    const file = join(OWN, name);
+    const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
+    expect(await runCli(['plan', '-f', file, '-o', 'json'], ctx)).toBe(2);
+    expect(ctx.err.text).toMatch(message);
+    expect(ctx.out.text).toBe('');
+  });
+});
