@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"strings"
 	"sync"
 )
 
@@ -12,6 +14,7 @@ import (
 // connections of a deleted pod away from its successor.
 type ipam struct {
 	mu    sync.Mutex
+	state string // file keeping `next` across kubelet restarts ("" = none)
 	first netip.Addr
 	last  netip.Addr
 	next  netip.Addr
@@ -44,11 +47,28 @@ func (p *ipam) allocate(owner string) (netip.Addr, error) {
 		if _, taken := p.used[a]; !taken && usable(a) {
 			p.used[a] = owner
 			p.next = a.Next()
+			if p.state != "" {
+				_ = os.WriteFile(p.state, []byte(p.next.String()), 0o644)
+			}
 			return a, nil
 		}
 		a = a.Next()
 	}
 	return netip.Addr{}, fmt.Errorf("no free pod IP left")
+}
+
+// persist keeps the round-robin position in path (read now, written on
+// every allocation), so a restarted kubelet does not hand out the addresses
+// of the pods it just lost again at once.
+func (p *ipam) persist(path string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.state = path
+	if data, err := os.ReadFile(path); err == nil {
+		if a, err := netip.ParseAddr(strings.TrimSpace(string(data))); err == nil && a.Compare(p.first) >= 0 && a.Compare(p.last) <= 0 {
+			p.next = a
+		}
+	}
 }
 
 func (p *ipam) release(a netip.Addr) {

@@ -234,3 +234,16 @@ func TestImages(t *testing.T) {
 		t.Errorf("placeholders: %q", got)
 	}
 }
+
+func TestIPAMPersist(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "next")
+	p := newIPAM("10.88.1.10", "10.88.1.20")
+	p.persist(f)
+	p.allocate("a")
+	p.allocate("b")
+	q := newIPAM("10.88.1.10", "10.88.1.20")
+	q.persist(f)
+	if a, _ := q.allocate("c"); a.String() != "10.88.1.12" {
+		t.Fatalf("after restart: %v", a)
+	}
+}

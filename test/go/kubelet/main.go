@@ -56,6 +56,8 @@ type kubelet struct {
 	mu       sync.Mutex
 	workers  map[types.UID]*podWorker
 	finished map[types.UID]bool
+	hosts    map[types.UID]*hostsEntry
+	hostsMu  sync.Mutex
 	wg       sync.WaitGroup
 }
 
@@ -155,6 +157,7 @@ func run(cfg config) error {
 			return err
 		}
 	}
+	k.ipam.persist(filepath.Join(cfg.state, "kubelet-ipam-next"))
 	if err := ensureBridge(cfg.bridge, cfg.bridgeCIDR); err != nil {
 		return err
 	}

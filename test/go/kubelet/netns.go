@@ -75,6 +75,8 @@ func setupNetns(uid, bridge string, ip netip.Addr, prefix int, gw string) (strin
 	if err := runIP("", "link", "set", veth, "master", bridge, "up"); err != nil {
 		return "", err
 	}
+	// forget the MAC of an earlier pod that had this address
+	_ = runIP("", "neigh", "flush", "to", ip.String(), "dev", bridge)
 	batch := fmt.Sprintf("link set lo up\naddr add %s/%d dev eth0\nlink set eth0 up\nroute add default via %s\n", ip, prefix, gw)
 	if err := runIP(batch, "-n", name, "-batch", "-"); err != nil {
 		return "", err

@@ -250,7 +250,11 @@ func (k *kubelet) execInPod(ctx context.Context, w *podWorker, c *ctrState, argv
 	if env == nil {
 		return 0, fmt.Errorf("container %s has no environment yet", c.spec.Name)
 	}
-	spec := nsSpec{NetNS: w.netns, Hostname: podHostname(pod), Binds: w.binds(pod, c, termPath), Dir: c.spec.WorkingDir, Argv: argv}
+	hostname := podHostname(pod)
+	if w.hostNet {
+		hostname = ""
+	}
+	spec := nsSpec{NetNS: w.netns, Hostname: hostname, Binds: w.binds(pod, c, termPath), Dir: c.spec.WorkingDir, Argv: argv}
 	cmd, pr, err := k.helperCmd(spec, env.environ(), tty)
 	if err != nil {
 		return 0, err
@@ -366,10 +370,16 @@ func (f forwarder) PortForward(ctx context.Context, name, uid string, port int32
 	defer stream.Close()
 	ns, podName, _ := strings.Cut(name, "/")
 	wk := f.k.findWorker(ns, podName)
-	if wk == nil || wk.netns == "" {
+	if wk == nil {
 		return fmt.Errorf("pod %s not found", name)
 	}
-	conn, err := dialInNetns(wk.netns, fmt.Sprintf("127.0.0.1:%d", port))
+	var conn net.Conn
+	var err error
+	if wk.netns == "" {
+		conn, err = net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+	} else {
+		conn, err = dialInNetns(wk.netns, fmt.Sprintf("127.0.0.1:%d", port))
+	}
 	if err != nil {
 		// the pod IP from the host, for servers bound to eth0 only
 		conn, err = net.DialTimeout("tcp", net.JoinHostPort(wk.ip.String(), strconv.Itoa(int(port))), 5*time.Second)

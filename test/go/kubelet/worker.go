@@ -87,6 +87,9 @@ type podWorker struct {
 	sandboxOK  bool
 	sandboxErr string
 	saDir      string
+	hostsFile  string
+	resolvFile string
+	hostNet    bool
 	tokenRenew time.Time
 	volumes    map[string]string
 	startTime  *metav1.Time
@@ -212,6 +215,7 @@ func (w *podWorker) reconcile() {
 			return
 		}
 		w.sandboxOK, w.sandboxErr = true, ""
+		w.writeNameFiles(pod)
 	}
 	if time.Now().After(w.tokenRenew) && w.saDir != "" {
 		if err := w.writeSA(ctx, pod); err != nil {
@@ -370,18 +374,23 @@ func (w *podWorker) setupSandbox(ctx context.Context, pod *corev1.Pod) error {
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		return err
 	}
-	if !w.ip.IsValid() {
-		ip, err := w.k.ipam.allocate(string(pod.UID))
+	if pod.Spec.HostNetwork {
+		w.hostNet = true
+		w.ip = netip.MustParseAddr(w.k.cfg.nodeIP)
+	} else {
+		if !w.ip.IsValid() {
+			ip, err := w.k.ipam.allocate(string(pod.UID))
+			if err != nil {
+				return err
+			}
+			w.ip = ip
+		}
+		ns, err := setupNetns(string(pod.UID), w.k.cfg.bridge, w.ip, w.k.cfg.prefixLen, w.k.cfg.nodeIP)
 		if err != nil {
 			return err
 		}
-		w.ip = ip
+		w.netns = ns
 	}
-	ns, err := setupNetns(string(pod.UID), w.k.cfg.bridge, w.ip, w.k.cfg.prefixLen, w.k.cfg.nodeIP)
-	if err != nil {
-		return err
-	}
-	w.netns = ns
 	w.netDown = false
 	if pod.Spec.AutomountServiceAccountToken == nil || *pod.Spec.AutomountServiceAccountToken {
 		w.saDir = filepath.Join(w.dir, "sa")
@@ -549,6 +558,9 @@ func (w *podWorker) binds(pod *corev1.Pod, c *ctrState, termPath string) []bindM
 		}
 		out = append(out, bindMount{Src: src, Dst: vm.MountPath, ReadOnly: vm.ReadOnly})
 	}
+	if w.hostsFile != "" && !w.hostNet {
+		out = append(out, bindMount{Src: w.hostsFile, Dst: "/etc/hosts"}, bindMount{Src: w.resolvFile, Dst: "/etc/resolv.conf"})
+	}
 	if w.saDir != "" && !saCovered {
 		out = append(out, bindMount{Src: w.saDir, Dst: saMountPath, ReadOnly: true})
 	}
@@ -621,7 +633,11 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *ctrState) {
 		return
 	}
 
-	spec := nsSpec{NetNS: w.netns, Hostname: podHostname(pod), Binds: w.binds(pod, c, termPath), Dir: dir, Argv: argv}
+	hostname := podHostname(pod)
+	if w.hostNet {
+		hostname = ""
+	}
+	spec := nsSpec{NetNS: w.netns, Hostname: hostname, Binds: w.binds(pod, c, termPath), Dir: dir, Argv: argv}
 	cmd, pr, err := w.k.helperCmd(spec, env.environ(), false)
 	if err == nil {
 		err = cmd.Start()
@@ -807,11 +823,14 @@ func (w *podWorker) teardown() {
 	if w.netDown {
 		return
 	}
-	if w.netns != "" || w.ip.IsValid() {
+	if (w.netns != "" || w.ip.IsValid()) && !w.hostNet {
 		teardownNetns(string(w.uid))
 	}
-	if w.ip.IsValid() {
+	if w.ip.IsValid() && !w.hostNet {
 		w.k.ipam.release(w.ip)
+	}
+	if w.hostsFile != "" {
+		w.k.setHostsEntry(w.uid, nil)
 	}
 	w.netDown = true
 }
