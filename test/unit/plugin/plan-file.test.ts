@@ -51,7 +51,7 @@ describe('plan -f on our own manifests', () => {
     const file = join(OWN, 'two-statefulsets.json');
     const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
     expect(await runCli(['plan', '-f', file], ctx)).toBe(0);
-    expect(ctx.out.text).toMatch(/StatefulSet crate\/crate-hot: strategy kubernetes_managed/);
+    expect(ctx.out.text).toMatch(/StatefulSet crate\/crate-data-hot: strategy kubernetes_managed/);
     expect(ctx.out.text).toMatch(/StatefulSet crate\/crate-cold: strategy manual/);
     expect(ctx.out.text).toMatch(/^ {2}- /m);
   });
