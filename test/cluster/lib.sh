@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Shared helpers for test/cluster scripts. Source it; it defines variables and
 # functions only and has no side effects.
 
@@ -166,7 +166,8 @@ cdk_stop() {
 }
 
 # cdk_lock: serialises up/down of the one cluster this machine can hold (fixed
-# bridge, ports). Waits up to CDK_LOCK_WAIT seconds (default 600). The lock is
+# bridge, ports). Waits up to CDK_LOCK_WAIT seconds (default 1800: a first
+# up builds for ~10 min under the lock). The lock is
 # fd 9 on ${CDK_STATE}.lock; nested calls (up -> down, hooks) see
 # CDK_LOCK_HELD=1 and do not lock again. Daemons must not inherit fd 9:
 # cdk_start closes it, and hooks run with it closed.
@@ -176,7 +177,7 @@ cdk_lock() {
   exec 9>"$lockfile"
   if ! flock -n 9; then
     cdk_log "waiting for another up/down to finish (lock $lockfile)"
-    flock -w "${CDK_LOCK_WAIT:-600}" 9 || cdk_die "timed out waiting for $lockfile"
+    flock -w "${CDK_LOCK_WAIT:-1800}" 9 || cdk_die "timed out waiting for $lockfile"
   fi
   export CDK_LOCK_HELD=1
 }
