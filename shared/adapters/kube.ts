@@ -190,7 +190,8 @@ class ClientNodeKubernetesPort implements KubernetesPort {
         namespace,
         name,
         gracePeriodSeconds: opts.gracePeriodSeconds,
-        body: { gracePeriodSeconds: opts.gracePeriodSeconds, preconditions: { uid: opts.uid } },
+        // An empty UID would be a precondition nothing matches: only send one we know.
+        body: { gracePeriodSeconds: opts.gracePeriodSeconds, ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}) },
       }),
     );
   }
