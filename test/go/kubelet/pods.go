@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -177,9 +178,12 @@ func (k *kubelet) shutdownPods() {
 	k.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
+		var wg sync.WaitGroup
 		for _, w := range ws {
-			w.shutdown()
+			wg.Add(1)
+			go func() { defer wg.Done(); w.shutdown() }()
 		}
+		wg.Wait()
 		close(done)
 	}()
 	select {
