@@ -33,7 +33,7 @@ export interface EngineApi {
  * and typed through EngineApi so the front ends depend on the contract, not the module layout.
  */
 export async function loadEngine(): Promise<EngineApi> {
-  const mod = (await import('../shared/index.js')) as unknown as Partial<EngineApi>;
+  const mod: Partial<EngineApi> = asEngineApi(await import('../shared/index.js'));
   const missing = (
     [
       'analyzeCluster',
@@ -143,4 +143,9 @@ export function errorOutcome(task: Pick<Task, 'operation' | 'namespace' | 'targe
     },
     exitCode: exitCodeFor(kind),
   };
+}
+
+/** Compile-time proof that the engine module satisfies the port (a signature change breaks the typecheck here). */
+function asEngineApi(mod: typeof import('../shared/index.js')): EngineApi {
+  return mod;
 }
