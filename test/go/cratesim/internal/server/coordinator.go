@@ -242,14 +242,16 @@ func (co *Coordinator) join(w http.ResponseWriter, r *http.Request) {
 
 // SQLRequest is what a node forwards for each /_sql call.
 type SQLRequest struct {
-	BootID        string  `json:"bootId"`
-	Local         bool    `json:"local"`
-	Remote        string  `json:"remote"`
-	Authorization string  `json:"authorization"`
-	HBADisabled   bool    `json:"hbaDisabled"`
-	Stmt          string  `json:"stmt"`
-	Args          []any   `json:"args"`
-	BulkArgs      [][]any `json:"bulk_args"`
+	BootID        string         `json:"bootId"`
+	Local         bool           `json:"local"`
+	Remote        string         `json:"remote"`
+	Authorization string         `json:"authorization"`
+	HBADisabled   bool           `json:"hbaDisabled"`
+	HBA           []sim.HBAEntry `json:"hba,omitempty"`
+	TLS           bool           `json:"tls"`
+	Stmt          string         `json:"stmt"`
+	Args          []any          `json:"args"`
+	BulkArgs      [][]any        `json:"bulk_args"`
 }
 
 // SQLResponse tells the node what to answer.
@@ -278,7 +280,7 @@ func (co *Coordinator) sql(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, SQLResponse{Status: e.HTTPStatus(), Body: errorBody(e)})
 		return
 	}
-	user, aerr := c.Authenticate(req.Local, req.Remote, req.Authorization, req.HBADisabled)
+	user, aerr := c.Authenticate(sim.AuthRequest{Local: req.Local, Remote: req.Remote, Authorization: req.Authorization, TLS: req.TLS, HBADisabled: req.HBADisabled, HBA: req.HBA})
 	if aerr != nil {
 		writeJSON(w, 200, SQLResponse{Status: 401, Text: aerr.Message})
 		return

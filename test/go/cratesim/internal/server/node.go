@@ -23,9 +23,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"cratesim/internal/sim"
 )
 
 // NodeOptions are the inputs of `crate-sim node`.
@@ -62,6 +67,9 @@ func ParseNodeArgs(args []string) NodeOptions {
 	if o.Hostname == "" {
 		o.Hostname, _ = os.Hostname()
 	}
+	for k, v := range o.Settings {
+		o.Settings[k] = expandHostname(v, o.Hostname)
+	}
 	o.Socket = os.Getenv("CDK_CRATE_SIM_SOCKET")
 	if o.Socket == "" {
 		state := os.Getenv("CDK_STATE")
@@ -84,6 +92,68 @@ func ParseNodeArgs(args []string) NodeOptions {
 	}
 	o.Log = log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds)
 	return o
+}
+
+var hostnameSubst = regexp.MustCompile(`\$\(hostname[^)]*\)`)
+
+// expandHostname does what the image's shell entrypoint does for
+// crate-operator's -Cnode.name=data-hot-$(hostname | awk -F- '{print $NF}'):
+// a $(hostname ...) piped through awk's $NF gives the ordinal, a plain
+// $(hostname) the pod name.
+func expandHostname(v, hostname string) string {
+	return hostnameSubst.ReplaceAllStringFunc(v, func(m string) string {
+		if strings.Contains(m, "$NF") {
+			parts := strings.Split(hostname, "-")
+			return parts[len(parts)-1]
+		}
+		return hostname
+	})
+}
+
+// hbaEntries reads auth.host_based.config.<n>.<field> in the order of n.
+func hbaEntries(settings map[string]string) []sim.HBAEntry {
+	byN := map[int]*sim.HBAEntry{}
+	for k, v := range settings {
+		rest, ok := strings.CutPrefix(k, "auth.host_based.config.")
+		if !ok {
+			continue
+		}
+		ns, field, ok := strings.Cut(rest, ".")
+		n, err := strconv.Atoi(ns)
+		if !ok || err != nil {
+			continue
+		}
+		e := byN[n]
+		if e == nil {
+			e = &sim.HBAEntry{}
+			byN[n] = e
+		}
+		switch field {
+		case "user":
+			e.User = v
+		case "address":
+			e.Address = v
+		case "method":
+			e.Method = v
+		case "protocol":
+			e.Protocol = v
+		case "ssl":
+			e.SSL = v
+		}
+	}
+	if len(byN) == 0 {
+		return nil
+	}
+	var keys []int
+	for n := range byN {
+		keys = append(keys, n)
+	}
+	sort.Ints(keys)
+	out := make([]sim.HBAEntry, 0, len(keys))
+	for _, n := range keys {
+		out = append(out, *byN[n])
+	}
+	return out
 }
 
 // isLocal: the request comes from the node's own loopback (or a configured
@@ -216,7 +286,8 @@ func RunNode(o NodeOptions) int {
 
 	ctl := unixClient(o.Socket, 0)
 	nodeBase := "http://coordinator/clusters/" + url.PathEscape(cluster) + "/nodes/" + url.PathEscape(jl.ID)
-	h := &nodeHandler{o: o, name: name, cluster: cluster, id: jl.ID, bootID: bootID, version: jl.Version, hbaDisabled: hbaDisabled, ctl: ctl, base: nodeBase}
+	h := &nodeHandler{o: o, name: name, cluster: cluster, id: jl.ID, bootID: bootID, version: jl.Version, hbaDisabled: hbaDisabled,
+		hba: hbaEntries(o.Settings), tls: useTLS, ctl: ctl, base: nodeBase}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 	go srv.Serve(ln)
 
@@ -270,6 +341,8 @@ type nodeHandler struct {
 	bootID      string
 	version     string
 	hbaDisabled bool
+	hba         []sim.HBAEntry
+	tls         bool
 	ctl         *http.Client
 	base        string
 }
@@ -307,7 +380,7 @@ func (h *nodeHandler) sql(w http.ResponseWriter, r *http.Request) {
 	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	req := SQLRequest{BootID: h.bootID, Local: h.o.isLocal(r.RemoteAddr), Remote: host, Authorization: r.Header.Get("Authorization"),
-		HBADisabled: h.hbaDisabled, Stmt: in.Stmt, Args: in.Args, BulkArgs: in.BulkArgs}
+		HBADisabled: h.hbaDisabled, HBA: h.hba, TLS: h.tls, Stmt: in.Stmt, Args: in.Args, BulkArgs: in.BulkArgs}
 	b, _ := json.Marshal(req)
 	cr, err := h.ctl.Post(h.base+"/sql", "application/json", bytes.NewReader(b))
 	if err != nil {

@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/base64"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -13,18 +14,74 @@ type AuthError struct{ Message string }
 
 func (e *AuthError) Error() string { return e.Message }
 
-// Authenticate applies the host-based rules of a crate-operator cluster:
-// `crate` is trusted only from the node's own loopback (local=true), unless
-// the cluster trusts the network or host-based auth is disabled; every other
-// user needs Basic auth with the right password.
-func (c *Cluster) Authenticate(local bool, remoteHost, authHeader string, hbaDisabled bool) (User, *AuthError) {
+// HBAEntry is one auth.host_based.config.<n> entry.
+type HBAEntry struct {
+	User     string `json:"user,omitempty"`
+	Address  string `json:"address,omitempty"` // _local_, an IP or a CIDR; empty = any
+	Method   string `json:"method,omitempty"`  // trust (default), password, jwt
+	Protocol string `json:"protocol,omitempty"`
+	SSL      string `json:"ssl,omitempty"` // on, off, optional
+}
+
+// DefaultHBA is crate-operator's host-based configuration: `crate` trusted
+// from _local_, everyone else by password.
+var DefaultHBA = []HBAEntry{{User: "crate", Address: "_local_", Method: "trust"}, {Method: "password"}}
+
+// AuthRequest describes who knocks.
+type AuthRequest struct {
+	Local         bool   // from the node's own loopback
+	Remote        string // remote IP
+	Authorization string // the Authorization header
+	TLS           bool
+	HBADisabled   bool
+	HBA           []HBAEntry // nil: DefaultHBA
+}
+
+func (e HBAEntry) matches(user string, r AuthRequest) bool {
+	if e.User != "" && e.User != user {
+		return false
+	}
+	if e.Protocol != "" && !strings.EqualFold(e.Protocol, "http") {
+		return false
+	}
+	switch strings.ToLower(e.SSL) {
+	case "on":
+		if !r.TLS {
+			return false
+		}
+	case "off":
+		if r.TLS {
+			return false
+		}
+	}
+	switch {
+	case e.Address == "":
+		return true
+	case e.Address == "_local_":
+		return r.Local
+	case strings.Contains(e.Address, "/"):
+		_, n, err := net.ParseCIDR(e.Address)
+		ip := net.ParseIP(r.Remote)
+		return err == nil && ip != nil && n.Contains(ip)
+	}
+	a, ip := net.ParseIP(e.Address), net.ParseIP(r.Remote)
+	return a != nil && ip != nil && a.Equal(ip)
+}
+
+// Authenticate applies host-based authentication like CrateDB: the first
+// entry matching user, address, protocol and ssl decides the method. With
+// crate-operator's entries `crate` is trusted only from the node's own
+// loopback, every other user needs Basic auth with the right password.
+// Config.TrustNetwork trusts `crate` from anywhere.
+func (c *Cluster) Authenticate(r AuthRequest) (User, *AuthError) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	user, pass, hasBasic := "crate", "", false
+	user, pass, hasBasic, bearer := "crate", "", false, false
+	h := r.Authorization
 	switch {
-	case authHeader == "":
-	case strings.HasPrefix(strings.ToLower(authHeader), "basic "):
-		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(authHeader[6:]))
+	case h == "":
+	case strings.HasPrefix(strings.ToLower(h), "basic "):
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(h[6:]))
 		if err != nil {
 			return User{}, &AuthError{"Invalid Authorization header"}
 		}
@@ -33,28 +90,56 @@ func (c *Cluster) Authenticate(local bool, remoteHost, authHeader string, hbaDis
 			user = u
 		}
 		pass, hasBasic = p, true
-	case strings.HasPrefix(strings.ToLower(authHeader), "bearer "):
-		return User{}, &AuthError{"jwt authentication failed: the simulator accepts no JWT"}
+	case strings.HasPrefix(strings.ToLower(h), "bearer "):
+		bearer = true
 	default:
 		return User{}, &AuthError{"Unsupported authentication scheme"}
 	}
-	trusted := hbaDisabled || c.cfg.TrustNetwork
-	if user == "crate" {
-		if local || trusted {
-			return User{Name: "crate", Superuser: true}, nil
+	known := func(name string) (User, bool) {
+		if name == "crate" {
+			return User{Name: "crate", Superuser: true}, true
 		}
-		return User{}, &AuthError{fmt.Sprintf("No valid auth.host_based entry found for host \"%s\", user \"crate\". Did you enable TLS in your client?", remoteHost)}
+		for _, u := range c.cfg.Users {
+			if u.Name == name {
+				return u, true
+			}
+		}
+		return User{}, false
 	}
-	for _, u := range c.cfg.Users {
-		if u.Name != user {
-			continue
-		}
-		if hbaDisabled || (hasBasic && u.Password == pass) {
+	if r.HBADisabled || (user == "crate" && c.cfg.TrustNetwork) {
+		if u, ok := known(user); ok && !bearer {
 			return u, nil
 		}
-		return User{}, &AuthError{fmt.Sprintf("password authentication failed for user \"%s\"", user)}
+		return User{}, &AuthError{fmt.Sprintf("trust authentication failed for user \"%s\"", user)}
 	}
-	return User{}, &AuthError{fmt.Sprintf("password authentication failed for user \"%s\"", user)}
+	entries := r.HBA
+	if entries == nil {
+		entries = DefaultHBA
+	}
+	for _, e := range entries {
+		if !e.matches(user, r) {
+			continue
+		}
+		m := strings.ToLower(e.Method)
+		if m == "jwt" && !bearer {
+			continue // a JWT entry only takes requests that carry a token
+		}
+		switch m {
+		case "", "trust":
+			if u, ok := known(user); ok && !bearer {
+				return u, nil
+			}
+			return User{}, &AuthError{fmt.Sprintf("trust authentication failed for user \"%s\"", user)}
+		case "password":
+			if u, ok := known(user); ok && hasBasic && u.Name != "crate" && u.Password == pass {
+				return u, nil
+			}
+			return User{}, &AuthError{fmt.Sprintf("password authentication failed for user \"%s\"", user)}
+		default:
+			return User{}, &AuthError{fmt.Sprintf("%s authentication failed for user \"%s\" (not simulated)", m, user)}
+		}
+	}
+	return User{}, &AuthError{fmt.Sprintf("No valid auth.host_based entry found for host \"%s\", user \"%s\". Did you enable TLS in your client?", r.Remote, user)}
 }
 
 // Registry holds every simulated cluster by cluster.name.
