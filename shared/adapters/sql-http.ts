@@ -144,5 +144,12 @@ export function connectionError(err: unknown, where: string, timeoutMs: number, 
   if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE') {
     return new SqlConnectionError(`connection to CrateDB at ${where} dropped (${detail})`, false, { cause: err });
   }
+  if (code && /CERT|SELF_SIGNED|ERR_TLS|ERR_SSL|UNABLE_TO_VERIFY/.test(code)) {
+    return new SqlConnectionError(
+      `TLS verification of CrateDB at ${where} failed (${detail}): give the CA Secret, or skip verification explicitly`,
+      false,
+      { cause: err },
+    );
+  }
   return new SqlConnectionError(`cannot reach CrateDB at ${where} (${detail})`, false, { cause: err });
 }

@@ -114,6 +114,17 @@ describe('HTTP SQL transport', () => {
     expect((err as Error).message).toContain('ECONNREFUSED');
   });
 
+  it('maps a certificate failure to SqlConnectionError saying what to do', async () => {
+    agent
+      .get('https://10.0.0.5:4200')
+      .intercept({ path: '/_sql', method: 'POST' })
+      .replyWithError(Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }));
+    const t = createHttpSqlTransport({ url: 'https://10.0.0.5:4200', username: 'system', password: PASSWORD, dispatcher: agent });
+    const err = await caught(t.query('SELECT 1'));
+    expect(err).toBeInstanceOf(SqlConnectionError);
+    expect((err as Error).message).toMatch(/TLS verification of CrateDB at https:\/\/10.0.0.5:4200 failed .*CA Secret/);
+  });
+
   it('maps a dropped connection to SqlConnectionError (not timed out)', async () => {
     mockSql().replyWithError(new undiciErrors.SocketError('other side closed'));
     const err = await caught(transport().query('ALTER CLUSTER DECOMMISSION ?', ['data-hot-1']));
