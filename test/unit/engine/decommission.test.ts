@@ -180,7 +180,7 @@ describe('manual strategy', () => {
   });
 
   it('aborted mid-decommission: stops, resets allocation, releases the lock', async () => {
-    const w = await world({ replicas: 3, crate: { stepMs: 2000 } });
+    const w = await world({ replicas: 3, crate: { stepMs: 20_000 } });
     const ac = new AbortController();
     const stop = setInterval(() => {
       if (w.crate.decommissions.length > 0) ac.abort(new Error('SIGTERM'));
@@ -308,12 +308,13 @@ describe('errors and dry run', () => {
 
 describe('watch, not sleep', () => {
   it('notices the process exit by watch and deletes before the in-place restart', async () => {
-    const w = await world({ replicas: 3, kube: { restartDelayMs: 3000 } });
+    // The kubelet restarts the container 30 s (engine time) after it exited; CrateDB is polled
+    // only every 10 min: only a watch notices the exit in time.
+    const w = await world({ replicas: 3, kube: { restartDelayMs: 30_000 } });
     const seen: V1Pod[] = [];
     const oldUid = w.podUid('crate-1');
     const stop = await w.kube.watchPod(ns, 'crate-1', (p) => p && seen.push(p));
-    // Slow CrateDB polling: only the watch can be this quick.
-    const r = await restartPod(w.deps({ pollIntervalMs: 60_000 }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    const r = await restartPod(w.deps({ pollIntervalMs: 600_000 }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
     stop();
     expect(r.success).toBe(true);
     const old = seen.filter((p) => p.metadata?.uid === oldUid);

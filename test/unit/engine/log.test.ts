@@ -58,18 +58,18 @@ describe('waitForPod / pollUntil', () => {
     const world = await createWorld({ replicas: 1, tables: [] });
     try {
       const uid = world.podUid('crate-0')!;
-      const gone = waitForPod(world.kube, 'crate', 'crate-0', (p) => p === null, { timeoutMs: 60_000, clock: world.clock });
+      const gone = waitForPod(world.kube, 'crate', 'crate-0', (p) => p === null, { timeoutMs: 60_000_000, clock: world.clock });
       await world.kube.deletePod('crate', 'crate-0', { gracePeriodSeconds: 30, uid });
       expect(await gone).toBeNull();
       await expect(
         waitForPod(world.kube, 'crate', 'crate-0', () => false, { timeoutMs: 50, clock: world.clock, timeoutMessage: 'nope' }),
       ).rejects.toThrow(TimeoutError);
       const ac = new AbortController();
-      const p = waitForPod(world.kube, 'crate', 'crate-0', () => false, { timeoutMs: 60_000, clock: world.clock, signal: ac.signal });
+      const p = waitForPod(world.kube, 'crate', 'crate-0', () => false, { timeoutMs: 60_000_000, clock: world.clock, signal: ac.signal });
       ac.abort(new Error('stop'));
       await expect(p).rejects.toThrow('stop');
       let n = 0;
-      expect(await pollUntil(async () => (++n >= 3 ? n : undefined), { intervalMs: 10, timeoutMs: 10_000, clock: world.clock })).toBe(3);
+      expect(await pollUntil(async () => (++n >= 3 ? n : undefined), { intervalMs: 10, timeoutMs: 10_000_000, clock: world.clock })).toBe(3);
     } finally {
       world.close();
     }
