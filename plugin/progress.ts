@@ -46,6 +46,11 @@ export interface ProgressSink {
 
 const PAD_LEVEL: Record<string, string> = { debug: 'DEBUG', info: 'INFO ', warn: 'WARN ', error: 'ERROR' };
 
+/** The pod a message is about, when the logger gave no `pod` field ("... for pod crate-2", "Pod crate-2 has been deleted"). */
+export function podMentioned(msg: string): string | undefined {
+  return /\b[Pp]od ([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?)\b/.exec(msg)?.[1];
+}
+
 /** Plain lines: `HH:MM:SS LEVEL [pod] step: message` (debug lines hidden unless verbose). */
 export function plainProgress(out: Writer, c: Colors, opts: { verbose?: boolean } = {}): ProgressSink {
   const time = (ts: unknown) => (typeof ts === 'string' && ts.length >= 19 ? ts.slice(11, 19) : '');
@@ -170,8 +175,9 @@ export function listrProgress(c: Colors, opts: { renderer?: 'default' | 'simple'
           return;
         }
         if ((rec.level ?? 'info') === 'debug') return;
-        const key = rec.pod ? `pod:${rec.pod}` : 'cluster';
-        const entry = await switchTo(key, rec.pod ? `pod ${rec.pod}` : 'cluster');
+        // Lines without a pod field stay with the task they follow ("No dc_util configured..." belongs to its pod).
+        const pod = rec.pod ?? podMentioned(rec.msg);
+        const entry = pod ? await switchTo(`pod:${pod}`, `pod ${pod}`) : (active ?? (await switchTo('cluster', 'cluster')));
         if (rec.level === 'error') entry.failed = rec.msg;
         output(entry, rec.step ? `${rec.step}: ${rec.msg}` : rec.msg);
       });

@@ -13,7 +13,7 @@ import {
   resolveTarget,
 } from '../../../plugin/job-mode.js';
 import { buildTask, parseTarget } from '../../../plugin/task.js';
-import { plainProgress, type ProgressSink } from '../../../plugin/progress.js';
+import { listrProgress, plainProgress, podMentioned, type ProgressSink } from '../../../plugin/progress.js';
 import { colors } from '../../../plugin/io.js';
 import { runCli } from '../../../plugin/cli.js';
 import { BadInputError } from '../../../shared/errors.js';
@@ -418,6 +418,28 @@ describe('rollout through the command line (Job mode)', () => {
     const del = testContext({ kube });
     expect(await runCli(['schedule', 'delete', 'crate', '-n', NS], del)).toBe(0);
     expect(del.out.text).toContain('cronjob.batch/crate-decommission-crate deleted');
+  });
+});
+
+describe('podMentioned', () => {
+  it.each([
+    ['Using manual decommission for pod crate-data-hot-2', 'crate-data-hot-2'],
+    ['Pod crate-0 has been deleted', 'crate-0'],
+    ['No dc_util configured - executing manual decommission via CrateDB API', undefined],
+  ])('%s', (msg, pod) => {
+    expect(podMentioned(msg)).toBe(pod);
+  });
+});
+
+describe('listr progress', () => {
+  it('runs one task per pod without throwing (test renderer)', async () => {
+    const p = listrProgress(colors(false), { renderer: 'silent' });
+    p.line(logLine('Cluster crate/crate: 3 pods'));
+    p.line(logLine('Using manual decommission for pod crate-2'));
+    p.line(logLine('No dc_util configured'));
+    p.line(logLine('Using manual decommission for pod crate-1', { pod: 'crate-1', step: 'decommission' }));
+    p.line(JSON.stringify({ level: 'error', msg: 'Failed for pod crate-1' }));
+    await p.close(false);
   });
 });
 
