@@ -102,7 +102,12 @@ writeFileSync(
   loader,
   `'use strict';
 // SEA main (CommonJS): serves the embedded ESM bundle through a module hook and imports it.
-const { registerHooks } = require('node:module');
+const { registerHooks, enableCompileCache } = require('node:module');
+// V8's compile cache (in $TMPDIR/node-compile-cache) spares re-compiling the bundle on every start;
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off. Never fatal.
+try {
+  enableCompileCache();
+} catch {}
 const { getAsset } = require('node:sea');
 const { pathToFileURL } = require('node:url');
 const url = pathToFileURL(process.execPath).href + '/main.mjs';
