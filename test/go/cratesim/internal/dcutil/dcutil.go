@@ -638,6 +638,11 @@ func PostStartResetRouting(o *Options) error {
 		return nil
 	}
 	log.Printf("Lock file found at %s, proceeding with routing allocation reset", o.LockFile)
+	// dc_util's postStart ignores -proto and always uses https
+	if o.CrateURL == "" && o.Proto != "https" {
+		log.Printf("Note: -proto %s is ignored in reset-routing mode (dc_util always uses https here)", o.Proto)
+		o.Proto = "https"
+	}
 	if err := o.waitReady(); err != nil {
 		log.Printf("Cluster readiness check failed: %v - allowing pod startup", err)
 		o.removeLock()

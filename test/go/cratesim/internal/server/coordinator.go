@@ -200,6 +200,13 @@ func (co *Coordinator) join(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := co.Reg.Get(r.PathValue("name"))
+	if d := c.Config().StartDelayMs; d > 0 {
+		select {
+		case <-time.After(time.Duration(d) * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	n, err := c.Join(jr)
 	if err != nil {
 		writeErr(w, 409, "%v", err)

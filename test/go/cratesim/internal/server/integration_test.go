@@ -301,3 +301,13 @@ func TestIntegrationDecommissionResponseModes(t *testing.T) {
 		t.Fatalf("aborted node refuses SQL: %+v", a)
 	}
 }
+
+func TestIntegrationStartDelay(t *testing.T) {
+	h := newHarness(t)
+	h.co.Reg.Get("my-cluster").UpdateConfig(func(c *sim.Config) { c.StartDelayMs = 600 })
+	t0 := time.Now()
+	h.start("data-hot-0")
+	if d := time.Since(t0); d < 600*time.Millisecond {
+		t.Fatalf("node answered after %s, before its start delay", d)
+	}
+}

@@ -237,25 +237,12 @@ func RunNode(o NodeOptions) int {
 		}
 	}
 
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		lg.Printf("[%s] cannot bind %s: %v", name, o.Listen, err)
-		return 1
-	}
-	if useTLS {
-		cert, err := selfSigned(pub)
-		if err != nil {
-			lg.Printf("[%s] TLS: %v", name, err)
-			return 1
-		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
-	}
-
 	// join, retrying while the coordinator is not there or the old incarnation is still a member
 	stream := unixClient(o.Socket, 0)
 	body, _ := json.Marshal(map[string]any{"name": name, "hostname": o.Hostname, "restUrl": restURL, "attributes": attrs, "bootId": bootID})
 	joinURL := "http://coordinator/clusters/" + url.PathEscape(cluster) + "/join"
 	var resp *http.Response
+	var err error
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err = stream.Post(joinURL, "application/json", bytes.NewReader(body))
@@ -283,6 +270,22 @@ func RunNode(o NodeOptions) int {
 		return 1
 	}
 	lg.Printf("[%s] joined cluster %s as %s, serving %s on %s", name, cluster, jl.ID, scheme, o.Listen)
+
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		lg.Printf("[%s] cannot bind %s: %v", name, o.Listen, err)
+		resp.Body.Close() // leaving the join stream = leaving the cluster
+		return 1
+	}
+	if useTLS {
+		cert, err := selfSigned(pub)
+		if err != nil {
+			lg.Printf("[%s] TLS: %v", name, err)
+			resp.Body.Close()
+			return 1
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
+	}
 
 	ctl := unixClient(o.Socket, 0)
 	nodeBase := "http://coordinator/clusters/" + url.PathEscape(cluster) + "/nodes/" + url.PathEscape(jl.ID)

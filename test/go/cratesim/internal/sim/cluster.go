@@ -55,6 +55,9 @@ type Config struct {
 	// Jobs are extra statements shown as running in sys.jobs (e.g. a
 	// CREATE SNAPSHOT).
 	Jobs []string `json:"jobs"`
+	// StartDelayMs delays every join: a starting node binds its port and
+	// joins only after it (real CrateDB needs 10-30 s to start).
+	StartDelayMs int `json:"startDelayMs"`
 	// SQLDelayMs delays every SQL answer.
 	SQLDelayMs int `json:"sqlDelayMs"`
 	// Users besides `crate`.
