@@ -2,7 +2,7 @@
 // read the result from the runner's termination message, and exit with the runner's code.
 // Also `jobs list|attach|cancel`. Plain functions over the PluginKube port: tests drive them with fakes.
 import type { V1ContainerStatus, V1Job, V1Pod, V1ServiceAccount, KubernetesObject } from '@kubernetes/client-node';
-import { BadInputError, ExitCode, KubeApiError, RefusedError } from '../shared/errors.js';
+import { BadInputError, ExitCode, KubeApiError } from '../shared/errors.js';
 import {
   APP_NAME,
   DEFAULT_SERVICE_ACCOUNT,
@@ -395,9 +395,4 @@ export function jobStatus(job: V1Job): string {
   if (job.spec?.suspend) return 'Suspended';
   if ((job.status?.active ?? 0) > 0) return (job.status?.failed ?? 0) > 0 ? `Running (retry ${job.status?.failed})` : 'Running';
   return 'Pending';
-}
-
-/** The exit code for a refused start, when a Job cannot be created for a reason that is not bad input. */
-export function refusedToStart(message: string): RefusedError {
-  return new RefusedError(message);
 }

@@ -7,17 +7,13 @@ import { printValue, table } from '../printers.js';
 import { attach } from '../run-operation.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 
-function jobName(v: unknown): string {
-  const name = str(v);
+/** A Job name, also as job/<name> or job.batch/<name>. */
+function parseJobArg(v: unknown): string {
+  const name = str(v).replace(/^(jobs?|jobs?\.batch)\//, '');
   if (!Dns1123Subdomain.safeParse(name).success) {
     throw new UsageError(`invalid Job name "${name}": must be a lowercase DNS-1123 name`, 'List the Jobs with kubectl crate-decommission jobs list');
   }
-  return name.replace(/^(job|jobs|job\.batch)\//, '');
-}
-
-function parseJobArg(v: unknown): string {
-  const s = str(v).replace(/^(jobs?|jobs?\.batch)\//, '');
-  return jobName(s);
+  return name;
 }
 
 export function declareJobs(y: Argv, env: CommandEnv): Argv {
