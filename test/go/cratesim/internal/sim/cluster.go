@@ -597,6 +597,12 @@ func hasCopyOn(s *Shard, node string) bool {
 // eligibleTargets returns nodes that may receive a copy of s, least loaded
 // first: present, not decommissioning, no copy of s, below the recovery limit.
 func (c *Cluster) eligibleTargets(s *Shard, load map[string]int) []string {
+	return c.targets(s, load, false)
+}
+
+// targets lists eligible nodes; noLimit skips the recovery limit (a new,
+// empty primary copies no data).
+func (c *Cluster) targets(s *Shard, load map[string]int, noLimit bool) []string {
 	var out []string
 	limit := c.cfg.ConcurrentRecoveries
 	if limit <= 0 {
@@ -606,7 +612,7 @@ func (c *Cluster) eligibleTargets(s *Shard, load map[string]int) []string {
 		if n.Decom != nil && n.Decom.Phase != "aborted" {
 			continue
 		}
-		if hasCopyOn(s, id) || c.incoming(id) >= limit {
+		if hasCopyOn(s, id) || (!noLimit && c.incoming(id) >= limit) {
 			continue
 		}
 		out = append(out, id)
@@ -672,7 +678,7 @@ func (c *Cluster) stepLocked(now time.Time) {
 				}
 				var target string
 				if !s.EverStarted {
-					if t := c.eligibleTargets(s, load); len(t) > 0 {
+					if t := c.targets(s, load, true); len(t) > 0 {
 						target = t[0]
 					}
 				} else {

@@ -526,3 +526,22 @@ func TestNodeLeftDelayAndRecoveryOnRejoin(t *testing.T) {
 		t.Fatalf("after the delay: %s", c.Health())
 	}
 }
+
+func TestNewPrimariesSpreadWhileRecoveriesRun(t *testing.T) {
+	c, k := newTestCluster(t, "data-hot-0", "data-hot-1", "data-hot-2")
+	c.UpdateConfig(func(cfg *Config) { cfg.RelocationShardsPerSecond = 0.5 })
+	c.CreateTable(Table{Name: "t", Shards: 6, Replicas: 1})
+	c.CreateTable(Table{Name: "single", Shards: 6, Replicas: 0})
+	advance(c, k, 100*time.Millisecond)
+	for _, n := range []string{"data-hot-0", "data-hot-1", "data-hot-2"} {
+		count := 0
+		for _, r := range c.Snapshot().Shards {
+			if r.Table == "doc.single" && r.Node == id(n) {
+				count++
+			}
+		}
+		if count != 2 {
+			t.Fatalf("%s holds %d primaries of doc.single", n, count)
+		}
+	}
+}
