@@ -23,7 +23,8 @@ const ctx: CliContext = {
   env: process.env,
   connect: connectToCluster,
   loadEngine,
-  readFile: (path) => readFile(path, 'utf8'),
+  // `-f -` reads stdin, as kubectl does.
+  readFile: (path) => readFile(path === '-' ? '/dev/stdin' : path, 'utf8'),
   signal: interrupt.signal,
   randomSuffix: () => randomSuffix(5),
   now: () => new Date(),
