@@ -339,8 +339,17 @@ function outcomeOf(snap: JobSnapshot | null, last: RunnerTermination | null, pod
   return { detached: false, exitCode: ExitCode.failed, result: null, failure: `Job failed: ${finished?.reason ?? 'unknown'} ${finished?.message ?? ''}`.trim(), pods };
 }
 
+/** What a log tail (FallbackToLogsOnError) says went wrong: the runner's first error line, else the last lines. */
 function lastLines(text: string): string {
   const lines = text.trim().split('\n');
+  for (const line of lines) {
+    try {
+      const rec = JSON.parse(line) as { level?: unknown; msg?: unknown };
+      if (rec.level === 'error' && typeof rec.msg === 'string') return `runner: ${rec.msg}`;
+    } catch {
+      // not a runner JSON line
+    }
+  }
   return lines.slice(-3).join(' | ');
 }
 

@@ -460,3 +460,15 @@ describe('plain progress', () => {
     ]);
   });
 });
+
+describe('a runner without a JSON result', () => {
+  it('reports the first error line of the log tail (FallbackToLogsOnError)', async () => {
+    const kube = new FakePluginKube();
+    kube.put(job(JOB, [{ type: 'Failed', status: 'True', reason: 'PodFailurePolicy' }]));
+    kube.logs.set(`${NS}/${JOB}-a`, { lines: [] });
+    const tail = ['kubelet: warning: something', JSON.stringify({ level: 'error', msg: 'in-cluster configuration: no service account token' }), JSON.stringify({ level: 'error', msg: 'second' })].join('\n');
+    kube.put(runnerPod(NS, JOB, `${JOB}-a`, { terminated: { exitCode: 2, message: tail, reason: 'Error' } }));
+    const outcome = await followJob({ kube, namespace: NS, jobName: JOB, progress: recorder(), signal: new AbortController().signal });
+    expect(outcome).toMatchObject({ exitCode: 2, result: null, failure: 'runner: in-cluster configuration: no service account token' });
+  });
+});
