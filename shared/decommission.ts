@@ -5,7 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { SQL, livePodInfo } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
 import { BadInputError, CrateSqlError, KubeApiError, OperationFailedError, SqlConnectionError, messageOf } from './errors.js';
-import { closeOperation, failureOf, newOperationId, openOperation, restrictAllocation, type OperationContext } from './operation.js';
+import { closeOperation, failureOf, newOperationId, openOperation, restrictAllocation, setScope, type OperationContext } from './operation.js';
 import type { EngineDeps, SqlTransport } from './ports.js';
 import {
   DecommissionInput,
@@ -136,6 +136,7 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
     terminationGracePeriodSeconds: sts.detection.terminationGracePeriodSeconds,
   });
   if (ctx.dryRun) return;
+  setScope(ctx, { step: 'delete' });
   const resume = resumeEntry(ctx, target);
   const oldUid = resume && resume.oldUid !== info.uid ? resume.oldUid : info.uid;
   result.oldUid = oldUid;
@@ -317,6 +318,7 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
   }
   ctx.reader.avoid.add(info.name);
   ctx.reader.avoid.add(nodeName);
+  setScope(ctx, { step: 'decommission' });
   const resume = resumeEntry(ctx, target);
   const oldUid = resume ? resume.oldUid : info.uid;
   result.oldUid = oldUid;
@@ -346,6 +348,7 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
       await waitProcessExit(ctx, target, nodeName, since, timeoutSeconds);
       result.processExited = true;
       deps.log.info('Manual decommission completed - CrateDB process has exited');
+      setScope(ctx, { step: 'delete' });
       deps.log.info(`Pod ${info.name} is ready for deletion and restart`);
       await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleting', restartCount: since.restartCount, sentAt: since.sentAt });
       await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
@@ -369,9 +372,11 @@ export async function runDecommission(ctx: OperationContext, podName: string, op
   const started = deps.clock.now();
   let result = baseResult(podName, cluster.namespace, 'unknown', started, ctx.dryRun, options.decommissionTimeout);
   try {
+    setScope(ctx, { pod: podName, step: 'analyze' });
     deps.log.info(`Analyzing decommission strategy for pod ${podName}`);
     const target = await resolvePod(ctx, podName);
     const d = target.sts.detection;
+    setScope(ctx, { strategy: d.strategy });
     result = baseResult(podName, cluster.namespace, d.strategy, started, ctx.dryRun, d.strategy === 'kubernetes_managed' ? d.dcUtilTimeoutSeconds : options.decommissionTimeout);
     result.oldUid = target.info.uid;
     deps.log.info(`Cluster config: has_prestop_hook=${py(d.hasPrestopHook)}, has_dc_util=${py(d.hasDcUtil)}`, { strategy: d.strategy, reasons: d.reasons });
@@ -404,6 +409,7 @@ export async function runDecommission(ctx: OperationContext, podName: string, op
 /** Wait for the re-created pod to be Ready and its node back in sys.nodes. */
 export async function waitPodBack(ctx: OperationContext, podName: string, oldUid: string | null, timeoutSeconds: number): Promise<V1Pod> {
   const { deps, cluster } = ctx;
+  setScope(ctx, { pod: podName, step: 'wait-ready' });
   const pod = await waitForPod(
     deps.kube,
     cluster.namespace,
@@ -418,6 +424,7 @@ export async function waitPodBack(ctx: OperationContext, podName: string, oldUid
   if (known) Object.assign(known, livePodInfo(pod!, known));
   ctx.reader.avoid.delete(podName);
   if (known?.nodeName) ctx.reader.avoid.delete(known.nodeName);
+  setScope(ctx, { step: 'rejoin' });
   const node = await pollUntil(
     async () => {
       const nodes = await ctx.reader.nodes(ctx.signal).catch((err: unknown) => {

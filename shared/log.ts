@@ -84,3 +84,19 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /** A logger that writes nothing. */
 export const silentLogger: Logger = createLogger({ write: () => {} });
+
+/**
+ * A logger adding fields to every line (e.g. {pod, step} for the plugin's per-pod progress);
+ * `fields` may be a function read at each call, so a step can change as the work goes on.
+ */
+export function withFields(base: Logger, fields: LogFields | (() => LogFields)): Logger {
+  const current = typeof fields === 'function' ? fields : () => fields;
+  const log = (level: LogLevel, message: string, extra?: LogFields) => base.log(level, message, { ...current(), ...extra });
+  return {
+    log,
+    debug: (m, f) => log('debug', m, f),
+    info: (m, f) => log('info', m, f),
+    warn: (m, f) => log('warn', m, f),
+    error: (m, f) => log('error', m, f),
+  };
+}

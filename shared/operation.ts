@@ -4,6 +4,7 @@ import { ClusterSql, SQL } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
 import { EngineError, KubeApiError, errorKindOf, messageOf, type ErrorKind } from './errors.js';
 import { ClusterLease } from './lease.js';
+import { withFields } from './log.js';
 import type { EngineDeps } from './ports.js';
 import type { CrateDBCluster } from './schemas.js';
 
@@ -20,6 +21,23 @@ export interface OperationContext {
   reader: ClusterSql;
   /** The allocation value this operation set and has not reset (null = nothing to reset). */
   allocation: { value: string | null; labelledStatefulSets: string[] };
+  /** Fields added to every log line: the pod and step in progress (the plugin renders them). */
+  scope: LogScope;
+}
+
+export interface LogScope {
+  pod?: string;
+  step?: string;
+  strategy?: string;
+}
+
+/** Name the pod/step the following log lines are about. */
+export function setScope(ctx: OperationContext, scope: LogScope): void {
+  Object.assign(ctx.scope, scope);
+}
+
+export function clearScope(ctx: OperationContext): void {
+  for (const k of Object.keys(ctx.scope) as (keyof LogScope)[]) delete ctx.scope[k];
 }
 
 export function newOperationId(kind: string, target: string, now: number): string {
@@ -43,7 +61,8 @@ export async function openOperation(
     ? null
     : await ClusterLease.acquire(deps, { namespace: cluster.namespace, clusterName: cluster.name, operationId: opts.operationId });
   const signal = combineSignals(deps.signal, lease?.lost);
-  const scoped: EngineDeps = { ...deps, signal };
+  const scope: LogScope = {};
+  const scoped: EngineDeps = { ...deps, signal, log: withFields(deps.log, () => ({ ...scope })) };
   const ctx: OperationContext = {
     deps: scoped,
     cluster,
@@ -53,6 +72,7 @@ export async function openOperation(
     dryRun: opts.dryRun,
     reader: new ClusterSql(scoped, cluster),
     allocation: { value: lease?.progress.allocationSet ?? null, labelledStatefulSets: [] },
+    scope,
   };
   if (ctx.allocation.value) {
     deps.log.info(`Resuming operation ${opts.operationId}: it had set cluster.routing.allocation.enable=${ctx.allocation.value}; it will be reset`);

@@ -3,7 +3,7 @@
 import { waitPodBack, runDecommission } from './decommission.js';
 import { emitEvent, EventReason } from './events.js';
 import { checkClusterHealth } from './health.js';
-import { closeOperation, failureOf, newOperationId, openOperation, resetAllocation, type OperationContext } from './operation.js';
+import { clearScope, closeOperation, failureOf, newOperationId, openOperation, resetAllocation, setScope, type OperationContext } from './operation.js';
 import type { EngineDeps } from './ports.js';
 import { PodRestartInput, PodRestartResult, type DecommissionOptions, type Strategy } from './schemas.js';
 
@@ -38,6 +38,8 @@ export async function runRestart(ctx: OperationContext, podName: string, steps: 
     return result;
   };
 
+  clearScope(ctx);
+  setScope(ctx, { pod: podName, step: 'restart' });
   const done = ctx.lease?.progress.done[podName];
   if (done) {
     const sts = cluster.statefulSets.find((s) => s.name === cluster.pods.find((p) => p.name === podName)?.statefulSetName);
@@ -69,10 +71,12 @@ export async function runRestart(ctx: OperationContext, podName: string, steps: 
     const pod = await waitPodBack(ctx, podName, decommission.oldUid, steps.podReadyTimeout);
     result.newUid = pod.metadata?.uid ?? null;
     // The node is back: its shards may recover on it now.
+    setScope(ctx, { step: 'allocation-reset' });
     await resetAllocation(ctx);
     if (ctx.lease) {
       await ctx.lease.save({ done: { ...ctx.lease.progress.done, [podName]: result.newUid ?? '' }, current: null });
     }
+    setScope(ctx, { step: 'health-gate' });
     const health = await checkClusterHealth(ctx.deps, {
       cluster,
       consecutive: steps.healthConsecutive,

@@ -3,7 +3,7 @@
 // failure; the allocation setting is reset and the lock released on every exit path.
 import { livePodInfo } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
-import { failureOf, closeOperation, newOperationId, openOperation, type OperationContext } from './operation.js';
+import { clearScope, failureOf, closeOperation, newOperationId, openOperation, setScope, type OperationContext } from './operation.js';
 import { checkClusterHealth } from './health.js';
 import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName } from './lease.js';
 import { MANUAL_DELETE_GRACE_SECONDS, MANUAL_TIMEOUT_MARGIN_SECONDS } from './decommission.js';
@@ -128,6 +128,13 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
       ...fields,
     });
 
+  const unknown = (input.pods ?? []).filter((name) => !cluster.pods.some((p) => p.name === name));
+  if (unknown.length > 0) {
+    const error = `Pod not found: ${unknown.join(', ')} (not a pod of cluster ${cluster.namespace}/${cluster.name})`;
+    deps.log.error(error);
+    return result({ plan: buildPlan(cluster, input, null, {}), success: false, allocationReset: false, error, errorKind: 'bad_input' });
+  }
+
   if (input.dryRun) {
     const plan = await planRollingRestart(deps, { ...input, operationId });
     const refused = plan.preflight && !plan.preflight.healthy;
@@ -159,6 +166,7 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
     // pod first (its own gate follows); one between pods may find the cluster still recovering,
     // so it waits like the gate after a pod does.
     const midPod = resumed && !!ctx.lease?.progress.current;
+    setScope(ctx, { step: 'preflight' });
     const preflight = await checkClusterHealth(ctx.deps, {
       cluster,
       consecutive: input.healthConsecutive,
@@ -195,6 +203,8 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
     const f = failureOf(err, ctx.signal);
     outcome = { success: false, ...f };
   } finally {
+    clearScope(ctx);
+    setScope(ctx, { step: 'finish' });
     const hadAllocation = ctx.allocation.value !== null;
     const reset = await closeOperation(ctx);
     if (hadAllocation && !reset) outcome = { ...outcome, success: false, error: `${outcome.error ? `${outcome.error}; ` : ''}allocation setting could not be reset` };

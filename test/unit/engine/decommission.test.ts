@@ -79,6 +79,12 @@ describe('manual strategy', () => {
     expect(w.kube.events.map((e) => e.reason)).toEqual(
       expect.arrayContaining(['AllocationRestricted', 'DecommissionStarted', 'PodDeleted', 'PodReady', 'NodeRejoined', 'AllocationReset', 'HealthGatePassed']),
     );
+    // Every line names the pod and the step (the plugin renders progress per pod and step).
+    const fieldsOf = (msg: string) => w.log.lines.find((l) => l.message.startsWith(msg))?.fields;
+    expect(fieldsOf('Manual decommission completed')).toMatchObject({ pod: 'crate-1', step: 'decommission', strategy: 'manual' });
+    expect(fieldsOf('Pod crate-1 is ready for deletion')).toMatchObject({ pod: 'crate-1', step: 'delete' });
+    expect(fieldsOf('Pod crate-1 is Ready again')).toMatchObject({ pod: 'crate-1', step: 'wait-ready' });
+    expect(fieldsOf('Health gate passed')).toMatchObject({ pod: 'crate-1', step: 'health-gate' });
   });
 
   it('uses new_primaries only when asked, and passes timeout, force and min_availability', async () => {

@@ -160,6 +160,17 @@ describe('rollingRestart', () => {
     expect(w.crate.writes).toEqual([]);
   });
 
+  it('restarts only the pods asked for; an unknown pod is bad input', async () => {
+    const w = await world({ replicas: 3 });
+    const bad = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, pods: ['crate-7'] });
+    expect(bad).toMatchObject({ success: false, errorKind: 'bad_input' });
+    expect(bad.error).toMatch(/^Pod not found: crate-7/);
+    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, pods: ['crate-0'] });
+    expect(r.success).toBe(true);
+    expect(r.pods.map((p) => p.podName)).toEqual(['crate-0']);
+    expect(w.kube.podHistory).toHaveLength(4);
+  });
+
   it('dry run of an unhealthy cluster says it would be refused', async () => {
     const w = await world({ replicas: 3 });
     w.crate.stopNode('data-hot-1');

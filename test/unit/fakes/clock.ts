@@ -12,9 +12,10 @@ export interface TestClock extends Clock {
 export function scaledClock(factor = 1000, start = Date.parse('2026-01-01T00:00:00Z')): TestClock {
   const realStart = performance.now();
   let skew = 0;
+  const now = () => start + Math.round((performance.now() - realStart) * factor) + skew;
   return {
     factor,
-    now: () => start + Math.round((performance.now() - realStart) * factor) + skew,
+    now,
     advance(ms: number) {
       skew += ms;
     },
@@ -28,13 +29,19 @@ export function scaledClock(factor = 1000, start = Date.parse('2026-01-01T00:00:
           clearTimeout(timer);
           reject(signal?.reason);
         };
-        const timer = setTimeout(
-          () => {
+        // Resolve only once engine time really advanced by `ms` (timers may fire a bit early).
+        const target = now() + ms;
+        let timer: ReturnType<typeof setTimeout>;
+        const arm = () => {
+          const left = target - now();
+          if (left <= 0) {
             signal?.removeEventListener('abort', onAbort);
             resolve();
-          },
-          Math.max(0, ms / factor),
-        );
+            return;
+          }
+          timer = setTimeout(arm, Math.max(0, left / factor));
+        };
+        timer = setTimeout(arm, Math.max(0, ms / factor));
         signal?.addEventListener('abort', onAbort, { once: true });
       });
     },

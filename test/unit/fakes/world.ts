@@ -141,6 +141,8 @@ export class World {
   async start(): Promise<this> {
     await this.waitFor(() => this.podNames().every((p) => podIsReady(this.kube.pods.get(`${this.namespace}/${p}`))));
     for (const t of this.pendingTables) this.crate.createTable(t);
+    // Which node joined first (and became master) depends on timers; make it deterministic.
+    if (this.replicas > 0) this.crate.masterName = this.nodeName(this.podNames()[0]!);
     return this;
   }
 
