@@ -85,10 +85,11 @@ export class ClusterSql {
     return this.preferred;
   }
 
+  /** Pods to ask, best first: not avoided and ready first; avoided ones only as a last resort (a one-node cluster). */
   private candidates(): PodInfo[] {
-    const pods = this.cluster.pods.filter((p) => !this.avoid.has(p.name) && !(p.nodeName && this.avoid.has(p.nodeName)));
-    const ordered = [...pods].sort((a, b) => Number(b.ready) - Number(a.ready));
-    const pref = ordered.findIndex((p) => p.name === this.preferred);
+    const avoided = (p: PodInfo) => this.avoid.has(p.name) || (!!p.nodeName && this.avoid.has(p.nodeName));
+    const ordered = [...this.cluster.pods].sort((a, b) => Number(avoided(a)) - Number(avoided(b)) || Number(b.ready) - Number(a.ready));
+    const pref = ordered.findIndex((p) => p.name === this.preferred && !avoided(p));
     if (pref > 0) ordered.unshift(...ordered.splice(pref, 1));
     return ordered;
   }

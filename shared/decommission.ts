@@ -239,6 +239,41 @@ async function sendDecommission(ctx: OperationContext, target: PodTarget, nodeNa
   }
 }
 
+/** Is the node in sys.nodes (asked through another node)? Unknown (no node answers) counts as yes. */
+async function nodeInCluster(ctx: OperationContext, nodeName: string): Promise<boolean> {
+  try {
+    const nodes = await ctx.reader.nodes(ctx.signal);
+    return nodes.some((n) => n.name === nodeName);
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    return true;
+  }
+}
+
+/** Has the CrateDB container of this pod (uid) exited since the decommission was sent? */
+function processExited(p: V1Pod | null, info: PodInfo, since: { restartCount: number; sentAt: number }): boolean {
+  if (!p || p.metadata?.uid !== info.uid) return true;
+  const cs = p.status?.containerStatuses?.find((c) => c.name === info.containerName);
+  if (!cs) return false;
+  if (cs.state?.terminated) return true;
+  if ((cs.restartCount ?? 0) > since.restartCount) return true;
+  const finished = cs.lastState?.terminated?.finishedAt;
+  return !!finished && new Date(finished).getTime() >= since.sentAt;
+}
+
+/** Does the node answer SQL normally (so it is not draining)? Asked directly, as the HTTP user. */
+async function nodeAnswers(ctx: OperationContext, podName: string): Promise<boolean> {
+  try {
+    const t = await ctx.reader.transportTo(podName);
+    if (!t) return false;
+    await t.transport.query('SELECT 1', [], { timeoutMs: 10_000, signal: ctx.signal });
+    return true;
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    return false;
+  }
+}
+
 /** Resolves once the CrateDB process of the pod exited (watch) or its node left sys.nodes (poll). */
 async function waitProcessExit(
   ctx: OperationContext,
@@ -251,15 +286,7 @@ async function waitProcessExit(
   const { info } = target;
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
-  const exited = (p: V1Pod | null): boolean => {
-    if (!p || p.metadata?.uid !== info.uid) return true;
-    const cs = p.status?.containerStatuses?.find((c) => c.name === info.containerName);
-    if (!cs) return false;
-    if (cs.state?.terminated) return true;
-    if ((cs.restartCount ?? 0) > since.restartCount) return true;
-    const finished = cs.lastState?.terminated?.finishedAt;
-    return !!finished && new Date(finished).getTime() >= since.sentAt;
-  };
+  const exited = (p: V1Pod | null) => processExited(p, info, since);
   const message = `Manual decommission timed out after ${timeoutSeconds}s`;
   const byWatch = waitForPod(deps.kube, cluster.namespace, info.name, exited, { timeoutMs: timeoutSeconds * 1000, signal, clock: deps.clock, timeoutMessage: message }).then(
     () => 'container exited' as const,
@@ -325,12 +352,29 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
   const timeoutSeconds = options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS;
   let since = { restartCount: info.restartCount, sentAt: deps.clock.now() };
 
+  let follow = false;
+  if (resume && info.uid === resume.oldUid && resume.step === 'decommission-sent') {
+    since = { restartCount: resume.restartCount ?? info.restartCount, sentAt: resume.sentAt ?? 0 };
+    // The earlier run may have crashed before the statement reached CrateDB: a node that still
+    // answers SQL and has not exited is not draining, so it is decommissioned (once) after all.
+    follow = processExited(target.pod, info, since) || !(await nodeAnswers(ctx, info.name));
+    if (!follow) deps.log.info(`Resuming: node ${nodeName} is not draining although an earlier run meant to decommission it; sending the decommission`);
+  }
+  const inCluster = follow || (resume && info.uid !== resume.oldUid) ? true : await nodeInCluster(ctx, nodeName);
+
   if (resume && info.uid !== resume.oldUid) {
     deps.log.info(`Resuming: pod ${info.name} was already deleted and re-created by an earlier run`);
+  } else if (!inCluster) {
+    // An unready pod whose node is not in the cluster holds no shards the cluster relies on:
+    // there is nothing to drain, so it is only deleted.
+    deps.log.info(`Node ${nodeName} of pod ${info.name} is not in the cluster: nothing to drain, deleting the pod`);
+    setScope(ctx, { step: 'delete' });
+    await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleting' });
+    await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
   } else {
-    if (resume && (resume.step === 'decommission-sent' || resume.step === 'deleting')) {
-      deps.log.info(`Resuming: node ${nodeName} is already decommissioning (sent by an earlier run of operation ${ctx.operationId}); following it, not sending it again`);
-      since = { restartCount: resume.restartCount ?? info.restartCount, sentAt: resume.sentAt ?? 0 };
+    if (follow || (resume && resume.step === 'deleting')) {
+      if (follow) deps.log.info(`Resuming: node ${nodeName} is already decommissioning (sent by an earlier run of operation ${ctx.operationId}); following it, not sending it again`);
+      since = { restartCount: resume?.restartCount ?? info.restartCount, sentAt: resume?.sentAt ?? 0 };
     } else {
       await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'started' });
       deps.log.debug(`Executing manual decommission SQL 1/5: ${statements[0]}`);
@@ -353,7 +397,10 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
       await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleting', restartCount: since.restartCount, sentAt: since.sentAt });
       await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
     } else {
+      // The earlier run decided to delete; it may have crashed before the call went out.
+      setScope(ctx, { step: 'delete' });
       result.processExited = true;
+      if (!info.deleting) await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
     }
   }
   await waitOldPodGone(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS + DELETE_MARGIN_SECONDS);

@@ -222,6 +222,27 @@ describe('manual strategy', () => {
     expect(w.kube.events.some((e) => e.reason === 'HealthGateBlocked')).toBe(true);
   });
 
+  it('an unready pod whose node is not in the cluster is only deleted (nothing to drain)', async () => {
+    const w = await world({ replicas: 3 });
+    w.crate.stopNode('data-hot-2');
+    w.kube.setReady(ns, 'crate-2', false);
+    const oldUid = w.podUid('crate-2');
+    const r = await restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    expect(r.error).toBeNull();
+    expect(r.success).toBe(true);
+    expect(w.crate.writes).toEqual([]);
+    expect(w.kube.writes.filter((x) => x.kind === 'Pod')).toEqual([{ verb: 'delete', kind: 'Pod', namespace: ns, name: 'crate-2', detail: { gracePeriodSeconds: 30, uid: oldUid } }]);
+    expect(w.log.text()).toContain('Node data-hot-2 of pod crate-2 is not in the cluster: nothing to drain, deleting the pod');
+  });
+
+  it('a one-node cluster: settings and the decommission go through the only node', async () => {
+    const w = await world({ replicas: 1, tables: [{ name: 't', shards: 2, replicas: 0 }] });
+    const r = await restartPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster: w.clusterModel(), ...fastGate, options: { decommissionTimeout: 10 } });
+    expect(r.error).toBeNull();
+    expect(r.success).toBe(true);
+    expect(w.crate.writes.map((s) => s.node)).toEqual(['data-hot-0', 'data-hot-0', 'data-hot-0', 'data-hot-0', 'data-hot-0', 'data-hot-0']);
+  });
+
   it('standalone decommissionPod holds allocation until the node is back, then resets it', async () => {
     const w = await world({ replicas: 3 });
     const r = await decommissionPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster: w.clusterModel() });

@@ -150,6 +150,33 @@ describe('resume after a crash (same operation id, e.g. a Job retry)', () => {
     expect(lease(w)!.spec!.holderIdentity).toBeUndefined();
   });
 
+  it('manual: progress says the decommission was sent but the node is not draining (crash before it left): sent once', async () => {
+    const w = await world({ replicas: 3 });
+    const oldUid = w.podUid('crate-1')!;
+    await plantLease(w, 'job-pod-a', 'job-4', 0, {
+      current: { pod: 'crate-1', oldUid, nodeName: 'data-hot-1', step: 'decommission-sent', restartCount: 0, sentAt: w.clock.now() },
+      allocationSet: 'primaries',
+    });
+    const r = await restartPod(w.deps({ holderIdentity: 'job-pod-b' }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'job-4' });
+    expect(r.error).toBeNull();
+    expect(r.success).toBe(true);
+    expect(w.crate.writes.filter((s) => s.stmt.startsWith('ALTER')).map((a) => a.args[0])).toEqual(['data-hot-1']);
+    expect(w.log.text()).toContain('Resuming: node data-hot-1 is not draining');
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+  });
+
+  it('manual: progress says deleting but the crashed run never sent the delete: it is sent now', async () => {
+    const w = await world({ replicas: 3 });
+    const oldUid = w.podUid('crate-0')!;
+    await w.crate.query('data-hot-1', { user: 'crate', password: null }, 'http', 'ALTER CLUSTER DECOMMISSION ?', ['data-hot-0']);
+    await w.waitFor(() => w.crate.node('data-hot-0')?.state === 'down');
+    await plantLease(w, 'job-pod-a', 'job-5', 0, { current: { pod: 'crate-0', oldUid, nodeName: 'data-hot-0', step: 'deleting', restartCount: 0, sentAt: 0 } });
+    const r = await restartPod(w.deps({ holderIdentity: 'job-pod-b' }), { podName: 'crate-0', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'job-5' });
+    expect(r.success).toBe(true);
+    expect(w.kube.writes.filter((x) => x.kind === 'Pod')).toEqual([{ verb: 'delete', kind: 'Pod', namespace: ns, name: 'crate-0', detail: { gracePeriodSeconds: 30, uid: oldUid } }]);
+    expect(w.crate.writes.filter((s) => s.stmt.startsWith('ALTER'))).toHaveLength(1);
+  });
+
   it('kubernetes_managed: a pod already deleting is followed, not deleted again', async () => {
     const w = await world({ replicas: 3, preStop: 'dc_util' });
     const oldUid = w.podUid('crate-2')!;
