@@ -73,7 +73,7 @@ export async function runCli(args: string[], ctx: CliContext): Promise<number> {
   const env: CommandEnv = { ctx, select: (w) => void (work = w) };
   if (args[0] === '__complete') {
     // kubectl_complete-crate_decommission: answer in kubectl's completion protocol, never fail.
-    const candidates = await completeWords(buildParser(env), args.slice(1)).catch(() => []);
+    const candidates = completeWords(args.slice(1));
     ctx.stdout.write(cobraAnswer(candidates));
     return 0;
   }

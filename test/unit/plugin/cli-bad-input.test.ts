@@ -103,6 +103,20 @@ describe('good input needs no cluster when it need not', () => {
     expect(ctx.out.lines.at(-1)).toBe(':4');
   });
 
+  it.each([
+    [['ro'], ['rollout']],
+    [[''], ['rollout', 'restart', 'decommission', 'plan', 'health', 'schedule', 'rbac', 'jobs', 'completion']],
+    [['jobs', ''], ['list', 'attach', 'cancel']],
+    [['rollout', 'sts/x', '--ti'], ['--timeout']],
+    [['jobs', 'cancel', 'j', '--gr'], ['--grace-period']],
+    [['rollout', 'x', '-o', ''], ['text', 'json', 'yaml']],
+    [['schedule', 'create', 'x', '--s'], ['--schedule', '--suspend']],
+  ])('__complete %j', async (words, expected) => {
+    const ctx = testContext();
+    expect(await runCli(['__complete', ...words], ctx)).toBe(0);
+    expect(ctx.out.lines).toEqual([...expected, ':4']);
+  });
+
   it('rbac install --dry-run -o yaml with -n prints the objects offline', async () => {
     const ctx = testContext();
     expect(await runCli(['rbac', 'install', '-n', 'crate', '--dry-run', '-o', 'yaml'], ctx)).toBe(0);
