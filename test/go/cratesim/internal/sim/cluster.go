@@ -58,6 +58,13 @@ type Config struct {
 	// StartDelayMs delays every join: a starting node binds its port and
 	// joins only after it (real CrateDB needs 10-30 s to start).
 	StartDelayMs int `json:"startDelayMs"`
+	// PrematureGreenMs: for this long after any node joins, sys.health and
+	// sys.cluster_health report GREEN whatever the placement (the premature
+	// GREEN reading that crate-operator guards against).
+	PrematureGreenMs int `json:"prematureGreenMs"`
+	// SQLErrorPercent makes that share of statements fail with a transient
+	// "node not connected" error (503/5032).
+	SQLErrorPercent float64 `json:"sqlErrorPercent"`
 	// SQLDelayMs delays every SQL answer.
 	SQLDelayMs int `json:"sqlDelayMs"`
 	// Users besides `crate`.
@@ -191,6 +198,7 @@ type Cluster struct {
 	master     string
 	tokens     float64
 	lastStep   time.Time
+	lastJoin   time.Time
 
 	violations []*Violation
 	open       map[string]*Violation // shard key -> open violation
@@ -296,6 +304,7 @@ func (c *Cluster) Join(r JoinRequest) (*Node, error) {
 		n.Attributes = map[string]string{}
 	}
 	c.nodes[id] = n
+	c.lastJoin = c.now()
 	c.electLocked()
 	c.logLocked("node %s (%s) joined", n.Name, n.ID)
 	c.stepLocked(c.now())

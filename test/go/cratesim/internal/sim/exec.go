@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -44,6 +46,9 @@ func (c *Cluster) Exec(sess Session, stmt string, args []any, bulk [][]any) (*Re
 	}
 	if via.Refusing() {
 		return nil, nil, sqlErr(5032, "NodeDisconnectedException: [%s] node is shutting down (decommissioned), not accepting new requests", via.Name)
+	}
+	if p := c.cfg.SQLErrorPercent; p > 0 && mrand.Float64()*100 < p {
+		return nil, nil, sqlErr(5032, "NodeNotConnectedException: [%s] Node not connected (injected fault)", via.Name)
 	}
 	st, err := sqlparse.Parse(stmt)
 	if err != nil {
@@ -189,7 +194,11 @@ func (c *Cluster) rowsLocked(sess Session, table, text string) ([]map[string]any
 		}
 		rows = []map[string]any{{"id": ClusterID(c.Name), "name": c.Name, "master_node": master, "settings": c.settingsObjectLocked()}}
 	case "sys.health":
+		premature := c.prematureGreenLocked()
 		for _, h := range c.healthLocked() {
+			if premature {
+				h.Health, h.Severity, h.MissingShards, h.UnderreplicatedShards = "GREEN", 1, 0, 0
+			}
 			var pi any
 			if h.Partition != "" {
 				pi = h.Partition
@@ -199,6 +208,9 @@ func (c *Cluster) rowsLocked(sess Session, table, text string) ([]map[string]any
 		}
 	case "sys.cluster_health":
 		h, miss, under := c.clusterHealthLocked()
+		if c.prematureGreenLocked() {
+			h, miss, under = "GREEN", 0, 0
+		}
 		desc := "Cluster health is GREEN: all shards are allocated and started"
 		if h == "YELLOW" {
 			desc = "One or more replicas are missing"
@@ -346,6 +358,11 @@ func (c *Cluster) selectLocked(sess Session, s *sqlparse.Select, text string, ar
 			return nil, e
 		}
 	}
+	for _, g := range s.GroupBy {
+		if e := check(g); e != nil {
+			return nil, e
+		}
+	}
 	var filtered []map[string]any
 	for _, r := range rows {
 		if s.Where != nil {
@@ -384,36 +401,14 @@ func (c *Cluster) selectLocked(sess Session, s *sqlparse.Select, text string, ar
 		}
 	}
 	res := &Result{Cols: []string{}, Rows: [][]any{}}
-	aggregate := false
+	aggregate := len(s.GroupBy) > 0
 	for _, it := range s.Items {
-		if f, ok := it.Expr.(*sqlparse.Func); ok && f.Name == "count" {
+		if isAgg(it.Expr) {
 			aggregate = true
 		}
 	}
 	if aggregate {
-		row := []any{}
-		for _, it := range s.Items {
-			f, ok := it.Expr.(*sqlparse.Func)
-			if !ok || f.Name != "count" {
-				return nil, sqlErr(4000, "SQLParseException: '%s' must appear in the GROUP BY clause or be used in an aggregation function", it.Label)
-			}
-			n := int64(0)
-			for _, r := range filtered {
-				if f.Star || len(f.Args) == 0 {
-					n++
-					continue
-				}
-				v, _ := eval(f.Args[0], r, args)
-				if v != nil {
-					n++
-				}
-			}
-			res.Cols = append(res.Cols, it.Label)
-			row = append(row, n)
-		}
-		res.Rows = append(res.Rows, row)
-		res.RowCount = 1
-		return res, nil
+		return aggregateRows(s, filtered, args)
 	}
 	for _, it := range s.Items {
 		if it.Star {
@@ -525,6 +520,9 @@ func eval(e sqlparse.Expr, row map[string]any, args []any) (any, *SQLError) {
 		if l == nil || r == nil {
 			return nil, nil
 		}
+		if x.Op == "LIKE" || x.Op == "ILIKE" {
+			return likeMatch(fmt.Sprint(l), fmt.Sprint(r), x.Op == "ILIKE"), nil
+		}
 		cmp := compare(l, r)
 		switch x.Op {
 		case "=":
@@ -594,4 +592,196 @@ func compare(a, b any) int {
 		}
 	}
 	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+}
+
+func isAgg(e sqlparse.Expr) bool {
+	f, ok := e.(*sqlparse.Func)
+	if !ok {
+		return false
+	}
+	switch f.Name {
+	case "count", "min", "max", "sum":
+		return true
+	}
+	return false
+}
+
+// exprKey identifies an expression for GROUP BY / ORDER BY matching.
+func exprKey(e sqlparse.Expr) string { return fmt.Sprintf("%#v", e) }
+
+func aggValue(f *sqlparse.Func, rows []map[string]any, args []any) (any, *SQLError) {
+	if f.Name == "count" && (f.Star || len(f.Args) == 0) {
+		return int64(len(rows)), nil
+	}
+	if len(f.Args) != 1 {
+		return nil, sqlErr(4000, "SQLParseException: %s() takes one argument", f.Name)
+	}
+	var acc any
+	n := int64(0)
+	for _, r := range rows {
+		v, e := eval(f.Args[0], r, args)
+		if e != nil {
+			return nil, e
+		}
+		if v == nil {
+			continue
+		}
+		n++
+		switch f.Name {
+		case "min":
+			if acc == nil || compare(v, acc) < 0 {
+				acc = v
+			}
+		case "max":
+			if acc == nil || compare(v, acc) > 0 {
+				acc = v
+			}
+		case "sum":
+			x, ok := num(v)
+			if !ok {
+				return nil, sqlErr(4000, "SQLParseException: sum() needs numbers")
+			}
+			y, _ := num(acc)
+			acc = x + y
+		}
+	}
+	if f.Name == "count" {
+		return n, nil
+	}
+	if f.Name == "sum" && acc != nil {
+		if v := acc.(float64); v == float64(int64(v)) {
+			return int64(v), nil
+		}
+	}
+	return acc, nil
+}
+
+func aggregateRows(s *sqlparse.Select, rows []map[string]any, args []any) (*Result, *SQLError) {
+	groupKeys := map[string]bool{}
+	for _, g := range s.GroupBy {
+		groupKeys[exprKey(g)] = true
+	}
+	res := &Result{Cols: []string{}, Rows: [][]any{}}
+	for _, it := range s.Items {
+		if it.Star {
+			return nil, sqlErr(4000, "SQLParseException: '*' cannot be used with GROUP BY or aggregates")
+		}
+		if !isAgg(it.Expr) && !groupKeys[exprKey(it.Expr)] {
+			if _, lit := it.Expr.(*sqlparse.Lit); !lit {
+				return nil, sqlErr(4000, "SQLParseException: '%s' must appear in the GROUP BY clause or be used in an aggregation function", it.Label)
+			}
+		}
+		res.Cols = append(res.Cols, it.Label)
+	}
+	type group struct{ rows []map[string]any }
+	var order []string
+	groups := map[string]*group{}
+	if len(s.GroupBy) == 0 {
+		order = []string{""}
+		groups[""] = &group{rows: rows}
+	} else {
+		for _, r := range rows {
+			var parts []string
+			for _, g := range s.GroupBy {
+				v, e := eval(g, r, args)
+				if e != nil {
+					return nil, e
+				}
+				parts = append(parts, fmt.Sprintf("%T:%v", v, v))
+			}
+			k := strings.Join(parts, "\x00")
+			if groups[k] == nil {
+				groups[k] = &group{}
+				order = append(order, k)
+			}
+			groups[k].rows = append(groups[k].rows, r)
+		}
+	}
+	for _, k := range order {
+		g := groups[k]
+		var out []any
+		for _, it := range s.Items {
+			if f, ok := it.Expr.(*sqlparse.Func); ok && isAgg(f) {
+				v, e := aggValue(f, g.rows, args)
+				if e != nil {
+					return nil, e
+				}
+				out = append(out, v)
+				continue
+			}
+			var first map[string]any
+			if len(g.rows) > 0 {
+				first = g.rows[0]
+			}
+			v, e := eval(it.Expr, first, args)
+			if e != nil {
+				return nil, e
+			}
+			out = append(out, v)
+		}
+		res.Rows = append(res.Rows, out)
+	}
+	if len(s.OrderBy) > 0 {
+		idx := make([]int, len(s.OrderBy))
+		for i, o := range s.OrderBy {
+			idx[i] = -1
+			for j, it := range s.Items {
+				c, isCol := o.Expr.(*sqlparse.ColRef)
+				if exprKey(o.Expr) == exprKey(it.Expr) || (isCol && len(c.Path) == 0 && c.Name == it.Label) {
+					idx[i] = j
+				}
+			}
+			if idx[i] < 0 {
+				return nil, sqlErr(4000, "SQLParseException: ORDER BY of an aggregate query must name a selected column")
+			}
+		}
+		sort.SliceStable(res.Rows, func(a, b int) bool {
+			for i, o := range s.OrderBy {
+				c := compare(res.Rows[a][idx[i]], res.Rows[b][idx[i]])
+				if c != 0 {
+					return (c < 0) != o.Desc
+				}
+			}
+			return false
+		})
+	}
+	if s.Limit >= 0 && len(res.Rows) > s.Limit {
+		res.Rows = res.Rows[:s.Limit]
+	}
+	res.RowCount = int64(len(res.Rows))
+	return res, nil
+}
+
+// likeMatch implements SQL LIKE: % any run, _ one character.
+func likeMatch(v, pattern string, fold bool) bool {
+	var b strings.Builder
+	b.WriteString("^")
+	if fold {
+		b.WriteString("(?is)")
+	} else {
+		b.WriteString("(?s)")
+	}
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '%':
+			b.WriteString(".*")
+		case '_':
+			b.WriteString(".")
+		case '\\':
+			if i+1 < len(pattern) {
+				i++
+				b.WriteString(regexp.QuoteMeta(string(pattern[i])))
+			}
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	re, err := regexp.Compile(b.String())
+	return err == nil && re.MatchString(v)
+}
+
+func (c *Cluster) prematureGreenLocked() bool {
+	d := time.Duration(c.cfg.PrematureGreenMs) * time.Millisecond
+	return d > 0 && !c.lastJoin.IsZero() && c.now().Sub(c.lastJoin) < d
 }

@@ -545,3 +545,58 @@ func TestNewPrimariesSpreadWhileRecoveriesRun(t *testing.T) {
 		}
 	}
 }
+
+func TestSelectGroupByLikeAggregates(t *testing.T) {
+	c, k := newTestCluster(t, "data-hot-0", "data-hot-1", "data-hot-2")
+	c.CreateTable(Table{Name: "t", Shards: 6, Replicas: 1})
+	advance(c, k, 3*time.Second)
+	r := sql(t, c, "data-hot-0", `SELECT node['name'] AS n, count(*) AS c FROM sys.shards GROUP BY node['name'] ORDER BY n DESC`)
+	if len(r.Rows) != 3 || r.Rows[0][0] != "data-hot-2" || r.Rows[0][1] != int64(4) || r.Cols[1] != "c" {
+		t.Fatalf("%+v", r)
+	}
+	r = sql(t, c, "data-hot-0", `SELECT routing_state, count(*) FROM sys.shards GROUP BY routing_state`)
+	if len(r.Rows) != 1 || r.Rows[0][0] != "STARTED" || r.Rows[0][1] != int64(12) {
+		t.Fatalf("%+v", r)
+	}
+	r = sql(t, c, "data-hot-0", `SELECT count(*), max(id), min(id), sum(id) FROM sys.shards WHERE "primary"`)
+	if r.Rows[0][0] != int64(6) || r.Rows[0][1] != int64(5) || r.Rows[0][2] != int64(0) || r.Rows[0][3] != int64(15) {
+		t.Fatalf("%+v", r)
+	}
+	r = sql(t, c, "data-hot-0", `SELECT name FROM sys.nodes WHERE name LIKE 'data-hot-_' AND name NOT LIKE '%2' AND hostname ILIKE 'CRATE%' ORDER BY name`)
+	if len(r.Rows) != 2 || r.Rows[1][0] != "data-hot-1" {
+		t.Fatalf("%+v", r)
+	}
+	if e := sqlErrOf(c, Session{Via: id("data-hot-0"), User: crate.User}, `SELECT name, count(*) FROM sys.nodes`); e == nil {
+		t.Fatal("ungrouped column accepted")
+	}
+	// bulk SET
+	s := crate
+	s.Via = id("data-hot-0")
+	res, _, e := c.Exec(s, `SET GLOBAL TRANSIENT "cluster.graceful_stop.timeout" = ?`, nil, [][]any{{"10s"}, {"bad"}})
+	if e != nil || len(res.Results) != 2 || res.Results[0].RowCount != 1 || res.Results[1].RowCount != -2 {
+		t.Fatalf("%+v %v", res, e)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	c, k := newTestCluster(t, "data-hot-0", "data-hot-1")
+	c.CreateTable(Table{Name: "t", Shards: 2, Replicas: 1})
+	advance(c, k, 2*time.Second)
+	c.UpdateConfig(func(cfg *Config) { cfg.PrematureGreenMs = 2000 })
+	sql(t, c, "data-hot-0", `SET GLOBAL TRANSIENT "cluster.routing.allocation.enable" = 'primaries'`)
+	c.Leave(id("data-hot-1"), "restart")
+	join(t, c, "data-hot-1")
+	r := sql(t, c, "data-hot-0", `SELECT health FROM sys.cluster_health`)
+	if r.Rows[0][0] != "GREEN" {
+		t.Fatalf("no premature GREEN: %v", r.Rows)
+	}
+	advance(c, k, 3*time.Second)
+	r = sql(t, c, "data-hot-0", `SELECT health FROM sys.health`)
+	if r.Rows[0][0] != "YELLOW" {
+		t.Fatalf("after the premature window: %v", r.Rows)
+	}
+	c.UpdateConfig(func(cfg *Config) { cfg.SQLErrorPercent = 100 })
+	if e := sqlErrOf(c, Session{Via: id("data-hot-0"), User: crate.User}, `SELECT 1`); e == nil || e.Code != 5032 {
+		t.Fatalf("%v", e)
+	}
+}

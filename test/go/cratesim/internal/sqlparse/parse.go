@@ -75,6 +75,7 @@ type Select struct {
 	Items   []SelItem
 	From    string // "sys.nodes"; "" when no FROM
 	Where   Expr
+	GroupBy []Expr
 	OrderBy []Order
 	Limit   int // -1 when absent
 }
@@ -347,6 +348,21 @@ func (p *parser) selectStmt() (Stmt, error) {
 		}
 		st.Where = w
 	}
+	if p.acceptKw("group") {
+		if err := p.expectKw("by"); err != nil {
+			return nil, err
+		}
+		for {
+			e, err := p.expression()
+			if err != nil {
+				return nil, err
+			}
+			st.GroupBy = append(st.GroupBy, e)
+			if !p.acceptSym(",") {
+				break
+			}
+		}
+	}
 	if p.acceptKw("order") {
 		if err := p.expectKw("by"); err != nil {
 			return nil, err
@@ -382,7 +398,7 @@ func (p *parser) selectStmt() (Stmt, error) {
 
 func isReserved(w string) bool {
 	switch w {
-	case "from", "where", "order", "limit", "as", "and", "or", "not", "in", "is", "by", "asc", "desc", "group", "having":
+	case "from", "where", "order", "limit", "as", "and", "or", "not", "in", "is", "by", "asc", "desc", "group", "having", "like", "ilike":
 		return true
 	}
 	return false
@@ -499,6 +515,29 @@ func (p *parser) comparison() (Expr, error) {
 			return nil, p.mismatch()
 		}
 		return in, nil
+	}
+	if p.peekKw("like") || p.peekKw("ilike") || (not && (p.peekKw("like") || p.peekKw("ilike"))) {
+		op := strings.ToUpper(p.cur().text)
+		p.i++
+		r, err := p.primary()
+		if err != nil {
+			return nil, err
+		}
+		var e Expr = &Bin{Op: op, L: l, R: r}
+		if not {
+			e = &Not{X: e}
+		}
+		return e, nil
+	}
+	if p.peekKw("not") && (p.toks[p.i+1].text == "like" || p.toks[p.i+1].text == "ilike") && p.toks[p.i+1].kind == tIdent {
+		p.i++
+		op := strings.ToUpper(p.cur().text)
+		p.i++
+		r, err := p.primary()
+		if err != nil {
+			return nil, err
+		}
+		return &Not{X: &Bin{Op: op, L: l, R: r}}, nil
 	}
 	if p.acceptKw("is") {
 		n := p.acceptKw("not")
