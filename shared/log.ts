@@ -61,7 +61,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const msg = redactText(message);
     const safe = fields ? (redactFields(fields) as LogFields) : undefined;
     if (format === 'json') {
-      write(JSON.stringify({ ts: new Date(now()).toISOString(), level, msg, ...safe }));
+      // Fields never override the line's own keys.
+      write(JSON.stringify({ ...safe, ts: new Date(now()).toISOString(), level, msg }));
       return;
     }
     let line = `${level.toUpperCase()}: ${msg}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactText } from '../../../shared/log.js';
+import { createLogger, redactText, withFields } from '../../../shared/log.js';
 import { emitEvent } from '../../../shared/events.js';
 import { waitForPod, pollUntil } from '../../../shared/wait.js';
 import { TimeoutError } from '../../../shared/errors.js';
@@ -20,6 +20,20 @@ describe('createLogger', () => {
     const log = createLogger({ format: 'json', level: 'debug', write: (l) => lines.push(l), now: () => 0 });
     log.debug('step', { pod: 'crate-1', step: 'deleted' });
     expect(JSON.parse(lines[0]!)).toEqual({ ts: '1970-01-01T00:00:00.000Z', level: 'debug', msg: 'step', pod: 'crate-1', step: 'deleted' });
+    log.info('real', { msg: 'fake', level: 'error' });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ msg: 'real', level: 'info' });
+  });
+
+  it('withFields adds fields read at each call; call-site fields win', () => {
+    const lines: string[] = [];
+    const scope: Record<string, string> = { pod: 'crate-0', step: 'analyze' };
+    const log = withFields(createLogger({ format: 'json', write: (l) => lines.push(l) }), () => ({ ...scope }));
+    log.info('a');
+    scope.step = 'delete';
+    log.info('b', { step: 'custom' });
+    log.info('c');
+    expect(lines.map((l) => JSON.parse(l).step)).toEqual(['analyze', 'custom', 'delete']);
+    expect(JSON.parse(lines[0]!).pod).toBe('crate-0');
   });
 
   it('never writes secrets: keys, Authorization headers, URLs with passwords, password=...', () => {
