@@ -180,3 +180,20 @@ describe('rollingRestart', () => {
     expect(w.kube.writes).toEqual([]);
   });
 });
+
+describe('JSON lines for the plugin', () => {
+  it('a crate-operator roll logs parseable JSON lines with pod and step, and never the password', async () => {
+    const { createLogger } = await import('../../../shared/log.js');
+    const w = await world({ replicas: 3, operator: true });
+    const lines: string[] = [];
+    const log = createLogger({ format: 'json', level: 'debug', write: (l) => lines.push(l) });
+    const r = await rollingRestart(w.deps({ log }), { cluster: w.clusterModel(), ...fastGate });
+    expect(r.success).toBe(true);
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.every((x) => typeof x.ts === 'string' && typeof x.msg === 'string' && typeof x.level === 'string')).toBe(true);
+    const steps = new Set(records.filter((x) => x.pod === 'crate-data-hot-c1-1').map((x) => x.step));
+    expect([...steps]).toEqual(expect.arrayContaining(['analyze', 'decommission', 'delete', 'wait-ready', 'rejoin', 'allocation-reset', 'health-gate']));
+    expect(records.some((x) => x.step === 'preflight')).toBe(true);
+    expect(lines.join('\n')).not.toContain('s3cr3t');
+  });
+});
