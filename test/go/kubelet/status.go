@@ -181,6 +181,7 @@ func (w *podWorker) syncStatus(ctx context.Context, pod *corev1.Pod) {
 		cur.Status = st
 		_, err := pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
 		if err == nil {
+			w.logTransition(pod, w.lastSent, &st)
 			w.lastSent = &st
 			return
 		}
@@ -221,4 +222,23 @@ func (k *kubelet) event(pod *corev1.Pod, container, typ, reason, msg string) {
 		defer cancel()
 		_, _ = k.client.CoreV1().Events(pod.Namespace).Create(ctx, ev, metav1.CreateOptions{})
 	}()
+}
+
+func podReady(st *corev1.PodStatus) bool {
+	for _, c := range st.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// logTransition logs phase and readiness changes with the time since the
+// kubelet first saw the pod.
+func (w *podWorker) logTransition(pod *corev1.Pod, old, cur *corev1.PodStatus) {
+	if old != nil && old.Phase == cur.Phase && podReady(old) == podReady(cur) {
+		return
+	}
+	klog.Infof("%s: phase %s, ready %v (%s after the kubelet saw it)", podKey(pod), cur.Phase, podReady(cur),
+		time.Since(w.seen).Round(time.Millisecond))
 }

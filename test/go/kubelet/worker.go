@@ -98,10 +98,11 @@ type podWorker struct {
 	netDown    bool
 	lastSent   *corev1.PodStatus
 	finished   bool
+	seen       time.Time // first informer event
 }
 
 func newPodWorker(k *kubelet, p *corev1.Pod) *podWorker {
-	w := &podWorker{k: k, uid: p.UID, pod: p, kickCh: make(chan struct{}, 1),
+	w := &podWorker{k: k, uid: p.UID, pod: p, kickCh: make(chan struct{}, 1), seen: time.Now(),
 		dir: filepath.Join(k.cfg.state, "pods", string(p.UID))}
 	for _, c := range p.Spec.InitContainers {
 		w.ctrs = append(w.ctrs, &ctrState{spec: c, init: true})
