@@ -146,7 +146,9 @@ func evalConst(e sqlparse.Expr, args []any) (any, *SQLError) {
 }
 
 var tableCols = map[string][]string{
-	"sys.nodes":                 {"id", "name", "hostname", "rest_url", "attributes", "version", "port", "cluster_state_version"},
+	"sys.nodes":                 {"id", "name", "hostname", "rest_url", "attributes", "version", "port", "cluster_state_version", "load", "heap", "mem", "fs"},
+	"sys.checks":                {"id", "severity", "description", "passed"},
+	"sys.node_checks":           {"id", "node_id", "severity", "description", "passed", "acknowledged"},
 	"sys.cluster":               {"id", "name", "master_node", "settings"},
 	"sys.health":                {"table_schema", "table_name", "partition_ident", "health", "severity", "missing_shards", "underreplicated_shards"},
 	"sys.cluster_health":        {"health", "severity", "description", "pending_tasks", "missing_shards", "underreplicated_shards"},
@@ -185,7 +187,11 @@ func (c *Cluster) rowsLocked(sess Session, table, text string) ([]map[string]any
 			}
 			rows = append(rows, map[string]any{"id": n.ID, "name": n.Name, "hostname": n.Hostname, "rest_url": n.RestURL,
 				"attributes": attrs, "version": map[string]any{"number": c.cfg.Version}, "port": map[string]any{"http": 4200, "transport": 4300, "psql": 5432},
-				"cluster_state_version": int64(len(c.history))})
+				"cluster_state_version": int64(len(c.history)),
+				"load":                  map[string]any{"1": 0.1, "5": 0.1, "15": 0.1},
+				"heap":                  map[string]any{"used": int64(256 << 20), "max": int64(1 << 30), "free": int64(768 << 20)},
+				"mem":                   map[string]any{"used": int64(2 << 30), "free": int64(6 << 30), "used_percent": 25.0, "free_percent": 75.0},
+				"fs":                    map[string]any{"total": map[string]any{"size": int64(100 << 30), "used": int64(10 << 30), "available": int64(90 << 30)}}})
 		}
 	case "sys.cluster":
 		var master any
@@ -238,6 +244,8 @@ func (c *Cluster) rowsLocked(sess Session, table, text string) ([]map[string]any
 					"orphan_partition": false, "num_docs": int64(0), "size": int64(0), "recovery": map[string]any{"stage": state}})
 			}
 		}
+	case "sys.checks", "sys.node_checks":
+		// every check passes in the simulator: no rows fail
 	case "sys.jobs":
 		n := c.nodes[sess.Via]
 		rows = append(rows, map[string]any{"id": newID(), "stmt": text, "started": time.Now().UnixMilli(), "username": sess.User.Name, "node": nodeObj(n.ID)})

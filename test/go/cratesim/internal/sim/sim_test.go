@@ -230,6 +230,14 @@ func TestSelectSubset(t *testing.T) {
 	if r.RowCount != 1 {
 		t.Fatal()
 	}
+	r = sql(t, c, "data-hot-0", `SELECT heap['used'], load['1'] FROM sys.nodes`)
+	if r.Rows[0][0] == nil || r.Rows[0][1] == nil {
+		t.Fatalf("%+v", r.Rows)
+	}
+	r = sql(t, c, "data-hot-0", `SELECT count(*) FROM sys.checks WHERE passed = false`)
+	if r.Rows[0][0] != int64(0) {
+		t.Fatalf("%+v", r.Rows)
+	}
 	for _, bad := range []struct {
 		stmt string
 		code int
