@@ -329,7 +329,7 @@ function outcomeOf(snap: JobSnapshot | null, last: RunnerTermination | null, pod
     if (finished?.type === 'Failed' && finished.reason === 'DeadlineExceeded' && last.exitCode !== 0 && !result) {
       return { detached: false, exitCode: ExitCode.timeout, result: null, failure: `Job deadline exceeded: ${finished.message ?? ''}`.trim(), pods };
     }
-    return { detached: false, exitCode: last.exitCode, result, failure, pods };
+    return { detached: false, exitCode: documentedExitCode(last.exitCode), result, failure, pods };
   }
   if (!snap?.job) return { detached: false, exitCode: ExitCode.failed, result: null, failure: 'the Job was deleted (cancelled?) before its runner finished', pods };
   if (finished?.type === 'Complete') return { detached: false, exitCode: ExitCode.ok, result: null, failure: null, pods };
@@ -340,6 +340,11 @@ function outcomeOf(snap: JobSnapshot | null, last: RunnerTermination | null, pod
 }
 
 /** What a log tail (FallbackToLogsOnError) says went wrong: the runner's first error line, else the last lines. */
+/** The runner's own codes (0-5) pass through; a runner killed by a signal or OOM (137, 143...) is a failed operation. */
+export function documentedExitCode(code: number): number {
+  return Number.isInteger(code) && code >= 0 && code <= 5 ? code : ExitCode.failed;
+}
+
 function lastLines(text: string): string {
   const lines = text.trim().split('\n');
   for (const line of lines) {

@@ -34,6 +34,12 @@ function note(out: Writer, text: string): void {
   out.write(`${text}\n`);
 }
 
+/** A notice on stderr: a JSON line with -o json (stderr stays JSON lines), else text. */
+function notice(ctx: CliContext, g: GlobalOptions, text: string, fields: Record<string, unknown> = {}): void {
+  if (g.output === 'json') note(ctx.stderr, JSON.stringify({ ts: ctx.now().toISOString(), level: 'info', msg: text, ...fields }));
+  else note(ctx.stderr, text);
+}
+
 /** A validated Task (namespace possibly still the default) -> exit code. */
 export async function runOperation(ctx: CliContext, g: GlobalOptions, task: Task): Promise<number> {
   const conn = await ctx.connect(g.connect);
@@ -59,7 +65,7 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
 export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKube, task: Task): Promise<number> {
   const target = await resolveTarget(kube, task);
   const warnings = await checkJobPrerequisites(kube, task.namespace);
-  for (const w of warnings) note(ctx.stderr, `warning: ${w}`);
+  for (const w of warnings) notice(ctx, g, `warning: ${w}`);
   const job = buildJobForTask(task, target, { image: g.image, suffix: ctx.randomSuffix() });
   if (g.dryRun) {
     printValue(ctx.stdout, job, g.output === 'json' ? 'json' : 'yaml', () => '');
@@ -67,7 +73,7 @@ export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKu
   }
   const created = await kube.create(job);
   const name = created.metadata?.name ?? job.metadata?.name ?? '';
-  note(ctx.stderr, `job.batch/${name} created in ${task.namespace} (Ctrl-C detaches; the Job goes on)`);
+  notice(ctx, g, `job.batch/${name} created in ${task.namespace} (Ctrl-C detaches; the Job goes on)`, { job: name, namespace: task.namespace });
   return attach(ctx, g, kube, task.namespace, name);
 }
 
@@ -77,11 +83,15 @@ export async function attach(ctx: CliContext, g: GlobalOptions, kube: PluginKube
   const outcome = await followJob({ kube, namespace, jobName, progress, signal: ctx.signal });
   await progress.close(outcome.exitCode === ExitCode.ok);
   if (outcome.detached) {
-    note(ctx.stderr, `detached from job ${jobName}; it goes on. Re-attach: kubectl crate-decommission jobs attach ${jobName} -n ${namespace}`);
-    note(ctx.stderr, `Stop it safely: kubectl crate-decommission jobs cancel ${jobName} -n ${namespace}`);
+    notice(ctx, g, `detached from job ${jobName}; it goes on. Re-attach: kubectl crate-decommission jobs attach ${jobName} -n ${namespace}`, { job: jobName });
+    notice(ctx, g, `Stop it safely: kubectl crate-decommission jobs cancel ${jobName} -n ${namespace}`, { job: jobName });
     return outcome.exitCode;
   }
   if (outcome.result) printResult(ctx, g, outcome.result);
+  else if (g.output !== 'text') {
+    // Machines get a result document even when the runner could not write one.
+    printResult(ctx, g, { job: jobName, namespace, success: outcome.exitCode === ExitCode.ok, error: outcome.failure, exitCode: outcome.exitCode });
+  }
   if (outcome.failure) note(ctx.stderr, errorLine(new Error(outcome.failure)));
   return outcome.exitCode;
 }

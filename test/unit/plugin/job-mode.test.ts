@@ -472,3 +472,24 @@ describe('a runner without a JSON result', () => {
     expect(outcome).toMatchObject({ exitCode: 2, result: null, failure: 'runner: in-cluster configuration: no service account token' });
   });
 });
+
+describe('-o json when the runner wrote no result', () => {
+  it('still prints one JSON document and keeps stderr JSON lines until the error line', async () => {
+    const kube = new FakePluginKube();
+    kube.put(statefulSet(NS, 'crate', 3));
+    installRunnerRbac(kube, NS);
+    const ctx = testContext({ kube });
+    const name = 'crate-decommission-rollout-crate-abcde';
+    kube.logs.set(`${NS}/${name}-p1`, { lines: [] });
+    kube.put(runnerPod(NS, name, `${name}-p1`, { terminated: { exitCode: 137, reason: 'OOMKilled' } }));
+    const run = runCli(['rollout', 'crate', '-n', NS, '--yes', '-o', 'json'], ctx);
+    await tick();
+    const created = (await kube.get<V1Job>({ apiVersion: 'batch/v1', kind: 'Job', namespace: NS, name })) as V1Job;
+    kube.put({ ...created, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', lastTransitionTime: new Date() }] } } as V1Job);
+    expect(await run).toBe(1);
+    expect(JSON.parse(ctx.out.text)).toMatchObject({ job: name, success: false, exitCode: 1, error: expect.stringMatching(/137.*OOMKilled/) });
+    const errLines = ctx.err.lines;
+    for (const l of errLines.slice(0, -1)) expect(() => JSON.parse(l)).not.toThrow();
+    expect(errLines.at(-1)).toMatch(/^error: /);
+  });
+});
