@@ -3,7 +3,9 @@
 import { waitPodBack, runDecommission } from './decommission.js';
 import { emitEvent, EventReason } from './events.js';
 import { checkClusterHealth } from './health.js';
-import { clearScope, closeOperation, failureOf, newOperationId, openOperation, resetAllocation, setScope, type OperationContext } from './operation.js';
+import { SQL } from './cluster-sql.js';
+import { messageOf } from './errors.js';
+import { LABEL_ROUTING_OWNER, clearScope, closeOperation, failureOf, newOperationId, openOperation, resetAllocation, setScope, type OperationContext } from './operation.js';
 import type { EngineDeps } from './ports.js';
 import { PodRestartInput, PodRestartResult, type DecommissionOptions, type Strategy } from './schemas.js';
 
@@ -24,6 +26,36 @@ function emptyResult(podName: string, namespace: string, startedAt: number, stra
     duration: 0,
     startedAt: new Date(startedAt).toISOString(),
   });
+}
+
+/**
+ * dc_util restricts allocation in preStop and only its postStart `--reset-routing` undoes it. Without
+ * that hook (or when it failed) the setting stays restricted and replicas never recover, so once
+ * the node is back we reset it - unless another owner (crate-operator's label) holds it.
+ */
+async function resetLeftoverDcUtilAllocation(ctx: OperationContext, podName: string): Promise<void> {
+  const { deps, cluster } = ctx;
+  let value: string | null = null;
+  try {
+    const res = await ctx.reader.query(SQL.allocationSetting, [], { signal: ctx.signal });
+    const v = res.rows[0]?.[0];
+    value = v === null || v === undefined ? null : String(v).toLowerCase();
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    deps.log.warn(`Could not read cluster.routing.allocation.enable: ${messageOf(err)}`);
+    return;
+  }
+  if (value === null || value === 'all') return;
+  const stsName = cluster.pods.find((p) => p.name === podName)?.statefulSetName ?? cluster.statefulSetName;
+  const live = await deps.kube.getStatefulSet(cluster.namespace, stsName);
+  const owner = live?.metadata?.labels?.[LABEL_ROUTING_OWNER];
+  if (owner && !owner.startsWith('crate-decommission-')) {
+    deps.log.warn(`cluster.routing.allocation.enable is ${value} after pod ${podName} rejoined; it is owned by ${owner} (label ${LABEL_ROUTING_OWNER}), leaving it`);
+    return;
+  }
+  deps.log.warn(`dc_util left cluster.routing.allocation.enable = ${value} after pod ${podName} rejoined (no postStart --reset-routing?); resetting it`);
+  await ctx.reader.query(SQL.resetAllocation, [], { signal: ctx.signal });
+  await emitEvent(deps, { kind: 'StatefulSet', name: stsName, namespace: cluster.namespace }, EventReason.AllocationReset, `cluster.routing.allocation.enable reset after dc_util left it ${value}`);
 }
 
 /** Restart one pod inside an open operation (used by restartPod and rollingRestart). Throws only bugs. */
@@ -73,6 +105,7 @@ export async function runRestart(ctx: OperationContext, podName: string, steps: 
     // The node is back: its shards may recover on it now.
     setScope(ctx, { step: 'allocation-reset' });
     await resetAllocation(ctx);
+    if (decommission.strategyUsed === 'kubernetes_managed') await resetLeftoverDcUtilAllocation(ctx, podName);
     if (ctx.lease) {
       await ctx.lease.save({ done: { ...ctx.lease.progress.done, [podName]: result.newUid ?? '' }, current: null });
     }

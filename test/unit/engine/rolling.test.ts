@@ -2,6 +2,7 @@
 // unavailable, stop at first failure, every exit path resetting allocation and releasing the lock.
 import { describe, expect, it } from 'vitest';
 import { orderPods, planRollingRestart, rollingRestart } from '../../../shared/rolling.js';
+import { restartPod } from '../../../shared/restart.js';
 import { leaseName } from '../../../shared/lease.js';
 import { KubeApiError } from '../../../shared/errors.js';
 import type { PodInfo } from '../../../shared/schemas.js';
@@ -56,6 +57,26 @@ describe('rollingRestart', () => {
     expect(w.crate.setting(ALLOC)).toBeUndefined();
     expect(leaseHolder(w)).toBeUndefined();
     expect(w.kube.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['RolloutStarted', 'RolloutSucceeded', 'HealthGatePassed']));
+  });
+
+  it('resets the allocation dc_util left restricted when there is no postStart --reset-routing', async () => {
+    const w = await world({ replicas: 3, preStop: 'dc_util', dcUtilPostStart: false });
+    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
+    expect(r.error).toBeNull();
+    expect(r.success).toBe(true);
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+    expect(w.log.text()).toContain('dc_util left cluster.routing.allocation.enable = primaries after pod crate-2 rejoined');
+    expect(w.crate.violations).toEqual([]);
+  });
+
+  it('leaves a restricted allocation owned by crate-operator alone', async () => {
+    const w = await world({ replicas: 3, preStop: 'dc_util', dcUtilPostStart: false, stsLabels: { 'dc-util-routing-owner': 'operator-1767225600' } });
+    w.crate.transient.set(ALLOC, 'primaries');
+    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, healthTimeout: 10 });
+    expect(r.success).toBe(false);
+    expect(r.error).toContain('failed checks all_tables_green');
+    expect(w.crate.setting(ALLOC)).toBe('primaries');
+    expect(w.log.text()).toContain('owned by operator-1767225600');
   });
 
   it('rolls a manual crate-operator cluster through exec, master last, no unavailability, secrets never logged', async () => {

@@ -21,6 +21,8 @@ export interface WorldOptions {
   preStop?: 'dc_util' | 'none';
   /** dc_util command line (default "./dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s"). */
   dcUtilCommand?: string;
+  /** With dc_util: also a postStart hook running dc_util --reset-routing (default true). */
+  dcUtilPostStart?: boolean;
   terminationGracePeriodSeconds?: number | null;
   /** crate-operator layout: sql-exporter sidecar first, labels, Secret user-system-<name>, CrateDB resource. */
   operator?: boolean;
@@ -79,6 +81,7 @@ export class World {
   readonly preStop: 'dc_util' | 'none';
   readonly terminationGracePeriodSeconds: number | null;
   readonly dcUtilCommand: string;
+  readonly dcUtilPostStart: boolean;
   /** Engine ms between a container start and its node joining; tests may raise it to keep a pod unready. */
   joinDelayMs: number;
 
@@ -93,6 +96,7 @@ export class World {
     this.preStop = options.preStop ?? 'none';
     this.terminationGracePeriodSeconds = options.terminationGracePeriodSeconds === undefined ? (this.operator ? 1200 : 30) : options.terminationGracePeriodSeconds;
     this.dcUtilCommand = options.dcUtilCommand ?? './dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s';
+    this.dcUtilPostStart = options.dcUtilPostStart ?? true;
     this.joinDelayMs = options.joinDelayMs ?? 1000;
     this.kube = new FakeKube({ restartDelayMs: 10_000, ...options.kube, clock: this.clock, autoReady: false });
     this.crate = new FakeCrateCluster({ trustCrateFromNetwork: !this.operator, ...options.crate, clock: this.clock });
@@ -108,7 +112,7 @@ export class World {
         const cs = current?.status?.containerStatuses?.find((c) => c.name === 'crate');
         if (!current || current.metadata!.uid !== uid || !cs?.state?.running) return;
         this.crate.joinNode(this.nodeName(name), name);
-        if (this.preStop === 'dc_util' && !this.stsLabel('dc-util-routing-owner')) {
+        if (this.preStop === 'dc_util' && this.dcUtilPostStart && !this.stsLabel('dc-util-routing-owner')) {
           // dc_util's postStart --reset-routing
           this.crate.resetSetting('cluster.routing.allocation.enable');
         }
@@ -284,7 +288,14 @@ export class World {
         { name: 'transport', containerPort: 4300 },
       ],
       ...(this.preStop === 'dc_util'
-        ? { lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', this.dcUtilCommand] } } } }
+        ? {
+            lifecycle: {
+              preStop: { exec: { command: ['/bin/sh', '-c', this.dcUtilCommand] } },
+              ...(this.dcUtilPostStart
+                ? { postStart: { exec: { command: ['/bin/sh', '-c', `${this.dcUtilCommand.split(' ')[0]} --reset-routing`] } } }
+                : {}),
+            },
+          }
         : {}),
     };
     const containers: V1Container[] = this.operator
