@@ -239,7 +239,8 @@ func RunNode(o NodeOptions) int {
 
 	// join, retrying while the coordinator is not there or the old incarnation is still a member
 	stream := unixClient(o.Socket, 0)
-	body, _ := json.Marshal(map[string]any{"name": name, "hostname": o.Hostname, "restUrl": restURL, "attributes": attrs, "bootId": bootID})
+	body, _ := json.Marshal(map[string]any{"name": name, "hostname": o.Hostname, "restUrl": restURL, "attributes": attrs, "bootId": bootID,
+		"noMaster": strings.EqualFold(o.Settings["node.master"], "false"), "noData": strings.EqualFold(o.Settings["node.data"], "false")})
 	joinURL := "http://coordinator/clusters/" + url.PathEscape(cluster) + "/join"
 	var resp *http.Response
 	var err error

@@ -162,6 +162,8 @@ type Node struct {
 	Attributes map[string]string `json:"attributes"`
 	JoinedAt   time.Time         `json:"joinedAt"`
 	BootID     string            `json:"bootId"`
+	Master     bool              `json:"masterEligible"`
+	Data       bool              `json:"data"`
 	Decom      *Decom            `json:"decommission,omitempty"`
 	seq        int
 	Events     chan NodeEvent `json:"-"`
@@ -199,6 +201,7 @@ type Cluster struct {
 	tokens     float64
 	lastStep   time.Time
 	lastJoin   time.Time
+	voting     map[string]bool // names of master-eligible nodes ever joined
 
 	violations []*Violation
 	open       map[string]*Violation // shard key -> open violation
@@ -215,6 +218,7 @@ func NewCluster(name string, now func() time.Time) *Cluster {
 	c := &Cluster{Name: name, now: now}
 	c.resetLocked()
 	c.nodes = map[string]*Node{}
+	c.voting = map[string]bool{}
 	return c
 }
 
@@ -284,6 +288,9 @@ type JoinRequest struct {
 	RestURL    string            `json:"restUrl"`
 	Attributes map[string]string `json:"attributes"`
 	BootID     string            `json:"bootId"`
+	// NoMaster / NoData: -Cnode.master=false / -Cnode.data=false
+	NoMaster bool `json:"noMaster,omitempty"`
+	NoData   bool `json:"noData,omitempty"`
 }
 
 // ErrDuplicateNode is returned when a node with the same name is still a member.
@@ -299,11 +306,14 @@ func (c *Cluster) Join(r JoinRequest) (*Node, error) {
 	}
 	c.seq++
 	n := &Node{ID: id, Name: r.Name, Hostname: r.Hostname, RestURL: r.RestURL, Attributes: r.Attributes,
-		JoinedAt: c.now(), BootID: r.BootID, seq: c.seq, Events: make(chan NodeEvent, 4)}
+		JoinedAt: c.now(), BootID: r.BootID, seq: c.seq, Events: make(chan NodeEvent, 4), Master: !r.NoMaster, Data: !r.NoData}
 	if n.Attributes == nil {
 		n.Attributes = map[string]string{}
 	}
 	c.nodes[id] = n
+	if n.Master {
+		c.voting[n.Name] = true
+	}
 	c.lastJoin = c.now()
 	c.electLocked()
 	c.logLocked("node %s (%s) joined", n.Name, n.ID)
@@ -318,19 +328,36 @@ func (c *Cluster) logLocked(format string, a ...any) {
 	}
 }
 
+// electLocked keeps the master while it is a member, else elects the
+// master-eligible node that joined first. With 3 or more master-eligible
+// nodes ever seen, a majority of them must be present (else no master: the
+// cluster refuses SQL).
 func (c *Cluster) electLocked() {
-	if _, ok := c.nodes[c.master]; ok {
-		return
-	}
-	c.master = ""
-	best := 0
-	for id, n := range c.nodes {
-		if c.master == "" || n.seq < best {
-			c.master, best = id, n.seq
+	present := 0
+	for _, n := range c.nodes {
+		if n.Master {
+			present++
 		}
 	}
-	if c.master != "" {
+	quorum := len(c.voting) < 3 || present*2 > len(c.voting)
+	if _, ok := c.nodes[c.master]; ok && quorum {
+		return
+	}
+	old := c.master
+	c.master = ""
+	if quorum {
+		best := 0
+		for id, n := range c.nodes {
+			if n.Master && (c.master == "" || n.seq < best) {
+				c.master, best = id, n.seq
+			}
+		}
+	}
+	switch {
+	case c.master != "":
 		c.logLocked("node %s elected master", c.nodes[c.master].Name)
+	case old != "" || len(c.nodes) > 0:
+		c.logLocked("no master: %d of %d master-eligible nodes present", present, len(c.voting))
 	}
 }
 
@@ -618,7 +645,7 @@ func (c *Cluster) targets(s *Shard, load map[string]int, noLimit bool) []string 
 		limit = 2
 	}
 	for id, n := range c.nodes {
-		if n.Decom != nil && n.Decom.Phase != "aborted" {
+		if (n.Decom != nil && n.Decom.Phase != "aborted") || !n.Data {
 			continue
 		}
 		if hasCopyOn(s, id) || (!noLimit && c.incoming(id) >= limit) {
@@ -808,7 +835,7 @@ func (c *Cluster) quietLocked() bool {
 func (c *Cluster) rebalanceLocked(load map[string]int, now time.Time) {
 	var ids []string
 	for id, n := range c.nodes {
-		if n.Decom == nil || n.Decom.Phase == "aborted" {
+		if (n.Decom == nil || n.Decom.Phase == "aborted") && n.Data {
 			ids = append(ids, id)
 		}
 	}

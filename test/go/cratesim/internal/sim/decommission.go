@@ -69,7 +69,7 @@ func (c *Cluster) toExitingLocked(n *Node, now time.Time, why string) {
 // canMoveSomewhere: a node exists that may hold another copy of s.
 func (c *Cluster) canMoveSomewhere(s *Shard) bool {
 	for id, n := range c.nodes {
-		if n.Decom == nil || n.Decom.Phase == "aborted" {
+		if (n.Decom == nil || n.Decom.Phase == "aborted") && n.Data {
 			if !hasCopyOn(s, id) {
 				return true
 			}

@@ -47,6 +47,9 @@ func (c *Cluster) Exec(sess Session, stmt string, args []any, bulk [][]any) (*Re
 	if via.Refusing() {
 		return nil, nil, sqlErr(5032, "NodeDisconnectedException: [%s] node is shutting down (decommissioned), not accepting new requests", via.Name)
 	}
+	if c.master == "" {
+		return nil, nil, sqlErr(5000, "ClusterBlockException[blocked by: [SERVICE_UNAVAILABLE/2/no master];]")
+	}
 	if p := c.cfg.SQLErrorPercent; p > 0 && mrand.Float64()*100 < p {
 		return nil, nil, sqlErr(5032, "NodeNotConnectedException: [%s] Node not connected (injected fault)", via.Name)
 	}

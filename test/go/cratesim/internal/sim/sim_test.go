@@ -608,3 +608,41 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("%v", e)
 	}
 }
+
+func TestDedicatedMastersAndQuorum(t *testing.T) {
+	c, k := newTestCluster(t)
+	for _, m := range []string{"master-0", "master-1", "master-2"} {
+		if _, err := c.Join(JoinRequest{Name: m, NoData: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{"data-hot-0", "data-hot-1"} {
+		if _, err := c.Join(JoinRequest{Name: d, NoMaster: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.CreateTable(Table{Name: "t", Shards: 4, Replicas: 1})
+	advance(c, k, 2*time.Second)
+	if p, r := copiesOn(c, "master-0"); p+r != 0 {
+		t.Fatal("shards on a master-only node")
+	}
+	r := sql(t, c, "data-hot-0", `SELECT master_node FROM sys.cluster`)
+	if r.Rows[0][0] != id("master-0") {
+		t.Fatalf("master %v", r.Rows[0][0])
+	}
+	c.Leave(id("master-0"), "restart")
+	r = sql(t, c, "data-hot-0", `SELECT master_node FROM sys.cluster`)
+	if r.Rows[0][0] != id("master-1") {
+		t.Fatalf("re-elected %v", r.Rows[0][0])
+	}
+	c.Leave(id("master-1"), "restart")
+	e := sqlErrOf(c, Session{Via: id("data-hot-0"), User: crate.User}, `SELECT 1`)
+	if e == nil || e.Code != 5000 {
+		t.Fatalf("no quorum but SQL answered: %v", e)
+	}
+	c.Join(JoinRequest{Name: "master-0", NoData: true})
+	sql(t, c, "data-hot-0", `SELECT 1`)
+	if c.Health() != "GREEN" || len(c.Violations()) != 0 {
+		t.Fatalf("%s %+v", c.Health(), c.Violations())
+	}
+}
