@@ -14,6 +14,10 @@ type imageEntry struct {
 	Cmd        []string          `json:"cmd,omitempty"`
 	WorkingDir string            `json:"workingDir,omitempty"`
 	Env        map[string]string `json:"env,omitempty"`
+	// Commands maps programs that exist only inside the real image (e.g.
+	// /docker-entrypoint.sh) to local argv prefixes: a container command
+	// whose first word is a key gets it replaced.
+	Commands map[string][]string `json:"commands,omitempty"`
 }
 
 type imagesFile struct {
@@ -48,6 +52,11 @@ func loadImages(path string, vars map[string]string) (*imageMap, error) {
 		e.WorkingDir = sub(e.WorkingDir)
 		for k, v := range e.Env {
 			e.Env[k] = sub(v)
+		}
+		for _, v := range e.Commands {
+			for j := range v {
+				v[j] = sub(v[j])
+			}
 		}
 	}
 	return &imageMap{entries: f.Images}, nil
@@ -109,6 +118,12 @@ func (m *imageMap) argv(image string, command, args []string) ([]string, *imageE
 	}
 	var out []string
 	if len(command) > 0 {
+		if e != nil {
+			if repl, ok := e.Commands[command[0]]; ok {
+				out = append(out, repl...)
+				command = command[1:]
+			}
+		}
 		out = append(append(out, command...), args...)
 	} else {
 		out = append(out, ep...)

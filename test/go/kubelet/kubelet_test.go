@@ -230,6 +230,11 @@ func TestImages(t *testing.T) {
 	if strings.Join(argv, " ") != "sleep 1" {
 		t.Errorf("unknown image args: %v", argv)
 	}
+	m.entries[0].Commands = map[string][]string{"/docker-entrypoint.sh": {"/sim", "node"}}
+	argv, _, _ = m.argv("crate:5.10", []string{"/docker-entrypoint.sh", "crate"}, []string{"-Cx=1"})
+	if strings.Join(argv, " ") != "/sim node crate -Cx=1" {
+		t.Errorf("command alias: %v", argv)
+	}
 	if got := substPlaceholders("$REPO/x:${CDK_STATE}/y:$CDK_CACHE", map[string]string{"REPO": "/r", "CDK_STATE": "/s", "CDK_CACHE": "/c"}); got != "/r/x:/s/y:/c" {
 		t.Errorf("placeholders: %q", got)
 	}
