@@ -167,8 +167,12 @@ if (os === 'win32') {
     log('note: osslsigncode not found, node.exe keeps its (now invalid) signature; postject will warn about it');
   }
 }
-if (os === 'linux' && !opt['no-strip'] && spawnSync('strip', ['--version']).status === 0) {
-  run('strip', ['--strip-all', out]);
+if (os === 'linux' && !opt['no-strip']) {
+  // The host's strip only knows the host's ELF machine; a cross strip may be installed.
+  const cross = `${arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu-strip`;
+  const tool = [...(target === host ? ['strip'] : []), cross].find((t) => spawnSync(t, ['--version']).status === 0);
+  if (tool) run(tool, ['--strip-all', out]);
+  else log(`note: no strip for ${target} here (${cross}); the binary keeps its symbols`);
 }
 const postject = join(root, 'node_modules', 'postject', 'dist', 'cli.js');
 const postjectArgs = [postject, out, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SENTINEL_FUSE];
