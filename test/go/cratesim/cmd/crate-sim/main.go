@@ -79,6 +79,7 @@ func usage() {
       config CLUSTER JSON
       invariants CLUSTER            (exit 1 when an unintended violation exists)
       reset CLUSTER
+      sql CLUSTER STMT [ARGS_JSON]  (as crate through the master, no auth)
       lose-primary CLUSTER TABLE [SHARD]
       restore CLUSTER TABLE
       wait-nodes CLUSTER N [TIMEOUT]
@@ -179,6 +180,18 @@ func ctl(args []string) int {
 			return 1
 		}
 		return 0
+	case "sql":
+		need(3)
+		body := map[string]any{"stmt": a[2]}
+		if len(a) > 3 {
+			var args []any
+			if err := json.Unmarshal([]byte(a[3]), &args); err != nil {
+				fmt.Fprintln(os.Stderr, "crate-sim ctl sql: ARGS must be a JSON array:", err)
+				return 2
+			}
+			body["args"] = args
+		}
+		return out(call("POST", cl(1)+"/sql", body))
 	case "reset":
 		need(2)
 		return out(call("POST", cl(1)+"/reset", nil))

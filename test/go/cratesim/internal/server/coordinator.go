@@ -164,6 +164,33 @@ func (co *Coordinator) Handler() http.Handler {
 		co.Reg.Get(r.PathValue("name")).Reset()
 		writeJSON(w, 200, map[string]any{"reset": r.PathValue("name")})
 	})
+	// SQL as `crate` for tests and demos, through the master (or any node that
+	// accepts SQL), bypassing host-based auth.
+	mux.HandleFunc("POST /clusters/{name}/sql", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Stmt string `json:"stmt"`
+			Args []any  `json:"args"`
+			Via  string `json:"via"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeErr(w, 400, "bad sql request: %v", err)
+			return
+		}
+		c := co.Reg.Get(r.PathValue("name"))
+		via := c.SQLNode(req.Via)
+		if via == "" {
+			writeErr(w, 503, "no node of cluster %s accepts SQL", c.Name)
+			return
+		}
+		res, _, e := c.Exec(sim.Session{Via: via, User: sim.User{Name: "crate", Superuser: true}}, req.Stmt, normalizeArgs(req.Args), nil)
+		if e != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(e.HTTPStatus())
+			w.Write(errorBody(e))
+			return
+		}
+		writeJSON(w, 200, res)
+	})
 	mux.HandleFunc("POST /clusters/{name}/join", co.join)
 	mux.HandleFunc("POST /clusters/{name}/nodes/{id}/leave", func(w http.ResponseWriter, r *http.Request) {
 		var body struct {

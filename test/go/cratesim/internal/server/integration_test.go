@@ -311,3 +311,16 @@ func TestIntegrationStartDelay(t *testing.T) {
 		t.Fatalf("node answered after %s, before its start delay", d)
 	}
 }
+
+func TestControlSQL(t *testing.T) {
+	h := newHarness(t)
+	h.start("data-hot-0")
+	out, err := exec.Command(binary, "ctl", "--socket", h.socket, "sql", "my-cluster", "SELECT name FROM sys.nodes WHERE name = ?", `["data-hot-0"]`).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"rows":[["data-hot-0"]]`) {
+		t.Fatalf("%v %s", err, out)
+	}
+	out, err = exec.Command(binary, "ctl", "--socket", h.socket, "sql", "my-cluster", "SELEC").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "4000") {
+		t.Fatalf("%v %s", err, out)
+	}
+}

@@ -342,3 +342,25 @@ func (c *Cluster) NodeInfo(n *Node) (member, refusing bool, version string) {
 	defer c.mu.Unlock()
 	return c.nodes[n.ID] == n, n.Refusing(), c.cfg.Version
 }
+
+// SQLNode picks the node to run control-API SQL through: the named one (id or
+// name), else the master, else any node that accepts SQL; "" when none.
+func (c *Cluster) SQLNode(ref string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ref != "" {
+		if n := c.findNodeLocked(ref); n != nil {
+			return n.ID
+		}
+		return ""
+	}
+	if n, ok := c.nodes[c.master]; ok && !n.Refusing() {
+		return n.ID
+	}
+	for _, n := range c.sortedNodesLocked() {
+		if !n.Refusing() {
+			return n.ID
+		}
+	}
+	return ""
+}
