@@ -41,6 +41,10 @@ fi
 
 if pid="$(cdk_pid_alive "$CDK_STATE/pids/kubelet.pid")"; then
   cdk_log "kubelet already running (pid $pid)"
+  if [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" != "$bin" ]]; then
+    cdk_log "WARNING: the running kubelet is not the current build $bin; restart it with" \
+      "'bash test/cluster/down.d/30-kubelet.sh && bash test/cluster/up.d/30-kubelet.sh' (its pods are marked Failed and recreated)"
+  fi
 else
   cdk_log "starting kubelet ($bin)"
   cdk_start kubelet "$bin" \
