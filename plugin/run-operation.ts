@@ -66,7 +66,8 @@ export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKu
   const target = await resolveTarget(kube, task);
   const warnings = await checkJobPrerequisites(kube, task.namespace);
   for (const w of warnings) notice(ctx, g, `warning: ${w}`);
-  const job = buildJobForTask(task, target, { image: g.image, suffix: ctx.randomSuffix() });
+  // --dry-run here means "print the Job"; the Job itself is the real run (use `plan` for a read-only run).
+  const job = buildJobForTask({ ...task, dryRun: false }, target, { image: g.image, suffix: ctx.randomSuffix() });
   if (g.dryRun) {
     printValue(ctx.stdout, job, g.output === 'json' ? 'json' : 'yaml', () => '');
     return ExitCode.ok;

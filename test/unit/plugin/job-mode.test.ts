@@ -294,6 +294,8 @@ describe('rollout through the command line (Job mode)', () => {
     expect(ctx.out.text).toContain('kind: Job');
     expect(ctx.out.text).toContain('name: crate-decommission-rollout-crate-abcde');
     expect(ctx.out.text).toContain('--operation-id');
+    // The printed Job is the one a real run creates: its runner does not get --dry-run.
+    expect(ctx.out.text).not.toContain('- --dry-run');
     expect(kube.writes).toEqual([]);
   });
 
