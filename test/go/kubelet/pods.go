@@ -41,6 +41,9 @@ func (k *kubelet) failStalePods(ctx context.Context) error {
 			k.deletePodObject(ctx, p)
 			continue
 		}
+		if p.Status.PodIP == "" && !anyStarted(p.Status.ContainerStatuses) && !anyStarted(p.Status.InitContainerStatuses) {
+			continue // never started: the informer starts it now
+		}
 		p.Status.Phase = corev1.PodFailed
 		p.Status.Reason = "NodeRestart"
 		p.Status.Message = "the cdk process kubelet restarted; the pod's processes are gone"
@@ -195,3 +198,12 @@ func (k *kubelet) shutdownPods() {
 }
 
 func podKey(p *corev1.Pod) string { return fmt.Sprintf("%s/%s", p.Namespace, p.Name) }
+
+func anyStarted(ss []corev1.ContainerStatus) bool {
+	for _, s := range ss {
+		if s.State.Running != nil || s.State.Terminated != nil || s.RestartCount > 0 {
+			return true
+		}
+	}
+	return false
+}
