@@ -95,7 +95,6 @@ await build({
   logLevel: 'warning',
   // Bundled CommonJS dependencies call require(); inside the SEA it loads built-ins only.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  define: { 'process.env.CRATE_DECOMMISSION_BUILD': JSON.stringify(`${version} sea ${target}`) },
 }).catch((e) => fail(`esbuild: ${e.message}`));
 const loader = join(work, 'loader.cjs');
 writeFileSync(

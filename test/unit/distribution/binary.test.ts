@@ -81,6 +81,12 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
     expect(out.minAvailability).toBe('PRIMARIES');
   });
 
+  it('--version prints the package version', () => {
+    const r = run(['--version']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
   it('an unknown command exits 2 with a one-line message', () => {
     const r = run(['no-such-command']);
     expect(r.status).toBe(2);
