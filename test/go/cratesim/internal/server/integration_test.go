@@ -324,3 +324,52 @@ func TestControlSQL(t *testing.T) {
 		t.Fatalf("%v %s", err, out)
 	}
 }
+
+// A rolling restart done as the tool should: allocation primaries, decommission
+// (PRIMARIES) through another node, wait for exit 0, start the node again,
+// reset allocation, wait for GREEN; next node. No violation may be recorded.
+func TestIntegrationRollingRestart(t *testing.T) {
+	h := newHarness(t)
+	names := []string{"data-hot-0", "data-hot-1", "data-hot-2"}
+	for _, n := range names {
+		h.start(n)
+	}
+	c := h.co.Reg.Get("my-cluster")
+	c.CreateTable(sim.Table{Name: "a", Shards: 6, Replicas: 1})
+	c.CreateTable(sim.Table{Name: "b", Shards: 3, Replicas: 0})
+	waitGreen := func() {
+		for i := 0; i < 300; i++ {
+			a := h.sql(names[0], "SELECT health FROM sys.cluster_health")
+			if a.status == 200 && a.json["rows"].([]any)[0].([]any)[0] == "GREEN" {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatal("not GREEN")
+	}
+	waitGreen()
+	for i, n := range names {
+		via := names[(i+1)%3]
+		for _, stmt := range []string{
+			`SET GLOBAL TRANSIENT "cluster.routing.allocation.enable" = 'primaries'`,
+			`SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = 'primaries'`,
+			`SET GLOBAL TRANSIENT "cluster.graceful_stop.timeout" = '30s'`,
+			`ALTER CLUSTER DECOMMISSION ?`,
+		} {
+			if a := h.sql(via, stmt, n); a.status != 200 && !strings.Contains(stmt, "?") {
+				t.Fatalf("%s: %+v", stmt, a)
+			}
+		}
+		if code, ok := h.waitExit(n, 10*time.Second); !ok || code != 0 {
+			t.Fatalf("%s: exit %d %v", n, code, ok)
+		}
+		h.start(n)
+		if a := h.sql(via, `RESET GLOBAL "cluster.routing.allocation.enable"`); a.status != 200 {
+			t.Fatalf("reset: %+v", a)
+		}
+		waitGreen()
+	}
+	if v := c.Violations(); len(v) != 0 {
+		t.Fatalf("%+v", v[0])
+	}
+}
