@@ -37,8 +37,13 @@ done
 pidfile="$CDK_STATE/pids/crate-sim.pid"
 ctl() { "$dir/crate-sim" ctl --socket "$socket" "$@"; }
 if pid="$(cdk_pid_alive "$pidfile")" && ctl clusters >/dev/null 2>&1; then
-  # a coordinator started from an older build keeps running; `down` then `up` replaces it
-  cdk_log "crate-sim coordinator already running (pid $pid)"
+  # a coordinator started from an older build keeps running (restarting it
+  # would drop every simulated cluster's tables); `down` then `up` replaces it
+  if [[ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" != "$(readlink -f "$dir/crate-sim")" ]]; then
+    cdk_log "crate-sim coordinator already running (pid $pid) from an older build; down + up to replace it"
+  else
+    cdk_log "crate-sim coordinator already running (pid $pid)"
+  fi
   exit 0
 fi
 [[ -e "$pidfile" ]] && cdk_stop "$pidfile" 5
