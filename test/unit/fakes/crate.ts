@@ -451,8 +451,14 @@ export class FakeCrateCluster {
   }
 
   /** The graceful stop of one node (fact sheet section 1). */
+  private readonly drains = new Map<string, number>();
+
   private async decommission(node: FakeNode): Promise<void> {
     node.state = 'draining';
+    const generation = (this.drains.get(node.name) ?? 0) + 1;
+    this.drains.set(node.name, generation);
+    // This graceful stop is over when the node stopped otherwise (killed) or another one started.
+    const stale = () => node.state !== 'draining' || this.drains.get(node.name) !== generation;
     this.decommissions.push({ node: node.name, at: this.clock.now() });
     const minAvailability = String(this.setting('cluster.graceful_stop.min_availability') ?? 'primaries').toLowerCase();
     const timeoutMs = parseTimeValue(this.setting('cluster.graceful_stop.timeout')) ?? 2 * 3600_000;
@@ -460,7 +466,7 @@ export class FakeCrateCluster {
     const deadline = this.clock.now() + timeoutMs;
     try {
       for (;;) {
-        if (this.closed) return;
+        if (this.closed || stale()) return;
         const mine = this.shards.filter((c) => c.node === node.name);
         const relocating = this.shards.some((c) => c.state === 'RELOCATING' || c.state === 'INITIALIZING');
         const health = this.health();
@@ -482,7 +488,7 @@ export class FakeCrateCluster {
     } catch {
       return; // closed
     }
-    if (node.state !== 'draining') return;
+    if (stale()) return;
     this.leave(node);
     this.onNodeExit?.(node, 0);
   }

@@ -86,6 +86,29 @@ describe('FakeCrateCluster', () => {
     expect(world.crate.violations).toEqual([]);
   });
 
+  it('a draining node refuses new SQL; other nodes answer; the node exits 0 once its primaries moved', async () => {
+    world = await createWorld({ replicas: 3, crate: { stepMs: 5000 } });
+    const cluster = world.clusterModel();
+    const [p0, p1] = cluster.pods;
+    await world.sql.http(ns, p0!, cluster.sql).query('ALTER CLUSTER DECOMMISSION ?', ['data-hot-1']);
+    const err = await world.sql.http(ns, p1!, cluster.sql).query('SELECT 1').catch((e) => e);
+    expect(err).toBeInstanceOf(CrateSqlError);
+    expect(err.httpStatus).toBe(500);
+    await world.sql.http(ns, p0!, cluster.sql).query('SELECT 1');
+    await world.waitFor(() => world!.crate.node('data-hot-1')?.state === 'down');
+    expect(world.kube.pod(ns, 'crate-1')!.status!.containerStatuses![0]!.state?.terminated?.exitCode).toBe(0);
+    expect(world.crate.violations).toEqual([]);
+  });
+
+  it('a preStop hook longer than the grace period is cut short (SIGKILL) and the node leaves', async () => {
+    world = await createWorld({ replicas: 3, preStop: 'dc_util', crate: { stepMs: 60_000 } });
+    const uid = world.podUid('crate-0')!;
+    await world.kube.deletePod(ns, 'crate-0', { gracePeriodSeconds: 30, uid });
+    await world.waitFor(() => world!.podUid('crate-0') !== uid);
+    expect(world.crate.decommissions.map((d) => d.node)).toEqual(['data-hot-0']);
+    expect(world.crate.node('data-hot-0')?.state).not.toBe('draining');
+  });
+
   it('a wrong password gets a plain 401', async () => {
     world = await createWorld({ replicas: 2, operator: true });
     world.kube.addSecret(ns, 'user-system-c1', { password: 'wrong' });
