@@ -134,6 +134,10 @@ writeFileSync(
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
       useCodeCache: false,
+      // A kubectl plugin must not change with the user's Node settings: NODE_OPTIONS is ignored
+      // (e.g. a global `--import tsx` would otherwise break it). NODE_EXTRA_CA_CERTS still works.
+      execArgv: [],
+      execArgvExtension: 'none',
       assets: { 'main.mjs': bundle },
     },
     null,

@@ -87,6 +87,17 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
     expect(r.stdout.trim()).toBe(pkg.version);
   });
 
+  it("ignores the user's NODE_OPTIONS", () => {
+    const p = spawnSync(bin, ['--version'], {
+      cwd: tmp,
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin', NODE_OPTIONS: '--require /nonexistent/preload.js' },
+      timeout: 30_000,
+    });
+    expect(p.status, p.stderr).toBe(0);
+    expect(p.stdout.trim()).toBe(pkg.version);
+  });
+
   it('an unknown command exits 2 with a one-line message', () => {
     const r = run(['no-such-command']);
     expect(r.status).toBe(2);
