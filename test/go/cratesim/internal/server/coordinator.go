@@ -244,7 +244,7 @@ func (co *Coordinator) join(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(200)
 	enc := json.NewEncoder(w)
-	enc.Encode(JoinLine{Event: "joined", ID: n.ID, Cluster: c.Name, Version: c.Config().Version})
+	enc.Encode(JoinLine{Event: "joined", ID: n.ID, Cluster: c.Name, Version: c.NodeVersion(n)})
 	if fl != nil {
 		fl.Flush()
 	}

@@ -240,7 +240,7 @@ func RunNode(o NodeOptions) int {
 	// join, retrying while the coordinator is not there or the old incarnation is still a member
 	stream := unixClient(o.Socket, 0)
 	body, _ := json.Marshal(map[string]any{"name": name, "hostname": o.Hostname, "restUrl": restURL, "attributes": attrs, "bootId": bootID,
-		"noMaster": strings.EqualFold(o.Settings["node.master"], "false"), "noData": strings.EqualFold(o.Settings["node.data"], "false")})
+		"version": os.Getenv("CRATE_SIM_VERSION"), "noMaster": strings.EqualFold(o.Settings["node.master"], "false"), "noData": strings.EqualFold(o.Settings["node.data"], "false")})
 	joinURL := "http://coordinator/clusters/" + url.PathEscape(cluster) + "/join"
 	var resp *http.Response
 	var err error

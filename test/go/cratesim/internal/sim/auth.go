@@ -340,7 +340,7 @@ func (c *Cluster) LeaveIfSame(n *Node, cause string) bool {
 func (c *Cluster) NodeInfo(n *Node) (member, refusing bool, version string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.nodes[n.ID] == n, n.Refusing(), c.cfg.Version
+	return c.nodes[n.ID] == n, n.Refusing(), c.nodeVersion(n)
 }
 
 // SQLNode picks the node to run control-API SQL through: the named one (id or
@@ -363,4 +363,11 @@ func (c *Cluster) SQLNode(ref string) string {
 		}
 	}
 	return ""
+}
+
+// NodeVersion returns the CrateDB version a node runs.
+func (c *Cluster) NodeVersion(n *Node) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodeVersion(n)
 }

@@ -50,7 +50,9 @@ type Config struct {
 	DisableDollarQuoting bool `json:"disableDollarQuoting"`
 	// DisableRebalance stops the balancer moving shards onto emptier nodes.
 	DisableRebalance bool `json:"disableRebalance"`
-	// Version reported by GET / and sys.nodes.
+	// Version of nodes that do not bring their own (CRATE_SIM_VERSION).
+	// Behaviour follows it: < 5.2 no $$dollar$$ quoting, < 6.0 no
+	// sys.cluster_health, < 6.4.4 force=false still exits on a timeout.
 	Version string `json:"version"`
 	// Jobs are extra statements shown as running in sys.jobs (e.g. a
 	// CREATE SNAPSHOT).
@@ -86,7 +88,7 @@ func DefaultConfig() Config {
 		NodeLeftDelayMs:           60000,
 		ExitDelayMs:               500,
 		DecommissionResponse:      "immediate",
-		Version:                   "5.10.3",
+		Version:                   "6.4.4",
 	}
 }
 
@@ -162,6 +164,7 @@ type Node struct {
 	Attributes map[string]string `json:"attributes"`
 	JoinedAt   time.Time         `json:"joinedAt"`
 	BootID     string            `json:"bootId"`
+	Version    string            `json:"version,omitempty"`
 	Master     bool              `json:"masterEligible"`
 	Data       bool              `json:"data"`
 	Decom      *Decom            `json:"decommission,omitempty"`
@@ -288,6 +291,8 @@ type JoinRequest struct {
 	RestURL    string            `json:"restUrl"`
 	Attributes map[string]string `json:"attributes"`
 	BootID     string            `json:"bootId"`
+	// Version of this node's CrateDB ("" = the cluster's configured one).
+	Version string `json:"version,omitempty"`
 	// NoMaster / NoData: -Cnode.master=false / -Cnode.data=false
 	NoMaster bool `json:"noMaster,omitempty"`
 	NoData   bool `json:"noData,omitempty"`
@@ -306,7 +311,7 @@ func (c *Cluster) Join(r JoinRequest) (*Node, error) {
 	}
 	c.seq++
 	n := &Node{ID: id, Name: r.Name, Hostname: r.Hostname, RestURL: r.RestURL, Attributes: r.Attributes,
-		JoinedAt: c.now(), BootID: r.BootID, seq: c.seq, Events: make(chan NodeEvent, 4), Master: !r.NoMaster, Data: !r.NoData}
+		JoinedAt: c.now(), BootID: r.BootID, seq: c.seq, Events: make(chan NodeEvent, 4), Master: !r.NoMaster, Data: !r.NoData, Version: r.Version}
 	if n.Attributes == nil {
 		n.Attributes = map[string]string{}
 	}
@@ -905,4 +910,52 @@ func (c *Cluster) completeRecoveriesLocked(instant bool) {
 		s.EverStarted = true
 		s.InSync[cp.Node] = true
 	}
+}
+
+// nodeVersion is the CrateDB version a node runs.
+func (c *Cluster) nodeVersion(n *Node) string {
+	if n != nil && n.Version != "" {
+		return n.Version
+	}
+	return c.cfg.Version
+}
+
+// VersionBefore reports whether version v is older than w (numeric parts;
+// anything unparsable counts as new).
+func VersionBefore(v, w string) bool {
+	parse := func(s string) []int {
+		s = strings.TrimPrefix(s, "v")
+		if i := strings.IndexAny(s, "-+ "); i >= 0 {
+			s = s[:i]
+		}
+		var out []int
+		for _, p := range strings.Split(s, ".") {
+			n := 0
+			for _, ch := range p {
+				if ch < '0' || ch > '9' {
+					return nil
+				}
+				n = n*10 + int(ch-'0')
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	a, b := parse(v), parse(w)
+	if a == nil || b == nil {
+		return false
+	}
+	for i := 0; i < len(a) || i < len(b); i++ {
+		x, y := 0, 0
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
 }

@@ -132,7 +132,7 @@ func (c *Cluster) decommissionProgressLocked(now time.Time) {
 			if c.drainedLocked(n) {
 				c.toExitingLocked(n, now, "shards drained")
 			} else if !now.Before(d.deadline) {
-				if d.Force || c.cfg.LegacyForceFalseExits {
+				if d.Force || c.cfg.LegacyForceFalseExits || VersionBefore(c.nodeVersion(n), "6.4.4") {
 					c.toExitingLocked(n, now, fmt.Sprintf("graceful_stop.timeout %s reached, force=%v: stopping anyway", d.Timeout, d.Force))
 				} else {
 					d.Phase = "aborted"

@@ -112,7 +112,7 @@ func (c *Cluster) execLocked(sess Session, st sqlparse.Stmt, text string, args [
 		c.resetGlobalLocked(s.Names)
 		return &Result{Cols: []string{}, Rows: [][]any{{}}, RowCount: 1}, nil, nil
 	case *sqlparse.Decommission:
-		if s.DollarForm && c.cfg.DisableDollarQuoting {
+		if s.DollarForm && (c.cfg.DisableDollarQuoting || VersionBefore(c.nodeVersion(c.nodes[sess.Via]), "5.2")) {
 			return nil, nil, sqlErr(4000, "SQLParseException[line 1:28: token recognition error at: '$']")
 		}
 		if !sess.User.Superuser {
@@ -189,7 +189,7 @@ func (c *Cluster) rowsLocked(sess Session, table, text string) ([]map[string]any
 				attrs[k] = v
 			}
 			rows = append(rows, map[string]any{"id": n.ID, "name": n.Name, "hostname": n.Hostname, "rest_url": n.RestURL,
-				"attributes": attrs, "version": map[string]any{"number": c.cfg.Version}, "port": map[string]any{"http": 4200, "transport": 4300, "psql": 5432},
+				"attributes": attrs, "version": map[string]any{"number": c.nodeVersion(n)}, "port": map[string]any{"http": 4200, "transport": 4300, "psql": 5432},
 				"cluster_state_version": int64(len(c.history)),
 				"load":                  map[string]any{"1": 0.1, "5": 0.1, "15": 0.1},
 				"heap":                  map[string]any{"used": int64(256 << 20), "max": int64(1 << 30), "free": int64(768 << 20)},
@@ -216,6 +216,9 @@ func (c *Cluster) rowsLocked(sess Session, table, text string) ([]map[string]any
 				"severity": int64(h.Severity), "missing_shards": int64(h.MissingShards), "underreplicated_shards": int64(h.UnderreplicatedShards)})
 		}
 	case "sys.cluster_health":
+		if VersionBefore(c.nodeVersion(c.nodes[sess.Via]), "6.0") {
+			return nil, sqlErr(4041, "RelationUnknown: Relation '%s' unknown", table)
+		}
 		h, miss, under := c.clusterHealthLocked()
 		if c.prematureGreenLocked() {
 			h, miss, under = "GREEN", 0, 0

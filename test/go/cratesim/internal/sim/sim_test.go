@@ -646,3 +646,41 @@ func TestDedicatedMastersAndQuorum(t *testing.T) {
 		t.Fatalf("%s %+v", c.Health(), c.Violations())
 	}
 }
+
+func TestVersionGates(t *testing.T) {
+	for _, c := range []struct {
+		v, w string
+		less bool
+	}{{"5.1.4", "5.2", true}, {"5.2.0", "5.2", false}, {"5.10.3", "6.0", true}, {"6.4.3", "6.4.4", true}, {"6.4.4", "6.4.4", false}, {"7.0", "6.4.4", false}, {"nightly", "6.0", false}} {
+		if VersionBefore(c.v, c.w) != c.less {
+			t.Fatalf("%s < %s", c.v, c.w)
+		}
+	}
+	k := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := NewCluster("test", k.Now)
+	old, _ := c.Join(JoinRequest{Name: "data-hot-0", Version: "5.1.4"})
+	c.Join(JoinRequest{Name: "data-hot-1", Version: "5.10.3"})
+	c.Join(JoinRequest{Name: "data-hot-2"}) // the cluster's default version
+	via := func(n string) Session { return Session{Via: id(n), User: crate.User} }
+	if e := sqlErrOf(c, via("data-hot-0"), `ALTER CLUSTER DECOMMISSION $$data-hot-2$$`); e == nil || e.Code != 4000 {
+		t.Fatalf("5.1 accepted dollar quoting: %v", e)
+	}
+	if e := sqlErrOf(c, via("data-hot-1"), `SELECT health FROM sys.cluster_health`); e == nil || e.Code != 4041 {
+		t.Fatalf("5.10 has sys.cluster_health: %v", e)
+	}
+	sql(t, c, "data-hot-2", `SELECT health FROM sys.cluster_health`)
+	r := sql(t, c, "data-hot-2", `SELECT version['number'] FROM sys.nodes ORDER BY name`)
+	if r.Rows[0][0] != "5.1.4" || r.Rows[2][0] != "6.4.4" {
+		t.Fatalf("%+v", r.Rows)
+	}
+	// CrateDB < 6.4.4 stops on a timeout even with force=false
+	c.CreateTable(Table{Name: "t", Shards: 3, Replicas: 2})
+	advance(c, k, 3*time.Second)
+	decommission(t, c, "data-hot-2", "data-hot-0",
+		`SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = 'full'`,
+		`SET GLOBAL TRANSIENT "cluster.graceful_stop.timeout" = '1s'`,
+		`SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = false`)
+	if ok, _ := waitExit(t, c, k, old, 3*time.Second); !ok {
+		t.Fatal("a 5.1 node did not stop after its timeout with force=false")
+	}
+}
