@@ -1,9 +1,10 @@
 // The image runs `node /app/runner.mjs`, copied from dist/runner.mjs (see dockerfile.test.ts): build that
 // artefact with the project build and run it through Node 24, as the image does.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
@@ -45,5 +46,14 @@ describe.skipIf(!hasRunner || !existsSync(node24))('runner image entrypoint (dis
   it('an unknown operation is bad input too (exit 2), before anything touches a cluster', () => {
     const r = runArtefact(['no-such-operation', 'statefulset/x', '--namespace', 'default']);
     expect(r.status, r.stderr).toBe(2);
+  });
+
+  it("accepts the example Job's args (manifests/examples/job.yaml): only the missing in-cluster config stops it", () => {
+    const docs = parseAllDocuments(readFileSync(join(root, 'manifests', 'examples', 'job.yaml'), 'utf8')).map((d) => d.toJS());
+    const job = docs.find((d) => d?.kind === 'Job') as { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } };
+    const args = job.spec.template.spec.containers[0]!.args;
+    const r = runArtefact(args);
+    const msg = `${r.stdout}${r.stderr}`;
+    expect(msg).toMatch(/in-cluster|KUBERNETES_SERVICE_HOST/i);
   });
 });
