@@ -16,17 +16,17 @@ func TestExpandVars(t *testing.T) {
 	env := map[string]string{"A": "1", "B": "two", "EMPTY": ""}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	cases := map[string]string{
-		"plain":          "plain",
-		"$(A)":           "1",
-		"x$(A)y$(B)z":    "x1ytwoz",
-		"$(MISSING)":     "$(MISSING)",
-		"$$(A)":          "$(A)",
-		"$$":             "$",
-		"a$b":            "a$b",
-		"$(A":            "$(A",
-		"$(EMPTY)|":      "|",
-		"$":              "$",
-		"$()":            "$()",
+		"plain":                   "plain",
+		"$(A)":                    "1",
+		"x$(A)y$(B)z":             "x1ytwoz",
+		"$(MISSING)":              "$(MISSING)",
+		"$$(A)":                   "$(A)",
+		"$$":                      "$",
+		"a$b":                     "a$b",
+		"$(A":                     "$(A",
+		"$(EMPTY)|":               "|",
+		"$":                       "$",
+		"$()":                     "$()",
 		"-Cnode.name=$(HOSTNAME)": "-Cnode.name=$(HOSTNAME)",
 	}
 	for in, want := range cases {

@@ -23,24 +23,26 @@ import (
 )
 
 type config struct {
-	kubeconfig string
-	nodeName   string
-	nodeIP     string
-	port       int
-	bridge     string
-	bridgeCIDR string
-	prefixLen  int
-	firstIP    string
-	lastIP     string
-	state      string
-	cache      string
-	repo       string
-	imagesPath string
-	cpu        string
-	memory     string
-	maxPods    string
-	heartbeat  time.Duration
-	backoff    time.Duration
+	kubeconfig   string
+	nodeName     string
+	nodeIP       string
+	port         int
+	bridge       string
+	bridgeCIDR   string
+	prefixLen    int
+	firstIP      string
+	lastIP       string
+	state        string
+	cache        string
+	repo         string
+	imagesPath   string
+	cpu          string
+	memory       string
+	maxPods      string
+	heartbeat    time.Duration
+	backoff      time.Duration
+	cleanupNetns bool
+	taints       string
 }
 
 type kubelet struct {
@@ -88,6 +90,8 @@ func main() {
 	flag.StringVar(&cfg.maxPods, "max-pods", "250", "pods capacity")
 	flag.DurationVar(&cfg.heartbeat, "heartbeat", 10*time.Second, "Lease and Ready condition renewal period")
 	flag.DurationVar(&cfg.backoff, "restart-backoff", time.Second, "flat delay before a container restart")
+	flag.BoolVar(&cfg.cleanupNetns, "cleanup-netns", true, "on start, kill the processes of every cdk-* netns and remove it (false for a second kubelet on the same host)")
+	flag.StringVar(&cfg.taints, "register-with-taints", "", "taints for a new Node, key=value:Effect[,...]")
 	flag.Parse()
 	if cfg.kubeconfig == "" {
 		cfg.kubeconfig = filepath.Join(cfg.state, "kubeconfig")
@@ -161,7 +165,9 @@ func run(cfg config) error {
 	if err := ensureBridge(cfg.bridge, cfg.bridgeCIDR); err != nil {
 		return err
 	}
-	cleanupStaleNetns()
+	if cfg.cleanupNetns {
+		cleanupStaleNetns()
+	}
 
 	srv, err := k.serveHTTPS()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 
 	coordv1 "k8s.io/api/coordination/v1"
@@ -84,6 +85,14 @@ func (k *kubelet) registerNode(ctx context.Context) error {
 			},
 			Annotations: map[string]string{"node.alpha.kubernetes.io/ttl": "0"},
 		}}
+		for _, t := range strings.Split(k.cfg.taints, ",") {
+			if t == "" {
+				continue
+			}
+			kv, effect, _ := strings.Cut(t, ":")
+			key, value, _ := strings.Cut(kv, "=")
+			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: key, Value: value, Effect: corev1.TaintEffect(effect)})
+		}
 		k.fillNodeStatus(n)
 		n, err = nodes.Create(ctx, n, metav1.CreateOptions{})
 		if err != nil {

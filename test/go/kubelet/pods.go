@@ -194,7 +194,9 @@ func (k *kubelet) shutdownPods() {
 	case <-time.After(8 * time.Second):
 		klog.Warningf("shutdown timed out")
 	}
-	cleanupStaleNetns()
+	for _, w := range ws {
+		teardownNetns(string(w.uid))
+	}
 }
 
 func podKey(p *corev1.Pod) string { return fmt.Sprintf("%s/%s", p.Namespace, p.Name) }

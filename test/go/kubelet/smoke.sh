@@ -6,6 +6,8 @@
 # with lastState and --previous logs, a StatefulSet of 2 pods with an httpGet
 # readiness probe reaching each other by name. Runs in namespace
 # kubelet-smoke (deleted at the end). Prints "N passed, N failed".
+# SMOKE_NODE=<node> pins every pod to that node (and tolerates the taint
+# cdk-test=true:NoSchedule), for a second kubelet started for testing.
 set -uo pipefail
 CDK_STATE="${CDK_STATE:-/tmp/cdk}"
 # shellcheck disable=SC1091
@@ -20,6 +22,17 @@ check() { if eval "$2"; then ok "$1"; else ko "$1"; fi; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
+placement=""
+if [[ -n "${SMOKE_NODE:-}" ]]; then
+  placement="nodeSelector: {kubernetes.io/hostname: $SMOKE_NODE}\n  tolerations: [{key: cdk-test, operator: Exists}]"
+fi
+# apply: kubectl apply -f - of stdin, with the placement put where a
+# "#PLACEMENT" line is (indented like it)
+apply() {
+  awk -v p="$placement" '/#PLACEMENT/ { ind = $0; sub(/#PLACEMENT.*/, "", ind); if (p != "") { n = split(p, a, "\\n"); for (i = 1; i <= n; i++) { l = a[i]; sub(/^  /, "", l); print ind l } } next } { print }' \
+    | $K apply -f - >/dev/null
+}
+
 kubectl delete ns $NS --wait=true >/dev/null 2>&1
 kubectl create ns $NS >/dev/null
 for _ in $(seq 50); do $K get sa default >/dev/null 2>&1 && break; sleep 0.2; done
@@ -28,11 +41,12 @@ rm -f "$order"
 
 # --- 1. pod start, logs, exec -------------------------------------------------
 t0=$(now)
-$K apply -f - >/dev/null <<Y
+apply <<Y
 apiVersion: v1
 kind: Pod
 metadata: {name: hi}
 spec:
+  #PLACEMENT
   terminationGracePeriodSeconds: 10
   containers:
   - name: main
@@ -63,11 +77,12 @@ check "delete with a 2 s preStop took ${took}s (2..9 s)" 'awk -v t="$took" '\''B
 check "order preStop start < preStop end < SIGTERM" '[[ "$(awk "{print \$1}" $order | tr "\n" " ")" == "prestop-start prestop-end term " ]] && sort -c -k2 -n $order'
 
 # --- 3. logs -f ends with the container; Job exit 3 + termination message -------
-$K apply -f - >/dev/null <<'Y'
+apply <<'Y'
 apiVersion: v1
 kind: Pod
 metadata: {name: short}
 spec:
+  #PLACEMENT
   restartPolicy: Never
   containers:
   - {name: main, image: busybox, command: ["sh", "-c", "echo a; sleep 2; echo b"]}
@@ -79,6 +94,7 @@ spec:
   backoffLimit: 0
   template:
     spec:
+      #PLACEMENT
       restartPolicy: Never
       containers:
       - name: main
@@ -93,11 +109,12 @@ st="$($K get pod -l job-name=fail3 -o jsonpath='{.items[0].status.phase} {.items
 check "Job pod: Failed, exit 3, termination message (got: $st)" '[[ "$st" == $'\''Failed 3 disk on fire\n'\'' || "$st" == "Failed 3 disk on fire" ]]'
 
 # --- 4. restarts ---------------------------------------------------------------------
-$K apply -f - >/dev/null <<'Y'
+apply <<'Y'
 apiVersion: v1
 kind: Pod
 metadata: {name: crashy}
 spec:
+  #PLACEMENT
   containers:
   - {name: main, image: busybox, command: ["sh", "-c", "echo run; sleep 0.5; exit 5"]}
 Y
@@ -108,7 +125,7 @@ check "logs --previous" '[[ "$($K logs crashy --previous)" == run ]]'
 
 # --- 5. StatefulSet with readiness probe --------------------------------------------------
 t0=$(now)
-$K apply -f - >/dev/null <<'Y'
+apply <<'Y'
 apiVersion: v1
 kind: Service
 metadata: {name: web}
@@ -124,6 +141,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
+      #PLACEMENT
       terminationGracePeriodSeconds: 5
       containers:
       - name: web

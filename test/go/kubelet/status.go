@@ -65,13 +65,13 @@ func (w *podWorker) containerStatus(pod *corev1.Pod, c *ctrState) corev1.Contain
 	return st
 }
 
-func setCondition(conds []corev1.PodCondition, old []corev1.PodCondition, t corev1.PodConditionType, ok bool, reason string) []corev1.PodCondition {
+func setCondition(conds []corev1.PodCondition, old []corev1.PodCondition, gen int64, t corev1.PodConditionType, ok bool, reason string) []corev1.PodCondition {
 	status := corev1.ConditionFalse
 	if ok {
 		status = corev1.ConditionTrue
 		reason = ""
 	}
-	c := corev1.PodCondition{Type: t, Status: status, Reason: reason, LastTransitionTime: metav1.Now()}
+	c := corev1.PodCondition{Type: t, Status: status, Reason: reason, LastTransitionTime: metav1.Now(), ObservedGeneration: gen}
 	for _, o := range old {
 		if o.Type == t && o.Status == status {
 			c.LastTransitionTime = o.LastTransitionTime
@@ -90,12 +90,16 @@ func setCondition(conds []corev1.PodCondition, old []corev1.PodCondition, t core
 func (w *podWorker) buildStatus(pod *corev1.Pod) corev1.PodStatus {
 	old := pod.Status
 	st := corev1.PodStatus{
-		Phase:     w.computePhase(pod),
-		HostIP:    w.k.cfg.nodeIP,
-		HostIPs:   []corev1.HostIP{{IP: w.k.cfg.nodeIP}},
-		StartTime: w.startTime,
-		QOSClass:  old.QOSClass,
-		NominatedNodeName: old.NominatedNodeName,
+		Phase:                      w.computePhase(pod),
+		HostIP:                     w.k.cfg.nodeIP,
+		HostIPs:                    []corev1.HostIP{{IP: w.k.cfg.nodeIP}},
+		StartTime:                  w.startTime,
+		QOSClass:                   old.QOSClass,
+		NominatedNodeName:          old.NominatedNodeName,
+		ObservedGeneration:         pod.Generation,
+		Resize:                     old.Resize,
+		ResourceClaimStatuses:      old.ResourceClaimStatuses,
+		EphemeralContainerStatuses: old.EphemeralContainerStatuses,
 	}
 	if st.StartTime == nil {
 		st.StartTime = old.StartTime
@@ -137,20 +141,20 @@ func (w *podWorker) buildStatus(pod *corev1.Pod) corev1.PodStatus {
 			st.Conditions = append(st.Conditions, c)
 		}
 	}
-	st.Conditions = setCondition(st.Conditions, old.Conditions, corev1.PodScheduled, true, "")
-	st.Conditions = setCondition(st.Conditions, old.Conditions, corev1.PodReadyToStartContainers, w.sandboxOK && !w.netDown, "")
+	st.Conditions = setCondition(st.Conditions, old.Conditions, pod.Generation, corev1.PodScheduled, true, "")
+	st.Conditions = setCondition(st.Conditions, old.Conditions, pod.Generation, corev1.PodReadyToStartContainers, w.sandboxOK && !w.netDown, "")
 	initReason := "ContainersNotInitialized"
 	if terminal && initDone {
 		initReason = ""
 	}
-	st.Conditions = setCondition(st.Conditions, old.Conditions, corev1.PodInitialized, initDone, initReason)
+	st.Conditions = setCondition(st.Conditions, old.Conditions, pod.Generation, corev1.PodInitialized, initDone, initReason)
 	ready := allReady && initDone && !terminal && w.sandboxOK
 	notReadyReason := "ContainersNotReady"
 	if terminal {
 		notReadyReason = "PodCompleted"
 	}
-	st.Conditions = setCondition(st.Conditions, old.Conditions, corev1.ContainersReady, ready, notReadyReason)
-	st.Conditions = setCondition(st.Conditions, old.Conditions, corev1.PodReady, ready, notReadyReason)
+	st.Conditions = setCondition(st.Conditions, old.Conditions, pod.Generation, corev1.ContainersReady, ready, notReadyReason)
+	st.Conditions = setCondition(st.Conditions, old.Conditions, pod.Generation, corev1.PodReady, ready, notReadyReason)
 	if !ready && !terminal {
 		var names []string
 		for _, c := range w.ctrs {

@@ -74,12 +74,12 @@ type podWorker struct {
 	k   *kubelet
 	uid types.UID
 
-	mu      sync.Mutex
-	pod     *corev1.Pod
-	gone    bool
-	kickCh  chan struct{}
-	ctrs    []*ctrState // init containers first
-	dir     string
+	mu     sync.Mutex
+	pod    *corev1.Pod
+	gone   bool
+	kickCh chan struct{}
+	ctrs   []*ctrState // init containers first
+	dir    string
 
 	// worker-goroutine state
 	ip         netip.Addr
@@ -747,7 +747,7 @@ func (k *kubelet) helperCmd(spec nsSpec, env []string, tty bool) (*exec.Cmd, *os
 	cmd := exec.Command("/proc/self/exe", nsexecArg, string(js))
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:     !tty,
+		Setpgid:      !tty,
 		Unshareflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS,
 	}
 	if tty {
