@@ -3,7 +3,6 @@ package sim
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"regexp"
@@ -319,8 +318,6 @@ func (c *Cluster) sortedNodesLocked() []*Node {
 	sort.Slice(ns, func(i, j int) bool { return ns[i].Name < ns[j].Name })
 	return ns
 }
-
-var errColUnknown = errors.New("column unknown")
 
 func (c *Cluster) selectLocked(sess Session, s *sqlparse.Select, text string, args []any) (*Result, *SQLError) {
 	rows, e := c.rowsLocked(sess, s.From, text)
