@@ -94,14 +94,14 @@ describe('manual strategy', () => {
       namespace: ns,
       cluster: w.clusterModel(),
       ...fastGate,
-      options: { allocation: 'new_primaries', decommissionTimeout: 30, force: true, minAvailability: 'full' },
+      options: { allocation: 'new_primaries', decommissionTimeout: 300, force: false, minAvailability: 'none' },
     });
     expect(r.success).toBe(true);
     expect(writesOf(w).slice(0, 4)).toEqual([
       `SET GLOBAL TRANSIENT "${ALLOC}" = 'new_primaries'`,
-      `SET GLOBAL TRANSIENT "cluster.graceful_stop.timeout" = '30s'`,
-      `SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = true`,
-      `SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = 'FULL'`,
+      `SET GLOBAL TRANSIENT "cluster.graceful_stop.timeout" = '300s'`,
+      `SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = false`,
+      `SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = 'NONE'`,
     ]);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
   });
@@ -237,7 +237,8 @@ describe('manual strategy', () => {
 
   it('a one-node cluster: settings and the decommission go through the only node', async () => {
     const w = await world({ replicas: 1, tables: [{ name: 't', shards: 2, replicas: 0 }] });
-    const r = await restartPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster: w.clusterModel(), ...fastGate, options: { decommissionTimeout: 10 } });
+    // Nothing can move off a single node: min_availability NONE lets it stop at once.
+    const r = await restartPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster: w.clusterModel(), ...fastGate, options: { minAvailability: 'NONE' } });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
     expect(w.crate.writes.map((s) => s.node)).toEqual(['data-hot-0', 'data-hot-0', 'data-hot-0', 'data-hot-0', 'data-hot-0', 'data-hot-0']);
