@@ -241,7 +241,7 @@ func (e executor) ExecInContainer(ctx context.Context, name, uid, container stri
 func (k *kubelet) execInPod(ctx context.Context, w *podWorker, c *ctrState, argv []string, in io.Reader, out, errw io.Writer, tty bool, resize <-chan remotecommand.TerminalSize) (int, error) {
 	pod := w.getPod()
 	w.mu.Lock()
-	env := c.env
+	env, dir := c.env, c.dir
 	termPath := ""
 	if c.cur != nil {
 		termPath = c.cur.termPath
@@ -254,7 +254,7 @@ func (k *kubelet) execInPod(ctx context.Context, w *podWorker, c *ctrState, argv
 	if w.hostNet {
 		hostname = ""
 	}
-	spec := nsSpec{NetNS: w.netns, Hostname: hostname, Binds: w.binds(pod, c, termPath), Dir: c.spec.WorkingDir, Argv: argv}
+	spec := nsSpec{NetNS: w.netns, Hostname: hostname, Binds: w.binds(pod, c, termPath), Dir: dir, Argv: argv}
 	cmd, pr, err := k.helperCmd(spec, env.environ(), tty)
 	if err != nil {
 		return 0, err

@@ -63,6 +63,7 @@ type ctrState struct {
 	ready        bool
 	started      bool
 	env          *envList
+	dir          string // resolved working directory
 	nextStart    time.Time
 	imageID      string
 }
@@ -621,7 +622,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *ctrState) {
 		c.lastTerm = w.terminatedState(c.cur)
 		c.prev = c.cur
 	}
-	c.cur, c.env, c.waiting, c.ready, c.started = run, env, nil, false, false
+	c.cur, c.env, c.dir, c.waiting, c.ready, c.started = run, env, dir, nil, false, false
 	c.imageID = imageID(c.spec.Image)
 	w.mu.Unlock()
 
