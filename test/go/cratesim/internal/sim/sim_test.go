@@ -684,3 +684,28 @@ func TestVersionGates(t *testing.T) {
 		t.Fatal("a 5.1 node did not stop after its timeout with force=false")
 	}
 }
+
+// Under new_primaries a returning node cannot recover its own primaries: the
+// table stays RED until the allocation setting is reset.
+func TestNewPrimariesBlocksOwnPrimaryRecovery(t *testing.T) {
+	c, k := newTestCluster(t, "data-hot-0", "data-hot-1")
+	c.CreateTable(Table{Name: "t", Shards: 2, Replicas: 0})
+	advance(c, k, time.Second)
+	sql(t, c, "data-hot-0", `SET GLOBAL TRANSIENT "cluster.routing.allocation.enable" = 'new_primaries'`)
+	via := "data-hot-0"
+	if p, _ := copiesOn(c, "data-hot-1"); p == 0 {
+		t.Fatal("no primary on data-hot-1")
+	}
+	c.Leave(id("data-hot-1"), "plain restart")
+	join(t, c, "data-hot-1")
+	advance(c, k, 3*time.Second)
+	if c.Health() != "RED" {
+		t.Fatalf("recovered under new_primaries: %s", c.Health())
+	}
+	sql(t, c, via, `RESET GLOBAL "cluster.routing.allocation.enable"`)
+	advance(c, k, 2*time.Second)
+	v := c.Violations()
+	if c.Health() != "GREEN" || len(v) != 1 || v[0].End == nil {
+		t.Fatalf("%s %+v", c.Health(), v)
+	}
+}
