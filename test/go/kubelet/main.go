@@ -165,6 +165,9 @@ func run(cfg config) error {
 	if err := ensureBridge(cfg.bridge, cfg.bridgeCIDR); err != nil {
 		return err
 	}
+	if n := killStateProcs(cfg.state); n > 0 {
+		klog.Infof("killed %d pod processes left by an earlier kubelet", n)
+	}
 	if cfg.cleanupNetns {
 		cleanupStaleNetns()
 	}

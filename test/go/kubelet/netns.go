@@ -152,3 +152,29 @@ func cleanupStaleNetns() {
 		}
 	}
 }
+
+// killStateProcs SIGKILLs every process whose environment marks it as a pod
+// process of this state folder (CDK_TERMINATION_LOG=<state>/pods/...): the
+// leftovers of a kubelet that died without stopping its pods, including
+// hostNetwork pods and daemonized children.
+func killStateProcs(state string) int {
+	marker := []byte("\x00CDK_TERMINATION_LOG=" + filepath.Join(state, "pods") + "/")
+	ents, _ := os.ReadDir("/proc")
+	n := 0
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil {
+			continue
+		}
+		if bytes.Contains(append([]byte{0}, env...), marker) {
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				n++
+			}
+		}
+	}
+	return n
+}
