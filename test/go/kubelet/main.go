@@ -165,16 +165,17 @@ func run(cfg config) error {
 	if err := ensureBridge(cfg.bridge, cfg.bridgeCIDR); err != nil {
 		return err
 	}
+	// Bind first: a second kubelet for the same node fails here, before it
+	// could kill the running one's pods.
+	srv, err := k.serveHTTPS()
+	if err != nil {
+		return err
+	}
 	if n := killStateProcs(cfg.state); n > 0 {
 		klog.Infof("killed %d pod processes left by an earlier kubelet", n)
 	}
 	if cfg.cleanupNetns {
 		cleanupStaleNetns()
-	}
-
-	srv, err := k.serveHTTPS()
-	if err != nil {
-		return err
 	}
 	// Register (retrying while the apiserver comes up), then clean up.
 	for {

@@ -31,6 +31,7 @@ func (k *kubelet) failStalePods(ctx context.Context) error {
 	now := metav1.Now()
 	for i := range list.Items {
 		p := &list.Items[i]
+		teardownNetns(string(p.UID)) // its processes are gone or killed now
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			if p.DeletionTimestamp != nil {
 				k.deletePodObject(ctx, p)
