@@ -66,6 +66,8 @@ func (k *kubelet) serveHTTPS() (*http.Server, error) {
 	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", k.handleLogs)
 	mux.HandleFunc("/exec/{ns}/{pod}/{container}", k.handleExec)
 	mux.HandleFunc("/exec/{ns}/{pod}/{uid}/{container}", k.handleExec)
+	mux.HandleFunc("/attach/{ns}/{pod}/{container}", k.handleAttach)
+	mux.HandleFunc("/attach/{ns}/{pod}/{uid}/{container}", k.handleAttach)
 	mux.HandleFunc("/portForward/{ns}/{pod}", k.handlePortForward)
 	mux.HandleFunc("/portForward/{ns}/{pod}/{uid}", k.handlePortForward)
 	srv := &http.Server{
@@ -457,3 +459,42 @@ func (k *kubelet) handlePortForward(w http.ResponseWriter, r *http.Request) {
 }
 
 var _ = filepath.Join
+
+// AttachContainer streams the container's output from now on (the
+// container's stdin is /dev/null: input is read and dropped) until the
+// container's run ends or the client goes away.
+func (e executor) AttachContainer(ctx context.Context, name, uid, container string, in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize) error {
+	ns, podName, _ := strings.Cut(name, "/")
+	wk := e.k.findWorker(ns, podName)
+	if wk == nil {
+		return fmt.Errorf("pod %s not found", name)
+	}
+	lf, msg := wk.logFor(container, false)
+	if lf == nil {
+		return fmt.Errorf("%s", msg)
+	}
+	if in != nil {
+		go func() { _, _ = io.Copy(io.Discard, in) }()
+	}
+	if out == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return lf.stream(ctx, out, func() {}, logOptions{follow: true, tailLines: 0})
+}
+
+func (k *kubelet) handleAttach(w http.ResponseWriter, r *http.Request) {
+	ns, podName, cname := r.PathValue("ns"), r.PathValue("pod"), r.PathValue("container")
+	wk := k.findWorker(ns, podName)
+	if wk == nil {
+		http.Error(w, "pod not found", http.StatusNotFound)
+		return
+	}
+	opts, err := remotecommand.NewOptions(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	remotecommand.ServeAttach(w, r, executor{k}, ns+"/"+podName, string(wk.uid), cname, opts,
+		4*time.Hour, remotecommand.DefaultStreamCreationTimeout, remotecommand.SupportedStreamingProtocols)
+}
