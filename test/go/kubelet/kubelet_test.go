@@ -193,7 +193,8 @@ func TestLogStream(t *testing.T) {
 		pw.Close()
 		close(done)
 	}()
-	go func() { b.ReadFrom(pr) }()
+	readDone := make(chan struct{})
+	go func() { b.ReadFrom(pr); close(readDone) }()
 	time.Sleep(20 * time.Millisecond)
 	lf.Write([]byte("five\n"))
 	lf.Write([]byte("six"))
@@ -203,7 +204,7 @@ func TestLogStream(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("follow did not end")
 	}
-	time.Sleep(10 * time.Millisecond)
+	<-readDone
 	if b.String() != "five\nsix" {
 		t.Errorf("follow: %q", b.String())
 	}
