@@ -394,7 +394,7 @@ func (w *podWorker) setupSandbox(ctx context.Context, pod *corev1.Pod) error {
 		w.netns = ns
 	}
 	w.netDown = false
-	if pod.Spec.AutomountServiceAccountToken == nil || *pod.Spec.AutomountServiceAccountToken {
+	if w.automountToken(ctx, pod) {
 		w.saDir = filepath.Join(w.dir, "sa")
 		if err := w.writeSA(ctx, pod); err != nil {
 			return err
@@ -405,6 +405,22 @@ func (w *podWorker) setupSandbox(ctx context.Context, pod *corev1.Pod) error {
 	}
 	klog.Infof("%s: sandbox ready: netns %s, IP %s", podKey(pod), netnsName(string(pod.UID)), w.ip)
 	return nil
+}
+
+// automountToken: the pod's automountServiceAccountToken, else its
+// ServiceAccount's, else true.
+func (w *podWorker) automountToken(ctx context.Context, pod *corev1.Pod) bool {
+	if pod.Spec.AutomountServiceAccountToken != nil {
+		return *pod.Spec.AutomountServiceAccountToken
+	}
+	sa := pod.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	if obj, err := w.k.client.CoreV1().ServiceAccounts(pod.Namespace).Get(ctx, sa, metav1.GetOptions{}); err == nil && obj.AutomountServiceAccountToken != nil {
+		return *obj.AutomountServiceAccountToken
+	}
+	return true
 }
 
 // writeSA requests a bound service-account token and writes token, ca.crt
