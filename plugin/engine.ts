@@ -15,7 +15,7 @@ import type {
 import type { Clock, EngineDeps, Logger, LogLevel } from '../shared/ports.js';
 import { errorKindOf, exitCodeFor, messageOf, type ErrorKind } from '../shared/errors.js';
 import { exitCodeForResult } from './exit.js';
-import type { Task } from './task.js';
+import { sqlEndpointOverride, type Task } from './task.js';
 
 export interface EngineApi {
   analyzeCluster(deps: EngineDeps, input: AnalyzeInput): Promise<CrateDBCluster>;
@@ -66,10 +66,12 @@ export async function executeTask(engine: EngineApi, deps: EngineDeps, task: Tas
     force: true,
   };
   try {
+    const sql = sqlEndpointOverride(o.sql);
     const cluster = await engine.analyzeCluster(deps, {
       namespace: task.namespace,
       kind: task.target.kind,
       name: task.target.name,
+      ...(sql ? { sql } : {}),
     });
     let result: unknown;
     switch (task.operation) {

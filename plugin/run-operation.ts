@@ -54,11 +54,22 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
   const progress = progressFor(ctx, g);
   const log = engine.createLogger({ format: 'json', level: 'debug', write: (line) => progress.line(line) });
   const deps = await conn.engineDeps(log, ctx.signal);
-  const withId: Task = { ...task, dryRun: task.dryRun || g.dryRun };
+  const withId: Task = localTask({ ...task, dryRun: task.dryRun || g.dryRun }, log);
   const outcome = await executeTask(engine, deps, withId);
   await progress.close(outcome.exitCode === ExitCode.ok);
   printResult(ctx, g, outcome.result);
   return outcome.exitCode;
+}
+
+/**
+ * --local: pod IPs are usually not reachable from a workstation, so `--sql-transport auto` means exec here
+ * (through the API server); an explicit `--sql-transport http` is honoured.
+ */
+export function localTask(task: Task, log: { info(msg: string): void }): Task {
+  const sql = task.options.sql ?? { transport: 'auto' as const, insecure: false };
+  if (sql.transport !== 'auto') return task;
+  log.info('--local: SQL goes through exec into the CrateDB containers (pod IPs are usually not reachable from here); --sql-transport http sends it over HTTP from this machine');
+  return { ...task, options: { ...task.options, sql: { ...sql, transport: 'exec' } } };
 }
 
 /** Default mode: create the runner Job and follow it. --dry-run prints the Job instead of creating it. */

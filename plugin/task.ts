@@ -2,7 +2,15 @@
 // the validated Task, and the runner argv that carries a Task into the Job. Shared by plugin and runner.
 import { z } from 'zod';
 import type { Argv } from 'yargs';
-import { Dns1123Label, Dns1123Subdomain, MinAvailability, RestartAllocation, TargetKind } from '../shared/schemas.js';
+import {
+  Dns1123Label,
+  Dns1123Subdomain,
+  MinAvailability,
+  RestartAllocation,
+  SqlTransportMode,
+  TargetKind,
+  type SqlEndpointOverride,
+} from '../shared/schemas.js';
 import { UsageError } from './exit.js';
 import { parseDurationSeconds, validateNamespace } from './options.js';
 
@@ -11,6 +19,21 @@ export type Operation = z.infer<typeof Operation>;
 
 export const Target = z.object({ kind: TargetKind, name: Dns1123Subdomain });
 export type Target = z.infer<typeof Target>;
+
+const SecretKeyRef = z.object({ name: Dns1123Subdomain, key: z.string().min(1) });
+
+/** How the engine talks SQL (--sql-* flags); absent = discovery decides, transport auto. */
+export const SqlOptions = z.object({
+  transport: SqlTransportMode.default('auto'),
+  /** --sql-user with --sql-password-secret NAME[:KEY] (both or neither). */
+  user: z.string().min(1).optional(),
+  passwordSecret: SecretKeyRef.optional(),
+  scheme: z.enum(['http', 'https']).optional(),
+  /** --sql-ca-secret NAME[:KEY] (key default ca.crt). */
+  caSecret: SecretKeyRef.optional(),
+  insecure: z.boolean().default(false),
+});
+export type SqlOptions = z.infer<typeof SqlOptions>;
 
 export const TaskOptions = z.object({
   /** cluster.graceful_stop.timeout, seconds (--timeout). */
@@ -21,6 +44,8 @@ export const TaskOptions = z.object({
   podReadyTimeout: z.number().int().positive(),
   /** Seconds the health gate may wait for recovery (--health-timeout). */
   healthTimeout: z.number().int().positive(),
+  /** Only when a --sql-* flag was given. */
+  sql: SqlOptions.optional(),
 });
 export type TaskOptions = z.infer<typeof TaskOptions>;
 
@@ -135,7 +160,21 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
     default: '900s',
     group: 'Engine:',
   });
-  return out;
+  return out
+    .option('sql-transport', {
+      type: 'string',
+      describe: 'How SQL reaches CrateDB: auto (http when credentials are known, else exec) | http | exec',
+      group: 'SQL:',
+    })
+    .option('sql-user', { type: 'string', describe: 'SQL user for HTTP (needs --sql-password-secret)', group: 'SQL:' })
+    .option('sql-password-secret', {
+      type: 'string',
+      describe: "Secret holding the SQL user's password: NAME[:KEY] (key default password)",
+      group: 'SQL:',
+    })
+    .option('sql-scheme', { type: 'string', describe: 'http|https (default: from the CrateDB container)', group: 'SQL:' })
+    .option('sql-ca-secret', { type: 'string', describe: "Secret with CrateDB's CA certificate: NAME[:KEY] (key default ca.crt)", group: 'SQL:' })
+    .option('sql-insecure', { type: 'boolean', describe: "Do not verify CrateDB's TLS certificate", group: 'SQL:' });
 }
 
 export interface RawOperationArgs {
@@ -145,6 +184,74 @@ export interface RawOperationArgs {
   'pod-ready-timeout'?: unknown;
   'health-timeout'?: unknown;
   'operation-id'?: unknown;
+  'sql-transport'?: unknown;
+  'sql-user'?: unknown;
+  'sql-password-secret'?: unknown;
+  'sql-scheme'?: unknown;
+  'sql-ca-secret'?: unknown;
+  'sql-insecure'?: unknown;
+}
+
+function secretRef(text: string, flag: string, defaultKey: string): { name: string; key: string } {
+  const colon = text.indexOf(':');
+  const name = colon === -1 ? text : text.slice(0, colon);
+  const key = colon === -1 ? defaultKey : text.slice(colon + 1);
+  if (!Dns1123Subdomain.safeParse(name).success || key === '' || !/^[-._a-zA-Z0-9]+$/.test(key)) {
+    throw new UsageError(`invalid ${flag} "${text}"`, `Use ${flag} NAME[:KEY] with the name of a Secret in the cluster's namespace`);
+  }
+  return { name, key };
+}
+
+/** The --sql-* flags, or undefined when none was given. */
+export function parseSqlOptions(raw: RawOperationArgs): SqlOptions | undefined {
+  const given = (['sql-transport', 'sql-user', 'sql-password-secret', 'sql-scheme', 'sql-ca-secret'] as const).some((k) => raw[k] !== undefined) || raw['sql-insecure'] === true;
+  if (!given) return undefined;
+  const out: SqlOptions = { transport: 'auto', insecure: raw['sql-insecure'] === true };
+  if (raw['sql-transport'] !== undefined) {
+    const v = single(raw['sql-transport'], '--sql-transport');
+    const r = SqlTransportMode.safeParse(v);
+    if (!r.success) throw new UsageError(`invalid --sql-transport "${v}"`, 'Use auto, http or exec');
+    out.transport = r.data;
+  }
+  const user = raw['sql-user'] !== undefined ? single(raw['sql-user'], '--sql-user') : undefined;
+  const secret = raw['sql-password-secret'] !== undefined ? single(raw['sql-password-secret'], '--sql-password-secret') : undefined;
+  if ((user === undefined) !== (secret === undefined)) {
+    throw new UsageError('--sql-user and --sql-password-secret go together', 'Give both: --sql-user NAME --sql-password-secret SECRET[:KEY]');
+  }
+  if (user !== undefined && secret !== undefined) {
+    if (user.trim() === '') throw new UsageError('--sql-user needs a value', 'Pass --sql-user <name>');
+    out.user = user;
+    out.passwordSecret = secretRef(secret, '--sql-password-secret', 'password');
+  }
+  if (raw['sql-scheme'] !== undefined) {
+    const v = single(raw['sql-scheme'], '--sql-scheme');
+    if (v !== 'http' && v !== 'https') throw new UsageError(`invalid --sql-scheme "${v}"`, 'Use http or https');
+    out.scheme = v;
+  }
+  if (raw['sql-ca-secret'] !== undefined) out.caSecret = secretRef(single(raw['sql-ca-secret'], '--sql-ca-secret'), '--sql-ca-secret', 'ca.crt');
+  return SqlOptions.parse(out);
+}
+
+/** The engine's endpoint override for the --sql-* flags (absent fields keep what discovery found). */
+export function sqlEndpointOverride(sql: SqlOptions | undefined): SqlEndpointOverride | undefined {
+  if (!sql) return undefined;
+  const o: SqlEndpointOverride = { transport: sql.transport };
+  if (sql.user && sql.passwordSecret) o.credentials = { username: sql.user, secretName: sql.passwordSecret.name, passwordKey: sql.passwordSecret.key };
+  if (sql.scheme) o.scheme = sql.scheme;
+  if (sql.caSecret) o.caSecret = { name: sql.caSecret.name, key: sql.caSecret.key };
+  if (sql.insecure) o.insecureSkipTlsVerify = true;
+  return o;
+}
+
+/** The --sql-* flags that carry SqlOptions into the runner. */
+export function sqlArgsFor(sql: SqlOptions | undefined): string[] {
+  if (!sql) return [];
+  const args = ['--sql-transport', sql.transport];
+  if (sql.user && sql.passwordSecret) args.push('--sql-user', sql.user, '--sql-password-secret', `${sql.passwordSecret.name}:${sql.passwordSecret.key}`);
+  if (sql.scheme) args.push('--sql-scheme', sql.scheme);
+  if (sql.caSecret) args.push('--sql-ca-secret', `${sql.caSecret.name}:${sql.caSecret.key}`);
+  if (sql.insecure) args.push('--sql-insecure');
+  return args;
 }
 
 /** Validate the engine flags into TaskOptions (UsageError on bad input). */
@@ -169,6 +276,8 @@ export function parseTaskOptions(raw: RawOperationArgs): TaskOptions {
     if (!r.success) throw new UsageError(`invalid --allocation "${v}"`, 'Use primaries (recommended) or new_primaries');
     opts.allocation = r.data;
   }
+  const sql = parseSqlOptions(raw);
+  if (sql) opts.sql = sql;
   return opts;
 }
 
@@ -215,6 +324,7 @@ export function runnerArgsFor(task: Task): string[] {
   }
   if (task.operation !== 'health' && task.operation !== 'decommission') args.push('--pod-ready-timeout', `${o.podReadyTimeout}s`);
   args.push('--health-timeout', `${o.healthTimeout}s`);
+  args.push(...sqlArgsFor(o.sql));
   if (task.dryRun && task.operation !== 'plan') args.push('--dry-run');
   if (task.operationId) args.push('--operation-id', task.operationId);
   return args;

@@ -3,7 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { CrateSqlError, SqlConnectionError, messageOf } from './errors.js';
 import type { EngineDeps, SqlResponse, SqlTransport } from './ports.js';
-import type { CrateDBCluster, PodInfo } from './schemas.js';
+import type { CrateDBCluster, PodInfo, SqlEndpoint } from './schemas.js';
 
 /** Every statement the engine sends (the CrateDB simulator and the fakes answer exactly these). */
 export const SQL = {
@@ -22,6 +22,30 @@ export const SQL = {
   /** Fallback literal form: single quotes, a quote inside doubled. */
   decommissionLiteral: (node: string) => `ALTER CLUSTER DECOMMISSION '${node.replace(/'/g, "''")}'`,
 } as const;
+
+export interface SqlTransportChoice {
+  kind: 'http' | 'exec';
+  /** Why, for the log. */
+  reason: string;
+}
+
+/**
+ * The transport every statement takes (reads, settings, DECOMMISSION). `auto`: HTTP when credentials are known
+ * (crate-operator's system user, or --sql-user with --sql-password-secret), otherwise exec, because without
+ * credentials only the superuser `crate` is left, and CrateDB (crate-operator's host-based auth) trusts it only
+ * from the pod's own localhost.
+ */
+export function chooseSqlTransport(endpoint: SqlEndpoint): SqlTransportChoice {
+  const creds = endpoint.credentials;
+  const as = creds ? `user ${creds.username}, password from Secret ${creds.secretName} key ${creds.passwordKey}` : 'no credentials';
+  if (endpoint.transport === 'http') return { kind: 'http', reason: `--sql-transport http, ${endpoint.scheme} to the pod IPs, ${as}` };
+  if (endpoint.transport === 'exec') return { kind: 'exec', reason: `--sql-transport exec: every statement through exec into the CrateDB container, to ${endpoint.scheme}://localhost:${endpoint.port} as crate` };
+  if (creds) return { kind: 'http', reason: `credentials are known (${as}): ${endpoint.scheme} to the pod IPs` };
+  return {
+    kind: 'exec',
+    reason: `no SQL credentials are known and CrateDB trusts the superuser crate only from the pod's own localhost: every statement goes through exec into the CrateDB container, to ${endpoint.scheme}://localhost:${endpoint.port}; give --sql-user and --sql-password-secret (or --sql-transport http) to use HTTP`,
+  };
+}
 
 export interface NodeRow {
   id: string;
@@ -94,8 +118,13 @@ export class ClusterSql {
     return ordered;
   }
 
-  /** A transport to one live pod of the cluster (fresh IP and uid). */
-  async transportTo(podName: string, kind: 'http' | 'exec' = 'http'): Promise<{ transport: SqlTransport; pod: PodInfo } | null> {
+  /** The transport kind statements take unless a caller asks for exec (chooseSqlTransport). */
+  get defaultKind(): 'http' | 'exec' {
+    return chooseSqlTransport(this.cluster.sql).kind;
+  }
+
+  /** A transport to one live pod of the cluster (fresh IP and uid); kind defaults to the endpoint's choice. */
+  async transportTo(podName: string, kind: 'http' | 'exec' = this.defaultKind): Promise<{ transport: SqlTransport; pod: PodInfo } | null> {
     const known = this.cluster.pods.find((p) => p.name === podName);
     if (!known) return null;
     const live = await this.deps.kube.getPod(this.cluster.namespace, podName);

@@ -164,7 +164,9 @@ async function decommissionTransport(ctx: OperationContext, target: PodTarget): 
   const { deps, cluster } = ctx;
   // Send through another node when there is one: the draining node stops answering.
   const others = cluster.pods.filter((p) => p.name !== target.info.name);
-  let superuser = cluster.sql.superuser;
+  const readKind = ctx.reader.defaultKind;
+  // Over exec every statement runs as crate, the superuser: no need to ask.
+  let superuser = readKind === 'exec' ? true : cluster.sql.superuser;
   if (superuser === null) {
     try {
       const res = await ctx.reader.query(SQL.superuser, [], { signal: ctx.signal });
@@ -177,7 +179,7 @@ async function decommissionTransport(ctx: OperationContext, target: PodTarget): 
   const user = cluster.sql.credentials?.username ?? 'crate';
   if (superuser !== false) {
     const via = (await ctx.reader.transportTo(ctx.reader.currentPod ?? others[0]?.name ?? target.info.name)) ?? (await ctx.reader.transportTo(target.info.name));
-    if (via) return { transport: via.transport, via: 'http' };
+    if (via) return { transport: via.transport, via: readKind };
   }
   for (const p of [...others, target.info]) {
     const t = await ctx.reader.transportTo(p.name, 'exec');

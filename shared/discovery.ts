@@ -1,7 +1,7 @@
 // Discovery: from a StatefulSet, a crate-operator CrateDB resource or a pod to a CrateDBCluster -
 // StatefulSets, pods, CrateDB container, node names, master, SQL endpoint and credentials.
 import type { V1Container, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { ClusterSql, livePodInfo, podReadyCondition, worstHealth } from './cluster-sql.js';
+import { ClusterSql, chooseSqlTransport, livePodInfo, podReadyCondition, worstHealth } from './cluster-sql.js';
 import { detectStrategy, findCrateContainer, nodeNameFromArgs } from './detect.js';
 import { BadInputError, messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
@@ -10,6 +10,7 @@ import {
   CrateDBCluster,
   SqlEndpoint,
   type AnalyzeInput as AnalyzeInputT,
+  type SqlEndpointOverride,
   type PodInfo,
   type StatefulSetInfo,
 } from './schemas.js';
@@ -59,7 +60,7 @@ export function podInfoOf(pod: V1Pod, sts: V1StatefulSet, container: V1Container
 }
 
 /** The SQL endpoint a cluster's pods serve: scheme from the container, crate-operator credentials. */
-function endpointOf(container: V1Container | null, crateDBName: string | null, override: Partial<SqlEndpoint> | undefined): SqlEndpoint {
+function endpointOf(container: V1Container | null, crateDBName: string | null, override: SqlEndpointOverride | undefined): SqlEndpoint {
   const words = [...(container?.command ?? []), ...(container?.args ?? []), ...(container?.env ?? []).map((e) => `${e.name}=${e.value ?? ''}`)];
   const tls = words.some((w) => /ssl\.http\.enabled=true/i.test(w));
   const port = container?.ports?.find((p) => p.name === 'http' || p.name === 'crate-http')?.containerPort ?? 4200;
@@ -70,7 +71,10 @@ function endpointOf(container: V1Container | null, crateDBName: string | null, o
     // crate-operator's `system` user is not a superuser: DECOMMISSION must go through exec.
     superuser: crateDBName ? false : null,
   });
-  return { ...base, ...(override ?? {}) };
+  const given = Object.fromEntries(Object.entries(override ?? {}).filter(([, v]) => v !== undefined)) as SqlEndpointOverride;
+  // Other credentials than the discovered ones: whether that user is a superuser is unknown until asked.
+  const superuser = given.superuser !== undefined ? given.superuser : given.credentials !== undefined ? null : base.superuser;
+  return SqlEndpoint.parse({ ...base, ...given, superuser });
 }
 
 /** Discover a CrateDB cluster. Throws BadInputError when the target does not exist. */
@@ -164,6 +168,9 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
     dcUtilTimeout: firstInfo.detection.dcUtilTimeoutSeconds,
     sql: endpointOf(endpointContainer, crateDBName, input.sql),
   });
+
+  const transport = chooseSqlTransport(cluster.sql);
+  log.info(`SQL transport: ${transport.kind} (${transport.reason})`, { sqlTransport: transport.kind, sqlTransportMode: cluster.sql.transport });
 
   // Node names, master and health from CrateDB itself (best effort: the cluster may be down).
   const reader = new ClusterSql(deps, cluster);

@@ -51,8 +51,16 @@ export const StrategyDetection = z.object({
 });
 export type StrategyDetection = z.infer<typeof StrategyDetection>;
 
+/**
+ * How SQL reaches CrateDB: `http` = HTTP(S) to the pod IP with the endpoint's credentials; `exec` = exec into the
+ * CrateDB container and POST to its localhost as `crate`; `auto` = http when credentials are known, else exec.
+ */
+export const SqlTransportMode = z.enum(['auto', 'http', 'exec']);
+export type SqlTransportMode = z.infer<typeof SqlTransportMode>;
+
 /** How to reach CrateDB's HTTP endpoint; secrets are references, never values. */
 export const SqlEndpoint = z.object({
+  transport: SqlTransportMode.default('auto'),
   scheme: z.enum(['http', 'https']).default('http'),
   port: z.number().int().min(1).max(65535).default(4200),
   /** Verify TLS against this CA (Secret name + key), unless insecure. */
@@ -71,6 +79,24 @@ export const SqlEndpoint = z.object({
   superuser: z.boolean().nullable().default(null),
 });
 export type SqlEndpoint = z.infer<typeof SqlEndpoint>;
+
+/**
+ * What the caller overrides of the discovered endpoint (flags). No defaults here: an absent field keeps what
+ * discovery found (SqlEndpoint.partial() would fill every default in and clobber it).
+ */
+export const SqlEndpointOverride = z.object({
+  transport: SqlTransportMode.optional(),
+  scheme: z.enum(['http', 'https']).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  caSecret: z.object({ name: z.string(), key: z.string() }).nullable().optional(),
+  insecureSkipTlsVerify: z.boolean().optional(),
+  credentials: z
+    .object({ username: z.string(), secretName: z.string(), passwordKey: z.string().default('password') })
+    .nullable()
+    .optional(),
+  superuser: z.boolean().nullable().optional(),
+});
+export type SqlEndpointOverride = z.infer<typeof SqlEndpointOverride>;
 
 export const PodInfo = z.object({
   name: z.string(),
@@ -132,7 +158,7 @@ export const AnalyzeInput = z.object({
   kind: TargetKind,
   name: Dns1123Subdomain,
   /** Override what discovery finds about the SQL endpoint. */
-  sql: SqlEndpoint.partial().optional(),
+  sql: SqlEndpointOverride.optional(),
 });
 export type AnalyzeInput = z.infer<typeof AnalyzeInput>;
 

@@ -133,12 +133,43 @@ describe('manual strategy', () => {
     expect(w.log.text()).toContain('The HTTP user system may not decommission');
   });
 
-  it('asks sys.users when superuser is unknown and uses HTTP when the user is one', async () => {
+  it('asks sys.users when superuser is unknown and uses HTTP when the user is one (--sql-transport http)', async () => {
     const w = await world({ replicas: 3 });
-    const r = await restartPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    const cluster = w.clusterModel();
+    cluster.sql.transport = 'http';
+    const r = await restartPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster, ...fastGate });
     expect(r.success).toBe(true);
     expect(w.crate.statements.some((s) => s.stmt === SQL.superuser)).toBe(true);
     expect(w.crate.writes.find((s) => s.stmt.startsWith('ALTER'))).toMatchObject({ via: 'http' });
+  });
+
+  it('without credentials (transport auto) sends every statement through exec as crate, and does not ask sys.users', async () => {
+    const w = await world({ replicas: 3 });
+    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    expect(r.error).toBeNull();
+    expect(r.success).toBe(true);
+    expect(w.sql.calls.length).toBeGreaterThan(0);
+    expect(w.sql.calls.every((c) => c.kind === 'exec')).toBe(true);
+    expect(w.crate.statements.some((s) => s.stmt === SQL.superuser)).toBe(false);
+    expect(w.crate.writes.find((s) => s.stmt.startsWith('ALTER'))).toMatchObject({ via: 'exec', user: 'crate', args: ['data-hot-1'] });
+  });
+
+  it('with crate-operator credentials (transport auto) reads over HTTP as system', async () => {
+    const w = await world({ replicas: 3, operator: true });
+    const r = await restartPod(w.deps(), { podName: 'crate-data-hot-c1-2', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    expect(r.success).toBe(true);
+    expect(w.sql.calls.some((c) => c.kind === 'http' && c.stmt === SQL.nodes)).toBe(true);
+    expect(w.sql.calls.some((c) => c.kind === 'exec' && c.stmt === SQL.nodes)).toBe(false);
+  });
+
+  it('--sql-transport exec sends everything through exec even with credentials', async () => {
+    const w = await world({ replicas: 3, operator: true });
+    const cluster = w.clusterModel();
+    cluster.sql.transport = 'exec';
+    const r = await restartPod(w.deps(), { podName: 'crate-data-hot-c1-2', namespace: ns, cluster, ...fastGate });
+    expect(r.success).toBe(true);
+    expect(w.sql.calls.every((c) => c.kind === 'exec')).toBe(true);
+    expect(w.crate.writes.find((s) => s.stmt.startsWith('ALTER'))).toMatchObject({ via: 'exec', user: 'crate' });
   });
 
   it('falls back to a single-quoted node name when the parameter form is refused; quotes are doubled', async () => {

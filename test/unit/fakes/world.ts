@@ -207,6 +207,7 @@ export class World {
 
   endpoint(): SqlEndpoint {
     return {
+      transport: 'auto',
       scheme: 'http',
       port: 4200,
       caSecret: null,
