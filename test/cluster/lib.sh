@@ -4,7 +4,7 @@
 
 CDK_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CDK_CACHE="${CDK_CACHE:-$HOME/.cache/crate-decommission}"
-CDK_STATE="${CDK_STATE:-/tmp/cdk}"
+CDK_STATE="${CDK_STATE:-/var/lib/cdk}"
 CDK_CP_MOD="$CDK_REPO/test/go/controlplane"
 CDK_ETCD_MOD="$CDK_CP_MOD/etcd"
 

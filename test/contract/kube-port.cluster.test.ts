@@ -7,7 +7,7 @@ import { createKubernetesPort } from '../../shared/adapters/kube.js';
 import { loadKubeConfig } from '../../shared/adapters/kubeconfig.js';
 import { kubePortContract } from './kube-port.contract.js';
 
-const kubeconfig = process.env.CDK_CONTRACT_KUBECONFIG ?? `${process.env.CDK_STATE ?? '/tmp/cdk'}/kubeconfig`;
+const kubeconfig = process.env.CDK_CONTRACT_KUBECONFIG ?? `${process.env.CDK_STATE ?? '/var/lib/cdk'}/kubeconfig`;
 
 if (!existsSync(kubeconfig)) {
   describe('KubernetesPort contract on the test cluster', () => {

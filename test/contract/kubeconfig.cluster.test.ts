@@ -5,7 +5,7 @@ import { KubeApiError } from '../../shared/errors.js';
 import { createKubernetesPort } from '../../shared/adapters/kube.js';
 import { loadKubeConfig } from '../../shared/adapters/kubeconfig.js';
 
-const kubeconfig = process.env.CDK_CONTRACT_KUBECONFIG ?? `${process.env.CDK_STATE ?? '/tmp/cdk'}/kubeconfig`;
+const kubeconfig = process.env.CDK_CONTRACT_KUBECONFIG ?? `${process.env.CDK_STATE ?? '/var/lib/cdk'}/kubeconfig`;
 
 describe.skipIf(!existsSync(kubeconfig))('kubeconfig flags on the test cluster', () => {
   it('--as impersonates: a user without RBAC is forbidden, with the API server reason', async () => {

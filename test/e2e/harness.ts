@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CDK_STATE = process.env.CDK_STATE ?? '/tmp/cdk';
+export const CDK_STATE = process.env.CDK_STATE ?? '/var/lib/cdk';
 export const CDK_CACHE = process.env.CDK_CACHE ?? `${process.env.HOME ?? '/root'}/.cache/crate-decommission`;
 export const KUBECONFIG = `${CDK_STATE}/kubeconfig`;
 export const NODE = `${REPO}/node_modules/.bin/node`;

@@ -70,7 +70,7 @@ func main() {
 	}
 	klog.InitFlags(nil)
 	var cfg config
-	state := envOr("CDK_STATE", "/tmp/cdk")
+	state := envOr("CDK_STATE", "/var/lib/cdk")
 	home, _ := os.UserHomeDir()
 	flag.StringVar(&cfg.state, "state-dir", state, "cluster state folder ($CDK_STATE)")
 	flag.StringVar(&cfg.cache, "cache-dir", envOr("CDK_CACHE", filepath.Join(home, ".cache/crate-decommission")), "build cache ($CDK_CACHE)")

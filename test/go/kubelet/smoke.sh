@@ -9,7 +9,7 @@
 # SMOKE_NODE=<node> pins every pod to that node (and tolerates the taint
 # cdk-test=true:NoSchedule), for a second kubelet started for testing.
 set -uo pipefail
-CDK_STATE="${CDK_STATE:-/tmp/cdk}"
+CDK_STATE="${CDK_STATE:-/var/lib/cdk}"
 # shellcheck disable=SC1091
 source "$CDK_STATE/env"
 NS=kubelet-smoke

@@ -32,7 +32,7 @@ func defaultSocket() string {
 	}
 	state := os.Getenv("CDK_STATE")
 	if state == "" {
-		state = "/tmp/cdk"
+		state = "/var/lib/cdk"
 	}
 	return filepath.Join(state, "crate-sim.sock")
 }

@@ -88,7 +88,7 @@ func ParseFlags(args []string) (Options, error) {
 	// under $CDK_STATE stands in for that volume.
 	state := os.Getenv("CDK_STATE")
 	if state == "" {
-		state = "/tmp/cdk"
+		state = "/var/lib/cdk"
 	}
 	podDir := filepath.Join(state, "dc_util", o.Hostname)
 	if o.LogFile == "" {

@@ -73,7 +73,7 @@ func ParseNodeArgs(args []string) NodeOptions {
 	if o.Socket == "" {
 		state := os.Getenv("CDK_STATE")
 		if state == "" {
-			state = "/tmp/cdk"
+			state = "/var/lib/cdk"
 		}
 		o.Socket = filepath.Join(state, "crate-sim.sock")
 	}
