@@ -1,14 +1,20 @@
 import { defineConfig } from 'vitest/config';
 
+const CDK_STATE = process.env.CDK_STATE ?? '/var/lib/cdk';
+
 // End-to-end suite: a real control plane, the process kubelet and the CrateDB simulator
-// (test/cluster/up). Files run one after another: they share one cluster.
+// (test/cluster/up), plus the port contracts of test/contract/ against the same cluster.
+// The global setup brings the cluster up (building it on first use) and FAILS when it cannot:
+// nothing here skips because the cluster is missing. Files run one after another: they share one cluster.
 export default defineConfig({
   test: {
-    include: ['test/e2e/**/*.e2e.ts'],
+    include: ['test/e2e/**/*.e2e.ts', 'test/contract/**/*.cluster.test.ts'],
     globalSetup: ['test/e2e/global-setup.ts'],
+    env: { CDK_STATE, CDK_CONTRACT_KUBECONFIG: `${CDK_STATE}/kubeconfig` },
     fileParallelism: false,
     testTimeout: 240_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    reporters: ['default'],
   },
 });

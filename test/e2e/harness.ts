@@ -162,3 +162,84 @@ export function listCacheDirs(): string[] {
     return [];
   }
 }
+
+// ------------------------------------------------------------------ scenario helpers
+
+/** A fresh namespace for one scenario; `drop` deletes it without waiting. */
+export async function createNamespace(prefix: string): Promise<{ name: string; drop: () => Promise<void> }> {
+  const name = uniqueName(prefix);
+  await kubectlOk(['create', 'namespace', name]);
+  await eventually(`ServiceAccount default in ${name}`, async () => (await kubectl(['get', 'sa', 'default', '-n', name])).code === 0, 30_000);
+  return {
+    name,
+    drop: async () => {
+      if (process.env.CDK_KEEP === '1') return;
+      await kubectl(['delete', 'namespace', name, '--wait=false']);
+    },
+  };
+}
+
+/** The runner's RBAC from the repo's own manifests (manifests/kustomization.yaml), re-targeted by a kustomize overlay. */
+export async function installRbacFromManifests(namespace: string): Promise<string> {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const os = await import('node:os');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cdk-e2e-kustomize-'));
+  writeFileSync(
+    path.join(dir, 'kustomization.yaml'),
+    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ${namespace}\nresources:\n  - ${path.relative(dir, path.join(REPO, "manifests"))}\n`,
+  );
+  return kubectlOk(['apply', '-k', dir]);
+}
+
+/** Flatten nested settings ({cluster: {routing: ...}} or dotted keys) into dotted keys. */
+export function flattenSettings(obj: unknown, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (obj && typeof obj === 'object' && !Array.isArray(obj)) {
+    for (const [k, v] of Object.entries(obj)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flattenSettings(v, key));
+      else out[key] = v;
+    }
+  }
+  return out;
+}
+
+export interface SimClusterState {
+  nodes: Array<{ id: string; name: string; hostname: string; decommission?: unknown }> | null;
+  transient: Record<string, unknown>;
+  persistent: Record<string, unknown>;
+  health: string;
+  history: Array<{ time: string; what: string }> | null;
+}
+
+export const simState = (cluster: string) => sim<SimClusterState>('GET', `/clusters/${cluster}`);
+
+/** The allocation setting this tool restricts, at either level (undefined when reset). */
+export async function allocationSetting(cluster: string): Promise<unknown> {
+  const s = await simState(cluster);
+  const key = 'cluster.routing.allocation.enable';
+  return flattenSettings(s.transient)[key] ?? flattenSettings(s.persistent)[key];
+}
+
+/** How many times each node got a DECOMMISSION that the simulator acted on (its history). */
+export async function decommissionsPerNode(cluster: string): Promise<Record<string, number>> {
+  const s = await simState(cluster);
+  const out: Record<string, number> = {};
+  for (const e of s.history ?? []) {
+    const m = /^decommission of (\S+) started/.exec(e.what);
+    if (m) out[m[1]!] = (out[m[1]!] ?? 0) + 1;
+  }
+  return out;
+}
+
+export async function invariants(cluster: string): Promise<{ ok: boolean; unintended: number; violations: unknown[] | null }> {
+  return sim('GET', `/clusters/${cluster}/invariants`);
+}
+
+/** Names of the pods of a StatefulSet, by ordinal. */
+export const podNames = (sts: string, replicas = 3) => Array.from({ length: replicas }, (_, i) => `${sts}-${i}`);
+
+/** Suite timing, printed by the global teardown. */
+export function elapsed(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,38 @@
+// The plugin launches the runner Job (real ServiceAccount token, real RBAC from the repo's manifests) and rolls
+// a 3-pod StatefulSet, once per strategy: dc_util in preStop (kubernetes_managed) and none (manual).
+import { afterAll, describe, expect, it } from 'vitest';
+import { RUNNER_IMAGE, eventually, installRbacFromManifests, plugin, kubectlJson } from './harness.js';
+import { FAST_FLAGS, expectClusterSafe, expectDecommissionedOnce, expectRecreatedOnce, nodeOf, scenario, type Scenario } from './scenario.js';
+
+const made: Scenario[] = [];
+afterAll(async () => {
+  for (const s of made) await s.drop();
+});
+
+describe.each([
+  { strategy: 'kubernetes_managed', dcUtil: true, prefix: 'e2e-roll-dcutil' },
+  { strategy: 'manual', dcUtil: false, prefix: 'e2e-roll-manual' },
+])('rollout through the runner Job ($strategy)', ({ strategy, dcUtil, prefix }) => {
+  it(`rolls every pod once, no unavailable primary, allocation reset, exit 0, logs streamed back`, async () => {
+    const s = await scenario(prefix, { dcUtil });
+    made.push(s);
+    const applied = await installRbacFromManifests(s.namespace);
+    expect(applied).toMatch(/serviceaccount\/crate-decommission/);
+
+    const r = await plugin(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...FAST_FLAGS]);
+    const out = r.stdout + r.stderr;
+    expect(r.code, out).toBe(0);
+    expect(out).toMatch(/job\.batch\/crate-decommission-rollout-\S+ created/);
+    // Runner log lines for every pod reached the plugin (plain progress: "HH:MM:SS LEVEL [pod] message").
+    for (const pod of s.pods) expect(out, `progress of ${pod}`).toMatch(new RegExp(`\\[${pod}\\] `));
+    expect(out).toMatch(strategy === 'manual' ? /exec/i : /dc_util/);
+
+    expectRecreatedOnce(s);
+    await expectClusterSafe(s);
+    await expectDecommissionedOnce(s, s.pods.map(nodeOf));
+    await eventually('the runner Job to be Complete', async () => {
+      const job = (await kubectlJson(['get', 'jobs', '-n', s.namespace, '-l', 'app.kubernetes.io/name=crate-decommission'])).items[0];
+      return job?.status?.succeeded === 1;
+    }, 30_000);
+  });
+});

@@ -1,0 +1,72 @@
+// One scenario's cluster: a namespace, a simulated CrateDB StatefulSet, the pod-UID recorder, and the
+// assertions every scenario makes (each pod re-created exactly once, no unavailable primary, allocation reset).
+import { expect } from 'vitest';
+import { createCrateCluster, statefulSetName, type CrateClusterOptions } from './crate-cluster.js';
+import {
+  allocationSetting,
+  createNamespace,
+  decommissionsPerNode,
+  eventually,
+  invariants,
+  podNames,
+  recordPodUids,
+} from './harness.js';
+
+/** Fast simulator: quick exit after a drain, fast relocation (the suite stays short). */
+export const FAST_SIM = { exitDelayMs: 100, relocationShardsPerSecond: 200, concurrentRecoveries: 4 };
+/** Engine flags that keep a failing scenario short. */
+export const FAST_FLAGS = ['--timeout', '120s', '--pod-ready-timeout', '120s', '--health-timeout', '120s'];
+
+export interface Scenario {
+  namespace: string;
+  /** Simulator cluster name (= namespace: unique per scenario). */
+  cluster: string;
+  sts: string;
+  pods: string[];
+  uids: ReturnType<typeof recordPodUids>;
+  drop(): Promise<void>;
+}
+
+export async function scenario(prefix: string, opts: Partial<Omit<CrateClusterOptions, 'namespace' | 'name'>> & { dcUtil: boolean }): Promise<Scenario> {
+  const ns = await createNamespace(prefix);
+  const cluster = ns.name;
+  const replicas = opts.replicas ?? 3;
+  await createCrateCluster({ namespace: ns.name, name: cluster, simConfig: FAST_SIM, ...opts });
+  const sts = statefulSetName(cluster);
+  const pods = podNames(sts, replicas);
+  const uids = recordPodUids(ns.name);
+  await eventually('the pod watch to list every pod', async () => pods.every((p) => uids.uids(p).length === 1), 30_000, 100);
+  return {
+    namespace: ns.name,
+    cluster,
+    sts,
+    pods,
+    uids,
+    drop: async () => {
+      uids.stop();
+      await ns.drop();
+    },
+  };
+}
+
+/** Every pod in `recreated` had exactly two UIDs (re-created once), every other pod one. */
+export function expectRecreatedOnce(s: Scenario, recreated: string[] = s.pods): void {
+  const seen = Object.fromEntries(s.pods.map((p) => [p, s.uids.uids(p).length]));
+  const expected = Object.fromEntries(s.pods.map((p) => [p, recreated.includes(p) ? 2 : 1]));
+  expect(seen, 'UIDs seen per pod').toEqual(expected);
+}
+
+/** The simulator saw no unavailable primary and the allocation setting is not restricted. */
+export async function expectClusterSafe(s: Scenario): Promise<void> {
+  const inv = await invariants(s.cluster);
+  expect(inv, `invariants of ${s.cluster}`).toMatchObject({ ok: true, unintended: 0 });
+  expect(await allocationSetting(s.cluster), 'cluster.routing.allocation.enable left set').toBeUndefined();
+}
+
+/** Each named node was decommissioned exactly once (the simulator's history). */
+export async function expectDecommissionedOnce(s: Scenario, nodes: string[]): Promise<void> {
+  const counts = await decommissionsPerNode(s.cluster);
+  expect(counts).toEqual(Object.fromEntries(nodes.map((n) => [n, 1])));
+}
+
+export const nodeOf = (pod: string) => `data-hot-${pod.slice(pod.lastIndexOf('-') + 1)}`;
