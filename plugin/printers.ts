@@ -52,7 +52,10 @@ export function formatResult(value: unknown, c: Colors): string {
   const ok = r.success === true;
   const mark = ok ? c.green('✓') : c.red('✗');
   if (Array.isArray(r.pods) && typeof r.cluster === 'string') {
-    const pods = r.pods as Array<Record<string, unknown>>;
+    // A termination message cut to 4 KiB ends with {omitted: n} instead of the last pods.
+    const all = r.pods as Array<Record<string, unknown>>;
+    const pods = all.filter((p) => p && typeof p === 'object' && typeof p.podName === 'string');
+    const omitted = all.reduce((n, p) => n + (p && typeof p.omitted === 'number' ? p.omitted : 0), 0);
     lines.push(
       `${mark} rollout of ${r.namespace}/${r.cluster} ${ok ? 'completed' : 'failed'}${r.dryRun ? ' (dry run)' : ''} in ${seconds(r.duration)}`,
     );
@@ -70,6 +73,7 @@ export function formatResult(value: unknown, c: Colors): string {
         ),
       );
     }
+    if (omitted > 0) lines.push(`(${omitted} more pod(s) not shown: see the runner's log for the full result)`);
     if (r.allocationReset === false) lines.push(c.yellow('warning: cluster.routing.allocation.enable may not have been reset'));
   } else if (typeof r.podName === 'string') {
     const verb = 'decommission' in r || 'skipped' in r ? 'restart' : 'decommission';

@@ -188,7 +188,8 @@ export async function runRunner(io: RunnerIO): Promise<number> {
     exitCode = EXIT_TERMINATED;
     log.warn('runner stopped on SIGTERM after resetting allocation and releasing the lock', { step: 'runner' });
   }
-  log.info(`runner finished with exit code ${exitCode}`, { step: 'runner', exitCode });
+  // The full result (plan, health reports) goes to the log; the termination message carries a summary.
+  log.info(`runner finished with exit code ${exitCode}`, { step: 'runner', exitCode, result: outcome.result });
   return finish(
     {
       operation: task.operation,

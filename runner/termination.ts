@@ -12,10 +12,48 @@ const LEVELS: Array<[maxItems: number, maxText: number]> = [
   [0, 60],
 ];
 
+/** A pod's outcome as the termination message carries it: what the plugin prints, no nested reports. */
+function compactPod(p: unknown): unknown {
+  if (!p || typeof p !== 'object') return p;
+  const r = p as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of ['podName', 'success', 'skipped', 'strategyUsed', 'duration', 'error', 'errorKind', 'oldUid', 'newUid']) {
+    if (key in r) out[key] = r[key];
+  }
+  return out;
+}
+
+/**
+ * The result reduced to what a reader of the termination message needs (outcome, per-pod outcome, failed
+ * checks): the full result, with plan and health reports, is in the runner's log as its last JSON line.
+ */
+export function summarizeResult(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...value };
+  if (Array.isArray(value.pods)) out.pods = value.pods.map(compactPod);
+  const plan = value.plan as Record<string, unknown> | undefined;
+  if (plan && typeof plan === 'object' && Array.isArray(plan.order)) {
+    out.plan = {
+      order: plan.order.map((o) => (o && typeof o === 'object' ? (o as Record<string, unknown>).podName : o)),
+      totalTimeoutSeconds: plan.totalTimeoutSeconds,
+      preflightFailedChecks: (plan.preflight as Record<string, unknown> | null | undefined)?.failedChecks ?? [],
+    };
+  }
+  if (value.decommission && typeof value.decommission === 'object') out.decommission = compactPod(value.decommission);
+  if (value.health && typeof value.health === 'object') {
+    const h = value.health as Record<string, unknown>;
+    out.health = { healthy: h.healthy, healthStatus: h.healthStatus, failedChecks: h.failedChecks };
+  }
+  return out;
+}
+
 /** JSON of `value` in at most `limit` bytes: arrays and strings shortened (with `truncated: true`) when needed. */
 export function fitTerminationMessage(value: Record<string, unknown>, limit = TERMINATION_MESSAGE_LIMIT): string {
   const full = JSON.stringify(value);
   if (Buffer.byteLength(full) <= limit) return full;
+  const summary = summarizeResult(value);
+  const summarized = JSON.stringify(summary);
+  if (Buffer.byteLength(summarized) <= limit) return summarized;
+  value = summary;
   for (const [maxItems, maxText] of LEVELS) {
     const cut = { ...(shrink(value, maxItems, maxText, 0) as Record<string, unknown>), truncated: true };
     const text = JSON.stringify(cut);
@@ -39,7 +77,8 @@ function shrink(value: unknown, maxItems: number, maxText: number, depth: number
   if (typeof value === 'string') return value.length > maxText ? `${value.slice(0, maxText)}…` : value;
   if (Array.isArray(value)) {
     const kept = value.slice(0, maxItems).map((v) => shrink(v, maxItems, maxText, depth + 1));
-    if (value.length > maxItems) kept.push(`… ${value.length - maxItems} more`);
+    // Objects stay objects (readers iterate them); the count of what was cut is its own entry.
+    if (value.length > maxItems) kept.push({ omitted: value.length - maxItems });
     return kept;
   }
   if (value && typeof value === 'object') {
