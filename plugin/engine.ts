@@ -93,6 +93,7 @@ export async function executeTask(engine: EngineApi, deps: EngineDeps, task: Tas
           podReadyTimeout: o.podReadyTimeout,
           dryRun: task.dryRun,
           options,
+          skipPreflight: o.skipPreflight === true,
           ...(task.operationId ? { operationId: task.operationId } : {}),
         });
         break;
@@ -103,6 +104,7 @@ export async function executeTask(engine: EngineApi, deps: EngineDeps, task: Tas
           cluster,
           dryRun: task.dryRun,
           options,
+          skipPreflight: o.skipPreflight === true,
           ...(task.operationId ? { operationId: task.operationId } : {}),
         });
         break;

@@ -81,6 +81,10 @@ export function formatResult(value: unknown, c: Colors): string {
       `${mark} ${verb} of pod ${r.namespace}/${r.podName} ${ok ? (r.skipped ? 'skipped (already done by this operation)' : 'completed') : 'failed'}` +
         `${r.dryRun ? ' (dry run)' : ''} using ${str(r.strategyUsed)} strategy in ${seconds(r.duration)}`,
     );
+    // The single-pod pre-flight: shown when it decided (a refusal) or in a dry run.
+    if (r.preflight && typeof r.preflight === 'object' && (r.dryRun || r.errorKind === 'refused')) {
+      lines.push(`Pre-flight: ${formatHealth(r.preflight as Record<string, unknown>, c)}`);
+    }
   } else {
     lines.push(`${mark} ${ok ? 'done' : 'failed'}`);
   }

@@ -46,6 +46,8 @@ export const TaskOptions = z.object({
   healthTimeout: z.number().int().positive(),
   /** Only when a --sql-* flag was given. */
   sql: SqlOptions.optional(),
+  /** --skip-preflight (restart, decommission): no pre-flight health gate. Dangerous; only set when given. */
+  skipPreflight: z.literal(true).optional(),
 });
 export type TaskOptions = z.infer<typeof TaskOptions>;
 
@@ -146,6 +148,14 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
         group: 'Engine:',
       });
   }
+  if (operation === 'restart' || operation === 'decommission') {
+    out = out.option('skip-preflight', {
+      type: 'boolean',
+      describe:
+        'DANGEROUS: do not check the cluster\'s health before touching the pod. Without the check a pod of an unhealthy (e.g. RED) cluster is drained and stopped, which can make data unavailable',
+      group: 'Engine:',
+    });
+  }
   if (operation !== 'health' && operation !== 'decommission') {
     out = out.option('pod-ready-timeout', {
       type: 'string',
@@ -183,6 +193,7 @@ export interface RawOperationArgs {
   allocation?: unknown;
   'pod-ready-timeout'?: unknown;
   'health-timeout'?: unknown;
+  'skip-preflight'?: unknown;
   'operation-id'?: unknown;
   'sql-transport'?: unknown;
   'sql-user'?: unknown;
@@ -278,6 +289,7 @@ export function parseTaskOptions(raw: RawOperationArgs): TaskOptions {
   }
   const sql = parseSqlOptions(raw);
   if (sql) opts.sql = sql;
+  if (raw['skip-preflight'] === true) opts.skipPreflight = true;
   return opts;
 }
 
@@ -325,6 +337,7 @@ export function runnerArgsFor(task: Task): string[] {
   if (task.operation !== 'health' && task.operation !== 'decommission') args.push('--pod-ready-timeout', `${o.podReadyTimeout}s`);
   args.push('--health-timeout', `${o.healthTimeout}s`);
   args.push(...sqlArgsFor(o.sql));
+  if (o.skipPreflight && (task.operation === 'restart' || task.operation === 'decommission')) args.push('--skip-preflight');
   if (task.dryRun && task.operation !== 'plan') args.push('--dry-run');
   if (task.operationId) args.push('--operation-id', task.operationId);
   return args;

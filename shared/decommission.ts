@@ -17,6 +17,7 @@ import {
 } from './schemas.js';
 import { pollUntil, podReady, waitForPod } from './wait.js';
 import type { PodProgress } from './lease.js';
+import { singlePodPreflight } from './preflight.js';
 
 /** Grace period of the pod delete after the manual decommission (the process has already exited). */
 export const MANUAL_DELETE_GRACE_SECONDS = 30;
@@ -510,7 +511,18 @@ export async function decommissionPod(deps: EngineDeps, rawInput: DecommissionIn
     return { ...baseResult(input.podName, input.namespace, 'unknown', started, input.dryRun, input.options.decommissionTimeout), ...f, completedAt: new Date(deps.clock.now()).toISOString() };
   }
   try {
-    const result = await runDecommission(ctx, input.podName, input.options);
+    const gate = await singlePodPreflight(ctx, input.podName, 'decommission', {
+      skip: input.skipPreflight,
+      consecutive: input.healthConsecutive,
+      intervalSeconds: input.healthIntervalSeconds,
+    });
+    if (gate.refusal) {
+      const strategy = input.cluster.statefulSets.find((s) => s.name === input.cluster.pods.find((p) => p.name === input.podName)?.statefulSetName)?.detection.strategy ?? 'unknown';
+      const refused = baseResult(input.podName, input.namespace, strategy, started, input.dryRun, input.options.decommissionTimeout);
+      const now = deps.clock.now();
+      return { ...refused, ...gate.refusal, preflight: gate.preflight, completedAt: new Date(now).toISOString(), duration: Math.max(0, (now - started) / 1000) };
+    }
+    const result = { ...(await runDecommission(ctx, input.podName, input.options)), preflight: gate.preflight };
     if (result.success && !input.dryRun && ctx.allocation.value) {
       // Reset only once the node is back, so its shards recover on it (fact sheet section 2).
       try {

@@ -7,6 +7,7 @@ import { SQL } from './cluster-sql.js';
 import { messageOf } from './errors.js';
 import { LABEL_ROUTING_OWNER, clearScope, closeOperation, failureOf, newOperationId, openOperation, resetAllocation, setScope, type OperationContext } from './operation.js';
 import type { EngineDeps } from './ports.js';
+import { singlePodPreflight } from './preflight.js';
 import { PodRestartInput, PodRestartResult, type DecommissionOptions, type Strategy } from './schemas.js';
 
 export interface RestartSteps {
@@ -150,7 +151,23 @@ export async function restartPod(deps: EngineDeps, rawInput: PodRestartInput): P
     return { ...emptyResult(input.podName, input.namespace, started), ...f, completedAt: new Date(deps.clock.now()).toISOString() };
   }
   try {
-    return await runRestart(ctx, input.podName, input);
+    const gate = await singlePodPreflight(ctx, input.podName, 'restart', {
+      skip: input.skipPreflight,
+      consecutive: input.healthConsecutive,
+      intervalSeconds: input.healthIntervalSeconds,
+    });
+    if (gate.refusal) {
+      const strategy = input.cluster.statefulSets.find((s) => s.name === input.cluster.pods.find((p) => p.name === input.podName)?.statefulSetName)?.detection.strategy ?? 'unknown';
+      const now = deps.clock.now();
+      return {
+        ...emptyResult(input.podName, input.namespace, started, strategy),
+        ...gate.refusal,
+        preflight: gate.preflight,
+        completedAt: new Date(now).toISOString(),
+        duration: Math.max(0, (now - started) / 1000),
+      };
+    }
+    return { ...(await runRestart(ctx, input.podName, input)), preflight: gate.preflight };
   } finally {
     await closeOperation(ctx);
   }

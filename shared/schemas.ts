@@ -173,54 +173,6 @@ export const DecommissionOptions = z.object({
 });
 export type DecommissionOptions = z.infer<typeof DecommissionOptions>;
 
-export const DecommissionInput = z.object({
-  podName: Dns1123Subdomain,
-  namespace: Dns1123Label,
-  cluster: CrateDBCluster,
-  dryRun: z.boolean().default(false),
-  options: DecommissionOptions.default(DecommissionOptions.parse({})),
-  /** Identifies the run (Lease holder, Events, resume bookkeeping). */
-  operationId: z.string().optional(),
-});
-export type DecommissionInput = z.input<typeof DecommissionInput>;
-export type DecommissionInputParsed = z.infer<typeof DecommissionInput>;
-
-export const DecommissionResult = z.object({
-  podName: z.string(),
-  namespace: z.string(),
-  strategyUsed: Strategy,
-  success: z.boolean(),
-  /** Seconds. */
-  duration: z.number().nonnegative(),
-  error: z.string().nullable().default(null),
-  errorKind: z.enum(['bad_input', 'refused', 'timeout', 'locked', 'transient', 'failed']).nullable().default(null),
-  startedAt: z.string().nullable().default(null),
-  completedAt: z.string().nullable().default(null),
-  processExited: z.boolean().default(false),
-  decommissionTimeout: z.number().int().default(720),
-  dryRun: z.boolean().default(false),
-  /** Pod UID before the decommission, and of the re-created pod when known. */
-  oldUid: z.string().nullable().default(null),
-  newUid: z.string().nullable().default(null),
-});
-export type DecommissionResult = z.infer<typeof DecommissionResult>;
-
-export const PodRestartInput = z.object({
-  podName: Dns1123Subdomain,
-  namespace: Dns1123Label,
-  cluster: CrateDBCluster,
-  /** Seconds to wait for the re-created pod to be Ready. */
-  podReadyTimeout: z.number().int().positive().default(600),
-  dryRun: z.boolean().default(false),
-  options: DecommissionOptions.default(DecommissionOptions.parse({})),
-  operationId: z.string().optional(),
-  /** Health gate after the pod: seconds it may wait for recovery, readings required, seconds apart. */
-  healthTimeout: z.number().int().positive().default(900),
-  healthConsecutive: z.number().int().positive().default(3),
-  healthIntervalSeconds: z.number().nonnegative().default(2),
-});
-export type PodRestartInput = z.input<typeof PodRestartInput>;
-
 export const NamedCheck = z.object({
   name: z.string(),
   ok: z.boolean(),
@@ -256,6 +208,66 @@ export const HealthCheckResult = z.object({
 });
 export type HealthCheckResult = z.infer<typeof HealthCheckResult>;
 
+export const DecommissionInput = z.object({
+  podName: Dns1123Subdomain,
+  namespace: Dns1123Label,
+  cluster: CrateDBCluster,
+  dryRun: z.boolean().default(false),
+  options: DecommissionOptions.default(DecommissionOptions.parse({})),
+  /** Identifies the run (Lease holder, Events, resume bookkeeping). */
+  operationId: z.string().optional(),
+  /**
+   * Skip the pre-flight health gate (DANGEROUS: it is what keeps a node of an unhealthy cluster from being
+   * drained). Only for an operator who knows why the cluster is unhealthy.
+   */
+  skipPreflight: z.boolean().default(false),
+  /** Pre-flight gate: good readings required, seconds apart. */
+  healthConsecutive: z.number().int().positive().default(3),
+  healthIntervalSeconds: z.number().nonnegative().default(2),
+});
+export type DecommissionInput = z.input<typeof DecommissionInput>;
+export type DecommissionInputParsed = z.infer<typeof DecommissionInput>;
+
+export const DecommissionResult = z.object({
+  podName: z.string(),
+  namespace: z.string(),
+  strategyUsed: Strategy,
+  success: z.boolean(),
+  /** Seconds. */
+  duration: z.number().nonnegative(),
+  error: z.string().nullable().default(null),
+  errorKind: z.enum(['bad_input', 'refused', 'timeout', 'locked', 'transient', 'failed']).nullable().default(null),
+  startedAt: z.string().nullable().default(null),
+  completedAt: z.string().nullable().default(null),
+  processExited: z.boolean().default(false),
+  decommissionTimeout: z.number().int().default(720),
+  dryRun: z.boolean().default(false),
+  /** Pod UID before the decommission, and of the re-created pod when known. */
+  oldUid: z.string().nullable().default(null),
+  newUid: z.string().nullable().default(null),
+  /** The pre-flight gate's reading (top-level decommissionPod; null when skipped or inside a restart). */
+  preflight: HealthCheckResult.nullable().default(null),
+});
+export type DecommissionResult = z.infer<typeof DecommissionResult>;
+
+export const PodRestartInput = z.object({
+  podName: Dns1123Subdomain,
+  namespace: Dns1123Label,
+  cluster: CrateDBCluster,
+  /** Seconds to wait for the re-created pod to be Ready. */
+  podReadyTimeout: z.number().int().positive().default(600),
+  dryRun: z.boolean().default(false),
+  options: DecommissionOptions.default(DecommissionOptions.parse({})),
+  operationId: z.string().optional(),
+  /** Health gate after the pod: seconds it may wait for recovery, readings required, seconds apart. */
+  healthTimeout: z.number().int().positive().default(900),
+  healthConsecutive: z.number().int().positive().default(3),
+  healthIntervalSeconds: z.number().nonnegative().default(2),
+  /** Skip the pre-flight health gate (DANGEROUS, see DecommissionInput.skipPreflight). */
+  skipPreflight: z.boolean().default(false),
+});
+export type PodRestartInput = z.input<typeof PodRestartInput>;
+
 export const PodRestartResult = z.object({
   podName: z.string(),
   namespace: z.string(),
@@ -271,6 +283,8 @@ export const PodRestartResult = z.object({
   /** Skipped because an earlier (crashed) run of the same operation already restarted it. */
   skipped: z.boolean().default(false),
   decommission: DecommissionResult.nullable().default(null),
+  /** The pre-flight gate's reading (top-level restartPod; null when skipped or inside a rolling restart). */
+  preflight: HealthCheckResult.nullable().default(null),
   health: HealthCheckResult.nullable().default(null),
 });
 export type PodRestartResult = z.infer<typeof PodRestartResult>;

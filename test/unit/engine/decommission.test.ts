@@ -244,8 +244,8 @@ describe('manual strategy', () => {
   it('health gate after the pod names the failed checks when the cluster does not recover', async () => {
     const w = await world({ replicas: 3 });
     const cluster = w.clusterModel();
-    cluster.expectedNodes = 4; // a node that never comes
-    const r = await restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster, ...fastGate, healthTimeout: 10 });
+    cluster.expectedNodes = 4; // a node that never comes (the pre-flight would refuse: skipped here)
+    const r = await restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster, ...fastGate, healthTimeout: 10, skipPreflight: true });
     expect(r.success).toBe(false);
     expect(r.errorKind).toBe('timeout');
     expect(r.error).toBe('Cluster did not become healthy within 10s after restarting pod crate-2: failed checks node_count_matches_replicas');
@@ -258,9 +258,15 @@ describe('manual strategy', () => {
     w.crate.stopNode('data-hot-2');
     w.kube.setReady(ns, 'crate-2', false);
     const oldUid = w.podUid('crate-2');
-    const r = await restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    // The cluster misses that node, so the pre-flight refuses unless skipped.
+    const refused = await restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    expect(refused).toMatchObject({ success: false, errorKind: 'refused' });
+    expect(refused.preflight?.failedChecks).toContain('node_count_matches_replicas');
+    expect(w.kube.writes.filter((x) => x.kind === 'Pod')).toEqual([]);
+    const r = await restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel(), ...fastGate, skipPreflight: true });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
+    expect(r.preflight).toBeNull();
     expect(w.crate.writes).toEqual([]);
     expect(w.kube.writes.filter((x) => x.kind === 'Pod')).toEqual([{ verb: 'delete', kind: 'Pod', namespace: ns, name: 'crate-2', detail: { gracePeriodSeconds: 30, uid: oldUid } }]);
     expect(w.log.text()).toContain('Node data-hot-2 of pod crate-2 is not in the cluster: nothing to drain, deleting the pod');
@@ -347,8 +353,11 @@ describe('errors and dry run', () => {
     const r = await restartPod(w.deps(), { podName: pod, namespace: ns, cluster: w.clusterModel(), dryRun: true });
     expect(d).toMatchObject({ success: true, dryRun: true });
     expect(r.success).toBe(true);
+    // The pre-flight is reported; it only reads (through exec when no HTTP credentials are known).
+    expect(d.preflight).toMatchObject({ healthy: true });
+    expect(r.preflight).toMatchObject({ healthy: true });
     expect(w.kube.writes).toEqual([]);
-    expect(w.kube.execs).toEqual([]);
+    expect(w.kube.execs.every((e) => !/SET GLOBAL|RESET GLOBAL|DECOMMISSION/i.test(JSON.stringify(e)))).toBe(true);
     expect(w.crate.writes).toEqual([]);
     expect(w.kube.events).toEqual([]);
     expect(w.log.text()).toMatch(/Would (execute manual decommission SQL 5\/5|wait)|Will delete pod/);

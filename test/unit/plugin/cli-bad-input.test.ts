@@ -33,6 +33,7 @@ const BAD: Array<[string, string[], RegExp]> = [
   ['bad color', ['rollout', 'crate', '--color', 'purple'], /unknown --color value "purple"/],
   ['bad min availability', ['rollout', 'crate', '--min-availability', 'SOME'], /invalid --min-availability "SOME".*NONE, PRIMARIES or FULL/],
   ['bad allocation', ['rollout', 'crate', '--allocation', 'all'], /invalid --allocation "all"/],
+  ['--skip-preflight is for single pods only', ['rollout', 'crate', '--skip-preflight'], /unknown flag --skip-preflight/],
   ['unreadable file', ['plan', '-f', '/does/not/exist.yaml'], /cannot read file "\/does\/not\/exist.yaml": it does not exist.*readable YAML or JSON/],
   ['unparsable file', ['plan', '-f', 'broken.yaml'], /cannot parse broken.yaml/],
   ['file without StatefulSet', ['plan', '-f', 'service.yaml'], /no StatefulSet found in service.yaml/],

@@ -63,15 +63,27 @@ describe('runner argv round trip', () => {
     ['rollout', 'sts/crate', { timeout: '20m', 'min-availability': 'full', allocation: 'new_primaries', 'pod-ready-timeout': '5m', 'health-timeout': '10m' }],
     ['restart', 'crate-1', {}],
     ['decommission', 'pod/crate-2', { timeout: '1h' }],
+    ['restart (skip pre-flight)', 'crate-1', { 'skip-preflight': true }],
+    ['decommission (skip pre-flight)', 'crate-1', { 'skip-preflight': true }],
     ['health', 'cratedb/prod', { 'health-timeout': '60s' }],
     ['plan', 'crate', {}],
-  ] as const)('%s %s', (operation, target, raw) => {
+  ] as const)('%s %s', (label, target, raw) => {
+    const operation = label.split(' ')[0] as 'rollout' | 'restart' | 'decommission' | 'health' | 'plan';
     const bare = operation === 'restart' || operation === 'decommission' ? 'pod' : 'statefulset';
     const task = { ...buildTask({ operation, namespace: 'crate', target: parseTarget(target, bare), dryRun: false, raw }), operationId: 'job-1' };
     const args = runnerArgsFor(task);
     const parsed = parseRunnerArgs(args);
     const back = buildTask({ operation: parsed.operation, namespace: parsed.namespace ?? '', target: parsed.target, dryRun: parsed.dryRun, raw: parsed.raw });
     expect(back).toEqual(task);
+  });
+
+  it('--skip-preflight reaches the runner only when given', () => {
+    const skip = buildTask({ operation: 'decommission', namespace: 'x', target: { kind: 'pod', name: 'c-0' }, dryRun: false, raw: { 'skip-preflight': true } });
+    expect(skip.options.skipPreflight).toBe(true);
+    expect(runnerArgsFor(skip)).toContain('--skip-preflight');
+    const plain = buildTask({ operation: 'decommission', namespace: 'x', target: { kind: 'pod', name: 'c-0' }, dryRun: false, raw: {} });
+    expect(plain.options.skipPreflight).toBeUndefined();
+    expect(runnerArgsFor(plain)).not.toContain('--skip-preflight');
   });
 
   it('defaults are the engine defaults', () => {

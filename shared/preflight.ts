@@ -1,0 +1,68 @@
+// The pre-flight health gate of the single-pod operations (restartPod, decommissionPod called on
+// their own): the same named checks as the rolling restart's pre-flight, before anything changes.
+import { emitEvent, EventReason } from './events.js';
+import { checkClusterHealth } from './health.js';
+import { setScope, type Failure, type OperationContext } from './operation.js';
+import type { HealthCheckResult } from './schemas.js';
+
+export interface PreflightOptions {
+  /** Skip the gate (dangerous: a decommission of a pod in a RED cluster may make data unavailable). */
+  skip: boolean;
+  consecutive: number;
+  intervalSeconds: number;
+}
+
+export interface PreflightOutcome {
+  /** The gate's reading; null when skipped or not applicable. */
+  preflight: HealthCheckResult | null;
+  /** Set when the operation must not go on (errorKind `refused`). */
+  refusal: Failure | null;
+}
+
+/**
+ * Run the pre-flight gate for `podName`. A resumed operation already in the middle of (or done with)
+ * this pod is not refused: the earlier run changed the cluster, and finishing is what makes it healthy.
+ * A pod that does not exist is left to the decommission (`Pod not found`, bad input).
+ */
+export async function singlePodPreflight(ctx: OperationContext, podName: string, verb: 'restart' | 'decommission', opts: PreflightOptions): Promise<PreflightOutcome> {
+  const { deps, cluster } = ctx;
+  setScope(ctx, { pod: podName, step: 'preflight' });
+  if (opts.skip) {
+    deps.log.warn(`Pre-flight health check SKIPPED for the ${verb} of pod ${cluster.namespace}/${podName} (skipPreflight): the cluster's health was not checked`);
+    return { preflight: null, refusal: null };
+  }
+  const progress = ctx.lease?.progress;
+  const resumedHere = !!ctx.lease?.resumed && (progress?.current?.pod === podName || (progress?.done[podName] ?? undefined) !== undefined);
+  if (!resumedHere) {
+    // A pod that is not there, or not of this cluster, is bad input: the decommission says so.
+    const pod = await deps.kube.getPod(cluster.namespace, podName);
+    const owner = pod?.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet')?.name;
+    const known = cluster.pods.find((p) => p.name === podName)?.statefulSetName ?? owner;
+    if (!pod || !cluster.statefulSets.some((s) => s.name === known)) return { preflight: null, refusal: null };
+  }
+
+  const preflight = await checkClusterHealth(deps, {
+    cluster,
+    consecutive: opts.consecutive,
+    intervalSeconds: opts.intervalSeconds,
+    timeoutSeconds: 0,
+  });
+  if (preflight.healthy) {
+    deps.log.info(`Pre-flight health check passed (${preflight.checks.map((c) => c.name).join(', ')})`);
+    return { preflight, refusal: null };
+  }
+  const failed = preflight.failedChecks.join(', ');
+  const details = preflight.checks.filter((c) => !c.ok).map((c) => c.message).join('; ');
+  if (resumedHere) {
+    deps.log.warn(`Cluster not healthy yet (${failed}); finishing the ${verb} of pod ${podName} the earlier run had started`);
+    return { preflight, refusal: null };
+  }
+  const error = ctx.dryRun
+    ? `Pre-flight health check would refuse the ${verb} of pod ${cluster.namespace}/${podName}: failed checks ${failed} (${details})`
+    : `Pre-flight health check refused the ${verb} of pod ${cluster.namespace}/${podName}: failed checks ${failed} (${details}); nothing was changed`;
+  deps.log.error(error);
+  if (!ctx.dryRun) {
+    await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace }, EventReason.HealthGateBlocked, error, { type: 'Warning' });
+  }
+  return { preflight, refusal: { error, errorKind: 'refused' } };
+}
