@@ -2,7 +2,7 @@
 // N times per command and prints wall time (min/median/p95/max) and peak RSS. Peak RSS comes from
 // /usr/bin/time (%M) when present, else from a preloaded exit hook reporting process.resourceUsage().
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fmtMs, percentile, table, writeResult } from './report.js';
@@ -54,6 +54,28 @@ function preload(): string {
   return preloadPath;
 }
 
+async function stubbedBundle(): Promise<{ file: string; bytes: number } | null> {
+  if (!existsSync('plugin/main.ts')) return null;
+  const { build } = await import('esbuild');
+  const dir = 'bench/.out/what-if';
+  mkdirSync(dir, { recursive: true });
+  const stub = join(dir, 'client-node-stub.cjs');
+  writeFileSync(stub, "const f = function () {};\nmodule.exports = new Proxy(f, { get: (_t, k) => (k === '__esModule' ? false : f), construct: () => ({}) });\n");
+  const file = join(dir, 'kubectl-crate_decommission.mjs');
+  await build({
+    entryPoints: ['plugin/main.ts'],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    logLevel: 'error',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    plugins: [{ name: 'stub-client-node', setup: (b) => b.onResolve({ filter: /^@kubernetes\/client-node/ }, () => ({ path: join(process.cwd(), stub) })) }],
+  });
+  return { file, bytes: statSync(file).size };
+}
+
 interface Row {
   target: string;
   command: string;
@@ -69,13 +91,17 @@ interface Row {
 const targets: { label: string; cmd: string; pre: string[] }[] = [];
 if (existsSync(mjs)) targets.push({ label: `node ${mjs}`, cmd: node, pre: [mjs] });
 if (existsSync(binary)) targets.push({ label: `${binary} (single executable, ${(statSync(binary).size / 2 ** 20).toFixed(0)} MiB)`, cmd: binary, pre: [] });
+// What-if: the same plugin bundled with @kubernetes/client-node replaced by an empty stub, i.e. the
+// upper bound of what loading client-node lazily would save on commands that never reach a cluster.
+const whatIf = await stubbedBundle();
+if (whatIf) targets.push({ label: `what-if: ${whatIf.file} (client-node stubbed out, ${(whatIf.bytes / 1e6).toFixed(1)} MB)`, cmd: node, pre: [whatIf.file] });
 targets.push({ label: 'baseline: node -e 0', cmd: node, pre: ['-e', '0'] });
 if (!existsSync(mjs)) console.log(`(${mjs} missing: run npm run build)`);
 if (!existsSync(binary)) console.log(`(${binary} missing: npm run build:binary builds it)`);
 
 const rows: Row[] = [];
 for (const t of targets) {
-  const cmds = t.label.startsWith('baseline') ? [{ label: '-', args: [] }] : COMMANDS;
+  const cmds = t.label.startsWith('baseline') ? [{ label: '-', args: [] }] : t.label.startsWith('what-if') ? COMMANDS.filter((c) => c.label === '--help') : COMMANDS;
   for (const c of cmds) {
     once(t.cmd, [...t.pre, ...c.args]); // warm the page cache
     const ms: number[] = [];
