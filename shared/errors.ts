@@ -138,5 +138,12 @@ export function errorKindOf(err: unknown): ErrorKind {
 
 export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
+  // Not an Error but carrying one's text: e.g. the websocket ErrorEvent an exec handshake rejects with
+  // ("Unexpected server response: 403"), whose message is a prototype getter.
+  if (typeof err === 'object' && err !== null) {
+    const { message, error } = err as { message?: unknown; error?: unknown };
+    if (typeof message === 'string' && message !== '') return message;
+    if (error instanceof Error) return error.message;
+  }
   return String(err);
 }

@@ -132,7 +132,8 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
   if (unknown.length > 0) {
     const error = `Pod not found: ${unknown.join(', ')} (not a pod of cluster ${cluster.namespace}/${cluster.name})`;
     deps.log.error(error);
-    return result({ plan: buildPlan(cluster, input, null, {}), success: false, allocationReset: false, error, errorKind: 'bad_input' });
+    // Nothing was set: no restriction of this run is left behind.
+    return result({ plan: buildPlan(cluster, input, null, {}), success: false, allocationReset: true, error, errorKind: 'bad_input' });
   }
 
   if (input.dryRun) {
@@ -141,7 +142,7 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
     return result({
       plan,
       success: !refused,
-      allocationReset: false,
+      allocationReset: true,
       ...(refused ? { error: `Pre-flight health check would refuse: failed checks ${plan.preflight!.failedChecks.join(', ')}`, errorKind: 'refused' as const } : {}),
     });
   }
@@ -152,7 +153,7 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
   } catch (err) {
     const f = failureOf(err);
     deps.log.error(f.error);
-    return result({ plan: buildPlan(cluster, input, null, {}), success: false, allocationReset: false, ...f });
+    return result({ plan: buildPlan(cluster, input, null, {}), success: false, allocationReset: true, ...f });
   }
 
   let plan = buildPlan(cluster, input, null, ctx.lease?.progress.done ?? {});
@@ -179,7 +180,8 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
       deps.log.error(error);
       await emitEvent(ctx.deps, stsTarget, EventReason.HealthGateBlocked, error, { type: 'Warning', action: 'Rollout' });
       outcome = { success: false, error, errorKind: 'refused' };
-      return result({ plan, success: false, allocationReset: false, error, errorKind: 'refused' });
+      // Refused before anything was set (the finally block still closes the operation).
+      return result({ plan, success: false, allocationReset: true, error, errorKind: 'refused' });
     }
     if (!preflight.healthy) deps.log.warn(`Cluster not healthy yet (${preflight.failedChecks.join(', ')}); finishing the pod the earlier run was restarting first`);
     // A resumed run finishes the pod it was in the middle of before any other.

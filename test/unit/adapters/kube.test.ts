@@ -270,6 +270,23 @@ describe('toKubeApiError', () => {
     expect(err).toMatchObject({ statusCode: 401, reason: 'Unauthorized' });
   });
 
+  it('maps the websocket ErrorEvent a forbidden exec handshake rejects with (not "[object Object]")', () => {
+    // client-node's Exec rejects with isomorphic-ws' ErrorEvent: message is a prototype getter, error the Error.
+    class ErrorEvent {
+      readonly type = 'error';
+      constructor(private readonly err: Error) {}
+      get message(): string {
+        return this.err.message;
+      }
+      get error(): Error {
+        return this.err;
+      }
+    }
+    const err = toKubeApiError(new ErrorEvent(new Error('Unexpected server response: 403')), 'exec in pod crate/x (container crate)');
+    expect(err).toMatchObject({ statusCode: 403, reason: 'Forbidden' });
+    expect(err.message).toBe('exec in pod crate/x (container crate): HTTP 403 Forbidden');
+  });
+
   it('maps watch HTTP errors, websocket handshake errors and network failures', () => {
     expect(toKubeApiError(Object.assign(new Error('Gone'), { statusCode: 410 }), 'watch')).toMatchObject({ statusCode: 410, reason: 'Expired' });
     expect(toKubeApiError(new Error('Unexpected server response: 403'), 'exec')).toMatchObject({ statusCode: 403, reason: 'Forbidden' });
