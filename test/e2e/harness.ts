@@ -46,6 +46,7 @@ function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.P
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
+    child.stdin.on('error', () => undefined); // a command that does not read stdin: EPIPE is fine
     child.stdin.end(opts.input ?? '');
   });
 }
@@ -242,4 +243,52 @@ export const podNames = (sts: string, replicas = 3) => Array.from({ length: repl
 /** Suite timing, printed by the global teardown. */
 export function elapsed(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}
+
+/** The plugin, which must exit 0. */
+export async function pluginOk(args: string[]): Promise<string> {
+  const r = await plugin(args);
+  if (r.code !== 0) throw new Error(`plugin ${args.join(' ')} failed (${r.code}): ${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Start the plugin; `done` resolves with its exit code and output. */
+export function pluginStart(args: string[]): { pid: number | undefined; done: Promise<RunResult>; output: () => string } {
+  const child = pluginSpawn(args);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<RunResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+  });
+  return { pid: child.pid, done, output: () => stdout + stderr };
+}
+
+export interface LeaseView {
+  name: string;
+  holder: string | null;
+  operationId: string | null;
+  progress: { done?: Record<string, string>; current?: { pod: string; step: string } | null } | null;
+}
+
+/** The engine's Lease(s) in a namespace. */
+export async function leases(namespace: string): Promise<LeaseView[]> {
+  const list = await kubectlJson(['get', 'leases', '-n', namespace]);
+  return list.items.map((l: any) => {
+    const a = l.metadata.annotations ?? {};
+    let progress = null;
+    try {
+      progress = a['crate-decommission.crate.io/progress'] ? JSON.parse(a['crate-decommission.crate.io/progress']) : null;
+    } catch {
+      progress = null;
+    }
+    return {
+      name: l.metadata.name,
+      holder: l.spec?.holderIdentity || null,
+      operationId: a['crate-decommission.crate.io/operation-id'] ?? null,
+      progress,
+    };
+  });
 }

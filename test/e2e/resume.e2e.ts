@@ -1,0 +1,52 @@
+// The runner killed (SIGKILL) while a node drains: the Job's retry takes the Lease over (same operation id),
+// follows the draining node without a second DECOMMISSION and finishes the roll. Each node decommissioned once.
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CDK_STATE, RUNNER_IMAGE, eventually, kubectlJson, leases, pluginOk, pluginStart } from './harness.js';
+import { FAST_FLAGS, expectClusterSafe, expectDecommissionedOnce, expectRecreatedOnce, nodeOf, scenario, type Scenario } from './scenario.js';
+
+const made: Scenario[] = [];
+afterAll(async () => {
+  for (const s of made) await s.drop();
+});
+
+async function runnerPods(namespace: string): Promise<any[]> {
+  return (await kubectlJson(['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/name=crate-decommission'])).items;
+}
+
+describe('runner killed mid-rollout', () => {
+  it('the Job retry resumes without decommissioning a node twice and finishes the roll', async () => {
+    // Slow enough drains and exits that the kill lands while a node is decommissioning.
+    const s = await scenario('e2e-resume', {
+      dcUtil: false,
+      simConfig: { exitDelayMs: 4000, relocationShardsPerSecond: 1, concurrentRecoveries: 1 },
+    });
+    made.push(s);
+    await pluginOk(['rbac', 'install', '-n', s.namespace]);
+    const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...FAST_FLAGS]);
+
+    const draining = await eventually(
+      'a node to be decommissioning',
+      async () => (await leases(s.namespace)).find((l) => l.progress?.current?.step === 'decommission-sent'),
+      120_000,
+      100,
+    );
+    const [runner] = (await runnerPods(s.namespace)).filter((p) => p.status?.phase === 'Running');
+    expect(runner, 'a running runner pod').toBeDefined();
+    const pid = Number(readFileSync(`${CDK_STATE}/pods/${runner.metadata.uid}/runner/pid`, 'utf8').trim());
+    expect(pid).toBeGreaterThan(1);
+    process.kill(pid, 'SIGKILL');
+
+    const r = await run.done;
+    const out = r.stdout + r.stderr;
+    expect(r.code, out).toBe(0);
+    const pods = await runnerPods(s.namespace);
+    expect(pods.length, 'runner pods (the killed one and its retry)').toBe(2);
+    expect(out).toContain(draining.progress!.current!.pod);
+    expectRecreatedOnce(s);
+    await expectClusterSafe(s);
+    await expectDecommissionedOnce(s, s.pods.map(nodeOf));
+    const job = (await kubectlJson(['get', 'jobs', '-n', s.namespace, '-l', 'app.kubernetes.io/name=crate-decommission'])).items[0];
+    expect(job.status.failed).toBe(1);
+  });
+});
