@@ -90,11 +90,16 @@ export function livePodInfo(pod: V1Pod, known: PodInfo): PodInfo {
  * Sends read statements (and allocation settings) through a node of the cluster that is not
  * in `avoid`; on a connection error or a 5xx it tries the next pod. Remembers the last good pod.
  */
+/** How long query() trusts a pod lookup (IP, uid, not terminating) before reading the pod again. */
+export const LIVE_POD_TTL_MS = 5_000;
+
 export class ClusterSql {
   /** Pod names or node names not to read through (e.g. the node being decommissioned). */
   readonly avoid = new Set<string>();
   private preferred: string | null = null;
   private readonly transports = new Map<string, SqlTransport>();
+  /** Live pod lookups of query(), kept briefly: without it every statement cost a GET pod. */
+  private readonly recent = new Map<string, { at: number; target: { transport: SqlTransport; pod: PodInfo } | null }>();
 
   constructor(
     private readonly deps: EngineDeps,
@@ -139,12 +144,26 @@ export class ClusterSql {
     return { transport, pod: info };
   }
 
+  /**
+   * transportTo() for the read path, remembered for LIVE_POD_TTL_MS: a poll every second should not
+   * cost a GET pod per statement. Forgotten as soon as the pod fails to answer, so a re-created pod
+   * (new IP) is looked up again at once.
+   */
+  private async recentTransport(podName: string): Promise<{ transport: SqlTransport; pod: PodInfo } | null> {
+    const now = this.deps.clock.now();
+    const hit = this.recent.get(podName);
+    if (hit && now - hit.at < LIVE_POD_TTL_MS) return hit.target;
+    const target = await this.transportTo(podName);
+    this.recent.set(podName, { at: now, target });
+    return target;
+  }
+
   async query(stmt: string, args: unknown[] = [], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<SqlResponse> {
     const errors: string[] = [];
     for (const pod of this.candidates()) {
       let target;
       try {
-        target = await this.transportTo(pod.name);
+        target = await this.recentTransport(pod.name);
       } catch (err) {
         errors.push(`${pod.name}: ${messageOf(err)}`);
         continue;
@@ -159,6 +178,7 @@ export class ClusterSql {
         return res;
       } catch (err) {
         if (opts.signal?.aborted) throw err;
+        this.recent.delete(pod.name);
         if (!isNodeUnavailableError(err)) throw err;
         errors.push(`${pod.name}: ${messageOf(err)}`);
         if (this.preferred === pod.name) this.preferred = null;

@@ -1,0 +1,56 @@
+// The read path's pod lookups: remembered briefly instead of a GET pod per statement, forgotten on failure.
+import { describe, expect, it } from 'vitest';
+import { ClusterSql, LIVE_POD_TTL_MS } from '../../../shared/cluster-sql.js';
+import { analyzeCluster } from '../../../shared/discovery.js';
+import type { KubernetesPort } from '../../../shared/ports.js';
+import { world } from './helpers.js';
+
+function countingGets(kube: KubernetesPort): { kube: KubernetesPort; gets: string[] } {
+  const gets: string[] = [];
+  const counted = new Proxy(kube, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (prop === 'getPod') {
+        return (ns: string, name: string) => {
+          gets.push(name);
+          return target.getPod(ns, name);
+        };
+      }
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { kube: counted, gets };
+}
+
+describe('ClusterSql pod lookups', () => {
+  it('ten statements in a row cost one GET pod; the next one after the TTL reads the pod again', async () => {
+    const w = await world({ replicas: 3, clockFactor: 1 });
+    const cluster = await analyzeCluster(w.deps(), { namespace: 'crate', kind: 'statefulset', name: 'crate' });
+    const { kube, gets } = countingGets(w.kube);
+    const reader = new ClusterSql({ ...w.deps(), kube }, cluster);
+    for (let i = 0; i < 10; i++) expect((await reader.nodes()).length).toBe(3);
+    expect(gets).toHaveLength(1);
+    w.clock.advance(LIVE_POD_TTL_MS + 1);
+    await reader.nodes();
+    expect(gets).toHaveLength(2);
+  });
+
+  it('a pod that stops answering is forgotten at once: asked again, it is looked up again, even within the TTL', async () => {
+    const w = await world({ replicas: 3, clockFactor: 1 });
+    const cluster = await analyzeCluster(w.deps(), { namespace: 'crate', kind: 'statefulset', name: 'crate' });
+    const { kube, gets } = countingGets(w.kube);
+    const reader = new ClusterSql({ ...w.deps(), kube }, cluster);
+    await reader.nodes();
+    const first = cluster.pods.find((p) => p.name === reader.currentPod)!;
+    w.crate.stopNode(first.nodeName!);
+    await reader.nodes();
+    expect(reader.currentPod).not.toBe(first.name);
+    const lookupsOfFirst = gets.filter((g) => g === first.name).length;
+    // Only `first` can answer now: it must be looked up afresh, not taken from the remembered lookup.
+    w.crate.joinNode(first.nodeName!, first.name);
+    for (const p of cluster.pods) if (p.name !== first.name) w.crate.stopNode(p.nodeName!);
+    await reader.nodes();
+    expect(reader.currentPod).toBe(first.name);
+    expect(gets.filter((g) => g === first.name).length).toBe(lookupsOfFirst + 1);
+  });
+});
