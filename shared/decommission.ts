@@ -66,6 +66,7 @@ export async function resolvePod(ctx: OperationContext, podName: string): Promis
     restartCount: 0,
     containerName: sts.detection.containerName ?? 'crate',
     isMaster: false,
+    masterEligible: true,
     deleting: false,
   };
   if (!known) cluster.pods.push(base);

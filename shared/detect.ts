@@ -865,6 +865,23 @@ export function rawNodeNameArgument(container: V1Container, podName: string | nu
   return null;
 }
 
+/**
+ * Is the node master-eligible? From the container's `-Cnode.master=true|false` argument (crate-operator sets it to
+ * false on data nodes when the cluster has a master node group); CrateDB's default is true.
+ */
+export function masterEligibleFromArgs(container: V1Container | null): boolean {
+  if (!container) return true;
+  let eligible = true;
+  for (const part of [...(container.command ?? []), ...(container.args ?? [])]) {
+    if (!part.includes('node.master=')) continue;
+    for (const t of tokenizeShell(part)) {
+      const m = t.kind === 'word' ? /^-Cnode\.master=(\S+)$/.exec(t.text) : null;
+      if (m) eligible = !/^false$/i.test(m[1]!.replace(/^["']|["']$/g, ''));
+    }
+  }
+  return eligible;
+}
+
 /** The CrateDB node name from the container's `-Cnode.name=` argument, with $(hostname)-style ordinal resolved. */
 export function nodeNameFromArgs(container: V1Container, podName: string): string | null {
   const raw = rawNodeNameArgument(container, podName);

@@ -2,7 +2,7 @@
 // StatefulSets, pods, CrateDB container, node names, master, SQL endpoint and credentials.
 import type { V1Container, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ClusterSql, chooseSqlTransport, livePodInfo, podReadyCondition, worstHealth } from './cluster-sql.js';
-import { detectStrategy, findCrateContainer, nodeNameFromArgs } from './detect.js';
+import { detectStrategy, findCrateContainer, masterEligibleFromArgs, nodeNameFromArgs } from './detect.js';
 import { BadInputError, messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
 import {
@@ -54,6 +54,7 @@ export function podInfoOf(pod: V1Pod, sts: V1StatefulSet, container: V1Container
     restartCount: 0,
     containerName,
     isMaster: false,
+    masterEligible: masterEligibleFromArgs(container ?? findCrateContainer(pod.spec?.containers ?? [])),
     deleting: false,
   };
   return livePodInfo(pod, base);

@@ -22,14 +22,17 @@ import { abortReason } from './wait.js';
 
 type ParsedInput = ReturnType<typeof RollingRestartInput.parse>;
 
-/** Unready pods first, then by descending ordinal, the elected master last. */
+/**
+ * Unready pods first, then the nodes that cannot be master, then the master-eligible ones, the elected master
+ * last; within each group StatefulSet by StatefulSet (by name), descending ordinal.
+ */
 export function orderPods(pods: PodInfo[], masterNode: string | null = null): PodInfo[] {
   const isMaster = (p: PodInfo) => p.isMaster || (masterNode !== null && p.nodeName === masterNode);
+  const rank = (p: PodInfo) => (isMaster(p) ? 3 : !p.ready ? 0 : p.masterEligible === false ? 1 : 2);
   return [...pods].sort((a, b) => {
-    if (isMaster(a) !== isMaster(b)) return isMaster(a) ? 1 : -1;
-    if (a.ready !== b.ready) return a.ready ? 1 : -1;
-    if (a.ordinal !== b.ordinal) return b.ordinal - a.ordinal;
-    return a.statefulSetName.localeCompare(b.statefulSetName);
+    if (rank(a) !== rank(b)) return rank(a) - rank(b);
+    if (a.statefulSetName !== b.statefulSetName) return a.statefulSetName.localeCompare(b.statefulSetName);
+    return b.ordinal - a.ordinal;
   });
 }
 
@@ -64,7 +67,11 @@ function buildPlan(cluster: CrateDBCluster, input: ParsedInput, preflight: Healt
     const decommissionSeconds = managed ? grace : input.options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS + grace;
     const why = [
       !p.ready ? 'unready: restarted first' : null,
-      p.isMaster || (masterNode !== null && p.nodeName === masterNode) ? 'elected master: restarted last' : null,
+      p.isMaster || (masterNode !== null && p.nodeName === masterNode)
+        ? 'elected master: restarted last'
+        : p.ready && p.masterEligible !== false && wanted.some((o) => o.masterEligible === false)
+          ? 'master-eligible: restarted after the data-only nodes'
+          : null,
       d.reasons[d.reasons.length - 1] ?? d.strategy,
     ].filter(Boolean);
     return {

@@ -113,6 +113,8 @@ export const PodInfo = z.object({
   containerName: z.string(),
   /** Is this node the elected master right now. */
   isMaster: z.boolean().default(false),
+  /** May this node be elected master (`-Cnode.master`; absent = true)? Master-eligible nodes restart after the others. */
+  masterEligible: z.boolean().optional(),
   deleting: z.boolean().default(false),
 });
 export type PodInfo = z.infer<typeof PodInfo>;

@@ -35,6 +35,28 @@ export interface WorldOptions {
   kube?: FakeKubeOptions;
   crate?: FakeCrateOptions;
   stsLabels?: Record<string, string>;
+  /**
+   * crate-operator only: more node groups of the same cluster, each its own StatefulSet
+   * (`crate-master-<cluster>` for name 'master', else `crate-data-<name>-<cluster>`), node names
+   * `master-<n>` / `data-<name>-<n>`. With a master group, every data node gets -Cnode.master=false.
+   */
+  nodeGroups?: NodeGroup[];
+}
+
+export interface NodeGroup {
+  name: string;
+  replicas: number;
+  preStop?: 'dc_util' | 'none';
+}
+
+interface GroupSts {
+  statefulSetName: string;
+  nodePrefix: string;
+  replicas: number;
+  preStop: 'dc_util' | 'none';
+  group: string;
+  /** -Cnode.master=<value>; null = not set (CrateDB's default: master-eligible). */
+  master: boolean | null;
 }
 
 export interface LogLine {
@@ -84,6 +106,8 @@ export class World {
   readonly dcUtilPostStart: boolean;
   /** Engine ms between a container start and its node joining; tests may raise it to keep a pod unready. */
   joinDelayMs: number;
+  /** Every StatefulSet of the world: the main one first, then options.nodeGroups. */
+  readonly groups: GroupSts[];
 
   constructor(options: WorldOptions = {}) {
     this.clock = scaledClock(options.clockFactor ?? 1000);
@@ -98,6 +122,19 @@ export class World {
     this.dcUtilCommand = options.dcUtilCommand ?? './dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s';
     this.dcUtilPostStart = options.dcUtilPostStart ?? true;
     this.joinDelayMs = options.joinDelayMs ?? 1000;
+    const extra = this.operator ? (options.nodeGroups ?? []) : [];
+    const hasMasters = extra.some((g) => g.name === 'master');
+    this.groups = [
+      { statefulSetName: this.statefulSetName, nodePrefix: this.nodePrefix, replicas: this.replicas, preStop: this.preStop, group: 'hot', master: hasMasters ? false : null },
+      ...extra.map((g) => ({
+        statefulSetName: g.name === 'master' ? `crate-master-${this.clusterName}` : `crate-data-${g.name}-${this.clusterName}`,
+        nodePrefix: g.name === 'master' ? 'master' : `data-${g.name}`,
+        replicas: g.replicas,
+        preStop: g.preStop ?? this.preStop,
+        group: g.name,
+        master: g.name === 'master' ? true : hasMasters ? false : null,
+      })),
+    ];
     this.kube = new FakeKube({ restartDelayMs: 10_000, ...options.kube, clock: this.clock, autoReady: false });
     this.crate = new FakeCrateCluster({ trustCrateFromNetwork: !this.operator, ...options.crate, clock: this.clock });
     this.sql = new FakeSqlFactory(this.kube, this.crate);
@@ -112,7 +149,8 @@ export class World {
         const cs = current?.status?.containerStatuses?.find((c) => c.name === 'crate');
         if (!current || current.metadata!.uid !== uid || !cs?.state?.running) return;
         this.crate.joinNode(this.nodeName(name), name);
-        if (this.preStop === 'dc_util' && this.dcUtilPostStart && !this.stsLabel('dc-util-routing-owner')) {
+        const g = this.groupOf(name);
+        if (g.preStop === 'dc_util' && this.dcUtilPostStart && !this.stsLabel('dc-util-routing-owner', g.statefulSetName)) {
           // dc_util's postStart --reset-routing
           this.crate.resetSetting('cluster.routing.allocation.enable');
         }
@@ -132,10 +170,10 @@ export class World {
         apiVersion: 'cloud.crate.io/v1',
         kind: 'CrateDB',
         metadata: { name: this.clusterName, namespace: this.namespace },
-        spec: { nodes: { data: [{ name: 'hot', replicas: this.replicas }] } },
+        spec: { nodes: { data: [{ name: 'hot', replicas: this.replicas }, ...extra.filter((g) => g.name !== 'master').map((g) => ({ name: g.name, replicas: g.replicas }))], ...(hasMasters ? { master: { replicas: extra.find((g) => g.name === 'master')!.replicas } } : {}) } },
       });
     }
-    this.kube.addStatefulSet(this.buildStatefulSet(options.stsLabels ?? {}));
+    for (const g of this.groups) this.kube.addStatefulSet(this.buildStatefulSet(g === this.groups[0] ? (options.stsLabels ?? {}) : {}, g));
     this.pendingTables = options.tables ?? [{ name: 't1', shards: 6, replicas: 1 }];
   }
 
@@ -143,7 +181,7 @@ export class World {
 
   /** Wait until every pod is Ready and every node joined; then create the tables. */
   async start(): Promise<this> {
-    await this.waitFor(() => this.podNames().every((p) => podIsReady(this.kube.pods.get(`${this.namespace}/${p}`))));
+    await this.waitFor(() => this.allPodNames().every((p) => podIsReady(this.kube.pods.get(`${this.namespace}/${p}`))));
     for (const t of this.pendingTables) this.crate.createTable(t);
     // Which node joined first (and became master) depends on timers; make it deterministic.
     if (this.replicas > 0) this.crate.masterName = this.nodeName(this.podNames()[0]!);
@@ -162,8 +200,18 @@ export class World {
     return Array.from({ length: this.replicas }, (_, i) => `${this.statefulSetName}-${i}`);
   }
 
+  /** The pods of every StatefulSet (the main one first). */
+  allPodNames(): string[] {
+    return this.groups.flatMap((g) => Array.from({ length: g.replicas }, (_, i) => `${g.statefulSetName}-${i}`));
+  }
+
+  private groupOf(podName: string): GroupSts {
+    const sts = podName.slice(0, podName.lastIndexOf('-'));
+    return this.groups.find((g) => g.statefulSetName === sts) ?? this.groups[0]!;
+  }
+
   nodeName(podName: string): string {
-    return `${this.nodePrefix}-${podName.slice(podName.lastIndexOf('-') + 1)}`;
+    return `${this.groupOf(podName).nodePrefix}-${podName.slice(podName.lastIndexOf('-') + 1)}`;
   }
 
   podUid(podName: string): string | undefined {
@@ -267,31 +315,33 @@ export class World {
     };
   }
 
-  private stsLabel(name: string): string | undefined {
-    return this.kube.statefulSets.get(`${this.namespace}/${this.statefulSetName}`)?.metadata?.labels?.[name];
+  private stsLabel(name: string, statefulSetName = this.statefulSetName): string | undefined {
+    return this.kube.statefulSets.get(`${this.namespace}/${statefulSetName}`)?.metadata?.labels?.[name];
   }
 
-  private buildStatefulSet(extraLabels: Record<string, string>): V1StatefulSet {
+  private buildStatefulSet(extraLabels: Record<string, string>, g: GroupSts): V1StatefulSet {
     const selector: Record<string, string> = this.operator
-      ? { 'app.kubernetes.io/managed-by': 'crate-operator', 'app.kubernetes.io/name': this.clusterName, 'app.kubernetes.io/component': 'cratedb', 'cloud.crate.io/node-name': 'hot' }
-      : { app: this.statefulSetName };
+      ? { 'app.kubernetes.io/managed-by': 'crate-operator', 'app.kubernetes.io/name': this.clusterName, 'app.kubernetes.io/component': 'cratedb', 'cloud.crate.io/node-name': g.group }
+      : { app: g.statefulSetName };
     const crate: V1Container = {
       name: 'crate',
       image: 'crate:6.1.0',
       command: ['/docker-entrypoint.sh', 'crate'],
       args: [
-        `-Cnode.name=${this.nodePrefix}-$(hostname | awk -F- '{print $NF}')`,
+        `-Cnode.name=${g.nodePrefix}-$(hostname | awk -F- '{print $NF}')`,
         `-Ccluster.name=${this.clusterName}`,
+        ...(g.master === null ? [] : [`-Cnode.master=${g.master}`, `-Cnode.data=${!g.master}`]),
       ],
       ports: [
         { name: 'http', containerPort: 4200 },
         { name: 'postgres', containerPort: 5432 },
         { name: 'transport', containerPort: 4300 },
       ],
-      ...(this.preStop === 'dc_util'
+      ...(g.preStop === 'dc_util'
         ? {
             lifecycle: {
-              preStop: { exec: { command: ['/bin/sh', '-c', this.dcUtilCommand] } },
+              // dc_util derives the node name from its -crate-node-prefix (default data-hot)
+              preStop: { exec: { command: ['/bin/sh', '-c', g.nodePrefix === 'data-hot' ? this.dcUtilCommand : `${this.dcUtilCommand} -crate-node-prefix ${g.nodePrefix}`] } },
               ...(this.dcUtilPostStart
                 ? { postStart: { exec: { command: ['/bin/sh', '-c', `${this.dcUtilCommand.split(' ')[0]} --reset-routing`] } } }
                 : {}),
@@ -305,9 +355,9 @@ export class World {
     return {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
-      metadata: { name: this.statefulSetName, namespace: this.namespace, labels: { ...selector, ...extraLabels } },
+      metadata: { name: g.statefulSetName, namespace: this.namespace, labels: { ...selector, ...extraLabels } },
       spec: {
-        replicas: this.replicas,
+        replicas: g.replicas,
         serviceName: `crate-discovery-${this.clusterName}`,
         podManagementPolicy: 'Parallel',
         updateStrategy: { type: this.operator ? 'OnDelete' : 'RollingUpdate' },
@@ -327,7 +377,7 @@ export class World {
   private async dcUtil(ns: string, podName: string, container: V1Container): Promise<void> {
     const cmd = (container.lifecycle?.preStop?.exec?.command ?? []).join(' ');
     if (!/dc_util/.test(cmd)) return;
-    const sts = this.kube.statefulSets.get(`${ns}/${this.statefulSetName}`);
+    const sts = this.kube.statefulSets.get(`${ns}/${this.groupOf(podName).statefulSetName}`);
     if (!sts || (sts.spec?.replicas ?? 0) <= 1 || /^true$/i.test(sts.metadata?.labels?.['dc-util-disabled'] ?? '')) return;
     const flag = Number(/-?-timeout[= ](\d+)s/.exec(cmd)?.[1] ?? 7200);
     const minAvailability = /-?-min-availability[= ](\w+)/.exec(cmd)?.[1] ?? 'FULL';
