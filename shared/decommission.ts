@@ -120,6 +120,12 @@ async function deletePod(ctx: OperationContext, podName: string, uid: string, gr
       ctx.deps.log.warn(`Pod ${podName} was already replaced (uid ${uid} is gone); not deleting the new pod`);
       return;
     }
+    if (err instanceof KubeApiError && err.statusCode === 403) {
+      // Missing RBAC is bad input (exit 2): a retry of the Job cannot help, so it fails at once.
+      // The seed's text stays the error; the log says what to do.
+      ctx.deps.log.error(`${err.message}: this identity may not delete pods; grant it (kubectl crate-decommission rbac install -n ${ctx.cluster.namespace})`);
+      throw new BadInputError(`Failed to delete pod: ${err.reason}`, { cause: err });
+    }
     if (err instanceof KubeApiError) throw new OperationFailedError(`Failed to delete pod: ${err.reason}`, { cause: err });
     throw err;
   }

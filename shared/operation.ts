@@ -171,6 +171,10 @@ export function failureOf(err: unknown, signal?: AbortSignal): Failure {
     if (reason instanceof EngineError) return { error: reason.message, errorKind: reason.kind };
     return { error: `Operation aborted: ${messageOf(reason ?? err)}`, errorKind: 'failed' };
   }
+  // Forbidden: the caller's RBAC lacks a verb; a retry cannot help (bad input, exit 2, the Job fails at once).
+  if (err instanceof KubeApiError && err.statusCode === 403) {
+    return { error: `Kubernetes API error: ${err.reason} (${err.message}); check the runner's RBAC (kubectl crate-decommission rbac install)`, errorKind: 'bad_input' };
+  }
   if (err instanceof KubeApiError) return { error: `Kubernetes API error: ${err.reason} (${err.message})`, errorKind: 'failed' };
   return { error: messageOf(err), errorKind: errorKindOf(err) };
 }

@@ -211,7 +211,9 @@ describe('manual strategy', () => {
     const w = await world({ replicas: 3 });
     w.kube.forbid('deletePod');
     const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
-    expect(r).toMatchObject({ success: false, error: 'Failed to delete pod: Forbidden', errorKind: 'failed', strategyUsed: 'manual' });
+    expect(r).toMatchObject({ success: false, error: 'Failed to delete pod: Forbidden', errorKind: 'bad_input', strategyUsed: 'manual' });
+    // Missing RBAC is bad input (exit 2: the Job's podFailurePolicy fails at once instead of retrying); the log says what to do.
+    expect(w.log.text()).toMatch(/may not delete pods; grant it \(kubectl crate-decommission rbac install -n crate\)/);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
     expect(leaseHolder(w)).toBeUndefined();
   });
@@ -327,7 +329,7 @@ describe('kubernetes_managed strategy', () => {
     const w = await world({ replicas: 3, preStop: 'dc_util' });
     w.kube.forbid('deletePod');
     const r = await decommissionPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster: w.clusterModel() });
-    expect(r).toMatchObject({ success: false, strategyUsed: 'kubernetes_managed', error: 'Failed to delete pod: Forbidden', errorKind: 'failed' });
+    expect(r).toMatchObject({ success: false, strategyUsed: 'kubernetes_managed', error: 'Failed to delete pod: Forbidden', errorKind: 'bad_input' });
     expect(leaseHolder(w)).toBeUndefined();
   });
 });

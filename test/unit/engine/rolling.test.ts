@@ -128,7 +128,7 @@ describe('rollingRestart', () => {
     const w = await world({ replicas: 3 });
     w.kube.failNext('deletePod', new KubeApiError(403, 'Forbidden', 'forbidden'), 1);
     const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
-    expect(r).toMatchObject({ success: false, errorKind: 'failed', error: 'Failed to restart crate-2: Failed to delete pod: Forbidden' });
+    expect(r).toMatchObject({ success: false, errorKind: 'bad_input', error: 'Failed to restart crate-2: Failed to delete pod: Forbidden' });
     expect(r.pods).toHaveLength(1);
     expect(w.crate.decommissions).toHaveLength(1);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
