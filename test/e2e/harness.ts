@@ -44,6 +44,7 @@ function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.P
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (process.env.E2E_VERBOSE === '1') process.stderr.write(`--- ${path.basename(cmd)} ${args.join(' ')} -> ${code}\n${stdout}${stderr}\n`);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
     child.stdin.on('error', () => undefined); // a command that does not read stdin: EPIPE is fine

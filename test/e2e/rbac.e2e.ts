@@ -3,7 +3,7 @@
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRbac, rbacObjects } from '../../plugin/objects.js';
-import { RUNNER_IMAGE, allocationSetting, invariants, kubectlOk, plugin } from './harness.js';
+import { RUNNER_IMAGE, allocationSetting, invariants, kubectlJson, kubectlOk, plugin } from './harness.js';
 import { FAST_FLAGS, expectRecreatedOnce, scenario, type Scenario } from './scenario.js';
 
 const made: Scenario[] = [];
@@ -25,14 +25,18 @@ async function installRbacWithout(namespace: string, resource: string, verb: str
 }
 
 describe('RBAC is real', () => {
-  it('without "delete pods" a dc_util rollout fails with Forbidden, exit 1; nothing deleted, allocation untouched', async () => {
+  it('without "delete pods" a dc_util rollout fails with Forbidden, exit 2 at once (no Job retry); nothing deleted, allocation untouched', async () => {
     const s = await scenario('e2e-rbac-delete', { dcUtil: true });
     made.push(s);
     await installRbacWithout(s.namespace, 'pods', 'delete');
     const r = await plugin(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...FAST_FLAGS]);
     const out = r.stdout + r.stderr;
-    expect(r.code, out).toBe(1);
+    expect(r.code, out).toBe(2);
     expect(out).toMatch(/Failed to delete pod: Forbidden/);
+    expect(out).toMatch(/may not delete pods; grant it/);
+    // A retry cannot help: the Job's podFailurePolicy fails it on exit 2, so one runner pod only.
+    const runners = await kubectlJson(['get', 'pods', '-n', s.namespace, '-l', 'app.kubernetes.io/name=crate-decommission']);
+    expect(runners.items).toHaveLength(1);
     expectRecreatedOnce(s, []);
     expect(await invariants(s.cluster)).toMatchObject({ ok: true, unintended: 0 });
     expect(await allocationSetting(s.cluster)).toBeUndefined();
