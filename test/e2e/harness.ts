@@ -262,7 +262,10 @@ export function pluginStart(args: string[]): { pid: number | undefined; done: Pr
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<RunResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    child.on('close', (code, signal) => {
+      if (process.env.E2E_VERBOSE === '1') process.stderr.write(`--- plugin ${args.join(' ')} -> ${code}\n${stdout}${stderr}\n`);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
   });
   return { pid: child.pid, done, output: () => stdout + stderr };
 }

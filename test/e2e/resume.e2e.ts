@@ -43,6 +43,9 @@ describe('runner killed mid-rollout', () => {
     const pods = await runnerPods(s.namespace);
     expect(pods.length, 'runner pods (the killed one and its retry)').toBe(2);
     expect(out).toContain(draining.progress!.current!.pod);
+    // The plugin followed the retry's pod and the retry resumed the same operation.
+    expect(out.match(/^runner pod \S+/gm)?.length, out).toBe(2);
+    expect(out).toMatch(/Resuming rolling restart/);
     expectRecreatedOnce(s);
     await expectClusterSafe(s);
     await expectDecommissionedOnce(s, s.pods.map(nodeOf));
