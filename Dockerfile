@@ -10,7 +10,7 @@ COPY package.json package-lock.json ./
 # optional dependency; the `node` devDependency's download is for single executables, not here).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
-COPY scripts/build.mjs scripts/
+COPY scripts/build.mjs scripts/build-options.mjs scripts/
 COPY shared/ shared/
 COPY plugin/ plugin/
 COPY runner/ runner/

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { runCli } from './cli.js';
-import { connectToCluster } from './connect.js';
 import { loadEngine } from './engine.js';
 import type { CliContext } from './io.js';
 
@@ -21,7 +20,9 @@ const ctx: CliContext = {
   stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY === true },
   stderr: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY === true },
   env: process.env,
-  connect: connectToCluster,
+  // Loaded at the point of use: the kubeconfig and API client (@kubernetes/client-node) are heavy, and `--help`,
+  // completion, bad input and `plan -f` never connect.
+  connect: async (opts) => (await import('./connect.js')).connectToCluster(opts),
   loadEngine,
   // `-f -` reads stdin, as kubectl does.
   readFile: (path) => readFile(path === '-' ? '/dev/stdin' : path, 'utf8'),

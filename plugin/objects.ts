@@ -15,7 +15,6 @@ import type {
   V1RoleBinding,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { dumpYaml } from '@kubernetes/client-node';
 import pkg from '../package.json' with { type: 'json' };
 import { ExitCode } from '../shared/errors.js';
 
@@ -414,9 +413,4 @@ export function buildNetworkPolicy(opts: NetworkPolicyOptions): RunnerNetworkPol
       },
     },
   };
-}
-
-/** Kubernetes objects as multi-document YAML in the API's wire format (`_from` -> `from`, no undefined). */
-export function toYaml(objects: ReadonlyArray<{ apiVersion?: string; kind?: string }>): string {
-  return objects.map((o) => dumpYaml(o, { lineWidth: -1, noRefs: true })).join('---\n');
 }

@@ -1,6 +1,7 @@
 // Renders the runner's JSON-line log as progress: listr2 per pod and step on a TTY, plain lines otherwise,
 // the raw JSON lines with -o json. The same sink serves Job mode (streamed logs) and --local (in-process logger).
-import { Listr, type ListrTaskWrapper } from 'listr2';
+// listr2 is loaded when a TTY progress starts, not at start-up (`--help` and bad input never need it).
+import type { ListrTaskWrapper } from 'listr2';
 import type { Colors, Writer } from './io.js';
 
 /** One parsed log line of the runner / engine logger: {ts, level, msg, ...fields}. */
@@ -117,7 +118,9 @@ interface ActiveTask {
  */
 export function listrProgress(c: Colors, opts: { renderer?: 'default' | 'simple' | 'test' | 'silent' } = {}): ProgressSink {
   let active: ActiveTask | null = null;
-  const start = (key: string, title: string): ActiveTask => {
+  let listr2: Promise<typeof import('listr2')> | null = null;
+  const start = async (key: string, title: string): Promise<ActiveTask> => {
+    const { Listr } = await (listr2 ??= import('listr2'));
     let finish: ActiveTask['finish'] = () => {};
     const entry: ActiveTask = { key, task: null, pending: [], finish: () => {}, done: Promise.resolve(), failed: null };
     const settled = new Promise<void>((resolve, reject) => {
@@ -154,7 +157,7 @@ export function listrProgress(c: Colors, opts: { renderer?: 'default' | 'simple'
       active.finish(active.failed === null, active.failed ?? undefined);
       await active.done;
     }
-    active = start(key, title);
+    active = await start(key, title);
     return active;
   };
   let queue: Promise<unknown> = Promise.resolve();

@@ -1,30 +1,19 @@
-// Bundles the plugin and the runner into dist/ with esbuild (one file each).
+// Bundles the plugin (dist/kubectl-crate_decommission.mjs + dist/chunks/) and the runner (dist/runner.mjs, one
+// file) with esbuild; the options and the why are in scripts/build-options.mjs.
 import { build } from 'esbuild';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { pluginBuildOptions, runnerBuildOptions } from './build-options.mjs';
 
 await mkdir('dist', { recursive: true });
-const common = {
-  bundle: true,
-  platform: 'node',
-  target: 'node24',
-  format: 'esm',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-  // Some CommonJS dependencies call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-};
-const entries = [
-  ['plugin/main.ts', 'dist/kubectl-crate_decommission.mjs', true],
-  ['runner/main.ts', 'dist/runner.mjs', false],
-];
-for (const [entry, outfile, executable] of entries) {
-  if (!existsSync(entry)) continue;
-  await build({
-    ...common,
-    entryPoints: [entry],
-    outfile,
-    banner: { js: (executable ? '#!/usr/bin/env node\n' : '') + common.banner.js },
-  });
-  if (executable) await chmod(outfile, 0o755);
+if (existsSync('plugin/main.ts')) {
+  const { metafile } = await build(pluginBuildOptions('dist'));
+  await chmod('dist/kubectl-crate_decommission.mjs', 0o755);
+  // Drop chunks of earlier builds (after writing, so a running plugin never misses a current one).
+  const current = new Set(Object.keys(metafile.outputs).map((p) => basename(p)));
+  for (const f of existsSync('dist/chunks') ? await readdir('dist/chunks') : []) {
+    if (!current.has(f)) await rm(`dist/chunks/${f}`, { force: true });
+  }
 }
+if (existsSync('runner/main.ts')) await build(runnerBuildOptions('dist/runner.mjs'));

@@ -7,8 +7,8 @@ import {
   buildNetworkPolicy,
   buildRbac,
   buildRunnerJob,
-  toYaml,
 } from '../plugin/objects.js';
+import { toYaml } from '../plugin/objects-yaml.js';
 
 /** Namespace the example manifests are rendered for; kustomization.yaml can move them. */
 export const EXAMPLE_NAMESPACE = 'default';

@@ -1,6 +1,5 @@
 // `rbac install|uninstall`: the runner's ServiceAccount + Role + RoleBinding (or, --cluster-wide, ClusterRole + binding).
 import type { Argv } from 'yargs';
-import { toYaml } from '../objects.js';
 import { applyObjects, deleteObjects, rbacFor } from '../rbac.js';
 import { printValue } from '../printers.js';
 import { validateNamespace } from '../options.js';
@@ -57,8 +56,8 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
   );
 }
 
-function printRbac(env: CommandEnv, output: 'text' | 'json' | 'yaml', objects: ReturnType<typeof rbacFor>): number {
+async function printRbac(env: CommandEnv, output: 'text' | 'json' | 'yaml', objects: ReturnType<typeof rbacFor>): Promise<number> {
   if (output === 'json') printValue(env.ctx.stdout, { apiVersion: 'v1', kind: 'List', items: objects }, 'json', () => '');
-  else env.ctx.stdout.write(toYaml(objects));
+  else env.ctx.stdout.write((await import('../objects-yaml.js')).toYaml(objects));
   return 0;
 }

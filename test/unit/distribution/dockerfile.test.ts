@@ -98,14 +98,16 @@ describe('Dockerfile', () => {
     const workdir = all(build, 'WORKDIR').at(-1)!.args;
     expect(workdir).toBe('/src');
     const buildScript = readFileSync(join(root, 'scripts', 'build.mjs'), 'utf8');
-    expect(buildScript).toContain("'runner/main.ts', 'dist/runner.mjs'");
-    expect(buildScript).toMatch(/sourcemap: 'linked'/);
+    expect(buildScript).toContain("runnerBuildOptions('dist/runner.mjs')");
+    const options = readFileSync(join(root, 'scripts', 'build-options.mjs'), 'utf8');
+    expect(options).toContain("entryPoints: ['runner/main.ts'], outfile");
+    expect(options).toMatch(/sourcemap: 'linked'/);
   });
 
   it('copies every source folder the runner bundle is built from', () => {
     const copies = all(build, 'COPY').map((c) => c.args);
     for (const dir of ['shared/', 'runner/', 'plugin/']) expect(copies.some((c) => c.startsWith(`${dir} `))).toBe(true);
-    expect(copies.some((c) => c.includes('scripts/build.mjs'))).toBe(true);
+    expect(copies.some((c) => c.includes('scripts/build.mjs') && c.includes('scripts/build-options.mjs'))).toBe(true);
   });
 
   it('.dockerignore lets exactly those inputs into the context', () => {
@@ -115,7 +117,7 @@ describe('Dockerfile', () => {
       .filter((l) => l && !l.startsWith('#'));
     expect(ignore[0]).toBe('*');
     const allowed = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1));
-    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'shared', 'plugin', 'runner', 'LICENSE']) {
+    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'scripts/build-options.mjs', 'shared', 'plugin', 'runner', 'LICENSE']) {
       expect(allowed).toContain(p);
     }
     expect(ignore).toContain('**/node_modules');

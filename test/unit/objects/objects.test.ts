@@ -13,8 +13,8 @@ import {
   buildRunnerJob,
   rbacObjects,
   runnerPolicyRules,
-  toYaml,
 } from '../../../plugin/objects.js';
+import { toYaml } from '../../../plugin/objects-yaml.js';
 import pkg from '../../../package.json' with { type: 'json' };
 import { ExitCode } from '../../../shared/errors.js';
 
