@@ -6,6 +6,7 @@ import { ExitCode } from '../shared/errors.js';
 import { errorOutcome, executeTask, type EngineApi } from '../plugin/engine.js';
 import { EXIT_TERMINATED, UsageError, errorLine } from '../plugin/exit.js';
 import { buildTask, declareOperationOptions, parseTarget, type Operation, type RawOperationArgs, type Target, type Task } from '../plugin/task.js';
+import { VERSION } from '../plugin/objects.js';
 import { fitTerminationMessage } from './termination.js';
 
 export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
@@ -71,6 +72,57 @@ const OPERATIONS: Array<{ op: Operation; positional: string; bareKind: Target['k
   { op: 'health', positional: 'target', bareKind: 'statefulset' },
   { op: 'plan', positional: 'target', bareKind: 'statefulset' },
 ];
+
+const RUNNER_USAGE =
+  'crate-decommission-runner <operation> <target> --namespace NS [engine flags] [--dry-run] [--operation-id ID] [--log-level debug|info|warn|error]\n\n' +
+  'The in-cluster runner of kubectl crate-decommission (the Job the plugin creates runs it). Arguments come from argv, else from ' +
+  'env CRATE_DECOMMISSION_ARGS. Logs are JSON lines on stdout; the result goes to /dev/termination-log (or $CDK_TERMINATION_LOG). ' +
+  '`<operation> --help` lists the engine flags of that operation.';
+
+/** What `--help` / `--version` anywhere in the arguments ask for (they win over everything else, like yargs'). */
+export function runnerInfoRequest(args: string[]): 'help' | 'version' | null {
+  const flags = args.slice(0, args.includes('--') ? args.indexOf('--') : args.length);
+  if (flags.some((a) => a === '--help' || a === '-h')) return 'help';
+  if (flags.includes('--version')) return 'version';
+  return null;
+}
+
+/** The usage text: the runner's, or one operation's with its engine flags (`rollout --help`). */
+export async function runnerHelp(args: string[]): Promise<string> {
+  let y: Argv = yargs()
+    .scriptName('crate-decommission-runner')
+    .usage(RUNNER_USAGE)
+    .option('namespace', { alias: 'n', type: 'string', describe: 'Namespace of the target (default: env POD_NAMESPACE, else the service account\'s)' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'Change nothing: discovery, plan, pre-flight only' })
+    .option('log-level', { type: 'string', default: 'info', describe: 'debug|info|warn|error' })
+    .help('help')
+    .alias('help', 'h')
+    .version('version', 'Show the version', VERSION)
+    .epilog('Exit codes: 0 success, 1 failed, 2 bad input, 3 refused (unhealthy), 4 timed out, 5 locked by another run, 143 stopped by SIGTERM.')
+    .wrap(120)
+    .exitProcess(false)
+    .fail(() => undefined);
+  for (const d of OPERATIONS) {
+    y = y.command(`${d.op} <${d.positional}>`, OPERATION_HELP[d.op], (b) => declareOperationOptions(b.positional(d.positional, { type: 'string' }), d.op)) as Argv;
+  }
+  let output = '';
+  try {
+    await y.parse(args, {}, (_err, _argv, out) => {
+      output = out;
+    });
+  } catch {
+    // help text is all we want
+  }
+  return output || (await y.getHelp());
+}
+
+const OPERATION_HELP: Record<Operation, string> = {
+  rollout: 'Restart every pod of a cluster, one at a time',
+  restart: 'Restart one pod (decommission, re-create, health gate)',
+  decommission: 'Drain one node and stop it; Kubernetes re-creates the pod',
+  health: "The health gate's named checks, once",
+  plan: 'Read-only: discovery, strategy per pod, order, timeouts, pre-flight',
+};
 
 /** Parse the runner argv with the plugin's operation declarations. Bad input -> UsageError. */
 export function parseRunnerArgs(args: string[]): ParsedRunnerArgs {
@@ -139,6 +191,17 @@ export async function runRunner(io: RunnerIO): Promise<number> {
     }
     return exitCode;
   };
+
+  // --help / --version: print and exit 0; no result is written (nothing ran).
+  const info = io.argv.length > 0 ? runnerInfoRequest(io.argv) : null;
+  if (info === 'version') {
+    io.writeLine(VERSION);
+    return ExitCode.ok;
+  }
+  if (info === 'help') {
+    for (const line of (await runnerHelp(io.argv)).trimEnd().split('\n')) io.writeLine(line);
+    return ExitCode.ok;
+  }
 
   let parsed: ParsedRunnerArgs;
   let task: Task;

@@ -43,6 +43,15 @@ describe.skipIf(!hasRunner || !existsSync(node24))('runner image entrypoint (dis
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/Cannot find (module|package)/);
   });
 
+  it('--help and --version answer with exit 0', () => {
+    const help = runArtefact(['--help']);
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^crate-decommission-runner <operation>/);
+    const version = runArtefact(['--version']);
+    expect(version.status, version.stderr).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+  });
+
   it('an unknown operation is bad input too (exit 2), before anything touches a cluster', () => {
     const r = runArtefact(['no-such-operation', 'statefulset/x', '--namespace', 'default']);
     expect(r.status, r.stderr).toBe(2);

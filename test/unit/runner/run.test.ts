@@ -198,3 +198,42 @@ describe('termination message', () => {
     expect(JSON.parse(text)).toMatchObject({ operation: 'rollout', exitCode: 4, success: false, truncated: true });
   });
 });
+
+describe('runner --help and --version', () => {
+  it('--version prints the version, exit 0, nothing connected or written', async () => {
+    const { VERSION } = await import('../../../plugin/objects.js');
+    const t = io({ argv: ['--version'] });
+    expect(await runRunner(t.runnerIO)).toBe(0);
+    expect(t.lines).toEqual([VERSION]);
+    expect(t.connects()).toBe(0);
+    expect(t.files.size).toBe(0);
+  });
+
+  it('--help / -h prints the usage with every operation, exit 0, nothing connected or written', async () => {
+    for (const argv of [['--help'], ['-h']]) {
+      const t = io({ argv });
+      expect(await runRunner(t.runnerIO)).toBe(0);
+      const text = t.lines.join('\n');
+      expect(text).toMatch(/^crate-decommission-runner <operation> <target>/);
+      for (const op of ['rollout', 'restart', 'decommission', 'health', 'plan']) expect(text).toContain(`crate-decommission-runner ${op}`);
+      expect(text).toContain('--log-level');
+      expect(t.connects()).toBe(0);
+      expect(t.files.size).toBe(0);
+    }
+  });
+
+  it('<operation> --help lists that operation\'s engine flags', async () => {
+    const t = io({ argv: ['restart', '--help'] });
+    expect(await runRunner(t.runnerIO)).toBe(0);
+    const text = t.lines.join('\n');
+    expect(text).toContain('--pod-ready-timeout');
+    expect(text).toContain('--skip-preflight');
+    expect(t.connects()).toBe(0);
+  });
+
+  it('a --help after -- is an argument, not a request for help', async () => {
+    const { runnerInfoRequest } = await import('../../../runner/run.js');
+    expect(runnerInfoRequest(['rollout', 'sts/x', '--', '--help'])).toBeNull();
+    expect(runnerInfoRequest(['rollout', 'sts/x', '--version'])).toBe('version');
+  });
+});
