@@ -14,7 +14,7 @@ import { declareHealth } from './commands/health.js';
 import { declareSchedule } from './commands/schedule.js';
 import { declareRbac } from './commands/rbac.js';
 import { declareJobs } from './commands/jobs.js';
-import { cobraAnswer, completeWords, declareCompletion } from './commands/completion.js';
+import { cobraAnswerWith, completeCommandLine, connectOptionsFromWords, declareCompletion, kubeResourceLister } from './commands/completion.js';
 
 export const SCRIPT_NAME = 'kubectl crate-decommission';
 
@@ -72,9 +72,15 @@ export async function runCli(args: string[], ctx: CliContext): Promise<number> {
   const failures: string[] = [];
   const env: CommandEnv = { ctx, select: (w) => void (work = w) };
   if (args[0] === '__complete') {
-    // kubectl_complete-crate_decommission: answer in kubectl's completion protocol, never fail.
-    const candidates = completeWords(args.slice(1));
-    ctx.stdout.write(cobraAnswer(candidates));
+    // kubectl_complete-crate_decommission: answer in kubectl's completion protocol, never fail. Resource names
+    // come from the API server (bounded by a short timeout; nothing on any failure).
+    const words = args.slice(1);
+    try {
+      const { candidates, directive } = await completeCommandLine(words, kubeResourceLister(ctx, connectOptionsFromWords(words)));
+      ctx.stdout.write(cobraAnswerWith(candidates, directive));
+    } catch {
+      ctx.stdout.write(cobraAnswerWith([], 4));
+    }
     return 0;
   }
   let output = '';

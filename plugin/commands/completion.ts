@@ -1,7 +1,12 @@
 // `completion`: shell completion the kubectl way. kubectl (>= 1.26) completes plugin arguments by running an
 // executable `kubectl_complete-crate_decommission` on the PATH; `completion` prints that executable, and the
 // hidden `__complete` answers it in kubectl's (cobra's) protocol: one candidate a line, then `:<directive>`.
+// Commands and flags are static; resource names (pods, StatefulSets, CrateDBs, runner Jobs of the namespace) come
+// from the API server, under a short timeout, and silently nothing when that fails.
 import type { Argv } from 'yargs';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { CliContext } from '../io.js';
+import type { KubeConnectOptions } from '../options.js';
 import type { CommandEnv } from './common.js';
 
 export const COMPLETION_SCRIPT = `#!/usr/bin/env sh
@@ -34,15 +39,16 @@ const GLOBAL_FLAGS = [
   '--kubeconfig', '--context', '--cluster', '--user', '--namespace', '--as', '--as-group', '--request-timeout',
   '--insecure-skip-tls-verify', '--output', '--dry-run', '--yes', '--color', '--local', '--image', '--help',
 ];
-const ENGINE_FLAGS = ['--timeout', '--min-availability', '--allocation', '--pod-ready-timeout', '--health-timeout'];
+const SQL_FLAGS = ['--sql-transport', '--sql-user', '--sql-password-secret', '--sql-scheme', '--sql-ca-secret', '--sql-insecure'];
+const ENGINE_FLAGS = ['--timeout', '--min-availability', '--allocation', '--pod-ready-timeout', '--health-timeout', ...SQL_FLAGS];
 
 /** The command tree: subcommands and the flags each command adds to the global ones. */
 const TREE: Record<string, { sub?: Record<string, string[]>; flags?: string[] }> = {
   rollout: { flags: ENGINE_FLAGS },
-  restart: { flags: ENGINE_FLAGS },
-  decommission: { flags: ['--timeout', '--min-availability', '--allocation', '--health-timeout'] },
+  restart: { flags: [...ENGINE_FLAGS, '--skip-preflight'] },
+  decommission: { flags: ['--timeout', '--min-availability', '--allocation', '--health-timeout', ...SQL_FLAGS, '--skip-preflight'] },
   plan: { flags: ['--filename', ...ENGINE_FLAGS] },
-  health: { flags: ['--health-timeout'] },
+  health: { flags: ['--health-timeout', ...SQL_FLAGS] },
   schedule: {
     sub: {
       create: ['--schedule', '--time-zone', '--suspend', ...ENGINE_FLAGS],
@@ -62,6 +68,8 @@ const VALUES: Record<string, string[]> = {
   '--color': ['auto', 'always', 'never'],
   '--min-availability': ['NONE', 'PRIMARIES', 'FULL'],
   '--allocation': ['primaries', 'new_primaries'],
+  '--sql-transport': ['auto', 'http', 'exec'],
+  '--sql-scheme': ['http', 'https'],
 };
 
 /** Candidates for the words typed so far (the last one is being completed, possibly ''). Static: no cluster calls. */
@@ -91,4 +99,175 @@ export function completeWords(words: string[]): string[] {
 
 export function cobraAnswer(candidates: string[]): string {
   return `${candidates.join('\n')}${candidates.length ? '\n' : ''}:${NO_FILE_COMP}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Resource names
+
+/** cobra's ShellCompDirectiveNoSpace: the shell adds no space after the candidate (a `sts/` prefix goes on). */
+const NO_SPACE = 2;
+
+export type ResourceKind = 'pod' | 'statefulset' | 'cratedb' | 'job';
+
+/** Names of `kind` in `namespace` (undefined: the kubeconfig context's namespace). May throw or hang: it is bounded. */
+export type ResourceLister = (kind: ResourceKind, namespace: string | undefined) => Promise<string[]>;
+
+/** What the word being completed names: a resource of `kind`, written as `prefix` + name. */
+export interface ResourceQuery {
+  kind: ResourceKind;
+  /** `sts/`, `pod/`, ... as typed, or '' for a bare name. */
+  prefix: string;
+  namespace: string | undefined;
+  /** Kind prefixes offered besides bare names (cluster targets: `sts/`, `cratedb/`, `pod/`). */
+  prefixes: string[];
+}
+
+/** Flags that take the next word as their value (so that word is not a positional). */
+const VALUE_FLAGS = new Set([
+  '--kubeconfig', '--context', '--cluster', '--user', '--namespace', '-n', '--as', '--as-group', '--request-timeout',
+  '--output', '-o', '--color', '--image', '--timeout', '--min-availability', '--allocation', '--pod-ready-timeout',
+  '--health-timeout', '--schedule', '--time-zone', '--service-account', '--grace-period', '--filename', '-f',
+  '--sql-transport', '--sql-user', '--sql-password-secret', '--sql-scheme', '--sql-ca-secret', '--operation-id',
+]);
+
+const KIND_PREFIXES: Record<string, ResourceKind> = {
+  statefulset: 'statefulset',
+  statefulsets: 'statefulset',
+  sts: 'statefulset',
+  'statefulset.apps': 'statefulset',
+  'statefulsets.apps': 'statefulset',
+  cratedb: 'cratedb',
+  cratedbs: 'cratedb',
+  'cratedbs.cloud.crate.io': 'cratedb',
+  pod: 'pod',
+  pods: 'pod',
+  po: 'pod',
+};
+
+/** The words before the current one, split into positionals and flag values (`--flag v` and `--flag=v`). */
+function scanWords(before: string[]): { positional: string[]; flags: Map<string, string> } {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let i = 0; i < before.length; i++) {
+    const w = before[i]!;
+    if (w.startsWith('-') && w !== '-') {
+      const eq = w.indexOf('=');
+      if (eq > 0) flags.set(w.slice(0, eq), w.slice(eq + 1));
+      else if (VALUE_FLAGS.has(w) && i + 1 < before.length) flags.set(w, before[++i]!);
+      else flags.set(w, 'true');
+    } else {
+      positional.push(w);
+    }
+  }
+  return { positional, flags };
+}
+
+/** Is the current word a resource name, and of what kind? null for anything else. */
+export function resourceQueryFor(words: string[]): ResourceQuery | null {
+  const typed = words.length > 0 ? words : [''];
+  const current = typed[typed.length - 1] ?? '';
+  const before = typed.slice(0, -1);
+  if (current.startsWith('-')) return null;
+  const previous = before[before.length - 1];
+  if (previous && VALUE_FLAGS.has(previous)) return null;
+  const { positional, flags } = scanWords(before);
+  const namespace = flags.get('--namespace') ?? flags.get('-n');
+  const [command, second] = positional;
+  let slot: 'cluster' | 'pod' | 'job' | null = null;
+  if ((command === 'rollout' || command === 'plan' || command === 'health') && positional.length === 1) slot = 'cluster';
+  if ((command === 'restart' || command === 'decommission') && positional.length === 1) slot = 'pod';
+  if (command === 'schedule' && (second === 'create' || second === 'update' || second === 'delete') && positional.length === 2) slot = 'cluster';
+  if (command === 'jobs' && (second === 'attach' || second === 'cancel') && positional.length === 2) slot = 'job';
+  if (slot === null) return null;
+  if (slot === 'job') return { kind: 'job', prefix: '', namespace, prefixes: [] };
+  const slash = current.indexOf('/');
+  if (slash >= 0) {
+    const kind = KIND_PREFIXES[current.slice(0, slash).toLowerCase()];
+    if (!kind || (slot === 'pod' && kind !== 'pod')) return null;
+    return { kind, prefix: current.slice(0, slash + 1), namespace, prefixes: [] };
+  }
+  if (slot === 'pod') return { kind: 'pod', prefix: '', namespace, prefixes: [] };
+  return { kind: 'statefulset', prefix: '', namespace, prefixes: ['sts/', 'cratedb/', 'pod/'] };
+}
+
+/** The kubeconfig flags among the words, for connecting the way the command itself would. Never throws. */
+export function connectOptionsFromWords(words: string[]): KubeConnectOptions {
+  const { flags } = scanWords(words.slice(0, -1));
+  const opts: KubeConnectOptions = {};
+  const kubeconfig = flags.get('--kubeconfig');
+  if (kubeconfig) opts.kubeconfig = kubeconfig;
+  const context = flags.get('--context');
+  if (context) opts.context = context;
+  const cluster = flags.get('--cluster');
+  if (cluster) opts.cluster = cluster;
+  const user = flags.get('--user');
+  if (user) opts.user = user;
+  const as = flags.get('--as');
+  if (as) opts.as = as;
+  const namespace = flags.get('--namespace') ?? flags.get('-n');
+  if (namespace) opts.namespace = namespace;
+  if (flags.get('--insecure-skip-tls-verify') === 'true') opts.insecureSkipTlsVerify = true;
+  return opts;
+}
+
+/** How long resource completion may take before it gives up (silently: the shell just offers less). */
+export const COMPLETION_TIMEOUT_MS = 2000;
+
+/** Resolve to `fallback` when `p` rejects or does not settle within `ms`. */
+async function bounded<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref?.();
+  });
+  try {
+    return await Promise.race([p.catch(() => fallback), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Candidates and cobra directive for the words typed so far: static commands/flags, resource names through `lister`. */
+export async function completeCommandLine(
+  words: string[],
+  lister: ResourceLister | null,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ candidates: string[]; directive: number }> {
+  const query = lister ? resourceQueryFor(words) : null;
+  if (!query || !lister) return { candidates: completeWords(words), directive: NO_FILE_COMP };
+  const current = words[words.length - 1] ?? '';
+  const listed = Promise.resolve().then(() => lister(query.kind, query.namespace));
+  const names = await bounded(listed, opts.timeoutMs ?? COMPLETION_TIMEOUT_MS, [] as string[]);
+  const candidates = [...new Set(names.map((n) => `${query.prefix}${n}`))].sort().filter((c) => c.startsWith(current));
+  const prefixes = query.prefixes.filter((p) => p.startsWith(current) && current.length > 0);
+  // A kind prefix (`sts/`) is only half a word: no space after it.
+  if (prefixes.length > 0 && candidates.length === 0) return { candidates: prefixes, directive: NO_FILE_COMP | NO_SPACE };
+  return { candidates, directive: NO_FILE_COMP };
+}
+
+export function cobraAnswerWith(candidates: string[], directive: number): string {
+  return `${candidates.join('\n')}${candidates.length ? '\n' : ''}:${directive}\n`;
+}
+
+/** Names from the API server through the plugin's own connection (same kubeconfig flags as the command line). */
+export function kubeResourceLister(ctx: Pick<CliContext, 'connect'>, connect: KubeConnectOptions): ResourceLister {
+  return async (kind, namespace) => {
+    // A bounded request: completion must never hang the shell.
+    const conn = await ctx.connect({ requestTimeout: '2s', ...connect });
+    const ns = namespace ?? conn.namespace;
+    const names = (items: KubernetesObject[]) => items.map((o) => o.metadata?.name ?? '').filter((n) => n !== '');
+    switch (kind) {
+      case 'pod': {
+        // Only StatefulSet pods can be restarted or decommissioned.
+        const pods = await conn.kube.list('v1', 'Pod', ns);
+        return names(pods.filter((p) => p.metadata?.ownerReferences?.some((o) => o.kind === 'StatefulSet')));
+      }
+      case 'statefulset':
+        return names(await conn.kube.list('apps/v1', 'StatefulSet', ns));
+      case 'cratedb':
+        return names(await conn.kube.list('cloud.crate.io/v1', 'CrateDB', ns));
+      case 'job':
+        return names(await conn.kube.list('batch/v1', 'Job', ns, 'app.kubernetes.io/name=crate-decommission'));
+    }
+  };
 }

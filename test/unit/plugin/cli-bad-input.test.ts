@@ -111,7 +111,10 @@ describe('good input needs no cluster when it need not', () => {
     [['rollout', 'sts/x', '--ti'], ['--timeout']],
     [['jobs', 'cancel', 'j', '--gr'], ['--grace-period']],
     [['rollout', 'x', '-o', ''], ['text', 'json', 'yaml']],
-    [['schedule', 'create', 'x', '--s'], ['--schedule', '--suspend']],
+    [['schedule', 'create', 'x', '--s'], ['--schedule', '--suspend', '--sql-transport', '--sql-user', '--sql-password-secret', '--sql-scheme', '--sql-ca-secret', '--sql-insecure']],
+    [['restart', 'crate-0', '--sk'], ['--skip-preflight']],
+    [['rollout', 'crate', '--sk'], []],
+    [['health', 'crate', '--sql-transport', ''], ['auto', 'http', 'exec']],
   ])('__complete %j', async (words, expected) => {
     const ctx = testContext();
     expect(await runCli(['__complete', ...words], ctx)).toBe(0);
