@@ -18,7 +18,7 @@ let kubectlBin: string | undefined;
 /** kubectl built with the control plane (same pinned version). */
 export function kubectlPath(): string {
   if (kubectlBin) return kubectlBin;
-  const bin = execFileSync(`${REPO}/test/cluster/build-controlplane`, [], { encoding: 'utf8' }).trim().split('\n').pop()!;
+  const bin = execFileSync(`${REPO}/test/cluster/build-controlplane`, [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop()!;
   kubectlBin = path.join(bin, 'kubectl');
   return kubectlBin;
 }
