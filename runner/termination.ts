@@ -39,9 +39,11 @@ export function summarizeResult(value: Record<string, unknown>): Record<string, 
     };
   }
   if (value.decommission && typeof value.decommission === 'object') out.decommission = compactPod(value.decommission);
-  if (value.health && typeof value.health === 'object') {
-    const h = value.health as Record<string, unknown>;
-    out.health = { healthy: h.healthy, healthStatus: h.healthStatus, failedChecks: h.failedChecks };
+  for (const key of ['health', 'preflight'] as const) {
+    if (value[key] && typeof value[key] === 'object') {
+      const h = value[key] as Record<string, unknown>;
+      out[key] = { healthy: h.healthy, healthStatus: h.healthStatus, failedChecks: h.failedChecks };
+    }
   }
   return out;
 }

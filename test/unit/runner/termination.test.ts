@@ -73,3 +73,21 @@ describe('termination message', () => {
     expect((s.plan as { preflightFailedChecks: unknown[] }).preflightFailedChecks).toEqual([]);
   });
 });
+
+describe('termination message of a refused single-pod operation', () => {
+  it('keeps the pre-flight outcome and failed checks, drops the check details', () => {
+    const checks = Array.from({ length: 6 }, (_, i) => ({ name: `check_${i}`, ok: i !== 1, message: 'x'.repeat(900) }));
+    const result = {
+      podName: 'crate-1',
+      success: false,
+      errorKind: 'refused',
+      error: 'Pre-flight health check refused the restart of pod crate/crate-1: failed checks check_1',
+      preflight: { healthy: false, healthStatus: 'YELLOW', failedChecks: ['check_1'], checks },
+    };
+    const text = fitTerminationMessage(result);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(TERMINATION_MESSAGE_LIMIT);
+    const parsed = JSON.parse(text);
+    expect(parsed).toMatchObject({ success: false, errorKind: 'refused', preflight: { healthy: false, healthStatus: 'YELLOW', failedChecks: ['check_1'] } });
+    expect(parsed.preflight.checks).toBeUndefined();
+  });
+});
