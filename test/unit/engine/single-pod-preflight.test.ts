@@ -101,3 +101,30 @@ describe('pre-flight of a pod that is not there', () => {
     expect(r).toMatchObject({ success: false, errorKind: 'bad_input', error: 'Pod not found: crate-9' });
   });
 });
+
+describe('pre-flight of a resumed operation', () => {
+  it('a re-run of the same operation that already restarted the pod is not refused while the cluster recovers', async () => {
+    const { ANNOTATION_OPERATION, ANNOTATION_PROGRESS } = await import('../../../shared/lease.js');
+    const w = await world({ replicas: 3 });
+    makeUnhealthy(w);
+    const at = new Date(w.clock.now() - 5_000);
+    const uid = w.podUid('crate-1')!;
+    await w.kube.createLease(ns, {
+      metadata: {
+        name: leaseName(w.clusterName),
+        annotations: {
+          [ANNOTATION_OPERATION]: 'op-1',
+          [ANNOTATION_PROGRESS]: JSON.stringify({ operationId: 'op-1', done: { 'crate-1': uid }, current: null, allocationSet: null }),
+        },
+      },
+      spec: { holderIdentity: 'crashed-runner', leaseDurationSeconds: 3600, acquireTime: at, renewTime: at },
+    });
+    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'op-1' });
+    expect(r).toMatchObject({ success: true, skipped: true, errorKind: null });
+    expect(r.preflight?.healthy).toBe(false);
+    expect(w.log.text()).toContain('Cluster not healthy yet (all_tables_green); finishing the restart of pod crate-1');
+    // a different operation is refused
+    const other = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'op-2' });
+    expect(other).toMatchObject({ success: false, errorKind: 'refused' });
+  });
+});
