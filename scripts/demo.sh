@@ -47,7 +47,7 @@ bold "Building the plugin and the runner (dist/)"
 # kubectl finds plugins as kubectl-<name> on PATH ('-' in the name becomes '_').
 ln -sf kubectl-crate_decommission.mjs "$REPO/dist/kubectl-crate_decommission"
 export PATH="$REPO/dist:$PATH"
-kubectl plugin list 2>/dev/null | grep crate_decommission || true
+echo "kubectl crate-decommission -> $(command -v kubectl-crate_decommission)"
 
 cleanup() {
   local code=$?
@@ -142,5 +142,7 @@ kubectl -n "$NS" get pods -L batch.kubernetes.io/job-name
 echo
 echo "CrateDB simulator - invariant recorder (was a primary ever unavailable?):"
 "$SIM" ctl invariants "$CLUSTER" && echo "  no unavailable primary"
-echo "cluster.routing.allocation.enable: $("$SIM" ctl sql "$CLUSTER" "SELECT settings['cluster']['routing']['allocation']['enable'] FROM sys.cluster" 2>/dev/null | tr -d '\n' || echo '?')"
+alloc=$("$SIM" ctl sql "$CLUSTER" "SELECT settings['cluster']['routing']['allocation']['enable'] FROM sys.cluster" 2>/dev/null \
+  | grep -o '"rows":\[\[[^]]*\]\]' | grep -o '\[\[.*\]\]' | tr -d '[]"' || echo '?')
+echo "cluster.routing.allocation.enable: ${alloc:-?} (reset to the default after the rollout)"
 exit "$rc"
