@@ -1,5 +1,6 @@
 // The plugin launches the runner Job (real ServiceAccount token, real RBAC from the repo's manifests) and rolls
-// a 3-pod StatefulSet, once per strategy: dc_util in preStop (kubernetes_managed) and none (manual).
+// a 3-pod StatefulSet, once per strategy: dc_util in preStop (kubernetes_managed) and none (manual), and once over
+// HTTP with credentials. The three run at once (own namespaces and simulated clusters; the time is waiting).
 import { afterAll, describe, expect, it } from 'vitest';
 import { RUNNER_IMAGE, eventually, installRbacFromManifests, kubectlJson, kubectlOk, plugin, pluginOk } from './harness.js';
 import { FAST_FLAGS, FAST_SIM, expectClusterSafe, expectDecommissionedOnce, expectRecreatedOnce, nodeOf, scenario, type Scenario } from './scenario.js';
@@ -9,7 +10,7 @@ afterAll(async () => {
   for (const s of made) await s.drop();
 });
 
-describe.each([
+describe.concurrent.each([
   { strategy: 'kubernetes_managed', dcUtil: true, prefix: 'e2e-roll-dcutil' },
   { strategy: 'manual', dcUtil: false, prefix: 'e2e-roll-manual' },
 ])('rollout through the runner Job ($strategy)', ({ strategy, dcUtil, prefix }) => {
@@ -37,7 +38,7 @@ describe.each([
   });
 });
 
-describe('rollout over HTTP with credentials (crate-operator style: a non-superuser SQL user)', () => {
+describe.concurrent('rollout over HTTP with credentials (crate-operator style: a non-superuser SQL user)', () => {
   it('reads over HTTP as that user from the runner pod, sends DECOMMISSION through exec as crate, rolls every pod once', async () => {
     const s = await scenario('e2e-roll-http', {
       dcUtil: false,
