@@ -81,8 +81,9 @@ export function formatResult(value: unknown, c: Colors): string {
       `${mark} ${verb} of pod ${r.namespace}/${r.podName} ${ok ? (r.skipped ? 'skipped (already done by this operation)' : 'completed') : 'failed'}` +
         `${r.dryRun ? ' (dry run)' : ''} using ${str(r.strategyUsed)} strategy in ${seconds(r.duration)}`,
     );
-    // The single-pod pre-flight: shown when it decided (a refusal) or in a dry run.
-    if (r.preflight && typeof r.preflight === 'object' && (r.dryRun || r.errorKind === 'refused')) {
+    // The single-pod pre-flight: shown when it decided (a refusal, a degraded go-ahead) or in a dry run.
+    const degraded = !!(r.preflight && typeof r.preflight === 'object' && (r.preflight as Record<string, unknown>).degraded);
+    if (r.preflight && typeof r.preflight === 'object' && (r.dryRun || r.errorKind === 'refused' || degraded)) {
       lines.push(`Pre-flight: ${formatHealth(r.preflight as Record<string, unknown>, c)}`);
     }
   } else {
@@ -93,9 +94,10 @@ export function formatResult(value: unknown, c: Colors): string {
 }
 
 function formatHealth(r: Record<string, unknown>, c: Colors): string {
-  const lines = [
-    `${r.healthy ? c.green('✓ healthy') : c.red('✗ unhealthy')}: ${str(r.healthStatus)}, ${str(r.nodeCount)}/${str(r.expectedNodes)} nodes, master ${str(r.masterNode)}`,
-  ];
+  const degraded = r.degraded && typeof r.degraded === 'object' ? (r.degraded as Record<string, unknown>) : null;
+  const state = r.healthy ? c.green('✓ healthy') : degraded ? c.yellow('! degraded') : c.red('✗ unhealthy');
+  const lines = [`${state}: ${str(r.healthStatus)}, ${str(r.nodeCount)}/${str(r.expectedNodes)} nodes, master ${str(r.masterNode)}`];
+  if (degraded) lines.push(c.yellow(`preflight: ${str(degraded.message)}`));
   const checks = Array.isArray(r.checks) ? (r.checks as Array<Record<string, unknown>>) : [];
   if (checks.length > 0) {
     lines.push(table(['CHECK', 'OK', 'MESSAGE'], checks.map((k) => [str(k.name), k.ok ? 'yes' : c.red('no'), str(k.message, '')])));
@@ -127,6 +129,11 @@ function formatPlan(r: Record<string, unknown>, c: Colors): string {
   );
   if (typeof r.totalTimeoutSeconds === 'number') lines.push(`Total timeout: ${seconds(r.totalTimeoutSeconds)}`);
   if (r.preflight && typeof r.preflight === 'object') lines.push(`Pre-flight: ${formatHealth(r.preflight as Record<string, unknown>, c)}`);
+  const decision = r.preflightDecision && typeof r.preflightDecision === 'object' ? (r.preflightDecision as Record<string, unknown>) : null;
+  if (decision && decision.outcome !== 'passed') {
+    const text = `Pre-flight decision: ${str(decision.outcome)}${decision.outcome === 'degraded' ? '' : ` - ${str(decision.message)}`}`;
+    lines.push(decision.outcome === 'degraded' ? c.yellow(`${text} (the pods listed first restart before the full health gate must pass)`) : c.red(text));
+  }
   return lines.join('\n');
 }
 

@@ -36,6 +36,7 @@ export function summarizeResult(value: Record<string, unknown>): Record<string, 
       order: plan.order.map((o) => (o && typeof o === 'object' ? (o as Record<string, unknown>).podName : o)),
       totalTimeoutSeconds: plan.totalTimeoutSeconds,
       preflightFailedChecks: (plan.preflight as Record<string, unknown> | null | undefined)?.failedChecks ?? [],
+      ...(plan.preflightDecision && typeof plan.preflightDecision === 'object' ? { preflightDecision: (plan.preflightDecision as Record<string, unknown>).outcome } : {}),
     };
   }
   if (value.decommission && typeof value.decommission === 'object') out.decommission = compactPod(value.decommission);
@@ -43,6 +44,8 @@ export function summarizeResult(value: Record<string, unknown>): Record<string, 
     if (value[key] && typeof value[key] === 'object') {
       const h = value[key] as Record<string, unknown>;
       out[key] = { healthy: h.healthy, healthStatus: h.healthStatus, failedChecks: h.failedChecks };
+      const degraded = h.degraded as Record<string, unknown> | null | undefined;
+      if (degraded && typeof degraded === 'object') (out[key] as Record<string, unknown>).degradedPods = degraded.pods;
     }
   }
   return out;

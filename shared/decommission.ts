@@ -349,6 +349,10 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
   if (!nodeName) throw new OperationFailedError(`No CrateDB node name known for pod ${info.name} (not in sys.nodes, no -Cnode.name argument)`);
   const statements = manualStatements(nodeName, options);
   if (ctx.dryRun) {
+    if (!info.ready && !(await nodeInCluster(ctx, nodeName))) {
+      deps.log.info(`Node ${nodeName} of pod ${info.name} is not in the cluster: nothing to drain; would only delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`);
+      return;
+    }
     statements.forEach((s, i) => deps.log.info(`Would execute manual decommission SQL ${i + 1}/${statements.length}: ${s}`));
     deps.log.info(`Would wait up to ${options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS}s for the CrateDB process to exit, then delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`);
     return;

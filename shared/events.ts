@@ -11,6 +11,8 @@ export const EventReason = {
   NodeRejoined: 'NodeRejoined',
   HealthGatePassed: 'HealthGatePassed',
   HealthGateBlocked: 'HealthGateBlocked',
+  /** The pre-flight failed, explained by unready pods whose node is not in the cluster: only they go first. */
+  PreflightDegraded: 'PreflightDegraded',
   AllocationRestricted: 'AllocationRestricted',
   AllocationReset: 'AllocationReset',
   RolloutStarted: 'RolloutStarted',

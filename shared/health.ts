@@ -1,10 +1,10 @@
 // The health gate: named checks (ECK style) read through a node that is not being drained, N
 // consecutive good readings intervalSeconds apart, waiting up to timeoutSeconds for recovery.
-import { ClusterSql, worstHealth, type HealthRow } from './cluster-sql.js';
+import { ClusterSql, worstHealth, type HealthRow, type NodeRow } from './cluster-sql.js';
 import { messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
-import { HealthCheckInput, type HealthCheckResult, type HealthStatus, type NamedCheck } from './schemas.js';
-import { abortReason } from './wait.js';
+import { HealthCheckInput, type CrateDBCluster, type DegradedHealth, type HealthCheckResult, type HealthStatus, type NamedCheck, type PodInfo } from './schemas.js';
+import { abortReason, podReady } from './wait.js';
 
 /** Names of the checks, in the order they are reported. */
 export const HealthCheckName = {
@@ -24,6 +24,7 @@ interface Reading {
   relocating: number;
   initializing: number;
   error: string | null;
+  nodes: NodeRow[];
 }
 
 function describeTables(rows: HealthRow[]): string {
@@ -58,7 +59,7 @@ async function readOnce(reader: ClusterSql, expectedNodes: number, signal?: Abor
       { name: HealthCheckName.noRelocatingShards, ok: relocating === 0, message: `${relocating} shards relocating` },
       { name: HealthCheckName.noInitializingShards, ok: initializing === 0, message: `${initializing} shards initializing` },
     ];
-    return { checks, healthStatus: status, nodeCount: nodes.length, masterNode, relocating, initializing, error: null };
+    return { checks, healthStatus: status, nodeCount: nodes.length, masterNode, relocating, initializing, error: null, nodes };
   } catch (err) {
     if (signal?.aborted) throw abortReason(signal);
     const message = messageOf(err);
@@ -70,8 +71,73 @@ async function readOnce(reader: ClusterSql, expectedNodes: number, signal?: Abor
       relocating: 0,
       initializing: 0,
       error: message,
+      nodes: [],
     };
   }
+}
+
+const plural = (n: number, word: string) => `${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * ECK-style degraded pre-flight: are ALL failed checks of `reading` explained by pods of `tolerate` that
+ * are unready and whose CrateDB node is not in sys.nodes? Such a pod holds no shard the cluster relies on,
+ * so restarting it cannot reduce availability. Explained: the node count (exactly expected - those pods),
+ * YELLOW (their replicas are missing; never RED: a missing primary refuses), initializing shards (recovery).
+ * Never explained: an unreachable cluster, no master, relocating shards. Returns the explanation, or why not.
+ */
+async function explainDegraded(
+  deps: EngineDeps,
+  cluster: CrateDBCluster,
+  reading: Pick<Reading, 'checks' | 'healthStatus' | 'nodeCount' | 'nodes' | 'initializing'>,
+  tolerate: string[],
+): Promise<{ degraded: DegradedHealth } | { reason: string }> {
+  const failed = reading.checks.filter((c) => !c.ok);
+  if (failed.length === 0) return { reason: '' };
+  // A pod that is not there cannot be restarted first; a Ready one is not what this is for.
+  const unready: PodInfo[] = [];
+  for (const name of tolerate) {
+    const info = cluster.pods.find((p) => p.name === name);
+    if (!info) continue;
+    const live = await deps.kube.getPod(cluster.namespace, name);
+    if (live && !podReady(live)) unready.push(info);
+  }
+  // Nothing to explain with: an ordinary unhealthy cluster (no reason worth reporting).
+  if (unready.length === 0) return { reason: '' };
+  const hard = failed.filter((c) => c.name === HealthCheckName.sqlReachable || c.name === HealthCheckName.masterElected || c.name === HealthCheckName.noRelocatingShards);
+  if (hard.length > 0) return { reason: `${hard.map((c) => c.name).join(', ')} failed (never explained by unready pods)` };
+  if (reading.healthStatus !== 'GREEN' && reading.healthStatus !== 'YELLOW') {
+    return { reason: `health is ${reading.healthStatus} (a missing primary is never explained by unready pods)` };
+  }
+  const absent = unready
+    .filter((info) => !reading.nodes.some((n) => n.hostname === info.name || (info.nodeName !== null && n.name === info.nodeName)))
+    .map((info) => info.name);
+  if (absent.length === 0) return { reason: `the unready ${plural(unready.length, 'pod')} ${unready.map((p) => p.name).join(', ')} still ${unready.length === 1 ? 'has its node' : 'have their nodes'} in the cluster` };
+  const expected = cluster.expectedNodes;
+  const unreadyText = `unready ${plural(absent.length, 'pod')} ${absent.join(', ')}`;
+  if (reading.nodeCount !== expected - absent.length) {
+    return { reason: `${reading.nodeCount}/${expected} nodes, but ${unreadyText} ${absent.length === 1 ? 'explains' : 'explain'} ${absent.length} missing` };
+  }
+  const explained: NamedCheck[] = failed.map((c) => {
+    switch (c.name) {
+      case HealthCheckName.nodeCountMatchesReplicas:
+        return { name: c.name, ok: true, message: `${reading.nodeCount}/${expected} explained by ${unreadyText}` };
+      case HealthCheckName.allTablesGreen:
+        return { name: c.name, ok: true, message: `${reading.healthStatus} explained by the missing replicas of ${unreadyText}` };
+      case HealthCheckName.noInitializingShards:
+        return { name: c.name, ok: true, message: `${reading.initializing} shards initializing (recovery)` };
+      default:
+        return { name: c.name, ok: false, message: c.message };
+    }
+  });
+  const unexplained = explained.filter((c) => !c.ok);
+  if (unexplained.length > 0) return { reason: `${unexplained.map((c) => c.name).join(', ')} not explained by unready pods` };
+  return {
+    degraded: {
+      pods: absent,
+      explained,
+      message: `degraded - only ${unreadyText} may restart first (${explained.map((c) => `${c.name}: ${c.message}`).join('; ')})`,
+    },
+  };
 }
 
 /**
@@ -91,11 +157,22 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
     if (deps.signal?.aborted) throw abortReason(deps.signal);
     const reading = await readOnce(reader, cluster.expectedNodes, deps.signal);
     const failed = reading.checks.filter((c) => !c.ok).map((c) => c.name);
-    if (failed.length === 0) good += 1;
+    let degraded: DegradedHealth | null = null;
+    let notDegraded = '';
+    if (failed.length > 0 && input.tolerateUnready.length > 0) {
+      const why = await explainDegraded(deps, cluster, reading, input.tolerateUnready);
+      if ('degraded' in why) degraded = why.degraded;
+      else notDegraded = why.reason;
+    }
+    if (failed.length === 0 || degraded) good += 1;
     else good = 0;
     const done = good >= input.consecutive;
-    const giveUp = failed.length > 0 && (input.timeoutSeconds === 0 || deps.clock.now() >= deadline);
-    if (failed.length > 0) {
+    const giveUp = failed.length > 0 && !degraded && (input.timeoutSeconds === 0 || deps.clock.now() >= deadline);
+    if (degraded) {
+      const summary = `degraded: ${degraded.message}`;
+      if (summary !== lastFailed) deps.log.info(`Cluster ${cluster.namespace}/${cluster.name} health ${summary}`, { failedChecks: failed, degradedPods: degraded.pods });
+      lastFailed = summary;
+    } else if (failed.length > 0) {
       const summary = reading.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.message})`).join(', ');
       if (summary !== lastFailed) deps.log.info(`Waiting for cluster ${cluster.namespace}/${cluster.name} health: ${summary}`, { failedChecks: failed });
       lastFailed = summary;
@@ -104,7 +181,7 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
     }
     if (done || giveUp) {
       return {
-        healthy: done,
+        healthy: done && failed.length === 0,
         healthStatus: reading.healthStatus,
         checks: reading.checks,
         failedChecks: failed,
@@ -115,7 +192,10 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
         initializingShards: reading.initializing,
         goodReadings: good,
         checkedAt: new Date(deps.clock.now()).toISOString(),
-        error: done ? null : `Cluster ${cluster.namespace}/${cluster.name} is not healthy: failed checks ${failed.join(', ')}`,
+        error: done
+          ? null
+          : `Cluster ${cluster.namespace}/${cluster.name} is not healthy: failed checks ${failed.join(', ')}${notDegraded ? ` (not explained by unready pods: ${notDegraded})` : ''}`,
+        degraded: done && failed.length > 0 ? degraded : null,
       };
     }
     await deps.clock.delay(intervalMs, deps.signal);

@@ -17,6 +17,11 @@ export interface PreflightOutcome {
   preflight: HealthCheckResult | null;
   /** Set when the operation must not go on (errorKind `refused`). */
   refusal: Failure | null;
+  /**
+   * Degraded pre-flight that let this (unready, node not in the cluster) pod go on: the OTHER such pods,
+   * whose absence the health gate after the restart may tolerate. Empty otherwise.
+   */
+  tolerateUnready: string[];
 }
 
 /**
@@ -29,7 +34,7 @@ export async function singlePodPreflight(ctx: OperationContext, podName: string,
   setScope(ctx, { pod: podName, step: 'preflight' });
   if (opts.skip) {
     deps.log.warn(`Pre-flight health check SKIPPED for the ${verb} of pod ${cluster.namespace}/${podName} (skipPreflight): the cluster's health was not checked`);
-    return { preflight: null, refusal: null };
+    return { preflight: null, refusal: null, tolerateUnready: [] };
   }
   const progress = ctx.lease?.progress;
   const resumedHere = !!ctx.lease?.resumed && (progress?.current?.pod === podName || (progress?.done[podName] ?? undefined) !== undefined);
@@ -38,7 +43,7 @@ export async function singlePodPreflight(ctx: OperationContext, podName: string,
     const pod = await deps.kube.getPod(cluster.namespace, podName);
     const owner = pod?.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet')?.name;
     const known = cluster.pods.find((p) => p.name === podName)?.statefulSetName ?? owner;
-    if (!pod || !cluster.statefulSets.some((s) => s.name === known)) return { preflight: null, refusal: null };
+    if (!pod || !cluster.statefulSets.some((s) => s.name === known)) return { preflight: null, refusal: null, tolerateUnready: [] };
   }
 
   const preflight = await checkClusterHealth(deps, {
@@ -46,23 +51,41 @@ export async function singlePodPreflight(ctx: OperationContext, podName: string,
     consecutive: opts.consecutive,
     intervalSeconds: opts.intervalSeconds,
     timeoutSeconds: 0,
+    // ECK-style: a failure explained by unready pods whose node already left lets exactly those pods go on.
+    tolerateUnready: cluster.pods.map((p) => p.name),
   });
   if (preflight.healthy) {
     deps.log.info(`Pre-flight health check passed (${preflight.checks.map((c) => c.name).join(', ')})`);
-    return { preflight, refusal: null };
+    return { preflight, refusal: null, tolerateUnready: [] };
   }
   const failed = preflight.failedChecks.join(', ');
   const details = preflight.checks.filter((c) => !c.ok).map((c) => c.message).join('; ');
+  const degraded = preflight.degraded;
+  if (degraded?.pods.includes(podName)) {
+    // Its node is not in the cluster: deleting the pod cannot make any data less available.
+    deps.log.warn(`preflight: ${degraded.message}; the ${verb} of pod ${podName} may go on`, { failedChecks: preflight.failedChecks, degradedPods: degraded.pods });
+    if (!ctx.dryRun) {
+      await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace }, EventReason.PreflightDegraded, `preflight: ${degraded.message}`, { type: 'Warning' });
+    }
+    return { preflight, refusal: null, tolerateUnready: degraded.pods.filter((p) => p !== podName) };
+  }
   if (resumedHere) {
     deps.log.warn(`Cluster not healthy yet (${failed}); finishing the ${verb} of pod ${podName} the earlier run had started`);
-    return { preflight, refusal: null };
+    return { preflight, refusal: null, tolerateUnready: degraded?.pods.filter((p) => p !== podName) ?? [] };
   }
+  const why = degraded ? `; preflight: ${degraded.message}, and pod ${podName} is not one of them` : notExplained(preflight);
   const error = ctx.dryRun
-    ? `Pre-flight health check would refuse the ${verb} of pod ${cluster.namespace}/${podName}: failed checks ${failed} (${details})`
-    : `Pre-flight health check refused the ${verb} of pod ${cluster.namespace}/${podName}: failed checks ${failed} (${details}); nothing was changed`;
+    ? `Pre-flight health check would refuse the ${verb} of pod ${cluster.namespace}/${podName}: failed checks ${failed} (${details})${why}`
+    : `Pre-flight health check refused the ${verb} of pod ${cluster.namespace}/${podName}: failed checks ${failed} (${details})${why}; nothing was changed`;
   deps.log.error(error);
   if (!ctx.dryRun) {
     await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace }, EventReason.HealthGateBlocked, error, { type: 'Warning' });
   }
-  return { preflight, refusal: { error, errorKind: 'refused' } };
+  return { preflight, refusal: { error, errorKind: 'refused' }, tolerateUnready: [] };
+}
+
+/** `; <why the failure is not explained by unready pods>` when the gate said so, else ''. */
+export function notExplained(preflight: HealthCheckResult): string {
+  const m = /\(not explained by unready pods: (.*)\)$/.exec(preflight.error ?? '');
+  return m ? `; not explained by unready pods: ${m[1]}` : '';
 }

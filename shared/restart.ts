@@ -16,6 +16,11 @@ export interface RestartSteps {
   healthConsecutive: number;
   healthIntervalSeconds: number;
   options: DecommissionOptions;
+  /**
+   * Degraded roll: other unready pods whose node is not in the cluster and that are still to be restarted.
+   * The health gate after this pod tolerates exactly their absence (see HealthCheckInput.tolerateUnready).
+   */
+  tolerateUnready?: string[];
 }
 
 function emptyResult(podName: string, namespace: string, startedAt: number, strategy: Strategy = 'unknown'): PodRestartResult {
@@ -116,17 +121,19 @@ export async function runRestart(ctx: OperationContext, podName: string, steps: 
       consecutive: steps.healthConsecutive,
       intervalSeconds: steps.healthIntervalSeconds,
       timeoutSeconds: steps.healthTimeout,
+      tolerateUnready: steps.tolerateUnready ?? [],
     });
     result.health = health;
-    if (!health.healthy) {
+    if (!health.healthy && !health.degraded) {
       result.error = `Cluster did not become healthy within ${steps.healthTimeout}s after restarting pod ${podName}: failed checks ${health.failedChecks.join(', ')}`;
       result.errorKind = 'timeout';
       deps.log.error(result.error);
       await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: result.newUid }, EventReason.HealthGateBlocked, result.error, { type: 'Warning' });
       return finish();
     }
-    deps.log.info(`Health gate passed after pod ${podName}: ${health.goodReadings} consecutive good readings`);
-    await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: result.newUid }, EventReason.HealthGatePassed, `${health.goodReadings} consecutive good readings`);
+    const note = health.degraded ? ` (still ${health.degraded.message})` : '';
+    deps.log.info(`Health gate passed after pod ${podName}: ${health.goodReadings} consecutive good readings${note}`);
+    await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: result.newUid }, EventReason.HealthGatePassed, `${health.goodReadings} consecutive good readings${note}`);
     result.success = true;
   } catch (err) {
     const f = failureOf(err, ctx.signal);
@@ -167,7 +174,7 @@ export async function restartPod(deps: EngineDeps, rawInput: PodRestartInput): P
         duration: Math.max(0, (now - started) / 1000),
       };
     }
-    return { ...(await runRestart(ctx, input.podName, input)), preflight: gate.preflight };
+    return { ...(await runRestart(ctx, input.podName, { ...input, tolerateUnready: gate.tolerateUnready })), preflight: gate.preflight };
   } finally {
     await closeOperation(ctx);
   }

@@ -9,6 +9,7 @@ import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName } from './lease.js
 import { MANUAL_DELETE_GRACE_SECONDS, MANUAL_TIMEOUT_MARGIN_SECONDS } from './decommission.js';
 import type { EngineDeps } from './ports.js';
 import { runRestart } from './restart.js';
+import { notExplained } from './preflight.js';
 import {
   RollingRestartInput,
   RollingRestartPlan,
@@ -17,6 +18,7 @@ import {
   type HealthCheckResult,
   type PodInfo,
   type PodRestartResult,
+  type PreflightDecision,
 } from './schemas.js';
 import { abortReason } from './wait.js';
 
@@ -57,16 +59,53 @@ async function doneByOperation(deps: EngineDeps, cluster: CrateDBCluster, operat
   }
 }
 
+/**
+ * The pre-flight's decision for the pods to restart (`wanted`). Degraded (ECK style): every failed check is
+ * explained by unready pods whose node is not in the cluster; those (of `wanted`) restart first, and the full
+ * gate must pass before any other pod. Refused when such a pod is left out while Ready pods are to restart.
+ */
+export function decidePreflight(preflight: HealthCheckResult | null, wanted: string[]): PreflightDecision | null {
+  if (!preflight) return null;
+  if (preflight.healthy) return { outcome: 'passed', pods: [], message: `passed (${preflight.checks.map((c) => c.name).join(', ')})` };
+  const failed = `failed checks ${preflight.failedChecks.join(', ')} (${preflight.checks.filter((c) => !c.ok).map((c) => c.message).join('; ')})`;
+  const d = preflight.degraded;
+  if (!d) return { outcome: 'refused', pods: [], message: `${failed}${notExplained(preflight)}` };
+  const first = d.pods.filter((p) => wanted.includes(p));
+  const left = d.pods.filter((p) => !wanted.includes(p));
+  const others = wanted.filter((p) => !d.pods.includes(p));
+  if (first.length === 0 || (left.length > 0 && others.length > 0)) {
+    const are = left.length === 1 ? 'is' : 'are';
+    return {
+      outcome: 'refused',
+      pods: [],
+      message: `${failed}; preflight: ${d.message}, but ${left.join(', ')} ${are} not among the pods to restart and no Ready pod may restart while ${left.length === 1 ? 'it is' : 'they are'} out of the cluster`,
+    };
+  }
+  return { outcome: 'degraded', pods: first, message: d.message };
+}
+
 function buildPlan(cluster: CrateDBCluster, input: ParsedInput, preflight: HealthCheckResult | null, done: Record<string, string>): RollingRestartPlan {
   const wanted = input.pods ? cluster.pods.filter((p) => input.pods!.includes(p.name)) : cluster.pods;
   const masterNode = preflight?.masterNode ?? cluster.masterNode;
-  const order = orderPods(wanted, masterNode).map((p) => {
+  const decision = decidePreflight(preflight, wanted.map((p) => p.name));
+  // Degraded: the unready pods whose node already left go first; the full gate must pass before the rest.
+  const first = decision?.outcome === 'degraded' ? decision.pods : [];
+  const ordered = [...orderPods(wanted.filter((p) => first.includes(p.name)), masterNode), ...orderPods(wanted.filter((p) => !first.includes(p.name)), masterNode)];
+  const order = ordered.map((p, i) => {
     const d = cluster.statefulSets.find((s) => s.name === p.statefulSetName)!.detection;
     const managed = d.strategy === 'kubernetes_managed';
     const grace = managed ? d.deleteGracePeriodSeconds : MANUAL_DELETE_GRACE_SECONDS;
     const decommissionSeconds = managed ? grace : input.options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS + grace;
     const why = [
-      !p.ready ? 'unready: restarted first' : null,
+      first.includes(p.name)
+        ? 'unready, node not in the cluster: restarted first (degraded pre-flight)'
+        : first.length > 0 && i === first.length
+          ? `${p.ready ? '' : 'unready, '}only once the full health gate passes after ${first.join(', ')}`
+          : !p.ready
+            ? first.length > 0
+              ? 'unready (node in the cluster): after the degraded pods'
+              : 'unready: restarted first'
+            : null,
       p.isMaster || (masterNode !== null && p.nodeName === masterNode)
         ? 'elected master: restarted last'
         : p.ready && p.masterEligible !== false && wanted.some((o) => o.masterEligible === false)
@@ -90,6 +129,7 @@ function buildPlan(cluster: CrateDBCluster, input: ParsedInput, preflight: Healt
     namespace: cluster.namespace,
     order,
     preflight,
+    preflightDecision: decision,
     totalTimeoutSeconds: order.reduce((n, p) => n + (p.alreadyDone ? 0 : p.timeoutSeconds), 0),
   });
 }
@@ -104,16 +144,16 @@ export async function planRollingRestart(deps: EngineDeps, rawInput: RollingRest
     consecutive: input.healthConsecutive,
     intervalSeconds: input.healthIntervalSeconds,
     timeoutSeconds: 0,
+    tolerateUnready: cluster.pods.map((p) => p.name),
   });
   const plan = buildPlan(cluster, input, preflight, await doneByOperation(deps, cluster, input.operationId));
   for (const [i, p] of plan.order.entries()) {
     deps.log.info(`Plan ${i + 1}/${plan.order.length}: pod ${p.podName} (node ${p.nodeName ?? '?'}) ${p.strategy}, grace ${p.deleteGracePeriodSeconds}s, timeout ${p.timeoutSeconds}s${p.alreadyDone ? ', already done' : ''} - ${p.reason}`);
   }
-  deps.log.info(
-    preflight.healthy
-      ? `Pre-flight health check passed (${preflight.checks.map((c) => c.name).join(', ')})`
-      : `Pre-flight health check would refuse: failed checks ${preflight.failedChecks.join(', ')}`,
-  );
+  const decision = plan.preflightDecision!;
+  if (decision.outcome === 'passed') deps.log.info(`Pre-flight health check passed (${preflight.checks.map((c) => c.name).join(', ')})`);
+  else if (decision.outcome === 'degraded') deps.log.warn(`preflight: ${decision.message}`, { failedChecks: preflight.failedChecks, degradedPods: decision.pods });
+  else deps.log.info(`Pre-flight health check would refuse: ${decision.message}`);
   return plan;
 }
 
@@ -145,12 +185,12 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
 
   if (input.dryRun) {
     const plan = await planRollingRestart(deps, { ...input, operationId });
-    const refused = plan.preflight && !plan.preflight.healthy;
+    const refused = plan.preflightDecision?.outcome === 'refused';
     return result({
       plan,
       success: !refused,
       allocationReset: true,
-      ...(refused ? { error: `Pre-flight health check would refuse: failed checks ${plan.preflight!.failedChecks.join(', ')}`, errorKind: 'refused' as const } : {}),
+      ...(refused ? { error: `Pre-flight health check would refuse: ${plan.preflightDecision!.message}`, errorKind: 'refused' as const } : {}),
     });
   }
 
@@ -180,26 +220,63 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
       consecutive: input.healthConsecutive,
       intervalSeconds: input.healthIntervalSeconds,
       timeoutSeconds: resumed && !midPod ? input.healthTimeout : 0,
+      // ECK-style degraded pre-flight: unready pods whose node already left may explain the failure.
+      tolerateUnready: cluster.pods.map((p) => p.name),
     });
     plan = buildPlan(cluster, input, preflight, ctx.lease?.progress.done ?? {});
-    if (!preflight.healthy && !midPod) {
-      const error = `Pre-flight health check refused the rolling restart of ${cluster.namespace}/${cluster.name}: failed checks ${preflight.failedChecks.join(', ')} (${preflight.checks.filter((c) => !c.ok).map((c) => c.message).join('; ')})`;
+    const decision = plan.preflightDecision!;
+    if (decision.outcome === 'refused' && !midPod) {
+      const error = `Pre-flight health check refused the rolling restart of ${cluster.namespace}/${cluster.name}: ${decision.message}`;
       deps.log.error(error);
       await emitEvent(ctx.deps, stsTarget, EventReason.HealthGateBlocked, error, { type: 'Warning', action: 'Rollout' });
       outcome = { success: false, error, errorKind: 'refused' };
       // Refused before anything was set (the finally block still closes the operation).
       return result({ plan, success: false, allocationReset: true, error, errorKind: 'refused' });
     }
-    if (!preflight.healthy) deps.log.warn(`Cluster not healthy yet (${preflight.failedChecks.join(', ')}); finishing the pod the earlier run was restarting first`);
+    // Degraded: only these pods may restart before the full health gate passes.
+    const degradedPods = decision.outcome === 'degraded' ? decision.pods : [];
+    if (degradedPods.length > 0) {
+      deps.log.warn(`preflight: ${decision.message}`, { failedChecks: preflight.failedChecks, degradedPods });
+      await emitEvent(ctx.deps, stsTarget, EventReason.PreflightDegraded, `preflight: ${decision.message}`, { type: 'Warning', action: 'Rollout' });
+    } else if (!preflight.healthy) {
+      deps.log.warn(`Cluster not healthy yet (${preflight.failedChecks.join(', ')}); finishing the pod the earlier run was restarting first`);
+    }
     // A resumed run finishes the pod it was in the middle of before any other.
     const inProgress = ctx.lease?.progress.current?.pod;
     const order = plan.order.map((p) => p.podName);
     if (inProgress && order.includes(inProgress)) order.unshift(...order.splice(order.indexOf(inProgress), 1));
+    let gateOwed = degradedPods.length > 0;
     await emitEvent(ctx.deps, stsTarget, EventReason.RolloutStarted, `Rolling restart of ${order.length} pods: ${order.join(', ')}`, { action: 'Rollout' });
     for (const [i, podName] of order.entries()) {
       if (ctx.signal.aborted) throw abortReason(ctx.signal);
+      if (gateOwed && !degradedPods.includes(podName) && podName !== inProgress) {
+        // The first pod that is not one of the degraded ones: the full gate must have passed. It did when
+        // the last pod's own gate passed (without tolerating anything); otherwise (e.g. a pod an earlier
+        // run had done was skipped) it runs here, with its normal timeout.
+        gateOwed = false;
+        const last = pods[pods.length - 1];
+        if (!last?.health?.healthy) {
+          clearScope(ctx);
+          setScope(ctx, { step: 'health-gate' });
+          const gate = await checkClusterHealth(ctx.deps, {
+            cluster,
+            consecutive: input.healthConsecutive,
+            intervalSeconds: input.healthIntervalSeconds,
+            timeoutSeconds: input.healthTimeout,
+          });
+          if (!gate.healthy) {
+            const error = `Cluster did not become healthy within ${input.healthTimeout}s after restarting the unready pods ${degradedPods.join(', ')}: failed checks ${gate.failedChecks.join(', ')}; no Ready pod was restarted`;
+            deps.log.error(error);
+            await emitEvent(ctx.deps, stsTarget, EventReason.HealthGateBlocked, error, { type: 'Warning', action: 'Rollout' });
+            outcome = { success: false, error, errorKind: 'timeout' };
+            break;
+          }
+        }
+      }
       deps.log.info(`Restarting pod ${i + 1}/${order.length}: ${podName}`);
-      const r = await runRestart(ctx, podName, input);
+      // The gate after a degraded pod tolerates the absence of the degraded pods still to come (only them).
+      const tolerateUnready = degradedPods.filter((p) => p !== podName && !pods.some((r) => r.podName === p));
+      const r = await runRestart(ctx, podName, { ...input, tolerateUnready });
       pods.push(r);
       if (!r.success) {
         const error = `Failed to restart ${podName}: ${r.error ?? 'unknown error'}`;

@@ -191,8 +191,25 @@ export const HealthCheckInput = z.object({
   timeoutSeconds: z.number().nonnegative().default(0),
   /** Node names not to read through (e.g. a draining node). */
   avoidNodes: z.array(z.string()).default([]),
+  /**
+   * Pods whose absence may explain a failed reading (ECK-style degraded pre-flight): a reading whose every
+   * failed check is explained by some of these pods being unready with their node not in sys.nodes counts as
+   * good, and the result carries `degraded`. Never explained: RED, no master, relocating shards.
+   */
+  tolerateUnready: z.array(z.string()).default([]),
 });
 export type HealthCheckInput = z.input<typeof HealthCheckInput>;
+
+/** A reading whose failed checks are all explained by unready pods whose CrateDB node is not in the cluster. */
+export const DegradedHealth = z.object({
+  /** The unready pods whose node is not in sys.nodes: only they may restart before the full gate passes. */
+  pods: z.array(z.string()),
+  /** Each failed check with what explains it. */
+  explained: z.array(NamedCheck),
+  /** `degraded - only unready pod(s) <pods> may restart first (<check>: <why>; ...)`. */
+  message: z.string(),
+});
+export type DegradedHealth = z.infer<typeof DegradedHealth>;
 
 export const HealthCheckResult = z.object({
   healthy: z.boolean(),
@@ -207,6 +224,8 @@ export const HealthCheckResult = z.object({
   goodReadings: z.number().int().nonnegative(),
   checkedAt: z.string(),
   error: z.string().nullable().default(null),
+  /** Set when not healthy but degraded in a way `tolerateUnready` explains (a pre-flight that may go on with those pods). */
+  degraded: DegradedHealth.nullish(),
 });
 export type HealthCheckResult = z.infer<typeof HealthCheckResult>;
 
@@ -317,11 +336,22 @@ export const PlannedPod = z.object({
   alreadyDone: z.boolean().default(false),
 });
 
+/** What the pre-flight decided: go on, go on with the unready pods only (degraded), or refuse. */
+export const PreflightDecision = z.object({
+  outcome: z.enum(['passed', 'degraded', 'refused']),
+  /** The pods that may restart before the full health gate passes (degraded only). */
+  pods: z.array(z.string()).default([]),
+  message: z.string(),
+});
+export type PreflightDecision = z.infer<typeof PreflightDecision>;
+
 export const RollingRestartPlan = z.object({
   cluster: z.string(),
   namespace: z.string(),
   order: z.array(PlannedPod),
   preflight: HealthCheckResult.nullable(),
+  /** The pre-flight's decision (null when there was no pre-flight reading). */
+  preflightDecision: PreflightDecision.nullish(),
   totalTimeoutSeconds: z.number().int(),
 });
 export type RollingRestartPlan = z.infer<typeof RollingRestartPlan>;

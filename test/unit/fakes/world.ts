@@ -108,6 +108,8 @@ export class World {
   joinDelayMs: number;
   /** Every StatefulSet of the world: the main one first, then options.nodeGroups. */
   readonly groups: GroupSts[];
+  /** Crash-looping pods: name -> the pod uid whose container crashes before its node joins, or '*' for every incarnation. */
+  readonly crashing = new Map<string, string>();
 
   constructor(options: WorldOptions = {}) {
     this.clock = scaledClock(options.clockFactor ?? 1000);
@@ -148,6 +150,12 @@ export class World {
         const current = this.kube.pods.get(`${ns}/${name}`);
         const cs = current?.status?.containerStatuses?.find((c) => c.name === 'crate');
         if (!current || current.metadata!.uid !== uid || !cs?.state?.running) return;
+        const crash = this.crashing.get(name);
+        if (crash === '*' || crash === uid) {
+          // Crash-looping: the process dies before its node joins; the kubelet restarts it in place.
+          this.kube.containerExited(ns, name, 'crate', 1);
+          return;
+        }
         this.crate.joinNode(this.nodeName(name), name);
         const g = this.groupOf(name);
         if (g.preStop === 'dc_util' && this.dcUtilPostStart && !this.stsLabel('dc-util-routing-owner', g.statefulSetName)) {
@@ -212,6 +220,17 @@ export class World {
 
   nodeName(podName: string): string {
     return `${this.groupOf(podName).nodePrefix}-${podName.slice(podName.lastIndexOf('-') + 1)}`;
+  }
+
+  /**
+   * Make a pod crash-loop (a bad config): its node leaves the cluster, the container exits and restarts in
+   * place without ever joining, the pod stays unready. The re-created pod (after a delete) is healthy,
+   * unless `recreated: 'crashes'`.
+   */
+  crashLoop(podName: string, opts: { recreated?: 'healthy' | 'crashes' } = {}): void {
+    this.crashing.set(podName, opts.recreated === 'crashes' ? '*' : this.podUid(podName)!);
+    this.crate.stopNode(this.nodeName(podName));
+    this.kube.containerExited(this.namespace, podName, 'crate', 1);
   }
 
   podUid(podName: string): string | undefined {
