@@ -79,6 +79,7 @@ func usage() {
       config CLUSTER JSON
       invariants CLUSTER            (exit 1 when an unintended violation exists)
       reset CLUSTER
+      delete CLUSTER [--force]      (exit 1 while nodes are joined; --force disconnects them)
       sql CLUSTER STMT [ARGS_JSON]  (as crate through the master, no auth)
       lose-primary CLUSTER TABLE [SHARD]
       restore CLUSTER TABLE
@@ -195,6 +196,18 @@ func ctl(args []string) int {
 	case "reset":
 		need(2)
 		return out(call("POST", cl(1)+"/reset", nil))
+	case "delete":
+		need(2)
+		path := cl(1)
+		for _, f := range a[2:] {
+			switch f {
+			case "--force", "-force", "-f", "--force=true", "-force=true":
+				path = cl(1) + "?force=true"
+			default:
+				usage()
+			}
+		}
+		return out(call("DELETE", path, nil))
 	case "lose-primary":
 		need(3)
 		body := map[string]any{}

@@ -88,6 +88,38 @@ func (co *Coordinator) Handler() http.Handler {
 	mux.HandleFunc("GET /clusters/{name}", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, co.Reg.Get(r.PathValue("name")).Snapshot())
 	})
+	// Delete a cluster with its state and history: 409 while nodes are joined,
+	// unless ?force=true, which disconnects them (their processes exit 1).
+	mux.HandleFunc("DELETE /clusters/{name}", func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		force := false
+		if q := r.URL.Query().Get("force"); q != "" {
+			var err error
+			if force, err = strconv.ParseBool(q); err != nil {
+				writeErr(w, 400, "force must be true or false, got %q", q)
+				return
+			}
+		}
+		nodes, err := co.Reg.Delete(name, force)
+		var busy *sim.BusyError
+		switch {
+		case errors.Is(err, sim.ErrNoCluster):
+			writeErr(w, 404, "no cluster %s", name)
+			return
+		case errors.As(err, &busy):
+			writeJSON(w, 409, map[string]any{"error": fmt.Sprintf("cluster %s: %v", name, err), "nodes": busy.Nodes})
+			return
+		case err != nil:
+			writeErr(w, 500, "%v", err)
+			return
+		}
+		if len(nodes) > 0 {
+			co.Log.Printf("cluster %s: deleted with force, disconnected %v", name, nodes)
+		} else {
+			co.Log.Printf("cluster %s: deleted", name)
+		}
+		writeJSON(w, 200, map[string]any{"deleted": name, "disconnected": nodes})
+	})
 	mux.HandleFunc("POST /clusters/{name}/tables", func(w http.ResponseWriter, r *http.Request) {
 		var t sim.Table
 		if err := json.NewDecoder(r.Body).Decode(&t); err != nil {
@@ -198,8 +230,11 @@ func (co *Coordinator) Handler() http.Handler {
 			Cause  string `json:"cause"`
 		}
 		json.NewDecoder(r.Body).Decode(&body)
-		c := co.Reg.Get(r.PathValue("name"))
-		n := c.NodeByID(r.PathValue("id"))
+		c := co.Reg.Lookup(r.PathValue("name")) // a deleted cluster is not re-created
+		var n *sim.Node
+		if c != nil {
+			n = c.NodeByID(r.PathValue("id"))
+		}
 		if n == nil || n.BootID != body.BootID {
 			writeJSON(w, 200, map[string]any{"left": false})
 			return
@@ -257,6 +292,9 @@ func (co *Coordinator) join(w http.ResponseWriter, r *http.Request) {
 				co.Log.Printf("cluster %s: node %s lost its connection: counted as died", c.Name, n.Name)
 			}
 			return
+		case <-n.Gone():
+			co.Log.Printf("cluster %s: node %s disconnected (cluster deleted)", c.Name, n.Name)
+			return
 		case ev := <-n.Events:
 			enc.Encode(ev)
 			if fl != nil {
@@ -307,8 +345,11 @@ func (co *Coordinator) sql(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, 400, "bad sql request: %v", err)
 		return
 	}
-	c := co.Reg.Get(r.PathValue("name"))
-	n := c.NodeByID(r.PathValue("id"))
+	c := co.Reg.Lookup(r.PathValue("name")) // a deleted cluster is not re-created
+	var n *sim.Node
+	if c != nil {
+		n = c.NodeByID(r.PathValue("id"))
+	}
 	if n == nil || n.BootID != req.BootID {
 		e := &sim.SQLError{Code: 5032, Message: "NodeNotConnectedException: this node is not a member of the cluster"}
 		writeJSON(w, 200, SQLResponse{Status: e.HTTPStatus(), Body: errorBody(e)})

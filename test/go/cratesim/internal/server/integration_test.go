@@ -249,6 +249,14 @@ func TestIntegrationAuth(t *testing.T) {
 	if a := h.sqlAs(nil, "data-hot-0", "system", "secret", "SELECT name FROM sys.nodes"); a.status != 200 {
 		t.Fatalf("system: %+v", a)
 	}
+	// the engine's superuser question, answered for the authenticated user
+	for user, want := range map[string]string{"system": "[[false]]", "admin": "[[true]]"} {
+		pass := map[string]string{"system": "secret", "admin": "pw"}[user]
+		a := h.sqlAs(nil, "data-hot-0", user, pass, "SELECT superuser FROM sys.users WHERE name = CURRENT_USER")
+		if a.status != 200 || fmt.Sprint(a.json["rows"]) != want || fmt.Sprint(a.json["cols"]) != "[superuser]" {
+			t.Fatalf("sys.users as %s: %+v", user, a)
+		}
+	}
 	a = h.sqlAs(nil, "data-hot-0", "system", "secret", "ALTER CLUSTER DECOMMISSION 'data-hot-1'")
 	if a.status != 401 || a.json["error"].(map[string]any)["code"] != float64(4010) {
 		t.Fatalf("system decommission: %+v", a)
@@ -371,5 +379,72 @@ func TestIntegrationRollingRestart(t *testing.T) {
 	}
 	if v := c.Violations(); len(v) != 0 {
 		t.Fatalf("%+v", v[0])
+	}
+}
+
+// control calls the coordinator's control API over its unix socket.
+func (h *harness) control(method, path string) (int, map[string]any) {
+	h.t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", h.socket)
+		},
+	}}
+	req, _ := http.NewRequest(method, "http://coordinator"+path, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func TestIntegrationDeleteCluster(t *testing.T) {
+	h := newHarness(t)
+	h.start("data-hot-0")
+	h.start("data-hot-1")
+	h.co.Reg.Get("my-cluster").CreateTable(sim.Table{Name: "t", Shards: 2, Replicas: 1})
+	// refused while nodes are joined: 409 naming them; nothing changes
+	code, body := h.control("DELETE", "/clusters/my-cluster")
+	if code != 409 || fmt.Sprint(body["nodes"]) != "[data-hot-0 data-hot-1]" || !strings.Contains(fmt.Sprint(body["error"]), "force=true") {
+		t.Fatalf("delete with nodes: %d %v", code, body)
+	}
+	out, err := exec.Command(binary, "ctl", "--socket", h.socket, "delete", "my-cluster").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "2 node(s) joined") {
+		t.Fatalf("ctl delete with nodes: %v %s", err, out)
+	}
+	if code, _ := h.control("DELETE", "/clusters/my-cluster?force=maybe"); code != 400 {
+		t.Fatalf("bad force: %d", code)
+	}
+	if a := h.sql("data-hot-0", "SELECT count(*) FROM sys.nodes"); a.status != 200 || fmt.Sprint(a.json["rows"]) != "[[2]]" {
+		t.Fatalf("after a refused delete: %+v", a)
+	}
+	// force: the nodes are disconnected and their processes exit 1 (lost the coordinator)
+	out, err = exec.Command(binary, "ctl", "--socket", h.socket, "delete", "my-cluster", "--force").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"disconnected":["data-hot-0","data-hot-1"]`) {
+		t.Fatalf("ctl delete --force: %v %s", err, out)
+	}
+	for _, n := range []string{"data-hot-0", "data-hot-1"} {
+		if code, ok := h.waitExit(n, 5*time.Second); !ok || code != 1 {
+			t.Fatalf("%s after a forced delete: exit %d ok=%v", n, code, ok)
+		}
+	}
+	if names := h.co.Reg.Names(); len(names) != 0 {
+		t.Fatalf("clusters left: %v", names)
+	}
+	if code, _ := h.control("DELETE", "/clusters/my-cluster"); code != 404 {
+		t.Fatalf("second delete: %d", code)
+	}
+	// a cluster without nodes goes without force; a node started again gets a fresh one
+	h.co.Reg.Get("empty")
+	if code, body := h.control("DELETE", "/clusters/empty"); code != 200 || body["deleted"] != "empty" {
+		t.Fatalf("delete empty: %d %v", code, body)
+	}
+	h.start("data-hot-0")
+	if a := h.sql("data-hot-0", "SELECT count(*) FROM information_schema.tables"); a.status != 200 || fmt.Sprint(a.json["rows"]) != "[[0]]" {
+		t.Fatalf("fresh cluster: %+v", a)
 	}
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -164,6 +165,55 @@ func (r *Registry) Get(name string) *Cluster {
 		r.clusters[name] = c
 	}
 	return c
+}
+
+// Lookup returns the cluster with that name, nil when absent (never creates one).
+func (r *Registry) Lookup(name string) *Cluster {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.clusters[name]
+}
+
+// ErrNoCluster: Delete of a name the registry does not hold.
+var ErrNoCluster = errors.New("no such cluster")
+
+// BusyError: Delete without force while nodes are joined.
+type BusyError struct{ Nodes []string }
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("%d node(s) joined (%s): stop them first, or delete with force=true to disconnect them", len(e.Nodes), strings.Join(e.Nodes, ", "))
+}
+
+// Delete removes a cluster with its state and history. While nodes are joined
+// it refuses with a *BusyError unless force is set; then each node leaves
+// (cause "cluster deleted") and its Gone channel closes, so the coordinator
+// ends its join stream and the node process exits as one that lost the
+// coordinator. It returns the names of the nodes disconnected. A node still
+// joining is refused and, on its retry, creates a fresh cluster of that name.
+func (r *Registry) Delete(name string, force bool) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.clusters[name]
+	if !ok {
+		return nil, ErrNoCluster
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ns := c.sortedNodesLocked()
+	names := make([]string, 0, len(ns))
+	for _, n := range ns {
+		names = append(names, n.Name)
+	}
+	if len(ns) > 0 && !force {
+		return nil, &BusyError{Nodes: names}
+	}
+	c.deleted = true
+	for _, n := range ns {
+		c.leaveLocked(n.ID, "cluster deleted (force): disconnected by the coordinator")
+		close(n.gone)
+	}
+	delete(r.clusters, name)
+	return names, nil
 }
 
 // Names lists the clusters.

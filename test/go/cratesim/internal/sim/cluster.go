@@ -170,7 +170,12 @@ type Node struct {
 	Decom      *Decom            `json:"decommission,omitempty"`
 	seq        int
 	Events     chan NodeEvent `json:"-"`
+	gone       chan struct{}  // closed when the coordinator drops the node (cluster deleted)
 }
+
+// Gone is closed when the coordinator disconnects the node on its own (its
+// cluster was deleted with force): the join stream must end.
+func (n *Node) Gone() <-chan struct{} { return n.gone }
 
 // Violation is one interval during which a primary was unavailable.
 type Violation struct {
@@ -205,6 +210,7 @@ type Cluster struct {
 	lastStep   time.Time
 	lastJoin   time.Time
 	voting     map[string]bool // names of master-eligible nodes ever joined
+	deleted    bool            // removed from the registry: joins are refused
 
 	violations []*Violation
 	open       map[string]*Violation // shard key -> open violation
@@ -301,17 +307,24 @@ type JoinRequest struct {
 // ErrDuplicateNode is returned when a node with the same name is still a member.
 var ErrDuplicateNode = fmt.Errorf("a node with this name is already a member")
 
+// ErrClusterDeleted is returned by Join on a cluster removed from the
+// registry while the join waited (the node retries and gets a fresh cluster).
+var ErrClusterDeleted = fmt.Errorf("the cluster was deleted")
+
 // Join adds a node. It runs the allocator so the node recovers its shards.
 func (c *Cluster) Join(r JoinRequest) (*Node, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.deleted {
+		return nil, ErrClusterDeleted
+	}
 	id := NodeID(c.Name, r.Name)
 	if _, ok := c.nodes[id]; ok {
 		return nil, ErrDuplicateNode
 	}
 	c.seq++
 	n := &Node{ID: id, Name: r.Name, Hostname: r.Hostname, RestURL: r.RestURL, Attributes: r.Attributes,
-		JoinedAt: c.now(), BootID: r.BootID, seq: c.seq, Events: make(chan NodeEvent, 4), Master: !r.NoMaster, Data: !r.NoData, Version: r.Version}
+		JoinedAt: c.now(), BootID: r.BootID, seq: c.seq, Events: make(chan NodeEvent, 4), gone: make(chan struct{}), Master: !r.NoMaster, Data: !r.NoData, Version: r.Version}
 	if n.Attributes == nil {
 		n.Attributes = map[string]string{}
 	}

@@ -156,6 +156,7 @@ var tableCols = map[string][]string{
 	"sys.cluster_health":        {"health", "severity", "description", "pending_tasks", "missing_shards", "underreplicated_shards"},
 	"sys.shards":                {"schema_name", "table_name", "id", "partition_ident", "primary", "routing_state", "state", "node", "relocating_node", "orphan_partition", "num_docs", "size", "recovery"},
 	"sys.jobs":                  {"id", "stmt", "started", "username", "node"},
+	"sys.users":                 {"name", "password", "superuser"},
 	"sys.allocations":           {"table_schema", "table_name", "partition_ident", "shard_id", "node_id", "primary", "current_state", "explanation", "decisions"},
 	"information_schema.tables": {"table_schema", "table_name", "table_type", "number_of_shards", "number_of_replicas", "partitioned_by"},
 }
@@ -257,6 +258,21 @@ func (c *Cluster) rowsLocked(sess Session, table, text string) ([]map[string]any
 		for _, j := range c.cfg.Jobs {
 			rows = append(rows, map[string]any{"id": newID(), "stmt": j, "started": time.Now().UnixMilli(), "username": "crate", "node": nodeObj(c.master)})
 		}
+	case "sys.users":
+		// the built-in superuser crate (never a password) plus the configured users;
+		// privileges are not simulated: every user sees every row
+		rows = append(rows, map[string]any{"name": "crate", "password": nil, "superuser": true})
+		for _, u := range c.cfg.Users {
+			if u.Name == "crate" {
+				continue // the built-in one wins, as in Authenticate
+			}
+			var pw any
+			if u.Password != "" {
+				pw = "********"
+			}
+			rows = append(rows, map[string]any{"name": u.Name, "password": pw, "superuser": u.Superuser})
+		}
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i]["name"].(string) < rows[j]["name"].(string) })
 	case "sys.allocations":
 		enable := c.allocationEnable()
 		for _, s := range c.shards {
@@ -319,7 +335,77 @@ func (c *Cluster) sortedNodesLocked() []*Node {
 	return ns
 }
 
+// bindSession replaces CURRENT_USER / SESSION_USER / USER by the session's
+// user name; unchanged subtrees are returned as they are.
+func bindSession(e sqlparse.Expr, user string) sqlparse.Expr {
+	switch x := e.(type) {
+	case *sqlparse.SessionUser:
+		return &sqlparse.Lit{V: user}
+	case *sqlparse.Bin:
+		l, r := bindSession(x.L, user), bindSession(x.R, user)
+		if l != x.L || r != x.R {
+			return &sqlparse.Bin{Op: x.Op, L: l, R: r}
+		}
+	case *sqlparse.Not:
+		if y := bindSession(x.X, user); y != x.X {
+			return &sqlparse.Not{X: y}
+		}
+	case *sqlparse.IsNull:
+		if y := bindSession(x.X, user); y != x.X {
+			return &sqlparse.IsNull{X: y, Not: x.Not}
+		}
+	case *sqlparse.In:
+		changed := false
+		y := bindSession(x.X, user)
+		list := make([]sqlparse.Expr, len(x.List))
+		for i, it := range x.List {
+			list[i] = bindSession(it, user)
+			changed = changed || list[i] != it
+		}
+		if changed || y != x.X {
+			return &sqlparse.In{X: y, List: list, Not: x.Not}
+		}
+	case *sqlparse.Func:
+		changed := false
+		args := make([]sqlparse.Expr, len(x.Args))
+		for i, a := range x.Args {
+			args[i] = bindSession(a, user)
+			changed = changed || args[i] != a
+		}
+		if changed {
+			return &sqlparse.Func{Name: x.Name, Args: args, Star: x.Star}
+		}
+	}
+	return e
+}
+
+// bindSelect returns s with the session functions bound to the user (s itself
+// when it has none).
+func bindSelect(s *sqlparse.Select, user string) *sqlparse.Select {
+	b := *s
+	b.Items = make([]sqlparse.SelItem, len(s.Items))
+	for i, it := range s.Items {
+		b.Items[i] = it
+		if !it.Star {
+			b.Items[i].Expr = bindSession(it.Expr, user)
+		}
+	}
+	if s.Where != nil {
+		b.Where = bindSession(s.Where, user)
+	}
+	b.GroupBy = make([]sqlparse.Expr, len(s.GroupBy))
+	for i, g := range s.GroupBy {
+		b.GroupBy[i] = bindSession(g, user)
+	}
+	b.OrderBy = make([]sqlparse.Order, len(s.OrderBy))
+	for i, o := range s.OrderBy {
+		b.OrderBy[i] = sqlparse.Order{Expr: bindSession(o.Expr, user), Desc: o.Desc}
+	}
+	return &b
+}
+
 func (c *Cluster) selectLocked(sess Session, s *sqlparse.Select, text string, args []any) (*Result, *SQLError) {
+	s = bindSelect(s, sess.User.Name)
 	rows, e := c.rowsLocked(sess, s.From, text)
 	if e != nil {
 		return nil, e

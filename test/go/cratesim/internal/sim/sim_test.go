@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -707,5 +709,58 @@ func TestNewPrimariesBlocksOwnPrimaryRecovery(t *testing.T) {
 	v := c.Violations()
 	if c.Health() != "GREEN" || len(v) != 1 || v[0].End == nil {
 		t.Fatalf("%s %+v", c.Health(), v)
+	}
+}
+
+func TestRegistryDelete(t *testing.T) {
+	r := NewRegistry(nil)
+	if _, err := r.Delete("nope", true); err != ErrNoCluster {
+		t.Fatalf("unknown: %v", err)
+	}
+	c := r.Get("c1")
+	n0, _ := c.Join(JoinRequest{Name: "data-hot-0"})
+	n1, _ := c.Join(JoinRequest{Name: "data-hot-1"})
+	c.CreateTable(Table{Name: "t", Shards: 2, Replicas: 1})
+	_, err := r.Delete("c1", false)
+	var busy *BusyError
+	if !errors.As(err, &busy) || fmt.Sprint(busy.Nodes) != "[data-hot-0 data-hot-1]" || r.Lookup("c1") == nil {
+		t.Fatalf("busy: %v", err)
+	}
+	select {
+	case <-n0.Gone():
+		t.Fatal("refused delete disconnected a node")
+	default:
+	}
+	// a draining decommission is aborted, every node is disconnected
+	c.UpdateConfig(func(cfg *Config) { cfg.RelocationShardsPerSecond = 0.001 })
+	_, d, e := c.Exec(Session{Via: n0.ID, User: User{Name: "crate", Superuser: true}}, "ALTER CLUSTER DECOMMISSION 'data-hot-1'", nil, nil)
+	if e != nil || d == nil {
+		t.Fatalf("decommission: %v", e)
+	}
+	names, err := r.Delete("c1", true)
+	if err != nil || fmt.Sprint(names) != "[data-hot-0 data-hot-1]" {
+		t.Fatalf("force: %v %v", names, err)
+	}
+	for _, n := range []*Node{n0, n1} {
+		select {
+		case <-n.Gone():
+		default:
+			t.Fatalf("%s not disconnected", n.Name)
+		}
+	}
+	select {
+	case <-d.Done():
+	default:
+		t.Fatal("decommission wait not ended")
+	}
+	if r.Lookup("c1") != nil || len(r.Names()) != 0 || c.NodeCount() != 0 {
+		t.Fatalf("still there: %v", r.Names())
+	}
+	// a join that waited on the deleted cluster is refused; the retry gets a fresh cluster
+	if _, err := c.Join(JoinRequest{Name: "data-hot-0"}); err != ErrClusterDeleted {
+		t.Fatalf("join on deleted: %v", err)
+	}
+	if c2 := r.Get("c1"); c2 == c || len(c2.Snapshot().Tables) != 0 {
+		t.Fatal("not a fresh cluster")
 	}
 }

@@ -46,16 +46,20 @@ type (
 		Args []Expr
 		Star bool
 	}
+	// SessionUser is CURRENT_USER, SESSION_USER or USER (no parentheses):
+	// the authenticated user of the request. Name is the lower-cased keyword.
+	SessionUser struct{ Name string }
 )
 
-func (*ColRef) expr() {}
-func (*Lit) expr()    {}
-func (*Param) expr()  {}
-func (*Bin) expr()    {}
-func (*In) expr()     {}
-func (*Not) expr()    {}
-func (*IsNull) expr() {}
-func (*Func) expr()   {}
+func (*ColRef) expr()      {}
+func (*Lit) expr()         {}
+func (*Param) expr()       {}
+func (*Bin) expr()         {}
+func (*In) expr()          {}
+func (*Not) expr()         {}
+func (*IsNull) expr()      {}
+func (*Func) expr()        {}
+func (*SessionUser) expr() {}
 
 // SelItem is one entry of a select list.
 type SelItem struct {
@@ -166,6 +170,8 @@ func (p *parser) expectKw(kw string) error {
 	}
 	return nil
 }
+
+func (t token) isSym(s string) bool { return t.kind == tSym && t.text == s }
 
 func (p *parser) peekSym(s string) bool {
 	t := p.cur()
@@ -301,6 +307,9 @@ func (p *parser) selectStmt() (Stmt, error) {
 			label := p.rawBetween(startTok, p.i)
 			if c, ok := e.(*ColRef); ok {
 				label = colLabel(c)
+			}
+			if u, ok := e.(*SessionUser); ok {
+				label = u.Name
 			}
 			if p.acceptKw("as") {
 				t := p.cur()
@@ -607,6 +616,12 @@ func (p *parser) primary() (Expr, error) {
 			case "null":
 				p.i++
 				return &Lit{V: nil}, nil
+			case "current_user", "session_user", "user":
+				// CrateDB's system information functions, written without parentheses
+				if !p.toks[p.i+1].isSym("(") && !p.toks[p.i+1].isSym(".") && !p.toks[p.i+1].isSym("[") {
+					p.i++
+					return &SessionUser{Name: t.text}, nil
+				}
 			}
 		}
 		p.i++

@@ -103,3 +103,34 @@ func TestSelect(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSessionUser(t *testing.T) {
+	st, err := Parse("SELECT superuser FROM sys.users WHERE name = CURRENT_USER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, ok := st.(*Select).Where.(*Bin)
+	if !ok {
+		t.Fatalf("where: %#v", st.(*Select).Where)
+	}
+	if u, ok := w.R.(*SessionUser); !ok || u.Name != "current_user" {
+		t.Fatalf("CURRENT_USER: %#v", w.R)
+	}
+	st, err = Parse("SELECT user, Session_User AS s FROM doc.dual")
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := st.(*Select).Items
+	if _, ok := items[0].Expr.(*SessionUser); !ok || items[0].Label != "user" || items[1].Label != "s" {
+		t.Fatalf("items: %#v", items)
+	}
+	// a subscripted or called name stays a column / function
+	st, _ = Parse("SELECT user['name'], current_user() FROM t")
+	items = st.(*Select).Items
+	if _, ok := items[0].Expr.(*ColRef); !ok {
+		t.Fatalf("user[...]: %#v", items[0].Expr)
+	}
+	if _, ok := items[1].Expr.(*Func); !ok {
+		t.Fatalf("current_user(): %#v", items[1].Expr)
+	}
+}
