@@ -1,5 +1,7 @@
-// The runner killed (SIGKILL) while a node drains: the Job's retry takes the Lease over (same operation id),
-// follows the draining node without a second DECOMMISSION and finishes the roll. Each node decommissioned once.
+// The runner killed (SIGKILL) in the middle of a pod: the Job's retry takes the Lease over (same operation id),
+// follows the pod where the dead runner left it and finishes the roll. Each node decommissioned exactly once,
+// each pod re-created exactly once. Manual strategy: killed while the node drains (DECOMMISSION sent, not sent
+// again). dc_util strategy: killed while the pod is being deleted (dc_util draining in preStop; not deleted again).
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CDK_STATE, RUNNER_IMAGE, eventually, kubectlJson, leases, pluginOk, pluginStart } from './harness.js';
@@ -14,20 +16,23 @@ async function runnerPods(namespace: string): Promise<any[]> {
   return (await kubectlJson(['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/name=crate-decommission'])).items;
 }
 
-describe('runner killed mid-rollout', () => {
+describe.concurrent.each([
+  { strategy: 'manual', dcUtil: false, killAt: 'decommission-sent', prefix: 'e2e-resume-manual' },
+  { strategy: 'kubernetes_managed', dcUtil: true, killAt: 'deleting', prefix: 'e2e-resume-dcutil' },
+])('runner killed mid-rollout ($strategy, at step $killAt)', ({ dcUtil, killAt, prefix }) => {
   it('the Job retry resumes without decommissioning a node twice and finishes the roll', async () => {
-    // Slow enough drains and exits that the kill lands while a node is decommissioning.
-    const s = await scenario('e2e-resume', {
-      dcUtil: false,
+    // Slow enough drains and exits that the kill lands while the pod is at that step.
+    const s = await scenario(prefix, {
+      dcUtil,
       simConfig: { exitDelayMs: 4000, relocationShardsPerSecond: 1, concurrentRecoveries: 1 },
     });
     made.push(s);
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...FAST_FLAGS]);
 
-    const draining = await eventually(
-      'a node to be decommissioning',
-      async () => (await leases(s.namespace)).find((l) => l.progress?.current?.step === 'decommission-sent'),
+    const at = await eventually(
+      `a pod at step ${killAt}`,
+      async () => (await leases(s.namespace)).find((l) => l.progress?.current?.step === killAt),
       120_000,
       100,
     );
@@ -42,7 +47,7 @@ describe('runner killed mid-rollout', () => {
     expect(r.code, out).toBe(0);
     const pods = await runnerPods(s.namespace);
     expect(pods.length, 'runner pods (the killed one and its retry)').toBe(2);
-    expect(out).toContain(draining.progress!.current!.pod);
+    expect(out).toContain(at.progress!.current!.pod);
     // The plugin followed the retry's pod and the retry resumed the same operation.
     expect(out.match(/^runner pod \S+/gm)?.length, out).toBe(2);
     expect(out).toMatch(/Resuming rolling restart/);
