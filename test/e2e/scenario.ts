@@ -10,6 +10,7 @@ import {
   invariants,
   podNames,
   recordPodUids,
+  sim,
 } from './harness.js';
 
 /** Fast simulator: quick exit after a drain, fast relocation (the suite stays short). */
@@ -45,6 +46,9 @@ export async function scenario(prefix: string, opts: Partial<Omit<CrateClusterOp
     drop: async () => {
       uids.stop();
       await ns.drop();
+      // The simulator keeps every cluster until it is deleted (force: its nodes may still be joined while the
+      // namespace goes away). Best effort: a coordinator older than DELETE /clusters answers 404/405.
+      if (process.env.CDK_KEEP !== '1') await sim('DELETE', `/clusters/${cluster}?force=true`).catch(() => undefined);
     },
   };
 }
