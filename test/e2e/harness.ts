@@ -176,7 +176,10 @@ export async function createNamespace(prefix: string): Promise<{ name: string; d
     name,
     drop: async () => {
       if (process.env.CDK_KEEP === '1') return;
+      // A terminating namespace accepts no new pods; then skip the pods' preStop hooks (dc_util would try to
+      // drain each node of a cluster nobody needs, for up to its timeout - or forever while a table is RED).
       await kubectl(['delete', 'namespace', name, '--wait=false']);
+      await kubectl(['delete', 'pods', '--all', '-n', name, '--grace-period=0', '--force', '--wait=false']);
     },
   };
 }
