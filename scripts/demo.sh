@@ -51,12 +51,14 @@ echo "kubectl crate-decommission -> $(command -v kubectl-crate_decommission)"
 
 cleanup() {
   local code=$?
+  SIM="${SIM:-$CDK_STATE/bin/crate-sim}"
   if [[ $KEEP -eq 1 ]]; then
     bold "Kept: namespace $NS (kubectl -n $NS get pods; source $CDK_STATE/env). Remove: kubectl delete ns $NS"
   else
     bold "Tearing down"
     kubectl delete namespace "$NS" --wait=true --timeout=120s >/dev/null 2>&1 || true
     echo "namespace $NS deleted"
+    "$SIM" ctl delete "$CLUSTER" --force >/dev/null 2>&1 || true   # forget the simulated cluster
     if [[ $cluster_was_up -eq 0 ]]; then "$REPO/test/cluster/down" || true; fi
   fi
   echo "demo finished in $(( $(date +%s) - started )) s"
