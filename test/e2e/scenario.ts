@@ -46,9 +46,21 @@ export async function scenario(prefix: string, opts: Partial<Omit<CrateClusterOp
     drop: async () => {
       uids.stop();
       await ns.drop();
-      // The simulator keeps every cluster until it is deleted (force: its nodes may still be joined while the
-      // namespace goes away). Best effort: a coordinator older than DELETE /clusters answers 404/405.
-      if (process.env.CDK_KEEP !== '1') await sim('DELETE', `/clusters/${cluster}?force=true`).catch(() => undefined);
+      // The simulator keeps every cluster until it is deleted. Its pods are being force-deleted (ns.drop), so the
+      // nodes leave within seconds: delete once they have (409 while joined); force only as a last resort (a
+      // forced node exits 1 and a restarted one would rejoin a fresh cluster). Best effort: a coordinator older
+      // than DELETE /clusters answers 404/405.
+      if (process.env.CDK_KEEP === '1') return;
+      const deleted = await eventually(`simulated cluster ${cluster} deleted`, async () => {
+        try {
+          await sim('DELETE', `/clusters/${cluster}`);
+          return true;
+        } catch (err) {
+          if (/: 409 /.test(String(err))) return false;
+          return 'gone-or-unsupported';
+        }
+      }, 15_000, 500).catch(() => false);
+      if (!deleted) await sim('DELETE', `/clusters/${cluster}?force=true`).catch(() => undefined);
     },
   };
 }
