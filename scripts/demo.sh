@@ -44,9 +44,12 @@ SIM="$CDK_STATE/bin/crate-sim"
 # --- 2. the plugin on PATH -----------------------------------------------------------------------
 bold "Building the plugin and the runner (dist/)"
 (cd "$REPO" && npm run --silent build)
-# kubectl finds plugins as kubectl-<name> on PATH ('-' in the name becomes '_').
-ln -sf kubectl-crate_decommission.mjs "$REPO/dist/kubectl-crate_decommission"
-export PATH="$REPO/dist:$PATH"
+"$REPO/test/cluster/load-runner-image"      # the Job's image: the runner bundle + Node, as the Dockerfile builds it
+# kubectl finds plugins as kubectl-<name> on PATH ('-' in the name becomes '_'). A folder of its own, so a
+# single binary built by `npm run build:binary` (dist/kubectl-crate_decommission) is left alone.
+mkdir -p "$REPO/dist/demo-path"
+ln -sf ../kubectl-crate_decommission.mjs "$REPO/dist/demo-path/kubectl-crate_decommission"
+export PATH="$REPO/dist/demo-path:$PATH"
 echo "kubectl crate-decommission -> $(command -v kubectl-crate_decommission)"
 
 cleanup() {
