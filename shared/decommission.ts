@@ -15,7 +15,7 @@ import {
   type StatefulSetInfo,
   type Strategy,
 } from './schemas.js';
-import { pollUntil, podReady, waitForPod } from './wait.js';
+import { abortReason, pollUntil, podReady, waitForPod } from './wait.js';
 import type { PodProgress } from './lease.js';
 import { singlePodPreflight } from './preflight.js';
 
@@ -109,6 +109,9 @@ async function waitOldPodGone(ctx: OperationContext, podName: string, oldUid: st
 
 /** Delete with a UID precondition; "Failed to delete pod: <reason>" on an API error. Absent = fine. */
 async function deletePod(ctx: OperationContext, podName: string, uid: string, gracePeriodSeconds: number): Promise<void> {
+  // The delete takes no signal: a run that lost its Lease (or was cancelled) during the progress
+  // save just before must not delete a pod while another run may be restarting a different one.
+  if (ctx.signal.aborted) throw abortReason(ctx.signal);
   try {
     await ctx.deps.kube.deletePod(ctx.cluster.namespace, podName, { gracePeriodSeconds, uid });
   } catch (err) {

@@ -203,3 +203,29 @@ describe('resume after a crash (same operation id, e.g. a Job retry)', () => {
     expect(again.plan.order.every((p) => p.alreadyDone)).toBe(true);
   });
 });
+
+describe('a Lease lost during a progress save', () => {
+  it.each([
+    ['manual', {}],
+    ['kubernetes_managed', { preStop: 'dc_util' as const }],
+  ])('%s: the pod is not deleted by a run that no longer holds the lock', async (_strategy, opts) => {
+    const w = await world({ replicas: 3, ...opts });
+    const original = w.kube.replaceLease.bind(w.kube);
+    let stolen = false;
+    w.kube.replaceLease = async (namespace, body) => {
+      const progress = body.metadata?.annotations?.[ANNOTATION_PROGRESS] ?? '';
+      if (!stolen && progress.includes('"step":"deleting"')) {
+        // Another run took the Lease over (e.g. it expired while this run could not renew it).
+        stolen = true;
+        const current = lease(w)!;
+        await original(namespace, { ...current, spec: { ...current.spec, holderIdentity: 'other-run' } });
+      }
+      return original(namespace, body);
+    };
+    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'op-lost' });
+    expect(stolen).toBe(true);
+    expect(r.success).toBe(false);
+    expect(r.errorKind).toBe('locked');
+    expect(w.kube.writes.filter((x) => x.kind === 'Pod' && x.verb === 'delete')).toEqual([]);
+  });
+});
