@@ -1,5 +1,6 @@
 // What one running operation (decommission, restart, rolling restart) holds: the lock, the
 // abort signal, the SQL reader, and the allocation setting it owns and must reset on every exit.
+import { randomBytes } from 'node:crypto';
 import { ClusterSql, SQL } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
 import { EngineError, KubeApiError, errorKindOf, messageOf, type ErrorKind } from './errors.js';
@@ -40,8 +41,13 @@ export function clearScope(ctx: OperationContext): void {
   for (const k of Object.keys(ctx.scope) as (keyof LogScope)[]) delete ctx.scope[k];
 }
 
+/**
+ * A fresh operation id (when the caller gives none). Unique even for two runs started in the same second:
+ * a Lease held by the same operation id is taken over at once (resume), so a shared id would let two
+ * live runs act on the cluster together.
+ */
 export function newOperationId(kind: string, target: string, now: number): string {
-  return `${kind}-${target}-${Math.floor(now / 1000)}`.slice(0, 120);
+  return `${`${kind}-${target}-${Math.floor(now / 1000)}`.slice(0, 113)}-${randomBytes(3).toString('hex')}`;
 }
 
 function combineSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal {

@@ -7,6 +7,7 @@ import { LockedError } from '../../../shared/errors.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { restartPod } from '../../../shared/restart.js';
 import { decommissionPod } from '../../../shared/decommission.js';
+import { newOperationId } from '../../../shared/operation.js';
 import { fastGate, world } from './helpers.js';
 import type { World } from '../fakes/world.js';
 
@@ -227,5 +228,16 @@ describe('a Lease lost during a progress save', () => {
     expect(r.success).toBe(false);
     expect(r.errorKind).toBe('locked');
     expect(w.kube.writes.filter((x) => x.kind === 'Pod' && x.verb === 'delete')).toEqual([]);
+  });
+});
+
+describe('operation ids made up by the engine', () => {
+  it('two runs started in the same second get different ids (a shared id would take over the live Lease at once)', () => {
+    const now = Date.UTC(2026, 0, 1);
+    const a = newOperationId('restart', 'crate-1', now);
+    const b = newOperationId('restart', 'crate-1', now);
+    expect(a).not.toBe(b);
+    expect(a.startsWith(`restart-crate-1-${now / 1000}-`)).toBe(true);
+    expect(newOperationId('rollout', 'x'.repeat(300), now).length).toBeLessThanOrEqual(120);
   });
 });
