@@ -33,16 +33,37 @@ function describeTables(rows: HealthRow[]): string {
   return `${shown.join(', ')}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''}`;
 }
 
-async function readOnce(reader: ClusterSql, expectedNodes: number, signal?: AbortSignal): Promise<Reading> {
+/**
+ * Pods of the cluster being deleted (deletionTimestamp set): their node may still be in sys.nodes while
+ * dc_util (or anything else) drains it, but it is on its way out and must not count as a member.
+ */
+async function terminatingPods(deps: EngineDeps, cluster: CrateDBCluster): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const p of cluster.pods) {
+    try {
+      const live = await deps.kube.getPod(cluster.namespace, p.name);
+      if (live?.metadata?.deletionTimestamp) names.add(p.name);
+    } catch (err) {
+      if (deps.signal?.aborted) throw abortReason(deps.signal);
+      deps.log.debug(`Could not read pod ${cluster.namespace}/${p.name} for the health gate: ${messageOf(err)}`);
+    }
+  }
+  return names;
+}
+
+async function readOnce(reader: ClusterSql, expectedNodes: number, signal?: AbortSignal, terminating: Set<string> = new Set()): Promise<Reading> {
   try {
-    const nodes = await reader.nodes(signal);
+    const all = await reader.nodes(signal);
+    const leaving = all.filter((n) => terminating.has(n.hostname));
+    const nodes = all.filter((n) => !terminating.has(n.hostname));
+    const notCounted = leaving.length ? ` (not counted: ${leaving.map((n) => `${n.name}, pod ${n.hostname} is terminating`).join('; ')})` : '';
     const masterId = await reader.masterNodeId(signal);
     const rows = await reader.healthRows(signal);
     const states = await reader.shardStates(signal);
     const relocating = states.get('RELOCATING') ?? 0;
     const initializing = states.get('INITIALIZING') ?? 0;
     const status = worstHealth(rows);
-    const masterNode = masterId === null ? null : (nodes.find((n) => n.id === masterId)?.name ?? masterId);
+    const masterNode = masterId === null ? null : (all.find((n) => n.id === masterId)?.name ?? masterId);
     const checks: NamedCheck[] = [
       { name: HealthCheckName.sqlReachable, ok: true, message: `answered by pod ${reader.currentPod ?? '?'}` },
       {
@@ -53,13 +74,13 @@ async function readOnce(reader: ClusterSql, expectedNodes: number, signal?: Abor
       {
         name: HealthCheckName.nodeCountMatchesReplicas,
         ok: nodes.length === expectedNodes,
-        message: `${nodes.length} nodes in the cluster, ${expectedNodes} expected`,
+        message: `${nodes.length} nodes in the cluster, ${expectedNodes} expected${notCounted}`,
       },
       { name: HealthCheckName.masterElected, ok: masterNode !== null, message: masterNode ? `master is ${masterNode}` : 'no master node elected' },
       { name: HealthCheckName.noRelocatingShards, ok: relocating === 0, message: `${relocating} shards relocating` },
       { name: HealthCheckName.noInitializingShards, ok: initializing === 0, message: `${initializing} shards initializing` },
     ];
-    return { checks, healthStatus: status, nodeCount: nodes.length, masterNode, relocating, initializing, error: null, nodes };
+    return { checks, healthStatus: status, nodeCount: nodes.length, masterNode, relocating, initializing, error: null, nodes: all };
   } catch (err) {
     if (signal?.aborted) throw abortReason(signal);
     const message = messageOf(err);
@@ -155,7 +176,7 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
   let lastFailed = '';
   for (;;) {
     if (deps.signal?.aborted) throw abortReason(deps.signal);
-    const reading = await readOnce(reader, cluster.expectedNodes, deps.signal);
+    const reading = await readOnce(reader, cluster.expectedNodes, deps.signal, await terminatingPods(deps, cluster));
     const failed = reading.checks.filter((c) => !c.ok).map((c) => c.name);
     let degraded: DegradedHealth | null = null;
     let notDegraded = '';

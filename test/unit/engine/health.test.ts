@@ -85,3 +85,17 @@ describe('checkClusterHealth', () => {
     expect(r.failedChecks).toContain('node_count_matches_replicas');
   });
 });
+
+describe('a node whose pod is being deleted (draining) is not counted', () => {
+  it('the gate fails while a cluster pod is terminating although its node is still in sys.nodes and all tables are GREEN', async () => {
+    const w = await world({ replicas: 3 });
+    // Someone else (kubectl delete, a node drain, crate-operator) deletes crate-2: dc_util drains it in preStop,
+    // the node is still in sys.nodes and the tables still GREEN (PRIMARIES keeps the replicas on it).
+    w.kube.pods.get('crate/crate-2')!.metadata!.deletionTimestamp = new Date(w.clock.now());
+    const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel() });
+    expect(r.healthy).toBe(false);
+    expect(r.failedChecks).toEqual(['node_count_matches_replicas']);
+    expect(r.checks.find((c) => c.name === 'node_count_matches_replicas')!.message).toBe('2 nodes in the cluster, 3 expected (not counted: data-hot-2, pod crate-2 is terminating)');
+    expect(r.nodeCount).toBe(2);
+  });
+});
