@@ -370,13 +370,30 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
   let since = { restartCount: info.restartCount, sentAt: deps.clock.now() };
 
   let follow = false;
+  /** The node of a resumed pod answers SQL again (never drained, or exited and restarted in place): drain it anew. */
+  let again = false;
   if (resume && info.uid === resume.oldUid && resume.step === 'decommission-sent') {
     since = { restartCount: resume.restartCount ?? info.restartCount, sentAt: resume.sentAt ?? 0 };
     // The earlier run may have crashed before the statement reached CrateDB: a node that still
-    // answers SQL and has not exited is not draining, so it is decommissioned (once) after all.
-    follow = processExited(target.pod, info, since) || !(await nodeAnswers(ctx, info.name));
-    if (!follow) deps.log.info(`Resuming: node ${nodeName} is not draining although an earlier run meant to decommission it; sending the decommission`);
+    // answers SQL is not draining, so it is decommissioned (once) after all. The same holds for a
+    // node that did exit but whose container restarted in place and answers again: it is a fresh
+    // process (no longer draining) that may hold shards, so it is never just deleted.
+    const exited = processExited(target.pod, info, since);
+    follow = !(await nodeAnswers(ctx, info.name));
+    if (!follow) {
+      again = true;
+      deps.log.info(
+        exited
+          ? `Resuming: node ${nodeName} exited after the earlier run's decommission but restarted in place and answers SQL again; decommissioning it again before the pod is deleted`
+          : `Resuming: node ${nodeName} is not draining although an earlier run meant to decommission it; sending the decommission`,
+      );
+    }
+  } else if (resume && info.uid === resume.oldUid && resume.step === 'deleting' && !info.deleting && (await nodeAnswers(ctx, info.name))) {
+    // The earlier run meant to delete the exited pod but crashed first, and the container restarted in place.
+    again = true;
+    deps.log.info(`Resuming: pod ${info.name} was not deleted by the earlier run and its node ${nodeName} answers SQL again (restarted in place); decommissioning it again before the pod is deleted`);
   }
+  const deletingResume = !!resume && resume.step === 'deleting' && !again;
   const inCluster = follow || (resume && info.uid !== resume.oldUid) ? true : await nodeInCluster(ctx, nodeName);
 
   if (resume && info.uid !== resume.oldUid) {
@@ -389,7 +406,7 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
     await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleting' });
     await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
   } else {
-    if (follow || (resume && resume.step === 'deleting')) {
+    if (follow || deletingResume) {
       if (follow) deps.log.info(`Resuming: node ${nodeName} is already decommissioning (sent by an earlier run of operation ${ctx.operationId}); following it, not sending it again`);
       since = { restartCount: resume?.restartCount ?? info.restartCount, sentAt: resume?.sentAt ?? 0 };
     } else {
@@ -405,7 +422,7 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
       await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `ALTER CLUSTER DECOMMISSION of node ${nodeName} (min_availability ${options.minAvailability}, timeout ${options.decommissionTimeout}s)`);
       await sendDecommission(ctx, target, nodeName, options.decommissionTimeout, '5/5');
     }
-    if (!(resume && resume.step === 'deleting')) {
+    if (!deletingResume) {
       await waitProcessExit(ctx, target, nodeName, since, timeoutSeconds);
       result.processExited = true;
       deps.log.info('Manual decommission completed - CrateDB process has exited');

@@ -166,6 +166,29 @@ describe('resume after a crash (same operation id, e.g. a Job retry)', () => {
     expect(w.crate.setting(ALLOC)).toBeUndefined();
   });
 
+  it('manual: the drained node exited, restarted in place and rejoined before the retry: decommissioned again, not deleted while a full member', async () => {
+    const w = await world({ replicas: 3 });
+    const oldUid = w.podUid('crate-1')!;
+    const sentAt = w.clock.now();
+    await w.crate.query('data-hot-0', { user: 'crate', password: null }, 'http', 'ALTER CLUSTER DECOMMISSION ?', ['data-hot-1']);
+    // The crashed run never deleted the pod: the container restarted in place and its node is back.
+    await w.waitFor(() => (w.kube.pods.get(`${ns}/crate-1`)?.status?.containerStatuses?.find((c) => c.name === 'crate')?.restartCount ?? 0) > 0);
+    await w.waitFor(() => w.crate.node('data-hot-1')?.state === 'up');
+    await plantLease(w, 'job-pod-a', 'job-6', 0, {
+      current: { pod: 'crate-1', oldUid, nodeName: 'data-hot-1', step: 'decommission-sent', restartCount: 0, sentAt },
+      allocationSet: 'primaries',
+    });
+    const r = await restartPod(w.deps({ holderIdentity: 'job-pod-b' }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'job-6' });
+    expect(r.error).toBeNull();
+    expect(r.success).toBe(true);
+    const decommissions = w.crate.decommissions.filter((d) => d.node === 'data-hot-1');
+    expect(decommissions).toHaveLength(2);
+    const del = w.kube.writes.find((x) => x.kind === 'Pod' && x.verb === 'delete')!;
+    expect(del).toMatchObject({ name: 'crate-1', detail: { gracePeriodSeconds: 30, uid: oldUid } });
+    expect(w.crate.violations).toEqual([]);
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+  });
+
   it('manual: progress says deleting but the crashed run never sent the delete: it is sent now', async () => {
     const w = await world({ replicas: 3 });
     const oldUid = w.podUid('crate-0')!;
