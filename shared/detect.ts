@@ -1157,6 +1157,23 @@ export function detectStrategy(sts: V1StatefulSet): StrategyDetection {
     });
   }
 
+  if (usesFlag && flagTimeoutText === null) {
+    // dc_util's decommission may run longer than any grace period we could pick (e.g. a -timeout read from a
+    // file): a delete whose grace period ends first would SIGKILL the node in the middle of it.
+    reasons.push(
+      `dc_util's -timeout applies but cannot be computed: no grace period is known to cover its decommission, so we decommission the node ourselves and delete the pod with a ${MANUAL_DELETE_GRACE_SECONDS}s grace period once the CrateDB process has exited`,
+    );
+    return manual({
+      containerName,
+      hasPrestopHook: true,
+      hasDcUtil: true,
+      dcUtilSkips: false,
+      dcUtilTimeoutSeconds: effective,
+      dcUtilFlagTimeoutSeconds: flagTimeoutSeconds,
+      minAvailability,
+    });
+  }
+
   const deleteGrace = kubernetesManagedDeleteGrace(effective, grace);
   reasons.push(
     `pods are deleted with a ${deleteGrace}s grace period (dc_util's ${effective}s + ${DELETE_GRACE_MARGIN_SECONDS}s${deleteGrace > effective + DELETE_GRACE_MARGIN_SECONDS ? `, raised to the pod's terminationGracePeriodSeconds ${grace}` : ''})`,

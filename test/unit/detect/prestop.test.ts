@@ -95,11 +95,22 @@ describe('preStop forms', () => {
     expect(detection.dcUtilFlagTimeoutSeconds).toBe(1000);
   });
 
-  it('assumes the default when a flag value cannot be computed', () => {
-    const detection = detectStrategy(statefulSet({ preStop: sh('./dc_util --timeout "$(cat /etc/timeout)"') }));
+  it('a -timeout that cannot be computed while dc_util uses its flag (grace unset or 30): no grace period is known to cover it, so manual', () => {
+    // dc_util may run longer than the 7200 s default (e.g. 3h in /etc/timeout): a delete with 7260 s would kill it mid-decommission.
+    for (const grace of [undefined, 30]) {
+      const detection = detectStrategy(statefulSet({ preStop: sh('./dc_util --timeout "$(cat /etc/timeout)"'), ...(grace === undefined ? {} : { grace }) }));
+      expect(detection.strategy).toBe('manual');
+      expect(detection.deleteGracePeriodSeconds).toBe(30);
+      expect(detection.reasons.join('\n')).toContain('cannot be computed');
+      expect(detection.reasons.join('\n')).toContain('no grace period is known to cover');
+    }
+  });
+
+  it('a -timeout that cannot be computed does not matter when the grace period rule applies', () => {
+    const detection = detectStrategy(statefulSet({ preStop: sh('./dc_util --timeout "$(cat /etc/timeout)"'), grace: 1200 }));
     expect(detection.strategy).toBe('kubernetes_managed');
-    expect(detection.dcUtilFlagTimeoutSeconds).toBe(7200);
-    expect(detection.reasons.join('\n')).toContain('cannot be computed');
+    expect(detection.dcUtilTimeoutSeconds).toBe(1080);
+    expect(detection.deleteGracePeriodSeconds).toBe(1200);
   });
 
   it('an invalid -min-availability means NONE in CrateDB', () => {
