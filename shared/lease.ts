@@ -254,6 +254,19 @@ export class ClusterLease {
     }
   }
 
+  /**
+   * After the Lease was lost: the holder that took it over and carries `allocationSet` in its progress
+   * (it resets the setting at its end), or null when nobody took that responsibility over.
+   */
+  async allocationHeir(): Promise<string | null> {
+    if (!this.lost.aborted) return null;
+    const fresh = await this.deps.kube.getLease(this.namespace, this.name);
+    const holder = fresh?.spec?.holderIdentity;
+    if (!fresh || !holder || holder === this.holder) return null;
+    const progress = parseProgress(fresh.metadata?.annotations?.[ANNOTATION_PROGRESS], fresh.metadata?.annotations?.[ANNOTATION_OPERATION] ?? '');
+    return progress.allocationSet ? holder : null;
+  }
+
   /** Release: stop renewing and clear the holder (the progress stays for a retry of the same operation). */
   async release(): Promise<void> {
     if (this.released) return;

@@ -124,6 +124,13 @@ export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
   const value = ctx.allocation.value;
   if (!value) return false;
   const { deps, cluster } = ctx;
+  // Lost the Lease to a run that took the setting over with it (acquire carries allocationSet): that run
+  // resets it at its end; a RESET from here would lift the restriction it may rely on right now.
+  const heir = await ctx.lease?.allocationHeir().catch(() => null);
+  if (heir) {
+    deps.log.warn(`Lost the lock; cluster.routing.allocation.enable=${value} is left to ${heir}, which took it over and resets it at its end`);
+    return false;
+  }
   let lastError = '';
   for (let attempt = 0; attempt < 5; attempt++) {
     try {

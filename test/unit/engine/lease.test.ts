@@ -264,3 +264,47 @@ describe('operation ids made up by the engine', () => {
     expect(newOperationId('rollout', 'x'.repeat(300), now).length).toBeLessThanOrEqual(120);
   });
 });
+
+describe('allocation after the Lease was lost', () => {
+  it('the run that lost the Lease leaves the RESET to the new holder that took over its allocation setting', async () => {
+    const w = await world({ replicas: 3 });
+    const original = w.kube.replaceLease.bind(w.kube);
+    let stolen = false;
+    w.kube.replaceLease = async (namespace, body) => {
+      const progress = body.metadata?.annotations?.[ANNOTATION_PROGRESS] ?? '';
+      if (!stolen && progress.includes('"step":"decommission-sent"')) {
+        // The same operation's retried Job pod took the Lease over; it carries allocationSet and resets it at its end.
+        stolen = true;
+        const current = lease(w)!;
+        await original(namespace, { ...current, spec: { ...current.spec, holderIdentity: 'job-pod-b' } });
+      }
+      return original(namespace, body);
+    };
+    const r = await restartPod(w.deps({ holderIdentity: 'job-pod-a' }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'op-x' });
+    expect(stolen).toBe(true);
+    expect(r).toMatchObject({ success: false, errorKind: 'locked' });
+    expect(w.crate.writes.map((s) => s.stmt)).not.toContain('RESET GLOBAL "cluster.routing.allocation.enable"');
+    expect(w.crate.setting(ALLOC)).toBe('primaries');
+    expect(w.log.text()).toContain('left to job-pod-b');
+  });
+
+  it('a Lease lost to a holder that does not carry the setting (deleted and re-created): the RESET is still sent', async () => {
+    const w = await world({ replicas: 3 });
+    const original = w.kube.replaceLease.bind(w.kube);
+    let stolen = false;
+    w.kube.replaceLease = async (namespace, body) => {
+      const progress = body.metadata?.annotations?.[ANNOTATION_PROGRESS] ?? '';
+      if (!stolen && progress.includes('"step":"decommission-sent"')) {
+        stolen = true;
+        const current = lease(w)!;
+        const annotations = { ...current.metadata!.annotations!, [ANNOTATION_PROGRESS]: JSON.stringify({ operationId: 'other', done: {}, current: null, allocationSet: null }) };
+        await original(namespace, { ...current, metadata: { ...current.metadata, annotations }, spec: { ...current.spec, holderIdentity: 'someone' } });
+      }
+      return original(namespace, body);
+    };
+    const r = await restartPod(w.deps({ holderIdentity: 'job-pod-a' }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'op-y' });
+    expect(stolen).toBe(true);
+    expect(r.success).toBe(false);
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+  });
+});
