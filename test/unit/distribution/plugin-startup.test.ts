@@ -19,7 +19,11 @@ const HEAVY: Array<[string, RegExp]> = [
   ['the engine (shared/index.ts)', /^shared\/index\.ts$/],
 ];
 
-describe.skipIf(!existsSync(node24))('plugin start-up: heavy modules load lazily', () => {
+describe('plugin start-up: heavy modules load lazily', () => {
+  it('has Node 24 from npm ci (node_modules/node)', () => {
+    expect(existsSync(node24), `${node24} is missing: run npm ci`).toBe(true);
+  });
+
   const out = mkdtempSync(join(tmpdir(), 'cd-plugin-build-'));
   let metafile: Metafile;
   const entry = join(out, 'kubectl-crate_decommission.mjs');

@@ -8,9 +8,11 @@ import { parseAllDocuments } from 'yaml';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
-const hasRunner = existsSync(join(root, 'runner', 'main.ts'));
+describe('runner image entrypoint (dist/runner.mjs)', () => {
+  it('has Node 24 from npm ci (node_modules/node)', () => {
+    expect(existsSync(node24), `${node24} is missing: run npm ci`).toBe(true);
+  });
 
-describe.skipIf(!hasRunner || !existsSync(node24))('runner image entrypoint (dist/runner.mjs)', () => {
   const artefact = join(root, 'dist', 'runner.mjs');
 
   beforeAll(() => {
