@@ -10,6 +10,9 @@ export const SQL = {
   nodes: 'SELECT id, name, hostname FROM sys.nodes ORDER BY name',
   cluster: 'SELECT name, master_node FROM sys.cluster',
   allocationSetting: "SELECT settings['cluster']['routing']['allocation']['enable'] FROM sys.cluster",
+  /** Effective timeout, force, min_availability (defaults included); read before the manual strategy changes them. */
+  gracefulStopSettings:
+    "SELECT settings['cluster']['graceful_stop']['timeout'], settings['cluster']['graceful_stop']['force'], settings['cluster']['graceful_stop']['min_availability'] FROM sys.cluster",
   health: 'SELECT table_schema, table_name, partition_ident, health, missing_shards, underreplicated_shards FROM sys.health',
   shardStates: 'SELECT routing_state, count(*) FROM sys.shards GROUP BY routing_state',
   superuser: 'SELECT superuser FROM sys.users WHERE name = CURRENT_USER',
@@ -18,6 +21,10 @@ export const SQL = {
   setGracefulStopForce: (force: boolean) => `SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = ${force ? 'true' : 'false'}`,
   setMinAvailability: (value: string) => `SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = '${value}'`,
   resetAllocation: 'RESET GLOBAL "cluster.routing.allocation.enable"',
+  /** Restore a graceful_stop setting that was at its default: clears both levels. */
+  resetGracefulStop: (leaf: 'timeout' | 'force' | 'min_availability') => `RESET GLOBAL "cluster.graceful_stop.${leaf}"`,
+  /** Restore a graceful_stop setting that had a non-default value (as a transient value). */
+  restoreGracefulStop: (leaf: 'timeout' | 'min_availability', value: string) => `SET GLOBAL TRANSIENT "cluster.graceful_stop.${leaf}" = '${value.replace(/'/g, "''")}'`,
   decommissionParam: 'ALTER CLUSTER DECOMMISSION ?',
   /** Fallback literal form: single quotes, a quote inside doubled. */
   decommissionLiteral: (node: string) => `ALTER CLUSTER DECOMMISSION '${node.replace(/'/g, "''")}'`,

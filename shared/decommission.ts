@@ -5,7 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { SQL, livePodInfo } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
 import { BadInputError, CrateSqlError, KubeApiError, OperationFailedError, SqlConnectionError, messageOf } from './errors.js';
-import { closeOperation, failureOf, newOperationId, openOperation, restrictAllocation, setScope, type OperationContext } from './operation.js';
+import { closeOperation, failureOf, newOperationId, openOperation, rememberGracefulStop, restrictAllocation, setScope, type OperationContext } from './operation.js';
 import type { EngineDeps, SqlTransport } from './ports.js';
 import {
   DecommissionInput,
@@ -356,6 +356,7 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
       deps.log.info(`Node ${nodeName} of pod ${info.name} is not in the cluster: nothing to drain; would only delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`);
       return;
     }
+    deps.log.info(`Would first read the current cluster.graceful_stop.* values (${SQL.gracefulStopSettings}) and restore them at the end`);
     statements.forEach((s, i) => deps.log.info(`Would execute manual decommission SQL ${i + 1}/${statements.length}: ${s}`));
     deps.log.info(`Would wait up to ${options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS}s for the CrateDB process to exit, then delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`);
     return;
@@ -411,6 +412,8 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
       since = { restartCount: resume?.restartCount ?? info.restartCount, sentAt: resume?.sentAt ?? 0 };
     } else {
       await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'started' });
+      // Read (and record in the Lease) what the graceful_stop SETs below replace, so every exit path restores them.
+      await rememberGracefulStop(ctx);
       deps.log.debug(`Executing manual decommission SQL 1/5: ${statements[0]}`);
       await restrictAllocation(ctx, sts.name, options.allocation);
       for (let i = 1; i < 4; i++) {

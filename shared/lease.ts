@@ -23,6 +23,16 @@ export interface PodProgress {
   sentAt?: number;
 }
 
+/**
+ * The effective cluster.graceful_stop.* values before an operation first changed them (read from sys.cluster;
+ * null = not known, treated as the CrateDB default). Restored on every exit path.
+ */
+export interface GracefulStopValues {
+  timeout: string | null;
+  force: boolean | null;
+  minAvailability: string | null;
+}
+
 export interface OperationProgress {
   operationId: string;
   /** Pods this operation already restarted: name -> uid of the re-created pod. */
@@ -30,6 +40,8 @@ export interface OperationProgress {
   current: PodProgress | null;
   /** The allocation setting this operation set and has not reset yet. */
   allocationSet: string | null;
+  /** cluster.graceful_stop.* as they were before this operation set them, and not restored yet. */
+  gracefulStopBefore: GracefulStopValues | null;
 }
 
 export function leaseName(clusterName: string): string {
@@ -37,7 +49,7 @@ export function leaseName(clusterName: string): string {
 }
 
 function emptyProgress(operationId: string): OperationProgress {
-  return { operationId, done: {}, current: null, allocationSet: null };
+  return { operationId, done: {}, current: null, allocationSet: null, gracefulStopBefore: null };
 }
 
 function parseProgress(text: string | undefined, operationId: string): OperationProgress {
@@ -49,10 +61,21 @@ function parseProgress(text: string | undefined, operationId: string): Operation
       done: p.done && typeof p.done === 'object' ? { ...p.done } : {},
       current: p.current ?? null,
       allocationSet: p.allocationSet ?? null,
+      gracefulStopBefore: parseGracefulStop(p.gracefulStopBefore),
     };
   } catch {
     return emptyProgress(operationId);
   }
+}
+
+function parseGracefulStop(v: unknown): GracefulStopValues | null {
+  if (!v || typeof v !== 'object') return null;
+  const o = v as Record<string, unknown>;
+  return {
+    timeout: typeof o.timeout === 'string' ? o.timeout : null,
+    force: typeof o.force === 'boolean' ? o.force : null,
+    minAvailability: typeof o.minAvailability === 'string' ? o.minAvailability : null,
+  };
 }
 
 function timeOf(v: unknown): number | null {
@@ -154,7 +177,13 @@ export class ClusterLease {
         log.warn(`The previous run (${existingOp || 'unknown operation'}) left cluster.routing.allocation.enable=${previous.allocationSet}; it will be reset`);
         progress.allocationSet = previous.allocationSet;
       }
-      const resumed = sameOperation && (Object.keys(progress.done).length > 0 || progress.current !== null || progress.allocationSet !== null);
+      if (!sameOperation && previous.gracefulStopBefore) {
+        // Same for the graceful_stop settings it changed: we restore what it recorded at our end.
+        log.warn(`The previous run (${existingOp || 'unknown operation'}) left cluster.graceful_stop.* changed; they will be restored`);
+        progress.gracefulStopBefore = previous.gracefulStopBefore;
+      }
+      const resumed =
+        sameOperation && (Object.keys(progress.done).length > 0 || progress.current !== null || progress.allocationSet !== null || progress.gracefulStopBefore !== null);
       const replacement: V1Lease = {
         ...existing,
         metadata: {
@@ -259,12 +288,21 @@ export class ClusterLease {
    * (it resets the setting at its end), or null when nobody took that responsibility over.
    */
   async allocationHeir(): Promise<string | null> {
+    return this.heir((p) => p.allocationSet !== null);
+  }
+
+  /** Like allocationHeir, for the recorded graceful_stop values (`gracefulStopBefore`). */
+  async gracefulStopHeir(): Promise<string | null> {
+    return this.heir((p) => p.gracefulStopBefore !== null);
+  }
+
+  private async heir(carries: (p: OperationProgress) => boolean): Promise<string | null> {
     if (!this.lost.aborted) return null;
     const fresh = await this.deps.kube.getLease(this.namespace, this.name);
     const holder = fresh?.spec?.holderIdentity;
     if (!fresh || !holder || holder === this.holder) return null;
     const progress = parseProgress(fresh.metadata?.annotations?.[ANNOTATION_PROGRESS], fresh.metadata?.annotations?.[ANNOTATION_OPERATION] ?? '');
-    return progress.allocationSet ? holder : null;
+    return carries(progress) ? holder : null;
   }
 
   /** Release: stop renewing and clear the holder (the progress stays for a retry of the same operation). */

@@ -5,7 +5,18 @@ import { emitEvent, EventReason } from './events.js';
 import { checkClusterHealth } from './health.js';
 import { SQL } from './cluster-sql.js';
 import { messageOf } from './errors.js';
-import { LABEL_ROUTING_OWNER, clearScope, closeOperation, failureOf, newOperationId, openOperation, resetAllocation, setScope, type OperationContext } from './operation.js';
+import {
+  LABEL_ROUTING_OWNER,
+  clearScope,
+  closeOperation,
+  failureOf,
+  newOperationId,
+  openOperation,
+  resetAllocation,
+  restoreGracefulStop,
+  setScope,
+  type OperationContext,
+} from './operation.js';
 import type { EngineDeps } from './ports.js';
 import { singlePodPreflight } from './preflight.js';
 import { PodRestartInput, PodRestartResult, type DecommissionOptions, type Strategy } from './schemas.js';
@@ -111,6 +122,8 @@ export async function runRestart(ctx: OperationContext, podName: string, steps: 
     // The node is back: its shards may recover on it now.
     setScope(ctx, { step: 'allocation-reset' });
     await resetAllocation(ctx);
+    // The drain is over: put cluster.graceful_stop.* back (the next manual pod of a rollout reads and sets them anew).
+    await restoreGracefulStop(ctx);
     if (decommission.strategyUsed === 'kubernetes_managed') await resetLeftoverDcUtilAllocation(ctx, podName);
     if (ctx.lease) {
       await ctx.lease.save({ done: { ...ctx.lease.progress.done, [podName]: result.newUid ?? '' }, current: null });

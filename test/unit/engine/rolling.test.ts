@@ -91,7 +91,10 @@ describe('rollingRestart', () => {
     expect(alters.every((a) => a.via === 'exec')).toBe(true);
     expect(w.crate.violations).toEqual([]);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
-    expect(writesOf(w).filter((s) => s.startsWith('RESET'))).toHaveLength(3);
+    expect(writesOf(w).filter((s) => s.startsWith(`RESET GLOBAL "${ALLOC}"`))).toHaveLength(3);
+    // graceful_stop.* restored after each pod (they were at their defaults): nothing of ours is left.
+    expect(writesOf(w).filter((s) => s.startsWith('RESET GLOBAL "cluster.graceful_stop.'))).toHaveLength(9);
+    expect([...w.crate.transient.keys()]).toEqual([]);
     expect(r.allocationReset).toBe(true);
     expect(JSON.stringify(w.log.lines)).not.toContain('s3cr3t');
   });
@@ -155,7 +158,13 @@ describe('rollingRestart', () => {
     expect(r.success).toBe(false);
     expect(r.error).toMatch(/SIGTERM/);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
-    expect(writesOf(w).at(-1)).toBe(`RESET GLOBAL "${ALLOC}"`);
+    expect(writesOf(w).slice(-4)).toEqual([
+      `RESET GLOBAL "${ALLOC}"`,
+      'RESET GLOBAL "cluster.graceful_stop.timeout"',
+      'RESET GLOBAL "cluster.graceful_stop.force"',
+      'RESET GLOBAL "cluster.graceful_stop.min_availability"',
+    ]);
+    expect([...w.crate.transient.keys()]).toEqual([]);
     expect(leaseHolder(w)).toBeUndefined();
     expect(r.allocationReset).toBe(true);
   });

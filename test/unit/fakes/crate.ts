@@ -75,6 +75,14 @@ export interface FakeCrateOptions {
 
 const ALLOCATION = 'cluster.routing.allocation.enable';
 
+/** CrateDB's defaults as sys.cluster shows them (fact sheet section 2). */
+export const SETTING_DEFAULTS: Record<string, unknown> = {
+  [ALLOCATION]: 'all',
+  'cluster.graceful_stop.timeout': '2h',
+  'cluster.graceful_stop.force': false,
+  'cluster.graceful_stop.min_availability': 'PRIMARIES',
+};
+
 export class FakeCrateCluster {
   readonly clock: Clock;
   readonly nodes = new Map<string, FakeNode>();
@@ -167,6 +175,12 @@ export class FakeCrateCluster {
     this.kick();
   }
 
+  /** The effective value sys.cluster shows: transient, else persistent, else CrateDB's default (null if unknown). */
+  effectiveSetting(name: string): unknown {
+    const v = this.setting(name);
+    return v === undefined ? (SETTING_DEFAULTS[name] ?? null) : v;
+  }
+
   setting(name: string): unknown {
     return this.transient.has(name) ? this.transient.get(name) : this.persistent.get(name);
   }
@@ -233,7 +247,9 @@ export class FakeCrateCluster {
       return ok(['name', 'master_node'], [['crate', master]]);
     }
     if (lower.startsWith('select settings[') && lower.endsWith('from sys.cluster')) {
-      return ok(['value'], [[this.setting(ALLOCATION) ?? 'all']]);
+      // One column per settings['a']['b']... item: the effective value (defaults included, like CrateDB).
+      const items = [...s.matchAll(/settings((?:\['[a-z_]+'\])+)/gi)].map((m) => [...m[1]!.matchAll(/\['([a-z_]+)'\]/gi)].map((k) => k[1]!).join('.'));
+      return ok(items, [items.map((name) => this.effectiveSetting(name))]);
     }
     if (/^select table_schema, table_name, partition_ident, health, missing_shards, underreplicated_shards from sys\.health$/.test(lower)) {
       const rows = this.healthRows().map((r) => [r.schema, r.table, '', r.health, r.missing, r.underreplicated]);
