@@ -7,10 +7,12 @@ import {
   createNamespace,
   decommissionsPerNode,
   eventually,
+  flattenSettings,
   invariants,
   podNames,
   recordPodUids,
   sim,
+  simState,
 } from './harness.js';
 
 /** Fast simulator: quick exit after a drain, fast relocation (the suite stays short). */
@@ -25,6 +27,8 @@ export interface Scenario {
   sts: string;
   pods: string[];
   uids: ReturnType<typeof recordPodUids>;
+  /** dc_util in preStop (it sets graceful_stop settings of its own and never resets them, as the real one). */
+  dcUtil: boolean;
   drop(): Promise<void>;
 }
 
@@ -43,6 +47,7 @@ export async function scenario(prefix: string, opts: Partial<Omit<CrateClusterOp
     sts,
     pods,
     uids,
+    dcUtil: opts.dcUtil,
     drop: async () => {
       uids.stop();
       await ns.drop();
@@ -77,6 +82,12 @@ export async function expectClusterSafe(s: Scenario): Promise<void> {
   const inv = await invariants(s.cluster);
   expect(inv, `invariants of ${s.cluster}`).toMatchObject({ ok: true, unintended: 0 });
   expect(await allocationSetting(s.cluster), 'cluster.routing.allocation.enable left set').toBeUndefined();
+  if (!s.dcUtil) {
+    // The manual strategy puts cluster.graceful_stop.* back: here they were at their defaults, so no level holds them.
+    const state = await simState(s.cluster);
+    const left = Object.keys({ ...flattenSettings(state.transient), ...flattenSettings(state.persistent) }).filter((k) => k.startsWith('cluster.graceful_stop.'));
+    expect(left, 'cluster.graceful_stop.* left set').toEqual([]);
+  }
 }
 
 /** Each named node was decommissioned exactly once (the simulator's history). */
