@@ -15,6 +15,8 @@ export const SQL = {
     "SELECT settings['cluster']['graceful_stop']['timeout'], settings['cluster']['graceful_stop']['force'], settings['cluster']['graceful_stop']['min_availability'] FROM sys.cluster",
   health: 'SELECT table_schema, table_name, partition_ident, health, missing_shards, underreplicated_shards FROM sys.health',
   shardStates: 'SELECT routing_state, count(*) FROM sys.shards GROUP BY routing_state',
+  /** Running CREATE SNAPSHOT statements (health gate `no_snapshot_running`). This statement itself does not match. */
+  runningSnapshots: "SELECT count(*) FROM sys.jobs WHERE stmt ILIKE 'create snapshot%'",
   superuser: 'SELECT superuser FROM sys.users WHERE name = CURRENT_USER',
   setAllocation: (value: string) => `SET GLOBAL TRANSIENT "cluster.routing.allocation.enable" = '${value}'`,
   setGracefulStopTimeout: (seconds: number) => `SET GLOBAL TRANSIENT "cluster.graceful_stop.timeout" = '${seconds}s'`,
@@ -224,6 +226,25 @@ export class ClusterSql {
     const res = await this.query(SQL.shardStates, [], signal ? { signal } : {});
     return new Map(res.rows.map((r) => [String(r[0]).toUpperCase(), Number(r[1])]));
   }
+
+  /**
+   * How many CREATE SNAPSHOT statements are running (sys.jobs), or `unreadable` with CrateDB's message when
+   * this version does not know the table or column (isUnknownRelationOrColumn). Other errors are thrown.
+   */
+  async runningSnapshots(signal?: AbortSignal): Promise<{ count: number } | { unreadable: string }> {
+    try {
+      const res = await this.query(SQL.runningSnapshots, [], signal ? { signal } : {});
+      return { count: Number(res.rows[0]?.[0] ?? 0) };
+    } catch (err) {
+      if (isUnknownRelationOrColumn(err)) return { unreadable: messageOf(err) };
+      throw err;
+    }
+  }
+}
+
+/** CrateDB's answer for an unknown relation (4041), column (4043) or schema (4045): an older version lacks it. */
+export function isUnknownRelationOrColumn(err: unknown): boolean {
+  return err instanceof CrateSqlError && (err.code === 4041 || err.code === 4043 || err.code === 4045);
 }
 
 export function worstHealth(rows: HealthRow[]): 'GREEN' | 'YELLOW' | 'RED' {

@@ -14,6 +14,8 @@ export const HealthCheckName = {
   masterElected: 'master_elected',
   noRelocatingShards: 'no_relocating_shards',
   noInitializingShards: 'no_initializing_shards',
+  /** No CREATE SNAPSHOT running (sys.jobs); never explained by unready pods. */
+  noSnapshotRunning: 'no_snapshot_running',
 } as const;
 
 interface Reading {
@@ -62,6 +64,7 @@ async function readOnce(reader: ClusterSql, expectedNodes: number, signal?: Abor
     const states = await reader.shardStates(signal);
     const relocating = states.get('RELOCATING') ?? 0;
     const initializing = states.get('INITIALIZING') ?? 0;
+    const snapshots = await reader.runningSnapshots(signal);
     const status = worstHealth(rows);
     const masterNode = masterId === null ? null : (all.find((n) => n.id === masterId)?.name ?? masterId);
     const checks: NamedCheck[] = [
@@ -79,6 +82,13 @@ async function readOnce(reader: ClusterSql, expectedNodes: number, signal?: Abor
       { name: HealthCheckName.masterElected, ok: masterNode !== null, message: masterNode ? `master is ${masterNode}` : 'no master node elected' },
       { name: HealthCheckName.noRelocatingShards, ok: relocating === 0, message: `${relocating} shards relocating` },
       { name: HealthCheckName.noInitializingShards, ok: initializing === 0, message: `${initializing} shards initializing` },
+      'count' in snapshots
+        ? {
+            name: HealthCheckName.noSnapshotRunning,
+            ok: snapshots.count === 0,
+            message: snapshots.count === 0 ? 'no snapshot running' : `${snapshots.count} CREATE SNAPSHOT ${snapshots.count === 1 ? 'statement' : 'statements'} running`,
+          }
+        : { name: HealthCheckName.noSnapshotRunning, ok: true, message: `could not be read, counted as passed (sys.jobs: ${snapshots.unreadable})` },
     ];
     return { checks, healthStatus: status, nodeCount: nodes.length, masterNode, relocating, initializing, error: null, nodes: all };
   } catch (err) {
@@ -104,7 +114,7 @@ const plural = (n: number, word: string) => `${word}${n === 1 ? '' : 's'}`;
  * are unready and whose CrateDB node is not in sys.nodes? Such a pod holds no shard the cluster relies on,
  * so restarting it cannot reduce availability. Explained: the node count (exactly expected - those pods),
  * YELLOW (their replicas are missing; never RED: a missing primary refuses), initializing shards (recovery).
- * Never explained: an unreachable cluster, no master, relocating shards. Returns the explanation, or why not.
+ * Never explained: an unreachable cluster, no master, relocating shards, a running snapshot. Returns the explanation, or why not.
  */
 async function explainDegraded(
   deps: EngineDeps,
@@ -124,7 +134,13 @@ async function explainDegraded(
   }
   // Nothing to explain with: an ordinary unhealthy cluster (no reason worth reporting).
   if (unready.length === 0) return { reason: '' };
-  const hard = failed.filter((c) => c.name === HealthCheckName.sqlReachable || c.name === HealthCheckName.masterElected || c.name === HealthCheckName.noRelocatingShards);
+  const hard = failed.filter(
+    (c) =>
+      c.name === HealthCheckName.sqlReachable ||
+      c.name === HealthCheckName.masterElected ||
+      c.name === HealthCheckName.noRelocatingShards ||
+      c.name === HealthCheckName.noSnapshotRunning,
+  );
   if (hard.length > 0) return { reason: `${hard.map((c) => c.name).join(', ')} failed (never explained by unready pods)` };
   if (reading.healthStatus !== 'GREEN' && reading.healthStatus !== 'YELLOW') {
     return { reason: `health is ${reading.healthStatus} (a missing primary is never explained by unready pods)` };

@@ -5,7 +5,7 @@ import { checkClusterHealth } from '../../../shared/health.js';
 import { SQL } from '../../../shared/cluster-sql.js';
 import { world } from './helpers.js';
 
-const ALL = ['sql_reachable', 'all_tables_green', 'node_count_matches_replicas', 'master_elected', 'no_relocating_shards', 'no_initializing_shards'];
+const ALL = ['sql_reachable', 'all_tables_green', 'node_count_matches_replicas', 'master_elected', 'no_relocating_shards', 'no_initializing_shards', 'no_snapshot_running'];
 
 describe('checkClusterHealth', () => {
   it('healthy after 3 consecutive good readings, every check named', async () => {

@@ -181,6 +181,7 @@ describe('rollingRestart', () => {
       'master_elected',
       'no_relocating_shards',
       'no_initializing_shards',
+      'no_snapshot_running',
     ]);
     expect(r.plan.order).toHaveLength(3);
     expect(r.plan.order.at(-1)!.nodeName).toBe(w.crate.masterName);

@@ -70,6 +70,7 @@ describe.each(ops)('%s pre-flight gate', (name, run) => {
       'master_elected',
       'no_relocating_shards',
       'no_initializing_shards',
+      'no_snapshot_running',
     ]);
     expect(w.kube.writes).toEqual([]);
   });

@@ -71,6 +71,8 @@ export interface FakeCrateOptions {
   exitOnTimeoutWithoutForce?: boolean;
   /** Refuse `ALTER CLUSTER DECOMMISSION ?` (a version without parameter support there). */
   rejectParameterizedDecommission?: boolean;
+  /** Answer sys.jobs with CrateDB's unknown-relation error 4041 (a version without it). */
+  noSysJobs?: boolean;
 }
 
 const ALLOCATION = 'cluster.routing.allocation.enable';
@@ -92,6 +94,8 @@ export class FakeCrateCluster {
   readonly persistent = new Map<string, unknown>();
   readonly users = new Map<string, SqlUser>([['crate', { password: null, superuser: true }]]);
   readonly statements: StatementRecord[] = [];
+  /** Extra statements sys.jobs shows as running (like the simulator's `jobs`); see startSnapshot(). */
+  readonly jobs: string[] = [];
   /** Statements that changed state (SET, RESET, ALTER CLUSTER ...). */
   readonly writes: StatementRecord[] = [];
   readonly violations: Violation[] = [];
@@ -117,6 +121,7 @@ export class FakeCrateCluster {
       trustCrateFromNetwork: options.trustCrateFromNetwork ?? true,
       exitOnTimeoutWithoutForce: options.exitOnTimeoutWithoutForce ?? false,
       rejectParameterizedDecommission: options.rejectParameterizedDecommission ?? false,
+      noSysJobs: options.noSysJobs ?? false,
     };
   }
 
@@ -126,6 +131,15 @@ export class FakeCrateCluster {
   }
 
   // ---------- set-up ----------
+
+  /** A CREATE SNAPSHOT shows as running in sys.jobs until the returned function is called. */
+  startSnapshot(stmt = 'CREATE SNAPSHOT repo.snap1 ALL WITH (wait_for_completion = true)'): () => void {
+    this.jobs.push(stmt);
+    return () => {
+      const i = this.jobs.indexOf(stmt);
+      if (i >= 0) this.jobs.splice(i, 1);
+    };
+  }
 
   addUser(name: string, password: string | null, superuser = false): void {
     this.users.set(name, { password, superuser });
@@ -259,6 +273,10 @@ export class FakeCrateCluster {
       const counts = new Map<string, number>();
       for (const c of this.shards) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
       return ok(['routing_state', 'count(*)'], [...counts.entries()].map(([k, v]) => [k, v]));
+    }
+    if (/^select count\(\*\) from sys\.jobs where stmt ilike 'create snapshot%'$/.test(lower)) {
+      if (this.options.noSysJobs) throw new CrateSqlError(404, 4041, "RelationUnknown[Relation 'sys.jobs' unknown]");
+      return ok(['count(*)'], [[this.jobs.filter((j) => j.trim().toLowerCase().startsWith('create snapshot')).length]]);
     }
     if (/^select superuser from sys\.users where name = current_user$/.test(lower)) {
       return ok(['superuser'], [[user.superuser]]);
