@@ -236,7 +236,9 @@ export class ClusterSql {
       const res = await this.query(SQL.runningSnapshots, [], signal ? { signal } : {});
       return { count: Number(res.rows[0]?.[0] ?? 0) };
     } catch (err) {
-      if (isUnknownRelationOrColumn(err)) return { unreadable: messageOf(err) };
+      // An unknown table/column, or a parse error (4000: a CrateDB without ILIKE) on this fixed statement,
+      // means this version cannot tell: report it, do not block every roll on it.
+      if (isUnknownRelationOrColumn(err) || (err instanceof CrateSqlError && err.code === 4000)) return { unreadable: messageOf(err) };
       throw err;
     }
   }

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterSql, LIVE_POD_TTL_MS } from '../../../shared/cluster-sql.js';
 import { analyzeCluster } from '../../../shared/discovery.js';
-import type { Clock, KubernetesPort } from '../../../shared/ports.js';
+import type { Clock, KubernetesPort, SqlTransportFactory } from '../../../shared/ports.js';
+import { CrateSqlError } from '../../../shared/errors.js';
 import { world } from './helpers.js';
 
 function countingGets(kube: KubernetesPort): { kube: KubernetesPort; gets: string[] } {
@@ -60,5 +61,28 @@ describe('ClusterSql pod lookups', () => {
     await reader.nodes();
     expect(reader.currentPod).toBe(first.name);
     expect(gets.filter((g) => g === first.name).length).toBe(lookupsOfFirst + 1);
+  });
+});
+
+describe('ClusterSql.runningSnapshots on a CrateDB that cannot answer it', () => {
+  const failing = (err: Error): SqlTransportFactory => {
+    const transport = { description: 'stub', query: async () => Promise.reject(err) };
+    return { http: () => transport, exec: () => transport };
+  };
+
+  it('a parse error (4000, a version without ILIKE) or an unknown table is "unreadable", not a failure', async () => {
+    const w = await world({ replicas: 3 });
+    const cluster = await analyzeCluster(w.deps(), { namespace: 'crate', kind: 'statefulset', name: 'crate' });
+    for (const err of [new CrateSqlError(400, 4000, "SQLParseException[line 1:41: no viable alternative at input 'ILIKE']"), new CrateSqlError(404, 4041, 'RelationUnknown[sys.jobs]')]) {
+      const reader = new ClusterSql({ ...w.deps(), sql: failing(err) }, cluster);
+      expect(await reader.runningSnapshots()).toEqual({ unreadable: err.message });
+    }
+  });
+
+  it('any other error still fails the reading', async () => {
+    const w = await world({ replicas: 3 });
+    const cluster = await analyzeCluster(w.deps(), { namespace: 'crate', kind: 'statefulset', name: 'crate' });
+    const reader = new ClusterSql({ ...w.deps(), sql: failing(new CrateSqlError(401, 4010, 'UnauthorizedException')) }, cluster);
+    await expect(reader.runningSnapshots()).rejects.toThrow('UnauthorizedException');
   });
 });
