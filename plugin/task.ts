@@ -70,7 +70,8 @@ export const Task = z.object({
 });
 export type Task = z.infer<typeof Task>;
 
-const KIND_ALIASES: Record<string, z.infer<typeof TargetKind>> = {
+/** Resource kinds as kubectl users write them before `/` (also used by completion). */
+export const KIND_ALIASES: Record<string, z.infer<typeof TargetKind>> = {
   statefulset: 'statefulset',
   statefulsets: 'statefulset',
   sts: 'statefulset',

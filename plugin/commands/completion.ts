@@ -8,6 +8,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { CliContext } from '../io.js';
 import type { KubeConnectOptions } from '../options.js';
 import type { CommandEnv } from './common.js';
+import { KIND_ALIASES } from '../task.js';
 
 export const COMPLETION_SCRIPT = `#!/usr/bin/env sh
 # kubectl calls this to complete "kubectl crate-decommission ..." (kubectl >= 1.26).
@@ -130,19 +131,7 @@ const VALUE_FLAGS = new Set([
   '--sql-transport', '--sql-user', '--sql-password-secret', '--sql-scheme', '--sql-ca-secret', '--operation-id',
 ]);
 
-const KIND_PREFIXES: Record<string, ResourceKind> = {
-  statefulset: 'statefulset',
-  statefulsets: 'statefulset',
-  sts: 'statefulset',
-  'statefulset.apps': 'statefulset',
-  'statefulsets.apps': 'statefulset',
-  cratedb: 'cratedb',
-  cratedbs: 'cratedb',
-  'cratedbs.cloud.crate.io': 'cratedb',
-  pod: 'pod',
-  pods: 'pod',
-  po: 'pod',
-};
+const KIND_PREFIXES: Record<string, ResourceKind> = KIND_ALIASES;
 
 /** The words before the current one, split into positionals and flag values (`--flag v` and `--flag=v`). */
 function scanWords(before: string[]): { positional: string[]; flags: Map<string, string> } {
