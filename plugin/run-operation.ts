@@ -1,7 +1,7 @@
 // Runs one operation command (rollout, restart, decommission, health, plan) once its flags are valid:
 // connect, then either launch the runner Job and follow it (default) or run the engine here (--local).
 import { ExitCode } from '../shared/errors.js';
-import { executeTask } from './engine.js';
+import { executeMetered } from './metrics-run.js';
 import { errorLine } from './exit.js';
 import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
 import {
@@ -55,7 +55,7 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
   const log = engine.createLogger({ format: 'json', level: 'debug', write: (line) => progress.line(line) });
   const deps = await conn.engineDeps(log, ctx.signal);
   const withId: Task = localTask({ ...task, dryRun: task.dryRun || g.dryRun }, log);
-  const outcome = await executeTask(engine, deps, withId);
+  const outcome = await executeMetered(engine, deps, withId, { env: ctx.env, log, signal: ctx.signal });
   await progress.close(outcome.exitCode === ExitCode.ok);
   printResult(ctx, g, outcome.result);
   return outcome.exitCode;
