@@ -26,7 +26,7 @@ describe('a live crate-operator routing owner refuses the operation', () => {
     const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
     expect(r).toMatchObject({ success: false, errorKind: 'locked' });
     expect(exitCodeFor(r.errorKind)).toBe(5);
-    expect(r.error).toMatch(new RegExp(`locked by operator: StatefulSet crate has label ${LABEL}=${value} \\(10m old, younger than 2h\\), so crate-operator owns cluster.routing.allocation.enable`));
+    expect(r.error).toMatch(new RegExp(`locked by operator: StatefulSet crate has label ${LABEL}=${value} \\(\\d+m old, younger than 2h\\), so crate-operator owns cluster.routing.allocation.enable`));
     expect(w.crate.writes).toEqual([]);
     expect(w.crate.decommissions).toEqual([]);
     expect(lease(w)).toBeUndefined();
