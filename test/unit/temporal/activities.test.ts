@@ -33,6 +33,11 @@ function mockEnv() {
   return { env, beats };
 }
 
+/** env.run, typed by the activity. */
+function call<I, R>(env: MockActivityEnvironment, fn: (input: I) => Promise<R>, input: I): Promise<R> {
+  return env.run(fn as (input: unknown) => Promise<R>, input) as Promise<R>;
+}
+
 async function failureOf(p: Promise<unknown>): Promise<unknown> {
   try {
     await p;
@@ -51,9 +56,9 @@ describe('Temporal activities', () => {
     const a = activitiesOf(w, contexts);
     const { env, beats } = mockEnv();
     const pod = w.podNames()[1]!;
-    const cluster = await env.run(a.analyzeCluster, { namespace: 'crate', kind: 'statefulset', name: w.statefulSetName, kubeContext: 'prod-eu' });
+    const cluster = await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: w.statefulSetName, kubeContext: 'prod-eu' });
     beats.length = 0;
-    const r = await env.run(a.restartPod, { podName: pod, namespace: 'crate', cluster: JSON.parse(JSON.stringify(cluster)), ...fastGate, operationId: 'wf-1', kubeContext: 'prod-eu' });
+    const r = await call(env, a.restartPod, { podName: pod, namespace: 'crate', cluster: JSON.parse(JSON.stringify(cluster)), ...fastGate, operationId: 'wf-1', kubeContext: 'prod-eu' });
     expect(PodRestartResult.parse(r)).toEqual(r);
     expect(r).toMatchObject({ success: true, podName: pod, strategyUsed: 'kubernetes_managed' });
     expect(r.newUid).not.toBe(r.oldUid);
@@ -76,7 +81,7 @@ describe('Temporal activities', () => {
     const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { seq: 40, lines: [], pod: null, step: null, at: '' } });
     const beats: ActivityProgress[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d as ActivityProgress));
-    await env.run(a.analyzeCluster, { namespace: 'crate', kind: 'statefulset', name: 'crate' });
+    await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate' });
     expect(beats[beats.length - 1]!.seq).toBeGreaterThan(40);
     expect(beats[beats.length - 1]!.lines.join('\n')).toMatch(/attempt 2/);
   });
@@ -86,14 +91,14 @@ describe('Temporal activities', () => {
     const contexts: Array<string | undefined> = [];
     const a = activitiesOf(w, contexts);
     const { env } = mockEnv();
-    const err = await failureOf(env.run(a.analyzeCluster, { namespace: 'Not_A_Namespace', kind: 'statefulset', name: 'crate' }));
+    const err = await failureOf(call(env, a.analyzeCluster, { namespace: 'Not_A_Namespace', kind: 'statefulset' as const, name: 'crate' }));
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err).toMatchObject({ type: 'bad_input', nonRetryable: true });
     expect((err as Error).message).toMatch(/^invalid analyzeCluster input: namespace: /);
     expect(contexts).toEqual([]);
-    const unknown = await failureOf(env.run(a.analyzeCluster, { namespace: 'crate', kind: 'statefulset', name: 'crate', kubeContext: 'nowhere' }));
+    const unknown = await failureOf(call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate', kubeContext: 'nowhere' }));
     expect(unknown).toMatchObject({ type: 'bad_input', nonRetryable: true, message: 'context "nowhere" not found in the kubeconfig' });
-    const missing = await failureOf(env.run(a.analyzeCluster, { namespace: 'crate', kind: 'statefulset', name: 'nope' }));
+    const missing = await failureOf(call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'nope' }));
     expect(missing).toMatchObject({ type: 'bad_input', nonRetryable: true });
   });
 
@@ -101,13 +106,13 @@ describe('Temporal activities', () => {
     const w = await world({ replicas: 3 });
     const a = activitiesOf(w);
     const { env } = mockEnv();
-    const cluster = await env.run(a.analyzeCluster, { namespace: 'crate', kind: 'statefulset', name: 'crate' });
+    const cluster = await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate' });
     const now = new Date(w.clock.now());
     await w.kube.createLease('crate', {
       metadata: { name: leaseName(w.clusterName), namespace: 'crate', annotations: { 'crate-decommission.crate.io/operation-id': 'job-other' } },
       spec: { holderIdentity: 'someone-else', leaseDurationSeconds: 60, acquireTime: now, renewTime: now },
     });
-    const err = await failureOf(env.run(a.restartPod, { podName: 'crate-0', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-2' }));
+    const err = await failureOf(call(env, a.restartPod, { podName: 'crate-0', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-2' }));
     expect(err).toMatchObject({ type: 'locked', nonRetryable: true });
     expect((err as Error).message).toMatch(/is locked by someone-else/);
     expect((err as ApplicationFailure).details?.[0]).toMatchObject({ success: false, errorKind: 'locked', podName: 'crate-0' });
@@ -118,9 +123,9 @@ describe('Temporal activities', () => {
     const w = await world({ replicas: 3, tables: [{ name: 't', shards: 3, replicas: 0 }] });
     const a = activitiesOf(w);
     const { env } = mockEnv();
-    const cluster = await env.run(a.analyzeCluster, { namespace: 'crate', kind: 'statefulset', name: 'crate' });
+    const cluster = await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate' });
     w.crate.stopNode(w.nodeName('crate-0'));
-    const err = await failureOf(env.run(a.restartPod, { podName: 'crate-1', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-3' }));
+    const err = await failureOf(call(env, a.restartPod, { podName: 'crate-1', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-3' }));
     expect(err).toMatchObject({ type: 'refused', nonRetryable: true });
     expect(w.crate.writes).toHaveLength(0);
   });
@@ -129,11 +134,11 @@ describe('Temporal activities', () => {
     const w = await world({ replicas: 3, crate: { stepMs: 20_000 } });
     const a = activitiesOf(w);
     const { env } = mockEnv();
-    const cluster = await env.run(a.analyzeCluster, { namespace: 'crate', kind: 'statefulset', name: 'crate' });
+    const cluster = await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate' });
     const t = setInterval(() => {
-      if (w.crate.decommissions.length > 0) env.cancel('cancelled by the workflow');
+      if (w.crate.decommissions.length > 0) env.cancel();
     }, 1);
-    const err = await failureOf(env.run(a.restartPod, { podName: 'crate-2', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-4' }));
+    const err = await failureOf(call(env, a.restartPod, { podName: 'crate-2', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-4' }));
     clearInterval(t);
     expect(err).toBeInstanceOf(CancelledFailure);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
@@ -145,10 +150,10 @@ describe('Temporal activities', () => {
     const w = await world({ replicas: 3 });
     const a = activitiesOf(w);
     const { env } = mockEnv();
-    const cluster = await env.run(a.analyzeCluster, { namespace: 'crate', kind: 'statefulset', name: 'crate' });
+    const cluster = await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate' });
     const stale = JSON.parse(JSON.stringify(cluster)) as typeof cluster;
     for (const p of stale.pods) Object.assign(p, { uid: 'old', podIP: '10.0.0.250', ready: false });
-    const h = await env.run(a.checkClusterHealth, { cluster: stale, consecutive: 1, intervalSeconds: 1 });
+    const h = await call(env, a.checkClusterHealth, { cluster: stale, consecutive: 1, intervalSeconds: 1 });
     expect(h.healthy).toBe(true);
   });
 });
