@@ -17,9 +17,13 @@ export interface PodProgress {
   oldUid: string;
   nodeName: string | null;
   step: ProgressStep;
-  /** Container restartCount before the decommission was sent (manual). */
+  /** Container restartCount right before the decommission was sent (manual). */
   restartCount?: number;
-  /** Engine clock ms when the decommission was sent (manual). */
+  /** containerID of the running CrateDB container right before the decommission was sent (manual). */
+  containerId?: string | null;
+  /** Identity of the container's lastState.terminated right before the decommission (manual; null = none). */
+  lastTerminated?: string | null;
+  /** Engine clock ms when the decommission was sent (manual; for people, never compared with the kubelet's times). */
   sentAt?: number;
 }
 
