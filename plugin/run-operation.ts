@@ -1,7 +1,7 @@
 // Runs one operation command (rollout, restart, decommission, health, plan) once its flags are valid:
 // connect, then either launch the runner Job and follow it (default) or run the engine here (--local).
 import { ExitCode } from '../shared/errors.js';
-import { executeTask } from './engine.js';
+import { executeMetered } from './metrics-run.js';
 import { EXIT_INTERRUPTED, errorLine } from './exit.js';
 import { LOCAL_STOP_SECONDS } from './interrupt.js';
 import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
@@ -67,7 +67,7 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
   });
   let outcome;
   try {
-    outcome = await executeTask(engine, deps, withId);
+    outcome = await executeMetered(engine, deps, withId, { env: ctx.env, log, signal: ctx.signal });
   } finally {
     restore?.();
   }

@@ -11,6 +11,7 @@ import {
   TargetKind,
   type SqlEndpointOverride,
 } from '../shared/schemas.js';
+import { checkPushgatewayUrl } from '../shared/metrics-push.js';
 import { UsageError } from './exit.js';
 import { parseDurationSeconds, validateNamespace } from './options.js';
 
@@ -54,6 +55,8 @@ export const TaskOptions = z.object({
   noStallBreak: z.literal(true).optional(),
   /** --stall-idle: seconds the drained node must show no job and no operation before the engine stops it. */
   stallIdleSeconds: z.number().int().positive().default(30),
+  /** --pushgateway URL / --metrics-file PATH (rollout, restart, decommission): where the run's metrics go. */
+  metrics: z.object({ pushgateway: z.string().url().optional(), metricsFile: z.string().min(1).optional() }).optional(),
 });
 export type TaskOptions = z.infer<typeof TaskOptions>;
 
@@ -177,6 +180,19 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
       group: 'Engine:',
     });
   }
+  if (operation === 'rollout' || operation === 'restart' || operation === 'decommission') {
+    out = out
+      .option('pushgateway', {
+        type: 'string',
+        describe: 'Push the run\'s metrics to this Prometheus Pushgateway (http[s]://host:9091); env CRATE_DECOMMISSION_PUSHGATEWAY',
+        group: 'Metrics:',
+      })
+      .option('metrics-file', {
+        type: 'string',
+        describe: "Write the run's metrics to this file (node-exporter textfile collector, *.prom)",
+        group: 'Metrics:',
+      });
+  }
   if (operation !== 'health' && operation !== 'decommission') {
     out = out.option('pod-ready-timeout', {
       type: 'string',
@@ -225,6 +241,8 @@ export interface RawOperationArgs {
   'sql-scheme'?: unknown;
   'sql-ca-secret'?: unknown;
   'sql-insecure'?: unknown;
+  pushgateway?: unknown;
+  'metrics-file'?: unknown;
 }
 
 function secretRef(text: string, flag: string, defaultKey: string): { name: string; key: string } {
@@ -317,6 +335,18 @@ export function parseTaskOptions(raw: RawOperationArgs): TaskOptions {
   if (raw.heartbeat !== undefined) opts.heartbeatSeconds = parseDurationSeconds(single(raw.heartbeat, '--heartbeat'), '--heartbeat');
   if (raw['stall-break'] === false) opts.noStallBreak = true;
   if (raw['stall-idle'] !== undefined) opts.stallIdleSeconds = parseDurationSeconds(single(raw['stall-idle'], '--stall-idle'), '--stall-idle');
+  const metrics: NonNullable<TaskOptions['metrics']> = {};
+  if (raw.pushgateway !== undefined) {
+    const checked = checkPushgatewayUrl(single(raw.pushgateway, '--pushgateway'));
+    if ('error' in checked) throw new UsageError(checked.error, 'Pass the Pushgateway base URL, e.g. --pushgateway http://pushgateway.monitoring:9091');
+    metrics.pushgateway = checked.url;
+  }
+  if (raw['metrics-file'] !== undefined) {
+    const v = single(raw['metrics-file'], '--metrics-file');
+    if (v.trim() === '' || v.endsWith('/')) throw new UsageError(`invalid --metrics-file "${v}"`, 'Pass a file path, e.g. --metrics-file /var/lib/node-exporter/textfile/crate_decommission.prom');
+    metrics.metricsFile = v;
+  }
+  if (metrics.pushgateway || metrics.metricsFile) opts.metrics = metrics;
   return opts;
 }
 
@@ -369,6 +399,10 @@ export function runnerArgsFor(task: Task): string[] {
   if (task.operation !== 'health') {
     if (o.noStallBreak) args.push('--no-stall-break');
     if (o.stallIdleSeconds !== DEFAULT_TASK_OPTIONS.stallIdleSeconds) args.push('--stall-idle', `${o.stallIdleSeconds}s`);
+  }
+  if (task.operation === 'rollout' || task.operation === 'restart' || task.operation === 'decommission') {
+    if (o.metrics?.pushgateway) args.push('--pushgateway', o.metrics.pushgateway);
+    if (o.metrics?.metricsFile) args.push('--metrics-file', o.metrics.metricsFile);
   }
   if (task.dryRun && task.operation !== 'plan') args.push('--dry-run');
   if (task.operationId) args.push('--operation-id', task.operationId);

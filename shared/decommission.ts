@@ -19,6 +19,7 @@ import { abortReason, pollUntil, podReady, startHeartbeat, waitForPod } from './
 import type { PodProgress } from './lease.js';
 import { singlePodPreflight } from './preflight.js';
 import { heartbeatFor } from './wait-state.js';
+import { podStrategyOf } from './detect.js';
 
 /** Grace period of the pod delete after the manual decommission (the process has already exited). */
 export const MANUAL_DELETE_GRACE_SECONDS = 30;
@@ -72,7 +73,8 @@ export async function resolvePod(ctx: OperationContext, podName: string): Promis
     deleting: false,
   };
   if (!known) cluster.pods.push(base);
-  return { pod, info: livePodInfo(pod, base), sts };
+  // The pod's own spec decides the strategy (issue 8 item 3): under OnDelete it may predate the template.
+  return { pod, info: livePodInfo(pod, base), sts: podStrategyOf(sts, pod, deps.log) };
 }
 
 function baseResult(podName: string, namespace: string, strategy: Strategy, startedAt: number, dryRun: boolean, timeout: number): DecommissionResult {

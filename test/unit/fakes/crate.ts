@@ -75,6 +75,11 @@ export interface FakeCrateOptions {
   noSysJobs?: boolean;
   /** Engine ms between a draining node's checks for active requests (CrateDB: 5 s, fact sheet section 7). */
   activeCheckMs?: number;
+  /**
+   * The scheme port 4200 speaks (fact sheet section 3: with ssl.http.enabled the same port speaks HTTPS only);
+   * default http. The SQL fakes and the world's dc_util refuse the other one, as a socket would.
+   */
+  httpScheme?: 'http' | 'https';
 }
 
 const ALLOCATION = 'cluster.routing.allocation.enable';
@@ -141,6 +146,7 @@ export class FakeCrateCluster {
       rejectParameterizedDecommission: options.rejectParameterizedDecommission ?? false,
       noSysJobs: options.noSysJobs ?? false,
       activeCheckMs: options.activeCheckMs ?? 5000,
+      httpScheme: options.httpScheme ?? 'http',
     };
   }
 
