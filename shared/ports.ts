@@ -129,4 +129,6 @@ export interface EngineDeps {
   leaseDurationSeconds?: number;
   /** How often CrateDB state is polled, ms (default 1000). */
   pollIntervalMs?: number;
+  /** Progress line interval while a wait lasts, ms (default 30 000; 0 = none). */
+  heartbeatMs?: number;
 }
