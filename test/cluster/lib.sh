@@ -17,6 +17,10 @@ CDK_SERVICE_CIDR=10.96.0.0/16
 CDK_SERVICE_IP=10.96.0.1
 CDK_ETCD_CLIENT_PORT=2379
 CDK_ETCD_PEER_PORT=2380
+# Prometheus and its Pushgateway (Debian's packages; test/cluster/up.d/50-prometheus.sh), on the bridge address so
+# runner pods reach the Pushgateway from their network namespaces. Not 9090/9091: a packaged service may hold those.
+CDK_PROMETHEUS_PORT=19090
+CDK_PUSHGATEWAY_PORT=19091
 
 # Pinned Kubernetes version, read from the wrapper module's go.mod.
 cdk_k8s_version() {
