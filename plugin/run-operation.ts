@@ -72,15 +72,25 @@ export function localTask(task: Task, log: { info(msg: string): void }): Task {
   return { ...task, options: { ...task.options, sql: { ...sql, transport: 'exec' } } };
 }
 
-/** Default mode: create the runner Job and follow it. --dry-run prints the Job instead of creating it. */
+/**
+ * Default mode: create the runner Job and follow it. --dry-run=client prints the Job instead of creating it;
+ * --dry-run=server sends it with dryRun=All and prints what the API server answered.
+ */
 export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKube, task: Task): Promise<number> {
   const target = await resolveTarget(kube, task);
   const warnings = await checkJobPrerequisites(kube, task.namespace);
   for (const w of warnings) notice(ctx, g, `warning: ${w}`);
   // --dry-run here means "print the Job"; the Job itself is the real run (use `plan` for a read-only run).
   const job = buildJobForTask({ ...task, dryRun: false }, target, { image: g.image, suffix: ctx.randomSuffix() });
-  if (g.dryRun) {
+  if (g.dryRunMode === 'client') {
     printValue(ctx.stdout, job, g.output === 'json' ? 'json' : 'yaml', () => '');
+    return ExitCode.ok;
+  }
+  if (g.dryRunMode === 'server') {
+    // Admission and validation run on the API server; nothing persists and no runner starts.
+    const answered = await kube.create(job, { dryRun: true });
+    notice(ctx, g, `job.batch/${answered.metadata?.name ?? job.metadata?.name ?? ''} created (server dry run)`, { dryRun: 'server' });
+    printValue(ctx.stdout, answered, g.output === 'json' ? 'json' : 'yaml', () => '');
     return ExitCode.ok;
   }
   const created = await kube.create(job);

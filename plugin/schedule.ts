@@ -4,7 +4,7 @@ import type { V1CronJob } from '@kubernetes/client-node';
 import { BadInputError, KubeApiError } from '../shared/errors.js';
 import { APP_NAME, LABEL_NAME, buildCronJob } from './objects.js';
 import { LABEL_CLUSTER, LABEL_OPERATION, type ResolvedTarget } from './job-mode.js';
-import type { PluginKube } from './kube.js';
+import type { PluginKube, WriteOptions } from './kube.js';
 import { deadlineSecondsFor, runnerArgsFor, type Task } from './task.js';
 import { UsageError } from './exit.js';
 
@@ -49,32 +49,32 @@ export function buildScheduleCronJob(task: Task, target: ResolvedTarget, spec: S
   });
 }
 
-export async function createSchedule(kube: PluginKube, cron: V1CronJob): Promise<string> {
+export async function createSchedule(kube: PluginKube, cron: V1CronJob, write: WriteOptions = {}): Promise<string> {
   try {
-    await kube.create(cron);
+    await kube.create(cron, write);
   } catch (err) {
     if (err instanceof KubeApiError && err.statusCode === 409) {
       throw new BadInputError(`CronJob ${cron.metadata?.namespace}/${cron.metadata?.name} already exists. Use kubectl crate-decommission schedule update`);
     }
     throw err;
   }
-  return `cronjob.batch/${cron.metadata?.name ?? ''} created`;
+  return `cronjob.batch/${cron.metadata?.name ?? ''} created${write.dryRun ? ' (server dry run)' : ''}`;
 }
 
-export async function updateSchedule(kube: PluginKube, cron: V1CronJob): Promise<string> {
+export async function updateSchedule(kube: PluginKube, cron: V1CronJob, write: WriteOptions = {}): Promise<string> {
   const ns = cron.metadata?.namespace ?? '';
   const name = cron.metadata?.name ?? '';
   const current = await kube.get<V1CronJob>({ apiVersion: 'batch/v1', kind: 'CronJob', namespace: ns, name });
   if (!current) throw new BadInputError(`CronJob ${ns}/${name} does not exist. Use kubectl crate-decommission schedule create`);
-  await kube.replace({ ...cron, metadata: { ...cron.metadata, resourceVersion: current.metadata?.resourceVersion } } as V1CronJob);
-  return `cronjob.batch/${name} configured`;
+  await kube.replace({ ...cron, metadata: { ...cron.metadata, resourceVersion: current.metadata?.resourceVersion } } as V1CronJob, write);
+  return `cronjob.batch/${name} configured${write.dryRun ? ' (server dry run)' : ''}`;
 }
 
-export async function deleteSchedule(kube: PluginKube, namespace: string, cluster: string): Promise<string> {
+export async function deleteSchedule(kube: PluginKube, namespace: string, cluster: string, write: WriteOptions = {}): Promise<string> {
   const name = cronJobNameFor(cluster);
-  const existed = await kube.delete({ apiVersion: 'batch/v1', kind: 'CronJob', namespace, name }, { propagationPolicy: 'Background' });
+  const existed = await kube.delete({ apiVersion: 'batch/v1', kind: 'CronJob', namespace, name }, { propagationPolicy: 'Background', ...write });
   if (!existed) throw new BadInputError(`CronJob ${namespace}/${name} does not exist. List schedules with kubectl crate-decommission schedule list`);
-  return `cronjob.batch/${name} deleted`;
+  return `cronjob.batch/${name} deleted${write.dryRun ? ' (server dry run)' : ''}`;
 }
 
 export interface ScheduleRow {

@@ -50,11 +50,17 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
         suspend: a.suspend === true,
         image: g.image,
       });
-      if (g.dryRun) {
+      if (g.dryRunMode === 'client') {
         printValue(env.ctx.stdout, cron, g.output === 'json' ? 'json' : 'yaml', () => '');
         return 0;
       }
-      const line = mode === 'create' ? await createSchedule(conn.kube, cron) : await updateSchedule(conn.kube, cron);
+      const write = { dryRun: g.dryRunMode === 'server' };
+      const line = mode === 'create' ? await createSchedule(conn.kube, cron, write) : await updateSchedule(conn.kube, cron, write);
+      if (write.dryRun) {
+        env.ctx.stderr.write(`${line}\n`);
+        printValue(env.ctx.stdout, cron, g.output === 'json' ? 'json' : 'yaml', () => '');
+        return 0;
+      }
       env.ctx.stdout.write(`${line}\n`);
       return 0;
     });
@@ -74,11 +80,11 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
             const target = parseTarget(str(a.target), 'statefulset', ['statefulset', 'cratedb']);
             const conn = await env.ctx.connect(g.connect);
             const namespace = g.namespace ?? conn.namespace;
-            if (g.dryRun) {
+            if (g.dryRunMode === 'client') {
               env.ctx.stdout.write(`would delete the schedule of ${target.name} in ${namespace}\n`);
               return 0;
             }
-            env.ctx.stdout.write(`${await deleteSchedule(conn.kube, namespace, target.name)}\n`);
+            env.ctx.stdout.write(`${await deleteSchedule(conn.kube, namespace, target.name, { dryRun: g.dryRunMode === 'server' })}\n`);
             return 0;
           });
         },
