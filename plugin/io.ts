@@ -34,7 +34,7 @@ export interface CliContext {
   /** Random suffix for Job names (injected for tests). */
   randomSuffix(): string;
   now(): Date;
-  /** Ask a yes/no question on the terminal; true without asking when not interactive (use --yes to skip). */
+  /** Ask a yes/no question on the terminal whenever stdin is one (plugin/confirm.ts); true without asking otherwise. */
   confirm(question: string): Promise<boolean>;
 }
 
