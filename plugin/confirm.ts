@@ -20,6 +20,8 @@ export async function confirmOnTerminal(question: string, io: PromptIo): Promise
   const terminal = io.stderr.isTTY ? null : io.openTerminal();
   const output = terminal ?? io.stderr;
   const rl = createInterface({ input: io.stdin, output, terminal: true });
+  // A closed or broken stdin is "no answer", never an unhandled 'error' event.
+  rl.on('error', () => rl.close());
   try {
     const answer = await rl.question(`${question} [y/N] `, { signal: io.signal });
     return /^y(es)?$/i.test(answer.trim());

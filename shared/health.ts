@@ -189,6 +189,13 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
   const intervalMs = input.intervalSeconds * 1000;
   const deadline = deps.clock.now() + input.timeoutSeconds * 1000;
   let good = 0;
+  /**
+   * What the readings in the current run are: 'good' (every check passed) or the degraded pods' names. Only
+   * readings of the same kind count toward `consecutive`: a tolerated degraded reading never counts toward the
+   * good ones (a node that just rejoined would otherwise pass the gate after one good reading), and a good
+   * reading does not count toward a degraded pass.
+   */
+  let kind: string | null = null;
   let lastFailed = '';
   for (;;) {
     if (deps.signal?.aborted) throw abortReason(deps.signal);
@@ -201,8 +208,10 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
       if ('degraded' in why) degraded = why.degraded;
       else notDegraded = why.reason;
     }
-    if (failed.length === 0 || degraded) good += 1;
-    else good = 0;
+    const readingKind = failed.length === 0 ? 'good' : degraded ? `degraded:${[...degraded.pods].sort().join(',')}` : null;
+    if (readingKind === null) good = 0;
+    else good = readingKind === kind ? good + 1 : 1;
+    kind = readingKind;
     const done = good >= input.consecutive;
     const giveUp = failed.length > 0 && !degraded && (input.timeoutSeconds === 0 || deps.clock.now() >= deadline);
     if (degraded) {

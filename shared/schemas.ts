@@ -268,6 +268,12 @@ export const DecommissionResult = z.object({
   newUid: z.string().nullable().default(null),
   /** The pre-flight gate's reading (top-level decommissionPod; null when skipped or inside a restart). */
   preflight: HealthCheckResult.nullable().default(null),
+  /** Skipped because an earlier (crashed) run of the same operation already decommissioned it. */
+  skipped: z.boolean().default(false),
+  /** False when this run's allocation restriction could not be reset at the end (success is then false too); set by the top-level activity. */
+  allocationReset: z.boolean().optional(),
+  /** False when the cluster.graceful_stop.* values this run changed could not be restored (success is then false too); set by the top-level activity. */
+  gracefulStopRestored: z.boolean().optional(),
 });
 export type DecommissionResult = z.infer<typeof DecommissionResult>;
 
@@ -307,6 +313,10 @@ export const PodRestartResult = z.object({
   /** The pre-flight gate's reading (top-level restartPod; null when skipped or inside a rolling restart). */
   preflight: HealthCheckResult.nullable().default(null),
   health: HealthCheckResult.nullable().default(null),
+  /** False when this run's allocation restriction could not be reset at the end (success is then false too); set by the top-level activity. */
+  allocationReset: z.boolean().optional(),
+  /** False when the cluster.graceful_stop.* values this run changed could not be restored (success is then false too); set by the top-level activity. */
+  gracefulStopRestored: z.boolean().optional(),
 });
 export type PodRestartResult = z.infer<typeof PodRestartResult>;
 
@@ -368,5 +378,7 @@ export const RollingRestartResult = z.object({
   plan: RollingRestartPlan,
   pods: z.array(PodRestartResult),
   allocationReset: z.boolean(),
+  /** False when the cluster.graceful_stop.* values this run changed could not be restored (success is then false too). */
+  gracefulStopRestored: z.boolean().optional(),
 });
 export type RollingRestartResult = z.infer<typeof RollingRestartResult>;
