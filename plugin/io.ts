@@ -17,7 +17,7 @@ export interface Connection {
   namespace: string;
   kube: PluginKube;
   /** Engine dependencies for --local (in-process engine through the API server). */
-  engineDeps(log: EngineDeps['log'], signal: AbortSignal): Promise<EngineDeps>;
+  engineDeps(log: EngineDeps['log'], signal: AbortSignal, opts?: { readOnly?: boolean }): Promise<EngineDeps>;
   /** Identity of the user, for the Lease holder in --local mode. */
   identity: string;
 }

@@ -132,6 +132,8 @@ export interface JobOptions {
   image?: string | undefined;
   serviceAccountName?: string;
   suffix: string;
+  /** Default: the runner Job's 24 h. */
+  ttlSecondsAfterFinished?: number;
 }
 
 /** The runner Job for a Task (the runner gets --operation-id = the Job name so a retried pod resumes). */
@@ -146,6 +148,7 @@ export function buildJobForTask(task: Task, target: ResolvedTarget, opts: JobOpt
     activeDeadlineSeconds: deadlineSecondsFor(task, target.pods),
     ...(opts.image ? { image: opts.image } : {}),
     ...(opts.serviceAccountName ? { serviceAccountName: opts.serviceAccountName } : {}),
+    ...(opts.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: opts.ttlSecondsAfterFinished } : {}),
   });
 }
 

@@ -1,6 +1,7 @@
 // Declaration helper shared by rollout, restart, decommission and health (and plan with a target).
 import type { Argv } from 'yargs';
-import { runOperation } from '../run-operation.js';
+import { UsageError } from '../exit.js';
+import { runOperation, type RunMode } from '../run-operation.js';
 import { buildTask, declareOperationOptions, parseTarget, type Operation, type Target } from '../task.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 
@@ -15,6 +16,23 @@ export interface OperationDeclaration {
   examples: Array<[string, string]>;
   /** Ask before touching the cluster (unless --yes, --dry-run or not on a TTY). */
   confirm?: (target: Target, namespace: string) => string;
+  /** A read-only command (health): runs here by default; `--job` runs it in a Job deleted after its result. */
+  readOnly?: boolean;
+}
+
+/** `--job` of the read-only commands (plan, health). */
+export function declareJobOption<T>(y: Argv<T>) {
+  return y.option('job', {
+    type: 'boolean',
+    describe: 'Run in a runner Job in the cluster (deleted as soon as its result is read) instead of here',
+  });
+}
+
+/** The run mode of a read-only command: --job, refused together with --local. */
+export function readOnlyMode(a: Args, local: boolean): RunMode {
+  const job = a.job === true;
+  if (job && local) throw new UsageError('--job and --local contradict each other', 'Pass one of them (without either, the command runs here)');
+  return { job };
 }
 
 export function declareOperation(d: OperationDeclaration) {
@@ -24,6 +42,7 @@ export function declareOperation(d: OperationDeclaration) {
       d.describe,
       (b) => {
         let out = declareOperationOptions(b.positional(d.positional, { type: 'string', describe: d.positionalDescribe }), d.operation);
+        if (d.readOnly) out = declareJobOption(out);
         for (const [cmd, text] of d.examples) out = out.example(cmd, text);
         return out;
       },
@@ -31,6 +50,7 @@ export function declareOperation(d: OperationDeclaration) {
         const a = argv as unknown as Args;
         env.select(async () => {
           const g = globals(a, env);
+          const mode = d.readOnly ? readOnlyMode(a, g.local) : {};
           const target = parseTarget(str(a[d.positional]), d.bareKind, d.allowed);
           const task = buildTask({ operation: d.operation, namespace: g.namespace ?? 'default', target, dryRun: g.dryRun, raw: a });
           if (d.confirm && !g.yes && !g.dryRun) {
@@ -40,7 +60,7 @@ export function declareOperation(d: OperationDeclaration) {
               return 1;
             }
           }
-          return runOperation(env.ctx, g, task);
+          return runOperation(env.ctx, g, task, mode);
         });
       },
     );
