@@ -4,7 +4,8 @@ import { ClusterSql, worstHealth, type HealthRow, type NodeRow } from './cluster
 import { messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
 import { HealthCheckInput, type CrateDBCluster, type DegradedHealth, type HealthCheckResult, type HealthStatus, type NamedCheck, type PodInfo } from './schemas.js';
-import { abortReason, podReady } from './wait.js';
+import { DEFAULT_HEARTBEAT_MS, abortReason, podReady, startHeartbeat } from './wait.js';
+import { emitEvent, EventReason } from './events.js';
 
 /** Names of the checks, in the order they are reported. */
 export const HealthCheckName = {
@@ -36,26 +37,34 @@ function describeTables(rows: HealthRow[]): string {
 }
 
 /**
- * Pods of the cluster being deleted (deletionTimestamp set): their node may still be in sys.nodes while
- * dc_util (or anything else) drains it, but it is on its way out and must not count as a member.
+ * Nodes whose pod is being deleted (deletionTimestamp set): the node may still be in sys.nodes while dc_util (or
+ * anything else) drains it, but it is on its way out and must not count as a member. Every sys.nodes hostname is
+ * looked up as a pod of the namespace, not only the target StatefulSet's pods: a terminating pod of another node
+ * group of the same cluster (crate-master-..., crate-data-cold-...) leaves too (issue 8 item 5).
  */
-async function terminatingPods(deps: EngineDeps, cluster: CrateDBCluster): Promise<Set<string>> {
+async function terminatingPods(deps: EngineDeps, cluster: CrateDBCluster, hostnames: string[]): Promise<Set<string>> {
   const names = new Set<string>();
-  for (const p of cluster.pods) {
+  for (const hostname of new Set(hostnames)) {
     try {
-      const live = await deps.kube.getPod(cluster.namespace, p.name);
-      if (live?.metadata?.deletionTimestamp) names.add(p.name);
+      const live = await deps.kube.getPod(cluster.namespace, hostname);
+      if (live?.metadata?.deletionTimestamp) names.add(hostname);
     } catch (err) {
       if (deps.signal?.aborted) throw abortReason(deps.signal);
-      deps.log.debug(`Could not read pod ${cluster.namespace}/${p.name} for the health gate: ${messageOf(err)}`);
+      deps.log.debug(`Could not read pod ${cluster.namespace}/${hostname} for the health gate: ${messageOf(err)}`);
     }
   }
   return names;
 }
 
-async function readOnce(reader: ClusterSql, expectedNodes: number, signal?: AbortSignal, terminating: Set<string> = new Set()): Promise<Reading> {
+async function readOnce(
+  reader: ClusterSql,
+  expectedNodes: number,
+  signal: AbortSignal | undefined,
+  terminatingOf: (hostnames: string[]) => Promise<Set<string>>,
+): Promise<Reading> {
   try {
     const all = await reader.nodes(signal);
+    const terminating = await terminatingOf(all.map((n) => n.hostname));
     const leaving = all.filter((n) => terminating.has(n.hostname));
     const nodes = all.filter((n) => !terminating.has(n.hostname));
     const notCounted = leaving.length ? ` (not counted: ${leaving.map((n) => `${n.name}, pod ${n.hostname} is terminating`).join('; ')})` : '';
@@ -197,9 +206,30 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
    */
   let kind: string | null = null;
   let lastFailed = '';
+  // A gate that waits (not the pre-flight's single reading) beats like every other wait.
+  const sts = cluster.statefulSets[0]?.name;
+  const stopBeat =
+    input.timeoutSeconds > 0
+      ? startHeartbeat(
+          {
+            log: deps.log,
+            what: `cluster ${cluster.namespace}/${cluster.name} to pass the health gate (${input.consecutive} good readings in a row)`,
+            intervalMs: deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+            state: async () => ({
+              text: lastFailed ? `now ${lastFailed}` : `${good}/${input.consecutive} good readings`,
+              fields: { goodReadings: good, failing: lastFailed || null },
+            }),
+            ...(sts
+              ? { onLong: (line: string) => emitEvent(deps, { kind: 'StatefulSet', name: sts, namespace: cluster.namespace }, EventReason.WaitingLong, line) }
+              : {}),
+          },
+          { clock: deps.clock, timeoutMs: input.timeoutSeconds * 1000, ...(deps.signal ? { signal: deps.signal } : {}) },
+        )
+      : () => {};
+  try {
   for (;;) {
     if (deps.signal?.aborted) throw abortReason(deps.signal);
-    const reading = await readOnce(reader, cluster.expectedNodes, deps.signal, await terminatingPods(deps, cluster));
+    const reading = await readOnce(reader, cluster.expectedNodes, deps.signal, (hostnames) => terminatingPods(deps, cluster, hostnames));
     const failed = reading.checks.filter((c) => !c.ok).map((c) => c.name);
     let degraded: DegradedHealth | null = null;
     let notDegraded = '';
@@ -245,5 +275,8 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
       };
     }
     await deps.clock.delay(intervalMs, deps.signal);
+  }
+  } finally {
+    stopBeat();
   }
 }

@@ -9,7 +9,9 @@ import { withFields } from './log.js';
 import type { EngineDeps } from './ports.js';
 import type { CrateDBCluster } from './schemas.js';
 
-export const LABEL_ROUTING_OWNER = 'dc-util-routing-owner';
+import { LABEL_ROUTING_OWNER, isOwnRoutingOwner, ownRoutingOwnerValue, refuseForeignRoutingOwner } from './routing-owner.js';
+
+export { LABEL_ROUTING_OWNER };
 
 export interface OperationContext {
   /** deps with `signal` = the caller's signal OR the lease being lost. */
@@ -65,6 +67,10 @@ export async function openOperation(
   cluster: CrateDBCluster,
   opts: { operationId: string; dryRun: boolean },
 ): Promise<OperationContext> {
+  // crate-operator's own restart owns the allocation setting (a foreign dc-util-routing-owner label younger than 2 h):
+  // refuse before anything is written (exit 5). A dry run only says it would refuse.
+  if (!opts.dryRun) await refuseForeignRoutingOwner(deps, cluster);
+  else await refuseForeignRoutingOwner(deps, cluster).catch((err: unknown) => deps.log.warn(`Would refuse: ${messageOf(err)}`));
   const lease = opts.dryRun
     ? null
     : await ClusterLease.acquire(deps, { namespace: cluster.namespace, clusterName: cluster.name, operationId: opts.operationId });
@@ -286,10 +292,18 @@ export async function restoreGracefulStop(ctx: OperationContext): Promise<boolea
 /** Restrict allocation for a node restart and label the StatefulSet as the setting's owner. */
 export async function restrictAllocation(ctx: OperationContext, statefulSetName: string, value: string): Promise<void> {
   const { deps, cluster } = ctx;
-  const owner = `crate-decommission-${Math.floor(deps.clock.now() / 1000)}`;
+  const owner = ownRoutingOwnerValue(deps.clock.now());
+  // crate-operator may have started its own restart since this operation began: refuse (LockedError) before the SET.
+  await refuseForeignRoutingOwner(deps, cluster, 'to restrict allocation');
   try {
-    await deps.kube.patchStatefulSetLabels(cluster.namespace, statefulSetName, { [LABEL_ROUTING_OWNER]: owner });
-    if (!ctx.allocation.labelledStatefulSets.includes(statefulSetName)) ctx.allocation.labelledStatefulSets.push(statefulSetName);
+    const current = (await deps.kube.getStatefulSet(cluster.namespace, statefulSetName))?.metadata?.labels?.[LABEL_ROUTING_OWNER];
+    if (current && !isOwnRoutingOwner(current)) {
+      // A stale foreign label (a live one refused above): never overwritten, so never removed by us either.
+      deps.log.warn(`StatefulSet ${cluster.namespace}/${statefulSetName} keeps its stale label ${LABEL_ROUTING_OWNER}=${current} (not written by this tool); not labelling it`);
+    } else {
+      await deps.kube.patchStatefulSetLabels(cluster.namespace, statefulSetName, { [LABEL_ROUTING_OWNER]: owner });
+      if (!ctx.allocation.labelledStatefulSets.includes(statefulSetName)) ctx.allocation.labelledStatefulSets.push(statefulSetName);
+    }
   } catch (err) {
     deps.log.warn(`Could not label StatefulSet ${cluster.namespace}/${statefulSetName} ${LABEL_ROUTING_OWNER}=${owner}: ${messageOf(err)}`);
   }
@@ -337,7 +351,10 @@ export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
   deps.log.info(`Reset cluster.routing.allocation.enable (was ${value})`);
   for (const sts of ctx.allocation.labelledStatefulSets) {
     try {
-      await deps.kube.patchStatefulSetLabels(cluster.namespace, sts, { [LABEL_ROUTING_OWNER]: null });
+      // Only a label this tool wrote is removed (a resumed run labels every StatefulSet as possibly ours).
+      const current = (await deps.kube.getStatefulSet(cluster.namespace, sts))?.metadata?.labels?.[LABEL_ROUTING_OWNER];
+      if (current && !isOwnRoutingOwner(current)) deps.log.warn(`Leaving label ${LABEL_ROUTING_OWNER}=${current} on StatefulSet ${cluster.namespace}/${sts}: this tool did not write it`);
+      else if (current) await deps.kube.patchStatefulSetLabels(cluster.namespace, sts, { [LABEL_ROUTING_OWNER]: null });
     } catch (err) {
       deps.log.warn(`Could not remove label ${LABEL_ROUTING_OWNER} from StatefulSet ${cluster.namespace}/${sts}: ${messageOf(err)}`);
     }

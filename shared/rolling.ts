@@ -92,7 +92,8 @@ function buildPlan(cluster: CrateDBCluster, input: ParsedInput, preflight: Healt
   const first = decision?.outcome === 'degraded' ? decision.pods : [];
   const ordered = [...orderPods(wanted.filter((p) => first.includes(p.name)), masterNode), ...orderPods(wanted.filter((p) => !first.includes(p.name)), masterNode)];
   const order = ordered.map((p, i) => {
-    const d = cluster.statefulSets.find((s) => s.name === p.statefulSetName)!.detection;
+    // Per pod: its own spec (issue 8 item 3); the StatefulSet's template only when the pod's is unknown.
+    const d = p.detection ?? cluster.statefulSets.find((s) => s.name === p.statefulSetName)!.detection;
     const managed = d.strategy === 'kubernetes_managed';
     const grace = managed ? d.deleteGracePeriodSeconds : MANUAL_DELETE_GRACE_SECONDS;
     const decommissionSeconds = managed ? grace : input.options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS + grace;

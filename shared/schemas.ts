@@ -47,6 +47,12 @@ export const StrategyDetection = z.object({
   /** True when dc_util is present but will not decommission (label dc-util-disabled=true, replicas <= 1). */
   dcUtilSkips: z.boolean(),
   containerName: z.string().nullable(),
+  /** dc_util's -proto (default https): the scheme it posts to 127.0.0.1:4200 with; null when no dc_util runs or unknown. */
+  dcUtilProto: z.enum(['http', 'https']).nullable().optional(),
+  /** The scheme CrateDB serves on port 4200 (the manifest, or the one discovery reached); null when unknown. */
+  servedScheme: z.enum(['http', 'https']).nullable().optional(),
+  /** Per-pod detection only: the pod's own terminationGracePeriodSeconds (the template's may have changed since). */
+  podTerminationGracePeriodSeconds: z.number().int().nonnegative().nullable().optional(),
   reasons: z.array(z.string()),
 });
 export type StrategyDetection = z.infer<typeof StrategyDetection>;
@@ -116,6 +122,8 @@ export const PodInfo = z.object({
   /** May this node be elected master (`-Cnode.master`; absent = true)? Master-eligible nodes restart after the others. */
   masterEligible: z.boolean().optional(),
   deleting: z.boolean().default(false),
+  /** Strategy detected from this pod's own spec (its preStop, args, grace period); absent: the StatefulSet's. */
+  detection: StrategyDetection.optional(),
 });
 export type PodInfo = z.infer<typeof PodInfo>;
 
@@ -172,6 +180,12 @@ export const DecommissionOptions = z.object({
   force: z.boolean().default(true),
   /** Allocation held during the restart; `new_primaries` only when asked. */
   allocation: RestartAllocation.default('primaries'),
+  /**
+   * Stall break (shared/stall.ts): once the drain is done and the node showed no job and no operation in
+   * sys.jobs / sys.operations for stallIdleSeconds, stop it instead of waiting for the graceful-stop timeout.
+   */
+  stallBreak: z.boolean().default(true),
+  stallIdleSeconds: z.number().int().positive().default(30),
 });
 export type DecommissionOptions = z.infer<typeof DecommissionOptions>;
 

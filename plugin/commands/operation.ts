@@ -2,7 +2,9 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../exit.js';
 import { runOperation, type RunMode } from '../run-operation.js';
-import { buildTask, declareOperationOptions, parseTarget, type Operation, type Target } from '../task.js';
+import { buildTask, declareOperationOptions, parseTarget, type Operation, type Target, type Task } from '../task.js';
+import type { CliContext } from '../io.js';
+import type { GlobalOptions } from '../options.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 
 export interface OperationDeclaration {
@@ -16,6 +18,10 @@ export interface OperationDeclaration {
   examples: Array<[string, string]>;
   /** Ask before touching the cluster (unless --yes, --dry-run or not on a TTY). */
   confirm?: (target: Target, namespace: string) => string;
+  /** More flags of this command only (e.g. rollout's --temporal). */
+  options?: (b: Argv) => Argv;
+  /** Run the Task another way when its flags ask for it (e.g. rollout --temporal); null: the Job / --local path. */
+  runInstead?: (ctx: CliContext, g: GlobalOptions, task: Task, args: Args) => Promise<number> | null;
   /** A read-only command (health): runs here by default; `--job` runs it in a Job deleted after its result. */
   readOnly?: boolean;
 }
@@ -43,6 +49,7 @@ export function declareOperation(d: OperationDeclaration) {
       (b) => {
         let out = declareOperationOptions(b.positional(d.positional, { type: 'string', describe: d.positionalDescribe }), d.operation);
         if (d.readOnly) out = declareJobOption(out);
+        if (d.options) out = d.options(out as unknown as Argv) as unknown as typeof out;
         for (const [cmd, text] of d.examples) out = out.example(cmd, text);
         return out;
       },
@@ -60,7 +67,7 @@ export function declareOperation(d: OperationDeclaration) {
               return 1;
             }
           }
-          return runOperation(env.ctx, g, task, mode);
+          return d.runInstead?.(env.ctx, g, task, a) ?? runOperation(env.ctx, g, task, mode);
         });
       },
     );
