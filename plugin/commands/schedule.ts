@@ -17,6 +17,7 @@ import {
 import { buildTask, declareOperationOptions, parseTarget } from '../task.js';
 import { UsageError } from '../exit.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
+import { monitoringHint } from '../monitoring-hint.js';
 
 const TARGET = 'statefulset/<name>, sts/<name>, cratedb/<name> or a StatefulSet name';
 
@@ -139,6 +140,7 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
         return 0;
       }
       env.ctx.stdout.write(`${line}\n`);
+      env.ctx.stderr.write(monitoringHint({ pushgateway: task.options.metrics?.pushgateway, schedule: true }));
       return 0;
     });
   };
