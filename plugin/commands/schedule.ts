@@ -97,6 +97,7 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
         return 0;
       }
       env.ctx.stdout.write(`${line}\n`);
+      env.ctx.stderr.write(monitoringHint({ pushgateway: task.options.metrics?.pushgateway, schedule: true }));
       return 0;
     });
   };
@@ -140,7 +141,6 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
         return 0;
       }
       env.ctx.stdout.write(`${line}\n`);
-      env.ctx.stderr.write(monitoringHint({ pushgateway: task.options.metrics?.pushgateway, schedule: true }));
       return 0;
     });
   };
