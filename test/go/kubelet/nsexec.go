@@ -12,8 +12,8 @@ package main
 // (Cloneflags CLONE_NEWPID: the helper, then the program, is pid 1 in it).
 // For exec, probes and hooks, the spec names that namespace (PidNS): the
 // helper joins it with setns, which only applies to children, so it forks
-// the program (pid > 1 in the container) and waits for it, passing signals
-// on and ending with its exit status.
+// the program (pid > 1 in the container) and waits for it, ending with its
+// exit status.
 
 import (
 	"encoding/json"
@@ -106,17 +106,20 @@ func forkInPidNS(ns, path string, argv []string) int {
 		fail(126, "nsexec: setns %s: %v", ns, err)
 	}
 	unix.Close(fd)
+	// The kubelet signals the whole process group (the child is in it, and a
+	// tty's signals reach it too): the helper only outlives them to report
+	// the child's status, it passes nothing on (that would double them).
+	// (Caught, not ignored: an ignored signal would stay ignored in the child.)
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	go func() {
+		for range sigs {
+		}
+	}()
 	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}})
 	if err != nil {
 		fail(126, "exec %s: %v", path, err)
 	}
-	go func() {
-		for s := range sigs {
-			_ = syscall.Kill(pid, s.(syscall.Signal))
-		}
-	}()
 	for {
 		var ws syscall.WaitStatus
 		_, err := syscall.Wait4(pid, &ws, 0, nil)
