@@ -15,9 +15,10 @@ import {
   type StatefulSetInfo,
   type Strategy,
 } from './schemas.js';
-import { abortReason, pollUntil, podReady, waitForPod } from './wait.js';
+import { abortReason, pollUntil, podReady, startHeartbeat, waitForPod } from './wait.js';
 import type { PodProgress } from './lease.js';
 import { singlePodPreflight } from './preflight.js';
+import { heartbeatFor } from './wait-state.js';
 import { podStrategyOf } from './detect.js';
 
 /** Grace period of the pod delete after the manual decommission (the process has already exited). */
@@ -47,6 +48,7 @@ export async function resolvePod(ctx: OperationContext, podName: string): Promis
       signal: ctx.signal,
       clock: deps.clock,
       timeoutMessage: `Pod not found: ${podName}`,
+      heartbeat: heartbeatFor(ctx, `pod ${podName} to be re-created`, { pod: podName }),
     });
   }
   if (!pod) throw new BadInputError(`Pod not found: ${podName}`);
@@ -100,12 +102,13 @@ async function saveProgress(ctx: OperationContext, current: PodProgress | null):
 }
 
 /** Wait until the pod with `oldUid` is gone (deleted, or replaced by a new uid). */
-async function waitOldPodGone(ctx: OperationContext, podName: string, oldUid: string, timeoutSeconds: number): Promise<V1Pod | null> {
+async function waitOldPodGone(ctx: OperationContext, podName: string, oldUid: string, timeoutSeconds: number, node?: string | null): Promise<V1Pod | null> {
   return waitForPod(ctx.deps.kube, ctx.cluster.namespace, podName, (p) => p === null || p.metadata?.uid !== oldUid, {
     timeoutMs: timeoutSeconds * 1000,
     signal: ctx.signal,
     clock: ctx.deps.clock,
     timeoutMessage: `Pod ${podName} was not deleted within ${timeoutSeconds}s`,
+    heartbeat: heartbeatFor(ctx, node ? `pod ${podName} to terminate (dc_util drains node ${node} in its preStop hook)` : `pod ${podName} to terminate`, { pod: podName, uid: oldUid, node: node ?? null }),
   });
 }
 
@@ -162,7 +165,7 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
     await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `Deleting with grace period ${grace}s; dc_util decommissions node ${info.nodeName ?? '?'} in preStop`);
     await deletePod(ctx, info.name, oldUid, grace);
   }
-  await waitOldPodGone(ctx, info.name, oldUid, grace + DELETE_MARGIN_SECONDS);
+  await waitOldPodGone(ctx, info.name, oldUid, grace + DELETE_MARGIN_SECONDS, info.nodeName);
   result.processExited = true;
   deps.log.info(`Pod ${info.name} has been deleted`);
   await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleted' });
@@ -303,7 +306,8 @@ async function waitProcessExit(
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
   const exited = (p: V1Pod | null) => processExited(p, info, since);
   const message = `Manual decommission timed out after ${timeoutSeconds}s`;
-  const byWatch = waitForPod(deps.kube, cluster.namespace, info.name, exited, { timeoutMs: timeoutSeconds * 1000, signal, clock: deps.clock, timeoutMessage: message }).then(
+  const heartbeat = heartbeatFor(ctx, `the CrateDB process of pod ${info.name} to exit (node ${nodeName} decommissioning)`, { pod: info.name, uid: info.uid, node: nodeName });
+  const byWatch = waitForPod(deps.kube, cluster.namespace, info.name, exited, { timeoutMs: timeoutSeconds * 1000, signal, clock: deps.clock, timeoutMessage: message, heartbeat }).then(
     () => 'container exited' as const,
   );
   const byPoll = pollUntil(
@@ -425,7 +429,17 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
       since = { restartCount: info.restartCount, sentAt: deps.clock.now() };
       await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'decommission-sent', restartCount: since.restartCount, sentAt: since.sentAt });
       await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `ALTER CLUSTER DECOMMISSION of node ${nodeName} (min_availability ${options.minAvailability}, timeout ${options.decommissionTimeout}s)`);
-      await sendDecommission(ctx, target, nodeName, options.decommissionTimeout, '5/5');
+      // The statement returns once the shards have moved (real data: minutes): that is a wait too.
+      const stopBeat = startHeartbeat(heartbeatFor(ctx, `ALTER CLUSTER DECOMMISSION of node ${nodeName} to return (its shards moving off)`, { pod: info.name, uid: oldUid, node: nodeName }), {
+        clock: deps.clock,
+        timeoutMs: (options.decommissionTimeout + 120) * 1000,
+        signal: ctx.signal,
+      });
+      try {
+        await sendDecommission(ctx, target, nodeName, options.decommissionTimeout, '5/5');
+      } finally {
+        stopBeat();
+      }
     }
     if (!deletingResume) {
       await waitProcessExit(ctx, target, nodeName, since, timeoutSeconds);
@@ -501,7 +515,13 @@ export async function waitPodBack(ctx: OperationContext, podName: string, oldUid
     cluster.namespace,
     podName,
     (p) => !!p && p.metadata?.uid !== oldUid && !p.metadata?.deletionTimestamp && podReady(p),
-    { timeoutMs: timeoutSeconds * 1000, signal: ctx.signal, clock: deps.clock, timeoutMessage: `Pod ${podName} was not Ready within ${timeoutSeconds}s after it was re-created` },
+    {
+      timeoutMs: timeoutSeconds * 1000,
+      signal: ctx.signal,
+      clock: deps.clock,
+      timeoutMessage: `Pod ${podName} was not Ready within ${timeoutSeconds}s after it was re-created`,
+      heartbeat: heartbeatFor(ctx, `re-created pod ${podName} to be Ready`, { pod: podName, shards: false }),
+    },
   );
   const newUid = pod!.metadata!.uid!;
   deps.log.info(`Pod ${podName} is Ready again (uid ${newUid})`);
@@ -519,7 +539,14 @@ export async function waitPodBack(ctx: OperationContext, podName: string, oldUid
       });
       return nodes.find((n) => n.hostname === podName);
     },
-    { intervalMs: deps.pollIntervalMs ?? 1000, timeoutMs: timeoutSeconds * 1000, signal: ctx.signal, clock: deps.clock, timeoutMessage: `Node of pod ${podName} did not rejoin the cluster within ${timeoutSeconds}s` },
+    {
+      intervalMs: deps.pollIntervalMs ?? 1000,
+      timeoutMs: timeoutSeconds * 1000,
+      signal: ctx.signal,
+      clock: deps.clock,
+      timeoutMessage: `Node of pod ${podName} did not rejoin the cluster within ${timeoutSeconds}s`,
+      heartbeat: heartbeatFor(ctx, `the node of pod ${podName} to rejoin the cluster`, { pod: podName, shards: false }),
+    },
   );
   if (known) {
     known.nodeName = node.name;

@@ -121,4 +121,6 @@ export interface EngineDeps {
   holderIdentity?: string;
   /** How often CrateDB state is polled, ms (default 1000). */
   pollIntervalMs?: number;
+  /** Progress line interval while a wait lasts, ms (default 30 000; 0 = none). */
+  heartbeatMs?: number;
 }
