@@ -5,6 +5,7 @@ import { printValue } from '../printers.js';
 import { validateNamespace } from '../options.js';
 import { UsageError } from '../exit.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
+import { monitoringHint } from '../monitoring-hint.js';
 
 function flags(y: Argv): Argv {
   return y
@@ -43,6 +44,7 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
       }
       const lines = mode === 'install' ? await applyObjects(conn.kube, objects) : await deleteObjects(conn.kube, objects);
       env.ctx.stdout.write(lines.map((l) => `${l}\n`).join(''));
+      if (mode === 'install') env.ctx.stderr.write(monitoringHint({}));
       return 0;
     });
   };
