@@ -106,6 +106,10 @@ export class FakeCrateCluster {
   readonly violations: Violation[] = [];
   /** Every decommission started: node name and when. */
   readonly decommissions: { node: string; at: number }[] = [];
+  /** Every node (re)join: a new process of that node. */
+  readonly joins: { node: string; at: number }[] = [];
+  /** Moments when more than one node was out (draining or down) at once, with the nodes out. */
+  readonly concurrentOut: { at: number; nodes: string[] }[] = [];
   /** Called when a node's process exits (world: container terminated). */
   onNodeExit?: (node: FakeNode, exitCode: number) => void;
   masterName: string | null = null;
@@ -162,6 +166,7 @@ export class FakeCrateCluster {
       node.hostname = hostname;
       node.state = 'up';
     }
+    this.joins.push({ node: name, at: this.clock.now() });
     this.elect();
     this.kick();
     return node;
@@ -399,8 +404,15 @@ export class FakeCrateCluster {
     }
   }
 
+  /** Record a moment when two or more known nodes are out of service (draining or down) together. */
+  private trackOut(): void {
+    const out = [...this.nodes.values()].filter((n) => n.state !== 'up').map((n) => n.name);
+    if (out.length > 1) this.concurrentOut.push({ at: this.clock.now(), nodes: out });
+  }
+
   private leave(node: FakeNode): void {
     node.state = 'down';
+    this.trackOut();
     for (const c of this.shards) {
       if (c.relocatingTo === node.name) {
         c.relocatingTo = undefined;
@@ -495,6 +507,7 @@ export class FakeCrateCluster {
 
   private async decommission(node: FakeNode): Promise<void> {
     node.state = 'draining';
+    this.trackOut();
     const generation = (this.drains.get(node.name) ?? 0) + 1;
     this.drains.set(node.name, generation);
     // This graceful stop is over when the node stopped otherwise (killed) or another one started.
