@@ -14,6 +14,7 @@ import { declareHealth } from './commands/health.js';
 import { declareSchedule } from './commands/schedule.js';
 import { declareRbac } from './commands/rbac.js';
 import { declareJobs } from './commands/jobs.js';
+import { declareWorker } from './commands/worker.js';
 import { cobraAnswerWith, completeCommandLine, connectOptionsFromWords, declareCompletion, kubeResourceLister } from './commands/completion.js';
 
 export const SCRIPT_NAME = 'kubectl crate-decommission';
@@ -29,7 +30,7 @@ export function buildParser(env: CommandEnv): Argv {
     .parserConfiguration({ 'strip-aliased': false, 'boolean-negation': false, 'duplicate-arguments-array': true })
     .wrap(Math.min(120, process.stdout.columns ?? 100));
   y = declareGlobalOptions(y) as unknown as Argv;
-  for (const declare of [declareRollout, declareRestart, declareDecommission, declarePlan, declareHealth, declareSchedule, declareRbac, declareJobs, declareCompletion]) {
+  for (const declare of [declareRollout, declareRestart, declareDecommission, declarePlan, declareHealth, declareSchedule, declareRbac, declareJobs, declareWorker, declareCompletion]) {
     y = declare(y, env);
   }
   return y

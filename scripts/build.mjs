@@ -17,3 +17,8 @@ if (existsSync('plugin/main.ts')) {
   }
 }
 if (existsSync('runner/main.ts')) await build(runnerBuildOptions('dist/runner.mjs'));
+// The Temporal workflow bundle (webpack, ~7 s): only when a workflow source is newer than the bundle.
+if (existsSync('shared/temporal/workflows/index.ts')) {
+  const { buildWorkflowBundle } = await import('./build-temporal-workflows.mjs');
+  await buildWorkflowBundle('dist/temporal/workflows.js');
+}

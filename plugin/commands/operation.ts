@@ -1,7 +1,9 @@
 // Declaration helper shared by rollout, restart, decommission and health (and plan with a target).
 import type { Argv } from 'yargs';
 import { runOperation } from '../run-operation.js';
-import { buildTask, declareOperationOptions, parseTarget, type Operation, type Target } from '../task.js';
+import { buildTask, declareOperationOptions, parseTarget, type Operation, type Target, type Task } from '../task.js';
+import type { CliContext } from '../io.js';
+import type { GlobalOptions } from '../options.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 
 export interface OperationDeclaration {
@@ -15,6 +17,10 @@ export interface OperationDeclaration {
   examples: Array<[string, string]>;
   /** Ask before touching the cluster (unless --yes, --dry-run or not on a TTY). */
   confirm?: (target: Target, namespace: string) => string;
+  /** More flags of this command only (e.g. rollout's --temporal). */
+  options?: (b: Argv) => Argv;
+  /** Run the Task another way when its flags ask for it (e.g. rollout --temporal); null: the Job / --local path. */
+  runInstead?: (ctx: CliContext, g: GlobalOptions, task: Task, args: Args) => Promise<number> | null;
 }
 
 export function declareOperation(d: OperationDeclaration) {
@@ -24,6 +30,7 @@ export function declareOperation(d: OperationDeclaration) {
       d.describe,
       (b) => {
         let out = declareOperationOptions(b.positional(d.positional, { type: 'string', describe: d.positionalDescribe }), d.operation);
+        if (d.options) out = d.options(out as unknown as Argv) as unknown as typeof out;
         for (const [cmd, text] of d.examples) out = out.example(cmd, text);
         return out;
       },
@@ -40,7 +47,7 @@ export function declareOperation(d: OperationDeclaration) {
               return 1;
             }
           }
-          return runOperation(env.ctx, g, task);
+          return d.runInstead?.(env.ctx, g, task, a) ?? runOperation(env.ctx, g, task);
         });
       },
     );
