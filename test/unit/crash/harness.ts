@@ -112,7 +112,7 @@ export const GATE = {
   options: { decommissionTimeout: 60_000, minAvailability: 'PRIMARIES', force: true, allocation: 'primaries' },
 } as const;
 /** Engine ms per real ms in the series' worlds. */
-export const CLOCK_FACTOR = Number(process.env.CRASH_CLOCK_FACTOR ?? 2000);
+export const CLOCK_FACTOR = Number(process.env.CRASH_CLOCK_FACTOR ?? 1000);
 /**
  * Kill points are drawn from 1..maxKillAt port calls: about the calls of one whole uncrashed 3-pod rollout
  * (KILL_RANGE; fixed, so a seed replays the same kill points).
@@ -182,6 +182,11 @@ export async function runTrial(setup: TrialSetup): Promise<TrialOutcome> {
       }
     }
     const problems = check(w, setup, result!);
+    if (problems.length && process.env.CRASH_LOG) {
+      w.log.info(`pod writes: ${JSON.stringify(w.kube.writes.filter((x) => x.kind === 'Pod'))}`);
+      w.log.info(`pod history: ${JSON.stringify(w.kube.podHistory.map((p) => [p.name, p.uid]))}`);
+      w.log.info(`decommissions: ${JSON.stringify(w.crate.decommissions)} joins: ${JSON.stringify(w.crate.joins)}`);
+    }
     return { setup, crashes, result: result!, problems, callsPerRun, ...(process.env.CRASH_LOG && problems.length ? { log: w.log.text() } : {}) };
   } finally {
     stopTraffic();
