@@ -61,8 +61,15 @@ export function killableDeps(w: World, killer: Killer, holderIdentity: string): 
     }));
   const wrap = (t: SqlTransport): SqlTransport => ({ description: t.description, query: (stmt, args, opts) => killer.gate(() => t.query(stmt, args, opts)) });
   const sql: SqlTransportFactory = { http: (ns, pod, ep) => wrap(w.sql.http(ns, pod, ep)), exec: (ns, pod, ep) => wrap(w.sql.exec(ns, pod, ep)) };
-  const clock = { now: () => w.clock.now(), delay: (ms: number, signal?: AbortSignal) => killer.gate(() => w.clock.delay(ms, signal)) };
-  return { kube: kube as unknown as KubernetesPort, sql, clock, log: w.log, pollIntervalMs: 1000, holderIdentity };
+  const clock = {
+    now: () => w.clock.now(),
+    ...(w.clock.monotonic ? { monotonic: () => w.clock.monotonic!() } : {}),
+    delay: (ms: number, signal?: AbortSignal) => killer.gate(() => w.clock.delay(ms, signal)),
+  };
+  // The world's own deps with the killable ports. Lease TTL 6000 s: with 20 worlds in flight the event loop lags
+  // 50-250 ms, i.e. 50-250 s of engine time at 1000x, and a 600 s TTL (renewal every 200 s, self-fencing after 400 s)
+  // then fences a healthy run. A resume with the same operation id takes the Lease over at once, whatever its TTL.
+  return { ...w.deps(), kube: kube as unknown as KubernetesPort, sql, clock, holderIdentity, leaseDurationSeconds: 6000 };
 }
 
 /** mulberry32: a small seeded PRNG. */
