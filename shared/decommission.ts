@@ -1,7 +1,7 @@
 // Decommission one CrateDB pod with the strategy its StatefulSet calls for: kubernetes_managed
 // (delete with dc_util's grace period, dc_util drains in preStop) or manual (we drain with ALTER
 // CLUSTER DECOMMISSION, wait for the process to exit, then delete the pod before it restarts in place).
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
 import { SQL, livePodInfo } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
 import { BadInputError, CrateSqlError, KubeApiError, OperationFailedError, SqlConnectionError, messageOf } from './errors.js';
@@ -287,15 +287,44 @@ async function nodeInCluster(ctx: OperationContext, nodeName: string): Promise<b
   }
 }
 
-/** Has the CrateDB container of this pod (uid) exited since the decommission was sent? */
-function processExited(p: V1Pod | null, info: PodInfo, since: { restartCount: number; sentAt: number }): boolean {
+/**
+ * The CrateDB container as the kubelet reported it right before the DECOMMISSION: restartCount and the identity of
+ * the running container and of the last terminated one. Exit detection compares these, never timestamps: the
+ * kubelet's clock (finishedAt) and the engine's are two machines' clocks.
+ */
+export interface ContainerSnapshot {
+  restartCount: number;
+  /** containerID of the running container (null when the kubelet did not report one). */
+  containerId: string | null;
+  /** Identity of lastState.terminated (null = none; undefined = not known, e.g. progress of an older version). */
+  lastTerminated: string | null | undefined;
+}
+
+const timeText = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : null);
+
+/** The identity of a terminated container state: its containerID, else its exit code, reason and times (as text, for equality only). */
+function terminatedIdentity(t: V1ContainerStateTerminated | undefined): string | null {
+  if (!t) return null;
+  if (t.containerID) return t.containerID;
+  return JSON.stringify([t.exitCode, t.reason ?? null, timeText(t.startedAt), timeText(t.finishedAt)]);
+}
+
+export function containerSnapshot(p: V1Pod | null, containerName: string, fallbackRestartCount = 0): ContainerSnapshot {
+  const cs = p?.status?.containerStatuses?.find((c) => c.name === containerName);
+  if (!cs) return { restartCount: fallbackRestartCount, containerId: null, lastTerminated: undefined };
+  return { restartCount: cs.restartCount ?? 0, containerId: cs.containerID ?? null, lastTerminated: terminatedIdentity(cs.lastState?.terminated) };
+}
+
+/** Has the CrateDB container of this pod (uid) exited since `before` (the snapshot taken right before the DECOMMISSION)? */
+function processExited(p: V1Pod | null, info: PodInfo, before: ContainerSnapshot): boolean {
   if (!p || p.metadata?.uid !== info.uid) return true;
   const cs = p.status?.containerStatuses?.find((c) => c.name === info.containerName);
   if (!cs) return false;
   if (cs.state?.terminated) return true;
-  if ((cs.restartCount ?? 0) > since.restartCount) return true;
-  const finished = cs.lastState?.terminated?.finishedAt;
-  return !!finished && new Date(finished).getTime() >= since.sentAt;
+  if ((cs.restartCount ?? 0) > before.restartCount) return true;
+  const last = terminatedIdentity(cs.lastState?.terminated);
+  if (before.lastTerminated !== undefined && last !== null && last !== before.lastTerminated) return true;
+  return !!before.containerId && !!cs.containerID && cs.containerID !== before.containerId;
 }
 
 /** Does the node answer SQL normally (so it is not draining)? Asked directly, as the HTTP user. */
@@ -316,7 +345,7 @@ async function waitProcessExit(
   ctx: OperationContext,
   target: PodTarget,
   nodeName: string,
-  since: { restartCount: number; sentAt: number },
+  since: ContainerSnapshot,
   timeoutSeconds: number,
   stall: StallTarget | null = null,
 ): Promise<void> {
@@ -360,6 +389,10 @@ async function waitProcessExit(
 /** What a dry run / plan says about the stall break. */
 function stallPlanLine(nodeName: string | null, options: DecommissionOptions, action: string): string {
   return `Stall break: if node ${nodeName ?? '?'} has drained but does not exit, and sys.jobs/sys.operations show nothing on it for ${options.stallIdleSeconds}s (needs stats.enabled), would ${action} instead of waiting for the graceful-stop timeout (CrateDB 6.4.3's active-request counter leak); --no-stall-break waits`;
+}
+
+function snapshotFields(s: ContainerSnapshot): Pick<PodProgress, 'restartCount' | 'containerId' | 'lastTerminated'> {
+  return { restartCount: s.restartCount, containerId: s.containerId, ...(s.lastTerminated !== undefined ? { lastTerminated: s.lastTerminated } : {}) };
 }
 
 function manualStatements(nodeName: string, options: DecommissionOptions): string[] {
@@ -406,13 +439,20 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
   const oldUid = resume ? resume.oldUid : info.uid;
   result.oldUid = oldUid;
   const timeoutSeconds = options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS;
-  let since = { restartCount: info.restartCount, sentAt: deps.clock.now() };
+  let since: ContainerSnapshot = containerSnapshot(target.pod, info.containerName, info.restartCount);
+  const recorded = (r: PodProgress): ContainerSnapshot => ({
+    restartCount: r.restartCount ?? info.restartCount,
+    containerId: r.containerId ?? null,
+    lastTerminated: r.lastTerminated,
+  });
 
+  /** Engine clock ms when the DECOMMISSION was sent (recorded for people reading the Lease; never compared with the kubelet's times). */
+  let sentAt = resume?.sentAt;
   let follow = false;
   /** The node of a resumed pod answers SQL again (never drained, or exited and restarted in place): drain it anew. */
   let again = false;
   if (resume && info.uid === resume.oldUid && resume.step === 'decommission-sent') {
-    since = { restartCount: resume.restartCount ?? info.restartCount, sentAt: resume.sentAt ?? 0 };
+    since = recorded(resume);
     // The earlier run may have crashed before the statement reached CrateDB: a node that still
     // answers SQL is not draining, so it is decommissioned (once) after all. The same holds for a
     // node that did exit but whose container restarted in place and answers again: it is a fresh
@@ -447,7 +487,7 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
   } else {
     if (follow || deletingResume) {
       if (follow) deps.log.info(`Resuming: node ${nodeName} is already decommissioning (sent by an earlier run of operation ${ctx.operationId}); following it, not sending it again`);
-      since = { restartCount: resume?.restartCount ?? info.restartCount, sentAt: resume?.sentAt ?? 0 };
+      since = resume ? recorded(resume) : since;
     } else {
       await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'started' });
       // Read (and record in the Lease) what the graceful_stop SETs below replace, so every exit path restores them.
@@ -458,8 +498,10 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
         deps.log.debug(`Executing manual decommission SQL ${i + 1}/5: ${statements[i]}`);
         await ctx.reader.query(statements[i]!, [], { signal: ctx.signal });
       }
-      since = { restartCount: info.restartCount, sentAt: deps.clock.now() };
-      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'decommission-sent', restartCount: since.restartCount, sentAt: since.sentAt });
+      // The snapshot exit detection compares against, taken right before the DECOMMISSION (and kept for a resume).
+      since = containerSnapshot(await deps.kube.getPod(cluster.namespace, info.name).catch(() => target.pod), info.containerName, info.restartCount);
+      sentAt = deps.clock.now();
+      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'decommission-sent', ...snapshotFields(since), sentAt });
       await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `ALTER CLUSTER DECOMMISSION of node ${nodeName} (min_availability ${options.minAvailability}, timeout ${options.decommissionTimeout}s)`);
       // The statement returns once the shards have moved (real data: minutes): that is a wait too.
       const stopBeat = startHeartbeat(heartbeatFor(ctx, `ALTER CLUSTER DECOMMISSION of node ${nodeName} to return (its shards moving off)`, { pod: info.name, uid: oldUid, node: nodeName }), {
@@ -482,7 +524,7 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
       deps.log.info('Manual decommission completed - CrateDB process has exited');
       setScope(ctx, { step: 'delete' });
       deps.log.info(`Pod ${info.name} is ready for deletion and restart`);
-      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleting', restartCount: since.restartCount, sentAt: since.sentAt });
+      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleting', ...snapshotFields(since), ...(sentAt !== undefined ? { sentAt } : {}) });
       await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
     } else {
       // The earlier run decided to delete; it may have crashed before the call went out.
