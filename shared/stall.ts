@@ -16,6 +16,8 @@ import { abortReason, formatSeconds } from './wait.js';
 
 /** Engine ms between two stall checks (CrateDB itself checks every 5 s). */
 export const STALL_CHECK_MS = 5_000;
+/** No check before this: a healthy node exits about 10 s after its DECOMMISSION returned (fact sheet section 7). */
+export const STALL_FIRST_CHECK_MS = 10_000;
 
 export interface StallTarget {
   podName: string;
@@ -81,6 +83,7 @@ export async function watchStall(ctx: OperationContext, t: StallTarget, signal: 
   const every = Math.max(deps.pollIntervalMs ?? 1000, STALL_CHECK_MS);
   let idleSince: number | null = null;
   let lastWhy = '';
+  await deps.clock.delay(Math.max(0, STALL_FIRST_CHECK_MS - every), signal);
   for (;;) {
     await deps.clock.delay(every, signal);
     if (signal.aborted) throw abortReason(signal);
