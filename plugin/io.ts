@@ -17,7 +17,7 @@ export interface Connection {
   namespace: string;
   kube: PluginKube;
   /** Engine dependencies for --local (in-process engine through the API server). */
-  engineDeps(log: EngineDeps['log'], signal: AbortSignal): Promise<EngineDeps>;
+  engineDeps(log: EngineDeps['log'], signal: AbortSignal, opts?: { readOnly?: boolean }): Promise<EngineDeps>;
   /** Identity of the user, for the Lease holder in --local mode. */
   identity: string;
 }
@@ -30,6 +30,8 @@ export interface CliContext {
   connect(opts: KubeConnectOptions): Promise<Connection>;
   loadEngine(): Promise<EngineApi>;
   readFile(path: string): Promise<string>;
+  /** A directory's entries (`plan -f DIR`); throws like fs.readdir. */
+  listDir(path: string): Promise<Array<{ name: string; directory: boolean }>>;
   /** Aborted on Ctrl-C / SIGTERM: long commands detach or stop safely. */
   signal: AbortSignal;
   /**
@@ -42,7 +44,7 @@ export interface CliContext {
   /** Random suffix for Job names (injected for tests). */
   randomSuffix(): string;
   now(): Date;
-  /** Ask a yes/no question on the terminal; true without asking when not interactive (use --yes to skip). */
+  /** Ask a yes/no question on the terminal whenever stdin is one (plugin/confirm.ts); true without asking otherwise. */
   confirm(question: string): Promise<boolean>;
 }
 

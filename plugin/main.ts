@@ -1,8 +1,8 @@
 // Entry point of `kubectl crate-decommission` (executable kubectl-crate_decommission): wires the real world into runCli.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { runCli } from './cli.js';
+import { confirmOnTerminal, openControllingTerminal } from './confirm.js';
 import { loadEngine } from './engine.js';
 import type { CliContext } from './io.js';
 import { Interrupts } from './interrupt.js';
@@ -24,25 +24,14 @@ const ctx: CliContext = {
   loadEngine,
   // `-f -` reads stdin, as kubectl does.
   readFile: (path) => readFile(path === '-' ? '/dev/stdin' : path, 'utf8'),
+  listDir: async (path) => (await readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, directory: e.isDirectory() })),
   signal: interrupts.signal,
   interruptPolicy: (policy) => interrupts.use(policy),
   onForcedExit: (message) => interrupts.setForcedMessage(message),
   randomSuffix: () => randomSuffix(5),
   now: () => new Date(),
-  async confirm(question) {
-    if (!process.stdin.isTTY || !process.stderr.isTTY) return true;
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    // A closed or broken stdin is "no answer", never an unhandled 'error' event.
-    rl.on('error', () => rl.close());
-    try {
-      const answer = await rl.question(`${question} [y/N] `, { signal: interrupts.signal });
-      return /^y(es)?$/i.test(answer.trim());
-    } catch {
-      return false;
-    } finally {
-      rl.close();
-    }
-  },
+  confirm: (question) =>
+    confirmOnTerminal(question, { stdin: process.stdin, stderr: process.stderr, openTerminal: openControllingTerminal, signal: interrupts.signal }),
 };
 
 /** Lowercase alphanumerics, like the suffixes Kubernetes generates. */

@@ -8,5 +8,9 @@ export const declareHealth = declareOperation({
   positional: 'target',
   positionalDescribe: 'statefulset/<name>, sts/<name>, cratedb/<name>, pod/<name> or a StatefulSet name',
   bareKind: 'statefulset',
-  examples: [['$0 health sts/crate-data-hot-prod -n crate -o json', 'Health as JSON']],
+  examples: [
+    ['$0 health sts/crate-data-hot-prod -n crate -o json', 'Health as JSON (runs here, creates nothing)'],
+    ['$0 health sts/crate-data-hot-prod -n crate --job', 'Run it in a Job in the cluster (deleted after its result)'],
+  ],
+  readOnly: true,
 });

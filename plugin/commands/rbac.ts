@@ -5,6 +5,7 @@ import { printValue } from '../printers.js';
 import { validateNamespace } from '../options.js';
 import { UsageError } from '../exit.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
+import { monitoringHint } from '../monitoring-hint.js';
 
 function flags(y: Argv): Argv {
   return y
@@ -26,14 +27,20 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
         }
       }
       const clusterWide = a['cluster-wide'] === true;
-      if (g.dryRun && g.namespace !== undefined) {
+      if (g.dryRunMode === 'client' && g.namespace !== undefined) {
         // Printing needs no cluster at all when the namespace is given.
         return printRbac(env, g.output, rbacFor(g.namespace, clusterWide, sa));
       }
       const conn = await env.ctx.connect(g.connect);
       const namespace = g.namespace ?? conn.namespace;
       const objects = rbacFor(namespace, clusterWide, sa);
-      if (g.dryRun) return printRbac(env, g.output, objects);
+      if (g.dryRunMode === 'client') return printRbac(env, g.output, objects);
+      if (g.dryRunMode === 'server') {
+        // Each write goes to the API server with dryRun=All: validation and admission run, nothing persists.
+        const lines = mode === 'install' ? await applyObjects(conn.kube, objects, { dryRun: true }) : await deleteObjects(conn.kube, objects, { dryRun: true });
+        env.ctx.stdout.write(lines.map((l) => `${l}\n`).join(''));
+        return 0;
+      }
       if (mode === 'uninstall' && !g.yes) {
         const ok = await env.ctx.confirm(`Delete the runner's RBAC in ${namespace}${clusterWide ? ' (cluster-wide binding)' : ''}?`);
         if (!ok) {
@@ -43,6 +50,7 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
       }
       const lines = mode === 'install' ? await applyObjects(conn.kube, objects) : await deleteObjects(conn.kube, objects);
       env.ctx.stdout.write(lines.map((l) => `${l}\n`).join(''));
+      if (mode === 'install') env.ctx.stderr.write(monitoringHint({}));
       return 0;
     });
   };
