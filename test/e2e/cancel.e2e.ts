@@ -12,7 +12,7 @@ afterAll(async () => {
 
 describe('jobs cancel', () => {
   it('stops the runner safely mid-rollout: allocation reset, Lease released, non-zero exit', async () => {
-    const s = await scenario('e2e-cancel', { dcUtil: false, simConfig: { exitDelayMs: 4000, relocationShardsPerSecond: 0.05, concurrentRecoveries: 1 } });
+    const s = await scenario('e2e-cancel', { dcUtil: false, simConfig: { exitDelayMs: 4000, relocationShardsPerSecond: 1, concurrentRecoveries: 1 } });
     made.push(s);
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...FAST_FLAGS]);
