@@ -337,6 +337,9 @@ export class FakeCrateCluster {
       }
       return ok(['schema_name', 'table_name', 'routing_state', 'count(*)'], [...counts.entries()].map(([k, v]) => [...k.split('\u0000'), v]));
     }
+    if (lower === "select count(*) from sys.shards where node['name'] = ?") {
+      return ok(['count(*)'], [[this.shards.filter((c) => c.node === record.args[0]).length]]);
+    }
     if (lower === `select count(*) from sys.shards where node['name'] = ? and "primary" = true`) {
       return ok(['count(*)'], [[this.shards.filter((c) => c.node === record.args[0] && c.primary).length]]);
     }
