@@ -3,6 +3,7 @@ import type { KubeConnectOptions } from './options.js';
 import type { PluginKube } from './kube.js';
 import type { EngineApi } from './engine.js';
 import type { EngineDeps } from '../shared/ports.js';
+import type { ApiServerTarget } from './exit.js';
 
 export interface Writer {
   write(text: string): void;
@@ -19,6 +20,8 @@ export interface Connection {
   engineDeps(log: EngineDeps['log'], signal: AbortSignal): Promise<EngineDeps>;
   /** Identity of the user, for the Lease holder in --local mode. */
   identity: string;
+  /** The API server and the kubeconfig names in use (for "cannot reach" messages). */
+  target?: ApiServerTarget;
 }
 
 export interface CliContext {
@@ -34,6 +37,8 @@ export interface CliContext {
   /** Random suffix for Job names (injected for tests). */
   randomSuffix(): string;
   now(): Date;
+  /** The context, cluster and user names of the kubeconfig (completion of --context, --cluster, --user). */
+  kubeconfigNames?(opts: { kubeconfig?: string }): Promise<{ contexts: string[]; clusters: string[]; users: string[] }>;
   /** Ask a yes/no question on the terminal; true without asking when not interactive (use --yes to skip). */
   confirm(question: string): Promise<boolean>;
 }

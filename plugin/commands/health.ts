@@ -8,5 +8,9 @@ export const declareHealth = declareOperation({
   positional: 'target',
   positionalDescribe: 'statefulset/<name>, sts/<name>, cratedb/<name>, pod/<name> or a StatefulSet name',
   bareKind: 'statefulset',
-  examples: [['$0 health sts/crate-data-hot-prod -n crate -o json', 'Health as JSON']],
+  examples: [
+    ['$0 health sts/crate-data-hot-prod -n crate -o json', 'Health as JSON'],
+    ['$0 health crate -n crate -o name', 'Only the failed checks (check/<name>)'],
+  ],
+  table: true,
 });

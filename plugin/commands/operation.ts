@@ -15,6 +15,8 @@ export interface OperationDeclaration {
   examples: Array<[string, string]>;
   /** Ask before touching the cluster (unless --yes, --dry-run or not on a TTY). */
   confirm?: (target: Target, namespace: string) => string;
+  /** The result is a table (health): --no-headers, -o wide, -o name. */
+  table?: boolean;
 }
 
 export function declareOperation(d: OperationDeclaration) {
@@ -23,7 +25,8 @@ export function declareOperation(d: OperationDeclaration) {
       d.command,
       d.describe,
       (b) => {
-        let out = declareOperationOptions(b.positional(d.positional, { type: 'string', describe: d.positionalDescribe }), d.operation);
+        let out: Argv = declareOperationOptions(b.positional(d.positional, { type: 'string', describe: d.positionalDescribe }), d.operation) as unknown as Argv;
+        if (d.table) out = out.option('no-headers', { type: 'boolean', describe: 'Print the tables without their header rows' });
         for (const [cmd, text] of d.examples) out = out.example(cmd, text);
         return out;
       },

@@ -20,6 +20,7 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
         b
           .positional('target', { type: 'string', describe: 'statefulset/<name>, sts/<name>, cratedb/<name>, pod/<name> or a StatefulSet name' })
           .option('filename', { alias: 'f', type: 'string', describe: 'Offline: a YAML/JSON manifest (multi-document) holding StatefulSets' })
+          .option('no-headers', { type: 'boolean', describe: 'Print the tables without their header rows' })
           .example('$0 plan sts/crate-data-hot-prod -n crate', 'Order, strategy, timeouts and pre-flight checks')
           .example('$0 plan -f statefulset.yaml -o json', 'Strategy detection of a manifest, no cluster needed'),
         'plan',
@@ -39,9 +40,12 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
           } catch (err) {
             throw new UsageError(`cannot read file "${file}": ${fileProblem(err)}`, 'Pass a readable YAML or JSON file to -f');
           }
-          const plan = planFromManifest(text, file, detectStrategy);
+          const plan = planFileList(planFromManifest(text, file, detectStrategy));
           const c = colors(useColor(g.color, env.ctx.stdout, env.ctx.env));
-          printValue(env.ctx.stdout, plan, g.output, (v) => (v as PlanFileOutput).statefulSets.map((s) => formatDetection(s as unknown as Record<string, unknown>, c)).join('\n'));
+          printValue(env.ctx.stdout, plan, g.output, (v) => (v as PlanFileList).items.map((s) => formatDetection(s as unknown as Record<string, unknown>, c)).join('\n'), {
+            jsonpath: g.jsonpath,
+            names: (v) => (v as PlanFileList).items.map((s) => `statefulset.apps/${s.name}`),
+          });
           return 0;
         }
         if (a.target === undefined) throw new UsageError('plan needs a target or -f FILE', 'Run kubectl crate-decommission plan sts/<name> or plan -f <manifest>');
@@ -51,6 +55,21 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
       });
     },
   );
+}
+
+/**
+ * What `plan -f -o json|yaml` prints: ALWAYS a kubectl-style `List`, one item per StatefulSet, whatever their
+ * number (`jq '.items[0].strategy'`); the file it came from in `metadata.source`.
+ */
+export interface PlanFileList {
+  apiVersion: 'v1';
+  kind: 'List';
+  metadata: { source: string };
+  items: Array<{ kind: 'StatefulSetPlan' } & PlanFileOutput['statefulSets'][number]>;
+}
+
+export function planFileList(plan: PlanFileOutput): PlanFileList {
+  return { apiVersion: 'v1', kind: 'List', metadata: { source: plan.source }, items: plan.statefulSets.map((s) => ({ kind: 'StatefulSetPlan', ...s })) };
 }
 
 function fileProblem(err: unknown): string {

@@ -1,10 +1,12 @@
 // `schedule create|update|delete|list`: scheduled rollouts as a CronJob.
 import type { Argv } from 'yargs';
-import { printValue, table } from '../printers.js';
+import { printActions, printValue, table } from '../printers.js';
+import { age } from '../output.js';
 import { resolveTarget } from '../job-mode.js';
 import {
   buildScheduleCronJob,
   createSchedule,
+  cronJobNameFor,
   deleteSchedule,
   listSchedules,
   updateSchedule,
@@ -51,11 +53,12 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
         image: g.image,
       });
       if (g.dryRun) {
-        printValue(env.ctx.stdout, cron, g.output === 'json' ? 'json' : 'yaml', () => '');
+        printValue(env.ctx.stdout, cron, g.output === 'json' || g.output === 'jsonpath' ? g.output : 'yaml', () => '', { jsonpath: g.jsonpath });
         return 0;
       }
       const line = mode === 'create' ? await createSchedule(conn.kube, cron) : await updateSchedule(conn.kube, cron);
-      env.ctx.stdout.write(`${line}\n`);
+      if (g.output === 'text') env.ctx.stdout.write(`${line}\n`);
+      else printActions(env, g, [line], [cron]);
       return 0;
     });
   };
@@ -75,10 +78,13 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
             const conn = await env.ctx.connect(g.connect);
             const namespace = g.namespace ?? conn.namespace;
             if (g.dryRun) {
-              env.ctx.stdout.write(`would delete the schedule of ${target.name} in ${namespace}\n`);
+              if (g.output === 'text') env.ctx.stdout.write(`would delete the schedule of ${target.name} in ${namespace}\n`);
+              else printActions(env, g, [`cronjob.batch/${cronJobNameFor(target.name)} deleted (dry run)`], undefined, namespace);
               return 0;
             }
-            env.ctx.stdout.write(`${await deleteSchedule(conn.kube, namespace, target.name)}\n`);
+            const line = await deleteSchedule(conn.kube, namespace, target.name);
+            if (g.output === 'text') env.ctx.stdout.write(`${line}\n`);
+            else printActions(env, g, [line], undefined, namespace);
             return 0;
           });
         },
@@ -89,7 +95,8 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
         (b) =>
           b
             .positional('target', { type: 'string', describe: TARGET })
-            .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'List in every namespace' }),
+            .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'List in every namespace' })
+            .option('no-headers', { type: 'boolean', describe: 'Print the table without its header row' }),
         (argv) => {
           const a = argv as unknown as Args;
           env.select(async () => {
@@ -98,7 +105,11 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
             const conn = await env.ctx.connect(g.connect);
             const ns = a['all-namespaces'] === true ? undefined : (g.namespace ?? conn.namespace);
             const rows = await listSchedules(conn.kube, ns, target?.name);
-            printValue(env.ctx.stdout, rows, g.output, (v) => scheduleTable(v as ScheduleRow[]));
+            const now = env.ctx.now();
+            printValue(env.ctx.stdout, rows, g.output, (v) => scheduleTable(v as ScheduleRow[], now, g.noHeaders), {
+              jsonpath: g.jsonpath,
+              names: (v) => (v as ScheduleRow[]).map((r) => `cronjob.batch/${r.name}`),
+            });
             return 0;
           });
         },
@@ -107,10 +118,11 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
   );
 }
 
-function scheduleTable(rows: ScheduleRow[]): string {
-  if (rows.length === 0) return 'No schedules found.';
+function scheduleTable(rows: ScheduleRow[], now: Date, noHeaders: boolean): string {
+  if (rows.length === 0) return noHeaders ? '' : 'No schedules found.';
   return table(
     ['NAMESPACE', 'NAME', 'CLUSTER', 'SCHEDULE', 'TIMEZONE', 'SUSPEND', 'LAST SCHEDULE'],
-    rows.map((r) => [r.namespace, r.name, r.cluster, r.schedule, r.timeZone ?? '-', r.suspend ? 'True' : 'False', r.lastSchedule ?? '-']),
+    rows.map((r) => [r.namespace, r.name, r.cluster, r.schedule, r.timeZone ?? '-', r.suspend ? 'True' : 'False', r.lastSchedule ? age(r.lastSchedule, now) : '-']),
+    { noHeaders },
   );
 }

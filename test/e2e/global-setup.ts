@@ -10,7 +10,7 @@ let started = 0;
 export async function setup(): Promise<void> {
   started = Date.now();
   if (process.getuid?.() !== 0) throw new Error('the e2e suite needs root (bridge and network namespaces); run it as root');
-  // The runner image maps to `node dist/runner.mjs` (test/cluster/images.json): build what is tested (~3 s).
+  // The runner image maps to `node dist/lib/runner.mjs` (test/cluster/images.json): build what is tested (~3 s).
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO, stdio: 'inherit' });
   startedHere = !(await clusterReady());
   // `up` is idempotent (~1 s on a running cluster): it starts what is missing and says when a running part is
