@@ -4,6 +4,7 @@ import type { PluginKube } from './kube.js';
 import type { EngineApi } from './engine.js';
 import type { EngineDeps } from '../shared/ports.js';
 import type { ApiServerTarget } from './exit.js';
+import type { InterruptPolicy, SignalName } from './interrupt.js';
 
 export interface Writer {
   write(text: string): void;
@@ -32,8 +33,15 @@ export interface CliContext {
   connect(opts: KubeConnectOptions): Promise<Connection>;
   loadEngine(): Promise<EngineApi>;
   readFile(path: string): Promise<string>;
-  /** Aborted on Ctrl-C: long commands detach or stop safely. */
+  /** Aborted on Ctrl-C / SIGTERM: long commands detach or stop safely. */
   signal: AbortSignal;
+  /**
+   * What a Ctrl-C/SIGTERM means while a command runs (plugin/interrupt.ts): how long it may take to stop before the
+   * process exits anyway, and what to print then. Returns a function restoring the previous policy. Absent in tests.
+   */
+  interruptPolicy?(policy: InterruptPolicy): () => void;
+  /** The message printed if the process must exit before the command stopped (e.g. how to re-attach to the Job). */
+  onForcedExit?(message: (signal: SignalName) => string): void;
   /** Random suffix for Job names (injected for tests). */
   randomSuffix(): string;
   now(): Date;

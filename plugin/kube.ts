@@ -1,18 +1,19 @@
 // The plugin's narrow port to the Kubernetes API (generic objects, access review, a Job's pods and logs),
 // and its real adapter on @kubernetes/client-node. Tests use an in-memory fake with the same contract.
-import { PassThrough } from 'node:stream';
 import {
   ApiException,
   AuthorizationV1Api,
   KubernetesObjectApi,
-  Log,
   Watch,
   type KubeConfig,
   type KubernetesObject,
   type V1Job,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
+import { fetch, getGlobalDispatcher, type Dispatcher } from 'undici';
 import { toKubeApiError } from '../shared/adapters/kube-errors.js';
+import { KubeApiError } from '../shared/errors.js';
 
 export interface ObjectRef {
   apiVersion: string;
@@ -61,10 +62,19 @@ export interface PluginKube {
    */
   observeJob(namespace: string, jobName: string, onChange: (snap: JobSnapshot) => void): Promise<StopObserving>;
   /**
-   * Stream a container's log line by line from the start, following until the container ends
-   * (resolves) or the signal aborts (resolves).
+   * Stream a container's log line by line (from the start, or from `sinceTime`), following it: resolves when
+   * the stream ends cleanly (the container ended, or the server closed it) or the signal aborts; rejects when
+   * the request fails or the connection breaks. A follow stream has no body/idle timeout: a runner may be
+   * silent for as long as it waits. One connection: resuming is the caller's job (followPodLog).
    */
-  streamLogs(namespace: string, pod: string, container: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
+  streamLogs(namespace: string, pod: string, container: string, onLine: (line: string) => void, signal: AbortSignal, opts?: LogStreamOptions): Promise<void>;
+}
+
+export interface LogStreamOptions {
+  /** RFC 3339 (second precision, as the API takes it): only lines written at or after it. */
+  sinceTime?: string;
+  /** Prefix every line with the kubelet's RFC 3339 (nano) timestamp and a space. */
+  timestamps?: boolean;
 }
 
 function describe(ref: ObjectRef): string {
@@ -145,7 +155,7 @@ export function createPluginKube(kc: KubeConfig): PluginKube {
       }
     },
     observeJob: (namespace, jobName, onChange) => observeJobWithWatches(kc, objects, namespace, jobName, onChange),
-    streamLogs: (namespace, pod, container, onLine, signal) => streamLogsWithClient(kc, namespace, pod, container, onLine, signal),
+    streamLogs: (namespace, pod, container, onLine, signal, opts) => streamLogsWithClient(kc, namespace, pod, container, onLine, signal, opts),
   };
 }
 
@@ -225,7 +235,20 @@ async function observeJobWithWatches(
   };
 }
 
-/** Follow one container's log with client-node's Log (not readNamespacedPodLog, which hangs on follow). */
+/**
+ * undici ends a response body that is silent for `bodyTimeout` (300 s by default: "BodyTimeoutError: HTTP/2:
+ * stream timeout after 300000"); client-node's Agent keeps that default. A followed log is silent for as long
+ * as the runner waits, so its request gets no body timeout (per request, also over HTTP/2).
+ */
+export function withoutBodyTimeout(dispatcher: Dispatcher | undefined): Dispatcher {
+  return (dispatcher ?? getGlobalDispatcher()).compose((dispatch) => (opts, handler) => dispatch({ ...opts, bodyTimeout: 0 }, handler));
+}
+
+/**
+ * Follow one container's log over fetch, reading the body as a web stream (no Node stream, so no 'error'
+ * event can go unhandled; client-node's Log pipes a stream whose errors nobody listens to). The kubeconfig's
+ * authentication and TLS come from client-node's RequestContext, as for its own calls.
+ */
 async function streamLogsWithClient(
   kc: KubeConfig,
   namespace: string,
@@ -233,28 +256,56 @@ async function streamLogsWithClient(
   container: string,
   onLine: (line: string) => void,
   signal: AbortSignal,
+  opts: LogStreamOptions = {},
 ): Promise<void> {
   if (signal.aborted) return;
-  const stream = new PassThrough();
-  const splitter = lineSplitter(onLine);
-  stream.on('data', (chunk: Buffer) => splitter.push(chunk.toString('utf8')));
-  const ended = new Promise<void>((resolve) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', () => resolve());
-    signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  let ctl: AbortController;
+  const what = `logs of pod ${namespace}/${pod}`;
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new KubeApiError(0, 'NoCluster', `${what}: no current cluster in the kubeconfig`);
+  const url = new URL(`${cluster.server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`);
+  url.searchParams.set('container', container);
+  url.searchParams.set('follow', 'true');
+  if (opts.timestamps) url.searchParams.set('timestamps', 'true');
+  if (opts.sinceTime) url.searchParams.set('sinceTime', opts.sinceTime);
+  const request = new RequestContext(url.toString(), HttpMethod.GET);
   try {
-    ctl = await new Log(kc).log(namespace, pod, container, stream, { follow: true });
+    await kc.applySecurityAuthentication(request);
   } catch (err) {
-    throw toKubeApiError(err, `logs of pod ${namespace}/${pod}`);
+    throw toKubeApiError(err, what);
   }
-  const onAbort = () => ctl.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
-  await ended;
-  signal.removeEventListener('abort', onAbort);
-  splitter.flush();
+  const splitter = lineSplitter(onLine);
+  try {
+    const res = await fetch(url, {
+      method: 'GET',
+      headers: request.getHeaders(),
+      dispatcher: withoutBodyTimeout(request.getDispatcher() as Dispatcher | undefined),
+      signal,
+    });
+    if (res.status !== 200) {
+      const text = await res.text().catch(() => '');
+      let message = text.trim() || res.statusText;
+      let reason = res.statusText || 'Error';
+      try {
+        const st = JSON.parse(text) as { message?: unknown; reason?: unknown };
+        if (typeof st.message === 'string') message = st.message;
+        if (typeof st.reason === 'string') reason = st.reason;
+      } catch {
+        // a plain-text answer (e.g. the kubelet's "container ... is waiting to start")
+      }
+      throw new KubeApiError(res.status, reason, `${what}: ${message}`);
+    }
+    if (!res.body) return;
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) splitter.push(decoder.decode(chunk, { stream: true }));
+    // A clean end: the last line may lack its newline. After a break it is dropped (the resume sends it whole).
+    splitter.push(decoder.decode());
+    splitter.flush();
+  } catch (err) {
+    if (signal.aborted) return;
+    if (err instanceof KubeApiError) throw err;
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    throw new KubeApiError(0, 'StreamBroken', `${what}: ${err instanceof Error ? err.message : String(err)}${cause}`, { cause: err });
+  }
 }
 
 /** Cut a byte stream into lines (a last partial line is delivered on flush). */

@@ -5,16 +5,14 @@ import { createInterface } from 'node:readline/promises';
 import { runCli } from './cli.js';
 import { loadEngine } from './engine.js';
 import type { CliContext } from './io.js';
+import { Interrupts } from './interrupt.js';
+import { EXIT_INTERRUPTED, EXIT_TERMINATED } from './exit.js';
 
-const interrupt = new AbortController();
-let interrupts = 0;
-process.on('SIGINT', () => {
-  interrupts += 1;
-  // First Ctrl-C: detach from a Job / stop a --local run safely. Second: leave at once.
-  if (interrupts > 1) process.exit(130);
-  interrupt.abort(new Error('interrupted'));
-});
-process.on('SIGTERM', () => interrupt.abort(new Error('terminated')));
+// Ctrl-C / SIGTERM: the first aborts ctx.signal (Job mode detaches at once, --local stops safely) and the process
+// exits within the command's grace period even if an API call hangs; a second one exits at once.
+const interrupts = new Interrupts();
+process.on('SIGINT', () => interrupts.receive('SIGINT'));
+process.on('SIGTERM', () => interrupts.receive('SIGTERM'));
 
 const ctx: CliContext = {
   stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY === true },
@@ -27,14 +25,18 @@ const ctx: CliContext = {
   kubeconfigNames: async (opts) => (await import('../shared/adapters/kubeconfig.js')).kubeconfigNames(opts),
   // `-f -` reads stdin, as kubectl does.
   readFile: (path) => readFile(path === '-' ? '/dev/stdin' : path, 'utf8'),
-  signal: interrupt.signal,
+  signal: interrupts.signal,
+  interruptPolicy: (policy) => interrupts.use(policy),
+  onForcedExit: (message) => interrupts.setForcedMessage(message),
   randomSuffix: () => randomSuffix(5),
   now: () => new Date(),
   async confirm(question) {
     if (!process.stdin.isTTY || !process.stderr.isTTY) return true;
     const rl = createInterface({ input: process.stdin, output: process.stderr });
+    // A closed or broken stdin is "no answer", never an unhandled 'error' event.
+    rl.on('error', () => rl.close());
     try {
-      const answer = await rl.question(`${question} [y/N] `, { signal: interrupt.signal });
+      const answer = await rl.question(`${question} [y/N] `, { signal: interrupts.signal });
       return /^y(es)?$/i.test(answer.trim());
     } catch {
       return false;
@@ -50,7 +52,9 @@ function randomSuffix(n: number): string {
   return [...randomBytes(n)].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
-const code = await runCli(process.argv.slice(2), ctx);
+let code = await runCli(process.argv.slice(2), ctx);
+// Detached or stopped by SIGTERM rather than Ctrl-C: 143 (128 + 15), as for any process ended by SIGTERM.
+if (interrupts.received === 'SIGTERM' && code === EXIT_INTERRUPTED) code = EXIT_TERMINATED;
 process.exitCode = code;
 // Open watches or sockets must not keep a finished command alive.
 setImmediate(() => process.exit(code)).unref();

@@ -189,6 +189,7 @@ export function formatDetection(d: Record<string, unknown>, c: Colors): string {
       `${d.dcUtilSkips ? ' (will skip)' : ''}, dc_util timeout: ${seconds(d.dcUtilTimeoutSeconds)}` +
       `, delete grace period: ${seconds(d.deleteGracePeriodSeconds)}, min availability: ${str(d.minAvailability)}`,
   ];
+  if (d.hasDcUtil) lines.push(`  dc_util -proto: ${str(d.dcUtilProto, 'unknown')}, CrateDB serves: ${str(d.servedScheme, 'unknown (decided at discovery)')}`);
   const reasons = Array.isArray(d.reasons) ? (d.reasons as unknown[]) : [];
   for (const reason of reasons) lines.push(`  - ${String(reason)}`);
   return lines.join('\n');

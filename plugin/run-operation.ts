@@ -1,8 +1,9 @@
 // Runs one operation command (rollout, restart, decommission, health, plan) once its flags are valid:
 // connect, then either launch the runner Job and follow it (default) or run the engine here (--local).
 import { ExitCode } from '../shared/errors.js';
-import { executeTask } from './engine.js';
-import { errorLine, isUnreachable, unreachableError } from './exit.js';
+import { executeMetered } from './metrics-run.js';
+import { EXIT_INTERRUPTED, errorLine, isUnreachable, unreachableError } from './exit.js';
+import { LOCAL_STOP_SECONDS } from './interrupt.js';
 import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
 import {
   buildJobForTask,
@@ -74,11 +75,32 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
   const log = engine.createLogger({ format: 'json', level: 'debug', write: (line) => progress.line(line) });
   const deps = await conn.engineDeps(log, ctx.signal);
   const withId: Task = localTask({ ...task, dryRun: task.dryRun || g.dryRun }, log);
-  const outcome = await executeTask(engine, deps, withId, {
-    classify: (err) => (isUnreachable(err) && conn.target ? { error: unreachableError(err, conn.target).message, exitCode: ExitCode.unreachable } : null),
+  // Ctrl-C/SIGTERM: the engine stops safely (allocation reset, graceful_stop restored, Lease released) within
+  // LOCAL_STOP_SECONDS; past that, or on a second signal, the process exits and says what may be left.
+  const restore = ctx.interruptPolicy?.({
+    graceMs: LOCAL_STOP_SECONDS * 1000,
+    forcedMessage: (sig) =>
+      `error: stopped by ${sig} before the safe stop finished (${LOCAL_STOP_SECONDS}s). The allocation setting may still be restricted: ` +
+      `the next run on this cluster resets it once the Lease crate-decommission-<cluster> in ${task.namespace} expires, or run ` +
+      `RESET GLOBAL "cluster.routing.allocation.enable" in CrateDB`,
   });
+  let outcome;
+  try {
+    outcome = await executeMetered(engine, deps, withId, {
+      env: ctx.env,
+      log,
+      signal: ctx.signal,
+      // No answer from the API server: exit 6 and a line naming the server and context.
+      classify: (err) => (isUnreachable(err) && conn.target ? { error: unreachableError(err, conn.target).message, exitCode: ExitCode.unreachable } : null),
+    });
+  } finally {
+    restore?.();
+  }
+  if (ctx.signal.aborted) log.warn(`stopped safely after ${ctx.signal.reason instanceof Error ? ctx.signal.reason.message : 'a signal'}: allocation reset and Lease released`, { step: 'finish' });
   await progress.close(outcome.exitCode === ExitCode.ok);
   printResult(ctx, g, outcome.result);
+  // Stopped by Ctrl-C/SIGTERM: 130 (main.ts makes it 143 for SIGTERM), whatever the aborted operation returned.
+  if (ctx.signal.aborted && outcome.exitCode !== ExitCode.ok) return EXIT_INTERRUPTED;
   return outcome.exitCode;
 }
 
@@ -104,20 +126,33 @@ export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKu
     printObjects(ctx, g, job);
     return ExitCode.ok;
   }
+  const jobName = job.metadata?.name ?? '';
+  // Ctrl-C while the create is in flight: the Job may exist already; say where to look.
+  ctx.onForcedExit?.(() => `interrupted while creating job ${jobName}; if it was created it goes on: kubectl crate-decommission jobs attach ${jobName} -n ${task.namespace}`);
   const created = await kube.create(job);
-  const name = created.metadata?.name ?? job.metadata?.name ?? '';
+  const name = created.metadata?.name ?? jobName;
   notice(ctx, g, `job.batch/${name} created in ${task.namespace} (Ctrl-C detaches; the Job goes on)`, { job: name, namespace: task.namespace });
   return attach(ctx, g, kube, task.namespace, name);
 }
 
 /** Follow a runner Job to its end (or Ctrl-C), print its result, and return the runner's exit code. */
 export async function attach(ctx: CliContext, g: GlobalOptions, kube: PluginKube, namespace: string, jobName: string): Promise<number> {
+  const detachText = `detached from job ${jobName}; it goes on. Re-attach: kubectl crate-decommission jobs attach ${jobName} -n ${namespace}`;
+  const cancelText = `Stop it safely: kubectl crate-decommission jobs cancel ${jobName} -n ${namespace}`;
+  // Should the process have to leave before followJob returns (a hanging API call), it still says how to re-attach.
+  ctx.onForcedExit?.(() => (g.output === 'json' ? JSON.stringify({ ts: ctx.now().toISOString(), level: 'info', msg: detachText, job: jobName }) : `${detachText}\n${cancelText}`));
+  if (ctx.signal.aborted) {
+    notice(ctx, g, detachText, { job: jobName });
+    notice(ctx, g, cancelText, { job: jobName });
+    return EXIT_INTERRUPTED;
+  }
   const progress = progressFor(ctx, g);
   const outcome = await followJob({ kube, namespace, jobName, progress, signal: ctx.signal });
-  await progress.close(outcome.exitCode === ExitCode.ok);
+  // A detach is not a failure of the pod being worked on: the Job goes on.
+  await progress.close(outcome.detached || outcome.exitCode === ExitCode.ok);
   if (outcome.detached) {
-    notice(ctx, g, `detached from job ${jobName}; it goes on. Re-attach: kubectl crate-decommission jobs attach ${jobName} -n ${namespace}`, { job: jobName });
-    notice(ctx, g, `Stop it safely: kubectl crate-decommission jobs cancel ${jobName} -n ${namespace}`, { job: jobName });
+    notice(ctx, g, detachText, { job: jobName });
+    notice(ctx, g, cancelText, { job: jobName });
     return outcome.exitCode;
   }
   if (outcome.result) printResult(ctx, g, outcome.result);

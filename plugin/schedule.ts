@@ -7,6 +7,7 @@ import { LABEL_CLUSTER, LABEL_OPERATION, type ResolvedTarget } from './job-mode.
 import type { PluginKube } from './kube.js';
 import { deadlineSecondsFor, runnerArgsFor, type Task } from './task.js';
 import { UsageError } from './exit.js';
+import { ENV_PUSHGATEWAY_JOB } from '../shared/metrics-wiring.js';
 
 /** Standard 5-field cron, or a @macro. Checked field by field so mistakes are bad input (exit 2), not an API 422. */
 export function validateCronSchedule(schedule: string): string {
@@ -44,6 +45,8 @@ export function buildScheduleCronJob(task: Task, target: ResolvedTarget, spec: S
     ...(spec.image ? { image: spec.image } : {}),
     suspend: spec.suspend ?? false,
     args: runnerArgsFor(rest),
+    // Metrics of scheduled runs go to their own Pushgateway group, named after the CronJob (docs/observability.md).
+    env: [{ name: ENV_PUSHGATEWAY_JOB, value: cronJobNameFor(target.cluster) }],
     labels: { [LABEL_CLUSTER]: target.cluster.slice(0, 63), [LABEL_OPERATION]: task.operation },
     activeDeadlineSeconds: deadlineSecondsFor(task, target.pods),
   });

@@ -11,6 +11,7 @@ import {
   TargetKind,
   type SqlEndpointOverride,
 } from '../shared/schemas.js';
+import { checkPushgatewayUrl } from '../shared/metrics-push.js';
 import { UsageError } from './exit.js';
 import { parseDurationSeconds, validateNamespace } from './options.js';
 
@@ -48,6 +49,8 @@ export const TaskOptions = z.object({
   sql: SqlOptions.optional(),
   /** --skip-preflight (restart, decommission): no pre-flight health gate. Dangerous; only set when given. */
   skipPreflight: z.literal(true).optional(),
+  /** --pushgateway URL / --metrics-file PATH (rollout, restart, decommission): where the run's metrics go. */
+  metrics: z.object({ pushgateway: z.string().url().optional(), metricsFile: z.string().min(1).optional() }).optional(),
 });
 export type TaskOptions = z.infer<typeof TaskOptions>;
 
@@ -160,6 +163,19 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
       group: 'Engine:',
     });
   }
+  if (operation === 'rollout' || operation === 'restart' || operation === 'decommission') {
+    out = out
+      .option('pushgateway', {
+        type: 'string',
+        describe: 'Push the run\'s metrics to this Prometheus Pushgateway (http[s]://host:9091); env CRATE_DECOMMISSION_PUSHGATEWAY',
+        group: 'Metrics:',
+      })
+      .option('metrics-file', {
+        type: 'string',
+        describe: "Write the run's metrics to this file (node-exporter textfile collector, *.prom)",
+        group: 'Metrics:',
+      });
+  }
   if (operation !== 'health' && operation !== 'decommission') {
     out = out.option('pod-ready-timeout', {
       type: 'string',
@@ -206,6 +222,8 @@ export interface RawOperationArgs {
   'sql-scheme'?: unknown;
   'sql-ca-secret'?: unknown;
   'sql-insecure'?: unknown;
+  pushgateway?: unknown;
+  'metrics-file'?: unknown;
 }
 
 function secretRef(text: string, flag: string, defaultKey: string): { name: string; key: string } {
@@ -305,6 +323,18 @@ export function parseTaskOptions(raw: RawOperationArgs): TaskOptions {
   const sql = parseSqlOptions(raw);
   if (sql) opts.sql = sql;
   if (raw['skip-preflight'] === true) opts.skipPreflight = true;
+  const metrics: NonNullable<TaskOptions['metrics']> = {};
+  if (raw.pushgateway !== undefined) {
+    const checked = checkPushgatewayUrl(single(raw.pushgateway, '--pushgateway'));
+    if ('error' in checked) throw new UsageError(checked.error, 'Pass the Pushgateway base URL, e.g. --pushgateway http://pushgateway.monitoring:9091');
+    metrics.pushgateway = checked.url;
+  }
+  if (raw['metrics-file'] !== undefined) {
+    const v = single(raw['metrics-file'], '--metrics-file');
+    if (v.trim() === '' || v.endsWith('/')) throw new UsageError(`invalid --metrics-file "${v}"`, 'Pass a file path, e.g. --metrics-file /var/lib/node-exporter/textfile/crate_decommission.prom');
+    metrics.metricsFile = v;
+  }
+  if (metrics.pushgateway || metrics.metricsFile) opts.metrics = metrics;
   return opts;
 }
 
@@ -359,6 +389,10 @@ export function runnerArgsFor(task: Task): string[] {
   args.push('--health-timeout', `${o.healthTimeout}s`);
   args.push(...sqlArgsFor(o.sql));
   if (o.skipPreflight && (task.operation === 'restart' || task.operation === 'decommission')) args.push('--skip-preflight');
+  if (task.operation === 'rollout' || task.operation === 'restart' || task.operation === 'decommission') {
+    if (o.metrics?.pushgateway) args.push('--pushgateway', o.metrics.pushgateway);
+    if (o.metrics?.metricsFile) args.push('--metrics-file', o.metrics.metricsFile);
+  }
   if (task.dryRun && task.operation !== 'plan') args.push('--dry-run');
   if (task.operationId) args.push('--operation-id', task.operationId);
   return args;

@@ -2,10 +2,25 @@
 import { writeFile } from 'node:fs/promises';
 import { loadEngine } from '../plugin/engine.js';
 import { runRunner, type RunnerConnection } from './run.js';
+import { Interrupts, RUNNER_STOP_SECONDS } from '../plugin/interrupt.js';
 
-const terminate = new AbortController();
-process.on('SIGTERM', () => terminate.abort(new Error('SIGTERM: stopping safely')));
-process.on('SIGINT', () => terminate.abort(new Error('SIGINT: stopping safely')));
+// SIGTERM (jobs cancel, eviction, deadline): the engine stops safely (allocation reset, Lease released); if that takes
+// longer than RUNNER_STOP_SECONDS (below the 60 s grace period of `jobs cancel`), or on a second signal, it exits 143.
+const terminate = new Interrupts(
+  {
+    graceMs: RUNNER_STOP_SECONDS * 1000,
+    forcedMessage: (sig) =>
+      JSON.stringify({
+        ts: new Date().toISOString(),
+        level: 'error',
+        msg: `runner stopped by ${sig} before the safe stop finished (${RUNNER_STOP_SECONDS}s); a restricted allocation is reset by the next run once the Lease expires`,
+        step: 'runner',
+      }),
+  },
+  { exit: (code) => process.exit(code), write: (t) => void process.stdout.write(t), setTimeout: (fn, ms) => setTimeout(fn, ms) },
+);
+process.on('SIGTERM', () => terminate.receive('SIGTERM'));
+process.on('SIGINT', () => terminate.receive('SIGINT'));
 
 async function connect(opts: { namespace?: string }): Promise<RunnerConnection> {
   const [{ loadKubeConfig }, { createKubernetesPort }, { createSqlTransportFactory }, { systemClock }] = await Promise.all([

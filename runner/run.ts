@@ -3,7 +3,8 @@
 import yargs, { type Argv } from 'yargs';
 import type { EngineDeps, Logger, LogLevel } from '../shared/ports.js';
 import { ExitCode } from '../shared/errors.js';
-import { errorOutcome, executeTask, type EngineApi } from '../plugin/engine.js';
+import { errorOutcome, type EngineApi } from '../plugin/engine.js';
+import { executeMetered } from '../plugin/metrics-run.js';
 import { EXIT_TERMINATED, UsageError, errorLine } from '../plugin/exit.js';
 import { buildTask, declareOperationOptions, parseTarget, type Operation, type RawOperationArgs, type Target, type Task } from '../plugin/task.js';
 import { VERSION } from '../plugin/objects.js';
@@ -244,7 +245,8 @@ export async function runRunner(io: RunnerIO): Promise<number> {
     operationId: task.operationId ?? null,
     dryRun: task.dryRun,
   });
-  const outcome = await executeTask(engine, deps, task);
+  // Metrics (--pushgateway / --metrics-file, or env for CronJobs) are pushed on every phase change and at the end.
+  const outcome = await executeMetered(engine, deps, task, { env: io.env, log, signal: io.signal });
   let exitCode = outcome.exitCode;
   if (io.signal.aborted && exitCode !== ExitCode.ok) {
     // Stopped by SIGTERM (cancel, eviction, deadline): the engine reset allocation and released the Lease.

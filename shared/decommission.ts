@@ -5,7 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { SQL, livePodInfo } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
 import { BadInputError, CrateSqlError, KubeApiError, OperationFailedError, SqlConnectionError, messageOf } from './errors.js';
-import { closeOperation, failureOf, newOperationId, openOperation, rememberGracefulStop, restrictAllocation, setScope, type OperationContext } from './operation.js';
+import { closeOperation, failureOf, isBug, newOperationId, openOperation, rememberGracefulStop, restrictAllocation, setScope, withCloseOutcome, type CloseOutcome, type OperationContext } from './operation.js';
 import type { EngineDeps, SqlTransport } from './ports.js';
 import {
   DecommissionInput,
@@ -18,6 +18,7 @@ import {
 import { abortReason, pollUntil, podReady, waitForPod } from './wait.js';
 import type { PodProgress } from './lease.js';
 import { singlePodPreflight } from './preflight.js';
+import { podStrategyOf } from './detect.js';
 
 /** Grace period of the pod delete after the manual decommission (the process has already exited). */
 export const MANUAL_DELETE_GRACE_SECONDS = 30;
@@ -70,7 +71,8 @@ export async function resolvePod(ctx: OperationContext, podName: string): Promis
     deleting: false,
   };
   if (!known) cluster.pods.push(base);
-  return { pod, info: livePodInfo(pod, base), sts };
+  // The pod's own spec decides the strategy (issue 8 item 3): under OnDelete it may predate the template.
+  return { pod, info: livePodInfo(pod, base), sts: podStrategyOf(sts, pod, deps.log) };
 }
 
 function baseResult(podName: string, namespace: string, strategy: Strategy, startedAt: number, dryRun: boolean, timeout: number): DecommissionResult {
@@ -544,31 +546,65 @@ export async function decommissionPod(deps: EngineDeps, rawInput: DecommissionIn
     deps.log.error(f.error);
     return { ...baseResult(input.podName, input.namespace, 'unknown', started, input.dryRun, input.options.decommissionTimeout), ...f, completedAt: new Date(deps.clock.now()).toISOString() };
   }
+  let result: DecommissionResult;
+  let closed: CloseOutcome;
   try {
+    result = await decommissionInOperation(ctx, input, started);
+  } finally {
+    closed = await closeOperation(ctx);
+  }
+  // A RESET or graceful_stop restore that failed makes the operation a failure (exit 1), as for rollingRestart.
+  if (closed.problem) deps.log.error(`Decommission of pod ${input.podName}: ${closed.problem}`);
+  return withCloseOutcome(result, closed);
+}
+
+async function decommissionInOperation(ctx: OperationContext, input: ReturnType<typeof DecommissionInput.parse>, started: number): Promise<DecommissionResult> {
+  const { deps } = ctx;
+  const strategyOf = () => {
+    const known = input.cluster.pods.find((p) => p.name === input.podName);
+    return input.cluster.statefulSets.find((s) => s.name === known?.statefulSetName)?.detection.strategy ?? 'unknown';
+  };
+  const base = (strategy: Strategy) => baseResult(input.podName, input.namespace, strategy, started, input.dryRun, input.options.decommissionTimeout);
+  const finished = (r: DecommissionResult): DecommissionResult => {
+    const now = deps.clock.now();
+    return { ...r, completedAt: new Date(now).toISOString(), duration: Math.max(0, (now - started) / 1000) };
+  };
+  let result: DecommissionResult | null = null;
+  try {
+    const doneUid = ctx.lease?.resumed ? ctx.lease.progress.done[input.podName] : undefined;
+    if (doneUid !== undefined) {
+      // A retry (same operation id) after this pod was decommissioned: never a second time.
+      deps.log.info(`Pod ${input.podName} was already decommissioned by operation ${ctx.operationId} (uid ${doneUid}); skipping`);
+      if (ctx.allocation.value) await waitBackBeforeReset(ctx, input.podName, doneUid || null);
+      return finished({ ...base(strategyOf()), success: true, skipped: true, oldUid: doneUid || null });
+    }
     const gate = await singlePodPreflight(ctx, input.podName, 'decommission', {
       skip: input.skipPreflight,
       consecutive: input.healthConsecutive,
       intervalSeconds: input.healthIntervalSeconds,
     });
-    if (gate.refusal) {
-      const strategy = input.cluster.statefulSets.find((s) => s.name === input.cluster.pods.find((p) => p.name === input.podName)?.statefulSetName)?.detection.strategy ?? 'unknown';
-      const refused = baseResult(input.podName, input.namespace, strategy, started, input.dryRun, input.options.decommissionTimeout);
-      const now = deps.clock.now();
-      return { ...refused, ...gate.refusal, preflight: gate.preflight, completedAt: new Date(now).toISOString(), duration: Math.max(0, (now - started) / 1000) };
+    if (gate.refusal) return finished({ ...base(strategyOf()), ...gate.refusal, preflight: gate.preflight });
+    result = { ...(await runDecommission(ctx, input.podName, input.options)), preflight: gate.preflight };
+    if (result.success && !input.dryRun && ctx.lease) {
+      // Done: a retry of this operation (a Job retry after this save) must not decommission the node again.
+      // Recorded at once, before the wait below: the drain is what must never happen twice.
+      await ctx.lease.save({ current: null, done: { ...ctx.lease.progress.done, [input.podName]: result.oldUid ?? '' } });
     }
-    const result = { ...(await runDecommission(ctx, input.podName, input.options)), preflight: gate.preflight };
-    if (result.success && !input.dryRun && ctx.allocation.value) {
-      // Reset only once the node is back, so its shards recover on it (fact sheet section 2).
-      try {
-        await waitPodBack(ctx, input.podName, result.oldUid, 600);
-        if (ctx.lease) await ctx.lease.save({ current: null, done: { ...ctx.lease.progress.done } });
-      } catch (err) {
-        deps.log.warn(`Pod ${input.podName} is not back yet (${messageOf(err)}); resetting the allocation setting anyway`);
-      }
-    }
+    if (result.success && !input.dryRun && ctx.allocation.value) await waitBackBeforeReset(ctx, input.podName, result.oldUid);
     return result;
-  } finally {
-    await closeOperation(ctx);
+  } catch (err) {
+    const f = failureOf(err, ctx.signal);
+    deps.log.error(`Decommission of pod ${input.podName} failed: ${f.error}`);
+    return finished({ ...(result ?? base(strategyOf())), success: false, ...f });
   }
 }
 
+/** Standalone manual decommission: reset allocation only once the node is back, so its shards recover on it (fact sheet section 2). */
+async function waitBackBeforeReset(ctx: OperationContext, podName: string, oldUid: string | null): Promise<void> {
+  try {
+    await waitPodBack(ctx, podName, oldUid, 600);
+  } catch (err) {
+    if (isBug(err)) throw err;
+    ctx.deps.log.warn(`Pod ${podName} is not back yet (${messageOf(err)}); resetting the allocation setting anyway`);
+  }
+}

@@ -4,8 +4,9 @@
 // at pod termination, following its own rules (fact sheet section 5). When in doubt the answer is `manual`: we
 // then decommission ourselves, and a dc_util that runs anyway finds nothing left to do. The opposite mistake
 // (trusting a hook that does not decommission) deletes a node without draining it.
-import type { V1Container, V1StatefulSet } from '@kubernetes/client-node';
-import type { StrategyDetection } from './schemas.js';
+import type { V1Container, V1Pod, V1PodSpec, V1StatefulSet } from '@kubernetes/client-node';
+import type { Logger } from './ports.js';
+import type { StatefulSetInfo, StrategyDetection } from './schemas.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // dc_util's constants (utils/dc_util/dc_util.go)
@@ -13,6 +14,8 @@ import type { StrategyDetection } from './schemas.js';
 export const DC_UTIL_DEFAULT_TIMEOUT = '7200s';
 export const DC_UTIL_DEFAULT_MIN_AVAILABILITY = 'FULL';
 export const DC_UTIL_DEFAULT_NODE_PREFIX = 'data-hot';
+/** dc_util's -proto default: it always posts to <proto>://127.0.0.1:4200/_sql. */
+export const DC_UTIL_DEFAULT_PROTO = 'https';
 /** The Kubernetes default grace period; dc_util treats it (and unset) as "use the -timeout flag". */
 export const KUBERNETES_DEFAULT_GRACE_SECONDS = 30;
 export const DC_UTIL_GRACE_BUFFER_SECONDS = 120;
@@ -924,14 +927,69 @@ export function kubernetesManagedDeleteGrace(effectiveTimeoutSeconds: number, te
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The HTTP scheme CrateDB serves on port 4200 (dc_util must use the same one: -proto)
+
+export type HttpScheme = 'http' | 'https';
+
+/** What the manifest says about the scheme CrateDB serves; scheme null = it cannot tell. */
+export interface ManifestScheme {
+  scheme: HttpScheme | null;
+  reason: string;
+}
+
+/** CrateDB's config directory in its image; crate.yml there can set ssl.http.enabled. */
+const CRATE_CONFIG_DIR = '/crate/config';
+
+/**
+ * The scheme CrateDB serves, from the container alone (fact sheet section 3: with `ssl.http.enabled` the same port
+ * speaks HTTPS only). `-Cssl.http.enabled=true|false` on the command line wins over crate.yml; without it CrateDB's
+ * default is plain HTTP, unless a crate.yml of the user's own may set it (a volume mounted over the config directory
+ * or a crate.yml file, or the setting named in an env value): then the manifest cannot tell.
+ */
+export function servedSchemeFromManifest(container: V1Container | null): ManifestScheme {
+  if (!container) return { scheme: null, reason: 'no CrateDB container' };
+  let explicit: string | null = null;
+  for (const part of [...(container.command ?? []), ...(container.args ?? [])]) {
+    if (!part.includes('ssl.http.enabled')) continue;
+    for (const t of tokenizeShell(part)) {
+      const m = t.kind === 'word' ? /^-Cssl\.http\.enabled=(.*)$/.exec(t.text) : null;
+      if (m) explicit = m[1] ?? '';
+    }
+  }
+  if (explicit !== null) {
+    if (/^true$/i.test(explicit)) return { scheme: 'https', reason: '-Cssl.http.enabled=true' };
+    if (/^false$/i.test(explicit)) return { scheme: 'http', reason: '-Cssl.http.enabled=false' };
+    return { scheme: null, reason: `-Cssl.http.enabled=${explicit} is not a boolean` };
+  }
+  const envMention = (container.env ?? []).find((e) => /ssl\.http\.enabled/.test(`${e.name}=${e.value ?? ''}`) || /SSL_HTTP_ENABLED/i.test(e.name));
+  if (envMention) return { scheme: null, reason: `env ${envMention.name} mentions ssl.http.enabled` };
+  const configMount = (container.volumeMounts ?? []).find(
+    (m) => m.mountPath === CRATE_CONFIG_DIR || m.mountPath.startsWith(`${CRATE_CONFIG_DIR}/`) || /(^|\/)crate\.ya?ml$/.test(m.mountPath),
+  );
+  if (configMount) {
+    return {
+      scheme: null,
+      reason: `ssl.http.enabled is not on the command line and ${configMount.mountPath} is mounted: TLS may be set in crate.yml`,
+    };
+  }
+  return { scheme: 'http', reason: "ssl.http.enabled is not set: CrateDB's default" };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Detection
 
 const MIN_AVAILABILITY_VALUES = ['NONE', 'PRIMARIES', 'FULL'] as const;
-type MinAvailabilityValue = (typeof MIN_AVAILABILITY_VALUES)[number];
+export type MinAvailabilityValue = (typeof MIN_AVAILABILITY_VALUES)[number];
 
 function asMinAvailability(text: string): MinAvailabilityValue | null {
   const upper = text.toUpperCase();
   return (MIN_AVAILABILITY_VALUES as readonly string[]).includes(upper) ? (upper as MinAvailabilityValue) : null;
+}
+
+/** A flag as written with its value: `-proto http`, `--proto=http`. */
+function spelledFlag(flags: DcUtilFlags, name: string, value: string): string {
+  const spelling = flags.spelling.get(name) ?? `-${name}`;
+  return spelling.includes('=') ? spelling : `${spelling} ${value}`;
 }
 
 function describeCall(call: DcUtilCall, containerName: string): string {
@@ -940,15 +998,43 @@ function describeCall(call: DcUtilCall, containerName: string): string {
   return `preStop hook of container ${containerName} runs ${basename(call.program)}${args ? ` ${args}` : ''} (${how})`;
 }
 
-/** Detect the decommission strategy of a StatefulSet (fact sheet section 5). */
-export function detectStrategy(sts: V1StatefulSet): StrategyDetection {
+/**
+ * Rule: dc_util whose effective min_availability is NONE moves no shard away before the node stops: that is not a
+ * decommission, so the engine does it itself (`manual`). Returns the blocker sentence, or null when dc_util drains.
+ * Kept as its own function: a later exception (the tool setting the label itself for a restart without relocation,
+ * fact sheet section 7.1) belongs here.
+ */
+export function minAvailabilityNoneBlocker(effective: MinAvailabilityValue, source: string): string | null {
+  if (effective !== 'NONE') return null;
+  return `dc_util's effective min_availability is NONE (${source}): its decommission moves no shard off the node, so the node would leave undrained`;
+}
+
+export interface DetectOptions {
+  /**
+   * Detect for this pod, from its own spec: the CrateDB container's lifecycle and args, and its grace period (a
+   * pod keeps its spec under updateStrategy OnDelete). The StatefulSet still gives what dc_util reads from it:
+   * labels, replicas and the template's terminationGracePeriodSeconds.
+   */
+  pod?: V1Pod | null;
+  /** The scheme the engine really reached CrateDB's port 4200 with (discovery); wins over the manifest. */
+  servedScheme?: HttpScheme | null;
+}
+
+/** Detect the decommission strategy of a StatefulSet, or of one of its pods (fact sheet section 5). */
+export function detectStrategy(sts: V1StatefulSet, options: DetectOptions = {}): StrategyDetection {
   const reasons: string[] = [];
-  const podSpec = sts.spec?.template?.spec;
-  const grace = podSpec?.terminationGracePeriodSeconds ?? null;
+  const pod = options.pod ?? null;
+  const templateSpec = sts.spec?.template?.spec;
+  const podSpec: V1PodSpec | undefined = pod?.spec ?? templateSpec;
+  // dc_util reads the grace period from the StatefulSet's template (its one GET), not from the pod.
+  const grace = templateSpec?.terminationGracePeriodSeconds ?? null;
+  // The delete must not cut the pod's own grace period short.
+  const podGrace = pod ? (pod.spec?.terminationGracePeriodSeconds ?? grace) : grace;
   const labels = sts.metadata?.labels ?? {};
   const stsName = sts.metadata?.name ?? null;
-  const samplePod = stsName === null ? null : `${stsName}-0`;
+  const samplePod = pod?.metadata?.name ?? (stsName === null ? null : `${stsName}-0`);
   const replicas = sts.spec?.replicas ?? 1;
+  const podFields = pod ? { podTerminationGracePeriodSeconds: podGrace } : {};
 
   const manual = (extra: Partial<StrategyDetection>): StrategyDetection => ({
     strategy: 'manual',
@@ -961,7 +1047,10 @@ export function detectStrategy(sts: V1StatefulSet): StrategyDetection {
     minAvailability: 'PRIMARIES',
     dcUtilSkips: false,
     containerName: null,
+    dcUtilProto: null,
+    servedScheme: null,
     reasons,
+    ...podFields,
     ...extra,
   });
 
@@ -969,12 +1058,18 @@ export function detectStrategy(sts: V1StatefulSet): StrategyDetection {
   if (!container) {
     const names = (podSpec?.containers ?? []).map((c) => c.name).join(', ');
     reasons.push(
-      `no CrateDB container in the pod template (${names ? `containers: ${names}` : 'no containers'}): none is named crate, runs a crate image or exposes port 4200`,
+      `no CrateDB container in the ${pod ? `pod ${samplePod}` : 'pod template'} (${names ? `containers: ${names}` : 'no containers'}): none is named crate, runs a crate image or exposes port 4200`,
     );
     return { ...manual({}), strategy: 'unknown' };
   }
   const containerName = container.name;
   if (containerName !== 'crate') reasons.push(`CrateDB container: ${describeCrateContainerChoice(container)}`);
+  const manifestScheme = servedSchemeFromManifest(container);
+  const served: HttpScheme | null = options.servedScheme ?? manifestScheme.scheme;
+  const servedReason =
+    options.servedScheme != null
+      ? `the engine reached it over ${options.servedScheme} at discovery${manifestScheme.scheme !== options.servedScheme ? `; the manifest: ${manifestScheme.scheme ?? 'cannot tell'}, ${manifestScheme.reason}` : ''}`
+      : manifestScheme.reason;
 
   const preStop = container.lifecycle?.preStop;
   if (!preStop) {
@@ -1024,6 +1119,29 @@ export function detectStrategy(sts: V1StatefulSet): StrategyDetection {
   }
   if (flags.values.get('dry-run') === 'true') {
     blockers.push(`${flags.spelling.get('dry-run') ?? '--dry-run'}: dc_util only logs, it does not decommission`);
+  }
+  // -proto: dc_util always posts to <proto>://127.0.0.1:4200/_sql; it must be the scheme CrateDB serves.
+  let dcUtilProto: HttpScheme | null = null;
+  {
+    const protoText = flags.values.has('proto') ? (flags.values.get('proto') ?? null) : DC_UTIL_DEFAULT_PROTO;
+    const spelled = flags.values.has('proto') ? spelledFlag(flags, 'proto', protoText ?? '(not computable)') : `no -proto flag: dc_util's default ${DC_UTIL_DEFAULT_PROTO}`;
+    const lower = protoText?.toLowerCase() ?? null;
+    if (lower === 'http' || lower === 'https') dcUtilProto = lower;
+    if (protoText === null) {
+      blockers.push(`the ${flags.spelling.get('proto') ?? '-proto'} value cannot be computed from the manifest: dc_util may post to a scheme CrateDB does not serve`);
+    } else if (dcUtilProto === null) {
+      blockers.push(`${spelled}: dc_util would post to ${protoText}://127.0.0.1:4200/_sql, which is neither http nor https, and fail before decommissioning`);
+    } else if (served === null) {
+      blockers.push(
+        `dc_util posts to ${dcUtilProto}://127.0.0.1:4200 (${spelled}), but the manifest cannot tell which scheme CrateDB serves (${servedReason}); decided at discovery from the scheme the engine really reaches, until then we decommission ourselves`,
+      );
+    } else if (served !== dcUtilProto) {
+      blockers.push(
+        `dc_util posts to ${dcUtilProto}://127.0.0.1:4200 (${spelled}), but CrateDB serves ${served} (${servedReason}): dc_util cannot connect, and the node would get a plain SIGTERM without a drain`,
+      );
+    } else {
+      reasons.push(`dc_util posts to ${dcUtilProto}://127.0.0.1:4200 (${spelled}), the scheme CrateDB serves (${servedReason})`);
+    }
   }
   if (call.ignoredShellArgs.length > 0) {
     reasons.push(
@@ -1109,6 +1227,20 @@ export function detectStrategy(sts: V1StatefulSet): StrategyDetection {
     }
   }
 
+  {
+    const source =
+      labelMin !== undefined && labelMin === minAvailability
+        ? `label ${LABEL_DC_UTIL_MIN_AVAILABILITY}=${labelMin}`
+        : flagMinText === null
+          ? 'not computable'
+          : `${spelledFlag(flags, 'min-availability', flagMinText)}${asMinAvailability(flagMinText) === null ? ', which CrateDB reads as none' : ''}`;
+    const none = minAvailabilityNoneBlocker(minAvailability, source);
+    if (none) blockers.push(none);
+    if (flagMinText === null && !(labelMin !== undefined && labelMin === minAvailability)) {
+      blockers.push(`the -min-availability value cannot be computed from the manifest: it may be NONE (no shard moves)`);
+    }
+  }
+
   // Does dc_util find its node? It derives the name from the hostname, not from -Cnode.name.
   const hostnameFlag = flags.values.has('hostname') ? (flags.values.get('hostname') ?? null) : samplePod;
   const prefix = flags.values.get('crate-node-prefix') ?? DC_UTIL_DEFAULT_NODE_PREFIX;
@@ -1154,6 +1286,8 @@ export function detectStrategy(sts: V1StatefulSet): StrategyDetection {
       dcUtilTimeoutSeconds: effective,
       dcUtilFlagTimeoutSeconds: flagTimeoutSeconds,
       minAvailability,
+      dcUtilProto,
+      servedScheme: served,
     });
   }
 
@@ -1171,17 +1305,19 @@ export function detectStrategy(sts: V1StatefulSet): StrategyDetection {
       dcUtilTimeoutSeconds: effective,
       dcUtilFlagTimeoutSeconds: flagTimeoutSeconds,
       minAvailability,
+      dcUtilProto,
+      servedScheme: served,
     });
   }
 
-  const deleteGrace = kubernetesManagedDeleteGrace(effective, grace);
+  const deleteGrace = kubernetesManagedDeleteGrace(effective, podGrace);
   reasons.push(
-    `pods are deleted with a ${deleteGrace}s grace period (dc_util's ${effective}s + ${DELETE_GRACE_MARGIN_SECONDS}s${deleteGrace > effective + DELETE_GRACE_MARGIN_SECONDS ? `, raised to the pod's terminationGracePeriodSeconds ${grace}` : ''})`,
+    `${pod ? `pod ${samplePod} is` : 'pods are'} deleted with a ${deleteGrace}s grace period (dc_util's ${effective}s + ${DELETE_GRACE_MARGIN_SECONDS}s${deleteGrace > effective + DELETE_GRACE_MARGIN_SECONDS ? `, raised to the pod's terminationGracePeriodSeconds ${podGrace}` : ''})`,
   );
-  const podGrace = grace ?? KUBERNETES_DEFAULT_GRACE_SECONDS;
-  if (podGrace < effective) {
+  const ownGrace = podGrace ?? KUBERNETES_DEFAULT_GRACE_SECONDS;
+  if (ownGrace < effective) {
     reasons.push(
-      `warning: the pod's own terminationGracePeriodSeconds ${grace === null ? 'unset (30)' : podGrace} is shorter than dc_util's ${effective}s: a drain or eviction (not this tool) kills the node mid-decommission`,
+      `warning: the pod's own terminationGracePeriodSeconds ${podGrace === null ? 'unset (30)' : ownGrace} is shorter than dc_util's ${effective}s: a drain or eviction (not this tool) kills the node mid-decommission`,
     );
   }
   return {
@@ -1195,6 +1331,83 @@ export function detectStrategy(sts: V1StatefulSet): StrategyDetection {
     minAvailability,
     dcUtilSkips: false,
     containerName,
+    dcUtilProto,
+    servedScheme: served,
     reasons,
+    ...podFields,
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Per pod: the pod's own spec decides (updateStrategy OnDelete keeps running pods on their old spec)
+
+/** A StatefulSet as far as dc_util reads it (name, labels, replicas, the template's grace), from discovery's StatefulSetInfo. */
+export function statefulSetOfInfo(info: StatefulSetInfo): V1StatefulSet {
+  const grace = info.detection.terminationGracePeriodSeconds;
+  return {
+    metadata: { name: info.name, labels: { ...info.labels } },
+    spec: {
+      replicas: info.replicas,
+      selector: {},
+      serviceName: '',
+      template: { spec: { containers: [], ...(grace === null ? {} : { terminationGracePeriodSeconds: grace }) } },
+    },
+  };
+}
+
+function outcomeOf(d: StrategyDetection): string {
+  if (d.strategy !== 'kubernetes_managed') return d.strategy;
+  return `kubernetes_managed (dc_util timeout ${d.dcUtilTimeoutSeconds}s, delete grace ${d.deleteGracePeriodSeconds}s, min_availability ${d.minAvailability})`;
+}
+
+function crateSpecOf(spec: V1PodSpec | undefined): string {
+  const c = findCrateContainer(spec?.containers ?? []);
+  return JSON.stringify([c?.name, c?.lifecycle?.preStop ?? null, c?.command ?? null, c?.args ?? null, spec?.terminationGracePeriodSeconds ?? null]);
+}
+
+/**
+ * Detect one pod's strategy from its own spec; the StatefulSet gives labels, replicas and the template's grace period
+ * (what dc_util reads). When the pod and the template disagree, the last reason says so: the engine acts on the pod.
+ * `sts` is the StatefulSet itself (discovery: the template's spec is compared too) or discovery's StatefulSetInfo
+ * (the engine, on the live pod: the outcomes are compared).
+ */
+export function detectPodStrategy(
+  sts: V1StatefulSet | StatefulSetInfo,
+  pod: V1Pod,
+  options: { servedScheme?: HttpScheme | null } = {},
+): StrategyDetection & { templateDisagrees: boolean } {
+  const info = 'detection' in sts ? sts : null;
+  const full: V1StatefulSet = info ? statefulSetOfInfo(info) : (sts as V1StatefulSet);
+  const servedScheme = options.servedScheme ?? info?.detection.servedScheme ?? null;
+  const template = info ? info.detection : detectStrategy(full, { servedScheme });
+  const own = detectStrategy(full, { pod, servedScheme });
+  const podName = pod.metadata?.name ?? '?';
+  const outcomeDiffers =
+    own.strategy !== template.strategy ||
+    (own.strategy === 'kubernetes_managed' &&
+      (own.dcUtilTimeoutSeconds !== template.dcUtilTimeoutSeconds ||
+        own.deleteGracePeriodSeconds !== template.deleteGracePeriodSeconds ||
+        own.minAvailability !== template.minAvailability));
+  const specDiffers = !info && crateSpecOf(pod.spec) !== crateSpecOf(full.spec?.template?.spec);
+  if (outcomeDiffers) {
+    own.reasons.push(
+      `pod ${podName} and the StatefulSet template disagree (the pod keeps the spec it was created with): the template says ${outcomeOf(template)}, the pod's own spec says ${outcomeOf(own)}; acting on the pod`,
+    );
+  } else if (specDiffers) {
+    own.reasons.push(`pod ${podName}'s CrateDB container (preStop, args or grace period) differs from the StatefulSet template, with the same outcome: ${outcomeOf(own)}`);
+  }
+  return { ...own, templateDisagrees: outcomeDiffers };
+}
+
+/**
+ * The StatefulSetInfo the engine acts with for one live pod: its detection replaced by the pod's own (the template
+ * only gives labels, replicas and its grace period). A disagreement with the template is logged as a warning.
+ */
+export function podStrategyOf(sts: StatefulSetInfo, pod: V1Pod, log?: Logger): StatefulSetInfo {
+  if (!pod.spec) return sts;
+  const { templateDisagrees, ...detection } = detectPodStrategy(sts, pod);
+  if (templateDisagrees) {
+    log?.warn(`Pod ${pod.metadata?.name ?? '?'}: ${detection.reasons[detection.reasons.length - 1]}`, { strategy: detection.strategy, reasons: detection.reasons });
+  }
+  return { ...sts, detection };
 }

@@ -2,8 +2,8 @@
 // StatefulSets, pods, CrateDB container, node names, master, SQL endpoint and credentials.
 import type { V1Container, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ClusterSql, chooseSqlTransport, livePodInfo, podReadyCondition, worstHealth } from './cluster-sql.js';
-import { detectStrategy, findCrateContainer, masterEligibleFromArgs, nodeNameFromArgs } from './detect.js';
-import { BadInputError, messageOf } from './errors.js';
+import { detectPodStrategy, detectStrategy, findCrateContainer, masterEligibleFromArgs, nodeNameFromArgs, servedSchemeFromManifest, type HttpScheme } from './detect.js';
+import { BadInputError, SqlConnectionError, messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
 import {
   AnalyzeInput,
@@ -60,10 +60,9 @@ export function podInfoOf(pod: V1Pod, sts: V1StatefulSet, container: V1Container
   return livePodInfo(pod, base);
 }
 
-/** The SQL endpoint a cluster's pods serve: scheme from the container, crate-operator credentials. */
+/** The SQL endpoint a cluster's pods serve: scheme from the container (http when it cannot tell), crate-operator credentials. */
 function endpointOf(container: V1Container | null, crateDBName: string | null, override: SqlEndpointOverride | undefined): SqlEndpoint {
-  const words = [...(container?.command ?? []), ...(container?.args ?? []), ...(container?.env ?? []).map((e) => `${e.name}=${e.value ?? ''}`)];
-  const tls = words.some((w) => /ssl\.http\.enabled=true/i.test(w));
+  const tls = servedSchemeFromManifest(container).scheme === 'https';
   const port = container?.ports?.find((p) => p.name === 'http' || p.name === 'crate-http')?.containerPort ?? 4200;
   const base = SqlEndpoint.parse({
     scheme: tls ? 'https' : 'http',
@@ -121,6 +120,8 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
 
   const statefulSets: StatefulSetInfo[] = [];
   const pods: PodInfo[] = [];
+  /** The live pods behind `pods`, for the per-pod detection once the served scheme is known. */
+  const rawPods = new Map<string, { pod: V1Pod; sts: V1StatefulSet }>();
   let endpointContainer: V1Container | null = null;
   for (const sts of all) {
     const detection = detectStrategy(sts);
@@ -135,11 +136,6 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
       labels: { ...(sts.metadata?.labels ?? {}) },
       detection,
     });
-    log.info(`Analyzing decommission strategy for StatefulSet ${namespace}/${stsName}: ${detection.strategy}`, {
-      statefulSet: stsName,
-      strategy: detection.strategy,
-      reasons: detection.reasons,
-    });
     if (!targetNames.has(stsName)) continue;
     const selector = selectorOf(sts);
     const found = await kube.listPods(namespace, selector);
@@ -148,6 +144,7 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
       if (!owned) continue;
       const podContainer = findCrateContainer(pod.spec?.containers ?? []) ?? container;
       pods.push(podInfoOf(pod, sts, podContainer));
+      rawPods.set(pod.metadata!.name!, { pod, sts });
     }
   }
   pods.sort((a, b) => a.statefulSetName.localeCompare(b.statefulSetName) || a.ordinal - b.ordinal);
@@ -174,9 +171,28 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
   log.info(`SQL transport: ${transport.kind} (${transport.reason})`, { sqlTransport: transport.kind, sqlTransportMode: cluster.sql.transport });
 
   // Node names, master and health from CrateDB itself (best effort: the cluster may be down).
-  const reader = new ClusterSql(deps, cluster);
+  let reader = new ClusterSql(deps, cluster);
+  // The scheme CrateDB really serves decides whether dc_util's -proto can reach it (issue 8 item 1). When the manifest
+  // cannot tell (TLS set in crate.yml) and the caller did not name a scheme, the other scheme is tried once.
+  const manifestScheme = servedSchemeFromManifest(endpointContainer).scheme;
+  let reached: HttpScheme | null = null;
   try {
-    const nodes = await reader.nodes(deps.signal);
+    let nodes;
+    try {
+      nodes = await reader.nodes(deps.signal);
+    } catch (err) {
+      if (!(err instanceof SqlConnectionError) || manifestScheme !== null || input.sql?.scheme !== undefined || deps.signal?.aborted) throw err;
+      const other: HttpScheme = cluster.sql.scheme === 'https' ? 'http' : 'https';
+      log.info(`CrateDB did not answer over ${cluster.sql.scheme} (${messageOf(err)}); the manifest cannot tell its scheme, trying ${other}`);
+      const retry = { ...cluster, sql: { ...cluster.sql, scheme: other } };
+      const otherReader = new ClusterSql(deps, retry);
+      nodes = await otherReader.nodes(deps.signal).catch((e2: unknown) => {
+        throw new Error(`${messageOf(err)}; over ${other}: ${messageOf(e2)}`);
+      });
+      cluster.sql = retry.sql;
+      reader = otherReader;
+    }
+    reached = cluster.sql.scheme;
     const masterId = await reader.masterNodeId(deps.signal).catch(() => null);
     for (const pod of cluster.pods) {
       const node = nodes.find((n) => n.hostname === pod.name);
@@ -193,6 +209,33 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
   }
   for (const pod of cluster.pods) {
     if (!pod.nodeName) log.warn(`No CrateDB node name known for pod ${pod.name}`);
+  }
+
+  // Detection, now that the scheme CrateDB serves is known (reached) or not (the manifest alone decides).
+  if (reached !== null) log.info(`CrateDB serves ${reached} on port ${cluster.sql.port} (reached at discovery)`, { servedScheme: reached });
+  for (const info of cluster.statefulSets) {
+    const sts = all.find((s) => s.metadata?.name === info.name)!;
+    if (reached !== null) info.detection = detectStrategy(sts, { servedScheme: reached });
+    log.info(`Analyzing decommission strategy for StatefulSet ${namespace}/${info.name}: ${info.detection.strategy}`, {
+      statefulSet: info.name,
+      strategy: info.detection.strategy,
+      reasons: info.detection.reasons,
+    });
+  }
+  for (const info of cluster.pods) {
+    const raw = rawPods.get(info.name);
+    if (!raw) continue;
+    const { templateDisagrees, ...detection } = detectPodStrategy(raw.sts, raw.pod, { servedScheme: reached });
+    info.detection = detection;
+    if (templateDisagrees) {
+      log.warn(`Pod ${namespace}/${info.name}: ${detection.reasons[detection.reasons.length - 1]}`, { pod: info.name, strategy: detection.strategy, reasons: detection.reasons });
+    }
+  }
+  const firstDetection = cluster.statefulSets.find((s) => targetNames.has(s.name))?.detection;
+  if (firstDetection) {
+    cluster.hasPrestopHook = firstDetection.hasPrestopHook;
+    cluster.hasDcUtil = firstDetection.hasDcUtil;
+    cluster.dcUtilTimeout = firstDetection.dcUtilTimeoutSeconds;
   }
   log.info(
     `Cluster ${namespace}/${clusterName}: ${cluster.pods.length} pods in ${statefulSets.length} StatefulSet(s), expected nodes ${cluster.expectedNodes}, master ${cluster.masterNode ?? 'unknown'}, health ${cluster.health}`,

@@ -36,26 +36,34 @@ function describeTables(rows: HealthRow[]): string {
 }
 
 /**
- * Pods of the cluster being deleted (deletionTimestamp set): their node may still be in sys.nodes while
- * dc_util (or anything else) drains it, but it is on its way out and must not count as a member.
+ * Nodes whose pod is being deleted (deletionTimestamp set): the node may still be in sys.nodes while dc_util (or
+ * anything else) drains it, but it is on its way out and must not count as a member. Every sys.nodes hostname is
+ * looked up as a pod of the namespace, not only the target StatefulSet's pods: a terminating pod of another node
+ * group of the same cluster (crate-master-..., crate-data-cold-...) leaves too (issue 8 item 5).
  */
-async function terminatingPods(deps: EngineDeps, cluster: CrateDBCluster): Promise<Set<string>> {
+async function terminatingPods(deps: EngineDeps, cluster: CrateDBCluster, hostnames: string[]): Promise<Set<string>> {
   const names = new Set<string>();
-  for (const p of cluster.pods) {
+  for (const hostname of new Set(hostnames)) {
     try {
-      const live = await deps.kube.getPod(cluster.namespace, p.name);
-      if (live?.metadata?.deletionTimestamp) names.add(p.name);
+      const live = await deps.kube.getPod(cluster.namespace, hostname);
+      if (live?.metadata?.deletionTimestamp) names.add(hostname);
     } catch (err) {
       if (deps.signal?.aborted) throw abortReason(deps.signal);
-      deps.log.debug(`Could not read pod ${cluster.namespace}/${p.name} for the health gate: ${messageOf(err)}`);
+      deps.log.debug(`Could not read pod ${cluster.namespace}/${hostname} for the health gate: ${messageOf(err)}`);
     }
   }
   return names;
 }
 
-async function readOnce(reader: ClusterSql, expectedNodes: number, signal?: AbortSignal, terminating: Set<string> = new Set()): Promise<Reading> {
+async function readOnce(
+  reader: ClusterSql,
+  expectedNodes: number,
+  signal: AbortSignal | undefined,
+  terminatingOf: (hostnames: string[]) => Promise<Set<string>>,
+): Promise<Reading> {
   try {
     const all = await reader.nodes(signal);
+    const terminating = await terminatingOf(all.map((n) => n.hostname));
     const leaving = all.filter((n) => terminating.has(n.hostname));
     const nodes = all.filter((n) => !terminating.has(n.hostname));
     const notCounted = leaving.length ? ` (not counted: ${leaving.map((n) => `${n.name}, pod ${n.hostname} is terminating`).join('; ')})` : '';
@@ -189,10 +197,17 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
   const intervalMs = input.intervalSeconds * 1000;
   const deadline = deps.clock.now() + input.timeoutSeconds * 1000;
   let good = 0;
+  /**
+   * What the readings in the current run are: 'good' (every check passed) or the degraded pods' names. Only
+   * readings of the same kind count toward `consecutive`: a tolerated degraded reading never counts toward the
+   * good ones (a node that just rejoined would otherwise pass the gate after one good reading), and a good
+   * reading does not count toward a degraded pass.
+   */
+  let kind: string | null = null;
   let lastFailed = '';
   for (;;) {
     if (deps.signal?.aborted) throw abortReason(deps.signal);
-    const reading = await readOnce(reader, cluster.expectedNodes, deps.signal, await terminatingPods(deps, cluster));
+    const reading = await readOnce(reader, cluster.expectedNodes, deps.signal, (hostnames) => terminatingPods(deps, cluster, hostnames));
     const failed = reading.checks.filter((c) => !c.ok).map((c) => c.name);
     let degraded: DegradedHealth | null = null;
     let notDegraded = '';
@@ -201,8 +216,10 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
       if ('degraded' in why) degraded = why.degraded;
       else notDegraded = why.reason;
     }
-    if (failed.length === 0 || degraded) good += 1;
-    else good = 0;
+    const readingKind = failed.length === 0 ? 'good' : degraded ? `degraded:${[...degraded.pods].sort().join(',')}` : null;
+    if (readingKind === null) good = 0;
+    else good = readingKind === kind ? good + 1 : 1;
+    kind = readingKind;
     const done = good >= input.consecutive;
     const giveUp = failed.length > 0 && !degraded && (input.timeoutSeconds === 0 || deps.clock.now() >= deadline);
     if (degraded) {

@@ -9,7 +9,9 @@ import { withFields } from './log.js';
 import type { EngineDeps } from './ports.js';
 import type { CrateDBCluster } from './schemas.js';
 
-export const LABEL_ROUTING_OWNER = 'dc-util-routing-owner';
+import { LABEL_ROUTING_OWNER, isOwnRoutingOwner, ownRoutingOwnerValue, refuseForeignRoutingOwner } from './routing-owner.js';
+
+export { LABEL_ROUTING_OWNER };
 
 export interface OperationContext {
   /** deps with `signal` = the caller's signal OR the lease being lost. */
@@ -21,9 +23,9 @@ export interface OperationContext {
   dryRun: boolean;
   reader: ClusterSql;
   /** The allocation value this operation set and has not reset (null = nothing to reset). */
-  allocation: { value: string | null; labelledStatefulSets: string[] };
+  allocation: { value: string | null; labelledStatefulSets: string[]; heir?: string | null };
   /** cluster.graceful_stop.* as they were before this operation first set them (null = nothing to restore). */
-  gracefulStop: { before: GracefulStopValues | null };
+  gracefulStop: { before: GracefulStopValues | null; heir?: string | null };
   /** Fields added to every log line: the pod and step in progress (the plugin renders them). */
   scope: LogScope;
 }
@@ -65,6 +67,10 @@ export async function openOperation(
   cluster: CrateDBCluster,
   opts: { operationId: string; dryRun: boolean },
 ): Promise<OperationContext> {
+  // crate-operator's own restart owns the allocation setting (a foreign dc-util-routing-owner label younger than 2 h):
+  // refuse before anything is written (exit 5). A dry run only says it would refuse.
+  if (!opts.dryRun) await refuseForeignRoutingOwner(deps, cluster);
+  else await refuseForeignRoutingOwner(deps, cluster).catch((err: unknown) => deps.log.warn(`Would refuse: ${messageOf(err)}`));
   const lease = opts.dryRun
     ? null
     : await ClusterLease.acquire(deps, { namespace: cluster.namespace, clusterName: cluster.name, operationId: opts.operationId });
@@ -93,11 +99,22 @@ export async function openOperation(
   return ctx;
 }
 
+/** What closeOperation left behind: each false is a failure of the operation (success false, exit code 1). */
+export interface CloseOutcome {
+  /** No allocation restriction of this run is left (nothing was set, or it was reset). */
+  allocationReset: boolean;
+  /** No cluster.graceful_stop.* change of this run is left (nothing was changed, or it was restored). */
+  gracefulStopRestored: boolean;
+  /** What is left and what to do about it, one clause each ('' when nothing). */
+  problem: string;
+}
+
 /** Reset allocation and restore cluster.graceful_stop.* if we set them, then release the lock. Never throws. */
-export async function closeOperation(ctx: OperationContext): Promise<boolean> {
-  let reset = false;
+export async function closeOperation(ctx: OperationContext): Promise<CloseOutcome> {
   try {
-    reset = await resetAllocation(ctx);
+    await resetAllocation(ctx);
+  } catch (err) {
+    ctx.deps.log.error(`Could not reset cluster.routing.allocation.enable: ${messageOf(err)}`);
   } finally {
     try {
       await restoreGracefulStop(ctx);
@@ -105,7 +122,42 @@ export async function closeOperation(ctx: OperationContext): Promise<boolean> {
       await ctx.lease?.release();
     }
   }
-  return reset;
+  return closeOutcome(ctx);
+}
+
+/** The outcome of closeOperation from what the context still holds. */
+function closeOutcome(ctx: OperationContext): CloseOutcome {
+  const problems: string[] = [];
+  const left = ctx.allocation.value;
+  if (left) {
+    problems.push(
+      ctx.allocation.heir
+        ? `cluster.routing.allocation.enable=${left} is left to ${ctx.allocation.heir}, which took the lock over`
+        : `allocation setting could not be reset (cluster.routing.allocation.enable is still ${left}; run RESET GLOBAL "cluster.routing.allocation.enable")`,
+    );
+  }
+  const gs = ctx.gracefulStop.before;
+  if (gs) {
+    problems.push(
+      ctx.gracefulStop.heir
+        ? `restoring cluster.graceful_stop.* (${describeGracefulStop(gs)}) is left to ${ctx.gracefulStop.heir}, which took the lock over`
+        : `cluster.graceful_stop.* could not be restored (they were ${describeGracefulStop(gs)}; see the log for the statements to run)`,
+    );
+  }
+  return { allocationReset: !left, gracefulStopRestored: !gs, problem: problems.join('; ') };
+}
+
+/**
+ * Fold closeOperation's outcome into a single-pod result: anything left behind makes it a failure (exit 1),
+ * with the reason appended to the error.
+ */
+export function withCloseOutcome<T extends { success: boolean; error: string | null; errorKind: ErrorKind | null; allocationReset?: boolean | undefined; gracefulStopRestored?: boolean | undefined }>(
+  result: T,
+  outcome: CloseOutcome,
+): T {
+  const r = { ...result, allocationReset: outcome.allocationReset, gracefulStopRestored: outcome.gracefulStopRestored };
+  if (!outcome.problem) return r;
+  return { ...r, success: false, error: r.error ? `${r.error}; ${outcome.problem}` : outcome.problem, errorKind: r.errorKind ?? 'failed' };
 }
 
 // ---------------------------------------------------------------- cluster.graceful_stop.*
@@ -194,6 +246,7 @@ export async function restoreGracefulStop(ctx: OperationContext): Promise<boolea
   try {
     const heir = await ctx.lease?.gracefulStopHeir().catch(() => null);
     if (heir) {
+      ctx.gracefulStop.heir = heir;
       deps.log.warn(`Lost the lock; restoring cluster.graceful_stop.* (${describeGracefulStop(before)}) is left to ${heir}, which took it over`);
       return false;
     }
@@ -239,10 +292,18 @@ export async function restoreGracefulStop(ctx: OperationContext): Promise<boolea
 /** Restrict allocation for a node restart and label the StatefulSet as the setting's owner. */
 export async function restrictAllocation(ctx: OperationContext, statefulSetName: string, value: string): Promise<void> {
   const { deps, cluster } = ctx;
-  const owner = `crate-decommission-${Math.floor(deps.clock.now() / 1000)}`;
+  const owner = ownRoutingOwnerValue(deps.clock.now());
+  // crate-operator may have started its own restart since this operation began: refuse (LockedError) before the SET.
+  await refuseForeignRoutingOwner(deps, cluster, 'to restrict allocation');
   try {
-    await deps.kube.patchStatefulSetLabels(cluster.namespace, statefulSetName, { [LABEL_ROUTING_OWNER]: owner });
-    if (!ctx.allocation.labelledStatefulSets.includes(statefulSetName)) ctx.allocation.labelledStatefulSets.push(statefulSetName);
+    const current = (await deps.kube.getStatefulSet(cluster.namespace, statefulSetName))?.metadata?.labels?.[LABEL_ROUTING_OWNER];
+    if (current && !isOwnRoutingOwner(current)) {
+      // A stale foreign label (a live one refused above): never overwritten, so never removed by us either.
+      deps.log.warn(`StatefulSet ${cluster.namespace}/${statefulSetName} keeps its stale label ${LABEL_ROUTING_OWNER}=${current} (not written by this tool); not labelling it`);
+    } else {
+      await deps.kube.patchStatefulSetLabels(cluster.namespace, statefulSetName, { [LABEL_ROUTING_OWNER]: owner });
+      if (!ctx.allocation.labelledStatefulSets.includes(statefulSetName)) ctx.allocation.labelledStatefulSets.push(statefulSetName);
+    }
   } catch (err) {
     deps.log.warn(`Could not label StatefulSet ${cluster.namespace}/${statefulSetName} ${LABEL_ROUTING_OWNER}=${owner}: ${messageOf(err)}`);
   }
@@ -266,6 +327,7 @@ export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
   // resets it at its end; a RESET from here would lift the restriction it may rely on right now.
   const heir = await ctx.lease?.allocationHeir().catch(() => null);
   if (heir) {
+    ctx.allocation.heir = heir;
     deps.log.warn(`Lost the lock; cluster.routing.allocation.enable=${value} is left to ${heir}, which took it over and resets it at its end`);
     return false;
   }
@@ -289,7 +351,10 @@ export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
   deps.log.info(`Reset cluster.routing.allocation.enable (was ${value})`);
   for (const sts of ctx.allocation.labelledStatefulSets) {
     try {
-      await deps.kube.patchStatefulSetLabels(cluster.namespace, sts, { [LABEL_ROUTING_OWNER]: null });
+      // Only a label this tool wrote is removed (a resumed run labels every StatefulSet as possibly ours).
+      const current = (await deps.kube.getStatefulSet(cluster.namespace, sts))?.metadata?.labels?.[LABEL_ROUTING_OWNER];
+      if (current && !isOwnRoutingOwner(current)) deps.log.warn(`Leaving label ${LABEL_ROUTING_OWNER}=${current} on StatefulSet ${cluster.namespace}/${sts}: this tool did not write it`);
+      else if (current) await deps.kube.patchStatefulSetLabels(cluster.namespace, sts, { [LABEL_ROUTING_OWNER]: null });
     } catch (err) {
       deps.log.warn(`Could not remove label ${LABEL_ROUTING_OWNER} from StatefulSet ${cluster.namespace}/${sts}: ${messageOf(err)}`);
     }

@@ -15,6 +15,8 @@ import {
   resetAllocation,
   restoreGracefulStop,
   setScope,
+  withCloseOutcome,
+  type CloseOutcome,
   type OperationContext,
 } from './operation.js';
 import type { EngineDeps } from './ports.js';
@@ -170,7 +172,21 @@ export async function restartPod(deps: EngineDeps, rawInput: PodRestartInput): P
     deps.log.error(f.error);
     return { ...emptyResult(input.podName, input.namespace, started), ...f, completedAt: new Date(deps.clock.now()).toISOString() };
   }
+  let result: PodRestartResult;
+  let closed: CloseOutcome;
   try {
+    result = await restartInOperation(ctx, input, started);
+  } finally {
+    closed = await closeOperation(ctx);
+  }
+  // A RESET or graceful_stop restore that failed makes the operation a failure (exit 1), as for rollingRestart.
+  if (closed.problem) deps.log.error(`Restart of pod ${input.podName}: ${closed.problem}`);
+  return withCloseOutcome(result, closed);
+}
+
+async function restartInOperation(ctx: OperationContext, input: ReturnType<typeof PodRestartInput.parse>, started: number): Promise<PodRestartResult> {
+  const { deps } = ctx;
+  {
     const gate = await singlePodPreflight(ctx, input.podName, 'restart', {
       skip: input.skipPreflight,
       consecutive: input.healthConsecutive,
@@ -188,7 +204,5 @@ export async function restartPod(deps: EngineDeps, rawInput: PodRestartInput): P
       };
     }
     return { ...(await runRestart(ctx, input.podName, { ...input, tolerateUnready: gate.tolerateUnready })), preflight: gate.preflight };
-  } finally {
-    await closeOperation(ctx);
   }
 }

@@ -3,7 +3,7 @@
 // failure; the allocation setting is reset and the lock released on every exit path.
 import { livePodInfo } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
-import { clearScope, failureOf, closeOperation, newOperationId, openOperation, setScope, type OperationContext } from './operation.js';
+import { clearScope, failureOf, closeOperation, newOperationId, openOperation, setScope, type CloseOutcome, type OperationContext } from './operation.js';
 import { checkClusterHealth } from './health.js';
 import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName } from './lease.js';
 import { MANUAL_DELETE_GRACE_SECONDS, MANUAL_TIMEOUT_MARGIN_SECONDS } from './decommission.js';
@@ -92,7 +92,8 @@ function buildPlan(cluster: CrateDBCluster, input: ParsedInput, preflight: Healt
   const first = decision?.outcome === 'degraded' ? decision.pods : [];
   const ordered = [...orderPods(wanted.filter((p) => first.includes(p.name)), masterNode), ...orderPods(wanted.filter((p) => !first.includes(p.name)), masterNode)];
   const order = ordered.map((p, i) => {
-    const d = cluster.statefulSets.find((s) => s.name === p.statefulSetName)!.detection;
+    // Per pod: its own spec (issue 8 item 3); the StatefulSet's template only when the pod's is unknown.
+    const d = p.detection ?? cluster.statefulSets.find((s) => s.name === p.statefulSetName)!.detection;
     const managed = d.strategy === 'kubernetes_managed';
     const grace = managed ? d.deleteGracePeriodSeconds : MANUAL_DELETE_GRACE_SECONDS;
     const decommissionSeconds = managed ? grace : input.options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS + grace;
@@ -205,6 +206,7 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
 
   let plan = buildPlan(cluster, input, null, ctx.lease?.progress.done ?? {});
   let outcome: { success: boolean; error?: string; errorKind?: RollingRestartResult['errorKind'] } = { success: false };
+  let closed: CloseOutcome = { allocationReset: true, gracefulStopRestored: true, problem: '' };
   const stsTarget = { kind: 'StatefulSet' as const, name: cluster.statefulSetName, namespace: cluster.namespace };
   try {
     await refreshPods(ctx.deps, cluster);
@@ -291,9 +293,8 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
   } finally {
     clearScope(ctx);
     setScope(ctx, { step: 'finish' });
-    const hadAllocation = ctx.allocation.value !== null;
-    const reset = await closeOperation(ctx);
-    if (hadAllocation && !reset) outcome = { ...outcome, success: false, error: `${outcome.error ? `${outcome.error}; ` : ''}allocation setting could not be reset` };
+    closed = await closeOperation(ctx);
+    if (closed.problem) outcome = { ...outcome, success: false, error: `${outcome.error ? `${outcome.error}; ` : ''}${closed.problem}`, errorKind: outcome.errorKind ?? 'failed' };
   }
   const reason = outcome.success ? EventReason.RolloutSucceeded : EventReason.RolloutFailed;
   const message = outcome.success ? `Restarted ${pods.filter((p) => !p.skipped).length} pods (${pods.filter((p) => p.skipped).length} already done)` : outcome.error ?? 'failed';
@@ -303,7 +304,8 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
   return result({
     plan,
     success: outcome.success,
-    allocationReset: ctx.allocation.value === null,
+    allocationReset: closed.allocationReset,
+    gracefulStopRestored: closed.gracefulStopRestored,
     ...(outcome.error ? { error: outcome.error } : {}),
     ...(outcome.errorKind ? { errorKind: outcome.errorKind } : {}),
   });

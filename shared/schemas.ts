@@ -47,6 +47,12 @@ export const StrategyDetection = z.object({
   /** True when dc_util is present but will not decommission (label dc-util-disabled=true, replicas <= 1). */
   dcUtilSkips: z.boolean(),
   containerName: z.string().nullable(),
+  /** dc_util's -proto (default https): the scheme it posts to 127.0.0.1:4200 with; null when no dc_util runs or unknown. */
+  dcUtilProto: z.enum(['http', 'https']).nullable().optional(),
+  /** The scheme CrateDB serves on port 4200 (the manifest, or the one discovery reached); null when unknown. */
+  servedScheme: z.enum(['http', 'https']).nullable().optional(),
+  /** Per-pod detection only: the pod's own terminationGracePeriodSeconds (the template's may have changed since). */
+  podTerminationGracePeriodSeconds: z.number().int().nonnegative().nullable().optional(),
   reasons: z.array(z.string()),
 });
 export type StrategyDetection = z.infer<typeof StrategyDetection>;
@@ -116,6 +122,8 @@ export const PodInfo = z.object({
   /** May this node be elected master (`-Cnode.master`; absent = true)? Master-eligible nodes restart after the others. */
   masterEligible: z.boolean().optional(),
   deleting: z.boolean().default(false),
+  /** Strategy detected from this pod's own spec (its preStop, args, grace period); absent: the StatefulSet's. */
+  detection: StrategyDetection.optional(),
 });
 export type PodInfo = z.infer<typeof PodInfo>;
 
@@ -268,6 +276,12 @@ export const DecommissionResult = z.object({
   newUid: z.string().nullable().default(null),
   /** The pre-flight gate's reading (top-level decommissionPod; null when skipped or inside a restart). */
   preflight: HealthCheckResult.nullable().default(null),
+  /** Skipped because an earlier (crashed) run of the same operation already decommissioned it. */
+  skipped: z.boolean().default(false),
+  /** False when this run's allocation restriction could not be reset at the end (success is then false too); set by the top-level activity. */
+  allocationReset: z.boolean().optional(),
+  /** False when the cluster.graceful_stop.* values this run changed could not be restored (success is then false too); set by the top-level activity. */
+  gracefulStopRestored: z.boolean().optional(),
 });
 export type DecommissionResult = z.infer<typeof DecommissionResult>;
 
@@ -307,6 +321,10 @@ export const PodRestartResult = z.object({
   /** The pre-flight gate's reading (top-level restartPod; null when skipped or inside a rolling restart). */
   preflight: HealthCheckResult.nullable().default(null),
   health: HealthCheckResult.nullable().default(null),
+  /** False when this run's allocation restriction could not be reset at the end (success is then false too); set by the top-level activity. */
+  allocationReset: z.boolean().optional(),
+  /** False when the cluster.graceful_stop.* values this run changed could not be restored (success is then false too); set by the top-level activity. */
+  gracefulStopRestored: z.boolean().optional(),
 });
 export type PodRestartResult = z.infer<typeof PodRestartResult>;
 
@@ -368,5 +386,7 @@ export const RollingRestartResult = z.object({
   plan: RollingRestartPlan,
   pods: z.array(PodRestartResult),
   allocationReset: z.boolean(),
+  /** False when the cluster.graceful_stop.* values this run changed could not be restored (success is then false too). */
+  gracefulStopRestored: z.boolean().optional(),
 });
 export type RollingRestartResult = z.infer<typeof RollingRestartResult>;

@@ -113,6 +113,10 @@ class Collector {
       callback();
     },
   });
+  constructor() {
+    // Writes never fail; a destroy by client-node after a broken socket must not be an unhandled 'error'.
+    this.stream.on('error', () => {});
+  }
   text(): string {
     return Buffer.concat(this.chunks).toString('utf8');
   }
@@ -248,6 +252,8 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     const stdout = new Collector();
     const stderr = new Collector();
     const stdin = opts.stdin !== undefined ? Readable.from([Buffer.from(opts.stdin, 'utf8')]) : null;
+    // client-node pipes stdin into the websocket; a broken socket shows in the exec result, not as an 'error' event.
+    stdin?.on('error', () => {});
 
     return new Promise<ExecResult>((resolve, reject) => {
       let settled = false;

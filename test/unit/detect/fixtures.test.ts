@@ -6,11 +6,67 @@ import { fixtureNames, loadDocuments, loadStatefulSet } from './fixtures.js';
 
 const OPERATOR_CALL =
   'preStop hook of container crate runs dc_util-linux-${ARCH} --min-availability PRIMARIES --timeout 720s (through a shell)';
+/** dc_util without -proto posts https to a plain-HTTP CrateDB (issue 8 item 1): it cannot connect, nothing drains. */
+const PROTO_MISMATCH =
+  "dc_util posts to https://127.0.0.1:4200 (no -proto flag: dc_util's default https), but CrateDB serves http (ssl.http.enabled is not set: CrateDB's default): dc_util cannot connect, and the node would get a plain SIGTERM without a drain";
+const WILL_NOT =
+  'dc_util will not decommission: we decommission the node ourselves and delete the pod with a 30s grace period once the CrateDB process has exited';
 const OPERATOR_OR_TRUE =
   'dc_util-linux-${ARCH} ends in "|| true" after a chain of && commands (download, checksum): if any step fails the pod only gets a plain SIGTERM';
 
 const expected: Record<string, { detection: StrategyDetection; node1: string | null }> = {
+  // crate-operator's wrapper has no -proto, its CrateDB serves plain HTTP: dc_util cannot connect (was kubernetes_managed).
   'crate-operator-data-hot.yaml': {
+    node1: 'data-hot-1',
+    detection: {
+      strategy: 'manual',
+      hasPrestopHook: true,
+      hasDcUtil: true,
+      dcUtilTimeoutSeconds: 1080,
+      dcUtilFlagTimeoutSeconds: 720,
+      terminationGracePeriodSeconds: 1200,
+      deleteGracePeriodSeconds: 30,
+      minAvailability: 'PRIMARIES',
+      dcUtilSkips: true,
+      containerName: 'crate',
+      dcUtilProto: 'https',
+      servedScheme: 'http',
+      reasons: [
+        OPERATOR_CALL,
+        OPERATOR_OR_TRUE,
+        'terminationGracePeriodSeconds 1200 != 30, so dc_util uses 1200-120 = 1080s (its own rule), not the 720s flag',
+        PROTO_MISMATCH,
+        WILL_NOT,
+      ],
+    },
+  },
+  // No -proto against plain HTTP (was kubernetes_managed).
+  'dc-util-direct-argv.yaml': {
+    node1: 'data-hot-1',
+    detection: {
+      strategy: 'manual',
+      hasPrestopHook: true,
+      hasDcUtil: true,
+      dcUtilTimeoutSeconds: 720,
+      dcUtilFlagTimeoutSeconds: 720,
+      terminationGracePeriodSeconds: null,
+      deleteGracePeriodSeconds: 30,
+      minAvailability: 'FULL',
+      dcUtilSkips: true,
+      containerName: 'cratedb',
+      dcUtilProto: 'https',
+      servedScheme: 'http',
+      reasons: [
+        'CrateDB container: container cratedb runs the CrateDB image registry.example.com/mirror/crate/crate:5.9.7',
+        'preStop hook of container cratedb runs dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s (directly)',
+        'terminationGracePeriodSeconds unset, so dc_util uses its -timeout flag: 720s',
+        "label dc-util-min-availability=FULL overrides dc_util's -min-availability",
+        PROTO_MISMATCH,
+        WILL_NOT,
+      ],
+    },
+  },
+  'dc-util-proto-http.yaml': {
     node1: 'data-hot-1',
     detection: {
       strategy: 'kubernetes_managed',
@@ -23,34 +79,14 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
       minAvailability: 'PRIMARIES',
       dcUtilSkips: false,
       containerName: 'crate',
+      dcUtilProto: 'http',
+      servedScheme: 'http',
       reasons: [
-        OPERATOR_CALL,
+        'preStop hook of container crate runs dc_util-linux-${ARCH} --min-availability PRIMARIES --timeout 720s --proto http (through a shell)',
+        "dc_util posts to http://127.0.0.1:4200 (--proto http), the scheme CrateDB serves (ssl.http.enabled is not set: CrateDB's default)",
         OPERATOR_OR_TRUE,
         'terminationGracePeriodSeconds 1200 != 30, so dc_util uses 1200-120 = 1080s (its own rule), not the 720s flag',
         "pods are deleted with a 1200s grace period (dc_util's 1080s + 60s, raised to the pod's terminationGracePeriodSeconds 1200)",
-      ],
-    },
-  },
-  'dc-util-direct-argv.yaml': {
-    node1: 'data-hot-1',
-    detection: {
-      strategy: 'kubernetes_managed',
-      hasPrestopHook: true,
-      hasDcUtil: true,
-      dcUtilTimeoutSeconds: 720,
-      dcUtilFlagTimeoutSeconds: 720,
-      terminationGracePeriodSeconds: null,
-      deleteGracePeriodSeconds: 780,
-      minAvailability: 'FULL',
-      dcUtilSkips: false,
-      containerName: 'cratedb',
-      reasons: [
-        'CrateDB container: container cratedb runs the CrateDB image registry.example.com/mirror/crate/crate:5.9.7',
-        'preStop hook of container cratedb runs dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s (directly)',
-        'terminationGracePeriodSeconds unset, so dc_util uses its -timeout flag: 720s',
-        "label dc-util-min-availability=FULL overrides dc_util's -min-availability",
-        "pods are deleted with a 780s grace period (dc_util's 720s + 60s)",
-        "warning: the pod's own terminationGracePeriodSeconds unset (30) is shorter than dc_util's 720s: a drain or eviction (not this tool) kills the node mid-decommission",
       ],
     },
   },
@@ -67,35 +103,41 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
       minAvailability: 'PRIMARIES',
       dcUtilSkips: true,
       containerName: 'crate',
+      dcUtilProto: 'https',
+      servedScheme: 'http',
       reasons: [
         OPERATOR_CALL,
         OPERATOR_OR_TRUE,
         'terminationGracePeriodSeconds 1200 != 30, so dc_util uses 1200-120 = 1080s (its own rule), not the 720s flag',
+        PROTO_MISMATCH,
         'label dc-util-disabled=True: dc_util will skip the decommission',
-        'dc_util will not decommission: we decommission the node ourselves and delete the pod with a 30s grace period once the CrateDB process has exited',
+        WILL_NOT,
       ],
     },
   },
+  // No -proto against plain HTTP (was kubernetes_managed).
   'helm-service-and-statefulset.yaml': {
     node1: 'cratedb-1',
     detection: {
-      strategy: 'kubernetes_managed',
+      strategy: 'manual',
       hasPrestopHook: true,
       hasDcUtil: true,
       dcUtilTimeoutSeconds: 900,
       dcUtilFlagTimeoutSeconds: 900,
       terminationGracePeriodSeconds: 30,
-      deleteGracePeriodSeconds: 960,
+      deleteGracePeriodSeconds: 30,
       minAvailability: 'PRIMARIES',
-      dcUtilSkips: false,
+      dcUtilSkips: true,
       containerName: 'db',
+      dcUtilProto: 'https',
+      servedScheme: 'http',
       reasons: [
         'CrateDB container: container db runs the CrateDB image crate/crate:6.0.2@sha256:4f1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3',
         'preStop hook of container db runs dc_util --crate-node-prefix=cratedb --min-availability=PRIMARIES --timeout=15m (through a shell)',
         'dc_util ends in "|| true": if any step fails the pod only gets a plain SIGTERM',
         'terminationGracePeriodSeconds 30, so dc_util uses its -timeout flag: 900s',
-        "pods are deleted with a 960s grace period (dc_util's 900s + 60s)",
-        "warning: the pod's own terminationGracePeriodSeconds 30 is shorter than dc_util's 900s: a drain or eviction (not this tool) kills the node mid-decommission",
+        PROTO_MISMATCH,
+        WILL_NOT,
       ],
     },
   },
@@ -112,6 +154,8 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
       minAvailability: 'PRIMARIES',
       dcUtilSkips: false,
       containerName: 'crate',
+      dcUtilProto: null,
+      servedScheme: null,
       reasons: ['container crate has no preStop hook: we decommission the node ourselves'],
     },
   },
@@ -128,6 +172,8 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
       minAvailability: 'PRIMARIES',
       dcUtilSkips: false,
       containerName: 'crate',
+      dcUtilProto: null,
+      servedScheme: null,
       reasons: ['preStop hook of container crate runs sleep, not dc_util: it does not decommission, so we do'],
     },
   },

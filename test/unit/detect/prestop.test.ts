@@ -34,7 +34,7 @@ const rows: Row[] = [
   { form: 'direct argv, single dashes (dc_util README)', command: ['./dc_util-linux-amd64', '-min-availability', 'PRIMARIES', '-timeout', '720s'], strategy: 'kubernetes_managed', hasDcUtil: true, flagTimeout: 720, minAvailability: 'PRIMARIES' },
   { form: 'direct argv, double dashes', command: ['./dc_util-linux-arm64', '--min-availability', 'FULL', '--timeout', '900s'], strategy: 'kubernetes_managed', hasDcUtil: true, flagTimeout: 900, minAvailability: 'FULL' },
   { form: 'direct argv, --flag=value', command: ['/usr/local/bin/dc_util', '--min-availability=PRIMARIES', '--timeout=15m'], strategy: 'kubernetes_managed', hasDcUtil: true, flagTimeout: 900, minAvailability: 'PRIMARIES' },
-  { form: 'direct argv, -flag=value', command: ['/dc_util', '-timeout=2h', '-min-availability=NONE'], strategy: 'kubernetes_managed', hasDcUtil: true, flagTimeout: 7200, minAvailability: 'NONE' },
+  { form: 'direct argv, -flag=value', command: ['/dc_util', '-timeout=2h', '-min-availability=NONE'], strategy: 'manual', hasDcUtil: true, flagTimeout: 7200, minAvailability: 'NONE' },
   { form: 'direct argv, no flags', command: ['/opt/dc_util/dc_util'], strategy: 'kubernetes_managed', hasDcUtil: true, flagTimeout: 7200, minAvailability: 'FULL' },
   { form: 'direct argv, -dry-run=false', command: ['./dc_util-linux-amd64', '-dry-run=false', '-timeout', '720s'], strategy: 'kubernetes_managed', hasDcUtil: true, flagTimeout: 720 },
   // the seed and hand-written shells

@@ -199,6 +199,8 @@ describe('container choice and missing hooks', () => {
       minAvailability: 'PRIMARIES',
       dcUtilSkips: false,
       containerName: 'crate',
+      dcUtilProto: null,
+      servedScheme: null,
       reasons: ['container crate has no preStop hook: we decommission the node ourselves'],
     });
   });

@@ -5,6 +5,7 @@ import { checkClusterHealth } from '../../../shared/health.js';
 import { SQL } from '../../../shared/cluster-sql.js';
 import { world } from './helpers.js';
 
+const ns = 'crate';
 const ALL = ['sql_reachable', 'all_tables_green', 'node_count_matches_replicas', 'master_elected', 'no_relocating_shards', 'no_initializing_shards', 'no_snapshot_running'];
 
 describe('checkClusterHealth', () => {
@@ -97,5 +98,53 @@ describe('a node whose pod is being deleted (draining) is not counted', () => {
     expect(r.failedChecks).toEqual(['node_count_matches_replicas']);
     expect(r.checks.find((c) => c.name === 'node_count_matches_replicas')!.message).toBe('2 nodes in the cluster, 3 expected (not counted: data-hot-2, pod crate-2 is terminating)');
     expect(r.nodeCount).toBe(2);
+  });
+});
+
+describe('consecutive readings: only fully good ones count toward the good ones (issue 8 item 12)', () => {
+  it('two tolerated degraded readings and then one good one right after the node rejoined do not pass the gate', async () => {
+    const w = await world({ replicas: 3, tables: [] });
+    w.crashLoop('crate-1');
+    const cluster = w.clusterModel();
+    const reads = () => w.crate.statements.filter((s) => s.stmt === SQL.nodes).length;
+    let delays = 0;
+    let readsAtHeal = -1;
+    // The node comes back after the second reading (the premature-GREEN pitfall: one good reading right after it rejoined).
+    const clock = {
+      now: () => w.clock.now(),
+      delay: async (ms: number, signal?: AbortSignal) => {
+        await w.clock.delay(ms, signal);
+        if (++delays === 2) {
+          w.crashing.delete('crate-1');
+          w.crate.joinNode('data-hot-1', 'crate-1');
+          w.kube.setReady(ns, 'crate-1', true);
+          readsAtHeal = reads();
+        }
+      },
+    };
+    const r = await checkClusterHealth(w.deps({ clock }), { cluster, timeoutSeconds: 600, tolerateUnready: ['crate-1'] });
+    expect(readsAtHeal).toBeGreaterThan(0);
+    expect(r).toMatchObject({ healthy: true, goodReadings: 3, degraded: null });
+    // Three fully good readings after the heal, not one good one on top of two degraded ones.
+    expect(reads() - readsAtHeal).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a good reading followed by degraded ones restarts the count: degraded passes only on its own consecutive readings', async () => {
+    const w = await world({ replicas: 3, tables: [] });
+    const cluster = w.clusterModel();
+    let delays = 0;
+    const clock = {
+      now: () => w.clock.now(),
+      delay: async (ms: number, signal?: AbortSignal) => {
+        await w.clock.delay(ms, signal);
+        if (++delays === 1) w.crashLoop('crate-1');
+      },
+    };
+    const r = await checkClusterHealth(w.deps({ clock }), { cluster, timeoutSeconds: 600, tolerateUnready: ['crate-1'] });
+    expect(r.healthy).toBe(false);
+    expect(r.degraded).toMatchObject({ pods: ['crate-1'] });
+    expect(r.goodReadings).toBe(3);
+    // 1 good + 3 degraded readings: the good one did not count toward the degraded pass.
+    expect(delays).toBe(3);
   });
 });

@@ -190,7 +190,8 @@ describe('resume after a crash (same operation id, e.g. a Job retry)', () => {
   });
 
   it('manual: progress says deleting but the crashed run never sent the delete: it is sent now', async () => {
-    const w = await world({ replicas: 3 });
+    // The exited container must not restart in place before the retry (that case is decommissioned again, see above).
+    const w = await world({ replicas: 3, kube: { restartDelayMs: 3_600_000 } });
     const oldUid = w.podUid('crate-0')!;
     await w.crate.query('data-hot-1', { user: 'crate', password: null }, 'http', 'ALTER CLUSTER DECOMMISSION ?', ['data-hot-0']);
     await w.waitFor(() => w.crate.node('data-hot-0')?.state === 'down');

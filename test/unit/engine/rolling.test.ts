@@ -70,13 +70,14 @@ describe('rollingRestart', () => {
   });
 
   it('leaves a restricted allocation owned by crate-operator alone', async () => {
-    const w = await world({ replicas: 3, preStop: 'dc_util', dcUtilPostStart: false, stsLabels: { 'dc-util-routing-owner': 'operator-1767225600' } });
+    // A stale label (3 h old): a live one refuses the restart at once (routing-owner.test.ts).
+    const w = await world({ replicas: 3, preStop: 'dc_util', dcUtilPostStart: false, stsLabels: { 'dc-util-routing-owner': 'operator-1767214800' } });
     w.crate.transient.set(ALLOC, 'primaries');
     const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, healthTimeout: 10 });
     expect(r.success).toBe(false);
     expect(r.error).toContain('failed checks all_tables_green');
     expect(w.crate.setting(ALLOC)).toBe('primaries');
-    expect(w.log.text()).toContain('owned by operator-1767225600');
+    expect(w.log.text()).toContain('owned by operator-1767214800');
   });
 
   it('rolls a manual crate-operator cluster through exec, master last, no unavailability, secrets never logged', async () => {

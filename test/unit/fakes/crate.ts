@@ -73,6 +73,11 @@ export interface FakeCrateOptions {
   rejectParameterizedDecommission?: boolean;
   /** Answer sys.jobs with CrateDB's unknown-relation error 4041 (a version without it). */
   noSysJobs?: boolean;
+  /**
+   * The scheme port 4200 speaks (fact sheet section 3: with ssl.http.enabled the same port speaks HTTPS only);
+   * default http. The SQL fakes and the world's dc_util refuse the other one, as a socket would.
+   */
+  httpScheme?: 'http' | 'https';
 }
 
 const ALLOCATION = 'cluster.routing.allocation.enable';
@@ -122,6 +127,7 @@ export class FakeCrateCluster {
       exitOnTimeoutWithoutForce: options.exitOnTimeoutWithoutForce ?? false,
       rejectParameterizedDecommission: options.rejectParameterizedDecommission ?? false,
       noSysJobs: options.noSysJobs ?? false,
+      httpScheme: options.httpScheme ?? 'http',
     };
   }
 

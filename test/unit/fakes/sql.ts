@@ -7,6 +7,17 @@ import type { PodInfo, SqlEndpoint } from '../../../shared/schemas.js';
 import type { FakeCrateCluster } from './crate.js';
 import type { ExecCall, FakeKube } from './kube.js';
 
+/** The curl the exec transport runs for an endpoint scheme (https adds -k: self-signed certificates). */
+export function execSqlCommand(scheme: 'http' | 'https'): string[] {
+  return scheme === 'http' ? EXEC_SQL_COMMAND : EXEC_SQL_COMMAND.map((w) => (w === 'http://localhost:4200/_sql' ? 'https://localhost:4200/_sql' : w)).concat('-k');
+}
+
+/** What a client of `scheme` sees from a port speaking the other one (null: they match). */
+export function schemeMismatch(client: 'http' | 'https', served: 'http' | 'https'): string | null {
+  if (client === served) return null;
+  return client === 'http' ? 'Empty reply from server (plain HTTP to an HTTPS-only port)' : 'SSL routines::wrong version number (HTTPS to a plain-HTTP port)';
+}
+
 export const EXEC_SQL_COMMAND = [
   'curl',
   '-sS',
@@ -44,10 +55,13 @@ export class FakeSqlFactory implements SqlTransportFactory {
 
   /** The exec handler to install as kube.hooks.exec: runs the posted SQL as `crate` from localhost. */
   readonly execHandler = async (call: ExecCall) => {
-    if (call.command.join(' ') !== EXEC_SQL_COMMAND.join(' ')) return { exitCode: 127, stdout: '', stderr: `unknown command ${call.command[0]}` };
+    const scheme = call.command.join(' ') === EXEC_SQL_COMMAND.join(' ') ? 'http' : call.command.join(' ') === execSqlCommand('https').join(' ') ? 'https' : null;
+    if (scheme === null) return { exitCode: 127, stdout: '', stderr: `unknown command ${call.command[0]}` };
     const body = JSON.parse(call.stdin ?? '{}') as { stmt: string; args?: unknown[] };
     const node = this.crate.nodeByHostname(call.pod);
     if (!node || node.state === 'down') return { exitCode: 7, stdout: '', stderr: 'curl: (7) Failed to connect to localhost port 4200: Connection refused' };
+    const mismatch = schemeMismatch(scheme, this.crate.options.httpScheme);
+    if (mismatch) return { exitCode: scheme === 'http' ? 52 : 35, stdout: '', stderr: `curl: (${scheme === 'http' ? 52 : 35}) ${mismatch}` };
     try {
       const res = await this.crate.query(node.name, { user: 'crate', password: null }, 'exec', body.stmt, body.args ?? []);
       return { exitCode: 0, stdout: `${JSON.stringify(res)}\n200`, stderr: '' };
@@ -73,6 +87,8 @@ export class FakeSqlFactory implements SqlTransportFactory {
         if (!current || !running) throw new SqlConnectionError(`connect ECONNREFUSED ${pod.podIP ?? pod.name}:${endpoint.port}`);
         const node = this.crate.nodeByHostname(pod.name);
         if (!node) throw new SqlConnectionError(`connect ECONNREFUSED ${pod.podIP ?? pod.name}:${endpoint.port}`);
+        const mismatch = schemeMismatch(endpoint.scheme, this.crate.options.httpScheme);
+        if (mismatch) throw new SqlConnectionError(`${endpoint.scheme}://${pod.podIP ?? pod.name}:${endpoint.port}: ${mismatch}`);
         const password = endpoint.credentials
           ? await this.kube.readSecret(namespace, endpoint.credentials.secretName, endpoint.credentials.passwordKey)
           : null;
@@ -82,15 +98,15 @@ export class FakeSqlFactory implements SqlTransportFactory {
   }
 
   exec(namespace: string, pod: PodInfo, endpoint: SqlEndpoint): SqlTransport {
-    void endpoint;
+    const command = execSqlCommand(endpoint.scheme);
     return {
-      description: `exec ${pod.name}/${pod.containerName} -> http://localhost:4200 as crate`,
+      description: `exec ${pod.name}/${pod.containerName} -> ${endpoint.scheme}://localhost:4200 as crate`,
       query: async (stmt, args = [], opts) => {
         if (opts?.signal?.aborted) throw abortError(opts.signal);
         this.calls.push({ kind: 'exec', pod: pod.name, stmt, args });
         let res;
         try {
-          res = await this.kube.exec(namespace, pod.name, pod.containerName, EXEC_SQL_COMMAND, {
+          res = await this.kube.exec(namespace, pod.name, pod.containerName, command, {
             stdin: JSON.stringify({ stmt, args }),
             ...(opts?.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
           });

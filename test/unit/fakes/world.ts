@@ -19,7 +19,7 @@ export interface WorldOptions {
   replicas?: number;
   /** 'dc_util': the crate container's preStop runs dc_util; 'none': no lifecycle hook. */
   preStop?: 'dc_util' | 'none';
-  /** dc_util command line (default "./dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s"). */
+  /** dc_util command line (default "./dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s -proto http"). */
   dcUtilCommand?: string;
   /** With dc_util: also a postStart hook running dc_util --reset-routing (default true). */
   dcUtilPostStart?: boolean;
@@ -108,6 +108,8 @@ export class World {
   joinDelayMs: number;
   /** Every StatefulSet of the world: the main one first, then options.nodeGroups. */
   readonly groups: GroupSts[];
+  /** dc_util runs that failed before decommissioning (the pod then only got its SIGTERM). */
+  readonly dcUtilFailures: { pod: string; reason: string }[] = [];
   /** Crash-looping pods: name -> the pod uid whose container crashes before its node joins, or '*' for every incarnation. */
   readonly crashing = new Map<string, string>();
 
@@ -121,7 +123,7 @@ export class World {
     this.nodePrefix = options.nodePrefix ?? 'data-hot';
     this.preStop = options.preStop ?? 'none';
     this.terminationGracePeriodSeconds = options.terminationGracePeriodSeconds === undefined ? (this.operator ? 1200 : 30) : options.terminationGracePeriodSeconds;
-    this.dcUtilCommand = options.dcUtilCommand ?? './dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s';
+    this.dcUtilCommand = options.dcUtilCommand ?? './dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s -proto http';
     this.dcUtilPostStart = options.dcUtilPostStart ?? true;
     this.joinDelayMs = options.joinDelayMs ?? 1000;
     const extra = this.operator ? (options.nodeGroups ?? []) : [];
@@ -360,7 +362,7 @@ export class World {
         ? {
             lifecycle: {
               // dc_util derives the node name from its -crate-node-prefix (default data-hot)
-              preStop: { exec: { command: ['/bin/sh', '-c', g.nodePrefix === 'data-hot' ? this.dcUtilCommand : `${this.dcUtilCommand} -crate-node-prefix ${g.nodePrefix}`] } },
+              preStop: { exec: { command: ['/bin/sh', '-c', this.dcUtilCommandFor(g)] } },
               ...(this.dcUtilPostStart
                 ? { postStart: { exec: { command: ['/bin/sh', '-c', `${this.dcUtilCommand.split(' ')[0]} --reset-routing`] } } }
                 : {}),
@@ -392,6 +394,16 @@ export class World {
     };
   }
 
+  /**
+   * The preStop command line of a group: dc_util derives the node name from -crate-node-prefix (default data-hot, which
+   * needs a hostname crate-data-hot-...-<n>); for a plain StatefulSet name the hook passes such a -hostname itself.
+   */
+  private dcUtilCommandFor(g: GroupSts): string {
+    if (g.nodePrefix !== 'data-hot') return `${this.dcUtilCommand} -crate-node-prefix ${g.nodePrefix}`;
+    if (/^crate-data-hot-.+-\d+$/.test(`${g.statefulSetName}-0`) && g.statefulSetName.split('-').length >= 4) return this.dcUtilCommand;
+    return `${this.dcUtilCommand} -hostname "crate-data-hot-w-\${HOSTNAME##*-}"`;
+  }
+
   /** The dc_util stand-in (fact sheet section 5): decommission this node, wait until it is gone. */
   private async dcUtil(ns: string, podName: string, container: V1Container): Promise<void> {
     const cmd = (container.lifecycle?.preStop?.exec?.command ?? []).join(' ');
@@ -400,6 +412,13 @@ export class World {
     if (!sts || (sts.spec?.replicas ?? 0) <= 1 || /^true$/i.test(sts.metadata?.labels?.['dc-util-disabled'] ?? '')) return;
     const flag = Number(/-?-timeout[= ](\d+)s/.exec(cmd)?.[1] ?? 7200);
     const minAvailability = /-?-min-availability[= ](\w+)/.exec(cmd)?.[1] ?? 'FULL';
+    // dc_util posts to <proto>://127.0.0.1:4200 (default https): against the other scheme it cannot connect and
+    // exits 1 without a decommission (fact sheet section 7); the pod then only gets its SIGTERM.
+    const proto = /-?-proto[= ](\w+)/.exec(cmd)?.[1]?.toLowerCase() ?? 'https';
+    if (proto !== this.crate.options.httpScheme) {
+      this.dcUtilFailures.push({ pod: podName, reason: `-proto ${proto} against a ${this.crate.options.httpScheme} port` });
+      return;
+    }
     const grace = sts.spec?.template.spec?.terminationGracePeriodSeconds ?? null;
     const effective = grace === null || grace === 30 ? flag : Math.max(grace - 120, 360);
     const node = this.nodeName(podName);

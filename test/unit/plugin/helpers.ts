@@ -2,7 +2,7 @@
 // writers that capture output, and a CliContext whose cluster factory records (or forbids) being called.
 import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import { KubeApiError } from '../../../shared/errors.js';
-import type { AccessReview, JobSnapshot, ObjectRef, PluginKube } from '../../../plugin/kube.js';
+import type { AccessReview, JobSnapshot, LogStreamOptions, ObjectRef, PluginKube } from '../../../plugin/kube.js';
 import type { CliContext, Connection, Writer } from '../../../plugin/io.js';
 import type { EngineApi } from '../../../plugin/engine.js';
 
@@ -20,9 +20,24 @@ export class CaptureWriter implements Writer {
 const key = (apiVersion: string, kind: string, namespace: string | undefined, name: string) => `${apiVersion}|${kind}|${namespace ?? ''}|${name}`;
 
 export interface LogScript {
+  /** The container's log so far; lines pushed later reach open follow streams (like a runner writing on). */
   lines: string[];
   /** Resolves when the log ends (the container exited); default: at once after the lines. */
   end?: Promise<void>;
+  /**
+   * Connection by connection: the n-th entry makes the n-th stream break (reject, like undici's "terminated")
+   * or end cleanly (like a server closing it) after delivering `after` lines; later connections work normally.
+   */
+  breaks?: Array<{ after: number; how: 'error' | 'end' }>;
+  /** Line i is written at 2026-01-01T00:00:00Z + i * stepMs (default 250 ms: several lines share a second). */
+  stepMs?: number;
+}
+
+/** The kubelet's RFC 3339 nano timestamp of line i of a script (trailing zeros trimmed, as Go's RFC3339Nano). */
+export function scriptStamp(script: LogScript, i: number): string {
+  const ms = Date.UTC(2026, 0, 1) + i * (script.stepMs ?? 250);
+  const nanos = String((ms % 1000) * 1_000_000 + 4321).padStart(9, '0').replace(/0+$/, '');
+  return `${new Date(ms).toISOString().slice(0, 19)}.${nanos}Z`;
 }
 
 /** In-memory PluginKube with the real adapter's contract (null on 404, KubeApiError 409 on create conflicts). */
@@ -120,13 +135,55 @@ export class FakePluginKube implements PluginKube {
     return this.observers.size;
   }
 
-  async streamLogs(namespace: string, pod: string, _container: string, onLine: (line: string) => void, signal: AbortSignal) {
+  /** Every follow request: pod, sinceTime, timestamps. */
+  logRequests: Array<{ pod: string; sinceTime?: string; timestamps?: boolean }> = [];
+  private logWaiters = new Set<() => void>();
+
+  /** Append a line to a pod's log (open follow streams get it). */
+  appendLog(namespace: string, pod: string, line: string): void {
+    this.logs.get(`${namespace}/${pod}`)?.lines.push(line);
+    for (const w of [...this.logWaiters]) w();
+  }
+
+  async streamLogs(namespace: string, pod: string, _container: string, onLine: (line: string) => void, signal: AbortSignal, opts: LogStreamOptions = {}) {
     this.streamed.push(pod);
+    this.logRequests.push({ pod, ...opts });
     const script = this.logs.get(`${namespace}/${pod}`);
     if (!script) throw new KubeApiError(400, 'BadRequest', `container runner in pod ${pod} is waiting to start`);
-    for (const l of script.lines) onLine(l);
-    if (script.end) {
-      await Promise.race([script.end, new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }))]);
+    const brk = script.breaks?.shift();
+    const since = opts.sinceTime ? Date.parse(opts.sinceTime) : -Infinity;
+    let next = 0;
+    let sent = 0;
+    let ended = false;
+    void script.end?.then(() => {
+      ended = true;
+      for (const w of [...this.logWaiters]) w();
+    });
+    const cut = () => {
+      if (!brk || sent < brk.after) return false;
+      if (brk.how === 'error') throw new KubeApiError(0, 'StreamBroken', `logs of pod ${namespace}/${pod}: terminated`);
+      return true;
+    };
+    for (;;) {
+      while (next < script.lines.length) {
+        const i = next++;
+        const ts = scriptStamp(script, i);
+        if (Date.parse(ts) < since) continue;
+        if (cut()) return;
+        onLine(opts.timestamps ? `${ts} ${script.lines[i]}` : script.lines[i]!);
+        sent += 1;
+      }
+      if (cut()) return;
+      if (!script.end || ended || signal.aborted) return;
+      await new Promise<void>((resolve) => {
+        const w = () => {
+          this.logWaiters.delete(w);
+          signal.removeEventListener('abort', w);
+          resolve();
+        };
+        this.logWaiters.add(w);
+        signal.addEventListener('abort', w, { once: true });
+      });
     }
   }
 }

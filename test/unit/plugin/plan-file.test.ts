@@ -12,10 +12,12 @@ const OWN = join(import.meta.dirname, 'fixtures');
 
 // Expected values follow each fixture's header comment (dc_util's effective timeout and the delete grace period).
 const TABLE: Array<[file: string, expected: Record<string, unknown>]> = [
-  [join(SHARED, 'crate-operator-data-hot.yaml'), { strategy: 'kubernetes_managed', hasPrestopHook: true, hasDcUtil: true, dcUtilTimeoutSeconds: 1080, dcUtilSkips: false }],
-  [join(SHARED, 'dc-util-direct-argv.yaml'), { strategy: 'kubernetes_managed', hasDcUtil: true, dcUtilTimeoutSeconds: 720, deleteGracePeriodSeconds: 780 }],
+  // No -proto (dc_util's default https) against a CrateDB serving plain HTTP: dc_util cannot connect (issue 8 item 1).
+  [join(SHARED, 'crate-operator-data-hot.yaml'), { strategy: 'manual', hasPrestopHook: true, hasDcUtil: true, dcUtilTimeoutSeconds: 1080, dcUtilSkips: true, dcUtilProto: 'https', servedScheme: 'http' }],
+  [join(SHARED, 'dc-util-direct-argv.yaml'), { strategy: 'manual', hasDcUtil: true, dcUtilTimeoutSeconds: 720, deleteGracePeriodSeconds: 30, dcUtilProto: 'https', servedScheme: 'http' }],
+  [join(SHARED, 'dc-util-proto-http.yaml'), { strategy: 'kubernetes_managed', hasDcUtil: true, dcUtilTimeoutSeconds: 1080, deleteGracePeriodSeconds: 1200, dcUtilProto: 'http', servedScheme: 'http' }],
   [join(SHARED, 'dc-util-disabled.yaml'), { strategy: 'manual', hasPrestopHook: true, hasDcUtil: true, dcUtilSkips: true }],
-  [join(SHARED, 'helm-service-and-statefulset.yaml'), { strategy: 'kubernetes_managed', hasDcUtil: true, dcUtilTimeoutSeconds: 900 }],
+  [join(SHARED, 'helm-service-and-statefulset.yaml'), { strategy: 'manual', hasDcUtil: true, dcUtilTimeoutSeconds: 900, dcUtilProto: 'https', servedScheme: 'http' }],
   [join(SHARED, 'plain-manual.yaml'), { strategy: 'manual', hasPrestopHook: false, hasDcUtil: false }],
   [join(SHARED, 'sleep-prestop-single-node.yaml'), { strategy: 'manual', hasPrestopHook: true, hasDcUtil: false }],
 ];
@@ -37,6 +39,17 @@ describe('plan -f on the shared manifests', () => {
     expect(Array.isArray(out.reasons) && out.reasons.length > 0).toBe(true);
     expect(list).not.toHaveProperty('strategy');
     expect(ctx.connectCalls).toBe(0);
+  });
+});
+
+describe('plan -f shows the dc_util scheme check', () => {
+  it('names dc_util\'s -proto and the scheme CrateDB serves, and why that means manual', async () => {
+    const file = join(SHARED, 'crate-operator-data-hot.yaml');
+    const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
+    expect(await runCli(['plan', '-f', file], ctx)).toBe(0);
+    expect(ctx.out.text).toMatch(/strategy manual/);
+    expect(ctx.out.text).toContain('dc_util -proto: https, CrateDB serves: http');
+    expect(ctx.out.text).toContain('dc_util posts to https://127.0.0.1:4200');
   });
 });
 
