@@ -15,6 +15,7 @@ import { declareSchedule } from './commands/schedule.js';
 import { declareRbac } from './commands/rbac.js';
 import { declareJobs } from './commands/jobs.js';
 import { declareVersion } from './commands/version.js';
+import { declareWorker } from './commands/worker.js';
 import { cobraAnswerWith, completeCommandLine, connectOptionsFromWords, declareCompletion, kubeResourceLister } from './commands/completion.js';
 import { HELP_WIDTH, renderHelp } from './help.js';
 import { findCommand, recordCommandTree, type CommandSpec } from './spec.js';
@@ -26,7 +27,7 @@ const ROOT_DESCRIBE =
   'unavailable. Operations run in a Job inside the cluster (install its RBAC once with `rbac install`), or here ' +
   'with --local.';
 
-const DECLARATIONS = [declareRollout, declareRestart, declareDecommission, declarePlan, declareHealth, declareSchedule, declareRbac, declareJobs, declareVersion, declareCompletion];
+const DECLARATIONS = [declareRollout, declareRestart, declareDecommission, declarePlan, declareHealth, declareSchedule, declareRbac, declareJobs, declareWorker, declareVersion, declareCompletion];
 
 /** The root flags and every command, on yargs or on the recorder of plugin/spec.ts. */
 function declareAll(y: Argv, env: CommandEnv): Argv {

@@ -97,11 +97,18 @@ export function usageLine(node: CommandSpec): string {
   return `${SCRIPT} ${parent ? `${parent} ` : ''}${node.command}${tail} [flags]`;
 }
 
+/** A command line too long for the width: broken between words with shell continuations (` \`), never mid-word. */
+export function shellLines(cmd: string, width: number): string[] {
+  if (cmd.length + 2 <= width) return [`  ${cmd}`];
+  const lines = wrap(cmd, width - 2, 4, 2);
+  return lines.map((l, i) => (i < lines.length - 1 ? `${l} \\` : l));
+}
+
 function exampleLines(examples: Array<[string, string]>, width: number): string[] {
   const out: string[] = [];
   for (const [cmd, text] of examples) {
     out.push(...wrap(`# ${text}`, width, 4, 2));
-    out.push(`  ${cmd}`);
+    out.push(...shellLines(cmd, width));
   }
   return out;
 }

@@ -97,6 +97,21 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   define: buildDefines(root),
+  // The Temporal SDK (worker: a native core bridge, webpack) cannot live in a SEA: its imports become a module that
+  // throws ERR_MODULE_NOT_FOUND when `worker` or `rollout --temporal` loads it; they say so and point to the npm
+  // install (docs/temporal.md). Nothing else loads it.
+  plugins: [
+    {
+      name: 'temporal-absent',
+      setup(b) {
+        b.onResolve({ filter: /^@temporalio\// }, (a) => ({ path: a.path, namespace: 'temporal-absent' }));
+        b.onLoad({ filter: /.*/, namespace: 'temporal-absent' }, (a) => ({
+          contents: `const e = new Error("Cannot find package '${a.path}' (not in the single binary)"); e.code = 'ERR_MODULE_NOT_FOUND'; throw e;`,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
   // Bundled CommonJS dependencies call require(); inside the SEA it loads built-ins only.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 }).catch((e) => fail(`esbuild: ${e.message}`));

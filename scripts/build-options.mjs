@@ -48,6 +48,9 @@ export function pluginBuildOptions(outdir = 'dist/lib') {
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     metafile: true,
+    // The Temporal SDK (worker, rollout --temporal) carries a native core bridge and webpack: it stays an npm
+    // dependency, imported at run time from node_modules (docs/temporal.md).
+    external: ['@temporalio/*'],
     // The shebang lands in the chunks too, where it is a harmless comment (hashbang grammar).
     banner: { js: `#!/usr/bin/env node\n${requireShim}` },
   };

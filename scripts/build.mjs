@@ -30,7 +30,13 @@ if (existsSync('plugin/main.ts')) {
   }
 }
 if (existsSync('runner/main.ts')) await build({ ...runnerBuildOptions(join(lib, 'runner.mjs')), define });
+// The Temporal workflow bundle (webpack, ~7 s): only when a workflow source is newer than the bundle. Next to the
+// bundles that load it (shared/temporal/worker.ts looks in ../temporal and ./temporal of its module): dist/lib/.
+if (existsSync('shared/temporal/workflows/index.ts')) {
+  const { buildWorkflowBundle } = await import('./build-temporal-workflows.mjs');
+  await buildWorkflowBundle(join(lib, 'temporal', 'workflows.js'));
+}
 // The layout before dist/lib/: these made `kubectl plugin list` fail.
-for (const old of ['kubectl-crate_decommission.mjs', 'kubectl-crate_decommission.mjs.map', 'runner.mjs', 'runner.mjs.map', 'chunks', 'demo-path', 'sea']) {
+for (const old of ['kubectl-crate_decommission.mjs', 'kubectl-crate_decommission.mjs.map', 'runner.mjs', 'runner.mjs.map', 'chunks', 'demo-path', 'sea', 'temporal']) {
   await rm(join(dist, old), { recursive: true, force: true });
 }

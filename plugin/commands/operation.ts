@@ -1,7 +1,9 @@
 // Declaration helper shared by rollout, restart, decommission and health (and plan with a target).
 import type { Argv } from 'yargs';
 import { runOperation } from '../run-operation.js';
-import { buildTask, declareOperationOptions, parseTarget, type Operation, type Target } from '../task.js';
+import { buildTask, declareOperationOptions, parseTarget, type Operation, type Target, type Task } from '../task.js';
+import type { CliContext } from '../io.js';
+import type { GlobalOptions } from '../options.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 
 export interface OperationDeclaration {
@@ -17,6 +19,10 @@ export interface OperationDeclaration {
   confirm?: (target: Target, namespace: string) => string;
   /** The result is a table (health): --no-headers, -o wide, -o name. */
   table?: boolean;
+  /** More flags of this command only (e.g. rollout's --temporal). */
+  options?: (b: Argv) => Argv;
+  /** Run the Task another way when its flags ask for it (e.g. rollout --temporal); null: the Job / --local path. */
+  runInstead?: (ctx: CliContext, g: GlobalOptions, task: Task, args: Args) => Promise<number> | null;
 }
 
 export function declareOperation(d: OperationDeclaration) {
@@ -27,6 +33,7 @@ export function declareOperation(d: OperationDeclaration) {
       (b) => {
         let out: Argv = declareOperationOptions(b.positional(d.positional, { type: 'string', describe: d.positionalDescribe }), d.operation) as unknown as Argv;
         if (d.table) out = out.option('no-headers', { type: 'boolean', describe: 'Print the tables without their header rows' });
+        if (d.options) out = d.options(out);
         for (const [cmd, text] of d.examples) out = out.example(cmd, text);
         return out;
       },
@@ -43,7 +50,7 @@ export function declareOperation(d: OperationDeclaration) {
               return 1;
             }
           }
-          return runOperation(env.ctx, g, task);
+          return d.runInstead?.(env.ctx, g, task, a) ?? runOperation(env.ctx, g, task);
         });
       },
     );

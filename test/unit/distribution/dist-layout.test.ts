@@ -31,7 +31,7 @@ describe('dist/ layout of npm run build', () => {
 
   it('the bundles, chunks and maps are in dist/lib/', () => {
     const lib = readdirSync(join(out, 'lib')).sort();
-    expect(lib).toEqual(['chunks', 'kubectl-crate_decommission.mjs', 'kubectl-crate_decommission.mjs.map', 'runner.mjs', 'runner.mjs.map']);
+    expect(lib).toEqual(['chunks', 'kubectl-crate_decommission.mjs', 'kubectl-crate_decommission.mjs.map', 'runner.mjs', 'runner.mjs.map', 'temporal']);
     expect(statSync(join(out, 'lib', 'kubectl-crate_decommission.mjs')).mode & 0o111).not.toBe(0);
   });
 

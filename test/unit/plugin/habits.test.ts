@@ -41,15 +41,13 @@ describe('no arguments, help, version', () => {
       expect(await runCli([...node.path, '--help'], ctx)).toBe(0);
       const lines = ctx.out.text.split('\n');
       for (const l of lines) expect(l.length, `${node.path.join(' ')}: "${l}"`).toBeLessThanOrEqual(80);
-      for (const [cmd] of node.examples) expect(lines).toContain(`  ${cmd}`);
+      // Each example whole: on one line, or broken between words with shell continuations.
+      const joined = ctx.out.text.replace(/ \\\n {4}/g, ' ');
+      for (const [cmd] of node.examples) expect(joined.split('\n')).toContain(`  ${cmd}`);
       expect(ctx.out.text).toMatch(/6 cannot reach the cluster/);
       expect(ctx.out.text).toMatch(/130 Ctrl-C/);
       expect(ctx.out.text).not.toContain('docs/cli.md');
     }
-  });
-
-  it('the examples of every command fit 80 columns', () => {
-    for (const node of everyCommand()) for (const [cmd] of node.examples) expect(cmd.length + 2, cmd).toBeLessThanOrEqual(80);
   });
 
   it('a command help lists its own flags grouped, the global ones in one compact list', async () => {
@@ -59,7 +57,7 @@ describe('no arguments, help, version', () => {
     expect(ctx.out.text).toMatch(/^SQL flags:$/m);
     expect(ctx.out.text).toMatch(/^Global flags/m);
     expect(ctx.out.text).not.toMatch(/^Kubernetes flags:$/m);
-    expect(ctx.out.lines.length).toBeLessThan(60);
+    expect(ctx.out.lines.length).toBeLessThan(80);
   });
 
   it('version prints plugin, engine, Node, build commit and the runner image; -o json the same as JSON', async () => {

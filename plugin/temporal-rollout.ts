@@ -1,0 +1,84 @@
+// `rollout --temporal`: start clusterMaintenanceWorkflow on a Temporal server and follow it with the same progress
+// and exit codes as Job mode (the engine's log lines come from the activities' heartbeats). Ctrl-C detaches: the
+// workflow goes on. --dry-run prints the workflow start instead of starting it. Loaded only with --temporal.
+import { ExitCode, exitCodeFor, type ErrorKind } from '../shared/errors.js';
+import type { ClusterMaintenanceInput } from '../shared/temporal/contracts.js';
+import { EXIT_INTERRUPTED, EXIT_TERMINATED, UsageError, errorLine } from './exit.js';
+import type { CliContext } from './io.js';
+import type { GlobalOptions } from './options.js';
+import { printResult, progressFor } from './run-operation.js';
+import { printValue } from './printers.js';
+import { sqlEndpointOverride, type Task } from './task.js';
+import { parseTemporalOptions, temporalUnavailable } from './temporal-options.js';
+
+const KINDS = new Set<string>(['bad_input', 'refused', 'timeout', 'locked', 'transient', 'failed']);
+
+/** Workflow ids: `crate-rollout-<namespace>-<name>-<unix s>-<suffix>` (also the Lease operation id). */
+export function rolloutWorkflowId(task: Task, now: Date, suffix: string): string {
+  return `crate-rollout-${task.namespace}-${task.target.name}-${Math.floor(now.getTime() / 1000)}-${suffix}`;
+}
+
+export function workflowInputFor(task: Task, kubeContext: string | undefined, raw: Record<string, unknown>): ClusterMaintenanceInput {
+  const o = task.options;
+  const sql = sqlEndpointOverride(o.sql);
+  const hb = raw['heartbeat-timeout'];
+  return {
+    target: { namespace: task.namespace, kind: task.target.kind, name: task.target.name, ...(sql ? { sql } : {}) },
+    ...(kubeContext ? { kubeContext } : {}),
+    podReadyTimeout: o.podReadyTimeout,
+    healthTimeout: o.healthTimeout,
+    options: { decommissionTimeout: o.decommissionTimeout, minAvailability: o.minAvailability, allocation: o.allocation, force: true },
+    ...(typeof hb === 'number' ? { heartbeatTimeoutSeconds: hb } : {}),
+  };
+}
+
+export async function runRolloutWithTemporal(ctx: CliContext, g: GlobalOptions, task: Task, raw: Record<string, unknown>): Promise<number> {
+  const t = parseTemporalOptions(raw, ctx.env);
+  const hb = raw['heartbeat-timeout'];
+  if (hb !== undefined && (typeof hb !== 'number' || !Number.isInteger(hb) || hb < 5)) {
+    throw new UsageError('--heartbeat-timeout must be a whole number of seconds, at least 5', 'Pass e.g. --heartbeat-timeout 60');
+  }
+  if (g.local) throw new UsageError('--temporal and --local exclude each other', 'The Temporal worker runs the engine; drop --local');
+  const workerContext = typeof raw['worker-context'] === 'string' && raw['worker-context'] !== '' ? raw['worker-context'] : g.connect.context;
+  // The namespace: -n, else the context's (kubeconfig only; no API call).
+  const conn = await ctx.connect(g.connect);
+  const resolved: Task = { ...task, namespace: g.namespace ?? conn.namespace };
+  const input = workflowInputFor(resolved, workerContext, raw);
+  const workflowId = rolloutWorkflowId(resolved, ctx.now(), ctx.randomSuffix());
+  input.operationId = workflowId;
+  if (g.dryRun) {
+    const start = { workflowType: 'clusterMaintenanceWorkflow', workflowId, taskQueue: t.taskQueue, namespace: t.namespace, address: t.address, args: [input] };
+    printValue(ctx.stdout, start, g.output === 'json' ? 'json' : 'yaml', () => '');
+    return ExitCode.ok;
+  }
+  let client: typeof import('../shared/temporal/client.js');
+  try {
+    client = await import('../shared/temporal/client.js');
+  } catch (err) {
+    throw temporalUnavailable(err);
+  }
+  const c = await client.connectClient({ address: t.address, namespace: t.namespace });
+  try {
+    const handle = await client.startClusterMaintenance(c, { taskQueue: t.taskQueue, workflowId, input });
+    const notice = `workflow ${workflowId} started on ${t.address} (namespace ${t.namespace}, task queue ${t.taskQueue}; Ctrl-C detaches, the workflow goes on)`;
+    ctx.stderr.write(g.output === 'json' ? `${JSON.stringify({ ts: ctx.now().toISOString(), level: 'info', msg: notice, workflowId })}\n` : `${notice}\n`);
+    const progress = progressFor(ctx, g);
+    const end = await client.followClusterMaintenance(handle, { line: (l) => progress.line(l), signal: ctx.signal, now: () => ctx.now() });
+    await progress.close(end.status === 'succeeded');
+    if (end.status === 'detached') {
+      ctx.stderr.write(`detached from workflow ${workflowId}; it goes on. Follow it: temporal workflow show -w ${workflowId} --follow; stop it safely: temporal workflow cancel -w ${workflowId}\n`);
+      return EXIT_INTERRUPTED;
+    }
+    if (end.status === 'succeeded') {
+      printResult(ctx, g, end.result);
+      return ExitCode.ok;
+    }
+    if (end.result) printResult(ctx, g, end.result);
+    ctx.stderr.write(`${errorLine(new Error(end.error))}\n`);
+    if (end.status === 'cancelled') return EXIT_TERMINATED;
+    if (end.status === 'failed') return exitCodeFor(KINDS.has(end.errorKind) ? (end.errorKind as ErrorKind) : 'failed');
+    return end.status === 'timed_out' ? ExitCode.timeout : ExitCode.failed;
+  } finally {
+    await c.connection.close();
+  }
+}
