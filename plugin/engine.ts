@@ -69,7 +69,10 @@ export async function executeTask(
     minAvailability: o.minAvailability,
     allocation: o.allocation,
     force: true,
+    stallBreak: o.noStallBreak !== true,
+    stallIdleSeconds: o.stallIdleSeconds,
   };
+  deps = { ...deps, heartbeatMs: o.heartbeatSeconds * 1000 };
   try {
     const sql = sqlEndpointOverride(o.sql);
     const cluster = await engine.analyzeCluster(deps, {

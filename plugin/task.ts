@@ -49,6 +49,12 @@ export const TaskOptions = z.object({
   sql: SqlOptions.optional(),
   /** --skip-preflight (restart, decommission): no pre-flight health gate. Dangerous; only set when given. */
   skipPreflight: z.literal(true).optional(),
+  /** --heartbeat: seconds between progress lines while a wait lasts. */
+  heartbeatSeconds: z.number().int().positive().default(30),
+  /** --no-stall-break: wait for the graceful-stop timeout as before (only set when given). */
+  noStallBreak: z.literal(true).optional(),
+  /** --stall-idle: seconds the drained node must show no job and no operation before the engine stops it. */
+  stallIdleSeconds: z.number().int().positive().default(30),
   /** --pushgateway URL / --metrics-file PATH (rollout, restart, decommission): where the run's metrics go. */
   metrics: z.object({ pushgateway: z.string().url().optional(), metricsFile: z.string().min(1).optional() }).optional(),
 });
@@ -60,6 +66,8 @@ export const DEFAULT_TASK_OPTIONS: TaskOptions = {
   allocation: 'primaries',
   podReadyTimeout: 600,
   healthTimeout: 900,
+  heartbeatSeconds: 30,
+  stallIdleSeconds: 30,
 };
 
 export const Task = z.object({
@@ -155,6 +163,18 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
         group: 'Engine:',
       });
   }
+  if (operation === 'rollout' || operation === 'restart' || operation === 'decommission' || operation === 'plan') {
+    out = out
+      .option('stall-break', {
+        type: 'boolean',
+        default: true,
+        describe:
+          "Stop a drained node that stays idle (no job, no operation in sys.jobs/sys.operations for --stall-idle) instead of waiting for the graceful-stop timeout: CrateDB 6.4.3's active-request counter leaks on retried reads. --no-stall-break waits as before",
+        group: 'Engine:',
+      })
+      .option('stall-idle', { type: 'string', default: '30s', describe: 'How long a drained node must be idle before the stall break', group: 'Engine:' });
+  }
+  out = out.option('heartbeat', { type: 'string', default: '30s', describe: 'Progress line interval while a wait lasts (what it waits for, its state, time left)', group: 'Engine:' });
   if (operation === 'restart' || operation === 'decommission') {
     out = out.option('skip-preflight', {
       type: 'boolean',
@@ -216,6 +236,9 @@ export interface RawOperationArgs {
   'health-timeout'?: unknown;
   'skip-preflight'?: unknown;
   'operation-id'?: unknown;
+  heartbeat?: unknown;
+  'stall-break'?: unknown;
+  'stall-idle'?: unknown;
   'sql-transport'?: unknown;
   'sql-user'?: unknown;
   'sql-password-secret'?: unknown;
@@ -323,6 +346,9 @@ export function parseTaskOptions(raw: RawOperationArgs): TaskOptions {
   const sql = parseSqlOptions(raw);
   if (sql) opts.sql = sql;
   if (raw['skip-preflight'] === true) opts.skipPreflight = true;
+  if (raw.heartbeat !== undefined) opts.heartbeatSeconds = parseDurationSeconds(single(raw.heartbeat, '--heartbeat'), '--heartbeat');
+  if (raw['stall-break'] === false) opts.noStallBreak = true;
+  if (raw['stall-idle'] !== undefined) opts.stallIdleSeconds = parseDurationSeconds(single(raw['stall-idle'], '--stall-idle'), '--stall-idle');
   const metrics: NonNullable<TaskOptions['metrics']> = {};
   if (raw.pushgateway !== undefined) {
     const checked = checkPushgatewayUrl(single(raw.pushgateway, '--pushgateway'));
@@ -389,6 +415,11 @@ export function runnerArgsFor(task: Task): string[] {
   args.push('--health-timeout', `${o.healthTimeout}s`);
   args.push(...sqlArgsFor(o.sql));
   if (o.skipPreflight && (task.operation === 'restart' || task.operation === 'decommission')) args.push('--skip-preflight');
+  if (o.heartbeatSeconds !== DEFAULT_TASK_OPTIONS.heartbeatSeconds) args.push('--heartbeat', `${o.heartbeatSeconds}s`);
+  if (task.operation !== 'health') {
+    if (o.noStallBreak) args.push('--no-stall-break');
+    if (o.stallIdleSeconds !== DEFAULT_TASK_OPTIONS.stallIdleSeconds) args.push('--stall-idle', `${o.stallIdleSeconds}s`);
+  }
   if (task.operation === 'rollout' || task.operation === 'restart' || task.operation === 'decommission') {
     if (o.metrics?.pushgateway) args.push('--pushgateway', o.metrics.pushgateway);
     if (o.metrics?.metricsFile) args.push('--metrics-file', o.metrics.metricsFile);

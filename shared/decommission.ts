@@ -1,7 +1,7 @@
 // Decommission one CrateDB pod with the strategy its StatefulSet calls for: kubernetes_managed
 // (delete with dc_util's grace period, dc_util drains in preStop) or manual (we drain with ALTER
 // CLUSTER DECOMMISSION, wait for the process to exit, then delete the pod before it restarts in place).
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
 import { SQL, livePodInfo } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
 import { BadInputError, CrateSqlError, KubeApiError, OperationFailedError, SqlConnectionError, messageOf } from './errors.js';
@@ -15,9 +15,10 @@ import {
   type StatefulSetInfo,
   type Strategy,
 } from './schemas.js';
-import { abortReason, pollUntil, podReady, waitForPod } from './wait.js';
+import { abortReason, pollUntil, podReady, startHeartbeat, waitForPod } from './wait.js';
 import type { PodProgress } from './lease.js';
 import { singlePodPreflight } from './preflight.js';
+import { heartbeatFor } from './wait-state.js';
 import { podStrategyOf } from './detect.js';
 
 /** Grace period of the pod delete after the manual decommission (the process has already exited). */
@@ -47,6 +48,7 @@ export async function resolvePod(ctx: OperationContext, podName: string): Promis
       signal: ctx.signal,
       clock: deps.clock,
       timeoutMessage: `Pod not found: ${podName}`,
+      heartbeat: heartbeatFor(ctx, `pod ${podName} to be re-created`, { pod: podName }),
     });
   }
   if (!pod) throw new BadInputError(`Pod not found: ${podName}`);
@@ -100,12 +102,13 @@ async function saveProgress(ctx: OperationContext, current: PodProgress | null):
 }
 
 /** Wait until the pod with `oldUid` is gone (deleted, or replaced by a new uid). */
-async function waitOldPodGone(ctx: OperationContext, podName: string, oldUid: string, timeoutSeconds: number): Promise<V1Pod | null> {
+async function waitOldPodGone(ctx: OperationContext, podName: string, oldUid: string, timeoutSeconds: number, node?: string | null): Promise<V1Pod | null> {
   return waitForPod(ctx.deps.kube, ctx.cluster.namespace, podName, (p) => p === null || p.metadata?.uid !== oldUid, {
     timeoutMs: timeoutSeconds * 1000,
     signal: ctx.signal,
     clock: ctx.deps.clock,
     timeoutMessage: `Pod ${podName} was not deleted within ${timeoutSeconds}s`,
+    heartbeat: heartbeatFor(ctx, node ? `pod ${podName} to terminate (dc_util drains node ${node} in its preStop hook)` : `pod ${podName} to terminate`, { pod: podName, uid: oldUid, node: node ?? null }),
   });
 }
 
@@ -162,7 +165,7 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
     await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `Deleting with grace period ${grace}s; dc_util decommissions node ${info.nodeName ?? '?'} in preStop`);
     await deletePod(ctx, info.name, oldUid, grace);
   }
-  await waitOldPodGone(ctx, info.name, oldUid, grace + DELETE_MARGIN_SECONDS);
+  await waitOldPodGone(ctx, info.name, oldUid, grace + DELETE_MARGIN_SECONDS, info.nodeName);
   result.processExited = true;
   deps.log.info(`Pod ${info.name} has been deleted`);
   await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleted' });
@@ -265,15 +268,44 @@ async function nodeInCluster(ctx: OperationContext, nodeName: string): Promise<b
   }
 }
 
-/** Has the CrateDB container of this pod (uid) exited since the decommission was sent? */
-function processExited(p: V1Pod | null, info: PodInfo, since: { restartCount: number; sentAt: number }): boolean {
+/**
+ * The CrateDB container as the kubelet reported it right before the DECOMMISSION: restartCount and the identity of
+ * the running container and of the last terminated one. Exit detection compares these, never timestamps: the
+ * kubelet's clock (finishedAt) and the engine's are two machines' clocks.
+ */
+export interface ContainerSnapshot {
+  restartCount: number;
+  /** containerID of the running container (null when the kubelet did not report one). */
+  containerId: string | null;
+  /** Identity of lastState.terminated (null = none; undefined = not known, e.g. progress of an older version). */
+  lastTerminated: string | null | undefined;
+}
+
+const timeText = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : null);
+
+/** The identity of a terminated container state: its containerID, else its exit code, reason and times (as text, for equality only). */
+function terminatedIdentity(t: V1ContainerStateTerminated | undefined): string | null {
+  if (!t) return null;
+  if (t.containerID) return t.containerID;
+  return JSON.stringify([t.exitCode, t.reason ?? null, timeText(t.startedAt), timeText(t.finishedAt)]);
+}
+
+export function containerSnapshot(p: V1Pod | null, containerName: string, fallbackRestartCount = 0): ContainerSnapshot {
+  const cs = p?.status?.containerStatuses?.find((c) => c.name === containerName);
+  if (!cs) return { restartCount: fallbackRestartCount, containerId: null, lastTerminated: undefined };
+  return { restartCount: cs.restartCount ?? 0, containerId: cs.containerID ?? null, lastTerminated: terminatedIdentity(cs.lastState?.terminated) };
+}
+
+/** Has the CrateDB container of this pod (uid) exited since `before` (the snapshot taken right before the DECOMMISSION)? */
+function processExited(p: V1Pod | null, info: PodInfo, before: ContainerSnapshot): boolean {
   if (!p || p.metadata?.uid !== info.uid) return true;
   const cs = p.status?.containerStatuses?.find((c) => c.name === info.containerName);
   if (!cs) return false;
   if (cs.state?.terminated) return true;
-  if ((cs.restartCount ?? 0) > since.restartCount) return true;
-  const finished = cs.lastState?.terminated?.finishedAt;
-  return !!finished && new Date(finished).getTime() >= since.sentAt;
+  if ((cs.restartCount ?? 0) > before.restartCount) return true;
+  const last = terminatedIdentity(cs.lastState?.terminated);
+  if (before.lastTerminated !== undefined && last !== null && last !== before.lastTerminated) return true;
+  return !!before.containerId && !!cs.containerID && cs.containerID !== before.containerId;
 }
 
 /** Does the node answer SQL normally (so it is not draining)? Asked directly, as the HTTP user. */
@@ -294,7 +326,7 @@ async function waitProcessExit(
   ctx: OperationContext,
   target: PodTarget,
   nodeName: string,
-  since: { restartCount: number; sentAt: number },
+  since: ContainerSnapshot,
   timeoutSeconds: number,
 ): Promise<void> {
   const { deps, cluster } = ctx;
@@ -303,7 +335,8 @@ async function waitProcessExit(
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
   const exited = (p: V1Pod | null) => processExited(p, info, since);
   const message = `Manual decommission timed out after ${timeoutSeconds}s`;
-  const byWatch = waitForPod(deps.kube, cluster.namespace, info.name, exited, { timeoutMs: timeoutSeconds * 1000, signal, clock: deps.clock, timeoutMessage: message }).then(
+  const heartbeat = heartbeatFor(ctx, `the CrateDB process of pod ${info.name} to exit (node ${nodeName} decommissioning)`, { pod: info.name, uid: info.uid, node: nodeName });
+  const byWatch = waitForPod(deps.kube, cluster.namespace, info.name, exited, { timeoutMs: timeoutSeconds * 1000, signal, clock: deps.clock, timeoutMessage: message, heartbeat }).then(
     () => 'container exited' as const,
   );
   const byPoll = pollUntil(
@@ -325,6 +358,10 @@ async function waitProcessExit(
     stop.abort(new Error('done'));
     await Promise.allSettled([byWatch, byPoll]);
   }
+}
+
+function snapshotFields(s: ContainerSnapshot): Pick<PodProgress, 'restartCount' | 'containerId' | 'lastTerminated'> {
+  return { restartCount: s.restartCount, containerId: s.containerId, ...(s.lastTerminated !== undefined ? { lastTerminated: s.lastTerminated } : {}) };
 }
 
 function manualStatements(nodeName: string, options: DecommissionOptions): string[] {
@@ -370,13 +407,20 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
   const oldUid = resume ? resume.oldUid : info.uid;
   result.oldUid = oldUid;
   const timeoutSeconds = options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS;
-  let since = { restartCount: info.restartCount, sentAt: deps.clock.now() };
+  let since: ContainerSnapshot = containerSnapshot(target.pod, info.containerName, info.restartCount);
+  const recorded = (r: PodProgress): ContainerSnapshot => ({
+    restartCount: r.restartCount ?? info.restartCount,
+    containerId: r.containerId ?? null,
+    lastTerminated: r.lastTerminated,
+  });
 
+  /** Engine clock ms when the DECOMMISSION was sent (recorded for people reading the Lease; never compared with the kubelet's times). */
+  let sentAt = resume?.sentAt;
   let follow = false;
   /** The node of a resumed pod answers SQL again (never drained, or exited and restarted in place): drain it anew. */
   let again = false;
   if (resume && info.uid === resume.oldUid && resume.step === 'decommission-sent') {
-    since = { restartCount: resume.restartCount ?? info.restartCount, sentAt: resume.sentAt ?? 0 };
+    since = recorded(resume);
     // The earlier run may have crashed before the statement reached CrateDB: a node that still
     // answers SQL is not draining, so it is decommissioned (once) after all. The same holds for a
     // node that did exit but whose container restarted in place and answers again: it is a fresh
@@ -411,7 +455,7 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
   } else {
     if (follow || deletingResume) {
       if (follow) deps.log.info(`Resuming: node ${nodeName} is already decommissioning (sent by an earlier run of operation ${ctx.operationId}); following it, not sending it again`);
-      since = { restartCount: resume?.restartCount ?? info.restartCount, sentAt: resume?.sentAt ?? 0 };
+      since = resume ? recorded(resume) : since;
     } else {
       await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'started' });
       // Read (and record in the Lease) what the graceful_stop SETs below replace, so every exit path restores them.
@@ -422,10 +466,22 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
         deps.log.debug(`Executing manual decommission SQL ${i + 1}/5: ${statements[i]}`);
         await ctx.reader.query(statements[i]!, [], { signal: ctx.signal });
       }
-      since = { restartCount: info.restartCount, sentAt: deps.clock.now() };
-      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'decommission-sent', restartCount: since.restartCount, sentAt: since.sentAt });
+      // The snapshot exit detection compares against, taken right before the DECOMMISSION (and kept for a resume).
+      since = containerSnapshot(await deps.kube.getPod(cluster.namespace, info.name).catch(() => target.pod), info.containerName, info.restartCount);
+      sentAt = deps.clock.now();
+      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'decommission-sent', ...snapshotFields(since), sentAt });
       await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `ALTER CLUSTER DECOMMISSION of node ${nodeName} (min_availability ${options.minAvailability}, timeout ${options.decommissionTimeout}s)`);
-      await sendDecommission(ctx, target, nodeName, options.decommissionTimeout, '5/5');
+      // The statement returns once the shards have moved (real data: minutes): that is a wait too.
+      const stopBeat = startHeartbeat(heartbeatFor(ctx, `ALTER CLUSTER DECOMMISSION of node ${nodeName} to return (its shards moving off)`, { pod: info.name, uid: oldUid, node: nodeName }), {
+        clock: deps.clock,
+        timeoutMs: (options.decommissionTimeout + 120) * 1000,
+        signal: ctx.signal,
+      });
+      try {
+        await sendDecommission(ctx, target, nodeName, options.decommissionTimeout, '5/5');
+      } finally {
+        stopBeat();
+      }
     }
     if (!deletingResume) {
       await waitProcessExit(ctx, target, nodeName, since, timeoutSeconds);
@@ -433,7 +489,7 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
       deps.log.info('Manual decommission completed - CrateDB process has exited');
       setScope(ctx, { step: 'delete' });
       deps.log.info(`Pod ${info.name} is ready for deletion and restart`);
-      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleting', restartCount: since.restartCount, sentAt: since.sentAt });
+      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleting', ...snapshotFields(since), ...(sentAt !== undefined ? { sentAt } : {}) });
       await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
     } else {
       // The earlier run decided to delete; it may have crashed before the call went out.
@@ -501,7 +557,13 @@ export async function waitPodBack(ctx: OperationContext, podName: string, oldUid
     cluster.namespace,
     podName,
     (p) => !!p && p.metadata?.uid !== oldUid && !p.metadata?.deletionTimestamp && podReady(p),
-    { timeoutMs: timeoutSeconds * 1000, signal: ctx.signal, clock: deps.clock, timeoutMessage: `Pod ${podName} was not Ready within ${timeoutSeconds}s after it was re-created` },
+    {
+      timeoutMs: timeoutSeconds * 1000,
+      signal: ctx.signal,
+      clock: deps.clock,
+      timeoutMessage: `Pod ${podName} was not Ready within ${timeoutSeconds}s after it was re-created`,
+      heartbeat: heartbeatFor(ctx, `re-created pod ${podName} to be Ready`, { pod: podName, shards: false }),
+    },
   );
   const newUid = pod!.metadata!.uid!;
   deps.log.info(`Pod ${podName} is Ready again (uid ${newUid})`);
@@ -519,7 +581,14 @@ export async function waitPodBack(ctx: OperationContext, podName: string, oldUid
       });
       return nodes.find((n) => n.hostname === podName);
     },
-    { intervalMs: deps.pollIntervalMs ?? 1000, timeoutMs: timeoutSeconds * 1000, signal: ctx.signal, clock: deps.clock, timeoutMessage: `Node of pod ${podName} did not rejoin the cluster within ${timeoutSeconds}s` },
+    {
+      intervalMs: deps.pollIntervalMs ?? 1000,
+      timeoutMs: timeoutSeconds * 1000,
+      signal: ctx.signal,
+      clock: deps.clock,
+      timeoutMessage: `Node of pod ${podName} did not rejoin the cluster within ${timeoutSeconds}s`,
+      heartbeat: heartbeatFor(ctx, `the node of pod ${podName} to rejoin the cluster`, { pod: podName, shards: false }),
+    },
   );
   if (known) {
     known.nodeName = node.name;

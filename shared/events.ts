@@ -20,6 +20,10 @@ export const EventReason = {
   RolloutFailed: 'RolloutFailed',
   PodRestartSkipped: 'PodRestartSkipped',
   LockTaken: 'LockTaken',
+  /** A wait (drain, exit, termination, Ready, rejoin, health gate) passed a minute: once per wait, with its state. */
+  WaitingLong: 'WaitingLong',
+  /** The engine stopped a node whose drain was done and that stayed idle (shared/stall.ts). */
+  StallBroken: 'StallBroken',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 

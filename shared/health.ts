@@ -4,7 +4,8 @@ import { ClusterSql, worstHealth, type HealthRow, type NodeRow } from './cluster
 import { messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
 import { HealthCheckInput, type CrateDBCluster, type DegradedHealth, type HealthCheckResult, type HealthStatus, type NamedCheck, type PodInfo } from './schemas.js';
-import { abortReason, podReady } from './wait.js';
+import { DEFAULT_HEARTBEAT_MS, abortReason, podReady, startHeartbeat } from './wait.js';
+import { emitEvent, EventReason } from './events.js';
 
 /** Names of the checks, in the order they are reported. */
 export const HealthCheckName = {
@@ -205,6 +206,27 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
    */
   let kind: string | null = null;
   let lastFailed = '';
+  // A gate that waits (not the pre-flight's single reading) beats like every other wait.
+  const sts = cluster.statefulSets[0]?.name;
+  const stopBeat =
+    input.timeoutSeconds > 0
+      ? startHeartbeat(
+          {
+            log: deps.log,
+            what: `cluster ${cluster.namespace}/${cluster.name} to pass the health gate (${input.consecutive} good readings in a row)`,
+            intervalMs: deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+            state: async () => ({
+              text: lastFailed ? `now ${lastFailed}` : `${good}/${input.consecutive} good readings`,
+              fields: { goodReadings: good, failing: lastFailed || null },
+            }),
+            ...(sts
+              ? { onLong: (line: string) => emitEvent(deps, { kind: 'StatefulSet', name: sts, namespace: cluster.namespace }, EventReason.WaitingLong, line) }
+              : {}),
+          },
+          { clock: deps.clock, timeoutMs: input.timeoutSeconds * 1000, ...(deps.signal ? { signal: deps.signal } : {}) },
+        )
+      : () => {};
+  try {
   for (;;) {
     if (deps.signal?.aborted) throw abortReason(deps.signal);
     const reading = await readOnce(reader, cluster.expectedNodes, deps.signal, (hostnames) => terminatingPods(deps, cluster, hostnames));
@@ -253,5 +275,8 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
       };
     }
     await deps.clock.delay(intervalMs, deps.signal);
+  }
+  } finally {
+    stopBeat();
   }
 }

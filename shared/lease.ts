@@ -2,7 +2,8 @@
 // renewed every ttl/3 and released; its annotations carry the operation's progress so that a
 // re-run with the same operation id (a Job retry) resumes instead of starting over.
 import type { V1Lease } from '@kubernetes/client-node';
-import { KubeApiError, LockedError, messageOf } from './errors.js';
+import { randomBytes } from 'node:crypto';
+import { KubeApiError, LockedError, OperationFailedError, messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
 
 export const ANNOTATION_OPERATION = 'crate-decommission.crate.io/operation-id';
@@ -17,9 +18,13 @@ export interface PodProgress {
   oldUid: string;
   nodeName: string | null;
   step: ProgressStep;
-  /** Container restartCount before the decommission was sent (manual). */
+  /** Container restartCount right before the decommission was sent (manual). */
   restartCount?: number;
-  /** Engine clock ms when the decommission was sent (manual). */
+  /** containerID of the running CrateDB container right before the decommission was sent (manual). */
+  containerId?: string | null;
+  /** Identity of the container's lastState.terminated right before the decommission (manual; null = none). */
+  lastTerminated?: string | null;
+  /** Engine clock ms when the decommission was sent (manual; for people, never compared with the kubelet's times). */
   sentAt?: number;
 }
 
@@ -78,14 +83,25 @@ function parseGracefulStop(v: unknown): GracefulStopValues | null {
   };
 }
 
-function timeOf(v: unknown): number | null {
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === 'string') {
-    const t = Date.parse(v);
-    return Number.isNaN(t) ? null : t;
-  }
-  return null;
+/** The observer's own monotonic clock (ms): never another host's wall clock. */
+function monotonic(deps: EngineDeps): number {
+  return deps.clock.monotonic?.() ?? deps.clock.now();
 }
+
+/** What changes whenever the holder renews (or anyone writes): compared for equality only, never as times. */
+function recordKey(lease: V1Lease): string {
+  const t = lease.spec?.renewTime as unknown;
+  const renew = t instanceof Date ? t.toISOString() : String(t ?? '');
+  return `${lease.metadata?.resourceVersion ?? ''}|${renew}|${lease.spec?.holderIdentity ?? ''}`;
+}
+
+/** A holder identity unique to this run: the caller's name (user@host, the Job pod) and a random suffix. */
+export function uniqueHolder(base: string): string {
+  return `${base.slice(0, 200)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Share of the TTL after which a holder that could not renew stops (client-go's renewDeadline/leaseDuration). */
+export const SELF_FENCE_FRACTION = 2 / 3;
 
 export interface AcquireOptions {
   namespace: string;
@@ -130,10 +146,14 @@ export class ClusterLease {
    */
   static async acquire(deps: EngineDeps, opts: AcquireOptions): Promise<ClusterLease> {
     const name = leaseName(opts.clusterName);
-    const holder = opts.holderIdentity ?? deps.holderIdentity ?? `crate-decommission-${process.pid}`;
-    const duration = opts.leaseDurationSeconds ?? DEFAULT_LEASE_SECONDS;
+    const holder = uniqueHolder(opts.holderIdentity ?? deps.holderIdentity ?? `crate-decommission-${process.pid}`);
+    const duration = opts.leaseDurationSeconds ?? deps.leaseDurationSeconds ?? DEFAULT_LEASE_SECONDS;
     const { kube, clock, log } = deps;
-    for (let attempt = 0; attempt < 5; attempt++) {
+    /** The other holder's record as first seen, on this run's monotonic clock (client-go's observedRecord/observedTime). */
+    let observed: { key: string; at: number } | null = null;
+    let conflicts = 0;
+    for (;;) {
+      if (deps.signal?.aborted) throw deps.signal.reason instanceof Error ? deps.signal.reason : new Error('Operation aborted');
       const now = new Date(clock.now());
       const existing = await kube.getLease(opts.namespace, name);
       if (!existing) {
@@ -153,22 +173,36 @@ export class ClusterLease {
           log.info(`Took lock ${opts.namespace}/${name} as ${holder} (operation ${opts.operationId})`);
           return new ClusterLease(deps, opts.namespace, name, holder, duration, created, progress, false).startRenewing();
         } catch (err) {
-          if (err instanceof KubeApiError && err.statusCode === 409) continue;
+          if (err instanceof KubeApiError && err.statusCode === 409 && ++conflicts < 5) continue;
+          if (err instanceof KubeApiError && err.statusCode === 409) break;
           throw err;
         }
       }
       const currentHolder = existing.spec?.holderIdentity ?? '';
-      const renewedAt = timeOf(existing.spec?.renewTime) ?? timeOf(existing.spec?.acquireTime);
       const ttl = (existing.spec?.leaseDurationSeconds ?? duration) * 1000;
-      const expired = !currentHolder || renewedAt === null || renewedAt + ttl <= now.getTime();
       const existingOp = existing.metadata?.annotations?.[ANNOTATION_OPERATION] ?? '';
       const sameOperation = existingOp === opts.operationId;
-      if (!expired && !sameOperation) {
-        const until = renewedAt === null ? 'unknown' : new Date(renewedAt + ttl).toISOString();
-        throw new LockedError(
-          `Cluster ${opts.namespace}/${opts.clusterName} is locked by ${currentHolder} (operation ${existingOp || 'unknown'}, Lease ${name} valid until ${until}); wait for that run to finish or cancel it`,
-          currentHolder,
-        );
+      if (currentHolder && !sameOperation) {
+        // Expiry as client-go's leader election judges it: on this run's own monotonic clock, from the moment it
+        // last saw the record change. The holder's renewTime is another host's clock and is never compared with ours.
+        const key = recordKey(existing);
+        if (observed && observed.key !== key) {
+          throw new LockedError(
+            `Cluster ${opts.namespace}/${opts.clusterName} is locked by ${currentHolder} (operation ${existingOp || 'unknown'}, Lease ${name} renewed while this run watched it); wait for that run to finish or cancel it`,
+            currentHolder,
+          );
+        }
+        if (!observed) {
+          observed = { key, at: monotonic(deps) };
+          log.info(
+            `Lock ${opts.namespace}/${name} is held by ${currentHolder} (operation ${existingOp || 'unknown'}); watching it for up to ${ttl / 1000}s: a live run renews it, a crashed one's expires`,
+          );
+        }
+        const waited = monotonic(deps) - observed.at;
+        if (waited < ttl) {
+          await clock.delay(Math.max(1, Math.min(2000, ttl / 6, ttl - waited)), deps.signal);
+          continue;
+        }
       }
       const previous = parseProgress(existing.metadata?.annotations?.[ANNOTATION_PROGRESS], opts.operationId);
       const progress = sameOperation ? previous : emptyProgress(opts.operationId);
@@ -196,23 +230,25 @@ export class ClusterLease {
           leaseDurationSeconds: duration,
           acquireTime: now,
           renewTime: now,
-          leaseTransitions: (existing.spec?.leaseTransitions ?? 0) + (currentHolder && currentHolder !== holder ? 1 : 0),
+          leaseTransitions: (existing.spec?.leaseTransitions ?? 0) + (currentHolder ? 1 : 0),
         },
       };
       try {
         const taken = await kube.replaceLease(opts.namespace, replacement);
-        if (currentHolder && currentHolder !== holder) {
+        if (currentHolder) {
           log.info(
             sameOperation
               ? `Took over lock ${opts.namespace}/${name} from ${currentHolder}: same operation ${opts.operationId}, resuming`
-              : `Took over expired lock ${opts.namespace}/${name} from ${currentHolder}`,
+              : `Took over expired lock ${opts.namespace}/${name} from ${currentHolder} (not renewed for ${ttl / 1000}s as seen by this run)`,
           );
         } else {
           log.info(`Took lock ${opts.namespace}/${name} as ${holder} (operation ${opts.operationId})`);
         }
         return new ClusterLease(deps, opts.namespace, name, holder, duration, taken, progress, resumed).startRenewing();
       } catch (err) {
-        if (err instanceof KubeApiError && err.statusCode === 409) continue;
+        // Someone wrote it in between: look again (a change of another holder's record means it is alive).
+        if (err instanceof KubeApiError && err.statusCode === 409 && ++conflicts < 5) continue;
+        if (err instanceof KubeApiError && err.statusCode === 409) break;
         throw err;
       }
     }
@@ -222,25 +258,59 @@ export class ClusterLease {
   }
 
   private startRenewing(): this {
-    const interval = Math.max(1, Math.floor((this.durationSeconds * 1000) / 3));
+    const ttl = this.durationSeconds * 1000;
+    const interval = Math.max(1, Math.floor(ttl / 3));
+    /** After a failed renewal, try again this soon (client-go's retryPeriod). */
+    const retry = Math.max(1, Math.floor(ttl / 12));
+    const fenceAfter = ttl * SELF_FENCE_FRACTION;
+    this.lastRenewed = monotonic(this.deps);
     void (async () => {
+      let wait = interval;
       for (;;) {
         try {
-          await this.deps.clock.delay(interval, this.renewStop.signal);
+          await this.deps.clock.delay(wait, this.renewStop.signal);
         } catch {
           return;
         }
-        if (this.released) return;
-        await this.enqueue(() => this.write({}, 'renew')).catch(() => {});
+        if (this.released || this.lost.aborted) return;
+        const ok = await this.enqueue(() => this.write({}, 'renew')).then(
+          () => true,
+          () => false,
+        );
+        wait = ok ? interval : retry;
+      }
+    })();
+    // Self-fencing: a run that could not renew for 2/3 of the TTL stops before another run may take the Lease over
+    // (it judges expiry after a full TTL without change on its own clock). Checked apart from the writes, which may hang.
+    void (async () => {
+      for (;;) {
+        try {
+          await this.deps.clock.delay(Math.max(1, Math.floor(ttl / 24)), this.renewStop.signal);
+        } catch {
+          return;
+        }
+        if (this.released || this.lost.aborted) return;
+        const since = monotonic(this.deps) - this.lastRenewed;
+        if (since >= fenceAfter) {
+          const message = `No renewal of lock ${this.namespace}/${this.name} succeeded for ${Math.round(since / 1000)}s (${Math.round(SELF_FENCE_FRACTION * 100)}% of its ${this.durationSeconds}s TTL); stopping before another run may take it over`;
+          this.deps.log.error(message);
+          this.lostController.abort(new OperationFailedError(message));
+          return;
+        }
       }
     })();
     return this;
   }
 
-  /** Record progress in the Lease (serialized with renewals). */
+  /** Monotonic ms of the last successful write (acquire, renewal, progress). */
+  private lastRenewed = 0;
+  /** Set when another holder has the Lease (not when this run fenced itself). */
+  private lostTo: string | null = null;
+
+  /** Record progress in the Lease (serialized with renewals). Throws when it could not be written, or the Lease was lost. */
   async save(update: Partial<Omit<OperationProgress, 'operationId'>>): Promise<void> {
     Object.assign(this.progress, update);
-    await this.enqueue(() => this.write({}, 'progress'));
+    await this.bounded(this.enqueue(() => this.write({}, 'progress')), 'progress');
   }
 
   private enqueue(fn: () => Promise<void>): Promise<void> {
@@ -249,8 +319,37 @@ export class ClusterLease {
     return next;
   }
 
+  /** A save must not hang the operation: it fails when the Lease is lost (or fenced) while it waits. */
+  private bounded(p: Promise<void>, why: string): Promise<void> {
+    if (this.lost.aborted) {
+      p.catch(() => {});
+      return Promise.reject(this.lostReason());
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onLost = () => reject(this.lostReason());
+      this.lost.addEventListener('abort', onLost, { once: true });
+      p.then(
+        () => {
+          this.lost.removeEventListener('abort', onLost);
+          resolve();
+        },
+        (err: unknown) => {
+          this.lost.removeEventListener('abort', onLost);
+          reject(err instanceof Error ? err : new Error(`Could not write the ${why} to lock ${this.namespace}/${this.name}: ${messageOf(err)}`));
+        },
+      );
+    });
+  }
+
+  private lostReason(): Error {
+    const r: unknown = this.lost.reason;
+    return r instanceof Error ? r : new Error(`Lost lock ${this.namespace}/${this.name}`);
+  }
+
+  /** One write (renewal, progress, release) with up to 3 tries on conflicts; throws when it gives up. */
   private async write(extra: { holderIdentity?: string | null }, why: 'renew' | 'progress' | 'release'): Promise<void> {
-    if (this.lost.aborted) return;
+    if (this.lostTo !== null) throw this.lostReason();
+    let lastError: unknown = null;
     for (let attempt = 0; attempt < 3; attempt++) {
       const now = new Date(this.deps.clock.now());
       const spec = { ...this.lease.spec, renewTime: now };
@@ -263,10 +362,14 @@ export class ClusterLease {
         },
         spec,
       };
+      const startedAt = monotonic(this.deps);
       try {
         this.lease = await this.deps.kube.replaceLease(this.namespace, body);
+        // Renewed as of when the request was sent (the API server may have taken a while to answer).
+        this.lastRenewed = Math.max(this.lastRenewed, startedAt);
         return;
       } catch (err) {
+        lastError = err;
         if (!(err instanceof KubeApiError && err.statusCode === 409)) {
           this.deps.log.warn(`Could not ${why === 'renew' ? 'renew' : 'update'} lock ${this.namespace}/${this.name}: ${messageOf(err)}`);
           throw err;
@@ -274,13 +377,18 @@ export class ClusterLease {
         const fresh = await this.deps.kube.getLease(this.namespace, this.name);
         if (!fresh || fresh.spec?.holderIdentity !== this.holder) {
           const other = fresh?.spec?.holderIdentity ?? 'nobody';
-          this.lostController.abort(new LockedError(`Lost lock ${this.namespace}/${this.name} to ${other}; stopping`, other));
-          this.deps.log.error(`Lost lock ${this.namespace}/${this.name} to ${other}; stopping`);
-          return;
+          this.lostTo = other;
+          const lost = new LockedError(`Lost lock ${this.namespace}/${this.name} to ${other}; stopping`, other);
+          if (!this.lost.aborted) this.lostController.abort(lost);
+          this.deps.log.error(lost.message);
+          throw lost;
         }
         this.lease = fresh;
       }
     }
+    const message = `Could not ${why === 'renew' ? 'renew' : 'update'} lock ${this.namespace}/${this.name}: it kept changing (${messageOf(lastError)})`;
+    this.deps.log.warn(message);
+    throw new OperationFailedError(message, { cause: lastError });
   }
 
   /**
@@ -310,11 +418,23 @@ export class ClusterLease {
     if (this.released) return;
     this.released = true;
     this.renewStop.abort();
+    if (this.lostTo !== null) return;
+    // Bounded: a hung API request must not keep the process from ending (the Lease then expires on its own).
+    const stop = new AbortController();
+    const timeout = this.deps.clock.delay(Math.max(1000, (this.durationSeconds * 1000) / 3), stop.signal).then(
+      () => {
+        throw new Error(`no answer within ${Math.round(this.durationSeconds / 3)}s`);
+      },
+      () => {},
+    );
     try {
-      await this.enqueue(() => this.write({ holderIdentity: null }, 'release'));
+      await Promise.race([this.enqueue(() => this.write({ holderIdentity: null }, 'release')), timeout]);
       this.deps.log.info(`Released lock ${this.namespace}/${this.name}`);
     } catch (err) {
-      this.deps.log.warn(`Could not release lock ${this.namespace}/${this.name} (it expires in ${this.durationSeconds}s): ${messageOf(err)}`);
+      if (this.lostTo !== null) return;
+      this.deps.log.warn(`Could not release lock ${this.namespace}/${this.name} (it expires ${this.durationSeconds}s after its last renewal): ${messageOf(err)}`);
+    } finally {
+      stop.abort();
     }
   }
 }

@@ -93,7 +93,13 @@ export interface SqlTransportFactory {
 }
 
 export interface Clock {
+  /** Wall-clock ms (for timestamps written to objects and logs). */
   now(): number;
+  /**
+   * Monotonic ms of this process (never jumps with the wall clock): for expiry judged by this run alone (the
+   * Lease). Optional: absent = now().
+   */
+  monotonic?(): number;
   /** Wait for CrateDB polling intervals only; rejects with the signal's reason on abort. */
   delay(ms: number, signal?: AbortSignal): Promise<void>;
 }
@@ -119,6 +125,10 @@ export interface EngineDeps {
   signal?: AbortSignal;
   /** Identity of this run (Lease holder), e.g. "<job pod name>" or "<user>@<host>". */
   holderIdentity?: string;
+  /** TTL of the cluster's Lease, s (default DEFAULT_LEASE_SECONDS, 60): renewed every third, self-fenced after two thirds. */
+  leaseDurationSeconds?: number;
   /** How often CrateDB state is polled, ms (default 1000). */
   pollIntervalMs?: number;
+  /** Progress line interval while a wait lasts, ms (default 30 000; 0 = none). */
+  heartbeatMs?: number;
 }

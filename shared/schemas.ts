@@ -180,6 +180,12 @@ export const DecommissionOptions = z.object({
   force: z.boolean().default(true),
   /** Allocation held during the restart; `new_primaries` only when asked. */
   allocation: RestartAllocation.default('primaries'),
+  /**
+   * Stall break (shared/stall.ts): once the drain is done and the node showed no job and no operation in
+   * sys.jobs / sys.operations for stallIdleSeconds, stop it instead of waiting for the graceful-stop timeout.
+   */
+  stallBreak: z.boolean().default(true),
+  stallIdleSeconds: z.number().int().positive().default(30),
 });
 export type DecommissionOptions = z.infer<typeof DecommissionOptions>;
 

@@ -40,6 +40,8 @@ export interface ActivityEnv {
   /** Keep-alive heartbeat interval, ms (default 5000). */
   keepAliveMs?: number;
   pollIntervalMs?: number;
+  /** TTL of the cluster Lease, s (default 60; see EngineDeps.leaseDurationSeconds). */
+  leaseDurationSeconds?: number;
   /** Worker identity, part of the Lease holder. */
   identity?: string;
 }
@@ -131,6 +133,7 @@ export function createActivities(env: ActivityEnv): CrateActivities {
         signal: ctx.cancellationSignal,
         holderIdentity: `temporal ${env.identity ?? `${process.pid}`} (workflow ${workflowId}, attempt ${info.attempt})`,
         ...(env.pollIntervalMs ? { pollIntervalMs: env.pollIntervalMs } : {}),
+        ...(env.leaseDurationSeconds ? { leaseDurationSeconds: env.leaseDurationSeconds } : {}),
       };
       if (info.attempt > 1) hb.logger.info(`${name}: attempt ${info.attempt} (an earlier attempt failed or its worker stopped heartbeating); resuming`);
       const result = await work(deps, input);

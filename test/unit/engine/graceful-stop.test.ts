@@ -46,7 +46,7 @@ async function plantLease(w: World, holder: string, operationId: string, ageMs: 
         [ANNOTATION_PROGRESS]: JSON.stringify({ operationId, done: {}, current: null, allocationSet: null, gracefulStopBefore: null, ...p }),
       },
     },
-    spec: { holderIdentity: holder, leaseDurationSeconds: 3600, acquireTime: at, renewTime: at },
+    spec: { holderIdentity: holder, leaseDurationSeconds: 60, acquireTime: at, renewTime: at },
   });
 }
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Lease } from '@kubernetes/client-node';
 import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, ClusterLease, leaseName, type OperationProgress } from '../../../shared/lease.js';
-import { LockedError } from '../../../shared/errors.js';
+import { KubeApiError, LockedError, OperationFailedError } from '../../../shared/errors.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { restartPod } from '../../../shared/restart.js';
 import { decommissionPod } from '../../../shared/decommission.js';
@@ -28,20 +28,22 @@ async function plantLease(w: World, holder: string, operationId: string, ageMs: 
         [ANNOTATION_PROGRESS]: JSON.stringify({ operationId, done: {}, current: null, allocationSet: null, ...progress }),
       },
     },
-    spec: { holderIdentity: holder, leaseDurationSeconds: 3600, acquireTime: at, renewTime: at },
+    spec: { holderIdentity: holder, leaseDurationSeconds: 60, acquireTime: at, renewTime: at },
   });
   w.kube.writes.length = 0;
 }
 
 describe('ClusterLease', () => {
-  it('a second run fails fast with LockedError naming the holder, and writes nothing', async () => {
+  it('a second run fails with LockedError naming the holder as soon as it sees the holder renew, and writes nothing', async () => {
     const w = await world({ replicas: 3 });
-    await plantLease(w, 'runner-a@host', 'op-a', 0);
+    const holder = await ClusterLease.acquire(w.deps({ holderIdentity: 'runner-a@host' }), { namespace: ns, clusterName: w.clusterName, operationId: 'op-a', leaseDurationSeconds: 600 });
     const cluster = w.clusterModel();
     const err = await ClusterLease.acquire(w.deps(), { namespace: ns, clusterName: w.clusterName, operationId: 'op-b' }).catch((e) => e);
     expect(err).toBeInstanceOf(LockedError);
-    expect(err.holder).toBe('runner-a@host');
-    expect(err.message).toContain('is locked by runner-a@host (operation op-a');
+    expect(err.holder).toBe(holder.holder);
+    expect(err.message).toContain('is locked by runner-a@host-');
+    expect(err.message).toContain('(operation op-a, Lease crate-decommission-crate renewed while this run watched it)');
+    w.kube.writes.length = 0;
     for (const r of [
       await rollingRestart(w.deps(), { cluster, ...fastGate, operationId: 'op-b' }),
       await restartPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster, operationId: 'op-b' }),
@@ -50,8 +52,11 @@ describe('ClusterLease', () => {
       expect(r).toMatchObject({ success: false, errorKind: 'locked' });
       expect(r.error).toContain('runner-a@host');
     }
-    expect(w.kube.writes).toEqual([]);
+    // Only the holder's own renewals were written.
+    expect(w.kube.writes.every((x) => x.kind === 'Lease' && x.verb === 'replace' && (x.detail as V1Lease).spec?.holderIdentity === holder.holder)).toBe(true);
     expect(w.crate.writes).toEqual([]);
+    expect(holder.lost.aborted).toBe(false);
+    await holder.release();
   });
 
   it('two runs racing for a free Lease: exactly one wins', async () => {
@@ -71,7 +76,8 @@ describe('ClusterLease', () => {
     await plantLease(w, 'crashed-runner', 'op-old', 3_700_000);
     const l = await ClusterLease.acquire(w.deps(), { namespace: ns, clusterName: w.clusterName, operationId: 'op-new' });
     expect(w.kube.writes.map((x) => `${x.verb} ${x.kind}`)).toEqual(['replace Lease']);
-    expect(lease(w)!.spec).toMatchObject({ holderIdentity: 'test-runner', leaseTransitions: 1 });
+    expect(lease(w)!.spec).toMatchObject({ holderIdentity: l.holder, leaseTransitions: 1 });
+    expect(l.holder).toMatch(/^test-runner-[0-9a-f]{8}$/);
     expect(lease(w)!.metadata!.annotations![ANNOTATION_OPERATION]).toBe('op-new');
     expect(l.resumed).toBe(false);
     await l.release();
@@ -80,10 +86,11 @@ describe('ClusterLease', () => {
 
   it('renews every ttl/3 while running, records progress, stops renewing once released', async () => {
     const w = await world({ replicas: 1, tables: [] });
-    const l = await ClusterLease.acquire(w.deps(), { namespace: ns, clusterName: w.clusterName, operationId: 'op', leaseDurationSeconds: 30 });
+    // TTL 300 s (300 ms real): a shorter one would fence itself whenever a loaded machine stalls the renewal timer.
+    const l = await ClusterLease.acquire(w.deps(), { namespace: ns, clusterName: w.clusterName, operationId: 'op', leaseDurationSeconds: 300 });
     const firstRenew = new Date(lease(w)!.spec!.renewTime!).getTime();
-    await w.waitFor(() => w.kube.writes.filter((x) => x.verb === 'replace').length >= 3); // every 10 s of engine time
-    expect(w.clock.now() - firstRenew).toBeGreaterThanOrEqual(30_000);
+    await w.waitFor(() => w.kube.writes.filter((x) => x.verb === 'replace').length >= 3); // every 100 s of engine time
+    expect(w.clock.now() - firstRenew).toBeGreaterThanOrEqual(300_000);
     expect(new Date(lease(w)!.spec!.renewTime!).getTime()).toBeGreaterThan(firstRenew);
     await l.save({ current: { pod: 'crate-0', oldUid: 'u1', nodeName: 'data-hot-0', step: 'decommission-sent' } });
     expect(JSON.parse(lease(w)!.metadata!.annotations![ANNOTATION_PROGRESS]!).current).toMatchObject({ pod: 'crate-0', step: 'decommission-sent' });
@@ -96,7 +103,7 @@ describe('ClusterLease', () => {
 
   it('a Lease lost to another holder aborts the operation', async () => {
     const w = await world({ replicas: 1, tables: [] });
-    const l = await ClusterLease.acquire(w.deps(), { namespace: ns, clusterName: w.clusterName, operationId: 'op', leaseDurationSeconds: 30 });
+    const l = await ClusterLease.acquire(w.deps(), { namespace: ns, clusterName: w.clusterName, operationId: 'op', leaseDurationSeconds: 300 });
     const current = lease(w)!;
     await w.kube.replaceLease(ns, { ...current, spec: { ...current.spec, holderIdentity: 'thief' } });
     await w.waitFor(() => l.lost.aborted);
@@ -307,5 +314,128 @@ describe('allocation after the Lease was lost', () => {
     expect(stolen).toBe(true);
     expect(r.success).toBe(false);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
+  });
+});
+
+/** deps whose wall clock is `skewMs` off (another host); its monotonic clock runs like the world's. */
+function skewed(w: World, skewMs: number, holderIdentity: string) {
+  return w.deps({ holderIdentity, clock: { now: () => w.clock.now() + skewMs, monotonic: () => w.clock.now(), delay: (ms, s) => w.clock.delay(ms, s) } });
+}
+
+describe('Lease expiry on the observer\'s own clock (issue 8 item 9)', () => {
+  it.each([
+    ['one TTL + 1 s ahead', 601_000],
+    ['1 h ahead', 3_600_000],
+    ['1 h behind', -3_600_000],
+  ])('a run whose wall clock is %s does not take over a Lease that is being renewed', async (_how, skew) => {
+    const w = await world({ replicas: 1, tables: [] });
+    // TTL 600 s (600 ms real at 1000x): a loaded machine must not stall the holder's renewals past it.
+    const a = await ClusterLease.acquire(w.deps({ holderIdentity: 'run-a' }), { namespace: ns, clusterName: w.clusterName, operationId: 'op-a', leaseDurationSeconds: 600 });
+    const err = await ClusterLease.acquire(skewed(w, skew, 'run-b'), { namespace: ns, clusterName: w.clusterName, operationId: 'op-b' }).catch((e) => e);
+    expect(err).toBeInstanceOf(LockedError);
+    expect(lease(w)!.spec!.holderIdentity).toBe(a.holder);
+    expect(a.lost.aborted).toBe(false);
+    await a.release();
+  });
+
+  it.each([
+    ['its renewTime in the future (its clock was ahead)', 3_600_000],
+    ['its renewTime long past', -3_600_000],
+  ])('a crashed run\'s Lease with %s is taken over after one TTL without change as seen by this run, not before', async (_how, offset) => {
+    const w = await world({ replicas: 1, tables: [] });
+    const at = new Date(w.clock.now() + offset);
+    await w.kube.createLease(ns, {
+      metadata: { name: leaseName(w.clusterName), annotations: { [ANNOTATION_OPERATION]: 'op-crashed' } },
+      spec: { holderIdentity: 'crashed-run', leaseDurationSeconds: 60, acquireTime: at, renewTime: at },
+    });
+    const started = w.clock.now();
+    const l = await ClusterLease.acquire(w.deps({ holderIdentity: 'run-b' }), { namespace: ns, clusterName: w.clusterName, operationId: 'op-b' });
+    expect(w.clock.now() - started).toBeGreaterThanOrEqual(60_000);
+    expect(lease(w)!.spec!.holderIdentity).toBe(l.holder);
+    expect(w.log.text()).toContain('Took over expired lock crate/crate-decommission-crate from crashed-run (not renewed for 60s as seen by this run)');
+    await l.release();
+  });
+});
+
+describe('holder identity, self-fencing, writes that give up (issue 8 item 10)', () => {
+  it('the holder is unique per run: two runs of one user on one machine get different identities', async () => {
+    const w = await world({ replicas: 1, tables: [] });
+    const a = await ClusterLease.acquire(w.deps({ holderIdentity: 'alice@laptop' }), { namespace: ns, clusterName: w.clusterName, operationId: 'op-a' });
+    await a.release();
+    const b = await ClusterLease.acquire(w.deps({ holderIdentity: 'alice@laptop' }), { namespace: ns, clusterName: w.clusterName, operationId: 'op-b' });
+    expect(a.holder).toMatch(/^alice@laptop-[0-9a-f]{8}$/);
+    expect(b.holder).toMatch(/^alice@laptop-[0-9a-f]{8}$/);
+    expect(a.holder).not.toBe(b.holder);
+    await b.release();
+  });
+
+  it('a run that cannot renew fences itself at 2/3 of the TTL, before another run (same user@host) can take the Lease over', async () => {
+    const w = await world({ replicas: 1, tables: [] });
+    let paused = false;
+    // Run A's view of the API server: its Lease writes time out while paused (the same objects otherwise).
+    const kubeA = new Proxy(w.kube, {
+      get(target, prop) {
+        if (prop === 'replaceLease') {
+          return async (namespace: string, body: V1Lease) => {
+            if (paused) throw new KubeApiError(0, 'Timeout', 'connect ETIMEDOUT');
+            return target.replaceLease(namespace, body);
+          };
+        }
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const a = await ClusterLease.acquire(w.deps({ kube: kubeA, holderIdentity: 'alice@laptop' }), { namespace: ns, clusterName: w.clusterName, operationId: 'op-a', leaseDurationSeconds: 300 });
+    const pausedAt = w.clock.now();
+    paused = true;
+    let fencedAt = 0;
+    a.lost.addEventListener('abort', () => (fencedAt = w.clock.now()));
+    const b = await ClusterLease.acquire(w.deps({ holderIdentity: 'alice@laptop' }), { namespace: ns, clusterName: w.clusterName, operationId: 'op-b', leaseDurationSeconds: 300 });
+    const takenAt = w.clock.now();
+    expect(a.lost.aborted).toBe(true);
+    expect(a.lost.reason).toBeInstanceOf(OperationFailedError);
+    expect((a.lost.reason as Error).message).toMatch(/^No renewal of lock crate\/crate-decommission-crate succeeded for \d+s \(67% of its 300s TTL\); stopping/);
+    // Fenced after ~200 s without renewal, and before the other run took over (>= 300 s after the last renewal).
+    expect(fencedAt - pausedAt).toBeGreaterThanOrEqual(100_000);
+    expect(fencedAt).toBeLessThan(takenAt);
+    expect(lease(w)!.spec!.holderIdentity).toBe(b.holder);
+    // A write of the fenced run fails instead of resolving.
+    await expect(a.save({ allocationSet: null })).rejects.toThrow(/No renewal of lock/);
+    paused = false;
+    await a.release();
+    expect(lease(w)!.spec!.holderIdentity).toBe(b.holder);
+    await b.release();
+  });
+
+  it('a progress write that gives up after its retries throws', async () => {
+    const w = await world({ replicas: 1, tables: [] });
+    const l = await ClusterLease.acquire(w.deps(), { namespace: ns, clusterName: w.clusterName, operationId: 'op', leaseDurationSeconds: 600 });
+    // Conflicts although this run still holds it (someone keeps touching the object): 3 tries, then give up.
+    const original = w.kube.replaceLease.bind(w.kube);
+    w.kube.replaceLease = async (namespace, body) => {
+      const current = lease(w)!;
+      await original(namespace, { ...current, metadata: { ...current.metadata, labels: { touched: String(Math.random()) } } });
+      return original(namespace, body);
+    };
+    await expect(l.save({ allocationSet: 'primaries' })).rejects.toThrow(/Could not update lock crate\/crate-decommission-crate: it kept changing/);
+    w.kube.replaceLease = original;
+    await l.release();
+  });
+
+  it('renewals failing during a drain abort the operation: no pod deleted, allocation reset, exit 1', async () => {
+    const w = await world({ replicas: 3, tables: [{ name: 't', shards: 3, replicas: 2 }] });
+    const original = w.crate.query.bind(w.crate);
+    w.crate.query = async (node, login, via, stmt, args) => {
+      // From the DECOMMISSION on, the API server does not answer the runner's Lease writes.
+      if (stmt.startsWith('ALTER CLUSTER DECOMMISSION')) w.kube.failNext('replaceLease', new KubeApiError(503, 'ServiceUnavailable', 'etcdserver: request timed out'), Infinity);
+      return original(node, login, via, stmt, args);
+    };
+    // A drain that cannot finish (every node holds a copy of every shard, force=false): it waits for the full timeout.
+    const r = await restartPod(w.deps({ leaseDurationSeconds: 60 }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, options: { decommissionTimeout: 3000, force: false } });
+    expect(r).toMatchObject({ success: false, errorKind: 'failed' });
+    expect(r.error).toMatch(/No renewal of lock .* succeeded/);
+    expect(w.kube.writes.filter((x) => x.kind === 'Pod')).toEqual([]);
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+    expect(r.allocationReset).toBe(true);
   });
 });

@@ -73,6 +73,8 @@ export interface FakeCrateOptions {
   rejectParameterizedDecommission?: boolean;
   /** Answer sys.jobs with CrateDB's unknown-relation error 4041 (a version without it). */
   noSysJobs?: boolean;
+  /** Engine ms between a draining node's checks for active requests (CrateDB: 5 s, fact sheet section 7). */
+  activeCheckMs?: number;
   /**
    * The scheme port 4200 speaks (fact sheet section 3: with ssl.http.enabled the same port speaks HTTPS only);
    * default http. The SQL fakes and the world's dc_util refuse the other one, as a socket would.
@@ -88,7 +90,16 @@ export const SETTING_DEFAULTS: Record<string, unknown> = {
   'cluster.graceful_stop.timeout': '2h',
   'cluster.graceful_stop.force': false,
   'cluster.graceful_stop.min_availability': 'PRIMARIES',
+  'stats.enabled': true,
 };
+
+/** A statement running on the cluster: coordinated by `node`, with job parts (operations) on `parts`. */
+export interface FakeJob {
+  id: string;
+  node: string;
+  stmt: string;
+  parts: string[];
+}
 
 export class FakeCrateCluster {
   readonly clock: Clock;
@@ -101,6 +112,13 @@ export class FakeCrateCluster {
   readonly statements: StatementRecord[] = [];
   /** Extra statements sys.jobs shows as running (like the simulator's `jobs`); see startSnapshot(). */
   readonly jobs: string[] = [];
+  /** Client statements running now (sys.jobs on the coordinator, sys.operations on each part's node); see startJob(). */
+  readonly running: FakeJob[] = [];
+  /**
+   * Per node, the active-request counter's error: CrateDB 6.4.3 decrements it once too often per retried read
+   * (fact sheet section 7), so a node with a leak never sees exactly 0 and waits the whole graceful-stop timeout.
+   */
+  readonly counterLeak = new Map<string, number>();
   /** Statements that changed state (SET, RESET, ALTER CLUSTER ...). */
   readonly writes: StatementRecord[] = [];
   readonly violations: Violation[] = [];
@@ -127,6 +145,7 @@ export class FakeCrateCluster {
       exitOnTimeoutWithoutForce: options.exitOnTimeoutWithoutForce ?? false,
       rejectParameterizedDecommission: options.rejectParameterizedDecommission ?? false,
       noSysJobs: options.noSysJobs ?? false,
+      activeCheckMs: options.activeCheckMs ?? 5000,
       httpScheme: options.httpScheme ?? 'http',
     };
   }
@@ -137,6 +156,27 @@ export class FakeCrateCluster {
   }
 
   // ---------- set-up ----------
+
+  /** A client statement coordinated by `node` with job parts on `parts`, running until the returned function is called. */
+  startJob(node: string, stmt: string, parts: string[] = [node]): () => void {
+    const job: FakeJob = { id: `job-${++this.idCounter}`, node, stmt, parts };
+    this.running.push(job);
+    return () => {
+      const i = this.running.indexOf(job);
+      if (i >= 0) this.running.splice(i, 1);
+    };
+  }
+
+  /** The node's active-request counter goes negative by `by` (retried reads, CrateDB 6.4.3). */
+  leakCounter(node: string, by = 1): void {
+    this.counterLeak.set(node, (this.counterLeak.get(node) ?? 0) - by);
+  }
+
+  /** What a draining node's exit check sees: statements it coordinates and parts running on it, plus the leak. */
+  activeRequests(node: string): number {
+    const own = this.running.filter((j) => j.node === node).length + this.running.reduce((n, j) => n + j.parts.filter((p) => p === node).length, 0);
+    return own + (this.counterLeak.get(node) ?? 0);
+  }
 
   /** A CREATE SNAPSHOT shows as running in sys.jobs until the returned function is called. */
   startSnapshot(stmt = 'CREATE SNAPSHOT repo.snap1 ALL WITH (wait_for_completion = true)'): () => void {
@@ -283,6 +323,34 @@ export class FakeCrateCluster {
     if (/^select count\(\*\) from sys\.jobs where stmt ilike 'create snapshot%'$/.test(lower)) {
       if (this.options.noSysJobs) throw new CrateSqlError(404, 4041, "RelationUnknown[Relation 'sys.jobs' unknown]");
       return ok(['count(*)'], [[this.jobs.filter((j) => j.trim().toLowerCase().startsWith('create snapshot')).length]]);
+    }
+    if (lower === "select schema_name, table_name, routing_state, count(*) from sys.shards where routing_state in ('relocating', 'initializing') group by schema_name, table_name, routing_state") {
+      const counts = new Map<string, number>();
+      for (const c of this.shards.filter((x) => x.state === 'RELOCATING' || x.state === 'INITIALIZING')) {
+        const k = `${c.schema}\u0000${c.table}\u0000${c.state}`;
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      return ok(['schema_name', 'table_name', 'routing_state', 'count(*)'], [...counts.entries()].map(([k, v]) => [...k.split('\u0000'), v]));
+    }
+    if (lower === `select count(*) from sys.shards where node['name'] = ? and "primary" = true`) {
+      return ok(['count(*)'], [[this.shards.filter((c) => c.node === record.args[0] && c.primary).length]]);
+    }
+    // sys.jobs / sys.operations: empty with stats.enabled = false (CrateDB keeps no job log then).
+    const stats = this.effectiveSetting('stats.enabled') !== false;
+    if (lower === "select job_id, name, node['name'] from sys.operations") {
+      // This statement's own parts run on every node (it reads each node's sys.operations).
+      const self = `job-${++this.idCounter}`;
+      const rows = stats
+        ? [
+            ...this.running.flatMap((j) => j.parts.map((p) => [j.id, 'collect', p])),
+            ...this.upNodes().map((n) => [self, 'collect', n.name]),
+          ]
+        : [];
+      return ok(['job_id', 'name', "node['name']"], rows);
+    }
+    if (lower === "select id, node['name'], stmt from sys.jobs") {
+      const rows = stats ? [...this.running.map((j) => [j.id, j.node, j.stmt]), [`job-${++this.idCounter}`, node.name, s]] : [];
+      return ok(['id', "node['name']", 'stmt'], rows);
     }
     if (/^select superuser from sys\.users where name = current_user$/.test(lower)) {
       return ok(['superuser'], [[user.superuser]]);
@@ -523,6 +591,18 @@ export class FakeCrateCluster {
         this.drainStep(node, minAvailability);
         this.check();
         await this.sleep(this.options.stepMs);
+      }
+      // Then every activeCheckMs: no active request (exactly 0) -> exit exitDelayMs later; a leaked counter never
+      // passes, so the node waits the whole timeout (fact sheet section 7).
+      for (;;) {
+        if (this.closed || stale()) return;
+        if (this.activeRequests(node.name) === 0) break;
+        if (this.clock.now() >= deadline) {
+          if (force || this.options.exitOnTimeoutWithoutForce) break;
+          node.state = 'up'; // "Aborting graceful shutdown": accepts SQL again
+          return;
+        }
+        await this.sleep(Math.min(this.options.activeCheckMs, Math.max(1, deadline - this.clock.now())));
       }
       await this.sleep(this.options.exitDelayMs);
     } catch {

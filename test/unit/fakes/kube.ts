@@ -170,7 +170,7 @@ export class FakeKube implements KubernetesPort {
     if (!pod || !cs || !cs.state?.running) return;
     const uid = pod.metadata!.uid!;
     const finishedAt = new Date(this.clock.now());
-    cs.state = { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: cs.state.running.startedAt, finishedAt } };
+    cs.state = { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: cs.state.running.startedAt, finishedAt, ...(cs.containerID ? { containerID: cs.containerID } : {}) } };
     cs.ready = false;
     cs.started = false;
     pod.status!.conditions = [{ type: 'Ready', status: 'False' }];
@@ -446,6 +446,8 @@ export class FakeKube implements KubernetesPort {
     if (!pod || !cs) return;
     const uid = pod.metadata!.uid!;
     cs.state = { running: { startedAt: new Date(this.clock.now()) } };
+    // Like the kubelet: every container instance has its own ID (kept in its terminated state later).
+    cs.containerID = `fake://${uid}/${container}/${cs.restartCount ?? 0}`;
     cs.started = true;
     this.notify(namespace, name);
     this.hooks.containerStarted?.(namespace, clone(pod), container);
@@ -487,7 +489,7 @@ export class FakeKube implements KubernetesPort {
     if (!current || current.metadata!.uid !== uid) return;
     for (const cs of current.status?.containerStatuses ?? []) {
       if (cs.state?.running) {
-        cs.state = { terminated: { exitCode: 0, reason: 'Completed', finishedAt: new Date(this.clock.now()) } };
+        cs.state = { terminated: { exitCode: 0, reason: 'Completed', finishedAt: new Date(this.clock.now()), ...(cs.containerID ? { containerID: cs.containerID } : {}) } };
         this.hooks.containerStopped?.(namespace, clone(current), cs.name);
       }
     }

@@ -240,7 +240,9 @@ export class World {
   }
 
   deps(extra: Partial<EngineDeps> = {}): EngineDeps {
-    return { kube: this.kube, sql: this.sql, clock: this.clock, log: this.log, pollIntervalMs: 1000, holderIdentity: 'test-runner', ...extra };
+    // Lease TTL 600 s: at 1000x, 60 s would fence a run itself (no renewal for 40 ms real) whenever a loaded machine
+    // stalls the event loop that long; the Lease tests use short TTLs on purpose.
+    return { kube: this.kube, sql: this.sql, clock: this.clock, log: this.log, pollIntervalMs: 1000, holderIdentity: 'test-runner', leaseDurationSeconds: 600, ...extra };
   }
 
   /** Poll until cond() holds, at most `realMs` of real time (generous: machines under load stall). */

@@ -102,7 +102,18 @@ describe('runner argv round trip', () => {
   it('defaults are the engine defaults', () => {
     const task = buildTask({ operation: 'rollout', namespace: 'x', target: { kind: 'statefulset', name: 'c' }, dryRun: false, raw: {} });
     expect(task.options).toEqual(DEFAULT_TASK_OPTIONS);
-    expect(task.options).toEqual({ decommissionTimeout: 720, minAvailability: 'PRIMARIES', allocation: 'primaries', podReadyTimeout: 600, healthTimeout: 900 });
+    expect(task.options).toEqual({ decommissionTimeout: 720, minAvailability: 'PRIMARIES', allocation: 'primaries', podReadyTimeout: 600, healthTimeout: 900, heartbeatSeconds: 30, stallIdleSeconds: 30 });
+  });
+
+  it('--heartbeat, --no-stall-break and --stall-idle reach the runner argv and parse back', () => {
+    const task = buildTask({ operation: 'rollout', namespace: 'x', target: { kind: 'statefulset', name: 'c' }, dryRun: false, raw: { heartbeat: '10s', 'stall-break': false, 'stall-idle': '1m' } });
+    expect(task.options).toMatchObject({ heartbeatSeconds: 10, noStallBreak: true, stallIdleSeconds: 60 });
+    const args = runnerArgsFor(task);
+    expect(args).toEqual(expect.arrayContaining(['--heartbeat', '10s', '--no-stall-break', '--stall-idle', '60s']));
+    const back = parseRunnerArgs(args);
+    const again = buildTask({ operation: back.operation, namespace: 'x', target: back.target, dryRun: false, raw: back.raw });
+    expect(again.options).toMatchObject({ heartbeatSeconds: 10, noStallBreak: true, stallIdleSeconds: 60 });
+    expect(() => buildTask({ operation: 'rollout', namespace: 'x', target: { kind: 'statefulset', name: 'c' }, dryRun: false, raw: { heartbeat: 'soon' } })).toThrow(/--heartbeat/);
   });
 
   it('the Job deadline grows with the pods', () => {

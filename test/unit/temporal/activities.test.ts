@@ -6,7 +6,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { createActivities, retryable } from '../../../shared/temporal/activities.js';
 import type { ActivityProgress } from '../../../shared/temporal/contracts.js';
-import { leaseName } from '../../../shared/lease.js';
+import { ClusterLease, leaseName } from '../../../shared/lease.js';
 import { PodRestartResult } from '../../../shared/schemas.js';
 import type { World } from '../fakes/world.js';
 import { fastGate, world } from '../engine/helpers.js';
@@ -23,6 +23,8 @@ function activitiesOf(w: World, contexts: Array<string | undefined> = []) {
     clock: w.clock,
     keepAliveMs: 1000,
     pollIntervalMs: 1000,
+    // As World.deps(): at 1000x a 60 s Lease would fence itself on a loaded machine's stalled event loop.
+    leaseDurationSeconds: 600,
   });
 }
 
@@ -107,12 +109,10 @@ describe('Temporal activities', () => {
     const a = activitiesOf(w);
     const { env } = mockEnv();
     const cluster = await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate' });
-    const now = new Date(w.clock.now());
-    await w.kube.createLease('crate', {
-      metadata: { name: leaseName(w.clusterName), namespace: 'crate', annotations: { 'crate-decommission.crate.io/operation-id': 'job-other' } },
-      spec: { holderIdentity: 'someone-else', leaseDurationSeconds: 60, acquireTime: now, renewTime: now },
-    });
+    // A live holder: it renews its Lease (a Lease nobody renews is taken over after one TTL, docs/engine.md).
+    const other = await ClusterLease.acquire(w.deps({ holderIdentity: 'someone-else' }), { namespace: 'crate', clusterName: w.clusterName, operationId: 'job-other', leaseDurationSeconds: 600 });
     const err = await failureOf(call(env, a.restartPod, { podName: 'crate-0', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-2' }));
+    await other.release();
     expect(err).toMatchObject({ type: 'locked', nonRetryable: true });
     expect((err as Error).message).toMatch(/is locked by someone-else/);
     expect((err as ApplicationFailure).details?.[0]).toMatchObject({ success: false, errorKind: 'locked', podName: 'crate-0' });
