@@ -48,7 +48,7 @@ function placeholder(f: FlagSpec): string {
     'sql-ca-secret': 'NAME[:KEY]', v: 'LEVEL',
   };
   if (known[f.name]) return known[f.name]!;
-  if (/timeout$/.test(f.name)) return 'DURATION';
+  if (/timeout$/.test(f.name) || (typeof f.default === 'string' && /^\d+(ms|s|m|h)$/.test(f.default))) return 'DURATION';
   return 'VALUE';
 }
 
