@@ -57,3 +57,4 @@ export async function executeMetered(engine: EngineApi, deps: EngineDeps, task: 
   await run.finish(outcome.result, { terminated: ctx.signal?.aborted === true });
   return outcome;
 }
+

@@ -270,6 +270,24 @@ export class RunMetrics {
     for (const s of cluster.statefulSets) {
       for (const p of cluster.pods.filter((x) => x.statefulSetName === s.name)) this.strategyOf.set(p.name, s.detection.strategy);
     }
+    this.initZero(new Set(cluster.statefulSets.map((s) => s.detection.strategy)));
+    this.onChange('started');
+  }
+
+  /**
+   * Known label sets start at 0 (Prometheus' advice), pushed when the run starts: increase() then sees a first
+   * failure as 0 -> 1 instead of a new series.
+   */
+  private initZero(strategies: Set<string>): void {
+    const b = this.base();
+    this.operations.inc({ ...b, operation: this.operation, result: 'success', error_kind: 'none' }, 0);
+    for (const k of ERROR_KINDS) if (k !== 'none') this.operations.inc({ ...b, operation: this.operation, result: 'failure', error_kind: k }, 0);
+    for (const check of HEALTH_CHECKS) this.healthGateFailures.inc({ ...b, check }, 0);
+    if (this.operation !== 'decommission') {
+      for (const strategy of strategies) {
+        for (const result of POD_RESULTS) this.podRestarts.inc({ ...b, strategy: boundedLabel('strategy', strategy), result }, 0);
+      }
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ import type { GlobalOptions } from '../options.js';
 import { validateNamespace } from '../options.js';
 import { UsageError } from '../exit.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
+import { monitoringHint } from '../monitoring-hint.js';
 
 function flags(y: Argv): Argv {
   return y
@@ -45,6 +46,7 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
       const lines = mode === 'install' ? await applyObjects(conn.kube, objects) : await deleteObjects(conn.kube, objects);
       if (g.output === 'text') env.ctx.stdout.write(lines.map((l) => `${l}\n`).join(''));
       else printActions(env, g, lines, mode === 'install' ? objects : undefined);
+      if (mode === 'install') env.ctx.stderr.write(monitoringHint({}));
       return 0;
     });
   };

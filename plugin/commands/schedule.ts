@@ -16,6 +16,7 @@ import {
 import { buildTask, declareOperationOptions, parseTarget } from '../task.js';
 import { UsageError } from '../exit.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
+import { monitoringHint } from '../monitoring-hint.js';
 
 const TARGET = 'statefulset/<name>, sts/<name>, cratedb/<name> or a StatefulSet name';
 
@@ -59,6 +60,7 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
       const line = mode === 'create' ? await createSchedule(conn.kube, cron) : await updateSchedule(conn.kube, cron);
       if (g.output === 'text') env.ctx.stdout.write(`${line}\n`);
       else printActions(env, g, [line], [cron]);
+      env.ctx.stderr.write(monitoringHint({ pushgateway: task.options.metrics?.pushgateway, schedule: true }));
       return 0;
     });
   };

@@ -169,7 +169,9 @@ describe('RunMetrics from the engine (fakes)', () => {
     const b = { namespace: ns, cluster: w.clusterName };
     expect(value(s, 'operations_total', { ...b, operation: 'rollout', result: 'failure', error_kind: 'refused' })).toBe(1);
     expect(value(s, 'health_gate_failures_total', { ...b, check: 'all_tables_green' })).toBe(1);
-    expect(s.filter((x) => x.name.endsWith('pod_restarts_total'))).toEqual([]);
+    // Pod restarts start at 0 (known label sets are initialised) and stay there.
+    expect(s.filter((x) => x.name.endsWith('pod_restarts_total')).map((x) => x.value)).toEqual([0, 0, 0]);
+    expect(value(s, 'operations_total', { ...b, operation: 'rollout', result: 'success' })).toBe(0);
     expect(value(s, 'last_success_timestamp_seconds', b)).toBeUndefined();
     expect(value(s, 'last_run_timestamp_seconds', { ...b, operation: 'rollout' })).toBeGreaterThan(0);
   });

@@ -86,7 +86,7 @@ function io(argv: string[], opts: { env?: Record<string, string>; engine?: Engin
 }
 
 const posts = (reqs: Req[]) => reqs.filter((r) => r.method === 'POST');
-const opsTotal = (body: string) => parseExposition(body).filter((s) => s.name === 'crate_decommission_operations_total');
+const opsTotal = (body: string) => parseExposition(body).filter((s) => s.name === 'crate_decommission_operations_total' && s.value > 0);
 
 describe('runner metrics', () => {
   it('--pushgateway: reads the group, pushes the result to job/namespace/cluster; exit 0', async () => {
