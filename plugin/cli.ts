@@ -4,7 +4,7 @@ import yargs, { type Argv } from 'yargs';
 import { VERSION } from './objects.js';
 import { UsageError, errorLine, exitCodeForError } from './exit.js';
 import type { CliContext } from './io.js';
-import { declareGlobalOptions } from './options.js';
+import { declareGlobalOptions, normalizeDryRunArgs } from './options.js';
 import type { CommandEnv } from './commands/common.js';
 import { declareRollout } from './commands/rollout.js';
 import { declareRestart } from './commands/restart.js';
@@ -221,6 +221,12 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     return 0;
   }
   let output = '';
+  try {
+    args = normalizeDryRunArgs(args);
+  } catch (err) {
+    ctx.stderr.write(`${errorLine(err)}\n`);
+    return 2;
+  }
   try {
     const parser = buildParser(env).fail((msg, err) => {
       failures.push(msg ?? err?.message ?? 'invalid arguments');

@@ -1,5 +1,6 @@
 // The real Connection: kubeconfig from kubectl's flags (shared/adapters), the plugin's port, and for --local the
-// engine's ports. Which SQL transport --local takes is the endpoint's choice (runLocal makes `auto` mean exec).
+// engine's ports. Which SQL transport --local takes is the endpoint's choice (runLocal makes `auto` mean exec);
+// plan and health read over HTTP where the pod answers from here, else exec (read-only-sql.ts).
 import os from 'node:os';
 import type { EngineDeps } from '../shared/ports.js';
 import type { Connection } from './io.js';
@@ -40,14 +41,17 @@ export async function connectToCluster(opts: KubeConnectOptions): Promise<Connec
     kube: withUnreachable(createPluginKube(kc), target),
     identity,
     target,
-    async engineDeps(log, signal): Promise<EngineDeps> {
+    async engineDeps(log, signal, opts = {}): Promise<EngineDeps> {
       const [{ createKubernetesPort }, { createSqlTransportFactory }, { systemClock }] = await Promise.all([
         import('../shared/adapters/kube.js'),
         import('../shared/adapters/sql-factory.js'),
         import('../shared/clock.js'),
       ]);
       const kube = createKubernetesPort(kc, { reportingInstance: identity });
-      return { kube, sql: createSqlTransportFactory(kube), clock: systemClock, log, signal, holderIdentity: identity };
+      const factory = createSqlTransportFactory(kube);
+      // plan/health from here: HTTP where the pod answers, else exec (only reads, so a retry is harmless).
+      const sql = opts.readOnly ? (await import('./read-only-sql.js')).readOnlySqlFactory(factory, log) : factory;
+      return { kube, sql, clock: systemClock, log, signal, holderIdentity: identity };
     },
   };
 }

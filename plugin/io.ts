@@ -18,7 +18,7 @@ export interface Connection {
   namespace: string;
   kube: PluginKube;
   /** Engine dependencies for --local (in-process engine through the API server). */
-  engineDeps(log: EngineDeps['log'], signal: AbortSignal): Promise<EngineDeps>;
+  engineDeps(log: EngineDeps['log'], signal: AbortSignal, opts?: { readOnly?: boolean }): Promise<EngineDeps>;
   /** Identity of the user, for the Lease holder in --local mode. */
   identity: string;
   /** The API server and the kubeconfig names in use (for "cannot reach" messages). */
@@ -47,7 +47,7 @@ export interface CliContext {
   now(): Date;
   /** The context, cluster and user names of the kubeconfig (completion of --context, --cluster, --user). */
   kubeconfigNames?(opts: { kubeconfig?: string }): Promise<{ contexts: string[]; clusters: string[]; users: string[] }>;
-  /** Ask a yes/no question on the terminal; true without asking when not interactive (use --yes to skip). */
+  /** Ask a yes/no question on the terminal whenever stdin is one (plugin/confirm.ts); true without asking otherwise. */
   confirm(question: string): Promise<boolean>;
 }
 

@@ -12,7 +12,7 @@ import {
   buildRunnerJob,
 } from './objects.js';
 import { EXIT_INTERRUPTED } from './exit.js';
-import type { JobSnapshot, PluginKube } from './kube.js';
+import type { JobSnapshot, PluginKube, WriteOptions } from './kube.js';
 import type { ProgressSink } from './progress.js';
 import { deadlineSecondsFor, runnerArgsFor, type Task } from './task.js';
 
@@ -132,6 +132,8 @@ export interface JobOptions {
   image?: string | undefined;
   serviceAccountName?: string;
   suffix: string;
+  /** Default: the runner Job's 24 h. */
+  ttlSecondsAfterFinished?: number;
 }
 
 /** The runner Job for a Task (the runner gets --operation-id = the Job name so a retried pod resumes). */
@@ -146,6 +148,7 @@ export function buildJobForTask(task: Task, target: ResolvedTarget, opts: JobOpt
     activeDeadlineSeconds: deadlineSecondsFor(task, target.pods),
     ...(opts.image ? { image: opts.image } : {}),
     ...(opts.serviceAccountName ? { serviceAccountName: opts.serviceAccountName } : {}),
+    ...(opts.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: opts.ttlSecondsAfterFinished } : {}),
   });
 }
 
@@ -498,16 +501,22 @@ function lastLines(text: string): string {
 }
 
 /** Safe cancel: delete the runner pods with a grace period (SIGTERM: allocation reset, Lease released), then the Job. */
-export async function cancelJob(kube: PluginKube, namespace: string, jobName: string, gracePeriodSeconds = 60): Promise<{ found: boolean; pods: string[] }> {
+export async function cancelJob(
+  kube: PluginKube,
+  namespace: string,
+  jobName: string,
+  gracePeriodSeconds = 60,
+  write: WriteOptions = {},
+): Promise<{ found: boolean; pods: string[] }> {
   const job = await kube.get<V1Job>({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: jobName });
   if (!job) return { found: false, pods: [] };
   const pods = await kube.list<V1Pod>('v1', 'Pod', namespace, `${LABEL_JOB_NAME}=${jobName}`);
   const active = pods.filter((p) => !runnerTermination(p) && !p.metadata?.deletionTimestamp);
   // Suspending first would also stop the pods, but deleting them with a grace period is explicit and works on every version.
   for (const p of active) {
-    await kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: p.metadata?.name ?? '' }, { gracePeriodSeconds });
+    await kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: p.metadata?.name ?? '' }, { gracePeriodSeconds, ...write });
   }
-  await kube.delete({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: jobName }, { propagationPolicy: 'Background' });
+  await kube.delete({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: jobName }, { propagationPolicy: 'Background', ...write });
   return { found: true, pods: active.map((p) => p.metadata?.name ?? '') };
 }
 

@@ -39,6 +39,11 @@ export interface AccessReview {
   subresource?: string;
 }
 
+/** --dry-run=server: the API server validates and admits the write but does not persist it. */
+export interface WriteOptions {
+  dryRun?: boolean;
+}
+
 export interface PluginKube {
   /** null when absent (404). Throws KubeApiError otherwise. */
   get<T extends KubernetesObject = KubernetesObject>(ref: ObjectRef): Promise<T | null>;
@@ -48,12 +53,12 @@ export interface PluginKube {
     namespace: string | undefined,
     labelSelector?: string,
   ): Promise<T[]>;
-  /** KubeApiError 409 when it exists. */
-  create<T extends KubernetesObject>(obj: T): Promise<T>;
+  /** KubeApiError 409 when it exists. `dryRun`: sent with dryRun=All (admission runs, nothing persists). */
+  create<T extends KubernetesObject>(obj: T, opts?: WriteOptions): Promise<T>;
   /** Replace the whole object (read its resourceVersion first). */
-  replace<T extends KubernetesObject>(obj: T): Promise<T>;
+  replace<T extends KubernetesObject>(obj: T, opts?: WriteOptions): Promise<T>;
   /** false when it was already absent. */
-  delete(ref: ObjectRef, opts?: { gracePeriodSeconds?: number; propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' }): Promise<boolean>;
+  delete(ref: ObjectRef, opts?: { gracePeriodSeconds?: number; propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } & WriteOptions): Promise<boolean>;
   /** SelfSubjectAccessReview: may the current user do this? */
   canI(review: AccessReview): Promise<{ allowed: boolean; reason?: string }>;
   /**
@@ -109,23 +114,23 @@ export function createPluginKube(kc: KubeConfig): PluginKube {
         throw toKubeApiError(err, `list ${kind}${namespace ? ` in ${namespace}` : ''}`);
       }
     },
-    async create<T extends KubernetesObject>(obj: T) {
+    async create<T extends KubernetesObject>(obj: T, opts: WriteOptions = {}) {
       try {
-        return await objects.create(obj);
+        return await objects.create(obj, undefined, opts.dryRun ? 'All' : undefined);
       } catch (err) {
         throw toKubeApiError(err, `create ${obj.kind} ${obj.metadata?.name ?? ''}`);
       }
     },
-    async replace<T extends KubernetesObject>(obj: T) {
+    async replace<T extends KubernetesObject>(obj: T, opts: WriteOptions = {}) {
       try {
-        return await objects.replace(obj);
+        return await objects.replace(obj, undefined, opts.dryRun ? 'All' : undefined);
       } catch (err) {
         throw toKubeApiError(err, `replace ${obj.kind} ${obj.metadata?.name ?? ''}`);
       }
     },
     async delete(ref, opts = {}) {
       try {
-        await objects.delete(header(ref), undefined, undefined, opts.gracePeriodSeconds, undefined, opts.propagationPolicy);
+        await objects.delete(header(ref), undefined, opts.dryRun ? 'All' : undefined, opts.gracePeriodSeconds, undefined, opts.propagationPolicy);
         return true;
       } catch (err) {
         if (err instanceof ApiException && err.code === 404) return false;

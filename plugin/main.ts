@@ -1,8 +1,8 @@
 // Entry point of `kubectl crate-decommission` (executable kubectl-crate_decommission): wires the real world into runCli.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline/promises';
 import { runCli } from './cli.js';
+import { confirmOnTerminal, openControllingTerminal } from './confirm.js';
 import { loadEngine } from './engine.js';
 import type { CliContext } from './io.js';
 import { Interrupts } from './interrupt.js';
@@ -30,20 +30,8 @@ const ctx: CliContext = {
   onForcedExit: (message) => interrupts.setForcedMessage(message),
   randomSuffix: () => randomSuffix(5),
   now: () => new Date(),
-  async confirm(question) {
-    if (!process.stdin.isTTY || !process.stderr.isTTY) return true;
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    // A closed or broken stdin is "no answer", never an unhandled 'error' event.
-    rl.on('error', () => rl.close());
-    try {
-      const answer = await rl.question(`${question} [y/N] `, { signal: interrupts.signal });
-      return /^y(es)?$/i.test(answer.trim());
-    } catch {
-      return false;
-    } finally {
-      rl.close();
-    }
-  },
+  confirm: (question) =>
+    confirmOnTerminal(question, { stdin: process.stdin, stderr: process.stderr, openTerminal: openControllingTerminal, signal: interrupts.signal }),
 };
 
 /** Lowercase alphanumerics, like the suffixes Kubernetes generates. */

@@ -12,6 +12,9 @@ export type OutputFormat = z.infer<typeof OutputFormat>;
 /** Commands with a table, where kubectl's `-o wide`, `-o name` and `--no-headers` apply. */
 export const TABLE_COMMANDS = ['jobs list', 'schedule list', 'plan', 'health'];
 export const ColorMode = z.enum(['auto', 'always', 'never']);
+/** kubectl's --dry-run strategies: none = a real run; client = print what would be sent; server = send it with dryRun=All. */
+export const DryRunMode = z.enum(['none', 'client', 'server']);
+export type DryRunMode = z.infer<typeof DryRunMode>;
 
 /** What loadKubeConfig (shared/adapters) needs: kubectl's global flags. */
 export interface KubeConnectOptions {
@@ -39,6 +42,9 @@ export interface GlobalOptions {
   noHeaders: boolean;
   /** kubectl's -v=N: 4+ shows the engine's debug lines, 6+ a stack trace after an unexpected error. */
   verbosity: number;
+  /** --dry-run=none|client|server (the bare flag = client). */
+  dryRunMode: DryRunMode;
+  /** dryRunMode is client or server: nothing may persist. */
   dryRun: boolean;
   yes: boolean;
   color: z.infer<typeof ColorMode>;
@@ -73,7 +79,12 @@ export function declareGlobalOptions<T>(y: Argv<T>) {
       default: 'text',
       group: 'Output:',
     })
-    .option('dry-run', { type: 'boolean', describe: 'Change nothing: show what would be done / created', default: false, group: 'Output:' })
+    .option('dry-run', {
+      // A string: `--dry-run=server` carries its value; normalizeDryRunArgs makes the bare flag `--dry-run=client`.
+      type: 'string',
+      describe: 'none|client|server. client (the bare flag): print what would be created; server: send it with dryRun=All (admission runs, nothing persists)',
+      group: 'Output:',
+    })
     .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation (non-interactive use)', default: false, group: 'Output:' })
     .option('color', { type: 'string', describe: 'auto|always|never (auto: on a terminal; NO_COLOR honoured)', default: 'auto', group: 'Output:' })
     .option('v', { type: 'string', describe: "Log verbosity as kubectl's -v=N: 4+ shows debug lines", group: 'Output:' })
@@ -146,6 +157,7 @@ export function parseGlobalOptions(raw: RawGlobal, env: Record<string, string | 
   if (!color.success) {
     throw new UsageError(`unknown --color value "${String(raw.color)}"`, 'Use --color auto, always or never');
   }
+  const dryRunMode = parseDryRun(raw['dry-run']);
   const namespace = optionalString(raw.namespace, '--namespace');
   if (namespace !== undefined) validateNamespace(namespace);
   const kubeconfig = optionalString(raw.kubeconfig, '--kubeconfig') ?? undefined;
@@ -185,12 +197,64 @@ export function parseGlobalOptions(raw: RawGlobal, env: Record<string, string | 
     ...(jsonpath !== undefined ? { jsonpath } : {}),
     noHeaders: raw['no-headers'] === true,
     verbosity,
-    dryRun: raw['dry-run'] === true,
+    dryRunMode,
+    dryRun: dryRunMode !== 'none',
     yes: raw.yes === true,
     color: color.data,
     local: raw.local === true,
     image,
   };
+}
+
+const DRY_RUN_TODO = 'Use --dry-run=none, --dry-run=client or --dry-run=server';
+
+/**
+ * --dry-run as kubectl reads it: none|client|server; absent = none. kubectl's deprecated boolean forms (true,
+ * false, 1, ...) and anything else are refused: on a tool that restarts databases a guess is not good enough.
+ * (A boolean true/false only comes from internal callers, never from the command line.)
+ */
+export function parseDryRun(v: unknown): DryRunMode {
+  if (v === undefined || v === null || v === false) return 'none';
+  if (v === true) return 'client';
+  const values = Array.isArray(v) ? v : [v];
+  const modes = values.map((x) => {
+    const text = String(x);
+    const r = DryRunMode.safeParse(text);
+    if (r.success) return r.data;
+    if (/^(true|false|t|f|1|0|yes|no)$/i.test(text)) {
+      throw new UsageError(
+        `invalid --dry-run value "${text}": boolean values are deprecated in kubectl and not accepted here`,
+        `${DRY_RUN_TODO} (true meant client, false meant none)`,
+      );
+    }
+    throw new UsageError(`invalid --dry-run value "${text}"`, DRY_RUN_TODO);
+  });
+  if (new Set(modes).size > 1) throw new UsageError('--dry-run was given more than once with different values', 'Pass --dry-run once');
+  return modes[0] ?? 'none';
+}
+
+/**
+ * The bare `--dry-run` means `--dry-run=client` (kubectl's NoOptDefVal): it never takes the next word as its value,
+ * so `--dry-run sts/x` keeps the target. `--dry-run server` (a strategy after a space) is refused: kubectl reads the
+ * word as an argument, and guessing either way is wrong here. Nothing after `--` is touched.
+ */
+export function normalizeDryRunArgs(args: readonly string[]): string[] {
+  const out: string[] = [];
+  let flags = true;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (flags && a === '--') flags = false;
+    if (flags && a === '--dry-run') {
+      const next = args[i + 1];
+      if (next !== undefined && /^(none|client|server|true|false)$/.test(next)) {
+        throw new UsageError(`--dry-run takes its value after "=", not a space ("--dry-run ${next}")`, `Use --dry-run=${next === 'true' ? 'client' : next === 'false' ? 'none' : next}`);
+      }
+      out.push('--dry-run=client');
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
 }
 
 export function validateNamespace(namespace: string): string {

@@ -2,7 +2,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeApiError } from '../shared/errors.js';
 import { buildRbac, rbacObjects } from './objects.js';
-import type { PluginKube } from './kube.js';
+import type { PluginKube, WriteOptions } from './kube.js';
 
 export function rbacFor(namespace: string, clusterWide: boolean, serviceAccountName?: string): KubernetesObject[] {
   return rbacObjects(buildRbac({ namespace, clusterWide, ...(serviceAccountName ? { serviceAccountName } : {}) })) as KubernetesObject[];
@@ -24,34 +24,35 @@ export function shortName(o: KubernetesObject): string {
 }
 
 /** Create each object, or replace it when it exists (idempotent, like kubectl apply). Returns kubectl-style lines. */
-export async function applyObjects(kube: PluginKube, objects: KubernetesObject[]): Promise<string[]> {
+export async function applyObjects(kube: PluginKube, objects: KubernetesObject[], opts: WriteOptions = {}): Promise<string[]> {
   const lines: string[] = [];
+  const suffix = opts.dryRun ? ' (server dry run)' : '';
   for (const obj of objects) {
     try {
-      await kube.create(obj);
-      lines.push(`${shortName(obj)} created`);
+      await kube.create(obj, opts);
+      lines.push(`${shortName(obj)} created${suffix}`);
     } catch (err) {
       if (!(err instanceof KubeApiError) || err.statusCode !== 409) throw err;
       const current = await kube.get(ref(obj));
       const next = { ...obj, metadata: { ...obj.metadata, resourceVersion: current?.metadata?.resourceVersion } } as KubernetesObject;
       if (obj.kind === 'ServiceAccount') {
         // Keep what the token controller and users added (secrets, imagePullSecrets): only labels change.
-        await kube.replace({ ...current, metadata: { ...current?.metadata, labels: { ...current?.metadata?.labels, ...obj.metadata?.labels } } } as KubernetesObject);
+        await kube.replace({ ...current, metadata: { ...current?.metadata, labels: { ...current?.metadata?.labels, ...obj.metadata?.labels } } } as KubernetesObject, opts);
       } else {
-        await kube.replace(next);
+        await kube.replace(next, opts);
       }
-      lines.push(`${shortName(obj)} configured`);
+      lines.push(`${shortName(obj)} configured${suffix}`);
     }
   }
   return lines;
 }
 
 /** Delete the objects in reverse order. Returns kubectl-style lines. */
-export async function deleteObjects(kube: PluginKube, objects: KubernetesObject[]): Promise<string[]> {
+export async function deleteObjects(kube: PluginKube, objects: KubernetesObject[], opts: WriteOptions = {}): Promise<string[]> {
   const lines: string[] = [];
   for (const obj of [...objects].reverse()) {
-    const existed = await kube.delete(ref(obj));
-    lines.push(`${shortName(obj)} ${existed ? 'deleted' : 'not found'}`);
+    const existed = await kube.delete(ref(obj), opts);
+    lines.push(`${shortName(obj)} ${existed ? 'deleted' : 'not found'}${opts.dryRun && existed ? ' (server dry run)' : ''}`);
   }
   return lines;
 }

@@ -60,21 +60,37 @@ function notice(ctx: CliContext, g: GlobalOptions, text: string, fields: Record<
   else note(ctx.stderr, text);
 }
 
+/** plan and health only read: they run here by default and leave nothing behind (docs/cli.md "Where the work runs"). */
+export function isReadOnly(task: Pick<Task, 'operation'>): boolean {
+  return task.operation === 'plan' || task.operation === 'health';
+}
+
+export interface RunMode {
+  /** plan/health --job: run in a runner Job anyway, deleted as soon as its result is read. */
+  job?: boolean;
+}
+
 /** A validated Task (namespace possibly still the default) -> exit code. */
-export async function runOperation(ctx: CliContext, g: GlobalOptions, task: Task): Promise<number> {
+export async function runOperation(ctx: CliContext, g: GlobalOptions, task: Task, mode: RunMode = {}): Promise<number> {
   const conn = await ctx.connect(g.connect);
   const resolved: Task = { ...task, namespace: g.namespace ?? conn.namespace };
+  if (isReadOnly(resolved) && !mode.job) return runLocal(ctx, g, conn, resolved);
   if (g.local) return runLocal(ctx, g, conn, resolved);
   return runAsJob(ctx, g, conn.kube, resolved);
 }
 
-/** --local: the engine in this process, through the API server (exec transport). Ctrl-C stops it safely. */
+/**
+ * --local, and plan/health by default: the engine in this process, through the API server. Ctrl-C stops it safely.
+ * A mutating operation's SQL goes through exec (localTask); the read-only ones read over HTTP where the pod answers
+ * from here and fall back to exec per pod (plugin/read-only-sql.ts).
+ */
 export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connection, task: Task): Promise<number> {
   const engine = await ctx.loadEngine();
   const progress = progressFor(ctx, g);
   const log = engine.createLogger({ format: 'json', level: 'debug', write: (line) => progress.line(line) });
-  const deps = await conn.engineDeps(log, ctx.signal);
-  const withId: Task = localTask({ ...task, dryRun: task.dryRun || g.dryRun }, log);
+  const readOnly = isReadOnly(task);
+  const deps = await conn.engineDeps(log, ctx.signal, { readOnly });
+  const withId: Task = readOnly ? { ...task, dryRun: true } : localTask({ ...task, dryRun: task.dryRun || g.dryRun }, log);
   // Ctrl-C/SIGTERM: the engine stops safely (allocation reset, graceful_stop restored, Lease released) within
   // LOCAL_STOP_SECONDS; past that, or on a second signal, the process exits and says what may be left.
   const restore = ctx.interruptPolicy?.({
@@ -115,15 +131,31 @@ export function localTask(task: Task, log: { info(msg: string): void }): Task {
   return { ...task, options: { ...task.options, sql: { ...sql, transport: 'exec' } } };
 }
 
-/** Default mode: create the runner Job and follow it. --dry-run prints the Job instead of creating it. */
+/**
+ * Default mode: create the runner Job and follow it. --dry-run=client prints the Job instead of creating it;
+ * --dry-run=server sends it with dryRun=All and prints what the API server answered.
+ */
 export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKube, task: Task): Promise<number> {
   const target = await resolveTarget(kube, task);
   const warnings = await checkJobPrerequisites(kube, task.namespace);
   for (const w of warnings) notice(ctx, g, `warning: ${w}`);
+  const readOnly = isReadOnly(task);
   // --dry-run here means "print the Job"; the Job itself is the real run (use `plan` for a read-only run).
-  const job = buildJobForTask({ ...task, dryRun: false }, target, { image: g.image, suffix: ctx.randomSuffix() });
-  if (g.dryRun) {
+  // A read-only Job is deleted as soon as its result is read; its short TTL is the backstop if this process dies.
+  const job = buildJobForTask({ ...task, dryRun: false }, target, {
+    image: g.image,
+    suffix: ctx.randomSuffix(),
+    ...(readOnly ? { ttlSecondsAfterFinished: READ_ONLY_JOB_TTL_SECONDS } : {}),
+  });
+  if (g.dryRunMode === 'client') {
     printObjects(ctx, g, job);
+    return ExitCode.ok;
+  }
+  if (g.dryRunMode === 'server') {
+    // Admission and validation run on the API server; nothing persists and no runner starts.
+    const answered = await kube.create(job, { dryRun: true });
+    notice(ctx, g, `job.batch/${answered.metadata?.name ?? job.metadata?.name ?? ''} created (server dry run)`, { dryRun: 'server' });
+    printObjects(ctx, g, answered);
     return ExitCode.ok;
   }
   const jobName = job.metadata?.name ?? '';
@@ -131,14 +163,33 @@ export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKu
   ctx.onForcedExit?.(() => `interrupted while creating job ${jobName}; if it was created it goes on: kubectl crate-decommission jobs attach ${jobName} -n ${task.namespace}`);
   const created = await kube.create(job);
   const name = created.metadata?.name ?? jobName;
-  notice(ctx, g, `job.batch/${name} created in ${task.namespace} (Ctrl-C detaches; the Job goes on)`, { job: name, namespace: task.namespace });
-  return attach(ctx, g, kube, task.namespace, name);
+  if (!readOnly) {
+    notice(ctx, g, `job.batch/${name} created in ${task.namespace} (Ctrl-C detaches; the Job goes on)`, { job: name, namespace: task.namespace });
+    return attach(ctx, g, kube, task.namespace, name);
+  }
+  notice(ctx, g, `job.batch/${name} created in ${task.namespace} (read-only; deleted once its result is read)`, { job: name, namespace: task.namespace });
+  try {
+    return await attach(ctx, g, kube, task.namespace, name, { readOnly: true });
+  } finally {
+    // Nothing to resume for a read: the Job goes at once, also after Ctrl-C (Background: its pods follow).
+    await kube
+      .delete({ apiVersion: 'batch/v1', kind: 'Job', namespace: task.namespace, name }, { propagationPolicy: 'Background' })
+      .then(
+        () => notice(ctx, g, `job.batch/${name} deleted`, { job: name }),
+        (err: unknown) => notice(ctx, g, `warning: could not delete job.batch/${name} (${err instanceof Error ? err.message : String(err)}); it expires ${READ_ONLY_JOB_TTL_SECONDS}s after it finished`, { job: name }),
+      );
+  }
 }
 
+/** ttlSecondsAfterFinished of a plan/health Job: the backstop when the plugin could not delete it. */
+export const READ_ONLY_JOB_TTL_SECONDS = 300;
+
 /** Follow a runner Job to its end (or Ctrl-C), print its result, and return the runner's exit code. */
-export async function attach(ctx: CliContext, g: GlobalOptions, kube: PluginKube, namespace: string, jobName: string): Promise<number> {
-  const detachText = `detached from job ${jobName}; it goes on. Re-attach: kubectl crate-decommission jobs attach ${jobName} -n ${namespace}`;
-  const cancelText = `Stop it safely: kubectl crate-decommission jobs cancel ${jobName} -n ${namespace}`;
+export async function attach(ctx: CliContext, g: GlobalOptions, kube: PluginKube, namespace: string, jobName: string, opts: { readOnly?: boolean } = {}): Promise<number> {
+  const detachText = opts.readOnly
+    ? `stopped following job ${jobName}; it is deleted now (a read-only run leaves nothing behind)`
+    : `detached from job ${jobName}; it goes on. Re-attach: kubectl crate-decommission jobs attach ${jobName} -n ${namespace}`;
+  const cancelText = opts.readOnly ? `Run it again: the command changes nothing` : `Stop it safely: kubectl crate-decommission jobs cancel ${jobName} -n ${namespace}`;
   // Should the process have to leave before followJob returns (a hanging API call), it still says how to re-attach.
   ctx.onForcedExit?.(() => (g.output === 'json' ? JSON.stringify({ ts: ctx.now().toISOString(), level: 'info', msg: detachText, job: jobName }) : `${detachText}\n${cancelText}`));
   if (ctx.signal.aborted) {

@@ -80,9 +80,16 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
             }
             const conn = await env.ctx.connect(g.connect);
             const ns = g.namespace ?? conn.namespace;
-            if (g.dryRun) {
+            if (g.dryRunMode === 'client') {
               if (g.output === 'text') env.ctx.stdout.write(`would cancel job.batch/${name} in ${ns}\n`);
               else printActions(env, g, [`job.batch/${name} cancelled (dry run)`], undefined, ns);
+              return 0;
+            }
+            if (g.dryRunMode === 'server') {
+              const res = await cancelJob(conn.kube, ns, name, grace, { dryRun: true });
+              if (!res.found) throw new UsageError(`Job ${ns}/${name} not found`, 'List the Jobs with kubectl crate-decommission jobs list');
+              for (const p of res.pods) env.ctx.stdout.write(`pod/${p} deleted (server dry run)\n`);
+              env.ctx.stdout.write(`job.batch/${name} deleted (server dry run)\n`);
               return 0;
             }
             if (!g.yes) {

@@ -1,6 +1,7 @@
 // Declaration helper shared by rollout, restart, decommission and health (and plan with a target).
 import type { Argv } from 'yargs';
-import { runOperation } from '../run-operation.js';
+import { UsageError } from '../exit.js';
+import { runOperation, type RunMode } from '../run-operation.js';
 import { buildTask, declareOperationOptions, parseTarget, type Operation, type Target, type Task } from '../task.js';
 import type { CliContext } from '../io.js';
 import type { GlobalOptions } from '../options.js';
@@ -23,6 +24,23 @@ export interface OperationDeclaration {
   options?: (b: Argv) => Argv;
   /** Run the Task another way when its flags ask for it (e.g. rollout --temporal); null: the Job / --local path. */
   runInstead?: (ctx: CliContext, g: GlobalOptions, task: Task, args: Args) => Promise<number> | null;
+  /** A read-only command (health): runs here by default; `--job` runs it in a Job deleted after its result. */
+  readOnly?: boolean;
+}
+
+/** `--job` of the read-only commands (plan, health). */
+export function declareJobOption<T>(y: Argv<T>) {
+  return y.option('job', {
+    type: 'boolean',
+    describe: 'Run in a runner Job in the cluster (deleted as soon as its result is read) instead of here',
+  });
+}
+
+/** The run mode of a read-only command: --job, refused together with --local. */
+export function readOnlyMode(a: Args, local: boolean): RunMode {
+  const job = a.job === true;
+  if (job && local) throw new UsageError('--job and --local contradict each other', 'Pass one of them (without either, the command runs here)');
+  return { job };
 }
 
 export function declareOperation(d: OperationDeclaration) {
@@ -32,6 +50,7 @@ export function declareOperation(d: OperationDeclaration) {
       d.describe,
       (b) => {
         let out: Argv = declareOperationOptions(b.positional(d.positional, { type: 'string', describe: d.positionalDescribe }), d.operation) as unknown as Argv;
+        if (d.readOnly) out = declareJobOption(out as never) as unknown as Argv;
         if (d.table) out = out.option('no-headers', { type: 'boolean', describe: 'Print the tables without their header rows' });
         if (d.options) out = d.options(out);
         for (const [cmd, text] of d.examples) out = out.example(cmd, text);
@@ -41,6 +60,7 @@ export function declareOperation(d: OperationDeclaration) {
         const a = argv as unknown as Args;
         env.select(async () => {
           const g = globals(a, env);
+          const mode = d.readOnly ? readOnlyMode(a, g.local) : {};
           const target = parseTarget(str(a[d.positional]), d.bareKind, d.allowed);
           const task = buildTask({ operation: d.operation, namespace: g.namespace ?? 'default', target, dryRun: g.dryRun, raw: a });
           if (d.confirm && !g.yes && !g.dryRun) {
@@ -50,7 +70,7 @@ export function declareOperation(d: OperationDeclaration) {
               return 1;
             }
           }
-          return d.runInstead?.(env.ctx, g, task, a) ?? runOperation(env.ctx, g, task);
+          return d.runInstead?.(env.ctx, g, task, a) ?? runOperation(env.ctx, g, task, mode);
         });
       },
     );

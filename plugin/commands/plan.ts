@@ -10,6 +10,7 @@ import { formatDetection, printValue } from '../printers.js';
 import { runOperation } from '../run-operation.js';
 import { buildTask, declareOperationOptions, parseTarget } from '../task.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
+import { readOnlyMode } from './operation.js';
 
 export function declarePlan(y: Argv, env: CommandEnv): Argv {
   return y.command(
@@ -21,6 +22,10 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
           .positional('target', { type: 'string', describe: 'statefulset/<name>, sts/<name>, cratedb/<name>, pod/<name> or a StatefulSet name' })
           .option('filename', { alias: 'f', type: 'string', describe: 'Offline: a YAML/JSON manifest (multi-document) holding StatefulSets' })
           .option('no-headers', { type: 'boolean', describe: 'Print the tables without their header rows' })
+          .option('job', {
+            type: 'boolean',
+            describe: 'Run in a runner Job in the cluster (deleted as soon as its result is read) instead of here',
+          })
           .example('$0 plan sts/crate-data-hot-prod -n crate', 'Order, strategy, timeouts and pre-flight checks')
           .example('$0 plan -f statefulset.yaml -o json', 'Strategy detection of a manifest, no cluster needed'),
         'plan',
@@ -49,9 +54,10 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
           return 0;
         }
         if (a.target === undefined) throw new UsageError('plan needs a target or -f FILE', 'Run kubectl crate-decommission plan sts/<name> or plan -f <manifest>');
+        const mode = readOnlyMode(a, g.local);
         const target = parseTarget(str(a.target), 'statefulset');
         const task = buildTask({ operation: 'plan', namespace: g.namespace ?? 'default', target, dryRun: true, raw: a });
-        return runOperation(env.ctx, g, task);
+        return runOperation(env.ctx, g, task, mode);
       });
     },
   );

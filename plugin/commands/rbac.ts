@@ -28,14 +28,21 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
         }
       }
       const clusterWide = a['cluster-wide'] === true;
-      if (g.dryRun && g.namespace !== undefined) {
+      if (g.dryRunMode === 'client' && g.namespace !== undefined) {
         // Printing needs no cluster at all when the namespace is given.
         return printRbac(env, g, rbacFor(g.namespace, clusterWide, sa));
       }
       const conn = await env.ctx.connect(g.connect);
       const namespace = g.namespace ?? conn.namespace;
       const objects = rbacFor(namespace, clusterWide, sa);
-      if (g.dryRun) return printRbac(env, g, objects);
+      if (g.dryRunMode === 'client') return printRbac(env, g, objects);
+      if (g.dryRunMode === 'server') {
+        // Each write goes to the API server with dryRun=All: validation and admission run, nothing persists.
+        const lines = mode === 'install' ? await applyObjects(conn.kube, objects, { dryRun: true }) : await deleteObjects(conn.kube, objects, { dryRun: true });
+        if (g.output === 'text') env.ctx.stdout.write(lines.map((l) => `${l}\n`).join(''));
+        else printActions(env, g, lines, mode === 'install' ? objects : undefined);
+        return 0;
+      }
       if (mode === 'uninstall' && !g.yes) {
         const ok = await env.ctx.confirm(`Delete the runner's RBAC in ${namespace}${clusterWide ? ' (cluster-wide binding)' : ''}?`);
         if (!ok) {

@@ -11,10 +11,11 @@ afterAll(async () => {
 
 describe('plan', () => {
   it.each([
-    { mode: 'Job', dcUtil: true, extra: ['--image', RUNNER_IMAGE], strategy: 'kubernetes_managed' },
+    { mode: '--job', dcUtil: true, extra: ['--job', '--image', RUNNER_IMAGE], strategy: 'kubernetes_managed' },
     { mode: '--local', dcUtil: false, extra: ['--local'], strategy: 'manual' },
+    { mode: 'default (here, no Job)', dcUtil: true, extra: [], strategy: 'kubernetes_managed' },
   ])('plan -o json ($mode, $strategy): order with the master last, pre-flight healthy, nothing changed', async ({ dcUtil, extra, strategy }) => {
-    const s = await scenario(`e2e-plan-${dcUtil ? 'dcutil' : 'manual'}`, { dcUtil });
+    const s = await scenario(`e2e-plan-${extra.length === 0 ? 'default' : dcUtil ? 'dcutil' : 'manual'}`, { dcUtil });
     made.push(s);
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     const before = await simState(s.cluster);
@@ -37,5 +38,8 @@ describe('plan', () => {
     expect(after.transient).toEqual(before.transient);
     const lease = await kubectl(['get', 'lease', '-n', s.namespace, '-o', 'name']);
     expect(lease.stdout.trim()).toBe('');
+    // A read-only command leaves no object behind: no Job (--job deletes its Job once the result is read).
+    const jobs = await kubectl(['get', 'jobs', '-n', s.namespace, '-o', 'name']);
+    expect(jobs.stdout.trim()).toBe('');
   });
 });

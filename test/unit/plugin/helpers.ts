@@ -44,6 +44,8 @@ export function scriptStamp(script: LogScript, i: number): string {
 export class FakePluginKube implements PluginKube {
   objects = new Map<string, KubernetesObject>();
   writes: string[] = [];
+  /** Writes sent with dryRun=All (--dry-run=server): validated like the real thing, never stored. */
+  dryRunWrites: string[] = [];
   deletes: Array<{ ref: ObjectRef; opts: unknown }> = [];
   allowed: (r: AccessReview) => boolean = () => true;
   logs = new Map<string, LogScript>();
@@ -79,10 +81,14 @@ export class FakePluginKube implements PluginKube {
     ) as T[];
   }
 
-  async create<T extends KubernetesObject>(obj: T): Promise<T> {
+  async create<T extends KubernetesObject>(obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
     const m = obj.metadata ?? {};
     if (this.objects.has(key(obj.apiVersion ?? '', obj.kind ?? '', m.namespace, m.name ?? ''))) {
       throw new KubeApiError(409, 'AlreadyExists', `${obj.kind} ${m.name} already exists`);
+    }
+    if (opts.dryRun) {
+      this.dryRunWrites.push(`create ${obj.kind} ${m.namespace ?? ''}/${m.name}`);
+      return structuredClone(obj);
     }
     this.writes.push(`create ${obj.kind} ${m.namespace ?? ''}/${m.name}`);
     const copy = structuredClone(obj);
@@ -90,18 +96,26 @@ export class FakePluginKube implements PluginKube {
     return copy;
   }
 
-  async replace<T extends KubernetesObject>(obj: T): Promise<T> {
+  async replace<T extends KubernetesObject>(obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
     const m = obj.metadata ?? {};
     const current = this.objects.get(key(obj.apiVersion ?? '', obj.kind ?? '', m.namespace, m.name ?? ''));
     if (!current) throw new KubeApiError(404, 'NotFound', `${obj.kind} ${m.name} not found`);
     if (m.resourceVersion !== current.metadata?.resourceVersion) throw new KubeApiError(409, 'Conflict', 'resourceVersion changed');
+    if (opts.dryRun) {
+      this.dryRunWrites.push(`replace ${obj.kind} ${m.namespace ?? ''}/${m.name}`);
+      return structuredClone(obj);
+    }
     this.writes.push(`replace ${obj.kind} ${m.namespace ?? ''}/${m.name}`);
     const copy = structuredClone(obj);
     this.put(copy);
     return copy;
   }
 
-  async delete(ref: ObjectRef, opts: { gracePeriodSeconds?: number; propagationPolicy?: string } = {}): Promise<boolean> {
+  async delete(ref: ObjectRef, opts: { gracePeriodSeconds?: number; propagationPolicy?: string; dryRun?: boolean } = {}): Promise<boolean> {
+    if (opts.dryRun) {
+      this.dryRunWrites.push(`delete ${ref.kind} ${ref.namespace ?? ''}/${ref.name}`);
+      return this.objects.has(key(ref.apiVersion, ref.kind, ref.namespace, ref.name));
+    }
     this.writes.push(`delete ${ref.kind} ${ref.namespace ?? ''}/${ref.name}`);
     this.deletes.push({ ref, opts });
     return this.remove(ref.apiVersion, ref.kind, ref.namespace, ref.name);

@@ -322,7 +322,7 @@ describe('rollout through the command line (Job mode)', () => {
     const raw = logLine('health check', { step: 'health' });
     kube.logs.set(`${NS}/${name}-p1`, { lines: [raw] });
     kube.put(runnerPod(NS, name, `${name}-p1`, { terminated: { exitCode: 3, message: JSON.stringify({ healthy: false, failedChecks: ['all_tables_green'] }) } }));
-    const run = runCli(['health', 'crate', '-n', NS, '-o', 'json'], ctx);
+    const run = runCli(['health', 'crate', '-n', NS, '-o', 'json', '--job'], ctx);
     await tick();
     // podFailurePolicy: exit 3 fails the Job at once (no retry).
     const created = (await kube.get<V1Job>({ apiVersion: 'batch/v1', kind: 'Job', namespace: NS, name })) as V1Job;
@@ -331,6 +331,10 @@ describe('rollout through the command line (Job mode)', () => {
     expect(code).toBe(3);
     expect(ctx.err.text).toContain(raw);
     expect(JSON.parse(ctx.out.text)).toEqual({ healthy: false, failedChecks: ['all_tables_green'] });
+    // A read-only Job leaves nothing behind: deleted once its result was read.
+    expect(kube.deletes.map((d) => [d.ref.kind, d.ref.name, d.opts])).toEqual([['Job', name, { propagationPolicy: 'Background' }]]);
+    expect(await kube.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: NS, name })).toBeNull();
+    expect(created.spec?.ttlSecondsAfterFinished).toBe(300);
   });
 
   it('Ctrl-C prints how to re-attach and cancel', async () => {

@@ -1,0 +1,43 @@
+// The yes/no confirmation before a command changes a cluster (rollout, restart, decommission, jobs cancel,
+// rbac uninstall). Asked whenever stdin is a terminal, wherever stdout and stderr go: `2>err.log` or
+// `2>&1 | tee log` on an interactive terminal must not start without asking. The question goes to stderr when
+// that is the terminal, else to the controlling terminal (/dev/tty), so the user sees it. Without a terminal on
+// stdin nobody can answer: the command goes on, as kubectl's own commands (delete, drain) do in scripts.
+import { openSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { WriteStream } from 'node:tty';
+
+export interface PromptIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** The controlling terminal for writing, or null when there is none. */
+  openTerminal(): (NodeJS.WritableStream & { destroy?(): void }) | null;
+  signal: AbortSignal;
+}
+
+export async function confirmOnTerminal(question: string, io: PromptIo): Promise<boolean> {
+  if (!io.stdin.isTTY) return true;
+  const terminal = io.stderr.isTTY ? null : io.openTerminal();
+  const output = terminal ?? io.stderr;
+  const rl = createInterface({ input: io.stdin, output, terminal: true });
+  // A closed or broken stdin is "no answer", never an unhandled 'error' event.
+  rl.on('error', () => rl.close());
+  try {
+    const answer = await rl.question(`${question} [y/N] `, { signal: io.signal });
+    return /^y(es)?$/i.test(answer.trim());
+  } catch {
+    return false;
+  } finally {
+    rl.close();
+    terminal?.destroy?.();
+  }
+}
+
+/** /dev/tty as a terminal stream (null without a controlling terminal). */
+export function openControllingTerminal(): WriteStream | null {
+  try {
+    return new WriteStream(openSync('/dev/tty', 'w'));
+  } catch {
+    return null;
+  }
+}
