@@ -33,6 +33,8 @@ export interface CliContext {
   connect(opts: KubeConnectOptions): Promise<Connection>;
   loadEngine(): Promise<EngineApi>;
   readFile(path: string): Promise<string>;
+  /** A directory's entries (`plan -f DIR`); throws like fs.readdir. */
+  listDir(path: string): Promise<Array<{ name: string; directory: boolean }>>;
   /** Aborted on Ctrl-C / SIGTERM: long commands detach or stop safely. */
   signal: AbortSignal;
   /**

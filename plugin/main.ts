@@ -1,6 +1,6 @@
 // Entry point of `kubectl crate-decommission` (executable kubectl-crate_decommission): wires the real world into runCli.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { runCli } from './cli.js';
 import { confirmOnTerminal, openControllingTerminal } from './confirm.js';
 import { loadEngine } from './engine.js';
@@ -25,6 +25,7 @@ const ctx: CliContext = {
   kubeconfigNames: async (opts) => (await import('../shared/adapters/kubeconfig.js')).kubeconfigNames(opts),
   // `-f -` reads stdin, as kubectl does.
   readFile: (path) => readFile(path === '-' ? '/dev/stdin' : path, 'utf8'),
+  listDir: async (path) => (await readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, directory: e.isDirectory() })),
   signal: interrupts.signal,
   interruptPolicy: (policy) => interrupts.use(policy),
   onForcedExit: (message) => interrupts.setForcedMessage(message),

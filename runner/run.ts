@@ -8,6 +8,7 @@ import { executeMetered } from '../plugin/metrics-run.js';
 import { EXIT_TERMINATED, UsageError, errorLine } from '../plugin/exit.js';
 import { buildTask, declareOperationOptions, parseTarget, type Operation, type RawOperationArgs, type Target, type Task } from '../plugin/task.js';
 import { VERSION } from '../plugin/objects.js';
+import { normalizeDryRunArgs, parseDryRun } from '../plugin/options.js';
 import { fitTerminationMessage } from './termination.js';
 
 export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
@@ -94,7 +95,7 @@ export async function runnerHelp(args: string[]): Promise<string> {
     .scriptName('crate-decommission-runner')
     .usage(RUNNER_USAGE)
     .option('namespace', { alias: 'n', type: 'string', describe: 'Namespace of the target (default: env POD_NAMESPACE, else the service account\'s)' })
-    .option('dry-run', { type: 'boolean', default: false, describe: 'Change nothing: discovery, plan, pre-flight only' })
+    .option('dry-run', { type: 'string', describe: 'none|client|server (the bare flag = client): change nothing; discovery, plan, pre-flight only' })
     .option('log-level', { type: 'string', default: 'info', describe: 'debug|info|warn|error' })
     .help('help')
     .alias('help', 'h')
@@ -133,7 +134,8 @@ export function parseRunnerArgs(args: string[]): ParsedRunnerArgs {
   let y: Argv = yargs()
     .scriptName('crate-decommission-runner')
     .option('namespace', { alias: 'n', type: 'string' })
-    .option('dry-run', { type: 'boolean', default: false })
+    // As the plugin reads it: none|client|server, the bare flag = client (a server dry run of the engine is its dry run).
+    .option('dry-run', { type: 'string' })
     .option('log-level', { type: 'string', default: 'info' })
     .parserConfiguration({ 'duplicate-arguments-array': true })
     .strict()
@@ -160,7 +162,7 @@ export function parseRunnerArgs(args: string[]): ParsedRunnerArgs {
           operation: d.op,
           target: parseTarget(String(a[d.positional] ?? ''), d.bareKind, d.allowed),
           namespace: typeof a.namespace === 'string' ? a.namespace : undefined,
-          dryRun: a['dry-run'] === true,
+          dryRun: parseDryRun(a['dry-run']) !== 'none',
           logLevel: level as LogLevel,
           raw: a as RawOperationArgs,
         };
@@ -168,7 +170,7 @@ export function parseRunnerArgs(args: string[]): ParsedRunnerArgs {
     ) as Argv;
   }
   try {
-    y.parse(args, {}, () => undefined);
+    y.parse(normalizeDryRunArgs(args), {}, () => undefined);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     failure ??= err instanceof Error ? err.message : String(err);

@@ -10,6 +10,7 @@ import {
 } from '../plugin/objects.js';
 import { toYaml } from '../plugin/objects-yaml.js';
 import { stringify } from 'yaml';
+import { temporalFiles } from './temporal-manifests.js';
 import { dashboardConfigMap, grafanaDashboard, prometheusRule, pushgatewayEgress, rulesFile } from './monitoring.js';
 
 /** Namespace the example manifests are rendered for; kustomization.yaml can move them. */
@@ -117,6 +118,7 @@ resources:
 `,
   };
   Object.assign(files, monitoringFiles(ns));
+  Object.assign(files, temporalFiles());
   return files;
 }
 

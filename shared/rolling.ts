@@ -158,6 +158,37 @@ export async function planRollingRestart(deps: EngineDeps, rawInput: RollingRest
   return plan;
 }
 
+/**
+ * A resumed run's pod in progress that discovery did not list (the crashed run deleted it and the StatefulSet
+ * controller has not re-created it yet) is still a pod of the cluster: add it, so that it goes first and is waited
+ * for. Only when it belongs to a StatefulSet of the cluster (ordinal below its replicas) and is wanted.
+ */
+function adoptInProgressPod(ctx: OperationContext, input: ParsedInput, podName: string, nodeName: string | null): void {
+  const { cluster, deps } = ctx;
+  if (cluster.pods.some((p) => p.name === podName)) return;
+  if (input.pods && !input.pods.includes(podName)) return;
+  const cut = podName.lastIndexOf('-');
+  const ordinal = Number(podName.slice(cut + 1));
+  const sts = cluster.statefulSets.find((s) => s.name === podName.slice(0, cut));
+  if (!sts || !Number.isInteger(ordinal) || ordinal < 0 || ordinal >= sts.replicas) return;
+  deps.log.info(`Resuming: pod ${podName}, which the earlier run had in progress, is not there yet (deleted, being re-created); it goes first and is waited for`);
+  cluster.pods.push({
+    name: podName,
+    uid: '',
+    statefulSetName: sts.name,
+    ordinal,
+    nodeName,
+    nodeId: null,
+    podIP: null,
+    ready: false,
+    phase: null,
+    restartCount: 0,
+    containerName: sts.detection.containerName ?? 'crate',
+    isMaster: false,
+    deleting: false,
+  });
+}
+
 /** Roll the whole cluster (or input.pods) one pod at a time. Throws only bugs. */
 export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartInput): Promise<RollingRestartResult> {
   const input = RollingRestartInput.parse(rawInput);
@@ -215,7 +246,12 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
     // Pre-flight: refuse an unhealthy cluster. A resumed run in the middle of a pod finishes that
     // pod first (its own gate follows); one between pods may find the cluster still recovering,
     // so it waits like the gate after a pod does.
-    const midPod = resumed && !!ctx.lease?.progress.current;
+    const current = resumed ? (ctx.lease?.progress.current ?? null) : null;
+    if (current) adoptInProgressPod(ctx, input, current.pod, current.nodeName);
+    // The refusal of an unhealthy cluster is ignored only when the pod the earlier run was in the middle of is
+    // restarted first (it is what the cluster is missing); otherwise another node would go while that one is out.
+    const wantedNames = input.pods ?? cluster.pods.map((p) => p.name);
+    const midPod = !!current && cluster.pods.some((p) => p.name === current.pod) && wantedNames.includes(current.pod);
     setScope(ctx, { step: 'preflight' });
     const preflight = await checkClusterHealth(ctx.deps, {
       cluster,
@@ -228,7 +264,8 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
     plan = buildPlan(cluster, input, preflight, ctx.lease?.progress.done ?? {});
     const decision = plan.preflightDecision!;
     if (decision.outcome === 'refused' && !midPod) {
-      const error = `Pre-flight health check refused the rolling restart of ${cluster.namespace}/${cluster.name}: ${decision.message}`;
+      const why = current ? `; the pod ${current.pod} the earlier run had in progress is not among the pods to restart, so it cannot be finished first` : '';
+      const error = `Pre-flight health check refused the rolling restart of ${cluster.namespace}/${cluster.name}: ${decision.message}${why}`;
       deps.log.error(error);
       await emitEvent(ctx.deps, stsTarget, EventReason.HealthGateBlocked, error, { type: 'Warning', action: 'Rollout' });
       outcome = { success: false, error, errorKind: 'refused' };

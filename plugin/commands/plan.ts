@@ -5,10 +5,11 @@ import { detectStrategy } from '../../shared/detect.js';
 import { messageOf } from '../../shared/errors.js';
 import { UsageError } from '../exit.js';
 import { colors, useColor } from '../io.js';
-import { planFromManifest, type PlanFileOutput } from '../plan-file.js';
+import { planFromManifests, readManifests, type PlanFileOutput } from '../plan-file.js';
 import { formatDetection, printValue } from '../printers.js';
+import type { Colors } from '../io.js';
 import { runOperation } from '../run-operation.js';
-import { buildTask, declareOperationOptions, parseTarget } from '../task.js';
+import { DEFAULT_TASK_OPTIONS, buildTask, declareOperationOptions, parseTarget, parseTaskOptions } from '../task.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 import { readOnlyMode } from './operation.js';
 
@@ -20,7 +21,12 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
       declareOperationOptions(
         b
           .positional('target', { type: 'string', describe: 'statefulset/<name>, sts/<name>, cratedb/<name>, pod/<name> or a StatefulSet name' })
-          .option('filename', { alias: 'f', type: 'string', describe: 'Offline: a YAML/JSON manifest (multi-document) holding StatefulSets' })
+          .option('filename', {
+            alias: 'f',
+            type: 'string',
+            describe: 'Offline: YAML/JSON manifests (multi-document, kind: List): a file, a directory, or - for stdin (repeatable)',
+          })
+          .option('recursive', { alias: 'R', type: 'boolean', describe: 'With -f DIR: also the manifests in its subdirectories' })
           .option('no-headers', { type: 'boolean', describe: 'Print the tables without their header rows' })
           .option('job', {
             type: 'boolean',
@@ -36,20 +42,22 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
         const g = globals(a, env);
         const file = a.filename;
         if (file !== undefined) {
-          if (Array.isArray(file)) throw new UsageError('-f was given more than once', 'Pass one manifest to -f');
+          const files = (Array.isArray(file) ? file : [file]).map(String);
           if (a.target !== undefined) throw new UsageError('plan takes either a target or -f FILE, not both', 'Drop the target to plan a manifest offline');
-          if (typeof file !== 'string' || file === '') throw new UsageError('-f needs a file name', 'Pass a YAML or JSON manifest to -f');
-          let text: string;
-          try {
-            text = await env.ctx.readFile(file);
-          } catch (err) {
-            throw new UsageError(`cannot read file "${file}": ${fileProblem(err)}`, 'Pass a readable YAML or JSON file to -f');
-          }
-          const plan = planFileList(planFromManifest(text, file, detectStrategy));
+          if (files.some((f) => f === '')) throw new UsageError('-f needs a file name', 'Pass a YAML or JSON manifest (or a directory, or - for stdin) to -f');
+          if (g.local || a.job === true) throw new UsageError('plan -f works offline; --local and --job are for a live plan', 'Drop --local/--job, or plan the live target instead of -f');
+          // The engine flags and -n apply as a what-if; validated as for a live plan.
+          const opts = parseTaskOptions(a);
+          const given = [
+            ...(opts.decommissionTimeout !== DEFAULT_TASK_OPTIONS.decommissionTimeout ? ['the decommission timeout flag'] : []),
+            ...(opts.minAvailability !== DEFAULT_TASK_OPTIONS.minAvailability ? ['--min-availability'] : []),
+          ];
+          const inputs = await readManifests(files, a.recursive === true, env.ctx, fileProblem);
+          const plan = planFromManifests(inputs, detectStrategy, { namespace: g.namespace, engine: opts, givenFlags: given });
           const c = colors(useColor(g.color, env.ctx.stdout, env.ctx.env));
-          printValue(env.ctx.stdout, plan, g.output, (v) => (v as PlanFileList).items.map((s) => formatDetection(s as unknown as Record<string, unknown>, c)).join('\n'), {
+          printValue(env.ctx.stdout, plan, g.output, (v) => formatPlanFile(v as PlanFileOutput, c), {
             jsonpath: g.jsonpath,
-            names: (v) => (v as PlanFileList).items.map((s) => `statefulset.apps/${s.name}`),
+            names: (v) => (v as PlanFileOutput).statefulSets.map((i) => `statefulset.apps/${i.name}`),
           });
           return 0;
         }
@@ -70,12 +78,17 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
 export interface PlanFileList {
   apiVersion: 'v1';
   kind: 'List';
-  metadata: { source: string };
+  metadata: { source: string; skipped?: PlanFileOutput['skipped'] };
   items: Array<{ kind: 'StatefulSetPlan' } & PlanFileOutput['statefulSets'][number]>;
 }
 
 export function planFileList(plan: PlanFileOutput): PlanFileList {
-  return { apiVersion: 'v1', kind: 'List', metadata: { source: plan.source }, items: plan.statefulSets.map((s) => ({ kind: 'StatefulSetPlan', ...s })) };
+  return {
+    apiVersion: 'v1',
+    kind: 'List',
+    metadata: { source: plan.source, ...(plan.skipped && plan.skipped.length > 0 ? { skipped: plan.skipped } : {}) },
+    items: plan.statefulSets.map((s) => ({ kind: 'StatefulSetPlan', ...s })),
+  };
 }
 
 function fileProblem(err: unknown): string {
@@ -90,4 +103,18 @@ function fileProblem(err: unknown): string {
     default:
       return messageOf(err);
   }
+}
+
+/** `plan -f` as text: each StatefulSet's detection, the namespace assumed, who decommissions, warnings, what was left out. */
+export function formatPlanFile(plan: PlanFileOutput, c: Colors): string {
+  const out: string[] = [];
+  for (const s of plan.statefulSets) {
+    out.push(formatDetection(s as unknown as Record<string, unknown>, c));
+    if (s.namespaceFrom === 'default') out.push(`  namespace default assumed (not in the manifest, no -n)`);
+    const d = s.decommission;
+    out.push(`  decommission by ${d.by === 'dc_util' ? 'dc_util (preStop hook)' : 'this tool (engine flags)'}: timeout ${d.timeoutSeconds}s, min availability ${d.minAvailability}`);
+    for (const w of s.warnings) out.push(c.yellow(`  warning: ${w}`));
+  }
+  for (const k of plan.skipped ?? []) out.push(c.yellow(`skipped ${k.kind} ${k.name} (${k.source}): ${k.reason}`));
+  return out.join('\n');
 }

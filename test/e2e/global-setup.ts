@@ -12,6 +12,9 @@ export async function setup(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the e2e suite needs root (bridge and network namespaces); run it as root');
   // The runner image maps to `node dist/lib/runner.mjs` (test/cluster/images.json): build what is tested (~3 s).
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO, stdio: 'inherit' });
+  // The Temporal CLI (`temporal server start-dev`, the Temporal e2e's server): built once from the pinned module
+  // (10-25 min cold), a no-op afterwards; waits for a build .ci/run started in the background.
+  execFileSync(`${REPO}/test/cluster/build-temporal`, [], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
   startedHere = !(await clusterReady());
   // `up` is idempotent (~1 s on a running cluster): it starts what is missing and says when a running part is
   // older than its sources - a suite against a stale simulator or kubelet tests the wrong thing.

@@ -7,14 +7,24 @@ package main
 // and volumes at their in-container paths without touching the host's view,
 // set the hostname, enter the pod's network namespace and finally execve()
 // the real program, which keeps the pid, the process group and the fds.
+//
+// A container's main process is started with a new PID namespace too
+// (Cloneflags CLONE_NEWPID: the helper, then the program, is pid 1 in it).
+// For exec, probes and hooks, the spec names that namespace (PidNS): the
+// helper joins it with setns, which only applies to children, so it forks
+// the program (pid > 1 in the container) and waits for it, ending with its
+// exit status.
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,6 +43,7 @@ type nsSpec struct {
 	Binds    []bindMount `json:"binds,omitempty"`    // needs a new mount namespace
 	Dir      string      `json:"dir,omitempty"`
 	Argv     []string    `json:"argv"`
+	PidNS    string      `json:"pidns,omitempty"` // join this PID namespace (/proc/<pid>/ns/pid) and fork
 }
 
 func nsexecMain() {
@@ -76,8 +87,57 @@ func nsexecMain() {
 	if err != nil {
 		fail(127, "exec: %q: %v", spec.Argv[0], err)
 	}
+	if spec.PidNS != "" {
+		os.Exit(forkInPidNS(spec.PidNS, path, spec.Argv))
+	}
 	err = unix.Exec(path, spec.Argv, os.Environ())
 	fail(126, "exec %s: %v", path, err)
+}
+
+// forkInPidNS joins a container's PID namespace (this thread's children
+// only: the thread is locked) and runs the program as a child there, in the
+// helper's process group and session; it returns the exit code to end with.
+func forkInPidNS(ns, path string, argv []string) int {
+	fd, err := unix.Open(ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		fail(126, "nsexec: container not running (open %s: %v)", ns, err)
+	}
+	if err := unix.Setns(fd, unix.CLONE_NEWPID); err != nil {
+		fail(126, "nsexec: setns %s: %v", ns, err)
+	}
+	unix.Close(fd)
+	// The kubelet signals the whole process group (the child is in it, and a
+	// tty's signals reach it too): the helper only outlives them to report
+	// the child's status, it passes nothing on (that would double them).
+	// (Caught, not ignored: an ignored signal would stay ignored in the child.)
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	go func() {
+		for range sigs {
+		}
+	}()
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}})
+	if err != nil {
+		fail(126, "exec %s: %v", path, err)
+	}
+	for {
+		var ws syscall.WaitStatus
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			fail(126, "wait %s: %v", path, err)
+		}
+		if ws.Signaled() {
+			// end like the program: killed by the same signal
+			signal.Reset()
+			_ = syscall.Kill(os.Getpid(), ws.Signal())
+			time.Sleep(100 * time.Millisecond)
+			return 128 + int(ws.Signal())
+		}
+		return ws.ExitStatus()
+	}
 }
 
 func fail(code int, format string, args ...any) {

@@ -39,9 +39,15 @@ func TestComputePhase(t *testing.T) {
 		{"init running", func() (*podWorker, *corev1.Pod) { return mk(corev1.RestartPolicyAlways, runningRun(), nil) }, corev1.PodPending},
 		{"init failed, Never", func() (*podWorker, *corev1.Pod) { return mk(corev1.RestartPolicyNever, exitedRun(1), nil) }, corev1.PodFailed},
 		{"init failed, OnFailure", func() (*podWorker, *corev1.Pod) { return mk(corev1.RestartPolicyOnFailure, exitedRun(1), nil) }, corev1.PodPending},
-		{"Never, all 0", func() (*podWorker, *corev1.Pod) { return mk(corev1.RestartPolicyNever, exitedRun(0), exitedRun(0), exitedRun(0)) }, corev1.PodSucceeded},
-		{"Never, one 3", func() (*podWorker, *corev1.Pod) { return mk(corev1.RestartPolicyNever, nil, exitedRun(0), exitedRun(3)) }, corev1.PodFailed},
-		{"Never, one still running", func() (*podWorker, *corev1.Pod) { return mk(corev1.RestartPolicyNever, nil, exitedRun(3), runningRun()) }, corev1.PodRunning},
+		{"Never, all 0", func() (*podWorker, *corev1.Pod) {
+			return mk(corev1.RestartPolicyNever, exitedRun(0), exitedRun(0), exitedRun(0))
+		}, corev1.PodSucceeded},
+		{"Never, one 3", func() (*podWorker, *corev1.Pod) {
+			return mk(corev1.RestartPolicyNever, nil, exitedRun(0), exitedRun(3))
+		}, corev1.PodFailed},
+		{"Never, one still running", func() (*podWorker, *corev1.Pod) {
+			return mk(corev1.RestartPolicyNever, nil, exitedRun(3), runningRun())
+		}, corev1.PodRunning},
 		{"OnFailure, failed one restarts", func() (*podWorker, *corev1.Pod) { return mk(corev1.RestartPolicyOnFailure, nil, exitedRun(2)) }, corev1.PodRunning},
 		{"OnFailure, all 0", func() (*podWorker, *corev1.Pod) { return mk(corev1.RestartPolicyOnFailure, nil, exitedRun(0)) }, corev1.PodSucceeded},
 		{"Always, exited restarts", func() (*podWorker, *corev1.Pod) { return mk(corev1.RestartPolicyAlways, nil, exitedRun(0)) }, corev1.PodRunning},

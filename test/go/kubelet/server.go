@@ -244,19 +244,27 @@ func (k *kubelet) execInPod(ctx context.Context, w *podWorker, c *ctrState, argv
 	pod := w.getPod()
 	w.mu.Lock()
 	env, dir := c.env, c.dir
-	termPath := ""
+	termPath, pid := "", 0
 	if c.cur != nil {
 		termPath = c.cur.termPath
+		if !c.cur.exited() {
+			pid = c.cur.pid
+		}
 	}
 	w.mu.Unlock()
 	if env == nil {
 		return 0, fmt.Errorf("container %s has no environment yet", c.spec.Name)
 	}
+	if pid == 0 {
+		return 0, fmt.Errorf("container %s is not running", c.spec.Name)
+	}
 	hostname := podHostname(pod)
 	if w.hostNet {
 		hostname = ""
 	}
-	spec := nsSpec{NetNS: w.netns, Hostname: hostname, Binds: w.binds(pod, c, termPath), Dir: dir, Argv: argv}
+	// join the container's PID namespace (its main process is pid 1 there)
+	spec := nsSpec{NetNS: w.netns, Hostname: hostname, Binds: w.binds(pod, c, termPath), Dir: dir, Argv: argv,
+		PidNS: fmt.Sprintf("/proc/%d/ns/pid", pid)}
 	cmd, pr, err := k.helperCmd(spec, env.environ(), tty)
 	if err != nil {
 		return 0, err

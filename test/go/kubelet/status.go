@@ -174,7 +174,11 @@ func (w *podWorker) buildStatus(pod *corev1.Pod) corev1.PodStatus {
 }
 
 // syncStatus writes the pod status through pods/status when it changed.
+// It may run from the worker and, while the pod terminates, from the
+// goroutines that stop its containers (statusMu orders them).
 func (w *podWorker) syncStatus(ctx context.Context, pod *corev1.Pod) {
+	w.statusMu.Lock()
+	defer w.statusMu.Unlock()
 	st := w.buildStatus(pod)
 	if w.lastSent != nil && equality.Semantic.DeepEqual(&st, w.lastSent) {
 		return

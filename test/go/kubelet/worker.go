@@ -75,12 +75,13 @@ type podWorker struct {
 	k   *kubelet
 	uid types.UID
 
-	mu     sync.Mutex
-	pod    *corev1.Pod
-	gone   bool
-	kickCh chan struct{}
-	ctrs   []*ctrState // init containers first
-	dir    string
+	mu       sync.Mutex
+	statusMu sync.Mutex // serializes syncStatus
+	pod      *corev1.Pod
+	gone     bool
+	kickCh   chan struct{}
+	ctrs     []*ctrState // init containers first
+	dir      string
 
 	// worker-goroutine state
 	ip         netip.Addr
@@ -658,6 +659,12 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *ctrState) {
 	spec := nsSpec{NetNS: w.netns, Hostname: hostname, Binds: w.binds(pod, c, termPath), Dir: dir, Argv: argv}
 	cmd, pr, err := w.k.helperCmd(spec, env.environ(), false)
 	if err == nil {
+		// Its own PID namespace, as Kubernetes gives each container without
+		// shareProcessNamespace: the main process is pid 1 inside (so it
+		// ignores signals it has no handler for, SIGKILL aside), exec and
+		// hooks join it (nsexec.go), and the kernel kills everything left in
+		// it when the main process ends.
+		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWPID
 		err = cmd.Start()
 		cmd.Stdout.(*os.File).Close()
 	}
@@ -800,6 +807,19 @@ func (w *podWorker) killAll(pod *corev1.Pod, grace time.Duration, hooks bool) {
 		go func(c *ctrState, run *ctrRun) {
 			defer wg.Done()
 			start := time.Now()
+			// the status keeps following the containers while the pod
+			// terminates: one that exits (during its preStop hook too, e.g.
+			// a decommissioned node) shows as terminated at once
+			stopped, watched := make(chan struct{}), make(chan struct{})
+			defer func() { close(stopped); <-watched }()
+			go func() {
+				defer close(watched)
+				select {
+				case <-run.done:
+					w.syncStatus(w.k.ctx, w.getPod())
+				case <-stopped:
+				}
+			}()
 			w.k.event(pod, c.spec.Name, corev1.EventTypeNormal, "Killing", fmt.Sprintf("Stopping container %s", c.spec.Name))
 			if hooks && c.spec.Lifecycle != nil && c.spec.Lifecycle.PreStop != nil && grace > 0 {
 				klog.Infof("%s: running preStop hook of %s", podKey(pod), c.spec.Name)
@@ -814,6 +834,9 @@ func (w *podWorker) killAll(pod *corev1.Pod, grace time.Duration, hooks bool) {
 			rest := grace - time.Since(start)
 			if rest < 2*time.Second {
 				rest = 2 * time.Second
+			}
+			if run.exited() {
+				return // ended during its preStop hook (e.g. a decommissioned node)
 			}
 			klog.Infof("%s: SIGTERM to container %s (pid %d), %s left", podKey(pod), c.spec.Name, run.pid, rest.Round(time.Millisecond))
 			_ = syscall.Kill(-run.pid, syscall.SIGTERM)

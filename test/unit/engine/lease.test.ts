@@ -431,7 +431,7 @@ describe('holder identity, self-fencing, writes that give up (issue 8 item 10)',
       return original(node, login, via, stmt, args);
     };
     // A drain that cannot finish (every node holds a copy of every shard, force=false): it waits for the full timeout.
-    const r = await restartPod(w.deps({ leaseDurationSeconds: 60 }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, options: { decommissionTimeout: 3000, force: false } });
+    const r = await restartPod(w.deps({ leaseDurationSeconds: 600 }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, options: { decommissionTimeout: 3000, force: false } });
     expect(r).toMatchObject({ success: false, errorKind: 'failed' });
     expect(r.error).toMatch(/No renewal of lock .* succeeded/);
     expect(w.kube.writes.filter((x) => x.kind === 'Pod')).toEqual([]);

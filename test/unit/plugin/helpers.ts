@@ -300,8 +300,22 @@ export function testContext(opts: { kube?: FakePluginKube; files?: Record<string
     },
     async readFile(path: string) {
       const text = opts.files?.[path];
+      const isDir = Object.keys(opts.files ?? {}).some((k) => k.startsWith(`${path.replace(/\/$/, '')}/`));
+      if (text === undefined && isDir) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read`), { code: 'EISDIR' });
       if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' });
       return text;
+    },
+    /** The `files` keys under `path/`, as a directory listing (a file's own directories from its key). */
+    async listDir(path: string) {
+      const prefix = `${path.replace(/\/$/, '')}/`;
+      const entries = new Map<string, boolean>();
+      for (const k of Object.keys(opts.files ?? {})) {
+        if (!k.startsWith(prefix)) continue;
+        const rest = k.slice(prefix.length);
+        const slash = rest.indexOf('/');
+        entries.set(slash === -1 ? rest : rest.slice(0, slash), slash !== -1);
+      }
+      return [...entries].map(([name, directory]) => ({ name, directory }));
     },
     randomSuffix: () => 'abcde',
     now: () => new Date(Date.UTC(2026, 0, 1)),

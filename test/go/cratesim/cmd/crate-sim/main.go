@@ -85,6 +85,13 @@ func usage() {
       restore CLUSTER TABLE
       wait-nodes CLUSTER N [TIMEOUT]
       wait-health CLUSTER GREEN|YELLOW|RED [TIMEOUT]
+      jobs CLUSTER                  (running statements: requests in flight, held ones)
+      hold CLUSTER VIA [ON,ON...] [DURATION] [STMT]
+                                    (a long-running read coordinated by VIA with parts on ON:
+                                     an active request on each until released; prints its id)
+      release CLUSTER JOB_ID
+      leak CLUSTER NODE [COUNT]     (decrement NODE's active-request counter COUNT times, default 5,
+                                     as that many retried reads do on CrateDB 6.4.3)
 `)
 	os.Exit(2)
 }
@@ -219,6 +226,42 @@ func ctl(args []string) int {
 	case "restore":
 		need(3)
 		return out(call("POST", cl(1)+"/tables/"+url.PathEscape(a[2])+"/restore", nil))
+	case "jobs":
+		need(2)
+		return out(call("GET", cl(1)+"/jobs", nil))
+	case "hold":
+		need(3)
+		body := map[string]any{"via": a[2]}
+		if len(a) > 3 && a[3] != "" && a[3] != "-" {
+			body["on"] = strings.Split(a[3], ",")
+		}
+		if len(a) > 4 && a[4] != "" && a[4] != "0" {
+			d, err := time.ParseDuration(a[4])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "crate-sim ctl hold: DURATION:", err)
+				return 2
+			}
+			body["ms"] = d.Milliseconds()
+		}
+		if len(a) > 5 {
+			body["stmt"] = a[5]
+		}
+		return out(call("POST", cl(1)+"/hold", body))
+	case "release":
+		need(3)
+		return out(call("DELETE", cl(1)+"/hold/"+url.PathEscape(a[2]), nil))
+	case "leak":
+		need(3)
+		count := 5
+		if len(a) > 3 {
+			n, err := strconv.Atoi(a[3])
+			if err != nil || n < 1 {
+				fmt.Fprintln(os.Stderr, "crate-sim ctl leak: COUNT must be a positive number")
+				return 2
+			}
+			count = n
+		}
+		return out(call("POST", cl(1)+"/nodes/"+url.PathEscape(a[2])+"/leak", map[string]any{"count": count}))
 	case "wait-nodes", "wait-health":
 		need(3)
 		deadline := time.Now().Add(timeoutArg(3))

@@ -402,22 +402,6 @@ func (o *Options) SendSQL(stmt string) error {
 	return nil
 }
 
-// nodeBoot returns the local node's boot id ("" when it does not answer).
-func (o *Options) nodeBoot() (string, bool) {
-	resp, err := o.httpClient(5 * time.Second).Get(o.baseURL() + "/")
-	if err != nil {
-		return "", false
-	}
-	defer resp.Body.Close()
-	var info struct {
-		Sim struct {
-			BootID string `json:"boot_id"`
-		} `json:"sim"`
-	}
-	json.NewDecoder(resp.Body).Decode(&info)
-	return info.Sim.BootID, true
-}
-
 func (o *Options) now() time.Time {
 	if o.Now != nil {
 		return o.Now()
@@ -515,7 +499,6 @@ func PreStop(o *Options) error {
 		log.Printf("StatefulSet terminationGracePeriodSeconds: not set (using Kubernetes default)")
 	}
 	time.Sleep(o.Settle)
-	boot, _ := o.nodeBoot()
 	log.Printf("Decommissioning node %s with graceful_stop.timeout of %s, min_availability=%s, force=%t", nodeName, timeout, minAvail, force)
 	for _, stmt := range []string{
 		fmt.Sprintf(`set global transient "cluster.graceful_stop.timeout" = '%s';`, timeout),
@@ -533,39 +516,26 @@ func PreStop(o *Options) error {
 		return nil
 	}
 	log.Println("Decommission command sent successfully")
-	o.waitGone(boot)
+	o.waitGone()
 	return nil
 }
 
-// waitGone waits until the CrateDB process is gone. The real dc_util polls
-// pid 1; here pid 1 is not CrateDB, so unless -pid is given it waits until
-// the local node stops answering or answers with another boot id (kubelet
-// restarted the container).
-func (o *Options) waitGone(boot string) {
+// waitGone waits, like the real dc_util, until the process -pid (default 1:
+// the container's main process, CrateDB, in the container's own PID
+// namespace, which the process kubelet gives each container) is gone,
+// checking every 2 s and without limit: the kubelet's grace period ends it
+// (cratedb-facts.md section 7). When CrateDB exits, its namespace ends and
+// the kernel kills this hook with it, as in Kubernetes.
+func (o *Options) waitGone() {
 	n := 0
-	if o.PIDSet {
-		for syscall.Kill(o.PID, 0) == nil {
-			if n%10 == 0 {
-				log.Printf("Process %d is still running (check count: %d)", o.PID, n)
-			}
-			n++
-			time.Sleep(o.PollInterval)
-		}
-		log.Printf("Process %d has stopped", o.PID)
-		return
-	}
-	for {
-		b, up := o.nodeBoot()
-		if !up || (boot != "" && b != boot) {
-			break
-		}
+	for syscall.Kill(o.PID, 0) == nil {
 		if n%10 == 0 {
-			log.Printf("CrateDB at %s is still running (check count: %d)", o.baseURL(), n)
+			log.Printf("Process %d is still running (check count: %d)", o.PID, n)
 		}
 		n++
 		time.Sleep(o.PollInterval)
 	}
-	log.Printf("CrateDB at %s has stopped", o.baseURL())
+	log.Printf("Process %d has stopped", o.PID)
 }
 
 func (o *Options) createLock() error {

@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +119,9 @@ type world struct {
 	exited  chan int
 	sts     map[string]any
 	saDir   string
+	// crate stands in for the container's main process (pid 1 in a pod): it lives
+	// exactly as long as the node, and dc_util gets -pid <it>
+	crate *exec.Cmd
 }
 
 func stsJSON(replicas int, grace *int64, labels map[string]string, postStart bool) map[string]any {
@@ -166,7 +171,7 @@ func newWorld(t *testing.T, sts map[string]any) *world {
 		time.Sleep(10 * time.Millisecond)
 	}
 	w.cluster = co.Reg.Get("c1")
-	w.cluster.UpdateConfig(func(c *sim.Config) { c.ExitDelayMs = 100; c.RelocationShardsPerSecond = 100 })
+	w.cluster.UpdateConfig(func(c *sim.Config) { c.ExitDelayMs = 100; c.RequestCheckMs = 100; c.RelocationShardsPerSecond = 100 })
 	// the other node, joined directly; the local one runs the real node code
 	other, _ := w.cluster.Join(sim.JoinRequest{Name: "data-hot-1", BootID: "b"})
 	go func() {
@@ -178,7 +183,17 @@ func newWorld(t *testing.T, sts map[string]any) *world {
 	l.Close()
 	opts := server.NodeOptions{Settings: map[string]string{"node.name": "data-hot-0", "cluster.name": "c1"}, Hostname: "crate-data-hot-abc-0",
 		Socket: socket, Listen: addr, Log: log.New(io.Discard, "", 0)}
-	go func() { w.exited <- server.RunNode(opts) }()
+	w.crate = exec.Command("sleep", "1000")
+	if err := w.crate.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.crate.Process.Kill() })
+	go func() {
+		code := server.RunNode(opts)
+		w.crate.Process.Kill()
+		w.crate.Wait() // reaped: kill(pid, 0) fails from now on
+		w.exited <- code
+	}()
 	w.nodeURL = "http://" + addr
 	for i := 0; i < 200; i++ {
 		if r, err := http.Get(w.nodeURL + "/"); err == nil {
@@ -194,6 +209,13 @@ func newWorld(t *testing.T, sts map[string]any) *world {
 func (w *world) opts(args ...string) *Options {
 	w.t.Setenv("HOSTNAME", "crate-data-hot-abc-0")
 	w.t.Setenv("CDK_STATE", w.t.TempDir())
+	pid := true
+	for _, a := range args {
+		pid = pid && a != "-pid"
+	}
+	if pid {
+		args = append(args, "-pid", strconv.Itoa(w.crate.Process.Pid))
+	}
 	o, err := ParseFlags(args)
 	if err != nil {
 		w.t.Fatal(err)
@@ -313,5 +335,37 @@ func TestDryRunSendsNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(o.LockFile); err == nil {
 		t.Fatal("dry run wrote a lock file")
+	}
+}
+
+// Like the real dc_util, the wait after the decommission follows the process -pid (default
+// 1: the container's main process in its PID namespace), polled, not the node's HTTP port.
+func TestPreStopWaitsForThePidToBeGone(t *testing.T) {
+	w := newWorld(t, stsJSON(2, i64(1200), map[string]string{}, false))
+	other := exec.Command("sleep", "1000")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer other.Process.Kill()
+	o := w.opts("-min-availability", "PRIMARIES", "-proto", "http", "-pid", strconv.Itoa(other.Process.Pid))
+	done := make(chan error, 1)
+	go func() { done <- PreStop(o) }()
+	if code := <-w.exited; code != 0 {
+		t.Fatalf("node exit %d", code)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("dc_util returned while process %d runs: %v", other.Process.Pid, err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	other.Process.Kill()
+	other.Wait()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("dc_util did not notice the process was gone")
 	}
 }

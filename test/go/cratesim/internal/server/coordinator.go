@@ -215,6 +215,12 @@ func (co *Coordinator) Handler() http.Handler {
 			return
 		}
 		res, _, e := c.Exec(sim.Session{Via: via, User: sim.User{Name: "crate", Superuser: true}}, req.Stmt, normalizeArgs(req.Args), nil)
+		if e != nil && e.Plain {
+			w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+			w.WriteHeader(e.HTTPStatus())
+			io.WriteString(w, e.Message+"\n")
+			return
+		}
 		if e != nil {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(e.HTTPStatus())
@@ -222,6 +228,50 @@ func (co *Coordinator) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, 200, res)
+	})
+	// Running statements (HTTP requests in flight and held ones), per node.
+	mux.HandleFunc("GET /clusters/{name}/jobs", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, co.Reg.Get(r.PathValue("name")).Jobs())
+	})
+	// Hold a long-running statement: it counts as an active request on its
+	// coordinator and on every node it has a part on until released.
+	mux.HandleFunc("POST /clusters/{name}/hold", func(w http.ResponseWriter, r *http.Request) {
+		var h sim.HoldRequest
+		if err := json.NewDecoder(r.Body).Decode(&h); err != nil {
+			writeErr(w, 400, "bad hold request: %v", err)
+			return
+		}
+		j, err := co.Reg.Get(r.PathValue("name")).Hold(h)
+		if err != nil {
+			writeErr(w, 404, "%v", err)
+			return
+		}
+		writeJSON(w, 201, j)
+	})
+	mux.HandleFunc("DELETE /clusters/{name}/hold/{job}", func(w http.ResponseWriter, r *http.Request) {
+		if !co.Reg.Get(r.PathValue("name")).Release(r.PathValue("job")) {
+			writeErr(w, 404, "no held statement %s", r.PathValue("job"))
+			return
+		}
+		writeJSON(w, 200, map[string]any{"released": r.PathValue("job")})
+	})
+	// Leak the node's active-request counter (as count retried reads would).
+	mux.HandleFunc("POST /clusters/{name}/nodes/{id}/leak", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Count int `json:"count"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		c := co.Reg.Lookup(r.PathValue("name"))
+		if c == nil {
+			writeErr(w, 404, "no cluster %s", r.PathValue("name"))
+			return
+		}
+		active, err := c.Leak(r.PathValue("id"), body.Count)
+		if err != nil {
+			writeErr(w, 404, "%v", err)
+			return
+		}
+		writeJSON(w, 200, map[string]any{"node": r.PathValue("id"), "activeRequests": active})
 	})
 	mux.HandleFunc("POST /clusters/{name}/join", co.join)
 	mux.HandleFunc("POST /clusters/{name}/nodes/{id}/leave", func(w http.ResponseWriter, r *http.Request) {
@@ -334,6 +384,14 @@ type SQLResponse struct {
 	Drop   bool            `json:"drop,omitempty"` // close the connection without an answer
 }
 
+// answerOf: error JSON, or the plain-text body of a refusal.
+func answerOf(e *sim.SQLError) SQLResponse {
+	if e.Plain {
+		return SQLResponse{Status: e.HTTPStatus(), Text: e.Message}
+	}
+	return SQLResponse{Status: e.HTTPStatus(), Body: errorBody(e)}
+}
+
 func errorBody(e *sim.SQLError) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": e.Message, "code": e.Code}})
 	return b
@@ -360,6 +418,14 @@ func (co *Coordinator) sql(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, SQLResponse{Status: 401, Text: aerr.Message})
 		return
 	}
+	// Admitted now (a draining node refuses: HTTP 500, plain text), the
+	// request counts as active on its node until it answers.
+	job, refused := c.BeginRequest(n.ID, req.Stmt, user.Name)
+	if refused != nil {
+		writeJSON(w, 200, answerOf(refused))
+		return
+	}
+	defer c.EndRequest(job)
 	cfg := c.Config()
 	if cfg.SQLDelayMs > 0 {
 		time.Sleep(time.Duration(cfg.SQLDelayMs) * time.Millisecond)
@@ -377,9 +443,9 @@ func (co *Coordinator) sql(w http.ResponseWriter, r *http.Request) {
 			bulk[i] = normalizeArgs(b)
 		}
 	}
-	res, decom, e := c.Exec(sim.Session{Via: n.ID, User: user}, req.Stmt, args, bulk)
+	res, decom, e := c.Exec(sim.Session{Via: n.ID, User: user, Job: job}, req.Stmt, args, bulk)
 	if e != nil {
-		writeJSON(w, 200, SQLResponse{Status: e.HTTPStatus(), Body: errorBody(e)})
+		writeJSON(w, 200, answerOf(e))
 		return
 	}
 	if decom != nil {

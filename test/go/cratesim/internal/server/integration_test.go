@@ -68,7 +68,7 @@ func newHarness(t *testing.T) *harness {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	h.co.Reg.Get("my-cluster").UpdateConfig(func(c *sim.Config) { c.ExitDelayMs = 200; c.RelocationShardsPerSecond = 50 })
+	h.co.Reg.Get("my-cluster").UpdateConfig(func(c *sim.Config) { c.ExitDelayMs = 200; c.RequestCheckMs = 100; c.RelocationShardsPerSecond = 50 })
 	t.Cleanup(func() {
 		for _, c := range h.nodes {
 			c.Process.Kill()
@@ -176,8 +176,9 @@ func TestIntegrationDecommissionExitsZero(t *testing.T) {
 	if a.status != 200 {
 		t.Fatalf("%+v", a)
 	}
-	// the decommissioned node refuses SQL; another node answers
-	if a := h.sql("data-hot-1", "SELECT 1"); a.status != 503 {
+	// the decommissioned node refuses SQL (HTTP 500, plain text, as CrateDB 6.4.3); another node answers
+	if a := h.sql("data-hot-1", "SELECT 1"); a.status != 500 || !strings.HasPrefix(a.ctype, "text/plain") ||
+		a.body != "[data-hot-1][127.0.0.1:4300][sql] disconnected" {
 		t.Fatalf("decommissioned node answered: %+v", a)
 	}
 	code, ok := h.waitExit("data-hot-1", 10*time.Second)

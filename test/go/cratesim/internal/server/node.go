@@ -407,11 +407,17 @@ func (h *nodeHandler) sql(w http.ResponseWriter, r *http.Request) {
 		}
 		panic(http.ErrAbortHandler)
 	}
-	if out.Status == 401 && out.Text != "" {
+	if out.Text != "" {
+		// plain text: a failed login (401), a draining node's refusal (500)
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
-		w.Header().Set("WWW-Authenticate", `Basic realm="CrateDB Authenticator"`)
-		w.WriteHeader(401)
-		io.WriteString(w, out.Text+"\n")
+		if out.Status == 401 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="CrateDB Authenticator"`)
+		}
+		w.WriteHeader(out.Status)
+		io.WriteString(w, out.Text)
+		if out.Status == 401 {
+			io.WriteString(w, "\n")
+		}
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

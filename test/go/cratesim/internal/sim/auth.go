@@ -271,6 +271,8 @@ type State struct {
 	Violations []*Violation   `json:"violations"`
 	Warnings   []Event        `json:"warnings"`
 	History    []Event        `json:"history"`
+	// Jobs: every running statement (HTTP requests in flight, held ones)
+	Jobs []Job `json:"jobs"`
 }
 
 // Snapshot renders the cluster state.
@@ -284,6 +286,7 @@ func (c *Cluster) Snapshot() State {
 	}
 	for _, n := range c.sortedNodesLocked() {
 		nn := *n
+		nn.ActiveRequests = c.activeLocked(n)
 		if n.Decom != nil {
 			d := *n.Decom
 			nn.Decom = &d
@@ -326,6 +329,12 @@ func (c *Cluster) Snapshot() State {
 		h = h[len(h)-300:]
 	}
 	st.History = append([]Event(nil), h...)
+	st.Jobs = []Job{}
+	for _, j := range c.sortedJobsLocked() {
+		jj := *j
+		jj.Parts = append([]string(nil), j.Parts...)
+		st.Jobs = append(st.Jobs, jj)
+	}
 	return st
 }
 

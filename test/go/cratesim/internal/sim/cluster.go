@@ -32,9 +32,23 @@ type Config struct {
 	// NodeLeftDelayMs delays re-allocating replicas of a node that left
 	// anywhere but on that node (index.unassigned.node_left.delayed_timeout).
 	NodeLeftDelayMs int `json:"nodeLeftDelayMs"`
-	// ExitDelayMs is the pause between a finished decommission and the
-	// process exit (real CrateDB: ~5 s).
+	// ExitDelayMs is the pause between the first check that finds no active
+	// request on a decommissioned node and its process exit (CrateDB: 5 s,
+	// cratedb-facts.md section 7).
 	ExitDelayMs int `json:"exitDelayMs"`
+	// RequestCheckMs is how often a drained node checks for active requests
+	// (CrateDB: every 5 s, cratedb-facts.md section 7).
+	RequestCheckMs int `json:"requestCheckMs"`
+	// LeakRetriedReads: each retried read decrements its coordinating node's
+	// active-request counter once more than it was incremented, so a later
+	// decommission of that node waits the whole graceful_stop.timeout
+	// (CrateDB 6.4.3 and master; default true).
+	LeakRetriedReads bool `json:"leakRetriedReads"`
+	// ReadRetryWindowMs: a user-table read coordinated by a node within this
+	// long after a node holding a copy of a shard it reads left is retried
+	// (NodeNotConnectedException), as is one while a copy recovers
+	// (ShardNotFoundException). 0 disables the window rule.
+	ReadRetryWindowMs int `json:"readRetryWindowMs"`
 	// DecommissionResponse: "immediate" (default), "after-wait" or "drop".
 	DecommissionResponse string `json:"decommissionResponse"`
 	// StrictSettings rejects unknown graceful_stop.min_availability values;
@@ -86,7 +100,10 @@ func DefaultConfig() Config {
 		RelocationShardsPerSecond: 20,
 		ConcurrentRecoveries:      2,
 		NodeLeftDelayMs:           60000,
-		ExitDelayMs:               500,
+		ExitDelayMs:               5000,
+		RequestCheckMs:            5000,
+		LeakRetriedReads:          true,
+		ReadRetryWindowMs:         3000,
 		DecommissionResponse:      "immediate",
 		Version:                   "6.4.4",
 	}
@@ -116,6 +133,8 @@ type Shard struct {
 	EverStarted bool            `json:"everStarted"`
 	InSync      map[string]bool `json:"inSync"`
 	Lost        bool            `json:"lost,omitempty"` // made RED on purpose
+	// Data: node id -> _id -> row, the rows each node holds (data.go)
+	Data map[string]map[string]map[string]any `json:"-"`
 }
 
 func (s *Shard) key() string {
@@ -141,11 +160,31 @@ type Decom struct {
 	Timeout         string    `json:"timeout"`
 	Force           bool      `json:"force"`
 	Started         time.Time `json:"started"`
-	Phase           string    `json:"phase"` // draining, exiting, aborted, exited
-	ExitAt          time.Time `json:"exitAt,omitempty"`
-	deadline        time.Time
-	done            chan struct{} // closed when the wait ends (exit or abort)
-	result          error
+	// Phase: draining (shards move), requests (waiting for active requests,
+	// checked every RequestCheckMs), exiting (exit at ExitAt), aborted, exited.
+	Phase  string    `json:"phase"`
+	ExitAt time.Time `json:"exitAt,omitempty"`
+	// DrainedAt: the shard-move wait ended (the statement returns then).
+	DrainedAt time.Time `json:"drainedAt,omitempty"`
+	// Checks made for active requests, and the counter at the last one.
+	Checks     int       `json:"checks"`
+	LastActive int       `json:"lastActive"`
+	NextCheck  time.Time `json:"nextCheck,omitempty"`
+	ownJob     bool      // the first check still sees the DECOMMISSION's own job
+	deadline   time.Time
+	done       chan struct{} // closed when the drain wait ends (or the decommission aborts)
+	doneClosed bool
+	result     error
+}
+
+// finish ends the wait the statement answers after (once).
+func (d *Decom) finish(err error) {
+	if d.doneClosed {
+		return
+	}
+	d.result = err
+	d.doneClosed = true
+	close(d.done)
 }
 
 // NodeEvent is sent to a node process over its registration stream.
@@ -168,9 +207,14 @@ type Node struct {
 	Master     bool              `json:"masterEligible"`
 	Data       bool              `json:"data"`
 	Decom      *Decom            `json:"decommission,omitempty"`
-	seq        int
-	Events     chan NodeEvent `json:"-"`
-	gone       chan struct{}  // closed when the coordinator drops the node (cluster deleted)
+	// Leaked counts the decrements retried reads (or the control API) made
+	// without an increment; ActiveRequests is the counter (snapshot only).
+	Leaked         int `json:"leaked"`
+	Retried        int `json:"retriedReads"`
+	ActiveRequests int `json:"activeRequests"`
+	seq            int
+	Events         chan NodeEvent `json:"-"`
+	gone           chan struct{}  // closed when the coordinator drops the node (cluster deleted)
 }
 
 // Gone is closed when the coordinator disconnects the node on its own (its
@@ -210,6 +254,7 @@ type Cluster struct {
 	lastStep   time.Time
 	lastJoin   time.Time
 	voting     map[string]bool // names of master-eligible nodes ever joined
+	jobs       map[string]*Job // running statements (jobs.go)
 	deleted    bool            // removed from the registry: joins are refused
 
 	violations []*Violation
@@ -241,13 +286,13 @@ func (c *Cluster) resetLocked() {
 	c.open = map[string]*Violation{}
 	c.warnings = nil
 	c.history = nil
+	c.jobs = map[string]*Job{}
 	for _, n := range c.nodes {
-		if n.Decom != nil && n.Decom.Phase == "draining" {
-			n.Decom.Phase = "aborted"
-			n.Decom.result = fmt.Errorf("cluster reset")
-			close(n.Decom.done)
+		if n.Decom != nil {
+			n.Decom.finish(fmt.Errorf("cluster reset"))
 		}
 		n.Decom = nil
+		n.Leaked, n.Retried = 0, 0
 	}
 }
 
@@ -395,12 +440,14 @@ func (c *Cluster) leaveLocked(id, cause string) {
 	now := c.now()
 	why := fmt.Sprintf("node %s (%s) left: %s", n.Name, id, cause)
 	c.logLocked("%s", why)
-	if n.Decom != nil && n.Decom.Phase == "draining" {
-		n.Decom.Phase = "aborted"
-		n.Decom.result = fmt.Errorf("node left during decommission")
-		close(n.Decom.done)
+	if n.Decom != nil && (n.Decom.Phase == "draining" || n.Decom.Phase == "requests") {
+		if n.Decom.Phase == "draining" {
+			n.Decom.Phase = "aborted"
+		}
+		n.Decom.finish(fmt.Errorf("node left during decommission"))
 	}
 	delete(c.nodes, id)
+	c.jobsOnLeaveLocked(n)
 	for _, s := range c.shards {
 		var keep []*Copy
 		for _, cp := range s.Copies {
@@ -809,6 +856,7 @@ func (c *Cluster) stepLocked(now time.Time) {
 		c.completeRecoveriesLocked(true)
 	}
 	c.recordLocked("allocator")
+	c.expireHeldLocked(now)
 	c.decommissionProgressLocked(now)
 }
 
@@ -906,8 +954,13 @@ func (c *Cluster) completeRecoveriesLocked(instant bool) {
 			c.tokens--
 		}
 		s, cp := r.s, r.cp
+		from := ""
+		if p := activePrimary(s); p != nil {
+			from = p.Node
+		}
 		if cp.Target {
 			src := cp.RelocatingNode
+			from = src // a relocation copies its source
 			var keep []*Copy
 			for _, o := range s.Copies {
 				if o.Node == src && o.State == Relocating && !o.Target {
@@ -919,6 +972,7 @@ func (c *Cluster) completeRecoveriesLocked(instant bool) {
 			delete(s.InSync, src)
 			cp.Target, cp.RelocatingNode = false, ""
 		}
+		recoverDataLocked(s, cp, from)
 		cp.State = Started
 		s.EverStarted = true
 		s.InSync[cp.Node] = true

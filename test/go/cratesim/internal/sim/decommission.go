@@ -24,6 +24,10 @@ func (n *Node) Refusing() bool {
 	return n.Decom != nil && n.Decom.Phase != "aborted"
 }
 
+// active: a decommission is under way (not aborted): the node takes no
+// shards and refuses new SQL.
+func (d *Decom) active() bool { return d != nil && d.Phase != "aborted" }
+
 // Done is closed when the decommission wait ends; Err tells how.
 func (d *Decom) Done() <-chan struct{} { return d.done }
 
@@ -35,7 +39,7 @@ func (c *Cluster) decommissionLocked(ref string) (*Decom, *SQLError) {
 	if n == nil {
 		return nil, sqlErr(4000, "IllegalArgumentException: Node name or id '%s' not found", ref)
 	}
-	if n.Decom != nil && n.Decom.Phase != "aborted" {
+	if n.Decom.active() {
 		return n.Decom, nil
 	}
 	now := c.now()
@@ -53,23 +57,67 @@ func (c *Cluster) decommissionLocked(ref string) (*Decom, *SQLError) {
 		deadline: now.Add(d), done: make(chan struct{})}
 	c.logLocked("decommission of %s started (min_availability=%s timeout=%s force=%v)", n.Name, mode, timeout, force)
 	if mode == "NONE" {
-		c.toExitingLocked(n, now, "min_availability NONE: no shards move")
+		c.toRequestsLocked(n, now, "min_availability NONE: no shards move", true)
 	}
 	c.stepLocked(now)
 	return n.Decom, nil
 }
 
-func (c *Cluster) toExitingLocked(n *Node, now time.Time, why string) {
+// toRequestsLocked ends the shard-move wait (the statement answers now) and
+// starts the wait for active requests, as CrateDB does after the drain
+// (cratedb-facts.md section 7): a check at once, then every RequestCheckMs;
+// ownJob: the first check still sees the DECOMMISSION's own job, so a quiet
+// node exits about 2 x 5 s after the statement returned.
+func (c *Cluster) toRequestsLocked(n *Node, now time.Time, why string, ownJob bool) {
+	d := n.Decom
+	d.Phase = "requests"
+	d.DrainedAt = now
+	d.NextCheck = now
+	d.ownJob = ownJob
+	d.finish(nil)
+	c.logLocked("decommission of %s: %s; waiting for active requests", n.Name, why)
+}
+
+func (c *Cluster) toExitingLocked(n *Node, at time.Time, why string) {
 	n.Decom.Phase = "exiting"
-	n.Decom.ExitAt = now.Add(time.Duration(c.cfg.ExitDelayMs) * time.Millisecond)
-	close(n.Decom.done)
+	n.Decom.ExitAt = at
 	c.logLocked("decommission of %s: %s; stopping", n.Name, why)
+}
+
+// checkRequestsLocked is one of CrateDB's 5-second checks of a drained node:
+// exactly 0 active requests -> exit ExitDelayMs later; otherwise, past the
+// graceful_stop.timeout, force=true exits at once and force=false aborts
+// ("Aborting graceful shutdown": the node accepts SQL again); else check again.
+func (c *Cluster) checkRequestsLocked(n *Node, now time.Time) {
+	d := n.Decom
+	active := c.activeLocked(n)
+	if d.ownJob {
+		active++
+		d.ownJob = false
+	}
+	d.Checks++
+	d.LastActive = active
+	d.NextCheck = now.Add(time.Duration(c.cfg.RequestCheckMs) * time.Millisecond)
+	switch {
+	case active == 0:
+		c.toExitingLocked(n, now.Add(time.Duration(c.cfg.ExitDelayMs)*time.Millisecond), "no active requests")
+	case !now.Before(d.deadline) && d.Force:
+		c.toExitingLocked(n, now, fmt.Sprintf("graceful_stop.timeout %s reached with %d active requests, force=true", d.Timeout, active))
+	case !now.Before(d.deadline):
+		d.Phase = "aborted"
+		c.logLocked("decommission of %s: Aborting graceful shutdown (graceful_stop.timeout %s reached with %d active requests, force=false): the node accepts SQL again", n.Name, d.Timeout, active)
+	default:
+		// CrateDB logs this on every check; the history gets the first one and one a minute
+		if d.Checks == 1 || d.Checks%12 == 0 {
+			c.logLocked("decommission of %s: There are still active requests on this node, delaying graceful shutdown (%d active, check %d)", n.Name, active, d.Checks)
+		}
+	}
 }
 
 // canMoveSomewhere: a node exists that may hold another copy of s.
 func (c *Cluster) canMoveSomewhere(s *Shard) bool {
 	for id, n := range c.nodes {
-		if (n.Decom == nil || n.Decom.Phase == "aborted") && n.Data {
+		if !n.Decom.active() && n.Data {
 			if !hasCopyOn(s, id) {
 				return true
 			}
@@ -130,17 +178,20 @@ func (c *Cluster) decommissionProgressLocked(now time.Time) {
 		switch d.Phase {
 		case "draining":
 			if c.drainedLocked(n) {
-				c.toExitingLocked(n, now, "shards drained")
+				c.toRequestsLocked(n, now, "shards drained", true)
 			} else if !now.Before(d.deadline) {
 				if d.Force || c.cfg.LegacyForceFalseExits || VersionBefore(c.nodeVersion(n), "6.4.4") {
-					c.toExitingLocked(n, now, fmt.Sprintf("graceful_stop.timeout %s reached, force=%v: stopping anyway", d.Timeout, d.Force))
+					// the timed-out wait counts as done; the request check follows (already past the deadline)
+					c.toRequestsLocked(n, now, fmt.Sprintf("graceful_stop.timeout %s reached while shards moved, force=%v: going on", d.Timeout, d.Force), false)
 				} else {
 					d.Phase = "aborted"
-					d.result = fmt.Errorf("graceful stop timed out after %s (force=false): decommission aborted, node stays up", d.Timeout)
-					close(d.done)
+					d.finish(fmt.Errorf("graceful stop timed out after %s (force=false): decommission aborted, node stays up", d.Timeout))
 					c.logLocked("decommission of %s aborted: %v", n.Name, d.result)
 				}
 			}
+		}
+		if d.Phase == "requests" && !now.Before(d.NextCheck) {
+			c.checkRequestsLocked(n, now)
 		}
 		if d.Phase == "exiting" && !now.Before(d.ExitAt) {
 			exits = append(exits, n)

@@ -31,6 +31,9 @@ type BulkRow struct {
 type Session struct {
 	Via  string // node id receiving the request
 	User User
+	// Job: the id BeginRequest gave the request (it was admitted before the
+	// node started draining, and sys.jobs shows it already); "" for control-API SQL.
+	Job string
 }
 
 // Exec runs one statement. When it is a decommission, the Decom is returned
@@ -43,8 +46,8 @@ func (c *Cluster) Exec(sess Session, stmt string, args []any, bulk [][]any) (*Re
 	if !ok {
 		return nil, nil, sqlErr(5032, "NodeNotConnectedException: node is not a member of cluster %s (disconnected)", c.Name)
 	}
-	if via.Refusing() {
-		return nil, nil, sqlErr(5032, "NodeDisconnectedException: [%s] node is shutting down (decommissioned), not accepting new requests", via.Name)
+	if via.Refusing() && (sess.Job == "" || c.jobs[sess.Job] == nil) {
+		return nil, nil, c.refusalLocked(via)
 	}
 	if c.master == "" {
 		return nil, nil, sqlErr(5000, "ClusterBlockException[blocked by: [SERVICE_UNAVAILABLE/2/no master];]")
@@ -133,6 +136,9 @@ func (c *Cluster) execLocked(sess Session, st sqlparse.Stmt, text string, args [
 	case *sqlparse.Select:
 		r, e := c.selectLocked(sess, s, text, args)
 		return r, nil, e
+	case *sqlparse.Insert:
+		r, e := c.insertLocked(s, args)
+		return r, nil, e
 	}
 	return nil, nil, sqlErr(4000, "SQLParseException: unsupported statement")
 }
@@ -156,6 +162,7 @@ var tableCols = map[string][]string{
 	"sys.cluster_health":        {"health", "severity", "description", "pending_tasks", "missing_shards", "underreplicated_shards"},
 	"sys.shards":                {"schema_name", "table_name", "id", "partition_ident", "primary", "routing_state", "state", "node", "relocating_node", "orphan_partition", "num_docs", "size", "recovery"},
 	"sys.jobs":                  {"id", "stmt", "started", "username", "node"},
+	"sys.operations":            {"id", "job_id", "name", "node", "started", "used_bytes"},
 	"sys.users":                 {"name", "password", "superuser"},
 	"sys.allocations":           {"table_schema", "table_name", "partition_ident", "shard_id", "node_id", "primary", "current_state", "explanation", "decisions"},
 	"information_schema.tables": {"table_schema", "table_name", "table_type", "number_of_shards", "number_of_replicas", "partitioned_by"},
@@ -253,10 +260,41 @@ func (c *Cluster) rowsLocked(sess Session, table, text string) ([]map[string]any
 	case "sys.checks", "sys.node_checks":
 		// every check passes in the simulator: no rows fail
 	case "sys.jobs":
-		n := c.nodes[sess.Via]
-		rows = append(rows, map[string]any{"id": newID(), "stmt": text, "started": time.Now().UnixMilli(), "username": sess.User.Name, "node": nodeObj(n.ID)})
+		// every running statement on its coordinator (the asking one included),
+		// plus config jobs; nothing with stats.enabled = false
+		if !c.statsEnabledLocked() {
+			break
+		}
+		if sess.Job == "" {
+			rows = append(rows, map[string]any{"id": newJobID(), "stmt": text, "started": c.now().UnixMilli(), "username": sess.User.Name, "node": nodeObj(sess.Via)})
+		}
+		for _, j := range c.sortedJobsLocked() {
+			rows = append(rows, map[string]any{"id": j.ID, "stmt": j.Stmt, "started": j.Started.UnixMilli(), "username": j.User, "node": nodeObj(j.Coordinator)})
+		}
 		for _, j := range c.cfg.Jobs {
-			rows = append(rows, map[string]any{"id": newID(), "stmt": j, "started": time.Now().UnixMilli(), "username": "crate", "node": nodeObj(c.master)})
+			rows = append(rows, map[string]any{"id": newJobID(), "stmt": j, "started": c.now().UnixMilli(), "username": "crate", "node": nodeObj(c.master)})
+		}
+	case "sys.operations":
+		// one row per node a running statement has a part on; the asking
+		// statement's own operation on its coordinator; nothing with
+		// stats.enabled = false
+		if !c.statsEnabledLocked() {
+			break
+		}
+		op := func(job, node, name string, started time.Time) map[string]any {
+			return map[string]any{"id": fmt.Sprintf("%s/%s", job, node), "job_id": job, "name": name, "node": nodeObj(node), "started": started.UnixMilli(), "used_bytes": int64(0)}
+		}
+		if sess.Job == "" {
+			rows = append(rows, op(newJobID(), sess.Via, "collect", c.now()))
+		}
+		for _, j := range c.sortedJobsLocked() {
+			for _, p := range j.Parts {
+				name := "collect"
+				if p == j.Coordinator && len(j.Parts) > 1 {
+					name = "mergeOnHandler"
+				}
+				rows = append(rows, op(j.ID, p, name, j.Started))
+			}
 		}
 	case "sys.users":
 		// the built-in superuser crate (never a password) plus the configured users;
@@ -321,6 +359,10 @@ func (c *Cluster) rowsLocked(sess Session, table, text string) ([]map[string]any
 				"number_of_shards": int64(t.Shards), "number_of_replicas": fmt.Sprint(t.Replicas), "partitioned_by": pb})
 		}
 	default:
+		if _, ok := c.tables[table]; ok {
+			r, _, e := c.userRowsLocked(c.nodes[sess.Via], table)
+			return r, e
+		}
 		return nil, sqlErr(4041, "RelationUnknown: Relation '%s' unknown", table)
 	}
 	return rows, nil
@@ -411,6 +453,20 @@ func (c *Cluster) selectLocked(sess Session, s *sqlparse.Select, text string, ar
 		return nil, e
 	}
 	cols := tableCols[s.From]
+	if _, user := c.tables[s.From]; user {
+		// a user table's columns: every one ever written (the simulator keeps no schema)
+		seen := map[string]bool{"_id": true, "id": true}
+		for _, r := range rows {
+			for k := range r {
+				seen[k] = true
+			}
+		}
+		cols = nil
+		for k := range seen {
+			cols = append(cols, k)
+		}
+		sort.Strings(cols)
+	}
 	known := map[string]bool{}
 	for _, k := range cols {
 		known[k] = true

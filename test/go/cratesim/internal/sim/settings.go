@@ -13,6 +13,8 @@ const (
 	SettingMinAvailability  = "cluster.graceful_stop.min_availability"
 	SettingTimeout          = "cluster.graceful_stop.timeout"
 	SettingForce            = "cluster.graceful_stop.force"
+	// SettingStatsEnabled: false empties sys.jobs and sys.operations (as in CrateDB)
+	SettingStatsEnabled = "stats.enabled"
 )
 
 var settingDefaults = map[string]any{
@@ -20,12 +22,16 @@ var settingDefaults = map[string]any{
 	SettingMinAvailability:  "PRIMARIES",
 	SettingTimeout:          "2h",
 	SettingForce:            false,
+	SettingStatsEnabled:     true,
 }
 
 // SQLError is an error that maps to CrateDB's error JSON.
 type SQLError struct {
 	Code    int
 	Message string
+	// Plain: answered as a text/plain body (Message) instead of error JSON,
+	// like a draining node's "[node][addr:4300][sql] disconnected".
+	Plain bool
 }
 
 func (e *SQLError) Error() string { return e.Message }
@@ -118,7 +124,7 @@ func (c *Cluster) normalizeSetting(name string, v any) (any, *SQLError) {
 			return nil, sqlErr(4000, "IllegalArgumentException: %s", err)
 		}
 		return str, nil
-	case SettingForce:
+	case SettingForce, SettingStatsEnabled:
 		switch b := v.(type) {
 		case bool:
 			return b, nil

@@ -105,14 +105,23 @@ type Decommission struct {
 	DollarForm bool // the literal used $$dollar$$ quoting
 }
 
-// NoOp is a statement accepted and ignored (session SET, BEGIN, COMMIT).
+// NoOp is a statement accepted and ignored (session SET, BEGIN, COMMIT,
+// REFRESH TABLE).
 type NoOp struct{ Verb string }
+
+// Insert is INSERT INTO schema.table (cols) VALUES (...), (...).
+type Insert struct {
+	Table string // "doc.t" when unqualified
+	Cols  []string
+	Rows  [][]Expr
+}
 
 func (*Select) stmt()       {}
 func (*SetGlobal) stmt()    {}
 func (*ResetGlobal) stmt()  {}
 func (*Decommission) stmt() {}
 func (*NoOp) stmt()         {}
+func (*Insert) stmt()       {}
 
 type parser struct {
 	toks   []token
@@ -230,6 +239,14 @@ func (p *parser) statement() (Stmt, error) {
 			return &Decommission{Node: e}, nil
 		}
 		return nil, p.mismatch()
+	case p.acceptKw("insert"):
+		return p.insertStmt()
+	case p.acceptKw("refresh"):
+		if err := p.expectKw("table"); err != nil {
+			return nil, err
+		}
+		p.i = len(p.toks) - 1
+		return &NoOp{Verb: "REFRESH"}, nil
 	case p.acceptKw("begin"), p.acceptKw("commit"), p.acceptKw("end"):
 		p.i = len(p.toks) - 1
 		return &NoOp{Verb: "BEGIN"}, nil
@@ -401,6 +418,85 @@ func (p *parser) selectStmt() (Stmt, error) {
 		n, _ := strconv.Atoi(t.text)
 		st.Limit = n
 		p.i++
+	}
+	return st, nil
+}
+
+// tableName reads schema.table (doc. when unqualified).
+func (p *parser) tableName() (string, error) {
+	var parts []string
+	for {
+		t := p.cur()
+		if t.kind != tIdent && t.kind != tQIdent {
+			return "", p.mismatch()
+		}
+		parts = append(parts, t.text)
+		p.i++
+		if !p.acceptSym(".") {
+			break
+		}
+	}
+	name := strings.Join(parts, ".")
+	if !strings.Contains(name, ".") {
+		name = "doc." + name
+	}
+	return name, nil
+}
+
+func (p *parser) insertStmt() (Stmt, error) {
+	if err := p.expectKw("into"); err != nil {
+		return nil, err
+	}
+	name, err := p.tableName()
+	if err != nil {
+		return nil, err
+	}
+	st := &Insert{Table: name}
+	if !p.acceptSym("(") {
+		return nil, p.mismatch()
+	}
+	for {
+		t := p.cur()
+		if t.kind != tIdent && t.kind != tQIdent {
+			return nil, p.mismatch()
+		}
+		st.Cols = append(st.Cols, t.text)
+		p.i++
+		if !p.acceptSym(",") {
+			break
+		}
+	}
+	if !p.acceptSym(")") {
+		return nil, p.mismatch()
+	}
+	if err := p.expectKw("values"); err != nil {
+		return nil, err
+	}
+	for {
+		if !p.acceptSym("(") {
+			return nil, p.mismatch()
+		}
+		var row []Expr
+		for {
+			e, err := p.primary()
+			if err != nil {
+				return nil, err
+			}
+			row = append(row, e)
+			if !p.acceptSym(",") {
+				break
+			}
+		}
+		if !p.acceptSym(")") {
+			return nil, p.mismatch()
+		}
+		if len(row) != len(st.Cols) {
+			return nil, errf("INSERT: %d values for %d columns", len(row), len(st.Cols))
+		}
+		st.Rows = append(st.Rows, row)
+		if !p.acceptSym(",") {
+			break
+		}
 	}
 	return st, nil
 }
