@@ -1,7 +1,8 @@
 // Default mode: run a Task as a Kubernetes Job (the runner), follow its pods' logs across retries,
 // read the result from the runner's termination message, and exit with the runner's code.
 // Also `jobs list|attach|cancel`. Plain functions over the PluginKube port: tests drive them with fakes.
-import type { V1ContainerStatus, V1Job, V1Pod, V1ServiceAccount, KubernetesObject } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Job, V1Pod, V1ServiceAccount, V1StatefulSet, KubernetesObject } from '@kubernetes/client-node';
+import { detectPodStrategy, detectStrategy } from '../shared/index.js';
 import { BadInputError, ExitCode, KubeApiError } from '../shared/errors.js';
 import {
   APP_NAME,
@@ -25,6 +26,48 @@ export interface ResolvedTarget {
   cluster: string;
   /** Pods the operation may touch (for the Job's deadline). */
   pods: number;
+  /**
+   * Delete grace periods of the pods dc_util drains (kubernetes_managed by their own spec), longest first: the
+   * Job's deadline budgets each pod by its own strategy's worst case.
+   */
+  deleteGraceSeconds?: number[];
+}
+
+function withGraces(target: ResolvedTarget, graces: number[]): ResolvedTarget {
+  return graces.length > 0 ? { ...target, deleteGraceSeconds: graces } : target;
+}
+
+/**
+ * The delete grace period of every pod of these StatefulSets that dc_util drains, judged on the pod's own spec
+ * (the template for replicas without a pod yet), longest first. Best effort: a list that fails budgets by the
+ * templates alone.
+ */
+async function deleteGracesOf(kube: PluginKube, namespace: string, statefulSets: V1StatefulSet[]): Promise<number[]> {
+  const graces: number[] = [];
+  for (const sts of statefulSets) {
+    const template = detectStrategy(sts);
+    const replicas = sts.spec?.replicas ?? 1;
+    const selector = Object.entries(sts.spec?.selector?.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    let pods: V1Pod[] = [];
+    if (selector) {
+      try {
+        pods = await kube.list<V1Pod>('v1', 'Pod', namespace, selector);
+      } catch {
+        pods = [];
+      }
+    }
+    const own = pods.filter((p) => p.metadata?.ownerReferences?.some((o) => o.kind === 'StatefulSet' && o.name === sts.metadata?.name));
+    for (const pod of own) {
+      const d = detectPodStrategy(sts, pod);
+      if (d.strategy === 'kubernetes_managed') graces.push(d.deleteGracePeriodSeconds);
+    }
+    if (template.strategy === 'kubernetes_managed') {
+      for (let i = own.length; i < replicas; i++) graces.push(template.deleteGracePeriodSeconds);
+    }
+  }
+  return graces.sort((a, b) => b - a);
 }
 
 /** Check that the target exists and find its cluster. Not found -> BadInputError (exit 2). */
@@ -33,13 +76,13 @@ export async function resolveTarget(kube: PluginKube, task: Task): Promise<Resol
   const { kind, name } = task.target;
   switch (kind) {
     case 'statefulset': {
-      const sts = await kube.get<{ spec?: { replicas?: number } } & KubernetesObject>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name });
+      const sts = await kube.get<V1StatefulSet>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name });
       if (!sts) {
         throw new BadInputError(
           `StatefulSet ${namespace}/${name} not found. Check the name and namespace: kubectl get statefulsets -n ${namespace}`,
         );
       }
-      return { cluster: name, pods: task.operation === 'rollout' ? (sts.spec?.replicas ?? 1) : 1 };
+      return withGraces({ cluster: name, pods: task.operation === 'rollout' ? (sts.spec?.replicas ?? 1) : 1 }, await deleteGracesOf(kube, namespace, [sts]));
     }
     case 'cratedb': {
       const cr = await kube.get<{ spec?: { nodes?: { data?: Array<{ replicas?: number }> } } } & KubernetesObject>({
@@ -52,7 +95,16 @@ export async function resolveTarget(kube: PluginKube, task: Task): Promise<Resol
         throw new BadInputError(`CrateDB ${namespace}/${name} not found. Check the name and namespace: kubectl get cratedbs -n ${namespace}`);
       }
       const pods = (cr.spec?.nodes?.data ?? []).reduce((sum, d) => sum + (d.replicas ?? 0), 0);
-      return { cluster: name, pods: task.operation === 'rollout' ? Math.max(1, pods) : 1 };
+      // crate-operator's StatefulSets carry an owner reference to the CrateDB.
+      let owned: V1StatefulSet[] = [];
+      try {
+        owned = (await kube.list<V1StatefulSet>('apps/v1', 'StatefulSet', namespace)).filter((s) =>
+          s.metadata?.ownerReferences?.some((o) => o.kind === 'CrateDB' && o.name === name),
+        );
+      } catch {
+        owned = [];
+      }
+      return withGraces({ cluster: name, pods: task.operation === 'rollout' ? Math.max(1, pods) : 1 }, await deleteGracesOf(kube, namespace, owned));
     }
     case 'pod': {
       const pod = await kube.get<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace, name });
@@ -61,17 +113,12 @@ export async function resolveTarget(kube: PluginKube, task: Task): Promise<Resol
       if (!owner) {
         throw new BadInputError(`pod ${namespace}/${name} is not managed by a StatefulSet. Pass a CrateDB pod of a StatefulSet`);
       }
-      let pods = 1;
+      const sts = await kube.get<V1StatefulSet>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name: owner.name });
       if (task.operation === 'rollout') {
-        const sts = await kube.get<{ spec?: { replicas?: number } } & KubernetesObject>({
-          apiVersion: 'apps/v1',
-          kind: 'StatefulSet',
-          namespace,
-          name: owner.name,
-        });
-        pods = sts?.spec?.replicas ?? 1;
+        return withGraces({ cluster: owner.name, pods: sts?.spec?.replicas ?? 1 }, sts ? await deleteGracesOf(kube, namespace, [sts]) : []);
       }
-      return { cluster: owner.name, pods };
+      const d = sts ? detectPodStrategy(sts, pod) : null;
+      return withGraces({ cluster: owner.name, pods: 1 }, d?.strategy === 'kubernetes_managed' ? [d.deleteGracePeriodSeconds] : []);
     }
   }
 }
@@ -145,7 +192,7 @@ export function buildJobForTask(task: Task, target: ResolvedTarget, opts: JobOpt
     name,
     args: runnerArgsFor(withId),
     labels: { [LABEL_CLUSTER]: target.cluster.slice(0, 63), [LABEL_OPERATION]: task.operation },
-    activeDeadlineSeconds: deadlineSecondsFor(task, target.pods),
+    activeDeadlineSeconds: deadlineSecondsFor(task, target),
     ...(opts.image ? { image: opts.image } : {}),
     ...(opts.serviceAccountName ? { serviceAccountName: opts.serviceAccountName } : {}),
     ...(opts.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: opts.ttlSecondsAfterFinished } : {}),

@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { APP_NAME, LABEL_NAME, RUNNER_CONTAINER, buildCronJob } from './objects.js';
 import { LABEL_CLUSTER, LABEL_OPERATION, type ResolvedTarget } from './job-mode.js';
 import type { PluginKube, WriteOptions } from './kube.js';
-import { buildTask, deadlineSecondsFor, runnerArgsFor, type RawOperationArgs, type Target, type Task } from './task.js';
+import { buildTask, deadlineSecondsFor, runnerArgsFor, type DeadlineBudget, type RawOperationArgs, type Target, type Task } from './task.js';
 import { UsageError } from './exit.js';
 import { ENV_PUSHGATEWAY_JOB } from '../shared/metrics-wiring.js';
 
@@ -49,7 +49,7 @@ export function buildScheduleCronJob(task: Task, target: ResolvedTarget, spec: S
     // Metrics of scheduled runs go to their own Pushgateway group, named after the CronJob (docs/observability.md).
     env: [{ name: ENV_PUSHGATEWAY_JOB, value: cronJobNameFor(target.cluster) }],
     labels: { [LABEL_CLUSTER]: target.cluster.slice(0, 63), [LABEL_OPERATION]: task.operation },
-    activeDeadlineSeconds: deadlineSecondsFor(task, target.pods),
+    activeDeadlineSeconds: deadlineSecondsFor(task, target),
   });
 }
 
@@ -92,7 +92,7 @@ export function mergeScheduleUpdate(
   current: V1CronJob,
   changes: ScheduleChanges,
   parseRunnerArgs: (args: string[]) => { target: Target; namespace?: string | undefined; raw: RawOperationArgs },
-  pods: number,
+  budget: DeadlineBudget | number,
 ): V1CronJob {
   const next = structuredClone(current);
   const spec = next.spec;
@@ -124,7 +124,7 @@ export function mergeScheduleUpdate(
     const task = buildTask({ operation: 'rollout', namespace, target: parsed.target, dryRun: false, raw });
     container.args = runnerArgsFor(task);
     const jobSpec = spec.jobTemplate.spec;
-    if (jobSpec) jobSpec.activeDeadlineSeconds = deadlineSecondsFor(task, pods);
+    if (jobSpec) jobSpec.activeDeadlineSeconds = deadlineSecondsFor(task, budget);
   }
   return next;
 }

@@ -19,6 +19,7 @@ import { abortReason, pollUntil, podReady, startHeartbeat, waitForPod } from './
 import type { PodProgress } from './lease.js';
 import { singlePodPreflight } from './preflight.js';
 import { heartbeatFor } from './wait-state.js';
+import { watchStall, type StallTarget } from './stall.js';
 import { podStrategyOf } from './detect.js';
 
 /** Grace period of the pod delete after the manual decommission (the process has already exited). */
@@ -141,7 +142,7 @@ async function deletePod(ctx: OperationContext, podName: string, uid: string, gr
 
 // ---------------------------------------------------------------- kubernetes_managed
 
-async function kubernetesManaged(ctx: OperationContext, target: PodTarget, result: DecommissionResult): Promise<void> {
+async function kubernetesManaged(ctx: OperationContext, target: PodTarget, result: DecommissionResult, options: DecommissionOptions): Promise<void> {
   const { deps, cluster } = ctx;
   const { info, sts } = target;
   const grace = sts.detection.deleteGracePeriodSeconds;
@@ -151,7 +152,10 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
     effectiveDcUtilTimeoutSeconds: sts.detection.dcUtilTimeoutSeconds,
     terminationGracePeriodSeconds: sts.detection.terminationGracePeriodSeconds,
   });
-  if (ctx.dryRun) return;
+  if (ctx.dryRun) {
+    if (options.stallBreak) deps.log.info(stallPlanLine(info.nodeName, options, 'signal its CrateDB process (kill -TERM 1)'));
+    return;
+  }
   setScope(ctx, { step: 'delete' });
   const resume = resumeEntry(ctx, target);
   const oldUid = resume && resume.oldUid !== info.uid ? resume.oldUid : info.uid;
@@ -165,7 +169,22 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
     await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `Deleting with grace period ${grace}s; dc_util decommissions node ${info.nodeName ?? '?'} in preStop`);
     await deletePod(ctx, info.name, oldUid, grace);
   }
-  await waitOldPodGone(ctx, info.name, oldUid, grace + DELETE_MARGIN_SECONDS, info.nodeName);
+  // dc_util drains; should the node stall after the drain (CrateDB 6.4.3's counter leak), the engine signals it.
+  const stopStall = new AbortController();
+  const stall =
+    options.stallBreak && info.nodeName && info.uid === oldUid
+      ? watchStall(
+          ctx,
+          { podName: info.name, uid: oldUid, nodeName: info.nodeName, containerName: info.containerName, strategy: 'kubernetes_managed', idleSeconds: options.stallIdleSeconds, timeoutSeconds: sts.detection.dcUtilTimeoutSeconds },
+          AbortSignal.any([ctx.signal, stopStall.signal]),
+        ).catch(() => null)
+      : null;
+  try {
+    await waitOldPodGone(ctx, info.name, oldUid, grace + DELETE_MARGIN_SECONDS, info.nodeName);
+  } finally {
+    stopStall.abort(new Error('pod gone'));
+    await stall;
+  }
   result.processExited = true;
   deps.log.info(`Pod ${info.name} has been deleted`);
   await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleted' });
@@ -328,6 +347,7 @@ async function waitProcessExit(
   nodeName: string,
   since: ContainerSnapshot,
   timeoutSeconds: number,
+  stall: StallTarget | null = null,
 ): Promise<void> {
   const { deps, cluster } = ctx;
   const { info } = target;
@@ -351,13 +371,24 @@ async function waitProcessExit(
     },
     { intervalMs: deps.pollIntervalMs ?? 1000, timeoutMs: timeoutSeconds * 1000, signal, clock: deps.clock, timeoutMessage: message },
   );
+  // Stall break: a drained, idle node that does not exit is stopped (the caller deletes the pod as after an exit).
+  const byStall = stall
+    ? watchStall(ctx, stall, signal).then((o) =>
+        o.broken ? ('stall broken' as const) : new Promise<never>((_r, reject) => signal.addEventListener('abort', () => reject(abortReason(signal)), { once: true })),
+      )
+    : null;
   try {
-    const how = await Promise.race([byWatch, byPoll]);
+    const how = await Promise.race(byStall ? [byWatch, byPoll, byStall] : [byWatch, byPoll]);
     deps.log.debug(`CrateDB process of pod ${info.name} is gone: ${how}`);
   } finally {
     stop.abort(new Error('done'));
-    await Promise.allSettled([byWatch, byPoll]);
+    await Promise.allSettled(byStall ? [byWatch, byPoll, byStall] : [byWatch, byPoll]);
   }
+}
+
+/** What a dry run / plan says about the stall break. */
+function stallPlanLine(nodeName: string | null, options: DecommissionOptions, action: string): string {
+  return `Stall break: if node ${nodeName ?? '?'} has drained but does not exit, and sys.jobs/sys.operations show nothing on it for ${options.stallIdleSeconds}s (needs stats.enabled), would ${action} instead of waiting for the graceful-stop timeout (CrateDB 6.4.3's active-request counter leak); --no-stall-break waits`;
 }
 
 function snapshotFields(s: ContainerSnapshot): Pick<PodProgress, 'restartCount' | 'containerId' | 'lastTerminated'> {
@@ -398,6 +429,7 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
     deps.log.info(`Would first read the current cluster.graceful_stop.* values (${SQL.gracefulStopSettings}) and restore them at the end`);
     statements.forEach((s, i) => deps.log.info(`Would execute manual decommission SQL ${i + 1}/${statements.length}: ${s}`));
     deps.log.info(`Would wait up to ${options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS}s for the CrateDB process to exit, then delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`);
+    if (options.stallBreak) deps.log.info(stallPlanLine(nodeName, options, `delete pod ${info.name} (grace ${MANUAL_DELETE_GRACE_SECONDS}s) without waiting for the exit`));
     return;
   }
   ctx.reader.avoid.add(info.name);
@@ -484,7 +516,10 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
       }
     }
     if (!deletingResume) {
-      await waitProcessExit(ctx, target, nodeName, since, timeoutSeconds);
+      const stall: StallTarget | null = options.stallBreak
+        ? { podName: info.name, uid: oldUid, nodeName, containerName: info.containerName, strategy: 'manual', minAvailability: options.minAvailability, idleSeconds: options.stallIdleSeconds, timeoutSeconds: options.decommissionTimeout }
+        : null;
+      await waitProcessExit(ctx, target, nodeName, since, timeoutSeconds, stall);
       result.processExited = true;
       deps.log.info('Manual decommission completed - CrateDB process has exited');
       setScope(ctx, { step: 'delete' });
@@ -525,7 +560,7 @@ export async function runDecommission(ctx: OperationContext, podName: string, op
     if (d.strategy === 'unknown') {
       throw new BadInputError(`Cannot decommission pod ${podName}: ${d.reasons.join('; ') || 'no CrateDB container found'}`);
     }
-    if (d.strategy === 'kubernetes_managed') await kubernetesManaged(ctx, target, result);
+    if (d.strategy === 'kubernetes_managed') await kubernetesManaged(ctx, target, result, options);
     else await manual(ctx, target, options, result);
     result.success = true;
     deps.log.info(

@@ -11,6 +11,7 @@ export const WAIT_SQL = {
   movingShards:
     "SELECT schema_name, table_name, routing_state, count(*) FROM sys.shards WHERE routing_state IN ('RELOCATING', 'INITIALIZING') GROUP BY schema_name, table_name, routing_state",
   primariesOnNode: `SELECT count(*) FROM sys.shards WHERE node['name'] = ? AND "primary" = true`,
+  shardsOnNode: "SELECT count(*) FROM sys.shards WHERE node['name'] = ?",
   operations: "SELECT job_id, name, node['name'] FROM sys.operations",
   jobs: "SELECT id, node['name'], stmt FROM sys.jobs",
   statsEnabled: "SELECT settings['stats']['enabled'] FROM sys.cluster",

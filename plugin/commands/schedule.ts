@@ -132,7 +132,7 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
       const resolved = await resolveTarget(conn.kube, buildTask({ operation: 'rollout', namespace, target, dryRun: false, raw: {} }));
       const current = await getSchedule(conn.kube, namespace, resolved.cluster);
       const { parseRunnerArgs } = await import('../../runner/run.js');
-      const next = mergeScheduleUpdate(current, changes, parseRunnerArgs, resolved.pods);
+      const next = mergeScheduleUpdate(current, changes, parseRunnerArgs, resolved);
       if (g.dryRunMode === 'client') {
         printObjects(env.ctx, g, next);
         return 0;

@@ -140,7 +140,8 @@ describe('consecutive readings: only fully good ones count toward the good ones 
         if (++delays === 1) w.crashLoop('crate-1');
       },
     };
-    const r = await checkClusterHealth(w.deps({ clock }), { cluster, timeoutSeconds: 600, tolerateUnready: ['crate-1'] });
+    // heartbeatMs 0: this counts the gate's own delays between readings, not the heartbeat's.
+    const r = await checkClusterHealth(w.deps({ clock, heartbeatMs: 0 }), { cluster, timeoutSeconds: 600, tolerateUnready: ['crate-1'] });
     expect(r.healthy).toBe(false);
     expect(r.degraded).toMatchObject({ pods: ['crate-1'] });
     expect(r.goodReadings).toBe(3);

@@ -164,7 +164,8 @@ describe('heartbeat cadence and content (virtual clock)', () => {
 describe('heartbeat end to end (fakes)', () => {
   it('a manual restart with a slow drain names the moving shards, the draining node and sends one WaitingLong Event per long wait', async () => {
     // 40 s of engine time per drain step: the drain lasts minutes.
-    const w = await world({ replicas: 3, crate: { stepMs: 40_000 } });
+    // 100x engine time: a heartbeat's state read is bounded by 10 engine s, 10 ms of a loaded machine at 1000x.
+    const w = await world({ replicas: 3, clockFactor: 100, crate: { stepMs: 40_000 } });
     const r = await restartPod(w.deps({ heartbeatMs: 10_000 }), { podName: 'crate-1', namespace: 'crate', cluster: w.clusterModel(), ...fastGate });
     expect(r.success).toBe(true);
     const beats = w.log.lines.filter((l) => l.fields?.heartbeat === true);

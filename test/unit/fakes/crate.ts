@@ -124,6 +124,10 @@ export class FakeCrateCluster {
   readonly violations: Violation[] = [];
   /** Every decommission started: node name and when. */
   readonly decommissions: { node: string; at: number }[] = [];
+  /** Every node (re)join: a new process of that node. */
+  readonly joins: { node: string; at: number }[] = [];
+  /** Moments when more than one node was out (draining or down) at once, with the nodes out. */
+  readonly concurrentOut: { at: number; nodes: string[] }[] = [];
   /** Called when a node's process exits (world: container terminated). */
   onNodeExit?: (node: FakeNode, exitCode: number) => void;
   masterName: string | null = null;
@@ -202,6 +206,7 @@ export class FakeCrateCluster {
       node.hostname = hostname;
       node.state = 'up';
     }
+    this.joins.push({ node: name, at: this.clock.now() });
     this.elect();
     this.kick();
     return node;
@@ -331,6 +336,9 @@ export class FakeCrateCluster {
         counts.set(k, (counts.get(k) ?? 0) + 1);
       }
       return ok(['schema_name', 'table_name', 'routing_state', 'count(*)'], [...counts.entries()].map(([k, v]) => [...k.split('\u0000'), v]));
+    }
+    if (lower === "select count(*) from sys.shards where node['name'] = ?") {
+      return ok(['count(*)'], [[this.shards.filter((c) => c.node === record.args[0]).length]]);
     }
     if (lower === `select count(*) from sys.shards where node['name'] = ? and "primary" = true`) {
       return ok(['count(*)'], [[this.shards.filter((c) => c.node === record.args[0] && c.primary).length]]);
@@ -467,8 +475,15 @@ export class FakeCrateCluster {
     }
   }
 
+  /** Record a moment when two or more known nodes are out of service (draining or down) together. */
+  private trackOut(): void {
+    const out = [...this.nodes.values()].filter((n) => n.state !== 'up').map((n) => n.name);
+    if (out.length > 1) this.concurrentOut.push({ at: this.clock.now(), nodes: out });
+  }
+
   private leave(node: FakeNode): void {
     node.state = 'down';
+    this.trackOut();
     for (const c of this.shards) {
       if (c.relocatingTo === node.name) {
         c.relocatingTo = undefined;
@@ -563,6 +578,7 @@ export class FakeCrateCluster {
 
   private async decommission(node: FakeNode): Promise<void> {
     node.state = 'draining';
+    this.trackOut();
     const generation = (this.drains.get(node.name) ?? 0) + 1;
     this.drains.set(node.name, generation);
     // This graceful stop is over when the node stopped otherwise (killed) or another one started.

@@ -143,7 +143,15 @@ export class World {
     this.crate = new FakeCrateCluster({ trustCrateFromNetwork: !this.operator, ...options.crate, clock: this.clock });
     this.sql = new FakeSqlFactory(this.kube, this.crate);
     this.log = memoryLogger();
-    this.kube.hooks.exec = this.sql.execHandler;
+    this.kube.hooks.exec = async (call) => {
+      // SIGTERM to the container's main process (the stall break): the JVM closes the node at once (exit 143).
+      if (call.container === 'crate' && call.command.join(' ') === 'sh -c kill -TERM 1') {
+        this.crate.stopNode(this.nodeName(call.pod));
+        this.kube.containerExited(call.namespace, call.pod, 'crate', 143);
+        return { exitCode: 0, stdout: '', stderr: '' };
+      }
+      return this.sql.execHandler(call);
+    };
     this.kube.hooks.containerStarted = (ns, pod, container) => {
       if (container !== 'crate') return;
       const uid = pod.metadata!.uid!;
