@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The in-cluster runner image: the same esbuild bundle as `npm run build`, on a distroless Node 24
-# base, non-root, no shell, no package manager, no node_modules (dist/runner.mjs is self-contained).
+# base, non-root, no shell, no package manager, no node_modules (dist/lib/runner.mjs is self-contained).
 #   docker build -t ghcr.io/crate/crate-decommission:$(node -p "require('./package.json').version") .
 
 FROM node:24-slim AS build
@@ -14,7 +14,7 @@ COPY scripts/build.mjs scripts/build-options.mjs scripts/
 COPY shared/ shared/
 COPY plugin/ plugin/
 COPY runner/ runner/
-RUN node scripts/build.mjs && test -s dist/runner.mjs
+RUN node scripts/build.mjs && test -s dist/lib/runner.mjs
 
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 LABEL org.opencontainers.image.title="crate-decommission runner" \
@@ -22,7 +22,7 @@ LABEL org.opencontainers.image.title="crate-decommission runner" \
       org.opencontainers.image.source="https://github.com/crate/crate-decommission" \
       org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
-COPY --from=build /src/dist/runner.mjs /src/dist/runner.mjs.map /app/
+COPY --from=build /src/dist/lib/runner.mjs /src/dist/lib/runner.mjs.map /app/
 COPY LICENSE /app/LICENSE
 ENV NODE_ENV=production
 # distroless' nonroot user; the Job's securityContext asks for the same uid (runAsNonRoot).

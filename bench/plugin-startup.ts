@@ -10,7 +10,7 @@ import { fmtMs, percentile, table, writeResult } from './report.js';
 const quick = process.argv.includes('--quick');
 const N = quick ? 5 : 20;
 const node = process.execPath;
-const mjs = 'dist/kubectl-crate_decommission.mjs';
+const mjs = 'dist/lib/kubectl-crate_decommission.mjs';
 const binary = 'dist/kubectl-crate_decommission';
 const fixture = 'test/fixtures/statefulsets/crate-operator-data-hot.yaml';
 const haveTime = existsSync('/usr/bin/time');

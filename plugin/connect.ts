@@ -5,16 +5,42 @@ import os from 'node:os';
 import type { EngineDeps } from '../shared/ports.js';
 import type { Connection } from './io.js';
 import type { KubeConnectOptions } from './options.js';
-import { createPluginKube } from './kube.js';
+import { createPluginKube, type PluginKube } from './kube.js';
+import { isUnreachable, unreachableError, type ApiServerTarget } from './exit.js';
+
+/** Every failure below HTTP becomes ONE error naming the server and context, with what to check (exit 6). */
+export function withUnreachable(kube: PluginKube, target: ApiServerTarget): PluginKube {
+  const wrap =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      try {
+        return await fn(...a);
+      } catch (err) {
+        throw isUnreachable(err) ? unreachableError(err, target) : err;
+      }
+    };
+  return {
+    get: wrap(kube.get.bind(kube)) as PluginKube['get'],
+    list: wrap(kube.list.bind(kube)) as PluginKube['list'],
+    create: wrap(kube.create.bind(kube)) as PluginKube['create'],
+    replace: wrap(kube.replace.bind(kube)) as PluginKube['replace'],
+    delete: wrap(kube.delete.bind(kube)),
+    canI: wrap(kube.canI.bind(kube)),
+    observeJob: wrap(kube.observeJob.bind(kube)),
+    streamLogs: wrap(kube.streamLogs.bind(kube)),
+  };
+}
 
 export async function connectToCluster(opts: KubeConnectOptions): Promise<Connection> {
   const { loadKubeConfig } = await import('../shared/adapters/kubeconfig.js');
   const { kc, namespace } = loadKubeConfig(opts);
   const identity = `${os.userInfo().username}@${os.hostname()}`;
+  const target: ApiServerTarget = { server: kc.getCurrentCluster()?.server ?? '?', context: kc.getCurrentContext(), cluster: kc.getCurrentCluster()?.name ?? '?' };
   return {
     namespace,
-    kube: createPluginKube(kc),
+    kube: withUnreachable(createPluginKube(kc), target),
     identity,
+    target,
     async engineDeps(log, signal, opts = {}): Promise<EngineDeps> {
       const [{ createKubernetesPort }, { createSqlTransportFactory }, { systemClock }] = await Promise.all([
         import('../shared/adapters/kube.js'),

@@ -57,7 +57,12 @@ export interface TaskOutcome {
 }
 
 /** Run one Task on the engine. Never throws for expected failures: they become a result with an exit code. */
-export async function executeTask(engine: EngineApi, deps: EngineDeps, task: Task): Promise<TaskOutcome> {
+export async function executeTask(
+  engine: EngineApi,
+  deps: EngineDeps,
+  task: Task,
+  opts: { classify?: (err: unknown) => { error: string; exitCode: number } | null } = {},
+): Promise<TaskOutcome> {
   const o = task.options;
   const options = {
     decommissionTimeout: o.decommissionTimeout,
@@ -132,7 +137,10 @@ export async function executeTask(engine: EngineApi, deps: EngineDeps, task: Tas
     const record = (result ?? {}) as Record<string, unknown>;
     return { result: record, exitCode: exitCodeForResult(record) };
   } catch (err) {
-    return errorOutcome(task, err);
+    const outcome = errorOutcome(task, err);
+    const special = opts.classify?.(err);
+    if (special) return { result: { ...outcome.result, error: special.error }, exitCode: special.exitCode };
+    return outcome;
   }
 }
 

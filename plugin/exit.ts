@@ -65,9 +65,61 @@ function asErrorKind(v: unknown): ErrorKind | null {
   }
 }
 
+/** Where the plugin talks to: named in "cannot reach" messages. */
+export interface ApiServerTarget {
+  server: string;
+  context: string;
+  cluster: string;
+}
+
+/** The Kubernetes API server could not be reached (refused, unknown host, TLS, no answer): exit 6. */
+export class ClusterUnreachableError extends Error {
+  constructor(
+    readonly target: ApiServerTarget,
+    readonly problem: string,
+    readonly todo: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot reach the Kubernetes API server ${target.server} (context "${target.context}", cluster "${target.cluster}"): ${problem}. ${todo}`, options);
+    this.name = 'ClusterUnreachableError';
+  }
+}
+
+const CONNECTION_CODES: Array<[RegExp, string, string]> = [
+  [/ECONNREFUSED/, 'connection refused', 'Check that the cluster is running and that the server address and port are right'],
+  [/ENOTFOUND|EAI_AGAIN/, 'host not found', 'Check the server name in the kubeconfig, DNS and VPN'],
+  [/EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL/, 'network unreachable', 'Check the network, VPN and firewall on the way to the server'],
+  [/ECONNRESET|UND_ERR_SOCKET|EPIPE/, 'the connection was reset', 'Check proxies or load balancers in front of the API server'],
+  [/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|ssl|certificate/i, 'its TLS certificate is not trusted or the TLS handshake failed', "Check the cluster's certificate-authority in the kubeconfig (or, for a test cluster only, --insecure-skip-tls-verify)"],
+  [/bad port/, 'its port is one that fetch refuses to connect to', 'Check the port of the server in the kubeconfig'],
+  [/Invalid URL|ERR_INVALID_URL|ERR_INVALID_ARG/, 'the server address is not a valid URL', 'Fix the server of that cluster in the kubeconfig (https://host:port)'],
+  [/TimeoutError|ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|did not answer in time|timed out/i, 'no answer in time', 'Check that the server is reachable from here (kubectl cluster-info), or raise --request-timeout'],
+];
+
+/** Is this a failure below HTTP (no answer from the API server at all)? */
+export function isUnreachable(err: unknown): boolean {
+  return err instanceof ClusterUnreachableError || (err instanceof KubeApiError && err.statusCode === 0 && (err.reason === 'ConnectionFailed' || err.reason === 'Timeout'));
+}
+
+/** The user-facing error for a failure below HTTP: names the server and context, says what to check. */
+export function unreachableError(err: unknown, target: ApiServerTarget): ClusterUnreachableError {
+  if (err instanceof ClusterUnreachableError) return err;
+  const text: string[] = [];
+  for (let e: unknown = err, depth = 0; e && depth < 6; depth++) {
+    const x = e as { code?: unknown; name?: unknown; message?: unknown; reason?: unknown; cause?: unknown };
+    text.push(String(x.code ?? ''), String(x.name ?? ''), String(x.reason ?? ''), String(x.message ?? ''));
+    e = x.cause;
+  }
+  const all = text.join(' ');
+  const hit = CONNECTION_CODES.find(([re]) => re.test(all));
+  const [problem, todo] = hit ? [hit[1], hit[2]] : ['the connection failed', `Check the server and your network (kubectl --context ${target.context} cluster-info)`];
+  return new ClusterUnreachableError(target, problem, todo, { cause: err });
+}
+
 /** Exit code of an error that ended a command. */
 export function exitCodeForError(err: unknown): number {
   if (err instanceof UsageError) return ExitCode.badInput;
+  if (isUnreachable(err)) return ExitCode.unreachable;
   if (err instanceof ZodError) return ExitCode.badInput;
   if (err instanceof EngineError) return exitCodeFor(err.kind);
   return ExitCode.failed;

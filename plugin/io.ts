@@ -3,6 +3,7 @@ import type { KubeConnectOptions } from './options.js';
 import type { PluginKube } from './kube.js';
 import type { EngineApi } from './engine.js';
 import type { EngineDeps } from '../shared/ports.js';
+import type { ApiServerTarget } from './exit.js';
 import type { InterruptPolicy, SignalName } from './interrupt.js';
 
 export interface Writer {
@@ -20,6 +21,8 @@ export interface Connection {
   engineDeps(log: EngineDeps['log'], signal: AbortSignal, opts?: { readOnly?: boolean }): Promise<EngineDeps>;
   /** Identity of the user, for the Lease holder in --local mode. */
   identity: string;
+  /** The API server and the kubeconfig names in use (for "cannot reach" messages). */
+  target?: ApiServerTarget;
 }
 
 export interface CliContext {
@@ -44,6 +47,8 @@ export interface CliContext {
   /** Random suffix for Job names (injected for tests). */
   randomSuffix(): string;
   now(): Date;
+  /** The context, cluster and user names of the kubeconfig (completion of --context, --cluster, --user). */
+  kubeconfigNames?(opts: { kubeconfig?: string }): Promise<{ contexts: string[]; clusters: string[]; users: string[] }>;
   /** Ask a yes/no question on the terminal whenever stdin is one (plugin/confirm.ts); true without asking otherwise. */
   confirm(question: string): Promise<boolean>;
 }

@@ -2,7 +2,6 @@
 // read the result from the runner's termination message, and exit with the runner's code.
 // Also `jobs list|attach|cancel`. Plain functions over the PluginKube port: tests drive them with fakes.
 import type { V1ContainerStatus, V1Job, V1Pod, V1ServiceAccount, V1StatefulSet, KubernetesObject } from '@kubernetes/client-node';
-import { detectPodStrategy, detectStrategy } from '../shared/index.js';
 import { BadInputError, ExitCode, KubeApiError } from '../shared/errors.js';
 import {
   APP_NAME,
@@ -33,6 +32,11 @@ export interface ResolvedTarget {
   deleteGraceSeconds?: number[];
 }
 
+/** The engine's detection, loaded when a target is resolved: the plugin's entry never imports the engine statically. */
+function loadDetection(): Promise<typeof import('../shared/index.js')> {
+  return import('../shared/index.js');
+}
+
 function withGraces(target: ResolvedTarget, graces: number[]): ResolvedTarget {
   return graces.length > 0 ? { ...target, deleteGraceSeconds: graces } : target;
 }
@@ -43,6 +47,7 @@ function withGraces(target: ResolvedTarget, graces: number[]): ResolvedTarget {
  * templates alone.
  */
 async function deleteGracesOf(kube: PluginKube, namespace: string, statefulSets: V1StatefulSet[]): Promise<number[]> {
+  const { detectPodStrategy, detectStrategy } = await loadDetection();
   const graces: number[] = [];
   for (const sts of statefulSets) {
     const template = detectStrategy(sts);
@@ -117,7 +122,7 @@ export async function resolveTarget(kube: PluginKube, task: Task): Promise<Resol
       if (task.operation === 'rollout') {
         return withGraces({ cluster: owner.name, pods: sts?.spec?.replicas ?? 1 }, sts ? await deleteGracesOf(kube, namespace, [sts]) : []);
       }
-      const d = sts ? detectPodStrategy(sts, pod) : null;
+      const d = sts ? (await loadDetection()).detectPodStrategy(sts, pod) : null;
       return withGraces({ cluster: owner.name, pods: 1 }, d?.strategy === 'kubernetes_managed' ? [d.deleteGracePeriodSeconds] : []);
     }
   }

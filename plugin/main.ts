@@ -22,6 +22,7 @@ const ctx: CliContext = {
   // completion, bad input and `plan -f` never connect.
   connect: async (opts) => (await import('./connect.js')).connectToCluster(opts),
   loadEngine,
+  kubeconfigNames: async (opts) => (await import('../shared/adapters/kubeconfig.js')).kubeconfigNames(opts),
   // `-f -` reads stdin, as kubectl does.
   readFile: (path) => readFile(path === '-' ? '/dev/stdin' : path, 'utf8'),
   listDir: async (path) => (await readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, directory: e.isDirectory() })),

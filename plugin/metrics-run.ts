@@ -15,6 +15,8 @@ export interface MeteringContext {
   now?: () => number;
   signal?: AbortSignal;
   fetch?: Fetch;
+  /** Passed to executeTask: errors that get their own message and exit code (the plugin's "cannot reach"). */
+  classify?: (err: unknown) => { error: string; exitCode: number } | null;
 }
 
 /** A MeteredRun when the Task is metered and a destination is configured; else null. */
@@ -49,8 +51,9 @@ export function meteredRunFor(task: Task, ctx: MeteringContext & { now: () => nu
 /** executeTask, metered when configured: the result is pushed (also after a failure or SIGTERM) before returning. */
 export async function executeMetered(engine: EngineApi, deps: EngineDeps, task: Task, ctx: MeteringContext): Promise<TaskOutcome> {
   const run = meteredRunFor(task, { ...ctx, now: ctx.now ?? (() => deps.clock.now()) });
-  if (!run) return executeTask(engine, deps, task);
-  const outcome = await executeTask(run.engine(engine), run.deps(deps), task);
+  const opts = ctx.classify ? { classify: ctx.classify } : {};
+  if (!run) return executeTask(engine, deps, task, opts);
+  const outcome = await executeTask(run.engine(engine), run.deps(deps), task, opts);
   await run.finish(outcome.result, { terminated: ctx.signal?.aborted === true });
   return outcome;
 }

@@ -4,9 +4,13 @@ import { z } from 'zod';
 import type { Argv } from 'yargs';
 import { Dns1123Label } from '../shared/schemas.js';
 import { UsageError } from './exit.js';
+import { validateJsonPath } from './output.js';
 
-export const OutputFormat = z.enum(['text', 'json', 'yaml']);
+export const OutputFormat = z.enum(['text', 'json', 'yaml', 'wide', 'name', 'jsonpath']);
 export type OutputFormat = z.infer<typeof OutputFormat>;
+
+/** Commands with a table, where kubectl's `-o wide`, `-o name` and `--no-headers` apply. */
+export const TABLE_COMMANDS = ['jobs list', 'schedule list', 'plan', 'health'];
 export const ColorMode = z.enum(['auto', 'always', 'never']);
 /** kubectl's --dry-run strategies: none = a real run; client = print what would be sent; server = send it with dryRun=All. */
 export const DryRunMode = z.enum(['none', 'client', 'server']);
@@ -32,6 +36,12 @@ export interface GlobalOptions {
   /** -n as given (undefined: the kubeconfig context's namespace). */
   namespace: string | undefined;
   output: OutputFormat;
+  /** The template of `-o jsonpath=TEMPLATE`. */
+  jsonpath?: string;
+  /** --no-headers (table commands). */
+  noHeaders: boolean;
+  /** kubectl's -v=N: 4+ shows the engine's debug lines, 6+ a stack trace after an unexpected error. */
+  verbosity: number;
   /** --dry-run=none|client|server (the bare flag = client). */
   dryRunMode: DryRunMode;
   /** dryRunMode is client or server: nothing may persist. */
@@ -62,20 +72,29 @@ export function declareGlobalOptions<T>(y: Argv<T>) {
       describe: "Do not verify the API server's certificate",
       group: 'Kubernetes:',
     })
-    .option('output', { alias: 'o', type: 'string', describe: 'Output format: text|json|yaml', default: 'text' })
+    .option('output', {
+      alias: 'o',
+      type: 'string',
+      describe: 'text|json|yaml|jsonpath=TEMPLATE; wide|name for tables (jobs list, schedule list, plan, health)',
+      default: 'text',
+      group: 'Output:',
+    })
     .option('dry-run', {
       // A string: `--dry-run=server` carries its value; normalizeDryRunArgs makes the bare flag `--dry-run=client`.
       type: 'string',
       describe: 'none|client|server. client (the bare flag): print what would be created; server: send it with dryRun=All (admission runs, nothing persists)',
+      group: 'Output:',
     })
-    .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation (non-interactive use)', default: false })
-    .option('color', { type: 'string', describe: 'Colour output: auto|always|never (NO_COLOR honoured)', default: 'auto' })
+    .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation (non-interactive use)', default: false, group: 'Output:' })
+    .option('color', { type: 'string', describe: 'auto|always|never (auto: on a terminal; NO_COLOR honoured)', default: 'auto', group: 'Output:' })
+    .option('v', { type: 'string', describe: "Log verbosity as kubectl's -v=N: 4+ shows debug lines", group: 'Output:' })
     .option('local', {
       type: 'boolean',
-      describe: 'Run the engine in this process through the API server (exec transport), no Job',
+      describe: 'Run the engine here through the API server (exec transport), no Job',
       default: false,
+      group: 'Output:',
     })
-    .option('image', { type: 'string', describe: 'Runner image for the Job (default: the release image)' });
+    .option('image', { type: 'string', describe: 'Runner image for the Job (default: the release image)', group: 'Output:' });
 }
 
 /** Raw global flag values as yargs hands them over. */
@@ -90,6 +109,8 @@ export interface RawGlobal {
   'request-timeout'?: unknown;
   'insecure-skip-tls-verify'?: unknown;
   output?: unknown;
+  'no-headers'?: unknown;
+  v?: unknown;
   'dry-run'?: unknown;
   yes?: unknown;
   color?: unknown;
@@ -103,10 +124,34 @@ const ImageRef = z
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/, 'must be an image reference such as ghcr.io/org/image:tag');
 
 /** Validate the global flags; every problem is a UsageError naming the flag. */
-export function parseGlobalOptions(raw: RawGlobal, env: Record<string, string | undefined> = {}): GlobalOptions {
-  const output = OutputFormat.safeParse(raw.output ?? 'text');
-  if (!output.success) {
-    throw new UsageError(`unknown output format "${String(raw.output)}"`, 'Use -o text, -o json or -o yaml');
+export function parseGlobalOptions(raw: RawGlobal, env: Record<string, string | undefined> = {}, command?: string): GlobalOptions {
+  const outputText = optionalString(raw.output, '--output') ?? 'text';
+  const eq = outputText.indexOf('=');
+  const formatName = eq === -1 ? outputText : outputText.slice(0, eq);
+  const output = OutputFormat.safeParse(formatName);
+  const tables = command === undefined || TABLE_COMMANDS.includes(command);
+  const allowed = tables ? '-o text, json, yaml, wide, name or jsonpath=TEMPLATE' : '-o text, json, yaml or jsonpath=TEMPLATE';
+  if (!output.success || (eq !== -1 && formatName !== 'jsonpath')) {
+    throw new UsageError(`unknown output format "${outputText}"`, `Use ${allowed}`);
+  }
+  if ((output.data === 'wide' || output.data === 'name') && !tables) {
+    throw new UsageError(`-o ${output.data} is for commands with a table (${TABLE_COMMANDS.join(', ')}), not ${command}`, `Use ${allowed}`);
+  }
+  let jsonpath: string | undefined;
+  if (output.data === 'jsonpath') {
+    jsonpath = eq === -1 ? '' : outputText.slice(eq + 1);
+    if (jsonpath.trim() === '') throw new UsageError('-o jsonpath needs a template', "Use e.g. -o jsonpath='{.success}'");
+    try {
+      validateJsonPath(jsonpath);
+    } catch (err) {
+      throw new UsageError(err instanceof Error ? err.message : String(err), "Use kubectl's JSONPath, e.g. -o jsonpath='{.items[*].name}'");
+    }
+  }
+  let verbosity = 0;
+  if (raw.v !== undefined) {
+    const v = optionalString(raw.v, '-v') ?? '';
+    if (!/^\d+$/.test(v) || Number(v) > 10) throw new UsageError(`invalid -v level "${v}": must be a number from 0 to 10`, 'Pass e.g. -v=4');
+    verbosity = Number(v);
   }
   const color = ColorMode.safeParse(raw.color ?? 'auto');
   if (!color.success) {
@@ -149,6 +194,9 @@ export function parseGlobalOptions(raw: RawGlobal, env: Record<string, string | 
     connect,
     namespace,
     output: output.data,
+    ...(jsonpath !== undefined ? { jsonpath } : {}),
+    noHeaders: raw['no-headers'] === true,
+    verbosity,
     dryRunMode,
     dryRun: dryRunMode !== 'none',
     yes: raw.yes === true,
@@ -236,39 +284,69 @@ function stringArray(v: unknown, flag: string): string[] {
   });
 }
 
-const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**
- * Parse a Go duration ("720s", "15m", "1h30m", "1.5h") or bare seconds ("720") into seconds.
- * Throws UsageError naming the flag.
+ * Go's time.ParseDuration syntax ("500ms", "0s", "1h30m", "1.5h", "-5s") or a bare number of seconds ("720", as
+ * kubectl's --request-timeout takes it). Milliseconds, or null when it is not a duration at all.
+ */
+export function parseGoDurationMs(text: string): number | null {
+  const t = text.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
+  const m = /^([-+]?)(.+)$/.exec(t);
+  if (!m || !m[2]) return null;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
+  let ms = 0;
+  let consumed = 0;
+  let part: RegExpExecArray | null;
+  while ((part = re.exec(m[2])) !== null) {
+    ms += Number(part[1]) * (UNIT_MS[part[2] ?? ''] ?? NaN);
+    consumed = re.lastIndex;
+  }
+  if (consumed !== m[2].length || consumed === 0 || !Number.isFinite(ms)) return null;
+  return m[1] === '-' ? -ms : ms;
+}
+
+/** Bounds of a duration flag, inclusive, in seconds; `zero` allows exactly 0 below `min` (e.g. "no limit"). */
+export interface DurationBounds {
+  min: number;
+  max: number;
+  zero?: boolean;
+}
+
+/** The engine's timeouts: whole seconds (sub-second values rounded up), 1s to 24h. */
+export const ENGINE_TIMEOUT_BOUNDS: DurationBounds = { min: 1, max: 86_400 };
+/** --request-timeout: 0 = no limit, else 1ms to 24h. */
+export const REQUEST_TIMEOUT_BOUNDS: DurationBounds = { min: 0.001, max: 86_400, zero: true };
+
+export function formatSeconds(s: number): string {
+  if (s >= 3600 && s % 3600 === 0) return `${s / 3600}h`;
+  if (s >= 60 && s % 60 === 0) return `${s / 60}m`;
+  if (s < 1) return `${Math.round(s * 1000)}ms`;
+  return `${s}s`;
+}
+
+/**
+ * Parse a duration flag into seconds (Go syntax, see parseGoDurationMs) and check its bounds. Bad syntax and
+ * out-of-range values are a UsageError naming the flag and the rule. `allowFraction` keeps sub-second values;
+ * otherwise they are rounded up to whole seconds.
  */
 export function parseDurationSeconds(
   text: string,
   flag: string,
-  opts: { allowZero?: boolean; allowFraction?: boolean } = {},
+  opts: { allowZero?: boolean; allowFraction?: boolean; bounds?: DurationBounds } = {},
 ): number {
-  const fail = (): never => {
-    throw new UsageError(`invalid duration "${text}" for ${flag}`, 'Use a Go duration such as 720s, 15m or 1h30m');
-  };
-  const t = text.trim();
-  let seconds: number;
-  if (/^\d+$/.test(t)) {
-    seconds = Number(t);
-  } else {
-    const re = /(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
-    seconds = 0;
-    let consumed = 0;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(t)) !== null) {
-      seconds += Number(m[1]) * (UNIT_SECONDS[m[2] ?? ''] ?? NaN);
-      consumed = re.lastIndex;
-    }
-    if (consumed !== t.length || consumed === 0 || !Number.isFinite(seconds)) fail();
+  const bounds = opts.bounds ?? (opts.allowZero ? REQUEST_TIMEOUT_BOUNDS : ENGINE_TIMEOUT_BOUNDS);
+  const rule = `${bounds.zero ? '0 or ' : ''}from ${formatSeconds(bounds.min)} to ${formatSeconds(bounds.max)}`;
+  const ms = parseGoDurationMs(text);
+  if (ms === null) {
+    throw new UsageError(`invalid duration "${text}" for ${flag}`, `Use a Go duration such as 500ms, 90s, 15m or 1h30m (${rule})`);
   }
-  if (seconds === 0 && !opts.allowZero) fail();
-  if (!opts.allowFraction) {
-    if (seconds < 1) fail();
-    seconds = Math.round(seconds);
+  let seconds = ms / 1000;
+  if (!opts.allowFraction) seconds = Math.ceil(seconds - 1e-9);
+  const inRange = (bounds.zero && seconds === 0) || (seconds >= bounds.min && seconds <= bounds.max);
+  if (!inRange) {
+    throw new UsageError(`${flag} ${text} is out of range: it must be ${rule}`, `Pass e.g. ${flag} ${formatSeconds(Math.min(bounds.max, 600))}`);
   }
   return seconds;
 }

@@ -1,33 +1,61 @@
 // Shared printers: one value, printed as -o text|json|yaml (text through a per-command formatter).
-import YAML from 'yaml';
 import type { OutputFormat } from './options.js';
 import type { Colors, Writer } from './io.js';
+import { jsonPath, toPlainYaml } from './output.js';
+import { UsageError } from './exit.js';
 
-export function printValue(out: Writer, value: unknown, format: OutputFormat, text: (v: unknown) => string): void {
+/** How a value is printed besides its format: the jsonpath template, the table flavour, the names for `-o name`. */
+export interface PrintOptions {
+  jsonpath?: string | undefined;
+  /** `-o name`: `kind/name` lines (only commands with a table pass this). */
+  names?: (v: unknown) => string[];
+  /** The text for `-o wide` (default: the text formatter). */
+  wide?: (v: unknown) => string;
+}
+
+export function printValue(out: Writer, value: unknown, format: OutputFormat, text: (v: unknown) => string, opts: PrintOptions = {}): void {
   switch (format) {
     case 'json':
       out.write(`${JSON.stringify(value, null, 2)}\n`);
       return;
     case 'yaml':
-      out.write(YAML.stringify(value, { lineWidth: 0 }));
+      out.write(toPlainYaml(value));
       return;
+    case 'jsonpath': {
+      if (opts.jsonpath === undefined) throw new UsageError('-o jsonpath needs a template', "Use e.g. -o jsonpath='{.success}'");
+      const t = jsonPath(opts.jsonpath, value);
+      out.write(t.endsWith('\n') ? t : `${t}\n`);
+      return;
+    }
+    case 'name': {
+      if (!opts.names) throw new UsageError('-o name is not available here', 'Use -o text, json or yaml');
+      const names = opts.names(value);
+      if (names.length > 0) out.write(`${names.join('\n')}\n`);
+      return;
+    }
+    case 'wide':
     case 'text': {
-      const t = text(value);
+      const t = (format === 'wide' && opts.wide ? opts.wide : text)(value);
       if (t.length > 0) out.write(t.endsWith('\n') ? t : `${t}\n`);
       return;
     }
   }
 }
 
-/** A fixed-width table (kubectl get style). */
-export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+/** Table flags of the commands that have one: --no-headers. */
+export interface TableOptions {
+  noHeaders?: boolean;
+}
+
+/** A fixed-width table (kubectl get style); --no-headers drops the header row. */
+export function table(headers: string[], rows: string[][], opts: TableOptions = {}): string {
+  const widths = headers.map((h, i) => Math.max(opts.noHeaders ? 0 : h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join('   ')
       .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
+  return [...(opts.noHeaders ? [] : [line(headers)]), ...rows.map(line)].join('\n');
 }
 
 function str(v: unknown, fallback = '-'): string {
@@ -40,15 +68,15 @@ function seconds(v: unknown): string {
 }
 
 /** Text for any operation result: rollout, restart, decommission, health, plan, or an error record. */
-export function formatResult(value: unknown, c: Colors): string {
+export function formatResult(value: unknown, c: Colors, t: TableOptions & { wide?: boolean; omitError?: boolean } = {}): string {
   if (value === null || typeof value !== 'object') return str(value);
   const r = value as Record<string, unknown>;
   const lines: string[] = [];
   if (Array.isArray(r.order)) {
-    lines.push(formatPlan(r, c));
+    lines.push(formatPlan(r, c, t));
     return lines.join('\n');
   }
-  if (typeof r.healthy === 'boolean') return formatHealth(r, c);
+  if (typeof r.healthy === 'boolean') return formatHealth(r, c, t);
   const ok = r.success === true;
   const mark = ok ? c.green('✓') : c.red('✗');
   if (Array.isArray(r.pods) && typeof r.cluster === 'string') {
@@ -89,42 +117,58 @@ export function formatResult(value: unknown, c: Colors): string {
   } else {
     lines.push(`${mark} ${ok ? 'done' : 'failed'}`);
   }
-  if (!ok && r.error) lines.push(`${c.red('error:')} ${str(r.error)}`);
+  if (!ok && r.error && !t.omitError) lines.push(`${c.red('error:')} ${str(r.error)}`);
   return lines.join('\n');
 }
 
-function formatHealth(r: Record<string, unknown>, c: Colors): string {
+/** `-o name` of an operation result: a plan's pods in order, a health check's failed checks. */
+export function resultNames(value: unknown): string[] {
+  const r = (value ?? {}) as Record<string, unknown>;
+  if (Array.isArray(r.order)) return (r.order as Array<Record<string, unknown>>).map((p) => `pod/${str(p.podName)}`);
+  if (Array.isArray(r.failedChecks)) return (r.failedChecks as unknown[]).map((n) => `check/${String(n)}`);
+  return [];
+}
+
+function formatHealth(r: Record<string, unknown>, c: Colors, t: TableOptions & { wide?: boolean; omitError?: boolean } = {}): string {
   const degraded = r.degraded && typeof r.degraded === 'object' ? (r.degraded as Record<string, unknown>) : null;
   const state = r.healthy ? c.green('✓ healthy') : degraded ? c.yellow('! degraded') : c.red('✗ unhealthy');
   const lines = [`${state}: ${str(r.healthStatus)}, ${str(r.nodeCount)}/${str(r.expectedNodes)} nodes, master ${str(r.masterNode)}`];
   if (degraded) lines.push(c.yellow(`preflight: ${str(degraded.message)}`));
   const checks = Array.isArray(r.checks) ? (r.checks as Array<Record<string, unknown>>) : [];
   if (checks.length > 0) {
-    lines.push(table(['CHECK', 'OK', 'MESSAGE'], checks.map((k) => [str(k.name), k.ok ? 'yes' : c.red('no'), str(k.message, '')])));
+    lines.push(table(['CHECK', 'OK', 'MESSAGE'], checks.map((k) => [str(k.name), k.ok ? 'yes' : c.red('no'), str(k.message, '')]), t));
   }
-  if (r.error) lines.push(`${c.red('error:')} ${str(r.error)}`);
+  if (t.wide) {
+    lines.push(
+      `relocating shards: ${str(r.relocatingShards)}, initializing shards: ${str(r.initializingShards)}, good readings: ${str(r.goodReadings)}, checked at ${str(r.checkedAt)}`,
+    );
+  }
+  if (r.error && !t.omitError) lines.push(`${c.red('error:')} ${str(r.error)}`);
   return lines.join('\n');
 }
 
-function formatPlan(r: Record<string, unknown>, c: Colors): string {
+function formatPlan(r: Record<string, unknown>, c: Colors, t: TableOptions & { wide?: boolean } = {}): string {
   const lines: string[] = [];
   lines.push(`Plan for ${str(r.namespace)}/${str(r.cluster)} (read-only; nothing was changed)`);
   const sets = Array.isArray(r.statefulSets) ? (r.statefulSets as Array<Record<string, unknown>>) : [];
   for (const s of sets) lines.push(formatDetection(s, c));
   const order = r.order as Array<Record<string, unknown>>;
   lines.push('Order:');
+  const headers = ['#', 'POD', ...(t.wide ? ['STATEFULSET'] : []), 'NODE', 'STRATEGY', 'GRACE', 'TIMEOUT', 'REASON'];
   lines.push(
     table(
-      ['#', 'POD', 'NODE', 'STRATEGY', 'GRACE', 'TIMEOUT', 'REASON'],
+      headers,
       order.map((p, i) => [
         String(i + 1),
         str(p.podName) + (p.alreadyDone ? ' (done)' : ''),
+        ...(t.wide ? [str(p.statefulSetName)] : []),
         str(p.nodeName),
         str(p.strategy),
         seconds(p.deleteGracePeriodSeconds),
         seconds(p.timeoutSeconds),
         str(p.reason, ''),
       ]),
+      t,
     ),
   );
   if (typeof r.totalTimeoutSeconds === 'number') lines.push(`Total timeout: ${seconds(r.totalTimeoutSeconds)}`);
@@ -149,4 +193,25 @@ export function formatDetection(d: Record<string, unknown>, c: Colors): string {
   const reasons = Array.isArray(d.reasons) ? (d.reasons as unknown[]) : [];
   for (const reason of reasons) lines.push(`  - ${String(reason)}`);
   return lines.join('\n');
+}
+
+/**
+ * What a changing command did (`rbac install`, `schedule create`, `jobs cancel`, ...) for -o json|yaml|jsonpath:
+ * with `objects`, the objects as written (a kubectl `List`, as `kubectl apply -o json` prints them); else a `List`
+ * of `{object, namespace, action}` from the kubectl-style lines ("cronjob.batch/x deleted").
+ */
+export function printActions(
+  env: { ctx: { stdout: Writer } },
+  g: { output: OutputFormat; jsonpath?: string | undefined },
+  lines: string[],
+  objects?: unknown[],
+  namespace?: string,
+): void {
+  const items =
+    objects ??
+    lines.map((l) => {
+      const [object = '', ...rest] = l.split(' ');
+      return { object, ...(namespace ? { namespace } : {}), action: rest.join(' ') };
+    });
+  printValue(env.ctx.stdout, { apiVersion: 'v1', kind: 'List', items }, g.output, () => lines.join('\n'), { jsonpath: g.jsonpath });
 }

@@ -2,7 +2,7 @@
 // connect, then either launch the runner Job and follow it (default) or run the engine here (--local).
 import { ExitCode } from '../shared/errors.js';
 import { executeMetered } from './metrics-run.js';
-import { EXIT_INTERRUPTED, errorLine } from './exit.js';
+import { EXIT_INTERRUPTED, errorLine, isUnreachable, unreachableError } from './exit.js';
 import { LOCAL_STOP_SECONDS } from './interrupt.js';
 import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
 import {
@@ -13,22 +13,41 @@ import {
 } from './job-mode.js';
 import type { PluginKube } from './kube.js';
 import type { GlobalOptions } from './options.js';
-import { formatResult, printValue } from './printers.js';
+import { formatResult, printValue, resultNames } from './printers.js';
 import { jsonProgress, listrProgress, plainProgress, type ProgressSink } from './progress.js';
 import type { Task } from './task.js';
 
 /** Where progress goes: stdout with -o text (listr2 on a TTY), stderr with -o json (raw lines) / -o yaml (plain). */
 export function progressFor(ctx: CliContext, g: GlobalOptions): ProgressSink {
-  const c = colors(useColor(g.color, g.output === 'text' ? ctx.stdout : ctx.stderr, ctx.env));
+  const forHumans = g.output === 'text' || g.output === 'wide';
+  const c = colors(useColor(g.color, forHumans ? ctx.stdout : ctx.stderr, ctx.env));
+  const verbose = g.verbosity >= 4;
   if (g.output === 'json') return jsonProgress(ctx.stderr);
-  if (g.output === 'yaml') return plainProgress(ctx.stderr, c);
-  if (ctx.stdout.isTTY && !ctx.env.CI) return listrProgress(c);
-  return plainProgress(ctx.stdout, c);
+  if (!forHumans) return plainProgress(ctx.stderr, c, { verbose });
+  if (ctx.stdout.isTTY && !ctx.env.CI && !verbose) return listrProgress(c);
+  return plainProgress(ctx.stdout, c, { verbose });
 }
 
 export function printResult(ctx: CliContext, g: GlobalOptions, value: unknown): void {
   const c = colors(useColor(g.color, ctx.stdout, ctx.env));
-  printValue(ctx.stdout, value, g.output, (v) => formatResult(v, c));
+  // For people, the result goes to stdout and its error line to stderr (as kubectl's errors do); machines get
+  // the whole document on stdout.
+  const human = g.output === 'text' || g.output === 'wide';
+  printValue(ctx.stdout, value, g.output, (v) => formatResult(v, c, { noHeaders: g.noHeaders, omitError: true }), {
+    jsonpath: g.jsonpath,
+    names: resultNames,
+    wide: (v) => formatResult(v, c, { noHeaders: g.noHeaders, wide: true, omitError: true }),
+  });
+  const r = (value ?? {}) as Record<string, unknown>;
+  if (human && r.success !== true && typeof r.error === 'string' && r.error !== '') {
+    ctx.stderr.write(`${errorLine(new Error(r.error))}\n`);
+  }
+}
+
+/** Objects printed instead of created (--dry-run): YAML unless -o json or -o jsonpath. */
+export function printObjects(ctx: CliContext, g: GlobalOptions, value: unknown): void {
+  const format = g.output === 'json' || g.output === 'jsonpath' ? g.output : 'yaml';
+  printValue(ctx.stdout, value, format, () => '', { jsonpath: g.jsonpath });
 }
 
 function note(out: Writer, text: string): void {
@@ -83,7 +102,13 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
   });
   let outcome;
   try {
-    outcome = await executeMetered(engine, deps, withId, { env: ctx.env, log, signal: ctx.signal });
+    outcome = await executeMetered(engine, deps, withId, {
+      env: ctx.env,
+      log,
+      signal: ctx.signal,
+      // No answer from the API server: exit 6 and a line naming the server and context.
+      classify: (err) => (isUnreachable(err) && conn.target ? { error: unreachableError(err, conn.target).message, exitCode: ExitCode.unreachable } : null),
+    });
   } finally {
     restore?.();
   }
@@ -123,14 +148,14 @@ export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKu
     ...(readOnly ? { ttlSecondsAfterFinished: READ_ONLY_JOB_TTL_SECONDS } : {}),
   });
   if (g.dryRunMode === 'client') {
-    printValue(ctx.stdout, job, g.output === 'json' ? 'json' : 'yaml', () => '');
+    printObjects(ctx, g, job);
     return ExitCode.ok;
   }
   if (g.dryRunMode === 'server') {
     // Admission and validation run on the API server; nothing persists and no runner starts.
     const answered = await kube.create(job, { dryRun: true });
     notice(ctx, g, `job.batch/${answered.metadata?.name ?? job.metadata?.name ?? ''} created (server dry run)`, { dryRun: 'server' });
-    printValue(ctx.stdout, answered, g.output === 'json' ? 'json' : 'yaml', () => '');
+    printObjects(ctx, g, answered);
     return ExitCode.ok;
   }
   const jobName = job.metadata?.name ?? '';
@@ -182,7 +207,7 @@ export async function attach(ctx: CliContext, g: GlobalOptions, kube: PluginKube
     return outcome.exitCode;
   }
   if (outcome.result) printResult(ctx, g, outcome.result);
-  else if (g.output !== 'text') {
+  else if (g.output !== 'text' && g.output !== 'wide') {
     // Machines get a result document even when the runner could not write one.
     printResult(ctx, g, { job: jobName, namespace, success: outcome.exitCode === ExitCode.ok, error: outcome.failure, exitCode: outcome.exitCode });
   }

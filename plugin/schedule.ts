@@ -114,7 +114,14 @@ export function mergeScheduleUpdate(
       );
     }
     const namespace = parsed.namespace ?? current.metadata?.namespace ?? '';
-    const task = buildTask({ operation: 'rollout', namespace, target: parsed.target, dryRun: false, raw: { ...parsed.raw, ...Object.fromEntries(given) } });
+    const raw: RawOperationArgs = { ...parsed.raw, ...Object.fromEntries(given) };
+    // --timeout is the deprecated name of --decommission-timeout (older CronJobs carry it): one value, the one
+    // given now winning over the CronJob's.
+    const e = changes.engine as RawOperationArgs;
+    const decommissionTimeout = e['decommission-timeout'] ?? e.timeout ?? parsed.raw.timeout ?? parsed.raw['decommission-timeout'];
+    delete raw.timeout;
+    if (decommissionTimeout !== undefined) raw['decommission-timeout'] = decommissionTimeout;
+    const task = buildTask({ operation: 'rollout', namespace, target: parsed.target, dryRun: false, raw });
     container.args = runnerArgsFor(task);
     const jobSpec = spec.jobTemplate.spec;
     if (jobSpec) jobSpec.activeDeadlineSeconds = deadlineSecondsFor(task, budget);

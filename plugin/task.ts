@@ -37,7 +37,7 @@ export const SqlOptions = z.object({
 export type SqlOptions = z.infer<typeof SqlOptions>;
 
 export const TaskOptions = z.object({
-  /** cluster.graceful_stop.timeout, seconds (--timeout). */
+  /** cluster.graceful_stop.timeout, seconds (--decommission-timeout; --timeout is its deprecated alias). */
   decommissionTimeout: z.number().int().positive(),
   minAvailability: MinAvailability,
   allocation: RestartAllocation,
@@ -141,12 +141,15 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
   });
   if (operation === 'rollout' || operation === 'restart' || operation === 'decommission' || operation === 'plan') {
     out = out
-      .option('timeout', {
+      .option('decommission-timeout', {
         type: 'string',
-        describe: 'Decommission timeout (cluster.graceful_stop.timeout), Go duration',
+        describe: "How long CrateDB may take to drain a node (cluster.graceful_stop.timeout); was --timeout",
         default: '720s',
         group: 'Engine:',
       })
+      // Deprecated: every kubectl user reads --timeout as "how long this command waits". Still accepted, with a
+      // warning on stderr; hidden from help and completion.
+      .option('timeout', { type: 'string', hidden: true, describe: 'Deprecated alias of --decommission-timeout', group: 'Engine:' })
       .option('min-availability', {
         type: 'string',
         describe: 'Data that must stay available while a node drains: NONE|PRIMARIES|FULL',
@@ -225,6 +228,7 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
 }
 
 export interface RawOperationArgs {
+  'decommission-timeout'?: unknown;
   timeout?: unknown;
   'min-availability'?: unknown;
   allocation?: unknown;
@@ -311,6 +315,16 @@ export function sqlArgsFor(sql: SqlOptions | undefined): string[] {
 export function parseTaskOptions(raw: RawOperationArgs): TaskOptions {
   const opts: TaskOptions = { ...DEFAULT_TASK_OPTIONS };
   if (raw.timeout !== undefined) opts.decommissionTimeout = parseDurationSeconds(single(raw.timeout, '--timeout'), '--timeout');
+  const explicit = raw['decommission-timeout'];
+  if (explicit !== undefined) {
+    const v = parseDurationSeconds(single(explicit, '--decommission-timeout'), '--decommission-timeout');
+    // yargs fills in the default, so a --timeout given alone wins over the default 720s.
+    const isDefault = explicit === '720s';
+    if (raw.timeout !== undefined && !isDefault && v !== opts.decommissionTimeout) {
+      throw new UsageError('--timeout and --decommission-timeout disagree', 'Pass only --decommission-timeout (--timeout is its deprecated alias)');
+    }
+    if (raw.timeout === undefined || !isDefault) opts.decommissionTimeout = v;
+  }
   if (raw['pod-ready-timeout'] !== undefined) {
     opts.podReadyTimeout = parseDurationSeconds(single(raw['pod-ready-timeout'], '--pod-ready-timeout'), '--pod-ready-timeout');
   }
@@ -348,6 +362,12 @@ export function parseTaskOptions(raw: RawOperationArgs): TaskOptions {
   }
   if (metrics.pushgateway || metrics.metricsFile) opts.metrics = metrics;
   return opts;
+}
+
+/** Warnings for deprecated flags that were used (printed on stderr by the plugin, logged by the runner). */
+export function deprecationWarnings(raw: RawOperationArgs): string[] {
+  if (raw.timeout === undefined) return [];
+  return ['--timeout is deprecated: it is CrateDB\'s graceful-stop timeout, now --decommission-timeout (--timeout will be removed)'];
 }
 
 function single(v: unknown, flag: string): string {
@@ -389,7 +409,7 @@ export function runnerArgsFor(task: Task): string[] {
   const o = task.options;
   const args = [task.operation, `${task.target.kind}/${task.target.name}`, '--namespace', task.namespace];
   if (task.operation !== 'health') {
-    args.push('--timeout', `${o.decommissionTimeout}s`, '--min-availability', o.minAvailability, '--allocation', o.allocation);
+    args.push('--decommission-timeout', `${o.decommissionTimeout}s`, '--min-availability', o.minAvailability, '--allocation', o.allocation);
   }
   if (task.operation !== 'health' && task.operation !== 'decommission') args.push('--pod-ready-timeout', `${o.podReadyTimeout}s`);
   args.push('--health-timeout', `${o.healthTimeout}s`);

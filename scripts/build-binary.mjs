@@ -9,8 +9,10 @@
 //                       the target is this machine, else required)
 //   --blob-node FILE    a node binary that runs HERE, same version as --base, to write the blob
 //                       (default: --base when it runs here)
-//   --out FILE          default dist/kubectl-crate_decommission (+ .exe for win32)
-//   --work DIR          scratch directory (default dist/sea/OS-ARCH)
+//   --out FILE          default dist/kubectl-crate_decommission (+ .exe for win32); next to it (not for win32)
+//                       the completion helper kubectl_complete-crate_decommission, so that the README's
+//                       `export PATH="$PWD/dist:$PATH"` also gives `kubectl crate-decommission <TAB>`
+//   --work DIR          scratch directory (default dist/lib/sea/OS-ARCH)
 //   --no-strip          keep the base binary's symbols (default: strip ELF symbols when `strip` exists)
 //   --archive DIR       also write the release archive into DIR: kubectl-crate_decommission_VERSION_OS_ARCH
 //                       .tar.gz (.zip for windows) holding the executable and LICENSE (krew's layout)
@@ -19,6 +21,7 @@
 //                       must still be signed with `codesign --sign -` on a Mac before it runs)
 import { build } from 'esbuild';
 import { writeArchive } from './release-archive.mjs';
+import { COMPLETION_HELPER, buildDefines } from './build-options.mjs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -69,7 +72,7 @@ const out = resolve(root, opt.out ?? `dist/kubectl-crate_decommission${os === 'w
 const base = resolve(root, opt.base ?? (target === host ? 'node_modules/node/bin/node' : fail('--base is required when cross-building')));
 if (!existsSync(base)) fail(`no node binary at ${base}`);
 const blobNode = resolve(root, opt['blob-node'] ?? (target === host ? base : fail('--blob-node is required when cross-building')));
-const work = resolve(root, opt.work ?? join('dist', 'sea', target));
+const work = resolve(root, opt.work ?? join('dist', 'lib', 'sea', target));
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 mkdirSync(dirname(out), { recursive: true });
@@ -93,6 +96,7 @@ await build({
   keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
+  define: buildDefines(root),
   // The Temporal SDK (worker: a native core bridge, webpack) cannot live in a SEA: its imports become a module that
   // throws ERR_MODULE_NOT_FOUND when `worker` or `rollout --temporal` loads it; they say so and point to the npm
   // install (docs/temporal.md). Nothing else loads it.
@@ -205,6 +209,13 @@ if (os === 'darwin') postjectArgs.push('--macho-segment-name', 'NODE_SEA');
 }
 if (os === 'darwin' && onMac) run('codesign', ['--sign', '-', out]);
 log(`${out.startsWith(root + '/') ? out.slice(root.length + 1) : out}: ${(statSync(out).size / 1e6).toFixed(1)} MB, ${target}, node ${blobVersion}`);
+if (os !== 'win32') {
+  // What `kubectl crate-decommission completion` prints (plugin/commands/completion.ts COMPLETION_SCRIPT; a unit
+  // test keeps the two equal). kubectl >= 1.26 runs it to complete the plugin's arguments.
+  const helper = join(dirname(out), 'kubectl_complete-crate_decommission');
+  writeFileSync(helper, COMPLETION_HELPER, { mode: 0o755 });
+  chmodSync(helper, 0o755);
+}
 
 // 4. The release archive (optional): binary + LICENSE, deterministic, named the way krew/ expects.
 if (opt.archive) {

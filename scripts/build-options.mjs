@@ -1,10 +1,31 @@
 // esbuild options of `npm run build` (scripts/build.mjs), shared with the tests that check the output.
 //
-// The plugin (dist/kubectl-crate_decommission.mjs, package.json `bin`) is split: what every command needs is in
+// The plugin (dist/lib/kubectl-crate_decommission.mjs, package.json `bin`) is split: what every command needs is in
 // the entry file; what only some commands need (@kubernetes/client-node, undici, listr2, the engine) is in
-// dist/chunks/, loaded by dynamic import() when a command gets there. `--help`, completion, bad input and
-// `plan -f` never load those chunks. The runner (dist/runner.mjs, the image's entrypoint) stays one file.
+// dist/lib/chunks/, loaded by dynamic import() when a command gets there. `--help`, completion, bad input and
+// `plan -f` never load those chunks. The runner (dist/lib/runner.mjs, the image's entrypoint) stays one file.
 // The single executable (scripts/build-binary.mjs) bundles the plugin into ONE file of its own.
+
+import { execFileSync } from 'node:child_process';
+
+/**
+ * Build-time constants (`version` shows them): the git commit of the sources, `-dirty` when they differ from it.
+ * `BUILD_COMMIT` in the environment wins (the Dockerfile's build has no .git); otherwise "unknown".
+ */
+export function buildDefines(cwd = process.cwd()) {
+  return { __BUILD_COMMIT__: JSON.stringify(buildCommit(cwd)) };
+}
+
+export function buildCommit(cwd = process.cwd()) {
+  if (process.env.BUILD_COMMIT) return process.env.BUILD_COMMIT;
+  try {
+    const git = (args) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = git(['rev-parse', '--short=12', 'HEAD']);
+    return git(['status', '--porcelain', '--untracked-files=no']) ? `${head}-dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
 
 const common = {
   bundle: true,
@@ -18,7 +39,7 @@ const common = {
 const requireShim = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
 
 /** The plugin: entry `<outdir>/kubectl-crate_decommission.mjs`, lazily loaded chunks in `<outdir>/chunks/`. */
-export function pluginBuildOptions(outdir = 'dist') {
+export function pluginBuildOptions(outdir = 'dist/lib') {
   return {
     ...common,
     entryPoints: { 'kubectl-crate_decommission': 'plugin/main.ts' },
@@ -36,6 +57,16 @@ export function pluginBuildOptions(outdir = 'dist') {
 }
 
 /** The runner: one self-contained file. */
-export function runnerBuildOptions(outfile = 'dist/runner.mjs') {
+export function runnerBuildOptions(outfile = 'dist/lib/runner.mjs') {
   return { ...common, entryPoints: ['runner/main.ts'], outfile, banner: { js: requireShim } };
 }
+
+/**
+ * The completion helper written next to the single executable (scripts/build-binary.mjs): what
+ * `kubectl crate-decommission completion` prints (plugin/commands/completion.ts COMPLETION_SCRIPT; a unit test keeps
+ * the two equal).
+ */
+export const COMPLETION_HELPER = `#!/usr/bin/env sh
+# kubectl calls this to complete "kubectl crate-decommission ..." (kubectl >= 1.26).
+exec kubectl-crate_decommission __complete "$@"
+`;

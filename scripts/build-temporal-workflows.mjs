@@ -1,4 +1,4 @@
-// The Temporal workflow bundle (dist/temporal/workflows.js): bundleWorkflowCode at build time, so a worker starts
+// The Temporal workflow bundle (dist/lib/temporal/workflows.js): bundleWorkflowCode at build time, so a worker starts
 // without running webpack. Rebuilt only when a file under shared/ is newer than the bundle (the workflows import
 // types from the engine's schemas). `node scripts/build-temporal-workflows.mjs` builds it on its own.
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -33,4 +33,4 @@ function quietLogger() {
   return { trace: none, debug: none, info: none, log: none, warn, error: warn };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await buildWorkflowBundle(process.argv[2] ?? 'dist/temporal/workflows.js', { force: true });
+if (process.argv[1] === fileURLToPath(import.meta.url)) await buildWorkflowBundle(process.argv[2] ?? 'dist/lib/temporal/workflows.js', { force: true });

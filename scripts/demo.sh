@@ -47,9 +47,9 @@ bold "Building the plugin and the runner (dist/)"
 "$REPO/test/cluster/load-runner-image"      # the Job's image: the runner bundle + Node, as the Dockerfile builds it
 # kubectl finds plugins as kubectl-<name> on PATH ('-' in the name becomes '_'). A folder of its own, so a
 # single binary built by `npm run build:binary` (dist/kubectl-crate_decommission) is left alone.
-mkdir -p "$REPO/dist/demo-path"
-ln -sf ../kubectl-crate_decommission.mjs "$REPO/dist/demo-path/kubectl-crate_decommission"
-export PATH="$REPO/dist/demo-path:$PATH"
+mkdir -p "$REPO/dist/lib/demo-path"
+ln -sf ../kubectl-crate_decommission.mjs "$REPO/dist/lib/demo-path/kubectl-crate_decommission"
+export PATH="$REPO/dist/lib/demo-path:$PATH"
 echo "kubectl crate-decommission -> $(command -v kubectl-crate_decommission)"
 
 cleanup() {

@@ -11,6 +11,8 @@ export const ExitCode = {
   refused: 3,
   timeout: 4,
   locked: 5,
+  /** The plugin could not reach the Kubernetes API server (nothing was changed). */
+  unreachable: 6,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 

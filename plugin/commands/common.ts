@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import type { CliContext } from '../io.js';
 import { parseGlobalOptions, type GlobalOptions, type RawGlobal } from '../options.js';
-import type { RawOperationArgs } from '../task.js';
+import { deprecationWarnings, type RawOperationArgs } from '../task.js';
 
 /** Parsed argv as a plain record (yargs' own typing is not carried through the declarations). */
 export type Args = Record<string, unknown> & RawGlobal & RawOperationArgs;
@@ -11,13 +11,19 @@ export interface CommandEnv {
   ctx: CliContext;
   /** Record the work of the command yargs matched; it runs after parsing succeeded. */
   select(work: () => Promise<number>): void;
+  /** A warning for stderr (shown once the input is known to be good). */
+  warn?(text: string): void;
 }
 
 export type Declare = (y: Argv, env: CommandEnv) => Argv;
 
 /** Global flags, validated (UsageError on bad input). */
 export function globals(argv: Args, env: CommandEnv): GlobalOptions {
-  return parseGlobalOptions(argv, env.ctx.env);
+  const words = Array.isArray(argv._) ? (argv._ as unknown[]).map(String) : [];
+  const command = words.slice(0, words[0] === 'jobs' || words[0] === 'schedule' || words[0] === 'rbac' ? 2 : 1).join(' ');
+  const g = parseGlobalOptions(argv, env.ctx.env, command);
+  for (const w of deprecationWarnings(argv)) (env.warn ?? ((t: string) => env.ctx.stderr.write(`warning: ${t}\n`)))(w);
+  return g;
 }
 
 export function str(v: unknown): string {

@@ -9,6 +9,7 @@ import type { CliContext } from '../io.js';
 import type { KubeConnectOptions } from '../options.js';
 import type { CommandEnv } from './common.js';
 import { KIND_ALIASES } from '../task.js';
+import { UsageError } from '../exit.js';
 
 export const COMPLETION_SCRIPT = `#!/usr/bin/env sh
 # kubectl calls this to complete "kubectl crate-decommission ..." (kubectl >= 1.26).
@@ -18,54 +19,134 @@ exec kubectl-crate_decommission __complete "$@"
 /** cobra's ShellCompDirectiveNoFileComp. */
 const NO_FILE_COMP = 4;
 
+/** Shell scripts for `kubectl-crate_decommission` called directly (cobra's protocol through `__complete`). */
+export const SHELL_SCRIPTS: Record<'bash' | 'zsh' | 'fish' | 'powershell', string> = {
+  bash: `# bash completion for kubectl-crate_decommission.  source <(kubectl-crate_decommission completion bash)
+_kubectl_crate_decommission() {
+  local cur="\${COMP_WORDS[COMP_CWORD]}" out directive line ext
+  out="$(kubectl-crate_decommission __complete "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)" || return
+  directive="\${out##*:}"
+  out="\${out%:*}"
+  COMPREPLY=()
+  if (( directive & 8 )); then
+    compopt -o filenames 2>/dev/null
+    while IFS= read -r line; do
+      [[ -d "$line" || -z "$line" ]] && continue
+      for ext in $out; do [[ "$line" == *."$ext" ]] && COMPREPLY+=("$line"); done
+    done < <(compgen -f -- "$cur")
+    while IFS= read -r line; do [[ -n "$line" ]] && COMPREPLY+=("$line"); done < <(compgen -d -- "$cur")
+    return
+  fi
+  while IFS= read -r line; do [[ -n "$line" ]] && COMPREPLY+=("$line"); done < <(compgen -W "$out" -- "$cur")
+  (( directive & 2 )) && compopt -o nospace 2>/dev/null
+  return 0
+}
+complete -F _kubectl_crate_decommission kubectl-crate_decommission
+`,
+  zsh: `#compdef kubectl-crate_decommission
+# zsh completion for kubectl-crate_decommission.  source <(kubectl-crate_decommission completion zsh)
+_kubectl_crate_decommission() {
+  local out directive
+  local -a lines
+  out="$(kubectl-crate_decommission __complete "\${words[@]:1:$((CURRENT-1))}" 2>/dev/null)" || return
+  lines=("\${(@f)out}")
+  directive="\${lines[-1]#:}"
+  lines=("\${(@)lines[1,-2]}")
+  if (( directive & 8 )); then
+    _files -g "*.(\${(j:|:)lines})"
+  elif (( directive & 2 )); then
+    compadd -S '' -- "\${lines[@]}"
+  else
+    compadd -- "\${lines[@]}"
+  fi
+}
+compdef _kubectl_crate_decommission kubectl-crate_decommission
+`,
+  fish: `# fish completion for kubectl-crate_decommission.  kubectl-crate_decommission completion fish | source
+function __kubectl_crate_decommission_complete
+    set -l args (commandline -opc)[2..-1] (commandline -ct)
+    set -l out (kubectl-crate_decommission __complete $args 2>/dev/null)
+    set -l directive (string replace -- ':' '' $out[-1])
+    set -e out[-1]
+    if test (math "bitand($directive, 8)") -ne 0
+        __fish_complete_suffix .$out
+        return
+    end
+    printf '%s\n' $out
+end
+complete -c kubectl-crate_decommission -f -a '(__kubectl_crate_decommission_complete)'
+`,
+  powershell: `# PowerShell completion for kubectl-crate_decommission.
+#   kubectl-crate_decommission completion powershell | Out-String | Invoke-Expression
+Register-ArgumentCompleter -Native -CommandName 'kubectl-crate_decommission' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+    $words = @($commandAst.CommandElements | Select-Object -Skip 1 | ForEach-Object { $_.ToString() })
+    if ($wordToComplete -eq '') { $words += '' }
+    $out = @(& kubectl-crate_decommission __complete @words 2>$null)
+    if ($out.Length -lt 2) { return }
+    $out[0..($out.Length - 2)] | Where-Object { $_ -like "$wordToComplete*" } | ForEach-Object {
+        [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_)
+    }
+}
+`,
+};
+
 export function declareCompletion(y: Argv, env: CommandEnv): Argv {
-  return y
-    .command(
-      'completion',
-      'Print the kubectl completion helper: save it as an executable kubectl_complete-crate_decommission on your PATH',
-      (b) =>
-        b.example(
-          '$0 completion > ~/.local/bin/kubectl_complete-crate_decommission && chmod +x ~/.local/bin/kubectl_complete-crate_decommission',
-          'Then `kubectl crate-decommission <TAB>` completes (with kubectl completion enabled)',
-        ),
-      () =>
-        env.select(async () => {
+  return y.command(
+    'completion [shell]',
+    'Print a completion script: the kubectl helper (default), or bash|zsh|fish|powershell for kubectl-crate_decommission',
+    (b) =>
+      b
+        .positional('shell', { type: 'string', describe: 'kubectl (default): the helper kubectl >= 1.26 runs; bash|zsh|fish|powershell' })
+        .example('$0 completion > kubectl_complete-crate_decommission', 'The kubectl helper: chmod +x it and put it on PATH')
+        .example('source <(kubectl-crate_decommission completion bash)', 'Completion of the executable itself in bash'),
+    (argv) =>
+      env.select(async () => {
+        const shell = (argv as { shell?: unknown }).shell;
+        if (shell === undefined || shell === 'kubectl') {
           env.ctx.stdout.write(COMPLETION_SCRIPT);
           return 0;
-        }),
-    );
+        }
+        if (typeof shell === 'string' && shell in SHELL_SCRIPTS) {
+          env.ctx.stdout.write(SHELL_SCRIPTS[shell as keyof typeof SHELL_SCRIPTS]);
+          return 0;
+        }
+        throw new UsageError(`unknown shell "${String(shell)}"`, 'Use kubectl (default), bash, zsh, fish or powershell');
+      }),
+  );
 }
 
 const GLOBAL_FLAGS = [
   '--kubeconfig', '--context', '--cluster', '--user', '--namespace', '--as', '--as-group', '--request-timeout',
-  '--insecure-skip-tls-verify', '--output', '--dry-run', '--yes', '--color', '--local', '--image', '--help',
+  '--insecure-skip-tls-verify', '--output', '--dry-run', '--yes', '--color', '--v', '--local', '--image', '--help',
 ];
 const SQL_FLAGS = ['--sql-transport', '--sql-user', '--sql-password-secret', '--sql-scheme', '--sql-ca-secret', '--sql-insecure'];
-const ENGINE_FLAGS = ['--timeout', '--min-availability', '--allocation', '--pod-ready-timeout', '--health-timeout', ...SQL_FLAGS];
+const ENGINE_FLAGS = ['--decommission-timeout', '--min-availability', '--allocation', '--pod-ready-timeout', '--health-timeout', ...SQL_FLAGS];
 
 /** The command tree: subcommands and the flags each command adds to the global ones. */
 const TREE: Record<string, { sub?: Record<string, string[]>; flags?: string[] }> = {
   rollout: { flags: ENGINE_FLAGS },
   restart: { flags: [...ENGINE_FLAGS, '--skip-preflight'] },
-  decommission: { flags: ['--timeout', '--min-availability', '--allocation', '--health-timeout', ...SQL_FLAGS, '--skip-preflight'] },
-  plan: { flags: ['--filename', ...ENGINE_FLAGS] },
-  health: { flags: ['--health-timeout', ...SQL_FLAGS] },
+  decommission: { flags: ['--decommission-timeout', '--min-availability', '--allocation', '--health-timeout', ...SQL_FLAGS, '--skip-preflight'] },
+  plan: { flags: ['--filename', '--no-headers', ...ENGINE_FLAGS] },
+  health: { flags: ['--health-timeout', '--no-headers', ...SQL_FLAGS] },
   schedule: {
     sub: {
       create: ['--schedule', '--time-zone', '--suspend', ...ENGINE_FLAGS],
       update: ['--schedule', '--time-zone', '--suspend', ...ENGINE_FLAGS],
       delete: [],
-      list: ['--all-namespaces'],
+      list: ['--all-namespaces', '--no-headers'],
     },
   },
   rbac: { sub: { install: ['--cluster-wide', '--service-account'], uninstall: ['--cluster-wide', '--service-account'] } },
-  jobs: { sub: { list: ['--all-namespaces'], attach: [], cancel: ['--grace-period'] } },
-  completion: {},
+  jobs: { sub: { list: ['--all-namespaces', '--no-headers'], attach: [], cancel: ['--grace-period'] } },
+  version: {},
+  completion: { sub: { kubectl: [], bash: [], zsh: [], fish: [], powershell: [] } },
 };
 
 const VALUES: Record<string, string[]> = {
-  '--output': ['text', 'json', 'yaml'],
-  '-o': ['text', 'json', 'yaml'],
+  '--output': ['text', 'json', 'yaml', 'wide', 'name', 'jsonpath='],
+  '-o': ['text', 'json', 'yaml', 'wide', 'name', 'jsonpath='],
   '--color': ['auto', 'always', 'never'],
   '--min-availability': ['NONE', 'PRIMARIES', 'FULL'],
   '--allocation': ['primaries', 'new_primaries'],
@@ -107,8 +188,19 @@ export function cobraAnswer(candidates: string[]): string {
 
 /** cobra's ShellCompDirectiveNoSpace: the shell adds no space after the candidate (a `sts/` prefix goes on). */
 const NO_SPACE = 2;
+/** cobra's ShellCompDirectiveFilterFileExt: the candidates are file extensions; the shell completes such files. */
+const FILTER_FILE_EXT = 8;
 
-export type ResourceKind = 'pod' | 'statefulset' | 'cratedb' | 'job';
+/** Flags whose value names something in the kubeconfig (context, cluster, user) or the cluster (namespace). */
+const FLAG_VALUE_KINDS: Record<string, ResourceKind> = {
+  '-n': 'namespace',
+  '--namespace': 'namespace',
+  '--context': 'context',
+  '--cluster': 'cluster',
+  '--user': 'user',
+};
+
+export type ResourceKind = 'pod' | 'statefulset' | 'cratedb' | 'job' | 'namespace' | 'context' | 'cluster' | 'user';
 
 /** Names of `kind` in `namespace` (undefined: the kubeconfig context's namespace). May throw or hang: it is bounded. */
 export type ResourceLister = (kind: ResourceKind, namespace: string | undefined) => Promise<string[]>;
@@ -126,7 +218,7 @@ export interface ResourceQuery {
 /** Flags that take the next word as their value (so that word is not a positional). */
 const VALUE_FLAGS = new Set([
   '--kubeconfig', '--context', '--cluster', '--user', '--namespace', '-n', '--as', '--as-group', '--request-timeout',
-  '--output', '-o', '--color', '--image', '--timeout', '--min-availability', '--allocation', '--pod-ready-timeout',
+  '--output', '-o', '--color', '--image', '--timeout', '--decommission-timeout', '--v', '--min-availability', '--allocation', '--pod-ready-timeout',
   '--health-timeout', '--schedule', '--time-zone', '--service-account', '--grace-period', '--filename', '-f',
   '--sql-transport', '--sql-user', '--sql-password-secret', '--sql-scheme', '--sql-ca-secret', '--operation-id',
 ]);
@@ -222,6 +314,17 @@ export async function completeCommandLine(
   lister: ResourceLister | null,
   opts: { timeoutMs?: number } = {},
 ): Promise<{ candidates: string[]; directive: number }> {
+  const previous = words.length >= 2 ? words[words.length - 2] : undefined;
+  // -f FILE: manifests (kubectl's own -f completes .json, .yaml and .yml files, and folders).
+  if (previous === '-f' || previous === '--filename') return { candidates: ['json', 'yaml', 'yml'], directive: FILTER_FILE_EXT };
+  const flagValue = previous ? FLAG_VALUE_KINDS[previous] : undefined;
+  if (flagValue && lister) {
+    const current = words[words.length - 1] ?? '';
+    const { flags } = scanWords(words.slice(0, -1));
+    const namespace = flags.get('--namespace') ?? flags.get('-n');
+    const names = await bounded(Promise.resolve().then(() => lister(flagValue, namespace)), opts.timeoutMs ?? COMPLETION_TIMEOUT_MS, [] as string[]);
+    return { candidates: [...new Set(names)].sort().filter((n) => n.startsWith(current)), directive: NO_FILE_COMP };
+  }
   const query = lister ? resourceQueryFor(words) : null;
   if (!query || !lister) return { candidates: completeWords(words), directive: NO_FILE_COMP };
   const current = words[words.length - 1] ?? '';
@@ -239,8 +342,14 @@ export function cobraAnswerWith(candidates: string[], directive: number): string
 }
 
 /** Names from the API server through the plugin's own connection (same kubeconfig flags as the command line). */
-export function kubeResourceLister(ctx: Pick<CliContext, 'connect'>, connect: KubeConnectOptions): ResourceLister {
+export function kubeResourceLister(ctx: Pick<CliContext, 'connect' | 'kubeconfigNames'>, connect: KubeConnectOptions): ResourceLister {
   return async (kind, namespace) => {
+    if (kind === 'context' || kind === 'cluster' || kind === 'user') {
+      // From the kubeconfig files alone (--kubeconfig, else $KUBECONFIG, else ~/.kube/config): no request.
+      const known = await ctx.kubeconfigNames?.(connect.kubeconfig === undefined ? {} : { kubeconfig: connect.kubeconfig });
+      if (!known) return [];
+      return kind === 'context' ? known.contexts : kind === 'cluster' ? known.clusters : known.users;
+    }
     // A bounded request: completion must never hang the shell.
     const conn = await ctx.connect({ requestTimeout: '2s', ...connect });
     const ns = namespace ?? conn.namespace;
@@ -257,6 +366,10 @@ export function kubeResourceLister(ctx: Pick<CliContext, 'connect'>, connect: Ku
         return names(await conn.kube.list('cloud.crate.io/v1', 'CrateDB', ns));
       case 'job':
         return names(await conn.kube.list('batch/v1', 'Job', ns, 'app.kubernetes.io/name=crate-decommission'));
+      case 'namespace':
+        return names(await conn.kube.list('v1', 'Namespace', undefined));
+      default:
+        return [];
     }
   };
 }

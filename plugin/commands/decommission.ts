@@ -6,9 +6,9 @@ export const declareDecommission = declareOperation({
   command: 'decommission <pod>',
   describe: 'Decommission one CrateDB pod: drain its node, stop it, let Kubernetes re-create it',
   positional: 'pod',
-  positionalDescribe: 'pod name (or pod/<name>)',
+  positionalDescribe: 'a pod name, or pod/<name>',
   bareKind: 'pod',
   allowed: ['pod'],
-  examples: [['$0 decommission crate-data-hot-prod-2 -n crate --timeout 20m', 'Decommission with a 20 minute drain timeout']],
+  examples: [['$0 decommission crate-2 --decommission-timeout 20m', 'Decommission with a 20 minute drain timeout']],
   confirm: (t, ns) => `Decommission pod ${t.name} in ${ns}?`,
 });

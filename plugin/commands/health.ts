@@ -11,6 +11,8 @@ export const declareHealth = declareOperation({
   examples: [
     ['$0 health sts/crate-data-hot-prod -n crate -o json', 'Health as JSON (runs here, creates nothing)'],
     ['$0 health sts/crate-data-hot-prod -n crate --job', 'Run it in a Job in the cluster (deleted after its result)'],
+    ['$0 health crate -n crate -o name', 'Only the failed checks (check/<name>)'],
   ],
   readOnly: true,
+  table: true,
 });

@@ -3,7 +3,8 @@ import type { Argv } from 'yargs';
 import { Dns1123Subdomain } from '../../shared/schemas.js';
 import { UsageError } from '../exit.js';
 import { cancelJob, listJobs, type JobRow } from '../job-mode.js';
-import { printValue, table } from '../printers.js';
+import { printActions, printValue, table } from '../printers.js';
+import { age, humanDuration } from '../output.js';
 import { attach } from '../run-operation.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 
@@ -22,7 +23,11 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
       .command(
         'list',
         'List runner Jobs (newest first)',
-        (b) => b.option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'List in every namespace' }),
+        (b) =>
+          b
+            .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'List in every namespace' })
+            .option('no-headers', { type: 'boolean', describe: 'Print the table without its header row' })
+            .example('$0 jobs list -n crate -o name', 'Names only (job.batch/<name>)'),
         (argv) => {
           const a = argv as unknown as Args;
           env.select(async () => {
@@ -30,7 +35,12 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
             const conn = await env.ctx.connect(g.connect);
             const ns = a['all-namespaces'] === true ? undefined : (g.namespace ?? conn.namespace);
             const rows = await listJobs(conn.kube, ns);
-            printValue(env.ctx.stdout, rows, g.output, (v) => jobsTable(v as JobRow[]));
+            const now = env.ctx.now();
+            printValue(env.ctx.stdout, rows, g.output, (v) => jobsTable(v as JobRow[], now, g.noHeaders, false), {
+              jsonpath: g.jsonpath,
+              names: (v) => (v as JobRow[]).map((r) => `job.batch/${r.name}`),
+              wide: (v) => jobsTable(v as JobRow[], now, g.noHeaders, true),
+            });
             return 0;
           });
         },
@@ -71,7 +81,8 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
             const conn = await env.ctx.connect(g.connect);
             const ns = g.namespace ?? conn.namespace;
             if (g.dryRunMode === 'client') {
-              env.ctx.stdout.write(`would cancel job.batch/${name} in ${ns}\n`);
+              if (g.output === 'text') env.ctx.stdout.write(`would cancel job.batch/${name} in ${ns}\n`);
+              else printActions(env, g, [`job.batch/${name} cancelled (dry run)`], undefined, ns);
               return 0;
             }
             if (g.dryRunMode === 'server') {
@@ -90,8 +101,13 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
             }
             const res = await cancelJob(conn.kube, ns, name, grace);
             if (!res.found) throw new UsageError(`Job ${ns}/${name} not found`, 'List the Jobs with kubectl crate-decommission jobs list');
-            for (const p of res.pods) env.ctx.stdout.write(`pod/${p} deleted (grace period ${grace}s: the runner stops safely)\n`);
-            env.ctx.stdout.write(`job.batch/${name} deleted\n`);
+            const lines = [...res.pods.map((p) => `pod/${p} deleted`), `job.batch/${name} deleted`];
+            if (g.output === 'text') {
+              for (const p of res.pods) env.ctx.stdout.write(`pod/${p} deleted (grace period ${grace}s: the runner stops safely)\n`);
+              env.ctx.stdout.write(`job.batch/${name} deleted\n`);
+            } else {
+              printActions(env, g, lines, undefined, ns);
+            }
             return 0;
           });
         },
@@ -100,10 +116,13 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
   );
 }
 
-function jobsTable(rows: JobRow[]): string {
-  if (rows.length === 0) return 'No runner Jobs found.';
+/** kubectl's columns: ages (5m, 3h12m) and the run's duration; -o wide adds the timestamps. */
+export function jobsTable(rows: JobRow[], now: Date, noHeaders = false, wide = false): string {
+  if (rows.length === 0) return noHeaders ? '' : 'No runner Jobs found.';
+  const duration = (r: JobRow) => (r.started ? humanDuration((r.completed ? Date.parse(r.completed) : now.getTime()) - Date.parse(r.started)) : '-');
   return table(
-    ['NAMESPACE', 'NAME', 'OPERATION', 'CLUSTER', 'STATUS', 'STARTED', 'COMPLETED'],
-    rows.map((r) => [r.namespace, r.name, r.operation, r.cluster, r.status, r.started ?? '-', r.completed ?? '-']),
+    ['NAMESPACE', 'NAME', 'OPERATION', 'CLUSTER', 'STATUS', 'DURATION', 'AGE', ...(wide ? ['STARTED', 'COMPLETED'] : [])],
+    rows.map((r) => [r.namespace, r.name, r.operation, r.cluster, r.status, duration(r), age(r.started, now), ...(wide ? [r.started ?? '-', r.completed ?? '-'] : [])]),
+    { noHeaders },
   );
 }

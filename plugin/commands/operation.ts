@@ -18,6 +18,8 @@ export interface OperationDeclaration {
   examples: Array<[string, string]>;
   /** Ask before touching the cluster (unless --yes, --dry-run or not on a TTY). */
   confirm?: (target: Target, namespace: string) => string;
+  /** The result is a table (health): --no-headers, -o wide, -o name. */
+  table?: boolean;
   /** More flags of this command only (e.g. rollout's --temporal). */
   options?: (b: Argv) => Argv;
   /** Run the Task another way when its flags ask for it (e.g. rollout --temporal); null: the Job / --local path. */
@@ -47,9 +49,10 @@ export function declareOperation(d: OperationDeclaration) {
       d.command,
       d.describe,
       (b) => {
-        let out = declareOperationOptions(b.positional(d.positional, { type: 'string', describe: d.positionalDescribe }), d.operation);
-        if (d.readOnly) out = declareJobOption(out);
-        if (d.options) out = d.options(out as unknown as Argv) as unknown as typeof out;
+        let out: Argv = declareOperationOptions(b.positional(d.positional, { type: 'string', describe: d.positionalDescribe }), d.operation) as unknown as Argv;
+        if (d.readOnly) out = declareJobOption(out as never) as unknown as Argv;
+        if (d.table) out = out.option('no-headers', { type: 'boolean', describe: 'Print the tables without their header rows' });
+        if (d.options) out = d.options(out);
         for (const [cmd, text] of d.examples) out = out.example(cmd, text);
         return out;
       },

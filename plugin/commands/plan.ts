@@ -27,6 +27,7 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
             describe: 'Offline: YAML/JSON manifests (multi-document, kind: List): a file, a directory, or - for stdin (repeatable)',
           })
           .option('recursive', { alias: 'R', type: 'boolean', describe: 'With -f DIR: also the manifests in its subdirectories' })
+          .option('no-headers', { type: 'boolean', describe: 'Print the tables without their header rows' })
           .option('job', {
             type: 'boolean',
             describe: 'Run in a runner Job in the cluster (deleted as soon as its result is read) instead of here',
@@ -54,7 +55,10 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
           const inputs = await readManifests(files, a.recursive === true, env.ctx, fileProblem);
           const plan = planFromManifests(inputs, detectStrategy, { namespace: g.namespace, engine: opts, givenFlags: given });
           const c = colors(useColor(g.color, env.ctx.stdout, env.ctx.env));
-          printValue(env.ctx.stdout, plan, g.output, (v) => formatPlanFile(v as PlanFileOutput, c));
+          printValue(env.ctx.stdout, plan, g.output, (v) => formatPlanFile(v as PlanFileOutput, c), {
+            jsonpath: g.jsonpath,
+            names: (v) => (v as PlanFileOutput).statefulSets.map((i) => `statefulset.apps/${i.name}`),
+          });
           return 0;
         }
         if (a.target === undefined) throw new UsageError('plan needs a target or -f FILE', 'Run kubectl crate-decommission plan sts/<name> or plan -f <manifest>');
@@ -65,6 +69,26 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
       });
     },
   );
+}
+
+/**
+ * What `plan -f -o json|yaml` prints: ALWAYS a kubectl-style `List`, one item per StatefulSet, whatever their
+ * number (`jq '.items[0].strategy'`); the file it came from in `metadata.source`.
+ */
+export interface PlanFileList {
+  apiVersion: 'v1';
+  kind: 'List';
+  metadata: { source: string; skipped?: PlanFileOutput['skipped'] };
+  items: Array<{ kind: 'StatefulSetPlan' } & PlanFileOutput['statefulSets'][number]>;
+}
+
+export function planFileList(plan: PlanFileOutput): PlanFileList {
+  return {
+    apiVersion: 'v1',
+    kind: 'List',
+    metadata: { source: plan.source, ...(plan.skipped && plan.skipped.length > 0 ? { skipped: plan.skipped } : {}) },
+    items: plan.statefulSets.map((s) => ({ kind: 'StatefulSetPlan', ...s })),
+  };
 }
 
 function fileProblem(err: unknown): string {

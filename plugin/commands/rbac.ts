@@ -1,7 +1,8 @@
 // `rbac install|uninstall`: the runner's ServiceAccount + Role + RoleBinding (or, --cluster-wide, ClusterRole + binding).
 import type { Argv } from 'yargs';
 import { applyObjects, deleteObjects, rbacFor } from '../rbac.js';
-import { printValue } from '../printers.js';
+import { printActions, printValue } from '../printers.js';
+import type { GlobalOptions } from '../options.js';
 import { validateNamespace } from '../options.js';
 import { UsageError } from '../exit.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
@@ -29,16 +30,17 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
       const clusterWide = a['cluster-wide'] === true;
       if (g.dryRunMode === 'client' && g.namespace !== undefined) {
         // Printing needs no cluster at all when the namespace is given.
-        return printRbac(env, g.output, rbacFor(g.namespace, clusterWide, sa));
+        return printRbac(env, g, rbacFor(g.namespace, clusterWide, sa));
       }
       const conn = await env.ctx.connect(g.connect);
       const namespace = g.namespace ?? conn.namespace;
       const objects = rbacFor(namespace, clusterWide, sa);
-      if (g.dryRunMode === 'client') return printRbac(env, g.output, objects);
+      if (g.dryRunMode === 'client') return printRbac(env, g, objects);
       if (g.dryRunMode === 'server') {
         // Each write goes to the API server with dryRun=All: validation and admission run, nothing persists.
         const lines = mode === 'install' ? await applyObjects(conn.kube, objects, { dryRun: true }) : await deleteObjects(conn.kube, objects, { dryRun: true });
-        env.ctx.stdout.write(lines.map((l) => `${l}\n`).join(''));
+        if (g.output === 'text') env.ctx.stdout.write(lines.map((l) => `${l}\n`).join(''));
+        else printActions(env, g, lines, mode === 'install' ? objects : undefined);
         return 0;
       }
       if (mode === 'uninstall' && !g.yes) {
@@ -49,7 +51,8 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
         }
       }
       const lines = mode === 'install' ? await applyObjects(conn.kube, objects) : await deleteObjects(conn.kube, objects);
-      env.ctx.stdout.write(lines.map((l) => `${l}\n`).join(''));
+      if (g.output === 'text') env.ctx.stdout.write(lines.map((l) => `${l}\n`).join(''));
+      else printActions(env, g, lines, mode === 'install' ? objects : undefined);
       if (mode === 'install') env.ctx.stderr.write(monitoringHint({}));
       return 0;
     });
@@ -64,8 +67,8 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
   );
 }
 
-async function printRbac(env: CommandEnv, output: 'text' | 'json' | 'yaml', objects: ReturnType<typeof rbacFor>): Promise<number> {
-  if (output === 'json') printValue(env.ctx.stdout, { apiVersion: 'v1', kind: 'List', items: objects }, 'json', () => '');
+async function printRbac(env: CommandEnv, g: GlobalOptions, objects: ReturnType<typeof rbacFor>): Promise<number> {
+  if (g.output === 'json' || g.output === 'jsonpath') printValue(env.ctx.stdout, { apiVersion: 'v1', kind: 'List', items: objects }, g.output, () => '', { jsonpath: g.jsonpath });
   else env.ctx.stdout.write((await import('../objects-yaml.js')).toYaml(objects));
   return 0;
 }

@@ -6,7 +6,7 @@ export const declareRestart = declareOperation({
   command: 'restart <pod>',
   describe: 'Restart one CrateDB pod safely (decommission, re-create, wait for Ready and health)',
   positional: 'pod',
-  positionalDescribe: 'pod name (or pod/<name>)',
+  positionalDescribe: 'a pod name, or pod/<name>',
   bareKind: 'pod',
   allowed: ['pod'],
   examples: [['$0 restart crate-data-hot-prod-2 -n crate', 'Restart one pod']],

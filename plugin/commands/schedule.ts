@@ -1,11 +1,14 @@
 // `schedule create|update|delete|list`: scheduled rollouts as a CronJob.
 import type { Argv } from 'yargs';
-import { printValue, table } from '../printers.js';
+import { printActions, printValue, table } from '../printers.js';
+import { age } from '../output.js';
 import { resolveTarget } from '../job-mode.js';
+import { printObjects } from '../run-operation.js';
 import {
   applyScheduleUpdate,
   buildScheduleCronJob,
   createSchedule,
+  cronJobNameFor,
   deleteSchedule,
   getSchedule,
   listSchedules,
@@ -86,17 +89,18 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
       const resolved = await resolveTarget(conn.kube, resolvedTask);
       const cron = buildScheduleCronJob(resolvedTask, resolved, { schedule, timeZone, suspend, image: g.image });
       if (g.dryRunMode === 'client') {
-        printValue(env.ctx.stdout, cron, g.output === 'json' ? 'json' : 'yaml', () => '');
+        printObjects(env.ctx, g, cron);
         return 0;
       }
       const write = { dryRun: g.dryRunMode === 'server' };
       const line = await createSchedule(conn.kube, cron, write);
       if (write.dryRun) {
         env.ctx.stderr.write(`${line}\n`);
-        printValue(env.ctx.stdout, cron, g.output === 'json' ? 'json' : 'yaml', () => '');
+        printObjects(env.ctx, g, cron);
         return 0;
       }
-      env.ctx.stdout.write(`${line}\n`);
+      if (g.output === 'text') env.ctx.stdout.write(`${line}\n`);
+      else printActions(env, g, [line], [cron]);
       env.ctx.stderr.write(monitoringHint({ pushgateway: task.options.metrics?.pushgateway, schedule: true }));
       return 0;
     });
@@ -130,17 +134,18 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
       const { parseRunnerArgs } = await import('../../runner/run.js');
       const next = mergeScheduleUpdate(current, changes, parseRunnerArgs, resolved);
       if (g.dryRunMode === 'client') {
-        printValue(env.ctx.stdout, next, g.output === 'json' ? 'json' : 'yaml', () => '');
+        printObjects(env.ctx, g, next);
         return 0;
       }
       const write = { dryRun: g.dryRunMode === 'server' };
       const line = await applyScheduleUpdate(conn.kube, current, next, write);
       if (write.dryRun) {
         env.ctx.stderr.write(`${line}\n`);
-        printValue(env.ctx.stdout, next, g.output === 'json' ? 'json' : 'yaml', () => '');
+        printObjects(env.ctx, g, next);
         return 0;
       }
-      env.ctx.stdout.write(`${line}\n`);
+      if (g.output === 'text') env.ctx.stdout.write(`${line}\n`);
+      else printActions(env, g, [line], [next]);
       return 0;
     });
   };
@@ -160,10 +165,13 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
             const conn = await env.ctx.connect(g.connect);
             const namespace = g.namespace ?? conn.namespace;
             if (g.dryRunMode === 'client') {
-              env.ctx.stdout.write(`would delete the schedule of ${target.name} in ${namespace}\n`);
+              if (g.output === 'text') env.ctx.stdout.write(`would delete the schedule of ${target.name} in ${namespace}\n`);
+              else printActions(env, g, [`cronjob.batch/${cronJobNameFor(target.name)} deleted (dry run)`], undefined, namespace);
               return 0;
             }
-            env.ctx.stdout.write(`${await deleteSchedule(conn.kube, namespace, target.name, { dryRun: g.dryRunMode === 'server' })}\n`);
+            const line = await deleteSchedule(conn.kube, namespace, target.name, { dryRun: g.dryRunMode === 'server' });
+            if (g.output === 'text') env.ctx.stdout.write(`${line}\n`);
+            else printActions(env, g, [line], undefined, namespace);
             return 0;
           });
         },
@@ -174,7 +182,8 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
         (b) =>
           b
             .positional('target', { type: 'string', describe: TARGET })
-            .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'List in every namespace' }),
+            .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'List in every namespace' })
+            .option('no-headers', { type: 'boolean', describe: 'Print the table without its header row' }),
         (argv) => {
           const a = argv as unknown as Args;
           env.select(async () => {
@@ -183,7 +192,11 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
             const conn = await env.ctx.connect(g.connect);
             const ns = a['all-namespaces'] === true ? undefined : (g.namespace ?? conn.namespace);
             const rows = await listSchedules(conn.kube, ns, target?.name);
-            printValue(env.ctx.stdout, rows, g.output, (v) => scheduleTable(v as ScheduleRow[]));
+            const now = env.ctx.now();
+            printValue(env.ctx.stdout, rows, g.output, (v) => scheduleTable(v as ScheduleRow[], now, g.noHeaders), {
+              jsonpath: g.jsonpath,
+              names: (v) => (v as ScheduleRow[]).map((r) => `cronjob.batch/${r.name}`),
+            });
             return 0;
           });
         },
@@ -192,10 +205,11 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
   );
 }
 
-function scheduleTable(rows: ScheduleRow[]): string {
-  if (rows.length === 0) return 'No schedules found.';
+function scheduleTable(rows: ScheduleRow[], now: Date, noHeaders: boolean): string {
+  if (rows.length === 0) return noHeaders ? '' : 'No schedules found.';
   return table(
     ['NAMESPACE', 'NAME', 'CLUSTER', 'SCHEDULE', 'TIMEZONE', 'SUSPEND', 'LAST SCHEDULE'],
-    rows.map((r) => [r.namespace, r.name, r.cluster, r.schedule, r.timeZone ?? '-', r.suspend ? 'True' : 'False', r.lastSchedule ?? '-']),
+    rows.map((r) => [r.namespace, r.name, r.cluster, r.schedule, r.timeZone ?? '-', r.suspend ? 'True' : 'False', r.lastSchedule ? age(r.lastSchedule, now) : '-']),
+    { noHeaders },
   );
 }

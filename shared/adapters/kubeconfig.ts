@@ -82,11 +82,20 @@ export function loadKubeConfig(flags: KubeConfigFlags = {}, where: LoadKubeConfi
 
   applyContextFlags(kc, flags);
   if (flags.insecureSkipTlsVerify) skipTlsVerify(kc);
+  allowPlainHttp(kc);
   assertNotLocalhostFallback(kc);
 
   const context = kc.getContextObject(kc.getCurrentContext());
   const namespace = flags.namespace || context?.namespace || serviceAccountNamespace || 'default';
   return { kc, namespace, source };
+}
+
+/** The context, cluster and user names of the kubeconfig files kubectl would read (for shell completion). */
+export function kubeconfigNames(flags: Pick<KubeConfigFlags, 'kubeconfig'> = {}, where: LoadKubeConfigEnv = {}): { contexts: string[]; clusters: string[]; users: string[] } {
+  const files = kubeconfigFiles(flags, where.env ?? process.env, where.homeDir ?? os.homedir());
+  const kc = new KubeConfig();
+  if (files.length > 0) mergeFiles(kc, files);
+  return { contexts: kc.getContexts().map((c) => c.name), clusters: kc.getClusters().map((c) => c.name), users: kc.getUsers().map((u) => u.name) };
 }
 
 /**
@@ -285,6 +294,20 @@ function skipTlsVerify(kc: KubeConfig): void {
   });
 }
 
+/**
+ * A plain `http://` server (as `kubectl proxy` serves it) works in kubectl. client-node refuses it unless
+ * skipTLSVerify is set, which changes nothing for a connection without TLS: set it for those clusters only.
+ */
+function allowPlainHttp(kc: KubeConfig): void {
+  if (!kc.getClusters().some((c) => /^http:\/\//i.test(c.server) && !c.skipTLSVerify)) return;
+  kc.loadFromOptions({
+    clusters: kc.getClusters().map((c) => (/^http:\/\//i.test(c.server) ? { ...c, skipTLSVerify: true } : c)),
+    users: kc.getUsers(),
+    contexts: kc.getContexts(),
+    currentContext: kc.getCurrentContext(),
+  });
+}
+
 interface RequestExtras {
   headers: Record<string, string>;
   requestTimeoutMs: number | null;
@@ -328,6 +351,23 @@ export function parseRequestTimeout(value: string | number | undefined): number 
 }
 
 /**
+ * An AbortSignal that fires after `ms` with a plain Error (name TimeoutError) as its reason. Not
+ * AbortSignal.timeout(): fetch rejects with the signal's reason, and client-node rewrites the message of what it
+ * catches (`e.message = ...`), which throws on the DOMException AbortSignal.timeout() uses (its message is a
+ * getter): `--request-timeout 3s` crashed with "Cannot set property message ... which has only a getter".
+ */
+export function requestTimeoutSignal(ms: number): AbortSignal {
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    const reason = new Error(`the request did not finish within --request-timeout (${ms} ms)`);
+    reason.name = 'TimeoutError';
+    controller.abort(reason);
+  }, ms);
+  timer.unref?.();
+  return controller.signal;
+}
+
+/**
  * A KubeConfig that adds kubectl's impersonation headers to every request (API calls, watches,
  * exec websockets) and a deadline to single API calls.
  */
@@ -351,7 +391,7 @@ class FlagAwareKubeConfig extends KubeConfig {
     for (const [key, value] of Object.entries(this.extras.headers)) context.setHeaderParam(key, value);
     // Watches build their own AbortController and ignore this signal, as they should.
     if (this.extras.requestTimeoutMs !== null && context.getSignal() === undefined) {
-      context.setSignal(AbortSignal.timeout(this.extras.requestTimeoutMs));
+      context.setSignal(requestTimeoutSignal(this.extras.requestTimeoutMs));
     }
   }
 

@@ -1,6 +1,6 @@
 // A Temporal worker serving the engine's activities and workflows on one task queue. It runs from the npm install
 // or an image with node_modules (the Temporal core bridge is a native module: not in the single binary). Workflow
-// code comes prebuilt (dist/temporal/workflows.js, `npm run build`) when present; else it is bundled at start-up
+// code comes prebuilt (dist/lib/temporal/workflows.js, `npm run build`) when present; else it is bundled at start-up
 // from shared/temporal/workflows (webpack, ~5-10 s).
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -35,7 +35,7 @@ export interface TemporalWorkerOptions {
   onReady?: () => void;
 }
 
-/** Where a prebuilt workflow bundle is: $CDK_TEMPORAL_WORKFLOW_BUNDLE, else dist/temporal/workflows.js near this module. */
+/** Where a prebuilt workflow bundle is: $CDK_TEMPORAL_WORKFLOW_BUNDLE, else dist/lib/temporal/workflows.js near this module. */
 export function findWorkflowBundle(env: NodeJS.ProcessEnv = process.env): string | null {
   if (env.CDK_TEMPORAL_WORKFLOW_BUNDLE) return env.CDK_TEMPORAL_WORKFLOW_BUNDLE;
   for (const rel of ['../temporal/workflows.js', './temporal/workflows.js']) {
@@ -51,7 +51,7 @@ export function workflowsSourcePath(): string {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
   }
-  throw new Error('no prebuilt workflow bundle (dist/temporal/workflows.js) and no workflow sources (shared/temporal/workflows) found; run npm run build');
+  throw new Error('no prebuilt workflow bundle (dist/lib/temporal/workflows.js) and no workflow sources (shared/temporal/workflows) found; run npm run build');
 }
 
 let runtimeInstalled = false;
@@ -82,7 +82,7 @@ export async function runTemporalWorker(o: TemporalWorkerOptions): Promise<void>
       ...(o.keepAliveMs ? { keepAliveMs: o.keepAliveMs } : {}),
       ...(o.pollIntervalMs ? { pollIntervalMs: o.pollIntervalMs } : {}),
     });
-    if (!bundle) write('info', 'no prebuilt workflow bundle (dist/temporal/workflows.js): bundling the workflow code now (webpack, ~5-10 s)');
+    if (!bundle) write('info', 'no prebuilt workflow bundle (dist/lib/temporal/workflows.js): bundling the workflow code now (webpack, ~5-10 s)');
     const worker = await Worker.create({
       connection,
       namespace: o.namespace ?? 'default',

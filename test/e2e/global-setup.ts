@@ -10,7 +10,7 @@ let started = 0;
 export async function setup(): Promise<void> {
   started = Date.now();
   if (process.getuid?.() !== 0) throw new Error('the e2e suite needs root (bridge and network namespaces); run it as root');
-  // The runner image maps to `node dist/runner.mjs` (test/cluster/images.json): build what is tested (~3 s).
+  // The runner image maps to `node dist/lib/runner.mjs` (test/cluster/images.json): build what is tested (~3 s).
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO, stdio: 'inherit' });
   // The Temporal CLI (`temporal server start-dev`, the Temporal e2e's server): built once from the pinned module
   // (10-25 min cold), a no-op afterwards; waits for a build .ci/run started in the background.

@@ -10,8 +10,8 @@ export const CDK_STATE = process.env.CDK_STATE ?? '/var/lib/cdk';
 export const CDK_CACHE = process.env.CDK_CACHE ?? `${process.env.HOME ?? '/root'}/.cache/crate-decommission`;
 export const KUBECONFIG = `${CDK_STATE}/kubeconfig`;
 export const NODE = `${REPO}/node_modules/.bin/node`;
-export const PLUGIN = `${REPO}/dist/kubectl-crate_decommission.mjs`;
-/** Runner image: the process kubelet maps it to `node dist/runner.mjs` (test/cluster/images.json). */
+export const PLUGIN = `${REPO}/dist/lib/kubectl-crate_decommission.mjs`;
+/** Runner image: the process kubelet maps it to `node dist/lib/runner.mjs` (test/cluster/images.json). */
 export const RUNNER_IMAGE = 'ghcr.io/crate/crate-decommission:e2e';
 
 let kubectlBin: string | undefined;

@@ -24,6 +24,11 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
   let tmp = '';
   let bin = '';
   let run: (args: string[]) => { status: number | null; stdout: string; stderr: string };
+  let builtFiles: string[] = [];
+
+  it('writes the executable and the completion helper, nothing else, into its folder', () => {
+    expect(builtFiles).toEqual(['kubectl-crate_decommission', 'kubectl_complete-crate_decommission']);
+  });
 
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), 'crate-decommission-binary-'));
@@ -33,6 +38,8 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`build-binary failed (${r.status}):\n${r.stderr}`);
+    // The folder of the executable (dist/ by default, put on PATH by the README) gets only kubectl's executables.
+    builtFiles = readdirSync(join(tmp, 'build')).sort();
     // Somewhere else, alone: no node_modules next to it or above it.
     const home = join(tmp, 'home');
     const fakeBin = join(tmp, 'bin');

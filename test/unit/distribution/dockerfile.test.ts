@@ -82,7 +82,7 @@ describe('Dockerfile', () => {
     expect(fromBuild).toHaveLength(1);
     const parts = fromBuild[0]!.args.split(/\s+/).filter((p) => !p.startsWith('--'));
     const dest = parts.pop()!;
-    expect(parts).toEqual(['/src/dist/runner.mjs', '/src/dist/runner.mjs.map']);
+    expect(parts).toEqual(['/src/dist/lib/runner.mjs', '/src/dist/lib/runner.mjs.map']);
     expect(dest).toBe('/app/');
     expect(all(final, 'RUN')).toHaveLength(0); // distroless: no shell
   });
@@ -94,11 +94,12 @@ describe('Dockerfile', () => {
     expect(ep[0]).toMatch(/(^|\/)node$/);
     const script = ep.find((a) => a.endsWith('.mjs'));
     expect(script).toBe('/app/runner.mjs');
-    // /app/runner.mjs <- /src/dist/runner.mjs <- scripts/build.mjs's runner output.
+    // /app/runner.mjs <- /src/dist/lib/runner.mjs <- scripts/build.mjs's runner output (dist/lib, see build.mjs).
     const workdir = all(build, 'WORKDIR').at(-1)!.args;
     expect(workdir).toBe('/src');
     const buildScript = readFileSync(join(root, 'scripts', 'build.mjs'), 'utf8');
-    expect(buildScript).toContain("runnerBuildOptions('dist/runner.mjs')");
+    expect(buildScript).toContain("runnerBuildOptions(join(lib, 'runner.mjs'))");
+    expect(buildScript).toContain("const lib = join(dist, 'lib')");
     const options = readFileSync(join(root, 'scripts', 'build-options.mjs'), 'utf8');
     expect(options).toContain("entryPoints: ['runner/main.ts'], outfile");
     expect(options).toMatch(/sourcemap: 'linked'/);

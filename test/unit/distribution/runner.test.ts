@@ -1,4 +1,4 @@
-// The image runs `node /app/runner.mjs`, copied from dist/runner.mjs (see dockerfile.test.ts): build that
+// The image runs `node /app/runner.mjs`, copied from dist/lib/runner.mjs (see dockerfile.test.ts): build that
 // artefact with the project build and run it through Node 24, as the image does.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -8,12 +8,12 @@ import { parseAllDocuments } from 'yaml';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
-describe('runner image entrypoint (dist/runner.mjs)', () => {
+describe('runner image entrypoint (dist/lib/runner.mjs)', () => {
   it('has Node 24 from npm ci (node_modules/node)', () => {
     expect(existsSync(node24), `${node24} is missing: run npm ci`).toBe(true);
   });
 
-  const artefact = join(root, 'dist', 'runner.mjs');
+  const artefact = join(root, 'dist', 'lib', 'runner.mjs');
 
   beforeAll(() => {
     const r = spawnSync(node24, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });

@@ -4,13 +4,13 @@ import { runCli } from '../../../plugin/cli.js';
 import { testContext } from './helpers.js';
 
 const BAD: Array<[string, string[], RegExp]> = [
-  ['no command', [], /a command is needed/],
   ['unknown command', ['rollut', 'sts/x'], /unknown command "rollut".*Did you mean kubectl crate-decommission rollout/],
   ['unknown command (far off)', ['frobnicate'], /unknown command/],
   ['unknown flag', ['rollout', 'sts/x', '--bogus'], /unknown flag --bogus/],
   ['extra positional', ['rollout', 'sts/a', 'sts/b'], /unknown command or argument "sts\/b"/],
-  ['missing target', ['rollout'], /a required argument is missing/],
-  ['missing pod', ['restart'], /a required argument is missing/],
+  ['missing target', ['rollout'], /rollout needs the argument <target> \(statefulset\/<name>/],
+  ['missing pod', ['restart'], /restart needs the argument <pod> \(a pod name, or pod\/<name>\)/],
+  ['missing Job', ['jobs', 'cancel'], /jobs cancel needs the argument <job>/],
   ['invalid pod name (uppercase)', ['restart', 'Crate-0'], /invalid pod name "Crate-0"/],
   ['invalid pod name (underscore)', ['decommission', 'crate_0'], /invalid pod name "crate_0"/],
   ['invalid pod name (too long)', ['restart', 'a'.repeat(254)], /invalid pod name/],
@@ -22,14 +22,15 @@ const BAD: Array<[string, string[], RegExp]> = [
   ['namespace too long', ['health', 'crate', '-n', 'a'.repeat(64)], /invalid namespace/],
   ['namespace with dot', ['rollout', 'crate', '--namespace', 'a.b'], /invalid namespace "a.b"/],
   ['namespace without value', ['rollout', 'crate', '-n'], /--namespace needs a value/],
-  ['bad duration', ['rollout', 'crate', '--timeout', '12parsecs'], /invalid duration "12parsecs" for --timeout/],
-  ['bad duration (negative)', ['decommission', 'crate-0', '--timeout=-5s'], /invalid duration "-5s" for --timeout/],
-  ['bad duration (negative, looks like flags)', ['decommission', 'crate-0', '--timeout', '-5s'], /unknown/],
-  ['bad duration (zero)', ['rollout', 'crate', '--pod-ready-timeout', '0s'], /invalid duration "0s" for --pod-ready-timeout/],
+  ['bad duration', ['rollout', 'crate', '--decommission-timeout', '12parsecs'], /invalid duration "12parsecs" for --decommission-timeout.*Go duration/],
+  ['bad duration (deprecated --timeout: still ONE line, no warning)', ['rollout', 'crate', '--timeout', '12parsecs'], /invalid duration "12parsecs" for --timeout/],
+  ['bad duration (negative)', ['decommission', 'crate-0', '--decommission-timeout=-5s'], /--decommission-timeout -5s is out of range/],
+  ['bad duration (negative, looks like flags)', ['decommission', 'crate-0', '--decommission-timeout', '-5s'], /unknown/],
+  ['bad duration (zero)', ['rollout', 'crate', '--pod-ready-timeout', '0s'], /--pod-ready-timeout 0s is out of range: it must be from 1s to 24h/],
   ['bad duration (unit only)', ['rollout', 'crate', '--health-timeout', 's'], /invalid duration "s" for --health-timeout/],
   ['bad request timeout', ['rollout', 'crate', '--request-timeout', 'soon'], /invalid duration "soon" for --request-timeout/],
-  ['unknown output format', ['rollout', 'crate', '-o', 'xml'], /unknown output format "xml".*-o text, -o json or -o yaml/],
-  ['unknown output format (wide)', ['jobs', 'list', '-o', 'wide'], /unknown output format "wide"/],
+  ['unknown output format', ['rollout', 'crate', '-o', 'xml'], /unknown output format "xml".*-o text, json, yaml or jsonpath=TEMPLATE/],
+  ['unknown output format (attached)', ['jobs', 'list', '-oxml'], /unknown output format "xml".*wide, name/],
   ['bad color', ['rollout', 'crate', '--color', 'purple'], /unknown --color value "purple"/],
   ['bad min availability', ['rollout', 'crate', '--min-availability', 'SOME'], /invalid --min-availability "SOME".*NONE, PRIMARIES or FULL/],
   ['bad allocation', ['rollout', 'crate', '--allocation', 'all'], /invalid --allocation "all"/],
@@ -41,9 +42,22 @@ const BAD: Array<[string, string[], RegExp]> = [
   ['plan without anything', ['plan'], /plan needs a target or -f FILE/],
   ['missing kubeconfig file', ['rollout', 'crate', '--kubeconfig', '/nope/kubeconfig'], /kubeconfig file "\/nope\/kubeconfig" does not exist/],
   ['as-group without as', ['rollout', 'crate', '--as-group', 'admins'], /--as-group needs --as/],
-  ['flag given twice', ['rollout', 'crate', '--timeout', '1m', '--timeout', '2m'], /--timeout was given more than once/],
+  ['flag given twice', ['rollout', 'crate', '--decommission-timeout', '1m', '--decommission-timeout', '2m'], /--decommission-timeout was given more than once/],
   ['jobs without subcommand', ['jobs'], /jobs needs a subcommand/],
-  ['jobs unknown subcommand', ['jobs', 'nope'], /unknown command or argument "nope"/],
+  ['jobs unknown subcommand', ['jobs', 'nope'], /unknown command "nope".*jobs --help/],
+  ['jobs typo suggests the subcommand with its parent', ['jobs', 'lst'], /unknown command "lst". Did you mean kubectl crate-decommission jobs list\?/],
+  ['a typo far from every subcommand suggests none', ['jobs', 'frobnicate'], /^error: unknown command "frobnicate". Run kubectl crate-decommission jobs --help/],
+  ['bare -v (kubectl: a level is needed)', ['-v'], /-v needs a level/],
+  ['bad -v level', ['jobs', 'list', '-v=loud'], /invalid -v level "loud"/],
+  ['-o wide where there is no table', ['rollout', 'crate', '-o', 'wide'], /-o wide is for commands with a table/],
+  ['-o name where there is no table', ['rbac', 'install', '-n', 'crate', '--dry-run', '-oname'], /-o name is for commands with a table/],
+  ['-o jsonpath without a template', ['jobs', 'list', '-o', 'jsonpath'], /-o jsonpath needs a template/],
+  ['-o jsonpath with a broken template', ['jobs', 'list', '-o', 'jsonpath={.items[0}'], /missing \]/],
+  ['-o jsonpath with a filter', ['jobs', 'list', '-o', 'jsonpath={.items[?(@.x)]}'], /filters .* are not supported/],
+  ['duration out of range (too long)', ['rollout', 'crate', '--decommission-timeout', '99999999h'], /--decommission-timeout 99999999h is out of range: it must be from 1s to 24h/],
+  ['duration out of range (zero)', ['rollout', 'crate', '--health-timeout', '0s'], /--health-timeout 0s is out of range: it must be from 1s to 24h/],
+  ['request timeout out of range', ['jobs', 'list', '--request-timeout', '48h'], /--request-timeout 48h is out of range: it must be 0 or from 1ms to 24h/],
+  ['--timeout and --decommission-timeout disagree', ['rollout', 'crate', '--timeout', '5m', '--decommission-timeout', '10m'], /--timeout and --decommission-timeout disagree/],
   ['invalid job name', ['jobs', 'attach', 'Job_1'], /invalid Job name "Job_1"/],
   ['bad grace period', ['jobs', 'cancel', 'j1', '--grace-period', '0'], /invalid --grace-period "0"/],
   ['schedule without --schedule', ['schedule', 'create', 'crate'], /schedule create needs --schedule/],
@@ -76,8 +90,10 @@ describe('good input needs no cluster when it need not', () => {
     const ctx = testContext();
     expect(await runCli(['--help'], ctx)).toBe(0);
     expect(ctx.out.text.startsWith('kubectl crate-decommission')).toBe(true);
-    for (const cmd of ['rollout', 'restart', 'decommission', 'plan', 'health', 'schedule', 'rbac', 'jobs', 'completion']) {
-      expect(ctx.out.text).toContain(`kubectl crate-decommission ${cmd}`);
+    // kubectl's layout: the command names in a Commands section (not the full usage line of each).
+    const commands = ctx.out.text.split('Commands:\n')[1]?.split('\n\n')[0] ?? '';
+    for (const cmd of ['rollout', 'restart', 'decommission', 'plan', 'health', 'schedule', 'rbac', 'jobs', 'version', 'completion']) {
+      expect(commands).toMatch(new RegExp(`^  ${cmd} +\\S`, 'm'));
     }
     expect(ctx.connectCalls).toBe(0);
   });
@@ -86,7 +102,7 @@ describe('good input needs no cluster when it need not', () => {
     const ctx = testContext();
     expect(await runCli(['rollout', '--help'], ctx)).toBe(0);
     expect(ctx.out.text.startsWith('kubectl crate-decommission rollout <target>')).toBe(true);
-    for (const flag of ['--kubeconfig', '--context', '--cluster', '--user', '--namespace', '--as', '--as-group', '--request-timeout', '--insecure-skip-tls-verify', '--output', '--dry-run', '--yes', '--color', '--local', '--image', '--timeout', '--min-availability', '--allocation', '--pod-ready-timeout', '--health-timeout']) {
+    for (const flag of ['--kubeconfig', '--context', '--cluster', '--user', '--namespace', '--as', '--as-group', '--request-timeout', '--insecure-skip-tls-verify', '--output', '--dry-run', '--yes', '--color', '--local', '--image', '--decommission-timeout', '--min-availability', '--allocation', '--pod-ready-timeout', '--health-timeout']) {
       expect(ctx.out.text).toContain(flag);
     }
   });
@@ -106,11 +122,12 @@ describe('good input needs no cluster when it need not', () => {
 
   it.each([
     [['ro'], ['rollout']],
-    [[''], ['rollout', 'restart', 'decommission', 'plan', 'health', 'schedule', 'rbac', 'jobs', 'completion']],
+    [[''], ['rollout', 'restart', 'decommission', 'plan', 'health', 'schedule', 'rbac', 'jobs', 'version', 'completion']],
     [['jobs', ''], ['list', 'attach', 'cancel']],
-    [['rollout', 'sts/x', '--ti'], ['--timeout']],
+    [['rollout', 'sts/x', '--de'], ['--decommission-timeout']],
+    [['rollout', 'sts/x', '--ti'], []],
     [['jobs', 'cancel', 'j', '--gr'], ['--grace-period']],
-    [['rollout', 'x', '-o', ''], ['text', 'json', 'yaml']],
+    [['rollout', 'x', '-o', ''], ['text', 'json', 'yaml', 'wide', 'name', 'jsonpath=']],
     [['schedule', 'create', 'x', '--s'], ['--schedule', '--suspend', '--sql-transport', '--sql-user', '--sql-password-secret', '--sql-scheme', '--sql-ca-secret', '--sql-insecure']],
     [['restart', 'crate-0', '--sk'], ['--skip-preflight']],
     [['rollout', 'crate', '--sk'], []],

@@ -19,6 +19,10 @@ const NAMES: Record<ResourceKind, string[]> = {
   statefulset: ['crate', 'other'],
   cratedb: ['prod'],
   job: ['crate-decommission-rollout-crate-abcde'],
+  namespace: ['crate', 'default', 'kube-system'],
+  context: ['prod', 'staging'],
+  cluster: ['prod-cluster'],
+  user: ['admin'],
 };
 
 function lister(calls: Array<[ResourceKind, string | undefined]> = []): ResourceLister {
@@ -85,7 +89,7 @@ describe('completeCommandLine with an injected lister', () => {
     // no StatefulSet starts with "st": the kind prefix, without a space after it
     [['rollout', 'st'], ['sts/'], 6],
     // static parts are unchanged
-    [['rollout', 'crate', '--ti'], ['--timeout'], 4],
+    [['rollout', 'crate', '--dec'], ['--decommission-timeout'], 4],
     [['ro'], ['rollout'], 4],
   ] as const)('%j -> %j :%d', async (words, candidates, directive) => {
     expect(await completeCommandLine([...words], lister())).toEqual({ candidates, directive });

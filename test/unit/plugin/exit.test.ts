@@ -42,7 +42,7 @@ describe('exitCodeForError', () => {
   });
 
   it('the documented codes', () => {
-    expect(ExitCode).toEqual({ ok: 0, failed: 1, badInput: 2, refused: 3, timeout: 4, locked: 5 });
+    expect(ExitCode).toEqual({ ok: 0, failed: 1, badInput: 2, refused: 3, timeout: 4, locked: 5, unreachable: 6 });
     expect(EXIT_INTERRUPTED).toBe(130);
     expect(EXIT_TERMINATED).toBe(143);
   });
@@ -55,5 +55,24 @@ describe('errorLine', () => {
   });
   it('adds what to do for 401/403', () => {
     expect(errorLine(new KubeApiError(403, 'Forbidden', 'create jobs.batch: forbidden'))).toMatch(/^error: create jobs.batch: forbidden\. Ask for the permission/);
+  });
+});
+
+describe('cannot reach the cluster (exit 6)', () => {
+  it('a failure below HTTP is exit 6; an HTTP answer is not', async () => {
+    const { ClusterUnreachableError, isUnreachable, unreachableError } = await import('../../../plugin/exit.js');
+    const target = { server: 'https://10.0.0.1:6443', context: 'prod', cluster: 'prod-cluster' };
+    const refused = new KubeApiError(0, 'ConnectionFailed', 'list Job: fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    expect(isUnreachable(refused)).toBe(true);
+    expect(exitCodeForError(refused)).toBe(6);
+    const e = unreachableError(refused, target);
+    expect(e).toBeInstanceOf(ClusterUnreachableError);
+    expect(errorLine(e)).toBe('error: cannot reach the Kubernetes API server https://10.0.0.1:6443 (context "prod", cluster "prod-cluster"): connection refused. Check that the cluster is running and that the server address and port are right');
+    expect(exitCodeForError(e)).toBe(6);
+    expect(unreachableError(new KubeApiError(0, 'ConnectionFailed', 'x', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND api.example'), { code: 'ENOTFOUND' }) }), target).problem).toBe('host not found');
+    expect(unreachableError(new KubeApiError(0, 'ConnectionFailed', 'x: unable to verify the first certificate'), target).problem).toMatch(/TLS certificate/);
+    expect(unreachableError(new KubeApiError(0, 'Timeout', 'x: the Kubernetes API did not answer in time'), target).problem).toBe('no answer in time');
+    expect(isUnreachable(new KubeApiError(403, 'Forbidden', 'no'))).toBe(false);
+    expect(exitCodeForError(new KubeApiError(500, 'InternalError', 'boom'))).toBe(1);
   });
 });

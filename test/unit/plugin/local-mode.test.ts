@@ -52,10 +52,36 @@ describe('--local', () => {
     for (const l of ctx.err.lines) expect(() => JSON.parse(l)).not.toThrow();
   });
 
-  it('a missing StatefulSet is bad input (exit 2) from the engine', async () => {
+  it('a missing StatefulSet is bad input (exit 2) from the engine; the error line goes to stderr', async () => {
     const { ctx } = await localContext({ replicas: 1, preStop: 'none' });
     expect(await runCli(['rollout', 'sts/nope', '-n', 'crate', '--local', '--yes'], ctx)).toBe(2);
-    expect(ctx.out.text).toMatch(/StatefulSet not found: crate\/nope/);
+    expect(ctx.err.text).toMatch(/^error: StatefulSet not found: crate\/nope/m);
+    expect(ctx.out.text).not.toMatch(/error/);
+  });
+
+  it('plan -o name lists the pods in order; -o wide adds the StatefulSet; --no-headers drops table headers', async () => {
+    const { w, ctx } = await localContext({ replicas: 3, preStop: 'none' });
+    expect(await runCli(['plan', w.statefulSetName, '-n', 'crate', '--local', '-o', 'name'], ctx), ctx.err.text).toBe(0);
+    expect(ctx.out.lines).toEqual([`pod/${w.statefulSetName}-2`, `pod/${w.statefulSetName}-1`, `pod/${w.statefulSetName}-0`]);
+    const wide = (await localContext({ replicas: 3, preStop: 'none' })).ctx;
+    expect(await runCli(['plan', w.statefulSetName, '-n', 'crate', '--local', '-o', 'wide'], wide)).toBe(0);
+    expect(wide.out.text).toMatch(/#\s+POD\s+STATEFULSET\s+NODE/);
+    const bare = (await localContext({ replicas: 3, preStop: 'none' })).ctx;
+    expect(await runCli(['plan', w.statefulSetName, '-n', 'crate', '--local', '--no-headers'], bare)).toBe(0);
+    expect(bare.out.text).not.toMatch(/#\s+POD/);
+    expect(bare.out.text).toMatch(/^1\s+\S+-2\s/m);
+  });
+
+  it('health -o name prints the failed checks (none when healthy); -o jsonpath picks a field', async () => {
+    const { w, ctx } = await localContext({ replicas: 3, preStop: 'none' });
+    expect(await runCli(['health', w.statefulSetName, '-n', 'crate', '--local', '-o', 'name'], ctx)).toBe(0);
+    expect(ctx.out.text).toBe('');
+    const jp = (await localContext({ replicas: 3, preStop: 'none' })).ctx;
+    expect(await runCli(['health', w.statefulSetName, '-n', 'crate', '--local', '-o', 'jsonpath={.healthStatus}'], jp)).toBe(0);
+    expect(jp.out.text).toBe('GREEN\n');
+    const bare = (await localContext({ replicas: 3, preStop: 'none' })).ctx;
+    expect(await runCli(['health', w.statefulSetName, '-n', 'crate', '--local', '--no-headers'], bare)).toBe(0);
+    expect(bare.out.text).not.toMatch(/CHECK\s+OK/);
   });
 
   it('--dry-run changes nothing', async () => {

@@ -75,7 +75,8 @@ describe('schedule update', () => {
     expect(code, ctx.err.text).toBe(0);
     const after = await cron(kube);
     const args = container(after).args ?? [];
-    expect(args[args.indexOf('--timeout') + 1]).toBe('1800s');
+    expect(args[args.indexOf('--decommission-timeout') + 1]).toBe('1800s'); // --timeout is the deprecated name (issue 13)
+    expect(args).not.toContain('--timeout');
     expect(args[args.indexOf('--min-availability') + 1]).toBe('FULL');
     expect(after.spec?.suspend).toBe(true);
     expect(after.spec?.timeZone).toBe('Europe/Vienna');

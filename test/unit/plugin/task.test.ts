@@ -31,15 +31,28 @@ describe('parseDurationSeconds', () => {
     ['1h30m', 5400],
     ['1.5h', 5400],
     ['90000ms', 90],
+    // Go syntax: sub-second values are rounded up to the engine's whole seconds (issue 13).
+    ['500ms', 1],
+    ['1500ms', 2],
+    ['1m30s', 90],
+    ['24h', 86_400],
+    ['.5m', 30],
+    ['2h0m0s', 7200],
   ])('%s = %i s', (text, s) => {
     expect(parseDurationSeconds(text, '--timeout')).toBe(s);
   });
-  it.each(['', 's', '12parsecs', '-5s', '0s', '1d', '10 m', 'm10', '500ms'])('%j is invalid', (text) => {
+  it.each(['', 's', '12parsecs', '1d', '10 m', 'm10', '5x', '--5s'])('%j is invalid', (text) => {
     expect(() => parseDurationSeconds(text, '--timeout')).toThrow(/invalid duration/);
+  });
+  // Valid Go durations outside the stated bounds (1s..24h for the engine's timeouts): refused, naming the rule.
+  it.each(['-5s', '0s', '0', '24h1s', '99999999h'])('%j is out of range', (text) => {
+    expect(() => parseDurationSeconds(text, '--timeout')).toThrow(/out of range: it must be from 1s to 24h/);
   });
   it('--request-timeout may be 0 or fractional', () => {
     expect(parseDurationSeconds('0', '--request-timeout', { allowZero: true, allowFraction: true })).toBe(0);
     expect(parseDurationSeconds('500ms', '--request-timeout', { allowZero: true, allowFraction: true })).toBe(0.5);
+    expect(parseDurationSeconds('0s', '--request-timeout', { allowZero: true, allowFraction: true })).toBe(0);
+    expect(() => parseDurationSeconds('25h', '--request-timeout', { allowZero: true, allowFraction: true })).toThrow(/0 or from 1ms to 24h/);
   });
 });
 
