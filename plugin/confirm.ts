@@ -15,6 +15,15 @@ export interface PromptIo {
   signal: AbortSignal;
 }
 
+/**
+ * The user answered no: nothing changed, which is not a failure. Exit 0 with a line on stderr, so a script that
+ * pipes `no` is not told that something failed.
+ */
+export function declined(stderr: { write(text: string): unknown }): number {
+  stderr.write('aborted: nothing changed\n');
+  return 0;
+}
+
 export async function confirmOnTerminal(question: string, io: PromptIo): Promise<boolean> {
   if (!io.stdin.isTTY) return true;
   const terminal = io.stderr.isTTY ? null : io.openTerminal();

@@ -7,6 +7,7 @@ import { printActions, printValue, table } from '../printers.js';
 import { age, humanDuration } from '../output.js';
 import { attach } from '../run-operation.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
+import { declined } from '../confirm.js';
 
 /** A Job name, also as job/<name> or job.batch/<name>. */
 function parseJobArg(v: unknown): string {
@@ -94,10 +95,7 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
             }
             if (!g.yes) {
               const ok = await env.ctx.confirm(`Cancel job ${name} in ${ns}? Its runner stops safely after the current step`);
-              if (!ok) {
-                env.ctx.stderr.write('aborted: nothing was changed\n');
-                return 1;
-              }
+              if (!ok) return declined(env.ctx.stderr);
             }
             const res = await cancelJob(conn.kube, ns, name, grace);
             if (!res.found) throw new UsageError(`Job ${ns}/${name} not found`, 'List the Jobs with kubectl crate-decommission jobs list');

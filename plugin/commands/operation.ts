@@ -6,6 +6,7 @@ import { buildTask, declareOperationOptions, parseTarget, type Operation, type T
 import type { CliContext } from '../io.js';
 import type { GlobalOptions } from '../options.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
+import { declined } from '../confirm.js';
 
 export interface OperationDeclaration {
   operation: Operation;
@@ -65,10 +66,7 @@ export function declareOperation(d: OperationDeclaration) {
           const task = buildTask({ operation: d.operation, namespace: g.namespace ?? 'default', target, dryRun: g.dryRun, raw: a });
           if (d.confirm && !g.yes && !g.dryRun) {
             const ok = await env.ctx.confirm(d.confirm(target, g.namespace ?? 'the current namespace'));
-            if (!ok) {
-              env.ctx.stderr.write('aborted: nothing was changed\n');
-              return 1;
-            }
+            if (!ok) return declined(env.ctx.stderr);
           }
           return d.runInstead?.(env.ctx, g, task, a) ?? runOperation(env.ctx, g, task, mode);
         });

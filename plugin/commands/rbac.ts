@@ -7,6 +7,7 @@ import { validateNamespace } from '../options.js';
 import { UsageError } from '../exit.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 import { monitoringHint } from '../monitoring-hint.js';
+import { declined } from '../confirm.js';
 
 function flags(y: Argv): Argv {
   return y
@@ -45,10 +46,7 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
       }
       if (mode === 'uninstall' && !g.yes) {
         const ok = await env.ctx.confirm(`Delete the runner's RBAC in ${namespace}${clusterWide ? ' (cluster-wide binding)' : ''}?`);
-        if (!ok) {
-          env.ctx.stderr.write('aborted: nothing was changed\n');
-          return 1;
-        }
+        if (!ok) return declined(env.ctx.stderr);
       }
       const lines = mode === 'install' ? await applyObjects(conn.kube, objects) : await deleteObjects(conn.kube, objects);
       if (g.output === 'text') env.ctx.stdout.write(lines.map((l) => `${l}\n`).join(''));

@@ -25,7 +25,7 @@ describe('--color', () => {
 });
 
 describe('confirmation', () => {
-  it('answering no changes nothing (exit 1)', async () => {
+  it('answering no changes nothing (exit 0, "nothing changed")', async () => {
     const kube = new FakePluginKube();
     kube.put(statefulSet('crate', 'crate'));
     installRunnerRbac(kube, 'crate');
@@ -35,9 +35,9 @@ describe('confirmation', () => {
       questions.push(q);
       return false;
     };
-    expect(await runCli(['rollout', 'sts/crate', '-n', 'crate'], ctx)).toBe(1);
+    expect(await runCli(['rollout', 'sts/crate', '-n', 'crate'], ctx)).toBe(0);
     expect(questions).toEqual(['Restart every pod of statefulset/crate in crate, one at a time?']);
-    expect(ctx.err.text).toContain('aborted: nothing was changed');
+    expect(ctx.err.text).toContain('aborted: nothing changed');
     expect(ctx.connectCalls).toBe(0);
     expect(kube.writes).toEqual([]);
   });
