@@ -3,6 +3,7 @@ import type { OutputFormat } from './options.js';
 import type { Colors, Writer } from './io.js';
 import { jsonPath, toPlainYaml } from './output.js';
 import { UsageError } from './exit.js';
+import { detectionRuleLabel } from '../shared/index.js';
 
 /** How a value is printed besides its format: the jsonpath template, the table flavour, the names for `-o name`. */
 export interface PrintOptions {
@@ -191,7 +192,12 @@ export function formatDetection(d: Record<string, unknown>, c: Colors): string {
   ];
   if (d.hasDcUtil) lines.push(`  dc_util -proto: ${str(d.dcUtilProto, 'unknown')}, CrateDB serves: ${str(d.servedScheme, 'unknown (decided at discovery)')}`);
   const reasons = Array.isArray(d.reasons) ? (d.reasons as unknown[]) : [];
-  for (const reason of reasons) lines.push(`  - ${String(reason)}`);
+  // The detection rule (docs/strategy.md) that wrote each reason, when known.
+  const rules = Array.isArray(d.reasonRules) && d.reasonRules.length === reasons.length ? (d.reasonRules as unknown[]) : null;
+  reasons.forEach((reason, i) => {
+    const rule = rules ? detectionRuleLabel(String(rules[i])) : '';
+    lines.push(`  - ${String(reason)}${rule ? c.dim(` (${rule})`) : ''}`);
+  });
   return lines.join('\n');
 }
 

@@ -20,7 +20,7 @@ import type { PodProgress } from './lease.js';
 import { singlePodPreflight } from './preflight.js';
 import { heartbeatFor } from './wait-state.js';
 import { watchStall, type StallTarget } from './stall.js';
-import { podStrategyOf } from './detect.js';
+import { podStrategyOf } from './detect/index.js';
 
 /** Grace period of the pod delete after the manual decommission (the process has already exited). */
 export const MANUAL_DELETE_GRACE_SECONDS = 30;

@@ -1,7 +1,7 @@
 // `plan <target>` (live, read-only: discovery, strategy per pod, order, timeouts, pre-flight) and
 // `plan -f FILE` (offline: strategy detection of every StatefulSet in a manifest).
 import type { Argv } from 'yargs';
-import { detectStrategy } from '../../shared/detect.js';
+import { detectStrategy } from '../../shared/detect/index.js';
 import { messageOf } from '../../shared/errors.js';
 import { UsageError } from '../exit.js';
 import { colors, useColor } from '../io.js';
