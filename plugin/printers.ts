@@ -3,7 +3,6 @@ import type { OutputFormat } from './options.js';
 import type { Colors, Writer } from './io.js';
 import { jsonPath, toPlainYaml } from './output.js';
 import { UsageError } from '../shared/task/exit.js';
-import { detectionRuleLabel } from '../shared/index.js';
 
 /** How a value is printed besides its format: the jsonpath template, the table flavour, the names for `-o name`. */
 export interface PrintOptions {
@@ -192,11 +191,11 @@ export function formatDetection(d: Record<string, unknown>, c: Colors): string {
   ];
   if (d.hasDcUtil) lines.push(`  dc_util -proto: ${str(d.dcUtilProto, 'unknown')}, CrateDB serves: ${str(d.servedScheme, 'unknown (decided at discovery)')}`);
   const reasons = Array.isArray(d.reasons) ? (d.reasons as unknown[]) : [];
-  // The detection rule (docs/strategy.md) that wrote each reason, when known.
+  // The detection rule that wrote each reason (its function name, as docs/strategy.md's rule table names it).
   const rules = Array.isArray(d.reasonRules) && d.reasonRules.length === reasons.length ? (d.reasonRules as unknown[]) : null;
   reasons.forEach((reason, i) => {
-    const rule = rules ? detectionRuleLabel(String(rules[i])) : '';
-    lines.push(`  - ${String(reason)}${rule ? c.dim(` (${rule})`) : ''}`);
+    const rule = rules ? String(rules[i]) : '';
+    lines.push(`  - ${String(reason)}${rule ? c.dim(` (rule ${rule})`) : ''}`);
   });
   return lines.join('\n');
 }

@@ -27,7 +27,7 @@ export { parseDcUtilFlags, type DcUtilArg, type DcUtilFlags } from './flags.js';
 export { dcUtilNodeName, masterEligibleFromArgs, nodeNameFromArgs, rawNodeNameArgument } from './nodename.js';
 export { detectPodStrategy, podStrategyOf, statefulSetOfInfo } from './pod.js';
 export { isDcUtilProgram, scanPreStopCommand, type DcUtilCall, type PreStopScan } from './prestop.js';
-export { DETECTION_RULES, detectionRuleLabel, minAvailabilityNoneBlocker, type DetectionRule } from './rules.js';
+export { DETECTION_RULES, minAvailabilityNoneBlocker, type DetectionRule } from './rules.js';
 export { servedSchemeFromManifest, type HttpScheme, type ManifestScheme } from './scheme.js';
 export { tokenizeShell } from './shell.js';
 export { detectStrategy } from './strategy.js';

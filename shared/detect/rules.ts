@@ -507,9 +507,3 @@ export const DETECTION_RULES: readonly DetectionRule[] = [
   timeoutNotComputable,
   dcUtilDecommissions,
 ].map((evaluate: DetectionRuleFn, index) => ({ number: index + 1, name: evaluate.name, evaluate }));
-
-/** How a reason's rule is shown: `rule 3 noPreStopHook` (the number of docs/strategy.md), or the name alone. */
-export function detectionRuleLabel(name: string): string {
-  const rule = DETECTION_RULES.find((r) => r.name === name);
-  return rule ? `rule ${rule.number} ${rule.name}` : name;
-}

@@ -50,12 +50,12 @@ describe('the detection rule table and docs/strategy.md', () => {
 });
 
 describe('plan prints the rule of each reason', () => {
-  it('after the sentence, with its number in docs/strategy.md', async () => {
+  it('after the sentence, by its function name', async () => {
     const { formatDetection } = await import('../../../plugin/printers.js');
     const plain = { bold: (s: string) => s, dim: (s: string) => s } as unknown as Parameters<typeof formatDetection>[1];
     const d = detectStrategy(loadStatefulSet('plain-manual.yaml'));
     expect(formatDetection({ ...d, name: 'crate' }, plain)).toContain(
-      '  - container crate has no preStop hook: we decommission the node ourselves (rule 3 noPreStopHook)',
+      '  - container crate has no preStop hook: we decommission the node ourselves (rule noPreStopHook)',
     );
   });
 });
