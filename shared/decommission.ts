@@ -21,6 +21,7 @@ import { singlePodPreflight } from './preflight.js';
 import { heartbeatFor } from './wait-state.js';
 import { watchStall, type StallTarget } from './stall.js';
 import { podStrategyOf } from './detect.js';
+import { refuseForeignRoutingOwner } from './routing-owner.js';
 
 /** Grace period of the pod delete after the manual decommission (the process has already exited). */
 export const MANUAL_DELETE_GRACE_SECONDS = 30;
@@ -165,6 +166,9 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
   } else if (resume && info.deleting) {
     deps.log.info(`Resuming: pod ${info.name} is already being deleted by an earlier run; following it`);
   } else {
+    // crate-operator may have started its own restart since this operation began (it deletes pods on its own):
+    // refuse (LockedError) before this delete, as restrictAllocation does for the manual strategy.
+    await refuseForeignRoutingOwner(deps, cluster, `to delete pod ${info.name}`);
     await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleting' });
     await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `Deleting with grace period ${grace}s; dc_util decommissions node ${info.nodeName ?? '?'} in preStop`);
     await deletePod(ctx, info.name, oldUid, grace);
