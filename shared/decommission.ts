@@ -22,6 +22,7 @@ import { heartbeatFor } from './wait-state.js';
 import { watchStall, type StallTarget } from './stall.js';
 import { podStrategyOf } from './detect.js';
 import { refuseForeignRoutingOwner } from './routing-owner.js';
+import { refuseControllerRoll } from './controller-roll.js';
 
 /** Grace period of the pod delete after the manual decommission (the process has already exited). */
 export const MANUAL_DELETE_GRACE_SECONDS = 30;
@@ -169,6 +170,7 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
     // crate-operator may have started its own restart since this operation began (it deletes pods on its own):
     // refuse (LockedError) before this delete, as restrictAllocation does for the manual strategy.
     await refuseForeignRoutingOwner(deps, cluster, `to delete pod ${info.name}`);
+    await refuseControllerRoll(deps, cluster.namespace, sts.name, `to delete pod ${info.name}`);
     await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleting' });
     await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `Deleting with grace period ${grace}s; dc_util decommissions node ${info.nodeName ?? '?'} in preStop`);
     await deletePod(ctx, info.name, oldUid, grace);
