@@ -4,7 +4,7 @@
 // (crate-operator) and a finished staged roll (partition) go on.
 import { describe, expect, it } from 'vitest';
 import type { V1StatefulSet } from '@kubernetes/client-node';
-import { exitCodeFor } from '../../../shared/errors.js';
+import { exitCodeFor } from '../../../shared/task/exit.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { controllerRollInProgress } from '../../../shared/controller-roll.js';
 import { fastGate, world } from '../engine/helpers.js';

@@ -3,7 +3,7 @@
 // deletes its next pod anyway has two nodes down at once. The next pod must be refused (locked, exit 5) under the
 // kubernetes_managed strategy as under the manual one (routing-owner.test.ts).
 import { describe, expect, it } from 'vitest';
-import { exitCodeFor } from '../../../shared/errors.js';
+import { exitCodeFor } from '../../../shared/task/exit.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { fastGate, world } from '../engine/helpers.js';
 
