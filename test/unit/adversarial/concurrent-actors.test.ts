@@ -66,3 +66,35 @@ describe('a human deletes ANOTHER pod while a node drains (manual strategy)', ()
     expect(w.crate.setting(ALLOC)).toBeUndefined();
   });
 });
+
+describe('a node leaves on its own in the middle of a drain (its process crashes, the kubelet restarts it in place)', () => {
+  it.each([
+    ['another node', 'crate-0'],
+    ['the draining node itself', null],
+  ] as const)('%s: the rollout finishes, no further decommission before that node rejoined, no primary lost', async (_what, victim) => {
+    const w = await world({ replicas: 3 });
+    let crashedAt: number | null = null;
+    let crashed: string | null = null;
+    const query = w.crate.query.bind(w.crate);
+    w.crate.query = async (node, login, via, stmt, args) => {
+      const r = await query(node, login, via, stmt, args);
+      const target = /^ALTER CLUSTER DECOMMISSION/.test(stmt) ? String(args?.[0] ?? /'([^']+)'/.exec(stmt)?.[1]) : null;
+      if (target && crashedAt === null) {
+        const pod = victim ?? `crate-${target.slice(target.lastIndexOf('-') + 1)}`;
+        crashed = w.nodeName(pod);
+        crashedAt = w.clock.now();
+        w.crate.stopNode(crashed);
+        w.kube.containerExited(ns, pod, 'crate', 137);
+      }
+      return r;
+    };
+    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
+    expect(r.error).toBeNull();
+    expect(r.success).toBe(true);
+    const rejoined = w.crate.joins.find((j) => j.node === crashed && j.at > crashedAt!)!.at;
+    expect(w.crate.decommissions[1]!.at, 'the second DECOMMISSION only after the crashed node rejoined').toBeGreaterThan(rejoined);
+    for (const pod of ['crate-0', 'crate-1', 'crate-2']) expect(uidsOf(w, pod), pod).toHaveLength(2);
+    expect(w.crate.violations).toEqual([]);
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+  });
+});
