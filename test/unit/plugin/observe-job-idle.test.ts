@@ -51,7 +51,7 @@ beforeAll(async () => {
   writeFileSync(
     join(out, 'entry.ts'),
     `import { KubeConfig } from '@kubernetes/client-node';
-import { createPluginKube } from ${JSON.stringify(join(root, 'plugin', 'kube.ts'))};
+import { createPluginKube } from ${JSON.stringify(join(root, 'shared', 'adapters', 'plugin-kube.ts'))};
 const kc = new KubeConfig();
 kc.loadFromOptions({ clusters: [{ name: 'c', server: process.env.SERVER, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
 const kube = createPluginKube(kc);
