@@ -27,7 +27,7 @@ export function workflowInputFor(task: Task, kubeContext: string | undefined, ra
     ...(kubeContext ? { kubeContext } : {}),
     podReadyTimeout: o.podReadyTimeout,
     healthTimeout: o.healthTimeout,
-    options: { decommissionTimeout: o.decommissionTimeout, minAvailability: o.minAvailability, allocation: o.allocation, force: true },
+    options: { decommissionTimeout: o.decommissionTimeout, minAvailability: o.minAvailability, ...(o.relocation ? { relocation: o.relocation } : {}), allocation: o.allocation, force: true },
     ...(typeof hb === 'number' ? { heartbeatTimeoutSeconds: hb } : {}),
   };
 }

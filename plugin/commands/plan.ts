@@ -47,7 +47,7 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
           if (files.some((f) => f === '')) throw new UsageError('-f needs a file name', 'Pass a YAML or JSON manifest (or a directory, or - for stdin) to -f');
           if (g.local || a.job === true) throw new UsageError('plan -f works offline; --local and --job are for a live plan', 'Drop --local/--job, or plan the live target instead of -f');
           // The engine flags and -n apply as a what-if; validated as for a live plan.
-          const opts = parseTaskOptions(a);
+          const opts = parseTaskOptions(a, 'plan');
           const given = [
             ...(opts.decommissionTimeout !== DEFAULT_TASK_OPTIONS.decommissionTimeout ? ['the decommission timeout flag'] : []),
             ...(opts.minAvailability !== DEFAULT_TASK_OPTIONS.minAvailability ? ['--min-availability'] : []),
