@@ -19,7 +19,6 @@ export const EventReason = {
   RolloutSucceeded: 'RolloutSucceeded',
   RolloutFailed: 'RolloutFailed',
   PodRestartSkipped: 'PodRestartSkipped',
-  LockTaken: 'LockTaken',
   /** A wait (drain, exit, termination, Ready, rejoin, health gate) passed a minute: once per wait, with its state. */
   WaitingLong: 'WaitingLong',
   /** The engine stopped a node whose drain was done and that stayed idle (shared/stall.ts). */
