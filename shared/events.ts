@@ -29,7 +29,7 @@ export const EventReason = {
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
-export interface EventTarget {
+export interface EventSubject {
   kind: 'Pod' | 'StatefulSet';
   name: string;
   namespace: string;
@@ -38,7 +38,7 @@ export interface EventTarget {
 
 export async function emitEvent(
   deps: Pick<EngineDeps, 'kube' | 'log'>,
-  target: EventTarget,
+  target: EventSubject,
   reason: EventReason,
   message: string,
   opts: { type?: 'Normal' | 'Warning'; action?: string } = {},

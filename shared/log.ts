@@ -1,4 +1,4 @@
-// Loggers: text lines in the seed's wording for people ("INFO: ..."), JSON lines for machines
+// Loggers: text lines for people ("INFO: <message>"), JSON lines for machines
 // ({ts, level, msg, ...fields}); secrets are redacted from both.
 import type { LogFields, Logger, LogLevel } from './ports.js';
 

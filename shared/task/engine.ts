@@ -131,7 +131,7 @@ export async function executeTask(
   }
 }
 
-/** A thrown error as a result record (the seed's shape: success=false, error, errorKind). */
+/** A thrown error as a result record, shaped like every operation's result: success=false, error, errorKind. */
 export function errorOutcome(task: Pick<Task, 'operation' | 'namespace' | 'target'>, err: unknown): TaskOutcome {
   const kind: ErrorKind = errorKindOf(err);
   return {
