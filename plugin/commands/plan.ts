@@ -2,14 +2,12 @@
 // `plan -f FILE` (offline: strategy detection of every StatefulSet in a manifest).
 import type { Argv } from 'yargs';
 import { detectStrategy } from '../../shared/detect.js';
-import { messageOf } from '../../shared/errors.js';
-import { UsageError } from '../../shared/task/exit.js';
+import { messageOf, UsageError, DEFAULT_TASK_OPTIONS, buildTask, declareOperationOptions, parseTarget, parseTaskOptions } from '../../shared/task/index.js';
 import { colors, useColor } from '../io.js';
 import { planFromManifests, readManifests, type PlanFileOutput } from '../plan-file.js';
 import { formatDetection, printValue } from '../printers.js';
 import type { Colors } from '../io.js';
 import { runOperation } from '../run-operation.js';
-import { DEFAULT_TASK_OPTIONS, buildTask, declareOperationOptions, parseTarget, parseTaskOptions } from '../../shared/task/task.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 import { readOnlyMode } from './operation.js';
 
