@@ -13,7 +13,7 @@ import {
 } from './job-mode.js';
 import type { PluginKube } from './kube.js';
 import type { GlobalOptions } from './options.js';
-import { formatResult, printValue, resultNames } from './printers.js';
+import { formatResult, planDocument, printValue, resultNames } from './printers.js';
 import { jsonProgress, listrProgress, plainProgress, type ProgressSink } from './progress.js';
 import type { Task } from './task.js';
 
@@ -36,6 +36,7 @@ export function printResult(ctx: CliContext, g: GlobalOptions, value: unknown): 
   printValue(ctx.stdout, value, g.output, (v) => formatResult(v, c, { noHeaders: g.noHeaders, omitError: true }), {
     jsonpath: g.jsonpath,
     names: resultNames,
+    document: planDocument,
     wide: (v) => formatResult(v, c, { noHeaders: g.noHeaders, wide: true, omitError: true }),
   });
   const r = (value ?? {}) as Record<string, unknown>;

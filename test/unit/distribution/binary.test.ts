@@ -85,8 +85,11 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
     const r = run(['plan', '-f', 'sts.yaml', '-o', 'json']);
     expect(r.stderr).not.toContain('node must not be called');
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as Record<string, unknown>;
-    // The fields the issue promises for `plan -f ... -o json` (one StatefulSet: at the top level).
+    const list = JSON.parse(r.stdout) as { kind: string; items: Array<Record<string, unknown>> };
+    // Always a List (issue 13); the fields the issue promises for `plan -f ... -o json` in its one item.
+    expect(list.kind).toBe('List');
+    expect(list.items).toHaveLength(1);
+    const out = list.items[0]!;
     for (const key of ['strategy', 'hasPrestopHook', 'hasDcUtil', 'dcUtilTimeoutSeconds', 'deleteGracePeriodSeconds', 'minAvailability', 'reasons']) {
       expect(out).toHaveProperty(key);
     }
