@@ -33,6 +33,7 @@ const ctx: CliContext = {
   now: () => new Date(),
   confirm: (question) =>
     confirmOnTerminal(question, { stdin: process.stdin, stderr: process.stderr, openTerminal: openControllingTerminal, signal: interrupts.signal }),
+  canConfirm: () => process.stdin.isTTY === true,
 };
 
 /** Lowercase alphanumerics, like the suffixes Kubernetes generates. */

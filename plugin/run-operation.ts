@@ -72,8 +72,8 @@ export interface RunMode {
 }
 
 /** A validated Task (namespace possibly still the default) -> exit code. */
-export async function runOperation(ctx: CliContext, g: GlobalOptions, task: Task, mode: RunMode = {}): Promise<number> {
-  const conn = await ctx.connect(g.connect);
+export async function runOperation(ctx: CliContext, g: GlobalOptions, task: Task, mode: RunMode = {}, connection?: Connection): Promise<number> {
+  const conn = connection ?? (await ctx.connect(g.connect));
   const resolved: Task = { ...task, namespace: g.namespace ?? conn.namespace };
   if (isReadOnly(resolved) && !mode.job) return runLocal(ctx, g, conn, resolved);
   if (g.local) return runLocal(ctx, g, conn, resolved);
