@@ -1,7 +1,6 @@
 // Runs one operation command (rollout, restart, decommission, health, plan) once its flags are valid:
 // connect, then either launch the runner Job and follow it (default) or run the engine here (--local).
 import { ExitCode } from '../shared/errors.js';
-import { executeMetered } from './metrics-run.js';
 import { EXIT_INTERRUPTED, errorLine, isUnreachable, unreachableError } from './exit.js';
 import { LOCAL_STOP_SECONDS } from './interrupt.js';
 import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
@@ -101,6 +100,8 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
       `the next run on this cluster resets it once the Lease crate-decommission-<cluster> in ${task.namespace} expires, or run ` +
       `RESET GLOBAL "cluster.routing.allocation.enable" in CrateDB`,
   });
+  // Loaded here, not at start-up: the metrics (prom-client) are for a run, never for --help or plan -f.
+  const { executeMetered } = await import('./metrics-run.js');
   let outcome;
   try {
     outcome = await executeMetered(engine, deps, withId, {

@@ -8,7 +8,7 @@ import { LABEL_CLUSTER, LABEL_OPERATION, type ResolvedTarget } from './job-mode.
 import type { PluginKube, WriteOptions } from './kube.js';
 import { buildTask, deadlineSecondsFor, runnerArgsFor, type DeadlineBudget, type RawOperationArgs, type Target, type Task } from './task.js';
 import { UsageError } from './exit.js';
-import { ENV_PUSHGATEWAY_JOB } from '../shared/metrics-wiring.js';
+import { ENV_PUSHGATEWAY_JOB } from '../shared/metrics-push.js';
 
 /** Standard 5-field cron, or a @macro. Checked field by field so mistakes are bad input (exit 2), not an API 422. */
 export function validateCronSchedule(schedule: string): string {
