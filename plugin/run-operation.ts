@@ -1,8 +1,7 @@
 // Runs one operation command (rollout, restart, decommission, health, plan) once its flags are valid:
 // connect, then either launch the runner Job and follow it (default) or run the engine here (--local).
-import { ExitCode } from '../shared/errors.js';
-import { EXIT_INTERRUPTED, errorLine, isUnreachable, unreachableError } from './exit.js';
-import { LOCAL_STOP_SECONDS } from './interrupt.js';
+import { EXIT_INTERRUPTED, ExitCode, errorLine, isUnreachable, unreachableError } from '../shared/task/exit.js';
+import { LOCAL_STOP_SECONDS } from '../shared/task/interrupt.js';
 import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
 import {
   buildJobForTask,
@@ -14,7 +13,7 @@ import type { PluginKube } from './kube.js';
 import type { GlobalOptions } from './options.js';
 import { formatResult, planDocument, printValue, resultNames } from './printers.js';
 import { jsonProgress, listrProgress, plainProgress, type ProgressSink } from './progress.js';
-import type { Task } from './task.js';
+import type { Task } from '../shared/task/task.js';
 
 /** Where progress goes: stdout with -o text (listr2 on a TTY), stderr with -o json (raw lines) / -o yaml (plain). */
 export function progressFor(ctx: CliContext, g: GlobalOptions): ProgressSink {
@@ -101,7 +100,7 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
       `RESET GLOBAL "cluster.routing.allocation.enable" in CrateDB`,
   });
   // Loaded here, not at start-up: the metrics (prom-client) are for a run, never for --help or plan -f.
-  const { executeMetered } = await import('./metrics-run.js');
+  const { executeMetered } = await import('../shared/task/metrics-run.js');
   let outcome;
   try {
     outcome = await executeMetered(engine, deps, withId, {

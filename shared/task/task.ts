@@ -10,10 +10,10 @@ import {
   SqlTransportMode,
   TargetKind,
   type SqlEndpointOverride,
-} from '../shared/schemas.js';
-import { checkPushgatewayUrl } from '../shared/metrics-push.js';
+} from '../schemas.js';
+import { checkPushgatewayUrl } from '../metrics-push.js';
 import { UsageError } from './exit.js';
-import { parseDurationSeconds, validateNamespace } from './options.js';
+import { parseDurationSeconds, validateNamespace } from './flag-values.js';
 
 export const Operation = z.enum(['rollout', 'restart', 'decommission', 'health', 'plan']);
 export type Operation = z.infer<typeof Operation>;
