@@ -12,50 +12,50 @@ import { startupSnapshot } from 'node:v8';
 
 /** Everything that depends on this process (signals, streams, argv, env) happens here, at run time. */
 function main(): void {
-// Ctrl-C / SIGTERM: the first aborts ctx.signal (Job mode detaches at once, --local stops safely) and the process
-// exits within the command's grace period even if an API call hangs; a second one exits at once.
-const interrupts = new Interrupts();
-process.on('SIGINT', () => interrupts.receive('SIGINT'));
-process.on('SIGTERM', () => interrupts.receive('SIGTERM'));
+  // Ctrl-C / SIGTERM: the first aborts ctx.signal (Job mode detaches at once, --local stops safely) and the process
+  // exits within the command's grace period even if an API call hangs; a second one exits at once.
+  const interrupts = new Interrupts();
+  process.on('SIGINT', () => interrupts.receive('SIGINT'));
+  process.on('SIGTERM', () => interrupts.receive('SIGTERM'));
 
-const ctx: CliContext = {
-  stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY === true },
-  stderr: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY === true },
-  env: process.env,
-  // Loaded at the point of use: the kubeconfig and API client (@kubernetes/client-node) are heavy, and `--help`,
-  // completion, bad input and `plan -f` never connect.
-  connect: async (opts) => (await import('./connect.js')).connectToCluster(opts),
-  loadEngine,
-  kubeconfigNames: async (opts) => (await import('../shared/adapters/kubeconfig.js')).kubeconfigNames(opts),
-  // `-f -` reads stdin, as kubectl does.
-  readFile: (path) => readFile(path === '-' ? '/dev/stdin' : path, 'utf8'),
-  listDir: async (path) => (await readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, directory: e.isDirectory() })),
-  signal: interrupts.signal,
-  interruptPolicy: (policy) => interrupts.use(policy),
-  onForcedExit: (message) => interrupts.setForcedMessage(message),
-  randomSuffix: () => randomSuffix(5),
-  now: () => new Date(),
-  confirm: (question) =>
-    confirmOnTerminal(question, { stdin: process.stdin, stderr: process.stderr, openTerminal: openControllingTerminal, signal: interrupts.signal }),
-  canConfirm: () => process.stdin.isTTY === true,
-};
+  const ctx: CliContext = {
+    stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY === true },
+    stderr: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY === true },
+    env: process.env,
+    // Loaded at the point of use: the kubeconfig and API client (@kubernetes/client-node) are heavy, and `--help`,
+    // completion, bad input and `plan -f` never connect.
+    connect: async (opts) => (await import('./connect.js')).connectToCluster(opts),
+    loadEngine,
+    kubeconfigNames: async (opts) => (await import('../shared/adapters/kubeconfig.js')).kubeconfigNames(opts),
+    // `-f -` reads stdin, as kubectl does.
+    readFile: (path) => readFile(path === '-' ? '/dev/stdin' : path, 'utf8'),
+    listDir: async (path) => (await readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, directory: e.isDirectory() })),
+    signal: interrupts.signal,
+    interruptPolicy: (policy) => interrupts.use(policy),
+    onForcedExit: (message) => interrupts.setForcedMessage(message),
+    randomSuffix: () => randomSuffix(5),
+    now: () => new Date(),
+    confirm: (question) =>
+      confirmOnTerminal(question, { stdin: process.stdin, stderr: process.stderr, openTerminal: openControllingTerminal, signal: interrupts.signal }),
+    canConfirm: () => process.stdin.isTTY === true,
+  };
 
-// No top-level await: the single executable runs this file as CommonJS (its V8 code cache is built into the binary,
-// scripts/build-binary.mjs), which cannot have one.
-runCli(process.argv.slice(2), ctx).then(
-  (result) => {
-    // Detached or stopped by SIGTERM rather than Ctrl-C: 143 (128 + 15), as for any process ended by SIGTERM.
-    const code = interrupts.received === 'SIGTERM' && result === EXIT_INTERRUPTED ? EXIT_TERMINATED : result;
-    process.exitCode = code;
-    // Open watches or sockets must not keep a finished command alive.
-    setImmediate(() => process.exit(code)).unref();
-  },
-  (err: unknown) => {
-    // runCli turns every error into an exit code; this is the last line of defence, never an unhandled rejection.
-    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+  // No top-level await: the single executable runs this file as CommonJS, from a V8 startup snapshot
+  // (scripts/build-binary.mjs), which cannot have one.
+  runCli(process.argv.slice(2), ctx).then(
+    (result) => {
+      // Detached or stopped by SIGTERM rather than Ctrl-C: 143 (128 + 15), as for any process ended by SIGTERM.
+      const code = interrupts.received === 'SIGTERM' && result === EXIT_INTERRUPTED ? EXIT_TERMINATED : result;
+      process.exitCode = code;
+      // Open watches or sockets must not keep a finished command alive.
+      setImmediate(() => process.exit(code)).unref();
+    },
+    (err: unknown) => {
+      // runCli turns every error into an exit code; this is the last line of defence, never an unhandled rejection.
+      process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }
 
 /**
