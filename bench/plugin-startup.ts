@@ -36,7 +36,7 @@ function findKubectl(): string | null {
 const COMMANDS: { label: string; args: string[] }[] = [
   { label: '--help', args: ['--help'] },
   { label: `plan -f ${fixture.split('/').pop()} -o json`, args: ['plan', '-f', fixture, '-o', 'json'] },
-  { label: 'completion (__complete rollout "")', args: ['__complete', 'rollout', ''] },
+  { label: 'completion (__complete rollout "": asks the cluster)', args: ['__complete', 'rollout', ''] },
   { label: 'bad command (exit 2)', args: ['no-such-command'] },
 ];
 

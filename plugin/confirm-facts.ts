@@ -5,9 +5,7 @@
 // made after the local validation and before anything changes. When that analysis cannot run from here (no exec
 // permission, a pod that does not answer), the prompt says so and names no order rather than a guessed one.
 import type { CliContext, Connection } from './io.js';
-import type { Task } from '../shared/task/task.js';
-import { executeTask } from '../shared/task/engine.js';
-import { ExitCode } from '../shared/task/exit.js';
+import { ExitCode, executeTask, type Task } from '../shared/task/index.js';
 
 /** How long the read-only analysis before the prompt may take before the prompt goes on without the order. */
 export const CONFIRM_ANALYSIS_MS = 20_000;

@@ -44,11 +44,11 @@ function placeholder(f: FlagSpec): string {
   const known: Record<string, string> = {
     kubeconfig: 'PATH', context: 'NAME', cluster: 'NAME', user: 'NAME', namespace: 'NS', as: 'USER', 'as-group': 'GROUP',
     output: 'FORMAT', color: 'WHEN', image: 'IMAGE', filename: 'FILE', schedule: 'CRON', 'time-zone': 'TZ',
-    'service-account': 'NAME', 'grace-period': 'SECONDS', 'min-availability': 'LEVEL', allocation: 'MODE',
+    'service-account': 'NAME', 'grace-period': 'SECONDS', 'min-availability': 'LEVEL', relocation: 'MODE', allocation: 'MODE',
     'sql-transport': 'MODE', 'sql-user': 'NAME', 'sql-password-secret': 'NAME[:KEY]', 'sql-scheme': 'SCHEME',
     'sql-ca-secret': 'NAME[:KEY]', v: 'LEVEL', pushgateway: 'URL', 'metrics-file': 'PATH', 'temporal-address': 'HOST:PORT',
     'temporal-namespace': 'NS', 'task-queue': 'QUEUE', 'worker-context': 'NAME', 'log-level': 'LEVEL',
-    'max-concurrent-activities': 'N', relocation: 'MODE',
+    'max-concurrent-activities': 'N',
   };
   if (known[f.name]) return known[f.name]!;
   if (/timeout$/.test(f.name) || (typeof f.default === 'string' && /^\d+(ms|s|m|h)$/.test(f.default))) return 'DURATION';

@@ -1,7 +1,6 @@
 // Runs one operation command (rollout, restart, decommission, health, plan) once its flags are valid:
 // connect, then either launch the runner Job and follow it (default) or run the engine here (--local).
-import { EXIT_INTERRUPTED, ExitCode, errorLine, isUnreachable, unreachableError } from '../shared/task/exit.js';
-import { LOCAL_STOP_SECONDS } from '../shared/task/interrupt.js';
+import { executeMetered, EXIT_INTERRUPTED, ExitCode, errorLine, isUnreachable, unreachableError, LOCAL_STOP_SECONDS } from '../shared/task/index.js';
 import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
 import {
   buildJobForTask,
@@ -9,11 +8,11 @@ import {
   followJob,
   resolveTarget,
 } from './job-mode.js';
-import type { PluginKube } from './kube.js';
+import type { PluginKube } from '../shared/adapters/index.js';
 import type { GlobalOptions } from './options.js';
 import { formatResult, planDocument, printValue, resultNames } from './printers.js';
 import { jsonProgress, listrProgress, plainProgress, type ProgressSink } from './progress.js';
-import type { Task } from '../shared/task/task.js';
+import type { Task } from '../shared/task/index.js';
 
 /** Where progress goes: stdout with -o text (listr2 on a TTY), stderr with -o json (raw lines) / -o yaml (plain). */
 export function progressFor(ctx: CliContext, g: GlobalOptions): ProgressSink {
@@ -99,8 +98,6 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
       `the next run on this cluster resets it once the Lease crate-decommission-<cluster> in ${task.namespace} expires, or run ` +
       `RESET GLOBAL "cluster.routing.allocation.enable" in CrateDB`,
   });
-  // Loaded here, not at start-up: the metrics (prom-client) are for a run, never for --help or plan -f.
-  const { executeMetered } = await import('../shared/task/metrics-run.js');
   let outcome;
   try {
     outcome = await executeMetered(engine, deps, withId, {
