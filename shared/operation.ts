@@ -184,7 +184,7 @@ export function withCloseOutcome<T extends { success: boolean; error: string | n
 
 // ---------------------------------------------------------------- cluster.graceful_stop.*
 
-/** CrateDB's defaults (fact sheet section 2). */
+/** CrateDB's defaults of cluster.graceful_stop.timeout, .force and .min_availability. */
 export const GRACEFUL_STOP_DEFAULTS = { timeout: '2h', force: false, minAvailability: 'PRIMARIES' } as const;
 
 /** CrateDB time value ('720s', '2h', '500ms', bare number = ms) in ms, or null. */

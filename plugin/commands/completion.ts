@@ -188,10 +188,6 @@ export function completeWords(words: string[]): string[] {
   return candidates.filter((c) => c.startsWith(current));
 }
 
-export function cobraAnswer(candidates: string[]): string {
-  return `${candidates.join('\n')}${candidates.length ? '\n' : ''}:${NO_FILE_COMP}\n`;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Resource names
 
