@@ -68,7 +68,16 @@ function __kubectl_crate_decommission_complete
     set -l directive (string replace -- ':' '' $out[-1])
     set -e out[-1]
     if test (math "bitand($directive, 8)") -ne 0
-        __fish_complete_suffix .$out
+        # FilterFileExt: the files with one of the extensions given, and the directories (to descend into).
+        for f in (commandline -ct)*
+            if test -d $f
+                printf '%s/\\n' $f
+            else
+                for ext in $out
+                    string match -q -- "*.$ext" $f; and printf '%s\\n' $f
+                end
+            end
+        end
         return
     end
     printf '%s\n' $out
