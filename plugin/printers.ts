@@ -110,6 +110,8 @@ export function formatResult(value: unknown, c: Colors, t: TableOptions & { wide
       `${mark} ${verb} of pod ${r.namespace}/${r.podName} ${ok ? (r.skipped ? 'skipped (already done by this operation)' : 'completed') : 'failed'}` +
         `${r.dryRun ? ' (dry run)' : ''} using ${str(r.strategyUsed)} strategy in ${seconds(r.duration)}`,
     );
+    const reloc = r.relocation as { summary?: unknown } | undefined;
+    if (reloc && typeof reloc.summary === 'string') lines.push(`Relocation: ${reloc.summary}`);
     // The single-pod pre-flight: shown when it decided (a refusal, a degraded go-ahead) or in a dry run.
     const degraded = !!(r.preflight && typeof r.preflight === 'object' && (r.preflight as Record<string, unknown>).degraded);
     if (r.preflight && typeof r.preflight === 'object' && (r.dryRun || r.errorKind === 'refused' || degraded)) {

@@ -14,6 +14,7 @@ import { parseDcUtilFlags, type DcUtilFlags } from './flags.js';
 import { scanPreStopCommand, type DcUtilCall, type PreStopScan } from './prestop.js';
 import { servedSchemeFromManifest, type HttpScheme, type ManifestScheme } from './scheme.js';
 import { effectiveDcUtilTimeout } from './timeout.js';
+import { withoutOwnNoneLabel } from '../min-availability-label.js';
 
 export const MIN_AVAILABILITY_VALUES = ['NONE', 'PRIMARIES', 'FULL'] as const;
 export type MinAvailabilityValue = (typeof MIN_AVAILABILITY_VALUES)[number];
@@ -68,7 +69,10 @@ export interface DcUtilFacts {
 export interface DetectFacts {
   sts: V1StatefulSet;
   pod: V1Pod | null;
+  /** The StatefulSet's labels, the tool's own marked dc-util-min-availability=NONE replaced by the value before. */
   labels: Record<string, string>;
+  /** Why the labels differ from the StatefulSet's (the tool's own NONE, issue 9 item 1); null when they do not. */
+  ownNoneNote: string | null;
   replicas: number;
   /** The pod template's grace period: dc_util reads it (its one GET), not the pod's. */
   grace: number | null;
@@ -132,7 +136,10 @@ export function detectFacts(sts: V1StatefulSet, options: DetectOptions = {}): De
   const templateSpec = sts.spec?.template?.spec;
   const podSpec = pod?.spec ?? templateSpec;
   const grace = templateSpec?.terminationGracePeriodSeconds ?? null;
-  const labels = sts.metadata?.labels ?? {};
+  // The tool's own dc-util-min-availability=NONE (a restart without relocation, marked) is intended: detect with
+  // the value before (issue 9 item 1); a user's NONE stays rule 18's misconfiguration.
+  const ownNone = withoutOwnNoneLabel(sts.metadata?.labels ?? {});
+  const labels = ownNone.labels;
   const stsName = sts.metadata?.name ?? null;
   const samplePod = pod?.metadata?.name ?? (stsName === null ? null : `${stsName}-0`);
   const containers = podSpec?.containers ?? [];
@@ -146,6 +153,7 @@ export function detectFacts(sts: V1StatefulSet, options: DetectOptions = {}): De
     sts,
     pod,
     labels,
+    ownNoneNote: ownNone.note,
     replicas: sts.spec?.replicas ?? 1,
     grace,
     podGrace: pod ? (pod.spec?.terminationGracePeriodSeconds ?? grace) : grace,

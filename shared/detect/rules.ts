@@ -341,7 +341,10 @@ function minAvailabilityNotes(f: DetectFacts, d: DcUtilFacts): string[] {
   return notes;
 }
 
-/** Rule 18: dc_util's effective min_availability is NONE (or cannot be computed): its decommission drains nothing. */
+/**
+ * Rule 18: dc_util's effective min_availability is NONE (or cannot be computed): its decommission drains nothing.
+ * Exception: the tool's own marked NONE label (facts.labels holds the value before; the note says so).
+ */
 export function minAvailabilityNone(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   if (!d) return null;
@@ -357,7 +360,7 @@ export function minAvailabilityNone(f: DetectFacts): RuleVerdict | null {
   if (d.minText === null && d.minLabel === null) {
     blockers.push(`the -min-availability value cannot be computed from the manifest: it may be NONE (no shard moves)`);
   }
-  return { notes: minAvailabilityNotes(f, d), blockers };
+  return { notes: [...(f.ownNoneNote ? [f.ownNoneNote] : []), ...minAvailabilityNotes(f, d)], blockers };
 }
 
 /** The node name dc_util derives from the hostname (not from -Cnode.name); undefined when it cannot be computed. */
