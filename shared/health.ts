@@ -19,8 +19,99 @@ export const HealthCheckName = {
   noSnapshotRunning: 'no_snapshot_running',
 } as const;
 
+/** What one reading of the cluster saw through a node that is not being drained: the input of every health check. */
+export interface HealthReading {
+  /** The pod that answered. */
+  answeredBy: string | null;
+  rows: HealthRow[];
+  healthStatus: HealthStatus;
+  /** sys.nodes without the nodes whose pod is terminating. */
+  nodes: NodeRow[];
+  /** sys.nodes rows whose pod is terminating (not counted). */
+  leaving: NodeRow[];
+  expectedNodes: number;
+  masterNode: string | null;
+  relocating: number;
+  initializing: number;
+  snapshots: { count: number } | { unreadable: string };
+}
+
+/** What unready pods whose node left the cluster explain in a failed check (ECK's degraded pre-flight). */
+export interface UnreadyExplanation {
+  /** `unready pod(s) <names>`. */
+  unreadyText: string;
+  expectedNodes: number;
+}
+
+/**
+ * One named health check (ECK style): `evaluate` reads a reading; `explainableByUnready` says whether unready pods
+ * whose node is not in the cluster can explain its failure, and if so the sentence that explains it.
+ */
+export interface HealthCheck {
+  name: string;
+  evaluate(reading: HealthReading): { ok: boolean; message: string };
+  explainableByUnready: false | ((reading: HealthReading, why: UnreadyExplanation) => string);
+}
+
+/** The health checks, in the order they are reported. */
+export const HEALTH_CHECKS: readonly HealthCheck[] = [
+  {
+    name: HealthCheckName.sqlReachable,
+    evaluate: (r) => ({ ok: true, message: `answered by pod ${r.answeredBy ?? '?'}` }),
+    explainableByUnready: false,
+  },
+  {
+    name: HealthCheckName.allTablesGreen,
+    evaluate: (r) => ({
+      ok: r.healthStatus === 'GREEN',
+      message: r.healthStatus === 'GREEN' ? `${r.rows.length} tables/partitions GREEN` : describeTables(r.rows),
+    }),
+    // YELLOW only: the caller refuses a RED cluster first (a missing primary is never explained).
+    explainableByUnready: (r, why) => `${r.healthStatus} explained by the missing replicas of ${why.unreadyText}`,
+  },
+  {
+    name: HealthCheckName.nodeCountMatchesReplicas,
+    evaluate: (r) => {
+      const notCounted = r.leaving.length ? ` (not counted: ${r.leaving.map((n) => `${n.name}, pod ${n.hostname} is terminating`).join('; ')})` : '';
+      return { ok: r.nodes.length === r.expectedNodes, message: `${r.nodes.length} nodes in the cluster, ${r.expectedNodes} expected${notCounted}` };
+    },
+    explainableByUnready: (r, why) => `${r.nodes.length}/${why.expectedNodes} explained by ${why.unreadyText}`,
+  },
+  {
+    name: HealthCheckName.masterElected,
+    evaluate: (r) => ({ ok: r.masterNode !== null, message: r.masterNode ? `master is ${r.masterNode}` : 'no master node elected' }),
+    explainableByUnready: false,
+  },
+  {
+    name: HealthCheckName.noRelocatingShards,
+    evaluate: (r) => ({ ok: r.relocating === 0, message: `${r.relocating} shards relocating` }),
+    explainableByUnready: false,
+  },
+  {
+    name: HealthCheckName.noInitializingShards,
+    evaluate: (r) => ({ ok: r.initializing === 0, message: `${r.initializing} shards initializing` }),
+    explainableByUnready: (r) => `${r.initializing} shards initializing (recovery)`,
+  },
+  {
+    name: HealthCheckName.noSnapshotRunning,
+    evaluate: (r) =>
+      'count' in r.snapshots
+        ? {
+            ok: r.snapshots.count === 0,
+            message:
+              r.snapshots.count === 0
+                ? 'no snapshot running'
+                : `${r.snapshots.count} CREATE SNAPSHOT ${r.snapshots.count === 1 ? 'statement' : 'statements'} running`,
+          }
+        : { ok: true, message: `could not be read, counted as passed (sys.jobs: ${r.snapshots.unreadable})` },
+    explainableByUnready: false,
+  },
+];
+
+/** A reading and the checks evaluated on it; `reading` is null when CrateDB could not be read at all. */
 interface Reading {
   checks: NamedCheck[];
+  reading: HealthReading | null;
   healthStatus: HealthStatus;
   nodeCount: number;
   masterNode: string | null;
@@ -65,46 +156,40 @@ async function readOnce(
   try {
     const all = await reader.nodes(signal);
     const terminating = await terminatingOf(all.map((n) => n.hostname));
-    const leaving = all.filter((n) => terminating.has(n.hostname));
-    const nodes = all.filter((n) => !terminating.has(n.hostname));
-    const notCounted = leaving.length ? ` (not counted: ${leaving.map((n) => `${n.name}, pod ${n.hostname} is terminating`).join('; ')})` : '';
     const masterId = await reader.masterNodeId(signal);
     const rows = await reader.healthRows(signal);
     const states = await reader.shardStates(signal);
-    const relocating = states.get('RELOCATING') ?? 0;
-    const initializing = states.get('INITIALIZING') ?? 0;
     const snapshots = await reader.runningSnapshots(signal);
-    const status = worstHealth(rows);
-    const masterNode = masterId === null ? null : (all.find((n) => n.id === masterId)?.name ?? masterId);
-    const checks: NamedCheck[] = [
-      { name: HealthCheckName.sqlReachable, ok: true, message: `answered by pod ${reader.currentPod ?? '?'}` },
-      {
-        name: HealthCheckName.allTablesGreen,
-        ok: status === 'GREEN',
-        message: status === 'GREEN' ? `${rows.length} tables/partitions GREEN` : describeTables(rows),
-      },
-      {
-        name: HealthCheckName.nodeCountMatchesReplicas,
-        ok: nodes.length === expectedNodes,
-        message: `${nodes.length} nodes in the cluster, ${expectedNodes} expected${notCounted}`,
-      },
-      { name: HealthCheckName.masterElected, ok: masterNode !== null, message: masterNode ? `master is ${masterNode}` : 'no master node elected' },
-      { name: HealthCheckName.noRelocatingShards, ok: relocating === 0, message: `${relocating} shards relocating` },
-      { name: HealthCheckName.noInitializingShards, ok: initializing === 0, message: `${initializing} shards initializing` },
-      'count' in snapshots
-        ? {
-            name: HealthCheckName.noSnapshotRunning,
-            ok: snapshots.count === 0,
-            message: snapshots.count === 0 ? 'no snapshot running' : `${snapshots.count} CREATE SNAPSHOT ${snapshots.count === 1 ? 'statement' : 'statements'} running`,
-          }
-        : { name: HealthCheckName.noSnapshotRunning, ok: true, message: `could not be read, counted as passed (sys.jobs: ${snapshots.unreadable})` },
-    ];
-    return { checks, healthStatus: status, nodeCount: nodes.length, masterNode, relocating, initializing, error: null, nodes: all };
+    const reading: HealthReading = {
+      answeredBy: reader.currentPod ?? null,
+      rows,
+      healthStatus: worstHealth(rows),
+      nodes: all.filter((n) => !terminating.has(n.hostname)),
+      leaving: all.filter((n) => terminating.has(n.hostname)),
+      expectedNodes,
+      masterNode: masterId === null ? null : (all.find((n) => n.id === masterId)?.name ?? masterId),
+      relocating: states.get('RELOCATING') ?? 0,
+      initializing: states.get('INITIALIZING') ?? 0,
+      snapshots,
+    };
+    const checks: NamedCheck[] = HEALTH_CHECKS.map((check) => ({ name: check.name, ...check.evaluate(reading) }));
+    return {
+      checks,
+      reading,
+      healthStatus: reading.healthStatus,
+      nodeCount: reading.nodes.length,
+      masterNode: reading.masterNode,
+      relocating: reading.relocating,
+      initializing: reading.initializing,
+      error: null,
+      nodes: all,
+    };
   } catch (err) {
     if (signal?.aborted) throw abortReason(signal);
     const message = messageOf(err);
     return {
       checks: [{ name: HealthCheckName.sqlReachable, ok: false, message }],
+      reading: null,
       healthStatus: 'UNKNOWN',
       nodeCount: 0,
       masterNode: null,
@@ -123,12 +208,13 @@ const plural = (n: number, word: string) => `${word}${n === 1 ? '' : 's'}`;
  * are unready and whose CrateDB node is not in sys.nodes? Such a pod holds no shard the cluster relies on,
  * so restarting it cannot reduce availability. Explained: the node count (exactly expected - those pods),
  * YELLOW (their replicas are missing; never RED: a missing primary refuses), initializing shards (recovery).
- * Never explained: an unreachable cluster, no master, relocating shards, a running snapshot. Returns the explanation, or why not.
+ * Never explained: the checks of HEALTH_CHECKS whose explainableByUnready is false (an unreachable cluster, no
+ * master, relocating shards, a running snapshot). Returns the explanation, or why not.
  */
 async function explainDegraded(
   deps: EngineDeps,
   cluster: CrateDBCluster,
-  reading: Pick<Reading, 'checks' | 'healthStatus' | 'nodeCount' | 'nodes' | 'initializing'>,
+  reading: Pick<Reading, 'checks' | 'reading' | 'healthStatus' | 'nodeCount' | 'nodes'>,
   tolerate: string[],
 ): Promise<{ degraded: DegradedHealth } | { reason: string }> {
   const failed = reading.checks.filter((c) => !c.ok);
@@ -143,13 +229,8 @@ async function explainDegraded(
   }
   // Nothing to explain with: an ordinary unhealthy cluster (no reason worth reporting).
   if (unready.length === 0) return { reason: '' };
-  const hard = failed.filter(
-    (c) =>
-      c.name === HealthCheckName.sqlReachable ||
-      c.name === HealthCheckName.masterElected ||
-      c.name === HealthCheckName.noRelocatingShards ||
-      c.name === HealthCheckName.noSnapshotRunning,
-  );
+  const explainer = (name: string) => HEALTH_CHECKS.find((check) => check.name === name)?.explainableByUnready ?? false;
+  const hard = failed.filter((c) => explainer(c.name) === false);
   if (hard.length > 0) return { reason: `${hard.map((c) => c.name).join(', ')} failed (never explained by unready pods)` };
   if (reading.healthStatus !== 'GREEN' && reading.healthStatus !== 'YELLOW') {
     return { reason: `health is ${reading.healthStatus} (a missing primary is never explained by unready pods)` };
@@ -164,16 +245,9 @@ async function explainDegraded(
     return { reason: `${reading.nodeCount}/${expected} nodes, but ${unreadyText} ${absent.length === 1 ? 'explains' : 'explain'} ${absent.length} missing` };
   }
   const explained: NamedCheck[] = failed.map((c) => {
-    switch (c.name) {
-      case HealthCheckName.nodeCountMatchesReplicas:
-        return { name: c.name, ok: true, message: `${reading.nodeCount}/${expected} explained by ${unreadyText}` };
-      case HealthCheckName.allTablesGreen:
-        return { name: c.name, ok: true, message: `${reading.healthStatus} explained by the missing replicas of ${unreadyText}` };
-      case HealthCheckName.noInitializingShards:
-        return { name: c.name, ok: true, message: `${reading.initializing} shards initializing (recovery)` };
-      default:
-        return { name: c.name, ok: false, message: c.message };
-    }
+    const explain = explainer(c.name);
+    if (explain === false || !reading.reading) return { name: c.name, ok: false, message: c.message };
+    return { name: c.name, ok: true, message: explain(reading.reading, { unreadyText, expectedNodes: expected }) };
   });
   const unexplained = explained.filter((c) => !c.ok);
   if (unexplained.length > 0) return { reason: `${unexplained.map((c) => c.name).join(', ')} not explained by unready pods` };
@@ -272,6 +346,7 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
           ? null
           : `Cluster ${cluster.namespace}/${cluster.name} is not healthy: failed checks ${failed.join(', ')}${notDegraded ? ` (not explained by unready pods: ${notDegraded})` : ''}`,
         degraded: done && failed.length > 0 ? degraded : null,
+        ...(!done && notDegraded ? { notExplainedByUnready: notDegraded } : {}),
       };
     }
     await deps.clock.delay(intervalMs, deps.signal);

@@ -1,9 +1,12 @@
-// The pre-flight health gate of the single-pod operations (restartPod, decommissionPod called on
-// their own): the same named checks as the rolling restart's pre-flight, before anything changes.
+// The pre-flight health gate, one for every operation: the named checks of the health gate (HEALTH_CHECKS) read once
+// before anything changes, and one decision (decidePreflight: passed, degraded, refused) that the rolling restart
+// (for the pods it restarts) and the single-pod operations (restartPod, decommissionPod on their own, for that pod)
+// both take. What differs: a single-pod operation may be skipped (--skip-preflight), a resumed one that already
+// started on its pod is not refused, and the wording of the refusal names the one pod.
 import { emitEvent, EventReason } from './events.js';
 import { checkClusterHealth } from './health.js';
 import { setScope, type Failure, type OperationContext } from './operation.js';
-import type { HealthCheckResult } from './schemas.js';
+import type { HealthCheckResult, PreflightDecision } from './schemas.js';
 
 export interface PreflightOptions {
   /** Skip the gate (dangerous: a decommission of a pod in a RED cluster may make data unavailable). */
@@ -61,7 +64,8 @@ export async function singlePodPreflight(ctx: OperationContext, podName: string,
   const failed = preflight.failedChecks.join(', ');
   const details = preflight.checks.filter((c) => !c.ok).map((c) => c.message).join('; ');
   const degraded = preflight.degraded;
-  if (degraded?.pods.includes(podName)) {
+  // The one gate decision, for this pod: degraded = its node is one of those unready pods explain.
+  if (decidePreflight(preflight, [podName])?.outcome === 'degraded' && degraded) {
     // Its node is not in the cluster: deleting the pod cannot make any data less available.
     deps.log.warn(`preflight: ${degraded.message}; the ${verb} of pod ${podName} may go on`, { failedChecks: preflight.failedChecks, degradedPods: degraded.pods });
     if (!ctx.dryRun) {
@@ -84,8 +88,38 @@ export async function singlePodPreflight(ctx: OperationContext, podName: string,
   return { preflight, refusal: { error, errorKind: 'refused' }, tolerateUnready: [] };
 }
 
-/** `; <why the failure is not explained by unready pods>` when the gate said so, else ''. */
+/** `; not explained by unready pods: <why>` when the gate said why unready pods do not explain it, else ''. */
 export function notExplained(preflight: HealthCheckResult): string {
-  const m = /\(not explained by unready pods: (.*)\)$/.exec(preflight.error ?? '');
-  return m ? `; not explained by unready pods: ${m[1]}` : '';
+  return preflight.notExplainedByUnready ? `; not explained by unready pods: ${preflight.notExplainedByUnready}` : '';
 }
+
+/** `failed checks <names> (<messages>)` of an unhealthy reading. */
+function failedSummary(preflight: HealthCheckResult): string {
+  return `failed checks ${preflight.failedChecks.join(', ')} (${preflight.checks.filter((c) => !c.ok).map((c) => c.message).join('; ')})`;
+}
+
+/**
+ * The pre-flight's decision for the pods to restart (`wanted`). Degraded (ECK style): every failed check is
+ * explained by unready pods whose node is not in the cluster; those (of `wanted`) restart first, and the full
+ * gate must pass before any other pod. Refused when such a pod is left out while Ready pods are to restart.
+ */
+export function decidePreflight(preflight: HealthCheckResult | null, wanted: string[]): PreflightDecision | null {
+  if (!preflight) return null;
+  if (preflight.healthy) return { outcome: 'passed', pods: [], message: `passed (${preflight.checks.map((c) => c.name).join(', ')})` };
+  const failed = failedSummary(preflight);
+  const d = preflight.degraded;
+  if (!d) return { outcome: 'refused', pods: [], message: `${failed}${notExplained(preflight)}` };
+  const first = d.pods.filter((p) => wanted.includes(p));
+  const left = d.pods.filter((p) => !wanted.includes(p));
+  const others = wanted.filter((p) => !d.pods.includes(p));
+  if (first.length === 0 || (left.length > 0 && others.length > 0)) {
+    const are = left.length === 1 ? 'is' : 'are';
+    return {
+      outcome: 'refused',
+      pods: [],
+      message: `${failed}; preflight: ${d.message}, but ${left.join(', ')} ${are} not among the pods to restart and no Ready pod may restart while ${left.length === 1 ? 'it is' : 'they are'} out of the cluster`,
+    };
+  }
+  return { outcome: 'degraded', pods: first, message: d.message };
+}
+

@@ -9,7 +9,7 @@ import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName } from './lease.js
 import { MANUAL_DELETE_GRACE_SECONDS, MANUAL_TIMEOUT_MARGIN_SECONDS } from './decommission.js';
 import type { EngineDeps } from './ports.js';
 import { runRestart } from './restart.js';
-import { notExplained } from './preflight.js';
+import { decidePreflight } from './preflight.js';
 import {
   RollingRestartInput,
   RollingRestartPlan,
@@ -59,31 +59,6 @@ async function doneByOperation(deps: EngineDeps, cluster: CrateDBCluster, operat
   } catch {
     return {};
   }
-}
-
-/**
- * The pre-flight's decision for the pods to restart (`wanted`). Degraded (ECK style): every failed check is
- * explained by unready pods whose node is not in the cluster; those (of `wanted`) restart first, and the full
- * gate must pass before any other pod. Refused when such a pod is left out while Ready pods are to restart.
- */
-export function decidePreflight(preflight: HealthCheckResult | null, wanted: string[]): PreflightDecision | null {
-  if (!preflight) return null;
-  if (preflight.healthy) return { outcome: 'passed', pods: [], message: `passed (${preflight.checks.map((c) => c.name).join(', ')})` };
-  const failed = `failed checks ${preflight.failedChecks.join(', ')} (${preflight.checks.filter((c) => !c.ok).map((c) => c.message).join('; ')})`;
-  const d = preflight.degraded;
-  if (!d) return { outcome: 'refused', pods: [], message: `${failed}${notExplained(preflight)}` };
-  const first = d.pods.filter((p) => wanted.includes(p));
-  const left = d.pods.filter((p) => !wanted.includes(p));
-  const others = wanted.filter((p) => !d.pods.includes(p));
-  if (first.length === 0 || (left.length > 0 && others.length > 0)) {
-    const are = left.length === 1 ? 'is' : 'are';
-    return {
-      outcome: 'refused',
-      pods: [],
-      message: `${failed}; preflight: ${d.message}, but ${left.join(', ')} ${are} not among the pods to restart and no Ready pod may restart while ${left.length === 1 ? 'it is' : 'they are'} out of the cluster`,
-    };
-  }
-  return { outcome: 'degraded', pods: first, message: d.message };
 }
 
 function buildPlan(

@@ -274,6 +274,11 @@ export const HealthCheckResult = z.object({
   error: z.string().nullable().default(null),
   /** Set when not healthy but degraded in a way `tolerateUnready` explains (a pre-flight that may go on with those pods). */
   degraded: DegradedHealth.nullish(),
+  /**
+   * Set when not healthy, `tolerateUnready` was given and unready pods do not explain the failure: why not (e.g.
+   * `health is RED (a missing primary is never explained by unready pods)`). The pre-flight quotes it.
+   */
+  notExplainedByUnready: z.string().nullish(),
 });
 export type HealthCheckResult = z.infer<typeof HealthCheckResult>;
 

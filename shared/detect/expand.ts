@@ -103,6 +103,14 @@ function simpleRegex(pattern: string, extended: boolean): RegExp | null {
   }
 }
 
+/** `-X value` or `-Xvalue` at args[k]: its value and the index of the last word it took; null when another word. */
+function shortOption(args: string[], k: number, letter: string): { value: string | null; last: number } | null {
+  const arg = args[k] as string;
+  if (arg === `-${letter}`) return { value: args[k + 1] ?? null, last: k + 1 };
+  if (arg.startsWith(`-${letter}`)) return { value: arg.slice(2), last: k };
+  return null;
+}
+
 /** Apply one pipeline stage (awk field, cut, rev, sed s///, grep -o, tr -d) to a string; null when unknown. */
 function applyFilter(words: string[], input: string): string | null {
   const [program, ...args] = words;
@@ -111,10 +119,9 @@ function applyFilter(words: string[], input: string): string | null {
       let separator: string | null = null;
       let script: string | null = null;
       for (let k = 0; k < args.length; k++) {
-        const arg = args[k] as string;
-        if (arg === '-F') separator = args[++k] ?? null;
-        else if (arg.startsWith('-F')) separator = arg.slice(2);
-        else script = arg;
+        const option = shortOption(args, k, 'F');
+        if (option) [separator, k] = [option.value, option.last];
+        else script = args[k] as string;
       }
       const field = /^\{\s*print\s+\$(NF|[0-9]+)\s*;?\s*\}$/.exec(script ?? '')?.[1];
       if (separator === null || separator.length !== 1 || field === undefined) return null;
@@ -127,11 +134,10 @@ function applyFilter(words: string[], input: string): string | null {
       let delimiter: string | null = null;
       let fields: string | null = null;
       for (let k = 0; k < args.length; k++) {
-        const arg = args[k] as string;
-        if (arg === '-d') delimiter = args[++k] ?? null;
-        else if (arg.startsWith('-d')) delimiter = arg.slice(2);
-        else if (arg === '-f') fields = args[++k] ?? null;
-        else if (arg.startsWith('-f')) fields = arg.slice(2);
+        const d = shortOption(args, k, 'd');
+        const f = d ? null : shortOption(args, k, 'f');
+        if (d) [delimiter, k] = [d.value, d.last];
+        else if (f) [fields, k] = [f.value, f.last];
         else return null;
       }
       if (delimiter === null || delimiter.length !== 1 || fields === null || !/^[0-9]+$/.test(fields)) return null;

@@ -97,6 +97,8 @@ describe('degraded pre-flight: rolling restart', () => {
     expect(r.error).toContain('not explained by unready pods: health is RED');
     expect(r.plan.preflightDecision?.outcome).toBe('refused');
     expect(r.plan.preflight?.degraded ?? null).toBeNull();
+    // The reason is a field of the gate's result (issue 12 item 4), not recovered from the error text.
+    expect(r.plan.preflight?.notExplainedByUnready).toBe('health is RED (a missing primary is never explained by unready pods)');
     expect(podWrites(w)).toEqual([]);
     expect(w.crate.writes).toEqual([]);
     expect(recreations(w, 'crate-1')).toBe(0);
