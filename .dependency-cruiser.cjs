@@ -54,8 +54,7 @@ module.exports = {
         "A front end imports shared/ only through a folder's index.ts (shared/task/index.ts, shared/adapters/index.ts, shared/detect/index.ts, ...), the engine's shared/index.ts, or the Temporal worker's own entry shared/temporal/worker.ts.",
       severity: 'error',
       from: { path: '^(plugin|runner)/' },
-      // shared/detect.ts: until it becomes the shared/detect/ folder (issue 12 item 3), whose index.ts then applies.
-      to: { path: '^shared/', pathNot: '^shared/(index|[^/]+/index|temporal/worker|detect)\\.ts$' },
+      to: { path: '^shared/', pathNot: '^shared/(index|[^/]+/index|temporal/worker)\\.ts$' },
     },
     {
       name: 'engine-loaded-eagerly',
