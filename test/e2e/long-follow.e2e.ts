@@ -91,7 +91,9 @@ describe('a drain held for 6.5 minutes (longer than the 300 s that killed the pl
       await eventually('the heartbeat of the held exit wait on the plain follower', async () => beat.test(plain.output()), HOLD_MS, 1_000);
       const beatAt = Date.now();
       await eventually('the heartbeat on the attach follower', async () => beat.test(attach.output()), 30_000, 200);
-      await eventually('the heartbeat on the terminal', async () => /Waiting for the CrateDB process of pod/.test(stripAnsi(tty.screen())), 30_000, 200);
+      // On the terminal (listr2) the heartbeat is the pod task's dim "… Waiting for ..." output line.
+      await eventually('the heartbeat on the terminal', async () => /… Waiting for the CrateDB process of pod/.test(stripAnsi(tty.screen())), 30_000, 200);
+      expect(tty.screen(), 'the heartbeat is dim on the terminal').toMatch(/\u001b\[2m… Waiting for the CrateDB process of pod/);
       expect(beatAt - heldAt, 'the heartbeat came after more than 300 s').toBeGreaterThan(300_000);
 
       // --- Ctrl-C on the terminal: detach, 130, gone within 2 s, the Job goes on -----------------------------------
@@ -117,6 +119,8 @@ describe('a drain held for 6.5 minutes (longer than the 300 s that killed the pl
         expect(r.code, `${name}:\n${out}`).toBe(0);
         expect(out, name).toMatch(/rollout of \S+ completed in/);
         expect(out, name).toMatch(beat);
+        // On a pipe the heartbeat is a plain line with WAIT in the level column (docs/cli.md, Output).
+        expect(out, name).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d WAIT  \\[${pod}\\] ${beat.source}`, 'm'));
         // The beat names what it waits for: the held statement coordinated by the draining node, and the time left.
         expect(out, name).toMatch(new RegExp(`node ${node}: 1 job \\(SELECT \\* FROM doc\\.held`));
         // The exit wait's timeout is the graceful-stop timeout plus the engine's 60 s margin.

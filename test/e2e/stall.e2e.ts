@@ -22,8 +22,16 @@ afterAll(async () => {
 const COMMON = ['--pod-ready-timeout', '120s', '--health-timeout', '120s', '--yes'];
 
 /** Leak the counter of the first node that drains, the moment its DECOMMISSION goes out (before its first check). */
-async function leakFirstDrainingNode(s: Scenario): Promise<{ pod: string; node: string }> {
-  const at = await eventually('the first node to be decommissioning', async () => (await leases(s.namespace)).find((l) => l.progress?.current?.step === 'decommission-sent'), 120_000, 100);
+async function leakFirstDrainingNode(s: Scenario, run: { done: Promise<{ code: number; stdout: string; stderr: string }> }): Promise<{ pod: string; node: string }> {
+  // A plugin that ends first (bad input, a failed pre-flight) fails the test at once, with its output.
+  const ended = run.done.then((r) => {
+    throw new Error(`the rollout ended (exit ${r.code}) before a node was decommissioning:\n${r.stdout}${r.stderr}`);
+  });
+  const at = await Promise.race([
+    eventually('the first node to be decommissioning', async () => (await leases(s.namespace)).find((l) => l.progress?.current?.step === 'decommission-sent'), 120_000, 100),
+    ended,
+  ]);
+  ended.catch(() => undefined);
   const pod = at.progress!.current!.pod;
   const node = nodeOf(pod);
   const r = await sim<{ activeRequests: number }>('POST', `/clusters/${s.cluster}/nodes/${node}/leak`, { count: 5 });
@@ -58,7 +66,7 @@ describe.concurrent('a leaked active-request counter during a rollout (manual st
     let first;
     try {
       const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...COMMON, '--decommission-timeout', '5m', '--stall-idle', '10s', '--heartbeat', '10s']);
-      first = await leakFirstDrainingNode(s);
+      first = await leakFirstDrainingNode(s, run);
       r = await run.done;
     } finally {
       report = await traffic.stop();
@@ -107,7 +115,7 @@ describe.concurrent('a leaked active-request counter during a rollout (manual st
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     const started = Date.now();
     const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...COMMON, '--decommission-timeout', '40s', '--heartbeat', '10s', '--no-stall-break']);
-    const first = await leakFirstDrainingNode(s);
+    const first = await leakFirstDrainingNode(s, run);
     const r = await run.done;
     const took = (Date.now() - started) / 1000;
     const out = r.stdout + r.stderr;
