@@ -12,7 +12,6 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/build.mjs scripts/build-options.mjs scripts/
 COPY shared/ shared/
-COPY plugin/ plugin/
 COPY runner/ runner/
 RUN node scripts/build.mjs && test -s dist/lib/runner.mjs
 

@@ -6,7 +6,7 @@ import type { EngineDeps } from '../shared/ports.js';
 import type { Connection } from './io.js';
 import type { KubeConnectOptions } from './options.js';
 import { createPluginKube, type PluginKube } from './kube.js';
-import { isUnreachable, unreachableError, type ApiServerTarget } from './exit.js';
+import { isUnreachable, unreachableError, type ApiServerTarget } from '../shared/task/exit.js';
 
 /** Every failure below HTTP becomes ONE error naming the server and context, with what to check (exit 6). */
 export function withUnreachable(kube: PluginKube, target: ApiServerTarget): PluginKube {

@@ -1,10 +1,10 @@
 // What the plugin's commands get from the outside world: writers, environment, cluster factory, engine, files.
 import type { KubeConnectOptions } from './options.js';
 import type { PluginKube } from './kube.js';
-import type { EngineApi } from './engine.js';
+import type { EngineApi } from '../shared/task/engine.js';
 import type { EngineDeps } from '../shared/ports.js';
-import type { ApiServerTarget } from './exit.js';
-import type { InterruptPolicy, SignalName } from './interrupt.js';
+import type { ApiServerTarget } from '../shared/task/exit.js';
+import type { InterruptPolicy, SignalName } from '../shared/task/interrupt.js';
 
 export interface Writer {
   write(text: string): void;
@@ -38,7 +38,7 @@ export interface CliContext {
   /** Aborted on Ctrl-C / SIGTERM: long commands detach or stop safely. */
   signal: AbortSignal;
   /**
-   * What a Ctrl-C/SIGTERM means while a command runs (plugin/interrupt.ts): how long it may take to stop before the
+   * What a Ctrl-C/SIGTERM means while a command runs (shared/task/interrupt.ts): how long it may take to stop before the
    * process exits anyway, and what to print then. Returns a function restoring the previous policy. Absent in tests.
    */
   interruptPolicy?(policy: InterruptPolicy): () => void;

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { runCli } from './cli.js';
 import { confirmOnTerminal, openControllingTerminal } from './confirm.js';
-import { loadEngine } from './engine.js';
+import { loadEngine } from '../shared/task/engine.js';
 import type { CliContext } from './io.js';
-import { Interrupts } from './interrupt.js';
-import { EXIT_INTERRUPTED, EXIT_TERMINATED } from './exit.js';
+import { Interrupts } from '../shared/task/interrupt.js';
+import { EXIT_INTERRUPTED, EXIT_TERMINATED } from '../shared/task/exit.js';
 
 // Ctrl-C / SIGTERM: the first aborts ctx.signal (Job mode detaches at once, --local stops safely) and the process
 // exits within the command's grace period even if an API call hangs; a second one exits at once.

@@ -15,12 +15,11 @@ import type {
   V1RoleBinding,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
-import pkg from '../package.json' with { type: 'json' };
-import { ExitCode } from '../shared/errors.js';
+import { ExitCode } from '../shared/task/exit.js';
+import { VERSION } from '../shared/task/version.js';
 
 export const APP_NAME = 'crate-decommission';
 export const MANAGED_BY = 'kubectl-crate-decommission';
-export const VERSION: string = pkg.version;
 
 export const LABEL_NAME = 'app.kubernetes.io/name';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';

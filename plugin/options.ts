@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { Argv } from 'yargs';
-import { Dns1123Label } from '../shared/schemas.js';
-import { UsageError } from './exit.js';
+import { UsageError } from '../shared/task/exit.js';
+import { type DryRunMode, parseDryRun, parseDurationSeconds, validateNamespace } from '../shared/task/flag-values.js';
 import { validateJsonPath } from './output.js';
 
 export const OutputFormat = z.enum(['text', 'json', 'yaml', 'wide', 'name', 'jsonpath']);
@@ -12,9 +12,6 @@ export type OutputFormat = z.infer<typeof OutputFormat>;
 /** Commands with a table, where kubectl's `-o wide`, `-o name` and `--no-headers` apply. */
 export const TABLE_COMMANDS = ['jobs list', 'schedule list', 'plan', 'health'];
 export const ColorMode = z.enum(['auto', 'always', 'never']);
-/** kubectl's --dry-run strategies: none = a real run; client = print what would be sent; server = send it with dryRun=All. */
-export const DryRunMode = z.enum(['none', 'client', 'server']);
-export type DryRunMode = z.infer<typeof DryRunMode>;
 
 /** What loadKubeConfig (shared/adapters) needs: kubectl's global flags. */
 export interface KubeConnectOptions {
@@ -206,68 +203,6 @@ export function parseGlobalOptions(raw: RawGlobal, env: Record<string, string | 
   };
 }
 
-const DRY_RUN_TODO = 'Use --dry-run=none, --dry-run=client or --dry-run=server';
-
-/**
- * --dry-run as kubectl reads it: none|client|server; absent = none. kubectl's deprecated boolean forms (true,
- * false, 1, ...) and anything else are refused: on a tool that restarts databases a guess is not good enough.
- * (A boolean true/false only comes from internal callers, never from the command line.)
- */
-export function parseDryRun(v: unknown): DryRunMode {
-  if (v === undefined || v === null || v === false) return 'none';
-  if (v === true) return 'client';
-  const values = Array.isArray(v) ? v : [v];
-  const modes = values.map((x) => {
-    const text = String(x);
-    const r = DryRunMode.safeParse(text);
-    if (r.success) return r.data;
-    if (/^(true|false|t|f|1|0|yes|no)$/i.test(text)) {
-      throw new UsageError(
-        `invalid --dry-run value "${text}": boolean values are deprecated in kubectl and not accepted here`,
-        `${DRY_RUN_TODO} (true meant client, false meant none)`,
-      );
-    }
-    throw new UsageError(`invalid --dry-run value "${text}"`, DRY_RUN_TODO);
-  });
-  if (new Set(modes).size > 1) throw new UsageError('--dry-run was given more than once with different values', 'Pass --dry-run once');
-  return modes[0] ?? 'none';
-}
-
-/**
- * The bare `--dry-run` means `--dry-run=client` (kubectl's NoOptDefVal): it never takes the next word as its value,
- * so `--dry-run sts/x` keeps the target. `--dry-run server` (a strategy after a space) is refused: kubectl reads the
- * word as an argument, and guessing either way is wrong here. Nothing after `--` is touched.
- */
-export function normalizeDryRunArgs(args: readonly string[]): string[] {
-  const out: string[] = [];
-  let flags = true;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] ?? '';
-    if (flags && a === '--') flags = false;
-    if (flags && a === '--dry-run') {
-      const next = args[i + 1];
-      if (next !== undefined && /^(none|client|server|true|false)$/.test(next)) {
-        throw new UsageError(`--dry-run takes its value after "=", not a space ("--dry-run ${next}")`, `Use --dry-run=${next === 'true' ? 'client' : next === 'false' ? 'none' : next}`);
-      }
-      out.push('--dry-run=client');
-      continue;
-    }
-    out.push(a);
-  }
-  return out;
-}
-
-export function validateNamespace(namespace: string): string {
-  const r = Dns1123Label.safeParse(namespace);
-  if (!r.success) {
-    throw new UsageError(
-      `invalid namespace "${namespace}": must be a lowercase DNS-1123 label (a-z, 0-9, '-', at most 63 characters)`,
-      'Pass an existing namespace to -n',
-    );
-  }
-  return namespace;
-}
-
 function optionalString(v: unknown, flag: string): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (Array.isArray(v)) throw new UsageError(`${flag} was given more than once`, `Pass ${flag} once`);
@@ -282,71 +217,4 @@ function stringArray(v: unknown, flag: string): string[] {
     if (typeof x !== 'string' || x === '') throw new UsageError(`${flag} needs a value`, `Pass ${flag} <value>`);
     return x;
   });
-}
-
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/**
- * Go's time.ParseDuration syntax ("500ms", "0s", "1h30m", "1.5h", "-5s") or a bare number of seconds ("720", as
- * kubectl's --request-timeout takes it). Milliseconds, or null when it is not a duration at all.
- */
-export function parseGoDurationMs(text: string): number | null {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
-  const m = /^([-+]?)(.+)$/.exec(t);
-  if (!m || !m[2]) return null;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
-  let ms = 0;
-  let consumed = 0;
-  let part: RegExpExecArray | null;
-  while ((part = re.exec(m[2])) !== null) {
-    ms += Number(part[1]) * (UNIT_MS[part[2] ?? ''] ?? NaN);
-    consumed = re.lastIndex;
-  }
-  if (consumed !== m[2].length || consumed === 0 || !Number.isFinite(ms)) return null;
-  return m[1] === '-' ? -ms : ms;
-}
-
-/** Bounds of a duration flag, inclusive, in seconds; `zero` allows exactly 0 below `min` (e.g. "no limit"). */
-export interface DurationBounds {
-  min: number;
-  max: number;
-  zero?: boolean;
-}
-
-/** The engine's timeouts: whole seconds (sub-second values rounded up), 1s to 24h. */
-export const ENGINE_TIMEOUT_BOUNDS: DurationBounds = { min: 1, max: 86_400 };
-/** --request-timeout: 0 = no limit, else 1ms to 24h. */
-export const REQUEST_TIMEOUT_BOUNDS: DurationBounds = { min: 0.001, max: 86_400, zero: true };
-
-export function formatSeconds(s: number): string {
-  if (s >= 3600 && s % 3600 === 0) return `${s / 3600}h`;
-  if (s >= 60 && s % 60 === 0) return `${s / 60}m`;
-  if (s < 1) return `${Math.round(s * 1000)}ms`;
-  return `${s}s`;
-}
-
-/**
- * Parse a duration flag into seconds (Go syntax, see parseGoDurationMs) and check its bounds. Bad syntax and
- * out-of-range values are a UsageError naming the flag and the rule. `allowFraction` keeps sub-second values;
- * otherwise they are rounded up to whole seconds.
- */
-export function parseDurationSeconds(
-  text: string,
-  flag: string,
-  opts: { allowZero?: boolean; allowFraction?: boolean; bounds?: DurationBounds } = {},
-): number {
-  const bounds = opts.bounds ?? (opts.allowZero ? REQUEST_TIMEOUT_BOUNDS : ENGINE_TIMEOUT_BOUNDS);
-  const rule = `${bounds.zero ? '0 or ' : ''}from ${formatSeconds(bounds.min)} to ${formatSeconds(bounds.max)}`;
-  const ms = parseGoDurationMs(text);
-  if (ms === null) {
-    throw new UsageError(`invalid duration "${text}" for ${flag}`, `Use a Go duration such as 500ms, 90s, 15m or 1h30m (${rule})`);
-  }
-  let seconds = ms / 1000;
-  if (!opts.allowFraction) seconds = Math.ceil(seconds - 1e-9);
-  const inRange = (bounds.zero && seconds === 0) || (seconds >= bounds.min && seconds <= bounds.max);
-  if (!inRange) {
-    throw new UsageError(`${flag} ${text} is out of range: it must be ${rule}`, `Pass e.g. ${flag} ${formatSeconds(Math.min(bounds.max, 600))}`);
-  }
-  return seconds;
 }

@@ -6,8 +6,8 @@ import YAML from 'yaml';
 import type { V1Container, V1StatefulSet } from '@kubernetes/client-node';
 import type { StrategyDetection } from '../shared/schemas.js';
 import { findCrateContainer } from '../shared/detect.js';
-import type { TaskOptions } from './task.js';
-import { UsageError } from './exit.js';
+import type { TaskOptions } from '../shared/task/task.js';
+import { UsageError } from '../shared/task/exit.js';
 
 /** Which decommission a pod of this StatefulSet gets, with the values that govern it. */
 export interface PlannedDecommission {

@@ -2,7 +2,7 @@
 import type { OutputFormat } from './options.js';
 import type { Colors, Writer } from './io.js';
 import { jsonPath, toPlainYaml } from './output.js';
-import { UsageError } from './exit.js';
+import { UsageError } from '../shared/task/exit.js';
 
 /** How a value is printed besides its format: the jsonpath template, the table flavour, the names for `-o name`. */
 export interface PrintOptions {

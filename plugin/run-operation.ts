@@ -1,9 +1,8 @@
 // Runs one operation command (rollout, restart, decommission, health, plan) once its flags are valid:
 // connect, then either launch the runner Job and follow it (default) or run the engine here (--local).
-import { ExitCode } from '../shared/errors.js';
-import { executeMetered } from './metrics-run.js';
-import { EXIT_INTERRUPTED, errorLine, isUnreachable, unreachableError } from './exit.js';
-import { LOCAL_STOP_SECONDS } from './interrupt.js';
+import { executeMetered } from '../shared/task/metrics-run.js';
+import { EXIT_INTERRUPTED, ExitCode, errorLine, isUnreachable, unreachableError } from '../shared/task/exit.js';
+import { LOCAL_STOP_SECONDS } from '../shared/task/interrupt.js';
 import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
 import {
   buildJobForTask,
@@ -15,7 +14,7 @@ import type { PluginKube } from './kube.js';
 import type { GlobalOptions } from './options.js';
 import { formatResult, printValue, resultNames } from './printers.js';
 import { jsonProgress, listrProgress, plainProgress, type ProgressSink } from './progress.js';
-import type { Task } from './task.js';
+import type { Task } from '../shared/task/task.js';
 
 /** Where progress goes: stdout with -o text (listr2 on a TTY), stderr with -o json (raw lines) / -o yaml (plain). */
 export function progressFor(ctx: CliContext, g: GlobalOptions): ProgressSink {

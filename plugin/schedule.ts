@@ -6,8 +6,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { APP_NAME, LABEL_NAME, RUNNER_CONTAINER, buildCronJob } from './objects.js';
 import { LABEL_CLUSTER, LABEL_OPERATION, type ResolvedTarget } from './job-mode.js';
 import type { PluginKube, WriteOptions } from './kube.js';
-import { buildTask, deadlineSecondsFor, runnerArgsFor, type DeadlineBudget, type RawOperationArgs, type Target, type Task } from './task.js';
-import { UsageError } from './exit.js';
+import { buildTask, deadlineSecondsFor, runnerArgsFor, type DeadlineBudget, type RawOperationArgs, type Target, type Task } from '../shared/task/task.js';
+import { UsageError } from '../shared/task/exit.js';
 import { ENV_PUSHGATEWAY_JOB } from '../shared/metrics-wiring.js';
 
 /** Standard 5-field cron, or a @macro. Checked field by field so mistakes are bad input (exit 2), not an API 422. */

@@ -1,14 +1,14 @@
 // `rollout --temporal`: start clusterMaintenanceWorkflow on a Temporal server and follow it with the same progress
 // and exit codes as Job mode (the engine's log lines come from the activities' heartbeats). Ctrl-C detaches: the
 // workflow goes on. --dry-run prints the workflow start instead of starting it. Loaded only with --temporal.
-import { ExitCode, exitCodeFor, type ErrorKind } from '../shared/errors.js';
+import { type ErrorKind } from '../shared/errors.js';
 import type { ClusterMaintenanceInput } from '../shared/temporal/contracts.js';
-import { EXIT_INTERRUPTED, EXIT_TERMINATED, UsageError, errorLine } from './exit.js';
+import { EXIT_INTERRUPTED, EXIT_TERMINATED, ExitCode, UsageError, errorLine, exitCodeFor } from '../shared/task/exit.js';
 import type { CliContext } from './io.js';
 import type { GlobalOptions } from './options.js';
 import { printResult, progressFor } from './run-operation.js';
 import { printValue } from './printers.js';
-import { sqlEndpointOverride, type Task } from './task.js';
+import { sqlEndpointOverride, type Task } from '../shared/task/task.js';
 import { parseTemporalOptions, temporalUnavailable } from './temporal-options.js';
 
 const KINDS = new Set<string>(['bad_input', 'refused', 'timeout', 'locked', 'transient', 'failed']);

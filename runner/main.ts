@@ -1,8 +1,8 @@
 // In-cluster entrypoint of the runner image: real I/O for runRunner (in-cluster config, stdout, termination log, SIGTERM).
 import { writeFile } from 'node:fs/promises';
-import { loadEngine } from '../plugin/engine.js';
+import { loadEngine } from '../shared/task/engine.js';
 import { runRunner, type RunnerConnection } from './run.js';
-import { Interrupts, RUNNER_STOP_SECONDS } from '../plugin/interrupt.js';
+import { Interrupts, RUNNER_STOP_SECONDS } from '../shared/task/interrupt.js';
 
 // SIGTERM (jobs cancel, eviction, deadline): the engine stops safely (allocation reset, Lease released); if that takes
 // longer than RUNNER_STOP_SECONDS (below the 60 s grace period of `jobs cancel`), or on a second signal, it exits 143.

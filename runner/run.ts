@@ -1,14 +1,13 @@
 // The in-cluster runner: one Task from argv (or env), the engine with in-cluster ports, JSON-line logs on stdout,
 // a JSON result in the termination log, the shared exit codes; SIGTERM stops safely. Plain function over injected I/O.
 import yargs, { type Argv } from 'yargs';
-import type { EngineDeps, Logger, LogLevel } from '../shared/ports.js';
-import { ExitCode } from '../shared/errors.js';
-import { errorOutcome, type EngineApi } from '../plugin/engine.js';
-import { executeMetered } from '../plugin/metrics-run.js';
-import { EXIT_TERMINATED, UsageError, errorLine } from '../plugin/exit.js';
-import { buildTask, declareOperationOptions, parseTarget, type Operation, type RawOperationArgs, type Target, type Task } from '../plugin/task.js';
-import { VERSION } from '../plugin/objects.js';
-import { normalizeDryRunArgs, parseDryRun } from '../plugin/options.js';
+import type { EngineDeps, Logger } from '../shared/ports.js';
+import { errorOutcome, type EngineApi } from '../shared/task/engine.js';
+import { executeMetered } from '../shared/task/metrics-run.js';
+import { EXIT_TERMINATED, ExitCode, UsageError, errorLine } from '../shared/task/exit.js';
+import { buildTask, declareOperationOptions, type Operation, type Task } from '../shared/task/task.js';
+import { OPERATIONS, parseRunnerArgs, type ParsedRunnerArgs } from '../shared/task/runner-args.js';
+import { VERSION } from '../shared/task/version.js';
 import { fitTerminationMessage } from './termination.js';
 
 export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
@@ -57,23 +56,6 @@ export function operationIdFrom(task: Task, env: Record<string, string | undefin
   const m = host ? /^(.+)-[a-z0-9]{5}$/.exec(host) : null;
   return m?.[1];
 }
-
-interface ParsedRunnerArgs {
-  operation: Operation;
-  target: Target;
-  namespace: string | undefined;
-  dryRun: boolean;
-  logLevel: LogLevel;
-  raw: RawOperationArgs;
-}
-
-const OPERATIONS: Array<{ op: Operation; positional: string; bareKind: Target['kind']; allowed?: Target['kind'][] }> = [
-  { op: 'rollout', positional: 'target', bareKind: 'statefulset' },
-  { op: 'restart', positional: 'pod', bareKind: 'pod', allowed: ['pod'] },
-  { op: 'decommission', positional: 'pod', bareKind: 'pod', allowed: ['pod'] },
-  { op: 'health', positional: 'target', bareKind: 'statefulset' },
-  { op: 'plan', positional: 'target', bareKind: 'statefulset' },
-];
 
 const RUNNER_USAGE =
   'crate-decommission-runner <operation> <target> --namespace NS [engine flags] [--dry-run] [--operation-id ID] [--log-level debug|info|warn|error]\n\n' +
@@ -125,62 +107,6 @@ const OPERATION_HELP: Record<Operation, string> = {
   health: "The health gate's named checks, once",
   plan: 'Read-only: discovery, strategy per pod, order, timeouts, pre-flight',
 };
-
-/** Parse the runner argv with the plugin's operation declarations. Bad input -> UsageError. */
-export function parseRunnerArgs(args: string[]): ParsedRunnerArgs {
-  let selected: ParsedRunnerArgs | null = null;
-  let failure: string | null = null;
-  let usage: UsageError | null = null;
-  let y: Argv = yargs()
-    .scriptName('crate-decommission-runner')
-    .option('namespace', { alias: 'n', type: 'string' })
-    // As the plugin reads it: none|client|server, the bare flag = client (a server dry run of the engine is its dry run).
-    .option('dry-run', { type: 'string' })
-    .option('log-level', { type: 'string', default: 'info' })
-    // Boolean negation off, as in the plugin: `--no-stall-break` is a flag of its own (plugin/task.ts).
-    .parserConfiguration({ 'duplicate-arguments-array': true, 'boolean-negation': false })
-    .strict()
-    .demandCommand(1, 'an operation is needed (rollout, restart, decommission, health, plan)')
-    .help(false)
-    .version(false)
-    .exitProcess(false)
-    .fail((msg, err) => {
-      if (err instanceof UsageError) usage ??= err;
-      else failure ??= msg ?? err?.message ?? 'invalid arguments';
-    });
-  for (const d of OPERATIONS) {
-    y = y.command(
-      `${d.op} <${d.positional}>`,
-      d.op,
-      (b) => declareOperationOptions(b.positional(d.positional, { type: 'string' }), d.op),
-      (argv) => {
-        const a = argv as Record<string, unknown>;
-        const level = String(a['log-level'] ?? 'info');
-        if (!['debug', 'info', 'warn', 'error'].includes(level)) {
-          throw new UsageError(`invalid --log-level "${level}"`, 'Use debug, info, warn or error');
-        }
-        selected = {
-          operation: d.op,
-          target: parseTarget(String(a[d.positional] ?? ''), d.bareKind, d.allowed),
-          namespace: typeof a.namespace === 'string' ? a.namespace : undefined,
-          dryRun: parseDryRun(a['dry-run']) !== 'none',
-          logLevel: level as LogLevel,
-          raw: a as RawOperationArgs,
-        };
-      },
-    ) as Argv;
-  }
-  try {
-    y.parse(normalizeDryRunArgs(args), {}, () => undefined);
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    failure ??= err instanceof Error ? err.message : String(err);
-  }
-  if (usage) throw usage;
-  if (failure !== null) throw new UsageError(String(failure).split('\n')[0] ?? 'invalid arguments', 'The runner takes: <operation> <target> --namespace <ns> [engine flags]');
-  if (!selected) throw new UsageError('no operation given', 'The runner takes: <operation> <target> --namespace <ns> [engine flags]');
-  return selected;
-}
 
 /** Run the task; returns the exit code after writing the termination message. */
 export async function runRunner(io: RunnerIO): Promise<number> {

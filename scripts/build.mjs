@@ -32,7 +32,8 @@ if (existsSync('plugin/main.ts')) {
 if (existsSync('runner/main.ts')) await build({ ...runnerBuildOptions(join(lib, 'runner.mjs')), define });
 // The Temporal workflow bundle (webpack, ~7 s): only when a workflow source is newer than the bundle. Next to the
 // bundles that load it (shared/temporal/worker.ts looks in ../temporal and ./temporal of its module): dist/lib/.
-if (existsSync('shared/temporal/workflows/index.ts')) {
+// The runner image's build context (Dockerfile, .dockerignore) has no workflow build script: the runner does not use it.
+if (existsSync('shared/temporal/workflows/index.ts') && existsSync(new URL('./build-temporal-workflows.mjs', import.meta.url))) {
   const { buildWorkflowBundle } = await import('./build-temporal-workflows.mjs');
   await buildWorkflowBundle(join(lib, 'temporal', 'workflows.js'));
 }

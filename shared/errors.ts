@@ -1,39 +1,7 @@
-// Typed failures of the engine and the exit codes they map to (one place, used by plugin and runner).
+// Typed failures of the engine: each carries an ErrorKind (the exit codes they map to are the front ends', shared/task/exit.ts).
 
 /** What kind of failure happened; decides retries, exit codes and wording. */
 export type ErrorKind = 'bad_input' | 'refused' | 'timeout' | 'locked' | 'transient' | 'failed';
-
-/** Exit codes shared by the plugin and the runner (documented in the README). */
-export const ExitCode = {
-  ok: 0,
-  failed: 1,
-  badInput: 2,
-  refused: 3,
-  timeout: 4,
-  locked: 5,
-  /** The plugin could not reach the Kubernetes API server (nothing was changed). */
-  unreachable: 6,
-} as const;
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
-
-export function exitCodeFor(kind: ErrorKind | null | undefined): ExitCodeValue {
-  switch (kind) {
-    case null:
-    case undefined:
-      return ExitCode.ok;
-    case 'bad_input':
-      return ExitCode.badInput;
-    case 'refused':
-      return ExitCode.refused;
-    case 'timeout':
-      return ExitCode.timeout;
-    case 'locked':
-      return ExitCode.locked;
-    case 'transient':
-    case 'failed':
-      return ExitCode.failed;
-  }
-}
 
 /** Base class: an expected failure with a user-facing one-line message. */
 export class EngineError extends Error {

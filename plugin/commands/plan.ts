@@ -3,13 +3,13 @@
 import type { Argv } from 'yargs';
 import { detectStrategy } from '../../shared/detect.js';
 import { messageOf } from '../../shared/errors.js';
-import { UsageError } from '../exit.js';
+import { UsageError } from '../../shared/task/exit.js';
 import { colors, useColor } from '../io.js';
 import { planFromManifests, readManifests, type PlanFileOutput } from '../plan-file.js';
 import { formatDetection, printValue } from '../printers.js';
 import type { Colors } from '../io.js';
 import { runOperation } from '../run-operation.js';
-import { DEFAULT_TASK_OPTIONS, buildTask, declareOperationOptions, parseTarget, parseTaskOptions } from '../task.js';
+import { DEFAULT_TASK_OPTIONS, buildTask, declareOperationOptions, parseTarget, parseTaskOptions } from '../../shared/task/task.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 import { readOnlyMode } from './operation.js';
 

@@ -1,7 +1,8 @@
 // `version [-o json|yaml]`: what is running and what it would start - plugin and engine version, Node, the build's
 // git commit, and the runner image a Job would use (--image, else $CRATE_DECOMMISSION_IMAGE, else the release's).
 import type { Argv } from 'yargs';
-import { DEFAULT_IMAGE, VERSION } from '../objects.js';
+import { DEFAULT_IMAGE } from '../objects.js';
+import { VERSION } from '../../shared/task/version.js';
 import { printValue } from '../printers.js';
 import { globals, type Args, type CommandEnv } from './common.js';
 

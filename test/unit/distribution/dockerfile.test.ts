@@ -1,8 +1,11 @@
 // No container engine runs here: check the Dockerfile's shape instead, and that what its final stage
 // runs is what the build produces (runner.test.ts runs that artefact).
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import pkg from '../../../package.json' with { type: 'json' };
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
@@ -105,9 +108,11 @@ describe('Dockerfile', () => {
     expect(options).toMatch(/sourcemap: 'linked'/);
   });
 
-  it('copies every source folder the runner bundle is built from', () => {
+  it('copies every source folder the runner bundle is built from, and not the plugin', () => {
     const copies = all(build, 'COPY').map((c) => c.args);
-    for (const dir of ['shared/', 'runner/', 'plugin/']) expect(copies.some((c) => c.startsWith(`${dir} `))).toBe(true);
+    for (const dir of ['shared/', 'runner/']) expect(copies.some((c) => c.startsWith(`${dir} `))).toBe(true);
+    // The runner depends on shared/ only (docs/architecture.md); the plugin's sources stay out of the image.
+    expect(copies.some((c) => c.startsWith('plugin'))).toBe(false);
     expect(copies.some((c) => c.includes('scripts/build.mjs') && c.includes('scripts/build-options.mjs'))).toBe(true);
   });
 
@@ -118,11 +123,35 @@ describe('Dockerfile', () => {
       .filter((l) => l && !l.startsWith('#'));
     expect(ignore[0]).toBe('*');
     const allowed = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1));
-    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'scripts/build-options.mjs', 'shared', 'plugin', 'runner', 'LICENSE']) {
+    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'scripts/build-options.mjs', 'shared', 'runner', 'LICENSE']) {
       expect(allowed).toContain(p);
     }
+    expect(allowed).not.toContain('plugin');
     expect(ignore).toContain('**/node_modules');
   });
+
+  it('that context alone builds the runner bundle, and the bundle runs', () => {
+    // The build stage's view: only the allow-listed inputs (plus node_modules, which `npm ci` installs there).
+    const allowed = readFileSync(join(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('!'))
+      .map((l) => l.slice(1));
+    const ctx = mkdtempSync(join(tmpdir(), 'cd-image-ctx-'));
+    try {
+      for (const p of allowed) cpSync(join(root, p), join(ctx, p), { recursive: true, filter: (src) => !src.endsWith('.test.ts') });
+      symlinkSync(join(root, 'node_modules'), join(ctx, 'node_modules'));
+      const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
+      const b = spawnSync(node24, ['scripts/build.mjs'], { cwd: ctx, encoding: 'utf8', env: { ...process.env, BUILD_COMMIT: 'test' } });
+      expect(b.status, b.stderr).toBe(0);
+      expect(readdirSync(join(ctx, 'dist', 'lib')).sort()).toEqual(['runner.mjs', 'runner.mjs.map']);
+      const r = spawnSync(node24, [join(ctx, 'dist', 'lib', 'runner.mjs'), '--version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe(pkg.version);
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('ships the Apache-2.0 LICENSE', () => {
     expect(existsSync(join(root, 'LICENSE'))).toBe(true);

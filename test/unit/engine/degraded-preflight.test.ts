@@ -6,7 +6,7 @@ import { decommissionPod } from '../../../shared/decommission.js';
 import { leaseName } from '../../../shared/lease.js';
 import { restartPod } from '../../../shared/restart.js';
 import { planRollingRestart, rollingRestart } from '../../../shared/rolling.js';
-import { ExitCode, exitCodeFor } from '../../../shared/errors.js';
+import { ExitCode, exitCodeFor } from '../../../shared/task/exit.js';
 import { fastGate, world } from './helpers.js';
 import type { World } from '../fakes/world.js';
 

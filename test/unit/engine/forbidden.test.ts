@@ -1,7 +1,8 @@
 // A Forbidden answer of the API server is bad input (exit 2): the caller's RBAC lacks a verb and a retry of the
 // runner Job cannot help, so its podFailurePolicy fails the Job at once. Other API errors stay `failed`.
 import { describe, expect, it } from 'vitest';
-import { ExitCode, KubeApiError, exitCodeFor } from '../../../shared/errors.js';
+import { KubeApiError } from '../../../shared/errors.js';
+import { ExitCode, exitCodeFor } from '../../../shared/task/exit.js';
 import { failureOf } from '../../../shared/operation.js';
 
 describe('failureOf(KubeApiError)', () => {

@@ -6,7 +6,7 @@ import { SQL } from '../../../shared/cluster-sql.js';
 import { decommissionPod } from '../../../shared/decommission.js';
 import { restartPod } from '../../../shared/restart.js';
 import { rollingRestart } from '../../../shared/rolling.js';
-import { ExitCode, exitCodeFor } from '../../../shared/errors.js';
+import { ExitCode, exitCodeFor } from '../../../shared/task/exit.js';
 import { fastGate, sqlOf, world } from './helpers.js';
 import type { World } from '../fakes/world.js';
 

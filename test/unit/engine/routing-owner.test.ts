@@ -2,7 +2,7 @@
 // 2 h is on a StatefulSet of the cluster the tool refuses (locked, exit 5, naming the owner and its age); it never
 // removes or overwrites a label it did not write.
 import { describe, expect, it } from 'vitest';
-import { exitCodeFor } from '../../../shared/errors.js';
+import { exitCodeFor } from '../../../shared/task/exit.js';
 import { restartPod } from '../../../shared/restart.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { decommissionPod } from '../../../shared/decommission.js';

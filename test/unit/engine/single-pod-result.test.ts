@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { decommissionPod } from '../../../shared/decommission.js';
 import { restartPod } from '../../../shared/restart.js';
-import { ExitCode, exitCodeFor } from '../../../shared/errors.js';
+import { ExitCode, exitCodeFor } from '../../../shared/task/exit.js';
 import { leaseName } from '../../../shared/lease.js';
 import { fastGate, world } from './helpers.js';
 import type { World } from '../fakes/world.js';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SQL } from '../../../shared/cluster-sql.js';
-import { ExitCode, exitCodeFor } from '../../../shared/errors.js';
+import { ExitCode, exitCodeFor } from '../../../shared/task/exit.js';
 import { colors } from '../../../plugin/io.js';
 import { formatResult } from '../../../plugin/printers.js';
 import { checkClusterHealth } from '../../../shared/health.js';

@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { V1PolicyRule } from '@kubernetes/client-node';
-import {
-  APP_NAME,
-  COMMON_LABELS,
-  DEFAULT_IMAGE,
-  LABEL_JOB_NAME,
-  RUNNER_CONTAINER,
-  VERSION,
-  buildCronJob,
-  buildNetworkPolicy,
-  buildRbac,
-  buildRunnerJob,
-  rbacObjects,
-  runnerPolicyRules,
-} from '../../../plugin/objects.js';
+import { APP_NAME, COMMON_LABELS, DEFAULT_IMAGE, LABEL_JOB_NAME, RUNNER_CONTAINER, buildCronJob, buildNetworkPolicy, buildRbac, buildRunnerJob, rbacObjects, runnerPolicyRules } from '../../../plugin/objects.js';
+import { VERSION } from '../../../shared/task/version.js';
 import { toYaml } from '../../../plugin/objects-yaml.js';
 import pkg from '../../../package.json' with { type: 'json' };
-import { ExitCode } from '../../../shared/errors.js';
+import { ExitCode } from '../../../shared/task/exit.js';
 
 /** The engine's whole use of the API (shared/ports.ts KubernetesPort), as group/resource -> verbs. */
 const EXPECTED: Record<string, string[]> = {

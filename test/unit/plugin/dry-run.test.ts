@@ -3,7 +3,8 @@
 // persists.
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../plugin/cli.js';
-import { normalizeDryRunArgs, parseGlobalOptions } from '../../../plugin/options.js';
+import { parseGlobalOptions } from '../../../plugin/options.js';
+import { normalizeDryRunArgs } from '../../../shared/task/flag-values.js';
 import { FakePluginKube, installRunnerRbac, statefulSet, testContext } from './helpers.js';
 
 const NS = 'crate';

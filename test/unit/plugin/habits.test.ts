@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { commandTree, normalizeArgs, runCli } from '../../../plugin/cli.js';
 import { findCommand, type CommandSpec } from '../../../plugin/spec.js';
-import { DEFAULT_IMAGE, VERSION } from '../../../plugin/objects.js';
+import { DEFAULT_IMAGE } from '../../../plugin/objects.js';
+import { VERSION } from '../../../shared/task/version.js';
 import { FakePluginKube, installRunnerRbac, statefulSet, testContext } from './helpers.js';
 
 const NS = 'crate';

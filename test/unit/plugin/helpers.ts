@@ -4,7 +4,7 @@ import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import { KubeApiError } from '../../../shared/errors.js';
 import type { AccessReview, JobSnapshot, LogStreamOptions, ObjectRef, PluginKube } from '../../../plugin/kube.js';
 import type { CliContext, Connection, Writer } from '../../../plugin/io.js';
-import type { EngineApi } from '../../../plugin/engine.js';
+import type { EngineApi } from '../../../shared/task/engine.js';
 
 export class CaptureWriter implements Writer {
   text = '';

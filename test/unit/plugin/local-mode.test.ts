@@ -1,7 +1,7 @@
 // --local end to end: the command line runs the real engine in-process against the in-memory cluster fakes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../../plugin/cli.js';
-import { loadEngine } from '../../../plugin/engine.js';
+import { loadEngine } from '../../../shared/task/engine.js';
 import { createWorld, type World, type WorldOptions } from '../fakes/world.js';
 import { FakePluginKube, testContext } from './helpers.js';
 

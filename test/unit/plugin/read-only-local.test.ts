@@ -2,7 +2,7 @@
 // (no Job, no Lease); `--job` runs them in a Job that is deleted as soon as its result is read.
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../../plugin/cli.js';
-import { loadEngine } from '../../../plugin/engine.js';
+import { loadEngine } from '../../../shared/task/engine.js';
 import { createWorld, type World } from '../fakes/world.js';
 import { FakePluginKube, installRunnerRbac, statefulSet, testContext } from './helpers.js';
 

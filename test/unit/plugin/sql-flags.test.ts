@@ -1,8 +1,8 @@
 // The --sql-* flags: validation, the engine override, the runner argv round trip, and --local's exec default.
 import { describe, expect, it } from 'vitest';
 import { localTask } from '../../../plugin/run-operation.js';
-import { buildTask, parseSqlOptions, runnerArgsFor, sqlEndpointOverride } from '../../../plugin/task.js';
-import { parseRunnerArgs } from '../../../runner/run.js';
+import { buildTask, parseSqlOptions, runnerArgsFor, sqlEndpointOverride } from '../../../shared/task/task.js';
+import { parseRunnerArgs } from '../../../shared/task/runner-args.js';
 
 const base = { operation: 'rollout' as const, namespace: 'crate', target: { kind: 'statefulset' as const, name: 'crate' }, dryRun: false };
 

@@ -1,7 +1,7 @@
 // The runner reads --dry-run as the plugin does (issue 8 item 14): a Job or CronJob written by hand with
 // `--dry-run=client` must not become a real run; a bad value is bad input.
 import { describe, expect, it } from 'vitest';
-import { parseRunnerArgs } from '../../../runner/run.js';
+import { parseRunnerArgs } from '../../../shared/task/runner-args.js';
 
 describe('runner --dry-run', () => {
   it.each([

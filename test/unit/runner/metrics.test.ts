@@ -9,9 +9,9 @@ import type { EngineDeps } from '../../../shared/ports.js';
 import { createLogger } from '../../../shared/log.js';
 import { systemClock } from '../../../shared/clock.js';
 import { parseExposition } from '../../../shared/metrics.js';
-import type { EngineApi } from '../../../plugin/engine.js';
+import type { EngineApi } from '../../../shared/task/engine.js';
 import { runRunner, type RunnerIO } from '../../../runner/run.js';
-import { buildTask, runnerArgsFor } from '../../../plugin/task.js';
+import { buildTask, runnerArgsFor } from '../../../shared/task/task.js';
 import { buildScheduleCronJob } from '../../../plugin/schedule.js';
 
 const cluster = { name: 'crate', namespace: 'crate', statefulSetName: 'crate', pods: [], statefulSets: [] } as unknown as CrateDBCluster;

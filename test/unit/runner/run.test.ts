@@ -6,7 +6,7 @@ import type { EngineDeps } from '../../../shared/ports.js';
 import { createLogger } from '../../../shared/log.js';
 import { systemClock } from '../../../shared/clock.js';
 import { BadInputError, LockedError } from '../../../shared/errors.js';
-import type { EngineApi } from '../../../plugin/engine.js';
+import type { EngineApi } from '../../../shared/task/engine.js';
 import { operationIdFrom, runRunner, runnerArgv, type RunnerIO } from '../../../runner/run.js';
 import { fitTerminationMessage } from '../../../runner/termination.js';
 
@@ -201,7 +201,7 @@ describe('termination message', () => {
 
 describe('runner --help and --version', () => {
   it('--version prints the version, exit 0, nothing connected or written', async () => {
-    const { VERSION } = await import('../../../plugin/objects.js');
+    const { VERSION } = await import('../../../shared/task/version.js');
     const t = io({ argv: ['--version'] });
     expect(await runRunner(t.runnerIO)).toBe(0);
     expect(t.lines).toEqual([VERSION]);

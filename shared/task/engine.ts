@@ -11,10 +11,10 @@ import type {
   RollingRestartInput,
   RollingRestartPlan,
   RollingRestartResult,
-} from '../shared/schemas.js';
-import type { Clock, EngineDeps, Logger, LogLevel } from '../shared/ports.js';
-import { errorKindOf, exitCodeFor, messageOf, type ErrorKind } from '../shared/errors.js';
-import { exitCodeForResult } from './exit.js';
+} from '../schemas.js';
+import type { Clock, EngineDeps, Logger, LogLevel } from '../ports.js';
+import { errorKindOf, messageOf, type ErrorKind } from '../errors.js';
+import { exitCodeFor, exitCodeForResult } from './exit.js';
 import { sqlEndpointOverride, type Task } from './task.js';
 
 export interface EngineApi {
@@ -33,7 +33,7 @@ export interface EngineApi {
  * and typed through EngineApi so the front ends depend on the contract, not the module layout.
  */
 export async function loadEngine(): Promise<EngineApi> {
-  const mod: Partial<EngineApi> = asEngineApi(await import('../shared/index.js'));
+  const mod: Partial<EngineApi> = asEngineApi(await import('../index.js'));
   const missing = (
     [
       'analyzeCluster',
@@ -161,6 +161,6 @@ export function errorOutcome(task: Pick<Task, 'operation' | 'namespace' | 'targe
 }
 
 /** Compile-time proof that the engine module satisfies the port (a signature change breaks the typecheck here). */
-function asEngineApi(mod: typeof import('../shared/index.js')): EngineApi {
+function asEngineApi(mod: typeof import('../index.js')): EngineApi {
   return mod;
 }

@@ -1,7 +1,7 @@
 // Ctrl-C / SIGTERM: the first signal aborts and the process is gone within the policy's grace period even when
 // the command hangs (an API call in flight); a second signal exits at once; the forced exit says what to do.
 import { describe, expect, it } from 'vitest';
-import { DETACH_GRACE_MS, Interrupts, LOCAL_STOP_SECONDS, exitCodeForSignal, type InterruptIO } from '../../../plugin/interrupt.js';
+import { DETACH_GRACE_MS, Interrupts, LOCAL_STOP_SECONDS, exitCodeForSignal, type InterruptIO } from '../../../shared/task/interrupt.js';
 
 function io(): InterruptIO & { exits: number[]; out: string; timers: Array<{ fn: () => void; ms: number }> } {
   const rec = {

@@ -1,8 +1,8 @@
 // Exit codes in one place: results and errors -> ExitCode; the one-line error text.
 import { describe, expect, it } from 'vitest';
 import { ZodError, z } from 'zod';
-import { EXIT_INTERRUPTED, EXIT_TERMINATED, UsageError, errorLine, exitCodeForError, exitCodeForResult } from '../../../plugin/exit.js';
-import { BadInputError, ExitCode, KubeApiError, LockedError, OperationFailedError, RefusedError, TimeoutError, TransientError } from '../../../shared/errors.js';
+import { EXIT_INTERRUPTED, EXIT_TERMINATED, UsageError, errorLine, exitCodeForError, exitCodeForResult, ExitCode } from '../../../shared/task/exit.js';
+import { BadInputError, KubeApiError, LockedError, OperationFailedError, RefusedError, TimeoutError, TransientError } from '../../../shared/errors.js';
 
 describe('exitCodeForResult', () => {
   it.each([
@@ -60,7 +60,7 @@ describe('errorLine', () => {
 
 describe('cannot reach the cluster (exit 6)', () => {
   it('a failure below HTTP is exit 6; an HTTP answer is not', async () => {
-    const { ClusterUnreachableError, isUnreachable, unreachableError } = await import('../../../plugin/exit.js');
+    const { ClusterUnreachableError, isUnreachable, unreachableError } = await import('../../../shared/task/exit.js');
     const target = { server: 'https://10.0.0.1:6443', context: 'prod', cluster: 'prod-cluster' };
     const refused = new KubeApiError(0, 'ConnectionFailed', 'list Job: fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
     expect(isUnreachable(refused)).toBe(true);

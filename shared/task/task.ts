@@ -10,10 +10,10 @@ import {
   SqlTransportMode,
   TargetKind,
   type SqlEndpointOverride,
-} from '../shared/schemas.js';
-import { checkPushgatewayUrl } from '../shared/metrics-push.js';
+} from '../schemas.js';
+import { checkPushgatewayUrl } from '../metrics-push.js';
 import { UsageError } from './exit.js';
-import { parseDurationSeconds, validateNamespace } from './options.js';
+import { parseDurationSeconds, validateNamespace } from './flag-values.js';
 
 export const Operation = z.enum(['rollout', 'restart', 'decommission', 'health', 'plan']);
 export type Operation = z.infer<typeof Operation>;
@@ -239,7 +239,7 @@ export interface RawOperationArgs {
   'operation-id'?: unknown;
   heartbeat?: unknown;
   'no-stall-break'?: unknown;
-  /** The runner's parser (boolean negation on) may hand `--no-stall-break` over as this. */
+  /** Raw input that says stall-break false (e.g. {'stall-break': false} from code) means the same. */
   'stall-break'?: unknown;
   'stall-idle'?: unknown;
   'sql-transport'?: unknown;

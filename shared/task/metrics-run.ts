@@ -1,10 +1,10 @@
 // The run's metrics for both front ends (the runner in its Job, the plugin's --local): which Pushgateway / textfile
 // (flags first, then env for CronJobs), and one Task executed with the engine's streams tapped. Dry runs, plan and
 // health are not metered. Publishing never changes the outcome or the exit code.
-import { MeteredRun, ENV_METRICS_FILE, ENV_PUSHGATEWAY, ENV_PUSHGATEWAY_JOB, clusterGuess } from '../shared/metrics-wiring.js';
-import { DEFAULT_PUSH_JOB, checkPushgatewayUrl, type Fetch } from '../shared/metrics-push.js';
-import { redactText } from '../shared/log.js';
-import type { EngineDeps, Logger } from '../shared/ports.js';
+import { MeteredRun, ENV_METRICS_FILE, ENV_PUSHGATEWAY, ENV_PUSHGATEWAY_JOB, clusterGuess } from '../metrics-wiring.js';
+import { DEFAULT_PUSH_JOB, checkPushgatewayUrl, type Fetch } from '../metrics-push.js';
+import { redactText } from '../log.js';
+import type { EngineDeps, Logger } from '../ports.js';
 import { executeTask, type EngineApi, type TaskOutcome } from './engine.js';
 import type { Task } from './task.js';
 

@@ -1,8 +1,9 @@
 // Targets, durations, engine flags, and the runner argv round trip (plugin -> Job -> runner parse).
 import { describe, expect, it } from 'vitest';
-import { parseDurationSeconds, parseGlobalOptions } from '../../../plugin/options.js';
-import { buildTask, parseTarget, runnerArgsFor, deadlineSecondsFor, DEFAULT_TASK_OPTIONS } from '../../../plugin/task.js';
-import { parseRunnerArgs } from '../../../runner/run.js';
+import { parseGlobalOptions } from '../../../plugin/options.js';
+import { parseDurationSeconds } from '../../../shared/task/flag-values.js';
+import { buildTask, parseTarget, runnerArgsFor, deadlineSecondsFor, DEFAULT_TASK_OPTIONS } from '../../../shared/task/task.js';
+import { parseRunnerArgs } from '../../../shared/task/runner-args.js';
 
 describe('parseTarget', () => {
   it.each([

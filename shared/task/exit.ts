@@ -1,14 +1,38 @@
-// Exit codes of the plugin and the runner: results and errors mapped to ExitCode in one place.
+// Exit codes of the plugin and the runner: the engine's error kinds, results and errors mapped to ExitCode in one place.
 import { ZodError } from 'zod';
-import {
-  EngineError,
-  ExitCode,
-  KubeApiError,
-  exitCodeFor,
-  messageOf,
-  type ErrorKind,
-  type ExitCodeValue,
-} from '../shared/errors.js';
+import { EngineError, KubeApiError, messageOf, type ErrorKind } from '../errors.js';
+
+/** Exit codes shared by the plugin and the runner (documented in the README). */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  badInput: 2,
+  refused: 3,
+  timeout: 4,
+  locked: 5,
+  /** The plugin could not reach the Kubernetes API server (nothing was changed). */
+  unreachable: 6,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export function exitCodeFor(kind: ErrorKind | null | undefined): ExitCodeValue {
+  switch (kind) {
+    case null:
+    case undefined:
+      return ExitCode.ok;
+    case 'bad_input':
+      return ExitCode.badInput;
+    case 'refused':
+      return ExitCode.refused;
+    case 'timeout':
+      return ExitCode.timeout;
+    case 'locked':
+      return ExitCode.locked;
+    case 'transient':
+    case 'failed':
+      return ExitCode.failed;
+  }
+}
 
 /** The process was interrupted: Ctrl-C detached from a Job (the Job goes on). */
 export const EXIT_INTERRUPTED = 130;
