@@ -9,7 +9,8 @@ export interface CrateClusterOptions {
   name: string;
   replicas?: number;
   dcUtil: boolean;
-  tables?: { name: string; shards: number; replicas: number }[];
+  /** `shardBytes`: bytes in every copy of each shard (the simulator's data volume; default none). */
+  tables?: { name: string; shards: number; replicas: number; shardBytes?: number }[];
   /** Simulator config (relocation rate, exit delay, ...). */
   simConfig?: Record<string, unknown>;
 }
@@ -105,7 +106,7 @@ export async function createCrateCluster(o: CrateClusterOptions): Promise<void> 
     return (c.nodes ?? []).length === replicas;
   });
   for (const t of o.tables ?? [{ name: 'metrics', shards: 6, replicas: 1 }]) {
-    await sim('POST', `/clusters/${o.name}/tables`, { schema: 'doc', name: t.name, shards: t.shards, replicas: t.replicas });
+    await sim('POST', `/clusters/${o.name}/tables`, { schema: 'doc', name: t.name, shards: t.shards, replicas: t.replicas, shardBytes: t.shardBytes ?? 0 });
   }
   await eventually(`cluster ${o.name} GREEN`, async () => (await sim('GET', `/clusters/${o.name}`)).health === 'GREEN');
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"cratesim/internal/server"
+	"cratesim/internal/sim"
 )
 
 func defaultSocket() string {
@@ -75,7 +76,11 @@ func usage() {
   crate-sim ctl [--socket PATH] VERB ...
       clusters
       get CLUSTER
-      create-table CLUSTER [SCHEMA.]TABLE SHARDS REPLICAS [PARTITION ...]
+      create-table CLUSTER [SCHEMA.]TABLE SHARDS REPLICAS [PARTITION ...] [--shard-bytes SIZE]
+                                    (SIZE: bytes in every copy of each shard, e.g. 4000000000 or 40gb)
+      copied CLUSTER [--reset]      (JSON: file bytes copied by recoveries per reason and node,
+                                     operation-based recovery count, recoveries in flight)
+      copy-scale CLUSTER FACTOR     (recoveries copy at indices.recovery.max_bytes_per_sec x FACTOR)
       config CLUSTER JSON
       invariants CLUSTER            (exit 1 when an unintended violation exists)
       reset CLUSTER
@@ -163,14 +168,59 @@ func ctl(args []string) int {
 		need(2)
 		return out(call("GET", cl(1), nil))
 	case "create-table":
+		var shardBytes int64
+		var rest []string
+		for i := 0; i < len(a); i++ {
+			v, isFlag := "", false
+			switch {
+			case a[i] == "--shard-bytes" || a[i] == "-shard-bytes":
+				if i+1 >= len(a) {
+					fmt.Fprintln(os.Stderr, "crate-sim ctl: --shard-bytes needs a value")
+					return 2
+				}
+				v, isFlag = a[i+1], true
+				i++
+			case strings.HasPrefix(a[i], "--shard-bytes="):
+				v, isFlag = strings.TrimPrefix(a[i], "--shard-bytes="), true
+			}
+			if !isFlag {
+				rest = append(rest, a[i])
+				continue
+			}
+			b, err := sim.ParseByteSize(v)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "crate-sim ctl: --shard-bytes: %v\n", err)
+				return 2
+			}
+			shardBytes = b
+		}
+		a = rest
 		need(5)
 		schema, name := "doc", a[2]
 		if s, n, ok := strings.Cut(a[2], "."); ok {
 			schema, name = s, n
 		}
-		shards, _ := strconv.Atoi(a[3])
-		replicas, _ := strconv.Atoi(a[4])
-		return out(call("POST", cl(1)+"/tables", map[string]any{"schema": schema, "name": name, "shards": shards, "replicas": replicas, "partitions": a[5:]}))
+		shards, err1 := strconv.Atoi(a[3])
+		replicas, err2 := strconv.Atoi(a[4])
+		if err1 != nil || err2 != nil {
+			fmt.Fprintln(os.Stderr, "crate-sim ctl: SHARDS and REPLICAS must be integers")
+			return 2
+		}
+		return out(call("POST", cl(1)+"/tables", map[string]any{"schema": schema, "name": name, "shards": shards, "replicas": replicas, "partitions": a[5:], "shardBytes": shardBytes}))
+	case "copied":
+		need(2)
+		if len(a) > 2 && a[2] == "--reset" {
+			return out(call("POST", cl(1)+"/copied/reset", nil))
+		}
+		return out(call("GET", cl(1)+"/copied", nil))
+	case "copy-scale":
+		need(3)
+		f, err := strconv.ParseFloat(a[2], 64)
+		if err != nil || f <= 0 {
+			fmt.Fprintln(os.Stderr, "crate-sim ctl: copy-scale needs a factor > 0")
+			return 2
+		}
+		return out(call("POST", cl(1)+"/config", map[string]any{"copyScale": f}))
 	case "config":
 		need(3)
 		return out(call("POST", cl(1)+"/config", []byte(a[2])))

@@ -172,6 +172,13 @@ func (co *Coordinator) Handler() http.Handler {
 					err = fmt.Errorf("decommissionResponse must be immediate, after-wait or drop")
 					return
 				}
+				if next.CopyScale < 0 || next.RetentionLeaseMs < 0 {
+					err = fmt.Errorf("copyScale and retentionLeaseMs must not be negative")
+					return
+				}
+				if next.CopyScale == 0 {
+					next.CopyScale = 1
+				}
 				*cfg = next
 			}
 		})
@@ -191,6 +198,14 @@ func (co *Coordinator) Handler() http.Handler {
 			}
 		}
 		writeJSON(w, 200, map[string]any{"ok": unintended == 0, "violations": v, "unintended": unintended, "warnings": c.Warnings()})
+	})
+	mux.HandleFunc("GET /clusters/{name}/copied", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, co.Reg.Get(r.PathValue("name")).CopiedStats())
+	})
+	mux.HandleFunc("POST /clusters/{name}/copied/reset", func(w http.ResponseWriter, r *http.Request) {
+		c := co.Reg.Get(r.PathValue("name"))
+		c.ResetCopied()
+		writeJSON(w, 200, c.CopiedStats())
 	})
 	mux.HandleFunc("POST /clusters/{name}/reset", func(w http.ResponseWriter, r *http.Request) {
 		co.Reg.Get(r.PathValue("name")).Reset()

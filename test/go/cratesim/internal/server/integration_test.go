@@ -449,3 +449,68 @@ func TestIntegrationDeleteCluster(t *testing.T) {
 		t.Fatalf("fresh cluster: %+v", a)
 	}
 }
+
+// The data-volume ctl interface (issue 9): create-table --shard-bytes,
+// copy-scale, copied (JSON), copied --reset, sys.shards size; a PRIMARIES
+// restart of a real node process copies its primaries' bytes.
+func TestIntegrationCopiedCounter(t *testing.T) {
+	h := newHarness(t)
+	names := []string{"data-hot-0", "data-hot-1", "data-hot-2"}
+	for _, n := range names {
+		h.start(n)
+	}
+	ctl := func(args ...string) (string, error) {
+		out, err := exec.Command(binary, append([]string{"ctl", "--socket", h.socket}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := ctl("create-table", "my-cluster", "doc.big", "6", "1", "--shard-bytes", "bad"); err == nil {
+		t.Fatalf("bad size accepted: %s", out)
+	}
+	if out, err := ctl("copy-scale", "my-cluster", "0"); err == nil {
+		t.Fatalf("scale 0 accepted: %s", out)
+	}
+	if out, err := ctl("create-table", "my-cluster", "doc.big", "6", "1", "--shard-bytes", "100mb"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if out, err := ctl("copy-scale", "my-cluster", "20"); err != nil || !strings.Contains(out, `"copyScale":20`) {
+		t.Fatalf("%v %s", err, out)
+	}
+	if out, err := ctl("wait-health", "my-cluster", "GREEN", "10s"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	a := h.sql("data-hot-0", `SELECT sum(size), count(*) FROM sys.shards WHERE table_name = 'big' AND "primary" = true`)
+	if row := a.json["rows"].([]any)[0].([]any); row[0].(float64) != 6*100*1024*1024 || row[1].(float64) != 6 {
+		t.Fatalf("sys.shards size: %+v", a.json)
+	}
+	a = h.sql("data-hot-0", `SELECT count(*) FROM sys.shards WHERE "primary" = true AND node['name'] = 'data-hot-1'`)
+	prims := a.json["rows"].([]any)[0].([]any)[0].(float64)
+	for _, stmt := range []string{
+		`SET GLOBAL TRANSIENT "cluster.routing.allocation.enable" = 'primaries'`,
+		`SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = 'primaries'`,
+		`ALTER CLUSTER DECOMMISSION 'data-hot-1'`,
+	} {
+		if a := h.sql("data-hot-0", stmt); a.status != 200 {
+			t.Fatalf("%s: %+v", stmt, a)
+		}
+	}
+	if code, ok := h.waitExit("data-hot-1", 15*time.Second); !ok || code != 0 {
+		t.Fatalf("exit %d %v", code, ok)
+	}
+	out, err := ctl("copied", "my-cluster")
+	if err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	var st sim.Copied
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if st.Bytes[sim.KindRelocation] != int64(prims)*100<<20 || st.ByNode["data-hot-1"].SentTotal != st.TotalBytes || st.RateBytesPerSec != 20*40<<20 {
+		t.Fatalf("want %v primaries x 100 MB relocated from data-hot-1: %s", prims, out)
+	}
+	if out, err := ctl("copied", "my-cluster", "--reset"); err != nil || !strings.Contains(out, `"totalBytes":0`) {
+		t.Fatalf("%v %s", err, out)
+	}
+	if v := h.co.Reg.Get("my-cluster").Violations(); len(v) != 0 {
+		t.Fatalf("%+v", v[0])
+	}
+}

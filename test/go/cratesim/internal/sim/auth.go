@@ -250,6 +250,9 @@ type ShardRow struct {
 	Node           string `json:"node,omitempty"`
 	NodeName       string `json:"node_name,omitempty"`
 	RelocatingNode string `json:"relocating_node,omitempty"`
+	// Size: bytes of the copy (volume.go); Recovery: kind of a running recovery
+	Size     int64  `json:"size"`
+	Recovery string `json:"recovery,omitempty"`
 }
 
 // State is the JSON answer of GET /clusters/<name>.
@@ -314,7 +317,10 @@ func (c *Cluster) Snapshot() State {
 	}
 	for _, s := range c.shards {
 		for _, cp := range s.Copies {
-			r := ShardRow{Table: s.Schema + "." + s.Table, Partition: s.Partition, ID: s.ID, Primary: cp.Primary, State: cp.State, Node: cp.Node, RelocatingNode: cp.RelocatingNode}
+			r := ShardRow{Table: s.Schema + "." + s.Table, Partition: s.Partition, ID: s.ID, Primary: cp.Primary, State: cp.State, Node: cp.Node, RelocatingNode: cp.RelocatingNode, Size: s.Bytes, Recovery: cp.Kind}
+			if cp.State == Initializing && cp.Need > 0 {
+				r.Size = int64(cp.Done)
+			}
 			if n, ok := c.nodes[cp.Node]; ok {
 				r.NodeName = n.Name
 			}

@@ -85,6 +85,13 @@ type Config struct {
 	SQLDelayMs int `json:"sqlDelayMs"`
 	// Users besides `crate`.
 	Users []User `json:"users"`
+	// CopyScale multiplies indices.recovery.max_bytes_per_sec (sim only), so
+	// a test or benchmark can copy 200 GB in seconds; 1 = real time.
+	CopyScale float64 `json:"copyScale"`
+	// RetentionLeaseMs: a returning node's copy recovers operation-based (0
+	// file bytes) when it left at most this long ago (CrateDB's
+	// soft_deletes.retention_lease.period, 12 h; cratedb-facts.md section 7).
+	RetentionLeaseMs int64 `json:"retentionLeaseMs"`
 }
 
 // User is a database user.
@@ -106,6 +113,8 @@ func DefaultConfig() Config {
 		ReadRetryWindowMs:         3000,
 		DecommissionResponse:      "immediate",
 		Version:                   "6.4.4",
+		CopyScale:                 1,
+		RetentionLeaseMs:          int64(12 * time.Hour / time.Millisecond),
 	}
 }
 
@@ -121,6 +130,10 @@ type Copy struct {
 	LastNode       string    `json:"lastNode,omitempty"`
 	UnassignedAt   time.Time `json:"-"`
 	RecoveryStart  time.Time `json:"-"`
+	// Kind of the running recovery (volume.go), Need its file bytes, Done copied so far.
+	Kind string  `json:"recovery,omitempty"`
+	Need int64   `json:"recoveryBytes,omitempty"`
+	Done float64 `json:"recoveredBytes,omitempty"`
 }
 
 // Shard is one shard of a table or partition.
@@ -135,6 +148,12 @@ type Shard struct {
 	Lost        bool            `json:"lost,omitempty"` // made RED on purpose
 	// Data: node id -> _id -> row, the rows each node holds (data.go)
 	Data map[string]map[string]map[string]any `json:"-"`
+	// Bytes in each copy (volume.go); Loaded once every copy first started.
+	Bytes  int64 `json:"bytes"`
+	Loaded bool  `json:"loaded"`
+	// Retained: node id -> when that node's copy stopped being active (it
+	// left); its files stay on disk for an operation-based recovery.
+	Retained map[string]time.Time `json:"retained,omitempty"`
 }
 
 func (s *Shard) key() string {
@@ -152,6 +171,8 @@ type Table struct {
 	Shards     int      `json:"shards"`
 	Replicas   int      `json:"replicas"`
 	Partitions []string `json:"partitions,omitempty"`
+	// ShardBytes: the size of every copy of each shard (0: no data volume).
+	ShardBytes int64 `json:"shardBytes,omitempty"`
 }
 
 // Decom is the decommission state of a node.
@@ -256,6 +277,7 @@ type Cluster struct {
 	voting     map[string]bool // names of master-eligible nodes ever joined
 	jobs       map[string]*Job // running statements (jobs.go)
 	deleted    bool            // removed from the registry: joins are refused
+	copied     copyStats       // bytes copied by recoveries (volume.go)
 
 	violations []*Violation
 	open       map[string]*Violation // shard key -> open violation
@@ -287,6 +309,7 @@ func (c *Cluster) resetLocked() {
 	c.warnings = nil
 	c.history = nil
 	c.jobs = map[string]*Job{}
+	c.copied = newCopyStats(c.now())
 	for _, n := range c.nodes {
 		if n.Decom != nil {
 			n.Decom.finish(fmt.Errorf("cluster reset"))
@@ -378,6 +401,8 @@ func (c *Cluster) Join(r JoinRequest) (*Node, error) {
 		c.voting[n.Name] = true
 	}
 	c.lastJoin = c.now()
+	c.copied.names[id] = n.Name
+	c.forgetStaleOnJoinLocked(id)
 	c.electLocked()
 	c.logLocked("node %s (%s) joined", n.Name, n.ID)
 	c.stepLocked(c.now())
@@ -462,6 +487,12 @@ func (c *Cluster) leaveLocked(id, cause string) {
 					}
 				}
 			case cp.Node == id:
+				if cp.State == Started || cp.State == Relocating {
+					if s.Retained == nil {
+						s.Retained = map[string]time.Time{}
+					}
+					s.Retained[id] = now // its files stay in the node's data directory
+				}
 				keep = append(keep, &Copy{Primary: cp.Primary, State: Unassigned, LastNode: id, UnassignedAt: now})
 			default:
 				keep = append(keep, cp)
@@ -558,7 +589,7 @@ func (c *Cluster) CreateTable(t Table) error {
 	if t.Schema == "" {
 		t.Schema = "doc"
 	}
-	if t.Name == "" || t.Shards <= 0 || t.Replicas < 0 {
+	if t.Name == "" || t.Shards <= 0 || t.Replicas < 0 || t.ShardBytes < 0 {
 		return fmt.Errorf("table needs a name, shards > 0 and replicas >= 0")
 	}
 	k := t.Schema + "." + t.Name
@@ -573,7 +604,7 @@ func (c *Cluster) CreateTable(t Table) error {
 	}
 	for _, p := range parts {
 		for i := 0; i < t.Shards; i++ {
-			s := &Shard{Schema: t.Schema, Table: t.Name, Partition: p, ID: i, InSync: map[string]bool{}}
+			s := &Shard{Schema: t.Schema, Table: t.Name, Partition: p, ID: i, InSync: map[string]bool{}, Bytes: t.ShardBytes, Retained: map[string]time.Time{}}
 			s.Copies = append(s.Copies, &Copy{Primary: true, State: Unassigned, UnassignedAt: c.now()})
 			for r := 0; r < t.Replicas; r++ {
 				s.Copies = append(s.Copies, &Copy{State: Unassigned, UnassignedAt: c.now()})
@@ -744,6 +775,7 @@ func (c *Cluster) stepLocked(now time.Time) {
 		dt = 0
 	}
 	c.lastStep = now
+	c.progressCopiesLocked(dt)
 	rate := c.cfg.RelocationShardsPerSecond
 	instant := rate <= 0
 	if !instant {
@@ -795,6 +827,7 @@ func (c *Cluster) stepLocked(now time.Time) {
 					continue
 				}
 				cp.Node, cp.State, cp.RecoveryStart = target, Initializing, now
+				cp.Kind, cp.Need, cp.Done = KindLocal, 0, 0 // from its own files
 				if !s.EverStarted {
 					cp.State = Started // an empty new primary starts at once
 					s.EverStarted = true
@@ -821,6 +854,7 @@ func (c *Cluster) stepLocked(now time.Time) {
 				continue
 			}
 			cp.Node, cp.State, cp.RecoveryStart = target, Initializing, now
+			c.beginRecoveryLocked(s, cp, KindReplica, now)
 			load[target]++
 		}
 	}
@@ -855,6 +889,7 @@ func (c *Cluster) stepLocked(now time.Time) {
 	if instant {
 		c.completeRecoveriesLocked(true)
 	}
+	c.markLoadedLocked()
 	c.recordLocked("allocator")
 	c.expireHeldLocked(now)
 	c.decommissionProgressLocked(now)
@@ -878,7 +913,9 @@ func (c *Cluster) startRelocationLocked(s *Shard, cp *Copy, load map[string]int,
 		return false
 	}
 	cp.State, cp.RelocatingNode = Relocating, t[0]
-	s.Copies = append(s.Copies, &Copy{Primary: cp.Primary, Node: t[0], State: Initializing, RelocatingNode: cp.Node, Target: true, RecoveryStart: now})
+	tc := &Copy{Primary: cp.Primary, Node: t[0], State: Initializing, RelocatingNode: cp.Node, Target: true, RecoveryStart: now}
+	c.beginRecoveryLocked(s, tc, KindRelocation, now)
+	s.Copies = append(s.Copies, tc)
 	load[t[0]]++
 	return true
 }
@@ -925,7 +962,9 @@ func (c *Cluster) rebalanceLocked(load map[string]int, now time.Time) {
 		for _, cp := range s.Copies {
 			if cp.Node == from && cp.State == Started {
 				cp.State, cp.RelocatingNode = Relocating, to
-				s.Copies = append(s.Copies, &Copy{Primary: cp.Primary, Node: to, State: Initializing, RelocatingNode: from, Target: true, RecoveryStart: now})
+				tc := &Copy{Primary: cp.Primary, Node: to, State: Initializing, RelocatingNode: from, Target: true, RecoveryStart: now}
+				c.beginRecoveryLocked(s, tc, KindRebalance, now)
+				s.Copies = append(s.Copies, tc)
 				return
 			}
 		}
@@ -947,9 +986,14 @@ func (c *Cluster) completeRecoveriesLocked(instant bool) {
 	}
 	sort.SliceStable(inflight, func(i, j int) bool { return inflight[i].cp.RecoveryStart.Before(inflight[j].cp.RecoveryStart) })
 	for _, r := range inflight {
-		if !instant {
+		if r.cp.Need > 0 {
+			// a file copy finishes when its bytes arrived (progressCopiesLocked)
+			if !r.cp.copyDone() {
+				continue
+			}
+		} else if !instant {
 			if c.tokens < 1 {
-				return
+				continue
 			}
 			c.tokens--
 		}
@@ -973,6 +1017,7 @@ func (c *Cluster) completeRecoveriesLocked(instant bool) {
 			cp.Target, cp.RelocatingNode = false, ""
 		}
 		recoverDataLocked(s, cp, from)
+		c.finishRecoveryLocked(s, cp)
 		cp.State = Started
 		s.EverStarted = true
 		s.InSync[cp.Node] = true

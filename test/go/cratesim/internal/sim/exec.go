@@ -252,9 +252,19 @@ func (c *Cluster) rowsLocked(sess Session, table, text string) ([]map[string]any
 				if state == Initializing && cp.Target {
 					state = "RECOVERING"
 				}
+				// size: the copy's bytes on its node (a file copy grows as it recovers)
+				var size int64
+				switch {
+				case cp.Node == "":
+				case cp.State == Initializing && cp.Need > 0:
+					size = int64(cp.Done)
+				default:
+					size = s.Bytes
+				}
+				recovery := map[string]any{"stage": state, "type": recoveryType(cp), "size": map[string]any{"used": s.Bytes, "recovered": size}}
 				rows = append(rows, map[string]any{"schema_name": s.Schema, "table_name": s.Table, "id": int64(s.ID), "partition_ident": pi,
 					"primary": cp.Primary, "routing_state": cp.State, "state": state, "node": nodeObj(cp.Node), "relocating_node": reloc,
-					"orphan_partition": false, "num_docs": int64(0), "size": int64(0), "recovery": map[string]any{"stage": state}})
+					"orphan_partition": false, "num_docs": int64(0), "size": size, "recovery": recovery})
 			}
 		}
 	case "sys.checks", "sys.node_checks":

@@ -23,6 +23,7 @@ var settingDefaults = map[string]any{
 	SettingTimeout:          "2h",
 	SettingForce:            false,
 	SettingStatsEnabled:     true,
+	SettingRecoveryMaxBytes: "40mb",
 }
 
 // SQLError is an error that maps to CrateDB's error JSON.
@@ -118,6 +119,11 @@ func (c *Cluster) normalizeSetting(name string, v any) (any, *SQLError) {
 			return nil, sqlErr(4000, "IllegalArgumentException: Invalid value '%s' for setting '%s'", str, name)
 		}
 		c.warnings = append(c.warnings, Event{Time: c.now(), What: fmt.Sprintf("%s set to unknown value %q: CrateDB silently treats it as NONE", name, str)})
+		return str, nil
+	case SettingRecoveryMaxBytes:
+		if _, err := ParseByteSize(str); err != nil {
+			return nil, sqlErr(4000, "IllegalArgumentException: %s for setting '%s'", err, name)
+		}
 		return str, nil
 	case SettingTimeout:
 		if _, err := ParseTimeValue(str); err != nil {
