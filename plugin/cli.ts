@@ -1,11 +1,9 @@
 // The command line: yargs declarations of every command, parsed first; the selected work runs only when parsing
 // succeeded. Bad input of any kind is one line `error: ... ` and exit 2, before any cluster is touched.
 import yargs, { type Argv } from 'yargs';
-import { VERSION } from '../shared/task/version.js';
-import { UsageError, errorLine, exitCodeForError } from '../shared/task/exit.js';
+import { VERSION, UsageError, errorLine, exitCodeForError, normalizeDryRunArgs } from '../shared/task/index.js';
 import type { CliContext } from './io.js';
 import { declareGlobalOptions } from './options.js';
-import { normalizeDryRunArgs } from '../shared/task/flag-values.js';
 import type { CommandEnv } from './commands/common.js';
 import { declareRollout } from './commands/rollout.js';
 import { declareRestart } from './commands/restart.js';

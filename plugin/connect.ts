@@ -2,11 +2,11 @@
 // engine's ports. Which SQL transport --local takes is the endpoint's choice (runLocal makes `auto` mean exec);
 // plan and health read over HTTP where the pod answers from here, else exec (read-only-sql.ts).
 import os from 'node:os';
-import type { EngineDeps } from '../shared/ports.js';
+import type { EngineDeps } from '../shared/index.js';
 import type { Connection } from './io.js';
 import type { KubeConnectOptions } from './options.js';
-import { createPluginKube, type PluginKube } from './kube.js';
-import { isUnreachable, unreachableError, type ApiServerTarget } from '../shared/task/exit.js';
+import { createPluginKube, type PluginKube } from '../shared/adapters/index.js';
+import { isUnreachable, unreachableError, type ApiServerTarget } from '../shared/task/index.js';
 
 /** Every failure below HTTP becomes ONE error naming the server and context, with what to check (exit 6). */
 export function withUnreachable(kube: PluginKube, target: ApiServerTarget): PluginKube {
@@ -32,7 +32,7 @@ export function withUnreachable(kube: PluginKube, target: ApiServerTarget): Plug
 }
 
 export async function connectToCluster(opts: KubeConnectOptions): Promise<Connection> {
-  const { loadKubeConfig } = await import('../shared/adapters/kubeconfig.js');
+  const { loadKubeConfig } = await import('../shared/adapters/index.js');
   const { kc, namespace } = loadKubeConfig(opts);
   const identity = `${os.userInfo().username}@${os.hostname()}`;
   const target: ApiServerTarget = { server: kc.getCurrentCluster()?.server ?? '?', context: kc.getCurrentContext(), cluster: kc.getCurrentCluster()?.name ?? '?' };
@@ -42,11 +42,7 @@ export async function connectToCluster(opts: KubeConnectOptions): Promise<Connec
     identity,
     target,
     async engineDeps(log, signal, opts = {}): Promise<EngineDeps> {
-      const [{ createKubernetesPort }, { createSqlTransportFactory }, { systemClock }] = await Promise.all([
-        import('../shared/adapters/kube.js'),
-        import('../shared/adapters/sql-factory.js'),
-        import('../shared/clock.js'),
-      ]);
+      const { createKubernetesPort, createSqlTransportFactory, systemClock } = await import('../shared/adapters/index.js');
       const kube = createKubernetesPort(kc, { reportingInstance: identity });
       const factory = createSqlTransportFactory(kube);
       // plan/health from here: HTTP where the pod answers, else exec (only reads, so a retry is harmless).

@@ -43,7 +43,7 @@ function placeholder(f: FlagSpec): string {
   const known: Record<string, string> = {
     kubeconfig: 'PATH', context: 'NAME', cluster: 'NAME', user: 'NAME', namespace: 'NS', as: 'USER', 'as-group': 'GROUP',
     output: 'FORMAT', color: 'WHEN', image: 'IMAGE', filename: 'FILE', schedule: 'CRON', 'time-zone': 'TZ',
-    'service-account': 'NAME', 'grace-period': 'SECONDS', 'min-availability': 'LEVEL', allocation: 'MODE',
+    'service-account': 'NAME', 'grace-period': 'SECONDS', 'min-availability': 'LEVEL', relocation: 'MODE', allocation: 'MODE',
     'sql-transport': 'MODE', 'sql-user': 'NAME', 'sql-password-secret': 'NAME[:KEY]', 'sql-scheme': 'SCHEME',
     'sql-ca-secret': 'NAME[:KEY]', v: 'LEVEL',
   };

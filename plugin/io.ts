@@ -1,10 +1,8 @@
 // What the plugin's commands get from the outside world: writers, environment, cluster factory, engine, files.
 import type { KubeConnectOptions } from './options.js';
-import type { PluginKube } from './kube.js';
-import type { EngineApi } from '../shared/task/engine.js';
-import type { EngineDeps } from '../shared/ports.js';
-import type { ApiServerTarget } from '../shared/task/exit.js';
-import type { InterruptPolicy, SignalName } from '../shared/task/interrupt.js';
+import type { PluginKube } from '../shared/adapters/index.js';
+import type { EngineApi, ApiServerTarget, InterruptPolicy, SignalName } from '../shared/task/index.js';
+import type { EngineDeps } from '../shared/index.js';
 
 export interface Writer {
   write(text: string): void;

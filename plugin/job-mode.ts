@@ -2,7 +2,7 @@
 // read the result from the runner's termination message, and exit with the runner's code.
 // Also `jobs list|attach|cancel`. Plain functions over the PluginKube port: tests drive them with fakes.
 import type { V1ContainerStatus, V1Job, V1Pod, V1ServiceAccount, V1StatefulSet, KubernetesObject } from '@kubernetes/client-node';
-import { BadInputError, KubeApiError } from '../shared/errors.js';
+import { BadInputError, KubeApiError, EXIT_INTERRUPTED, ExitCode, deadlineSecondsFor, runnerArgsFor, type Task } from '../shared/task/index.js';
 import {
   APP_NAME,
   DEFAULT_SERVICE_ACCOUNT,
@@ -11,10 +11,8 @@ import {
   RUNNER_CONTAINER,
   buildRunnerJob,
 } from './objects.js';
-import { EXIT_INTERRUPTED, ExitCode } from '../shared/task/exit.js';
-import type { JobSnapshot, PluginKube, WriteOptions } from './kube.js';
+import type { JobSnapshot, PluginKube, WriteOptions } from '../shared/adapters/index.js';
 import type { ProgressSink } from './progress.js';
-import { deadlineSecondsFor, runnerArgsFor, type Task } from '../shared/task/task.js';
 
 export const LABEL_CLUSTER = 'crate-decommission.crate.io/cluster';
 export const LABEL_OPERATION = 'crate-decommission.crate.io/operation';

@@ -3,10 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { runCli } from './cli.js';
 import { confirmOnTerminal, openControllingTerminal } from './confirm.js';
-import { loadEngine } from '../shared/task/engine.js';
+import { loadEngine, Interrupts, EXIT_INTERRUPTED, EXIT_TERMINATED } from '../shared/task/index.js';
 import type { CliContext } from './io.js';
-import { Interrupts } from '../shared/task/interrupt.js';
-import { EXIT_INTERRUPTED, EXIT_TERMINATED } from '../shared/task/exit.js';
 
 // Ctrl-C / SIGTERM: the first aborts ctx.signal (Job mode detaches at once, --local stops safely) and the process
 // exits within the command's grace period even if an API call hangs; a second one exits at once.
@@ -22,7 +20,7 @@ const ctx: CliContext = {
   // completion, bad input and `plan -f` never connect.
   connect: async (opts) => (await import('./connect.js')).connectToCluster(opts),
   loadEngine,
-  kubeconfigNames: async (opts) => (await import('../shared/adapters/kubeconfig.js')).kubeconfigNames(opts),
+  kubeconfigNames: async (opts) => (await import('../shared/adapters/index.js')).kubeconfigNames(opts),
   // `-f -` reads stdin, as kubectl does.
   readFile: (path) => readFile(path === '-' ? '/dev/stdin' : path, 'utf8'),
   listDir: async (path) => (await readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, directory: e.isDirectory() })),

@@ -15,8 +15,7 @@ import type {
   V1RoleBinding,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { ExitCode } from '../shared/task/exit.js';
-import { VERSION } from '../shared/task/version.js';
+import { ExitCode, VERSION } from '../shared/task/index.js';
 
 export const APP_NAME = 'crate-decommission';
 export const MANAGED_BY = 'kubectl-crate-decommission';

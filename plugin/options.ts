@@ -2,8 +2,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { Argv } from 'yargs';
-import { UsageError } from '../shared/task/exit.js';
-import { type DryRunMode, parseDryRun, parseDurationSeconds, validateNamespace } from '../shared/task/flag-values.js';
+import { UsageError, type DryRunMode, parseDryRun, parseDurationSeconds, validateNamespace } from '../shared/task/index.js';
 import { validateJsonPath } from './output.js';
 
 export const OutputFormat = z.enum(['text', 'json', 'yaml', 'wide', 'name', 'jsonpath']);

@@ -4,10 +4,10 @@
 // input (exit 2) with one line saying what and where. The engine flags and -n apply as a what-if.
 import YAML from 'yaml';
 import type { V1Container, V1StatefulSet } from '@kubernetes/client-node';
-import type { StrategyDetection } from '../shared/schemas.js';
+import type { StrategyDetection } from '../shared/index.js';
 import { findCrateContainer } from '../shared/detect.js';
-import type { TaskOptions } from '../shared/task/task.js';
-import { UsageError } from '../shared/task/exit.js';
+import type { TaskOptions } from '../shared/task/index.js';
+import { UsageError } from '../shared/task/index.js';
 
 /** Which decommission a pod of this StatefulSet gets, with the values that govern it. */
 export interface PlannedDecommission {

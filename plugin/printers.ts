@@ -2,7 +2,7 @@
 import type { OutputFormat } from './options.js';
 import type { Colors, Writer } from './io.js';
 import { jsonPath, toPlainYaml } from './output.js';
-import { UsageError } from '../shared/task/exit.js';
+import { UsageError } from '../shared/task/index.js';
 
 /** How a value is printed besides its format: the jsonpath template, the table flavour, the names for `-o name`. */
 export interface PrintOptions {
@@ -90,11 +90,12 @@ export function formatResult(value: unknown, c: Colors, t: TableOptions & { wide
     if (pods.length > 0) {
       lines.push(
         table(
-          ['POD', 'RESULT', 'STRATEGY', 'DURATION', 'ERROR'],
+          ['POD', 'RESULT', 'STRATEGY', 'RELOCATION', 'DURATION', 'ERROR'],
           pods.map((p) => [
             str(p.podName),
             p.skipped ? 'skipped' : p.success ? 'restarted' : 'failed',
             str(p.strategyUsed),
+            str((p.relocation as { decision?: unknown } | undefined)?.decision),
             seconds(p.duration),
             str(p.error, ''),
           ]),
@@ -154,7 +155,8 @@ function formatPlan(r: Record<string, unknown>, c: Colors, t: TableOptions & { w
   for (const s of sets) lines.push(formatDetection(s, c));
   const order = r.order as Array<Record<string, unknown>>;
   lines.push('Order:');
-  const headers = ['#', 'POD', ...(t.wide ? ['STATEFULSET'] : []), 'NODE', 'STRATEGY', 'GRACE', 'TIMEOUT', 'REASON'];
+  const relocated = order.some((p) => p.relocation && typeof p.relocation === 'object');
+  const headers = ['#', 'POD', ...(t.wide ? ['STATEFULSET'] : []), 'NODE', 'STRATEGY', ...(relocated ? ['RELOCATION', 'COPIES'] : []), 'GRACE', 'TIMEOUT', 'REASON'];
   lines.push(
     table(
       headers,
@@ -164,6 +166,7 @@ function formatPlan(r: Record<string, unknown>, c: Colors, t: TableOptions & { w
         ...(t.wide ? [str(p.statefulSetName)] : []),
         str(p.nodeName),
         str(p.strategy),
+        ...(relocated ? relocationCells(p.relocation) : []),
         seconds(p.deleteGracePeriodSeconds),
         seconds(p.timeoutSeconds),
         str(p.reason, ''),
@@ -171,6 +174,11 @@ function formatPlan(r: Record<string, unknown>, c: Colors, t: TableOptions & { w
       t,
     ),
   );
+  for (const p of order) {
+    const v = p.relocation as { decision?: unknown; blockers?: unknown } | undefined;
+    if (v && Array.isArray(v.blockers) && v.blockers.length > 0) lines.push(`Relocation of ${str(p.podName)}: ${str(v.decision)} because ${v.blockers.map(String).join('; ')}`);
+  }
+  if (relocated) lines.push('Relocation is decided again right before each pod (--relocation); COPIES: bytes copied off the node by file (about as much comes back after it returns).');
   if (typeof r.totalTimeoutSeconds === 'number') lines.push(`Total timeout: ${seconds(r.totalTimeoutSeconds)}`);
   if (r.preflight && typeof r.preflight === 'object') lines.push(`Pre-flight: ${formatHealth(r.preflight as Record<string, unknown>, c)}`);
   const decision = r.preflightDecision && typeof r.preflightDecision === 'object' ? (r.preflightDecision as Record<string, unknown>) : null;
@@ -179,6 +187,15 @@ function formatPlan(r: Record<string, unknown>, c: Colors, t: TableOptions & { w
     lines.push(decision.outcome === 'degraded' ? c.yellow(`${text} (the pods listed first restart before the full health gate must pass)`) : c.red(text));
   }
   return lines.join('\n');
+}
+
+/** RELOCATION and COPIES of a planned pod: the decision, and the bytes it would copy (with what primaries would). */
+function relocationCells(v: unknown): string[] {
+  if (!v || typeof v !== 'object') return ['-', '-'];
+  const r = v as { decision?: unknown; bytes?: Record<string, unknown> };
+  const d = str(r.decision);
+  const b = (k: string) => formatBytes(typeof r.bytes?.[k] === 'number' ? (r.bytes[k] as number) : 0);
+  return [d, d === 'none' ? `0 B (primaries: ${b('primaries')})` : b(d)];
 }
 
 /** One StatefulSet's strategy detection (plan and plan -f). */
@@ -214,4 +231,17 @@ export function printActions(
       return { object, ...(namespace ? { namespace } : {}), action: rest.join(' ') };
     });
   printValue(env.ctx.stdout, { apiVersion: 'v1', kind: 'List', items }, g.output, () => lines.join('\n'), { jsonpath: g.jsonpath });
+}
+
+/** 1234567 -> '1.2 MB' (decimal units; the same rule as the engine's formatBytes in shared/relocation.ts). */
+function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 1000) return `${Math.max(0, Math.round(n || 0))} B`;
+  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = n;
+  let i = -1;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }

@@ -1,8 +1,8 @@
 // `rbac install|uninstall`: the runner's ServiceAccount, Role and RoleBinding (or ClusterRole variant), from plugin/objects.ts.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { KubeApiError } from '../shared/errors.js';
+import { KubeApiError } from '../shared/task/index.js';
 import { buildRbac, rbacObjects } from './objects.js';
-import type { PluginKube, WriteOptions } from './kube.js';
+import type { PluginKube, WriteOptions } from '../shared/adapters/index.js';
 
 export function rbacFor(namespace: string, clusterWide: boolean, serviceAccountName?: string): KubernetesObject[] {
   return rbacObjects(buildRbac({ namespace, clusterWide, ...(serviceAccountName ? { serviceAccountName } : {}) })) as KubernetesObject[];

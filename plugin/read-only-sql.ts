@@ -2,8 +2,8 @@
 // (credentials known: crate-operator's `system` user or --sql-user) and the pod's IP answers from here; when it
 // does not (the usual case outside the cluster), the same read goes through exec into the pod, as --local does.
 // Only for reads: a query is sent again over exec only when HTTP never reached the pod, so it never ran twice.
-import { SqlConnectionError } from '../shared/errors.js';
-import type { Logger, SqlTransport, SqlTransportFactory } from '../shared/ports.js';
+import { SqlConnectionError } from '../shared/task/index.js';
+import type { Logger, SqlTransport, SqlTransportFactory } from '../shared/index.js';
 
 /** How long the first HTTP query to a pod may take before its pod IP counts as unreachable from here. */
 export const HTTP_PROBE_TIMEOUT_MS = 3000;

@@ -1,8 +1,6 @@
 // Runs one operation command (rollout, restart, decommission, health, plan) once its flags are valid:
 // connect, then either launch the runner Job and follow it (default) or run the engine here (--local).
-import { executeMetered } from '../shared/task/metrics-run.js';
-import { EXIT_INTERRUPTED, ExitCode, errorLine, isUnreachable, unreachableError } from '../shared/task/exit.js';
-import { LOCAL_STOP_SECONDS } from '../shared/task/interrupt.js';
+import { executeMetered, EXIT_INTERRUPTED, ExitCode, errorLine, isUnreachable, unreachableError, LOCAL_STOP_SECONDS } from '../shared/task/index.js';
 import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
 import {
   buildJobForTask,
@@ -10,11 +8,11 @@ import {
   followJob,
   resolveTarget,
 } from './job-mode.js';
-import type { PluginKube } from './kube.js';
+import type { PluginKube } from '../shared/adapters/index.js';
 import type { GlobalOptions } from './options.js';
 import { formatResult, printValue, resultNames } from './printers.js';
 import { jsonProgress, listrProgress, plainProgress, type ProgressSink } from './progress.js';
-import type { Task } from '../shared/task/task.js';
+import type { Task } from '../shared/task/index.js';
 
 /** Where progress goes: stdout with -o text (listr2 on a TTY), stderr with -o json (raw lines) / -o yaml (plain). */
 export function progressFor(ctx: CliContext, g: GlobalOptions): ProgressSink {

@@ -1,14 +1,11 @@
 // `schedule create|update|delete|list`: scheduled rollouts as a CronJob (concurrencyPolicy Forbid; the engine's Lease
 // still guards against ad-hoc runs). The runner takes its operation id from the Job name (env OPERATION_ID).
 import type { V1CronJob } from '@kubernetes/client-node';
-import { BadInputError, KubeApiError } from '../shared/errors.js';
+import { BadInputError, KubeApiError, buildTask, deadlineSecondsFor, runnerArgsFor, type DeadlineBudget, type RawOperationArgs, type Target, type Task, UsageError, ENV_PUSHGATEWAY_JOB } from '../shared/task/index.js';
 import { isDeepStrictEqual } from 'node:util';
 import { APP_NAME, LABEL_NAME, RUNNER_CONTAINER, buildCronJob } from './objects.js';
 import { LABEL_CLUSTER, LABEL_OPERATION, type ResolvedTarget } from './job-mode.js';
-import type { PluginKube, WriteOptions } from './kube.js';
-import { buildTask, deadlineSecondsFor, runnerArgsFor, type DeadlineBudget, type RawOperationArgs, type Target, type Task } from '../shared/task/task.js';
-import { UsageError } from '../shared/task/exit.js';
-import { ENV_PUSHGATEWAY_JOB } from '../shared/metrics-wiring.js';
+import type { PluginKube, WriteOptions } from '../shared/adapters/index.js';
 
 /** Standard 5-field cron, or a @macro. Checked field by field so mistakes are bad input (exit 2), not an API 422. */
 export function validateCronSchedule(schedule: string): string {

@@ -1,7 +1,7 @@
 // Flags of the Temporal front ends (`worker`, `rollout --temporal`): where the Temporal server is, the namespace and
 // the task queue, validated like every other flag (bad input: one line, exit 2, nothing contacted).
 import type { Argv } from 'yargs';
-import { UsageError } from '../shared/task/exit.js';
+import { UsageError } from '../shared/task/index.js';
 
 export const DEFAULT_TASK_QUEUE = 'crate-decommission';
 

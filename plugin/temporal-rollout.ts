@@ -1,14 +1,12 @@
 // `rollout --temporal`: start clusterMaintenanceWorkflow on a Temporal server and follow it with the same progress
 // and exit codes as Job mode (the engine's log lines come from the activities' heartbeats). Ctrl-C detaches: the
 // workflow goes on. --dry-run prints the workflow start instead of starting it. Loaded only with --temporal.
-import { type ErrorKind } from '../shared/errors.js';
-import type { ClusterMaintenanceInput } from '../shared/temporal/contracts.js';
-import { EXIT_INTERRUPTED, EXIT_TERMINATED, ExitCode, UsageError, errorLine, exitCodeFor } from '../shared/task/exit.js';
+import { type ErrorKind, EXIT_INTERRUPTED, EXIT_TERMINATED, ExitCode, UsageError, errorLine, exitCodeFor, sqlEndpointOverride, type Task } from '../shared/task/index.js';
+import type { ClusterMaintenanceInput } from '../shared/temporal/index.js';
 import type { CliContext } from './io.js';
 import type { GlobalOptions } from './options.js';
 import { printResult, progressFor } from './run-operation.js';
 import { printValue } from './printers.js';
-import { sqlEndpointOverride, type Task } from '../shared/task/task.js';
 import { parseTemporalOptions, temporalUnavailable } from './temporal-options.js';
 
 const KINDS = new Set<string>(['bad_input', 'refused', 'timeout', 'locked', 'transient', 'failed']);
@@ -27,7 +25,7 @@ export function workflowInputFor(task: Task, kubeContext: string | undefined, ra
     ...(kubeContext ? { kubeContext } : {}),
     podReadyTimeout: o.podReadyTimeout,
     healthTimeout: o.healthTimeout,
-    options: { decommissionTimeout: o.decommissionTimeout, minAvailability: o.minAvailability, allocation: o.allocation, force: true },
+    options: { decommissionTimeout: o.decommissionTimeout, minAvailability: o.minAvailability, ...(o.relocation ? { relocation: o.relocation } : {}), allocation: o.allocation, force: true },
     ...(typeof hb === 'number' ? { heartbeatTimeoutSeconds: hb } : {}),
   };
 }
@@ -51,9 +49,9 @@ export async function runRolloutWithTemporal(ctx: CliContext, g: GlobalOptions, 
     printValue(ctx.stdout, start, g.output === 'json' ? 'json' : 'yaml', () => '');
     return ExitCode.ok;
   }
-  let client: typeof import('../shared/temporal/client.js');
+  let client: typeof import('../shared/temporal/index.js');
   try {
-    client = await import('../shared/temporal/client.js');
+    client = await import('../shared/temporal/index.js');
   } catch (err) {
     throw temporalUnavailable(err);
   }

@@ -1,8 +1,7 @@
 // In-cluster entrypoint of the runner image: real I/O for runRunner (in-cluster config, stdout, termination log, SIGTERM).
 import { writeFile } from 'node:fs/promises';
-import { loadEngine } from '../shared/task/engine.js';
+import { loadEngine, Interrupts, RUNNER_STOP_SECONDS } from '../shared/task/index.js';
 import { runRunner, type RunnerConnection } from './run.js';
-import { Interrupts, RUNNER_STOP_SECONDS } from '../shared/task/interrupt.js';
 
 // SIGTERM (jobs cancel, eviction, deadline): the engine stops safely (allocation reset, Lease released); if that takes
 // longer than RUNNER_STOP_SECONDS (below the 60 s grace period of `jobs cancel`), or on a second signal, it exits 143.
@@ -23,12 +22,7 @@ process.on('SIGTERM', () => terminate.receive('SIGTERM'));
 process.on('SIGINT', () => terminate.receive('SIGINT'));
 
 async function connect(opts: { namespace?: string }): Promise<RunnerConnection> {
-  const [{ loadKubeConfig }, { createKubernetesPort }, { createSqlTransportFactory }, { systemClock }] = await Promise.all([
-    import('../shared/adapters/kubeconfig.js'),
-    import('../shared/adapters/kube.js'),
-    import('../shared/adapters/sql-factory.js'),
-    import('../shared/clock.js'),
-  ]);
+  const { loadKubeConfig, createKubernetesPort, createSqlTransportFactory, systemClock } = await import('../shared/adapters/index.js');
   const { kc, namespace } = loadKubeConfig({ inCluster: true, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
   const holder = process.env.POD_NAME ?? process.env.HOSTNAME ?? 'crate-decommission-runner';
   return {

@@ -1,13 +1,8 @@
 // The in-cluster runner: one Task from argv (or env), the engine with in-cluster ports, JSON-line logs on stdout,
 // a JSON result in the termination log, the shared exit codes; SIGTERM stops safely. Plain function over injected I/O.
 import yargs, { type Argv } from 'yargs';
-import type { EngineDeps, Logger } from '../shared/ports.js';
-import { errorOutcome, type EngineApi } from '../shared/task/engine.js';
-import { executeMetered } from '../shared/task/metrics-run.js';
-import { EXIT_TERMINATED, ExitCode, UsageError, errorLine } from '../shared/task/exit.js';
-import { buildTask, declareOperationOptions, type Operation, type Task } from '../shared/task/task.js';
-import { OPERATIONS, parseRunnerArgs, type ParsedRunnerArgs } from '../shared/task/runner-args.js';
-import { VERSION } from '../shared/task/version.js';
+import type { EngineDeps, Logger } from '../shared/index.js';
+import { errorOutcome, type EngineApi, executeMetered, EXIT_TERMINATED, ExitCode, UsageError, errorLine, buildTask, declareOperationOptions, type Operation, type Task, OPERATIONS, parseRunnerArgs, type ParsedRunnerArgs, VERSION } from '../shared/task/index.js';
 import { fitTerminationMessage } from './termination.js';
 
 export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';

@@ -8,7 +8,7 @@ import {
   buildRbac,
   buildRunnerJob,
 } from '../plugin/objects.js';
-import { toYaml } from '../plugin/objects-yaml.js';
+import { toYaml } from '../shared/adapters/k8s-yaml.js';
 import { stringify } from 'yaml';
 import { temporalFiles } from './temporal-manifests.js';
 import { dashboardConfigMap, grafanaDashboard, prometheusRule, pushgatewayEgress, rulesFile } from './monitoring.js';

@@ -4,6 +4,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { CrateSqlError, SqlConnectionError, messageOf } from './errors.js';
 import type { EngineDeps, SqlResponse, SqlTransport } from './ports.js';
 import type { CrateDBCluster, PodInfo, SqlEndpoint } from './schemas.js';
+import { shardRows, type ShardRow } from './relocation.js';
 
 /** Every statement the engine sends (the CrateDB simulator and the fakes answer exactly these). */
 export const SQL = {
@@ -15,6 +16,8 @@ export const SQL = {
     "SELECT settings['cluster']['graceful_stop']['timeout'], settings['cluster']['graceful_stop']['force'], settings['cluster']['graceful_stop']['min_availability'] FROM sys.cluster",
   health: 'SELECT table_schema, table_name, partition_ident, health, missing_shards, underreplicated_shards FROM sys.health',
   shardStates: 'SELECT routing_state, count(*) FROM sys.shards GROUP BY routing_state',
+  /** Every shard copy with its size: the per-pod relocation decision (shared/relocation.ts) and the plan's bytes. */
+  shards: `SELECT schema_name, table_name, partition_ident, id, "primary", routing_state, node['name'], size FROM sys.shards`,
   /** Running CREATE SNAPSHOT statements (health gate `no_snapshot_running`). This statement itself does not match. */
   runningSnapshots: "SELECT count(*) FROM sys.jobs WHERE stmt ILIKE 'create snapshot%'",
   superuser: 'SELECT superuser FROM sys.users WHERE name = CURRENT_USER',
@@ -225,6 +228,12 @@ export class ClusterSql {
   async shardStates(signal?: AbortSignal): Promise<Map<string, number>> {
     const res = await this.query(SQL.shardStates, [], signal ? { signal } : {});
     return new Map(res.rows.map((r) => [String(r[0]).toUpperCase(), Number(r[1])]));
+  }
+
+  /** Every shard copy (SQL.shards), for the relocation decision. */
+  async shards(signal?: AbortSignal): Promise<ShardRow[]> {
+    const res = await this.query(SQL.shards, [], signal ? { signal } : {});
+    return shardRows(res.rows);
   }
 
   /**

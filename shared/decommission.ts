@@ -21,6 +21,7 @@ import { singlePodPreflight } from './preflight.js';
 import { heartbeatFor } from './wait-state.js';
 import { watchStall, type StallTarget } from './stall.js';
 import { podStrategyOf } from './detect.js';
+import { LABEL_DC_UTIL_MIN_AVAILABILITY, fixedMinAvailability, labelForDrain, restoreMinAvailabilityLabels } from './relocation-run.js';
 
 /** Grace period of the pod delete after the manual decommission (the process has already exited). */
 export const MANUAL_DELETE_GRACE_SECONDS = 30;
@@ -153,6 +154,11 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
     terminationGracePeriodSeconds: sts.detection.terminationGracePeriodSeconds,
   });
   if (ctx.dryRun) {
+    if (options.relocation && options.minAvailability === 'NONE') {
+      deps.log.info(`Would set label ${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE on StatefulSet ${sts.name} (recorded in the Lease) so that dc_util drains node ${info.nodeName ?? '?'} without relocating, and restore it once the pod is gone`);
+    } else if (options.relocation) {
+      deps.log.info(`dc_util drains node ${info.nodeName ?? '?'} with its own min_availability ${sts.detection.minAvailability}`);
+    }
     if (options.stallBreak) deps.log.info(stallPlanLine(info.nodeName, options, 'signal its CrateDB process (kill -TERM 1)'));
     return;
   }
@@ -165,8 +171,11 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
   } else if (resume && info.deleting) {
     deps.log.info(`Resuming: pod ${info.name} is already being deleted by an earlier run; following it`);
   } else {
+    // dc_util reads dc-util-min-availability in preStop: NONE for a drain without relocation, else its own value.
+    await labelForDrain(ctx, sts.name, options);
     await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleting' });
-    await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `Deleting with grace period ${grace}s; dc_util decommissions node ${info.nodeName ?? '?'} in preStop`);
+    const how = options.relocation && options.minAvailability === 'NONE' ? ' with min_availability NONE (no relocation)' : '';
+    await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `Deleting with grace period ${grace}s; dc_util decommissions node ${info.nodeName ?? '?'} in preStop${how}`);
     await deletePod(ctx, info.name, oldUid, grace);
   }
   // dc_util drains; should the node stall after the drain (CrateDB 6.4.3's counter leak), the engine signals it.
@@ -187,6 +196,8 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
   }
   result.processExited = true;
   deps.log.info(`Pod ${info.name} has been deleted`);
+  // dc_util has read the label (its preStop is over): our NONE never outlives the pod it was decided for.
+  await restoreMinAvailabilityLabels(ctx, [sts.name]);
   await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleted' });
   await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.PodDeleted, `Pod deleted after dc_util decommissioned node ${info.nodeName ?? '?'}`);
   deps.log.info(`Kubernetes-managed decommission completed for pod ${info.name}`);
@@ -688,7 +699,7 @@ async function decommissionInOperation(ctx: OperationContext, input: ReturnType<
       intervalSeconds: input.healthIntervalSeconds,
     });
     if (gate.refusal) return finished({ ...base(strategyOf()), ...gate.refusal, preflight: gate.preflight });
-    result = { ...(await runDecommission(ctx, input.podName, input.options)), preflight: gate.preflight };
+    result = { ...(await runDecommission(ctx, input.podName, decommissionOptions(ctx, input.options))), preflight: gate.preflight };
     if (result.success && !input.dryRun && ctx.lease) {
       // Done: a retry of this operation (a Job retry after this save) must not decommission the node again.
       // Recorded at once, before the wait below: the drain is what must never happen twice.
@@ -701,6 +712,18 @@ async function decommissionInOperation(ctx: OperationContext, input: ReturnType<
     deps.log.error(`Decommission of pod ${input.podName} failed: ${f.error}`);
     return finished({ ...(result ?? base(strategyOf())), success: false, ...f });
   }
+}
+
+/**
+ * decommissionPod takes the node out for good: its data must move, so `relocation: auto` means `primaries` there
+ * (the plugin refuses `decommission --relocation auto` as a usage error; this is for other callers of the engine).
+ */
+function decommissionOptions(ctx: OperationContext, options: DecommissionOptions): DecommissionOptions {
+  if (options.relocation === 'auto') {
+    ctx.deps.log.warn('relocation auto does not apply to a decommission (the node leaves for good, its data must move): using primaries');
+    return fixedMinAvailability({ ...options, relocation: 'primaries' });
+  }
+  return fixedMinAvailability(options);
 }
 
 /** Standalone manual decommission: reset allocation only once the node is back, so its shards recover on it (fact sheet section 2). */

@@ -24,6 +24,9 @@ export const EventReason = {
   WaitingLong: 'WaitingLong',
   /** The engine stopped a node whose drain was done and that stayed idle (shared/stall.ts). */
   StallBroken: 'StallBroken',
+  /** dc-util-min-availability=NONE set for a restart without relocation (kubernetes_managed), and put back. */
+  MinAvailabilityLabelSet: 'MinAvailabilityLabelSet',
+  MinAvailabilityLabelRestored: 'MinAvailabilityLabelRestored',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 

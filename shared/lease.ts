@@ -47,6 +47,11 @@ export interface OperationProgress {
   allocationSet: string | null;
   /** cluster.graceful_stop.* as they were before this operation set them, and not restored yet. */
   gracefulStopBefore: GracefulStopValues | null;
+  /**
+   * StatefulSets whose `dc-util-min-availability` label this operation set to NONE (a restart without relocation,
+   * kubernetes_managed), with the label's value before (null = it had none); restored on every exit path.
+   */
+  minAvailabilityLabels: Record<string, string | null> | null;
 }
 
 export function leaseName(clusterName: string): string {
@@ -54,7 +59,7 @@ export function leaseName(clusterName: string): string {
 }
 
 function emptyProgress(operationId: string): OperationProgress {
-  return { operationId, done: {}, current: null, allocationSet: null, gracefulStopBefore: null };
+  return { operationId, done: {}, current: null, allocationSet: null, gracefulStopBefore: null, minAvailabilityLabels: null };
 }
 
 function parseProgress(text: string | undefined, operationId: string): OperationProgress {
@@ -67,10 +72,18 @@ function parseProgress(text: string | undefined, operationId: string): Operation
       current: p.current ?? null,
       allocationSet: p.allocationSet ?? null,
       gracefulStopBefore: parseGracefulStop(p.gracefulStopBefore),
+      minAvailabilityLabels: parseLabelRecord(p.minAvailabilityLabels),
     };
   } catch {
     return emptyProgress(operationId);
   }
+}
+
+function parseLabelRecord(v: unknown): Record<string, string | null> | null {
+  if (!v || typeof v !== 'object') return null;
+  const out: Record<string, string | null> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = typeof x === 'string' ? x : null;
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 function parseGracefulStop(v: unknown): GracefulStopValues | null {
@@ -216,8 +229,18 @@ export class ClusterLease {
         log.warn(`The previous run (${existingOp || 'unknown operation'}) left cluster.graceful_stop.* changed; they will be restored`);
         progress.gracefulStopBefore = previous.gracefulStopBefore;
       }
+      if (!sameOperation && previous.minAvailabilityLabels) {
+        // And for the dc-util-min-availability labels it set to NONE: we put them back at our end.
+        log.warn(`The previous run (${existingOp || 'unknown operation'}) left label dc-util-min-availability=NONE on ${Object.keys(previous.minAvailabilityLabels).join(', ')}; it will be restored`);
+        progress.minAvailabilityLabels = previous.minAvailabilityLabels;
+      }
       const resumed =
-        sameOperation && (Object.keys(progress.done).length > 0 || progress.current !== null || progress.allocationSet !== null || progress.gracefulStopBefore !== null);
+        sameOperation &&
+        (Object.keys(progress.done).length > 0 ||
+          progress.current !== null ||
+          progress.allocationSet !== null ||
+          progress.gracefulStopBefore !== null ||
+          progress.minAvailabilityLabels !== null);
       const replacement: V1Lease = {
         ...existing,
         metadata: {
@@ -402,6 +425,11 @@ export class ClusterLease {
   /** Like allocationHeir, for the recorded graceful_stop values (`gracefulStopBefore`). */
   async gracefulStopHeir(): Promise<string | null> {
     return this.heir((p) => p.gracefulStopBefore !== null);
+  }
+
+  /** Like allocationHeir, for the dc-util-min-availability labels this run set (`minAvailabilityLabels`). */
+  async minAvailabilityLabelHeir(): Promise<string | null> {
+    return this.heir((p) => p.minAvailabilityLabels !== null);
   }
 
   private async heir(carries: (p: OperationProgress) => boolean): Promise<string | null> {

@@ -9,6 +9,7 @@ import { withFields } from './log.js';
 import type { EngineDeps } from './ports.js';
 import type { CrateDBCluster } from './schemas.js';
 
+import { restoreMinAvailabilityLabels } from './relocation-run.js';
 import { LABEL_ROUTING_OWNER, isOwnRoutingOwner, ownRoutingOwnerValue, refuseForeignRoutingOwner } from './routing-owner.js';
 
 export { LABEL_ROUTING_OWNER };
@@ -26,6 +27,8 @@ export interface OperationContext {
   allocation: { value: string | null; labelledStatefulSets: string[]; heir?: string | null };
   /** cluster.graceful_stop.* as they were before this operation first set them (null = nothing to restore). */
   gracefulStop: { before: GracefulStopValues | null; heir?: string | null };
+  /** dc-util-min-availability labels this operation set to NONE: StatefulSet -> value before (null = none); null = nothing to restore. */
+  minAvailabilityLabels: { before: Record<string, string | null> | null; heir?: string | null };
   /** Fields added to every log line: the pod and step in progress (the plugin renders them). */
   scope: LogScope;
 }
@@ -87,10 +90,14 @@ export async function openOperation(
     reader: new ClusterSql(scoped, cluster),
     allocation: { value: lease?.progress.allocationSet ?? null, labelledStatefulSets: [] },
     gracefulStop: { before: lease?.progress.gracefulStopBefore ?? null },
+    minAvailabilityLabels: { before: lease?.progress.minAvailabilityLabels ?? null },
     scope,
   };
   if (ctx.gracefulStop.before) {
     deps.log.info(`Resuming operation ${opts.operationId}: it had changed cluster.graceful_stop.* (before: ${describeGracefulStop(ctx.gracefulStop.before)}); they will be restored`);
+  }
+  if (ctx.minAvailabilityLabels.before) {
+    deps.log.info(`Resuming operation ${opts.operationId}: it had set label dc-util-min-availability=NONE on ${Object.keys(ctx.minAvailabilityLabels.before).join(', ')}; it will be restored`);
   }
   if (ctx.allocation.value) {
     deps.log.info(`Resuming operation ${opts.operationId}: it had set cluster.routing.allocation.enable=${ctx.allocation.value}; it will be reset`);
@@ -119,7 +126,13 @@ export async function closeOperation(ctx: OperationContext): Promise<CloseOutcom
     try {
       await restoreGracefulStop(ctx);
     } finally {
-      await ctx.lease?.release();
+      try {
+        await restoreMinAvailabilityLabels(ctx);
+      } catch (err) {
+        ctx.deps.log.error(`Could not restore label dc-util-min-availability: ${messageOf(err)}`);
+      } finally {
+        await ctx.lease?.release();
+      }
     }
   }
   return closeOutcome(ctx);
@@ -142,6 +155,15 @@ function closeOutcome(ctx: OperationContext): CloseOutcome {
       ctx.gracefulStop.heir
         ? `restoring cluster.graceful_stop.* (${describeGracefulStop(gs)}) is left to ${ctx.gracefulStop.heir}, which took the lock over`
         : `cluster.graceful_stop.* could not be restored (they were ${describeGracefulStop(gs)}; see the log for the statements to run)`,
+    );
+  }
+  const labels = ctx.minAvailabilityLabels.before;
+  if (labels) {
+    const names = Object.keys(labels).join(', ');
+    problems.push(
+      ctx.minAvailabilityLabels.heir
+        ? `restoring label dc-util-min-availability on ${names} is left to ${ctx.minAvailabilityLabels.heir}, which took the lock over`
+        : `label dc-util-min-availability=NONE could not be restored on ${names} (see the log for the kubectl label command to run)`,
     );
   }
   return { allocationReset: !left, gracefulStopRestored: !gs, problem: problems.join('; ') };

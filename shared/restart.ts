@@ -21,6 +21,7 @@ import {
 } from './operation.js';
 import type { EngineDeps } from './ports.js';
 import { singlePodPreflight } from './preflight.js';
+import { relocationForPod } from './relocation-run.js';
 import { PodRestartInput, PodRestartResult, type DecommissionOptions, type Strategy } from './schemas.js';
 
 export interface RestartSteps {
@@ -103,7 +104,19 @@ export async function runRestart(ctx: OperationContext, podName: string, steps: 
     return finish();
   }
 
-  const decommission = await runDecommission(ctx, podName, steps.options);
+  // Right before the pod: what its drain moves (issue 9 item 1; --relocation auto decides from sys.shards now).
+  let options = steps.options;
+  try {
+    const chosen = await relocationForPod(ctx, podName, steps.options);
+    options = chosen.options;
+    if (chosen.verdict) result.relocation = chosen.verdict;
+  } catch (err) {
+    const f = failureOf(err, ctx.signal);
+    result.error = f.error;
+    result.errorKind = f.errorKind;
+    return finish();
+  }
+  const decommission = await runDecommission(ctx, podName, options);
   result.decommission = decommission;
   result.strategyUsed = decommission.strategyUsed;
   result.oldUid = decommission.oldUid;

@@ -19,7 +19,9 @@ import {
   type PodInfo,
   type PodRestartResult,
   type PreflightDecision,
+  type RelocationVerdict,
 } from './schemas.js';
+import { readRelocation } from './relocation-run.js';
 import { abortReason } from './wait.js';
 
 type ParsedInput = ReturnType<typeof RollingRestartInput.parse>;
@@ -84,7 +86,13 @@ export function decidePreflight(preflight: HealthCheckResult | null, wanted: str
   return { outcome: 'degraded', pods: first, message: d.message };
 }
 
-function buildPlan(cluster: CrateDBCluster, input: ParsedInput, preflight: HealthCheckResult | null, done: Record<string, string>): RollingRestartPlan {
+function buildPlan(
+  cluster: CrateDBCluster,
+  input: ParsedInput,
+  preflight: HealthCheckResult | null,
+  done: Record<string, string>,
+  relocations: Map<string, RelocationVerdict> = new Map(),
+): RollingRestartPlan {
   const wanted = input.pods ? cluster.pods.filter((p) => input.pods!.includes(p.name)) : cluster.pods;
   const masterNode = preflight?.masterNode ?? cluster.masterNode;
   const decision = decidePreflight(preflight, wanted.map((p) => p.name));
@@ -123,6 +131,7 @@ function buildPlan(cluster: CrateDBCluster, input: ParsedInput, preflight: Healt
       deleteGracePeriodSeconds: grace,
       timeoutSeconds: decommissionSeconds + input.podReadyTimeout + input.healthTimeout,
       alreadyDone: p.name in done,
+      ...(relocations.has(p.name) ? { relocation: relocations.get(p.name)! } : {}),
     };
   });
   return RollingRestartPlan.parse({
@@ -147,9 +156,21 @@ export async function planRollingRestart(deps: EngineDeps, rawInput: RollingRest
     timeoutSeconds: 0,
     tolerateUnready: cluster.pods.map((p) => p.name),
   });
-  const plan = buildPlan(cluster, input, preflight, await doneByOperation(deps, cluster, input.operationId));
+  // Per pod, the relocation it would get now (each is decided again right before the pod; the earlier pods'
+  // restarts do not change which shards have replicas).
+  const relocations = new Map<string, RelocationVerdict>();
+  const mode = input.options.relocation;
+  if (mode) {
+    const wanted = input.pods ? cluster.pods.filter((p) => input.pods!.includes(p.name)) : cluster.pods;
+    for (const p of wanted) {
+      if (!p.nodeName) continue;
+      relocations.set(p.name, await readRelocation(deps, cluster, mode, p.name, p.nodeName, deps.signal));
+    }
+  }
+  const plan = buildPlan(cluster, input, preflight, await doneByOperation(deps, cluster, input.operationId), relocations);
   for (const [i, p] of plan.order.entries()) {
-    deps.log.info(`Plan ${i + 1}/${plan.order.length}: pod ${p.podName} (node ${p.nodeName ?? '?'}) ${p.strategy}, grace ${p.deleteGracePeriodSeconds}s, timeout ${p.timeoutSeconds}s${p.alreadyDone ? ', already done' : ''} - ${p.reason}`);
+    const reloc = p.relocation ? `, relocation ${p.relocation.summary}` : '';
+    deps.log.info(`Plan ${i + 1}/${plan.order.length}: pod ${p.podName} (node ${p.nodeName ?? '?'}) ${p.strategy}, grace ${p.deleteGracePeriodSeconds}s, timeout ${p.timeoutSeconds}s${p.alreadyDone ? ', already done' : ''}${reloc} - ${p.reason}`);
   }
   const decision = plan.preflightDecision!;
   if (decision.outcome === 'passed') deps.log.info(`Pre-flight health check passed (${preflight.checks.map((c) => c.name).join(', ')})`);

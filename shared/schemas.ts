@@ -15,6 +15,28 @@ export type MinAvailability = z.infer<typeof MinAvailability>;
 export const RestartAllocation = z.enum(['primaries', 'new_primaries']);
 export type RestartAllocation = z.infer<typeof RestartAllocation>;
 
+/**
+ * `--relocation` (issue 9 item 1): what a node's drain moves. `auto` decides per pod, right before it, from sys.shards
+ * (shared/relocation.ts): `none` (min_availability NONE, nothing moves) when every primary on the node has a STARTED
+ * replica on another node and the cluster is GREEN, else `primaries`. `primaries` / `full`: always that.
+ */
+export const RelocationMode = z.enum(['auto', 'primaries', 'full']);
+export type RelocationMode = z.infer<typeof RelocationMode>;
+
+/** One pod's relocation decision (RelocationVerdict of shared/relocation.ts). */
+export const RelocationVerdict = z.object({
+  mode: RelocationMode,
+  decision: z.enum(['none', 'primaries', 'full']),
+  /** The tables/shards (or the cluster health) that force a relocation under `auto`. */
+  blockers: z.array(z.string()),
+  summary: z.string(),
+  /** Primaries of the node when decided. */
+  primaries: z.number().int().nonnegative(),
+  /** Bytes each decision would copy off the node (sys.shards `size`; one way). */
+  bytes: z.object({ none: z.number().nonnegative(), primaries: z.number().nonnegative(), full: z.number().nonnegative() }),
+});
+export type RelocationVerdict = z.infer<typeof RelocationVerdict>;
+
 export const HealthStatus = z.enum(['GREEN', 'YELLOW', 'RED', 'UNKNOWN']);
 export type HealthStatus = z.infer<typeof HealthStatus>;
 
@@ -186,6 +208,12 @@ export const DecommissionOptions = z.object({
    */
   stallBreak: z.boolean().default(true),
   stallIdleSeconds: z.number().int().positive().default(30),
+  /**
+   * What the drain moves (RelocationMode). Absent: `minAvailability` as given (the engine's behaviour before
+   * issue 9). Set, it decides min_availability: primaries -> PRIMARIES, full -> FULL, auto -> per pod (NONE or
+   * PRIMARIES). decommissionPod takes the node out: `auto` means `primaries` there.
+   */
+  relocation: RelocationMode.optional(),
 });
 export type DecommissionOptions = z.infer<typeof DecommissionOptions>;
 
@@ -324,6 +352,8 @@ export const PodRestartResult = z.object({
   /** Skipped because an earlier (crashed) run of the same operation already restarted it. */
   skipped: z.boolean().default(false),
   decommission: DecommissionResult.nullable().default(null),
+  /** The relocation decided right before this pod (absent when no decision was made: skipped, or no --relocation). */
+  relocation: RelocationVerdict.optional(),
   /** The pre-flight gate's reading (top-level restartPod; null when skipped or inside a rolling restart). */
   preflight: HealthCheckResult.nullable().default(null),
   health: HealthCheckResult.nullable().default(null),
@@ -358,6 +388,8 @@ export const PlannedPod = z.object({
   deleteGracePeriodSeconds: z.number().int(),
   timeoutSeconds: z.number().int(),
   alreadyDone: z.boolean().default(false),
+  /** The relocation this pod would get if it restarted now (decided again right before it); absent when not read. */
+  relocation: RelocationVerdict.optional(),
 });
 
 /** What the pre-flight decided: go on, go on with the unready pods only (degraded), or refuse. */

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import type { CliContext } from '../io.js';
 import { parseGlobalOptions, type GlobalOptions, type RawGlobal } from '../options.js';
-import { deprecationWarnings, type RawOperationArgs } from '../../shared/task/task.js';
+import { deprecationWarnings, type RawOperationArgs } from '../../shared/task/index.js';
 
 /** Parsed argv as a plain record (yargs' own typing is not carried through the declarations). */
 export type Args = Record<string, unknown> & RawGlobal & RawOperationArgs;

@@ -8,8 +8,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { CliContext } from '../io.js';
 import type { KubeConnectOptions } from '../options.js';
 import type { CommandEnv } from './common.js';
-import { KIND_ALIASES } from '../../shared/task/task.js';
-import { UsageError } from '../../shared/task/exit.js';
+import { KIND_ALIASES, UsageError } from '../../shared/task/index.js';
 
 export const COMPLETION_SCRIPT = `#!/usr/bin/env sh
 # kubectl calls this to complete "kubectl crate-decommission ..." (kubectl >= 1.26).

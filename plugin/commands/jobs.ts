@@ -1,7 +1,6 @@
 // `jobs list|attach <job>|cancel <job>`: the runner Jobs of this plugin.
 import type { Argv } from 'yargs';
-import { Dns1123Subdomain } from '../../shared/schemas.js';
-import { UsageError } from '../../shared/task/exit.js';
+import { Dns1123Subdomain, UsageError } from '../../shared/task/index.js';
 import { cancelJob, listJobs, type JobRow } from '../job-mode.js';
 import { printActions, printValue, table } from '../printers.js';
 import { age, humanDuration } from '../output.js';

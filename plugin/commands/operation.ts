@@ -1,8 +1,7 @@
 // Declaration helper shared by rollout, restart, decommission and health (and plan with a target).
 import type { Argv } from 'yargs';
-import { UsageError } from '../../shared/task/exit.js';
+import { UsageError, buildTask, declareOperationOptions, parseTarget, type Operation, type Target, type Task } from '../../shared/task/index.js';
 import { runOperation, type RunMode } from '../run-operation.js';
-import { buildTask, declareOperationOptions, parseTarget, type Operation, type Target, type Task } from '../../shared/task/task.js';
 import type { CliContext } from '../io.js';
 import type { GlobalOptions } from '../options.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';

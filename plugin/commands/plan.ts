@@ -2,14 +2,12 @@
 // `plan -f FILE` (offline: strategy detection of every StatefulSet in a manifest).
 import type { Argv } from 'yargs';
 import { detectStrategy } from '../../shared/detect.js';
-import { messageOf } from '../../shared/errors.js';
-import { UsageError } from '../../shared/task/exit.js';
+import { messageOf, UsageError, DEFAULT_TASK_OPTIONS, buildTask, declareOperationOptions, parseTarget, parseTaskOptions } from '../../shared/task/index.js';
 import { colors, useColor } from '../io.js';
 import { planFromManifests, readManifests, type PlanFileOutput } from '../plan-file.js';
 import { formatDetection, printValue } from '../printers.js';
 import type { Colors } from '../io.js';
 import { runOperation } from '../run-operation.js';
-import { DEFAULT_TASK_OPTIONS, buildTask, declareOperationOptions, parseTarget, parseTaskOptions } from '../../shared/task/task.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 import { readOnlyMode } from './operation.js';
 
@@ -47,7 +45,7 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
           if (files.some((f) => f === '')) throw new UsageError('-f needs a file name', 'Pass a YAML or JSON manifest (or a directory, or - for stdin) to -f');
           if (g.local || a.job === true) throw new UsageError('plan -f works offline; --local and --job are for a live plan', 'Drop --local/--job, or plan the live target instead of -f');
           // The engine flags and -n apply as a what-if; validated as for a live plan.
-          const opts = parseTaskOptions(a);
+          const opts = parseTaskOptions(a, 'plan');
           const given = [
             ...(opts.decommissionTimeout !== DEFAULT_TASK_OPTIONS.decommissionTimeout ? ['the decommission timeout flag'] : []),
             ...(opts.minAvailability !== DEFAULT_TASK_OPTIONS.minAvailability ? ['--min-availability'] : []),

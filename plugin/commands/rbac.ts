@@ -3,8 +3,7 @@ import type { Argv } from 'yargs';
 import { applyObjects, deleteObjects, rbacFor } from '../rbac.js';
 import { printActions, printValue } from '../printers.js';
 import type { GlobalOptions } from '../options.js';
-import { validateNamespace } from '../../shared/task/flag-values.js';
-import { UsageError } from '../../shared/task/exit.js';
+import { validateNamespace, UsageError } from '../../shared/task/index.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 import { monitoringHint } from '../monitoring-hint.js';
 import { declined } from '../confirm.js';
@@ -67,6 +66,6 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
 
 async function printRbac(env: CommandEnv, g: GlobalOptions, objects: ReturnType<typeof rbacFor>): Promise<number> {
   if (g.output === 'json' || g.output === 'jsonpath') printValue(env.ctx.stdout, { apiVersion: 'v1', kind: 'List', items: objects }, g.output, () => '', { jsonpath: g.jsonpath });
-  else env.ctx.stdout.write((await import('../objects-yaml.js')).toYaml(objects));
+  else env.ctx.stdout.write((await import('../../shared/adapters/index.js')).toYaml(objects));
   return 0;
 }

@@ -1,7 +1,7 @@
 // `rollout <target>`: roll a CrateDB cluster one pod at a time (the seed's ClusterMaintenanceWorkflow); with
 // --temporal as that workflow on a Temporal server (docs/temporal.md).
 import { declareOperation } from './operation.js';
-import { UsageError } from '../../shared/task/exit.js';
+import { UsageError } from '../../shared/task/index.js';
 import { declareTemporalOptions, temporalUnavailable } from '../temporal-options.js';
 
 export const declareRollout = declareOperation({

@@ -17,8 +17,7 @@ import {
   type ScheduleChanges,
   type ScheduleRow,
 } from '../schedule.js';
-import { buildTask, declareOperationOptions, parseTarget } from '../../shared/task/task.js';
-import { UsageError } from '../../shared/task/exit.js';
+import { buildTask, declareOperationOptions, parseTarget, UsageError } from '../../shared/task/index.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 import { monitoringHint } from '../monitoring-hint.js';
 
@@ -131,7 +130,7 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
       const namespace = g.namespace ?? conn.namespace;
       const resolved = await resolveTarget(conn.kube, buildTask({ operation: 'rollout', namespace, target, dryRun: false, raw: {} }));
       const current = await getSchedule(conn.kube, namespace, resolved.cluster);
-      const { parseRunnerArgs } = await import('../../shared/task/runner-args.js');
+      const { parseRunnerArgs } = await import('../../shared/task/index.js');
       const next = mergeScheduleUpdate(current, changes, parseRunnerArgs, resolved);
       if (g.dryRunMode === 'client') {
         printObjects(env.ctx, g, next);

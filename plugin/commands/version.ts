@@ -2,7 +2,7 @@
 // git commit, and the runner image a Job would use (--image, else $CRATE_DECOMMISSION_IMAGE, else the release's).
 import type { Argv } from 'yargs';
 import { DEFAULT_IMAGE } from '../objects.js';
-import { VERSION } from '../../shared/task/version.js';
+import { VERSION } from '../../shared/task/index.js';
 import { printValue } from '../printers.js';
 import { globals, type Args, type CommandEnv } from './common.js';
 

@@ -2,7 +2,7 @@
 // Ctrl-C / SIGTERM; then running activities are cancelled and stop safely and their workflows retry them elsewhere.
 // Temporal is loaded only here (and by `rollout --temporal`): the plugin's start-up does not pay for it.
 import type { Argv } from 'yargs';
-import { UsageError } from '../../shared/task/exit.js';
+import { UsageError } from '../../shared/task/index.js';
 import { declareTemporalOptions, parseTemporalOptions, temporalUnavailable } from '../temporal-options.js';
 import { globals, type Args, type CommandEnv } from './common.js';
 

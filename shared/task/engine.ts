@@ -67,6 +67,7 @@ export async function executeTask(
   const options = {
     decommissionTimeout: o.decommissionTimeout,
     minAvailability: o.minAvailability,
+    ...(o.relocation ? { relocation: o.relocation } : {}),
     allocation: o.allocation,
     force: true,
     stallBreak: o.noStallBreak !== true,

@@ -6,6 +6,7 @@ import {
   Dns1123Label,
   Dns1123Subdomain,
   MinAvailability,
+  RelocationMode,
   RestartAllocation,
   SqlTransportMode,
   TargetKind,
@@ -40,6 +41,11 @@ export const TaskOptions = z.object({
   /** cluster.graceful_stop.timeout, seconds (--decommission-timeout; --timeout is its deprecated alias). */
   decommissionTimeout: z.number().int().positive(),
   minAvailability: MinAvailability,
+  /**
+   * --relocation auto|primaries|full (issue 9 item 1): what a drain moves; auto (default of rollout, restart, plan)
+   * decides per pod. Absent only when --min-availability NONE was asked for explicitly (then NONE, unchecked).
+   */
+  relocation: RelocationMode.optional(),
   allocation: RestartAllocation,
   /** Seconds to wait for a re-created pod to be Ready (--pod-ready-timeout). */
   podReadyTimeout: z.number().int().positive(),
@@ -150,9 +156,17 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
       // Deprecated: every kubectl user reads --timeout as "how long this command waits". Still accepted, with a
       // warning on stderr; hidden from help and completion.
       .option('timeout', { type: 'string', hidden: true, describe: 'Deprecated alias of --decommission-timeout', group: 'Engine:' })
+      .option('relocation', {
+        type: 'string',
+        describe:
+          operation === 'decommission'
+            ? 'What the drain moves off the node: primaries|full (the node leaves for good, so its data must move) [default: primaries]'
+            : 'What each drain moves: auto (per pod: nothing when every primary on the node has a STARTED replica elsewhere and the cluster is GREEN, else its primaries) | primaries | full [default: auto]',
+        group: 'Engine:',
+      })
       .option('min-availability', {
         type: 'string',
-        describe: 'Data that must stay available while a node drains: NONE|PRIMARIES|FULL',
+        describe: 'Expert: cluster.graceful_stop.min_availability for every drain, unchecked: NONE|PRIMARIES|FULL (prefer --relocation)',
         default: 'PRIMARIES',
         group: 'Engine:',
       })
@@ -232,6 +246,7 @@ export interface RawOperationArgs {
   'decommission-timeout'?: unknown;
   timeout?: unknown;
   'min-availability'?: unknown;
+  relocation?: unknown;
   allocation?: unknown;
   'pod-ready-timeout'?: unknown;
   'health-timeout'?: unknown;
@@ -314,8 +329,42 @@ export function sqlArgsFor(sql: SqlOptions | undefined): string[] {
   return args;
 }
 
+/**
+ * --relocation and --min-availability. --min-availability PRIMARIES (its default) says nothing; FULL means
+ * --relocation full; NONE (explicit, expert) drains every pod with NONE unchecked. decommission takes a node out for
+ * good: only primaries or full (auto would leave its data behind).
+ */
+function parseRelocation(raw: RawOperationArgs, opts: TaskOptions, operation: Operation | undefined): void {
+  const min = opts.minAvailability;
+  let given: RelocationMode | undefined;
+  if (raw.relocation !== undefined) {
+    const v = single(raw.relocation, '--relocation').toLowerCase();
+    const r = RelocationMode.safeParse(v);
+    if (!r.success) throw new UsageError(`invalid --relocation "${v}"`, operation === 'decommission' ? 'Use primaries or full' : 'Use auto, primaries or full');
+    given = r.data;
+  }
+  if (operation === 'decommission' && given === 'auto') {
+    throw new UsageError(
+      '--relocation auto does not apply to decommission: the node leaves for good, so its data must move',
+      'Use --relocation primaries (the default) or full',
+    );
+  }
+  if (min === 'NONE' && operation === 'decommission') {
+    throw new UsageError('--min-availability NONE does not apply to decommission: the node would leave with its data', 'Use --relocation primaries (the default) or full');
+  }
+  if (min !== 'PRIMARIES' && given !== undefined && !(min === 'FULL' && given === 'full')) {
+    throw new UsageError(`--min-availability ${min} and --relocation ${given} disagree`, 'Pass only --relocation (--min-availability is the expert form)');
+  }
+  if (min === 'NONE') return; // expert, unchecked: no relocation decision
+  if (min === 'FULL') {
+    opts.relocation = 'full';
+    return;
+  }
+  opts.relocation = given ?? (operation === 'decommission' ? 'primaries' : 'auto');
+}
+
 /** Validate the engine flags into TaskOptions (UsageError on bad input). */
-export function parseTaskOptions(raw: RawOperationArgs): TaskOptions {
+export function parseTaskOptions(raw: RawOperationArgs, operation?: Operation): TaskOptions {
   const opts: TaskOptions = { ...DEFAULT_TASK_OPTIONS };
   if (raw.timeout !== undefined) opts.decommissionTimeout = parseDurationSeconds(single(raw.timeout, '--timeout'), '--timeout');
   const explicit = raw['decommission-timeout'];
@@ -340,6 +389,7 @@ export function parseTaskOptions(raw: RawOperationArgs): TaskOptions {
     if (!r.success) throw new UsageError(`invalid --min-availability "${v}"`, 'Use NONE, PRIMARIES or FULL');
     opts.minAvailability = r.data;
   }
+  if (operation !== 'health') parseRelocation(raw, opts, operation);
   if (raw.allocation !== undefined) {
     const v = single(raw.allocation, '--allocation');
     const r = RestartAllocation.safeParse(v);
@@ -388,7 +438,7 @@ export function buildTask(input: {
   raw: RawOperationArgs;
 }): Task {
   validateNamespace(input.namespace);
-  const options = parseTaskOptions(input.raw);
+  const options = parseTaskOptions(input.raw, input.operation);
   const task: Task = {
     operation: input.operation,
     namespace: input.namespace,
@@ -413,6 +463,7 @@ export function runnerArgsFor(task: Task): string[] {
   const args = [task.operation, `${task.target.kind}/${task.target.name}`, '--namespace', task.namespace];
   if (task.operation !== 'health') {
     args.push('--decommission-timeout', `${o.decommissionTimeout}s`, '--min-availability', o.minAvailability, '--allocation', o.allocation);
+    if (o.relocation) args.push('--relocation', o.relocation);
   }
   if (task.operation !== 'health' && task.operation !== 'decommission') args.push('--pod-ready-timeout', `${o.podReadyTimeout}s`);
   args.push('--health-timeout', `${o.healthTimeout}s`);

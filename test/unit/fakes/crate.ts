@@ -27,6 +27,8 @@ export interface ShardCopy {
   relocatingTo?: string;
   /** Node that held the copy before it became unassigned (recovers there first). */
   lastNode?: string;
+  /** sys.shards `size` in bytes (every copy of a shard has the same size). */
+  size: number;
 }
 
 export interface TableSpec {
@@ -34,6 +36,21 @@ export interface TableSpec {
   name: string;
   shards: number;
   replicas: number;
+  /** Bytes per shard copy (sys.shards `size`); default 1 MB. */
+  shardBytes?: number;
+}
+
+/** A shard copy that recovered or moved: file-based (bytes copied) or operation-based (from the primary's retention lease). */
+export interface CopyRecord {
+  at: number;
+  table: string;
+  shard: number;
+  /** Node the copy went to. */
+  node: string;
+  kind: 'file' | 'operations';
+  /** relocation = a primary moved off a draining node; recovery = a replica (re)built after allocation allowed it. */
+  reason: 'relocation' | 'recovery';
+  bytes: number;
 }
 
 export interface Violation {
@@ -122,6 +139,8 @@ export class FakeCrateCluster {
   /** Statements that changed state (SET, RESET, ALTER CLUSTER ...). */
   readonly writes: StatementRecord[] = [];
   readonly violations: Violation[] = [];
+  /** Every copy (fact sheet 7.1): file-based relocations and recoveries copy `bytes`; operation-based ones copy 0. */
+  readonly copies: CopyRecord[] = [];
   /** Every decommission started: node name and when. */
   readonly decommissions: { node: string; at: number }[] = [];
   /** Every node (re)join: a new process of that node. */
@@ -221,13 +240,13 @@ export class FakeCrateCluster {
 
   /** Create a table with primaries spread over the up nodes and replicas on other nodes. */
   createTable(spec: TableSpec): void {
-    const table = { schema: spec.schema ?? 'doc', name: spec.name, shards: spec.shards, replicas: spec.replicas };
+    const table = { schema: spec.schema ?? 'doc', name: spec.name, shards: spec.shards, replicas: spec.replicas, shardBytes: spec.shardBytes ?? 1_000_000 };
     this.tables.push(table);
     const up = this.upNodes();
     for (let s = 0; s < table.shards; s++) {
       for (let r = 0; r <= table.replicas; r++) {
         const node = up.length > r ? up[(s + r) % up.length]!.name : null;
-        this.shards.push({ schema: table.schema, table: table.name, shard: s, primary: r === 0, node, state: node ? 'STARTED' : 'UNASSIGNED' });
+        this.shards.push({ schema: table.schema, table: table.name, shard: s, primary: r === 0, node, state: node ? 'STARTED' : 'UNASSIGNED', size: table.shardBytes });
       }
     }
     this.check();
@@ -256,6 +275,11 @@ export class FakeCrateCluster {
 
   nodeByHostname(hostname: string): FakeNode | undefined {
     return [...this.nodes.values()].find((n) => n.hostname === hostname);
+  }
+
+  /** File bytes copied (relocations and file-based recoveries) since the start. */
+  fileBytesCopied(): number {
+    return this.copies.filter((c) => c.kind === 'file').reduce((n, c) => n + c.bytes, 0);
   }
 
   /** Worst table health (GREEN when there are no tables). */
@@ -336,6 +360,10 @@ export class FakeCrateCluster {
         counts.set(k, (counts.get(k) ?? 0) + 1);
       }
       return ok(['schema_name', 'table_name', 'routing_state', 'count(*)'], [...counts.entries()].map(([k, v]) => [...k.split('\u0000'), v]));
+    }
+    if (lower === `select schema_name, table_name, partition_ident, id, "primary", routing_state, node['name'], size from sys.shards`) {
+      const rows = this.shards.map((c) => [c.schema, c.table, '', c.shard, c.primary, c.state, c.node && this.nodes.get(c.node)?.state !== 'down' ? c.node : null, c.size]);
+      return ok(['schema_name', 'table_name', 'partition_ident', 'id', 'primary', 'routing_state', "node['name']", 'size'], rows);
     }
     if (lower === "select count(*) from sys.shards where node['name'] = ?") {
       return ok(['count(*)'], [[this.shards.filter((c) => c.node === record.args[0]).length]]);
@@ -557,6 +585,9 @@ export class FakeCrateCluster {
         c.node = target.name;
       }
       c.state = 'INITIALIZING';
+      // Back on the node that holds its data: operation-based (retention leases); anywhere else: a file copy.
+      const home = c.node === c.lastNode;
+      this.copies.push({ at: this.clock.now(), table: `${c.schema}.${c.table}`, shard: c.shard, node: c.node, kind: home ? 'operations' : 'file', reason: 'recovery', bytes: home ? 0 : c.size });
       changed = true;
     }
     this.check();
@@ -634,6 +665,7 @@ export class FakeCrateCluster {
     const allocation = this.allocation();
     // Finish relocations started in the previous step.
     for (const c of this.shards.filter((x) => x.state === 'RELOCATING' && x.relocatingTo)) {
+      this.copies.push({ at: this.clock.now(), table: `${c.schema}.${c.table}`, shard: c.shard, node: c.relocatingTo!, kind: 'file', reason: 'relocation', bytes: c.size });
       c.node = c.relocatingTo!;
       c.relocatingTo = undefined;
       c.state = 'STARTED';

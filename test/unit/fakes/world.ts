@@ -110,6 +110,8 @@ export class World {
   readonly groups: GroupSts[];
   /** dc_util runs that failed before decommissioning (the pod then only got its SIGTERM). */
   readonly dcUtilFailures: { pod: string; reason: string }[] = [];
+  /** Every dc_util preStop run that decommissions: the pod and the min_availability it used (label over flag). */
+  readonly dcUtilRuns: { pod: string; minAvailability: string }[] = [];
   /** Crash-looping pods: name -> the pod uid whose container crashes before its node joins, or '*' for every incarnation. */
   readonly crashing = new Map<string, string>();
 
@@ -421,7 +423,10 @@ export class World {
     const sts = this.kube.statefulSets.get(`${ns}/${this.groupOf(podName).statefulSetName}`);
     if (!sts || (sts.spec?.replicas ?? 0) <= 1 || /^true$/i.test(sts.metadata?.labels?.['dc-util-disabled'] ?? '')) return;
     const flag = Number(/-?-timeout[= ](\d+)s/.exec(cmd)?.[1] ?? 7200);
-    const minAvailability = /-?-min-availability[= ](\w+)/.exec(cmd)?.[1] ?? 'FULL';
+    // The StatefulSet label overrides the flag when it is exactly NONE, PRIMARIES or FULL (fact sheet section 5).
+    const label = sts.metadata?.labels?.['dc-util-min-availability'];
+    const minAvailability = label && ['NONE', 'PRIMARIES', 'FULL'].includes(label) ? label : (/-?-min-availability[= ](\w+)/.exec(cmd)?.[1] ?? 'FULL');
+    this.dcUtilRuns.push({ pod: podName, minAvailability: minAvailability.toUpperCase() });
     // dc_util posts to <proto>://127.0.0.1:4200 (default https): against the other scheme it cannot connect and
     // exits 1 without a decommission (fact sheet section 7); the pod then only gets its SIGTERM.
     const proto = /-?-proto[= ](\w+)/.exec(cmd)?.[1]?.toLowerCase() ?? 'https';

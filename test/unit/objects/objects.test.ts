@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { V1PolicyRule } from '@kubernetes/client-node';
 import { APP_NAME, COMMON_LABELS, DEFAULT_IMAGE, LABEL_JOB_NAME, RUNNER_CONTAINER, buildCronJob, buildNetworkPolicy, buildRbac, buildRunnerJob, rbacObjects, runnerPolicyRules } from '../../../plugin/objects.js';
 import { VERSION } from '../../../shared/task/version.js';
-import { toYaml } from '../../../plugin/objects-yaml.js';
+import { toYaml } from '../../../shared/adapters/k8s-yaml.js';
 import pkg from '../../../package.json' with { type: 'json' };
 import { ExitCode } from '../../../shared/task/exit.js';
 

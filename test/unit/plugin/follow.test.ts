@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Agent } from 'undici';
 import { LogResume, followJob, followPodLog } from '../../../plugin/job-mode.js';
-import { createPluginKube } from '../../../plugin/kube.js';
+import { createPluginKube } from '../../../shared/adapters/plugin-kube.js';
 import type { ProgressSink } from '../../../plugin/progress.js';
 import { FakePluginKube, runnerPod, scriptStamp } from './helpers.js';
 

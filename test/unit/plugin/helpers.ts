@@ -2,7 +2,7 @@
 // writers that capture output, and a CliContext whose cluster factory records (or forbids) being called.
 import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import { KubeApiError } from '../../../shared/errors.js';
-import type { AccessReview, JobSnapshot, LogStreamOptions, ObjectRef, PluginKube } from '../../../plugin/kube.js';
+import type { AccessReview, JobSnapshot, LogStreamOptions, ObjectRef, PluginKube } from '../../../shared/adapters/plugin-kube.js';
 import type { CliContext, Connection, Writer } from '../../../plugin/io.js';
 import type { EngineApi } from '../../../shared/task/engine.js';
 

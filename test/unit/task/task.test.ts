@@ -102,8 +102,32 @@ describe('runner argv round trip', () => {
 
   it('defaults are the engine defaults', () => {
     const task = buildTask({ operation: 'rollout', namespace: 'x', target: { kind: 'statefulset', name: 'c' }, dryRun: false, raw: {} });
-    expect(task.options).toEqual(DEFAULT_TASK_OPTIONS);
-    expect(task.options).toEqual({ decommissionTimeout: 720, minAvailability: 'PRIMARIES', allocation: 'primaries', podReadyTimeout: 600, healthTimeout: 900, heartbeatSeconds: 30, stallIdleSeconds: 30 });
+    expect(task.options).toEqual({ ...DEFAULT_TASK_OPTIONS, relocation: 'auto' });
+    expect(task.options).toEqual({ decommissionTimeout: 720, minAvailability: 'PRIMARIES', relocation: 'auto', allocation: 'primaries', podReadyTimeout: 600, healthTimeout: 900, heartbeatSeconds: 30, stallIdleSeconds: 30 });
+  });
+
+  it('--relocation: auto by default for rollout, restart and plan, primaries for decommission; round trip; refusals', () => {
+    const t = (operation: 'rollout' | 'restart' | 'decommission' | 'plan' | 'health', raw: Record<string, unknown> = {}) =>
+      buildTask({ operation, namespace: 'x', target: operation === 'rollout' || operation === 'plan' || operation === 'health' ? { kind: 'statefulset', name: 'c' } : { kind: 'pod', name: 'c-0' }, dryRun: false, raw });
+    expect(['rollout', 'restart', 'plan', 'decommission', 'health'].map((o) => t(o as 'rollout').options.relocation)).toEqual(['auto', 'auto', 'auto', 'primaries', undefined]);
+    expect(t('rollout', { relocation: 'primaries' }).options.relocation).toBe('primaries');
+    expect(t('restart', { relocation: 'FULL' }).options.relocation).toBe('full');
+    expect(t('decommission', { relocation: 'full' }).options.relocation).toBe('full');
+    // --min-availability FULL means --relocation full; NONE (expert) is unchecked: no decision.
+    expect(t('rollout', { 'min-availability': 'FULL' }).options).toMatchObject({ relocation: 'full', minAvailability: 'FULL' });
+    expect(t('rollout', { 'min-availability': 'none' }).options).toMatchObject({ minAvailability: 'NONE' });
+    expect(t('rollout', { 'min-availability': 'none' }).options.relocation).toBeUndefined();
+    expect(() => t('decommission', { relocation: 'auto' })).toThrow(/--relocation auto does not apply to decommission/);
+    expect(() => t('decommission', { 'min-availability': 'NONE' })).toThrow(/--min-availability NONE does not apply to decommission/);
+    expect(() => t('rollout', { relocation: 'none' })).toThrow(/invalid --relocation "none"/);
+    expect(() => t('rollout', { relocation: 'auto', 'min-availability': 'NONE' })).toThrow(/--min-availability NONE and --relocation auto disagree/);
+    expect(() => t('rollout', { relocation: ['auto', 'full'] })).toThrow(/more than once/);
+    for (const task of [t('rollout'), t('decommission', { relocation: 'full' }), t('restart', { 'min-availability': 'NONE' }), t('rollout', { 'min-availability': 'FULL' })]) {
+      const back = parseRunnerArgs(runnerArgsFor(task));
+      const again = buildTask({ operation: back.operation, namespace: 'x', target: back.target, dryRun: false, raw: back.raw });
+      expect(again.options).toEqual(task.options);
+    }
+    expect(runnerArgsFor(t('rollout'))).toEqual(expect.arrayContaining(['--relocation', 'auto']));
   });
 
   it('--heartbeat, --no-stall-break and --stall-idle reach the runner argv and parse back', () => {

@@ -12,8 +12,8 @@ import {
 } from '@kubernetes/client-node';
 import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
 import { fetch, getGlobalDispatcher, type Dispatcher } from 'undici';
-import { toKubeApiError } from '../shared/adapters/kube-errors.js';
-import { KubeApiError } from '../shared/errors.js';
+import { toKubeApiError } from './kube-errors.js';
+import { KubeApiError } from '../errors.js';
 
 export interface ObjectRef {
   apiVersion: string;

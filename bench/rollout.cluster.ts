@@ -1,0 +1,306 @@
+// npm run bench:rollout - rollouts on the real test cluster (docs/test-cluster.md), with a client reading and writing
+// to every node throughout (test/e2e/traffic.ts). Prints figures, asserts nothing (no thresholds); raw figures in
+// bench/results/rollout.json. Run through bench/rollout.sh (the e2e lock, a cluster built from this checkout) and
+// vitest (bench/rollout.config.ts) only as a harness: the same global setup as the e2e suite.
+//
+// 1. 5 nodes, 200 GiB of simulated data in all (doc.big: 20 shards x 1 replica x 5 GiB per copy), copied at
+//    indices.recovery.max_bytes_per_sec 40mb x BENCH_COPY_SCALE (default 100); `primaries` and, when the CLI has
+//    `--relocation`, `auto`: wall time measured and scaled back to 40 MB/s, bytes copied, per-pod phases (the
+//    runner's pushed crate_decommission_pod_duration_seconds), moments without an active primary (the simulator's
+//    invariant recorder), failed client requests.
+// 2. 10 and 50 pods (fast simulator: request check and exit delay 200 ms each): orchestration overhead per pod,
+//    apiserver_request_total by verb/resource before/after (the apiserver's own /metrics), runner peak RSS.
+import { readFileSync, readdirSync } from 'node:fs';
+import http from 'node:http';
+import { describe, it } from 'vitest';
+import { fmtBytes, table, writeResult } from './report.js';
+import { CDK_STATE, RUNNER_IMAGE, kubectlOk, plugin, sim } from '../test/e2e/harness.js';
+import { scenario, type Scenario } from '../test/e2e/scenario.js';
+import { startTraffic, type TrafficReport } from '../test/e2e/traffic.js';
+
+const GIB = 2 ** 30;
+const SCALE = Number(process.env.BENCH_COPY_SCALE ?? 100);
+const PUSHGATEWAY = 'http://10.88.0.1:19091';
+const GATE_SPACING_S = (3 - 1) * 2; // the health gate's 3 readings 2 s apart (docs/engine.md)
+const PHASES = ['drain', 'exit', 'recreate', 'ready', 'rejoin', 'health_gate'] as const;
+const out: string[] = [];
+const results: Record<string, unknown> = {};
+const say = (s = '') => {
+  out.push(s);
+  process.stdout.write(`${s}\n`);
+};
+
+interface Copied {
+  totalBytes: number;
+  bytes: Record<string, number>;
+  recoveries: Record<string, number>;
+  operationBased: number;
+  inFlight: unknown[];
+}
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { timeout: 5000 }, (res) => {
+      let d = '';
+      res.on('data', (c: Buffer) => (d += c.toString()));
+      res.on('end', () => resolve(d));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+function labelsOf(s: string): Record<string, string> {
+  const m: Record<string, string> = {};
+  for (const x of s.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) m[x[1]!] = x[2]!;
+  return m;
+}
+
+/** apiserver_request_total summed by "VERB resource[/subresource]". */
+async function apiserverRequests(): Promise<Record<string, number>> {
+  const text = await kubectlOk(['get', '--raw', '/metrics']);
+  const sums: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^apiserver_request_total\{(.*)\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const l = labelsOf(m[1]!);
+    const key = `${l.verb} ${l.resource ?? ''}${l.subresource ? `/${l.subresource}` : ''}`;
+    sums[key] = (sums[key] ?? 0) + Number(m[2]);
+  }
+  return sums;
+}
+
+function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const d: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const x = v - (before[k] ?? 0);
+    if (x > 0) d[k] = x;
+  }
+  return d;
+}
+
+/** Per-pod phase seconds (sum and count) the runner pushed for this namespace. */
+async function phases(namespace: string): Promise<Record<string, { sum: number; count: number }>> {
+  const text = await get(`${PUSHGATEWAY}/metrics`).catch(() => '');
+  const r: Record<string, { sum: number; count: number }> = {};
+  for (const line of text.split('\n')) {
+    const m = /^crate_decommission_pod_duration_seconds_(sum|count)\{(.*)\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const l = labelsOf(m[2]!);
+    if (l.namespace !== namespace || !l.phase) continue;
+    const p = (r[l.phase] ??= { sum: 0, count: 0 });
+    p[m[1] as 'sum' | 'count'] += Number(m[3]);
+  }
+  return r;
+}
+
+/** Samples the runner process (node ... runner.mjs, found through the kubelet's pid files) for its VmHWM. */
+function rssSampler(): { stop(): number } {
+  let peak = 0;
+  const sample = () => {
+    let dirs: string[] = [];
+    try {
+      dirs = readdirSync(`${CDK_STATE}/pods`);
+    } catch {
+      return;
+    }
+    for (const uid of dirs) {
+      let containers: string[] = [];
+      try {
+        containers = readdirSync(`${CDK_STATE}/pods/${uid}`);
+      } catch {
+        continue;
+      }
+      for (const c of containers) {
+        try {
+          const pid = readFileSync(`${CDK_STATE}/pods/${uid}/${c}/pid`, 'utf8').trim();
+          if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('runner.mjs')) continue;
+          const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+          if (hwm) peak = Math.max(peak, Number(hwm[1]) * 1024);
+        } catch {
+          // not a container folder, or the process has ended
+        }
+      }
+    }
+  };
+  const t = setInterval(sample, 250);
+  return {
+    stop() {
+      clearInterval(t);
+      sample();
+      return peak;
+    },
+  };
+}
+
+/** Time during which the simulator had file copies in flight (sampled every 250 ms). */
+function copySampler(cluster: string): { stop(): number } {
+  let busy = 0;
+  let last = Date.now();
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const c = await sim<Copied>('GET', `/clusters/${cluster}/copied`).catch(() => undefined);
+      const now = Date.now();
+      if (c && c.inFlight.length > 0) busy += now - last;
+      last = now;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return {
+    stop() {
+      stopped = true;
+      void loop;
+      return busy;
+    },
+  };
+}
+
+const failed = (r: TrafficReport) => {
+  const f = (k: Record<string, number>) => Object.entries(k).filter(([x]) => x !== 'ok').reduce((a, [, v]) => a + v, 0);
+  const refused = r.writes.refused + r.reads.refused;
+  return { writes: f(r.writes), reads: f(r.reads), refused, other: f(r.writes) + f(r.reads) - refused, total: r.writes.ok + r.reads.ok + f(r.writes) + f(r.reads) };
+};
+
+let relocationFlag: boolean | undefined;
+async function hasRelocationFlag(): Promise<boolean> {
+  relocationFlag ??= /--relocation\b/.test(Object.values(await plugin(['rollout', '--help'])).join('\n'));
+  return relocationFlag;
+}
+
+interface RunFigures {
+  wallMs: number;
+  copyBusyMs: number;
+  copied: Copied;
+  phases: Record<string, { sum: number; count: number }>;
+  violations: number;
+  traffic: TrafficReport;
+  requests: Record<string, number>;
+  backgroundPerS: Record<string, number>;
+  runnerPeakRss: number;
+  code: number;
+  output: string;
+}
+
+async function rollout(s: Scenario, extra: string[], trafficIntervalMs: number): Promise<RunFigures> {
+  // the apiserver's idle background (kubelet, controllers, the bench's own polling) over 10 s
+  const idle0 = await apiserverRequests();
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, 10_000));
+  const idle = diff(await apiserverRequests(), idle0);
+  const idleS = (Date.now() - t0) / 1000;
+  const backgroundPerS = Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, v / idleS]));
+  await sim('POST', `/clusters/${s.cluster}/copied/reset`);
+  const traffic = await startTraffic({ cluster: s.cluster, intervalMs: trafficIntervalMs });
+  const before = await apiserverRequests();
+  const rss = rssSampler();
+  const copies = copySampler(s.cluster);
+  const start = Date.now();
+  const r = await plugin(
+    ['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, '--pushgateway', PUSHGATEWAY, '--timeout', '7200s', '--health-timeout', '7200s', '--pod-ready-timeout', '600s', ...extra],
+    { timeoutMs: 4 * 3600_000 },
+  );
+  const wallMs = Date.now() - start;
+  const copyBusyMs = copies.stop();
+  const runnerPeakRss = rss.stop();
+  const requests = diff(await apiserverRequests(), before);
+  const report = await traffic.stop();
+  const inv = await sim<{ violations: unknown[] | null }>('GET', `/clusters/${s.cluster}/invariants`);
+  const copied = await sim<Copied>('GET', `/clusters/${s.cluster}/copied`);
+  await new Promise((res) => setTimeout(res, 1500)); // the Pushgateway has the last push
+  return { wallMs, copyBusyMs, copied, phases: await phases(s.namespace), violations: (inv.violations ?? []).length, traffic: report, requests, backgroundPerS, runnerPeakRss, code: r.code, output: r.stdout + r.stderr };
+}
+
+const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const gib = (b: number) => (b >= GIB ? `${(b / GIB).toFixed(1)} GiB` : fmtBytes(b));
+
+describe('bench: rollout on the test cluster', () => {
+  it('5 nodes, 200 GiB simulated data (1 replica): primaries vs auto', async () => {
+    const withFlag = await hasRelocationFlag();
+    const modes = withFlag ? ['primaries', 'auto'] : ['primaries'];
+    say(`## 5 nodes, 200 GiB (doc.big 20 shards x 1 replica x 5 GiB per copy), copy rate 40mb x ${SCALE} per node`);
+    if (!withFlag) say('(`--relocation` is not in this CLI yet: `auto` NOT measured; today every restart drains with PRIMARIES)');
+    const rows: (string | number)[][] = [];
+    const phaseRows: (string | number)[][] = [];
+    for (const mode of modes) {
+      const s = await scenario(`bench-${mode}`, {
+        dcUtil: false,
+        replicas: 5,
+        simConfig: { relocationShardsPerSecond: 200, concurrentRecoveries: 2, copyScale: SCALE, leakRetriedReads: false },
+        tables: [
+          { name: 'metrics', shards: 6, replicas: 1 },
+          { name: 'big', shards: 20, replicas: 1, shardBytes: 5 * GIB },
+        ],
+      });
+      try {
+        await plugin(['rbac', 'install', '-n', s.namespace]);
+        const f = await rollout(s, withFlag ? ['--relocation', mode] : [], 200);
+        const scaledBack = f.wallMs + f.copyBusyMs * (SCALE - 1);
+        const fl = failed(f.traffic);
+        results[`5pods-${mode}`] = { ...f, scaledBackMs: scaledBack, output: f.output.slice(-4000) };
+        rows.push([mode, f.code, s1(f.wallMs), s1(f.copyBusyMs), s1(scaledBack), gib(f.copied.totalBytes),
+          gib(f.copied.bytes.relocation ?? 0), gib(f.copied.bytes.rebalance ?? 0), gib(f.copied.bytes.replicaFileBased ?? 0),
+          f.copied.operationBased, f.violations, `${fl.refused} refused, ${fl.other} other of ${fl.total}`]);
+        phaseRows.push([mode, ...PHASES.map((p) => (f.phases[p] ? `${(f.phases[p]!.sum / Math.max(1, f.phases[p]!.count)).toFixed(1)} s` : '-'))]);
+        if (f.code !== 0) say(`rollout ${mode} exit ${f.code}:\n${f.output.slice(-2000)}`);
+      } finally {
+        await s.drop();
+      }
+    }
+    say(table(['relocation', 'exit', 'wall (measured)', 'of it copying', 'wall at 40 MB/s', 'file bytes', 'relocation', 'rebalance', 'replica file-based', 'op-based recoveries', 'moments w/o primary', 'failed client requests'], rows));
+    say('');
+    say('Per-pod phases (average per pod, measured):');
+    say(table(['relocation', ...PHASES], phaseRows));
+    say('');
+  }, 4 * 3600_000);
+
+  // BENCH_PODS: the pod counts of part 2 (default 10,50)
+  for (const pods of (process.env.BENCH_PODS ?? '10,50').split(',').map(Number)) {
+    it(`${pods} pods: orchestration overhead, API requests, runner RSS`, async () => {
+      const REQ = 200;
+      const EXIT = 200;
+      const s = await scenario(`bench-${pods}`, {
+        dcUtil: false,
+        replicas: pods,
+        simConfig: { relocationShardsPerSecond: 200, concurrentRecoveries: 4, requestCheckMs: REQ, exitDelayMs: EXIT, leakRetriedReads: false },
+        tables: [{ name: 'metrics', shards: pods, replicas: 1 }],
+      });
+      try {
+        await plugin(['rbac', 'install', '-n', s.namespace]);
+        const f = await rollout(s, [], 1000);
+        const inherentMs = pods * (REQ + EXIT) + (pods + 1) * GATE_SPACING_S * 1000;
+        const overheadPerPod = (f.wallMs - inherentMs) / pods;
+        const wallS = f.wallMs / 1000;
+        const net = Object.entries(f.requests)
+          .map(([k, v]) => [k, v, Math.max(0, v - (f.backgroundPerS[k] ?? 0) * wallS)] as const)
+          .sort((a, b) => b[2] - a[2]);
+        const total = net.reduce((a, [, v]) => a + v, 0);
+        const netTotal = net.reduce((a, [, , n]) => a + n, 0);
+        const fl = failed(f.traffic);
+        results[`${pods}pods`] = { ...f, inherentMs, overheadPerPodMs: overheadPerPod, output: f.output.slice(-4000) };
+        say(`## ${pods} pods (fast simulator: request check ${REQ} ms, exit delay ${EXIT} ms; health gate 3 readings 2 s apart)`);
+        if (f.code !== 0) say(`rollout exit ${f.code}:\n${f.output.slice(-2000)}`);
+        say(table(['figure', 'value'], [
+          ['exit code', f.code],
+          ['wall time', s1(f.wallMs)],
+          ['inherent: pods x (request check + exit delay) + (pods + 1) gates x 4 s', s1(inherentMs)],
+          ['orchestration overhead per pod', `${(overheadPerPod / 1000).toFixed(2)} s`],
+          ['apiserver requests during the rollout (all clients)', `${total} (${(total / pods).toFixed(1)} per pod)`],
+          ['  net of the idle background rate', `${netTotal.toFixed(0)} (${(netTotal / pods).toFixed(1)} per pod)`],
+          ['runner peak RSS (VmHWM)', fmtBytes(f.runnerPeakRss)],
+          ['moments without a primary', f.violations],
+          ['failed client requests', `${fl.refused} refused by a draining node, ${fl.other} other, of ${fl.total}`],
+        ]));
+        say('');
+        say('apiserver_request_total by verb and resource (during the rollout; net = minus the idle rate x wall time):');
+        say(table(['verb resource', 'count', 'net', 'net per pod'], net.filter(([, , n]) => n >= 0.5).map(([k, v, n]) => [k, v, n.toFixed(0), (n / pods).toFixed(2)])));
+        say('');
+      } finally {
+        await s.drop();
+      }
+    }, 4 * 3600_000);
+  }
+
+  it('writes the figures', () => {
+    writeResult('rollout', { scale: SCALE, results, printed: out });
+  });
+});

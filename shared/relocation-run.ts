@@ -1,0 +1,184 @@
+// The I/O side of restarts without relocation (issue 9 item 1): read sys.shards and the health through another node
+// right before a pod and decide (shared/relocation.ts); under kubernetes_managed, set dc_util's StatefulSet label
+// `dc-util-min-availability=NONE` for the pod's drain and put the previous value back as soon as the pod is gone and
+// on every exit path (recorded in the Lease first, like the allocation setting).
+import { ClusterSql, worstHealth } from './cluster-sql.js';
+import { emitEvent, EventReason } from './events.js';
+import { messageOf } from './errors.js';
+import type { OperationContext } from './operation.js';
+import { decideRelocation, minAvailabilityFor, type ShardRow } from './relocation.js';
+import type { CrateDBCluster, DecommissionOptions, RelocationVerdict } from './schemas.js';
+import type { EngineDeps } from './ports.js';
+
+/** dc_util reads this StatefulSet label in preStop; NONE, PRIMARIES or FULL (exact) overrides its flag. */
+export const LABEL_DC_UTIL_MIN_AVAILABILITY = 'dc-util-min-availability';
+/**
+ * Set by this tool together with `dc-util-min-availability=NONE` (one merge patch): the label's value before
+ * (`unset` when it had none). Detection reads it to tell the tool's own NONE (intended, for a restart without
+ * relocation) from a user's NONE (a misconfiguration: rule 20, `manual`).
+ */
+export const LABEL_MIN_AVAILABILITY_BEFORE = 'crate-decommission.crate.io/dc-util-min-availability-before';
+const UNSET = 'unset';
+
+/** What min_availability the options mean without a per-pod decision (relocation primaries/full, or the legacy field). */
+export function fixedMinAvailability(options: DecommissionOptions): DecommissionOptions {
+  if (options.relocation === 'primaries') return { ...options, minAvailability: 'PRIMARIES' };
+  if (options.relocation === 'full') return { ...options, minAvailability: 'FULL' };
+  return options;
+}
+
+/** Read the shards and the health through a node other than the pod's, and decide. Never throws (but on abort). */
+export async function readRelocation(
+  deps: EngineDeps,
+  cluster: CrateDBCluster,
+  mode: NonNullable<DecommissionOptions['relocation']>,
+  podName: string,
+  nodeName: string,
+  signal?: AbortSignal,
+): Promise<RelocationVerdict> {
+  const reader = new ClusterSql(deps, cluster, [podName, nodeName]);
+  let shards: ShardRow[] | null = null;
+  let health: string | null = null;
+  let why = '';
+  try {
+    shards = await reader.shards(signal);
+    health = worstHealth(await reader.healthRows(signal));
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    why = messageOf(err);
+  }
+  if (shards === null) {
+    const decision = mode === 'auto' ? 'primaries' : mode;
+    return {
+      mode,
+      decision,
+      blockers: mode === 'auto' ? [`sys.shards could not be read (${why})`] : [],
+      primaries: 0,
+      bytes: { none: 0, primaries: 0, full: 0 },
+      summary: `${decision} (${mode === 'auto' ? `sys.shards could not be read: ${why}` : `as asked: --relocation ${mode}`}; bytes unknown)`,
+    };
+  }
+  return decideRelocation(mode, nodeName, shards, health);
+}
+
+/**
+ * The options for one pod of a restart: `relocation: auto` decided now (none -> min_availability NONE, else
+ * PRIMARIES), primaries/full as asked; without `relocation` the options as given. Logs the decision.
+ */
+export async function relocationForPod(ctx: OperationContext, podName: string, options: DecommissionOptions): Promise<{ options: DecommissionOptions; verdict: RelocationVerdict | null }> {
+  const mode = options.relocation;
+  if (!mode) return { options, verdict: null };
+  const { deps, cluster } = ctx;
+  let nodeName = cluster.pods.find((p) => p.name === podName)?.nodeName ?? null;
+  if (!nodeName) {
+    const nodes = await ctx.reader.nodes(ctx.signal).catch((err: unknown) => {
+      if (ctx.signal.aborted) throw err;
+      return [];
+    });
+    nodeName = nodes.find((n) => n.hostname === podName)?.name ?? null;
+  }
+  if (!nodeName) {
+    // No node: nothing to drain (the pod is only deleted); auto relocates, which moves nothing either.
+    const decision = mode === 'auto' ? 'primaries' : mode;
+    const verdict: RelocationVerdict = { mode, decision, blockers: mode === 'auto' ? [`no CrateDB node is known for pod ${podName}`] : [], primaries: 0, bytes: { none: 0, primaries: 0, full: 0 }, summary: `${decision} (no CrateDB node is known for pod ${podName})` };
+    return { options: { ...options, minAvailability: minAvailabilityFor(decision) }, verdict };
+  }
+  const verdict = await readRelocation(deps, cluster, mode, podName, nodeName, ctx.signal);
+  deps.log.info(`Relocation for pod ${podName} (node ${nodeName}): ${verdict.summary}`, { relocation: verdict.decision, blockers: verdict.blockers, bytes: verdict.bytes });
+  return { options: { ...options, minAvailability: minAvailabilityFor(verdict.decision) }, verdict };
+}
+
+// ---------------------------------------------------------------- dc-util-min-availability (kubernetes_managed)
+
+/**
+ * Before deleting a pod dc_util drains: the label as this pod's decision needs it. NONE (decided `none`): set it (our
+ * mark beside it), recording the previous value in the Lease BEFORE the patch, so a crashed run's retry restores it.
+ * Anything else: make sure no NONE of ours is left on the StatefulSet. No-op without a per-pod decision.
+ */
+export async function labelForDrain(ctx: OperationContext, statefulSetName: string, options: DecommissionOptions): Promise<void> {
+  if (!options.relocation) return;
+  if (options.minAvailability !== 'NONE') {
+    await restoreMinAvailabilityLabels(ctx, [statefulSetName]);
+    return;
+  }
+  const { deps, cluster } = ctx;
+  const live = await deps.kube.getStatefulSet(cluster.namespace, statefulSetName);
+  const labels = live?.metadata?.labels ?? {};
+  const recorded = ctx.minAvailabilityLabels.before?.[statefulSetName];
+  if (labels[LABEL_MIN_AVAILABILITY_BEFORE] !== undefined && labels[LABEL_DC_UTIL_MIN_AVAILABILITY] === 'NONE' && recorded !== undefined) return; // already ours
+  const before = labels[LABEL_MIN_AVAILABILITY_BEFORE] !== undefined ? fromMark(labels[LABEL_MIN_AVAILABILITY_BEFORE]) : (labels[LABEL_DC_UTIL_MIN_AVAILABILITY] ?? null);
+  // Record first: a crash right after the patch must still lead to the restore.
+  ctx.minAvailabilityLabels.before = { ...(ctx.minAvailabilityLabels.before ?? {}), [statefulSetName]: before };
+  await ctx.lease?.save({ minAvailabilityLabels: ctx.minAvailabilityLabels.before });
+  await deps.kube.patchStatefulSetLabels(cluster.namespace, statefulSetName, { [LABEL_DC_UTIL_MIN_AVAILABILITY]: 'NONE', [LABEL_MIN_AVAILABILITY_BEFORE]: before ?? UNSET });
+  deps.log.info(`Set label ${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE on StatefulSet ${cluster.namespace}/${statefulSetName} for a drain without relocation (it was ${before ?? 'unset'}; restored once the pod is gone)`);
+  await emitEvent(deps, { kind: 'StatefulSet', name: statefulSetName, namespace: cluster.namespace }, EventReason.MinAvailabilityLabelSet, `${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE for a restart without relocation (was ${before ?? 'unset'})`);
+}
+
+const fromMark = (v: string | undefined): string | null => (v === undefined || v === UNSET ? null : v);
+
+/**
+ * Put the recorded labels back (all, or only `only`): the previous value, or no label; our mark removed. A label
+ * someone changed since (not NONE any more, or our mark gone) is left as it is, and said so. Never throws on the exit
+ * path; true when nothing of this run is left to restore (of those asked).
+ */
+export async function restoreMinAvailabilityLabels(ctx: OperationContext, only?: string[]): Promise<boolean> {
+  const record = ctx.minAvailabilityLabels.before;
+  if (!record) return true;
+  const { deps, cluster } = ctx;
+  const names = Object.keys(record).filter((n) => !only || only.includes(n));
+  if (names.length === 0) return true;
+  try {
+    const heir = await ctx.lease?.minAvailabilityLabelHeir().catch(() => null);
+    if (heir) {
+      ctx.minAvailabilityLabels.heir = heir;
+      deps.log.warn(`Lost the lock; restoring label ${LABEL_DC_UTIL_MIN_AVAILABILITY} on ${names.join(', ')} is left to ${heir}, which took it over`);
+      return false;
+    }
+  } catch {
+    // fall through: try to restore
+  }
+  const left: Record<string, string | null> = { ...record };
+  for (const name of names) {
+    const before = record[name] ?? null;
+    let ok = false;
+    for (let attempt = 0; attempt < 3 && !ok; attempt++) {
+      try {
+        const live = await deps.kube.getStatefulSet(cluster.namespace, name);
+        const labels = live?.metadata?.labels ?? {};
+        if (!live) {
+          ok = true;
+        } else if (labels[LABEL_MIN_AVAILABILITY_BEFORE] === undefined) {
+          // Not ours (any more): someone removed our mark; never overwrite what they did.
+          if (labels[LABEL_DC_UTIL_MIN_AVAILABILITY] === 'NONE') deps.log.warn(`StatefulSet ${cluster.namespace}/${name} has ${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE without this tool's mark: leaving it`);
+          ok = true;
+        } else {
+          await deps.kube.patchStatefulSetLabels(cluster.namespace, name, { [LABEL_DC_UTIL_MIN_AVAILABILITY]: before, [LABEL_MIN_AVAILABILITY_BEFORE]: null });
+          deps.log.info(`Restored label ${LABEL_DC_UTIL_MIN_AVAILABILITY} on StatefulSet ${cluster.namespace}/${name} (${before === null ? 'removed: it had none' : `= ${before}`})`);
+          await emitEvent(deps, { kind: 'StatefulSet', name, namespace: cluster.namespace }, EventReason.MinAvailabilityLabelRestored, `${LABEL_DC_UTIL_MIN_AVAILABILITY} ${before === null ? 'removed' : `= ${before}`} (was NONE for a restart without relocation)`);
+          ok = true;
+        }
+      } catch (err) {
+        if (attempt === 2) {
+          deps.log.error(
+            `Could not restore label ${LABEL_DC_UTIL_MIN_AVAILABILITY} on StatefulSet ${cluster.namespace}/${name} (was ${before ?? 'unset'}): ${messageOf(err)}. Run kubectl label sts ${name} -n ${cluster.namespace} ${before === null ? `${LABEL_DC_UTIL_MIN_AVAILABILITY}-` : `${LABEL_DC_UTIL_MIN_AVAILABILITY}=${before} --overwrite`} ${LABEL_MIN_AVAILABILITY_BEFORE}-`,
+          );
+        } else {
+          await deps.clock.delay(Math.max(100, deps.pollIntervalMs ?? 1000)).catch(() => {});
+        }
+      }
+    }
+    if (ok) delete left[name];
+  }
+  const remaining = Object.keys(left).length > 0 ? left : null;
+  const changed = remaining === null ? record !== null : Object.keys(remaining).length !== Object.keys(record).length;
+  ctx.minAvailabilityLabels.before = remaining;
+  if (changed) {
+    try {
+      await ctx.lease?.save({ minAvailabilityLabels: remaining });
+    } catch {
+      // the lock is released next; a stale record only causes one more (harmless) restore
+    }
+  }
+  return names.every((n) => !(remaining && n in remaining));
+}
