@@ -1,9 +1,13 @@
-// Start-up cost of the plugin: spawns the bundled plugin (and the single executable when built)
-// N times per command and prints wall time (min/median/p95/max) and peak RSS. Peak RSS comes from
-// /usr/bin/time (%M) when present, else from a preloaded exit hook reporting process.resourceUsage().
+// Start-up cost of the plugin next to kubectl's, in ONE run (issue 9 item 3): `--help`, an offline `plan -f`,
+// completion and bad input of the single executable (dist/kubectl-crate_decommission) and of the npm bundle
+// (node dist/lib/...), with `kubectl version --client` and `node -e 0` as references. The commands run round-robin
+// (one of each, N times), so a load change on the machine hits every row alike. Prints wall time (min, median, p95),
+// the median as a multiple of kubectl's, peak RSS, the binary's size and what each target wrote to $TMPDIR.
+// Figures only, no thresholds. kubectl: $KUBECTL, else the test cluster's cached build
+// (~/.cache/crate-decommission/bin/k8s-*/kubectl), else kubectl on PATH.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fmtMs, percentile, table, writeResult } from './report.js';
 
@@ -15,123 +19,113 @@ const binary = 'dist/kubectl-crate_decommission';
 const fixture = 'test/fixtures/statefulsets/crate-operator-data-hot.yaml';
 const haveTime = existsSync('/usr/bin/time');
 
+function findKubectl(): string | null {
+  if (process.env.KUBECTL && existsSync(process.env.KUBECTL)) return process.env.KUBECTL;
+  const cache = join(homedir(), '.cache', 'crate-decommission', 'bin');
+  const cached = existsSync(cache)
+    ? readdirSync(cache)
+        .filter((d) => d.startsWith('k8s-'))
+        .map((d) => join(cache, d, 'kubectl'))
+        .find((p) => existsSync(p))
+    : undefined;
+  if (cached) return cached;
+  const onPath = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
+  return onPath || null;
+}
+
 const COMMANDS: { label: string; args: string[] }[] = [
   { label: '--help', args: ['--help'] },
   { label: `plan -f ${fixture.split('/').pop()} -o json`, args: ['plan', '-f', fixture, '-o', 'json'] },
+  { label: 'completion (__complete rollout "": asks the cluster)', args: ['__complete', 'rollout', ''] },
   { label: 'bad command (exit 2)', args: ['no-such-command'] },
 ];
 
-/** One run: wall ms, peak RSS KiB, exit code. */
-function once(cmd: string, args: string[]): { ms: number; rssKiB: number; code: number | null } {
-  // KUBECONFIG pointing nowhere: nothing may reach a cluster, and no kubeconfig is read by accident.
-  const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: '/nonexistent/kubeconfig' };
-  if (haveTime) {
-    const t0 = performance.now();
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { env, encoding: 'utf8' });
-    const ms = performance.now() - t0;
-    const lines = r.stderr.trim().split('\n');
-    const rss = Number(lines[lines.length - 1]);
-    return { ms, rssKiB: rss, code: r.status };
-  }
-  // Without /usr/bin/time: preload a hook (NODE_OPTIONS, honoured by node and by the single
-  // executable) that writes process.resourceUsage().maxRSS (KiB) to fd 3 at exit.
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, {
-    env: { ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --require ${preload()}`.trim() },
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-  });
-  const ms = performance.now() - t0;
-  const out = String((r.output as unknown as (string | null)[])[3] ?? '').trim();
-  return { ms, rssKiB: Number(out) || 0, code: r.status };
-}
-
-let preloadPath: string | null = null;
-function preload(): string {
-  if (preloadPath) return preloadPath;
-  preloadPath = join(mkdtempSync(join(tmpdir(), 'bench-rss-')), 'rss.cjs');
-  writeFileSync(preloadPath, "process.on('exit', () => { try { require('node:fs').writeSync(3, String(process.resourceUsage().maxRSS)); } catch {} });\n");
-  return preloadPath;
-}
-
-async function stubbedBundle(): Promise<{ file: string; bytes: number } | null> {
-  if (!existsSync('plugin/main.ts')) return null;
-  const { build } = await import('esbuild');
-  const dir = 'bench/.out/what-if';
-  mkdirSync(dir, { recursive: true });
-  const stub = join(dir, 'client-node-stub.cjs');
-  writeFileSync(stub, "const f = function () {};\nmodule.exports = new Proxy(f, { get: (_t, k) => (k === '__esModule' ? false : f), construct: () => ({}) });\n");
-  const file = join(dir, 'kubectl-crate_decommission.mjs');
-  await build({
-    entryPoints: ['plugin/main.ts'],
-    outfile: file,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'esm',
-    logLevel: 'error',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    plugins: [{ name: 'stub-client-node', setup: (b) => b.onResolve({ filter: /^@kubernetes\/client-node/ }, () => ({ path: join(process.cwd(), stub) })) }],
-  });
-  return { file, bytes: statSync(file).size };
-}
-
-interface Row {
+interface Case {
   target: string;
   command: string;
-  runs: number;
-  minMs: number;
-  medianMs: number;
-  p95Ms: number;
-  maxMs: number;
-  maxRssMiB: number;
-  exit: number | null;
+  cmd: string;
+  args: string[];
+  tmp: string;
+  ms: number[];
+  rss: number[];
+  code: number | null;
 }
 
-const targets: { label: string; cmd: string; pre: string[] }[] = [];
-if (existsSync(mjs)) targets.push({ label: `node ${mjs}`, cmd: node, pre: [mjs] });
-if (existsSync(binary)) targets.push({ label: `${binary} (single executable, ${(statSync(binary).size / 2 ** 20).toFixed(0)} MiB)`, cmd: binary, pre: [] });
-// What-if: the same plugin bundled with @kubernetes/client-node replaced by an empty stub, i.e. the
-// upper bound of what loading client-node lazily would save on commands that never reach a cluster.
-const whatIf = await stubbedBundle();
-if (whatIf) targets.push({ label: `what-if: ${whatIf.file} (client-node stubbed out, ${(whatIf.bytes / 1e6).toFixed(1)} MB)`, cmd: node, pre: [whatIf.file] });
-targets.push({ label: 'baseline: node -e 0', cmd: node, pre: ['-e', '0'] });
-if (!existsSync(mjs)) console.log(`(${mjs} missing: run npm run build)`);
-if (!existsSync(binary)) console.log(`(${binary} missing: npm run build:binary builds it)`);
+const cases: Case[] = [];
+const add = (target: string, command: string, cmd: string, args: string[]) =>
+  cases.push({ target, command, cmd, args, tmp: mkdtempSync(join(tmpdir(), 'bench-startup-')), ms: [], rss: [], code: null });
 
-const rows: Row[] = [];
-for (const t of targets) {
-  const cmds = t.label.startsWith('baseline') ? [{ label: '-', args: [] }] : t.label.startsWith('what-if') ? COMMANDS.filter((c) => c.label === '--help') : COMMANDS;
-  for (const c of cmds) {
-    once(t.cmd, [...t.pre, ...c.args]); // warm the page cache
-    const ms: number[] = [];
-    const rss: number[] = [];
-    let code: number | null = null;
-    for (let i = 0; i < N; i++) {
-      const r = once(t.cmd, [...t.pre, ...c.args]);
-      ms.push(r.ms);
-      rss.push(r.rssKiB);
-      code = r.code;
-    }
-    rows.push({
-      target: t.label,
-      command: c.label,
-      runs: N,
-      minMs: Math.min(...ms),
-      medianMs: percentile(ms, 50),
-      p95Ms: percentile(ms, 95),
-      maxMs: Math.max(...ms),
-      maxRssMiB: Math.max(...rss) / 1024,
-      exit: code,
-    });
+const kubectl = findKubectl();
+if (kubectl) add('kubectl', 'version --client', kubectl, ['version', '--client']);
+else console.log('(kubectl not found: set KUBECTL, or build the test cluster once)');
+if (existsSync(binary)) for (const c of COMMANDS) add(binary, c.label, binary, c.args);
+else console.log(`(${binary} missing: npm run build:binary builds it)`);
+if (existsSync(mjs)) for (const c of COMMANDS) add(`node ${mjs}`, c.label, node, [mjs, ...c.args]);
+else console.log(`(${mjs} missing: run npm run build)`);
+add('node -e 0', '-', node, ['-e', '0']);
+
+/** One run: wall ms, peak RSS KiB, exit code. KUBECONFIG points nowhere: nothing may reach a cluster. */
+function once(c: Case): { ms: number; rssKiB: number; code: number | null } {
+  const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: '/nonexistent/kubeconfig', TMPDIR: c.tmp, NO_COLOR: '1' };
+  const [cmd, args] = haveTime ? ['/usr/bin/time', ['-f', '%M', c.cmd, ...c.args]] : [c.cmd, c.args];
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args as string[], { env, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const ms = performance.now() - t0;
+  const rss = haveTime ? Number(r.stderr.trim().split('\n').pop()) : 0;
+  return { ms, rssKiB: rss, code: r.status };
+}
+
+/** Bytes under a directory (what a target left in its $TMPDIR). */
+function bytesUnder(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    n += e.isDirectory() ? bytesUnder(p) : statSync(p).size;
+  }
+  return n;
+}
+
+for (const c of cases) once(c); // warm the page cache (and let a target write its cache, if it does)
+for (let i = 0; i < N; i++) {
+  for (const c of cases) {
+    const r = once(c);
+    c.ms.push(r.ms);
+    c.rss.push(r.rssKiB);
+    c.code = r.code;
   }
 }
 
-console.log(`Plugin start-up, ${N} runs per command (peak RSS via ${haveTime ? '/usr/bin/time' : 'a wrapper reading VmHWM'}; KUBECONFIG points nowhere)`);
+const kubectlMedian = cases.find((c) => c.target === 'kubectl') ? percentile(cases.find((c) => c.target === 'kubectl')!.ms, 50) : null;
+const tmpWrites = new Map<string, number>();
+for (const c of cases) {
+  tmpWrites.set(c.target, (tmpWrites.get(c.target) ?? 0) + bytesUnder(c.tmp));
+  rmSync(c.tmp, { recursive: true, force: true });
+}
+
+const rows = cases.map((c) => ({
+  target: c.target,
+  command: c.command,
+  exit: c.code,
+  runs: N,
+  minMs: Math.min(...c.ms),
+  medianMs: percentile(c.ms, 50),
+  p95Ms: percentile(c.ms, 95),
+  vsKubectl: kubectlMedian ? percentile(c.ms, 50) / kubectlMedian : null,
+  maxRssMiB: Math.max(...c.rss) / 1024,
+}));
+
+console.log(`Plugin start-up next to kubectl, ${N} rounds (every command once per round), peak RSS ${haveTime ? 'via /usr/bin/time' : 'not measured (no /usr/bin/time)'}`);
 console.log(
   table(
-    ['target', 'command', 'exit', 'min', 'median', 'p95', 'max', 'max RSS'],
-    rows.map((r) => [r.target, r.command, String(r.exit), fmtMs(r.minMs), fmtMs(r.medianMs), fmtMs(r.p95Ms), fmtMs(r.maxMs), `${r.maxRssMiB.toFixed(0)} MiB`]),
+    ['target', 'command', 'exit', 'min', 'median', 'p95', 'median / kubectl', 'max RSS'],
+    rows.map((r) => [r.target, r.command, String(r.exit), fmtMs(r.minMs), fmtMs(r.medianMs), fmtMs(r.p95Ms), r.vsKubectl === null ? '-' : `${r.vsKubectl.toFixed(2)}x`, haveTime ? `${r.maxRssMiB.toFixed(0)} MiB` : '-']),
   ),
 );
-writeResult('startup', { node: process.version, rows });
+const sizes: Record<string, number> = {};
+if (existsSync(binary)) sizes[binary] = statSync(binary).size;
+if (kubectl) sizes.kubectl = statSync(kubectl).size;
+console.log('');
+console.log(table(['file', 'size'], Object.entries(sizes).map(([f, b]) => [f, `${(b / 1e6).toFixed(1)} MB`])));
+console.log('');
+console.log(table(['target', 'written to $TMPDIR (all runs)'], [...tmpWrites].map(([t, b]) => [t, `${b} bytes`])));
+writeResult('startup', { node: process.version, kubectl, rows, sizes, tmpWrites: Object.fromEntries(tmpWrites) });

@@ -34,7 +34,8 @@ export function wrap(text: string, width: number, indent = 0, firstIndent = inde
 /** `-n, --namespace NS` */
 export function flagLabel(f: FlagSpec): string {
   const short = f.alias.filter((a) => a.length === 1).map((a) => `-${a}`);
-  const long = f.name.length === 1 ? `-${f.name}` : `--${f.name}`;
+  // A boolean that is on by default is turned off with --no-<name> (e.g. --[no-]stall-break).
+  const long = f.name.length === 1 ? `-${f.name}` : f.type === 'boolean' && f.default === true ? `--[no-]${f.name}` : `--${f.name}`;
   const value = f.type === 'boolean' ? '' : ` ${placeholder(f)}`;
   return [...short, long].join(', ') + value;
 }
@@ -45,7 +46,9 @@ function placeholder(f: FlagSpec): string {
     output: 'FORMAT', color: 'WHEN', image: 'IMAGE', filename: 'FILE', schedule: 'CRON', 'time-zone': 'TZ',
     'service-account': 'NAME', 'grace-period': 'SECONDS', 'min-availability': 'LEVEL', relocation: 'MODE', allocation: 'MODE',
     'sql-transport': 'MODE', 'sql-user': 'NAME', 'sql-password-secret': 'NAME[:KEY]', 'sql-scheme': 'SCHEME',
-    'sql-ca-secret': 'NAME[:KEY]', v: 'LEVEL',
+    'sql-ca-secret': 'NAME[:KEY]', v: 'LEVEL', pushgateway: 'URL', 'metrics-file': 'PATH', 'temporal-address': 'HOST:PORT',
+    'temporal-namespace': 'NS', 'task-queue': 'QUEUE', 'worker-context': 'NAME', 'log-level': 'LEVEL',
+    'max-concurrent-activities': 'N',
   };
   if (known[f.name]) return known[f.name]!;
   if (/timeout$/.test(f.name) || (typeof f.default === 'string' && /^\d+(ms|s|m|h)$/.test(f.default))) return 'DURATION';
@@ -53,7 +56,7 @@ function placeholder(f: FlagSpec): string {
 }
 
 function flagDescription(f: FlagSpec): string {
-  const showDefault = f.default !== undefined && f.default !== false && f.default !== '';
+  const showDefault = f.default !== undefined && f.default !== false && f.default !== true && f.default !== '';
   return `${f.describe}${showDefault ? ` (default ${String(f.default)})` : ''}`;
 }
 

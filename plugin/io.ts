@@ -49,6 +49,11 @@ export interface CliContext {
   kubeconfigNames?(opts: { kubeconfig?: string }): Promise<{ contexts: string[]; clusters: string[]; users: string[] }>;
   /** Ask a yes/no question on the terminal whenever stdin is one (plugin/confirm.ts); true without asking otherwise. */
   confirm(question: string): Promise<boolean>;
+  /**
+   * Would confirm() ask (stdin a terminal)? Decides whether the read-only analysis for the prompt runs at all.
+   * Absent: it would (tests that answer the prompt).
+   */
+  canConfirm?(): boolean;
 }
 
 export type ColorMode = 'auto' | 'always' | 'never';

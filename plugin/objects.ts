@@ -63,7 +63,9 @@ export const RUNNER_RESOURCES = Object.freeze({
  * Exactly what the engine does to Kubernetes (KubernetesPort in shared/ports.ts), no more:
  * pods get/list/watch/delete; pods/exec create (+ get: websocket upgrades are GETs);
  * statefulsets get/list/patch (labels); cratedbs get; secrets get (system user credentials, CA);
- * leases get/create/update/delete (the single-writer lock); events create (core and events.k8s.io).
+ * leases get/create/update (the single-writer lock; released by an update, never deleted); events create
+ * (events.k8s.io, core/v1 on servers without it). test/unit/objects/rbac-verbs.test.ts checks these rules against the
+ * requests the code really sends (a recording port in representative scenarios, the real adapter over a recording API).
  */
 export function runnerPolicyRules(opts: { secretNames?: readonly string[] } = {}): V1PolicyRule[] {
   const secrets: V1PolicyRule = { apiGroups: [''], resources: ['secrets'], verbs: ['get'] };
@@ -74,7 +76,7 @@ export function runnerPolicyRules(opts: { secretNames?: readonly string[] } = {}
     { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'list', 'patch'] },
     { apiGroups: ['cloud.crate.io'], resources: ['cratedbs'], verbs: ['get'] },
     secrets,
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update', 'delete'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
   ];

@@ -38,10 +38,10 @@ export interface SkippedObject {
 }
 
 /**
- * The JSON printed by `plan -f`. Always `statefulSets: [...]` (and `skipped` when something was left out); with
- * exactly one StatefulSet its fields are ALSO at the top level (so `jq .strategy` works on a single manifest).
+ * What `plan -f` found: every CrateDB StatefulSet planned (and `skipped` when something was left out). One shape
+ * whatever the number of StatefulSets; `-o json|yaml` prints it as a kubectl `List` (plugin/commands/plan.ts).
  */
-export type PlanFileOutput = { source: string; statefulSets: PlannedStatefulSet[]; skipped?: SkippedObject[] } & Partial<PlannedStatefulSet>;
+export type PlanFileOutput = { source: string; statefulSets: PlannedStatefulSet[]; skipped?: SkippedObject[] };
 
 /** One input of `plan -f`: its name (file path, `-` for stdin) and text. */
 export interface ManifestText {
@@ -235,9 +235,7 @@ export function planFromManifests(
     if (problems[0] !== undefined) throw new UsageError(problems[0], problems.length > 1 ? `${problems.length - 1} more object(s) left out for the same kind of reason; pass a manifest holding a CrateDB StatefulSet` : 'Pass a manifest holding a CrateDB StatefulSet');
     throw new UsageError(`no StatefulSet found in ${source || 'the input'}`, 'Pass a manifest holding a StatefulSet (kind: StatefulSet)');
   }
-  const only = planned.length === 1 ? planned[0] : undefined;
-  const base = { source, statefulSets: planned, ...(skipped.length > 0 ? { skipped } : {}) };
-  return only ? { ...only, ...base } : base;
+  return { source, statefulSets: planned, ...(skipped.length > 0 ? { skipped } : {}) };
 }
 
 /** One input text (the old single-file entry point). */

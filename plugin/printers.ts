@@ -11,19 +11,21 @@ export interface PrintOptions {
   names?: (v: unknown) => string[];
   /** The text for `-o wide` (default: the text formatter). */
   wide?: (v: unknown) => string;
+  /** The document -o json|yaml|jsonpath print (default: the value itself), e.g. a plan as a kubectl `List`. */
+  document?: (v: unknown) => unknown;
 }
 
 export function printValue(out: Writer, value: unknown, format: OutputFormat, text: (v: unknown) => string, opts: PrintOptions = {}): void {
   switch (format) {
     case 'json':
-      out.write(`${JSON.stringify(value, null, 2)}\n`);
+      out.write(`${JSON.stringify(opts.document ? opts.document(value) : value, null, 2)}\n`);
       return;
     case 'yaml':
-      out.write(toPlainYaml(value));
+      out.write(toPlainYaml(opts.document ? opts.document(value) : value));
       return;
     case 'jsonpath': {
       if (opts.jsonpath === undefined) throw new UsageError('-o jsonpath needs a template', "Use e.g. -o jsonpath='{.success}'");
-      const t = jsonPath(opts.jsonpath, value);
+      const t = jsonPath(opts.jsonpath, opts.document ? opts.document(value) : value);
       out.write(t.endsWith('\n') ? t : `${t}\n`);
       return;
     }
@@ -110,6 +112,8 @@ export function formatResult(value: unknown, c: Colors, t: TableOptions & { wide
       `${mark} ${verb} of pod ${r.namespace}/${r.podName} ${ok ? (r.skipped ? 'skipped (already done by this operation)' : 'completed') : 'failed'}` +
         `${r.dryRun ? ' (dry run)' : ''} using ${str(r.strategyUsed)} strategy in ${seconds(r.duration)}`,
     );
+    const reloc = r.relocation as { summary?: unknown } | undefined;
+    if (reloc && typeof reloc.summary === 'string') lines.push(`Relocation: ${reloc.summary}`);
     // The single-pod pre-flight: shown when it decided (a refusal, a degraded go-ahead) or in a dry run.
     const degraded = !!(r.preflight && typeof r.preflight === 'object' && (r.preflight as Record<string, unknown>).degraded);
     if (r.preflight && typeof r.preflight === 'object' && (r.dryRun || r.errorKind === 'refused' || degraded)) {
@@ -120,6 +124,18 @@ export function formatResult(value: unknown, c: Colors, t: TableOptions & { wide
   }
   if (!ok && r.error && !t.omitError) lines.push(`${c.red('error:')} ${str(r.error)}`);
   return lines.join('\n');
+}
+
+/**
+ * The document `plan -o json|yaml|jsonpath` prints: ALWAYS a kubectl `List`, whatever the number of StatefulSets
+ * (as `plan -f` does): one `RolloutPlan` item per cluster planned (a target is one cluster, so one item), the
+ * engine's plan unchanged inside (`.items[0].order`, `.items[0].statefulSets`). Any other result (health, a
+ * rollout, an error record) is printed as it is.
+ */
+export function planDocument(value: unknown): unknown {
+  const r = value as Record<string, unknown> | null;
+  if (!r || typeof r !== 'object' || !Array.isArray(r.order)) return value;
+  return { apiVersion: 'v1', kind: 'List', metadata: {}, items: [{ kind: 'RolloutPlan', ...r }] };
 }
 
 /** `-o name` of an operation result: a plan's pods in order, a health check's failed checks. */

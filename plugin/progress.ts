@@ -123,11 +123,6 @@ export function jsonProgress(out: Writer): ProgressSink {
   };
 }
 
-/** A sink that shows nothing (e.g. -o yaml with a quiet terminal). */
-export function silentProgress(): ProgressSink {
-  return { runnerPod() {}, status() {}, line() {}, async close() {} };
-}
-
 interface ActiveTask {
   key: string;
   task: ListrTaskWrapper<unknown, never, never> | null;

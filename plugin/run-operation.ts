@@ -10,7 +10,7 @@ import {
 } from './job-mode.js';
 import type { PluginKube } from '../shared/adapters/index.js';
 import type { GlobalOptions } from './options.js';
-import { formatResult, printValue, resultNames } from './printers.js';
+import { formatResult, planDocument, printValue, resultNames } from './printers.js';
 import { jsonProgress, listrProgress, plainProgress, type ProgressSink } from './progress.js';
 import type { Task } from '../shared/task/index.js';
 
@@ -33,6 +33,7 @@ export function printResult(ctx: CliContext, g: GlobalOptions, value: unknown): 
   printValue(ctx.stdout, value, g.output, (v) => formatResult(v, c, { noHeaders: g.noHeaders, omitError: true }), {
     jsonpath: g.jsonpath,
     names: resultNames,
+    document: planDocument,
     wide: (v) => formatResult(v, c, { noHeaders: g.noHeaders, wide: true, omitError: true }),
   });
   const r = (value ?? {}) as Record<string, unknown>;
@@ -68,8 +69,8 @@ export interface RunMode {
 }
 
 /** A validated Task (namespace possibly still the default) -> exit code. */
-export async function runOperation(ctx: CliContext, g: GlobalOptions, task: Task, mode: RunMode = {}): Promise<number> {
-  const conn = await ctx.connect(g.connect);
+export async function runOperation(ctx: CliContext, g: GlobalOptions, task: Task, mode: RunMode = {}, connection?: Connection): Promise<number> {
+  const conn = connection ?? (await ctx.connect(g.connect));
   const resolved: Task = { ...task, namespace: g.namespace ?? conn.namespace };
   if (isReadOnly(resolved) && !mode.job) return runLocal(ctx, g, conn, resolved);
   if (g.local) return runLocal(ctx, g, conn, resolved);

@@ -57,3 +57,29 @@ export function temporalUnavailable(err: unknown): Error {
   }
   return err instanceof Error ? err : new Error(String(err));
 }
+
+/**
+ * The Temporal frontend did not answer (`rollout --temporal`, `worker`): exit 6 like an unreachable API server, one
+ * line naming the server, nothing started.
+ */
+export function temporalUnreachableLine(address: string, namespace: string, err: unknown, nothing = 'no workflow was started'): string {
+  const text = errorText(err);
+  const problem = /ECONNREFUSED|connection refused|tcp connect error/i.test(text)
+    ? 'connection refused'
+    : /ENOTFOUND|EAI_AGAIN|dns error|failed to lookup/i.test(text)
+      ? 'host not found'
+      : /deadline|timed? ?out/i.test(text)
+        ? 'no answer in time'
+        : (text.split('\n')[0] ?? 'the connection failed').trim();
+  return `error: cannot reach the Temporal server ${address} (namespace ${namespace}): ${problem}. Check --temporal-address (or TEMPORAL_ADDRESS) and that the server is up (temporal operator cluster health --address ${address}); ${nothing}`;
+}
+
+function errorText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e && depth < 6; depth++) {
+    const x = e as { code?: unknown; message?: unknown; details?: unknown; cause?: unknown };
+    parts.push(String(x.code ?? ''), String(x.message ?? ''), String(x.details ?? ''));
+    e = x.cause;
+  }
+  return parts.filter(Boolean).join(' ');
+}

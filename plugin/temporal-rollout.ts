@@ -1,13 +1,13 @@
 // `rollout --temporal`: start clusterMaintenanceWorkflow on a Temporal server and follow it with the same progress
 // and exit codes as Job mode (the engine's log lines come from the activities' heartbeats). Ctrl-C detaches: the
 // workflow goes on. --dry-run prints the workflow start instead of starting it. Loaded only with --temporal.
-import { type ErrorKind, EXIT_INTERRUPTED, EXIT_TERMINATED, ExitCode, UsageError, errorLine, exitCodeFor, sqlEndpointOverride, type Task } from '../shared/task/index.js';
-import type { ClusterMaintenanceInput } from '../shared/temporal/index.js';
+import { type ErrorKind, EXIT_INTERRUPTED, ExitCode, UsageError, errorLine, exitCodeFor, sqlEndpointOverride, type Task } from '../shared/task/index.js';
+import type { ClusterMaintenanceInput, ClusterMaintenanceResult } from '../shared/temporal/index.js';
 import type { CliContext } from './io.js';
 import type { GlobalOptions } from './options.js';
 import { printResult, progressFor } from './run-operation.js';
 import { printValue } from './printers.js';
-import { parseTemporalOptions, temporalUnavailable } from './temporal-options.js';
+import { parseTemporalOptions, temporalUnavailable, temporalUnreachableLine } from './temporal-options.js';
 
 const KINDS = new Set<string>(['bad_input', 'refused', 'timeout', 'locked', 'transient', 'failed']);
 
@@ -27,6 +27,34 @@ export function workflowInputFor(task: Task, kubeContext: string | undefined, ra
     healthTimeout: o.healthTimeout,
     options: { decommissionTimeout: o.decommissionTimeout, minAvailability: o.minAvailability, ...(o.relocation ? { relocation: o.relocation } : {}), allocation: o.allocation, force: true },
     ...(typeof hb === 'number' ? { heartbeatTimeoutSeconds: hb } : {}),
+  };
+}
+
+/**
+ * The workflow's result in the Job mode's shape (the engine's RollingRestartResult: the same summary table and the
+ * same `-o json` document): the pods the workflow worked on with the engine's result each, the workflow's duration.
+ * A pod that failed or was cancelled before the engine returned a result gets a minimal one saying so.
+ */
+export function jobModeResult(r: ClusterMaintenanceResult, durationSeconds: number | undefined): Record<string, unknown> {
+  const pods = r.pods
+    .filter((o) => o.status !== 'pending')
+    .map((o) => {
+      if (o.result) return o.status === 'cancelled' ? { ...o.result, success: false, error: o.result.error ?? 'cancelled: stopped safely', errorKind: o.result.errorKind ?? 'failed' } : o.result;
+      const error = o.status === 'cancelled' || o.status === 'running' ? 'cancelled: stopped safely (allocation reset, lock released)' : (o.error ?? o.status);
+      return { podName: o.podName, namespace: r.namespace, success: false, strategyUsed: 'unknown', duration: 0, error, errorKind: o.errorKind ?? 'failed', skipped: false };
+    });
+  return {
+    cluster: r.cluster,
+    namespace: r.namespace,
+    operationId: r.operationId,
+    success: r.success,
+    dryRun: r.dryRun,
+    duration: durationSeconds ?? pods.reduce((n, p) => n + (typeof p.duration === 'number' ? p.duration : 0), 0),
+    error: r.error,
+    errorKind: r.errorKind,
+    plan: r.plan,
+    pods,
+    allocationReset: pods.every((p) => (p as { allocationReset?: boolean }).allocationReset !== false),
   };
 }
 
@@ -55,7 +83,13 @@ export async function runRolloutWithTemporal(ctx: CliContext, g: GlobalOptions, 
   } catch (err) {
     throw temporalUnavailable(err);
   }
-  const c = await client.connectClient({ address: t.address, namespace: t.namespace });
+  let c: Awaited<ReturnType<typeof client.connectClient>>;
+  try {
+    c = await client.connectClient({ address: t.address, namespace: t.namespace });
+  } catch (err) {
+    ctx.stderr.write(`${temporalUnreachableLine(t.address, t.namespace, err)}\n`);
+    return ExitCode.unreachable;
+  }
   try {
     const handle = await client.startClusterMaintenance(c, { taskQueue: t.taskQueue, workflowId, input });
     const notice = `workflow ${workflowId} started on ${t.address} (namespace ${t.namespace}, task queue ${t.taskQueue}; Ctrl-C detaches, the workflow goes on)`;
@@ -67,13 +101,23 @@ export async function runRolloutWithTemporal(ctx: CliContext, g: GlobalOptions, 
       ctx.stderr.write(`detached from workflow ${workflowId}; it goes on. Follow it: temporal workflow show -w ${workflowId} --follow; stop it safely: temporal workflow cancel -w ${workflowId}\n`);
       return EXIT_INTERRUPTED;
     }
+    const shown = end.result && typeof end.result === 'object' && Array.isArray((end.result as ClusterMaintenanceResult).pods)
+      ? jobModeResult(end.result as ClusterMaintenanceResult, end.durationSeconds)
+      : end.result;
     if (end.status === 'succeeded') {
-      printResult(ctx, g, end.result);
+      printResult(ctx, g, shown);
       return ExitCode.ok;
     }
-    if (end.result) printResult(ctx, g, end.result);
-    ctx.stderr.write(`${errorLine(new Error(end.error))}\n`);
-    if (end.status === 'cancelled') return EXIT_TERMINATED;
+    // A cancelled workflow stopped safely: a failed run, as Job mode after `jobs cancel` (its runner's SIGTERM).
+    const error = end.status === 'cancelled' ? 'the workflow was cancelled; it stopped safely (allocation reset, lock released)' : end.error;
+    // As Job mode: with a result, printResult writes its error line (for people; machines read the document);
+    // without one, machines still get a document and everyone one error line.
+    if (shown) printResult(ctx, g, { ...(shown as Record<string, unknown>), error });
+    else {
+      if (g.output !== 'text' && g.output !== 'wide') printResult(ctx, g, { workflowId, namespace: resolved.namespace, success: false, error, status: end.status });
+      ctx.stderr.write(`${errorLine(new Error(error))}\n`);
+    }
+    if (end.status === 'cancelled') return ExitCode.failed;
     if (end.status === 'failed') return exitCodeFor(KINDS.has(end.errorKind) ? (end.errorKind as ErrorKind) : 'failed');
     return end.status === 'timed_out' ? ExitCode.timeout : ExitCode.failed;
   } finally {

@@ -1,7 +1,7 @@
 // npm run build:binary [-- options]: a single executable of the plugin (Node's Single Executable
-// Applications), offline: esbuild bundles the plugin into one file, `node --experimental-sea-config`
-// turns it (with a small CommonJS loader) into a blob, and postject injects the blob into a copy of a
-// Node binary of the SAME version. Nothing is downloaded.
+// Applications), offline: esbuild bundles the plugin into one CommonJS file, `node --experimental-sea-config`
+// turns it into a blob (with a V8 startup snapshot for this machine's platform), and postject injects the blob
+// into a copy of a Node binary of the SAME version. Nothing is downloaded.
 //
 //   --entry FILE        entry point (default plugin/main.ts)
 //   --target OS-ARCH    linux|darwin|win32 - x64|arm64 (default: this machine)
@@ -14,6 +14,7 @@
 //                       `export PATH="$PWD/dist:$PATH"` also gives `kubectl crate-decommission <TAB>`
 //   --work DIR          scratch directory (default dist/lib/sea/OS-ARCH)
 //   --no-strip          keep the base binary's symbols (default: strip ELF symbols when `strip` exists)
+//   --no-snapshot       no V8 startup snapshot (default: one when the target is this machine; see step 2)
 //   --archive DIR       also write the release archive into DIR: kubectl-crate_decommission_VERSION_OS_ARCH
 //                       .tar.gz (.zip for windows) holding the executable and LICENSE (krew's layout)
 //   --version vX.Y.Z    version in the archive name (default v + package.json version)
@@ -42,6 +43,7 @@ const { values: opt } = parseArgs({
     archive: { type: 'string' },
     version: { type: 'string' },
     'no-strip': { type: 'boolean', default: false },
+    'no-snapshot': { type: 'boolean', default: false },
     'allow-unsigned': { type: 'boolean', default: false },
   },
   strict: true,
@@ -77,26 +79,25 @@ rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 mkdirSync(dirname(out), { recursive: true });
 
-// 1. The code. SEA's main script must be CommonJS (Node 24), but the plugin is ESM with top-level
-//    await, which no CommonJS conversion can keep. So esbuild bundles the plugin and all its
-//    dependencies into ONE ESM file (only node: built-ins stay imports), embedded as the SEA asset
-//    `main.mjs`; the CommonJS main is a small loader that registers a module hook serving that asset
-//    under a file URL next to the executable, and imports it. Stack traces then read
-//    file:///path/to/kubectl-crate_decommission/main.mjs:LINE.
+// 1. The code: esbuild bundles the plugin and all its dependencies into ONE CommonJS file (only node: built-ins stay
+//    require()s), the SEA's main script. plugin/main.ts has no top-level await for this. Modules reached only through
+//    import() stay lazily initialised inside the bundle (esbuild wraps them), so `--help` does not run client-node.
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-const bundle = join(work, 'main.mjs');
+const bundle = join(work, 'main.cjs');
 await build({
   entryPoints: [entry],
   bundle: true,
   platform: 'node',
   target: 'node24',
-  format: 'esm',
+  format: 'cjs',
   outfile: bundle,
   minify: true,
   keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
-  define: buildDefines(root),
+  // import.meta.url and Intl.Segmenter: see scripts/sea-shims.mjs (a fixed URL; a segmenter a snapshot can hold).
+  define: { ...buildDefines(root), 'import.meta.url': '__seaMetaUrl', 'Intl.Segmenter': '__SeaSegmenter' },
+  inject: [join(root, 'scripts', 'sea-shims.mjs')],
   // The Temporal SDK (worker: a native core bridge, webpack) cannot live in a SEA: its imports become a module that
   // throws ERR_MODULE_NOT_FOUND when `worker` or `rollout --temporal` loads it; they say so and point to the npm
   // install (docs/temporal.md). Nothing else loads it.
@@ -112,61 +113,41 @@ await build({
       },
     },
   ],
-  // Bundled CommonJS dependencies call require(); inside the SEA it loads built-ins only.
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 }).catch((e) => fail(`esbuild: ${e.message}`));
-const loader = join(work, 'loader.cjs');
-writeFileSync(
-  loader,
-  `'use strict';
-// SEA main (CommonJS): serves the embedded ESM bundle through a module hook and imports it.
-const { registerHooks, enableCompileCache } = require('node:module');
-// V8's compile cache (in $TMPDIR/node-compile-cache) spares re-compiling the bundle on every start;
-// NODE_DISABLE_COMPILE_CACHE=1 turns it off. Never fatal.
-try {
-  enableCompileCache();
-} catch {}
-const { getAsset } = require('node:sea');
-const { pathToFileURL } = require('node:url');
-const url = pathToFileURL(process.execPath).href + '/main.mjs';
-registerHooks({
-  resolve: (specifier, context, next) => (specifier === url ? { url, format: 'module', shortCircuit: true } : next(specifier, context)),
-  load: (u, context, next) => (u === url ? { format: 'module', source: getAsset('main.mjs', 'utf8'), shortCircuit: true } : next(u, context)),
-});
-import(url).catch((err) => {
-  console.error(err && err.stack ? err.stack : String(err));
-  process.exit(1);
-});
-`,
-);
-log(`bundled ${entry.slice(root.length + 1)} -> ${(statSync(bundle).size / 1e6).toFixed(2)} MB (ESM, embedded)`);
+log(`bundled ${entry.slice(root.length + 1)} -> ${(statSync(bundle).size / 1e6).toFixed(2)} MB (CommonJS, the SEA main)`);
 
-// 2. The blob. useCodeCache/useSnapshot stay off: both tie the blob to this machine's platform.
+// 2. The blob, with a V8 startup snapshot (`useSnapshot`) when the target is this machine: the bundle runs once
+//    now - every statically imported module evaluated, the command tree recorded, `--help` and an offline `plan -f`
+//    warmed up (plugin/main.ts) - and the binary starts from that heap: little to parse or compile at start-up and
+//    nothing written to $TMPDIR. A snapshot only runs on the platform, architecture and exact Node build that wrote
+//    it, so a cross build (another --target) gets the plain CommonJS main (no snapshot: slower start, same
+//    behaviour). --no-snapshot does the same here.
 const seaConfig = join(work, 'sea-config.json');
 const blob = join(work, 'sea-prep.blob');
+const baseVersion = target === host ? execFileSync(base, ['--version'], { encoding: 'utf8' }).trim() : null;
+const blobVersion = execFileSync(blobNode, ['--version'], { encoding: 'utf8' }).trim();
+if (baseVersion && baseVersion !== blobVersion) fail(`--blob-node is ${blobVersion} but --base is ${baseVersion}: they must match`);
+const snapshot = !opt['no-snapshot'] && target === host && baseVersion === blobVersion;
 writeFileSync(
   seaConfig,
   JSON.stringify(
     {
-      main: loader,
+      main: bundle,
       output: blob,
       disableExperimentalSEAWarning: true,
-      useSnapshot: false,
+      useSnapshot: snapshot,
       useCodeCache: false,
       // A kubectl plugin must not change with the user's Node settings: NODE_OPTIONS is ignored
       // (e.g. a global `--import tsx` would otherwise break it). NODE_EXTRA_CA_CERTS still works.
       execArgv: [],
       execArgvExtension: 'none',
-      assets: { 'main.mjs': bundle },
     },
     null,
     2,
   ),
 );
-const baseVersion = target === host ? execFileSync(base, ['--version'], { encoding: 'utf8' }).trim() : null;
-const blobVersion = execFileSync(blobNode, ['--version'], { encoding: 'utf8' }).trim();
-if (baseVersion && baseVersion !== blobVersion) fail(`--blob-node is ${blobVersion} but --base is ${baseVersion}: they must match`);
 run(blobNode, ['--experimental-sea-config', seaConfig], { cwd: work });
+log(`blob: ${(statSync(blob).size / 1e6).toFixed(1)} MB, ${snapshot ? 'startup snapshot' : 'CommonJS main without snapshot (cross build or --no-snapshot)'}`);
 
 // 3. A copy of the node binary, without its signature (macOS) / symbols (ELF), then the injection.
 rmSync(out, { force: true });

@@ -21,7 +21,7 @@ export interface AlertRule {
 const by = 'namespace, cluster';
 const runbook = (alert: string) => `${RUNBOOK_BASE}#${alert.toLowerCase()}`;
 
-/** The seed's alert list (high failure rate, long decommissions, repeated timeouts, pod termination issues) and more. */
+/** Alerts: high failure rate, long decommissions, repeated timeouts, pod termination issues, and more. */
 export function alertRules(): AlertRule[] {
   const rules: Array<Omit<AlertRule, 'annotations'> & { summary: string; description: string }> = [
     {

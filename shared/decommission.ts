@@ -21,6 +21,8 @@ import { singlePodPreflight } from './preflight.js';
 import { heartbeatFor } from './wait-state.js';
 import { watchStall, type StallTarget } from './stall.js';
 import { podStrategyOf } from './detect.js';
+import { refuseForeignRoutingOwner } from './routing-owner.js';
+import { refuseControllerRoll } from './controller-roll.js';
 import { LABEL_DC_UTIL_MIN_AVAILABILITY, fixedMinAvailability, labelForDrain, restoreMinAvailabilityLabels } from './relocation-run.js';
 
 /** Grace period of the pod delete after the manual decommission (the process has already exited). */
@@ -171,6 +173,10 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
   } else if (resume && info.deleting) {
     deps.log.info(`Resuming: pod ${info.name} is already being deleted by an earlier run; following it`);
   } else {
+    // crate-operator may have started its own restart since this operation began (it deletes pods on its own):
+    // refuse (LockedError) before this delete, as restrictAllocation does for the manual strategy.
+    await refuseForeignRoutingOwner(deps, cluster, `to delete pod ${info.name}`);
+    await refuseControllerRoll(deps, cluster.namespace, sts.name, `to delete pod ${info.name}`);
     // dc_util reads dc-util-min-availability in preStop: NONE for a drain without relocation, else its own value.
     await labelForDrain(ctx, sts.name, options);
     await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleting' });

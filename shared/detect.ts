@@ -4,6 +4,7 @@
 // at pod termination, following its own rules (fact sheet section 5). When in doubt the answer is `manual`: we
 // then decommission ourselves, and a dc_util that runs anyway finds nothing left to do. The opposite mistake
 // (trusting a hook that does not decommission) deletes a node without draining it.
+import { withoutOwnNoneLabel } from './min-availability-label.js';
 import type { V1Container, V1Pod, V1PodSpec, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from './ports.js';
 import type { StatefulSetInfo, StrategyDetection } from './schemas.js';
@@ -1030,7 +1031,10 @@ export function detectStrategy(sts: V1StatefulSet, options: DetectOptions = {}):
   const grace = templateSpec?.terminationGracePeriodSeconds ?? null;
   // The delete must not cut the pod's own grace period short.
   const podGrace = pod ? (pod.spec?.terminationGracePeriodSeconds ?? grace) : grace;
-  const labels = sts.metadata?.labels ?? {};
+  // The tool's own dc-util-min-availability=NONE (a restart without relocation, marked) is intended: detect with
+  // the value before (issue 9 item 1); a user's NONE stays rule 20's misconfiguration.
+  const ownNone = withoutOwnNoneLabel(sts.metadata?.labels ?? {});
+  const labels = ownNone.labels;
   const stsName = sts.metadata?.name ?? null;
   const samplePod = pod?.metadata?.name ?? (stsName === null ? null : `${stsName}-0`);
   const replicas = sts.spec?.replicas ?? 1;
@@ -1200,6 +1204,7 @@ export function detectStrategy(sts: V1StatefulSet, options: DetectOptions = {}):
     ? (flags.values.get('min-availability') ?? null)
     : DC_UTIL_DEFAULT_MIN_AVAILABILITY;
   const labelMin = labels[LABEL_DC_UTIL_MIN_AVAILABILITY];
+  if (ownNone.note) reasons.push(ownNone.note);
   let minAvailability: MinAvailabilityValue;
   if (labelMin !== undefined && (MIN_AVAILABILITY_VALUES as readonly string[]).includes(labelMin)) {
     minAvailability = labelMin as MinAvailabilityValue;

@@ -19,7 +19,6 @@ export const EventReason = {
   RolloutSucceeded: 'RolloutSucceeded',
   RolloutFailed: 'RolloutFailed',
   PodRestartSkipped: 'PodRestartSkipped',
-  LockTaken: 'LockTaken',
   /** A wait (drain, exit, termination, Ready, rejoin, health gate) passed a minute: once per wait, with its state. */
   WaitingLong: 'WaitingLong',
   /** The engine stopped a node whose drain was done and that stayed idle (shared/stall.ts). */
@@ -30,7 +29,7 @@ export const EventReason = {
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
-export interface EventTarget {
+export interface EventSubject {
   kind: 'Pod' | 'StatefulSet';
   name: string;
   namespace: string;
@@ -39,7 +38,7 @@ export interface EventTarget {
 
 export async function emitEvent(
   deps: Pick<EngineDeps, 'kube' | 'log'>,
-  target: EventTarget,
+  target: EventSubject,
   reason: EventReason,
   message: string,
   opts: { type?: 'Normal' | 'Warning'; action?: string } = {},

@@ -13,7 +13,7 @@ export type { OperationProgress, PodProgress, ProgressStep } from './lease.js';
 export { LABEL_ROUTING_OWNER } from './operation.js';
 export { SQL } from './cluster-sql.js';
 export { emitEvent, EventReason } from './events.js';
-export { createLogger, silentLogger, redactText, redactFields, withFields } from './log.js';
+export { createLogger, redactText, redactFields, withFields } from './log.js';
 export type { LogFormat, LoggerOptions } from './log.js';
 export { systemClock } from './clock.js';
 export { waitForPod, pollUntil } from './wait.js';

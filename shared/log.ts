@@ -1,4 +1,4 @@
-// Loggers: text lines in the seed's wording for people ("INFO: ..."), JSON lines for machines
+// Loggers: text lines for people ("INFO: <message>"), JSON lines for machines
 // ({ts, level, msg, ...fields}); secrets are redacted from both.
 import type { LogFields, Logger, LogLevel } from './ports.js';
 
@@ -12,8 +12,6 @@ export interface LoggerOptions {
   write?: (line: string) => void;
   /** Timestamps for JSON lines (default Date.now). */
   now?: () => number;
-  /** Append fields as key=value to text lines (default false: the message says it all). */
-  textFields?: boolean;
 }
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -46,11 +44,6 @@ export function redactFields(value: unknown, depth = 0): unknown {
   return value;
 }
 
-function formatValue(v: unknown): string {
-  if (typeof v === 'string') return /\s/.test(v) ? JSON.stringify(v) : v;
-  return JSON.stringify(v);
-}
-
 export function createLogger(options: LoggerOptions = {}): Logger {
   const format = options.format ?? 'text';
   const min = ORDER[options.level ?? 'info'];
@@ -66,12 +59,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       return;
     }
     let line = `${level.toUpperCase()}: ${msg}`;
-    if (options.textFields && safe && Object.keys(safe).length > 0) {
-      line += ` ${Object.entries(safe)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => `${k}=${formatValue(v)}`)
-        .join(' ')}`;
-    }
     write(line);
   };
   return {
@@ -82,9 +69,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     error: (m, f) => log('error', m, f),
   };
 }
-
-/** A logger that writes nothing. */
-export const silentLogger: Logger = createLogger({ write: () => {} });
 
 /**
  * A logger adding fields to every line (e.g. {pod, step} for the plugin's per-pod progress);

@@ -9,6 +9,9 @@ import type { RunMetrics } from './metrics.js';
 
 /** The grouping key's job for ad-hoc runs; a schedule's runs use the CronJob's name (env CRATE_DECOMMISSION_PUSHGATEWAY_JOB). */
 export const DEFAULT_PUSH_JOB = 'crate-decommission';
+export const ENV_PUSHGATEWAY = 'CRATE_DECOMMISSION_PUSHGATEWAY';
+export const ENV_PUSHGATEWAY_JOB = 'CRATE_DECOMMISSION_PUSHGATEWAY_JOB';
+export const ENV_METRICS_FILE = 'CRATE_DECOMMISSION_METRICS_FILE';
 export const PUSH_TIMEOUT_MS = 5000;
 
 export interface PushTarget {

@@ -6,9 +6,8 @@ import type { CrateDBCluster } from './schemas.js';
 import { RunMetrics, type MetricOperation } from './metrics.js';
 import { DEFAULT_PUSH_JOB, MetricsPublisher, describeUrl, type Fetch } from './metrics-push.js';
 
-export const ENV_PUSHGATEWAY = 'CRATE_DECOMMISSION_PUSHGATEWAY';
-export const ENV_PUSHGATEWAY_JOB = 'CRATE_DECOMMISSION_PUSHGATEWAY_JOB';
-export const ENV_METRICS_FILE = 'CRATE_DECOMMISSION_METRICS_FILE';
+// Defined next to the publisher (no prom-client there), so the plugin's start-up can read them without loading it.
+export { ENV_METRICS_FILE, ENV_PUSHGATEWAY, ENV_PUSHGATEWAY_JOB } from './metrics-push.js';
 
 /** A logger that shows every line (all levels) to `observe` before passing it on. */
 export function tapLogger(base: Logger, observe: (level: LogLevel, message: string, fields: Record<string, unknown> | undefined) => void): Logger {

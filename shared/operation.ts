@@ -9,6 +9,7 @@ import { withFields } from './log.js';
 import type { EngineDeps } from './ports.js';
 import type { CrateDBCluster } from './schemas.js';
 
+import { refuseControllerRoll } from './controller-roll.js';
 import { restoreMinAvailabilityLabels } from './relocation-run.js';
 import { LABEL_ROUTING_OWNER, isOwnRoutingOwner, ownRoutingOwnerValue, refuseForeignRoutingOwner } from './routing-owner.js';
 
@@ -184,7 +185,7 @@ export function withCloseOutcome<T extends { success: boolean; error: string | n
 
 // ---------------------------------------------------------------- cluster.graceful_stop.*
 
-/** CrateDB's defaults (fact sheet section 2). */
+/** CrateDB's defaults of cluster.graceful_stop.timeout, .force and .min_availability. */
 export const GRACEFUL_STOP_DEFAULTS = { timeout: '2h', force: false, minAvailability: 'PRIMARIES' } as const;
 
 /** CrateDB time value ('720s', '2h', '500ms', bare number = ms) in ms, or null. */
@@ -317,6 +318,8 @@ export async function restrictAllocation(ctx: OperationContext, statefulSetName:
   const owner = ownRoutingOwnerValue(deps.clock.now());
   // crate-operator may have started its own restart since this operation began: refuse (LockedError) before the SET.
   await refuseForeignRoutingOwner(deps, cluster, 'to restrict allocation');
+  // The StatefulSet controller may be replacing pods on its own (RollingUpdate after a template change): refuse too.
+  await refuseControllerRoll(deps, cluster.namespace, statefulSetName, 'to restrict allocation');
   try {
     const current = (await deps.kube.getStatefulSet(cluster.namespace, statefulSetName))?.metadata?.labels?.[LABEL_ROUTING_OWNER];
     if (current && !isOwnRoutingOwner(current)) {

@@ -9,16 +9,10 @@ import type { OperationContext } from './operation.js';
 import { decideRelocation, minAvailabilityFor, type ShardRow } from './relocation.js';
 import type { CrateDBCluster, DecommissionOptions, RelocationVerdict } from './schemas.js';
 import type { EngineDeps } from './ports.js';
+import { LABEL_DC_UTIL_MIN_AVAILABILITY, LABEL_MIN_AVAILABILITY_BEFORE, MARK_UNSET } from './min-availability-label.js';
 
-/** dc_util reads this StatefulSet label in preStop; NONE, PRIMARIES or FULL (exact) overrides its flag. */
-export const LABEL_DC_UTIL_MIN_AVAILABILITY = 'dc-util-min-availability';
-/**
- * Set by this tool together with `dc-util-min-availability=NONE` (one merge patch): the label's value before
- * (`unset` when it had none). Detection reads it to tell the tool's own NONE (intended, for a restart without
- * relocation) from a user's NONE (a misconfiguration: rule 20, `manual`).
- */
-export const LABEL_MIN_AVAILABILITY_BEFORE = 'crate-decommission.crate.io/dc-util-min-availability-before';
-const UNSET = 'unset';
+export { LABEL_DC_UTIL_MIN_AVAILABILITY, LABEL_MIN_AVAILABILITY_BEFORE };
+const UNSET = MARK_UNSET;
 
 /** What min_availability the options mean without a per-pod decision (relocation primaries/full, or the legacy field). */
 export function fixedMinAvailability(options: DecommissionOptions): DecommissionOptions {

@@ -1,5 +1,5 @@
 // Who owns cluster.routing.allocation.enable: the StatefulSet label `dc-util-routing-owner=<owner>-<unix seconds>`
-// (fact sheet section 2). crate-operator writes `operator-<ts>` for its own restart and dc_util leaves the setting
+// (the label dc_util and crate-operator both read). crate-operator writes `operator-<ts>` for its own restart and dc_util leaves the setting
 // alone while such a label is at most 2 h off its clock. This tool writes `crate-decommission-<ts>`.
 // Rule (issue 8 item 6): while a foreign owner's label younger than 2 h is on a StatefulSet of the cluster, refuse
 // (LockedError, exit 5, naming the owner and its age); never remove or overwrite a label this tool did not write.

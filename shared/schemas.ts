@@ -159,7 +159,7 @@ export const StatefulSetInfo = z.object({
 });
 export type StatefulSetInfo = z.infer<typeof StatefulSetInfo>;
 
-/** Everything the engine knows about one CrateDB cluster (the seed's CrateDBCluster). */
+/** Everything the engine knows about one CrateDB cluster. */
 export const CrateDBCluster = z.object({
   /** Cluster name (crate-operator CrateDB name, else the StatefulSet name). */
   name: z.string(),
@@ -194,7 +194,7 @@ export const AnalyzeInput = z.object({
 });
 export type AnalyzeInput = z.infer<typeof AnalyzeInput>;
 
-/** Options of the manual strategy's graceful stop (fact sheet section 2). */
+/** Options of the manual strategy's graceful stop (cluster.graceful_stop.*, which ALTER CLUSTER DECOMMISSION obeys). */
 export const DecommissionOptions = z.object({
   /** cluster.graceful_stop.timeout in seconds. */
   decommissionTimeout: z.number().int().positive().default(720),

@@ -1,6 +1,6 @@
 // Stall break. CrateDB 6.4.3 (still on master) decrements a coordinating node's active-request counter once too
 // often per retried read (retried after NodeNotConnectedException / ShardNotFoundException, which ordinary client
-// reads hit whenever another node leaves or a replica recovers; fact sheet section 7). The counter goes negative,
+// reads hit whenever another node leaves or a replica recovers; observed on CrateDB 6.4.3). The counter goes negative,
 // the graceful stop's exit check waits for exactly 0, and the node waits the whole cluster.graceful_stop.timeout
 // although nothing runs on it. So: once the drain is done (no primary on the node, no shard relocating; all shards
 // off it under FULL; nothing under NONE), the node refuses SQL (it is draining) and sys.jobs / sys.operations show
@@ -16,7 +16,7 @@ import { abortReason, formatSeconds } from './wait.js';
 
 /** Engine ms between two stall checks (CrateDB itself checks every 5 s). */
 export const STALL_CHECK_MS = 5_000;
-/** No check before this: a healthy node exits about 10 s after its DECOMMISSION returned (fact sheet section 7). */
+/** No check before this: a healthy node exits about 10 s after its DECOMMISSION returned (observed on CrateDB 6.4.3). */
 export const STALL_FIRST_CHECK_MS = 10_000;
 
 export interface StallTarget {

@@ -68,7 +68,16 @@ function __kubectl_crate_decommission_complete
     set -l directive (string replace -- ':' '' $out[-1])
     set -e out[-1]
     if test (math "bitand($directive, 8)") -ne 0
-        __fish_complete_suffix .$out
+        # FilterFileExt: the files with one of the extensions given, and the directories (to descend into).
+        for f in (commandline -ct)*
+            if test -d $f
+                printf '%s/\\n' $f
+            else
+                for ext in $out
+                    string match -q -- "*.$ext" $f; and printf '%s\\n' $f
+                end
+            end
+        end
         return
     end
     printf '%s\n' $out
@@ -120,13 +129,13 @@ const GLOBAL_FLAGS = [
   '--insecure-skip-tls-verify', '--output', '--dry-run', '--yes', '--color', '--v', '--local', '--image', '--help',
 ];
 const SQL_FLAGS = ['--sql-transport', '--sql-user', '--sql-password-secret', '--sql-scheme', '--sql-ca-secret', '--sql-insecure'];
-const ENGINE_FLAGS = ['--decommission-timeout', '--min-availability', '--allocation', '--pod-ready-timeout', '--health-timeout', ...SQL_FLAGS];
+const ENGINE_FLAGS = ['--decommission-timeout', '--relocation', '--min-availability', '--allocation', '--pod-ready-timeout', '--health-timeout', ...SQL_FLAGS];
 
 /** The command tree: subcommands and the flags each command adds to the global ones. */
 const TREE: Record<string, { sub?: Record<string, string[]>; flags?: string[] }> = {
   rollout: { flags: ENGINE_FLAGS },
   restart: { flags: [...ENGINE_FLAGS, '--skip-preflight'] },
-  decommission: { flags: ['--decommission-timeout', '--min-availability', '--allocation', '--health-timeout', ...SQL_FLAGS, '--skip-preflight'] },
+  decommission: { flags: ['--decommission-timeout', '--relocation', '--min-availability', '--allocation', '--health-timeout', ...SQL_FLAGS, '--skip-preflight'] },
   plan: { flags: ['--filename', '--no-headers', ...ENGINE_FLAGS] },
   health: { flags: ['--health-timeout', '--no-headers', ...SQL_FLAGS] },
   schedule: {
@@ -148,6 +157,7 @@ const VALUES: Record<string, string[]> = {
   '-o': ['text', 'json', 'yaml', 'wide', 'name', 'jsonpath='],
   '--color': ['auto', 'always', 'never'],
   '--min-availability': ['NONE', 'PRIMARIES', 'FULL'],
+  '--relocation': ['auto', 'primaries', 'full'],
   '--allocation': ['primaries', 'new_primaries'],
   '--sql-transport': ['auto', 'http', 'exec'],
   '--sql-scheme': ['http', 'https'],
@@ -176,10 +186,6 @@ export function completeWords(words: string[]): string[] {
   }
   if (current.startsWith('-')) return flags.filter((f) => f.startsWith(current));
   return candidates.filter((c) => c.startsWith(current));
-}
-
-export function cobraAnswer(candidates: string[]): string {
-  return `${candidates.join('\n')}${candidates.length ? '\n' : ''}:${NO_FILE_COMP}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -217,7 +223,7 @@ export interface ResourceQuery {
 /** Flags that take the next word as their value (so that word is not a positional). */
 const VALUE_FLAGS = new Set([
   '--kubeconfig', '--context', '--cluster', '--user', '--namespace', '-n', '--as', '--as-group', '--request-timeout',
-  '--output', '-o', '--color', '--image', '--timeout', '--decommission-timeout', '--v', '--min-availability', '--allocation', '--pod-ready-timeout',
+  '--output', '-o', '--color', '--image', '--timeout', '--decommission-timeout', '--v', '--min-availability', '--relocation', '--allocation', '--pod-ready-timeout',
   '--health-timeout', '--schedule', '--time-zone', '--service-account', '--grace-period', '--filename', '-f',
   '--sql-transport', '--sql-user', '--sql-password-secret', '--sql-scheme', '--sql-ca-secret', '--operation-id',
 ]);

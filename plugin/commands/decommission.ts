@@ -1,4 +1,4 @@
-// `decommission <pod>`: drain one CrateDB node and stop it (the seed's decommission_pod).
+// `decommission <pod>`: drain one CrateDB node and stop it (decommissionPod in shared/decommission.ts).
 import { declareOperation } from './operation.js';
 
 export const declareDecommission = declareOperation({

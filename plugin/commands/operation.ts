@@ -1,8 +1,8 @@
 // Declaration helper shared by rollout, restart, decommission and health (and plan with a target).
 import type { Argv } from 'yargs';
-import { UsageError, buildTask, declareOperationOptions, parseTarget, type Operation, type Target, type Task } from '../../shared/task/index.js';
+import { UsageError, errorLine, buildTask, declareOperationOptions, parseTarget, type Operation, type Target, type Task } from '../../shared/task/index.js';
 import { runOperation, type RunMode } from '../run-operation.js';
-import type { CliContext } from '../io.js';
+import type { CliContext, Connection } from '../io.js';
 import type { GlobalOptions } from '../options.js';
 import { globals, str, type Args, type CommandEnv } from './common.js';
 import { declined } from '../confirm.js';
@@ -63,11 +63,23 @@ export function declareOperation(d: OperationDeclaration) {
           const mode = d.readOnly ? readOnlyMode(a, g.local) : {};
           const target = parseTarget(str(a[d.positional]), d.bareKind, d.allowed);
           const task = buildTask({ operation: d.operation, namespace: g.namespace ?? 'default', target, dryRun: g.dryRun, raw: a });
-          if (d.confirm && !g.yes && !g.dryRun) {
-            const ok = await env.ctx.confirm(d.confirm(target, g.namespace ?? 'the current namespace'));
+          let conn: Connection | undefined;
+          if (d.confirm && !g.yes && !g.dryRun && (env.ctx.canConfirm?.() ?? true)) {
+            // The prompt names what the run will touch (docs/cli.md "Confirmation"): the kubeconfig is loaded (offline)
+            // for the context, cluster and namespace, and a rollout's pods are listed in order from the read-only
+            // analysis `plan` makes. Nothing has changed yet; the connection is reused by the run.
+            conn = await env.ctx.connect(g.connect);
+            const resolved: Task = { ...task, namespace: g.namespace ?? conn.namespace };
+            const { confirmFacts, describeFacts } = await import('../confirm-facts.js');
+            const facts = await confirmFacts(env.ctx, conn, resolved);
+            if ('stop' in facts) {
+              env.ctx.stderr.write(`${errorLine(new Error(facts.stop.error))}\n`);
+              return facts.stop.exitCode;
+            }
+            const ok = await env.ctx.confirm(`${describeFacts(facts)}\n${d.confirm(target, resolved.namespace)}`);
             if (!ok) return declined(env.ctx.stderr);
           }
-          return d.runInstead?.(env.ctx, g, task, a) ?? runOperation(env.ctx, g, task, mode);
+          return d.runInstead?.(env.ctx, g, task, a) ?? runOperation(env.ctx, g, task, mode, conn);
         });
       },
     );

@@ -56,6 +56,7 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
           printValue(env.ctx.stdout, plan, g.output, (v) => formatPlanFile(v as PlanFileOutput, c), {
             jsonpath: g.jsonpath,
             names: (v) => (v as PlanFileOutput).statefulSets.map((i) => `statefulset.apps/${i.name}`),
+            document: (v) => planFileList(v as PlanFileOutput),
           });
           return 0;
         }
@@ -70,8 +71,9 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
 }
 
 /**
- * What `plan -f -o json|yaml` prints: ALWAYS a kubectl-style `List`, one item per StatefulSet, whatever their
- * number (`jq '.items[0].strategy'`); the file it came from in `metadata.source`.
+ * What `plan -f -o json|yaml|jsonpath` prints: ALWAYS a kubectl-style `List`, one `StatefulSetPlan` item per
+ * StatefulSet, whatever their number (`jq '.items[0].strategy'`); the input it came from in `metadata.source`,
+ * what was left out in `metadata.skipped`. A live `plan` prints a `List` too (plugin/printers.ts planDocument).
  */
 export interface PlanFileList {
   apiVersion: 'v1';

@@ -1,4 +1,4 @@
-// `rollout <target>`: roll a CrateDB cluster one pod at a time (the seed's ClusterMaintenanceWorkflow); with
+// `rollout <target>`: roll a CrateDB cluster one pod at a time (rollingRestart in shared/rolling.ts); with
 // --temporal as that workflow on a Temporal server (docs/temporal.md).
 import { declareOperation } from './operation.js';
 import { UsageError } from '../../shared/task/index.js';

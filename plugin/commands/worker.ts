@@ -2,8 +2,8 @@
 // Ctrl-C / SIGTERM; then running activities are cancelled and stop safely and their workflows retry them elsewhere.
 // Temporal is loaded only here (and by `rollout --temporal`): the plugin's start-up does not pay for it.
 import type { Argv } from 'yargs';
-import { UsageError } from '../../shared/task/index.js';
-import { declareTemporalOptions, parseTemporalOptions, temporalUnavailable } from '../temporal-options.js';
+import { ExitCode, UsageError } from '../../shared/task/index.js';
+import { declareTemporalOptions, parseTemporalOptions, temporalUnavailable, temporalUnreachableLine } from '../temporal-options.js';
 import { globals, type Args, type CommandEnv } from './common.js';
 
 export function declareWorker(y: Argv, env: CommandEnv): Argv {
@@ -33,7 +33,8 @@ export function declareWorker(y: Argv, env: CommandEnv): Argv {
         } catch (err) {
           throw temporalUnavailable(err);
         }
-        await mod.runTemporalWorker({
+        try {
+          await mod.runTemporalWorker({
           address: t.address,
           namespace: t.namespace,
           taskQueue: t.taskQueue,
@@ -42,7 +43,12 @@ export function declareWorker(y: Argv, env: CommandEnv): Argv {
           write: (line) => env.ctx.stdout.write(`${line}\n`),
           signal: env.ctx.signal,
           ...(typeof max === 'number' ? { maxConcurrentActivities: max } : {}),
-        });
+          });
+        } catch (err) {
+          if (!(err instanceof mod.TemporalConnectError)) throw err;
+          env.ctx.stderr.write(`${temporalUnreachableLine(t.address, t.namespace, err, 'the worker did not start')}\n`);
+          return ExitCode.unreachable;
+        }
         return 0;
       });
     },

@@ -37,8 +37,6 @@ export interface KubernetesPortOptions {
   reportingInstance?: string;
   /** Tuning of the pod watch (backoff) and where its recovered failures are reported. */
   watch?: PodWatchOptions;
-  /** Default exec timeout, ms. */
-  execTimeoutMs?: number;
   /** Replaces client-node's websocket connector for exec (tests). */
   execWebSocket?: WebSocketInterface;
 }
@@ -248,7 +246,7 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     opts: { stdin?: string; timeoutMs?: number } = {},
   ): Promise<ExecResult> {
     const what = `exec in pod ${namespace}/${pod} (container ${container})`;
-    const timeoutMs = opts.timeoutMs ?? this.options.execTimeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
     const stdout = new Collector();
     const stderr = new Collector();
     const stdin = opts.stdin !== undefined ? Readable.from([Buffer.from(opts.stdin, 'utf8')]) : null;

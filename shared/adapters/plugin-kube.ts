@@ -228,14 +228,23 @@ async function observeJobWithWatches(
     }
   };
   // A dropped watch is re-established after a short back-off (not a poll: it only runs when the watch ended).
+  // The timer keeps the process alive: client-node ends a watch silent for 30 s, and while the Job waits to retry
+  // (its backoff reaches 40 s at the third retry) nothing else may be open; an unref'd timer let Node exit 13
+  // ("unsettled top-level await"). stop() clears it.
+  const timers = new Set<NodeJS.Timeout>();
   const restartSoon = (fn: () => Promise<void>) => {
     if (stopped) return;
-    const t = setTimeout(() => void fn(), 500);
-    t.unref?.();
+    const t = setTimeout(() => {
+      timers.delete(t);
+      void fn();
+    }, 500);
+    timers.add(t);
   };
   await Promise.all([runJobWatch(), runPodWatch()]);
   return () => {
     stopped = true;
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
     for (const c of controllers) c.abort();
   };
 }

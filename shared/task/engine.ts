@@ -33,21 +33,7 @@ export interface EngineApi {
  * and typed through EngineApi so the front ends depend on the contract, not the module layout.
  */
 export async function loadEngine(): Promise<EngineApi> {
-  const mod: Partial<EngineApi> = asEngineApi(await import('../index.js'));
-  const missing = (
-    [
-      'analyzeCluster',
-      'checkClusterHealth',
-      'decommissionPod',
-      'restartPod',
-      'rollingRestart',
-      'planRollingRestart',
-      'createLogger',
-      'systemClock',
-    ] as const
-  ).filter((k) => mod[k] === undefined);
-  if (missing.length > 0) throw new Error(`this build of the engine lacks ${missing.join(', ')}`);
-  return mod as EngineApi;
+  return asEngineApi(await import('../index.js'));
 }
 
 /** What a finished Task produced: the engine's result (or an error record) and the exit code. */
@@ -145,7 +131,7 @@ export async function executeTask(
   }
 }
 
-/** A thrown error as a result record (the seed's shape: success=false, error, errorKind). */
+/** A thrown error as a result record, shaped like every operation's result: success=false, error, errorKind. */
 export function errorOutcome(task: Pick<Task, 'operation' | 'namespace' | 'target'>, err: unknown): TaskOutcome {
   const kind: ErrorKind = errorKindOf(err);
   return {

@@ -1,8 +1,9 @@
 // The run's metrics for both front ends (the runner in its Job, the plugin's --local): which Pushgateway / textfile
 // (flags first, then env for CronJobs), and one Task executed with the engine's streams tapped. Dry runs, plan and
 // health are not metered. Publishing never changes the outcome or the exit code.
-import { MeteredRun, ENV_METRICS_FILE, ENV_PUSHGATEWAY, ENV_PUSHGATEWAY_JOB, clusterGuess } from '../metrics-wiring.js';
-import { DEFAULT_PUSH_JOB, checkPushgatewayUrl, type Fetch } from '../metrics-push.js';
+// metrics-wiring.ts (prom-client) is loaded only when a run is metered: never at start-up (see ./index.ts).
+import type { MeteredRun } from '../metrics-wiring.js';
+import { DEFAULT_PUSH_JOB, ENV_METRICS_FILE, ENV_PUSHGATEWAY, ENV_PUSHGATEWAY_JOB, checkPushgatewayUrl, type Fetch } from '../metrics-push.js';
 import { redactText } from '../log.js';
 import type { EngineDeps, Logger } from '../ports.js';
 import { executeTask, type EngineApi, type TaskOutcome } from './engine.js';
@@ -20,7 +21,7 @@ export interface MeteringContext {
 }
 
 /** A MeteredRun when the Task is metered and a destination is configured; else null. */
-export function meteredRunFor(task: Task, ctx: MeteringContext & { now: () => number }): MeteredRun | null {
+export async function meteredRunFor(task: Task, ctx: MeteringContext & { now: () => number }): Promise<MeteredRun | null> {
   if (task.dryRun || (task.operation !== 'rollout' && task.operation !== 'restart' && task.operation !== 'decommission')) return null;
   let pushgateway = task.options.metrics?.pushgateway;
   const fromEnv = ctx.env[ENV_PUSHGATEWAY]?.trim();
@@ -35,6 +36,7 @@ export function meteredRunFor(task: Task, ctx: MeteringContext & { now: () => nu
   if (!/^[A-Za-z0-9][-A-Za-z0-9_.]{0,252}$/.test(job)) {
     ctx.log.warn(`${ENV_PUSHGATEWAY_JOB} "${redactText(job)}" is not a valid job name; using ${DEFAULT_PUSH_JOB}`, { step: 'metrics' });
   }
+  const { MeteredRun, clusterGuess } = await import('../metrics-wiring.js');
   return new MeteredRun({
     operation: task.operation,
     namespace: task.namespace,
@@ -50,7 +52,7 @@ export function meteredRunFor(task: Task, ctx: MeteringContext & { now: () => nu
 
 /** executeTask, metered when configured: the result is pushed (also after a failure or SIGTERM) before returning. */
 export async function executeMetered(engine: EngineApi, deps: EngineDeps, task: Task, ctx: MeteringContext): Promise<TaskOutcome> {
-  const run = meteredRunFor(task, { ...ctx, now: ctx.now ?? (() => deps.clock.now()) });
+  const run = await meteredRunFor(task, { ...ctx, now: ctx.now ?? (() => deps.clock.now()) });
   const opts = ctx.classify ? { classify: ctx.classify } : {};
   if (!run) return executeTask(engine, deps, task, opts);
   const outcome = await executeTask(run.engine(engine), run.deps(deps), task, opts);

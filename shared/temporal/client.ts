@@ -18,12 +18,16 @@ export function startFleetMaintenance(client: Client, opts: { taskQueue: string;
   return client.workflow.start('fleetMaintenanceWorkflow', { taskQueue: opts.taskQueue, workflowId: opts.workflowId, args: [opts.input] });
 }
 
-export type FollowEnd =
+export type FollowEnd = (
   | { status: 'succeeded'; result: unknown }
   | { status: 'failed'; error: string; errorKind: string; result: unknown }
   | { status: 'cancelled'; error: string; result: unknown }
   | { status: 'terminated' | 'timed_out'; error: string; result: null }
-  | { status: 'detached' };
+  | { status: 'detached' }
+) & {
+  /** Seconds from the workflow's start to its close (as the server recorded them), when known. */
+  durationSeconds?: number;
+};
 
 export interface FollowOptions {
   /** One engine JSON log line (from the heartbeats), or a line the follower made from the progress query. */
@@ -77,7 +81,9 @@ export async function followClusterMaintenance(handle: WorkflowHandle, opts: Fol
       }
       opts.signal?.addEventListener('abort', done, { once: true });
     });
+  let last: ClusterProgress | null = null;
   const report = (p: ClusterProgress) => {
+    last = p;
     if (p.phase !== phase) {
       phase = p.phase;
       if (p.phase === 'restarting' && p.order.length) made('info', `Workflow order: ${p.order.join(', ')}`, { step: 'workflow' });
@@ -98,6 +104,12 @@ export async function followClusterMaintenance(handle: WorkflowHandle, opts: Fol
     try {
       const d = await handle.describe();
       running = d.status.name === 'RUNNING';
+      try {
+        // The per-pod outcomes first: "Restarting pod 2/3" comes before that pod's engine lines.
+        report(await handle.query<ClusterProgress>('progress'));
+      } catch {
+        // no worker has run the workflow yet, or it just ended
+      }
       for (const a of d.raw.pendingActivities ?? []) {
         const p = decodeProgress(a.heartbeatDetails);
         if (!p) continue;
@@ -110,11 +122,6 @@ export async function followClusterMaintenance(handle: WorkflowHandle, opts: Fol
         });
         seen.set(id, Math.max(last, p.seq));
       }
-      try {
-        report(await handle.query<ClusterProgress>('progress'));
-      } catch {
-        // no worker has run the workflow yet, or it just ended
-      }
     } catch (err) {
       if (opts.signal?.aborted) return { status: 'detached' };
       made('warn', `cannot read the workflow (retrying): ${err instanceof Error ? err.message : String(err)}`);
@@ -122,10 +129,32 @@ export async function followClusterMaintenance(handle: WorkflowHandle, opts: Fol
     if (!running) break;
     await sleep(interval);
   }
-  const end = await workflowEnd(handle);
+  const end: FollowEnd = await workflowEnd(handle);
+  const seenLast = last as ClusterProgress | null;
+  if (end.status === 'cancelled' && !end.result && seenLast) {
+    // A cancelled workflow has no result: what it did is its last progress (each pod's outcome).
+    end.result = {
+      cluster: seenLast.cluster,
+      namespace: seenLast.namespace,
+      kubeContext: seenLast.kubeContext,
+      operationId: seenLast.operationId,
+      success: false,
+      dryRun: false,
+      error: end.error,
+      errorKind: 'failed',
+      plan: null,
+      pods: seenLast.pods.map((o) => (o.status === 'running' ? { ...o, status: 'cancelled' as const } : o)),
+    } satisfies ClusterMaintenanceResult;
+  }
   const result = 'result' in end ? (end.result as ClusterMaintenanceResult | null) : null;
   if (result?.pods) {
     report({ phase: end.status === 'succeeded' ? 'succeeded' : 'failed', cluster: result.cluster, namespace: result.namespace, kubeContext: result.kubeContext, operationId: result.operationId, order: result.pods.map((p) => p.podName), current: null, pods: result.pods, error: result.error });
+  }
+  try {
+    const d = await handle.describe();
+    if (d.startTime && d.closeTime) end.durationSeconds = Math.max(0, (d.closeTime.getTime() - d.startTime.getTime()) / 1000);
+  } catch {
+    // the duration is only for the summary
   }
   return end;
 }

@@ -73,7 +73,7 @@ export interface ClusterMaintenanceInput {
   /** Lease operation id (default: the workflow id). A re-run with the same id resumes. */
   operationId?: string;
   dryRun?: boolean;
-  /** Seconds a re-created pod may take to be Ready (default: the seed's dc_util timeout + 300 s). */
+  /** Seconds a re-created pod may take to be Ready (default: the cluster's dc_util timeout + POD_READY_MARGIN_SECONDS, workflows/cluster.ts). */
   podReadyTimeout?: number;
   healthTimeout?: number;
   healthConsecutive?: number;

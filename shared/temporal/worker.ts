@@ -56,6 +56,14 @@ export function workflowsSourcePath(): string {
 
 let runtimeInstalled = false;
 
+/** The Temporal frontend did not answer the worker's connection (the command prints one line, exit 6). */
+export class TemporalConnectError extends Error {
+  constructor(readonly address: string, options: { cause: unknown }) {
+    super(`cannot connect to the Temporal server ${address}`, options);
+    this.name = 'TemporalConnectError';
+  }
+}
+
 export async function runTemporalWorker(o: TemporalWorkerOptions): Promise<void> {
   const write = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}) =>
     o.write(JSON.stringify({ ts: new Date().toISOString(), level, msg, component: 'temporal-worker', ...fields }));
@@ -71,7 +79,12 @@ export async function runTemporalWorker(o: TemporalWorkerOptions): Promise<void>
     runtimeInstalled = true;
   }
   const identity = o.identity ?? `${process.pid}@${os.hostname()}`;
-  const connection = await NativeConnection.connect({ address: o.address });
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address: o.address });
+  } catch (err) {
+    throw new TemporalConnectError(o.address, { cause: err });
+  }
   try {
     const bundle = o.workflowBundlePath ?? findWorkflowBundle();
     const activities = createActivities({

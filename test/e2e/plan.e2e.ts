@@ -21,7 +21,10 @@ describe('plan', () => {
     const before = await simState(s.cluster);
     const r = await plugin(['plan', `sts/${s.sts}`, '-n', s.namespace, '-o', 'json', ...extra]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const plan = JSON.parse(r.stdout);
+    // Always a kubectl List (issue 13): one RolloutPlan item, the engine's plan inside.
+    const list = JSON.parse(r.stdout);
+    expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List', items: [{ kind: 'RolloutPlan' }] });
+    const plan = list.items[0];
     expect(plan.order.map((p: any) => p.strategy)).toEqual([strategy, strategy, strategy]);
     expect(new Set(plan.order.map((p: any) => p.podName))).toEqual(new Set(s.pods));
     const master = before.nodes!.find((n: any) => n.name === (before as any).master_name);

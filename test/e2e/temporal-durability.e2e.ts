@@ -109,7 +109,7 @@ describe.concurrent('rollout --temporal, durability (manual strategy, drain held
     }
   }, 420_000);
 
-  it('workflow cancelled mid-drain: Cancelled only after the safe stop (allocation reset, Lease released, no pod deleted), exit 143', async () => {
+  it('workflow cancelled mid-drain: Cancelled only after the safe stop (allocation reset, Lease released, no pod deleted), exit 1 as Job mode after jobs cancel', async () => {
     const s = await scenario('e2e-tmprl-cancel', { dcUtil: false, tables: TABLES });
     made.push(s);
     const taskQueue = `e2e-cancel-${process.pid}`;
@@ -129,8 +129,8 @@ describe.concurrent('rollout --temporal, durability (manual strategy, drain held
         const allocation = await allocationSetting(s.cluster);
         const lease = await leases(s.namespace);
         status = (await c.workflow.getHandle(workflowId).describe()).status.name;
-        expect(r.code, out).toBe(143);
-        expect(out).toMatch(/the workflow was cancelled/);
+        expect(r.code, out).toBe(1);
+        expect(out).toMatch(/error: the workflow was cancelled; it stopped safely \(allocation reset, lock released\)/);
         expect(out).toMatch(new RegExp(`Pod ${pod}: cancelled, stopped safely`));
         expect(allocation, 'allocation reset when the workflow ended').toBeUndefined();
         expect(lease.every((l) => !l.holder), `Lease released when the workflow ended: ${JSON.stringify(lease)}`).toBe(true);

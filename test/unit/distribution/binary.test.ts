@@ -85,8 +85,11 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
     const r = run(['plan', '-f', 'sts.yaml', '-o', 'json']);
     expect(r.stderr).not.toContain('node must not be called');
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as Record<string, unknown>;
-    // The fields the issue promises for `plan -f ... -o json` (one StatefulSet: at the top level).
+    const list = JSON.parse(r.stdout) as { kind: string; items: Array<Record<string, unknown>> };
+    // Always a List (issue 13); the fields the issue promises for `plan -f ... -o json` in its one item.
+    expect(list.kind).toBe('List');
+    expect(list.items).toHaveLength(1);
+    const out = list.items[0]!;
     for (const key of ['strategy', 'hasPrestopHook', 'hasDcUtil', 'dcUtilTimeoutSeconds', 'deleteGracePeriodSeconds', 'minAvailability', 'reasons']) {
       expect(out).toHaveProperty(key);
     }
@@ -109,6 +112,26 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
     });
     expect(p.status, p.stderr).toBe(0);
     expect(p.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('writes nothing to $TMPDIR (no compile cache: the start-up snapshot is in the binary), and reads the environment of ITS run', () => {
+    const tmpDir = join(tmp, 'tmpdir');
+    mkdirSync(tmpDir);
+    const env = { PATH: '/nonexistent', HOME: join(tmp, 'home'), TMPDIR: tmpDir, NO_COLOR: '1' };
+    for (const args of [['--help'], ['plan', '-f', 'sts.yaml', '-o', 'json'], ['__complete', 'roll'], ['no-such-command']]) {
+      spawnSync(bin, args, { cwd: join(tmp, 'home'), env, encoding: 'utf8', timeout: 30_000 });
+    }
+    expect(readdirSync(tmpDir)).toEqual([]);
+    // The snapshot was taken at build time: the environment and arguments must be this run's, not the build's.
+    const v = spawnSync(bin, ['version'], { cwd: join(tmp, 'home'), env: { ...env, CRATE_DECOMMISSION_IMAGE: 'example.com/runner:test' }, encoding: 'utf8', timeout: 30_000 });
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout).toContain('example.com/runner:test');
+  });
+
+  it('completion answers from the binary (the command tree recorded in the snapshot)', () => {
+    const r = run(['__complete', 'jobs', '']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')).toEqual(expect.arrayContaining(['list', 'attach', 'cancel']));
   });
 
   it('an unknown command exits 2 with a one-line message', () => {

@@ -95,7 +95,7 @@ describe('plugin start-up: heavy modules load lazily', () => {
     it('plan -f FILE -o json', () => {
       const r = run(['plan', '-f', 'test/unit/distribution/fixtures/statefulset.yaml', '-o', 'json']);
       expect(r.status, r.stderr).toBe(0);
-      expect(JSON.parse(r.stdout)).toHaveProperty('strategy');
+      expect(JSON.parse(r.stdout).items[0]).toHaveProperty('strategy');
     });
 
     it('a command that needs the cluster fails for the missing chunk: the test really removed it', () => {

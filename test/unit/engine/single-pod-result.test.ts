@@ -66,3 +66,30 @@ describe('a failed final RESET shows in the result and the exit code', () => {
     expect(r).toMatchObject({ success: true, allocationReset: true, gracefulStopRestored: true, error: null });
   });
 });
+
+describe('a failed final graceful_stop restore shows in the result and the exit code (issue 8 item 11, restore half)', () => {
+  const TIMEOUT = 'cluster.graceful_stop.timeout';
+  it.each([
+    ['decommissionPod', decommissionPod],
+    ['restartPod', restartPod],
+  ] as const)('%s (manual): the pod is handled, allocation reset, graceful_stop.timeout left changed -> success false, exit 1', async (_name, activity) => {
+    const w = await world({ replicas: 3 });
+    const original = w.crate.query.bind(w.crate);
+    // Every attempt to put the timeout back fails (after each pod and again in closeOperation).
+    w.crate.query = async (node, login, via, stmt, args) => {
+      if (stmt === `RESET GLOBAL "${TIMEOUT}"`) throw new Error('connection reset by peer');
+      return original(node, login, via, stmt, args);
+    };
+    const r = await activity(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    // The manual strategy set the timeout for the drain; it is still set.
+    expect(w.crate.transient.get(TIMEOUT) ?? w.crate.persistent.get(TIMEOUT)).toBeDefined();
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+    expect(r).toMatchObject({ success: false, errorKind: 'failed', allocationReset: true, gracefulStopRestored: false });
+    expect(r.error).toContain('cluster.graceful_stop.* could not be restored (they were timeout=2h (default)');
+    expect(exitCodeFor(r.errorKind!)).toBe(ExitCode.failed);
+    expect(w.log.text()).toContain(`Could not restore ${TIMEOUT} (was 2h): connection reset by peer. Run RESET GLOBAL "${TIMEOUT}" on the cluster`);
+    // The pod itself was handled once; the Lease is released.
+    expect(w.crate.decommissions.filter((d) => d.node === 'data-hot-1')).toHaveLength(1);
+    expect(w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`)!.spec!.holderIdentity).toBeUndefined();
+  });
+});

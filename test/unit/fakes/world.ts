@@ -32,6 +32,8 @@ export interface WorldOptions {
   /** Engine ms between a container start and its node joining (then the pod turns Ready). */
   joinDelayMs?: number;
   clockFactor?: number;
+  /** A clock to use instead of the scaled one (e.g. bench/virtual-clock.ts's discrete-event clock). */
+  clock?: TestClock;
   kube?: FakeKubeOptions;
   crate?: FakeCrateOptions;
   stsLabels?: Record<string, string>;
@@ -116,7 +118,7 @@ export class World {
   readonly crashing = new Map<string, string>();
 
   constructor(options: WorldOptions = {}) {
-    this.clock = scaledClock(options.clockFactor ?? 1000);
+    this.clock = options.clock ?? scaledClock(options.clockFactor ?? 1000);
     this.namespace = options.namespace ?? 'crate';
     this.operator = options.operator ?? false;
     this.clusterName = options.clusterName ?? (this.operator ? 'c1' : 'crate');

@@ -1,6 +1,9 @@
 // Completion beyond resource names (issue 13): `plan -f <TAB>` offers manifest files, -n/--namespace the cluster's
 // namespaces, --context/--cluster/--user the kubeconfig's names (same 2 s budget), and `completion
-// bash|zsh|fish|powershell` scripts. The bash script is run in a real bash against a stand-in executable.
+// bash|zsh|fish|powershell` scripts. The bash, zsh and fish scripts run in the real shells (Debian's zsh and fish:
+// README "Develop") against a stand-in executable; fish completes through its own `complete -C`, zsh with compadd
+// and _files recorded (they only work inside zsh's completion widget). PowerShell (pwsh) is not in Debian: its
+// script is checked as text only.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,5 +134,75 @@ describe('completion scripts', () => {
     const r = bashComplete(['plan', '-f', ''], 'json\nyaml\nyml\n:8\n', ['a.yaml', 'b.json', 'c.txt', 'dir/']);
     expect(r.argv).toBe('__complete plan -f ');
     expect(r.reply).toEqual(['a.yaml', 'b.json', 'dir']);
+  });
+
+  /** A stand-in executable logging its argv and answering `answer`, and a work dir holding `files`. */
+  function standIn(answer: string, files: string[]): { bin: string; work: string } {
+    const bin = join(dir, `bin-${Math.random().toString(36).slice(2)}`);
+    const work = join(dir, `work-${Math.random().toString(36).slice(2)}`);
+    mkdirSync(bin, { recursive: true });
+    mkdirSync(work, { recursive: true });
+    for (const f of files) {
+      if (f.endsWith('/')) mkdirSync(join(work, f), { recursive: true });
+      else writeFileSync(join(work, f), '');
+    }
+    writeFileSync(join(bin, 'kubectl-crate_decommission'), `#!/bin/sh\nprintf '%s\\n' "$*" > "${dir}/argv"\nprintf '${answer.replace(/\n/g, '\\n')}'\n`, { mode: 0o755 });
+    return { bin, work };
+  }
+
+  const argvSeen = () => spawnSync('cat', [join(dir, 'argv')], { encoding: 'utf8' }).stdout.replace(/\n$/, '');
+
+  function fishComplete(line: string, answer: string, files: string[] = []): { reply: string[]; argv: string } {
+    const { bin, work } = standIn(answer, files);
+    writeFileSync(join(dir, 'script.fish'), SHELL_SCRIPTS.fish);
+    const r = spawnSync('fish', ['--no-config', '-c', `source '${dir}/script.fish'; complete -C'${line}'`], { cwd: work, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, HOME: work } });
+    expect(r.error, 'fish is not installed (apt-get install fish)').toBeUndefined();
+    expect(r.status, r.stderr).toBe(0);
+    return { reply: r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]!).sort(), argv: argvSeen() };
+  }
+
+  it('fish (real `complete -C`): passes the words to __complete and offers the matching answers', () => {
+    const r = fishComplete('kubectl-crate_decommission ro', 'rollout\nrestart\n:4\n');
+    expect(r.argv).toBe('__complete ro');
+    expect(r.reply).toEqual(['rollout']);
+  });
+
+  it('fish: FilterFileExt offers the manifest files (every extension given) and folders only', () => {
+    const r = fishComplete('kubectl-crate_decommission plan -f ', 'json\nyaml\nyml\n:8\n', ['a.yaml', 'b.json', 'c.txt', 'd.yml', 'dir/']);
+    expect(r.argv).toBe('__complete plan -f ');
+    expect(r.reply).toEqual(['a.yaml', 'b.json', 'd.yml', 'dir/']);
+  });
+
+  function zshComplete(words: string[], answer: string): { calls: string[]; argv: string } {
+    const { bin, work } = standIn(answer, []);
+    writeFileSync(join(dir, 'script.zsh'), SHELL_SCRIPTS.zsh);
+    const quoted = words.map((w) => `'${w}'`).join(' ');
+    // compdef exists only with compinit; compadd and _files only inside the completion widget: record their arguments.
+    const script = [
+      'compdef() { :; }',
+      `source '${dir}/script.zsh'`,
+      "compadd() { print -r -- \"compadd $*\"; }",
+      "_files() { print -r -- \"_files $*\"; }",
+      `words=(kubectl-crate_decommission ${quoted})`,
+      `CURRENT=${words.length + 1}`,
+      '_kubectl_crate_decommission',
+    ].join('\n');
+    const r = spawnSync('zsh', ['-f', '-c', script], { cwd: work, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, HOME: work } });
+    expect(r.error, 'zsh is not installed (apt-get install zsh)').toBeUndefined();
+    expect(r.status, r.stderr).toBe(0);
+    return { calls: r.stdout.split('\n').filter(Boolean), argv: argvSeen() };
+  }
+
+  it('zsh (real zsh): passes the words up to the cursor to __complete and adds the answers', () => {
+    const r = zshComplete(['ro'], 'rollout\nrestart\n:4\n');
+    expect(r.argv).toBe('__complete ro');
+    expect(r.calls).toEqual(['compadd -- rollout restart']);
+  });
+
+  it('zsh: NoSpace adds without a suffix; FilterFileExt asks _files for the extensions', () => {
+    expect(zshComplete(['rollout', 'sts/'], 'sts/a\nsts/b\n:2\n').calls).toEqual(["compadd -S  -- sts/a sts/b"]);
+    const r = zshComplete(['plan', '-f', ''], 'json\nyaml\nyml\n:8\n');
+    expect(r.argv).toBe('__complete plan -f ');
+    expect(r.calls).toEqual(['_files -g *.(json|yaml|yml)']);
   });
 });

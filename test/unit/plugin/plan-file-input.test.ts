@@ -58,8 +58,8 @@ describe('not CrateDB', () => {
     const r = await plan(['-f', 'both.yaml', '-o', 'json'], { 'both.yaml': `${sts('crate')}---\n${POSTGRES}` });
     expect(r.code, r.ctx.err.text).toBe(0);
     const out = r.json();
-    expect(out.statefulSets.map((s: any) => s.name)).toEqual(['crate']);
-    expect(out.skipped).toEqual([expect.objectContaining({ kind: 'StatefulSet', name: 'pg', reason: expect.stringMatching(/not CrateDB/) })]);
+    expect(out.items.map((s: any) => s.name)).toEqual(['crate']);
+    expect(out.metadata.skipped).toEqual([expect.objectContaining({ kind: 'StatefulSet', name: 'pg', reason: expect.stringMatching(/not CrateDB/) })]);
   });
 });
 
@@ -112,9 +112,9 @@ spec:
 describe('what-if flags and the namespace', () => {
   it('shows the namespace it assumes: the manifest\'s, else -n, else default', async () => {
     const files = { 'a.yaml': sts('crate', { ns: 'prod' }), 'b.yaml': sts('crate') };
-    expect((await plan(['-f', 'a.yaml', '-o', 'json'], files)).json().statefulSets[0]).toMatchObject({ namespace: 'prod', namespaceFrom: 'manifest' });
-    expect((await plan(['-f', 'b.yaml', '-n', 'crate', '-o', 'json'], files)).json().statefulSets[0]).toMatchObject({ namespace: 'crate', namespaceFrom: '-n' });
-    expect((await plan(['-f', 'b.yaml', '-o', 'json'], files)).json().statefulSets[0]).toMatchObject({ namespace: 'default', namespaceFrom: 'default' });
+    expect((await plan(['-f', 'a.yaml', '-o', 'json'], files)).json().items[0]).toMatchObject({ namespace: 'prod', namespaceFrom: 'manifest' });
+    expect((await plan(['-f', 'b.yaml', '-n', 'crate', '-o', 'json'], files)).json().items[0]).toMatchObject({ namespace: 'crate', namespaceFrom: '-n' });
+    expect((await plan(['-f', 'b.yaml', '-o', 'json'], files)).json().items[0]).toMatchObject({ namespace: 'default', namespaceFrom: 'default' });
     const text = await plan(['-f', 'b.yaml'], files);
     expect(text.ctx.out.text).toMatch(/StatefulSet default\/crate/);
     expect(text.ctx.out.text).toMatch(/namespace default assumed/);
@@ -127,13 +127,13 @@ describe('what-if flags and the namespace', () => {
   it('--timeout and --min-availability apply to what the engine decommissions (manual), as a what-if', async () => {
     const r = await plan(['-f', 'm.yaml', '--timeout', '20m', '--min-availability', 'FULL', '-o', 'json'], { 'm.yaml': sts('crate') });
     expect(r.code, r.ctx.err.text).toBe(0);
-    expect(r.json().statefulSets[0]).toMatchObject({ strategy: 'manual', decommission: { by: 'engine', timeoutSeconds: 1200, minAvailability: 'FULL' } });
+    expect(r.json().items[0]).toMatchObject({ strategy: 'manual', decommission: { by: 'engine', timeoutSeconds: 1200, minAvailability: 'FULL' } });
   });
 
   it('for dc_util (kubernetes_managed) the flags do not apply: dc_util\'s own values are shown, and that is said', async () => {
     const r = await plan(['-f', 'k.yaml', '--timeout', '20m', '-o', 'json'], { 'k.yaml': sts('crate-data-hot', { preStop: true }) });
     expect(r.code, r.ctx.err.text).toBe(0);
-    const s = r.json().statefulSets[0];
+    const s = r.json().items[0];
     expect(s).toMatchObject({ strategy: 'kubernetes_managed', decommission: { by: 'dc_util', timeoutSeconds: 600, minAvailability: 'PRIMARIES' } });
     expect(s.warnings.join(' ')).toMatch(/decommission timeout.*not apply.*dc_util/);
   });
@@ -143,15 +143,15 @@ describe('single replica', () => {
   it('a single-replica StatefulSet is warned about (the shared fixture says the plan must)', async () => {
     const r = await plan(['-f', 'one.yaml', '-o', 'json'], { 'one.yaml': sts('crate-dev', { replicas: '1' }) });
     expect(r.code).toBe(0);
-    expect(r.json().statefulSets[0].warnings.join(' ')).toMatch(/1 replica.*unavailable/);
+    expect(r.json().items[0].warnings.join(' ')).toMatch(/1 replica.*unavailable/);
     const text = await plan(['-f', 'one.yaml'], { 'one.yaml': sts('crate-dev', { replicas: '1' }) });
     expect(text.ctx.out.text).toMatch(/warning: .*1 replica/);
   });
 
   it('unset replicas count as 1 (the API default) and are warned about', async () => {
     const r = await plan(['-f', 'one.yaml', '-o', 'json'], { 'one.yaml': sts('crate-dev').replace('  replicas: 3\n', '') });
-    expect(r.json().statefulSets[0]).toMatchObject({ replicas: 1 });
-    expect(r.json().statefulSets[0].warnings.join(' ')).toMatch(/1 replica/);
+    expect(r.json().items[0]).toMatchObject({ replicas: 1 });
+    expect(r.json().items[0].warnings.join(' ')).toMatch(/1 replica/);
   });
 });
 
@@ -166,23 +166,23 @@ describe('where -f reads from', () => {
   it('a directory: its .yaml, .yml and .json files (not subdirectories)', async () => {
     const r = await plan(['-f', 'm', '-o', 'json'], dir);
     expect(r.code, r.ctx.err.text).toBe(0);
-    expect(r.json().statefulSets.map((s: any) => s.name)).toEqual(['crate-a', 'crate-b']);
+    expect(r.json().items.map((s: any) => s.name)).toEqual(['crate-a', 'crate-b']);
   });
 
   it('-R: subdirectories too', async () => {
     const r = await plan(['-f', 'm', '-R', '-o', 'json'], dir);
-    expect(r.json().statefulSets.map((s: any) => s.name)).toEqual(['crate-a', 'crate-b', 'crate-c']);
+    expect(r.json().items.map((s: any) => s.name)).toEqual(['crate-a', 'crate-b', 'crate-c']);
   });
 
   it('several -f', async () => {
     const r = await plan(['-f', 'm/a.yaml', '-f', 'm/sub/c.yml', '-o', 'json'], dir);
-    expect(r.json().statefulSets.map((s: any) => s.name)).toEqual(['crate-a', 'crate-c']);
+    expect(r.json().items.map((s: any) => s.name)).toEqual(['crate-a', 'crate-c']);
   });
 
   it('-f - reads stdin', async () => {
     const r = await plan(['-f', '-', '-o', 'json'], {}, sts('from-stdin'));
     expect(r.code, r.ctx.err.text).toBe(0);
-    expect(r.json().statefulSets[0].name).toBe('from-stdin');
+    expect(r.json().items[0].name).toBe('from-stdin');
   });
 
   it.each(['https://example.com/sts.yaml', 'http://10.0.0.1/x.yaml'])('a URL (%s) is refused with what to do', async (url) => {
@@ -217,6 +217,6 @@ spec:
   it('next to StatefulSets it is listed as skipped', async () => {
     const r = await plan(['-f', 'x.yaml', '-o', 'json'], { 'x.yaml': `${cratedb}---\n${sts('crate-data-hot-prod', { ns: 'crate' })}` });
     expect(r.code, r.ctx.err.text).toBe(0);
-    expect(r.json().skipped).toEqual([expect.objectContaining({ kind: 'CrateDB', name: 'prod' })]);
+    expect(r.json().metadata.skipped).toEqual([expect.objectContaining({ kind: 'CrateDB', name: 'prod' })]);
   });
 });

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { detectStrategy } from '../../../shared/detect.js';
 import { planFromManifest } from '../../../plugin/plan-file.js';
 import { runCli } from '../../../plugin/cli.js';
@@ -28,12 +29,15 @@ describe('plan -f on the shared manifests', () => {
   it.each(TABLE)('%s', async (file, expected) => {
     const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
     expect(await runCli(['plan', '-f', file, '-o', 'json'], ctx)).toBe(0);
-    const out = JSON.parse(ctx.out.text) as Record<string, unknown>;
-    // One StatefulSet: its fields at the top level, and the list as well.
+    const list = JSON.parse(ctx.out.text) as { apiVersion: string; kind: string; items: Array<Record<string, unknown>> };
+    // One StatefulSet: still a List, its one item carrying the fields.
+    expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List' });
+    expect(list.items).toHaveLength(1);
+    const out = list.items[0]!;
+    expect(out.kind).toBe('StatefulSetPlan');
     for (const f of FIELDS) expect(out).toHaveProperty(f);
     expect(out).toMatchObject(expected);
     expect(Array.isArray(out.reasons) && out.reasons.length > 0).toBe(true);
-    expect(out.statefulSets).toHaveLength(1);
     expect(ctx.connectCalls).toBe(0);
   });
 });
@@ -53,7 +57,7 @@ describe('plan -f on our own manifests', () => {
   it('several StatefulSets (a JSON List): statefulSets[] only, no top-level strategy', () => {
     const text = readFileSync(join(OWN, 'two-statefulsets.json'), 'utf8');
     const out = planFromManifest(text, 'two.json', detectStrategy);
-    expect(out.strategy).toBeUndefined();
+    expect(out).not.toHaveProperty('strategy');
     expect(out.statefulSets.map((s) => [s.name, s.replicas, s.strategy])).toEqual([
       ['crate-data-hot', 3, 'kubernetes_managed'],
       ['crate-cold', 2, 'manual'],
@@ -69,11 +73,37 @@ describe('plan -f on our own manifests', () => {
     expect(ctx.out.text).toMatch(/^ {2}- /m);
   });
 
-  it('-o yaml works too', async () => {
+  it('-o yaml works too, as the same List', async () => {
     const file = join(OWN, 'two-statefulsets.json');
     const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
     expect(await runCli(['plan', '-f', file, '-o', 'yaml'], ctx)).toBe(0);
-    expect(ctx.out.text).toContain('statefulSets:');
+    const doc = parseYaml(ctx.out.text) as Record<string, any>;
+    expect(doc).toMatchObject({ apiVersion: 'v1', kind: 'List', metadata: { source: file } });
+    expect(doc.items.map((i: any) => [i.kind, i.name])).toEqual([['StatefulSetPlan', 'crate-data-hot'], ['StatefulSetPlan', 'crate-cold']]);
+  });
+
+  it('-o json has ONE shape whatever the number of StatefulSets (issue 13): a List, same keys for 1 and for 2', async () => {
+    const one = join(SHARED, 'plain-manual.yaml');
+    const two = join(OWN, 'two-statefulsets.json');
+    const shape = async (file: string) => {
+      const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
+      expect(await runCli(['plan', '-f', file, '-o', 'json'], ctx)).toBe(0);
+      const doc = JSON.parse(ctx.out.text) as Record<string, any>;
+      return { top: Object.keys(doc).sort(), item: Object.keys(doc.items[0]).sort(), count: doc.items.length as number };
+    };
+    const a = await shape(one);
+    const b = await shape(two);
+    expect(a.top).toEqual(['apiVersion', 'items', 'kind', 'metadata']);
+    expect(b.top).toEqual(a.top);
+    expect(b.item).toEqual(a.item);
+    expect([a.count, b.count]).toEqual([1, 2]);
+  });
+
+  it('-o jsonpath reads the List as -o json prints it', async () => {
+    const file = join(OWN, 'two-statefulsets.json');
+    const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
+    expect(await runCli(['plan', '-f', file, '-o', 'jsonpath={.items[*].strategy}'], ctx)).toBe(0);
+    expect(ctx.out.text.trim()).toBe('kubernetes_managed manual');
   });
 
   it.each([

@@ -1,6 +1,7 @@
 // Read-only `plan` and `health` leave no objects behind (issue 8 item 17): they run in this process by default
 // (no Job, no Lease); `--job` runs them in a Job that is deleted as soon as its result is read.
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { runCli } from '../../../plugin/cli.js';
 import { loadEngine } from '../../../shared/task/engine.js';
 import { createWorld, type World } from '../fakes/world.js';
@@ -40,8 +41,21 @@ describe('plan and health run here by default', () => {
     expect(w.kube.writes).toEqual([]);
     expect(w.crate.writes).toEqual([]);
     expect(depsOpts).toEqual([{ readOnly: true }]);
-    const result = JSON.parse(ctx.out.text) as Record<string, unknown>;
-    expect(command === 'health' ? result.healthy : result.order).toBeTruthy();
+    const result = JSON.parse(ctx.out.text) as Record<string, any>;
+    expect(command === 'health' ? result.healthy : result.items[0].order).toBeTruthy();
+  });
+
+  it('a live plan -o json|yaml is a kubectl List too (issue 13): one RolloutPlan item, the plan inside', async () => {
+    for (const format of ['json', 'yaml']) {
+      const { w, ctx } = await context();
+      expect(await runCli(['plan', `sts/${w.statefulSetName}`, '-n', 'crate', '-o', format], ctx), ctx.err.text).toBe(0);
+      const doc = (format === 'json' ? JSON.parse(ctx.out.text) : parseYaml(ctx.out.text)) as Record<string, any>;
+      expect(doc).toMatchObject({ apiVersion: 'v1', kind: 'List' });
+      expect(doc.items).toHaveLength(1);
+      expect(doc.items[0]).toMatchObject({ kind: 'RolloutPlan', cluster: expect.any(String), namespace: 'crate' });
+      expect(doc.items[0].order.length).toBeGreaterThan(0);
+      expect(doc.items[0].statefulSets.map((s: any) => s.name)).toEqual([w.statefulSetName]);
+    }
   });
 
   it('--job with --local is refused (exit 2)', async () => {
