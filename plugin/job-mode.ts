@@ -340,6 +340,9 @@ export async function followJob(input: {
   };
   const stop = await kube.observeJob(namespace, jobName, (s) => latest.set(s));
   let last: RunnerTermination | null = null;
+  // The runner's last log line carries the full result; its termination message only a 4 KiB summary of it
+  // (runner/termination.ts: a plan there keeps pod names only). Kept per pod: only the last pod's result counts.
+  let logResult: { pod: string; result: Record<string, unknown> } | null = null;
   try {
     for (;;) {
       const snap = await latest.wait((s) => s.job === null || jobFinished(s.job) !== null || nextPod(s) !== null, signal);
@@ -354,7 +357,11 @@ export async function followJob(input: {
         kube,
         namespace,
         podName,
-        onLine: (line) => progress.line(line),
+        onLine: (line) => {
+          const result = runnerResultOf(line);
+          if (result) logResult = { pod: podName, result };
+          progress.line(line);
+        },
         onStatus: (message) => progress.status(message),
         signal,
         ended: (waitMs) => podEnded(latest, podName, waitMs, signal),
@@ -373,7 +380,22 @@ export async function followJob(input: {
   } finally {
     stop();
   }
-  return outcomeOf(latest.current, last, followed);
+  const outcome = outcomeOf(latest.current, last, followed);
+  const full = logResult as { pod: string; result: Record<string, unknown> } | null;
+  if (outcome.result && full && full.pod === followed.at(-1)) outcome.result = { ...outcome.result, ...full.result };
+  return outcome;
+}
+
+/** The `result` of the runner's closing log line (`runner finished with exit code N`), or null for any other line. */
+function runnerResultOf(line: string): Record<string, unknown> | null {
+  if (!line.includes('"step":"runner"') || !line.includes('"result"')) return null;
+  try {
+    const rec = JSON.parse(line) as { step?: unknown; exitCode?: unknown; result?: unknown };
+    const r = rec.result;
+    return rec.step === 'runner' && typeof rec.exitCode === 'number' && r && typeof r === 'object' && !Array.isArray(r) ? (r as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Has the runner container of the pod ended (or the pod gone)? Waits up to waitMs for the status to say so. */

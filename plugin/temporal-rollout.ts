@@ -1,15 +1,13 @@
 // `rollout --temporal`: start clusterMaintenanceWorkflow on a Temporal server and follow it with the same progress
 // and exit codes as Job mode (the engine's log lines come from the activities' heartbeats). Ctrl-C detaches: the
 // workflow goes on. --dry-run prints the workflow start instead of starting it. Loaded only with --temporal.
-import { type ErrorKind, EXIT_INTERRUPTED, ExitCode, UsageError, errorLine, exitCodeFor, sqlEndpointOverride, type Task } from '../shared/task/index.js';
+import { ErrorKind, EXIT_INTERRUPTED, ExitCode, UsageError, errorLine, exitCodeFor, sqlEndpointOverride, type Task } from '../shared/task/index.js';
 import type { ClusterMaintenanceInput, ClusterMaintenanceResult } from '../shared/temporal/index.js';
 import type { CliContext } from './io.js';
 import type { GlobalOptions } from './options.js';
 import { printResult, progressFor } from './run-operation.js';
 import { printValue } from './printers.js';
 import { parseTemporalOptions, temporalUnavailable, temporalUnreachableLine } from './temporal-options.js';
-
-const KINDS = new Set<string>(['bad_input', 'refused', 'timeout', 'locked', 'transient', 'failed']);
 
 /** Workflow ids: `crate-rollout-<namespace>-<name>-<unix s>-<suffix>` (also the Lease operation id). */
 export function rolloutWorkflowId(task: Task, now: Date, suffix: string): string {
@@ -118,7 +116,7 @@ export async function runRolloutWithTemporal(ctx: CliContext, g: GlobalOptions, 
       ctx.stderr.write(`${errorLine(new Error(error))}\n`);
     }
     if (end.status === 'cancelled') return ExitCode.failed;
-    if (end.status === 'failed') return exitCodeFor(KINDS.has(end.errorKind) ? (end.errorKind as ErrorKind) : 'failed');
+    if (end.status === 'failed') return exitCodeFor(ErrorKind.safeParse(end.errorKind).data ?? 'failed');
     return end.status === 'timed_out' ? ExitCode.timeout : ExitCode.failed;
   } finally {
     await c.connection.close();

@@ -1,7 +1,10 @@
 // Typed failures of the engine: each carries an ErrorKind (the exit codes they map to are the front ends', shared/task/exit.ts).
 
-/** What kind of failure happened; decides retries, exit codes and wording. */
-export type ErrorKind = 'bad_input' | 'refused' | 'timeout' | 'locked' | 'transient' | 'failed';
+import { z } from 'zod';
+
+/** What kind of failure happened; decides retries, exit codes and wording. The one definition (results, exit codes). */
+export const ErrorKind = z.enum(['bad_input', 'refused', 'timeout', 'locked', 'transient', 'failed']);
+export type ErrorKind = z.infer<typeof ErrorKind>;
 
 /** Base class: an expected failure with a user-facing one-line message. */
 export class EngineError extends Error {

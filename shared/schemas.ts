@@ -1,5 +1,6 @@
 // The engine's data model: zod schemas for every activity's input and result (types come from z.infer).
 import { z } from 'zod';
+import { ErrorKind } from './errors.js';
 
 export const Strategy = z.enum(['kubernetes_managed', 'manual', 'unknown']);
 export type Strategy = z.infer<typeof Strategy>;
@@ -299,7 +300,7 @@ export const DecommissionResult = z.object({
   /** Seconds. */
   duration: z.number().nonnegative(),
   error: z.string().nullable().default(null),
-  errorKind: z.enum(['bad_input', 'refused', 'timeout', 'locked', 'transient', 'failed']).nullable().default(null),
+  errorKind: ErrorKind.nullable().default(null),
   startedAt: z.string().nullable().default(null),
   completedAt: z.string().nullable().default(null),
   processExited: z.boolean().default(false),

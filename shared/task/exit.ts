@@ -1,6 +1,6 @@
 // Exit codes of the plugin and the runner: the engine's error kinds, results and errors mapped to ExitCode in one place.
 import { ZodError } from 'zod';
-import { EngineError, KubeApiError, messageOf, type ErrorKind } from '../errors.js';
+import { EngineError, ErrorKind, KubeApiError, messageOf } from '../errors.js';
 
 /** Exit codes shared by the plugin and the runner (documented in the README). */
 export const ExitCode = {
@@ -76,17 +76,8 @@ export function exitCodeForResult(result: unknown): ExitCodeValue {
 }
 
 function asErrorKind(v: unknown): ErrorKind | null {
-  switch (v) {
-    case 'bad_input':
-    case 'refused':
-    case 'timeout':
-    case 'locked':
-    case 'transient':
-    case 'failed':
-      return v;
-    default:
-      return null;
-  }
+  const kind = ErrorKind.safeParse(v);
+  return kind.success ? kind.data : null;
 }
 
 /** Where the plugin talks to: named in "cannot reach" messages. */

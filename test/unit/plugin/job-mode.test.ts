@@ -73,6 +73,44 @@ describe('followJob', () => {
     expect(kube.observing).toBe(0);
   });
 
+  it('prefers the full result of the runner\'s last log line over the 4 KiB termination summary (a plan cut to names)', async () => {
+    const kube = new FakePluginKube();
+    kube.put(job());
+    const end = deferred();
+    const full = { success: true, plan: { order: [{ podName: 'crate-0', nodeName: 'data-hot-0', strategy: 'manual' }], preflight: { healthy: true, nodeCount: 3, expectedNodes: 3 } } };
+    kube.logs.set(`${NS}/${JOB}-aaaaa`, { lines: [logLine('runner finished with exit code 0', { step: 'runner', exitCode: 0, result: full })], end: end.promise });
+    kube.put(runnerPod(NS, JOB, `${JOB}-aaaaa`, { running: true }));
+    const follow = followJob({ kube, namespace: NS, jobName: JOB, progress: recorder(), signal: new AbortController().signal });
+    await tick();
+    // What runner/termination.ts's summary keeps of a plan too big for 4 KiB: the order as pod names only.
+    const summary = { operation: 'plan', namespace: NS, target: 'statefulset/crate', success: true, plan: { order: ['crate-0'], preflightFailedChecks: [] }, exitCode: 0 };
+    kube.put(runnerPod(NS, JOB, `${JOB}-aaaaa`, { terminated: { exitCode: 0, message: JSON.stringify(summary) } }));
+    end.resolve();
+    const outcome = await follow;
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.result).toEqual({ ...summary, ...full });
+  });
+
+  it('keeps the termination result when the log line\'s result is from an earlier runner pod', async () => {
+    const kube = new FakePluginKube();
+    kube.put(job());
+    const end1 = deferred();
+    const end2 = deferred();
+    kube.logs.set(`${NS}/${JOB}-first`, { lines: [logLine('runner finished with exit code 1', { step: 'runner', exitCode: 1, result: { success: false, stale: true } })], end: end1.promise });
+    kube.put(runnerPod(NS, JOB, `${JOB}-first`, { running: true }, 1));
+    const follow = followJob({ kube, namespace: NS, jobName: JOB, progress: recorder(), signal: new AbortController().signal });
+    await tick();
+    kube.put(runnerPod(NS, JOB, `${JOB}-first`, { terminated: { exitCode: 1, message: '{"success":false}' } }, 1));
+    end1.resolve();
+    kube.logs.set(`${NS}/${JOB}-second`, { lines: [], end: end2.promise });
+    kube.put(runnerPod(NS, JOB, `${JOB}-second`, { running: true }, 2));
+    await tick();
+    kube.put(runnerPod(NS, JOB, `${JOB}-second`, { terminated: { exitCode: 0, message: '{"success":true}' } }, 2));
+    end2.resolve();
+    const outcome = await follow;
+    expect(outcome.result).toEqual({ success: true });
+  });
+
   it('follows the next pod when the Job retries after a crashed runner, and exits with the last runner code', async () => {
     const kube = new FakePluginKube();
     kube.put(job());
