@@ -13,7 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { analyzeCluster } from '../shared/discovery.js';
 import { rollingRestart } from '../shared/rolling.js';
-import { detectStrategy } from '../shared/detect.js';
+import { detectStrategy } from '../shared/detect/index.js';
 import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/clock.js';
 import { podReady, waitForPod } from '../shared/wait.js';

@@ -5,7 +5,7 @@
 import YAML from 'yaml';
 import type { V1Container, V1StatefulSet } from '@kubernetes/client-node';
 import type { StrategyDetection } from '../shared/index.js';
-import { findCrateContainer } from '../shared/detect.js';
+import { findCrateContainer } from '../shared/detect/index.js';
 import type { TaskOptions } from '../shared/task/index.js';
 import { UsageError } from '../shared/task/index.js';
 

@@ -224,7 +224,12 @@ export function formatDetection(d: Record<string, unknown>, c: Colors): string {
   ];
   if (d.hasDcUtil) lines.push(`  dc_util -proto: ${str(d.dcUtilProto, 'unknown')}, CrateDB serves: ${str(d.servedScheme, 'unknown (decided at discovery)')}`);
   const reasons = Array.isArray(d.reasons) ? (d.reasons as unknown[]) : [];
-  for (const reason of reasons) lines.push(`  - ${String(reason)}`);
+  // The detection rule that wrote each reason (its function name, as docs/strategy.md's rule table names it).
+  const rules = Array.isArray(d.reasonRules) && d.reasonRules.length === reasons.length ? (d.reasonRules as unknown[]) : null;
+  reasons.forEach((reason, i) => {
+    const rule = rules ? String(rules[i]) : '';
+    lines.push(`  - ${String(reason)}${rule ? c.dim(` (rule ${rule})`) : ''}`);
+  });
   return lines.join('\n');
 }
 

@@ -20,7 +20,7 @@ import type { PodProgress } from './lease.js';
 import { singlePodPreflight } from './preflight.js';
 import { heartbeatFor } from './wait-state.js';
 import { watchStall, type StallTarget } from './stall.js';
-import { podStrategyOf } from './detect.js';
+import { podStrategyOf } from './detect/index.js';
 import { refuseForeignRoutingOwner } from './routing-owner.js';
 import { refuseControllerRoll } from './controller-roll.js';
 import { LABEL_DC_UTIL_MIN_AVAILABILITY, fixedMinAvailability, labelForDrain, restoreMinAvailabilityLabels } from './relocation-run.js';

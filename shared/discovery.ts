@@ -2,7 +2,7 @@
 // StatefulSets, pods, CrateDB container, node names, master, SQL endpoint and credentials.
 import type { V1Container, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ClusterSql, chooseSqlTransport, livePodInfo, podReadyCondition, worstHealth } from './cluster-sql.js';
-import { detectPodStrategy, detectStrategy, findCrateContainer, masterEligibleFromArgs, nodeNameFromArgs, servedSchemeFromManifest, type HttpScheme } from './detect.js';
+import { detectPodStrategy, detectStrategy, findCrateContainer, masterEligibleFromArgs, nodeNameFromArgs, servedSchemeFromManifest, type HttpScheme } from './detect/index.js';
 import { BadInputError, SqlConnectionError, messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
 import {

@@ -77,6 +77,11 @@ export const StrategyDetection = z.object({
   /** Per-pod detection only: the pod's own terminationGracePeriodSeconds (the template's may have changed since). */
   podTerminationGracePeriodSeconds: z.number().int().nonnegative().nullable().optional(),
   reasons: z.array(z.string()),
+  /**
+   * For each of `reasons`, the detection rule that wrote it: its function name in shared/detect/rules.ts (the rule
+   * table of docs/strategy.md), or `detectPodStrategy` for the pod-versus-template sentence.
+   */
+  reasonRules: z.array(z.string()).optional(),
 });
 export type StrategyDetection = z.infer<typeof StrategyDetection>;
 

@@ -1,7 +1,7 @@
 // `plan <target>` (live, read-only: discovery, strategy per pod, order, timeouts, pre-flight) and
 // `plan -f FILE` (offline: strategy detection of every StatefulSet in a manifest).
 import type { Argv } from 'yargs';
-import { detectStrategy } from '../../shared/detect.js';
+import { detectStrategy } from '../../shared/detect/index.js';
 import { messageOf, UsageError, DEFAULT_TASK_OPTIONS, buildTask, declareOperationOptions, parseTarget, parseTaskOptions } from '../../shared/task/index.js';
 import { colors, useColor } from '../io.js';
 import { planFromManifests, readManifests, type PlanFileOutput } from '../plan-file.js';

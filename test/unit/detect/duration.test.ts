@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crateAcceptsTimeValue, parseGoDuration } from '../../../shared/detect.js';
+import { crateAcceptsTimeValue, parseGoDuration } from '../../../shared/detect/index.js';
 
 describe('parseGoDuration (Go time.ParseDuration grammar, whole seconds)', () => {
   it.each([

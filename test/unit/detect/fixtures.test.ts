@@ -1,6 +1,6 @@
 // Full detection results for the StatefulSet fixtures (the manifests the plugin's offline `plan -f` reads).
 import { describe, expect, it } from 'vitest';
-import { detectStrategy, findCrateContainer, nodeNameFromArgs } from '../../../shared/detect.js';
+import { detectStrategy, findCrateContainer, nodeNameFromArgs } from '../../../shared/detect/index.js';
 import { StrategyDetection } from '../../../shared/schemas.js';
 import { fixtureNames, loadDocuments, loadStatefulSet } from './fixtures.js';
 
@@ -38,6 +38,8 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
         PROTO_MISMATCH,
         WILL_NOT,
       ],
+      // the rule of docs/strategy.md (shared/detect/rules.ts) that wrote each reason
+      reasonRules: ['dcUtilCommand', 'dcUtilMayFailSilently', 'effectiveTimeout', 'dcUtilProto', 'dcUtilWillNotDecommission'],
     },
   },
   // No -proto against plain HTTP (was kubernetes_managed).
@@ -64,6 +66,8 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
         PROTO_MISMATCH,
         WILL_NOT,
       ],
+      // the rule of docs/strategy.md (shared/detect/rules.ts) that wrote each reason
+      reasonRules: ['crateContainerChoice', 'dcUtilCommand', 'effectiveTimeout', 'minAvailabilityNone', 'dcUtilProto', 'dcUtilWillNotDecommission'],
     },
   },
   'dc-util-proto-http.yaml': {
@@ -88,6 +92,8 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
         'terminationGracePeriodSeconds 1200 != 30, so dc_util uses 1200-120 = 1080s (its own rule), not the 720s flag',
         "pods are deleted with a 1200s grace period (dc_util's 1080s + 60s, raised to the pod's terminationGracePeriodSeconds 1200)",
       ],
+      // the rule of docs/strategy.md (shared/detect/rules.ts) that wrote each reason
+      reasonRules: ['dcUtilCommand', 'dcUtilProto', 'dcUtilMayFailSilently', 'effectiveTimeout', 'dcUtilDecommissions'],
     },
   },
   'dc-util-disabled.yaml': {
@@ -113,6 +119,8 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
         'label dc-util-disabled=True: dc_util will skip the decommission',
         WILL_NOT,
       ],
+      // the rule of docs/strategy.md (shared/detect/rules.ts) that wrote each reason
+      reasonRules: ['dcUtilCommand', 'dcUtilMayFailSilently', 'effectiveTimeout', 'dcUtilProto', 'dcUtilDisabledLabel', 'dcUtilWillNotDecommission'],
     },
   },
   // No -proto against plain HTTP (was kubernetes_managed).
@@ -139,6 +147,8 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
         PROTO_MISMATCH,
         WILL_NOT,
       ],
+      // the rule of docs/strategy.md (shared/detect/rules.ts) that wrote each reason
+      reasonRules: ['crateContainerChoice', 'dcUtilCommand', 'dcUtilMayFailSilently', 'effectiveTimeout', 'dcUtilProto', 'dcUtilWillNotDecommission'],
     },
   },
   'plain-manual.yaml': {
@@ -157,6 +167,8 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
       dcUtilProto: null,
       servedScheme: null,
       reasons: ['container crate has no preStop hook: we decommission the node ourselves'],
+      // the rule of docs/strategy.md (shared/detect/rules.ts) that wrote each reason
+      reasonRules: ['noPreStopHook'],
     },
   },
   'sleep-prestop-single-node.yaml': {
@@ -175,6 +187,8 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
       dcUtilProto: null,
       servedScheme: null,
       reasons: ['preStop hook of container crate runs sleep, not dc_util: it does not decommission, so we do'],
+      // the rule of docs/strategy.md (shared/detect/rules.ts) that wrote each reason
+      reasonRules: ['preStopHookWithoutDcUtil'],
     },
   },
 };

@@ -1,6 +1,6 @@
 // Issue 8 item 2: an effective min_availability of NONE moves nothing: dc_util's "decommission" is then no drain.
 import { describe, expect, it } from 'vitest';
-import { detectStrategy, minAvailabilityNoneBlocker } from '../../../shared/detect.js';
+import { detectStrategy, minAvailabilityNoneBlocker } from '../../../shared/detect/index.js';
 import { statefulSet } from './builders.js';
 
 const dc = (...flags: string[]) => ['./dc_util-linux-amd64', '-timeout', '720s', ...flags];

@@ -2,7 +2,7 @@
 // crate-decommission.crate.io/dc-util-min-availability-before) is intended: detection uses the value before and
 // stays kubernetes_managed. A NONE without the mark (a user's) stays the misconfiguration of the NONE rule: manual.
 import { describe, expect, it } from 'vitest';
-import { detectStrategy } from '../../../shared/detect.js';
+import { detectStrategy } from '../../../shared/detect/index.js';
 import { withoutOwnNoneLabel } from '../../../shared/min-availability-label.js';
 import { statefulSet } from './builders.js';
 

@@ -2,7 +2,7 @@
 // from the pod's own crate container and grace period; the StatefulSet gives only what dc_util reads from it.
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { detectPodStrategy } from '../../../shared/detect.js';
+import { detectPodStrategy } from '../../../shared/detect/index.js';
 import { analyzeCluster } from '../../../shared/discovery.js';
 import { restartPod } from '../../../shared/restart.js';
 import { planRollingRestart } from '../../../shared/rolling.js';

@@ -2,7 +2,7 @@
 // cannot connect and the node gets a plain SIGTERM. Static (manifest) and at discovery (the scheme reached).
 import type { V1Container } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { detectStrategy, servedSchemeFromManifest } from '../../../shared/detect.js';
+import { detectStrategy, servedSchemeFromManifest } from '../../../shared/detect/index.js';
 import { analyzeCluster } from '../../../shared/discovery.js';
 import { restartPod } from '../../../shared/restart.js';
 import { fastGate, world } from '../engine/helpers.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StrategyDetection } from '../../../shared/schemas.js';
-import { detectStrategy, effectiveDcUtilTimeout, kubernetesManagedDeleteGrace } from '../../../shared/detect.js';
+import { detectStrategy, effectiveDcUtilTimeout, kubernetesManagedDeleteGrace } from '../../../shared/detect/index.js';
 import { crateContainer, OPERATOR_PRESTOP, SQL_EXPORTER, statefulSet } from './builders.js';
 
 const DIRECT_720 = ['./dc_util-linux-amd64', '-min-availability', 'PRIMARIES', '-timeout', '720s'];
@@ -202,6 +202,7 @@ describe('container choice and missing hooks', () => {
       dcUtilProto: null,
       servedScheme: null,
       reasons: ['container crate has no preStop hook: we decommission the node ourselves'],
+      reasonRules: ['noPreStopHook'],
     });
   });
 

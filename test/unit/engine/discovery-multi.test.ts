@@ -136,7 +136,7 @@ describe('masterEligibleFromArgs', () => {
     [{ name: 'crate', command: ['/bin/sh', '-c', 'exec crate -Cnode.name=x -Cnode.master=FALSE'] }, false],
     [{ name: 'crate', args: ['-Cnode.name=data-hot-0'] }, true],
   ])('%j -> %s', async (container, expected) => {
-    const { masterEligibleFromArgs } = await import('../../../shared/detect.js');
+    const { masterEligibleFromArgs } = await import('../../../shared/detect/index.js');
     expect(masterEligibleFromArgs(container)).toBe(expected);
   });
 });

@@ -266,7 +266,7 @@ export class World {
     }
   }
 
-  /** What detection would say about this world's StatefulSet (independent of shared/detect.ts). */
+  /** What detection would say about this world's StatefulSet (independent of shared/detect/). */
   detection(): StrategyDetection {
     const dc = this.preStop === 'dc_util';
     const flag = Number(/-timeout[= ](\d+)s/.exec(this.dcUtilCommand)?.[1] ?? 7200);

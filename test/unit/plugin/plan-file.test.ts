@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { detectStrategy } from '../../../shared/detect.js';
+import { detectStrategy } from '../../../shared/detect/index.js';
 import { planFromManifest } from '../../../plugin/plan-file.js';
 import { runCli } from '../../../plugin/cli.js';
 import { testContext } from './helpers.js';
