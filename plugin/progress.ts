@@ -52,7 +52,28 @@ export function podMentioned(msg: string): string | undefined {
   return /\b[Pp]od ([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?)\b/.exec(msg)?.[1];
 }
 
-/** Plain lines: `HH:MM:SS LEVEL [pod] step: message` (debug lines hidden unless verbose). */
+/**
+ * A heartbeat: the engine's periodic line while a wait lasts (`heartbeat: true`, shared/wait.ts). It is a status,
+ * not an event, so it is rendered apart: `WAIT` in the level column of plain lines (dim with colour), a dim `…`
+ * line as the task's output on a TTY. -o json passes the JSON line as it is.
+ */
+export function isHeartbeat(rec: LogRecord): boolean {
+  return rec.heartbeat === true;
+}
+
+/** Plain-line level column of a heartbeat (where other lines say INFO). */
+export const HEARTBEAT_TAG = 'WAIT ';
+
+/** The text a listr2 task shows for a line: `step: message`, a heartbeat as a dim `… message`. */
+export function taskOutput(rec: LogRecord, c: Colors): string {
+  if (isHeartbeat(rec)) return c.dim(`… ${rec.msg}`);
+  return rec.step ? `${rec.step}: ${rec.msg}` : rec.msg;
+}
+
+/**
+ * Plain lines: `HH:MM:SS LEVEL [pod] step: message` (debug lines hidden unless verbose); a heartbeat
+ * `HH:MM:SS WAIT  [pod] Waiting for ...`, the whole line dim with colour.
+ */
 export function plainProgress(out: Writer, c: Colors, opts: { verbose?: boolean } = {}): ProgressSink {
   const time = (ts: unknown) => (typeof ts === 'string' && ts.length >= 19 ? ts.slice(11, 19) : '');
   return {
@@ -70,6 +91,11 @@ export function plainProgress(out: Writer, c: Colors, opts: { verbose?: boolean 
       }
       const level = (rec.level ?? 'info').toLowerCase();
       if (level === 'debug' && !opts.verbose) return;
+      if (isHeartbeat(rec) && level === 'info') {
+        const t = time(rec.ts);
+        out.write(`${c.dim(`${t ? `${t} ` : ''}${HEARTBEAT_TAG} ${rec.pod ? `[${rec.pod}] ` : ''}${rec.msg}`)}\n`);
+        return;
+      }
       let lvl = PAD_LEVEL[level] ?? level.toUpperCase();
       if (level === 'warn') lvl = c.yellow(lvl);
       if (level === 'error') lvl = c.red(lvl);
@@ -177,7 +203,7 @@ export function listrProgress(c: Colors, opts: { renderer?: 'default' | 'simple'
         const pod = rec.pod ?? podMentioned(rec.msg);
         const entry = pod ? await switchTo(`pod:${pod}`, `pod ${pod}`) : (active ?? (await switchTo('cluster', 'cluster')));
         if (rec.level === 'error') entry.failed = rec.msg;
-        output(entry, rec.step ? `${rec.step}: ${rec.msg}` : rec.msg);
+        output(entry, taskOutput(rec, c));
       });
     },
     async close(ok) {

@@ -76,18 +76,24 @@ export class Interrupts {
     this.count += 1;
     const code = exitCodeForSignal(name);
     if (this.count > 1) {
-      this.forced(name, code);
+      this.forced(name, code, 'again');
       return;
     }
     this.first = name;
     this.controller.abort(new Error(name === 'SIGINT' ? 'interrupted (Ctrl-C)' : 'terminated (SIGTERM)'));
     const grace = this.policy.graceMs;
-    const t = this.io.setTimeout(() => this.forced(this.first ?? name, exitCodeForSignal(this.first ?? name)), grace);
+    const t = this.io.setTimeout(() => this.forced(this.first ?? name, exitCodeForSignal(this.first ?? name), 'grace'), grace);
     t.unref?.();
   }
 
-  private forced(name: SignalName, code: number): void {
-    const message = this.policy.forcedMessage?.(name);
+  private forced(name: SignalName, code: number, why: 'grace' | 'again'): void {
+    // Without a message of the command's own (nothing created yet, e.g. the first API call hangs), still say why.
+    const what = name === 'SIGINT' ? 'interrupted (Ctrl-C)' : 'terminated (SIGTERM)';
+    const message =
+      this.policy.forcedMessage?.(name) ??
+      (why === 'again'
+        ? `error: ${what} again: exiting at once`
+        : `error: ${what}: the command did not stop within ${this.policy.graceMs / 1000}s (an API call may hang); exiting`);
     if (message) this.io.write(`${message.trimEnd()}\n`);
     this.io.exit(code);
   }

@@ -35,7 +35,9 @@ export function parseRunnerArgs(args: string[]): ParsedRunnerArgs {
     // As the plugin reads it: none|client|server, the bare flag = client (a server dry run of the engine is its dry run).
     .option('dry-run', { type: 'string' })
     .option('log-level', { type: 'string', default: 'info' })
-    .parserConfiguration({ 'duplicate-arguments-array': true })
+    // Boolean negation off, as in the plugin: `--no-stall-break` is a flag of its own (task.ts); with it on,
+    // yargs would hand it over as stall-break=false, an unknown flag under .strict().
+    .parserConfiguration({ 'duplicate-arguments-array': true, 'boolean-negation': false })
     .strict()
     .demandCommand(1, 'an operation is needed (rollout, restart, decommission, health, plan)')
     .help(false)

@@ -179,11 +179,12 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
   }
   if (operation === 'rollout' || operation === 'restart' || operation === 'decommission' || operation === 'plan') {
     out = out
-      .option('stall-break', {
+      // Declared as `no-stall-break` itself: the plugin's parser has yargs' boolean negation off (as kubectl's
+      // `--no-headers`), so a `stall-break` boolean would make `--no-stall-break` an unknown flag.
+      .option('no-stall-break', {
         type: 'boolean',
-        default: true,
         describe:
-          "Stop a drained node that stays idle (no job, no operation in sys.jobs/sys.operations for --stall-idle) instead of waiting for the graceful-stop timeout: CrateDB 6.4.3's active-request counter leaks on retried reads. --no-stall-break waits as before",
+          "Wait for the graceful-stop timeout as before instead of stopping a drained node that stays idle (no job, no operation in sys.jobs/sys.operations for --stall-idle; CrateDB 6.4.3's active-request counter leaks on retried reads)",
         group: 'Engine:',
       })
       .option('stall-idle', { type: 'string', default: '30s', describe: 'How long a drained node must be idle before the stall break', group: 'Engine:' });
@@ -252,6 +253,8 @@ export interface RawOperationArgs {
   'skip-preflight'?: unknown;
   'operation-id'?: unknown;
   heartbeat?: unknown;
+  'no-stall-break'?: unknown;
+  /** Raw input that says stall-break false (e.g. {'stall-break': false} from code) means the same. */
   'stall-break'?: unknown;
   'stall-idle'?: unknown;
   'sql-transport'?: unknown;
@@ -397,7 +400,7 @@ export function parseTaskOptions(raw: RawOperationArgs, operation?: Operation): 
   if (sql) opts.sql = sql;
   if (raw['skip-preflight'] === true) opts.skipPreflight = true;
   if (raw.heartbeat !== undefined) opts.heartbeatSeconds = parseDurationSeconds(single(raw.heartbeat, '--heartbeat'), '--heartbeat');
-  if (raw['stall-break'] === false) opts.noStallBreak = true;
+  if (raw['no-stall-break'] === true || raw['stall-break'] === false) opts.noStallBreak = true;
   if (raw['stall-idle'] !== undefined) opts.stallIdleSeconds = parseDurationSeconds(single(raw['stall-idle'], '--stall-idle'), '--stall-idle');
   const metrics: NonNullable<TaskOptions['metrics']> = {};
   if (raw.pushgateway !== undefined) {

@@ -72,8 +72,8 @@ export function plugin(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
 }
 
 /** Start the plugin without waiting (to kill it, or run two at once). */
-export function pluginSpawn(args: string[]) {
-  return spawn(NODE, [PLUGIN, ...args], { cwd: REPO, env: { ...process.env, KUBECONFIG, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function pluginSpawn(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawn(NODE, [PLUGIN, ...args], { cwd: REPO, env: { ...process.env, KUBECONFIG, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export async function clusterReady(): Promise<boolean> {

@@ -38,6 +38,19 @@ describe('Interrupts', () => {
     expect(r.out).toContain('jobs attach j -n crate');
   });
 
+  it('a forced exit with no message of its own still says why it exits (e2e: a rollout whose first API call hangs exited 143 silently)', () => {
+    const r = io();
+    const i = new Interrupts(undefined, r);
+    i.receive('SIGTERM');
+    r.timers[0]!.fn();
+    expect(r.exits).toEqual([143]);
+    expect(r.out).toBe('error: terminated (SIGTERM): the command did not stop within 1.5s (an API call may hang); exiting\n');
+    const c = new Interrupts(undefined, r);
+    c.receive('SIGINT');
+    c.receive('SIGINT');
+    expect(r.out).toContain('error: interrupted (Ctrl-C) again: exiting at once\n');
+  });
+
   it('a second signal exits at once; SIGTERM is 143', () => {
     const r = io();
     const i = new Interrupts(undefined, r);
