@@ -51,25 +51,28 @@ async function nodeAnswersSql(ctx: OperationContext, podName: string, signal: Ab
   }
 }
 
-/** Is the node's drain done for this min_availability? Returns why not, or null when done. */
-async function drainPending(ctx: OperationContext, t: StallTarget, signal: AbortSignal): Promise<string | null> {
+/**
+ * Is the node's drain done for this min_availability? Returns why not (pending) or null when done, and the
+ * min_availability it judged by (the target's, else the cluster's graceful_stop setting, which dc_util sets).
+ */
+async function drainPending(ctx: OperationContext, t: StallTarget, signal: AbortSignal): Promise<{ pending: string | null; min: string }> {
   const q = (stmt: string, args: unknown[] = []) => ctx.reader.query(stmt, args, { signal, timeoutMs: 10_000 });
   let min = t.minAvailability?.toUpperCase();
   if (!min) {
     const r = await q(WAIT_SQL.minAvailability);
     min = String(r.rows[0]?.[0] ?? 'PRIMARIES').toUpperCase();
   }
-  if (min === 'NONE') return null;
+  if (min === 'NONE') return { pending: null, min };
   const primaries = Number((await q(WAIT_SQL.primariesOnNode, [t.nodeName])).rows[0]?.[0] ?? 0);
-  if (primaries > 0) return `${primaries} primaries still on node ${t.nodeName}`;
+  if (primaries > 0) return { pending: `${primaries} primaries still on node ${t.nodeName}`, min };
   if (min === 'FULL') {
     const all = Number((await q(WAIT_SQL.shardsOnNode, [t.nodeName])).rows[0]?.[0] ?? 0);
-    if (all > 0) return `${all} shards still on node ${t.nodeName} (min_availability FULL)`;
+    if (all > 0) return { pending: `${all} shards still on node ${t.nodeName} (min_availability FULL)`, min };
   }
   const moving = await q(WAIT_SQL.movingShards);
   const relocating = moving.rows.filter((r) => String(r[2]) === 'RELOCATING').reduce((n, r) => n + (Number(r[3]) || 0), 0);
-  if (relocating > 0) return `${relocating} shards relocating`;
-  return null;
+  if (relocating > 0) return { pending: `${relocating} shards relocating`, min };
+  return { pending: null, min };
 }
 
 /**
@@ -83,6 +86,7 @@ export async function watchStall(ctx: OperationContext, t: StallTarget, signal: 
   const every = Math.max(deps.pollIntervalMs ?? 1000, STALL_CHECK_MS);
   let idleSince: number | null = null;
   let lastWhy = '';
+  let judgedMin = t.minAvailability?.toUpperCase() ?? 'PRIMARIES';
   await deps.clock.delay(Math.max(0, STALL_FIRST_CHECK_MS - every), signal);
   for (;;) {
     await deps.clock.delay(every, signal);
@@ -96,7 +100,12 @@ export async function watchStall(ctx: OperationContext, t: StallTarget, signal: 
         return { broken: false, reason };
       }
       const busy = activity.jobs.length > 0 || activity.operations.length > 0;
-      why = busy ? describeActivity(t.nodeName, activity) : await drainPending(ctx, t, signal);
+      if (busy) why = describeActivity(t.nodeName, activity);
+      else {
+        const drain = await drainPending(ctx, t, signal);
+        why = drain.pending;
+        judgedMin = drain.min;
+      }
       if (why === null && (await nodeAnswersSql(ctx, t.podName, signal))) why = `node ${t.nodeName} still answers SQL (not draining)`;
     } catch (err) {
       if (signal.aborted) throw abortReason(signal);
@@ -112,7 +121,7 @@ export async function watchStall(ctx: OperationContext, t: StallTarget, signal: 
     idleSince ??= now;
     const idle = (now - idleSince) / 1000;
     if (idle < t.idleSeconds) continue;
-    const evidence = `the drain is done (${t.minAvailability?.toUpperCase() === 'NONE' ? 'min_availability NONE: nothing must move' : 'no primary on it, no shard relocating'}), it refuses SQL (draining) and sys.jobs / sys.operations showed no job coordinated by it and no job part on it for ${formatSeconds(idle)}`;
+    const evidence = `the drain is done (${judgedMin === 'NONE' ? 'min_availability NONE: nothing must move' : judgedMin === 'FULL' ? 'no shard on it, none relocating' : 'no primary on it, no shard relocating'}), it refuses SQL (draining) and sys.jobs / sys.operations showed no job coordinated by it and no job part on it for ${formatSeconds(idle)}`;
     const cause =
       "yet it has not exited: CrateDB 6.4.3's active-request counter leaks on retried reads (it goes negative, and the graceful stop waits for exactly 0)";
     const action =

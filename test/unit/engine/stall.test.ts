@@ -86,6 +86,17 @@ describe('stall break', () => {
     expect(w.crate.violations).toEqual([]);
   });
 
+  it('kubernetes_managed restart without relocation (dc_util drains with NONE): the evidence names min_availability NONE, not a primary check it did not make', async () => {
+    const w = await world({ replicas: 3, preStop: 'dc_util', clockFactor: 100 });
+    w.crate.leakCounter('data-hot-1');
+    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, options: opts({ relocation: 'auto' }) });
+    expect(r.success).toBe(true);
+    expect(w.dcUtilRuns).toEqual([{ pod: 'crate-1', minAvailability: 'NONE' }]);
+    const line = w.log.lines.find((l) => l.message.startsWith('Stall break: node data-hot-1'))!;
+    expect(line.message).toContain('min_availability NONE: nothing must move');
+    expect(line.message).not.toContain('no primary on it');
+  });
+
   it('a normal exit comes first: no stall break without a leak', async () => {
     const w = await world({ replicas: 3 });
     const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, options: opts() });
