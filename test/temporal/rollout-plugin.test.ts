@@ -246,7 +246,7 @@ describe('rollout --temporal (plugin side)', () => {
     expect(f.cancelled).toEqual(['crate-1']);
     expect(ctx.out.text).toContain('[crate-1] Pod crate-1: cancelled, stopped safely (allocation reset, lock released)');
     expect(ctx.err.lines.filter((l) => l.startsWith('error: '))).toEqual(['error: the workflow was cancelled; it stopped safely (allocation reset, lock released)']);
-    expect(summary(ctx.out.text)).toMatch(/^✗ rollout of crate\/crate failed in <d>\nPOD +RESULT +STRATEGY +DURATION +ERROR\ncrate-2 +restarted +manual +2s *\ncrate-1 +failed .*cancelled/);
+    expect(summary(ctx.out.text)).toMatch(/^✗ rollout of crate\/crate failed in <d>\nPOD +RESULT +STRATEGY +RELOCATION +DURATION +ERROR\ncrate-2 +restarted +manual +- +2s *\ncrate-1 +failed .*cancelled/);
   });
 
   it('Ctrl-C detaches (exit 130, as Job mode): the workflow goes on and finishes; the message says how to follow and cancel it', async () => {
