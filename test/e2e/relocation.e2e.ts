@@ -43,7 +43,8 @@ describe.concurrent.each([
 
     const plan = await plugin(['plan', `sts/${s.sts}`, '-n', s.namespace, '-o', 'json']);
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
-    const order = (JSON.parse(plan.stdout) as { order: { podName: string; relocation?: { decision: string; bytes: { primaries: number } } }[] }).order;
+    // plan -o json is a kubectl List with one RolloutPlan item (issue 13).
+    const order = (JSON.parse(plan.stdout) as { items: { order: { podName: string; relocation?: { decision: string; bytes: { primaries: number } } }[] }[] }).items[0]!.order;
     expect(order.map((p) => p.relocation?.decision), plan.stdout).toEqual(['none', 'none', 'none']);
     expect(order.every((p) => (p.relocation?.bytes.primaries ?? 0) > 0), 'each node holds primaries that primaries would copy').toBe(true);
 

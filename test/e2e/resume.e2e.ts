@@ -55,7 +55,9 @@ describe.concurrent.each([
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     await sim('POST', `/clusters/${s.cluster}/config`, HOLD_SIM);
     let held = true;
-    const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...FAST_FLAGS]);
+    // --relocation primaries: the kill must land while the node drains, which HOLD_SIM's slow relocation makes last;
+    // a relocation-free drain (auto's none) moves nothing and ends at once.
+    const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, '--relocation', 'primaries', ...FAST_FLAGS]);
     try {
       const at = await eventually(
         `a pod at step ${killAt}`,

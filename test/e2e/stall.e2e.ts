@@ -65,7 +65,7 @@ describe.concurrent('a leaked active-request counter during a rollout (manual st
     let report;
     let first;
     try {
-      const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...COMMON, '--decommission-timeout', '5m', '--stall-idle', '10s', '--heartbeat', '10s']);
+      const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...COMMON, '--decommission-timeout', '5m', '--stall-idle', '10s', '--heartbeat', '10s', '--relocation', 'primaries']); // the evidence asserted below is a PRIMARIES drain's
       first = await leakFirstDrainingNode(s, run);
       r = await run.done;
     } finally {

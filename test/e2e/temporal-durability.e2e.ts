@@ -60,7 +60,7 @@ describe.concurrent('rollout --temporal, durability (manual strategy, drain held
     const w1 = await worker(taskQueue);
     await sim('POST', `/clusters/${s.cluster}/config`, HOLD_SIM);
     let held = true;
-    const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--temporal', '--temporal-address', server!.address, '--task-queue', taskQueue, '--heartbeat-timeout', '15', '--yes', ...FAST_FLAGS]);
+    const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--temporal', '--temporal-address', server!.address, '--task-queue', taskQueue, '--heartbeat-timeout', '15', '--yes', '--relocation', 'primaries', ...FAST_FLAGS]); // primaries: the worker is killed while HOLD_SIM's slow relocation drains the node
     try {
       const { pod, node, workflowId } = await drainingPod(s, run.output);
       w1.child.kill('SIGKILL');
