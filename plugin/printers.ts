@@ -2,7 +2,7 @@
 import type { OutputFormat } from './options.js';
 import type { Colors, Writer } from './io.js';
 import { jsonPath, toPlainYaml } from './output.js';
-import { UsageError } from '../shared/task/index.js';
+import { formatBytes, UsageError } from '../shared/task/index.js';
 
 /** How a value is printed besides its format: the jsonpath template, the table flavour, the names for `-o name`. */
 export interface PrintOptions {
@@ -252,17 +252,4 @@ export function printActions(
       return { object, ...(namespace ? { namespace } : {}), action: rest.join(' ') };
     });
   printValue(env.ctx.stdout, { apiVersion: 'v1', kind: 'List', items }, g.output, () => lines.join('\n'), { jsonpath: g.jsonpath });
-}
-
-/** 1234567 -> '1.2 MB' (decimal units; the same rule as the engine's formatBytes in shared/relocation.ts). */
-function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 1000) return `${Math.max(0, Math.round(n || 0))} B`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = n;
-  let i = -1;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }

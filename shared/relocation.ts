@@ -4,6 +4,9 @@
 // of its primaries when the node leaves, and its copies recover operation-based after the RESET). Pure: the caller
 // reads sys.shards and the cluster health through another node. Facts: cratedb-facts.md section 7 and 7.1.
 import type { MinAvailability } from './schemas.js';
+import { formatBytes } from './bytes.js';
+
+export { formatBytes };
 
 /** `--relocation`: auto = decide per pod (none when safe, else primaries); primaries / full = always that. */
 export type RelocationMode = 'auto' | 'primaries' | 'full';
@@ -46,19 +49,6 @@ export interface RelocationVerdict {
 }
 
 const tableName = (r: Pick<ShardRow, 'schema' | 'table' | 'partition'>) => `${r.schema}.${r.table}${r.partition ? ` partition ${r.partition}` : ''}`;
-
-/** 1234567 -> '1.2 MB' (decimal units, as CrateDB's docs and the issue write sizes). */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 1000) return `${Math.max(0, Math.round(n || 0))} B`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = n;
-  let i = -1;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
-}
 
 /** The bytes each decision would copy off the node. */
 export function relocationBytes(nodeName: string, shards: ShardRow[]): RelocationBytes {

@@ -15,3 +15,4 @@ export { Dns1123Label, Dns1123Subdomain } from '../schemas.js';
 // From the publisher, not metrics-wiring.ts: nothing here may load prom-client at start-up (the single executable's
 // startup snapshot cannot hold it; --help never needs it).
 export { ENV_PUSHGATEWAY_JOB } from '../metrics-push.js';
+export { formatBytes } from '../bytes.js';
