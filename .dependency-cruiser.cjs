@@ -6,7 +6,8 @@ module.exports = {
   forbidden: [
     {
       name: 'runner-imports-plugin',
-      comment: 'The runner depends on shared/ only: what both front ends need lives in shared/task/ (the image holds no plugin code).',
+      comment:
+        'The runner depends on shared/ only: what both front ends need lives in shared/task/ (the image holds no plugin code).',
       severity: 'error',
       from: { path: '^runner/' },
       to: { path: '^plugin/' },
@@ -62,7 +63,10 @@ module.exports = {
         'The engine (shared/index.ts) loads lazily: a front end imports it with import() or `import type` only, so --help, completion and bad input never load it.',
       severity: 'error',
       from: { path: '^(plugin|runner)/' },
-      to: { path: '^shared/(index|temporal/worker)\\.ts$', dependencyTypesNot: ['type-only', 'type-import', 'dynamic-import'] },
+      to: {
+        path: '^shared/(index|temporal/worker)\\.ts$',
+        dependencyTypesNot: ['type-only', 'type-import', 'dynamic-import'],
+      },
     },
   ],
   options: {

@@ -31,12 +31,40 @@ const quick = args.has('--quick');
 
 // ---------------------------------------------------------------- (a) rolling restarts
 
-type StrategyCase = { label: string; short: string; world: WorldOptions; expect: 'kubernetes_managed' | 'manual'; sql?: { transport: 'http' | 'exec' } };
+type StrategyCase = {
+  label: string;
+  short: string;
+  world: WorldOptions;
+  expect: 'kubernetes_managed' | 'manual';
+  sql?: { transport: 'http' | 'exec' };
+};
 const STRATEGIES: StrategyCase[] = [
-  { short: 'managed, operator', label: 'kubernetes_managed: crate-operator StatefulSet, dc_util preStop; SQL over HTTP as system', world: { operator: true, preStop: 'dc_util' }, expect: 'kubernetes_managed' },
-  { short: 'manual, operator', label: 'manual: crate-operator StatefulSet without hook; reads over HTTP as system, DECOMMISSION by exec (system is no superuser)', world: { operator: true, preStop: 'none' }, expect: 'manual' },
-  { short: 'manual, plain, exec', label: 'manual: plain StatefulSet, no credentials known, so every statement goes by exec as crate (the default)', world: { operator: false, preStop: 'none' }, expect: 'manual' },
-  { short: 'manual, plain, http', label: 'manual: plain StatefulSet with --sql-transport http (crate over HTTP)', world: { operator: false, preStop: 'none' }, expect: 'manual', sql: { transport: 'http' } },
+  {
+    short: 'managed, operator',
+    label: 'kubernetes_managed: crate-operator StatefulSet, dc_util preStop; SQL over HTTP as system',
+    world: { operator: true, preStop: 'dc_util' },
+    expect: 'kubernetes_managed',
+  },
+  {
+    short: 'manual, operator',
+    label:
+      'manual: crate-operator StatefulSet without hook; reads over HTTP as system, DECOMMISSION by exec (system is no superuser)',
+    world: { operator: true, preStop: 'none' },
+    expect: 'manual',
+  },
+  {
+    short: 'manual, plain, exec',
+    label: 'manual: plain StatefulSet, no credentials known, so every statement goes by exec as crate (the default)',
+    world: { operator: false, preStop: 'none' },
+    expect: 'manual',
+  },
+  {
+    short: 'manual, plain, http',
+    label: 'manual: plain StatefulSet with --sql-transport http (crate over HTTP)',
+    world: { operator: false, preStop: 'none' },
+    expect: 'manual',
+    sql: { transport: 'http' },
+  },
 ];
 
 /** A proxy counting every KubernetesPort call the engine makes (the fakes' own calls are not counted). */
@@ -81,7 +109,11 @@ interface RollFigures {
 
 type Profile = { nodes: ProfileNode[]; samples?: number[]; timeDeltas?: number[] };
 
-async function roll(sc: StrategyCase, replicas: number, profile?: Session): Promise<RollFigures & { profile?: Profile }> {
+async function roll(
+  sc: StrategyCase,
+  replicas: number,
+  profile?: Session,
+): Promise<RollFigures & { profile?: Profile }> {
   gc();
   const heapBefore = heapUsed();
   const clock = new VirtualClock();
@@ -101,7 +133,12 @@ async function roll(sc: StrategyCase, replicas: number, profile?: Session): Prom
 
   let logLines = 0;
   let logBytes = 0;
-  const log = createLogger({ format: 'json', level: 'debug', now: () => clock.now(), write: (l) => ((logLines += 1), (logBytes += l.length + 1)) });
+  const log = createLogger({
+    format: 'json',
+    level: 'debug',
+    now: () => clock.now(),
+    write: (l) => ((logLines += 1), (logBytes += l.length + 1)),
+  });
   const { kube, counts } = countingKube(w.kube);
   const deps: EngineDeps = { kube, sql: w.sql, clock, log, pollIntervalMs: 1000, holderIdentity: 'bench' };
 
@@ -117,7 +154,14 @@ async function roll(sc: StrategyCase, replicas: number, profile?: Session): Prom
   if (profile) clock.onTick = undefined;
 
   const t0 = performance.now();
-  const cluster = await clock.run(analyzeCluster(deps, { namespace: w.namespace, kind: 'statefulset', name: w.statefulSetName, ...(sc.sql ? { sql: sc.sql } : {}) }));
+  const cluster = await clock.run(
+    analyzeCluster(deps, {
+      namespace: w.namespace,
+      kind: 'statefulset',
+      name: w.statefulSetName,
+      ...(sc.sql ? { sql: sc.sql } : {}),
+    }),
+  );
   const analyzeMs = performance.now() - t0;
   const strategy = cluster.statefulSets[0]!.detection.strategy;
   if (strategy !== sc.expect) throw new Error(`${sc.label}: detected ${strategy}`);
@@ -137,7 +181,8 @@ async function roll(sc: StrategyCase, replicas: number, profile?: Session): Prom
   sample();
   const engineSeconds = (clock.now() - engineT0) / 1000;
   if (!result.success) throw new Error(`${sc.label} x${replicas}: ${result.error}`);
-  if (w.crate.violations.length) throw new Error(`${sc.label} x${replicas}: ${w.crate.violations.length} availability violations`);
+  if (w.crate.violations.length)
+    throw new Error(`${sc.label} x${replicas}: ${w.crate.violations.length} availability violations`);
 
   gc();
   const heapAfter = heapUsed();
@@ -190,7 +235,13 @@ interface LatencyFigures {
  * handler seeing it and (2) waitForPod resolving - what restartPod awaits.
  */
 async function reactionLatency(samples: number, busy: boolean): Promise<LatencyFigures[]> {
-  const kube = new FakeKube({ clock: systemClock, autoReady: false, startDelayMs: 0, recreateDelayMs: 0, restartDelayMs: 1000 });
+  const kube = new FakeKube({
+    clock: systemClock,
+    autoReady: false,
+    startDelayMs: 0,
+    recreateDelayMs: 0,
+    restartDelayMs: 1000,
+  });
   const ns = 'bench';
   kube.addStatefulSet({
     apiVersion: 'apps/v1',
@@ -200,7 +251,10 @@ async function reactionLatency(samples: number, busy: boolean): Promise<LatencyF
       replicas: 1,
       serviceName: 'crate',
       selector: { matchLabels: { app: 'crate' } },
-      template: { metadata: { labels: { app: 'crate' } }, spec: { containers: [{ name: 'crate', image: 'crate:6.1.0' }] } },
+      template: {
+        metadata: { labels: { app: 'crate' } },
+        spec: { containers: [{ name: 'crate', image: 'crate:6.1.0' }] },
+      },
     },
   });
   const name = 'crate-0';
@@ -233,11 +287,17 @@ async function reactionLatency(samples: number, busy: boolean): Promise<LatencyF
       kube.setReady(ns, name, false);
       let t0 = 0;
       let notified = 0;
-      const waitReady = waitForPod(kube, ns, name, (p) => {
-        const ok = podReady(p);
-        if (ok && !notified) notified = performance.now();
-        return ok;
-      }, { timeoutMs: 5000, clock: systemClock });
+      const waitReady = waitForPod(
+        kube,
+        ns,
+        name,
+        (p) => {
+          const ok = podReady(p);
+          if (ok && !notified) notified = performance.now();
+          return ok;
+        },
+        { timeoutMs: 5000, clock: systemClock },
+      );
       await new Promise((r) => setTimeout(r, 2)); // the watch is established and delivered the unready pod
       t0 = performance.now();
       kube.setReady(ns, name, true);
@@ -253,11 +313,17 @@ async function reactionLatency(samples: number, busy: boolean): Promise<LatencyF
         removedAt = performance.now(); // synchronously before the fake removes the pod and notifies
       };
       let seen = 0;
-      const waitGone = waitForPod(kube, ns, name, (p) => {
-        const ok = !p || p.metadata?.uid !== oldUid;
-        if (ok && !seen) seen = performance.now();
-        return ok;
-      }, { timeoutMs: 5000, clock: systemClock });
+      const waitGone = waitForPod(
+        kube,
+        ns,
+        name,
+        (p) => {
+          const ok = !p || p.metadata?.uid !== oldUid;
+          if (ok && !seen) seen = performance.now();
+          return ok;
+        },
+        { timeoutMs: 5000, clock: systemClock },
+      );
       await new Promise((r) => setTimeout(r, 2));
       await kube.deletePod(ns, name, { gracePeriodSeconds: 0, uid: oldUid });
       await waitGone;
@@ -278,7 +344,9 @@ async function reactionLatency(samples: number, busy: boolean): Promise<LatencyF
 function detectionThroughput(rounds: number) {
   const dir = join(process.cwd(), 'test/fixtures/statefulsets');
   const manifests: { file: string; sts: V1StatefulSet }[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
       const obj = doc.toJS() as { kind?: string } | null;
       if (obj?.kind === 'StatefulSet') manifests.push({ file, sts: obj as V1StatefulSet });
@@ -299,14 +367,32 @@ function detectionThroughput(rounds: number) {
     const s = performance.now();
     for (let i = 0; i < n; i++) sink += detectStrategy(m.sts).reasons.length;
     const ms = performance.now() - s;
-    rows.push({ file: m.file, strategy: detectStrategy(m.sts).strategy, perCallUs: (ms * 1000) / n, callsPerSec: n / (ms / 1000) });
+    rows.push({
+      file: m.file,
+      strategy: detectStrategy(m.sts).strategy,
+      perCallUs: (ms * 1000) / n,
+      callsPerSec: n / (ms / 1000),
+    });
   }
-  return { manifests: manifests.length, rounds, totalCalls: rounds * manifests.length, totalMs, heapGrowth, rows, sink };
+  return {
+    manifests: manifests.length,
+    rounds,
+    totalCalls: rounds * manifests.length,
+    totalMs,
+    heapGrowth,
+    rows,
+    sink,
+  };
 }
 
 // ---------------------------------------------------------------- CPU profile: where time goes
 
-type ProfileNode = { id: number; callFrame: { functionName: string; url: string }; hitCount?: number; children?: number[] };
+type ProfileNode = {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  hitCount?: number;
+  children?: number[];
+};
 
 function attribute(profile: { nodes: ProfileNode[]; samples?: number[]; timeDeltas?: number[] }) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -325,9 +411,11 @@ function attribute(profile: { nodes: ProfileNode[]; samples?: number[]; timeDelt
     let cat: string;
     if (fn === '(idle)' || fn === '(program)') cat = fn;
     else if (fn === '(garbage collector)') cat = 'GC';
-    else if (url.includes('/bench/.out/shared/')) cat = `engine: ${url.slice(url.indexOf('/shared/') + 1).replace(/\.js$/, '.ts')}`;
+    else if (url.includes('/bench/.out/shared/'))
+      cat = `engine: ${url.slice(url.indexOf('/shared/') + 1).replace(/\.js$/, '.ts')}`;
     else if (url.includes('/bench/.out/test/unit/fakes/')) cat = 'fakes (test/unit/fakes)';
-    else if (url.includes('/bench/.out/bench/') || url === 'node:inspector') cat = 'bench harness (virtual clock, profiler)';
+    else if (url.includes('/bench/.out/bench/') || url === 'node:inspector')
+      cat = 'bench harness (virtual clock, profiler)';
     else if (url.includes('/node_modules/zod/')) cat = 'zod (schema parsing)';
     else if (url.includes('/node_modules/')) cat = `node_modules: ${url.split('/node_modules/')[1]!.split('/')[0]}`;
     else if (url.startsWith('node:')) cat = 'node internals';
@@ -348,7 +436,9 @@ function attribute(profile: { nodes: ProfileNode[]; samples?: number[]; timeDelt
 async function main() {
   const sizes = quick ? [3, 10] : [3, 10, 30];
   const repeats = quick ? 1 : 3;
-  console.log(`Engine benchmarks (node ${process.version}, ${quick ? 'quick' : 'full'}; fakes from test/unit/fakes, virtual clock)\n`);
+  console.log(
+    `Engine benchmarks (node ${process.version}, ${quick ? 'quick' : 'full'}; fakes from test/unit/fakes, virtual clock)\n`,
+  );
 
   // Warm-up: one small roll per strategy so the JIT and module initialisation are not billed to 3 pods.
   for (const sc of STRATEGIES) await roll(sc, 3);
@@ -367,11 +457,28 @@ async function main() {
     }
   }
 
-  console.log('(a) rollingRestart, fakes answering at once (no start/join/drain delays), default gate (3 readings 2 s apart), pollIntervalMs 1000');
-  console.log('    wall/CPU = real time the engine + fakes spent; engine s = simulated time the roll waited (timers), i.e. the floor with an instant CrateDB');
+  console.log(
+    '(a) rollingRestart, fakes answering at once (no start/join/drain delays), default gate (3 readings 2 s apart), pollIntervalMs 1000',
+  );
+  console.log(
+    '    wall/CPU = real time the engine + fakes spent; engine s = simulated time the roll waited (timers), i.e. the floor with an instant CrateDB',
+  );
   console.log(
     table(
-      ['strategy', 'pods', 'wall/pod', 'CPU/pod', 'engine s/pod', 'timers/pod', 'SQL/pod (http+exec)', 'SQL writes/pod', 'API calls/pod', 'log lines/pod', 'heap peak-before', 'retained after roll'],
+      [
+        'strategy',
+        'pods',
+        'wall/pod',
+        'CPU/pod',
+        'engine s/pod',
+        'timers/pod',
+        'SQL/pod (http+exec)',
+        'SQL writes/pod',
+        'API calls/pod',
+        'log lines/pod',
+        'heap peak-before',
+        'retained after roll',
+      ],
       rolls.map((r) => [
         r.short,
         r.pods,
@@ -394,12 +501,16 @@ async function main() {
   console.log(
     table(
       ['strategy', ...methods],
-      rolls.filter((r) => r.pods === largest).map((r) => [r.short, ...methods.map((m) => ((r.api[m] ?? 0) / r.pods).toFixed(2))]),
+      rolls
+        .filter((r) => r.pods === largest)
+        .map((r) => [r.short, ...methods.map((m) => ((r.api[m] ?? 0) / r.pods).toFixed(2))]),
     ),
   );
   for (const sc of STRATEGIES) console.log(`    ${sc.short}: ${sc.label}`);
   for (const r of rolls.filter((x) => x.pods === largest)) {
-    console.log(`    ${r.short}, ${r.pods} pods: analyzeCluster ${fmtMs(r.analyzeMs)}, total wall ${fmtMs(r.wallMs)}, CPU ${fmtMs(r.cpuMs)}, heap before ${fmtBytes(r.heapBefore)}, peak ${fmtBytes(r.heapPeak)}, RSS peak ${fmtBytes(r.rssPeak)}, after close ${fmtBytes(r.heapAfterClose)}`);
+    console.log(
+      `    ${r.short}, ${r.pods} pods: analyzeCluster ${fmtMs(r.analyzeMs)}, total wall ${fmtMs(r.wallMs)}, CPU ${fmtMs(r.cpuMs)}, heap before ${fmtBytes(r.heapBefore)}, peak ${fmtBytes(r.heapPeak)}, RSS peak ${fmtBytes(r.rssPeak)}, after close ${fmtBytes(r.heapAfterClose)}`,
+    );
   }
 
   // Where the time goes: a CPU profile of one 30-pod (or largest) roll per strategy.
@@ -417,16 +528,35 @@ async function main() {
   for (const p of profiles) {
     const tot = p.attribution.totalUs;
     console.log(`    ${p.strategy}: ${fmtMs(tot / 1000)} sampled`);
-    console.log(table(['category', 'self', '%'], p.attribution.categories.map(([c, us]) => [c, fmtMs(us / 1000), ((100 * us) / tot).toFixed(1)]), '      '));
-    console.log(table(['top functions', 'self', '%'], p.attribution.functions.slice(0, 8).map(([c, us]) => [c.slice(0, 90), fmtMs(us / 1000), ((100 * us) / tot).toFixed(1)]), '      '));
+    console.log(
+      table(
+        ['category', 'self', '%'],
+        p.attribution.categories.map(([c, us]) => [c, fmtMs(us / 1000), ((100 * us) / tot).toFixed(1)]),
+        '      ',
+      ),
+    );
+    console.log(
+      table(
+        ['top functions', 'self', '%'],
+        p.attribution.functions
+          .slice(0, 8)
+          .map(([c, us]) => [c.slice(0, 90), fmtMs(us / 1000), ((100 * us) / tot).toFixed(1)]),
+        '      ',
+      ),
+    );
   }
 
   // (b)
   const samples = quick ? 50 : 200;
   const latIdle = await reactionLatency(samples, false);
   const latBusy = await reactionLatency(samples, true);
-  console.log(`\n(b) reaction latency through watchPod (FakeKube delivers by setImmediate), ${samples} samples each; requirement: within 250 ms`);
-  const latRows = [...latIdle.map((l) => ({ ...l, load: 'idle loop' })), ...latBusy.map((l) => ({ ...l, load: 'busy loop (2 ms CPU / 5 ms)' }))];
+  console.log(
+    `\n(b) reaction latency through watchPod (FakeKube delivers by setImmediate), ${samples} samples each; requirement: within 250 ms`,
+  );
+  const latRows = [
+    ...latIdle.map((l) => ({ ...l, load: 'idle loop' })),
+    ...latBusy.map((l) => ({ ...l, load: 'busy loop (2 ms CPU / 5 ms)' })),
+  ];
   console.log(
     table(
       ['event', 'event loop', 'noticed p50', 'p95', 'max', 'waitForPod resolved p50', 'p95', 'max'],
@@ -443,15 +573,37 @@ async function main() {
     ),
   );
   console.log('    For comparison: CrateDB state is polled every 1 s (pollIntervalMs: mean wait 500 ms, worst 1 s);');
-  console.log('    the health gate reads 3 times 2 s apart (>= 4 s per gate); crate-operator polls every 15-30 s (mean wait 7.5-15 s).');
+  console.log(
+    '    the health gate reads 3 times 2 s apart (>= 4 s per gate); crate-operator polls every 15-30 s (mean wait 7.5-15 s).',
+  );
 
   // (c)
   const rounds = quick ? 1000 : 10_000;
   const det = detectionThroughput(rounds);
-  console.log(`\n(c) detectStrategy over the ${det.manifests} StatefulSets in test/fixtures/statefulsets x ${rounds}: ${det.totalCalls} calls in ${fmtMs(det.totalMs)} = ${Math.round(det.totalCalls / (det.totalMs / 1000)).toLocaleString('en')} calls/s, ${((det.totalMs * 1000) / det.totalCalls).toFixed(1)} us/call (heap grew ${fmtBytes(det.heapGrowth)} before GC)`);
-  console.log(table(['manifest', 'strategy', 'us/call', 'calls/s'], det.rows.map((r) => [r.file, r.strategy, r.perCallUs.toFixed(1), Math.round(r.callsPerSec).toLocaleString('en')])));
+  console.log(
+    `\n(c) detectStrategy over the ${det.manifests} StatefulSets in test/fixtures/statefulsets x ${rounds}: ${det.totalCalls} calls in ${fmtMs(det.totalMs)} = ${Math.round(det.totalCalls / (det.totalMs / 1000)).toLocaleString('en')} calls/s, ${((det.totalMs * 1000) / det.totalCalls).toFixed(1)} us/call (heap grew ${fmtBytes(det.heapGrowth)} before GC)`,
+  );
+  console.log(
+    table(
+      ['manifest', 'strategy', 'us/call', 'calls/s'],
+      det.rows.map((r) => [r.file, r.strategy, r.perCallUs.toFixed(1), Math.round(r.callsPerSec).toLocaleString('en')]),
+    ),
+  );
 
-  writeResult('engine', { node: process.version, quick, rolls, profiles, latency: latRows.map((l) => ({ what: l.what, load: l.load, samples: l.samples, notifiedUs: summary(l.notifiedUs), resolvedUs: summary(l.resolvedUs) })), detection: { ...det, sink: undefined } });
+  writeResult('engine', {
+    node: process.version,
+    quick,
+    rolls,
+    profiles,
+    latency: latRows.map((l) => ({
+      what: l.what,
+      load: l.load,
+      samples: l.samples,
+      notifiedUs: summary(l.notifiedUs),
+      resolvedUs: summary(l.resolvedUs),
+    })),
+    detection: { ...det, sink: undefined },
+  });
 }
 
 function summary(xs: number[]) {

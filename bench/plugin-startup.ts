@@ -53,7 +53,16 @@ interface Case {
 
 const cases: Case[] = [];
 const add = (target: string, command: string, cmd: string, args: string[]) =>
-  cases.push({ target, command, cmd, args, tmp: mkdtempSync(join(tmpdir(), 'bench-startup-')), ms: [], rss: [], code: null });
+  cases.push({
+    target,
+    command,
+    cmd,
+    args,
+    tmp: mkdtempSync(join(tmpdir(), 'bench-startup-')),
+    ms: [],
+    rss: [],
+    code: null,
+  });
 
 const kubectl = findKubectl();
 if (kubectl) add('kubectl', 'version --client', kubectl, ['version', '--client']);
@@ -66,7 +75,12 @@ add('node -e 0', '-', node, ['-e', '0']);
 
 /** One run: wall ms, peak RSS KiB, exit code. KUBECONFIG points nowhere: nothing may reach a cluster. */
 function once(c: Case): { ms: number; rssKiB: number; code: number | null } {
-  const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: '/nonexistent/kubeconfig', TMPDIR: c.tmp, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KUBECONFIG: '/nonexistent/kubeconfig',
+    TMPDIR: c.tmp,
+    NO_COLOR: '1',
+  };
   const [cmd, args] = haveTime ? ['/usr/bin/time', ['-f', '%M', c.cmd, ...c.args]] : [c.cmd, c.args];
   const t0 = performance.now();
   const r = spawnSync(cmd, args as string[], { env, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
@@ -95,7 +109,9 @@ for (let i = 0; i < N; i++) {
   }
 }
 
-const kubectlMedian = cases.find((c) => c.target === 'kubectl') ? percentile(cases.find((c) => c.target === 'kubectl')!.ms, 50) : null;
+const kubectlMedian = cases.find((c) => c.target === 'kubectl')
+  ? percentile(cases.find((c) => c.target === 'kubectl')!.ms, 50)
+  : null;
 const tmpWrites = new Map<string, number>();
 for (const c of cases) {
   tmpWrites.set(c.target, (tmpWrites.get(c.target) ?? 0) + bytesUnder(c.tmp));
@@ -114,18 +130,39 @@ const rows = cases.map((c) => ({
   maxRssMiB: Math.max(...c.rss) / 1024,
 }));
 
-console.log(`Plugin start-up next to kubectl, ${N} rounds (every command once per round), peak RSS ${haveTime ? 'via /usr/bin/time' : 'not measured (no /usr/bin/time)'}`);
+console.log(
+  `Plugin start-up next to kubectl, ${N} rounds (every command once per round), peak RSS ${haveTime ? 'via /usr/bin/time' : 'not measured (no /usr/bin/time)'}`,
+);
 console.log(
   table(
     ['target', 'command', 'exit', 'min', 'median', 'p95', 'median / kubectl', 'max RSS'],
-    rows.map((r) => [r.target, r.command, String(r.exit), fmtMs(r.minMs), fmtMs(r.medianMs), fmtMs(r.p95Ms), r.vsKubectl === null ? '-' : `${r.vsKubectl.toFixed(2)}x`, haveTime ? `${r.maxRssMiB.toFixed(0)} MiB` : '-']),
+    rows.map((r) => [
+      r.target,
+      r.command,
+      String(r.exit),
+      fmtMs(r.minMs),
+      fmtMs(r.medianMs),
+      fmtMs(r.p95Ms),
+      r.vsKubectl === null ? '-' : `${r.vsKubectl.toFixed(2)}x`,
+      haveTime ? `${r.maxRssMiB.toFixed(0)} MiB` : '-',
+    ]),
   ),
 );
 const sizes: Record<string, number> = {};
 if (existsSync(binary)) sizes[binary] = statSync(binary).size;
 if (kubectl) sizes.kubectl = statSync(kubectl).size;
 console.log('');
-console.log(table(['file', 'size'], Object.entries(sizes).map(([f, b]) => [f, `${(b / 1e6).toFixed(1)} MB`])));
+console.log(
+  table(
+    ['file', 'size'],
+    Object.entries(sizes).map(([f, b]) => [f, `${(b / 1e6).toFixed(1)} MB`]),
+  ),
+);
 console.log('');
-console.log(table(['target', 'written to $TMPDIR (all runs)'], [...tmpWrites].map(([t, b]) => [t, `${b} bytes`])));
+console.log(
+  table(
+    ['target', 'written to $TMPDIR (all runs)'],
+    [...tmpWrites].map(([t, b]) => [t, `${b} bytes`]),
+  ),
+);
 writeResult('startup', { node: process.version, kubectl, rows, sizes, tmpWrites: Object.fromEntries(tmpWrites) });

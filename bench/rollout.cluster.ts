@@ -40,12 +40,14 @@ interface Copied {
 
 function get(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get(url, { timeout: 5000 }, (res) => {
-      let d = '';
-      res.on('data', (c: Buffer) => (d += c.toString()));
-      res.on('end', () => resolve(d));
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get(url, { timeout: 5000 }, (res) => {
+        let d = '';
+        res.on('data', (c: Buffer) => (d += c.toString()));
+        res.on('end', () => resolve(d));
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
 }
 
@@ -156,9 +158,18 @@ function copySampler(cluster: string): { stop(): number } {
 }
 
 const failed = (r: TrafficReport) => {
-  const f = (k: Record<string, number>) => Object.entries(k).filter(([x]) => x !== 'ok').reduce((a, [, v]) => a + v, 0);
+  const f = (k: Record<string, number>) =>
+    Object.entries(k)
+      .filter(([x]) => x !== 'ok')
+      .reduce((a, [, v]) => a + v, 0);
   const refused = r.writes.refused + r.reads.refused;
-  return { writes: f(r.writes), reads: f(r.reads), refused, other: f(r.writes) + f(r.reads) - refused, total: r.writes.ok + r.reads.ok + f(r.writes) + f(r.reads) };
+  return {
+    writes: f(r.writes),
+    reads: f(r.reads),
+    refused,
+    other: f(r.writes) + f(r.reads) - refused,
+    total: r.writes.ok + r.reads.ok + f(r.writes) + f(r.reads),
+  };
 };
 
 let relocationFlag: boolean | undefined;
@@ -196,7 +207,23 @@ async function rollout(s: Scenario, extra: string[], trafficIntervalMs: number):
   const copies = copySampler(s.cluster);
   const start = Date.now();
   const r = await plugin(
-    ['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, '--pushgateway', PUSHGATEWAY, '--timeout', '7200s', '--health-timeout', '7200s', '--pod-ready-timeout', '600s', ...extra],
+    [
+      'rollout',
+      `sts/${s.sts}`,
+      '-n',
+      s.namespace,
+      '--image',
+      RUNNER_IMAGE,
+      '--pushgateway',
+      PUSHGATEWAY,
+      '--timeout',
+      '7200s',
+      '--health-timeout',
+      '7200s',
+      '--pod-ready-timeout',
+      '600s',
+      ...extra,
+    ],
     { timeoutMs: 4 * 3600_000 },
   );
   const wallMs = Date.now() - start;
@@ -207,97 +234,191 @@ async function rollout(s: Scenario, extra: string[], trafficIntervalMs: number):
   const inv = await sim<{ violations: unknown[] | null }>('GET', `/clusters/${s.cluster}/invariants`);
   const copied = await sim<Copied>('GET', `/clusters/${s.cluster}/copied`);
   await new Promise((res) => setTimeout(res, 1500)); // the Pushgateway has the last push
-  return { wallMs, copyBusyMs, copied, phases: await phases(s.namespace), violations: (inv.violations ?? []).length, traffic: report, requests, backgroundPerS, runnerPeakRss, code: r.code, output: r.stdout + r.stderr };
+  return {
+    wallMs,
+    copyBusyMs,
+    copied,
+    phases: await phases(s.namespace),
+    violations: (inv.violations ?? []).length,
+    traffic: report,
+    requests,
+    backgroundPerS,
+    runnerPeakRss,
+    code: r.code,
+    output: r.stdout + r.stderr,
+  };
 }
 
 const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const gib = (b: number) => (b >= GIB ? `${(b / GIB).toFixed(1)} GiB` : fmtBytes(b));
 
 describe('bench: rollout on the test cluster', () => {
-  it('5 nodes, 200 GiB simulated data (1 replica): primaries vs auto', async () => {
-    const withFlag = await hasRelocationFlag();
-    const modes = withFlag ? ['primaries', 'auto'] : ['primaries'];
-    say(`## 5 nodes, 200 GiB (doc.big 20 shards x 1 replica x 5 GiB per copy), copy rate 40mb x ${SCALE} per node`);
-    if (!withFlag) say('(`--relocation` is not in this CLI yet: `auto` NOT measured; today every restart drains with PRIMARIES)');
-    const rows: (string | number)[][] = [];
-    const phaseRows: (string | number)[][] = [];
-    for (const mode of modes) {
-      const s = await scenario(`bench-${mode}`, {
-        dcUtil: false,
-        replicas: 5,
-        simConfig: { relocationShardsPerSecond: 200, concurrentRecoveries: 2, copyScale: SCALE, leakRetriedReads: false },
-        tables: [
-          { name: 'metrics', shards: 6, replicas: 1 },
-          { name: 'big', shards: 20, replicas: 1, shardBytes: 5 * GIB },
-        ],
-      });
-      try {
-        await plugin(['rbac', 'install', '-n', s.namespace]);
-        const f = await rollout(s, withFlag ? ['--relocation', mode] : [], 200);
-        const scaledBack = f.wallMs + f.copyBusyMs * (SCALE - 1);
-        const fl = failed(f.traffic);
-        results[`5pods-${mode}`] = { ...f, scaledBackMs: scaledBack, output: f.output.slice(-4000) };
-        rows.push([mode, f.code, s1(f.wallMs), s1(f.copyBusyMs), s1(scaledBack), gib(f.copied.totalBytes),
-          gib(f.copied.bytes.relocation ?? 0), gib(f.copied.bytes.rebalance ?? 0), gib(f.copied.bytes.replicaFileBased ?? 0),
-          f.copied.operationBased, f.violations, `${fl.refused} refused, ${fl.other} other of ${fl.total}`]);
-        phaseRows.push([mode, ...PHASES.map((p) => (f.phases[p] ? `${(f.phases[p]!.sum / Math.max(1, f.phases[p]!.count)).toFixed(1)} s` : '-'))]);
-        if (f.code !== 0) say(`rollout ${mode} exit ${f.code}:\n${f.output.slice(-2000)}`);
-      } finally {
-        await s.drop();
+  it(
+    '5 nodes, 200 GiB simulated data (1 replica): primaries vs auto',
+    async () => {
+      const withFlag = await hasRelocationFlag();
+      const modes = withFlag ? ['primaries', 'auto'] : ['primaries'];
+      say(`## 5 nodes, 200 GiB (doc.big 20 shards x 1 replica x 5 GiB per copy), copy rate 40mb x ${SCALE} per node`);
+      if (!withFlag)
+        say('(`--relocation` is not in this CLI yet: `auto` NOT measured; today every restart drains with PRIMARIES)');
+      const rows: (string | number)[][] = [];
+      const phaseRows: (string | number)[][] = [];
+      for (const mode of modes) {
+        const s = await scenario(`bench-${mode}`, {
+          dcUtil: false,
+          replicas: 5,
+          simConfig: {
+            relocationShardsPerSecond: 200,
+            concurrentRecoveries: 2,
+            copyScale: SCALE,
+            leakRetriedReads: false,
+          },
+          tables: [
+            { name: 'metrics', shards: 6, replicas: 1 },
+            { name: 'big', shards: 20, replicas: 1, shardBytes: 5 * GIB },
+          ],
+        });
+        try {
+          await plugin(['rbac', 'install', '-n', s.namespace]);
+          const f = await rollout(s, withFlag ? ['--relocation', mode] : [], 200);
+          const scaledBack = f.wallMs + f.copyBusyMs * (SCALE - 1);
+          const fl = failed(f.traffic);
+          results[`5pods-${mode}`] = { ...f, scaledBackMs: scaledBack, output: f.output.slice(-4000) };
+          rows.push([
+            mode,
+            f.code,
+            s1(f.wallMs),
+            s1(f.copyBusyMs),
+            s1(scaledBack),
+            gib(f.copied.totalBytes),
+            gib(f.copied.bytes.relocation ?? 0),
+            gib(f.copied.bytes.rebalance ?? 0),
+            gib(f.copied.bytes.replicaFileBased ?? 0),
+            f.copied.operationBased,
+            f.violations,
+            `${fl.refused} refused, ${fl.other} other of ${fl.total}`,
+          ]);
+          phaseRows.push([
+            mode,
+            ...PHASES.map((p) =>
+              f.phases[p] ? `${(f.phases[p]!.sum / Math.max(1, f.phases[p]!.count)).toFixed(1)} s` : '-',
+            ),
+          ]);
+          if (f.code !== 0) say(`rollout ${mode} exit ${f.code}:\n${f.output.slice(-2000)}`);
+        } finally {
+          await s.drop();
+        }
       }
-    }
-    say(table(['relocation', 'exit', 'wall (measured)', 'of it copying', 'wall at 40 MB/s', 'file bytes', 'relocation', 'rebalance', 'replica file-based', 'op-based recoveries', 'moments w/o primary', 'failed client requests'], rows));
-    say('');
-    say('Per-pod phases (average per pod, measured):');
-    say(table(['relocation', ...PHASES], phaseRows));
-    say('');
-  }, 4 * 3600_000);
+      say(
+        table(
+          [
+            'relocation',
+            'exit',
+            'wall (measured)',
+            'of it copying',
+            'wall at 40 MB/s',
+            'file bytes',
+            'relocation',
+            'rebalance',
+            'replica file-based',
+            'op-based recoveries',
+            'moments w/o primary',
+            'failed client requests',
+          ],
+          rows,
+        ),
+      );
+      say('');
+      say('Per-pod phases (average per pod, measured):');
+      say(table(['relocation', ...PHASES], phaseRows));
+      say('');
+    },
+    4 * 3600_000,
+  );
 
   // BENCH_PODS: the pod counts of part 2 (default 10,50)
   for (const pods of (process.env.BENCH_PODS ?? '10,50').split(',').map(Number)) {
-    it(`${pods} pods: orchestration overhead, API requests, runner RSS`, async () => {
-      const REQ = 200;
-      const EXIT = 200;
-      const s = await scenario(`bench-${pods}`, {
-        dcUtil: false,
-        replicas: pods,
-        simConfig: { relocationShardsPerSecond: 200, concurrentRecoveries: 4, requestCheckMs: REQ, exitDelayMs: EXIT, leakRetriedReads: false },
-        tables: [{ name: 'metrics', shards: pods, replicas: 1 }],
-      });
-      try {
-        await plugin(['rbac', 'install', '-n', s.namespace]);
-        const f = await rollout(s, [], 1000);
-        const inherentMs = pods * (REQ + EXIT) + (pods + 1) * GATE_SPACING_S * 1000;
-        const overheadPerPod = (f.wallMs - inherentMs) / pods;
-        const wallS = f.wallMs / 1000;
-        const net = Object.entries(f.requests)
-          .map(([k, v]) => [k, v, Math.max(0, v - (f.backgroundPerS[k] ?? 0) * wallS)] as const)
-          .sort((a, b) => b[2] - a[2]);
-        const total = net.reduce((a, [, v]) => a + v, 0);
-        const netTotal = net.reduce((a, [, , n]) => a + n, 0);
-        const fl = failed(f.traffic);
-        results[`${pods}pods`] = { ...f, inherentMs, overheadPerPodMs: overheadPerPod, output: f.output.slice(-4000) };
-        say(`## ${pods} pods (fast simulator: request check ${REQ} ms, exit delay ${EXIT} ms; health gate 3 readings 2 s apart)`);
-        if (f.code !== 0) say(`rollout exit ${f.code}:\n${f.output.slice(-2000)}`);
-        say(table(['figure', 'value'], [
-          ['exit code', f.code],
-          ['wall time', s1(f.wallMs)],
-          ['inherent: pods x (request check + exit delay) + (pods + 1) gates x 4 s', s1(inherentMs)],
-          ['orchestration overhead per pod', `${(overheadPerPod / 1000).toFixed(2)} s`],
-          ['apiserver requests during the rollout (all clients)', `${total} (${(total / pods).toFixed(1)} per pod)`],
-          ['  net of the idle background rate', `${netTotal.toFixed(0)} (${(netTotal / pods).toFixed(1)} per pod)`],
-          ['runner peak RSS (VmHWM)', fmtBytes(f.runnerPeakRss)],
-          ['moments without a primary', f.violations],
-          ['failed client requests', `${fl.refused} refused by a draining node, ${fl.other} other, of ${fl.total}`],
-        ]));
-        say('');
-        say('apiserver_request_total by verb and resource (during the rollout; net = minus the idle rate x wall time):');
-        say(table(['verb resource', 'count', 'net', 'net per pod'], net.filter(([, , n]) => n >= 0.5).map(([k, v, n]) => [k, v, n.toFixed(0), (n / pods).toFixed(2)])));
-        say('');
-      } finally {
-        await s.drop();
-      }
-    }, 4 * 3600_000);
+    it(
+      `${pods} pods: orchestration overhead, API requests, runner RSS`,
+      async () => {
+        const REQ = 200;
+        const EXIT = 200;
+        const s = await scenario(`bench-${pods}`, {
+          dcUtil: false,
+          replicas: pods,
+          simConfig: {
+            relocationShardsPerSecond: 200,
+            concurrentRecoveries: 4,
+            requestCheckMs: REQ,
+            exitDelayMs: EXIT,
+            leakRetriedReads: false,
+          },
+          tables: [{ name: 'metrics', shards: pods, replicas: 1 }],
+        });
+        try {
+          await plugin(['rbac', 'install', '-n', s.namespace]);
+          const f = await rollout(s, [], 1000);
+          const inherentMs = pods * (REQ + EXIT) + (pods + 1) * GATE_SPACING_S * 1000;
+          const overheadPerPod = (f.wallMs - inherentMs) / pods;
+          const wallS = f.wallMs / 1000;
+          const net = Object.entries(f.requests)
+            .map(([k, v]) => [k, v, Math.max(0, v - (f.backgroundPerS[k] ?? 0) * wallS)] as const)
+            .sort((a, b) => b[2] - a[2]);
+          const total = net.reduce((a, [, v]) => a + v, 0);
+          const netTotal = net.reduce((a, [, , n]) => a + n, 0);
+          const fl = failed(f.traffic);
+          results[`${pods}pods`] = {
+            ...f,
+            inherentMs,
+            overheadPerPodMs: overheadPerPod,
+            output: f.output.slice(-4000),
+          };
+          say(
+            `## ${pods} pods (fast simulator: request check ${REQ} ms, exit delay ${EXIT} ms; health gate 3 readings 2 s apart)`,
+          );
+          if (f.code !== 0) say(`rollout exit ${f.code}:\n${f.output.slice(-2000)}`);
+          say(
+            table(
+              ['figure', 'value'],
+              [
+                ['exit code', f.code],
+                ['wall time', s1(f.wallMs)],
+                ['inherent: pods x (request check + exit delay) + (pods + 1) gates x 4 s', s1(inherentMs)],
+                ['orchestration overhead per pod', `${(overheadPerPod / 1000).toFixed(2)} s`],
+                [
+                  'apiserver requests during the rollout (all clients)',
+                  `${total} (${(total / pods).toFixed(1)} per pod)`,
+                ],
+                [
+                  '  net of the idle background rate',
+                  `${netTotal.toFixed(0)} (${(netTotal / pods).toFixed(1)} per pod)`,
+                ],
+                ['runner peak RSS (VmHWM)', fmtBytes(f.runnerPeakRss)],
+                ['moments without a primary', f.violations],
+                [
+                  'failed client requests',
+                  `${fl.refused} refused by a draining node, ${fl.other} other, of ${fl.total}`,
+                ],
+              ],
+            ),
+          );
+          say('');
+          say(
+            'apiserver_request_total by verb and resource (during the rollout; net = minus the idle rate x wall time):',
+          );
+          say(
+            table(
+              ['verb resource', 'count', 'net', 'net per pod'],
+              net.filter(([, , n]) => n >= 0.5).map(([k, v, n]) => [k, v, n.toFixed(0), (n / pods).toFixed(2)]),
+            ),
+          );
+          say('');
+        } finally {
+          await s.drop();
+        }
+      },
+      4 * 3600_000,
+    );
   }
 
   it('writes the figures', () => {

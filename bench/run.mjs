@@ -23,10 +23,23 @@ const entryPoints = [
   ...globSync('test/unit/fakes/*.ts').filter((f) => !f.endsWith('.test.ts')),
   ...globSync('bench/*.ts'),
 ];
-await build({ entryPoints, outdir: 'bench/.out', outbase: '.', bundle: false, platform: 'node', target: 'node24', format: 'esm', logLevel: 'warning' });
+await build({
+  entryPoints,
+  outdir: 'bench/.out',
+  outbase: '.',
+  bundle: false,
+  platform: 'node',
+  target: 'node24',
+  format: 'esm',
+  logLevel: 'warning',
+});
 
 const cpu = cpus();
-console.log(`Machine: ${cpu.length} x ${cpu[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min), node ${process.version}\n`);
+console.log(
+  `Machine: ${cpu.length} x ${cpu[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (1/5/15 min), node ${process.version}\n`,
+);
 
 const runs = [
   ['engine', ['--expose-gc', 'bench/.out/bench/engine.bench.js', ...flags]],
@@ -42,5 +55,9 @@ for (const [name, args] of runs) {
   }
   console.log('');
 }
-console.log(`Load average after the run: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `Load average after the run: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 process.exit(failed ? 1 : 0);

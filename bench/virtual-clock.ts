@@ -26,7 +26,9 @@ export function installImmediateCounter(): void {
       fn(...args);
     });
   }) as unknown as typeof setImmediate;
-  globalThis.setImmediate = Object.assign(counted, { __promisify__: (setImmediate as unknown as { __promisify__: unknown }).__promisify__ }) as typeof setImmediate;
+  globalThis.setImmediate = Object.assign(counted, {
+    __promisify__: (setImmediate as unknown as { __promisify__: unknown }).__promisify__,
+  }) as typeof setImmediate;
 }
 
 const turn = () => new Promise<void>((r) => realSetImmediate(r));

@@ -15,7 +15,13 @@ import { declareRbac } from './commands/rbac.js';
 import { declareJobs } from './commands/jobs.js';
 import { declareVersion } from './commands/version.js';
 import { declareWorker } from './commands/worker.js';
-import { cobraAnswerWith, completeCommandLine, connectOptionsFromWords, declareCompletion, kubeResourceLister } from './commands/completion.js';
+import {
+  cobraAnswerWith,
+  completeCommandLine,
+  connectOptionsFromWords,
+  declareCompletion,
+  kubeResourceLister,
+} from './commands/completion.js';
 import { HELP_WIDTH, renderHelp } from './help.js';
 import { findCommand, recordCommandTree, type CommandSpec } from './spec.js';
 
@@ -26,7 +32,19 @@ const ROOT_DESCRIBE =
   'unavailable. Operations run in a Job inside the cluster (install its RBAC once with `rbac install`), or here ' +
   'with --local.';
 
-const DECLARATIONS = [declareRollout, declareRestart, declareDecommission, declarePlan, declareHealth, declareSchedule, declareRbac, declareJobs, declareWorker, declareVersion, declareCompletion];
+const DECLARATIONS = [
+  declareRollout,
+  declareRestart,
+  declareDecommission,
+  declarePlan,
+  declareHealth,
+  declareSchedule,
+  declareRbac,
+  declareJobs,
+  declareWorker,
+  declareVersion,
+  declareCompletion,
+];
 
 /** The root flags and every command, on yargs or on the recorder of plugin/spec.ts. */
 function declareAll(y: Argv, env: CommandEnv): Argv {
@@ -56,7 +74,14 @@ let tree: CommandSpec | null = null;
 export function commandTree(): CommandSpec {
   if (!tree) {
     const noop: CommandEnv = { ctx: null as unknown as CliContext, select: () => undefined };
-    tree = recordCommandTree((y) => declareAll(y as Argv, noop).option('help', { alias: 'h', type: 'boolean', describe: 'Show help', group: 'Output:' }));
+    tree = recordCommandTree((y) =>
+      declareAll(y as Argv, noop).option('help', {
+        alias: 'h',
+        type: 'boolean',
+        describe: 'Show help',
+        group: 'Output:',
+      }),
+    );
     tree.describe = ROOT_DESCRIBE;
   }
   return tree;
@@ -77,7 +102,11 @@ function usageFromYargs(messages: string[], args: string[]): UsageError {
     // "Did you mean" only among the subcommands of the command that was being typed.
     const children = node.children.filter((c) => !c.hidden).map((c) => c.name);
     const suggestion = children.length > 0 ? closest(word, children) : undefined;
-    if (suggestion) return new UsageError(`unknown command "${word}"`, `Did you mean ${here} ${suggestion}? Run ${here} --help for the commands`);
+    if (suggestion)
+      return new UsageError(
+        `unknown command "${word}"`,
+        `Did you mean ${here} ${suggestion}? Run ${here} --help for the commands`,
+      );
     if (children.length > 0) return new UsageError(`unknown command "${word}"`, `Run ${here} --help for the commands`);
     return new UsageError(`unknown command or argument "${word}"`, `Run ${here} --help for its arguments`);
   }
@@ -85,12 +114,18 @@ function usageFromYargs(messages: string[], args: string[]): UsageError {
   if (missing) {
     const children = node.children.filter((c) => !c.hidden);
     if (children.length > 0) {
-      return new UsageError(`${node.path.join(' ')} needs a subcommand: ${children.map((c) => c.name).join(', ')}`, `Run ${here} --help`);
+      return new UsageError(
+        `${node.path.join(' ')} needs a subcommand: ${children.map((c) => c.name).join(', ')}`,
+        `Run ${here} --help`,
+      );
     }
     const p = node.positionals.filter((x) => x.required)[Number(missing[1])];
     if (p) {
       const what = p.describe ? ` (${p.describe})` : '';
-      return new UsageError(`${node.path.join(' ')} needs the argument <${p.name}>${what}`, `Run ${here} --help for examples`);
+      return new UsageError(
+        `${node.path.join(' ')} needs the argument <${p.name}>${what}`,
+        `Run ${here} --help for examples`,
+      );
     }
     return new UsageError('a required argument is missing', `Run ${here} --help for its arguments`);
   }
@@ -122,7 +157,8 @@ function editDistance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   }
   return d[a.length]![b.length]!;
@@ -148,7 +184,10 @@ export function normalizeArgs(args: string[]): string[] {
       let level = v[1] ?? v[2];
       if ((level === undefined || level === '') && /^\d+$/.test(args[i + 1] ?? '')) level = args[++i];
       if (level === undefined || level === '') {
-        throw new UsageError('-v needs a level: -v=N sets the log verbosity (0-10) as in kubectl', `Pass e.g. -v=4; the version is ${SCRIPT_NAME} version`);
+        throw new UsageError(
+          '-v needs a level: -v=N sets the log verbosity (0-10) as in kubectl',
+          `Pass e.g. -v=4; the version is ${SCRIPT_NAME} version`,
+        );
       }
       out.push(`--v=${level}`);
       continue;
@@ -197,7 +236,10 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     // come from the API server (bounded by a short timeout; nothing on any failure).
     const words = args.slice(1);
     try {
-      const { candidates, directive } = await completeCommandLine(words, kubeResourceLister(ctx, connectOptionsFromWords(words)));
+      const { candidates, directive } = await completeCommandLine(
+        words,
+        kubeResourceLister(ctx, connectOptionsFromWords(words)),
+      );
       ctx.stdout.write(cobraAnswerWith(candidates, directive));
     } catch {
       ctx.stdout.write(cobraAnswerWith([], 4));
@@ -250,7 +292,8 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
   } catch (err) {
     ctx.stderr.write(`${errorLine(err)}\n`);
     const verbose = args.some((a) => /^--v=(\d+)$/.test(a) && Number(a.slice(4)) >= 6);
-    if ((ctx.env.CRATE_DECOMMISSION_DEBUG || verbose) && err instanceof Error && err.stack) ctx.stderr.write(`${err.stack}\n`);
+    if ((ctx.env.CRATE_DECOMMISSION_DEBUG || verbose) && err instanceof Error && err.stack)
+      ctx.stderr.write(`${err.stack}\n`);
     return exitCodeForError(err);
   }
 }

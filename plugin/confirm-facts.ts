@@ -21,7 +21,11 @@ export interface ConfirmFacts {
 }
 
 /** The facts of the prompt; `stop` when the analysis showed the run cannot go on (the API server unreachable). */
-export async function confirmFacts(ctx: CliContext, conn: Connection, task: Task): Promise<ConfirmFacts | { stop: { exitCode: number; error: string } }> {
+export async function confirmFacts(
+  ctx: CliContext,
+  conn: Connection,
+  task: Task,
+): Promise<ConfirmFacts | { stop: { exitCode: number; error: string } }> {
   const base = {
     context: conn.target?.context || '?',
     cluster: conn.target?.cluster || '?',
@@ -36,17 +40,30 @@ export async function confirmFacts(ctx: CliContext, conn: Connection, task: Task
     const deps = await conn.engineDeps(log, signal, { readOnly: true });
     const outcome = await executeTask(engine, deps, { ...task, operation: 'plan', dryRun: true });
     const r = outcome.result;
-    if (outcome.exitCode === ExitCode.unreachable) return { stop: { exitCode: outcome.exitCode, error: String(r.error ?? 'cannot reach the cluster') } };
+    if (outcome.exitCode === ExitCode.unreachable)
+      return { stop: { exitCode: outcome.exitCode, error: String(r.error ?? 'cannot reach the cluster') } };
     if (!Array.isArray(r.order)) {
-      return { ...base, pods: null, note: `the runner decides the order; it could not be read from here: ${String(r.error ?? 'no plan')}` };
+      return {
+        ...base,
+        pods: null,
+        note: `the runner decides the order; it could not be read from here: ${String(r.error ?? 'no plan')}`,
+      };
     }
     const order = r.order as Array<{ podName: string; alreadyDone?: boolean; reason?: string }>;
     return {
       ...base,
-      pods: order.map((p) => `${p.podName}${p.alreadyDone ? ' (done)' : /elected master/.test(p.reason ?? '') ? ' (elected master)' : ''}`),
+      pods: order.map(
+        (p) =>
+          `${p.podName}${p.alreadyDone ? ' (done)' : /elected master/.test(p.reason ?? '') ? ' (elected master)' : ''}`,
+      ),
     };
   } catch (err) {
-    const why = signal.aborted && !ctx.signal.aborted ? `no answer within ${CONFIRM_ANALYSIS_MS / 1000}s` : err instanceof Error ? err.message : String(err);
+    const why =
+      signal.aborted && !ctx.signal.aborted
+        ? `no answer within ${CONFIRM_ANALYSIS_MS / 1000}s`
+        : err instanceof Error
+          ? err.message
+          : String(err);
     return { ...base, pods: null, note: `the runner decides the order; it could not be read from here: ${why}` };
   }
 }
@@ -54,7 +71,8 @@ export async function confirmFacts(ctx: CliContext, conn: Connection, task: Task
 /** The lines above the question: where, and which pods in which order. */
 export function describeFacts(f: ConfirmFacts): string {
   const lines = [`context ${f.context}, cluster ${f.cluster} (${f.server}), namespace ${f.namespace}`];
-  if (f.pods && f.pods.length > 1) lines.push(`pods in this order: ${f.pods.map((p, i) => `${i + 1}. ${p}`).join('  ')}`);
+  if (f.pods && f.pods.length > 1)
+    lines.push(`pods in this order: ${f.pods.map((p, i) => `${i + 1}. ${p}`).join('  ')}`);
   else if (f.pods && f.pods.length === 1) lines.push(`pod: ${f.pods[0]}`);
   else lines.push(`pods: ${f.note ?? 'unknown'}`);
   return lines.join('\n');

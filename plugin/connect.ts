@@ -35,14 +35,19 @@ export async function connectToCluster(opts: KubeConnectOptions): Promise<Connec
   const { loadKubeConfig } = await import('../shared/adapters/index.js');
   const { kc, namespace } = loadKubeConfig(opts);
   const identity = `${os.userInfo().username}@${os.hostname()}`;
-  const target: ApiServerTarget = { server: kc.getCurrentCluster()?.server ?? '?', context: kc.getCurrentContext(), cluster: kc.getCurrentCluster()?.name ?? '?' };
+  const target: ApiServerTarget = {
+    server: kc.getCurrentCluster()?.server ?? '?',
+    context: kc.getCurrentContext(),
+    cluster: kc.getCurrentCluster()?.name ?? '?',
+  };
   return {
     namespace,
     kube: withUnreachable(createPluginKube(kc), target),
     identity,
     target,
     async engineDeps(log, signal, opts = {}): Promise<EngineDeps> {
-      const { createKubernetesPort, createSqlTransportFactory, systemClock } = await import('../shared/adapters/index.js');
+      const { createKubernetesPort, createSqlTransportFactory, systemClock } =
+        await import('../shared/adapters/index.js');
       const kube = createKubernetesPort(kc, { reportingInstance: identity });
       const factory = createSqlTransportFactory(kube);
       // plan/health from here: HTTP where the pod answers, else exec (only reads, so a retry is harmless).

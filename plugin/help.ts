@@ -35,23 +35,54 @@ export function wrap(text: string, width: number, indent = 0, firstIndent = inde
 export function flagLabel(f: FlagSpec): string {
   const short = f.alias.filter((a) => a.length === 1).map((a) => `-${a}`);
   // A boolean that is on by default is turned off with --no-<name> (e.g. --[no-]stall-break).
-  const long = f.name.length === 1 ? `-${f.name}` : f.type === 'boolean' && f.default === true ? `--[no-]${f.name}` : `--${f.name}`;
+  const long =
+    f.name.length === 1
+      ? `-${f.name}`
+      : f.type === 'boolean' && f.default === true
+        ? `--[no-]${f.name}`
+        : `--${f.name}`;
   const value = f.type === 'boolean' ? '' : ` ${placeholder(f)}`;
   return [...short, long].join(', ') + value;
 }
 
 function placeholder(f: FlagSpec): string {
   const known: Record<string, string> = {
-    kubeconfig: 'PATH', context: 'NAME', cluster: 'NAME', user: 'NAME', namespace: 'NS', as: 'USER', 'as-group': 'GROUP',
-    output: 'FORMAT', color: 'WHEN', image: 'IMAGE', filename: 'FILE', schedule: 'CRON', 'time-zone': 'TZ',
-    'service-account': 'NAME', 'grace-period': 'SECONDS', 'min-availability': 'LEVEL', relocation: 'MODE', allocation: 'MODE',
-    'sql-transport': 'MODE', 'sql-user': 'NAME', 'sql-password-secret': 'NAME[:KEY]', 'sql-scheme': 'SCHEME',
-    'sql-ca-secret': 'NAME[:KEY]', v: 'LEVEL', pushgateway: 'URL', 'metrics-file': 'PATH', 'temporal-address': 'HOST:PORT',
-    'temporal-namespace': 'NS', 'task-queue': 'QUEUE', 'worker-context': 'NAME', 'log-level': 'LEVEL',
+    kubeconfig: 'PATH',
+    context: 'NAME',
+    cluster: 'NAME',
+    user: 'NAME',
+    namespace: 'NS',
+    as: 'USER',
+    'as-group': 'GROUP',
+    output: 'FORMAT',
+    color: 'WHEN',
+    image: 'IMAGE',
+    filename: 'FILE',
+    schedule: 'CRON',
+    'time-zone': 'TZ',
+    'service-account': 'NAME',
+    'grace-period': 'SECONDS',
+    'min-availability': 'LEVEL',
+    relocation: 'MODE',
+    allocation: 'MODE',
+    'sql-transport': 'MODE',
+    'sql-user': 'NAME',
+    'sql-password-secret': 'NAME[:KEY]',
+    'sql-scheme': 'SCHEME',
+    'sql-ca-secret': 'NAME[:KEY]',
+    v: 'LEVEL',
+    pushgateway: 'URL',
+    'metrics-file': 'PATH',
+    'temporal-address': 'HOST:PORT',
+    'temporal-namespace': 'NS',
+    'task-queue': 'QUEUE',
+    'worker-context': 'NAME',
+    'log-level': 'LEVEL',
     'max-concurrent-activities': 'N',
   };
   if (known[f.name]) return known[f.name]!;
-  if (/timeout$/.test(f.name) || (typeof f.default === 'string' && /^\d+(ms|s|m|h)$/.test(f.default))) return 'DURATION';
+  if (/timeout$/.test(f.name) || (typeof f.default === 'string' && /^\d+(ms|s|m|h)$/.test(f.default)))
+    return 'DURATION';
   return 'VALUE';
 }
 
@@ -149,9 +180,18 @@ export function renderHelp(root: CommandSpec, node: CommandSpec, width = HELP_WI
   if (node !== root) {
     const globals = root.flags
       .filter((f) => !f.hidden)
-      .map((f) => [...f.alias.filter((a) => a.length === 1).map((a) => `-${a}`), f.name.length === 1 ? `-${f.name}` : `--${f.name}`].join('/'));
+      .map((f) =>
+        [
+          ...f.alias.filter((a) => a.length === 1).map((a) => `-${a}`),
+          f.name.length === 1 ? `-${f.name}` : `--${f.name}`,
+        ].join('/'),
+      );
     lines.push(...wrap(`Global flags (${SCRIPT} --help explains them): ${globals.join(' ')}`, width, 2, 0), '');
-    if (commands.length > 0) lines.push(...wrap(`Run "${SCRIPT} ${node.path.join(' ')} <command> --help" for more about a command.`, width), '');
+    if (commands.length > 0)
+      lines.push(
+        ...wrap(`Run "${SCRIPT} ${node.path.join(' ')} <command> --help" for more about a command.`, width),
+        '',
+      );
   } else {
     lines.push(...wrap(`Run "${SCRIPT} <command> --help" for more about a command.`, width), '');
   }

@@ -1,8 +1,23 @@
 // Default mode: run a Task as a Kubernetes Job (the runner), follow its pods' logs across retries,
 // read the result from the runner's termination message, and exit with the runner's code.
 // Also `jobs list|attach|cancel`. Plain functions over the PluginKube port: tests drive them with fakes.
-import type { V1ContainerStatus, V1Job, V1Pod, V1ServiceAccount, V1StatefulSet, KubernetesObject } from '@kubernetes/client-node';
-import { BadInputError, KubeApiError, EXIT_INTERRUPTED, ExitCode, deadlineSecondsFor, runnerArgsFor, type Task } from '../shared/task/index.js';
+import type {
+  V1ContainerStatus,
+  V1Job,
+  V1Pod,
+  V1ServiceAccount,
+  V1StatefulSet,
+  KubernetesObject,
+} from '@kubernetes/client-node';
+import {
+  BadInputError,
+  KubeApiError,
+  EXIT_INTERRUPTED,
+  ExitCode,
+  deadlineSecondsFor,
+  runnerArgsFor,
+  type Task,
+} from '../shared/task/index.js';
 import {
   APP_NAME,
   DEFAULT_SERVICE_ACCOUNT,
@@ -61,7 +76,9 @@ async function deleteGracesOf(kube: PluginKube, namespace: string, statefulSets:
         pods = [];
       }
     }
-    const own = pods.filter((p) => p.metadata?.ownerReferences?.some((o) => o.kind === 'StatefulSet' && o.name === sts.metadata?.name));
+    const own = pods.filter((p) =>
+      p.metadata?.ownerReferences?.some((o) => o.kind === 'StatefulSet' && o.name === sts.metadata?.name),
+    );
     for (const pod of own) {
       const d = detectPodStrategy(sts, pod);
       if (d.strategy === 'kubernetes_managed') graces.push(d.deleteGracePeriodSeconds);
@@ -85,7 +102,10 @@ export async function resolveTarget(kube: PluginKube, task: Task): Promise<Resol
           `StatefulSet ${namespace}/${name} not found. Check the name and namespace: kubectl get statefulsets -n ${namespace}`,
         );
       }
-      return withGraces({ cluster: name, pods: task.operation === 'rollout' ? (sts.spec?.replicas ?? 1) : 1 }, await deleteGracesOf(kube, namespace, [sts]));
+      return withGraces(
+        { cluster: name, pods: task.operation === 'rollout' ? (sts.spec?.replicas ?? 1) : 1 },
+        await deleteGracesOf(kube, namespace, [sts]),
+      );
     }
     case 'cratedb': {
       const cr = await kube.get<{ spec?: { nodes?: { data?: Array<{ replicas?: number }> } } } & KubernetesObject>({
@@ -95,7 +115,9 @@ export async function resolveTarget(kube: PluginKube, task: Task): Promise<Resol
         name,
       });
       if (!cr) {
-        throw new BadInputError(`CrateDB ${namespace}/${name} not found. Check the name and namespace: kubectl get cratedbs -n ${namespace}`);
+        throw new BadInputError(
+          `CrateDB ${namespace}/${name} not found. Check the name and namespace: kubectl get cratedbs -n ${namespace}`,
+        );
       }
       const pods = (cr.spec?.nodes?.data ?? []).reduce((sum, d) => sum + (d.replicas ?? 0), 0);
       // crate-operator's StatefulSets carry an owner reference to the CrateDB.
@@ -107,21 +129,40 @@ export async function resolveTarget(kube: PluginKube, task: Task): Promise<Resol
       } catch {
         owned = [];
       }
-      return withGraces({ cluster: name, pods: task.operation === 'rollout' ? Math.max(1, pods) : 1 }, await deleteGracesOf(kube, namespace, owned));
+      return withGraces(
+        { cluster: name, pods: task.operation === 'rollout' ? Math.max(1, pods) : 1 },
+        await deleteGracesOf(kube, namespace, owned),
+      );
     }
     case 'pod': {
       const pod = await kube.get<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace, name });
-      if (!pod) throw new BadInputError(`pod ${namespace}/${name} not found. Check the name and namespace: kubectl get pods -n ${namespace}`);
+      if (!pod)
+        throw new BadInputError(
+          `pod ${namespace}/${name} not found. Check the name and namespace: kubectl get pods -n ${namespace}`,
+        );
       const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet');
       if (!owner) {
-        throw new BadInputError(`pod ${namespace}/${name} is not managed by a StatefulSet. Pass a CrateDB pod of a StatefulSet`);
+        throw new BadInputError(
+          `pod ${namespace}/${name} is not managed by a StatefulSet. Pass a CrateDB pod of a StatefulSet`,
+        );
       }
-      const sts = await kube.get<V1StatefulSet>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name: owner.name });
+      const sts = await kube.get<V1StatefulSet>({
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        namespace,
+        name: owner.name,
+      });
       if (task.operation === 'rollout') {
-        return withGraces({ cluster: owner.name, pods: sts?.spec?.replicas ?? 1 }, sts ? await deleteGracesOf(kube, namespace, [sts]) : []);
+        return withGraces(
+          { cluster: owner.name, pods: sts?.spec?.replicas ?? 1 },
+          sts ? await deleteGracesOf(kube, namespace, [sts]) : [],
+        );
       }
       const d = sts ? (await loadDetection()).detectPodStrategy(sts, pod) : null;
-      return withGraces({ cluster: owner.name, pods: 1 }, d?.strategy === 'kubernetes_managed' ? [d.deleteGracePeriodSeconds] : []);
+      return withGraces(
+        { cluster: owner.name, pods: 1 },
+        d?.strategy === 'kubernetes_managed' ? [d.deleteGracePeriodSeconds] : [],
+      );
     }
   }
 }
@@ -130,7 +171,11 @@ export async function resolveTarget(kube: PluginKube, task: Task): Promise<Resol
  * May the user create the Job, and is the runner's RBAC installed? Problems are BadInputError (exit 2)
  * saying what to run.
  */
-export async function checkJobPrerequisites(kube: PluginKube, namespace: string, serviceAccountName = DEFAULT_SERVICE_ACCOUNT): Promise<string[]> {
+export async function checkJobPrerequisites(
+  kube: PluginKube,
+  namespace: string,
+  serviceAccountName = DEFAULT_SERVICE_ACCOUNT,
+): Promise<string[]> {
   const warnings: string[] = [];
   const review = await kube.canI({ namespace, verb: 'create', group: 'batch', resource: 'jobs' });
   if (!review.allowed) {
@@ -139,7 +184,12 @@ export async function checkJobPrerequisites(kube: PluginKube, namespace: string,
         'Ask for that permission, or run the engine from here with --local',
     );
   }
-  const sa = await kube.get<V1ServiceAccount>({ apiVersion: 'v1', kind: 'ServiceAccount', namespace, name: serviceAccountName });
+  const sa = await kube.get<V1ServiceAccount>({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    namespace,
+    name: serviceAccountName,
+  });
   if (!sa) {
     throw new BadInputError(
       `the runner's ServiceAccount ${namespace}/${serviceAccountName} does not exist. run: kubectl crate-decommission rbac install -n ${namespace}`,
@@ -147,7 +197,12 @@ export async function checkJobPrerequisites(kube: PluginKube, namespace: string,
   }
   // The binding may live as a RoleBinding or (rbac install --cluster-wide) a ClusterRoleBinding.
   try {
-    const rb = await kube.get({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', namespace, name: serviceAccountName });
+    const rb = await kube.get({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      namespace,
+      name: serviceAccountName,
+    });
     if (!rb) {
       const crb = await kube.get({
         apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -218,7 +273,12 @@ function runnerStatus(pod: V1Pod): V1ContainerStatus | undefined {
 export function runnerTermination(pod: V1Pod): RunnerTermination | null {
   const t = runnerStatus(pod)?.state?.terminated;
   if (!t) return null;
-  return { podName: pod.metadata?.name ?? '', exitCode: t.exitCode, reason: t.reason ?? null, message: t.message ?? null };
+  return {
+    podName: pod.metadata?.name ?? '',
+    exitCode: t.exitCode,
+    reason: t.reason ?? null,
+    message: t.message ?? null,
+  };
 }
 
 function started(pod: V1Pod): boolean {
@@ -237,7 +297,9 @@ function created(pod: V1Pod): number {
   return t ? new Date(t).getTime() : 0;
 }
 
-export function jobFinished(job: V1Job | null): { type: 'Complete' | 'Failed'; reason: string | null; message: string | null } | null {
+export function jobFinished(
+  job: V1Job | null,
+): { type: 'Complete' | 'Failed'; reason: string | null; message: string | null } | null {
   for (const c of job?.status?.conditions ?? []) {
     if ((c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') {
       return { type: c.type, reason: c.reason ?? null, message: c.message ?? null };
@@ -345,7 +407,10 @@ export async function followJob(input: {
   let logResult: { pod: string; result: Record<string, unknown> } | null = null;
   try {
     for (;;) {
-      const snap = await latest.wait((s) => s.job === null || jobFinished(s.job) !== null || nextPod(s) !== null, signal);
+      const snap = await latest.wait(
+        (s) => s.job === null || jobFinished(s.job) !== null || nextPod(s) !== null,
+        signal,
+      );
       if (!snap) return { detached: true, exitCode: EXIT_INTERRUPTED, result: null, failure: null, pods: followed };
       const pod = nextPod(snap);
       if (!pod) break; // the Job is finished or gone, no further pod to follow
@@ -366,7 +431,8 @@ export async function followJob(input: {
         signal,
         ended: (waitMs) => podEnded(latest, podName, waitMs, signal),
       });
-      if (signal.aborted) return { detached: true, exitCode: EXIT_INTERRUPTED, result: null, failure: null, pods: followed };
+      if (signal.aborted)
+        return { detached: true, exitCode: EXIT_INTERRUPTED, result: null, failure: null, pods: followed };
       const done = await latest.wait((s) => {
         const p = s.pods.find((x) => x.metadata?.name === podName);
         return !p || runnerTermination(p) !== null;
@@ -392,7 +458,9 @@ function runnerResultOf(line: string): Record<string, unknown> | null {
   try {
     const rec = JSON.parse(line) as { step?: unknown; exitCode?: unknown; result?: unknown };
     const r = rec.result;
-    return rec.step === 'runner' && typeof rec.exitCode === 'number' && r && typeof r === 'object' && !Array.isArray(r) ? (r as Record<string, unknown>) : null;
+    return rec.step === 'runner' && typeof rec.exitCode === 'number' && r && typeof r === 'object' && !Array.isArray(r)
+      ? (r as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
@@ -456,7 +524,9 @@ export class LogResume {
 
   /** sinceTime for the next connection (the second of the last line shown), or undefined before any line. */
   get sinceTime(): string | undefined {
-    return this.lastSecond === null ? undefined : new Date(this.lastSecond * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return this.lastSecond === null
+      ? undefined
+      : new Date(this.lastSecond * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
 }
 
@@ -517,7 +587,9 @@ export async function followPodLog(input: {
       failures = delivered > 0 ? 0 : failures + 1;
     } else {
       failures += 1;
-      onStatus(`log stream of ${podName} broke (${error instanceof Error ? error.message : String(error)}); resuming${resume.sinceTime ? ` from ${resume.sinceTime}` : ''}`);
+      onStatus(
+        `log stream of ${podName} broke (${error instanceof Error ? error.message : String(error)}); resuming${resume.sinceTime ? ` from ${resume.sinceTime}` : ''}`,
+      );
     }
     if (failures > 0) {
       const ms = Math.min(10_000, (input.backoffMs ?? 500) * 2 ** Math.min(failures - 1, 5));
@@ -538,19 +610,51 @@ function outcomeOf(snap: JobSnapshot | null, last: RunnerTermination | null, pod
   const finished = jobFinished(snap?.job ?? null);
   if (last) {
     const result = parseTerminationMessage(last.message);
-    const failure = result ? null : last.message ? lastLines(last.message) : last.exitCode === 0 ? null : `runner exited with code ${last.exitCode}${last.reason ? ` (${last.reason})` : ''}`;
+    const failure = result
+      ? null
+      : last.message
+        ? lastLines(last.message)
+        : last.exitCode === 0
+          ? null
+          : `runner exited with code ${last.exitCode}${last.reason ? ` (${last.reason})` : ''}`;
     // A Job that hit its deadline killed the runner: that is a timeout whatever the signal's exit code.
     if (finished?.type === 'Failed' && finished.reason === 'DeadlineExceeded' && last.exitCode !== 0 && !result) {
-      return { detached: false, exitCode: ExitCode.timeout, result: null, failure: `Job deadline exceeded: ${finished.message ?? ''}`.trim(), pods };
+      return {
+        detached: false,
+        exitCode: ExitCode.timeout,
+        result: null,
+        failure: `Job deadline exceeded: ${finished.message ?? ''}`.trim(),
+        pods,
+      };
     }
     return { detached: false, exitCode: documentedExitCode(last.exitCode), result, failure, pods };
   }
-  if (!snap?.job) return { detached: false, exitCode: ExitCode.failed, result: null, failure: 'the Job was deleted (cancelled?) before its runner finished', pods };
-  if (finished?.type === 'Complete') return { detached: false, exitCode: ExitCode.ok, result: null, failure: null, pods };
+  if (!snap?.job)
+    return {
+      detached: false,
+      exitCode: ExitCode.failed,
+      result: null,
+      failure: 'the Job was deleted (cancelled?) before its runner finished',
+      pods,
+    };
+  if (finished?.type === 'Complete')
+    return { detached: false, exitCode: ExitCode.ok, result: null, failure: null, pods };
   if (finished?.reason === 'DeadlineExceeded') {
-    return { detached: false, exitCode: ExitCode.timeout, result: null, failure: `Job deadline exceeded: ${finished.message ?? ''}`.trim(), pods };
+    return {
+      detached: false,
+      exitCode: ExitCode.timeout,
+      result: null,
+      failure: `Job deadline exceeded: ${finished.message ?? ''}`.trim(),
+      pods,
+    };
   }
-  return { detached: false, exitCode: ExitCode.failed, result: null, failure: `Job failed: ${finished?.reason ?? 'unknown'} ${finished?.message ?? ''}`.trim(), pods };
+  return {
+    detached: false,
+    exitCode: ExitCode.failed,
+    result: null,
+    failure: `Job failed: ${finished?.reason ?? 'unknown'} ${finished?.message ?? ''}`.trim(),
+    pods,
+  };
 }
 
 /** What a log tail (FallbackToLogsOnError) says went wrong: the runner's first error line, else the last lines. */
@@ -586,9 +690,15 @@ export async function cancelJob(
   const active = pods.filter((p) => !runnerTermination(p) && !p.metadata?.deletionTimestamp);
   // Suspending first would also stop the pods, but deleting them with a grace period is explicit and works on every version.
   for (const p of active) {
-    await kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: p.metadata?.name ?? '' }, { gracePeriodSeconds, ...write });
+    await kube.delete(
+      { apiVersion: 'v1', kind: 'Pod', namespace, name: p.metadata?.name ?? '' },
+      { gracePeriodSeconds, ...write },
+    );
   }
-  await kube.delete({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: jobName }, { propagationPolicy: 'Background', ...write });
+  await kube.delete(
+    { apiVersion: 'batch/v1', kind: 'Job', namespace, name: jobName },
+    { propagationPolicy: 'Background', ...write },
+  );
   return { found: true, pods: active.map((p) => p.metadata?.name ?? '') };
 }
 
@@ -627,6 +737,7 @@ export function jobStatus(job: V1Job): string {
   const f = jobFinished(job);
   if (f) return f.type === 'Complete' ? 'Complete' : `Failed${f.reason ? ` (${f.reason})` : ''}`;
   if (job.spec?.suspend) return 'Suspended';
-  if ((job.status?.active ?? 0) > 0) return (job.status?.failed ?? 0) > 0 ? `Running (retry ${job.status?.failed})` : 'Running';
+  if ((job.status?.active ?? 0) > 0)
+    return (job.status?.failed ?? 0) > 0 ? `Running (retry ${job.status?.failed})` : 'Running';
   return 'Pending';
 }

@@ -27,14 +27,20 @@ function main(): void {
     kubeconfigNames: async (opts) => (await import('../shared/adapters/index.js')).kubeconfigNames(opts),
     // `-f -` reads stdin, as kubectl does.
     readFile: (path) => readFile(path === '-' ? '/dev/stdin' : path, 'utf8'),
-    listDir: async (path) => (await readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, directory: e.isDirectory() })),
+    listDir: async (path) =>
+      (await readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, directory: e.isDirectory() })),
     signal: interrupts.signal,
     interruptPolicy: (policy) => interrupts.use(policy),
     onForcedExit: (message) => interrupts.setForcedMessage(message),
     randomSuffix: () => randomSuffix(5),
     now: () => new Date(),
     confirm: (question) =>
-      confirmOnTerminal(question, { stdin: process.stdin, stderr: process.stderr, openTerminal: openControllingTerminal, signal: interrupts.signal }),
+      confirmOnTerminal(question, {
+        stdin: process.stdin,
+        stderr: process.stderr,
+        openTerminal: openControllingTerminal,
+        signal: interrupts.signal,
+      }),
     canConfirm: () => process.stdin.isTTY === true,
   };
 
@@ -77,7 +83,13 @@ async function warmUp(): Promise<void> {
     confirm: async () => false,
     canConfirm: () => false,
   };
-  for (const args of [['--help'], ['plan', '-f', 'warm-up.yaml', '-o', 'json'], ['plan', '-f', 'warm-up.yaml'], ['rollout', '--help'], ['__complete', 'roll']]) {
+  for (const args of [
+    ['--help'],
+    ['plan', '-f', 'warm-up.yaml', '-o', 'json'],
+    ['plan', '-f', 'warm-up.yaml'],
+    ['rollout', '--help'],
+    ['__complete', 'roll'],
+  ]) {
     await runCli(args, ctx).catch(() => 0);
   }
 }

@@ -9,6 +9,8 @@ export function monitoringHint(opts: { pushgateway?: string | undefined; schedul
           ? 'metrics: add --pushgateway http://<pushgateway>:9091 (schedule update) so scheduled runs push metrics and "no successful scheduled rollout for 8 days" can alert'
           : 'metrics: add --pushgateway http://<pushgateway>:9091 to rollout/restart/decommission/schedule create to push Prometheus metrics',
       ];
-  lines.push('alerts and dashboard: the kustomize component manifests/monitoring (PrometheusRule, Grafana dashboard, egress to the Pushgateway); see docs/observability.md');
+  lines.push(
+    'alerts and dashboard: the kustomize component manifests/monitoring (PrometheusRule, Grafana dashboard, egress to the Pushgateway); see docs/observability.md',
+  );
   return lines.map((l) => `${l}\n`).join('');
 }

@@ -162,7 +162,9 @@ export function buildRbac(opts: RbacOptions): Rbac {
 }
 
 /** The RBAC objects in apply order (ServiceAccount, role, binding). */
-export function rbacObjects(rbac: Rbac): Array<V1ServiceAccount | V1Role | V1RoleBinding | V1ClusterRole | V1ClusterRoleBinding> {
+export function rbacObjects(
+  rbac: Rbac,
+): Array<V1ServiceAccount | V1Role | V1RoleBinding | V1ClusterRole | V1ClusterRoleBinding> {
   return rbac.clusterWide
     ? [rbac.serviceAccount, rbac.clusterRole, rbac.clusterRoleBinding]
     : [rbac.serviceAccount, rbac.role, rbac.roleBinding];

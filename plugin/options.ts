@@ -2,7 +2,13 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { Argv } from 'yargs';
-import { UsageError, type DryRunMode, parseDryRun, parseDurationSeconds, validateNamespace } from '../shared/task/index.js';
+import {
+  UsageError,
+  type DryRunMode,
+  parseDryRun,
+  parseDurationSeconds,
+  validateNamespace,
+} from '../shared/task/index.js';
 import { validateJsonPath } from './output.js';
 
 export const OutputFormat = z.enum(['text', 'json', 'yaml', 'wide', 'name', 'jsonpath']);
@@ -57,7 +63,12 @@ export function declareGlobalOptions<T>(y: Argv<T>) {
     .option('user', { type: 'string', describe: 'The kubeconfig user to use', group: 'Kubernetes:' })
     .option('namespace', { alias: 'n', type: 'string', describe: 'Namespace of the target', group: 'Kubernetes:' })
     .option('as', { type: 'string', describe: 'Username to impersonate', group: 'Kubernetes:' })
-    .option('as-group', { type: 'string', array: true, describe: 'Group to impersonate (repeatable)', group: 'Kubernetes:' })
+    .option('as-group', {
+      type: 'string',
+      array: true,
+      describe: 'Group to impersonate (repeatable)',
+      group: 'Kubernetes:',
+    })
     .option('request-timeout', {
       type: 'string',
       describe: 'Time to wait for one API request (e.g. 30s, 1m; 0 = no limit)',
@@ -78,19 +89,39 @@ export function declareGlobalOptions<T>(y: Argv<T>) {
     .option('dry-run', {
       // A string: `--dry-run=server` carries its value; normalizeDryRunArgs makes the bare flag `--dry-run=client`.
       type: 'string',
-      describe: 'none|client|server. client (the bare flag): print what would be created; server: send it with dryRun=All (admission runs, nothing persists)',
+      describe:
+        'none|client|server. client (the bare flag): print what would be created; server: send it with dryRun=All (admission runs, nothing persists)',
       group: 'Output:',
     })
-    .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation (non-interactive use)', default: false, group: 'Output:' })
-    .option('color', { type: 'string', describe: 'auto|always|never (auto: on a terminal; NO_COLOR honoured)', default: 'auto', group: 'Output:' })
-    .option('v', { type: 'string', describe: "Log verbosity as kubectl's -v=N: 4+ shows debug lines", group: 'Output:' })
+    .option('yes', {
+      alias: 'y',
+      type: 'boolean',
+      describe: 'Do not ask for confirmation (non-interactive use)',
+      default: false,
+      group: 'Output:',
+    })
+    .option('color', {
+      type: 'string',
+      describe: 'auto|always|never (auto: on a terminal; NO_COLOR honoured)',
+      default: 'auto',
+      group: 'Output:',
+    })
+    .option('v', {
+      type: 'string',
+      describe: "Log verbosity as kubectl's -v=N: 4+ shows debug lines",
+      group: 'Output:',
+    })
     .option('local', {
       type: 'boolean',
       describe: 'Run the engine here through the API server (exec transport), no Job',
       default: false,
       group: 'Output:',
     })
-    .option('image', { type: 'string', describe: 'Runner image for the Job (default: the release image)', group: 'Output:' });
+    .option('image', {
+      type: 'string',
+      describe: 'Runner image for the Job (default: the release image)',
+      group: 'Output:',
+    });
 }
 
 /** Raw global flag values as yargs hands them over. */
@@ -120,33 +151,47 @@ const ImageRef = z
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/, 'must be an image reference such as ghcr.io/org/image:tag');
 
 /** Validate the global flags; every problem is a UsageError naming the flag. */
-export function parseGlobalOptions(raw: RawGlobal, env: Record<string, string | undefined> = {}, command?: string): GlobalOptions {
+export function parseGlobalOptions(
+  raw: RawGlobal,
+  env: Record<string, string | undefined> = {},
+  command?: string,
+): GlobalOptions {
   const outputText = optionalString(raw.output, '--output') ?? 'text';
   const eq = outputText.indexOf('=');
   const formatName = eq === -1 ? outputText : outputText.slice(0, eq);
   const output = OutputFormat.safeParse(formatName);
   const tables = command === undefined || TABLE_COMMANDS.includes(command);
-  const allowed = tables ? '-o text, json, yaml, wide, name or jsonpath=TEMPLATE' : '-o text, json, yaml or jsonpath=TEMPLATE';
+  const allowed = tables
+    ? '-o text, json, yaml, wide, name or jsonpath=TEMPLATE'
+    : '-o text, json, yaml or jsonpath=TEMPLATE';
   if (!output.success || (eq !== -1 && formatName !== 'jsonpath')) {
     throw new UsageError(`unknown output format "${outputText}"`, `Use ${allowed}`);
   }
   if ((output.data === 'wide' || output.data === 'name') && !tables) {
-    throw new UsageError(`-o ${output.data} is for commands with a table (${TABLE_COMMANDS.join(', ')}), not ${command}`, `Use ${allowed}`);
+    throw new UsageError(
+      `-o ${output.data} is for commands with a table (${TABLE_COMMANDS.join(', ')}), not ${command}`,
+      `Use ${allowed}`,
+    );
   }
   let jsonpath: string | undefined;
   if (output.data === 'jsonpath') {
     jsonpath = eq === -1 ? '' : outputText.slice(eq + 1);
-    if (jsonpath.trim() === '') throw new UsageError('-o jsonpath needs a template', "Use e.g. -o jsonpath='{.success}'");
+    if (jsonpath.trim() === '')
+      throw new UsageError('-o jsonpath needs a template', "Use e.g. -o jsonpath='{.success}'");
     try {
       validateJsonPath(jsonpath);
     } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err), "Use kubectl's JSONPath, e.g. -o jsonpath='{.items[*].name}'");
+      throw new UsageError(
+        err instanceof Error ? err.message : String(err),
+        "Use kubectl's JSONPath, e.g. -o jsonpath='{.items[*].name}'",
+      );
     }
   }
   let verbosity = 0;
   if (raw.v !== undefined) {
     const v = optionalString(raw.v, '-v') ?? '';
-    if (!/^\d+$/.test(v) || Number(v) > 10) throw new UsageError(`invalid -v level "${v}": must be a number from 0 to 10`, 'Pass e.g. -v=4');
+    if (!/^\d+$/.test(v) || Number(v) > 10)
+      throw new UsageError(`invalid -v level "${v}": must be a number from 0 to 10`, 'Pass e.g. -v=4');
     verbosity = Number(v);
   }
   const color = ColorMode.safeParse(raw.color ?? 'auto');
@@ -161,7 +206,8 @@ export function parseGlobalOptions(raw: RawGlobal, env: Record<string, string | 
     throw new UsageError(`kubeconfig file "${kubeconfig}" does not exist`, 'Pass an existing file to --kubeconfig');
   }
   const requestTimeout = optionalString(raw['request-timeout'], '--request-timeout');
-  if (requestTimeout !== undefined) parseDurationSeconds(requestTimeout, '--request-timeout', { allowZero: true, allowFraction: true });
+  if (requestTimeout !== undefined)
+    parseDurationSeconds(requestTimeout, '--request-timeout', { allowZero: true, allowFraction: true });
   const asGroups = stringArray(raw['as-group'], '--as-group');
   const as = optionalString(raw.as, '--as');
   if (asGroups.length > 0 && as === undefined) {
@@ -171,7 +217,11 @@ export function parseGlobalOptions(raw: RawGlobal, env: Record<string, string | 
   image ??= env.CRATE_DECOMMISSION_IMAGE || undefined;
   if (image !== undefined) {
     const r = ImageRef.safeParse(image);
-    if (!r.success) throw new UsageError(`invalid --image "${image}": ${r.error.issues[0]?.message ?? 'invalid'}`, 'Pass a container image reference');
+    if (!r.success)
+      throw new UsageError(
+        `invalid --image "${image}": ${r.error.issues[0]?.message ?? 'invalid'}`,
+        'Pass a container image reference',
+      );
   }
   const connect: KubeConnectOptions = {};
   if (kubeconfig !== undefined) connect.kubeconfig = kubeconfig;

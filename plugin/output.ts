@@ -49,7 +49,12 @@ export function toPlainYaml(value: unknown): string {
 // [n], [-n], [*], [a:b], .., {range EXPR}...{end}, and {"literal"} (with \n, \t). Several results are joined by
 // a space, as kubectl does. Filters (?(...)) are not supported: an error says so.
 
-type Seg = { kind: 'field'; name: string } | { kind: 'index'; index: number } | { kind: 'slice'; start?: number; end?: number } | { kind: 'all' } | { kind: 'recurse' };
+type Seg =
+  | { kind: 'field'; name: string }
+  | { kind: 'index'; index: number }
+  | { kind: 'slice'; start?: number; end?: number }
+  | { kind: 'all' }
+  | { kind: 'recurse' };
 
 export class JsonPathError extends Error {}
 
@@ -89,7 +94,8 @@ function parsePath(expr: string): Seg[] {
         if (b) slice.end = Number(b);
         segs.push(slice);
       } else if (/^'.*'$|^".*"$/.test(inner)) segs.push({ kind: 'field', name: inner.slice(1, -1) });
-      else if (inner.startsWith('?')) throw new JsonPathError(`JSONPath filters ("${inner}") are not supported; use -o json with jq`);
+      else if (inner.startsWith('?'))
+        throw new JsonPathError(`JSONPath filters ("${inner}") are not supported; use -o json with jq`);
       else throw new JsonPathError(`invalid JSONPath "${expr}" at "[${inner}]"`);
     } else {
       throw new JsonPathError(`invalid JSONPath "${expr}" at "${s.slice(i)}"`);
@@ -105,7 +111,8 @@ function evalPath(root: unknown, segs: Seg[]): unknown[] {
     for (const v of current) {
       switch (seg.kind) {
         case 'field':
-          if (v && typeof v === 'object' && !Array.isArray(v) && seg.name in v) next.push((v as Record<string, unknown>)[seg.name]);
+          if (v && typeof v === 'object' && !Array.isArray(v) && seg.name in v)
+            next.push((v as Record<string, unknown>)[seg.name]);
           break;
         case 'index':
           if (Array.isArray(v)) {
@@ -141,7 +148,8 @@ function show(v: unknown): string {
   return String(v);
 }
 
-type Node = { kind: 'text'; text: string } | { kind: 'expr'; expr: string } | { kind: 'range'; expr: string; body: Node[] };
+type Node =
+  { kind: 'text'; text: string } | { kind: 'expr'; expr: string } | { kind: 'range'; expr: string; body: Node[] };
 
 function parseTemplate(template: string): Node[] {
   const tokens: Array<{ text?: string; expr?: string }> = [];

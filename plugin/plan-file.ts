@@ -57,7 +57,8 @@ export interface PlanFileOptions {
   givenFlags: string[];
 }
 
-const TEMPLATE = /\{\{-?\s*(?:[.$]|(?:if|else|end|range|with|include|template|define|toYaml|tpl|printf|quote|default|required|nindent|indent|lookup)\b)/;
+const TEMPLATE =
+  /\{\{-?\s*(?:[.$]|(?:if|else|end|range|with|include|template|define|toYaml|tpl|printf|quote|default|required|nindent|indent|lookup)\b)/;
 
 /** The first line holding Go template markers in a text, or null. */
 function templateLine(text: string, offset = 0): { line: number; text: string } | null {
@@ -92,13 +93,17 @@ export function objectsFromManifest(text: string, source: string): Array<Record<
       if (template) throw templateError(source, template);
       const pos = first.linePos?.[0];
       const where = pos ? ` (line ${pos.line}, column ${pos.col})` : '';
-      throw new UsageError(`cannot parse ${source}${where}: ${first.message.split('\n')[0] ?? 'invalid YAML/JSON'}`, 'Pass a valid YAML or JSON manifest to -f');
+      throw new UsageError(
+        `cannot parse ${source}${where}: ${first.message.split('\n')[0] ?? 'invalid YAML/JSON'}`,
+        'Pass a valid YAML or JSON manifest to -f',
+      );
     }
     const value = doc.toJS() as unknown;
     const objects: Array<Record<string, unknown>> = [];
     collect(value, objects);
     // Rendered manifests may carry `{{ ... }}` in strings (alert templates); a StatefulSet or CrateDB with them is a template.
-    if (template && objects.some((o) => o.kind === 'StatefulSet' || o.kind === 'CrateDB' || typeof o.kind !== 'string')) throw templateError(source, template);
+    if (template && objects.some((o) => o.kind === 'StatefulSet' || o.kind === 'CrateDB' || typeof o.kind !== 'string'))
+      throw templateError(source, template);
     out.push(...objects);
   }
   return out;
@@ -121,7 +126,10 @@ function collect(value: unknown, out: Array<Record<string, unknown>>): void {
 function nameOf(obj: Record<string, unknown>, kind: string, source: string): string {
   const name = (obj.metadata as { name?: unknown } | undefined)?.name;
   if (typeof name !== 'string' || name === '') {
-    throw new UsageError(`a ${kind} in ${source} has no metadata.name`, `Give the ${kind} a name, as the API server requires`);
+    throw new UsageError(
+      `a ${kind} in ${source} has no metadata.name`,
+      `Give the ${kind} a name, as the API server requires`,
+    );
   }
   return name;
 }
@@ -137,17 +145,24 @@ function replicasOf(sts: V1StatefulSet, name: string, source: string): number {
     );
   }
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-    throw new UsageError(`StatefulSet ${name} in ${source}: spec.replicas ${JSON.stringify(v)} is not a whole number >= 0`, 'Write spec.replicas as a whole number');
+    throw new UsageError(
+      `StatefulSet ${name} in ${source}: spec.replicas ${JSON.stringify(v)} is not a whole number >= 0`,
+      'Write spec.replicas as a whole number',
+    );
   }
   return v;
 }
 
 /** crate-operator's StatefulSet names for a CrateDB resource (cratedb-facts.md section 4). */
 function crateOperatorStatefulSets(cr: Record<string, unknown>, name: string): string[] {
-  const nodes = (cr.spec as { nodes?: { master?: { replicas?: unknown }; data?: Array<{ name?: unknown; replicas?: unknown }> } } | undefined)?.nodes;
+  const nodes = (
+    cr.spec as
+      { nodes?: { master?: { replicas?: unknown }; data?: Array<{ name?: unknown; replicas?: unknown }> } } | undefined
+  )?.nodes;
   const out: string[] = [];
   if (nodes?.master) out.push(`crate-master-${name} (${String(nodes.master.replicas ?? '?')})`);
-  for (const d of nodes?.data ?? []) out.push(`crate-data-${String(d.name ?? '?')}-${name} (${String(d.replicas ?? '?')})`);
+  for (const d of nodes?.data ?? [])
+    out.push(`crate-data-${String(d.name ?? '?')}-${name} (${String(d.replicas ?? '?')})`);
   return out;
 }
 
@@ -192,7 +207,10 @@ export function planFromManifests(
         continue;
       }
       const replicas = replicasOf(sts, name, source);
-      const manifestNs = typeof sts.metadata?.namespace === 'string' && sts.metadata.namespace !== '' ? sts.metadata.namespace : undefined;
+      const manifestNs =
+        typeof sts.metadata?.namespace === 'string' && sts.metadata.namespace !== ''
+          ? sts.metadata.namespace
+          : undefined;
       if (manifestNs !== undefined && options.namespace !== undefined && manifestNs !== options.namespace) {
         throw new UsageError(
           `the namespace "${manifestNs}" of StatefulSet ${name} in ${source} does not match the namespace "${options.namespace}" given with -n`,
@@ -204,17 +222,24 @@ export function planFromManifests(
         detection = detect(sts);
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
-        throw new UsageError(`cannot analyse StatefulSet ${name} in ${source}: ${msg}`, 'Check that the manifest is a complete StatefulSet');
+        throw new UsageError(
+          `cannot analyse StatefulSet ${name} in ${source}: ${msg}`,
+          'Check that the manifest is a complete StatefulSet',
+        );
       }
       const managed = detection.strategy === 'kubernetes_managed';
       const warnings: string[] = [];
       if (replicas === 0) warnings.push('0 replicas: there is no pod to restart');
       if (replicas === 1) {
-        warnings.push('1 replica: restarting its only node makes every table unavailable until it is back (no other node holds a copy); dc_util skips the decommission');
+        warnings.push(
+          '1 replica: restarting its only node makes every table unavailable until it is back (no other node holds a copy); dc_util skips the decommission',
+        );
       }
       const notApplying = options.givenFlags;
       if (managed && notApplying.length > 0) {
-        warnings.push(`${notApplying.join(' and ')} do${notApplying.length === 1 ? 'es' : ''} not apply here: dc_util decommissions these pods with its own timeout and min availability (shown above)`);
+        warnings.push(
+          `${notApplying.join(' and ')} do${notApplying.length === 1 ? 'es' : ''} not apply here: dc_util decommissions these pods with its own timeout and min availability (shown above)`,
+        );
       }
       planned.push({
         name,
@@ -224,23 +249,52 @@ export function planFromManifests(
         replicas,
         source,
         decommission: managed
-          ? { by: 'dc_util', timeoutSeconds: detection.dcUtilTimeoutSeconds, minAvailability: detection.minAvailability }
-          : { by: 'engine', timeoutSeconds: options.engine.decommissionTimeout, minAvailability: options.engine.minAvailability },
+          ? {
+              by: 'dc_util',
+              timeoutSeconds: detection.dcUtilTimeoutSeconds,
+              minAvailability: detection.minAvailability,
+            }
+          : {
+              by: 'engine',
+              timeoutSeconds: options.engine.decommissionTimeout,
+              minAvailability: options.engine.minAvailability,
+            },
         warnings,
       });
     }
   }
   const source = inputs.map((i) => i.source).join(', ');
   if (planned.length === 0) {
-    if (problems[0] !== undefined) throw new UsageError(problems[0], problems.length > 1 ? `${problems.length - 1} more object(s) left out for the same kind of reason; pass a manifest holding a CrateDB StatefulSet` : 'Pass a manifest holding a CrateDB StatefulSet');
-    throw new UsageError(`no StatefulSet found in ${source || 'the input'}`, 'Pass a manifest holding a StatefulSet (kind: StatefulSet)');
+    if (problems[0] !== undefined)
+      throw new UsageError(
+        problems[0],
+        problems.length > 1
+          ? `${problems.length - 1} more object(s) left out for the same kind of reason; pass a manifest holding a CrateDB StatefulSet`
+          : 'Pass a manifest holding a CrateDB StatefulSet',
+      );
+    throw new UsageError(
+      `no StatefulSet found in ${source || 'the input'}`,
+      'Pass a manifest holding a StatefulSet (kind: StatefulSet)',
+    );
   }
   return { source, statefulSets: planned, ...(skipped.length > 0 ? { skipped } : {}) };
 }
 
 /** One input text (the old single-file entry point). */
-export function planFromManifest(text: string, source: string, detect: (sts: V1StatefulSet) => StrategyDetection, options?: PlanFileOptions): PlanFileOutput {
-  return planFromManifests([{ source, text }], detect, options ?? { engine: { decommissionTimeout: 720, minAvailability: 'PRIMARIES', allocation: 'primaries' }, givenFlags: [] });
+export function planFromManifest(
+  text: string,
+  source: string,
+  detect: (sts: V1StatefulSet) => StrategyDetection,
+  options?: PlanFileOptions,
+): PlanFileOutput {
+  return planFromManifests(
+    [{ source, text }],
+    detect,
+    options ?? {
+      engine: { decommissionTimeout: 720, minAvailability: 'PRIMARIES', allocation: 'primaries' },
+      givenFlags: [],
+    },
+  );
 }
 
 /** A URL given to -f: refused (plan -f is offline). */
@@ -258,18 +312,25 @@ export const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
 export async function readManifests(
   args: string[],
   recursive: boolean,
-  io: { readFile(path: string): Promise<string>; listDir(path: string): Promise<Array<{ name: string; directory: boolean }>> },
+  io: {
+    readFile(path: string): Promise<string>;
+    listDir(path: string): Promise<Array<{ name: string; directory: boolean }>>;
+  },
   problem: (err: unknown) => string,
 ): Promise<ManifestText[]> {
   const out: ManifestText[] = [];
-  if (args.filter((a) => a === '-').length > 1) throw new UsageError('-f - was given more than once', 'stdin can be read once');
+  if (args.filter((a) => a === '-').length > 1)
+    throw new UsageError('-f - was given more than once', 'stdin can be read once');
   const readPath = async (path: string, top: boolean): Promise<void> => {
     try {
       out.push({ source: path === '-' ? 'stdin' : path, text: await io.readFile(path) });
       return;
     } catch (err) {
       if ((err as { code?: unknown } | null)?.code !== 'EISDIR') {
-        throw new UsageError(`cannot read ${top ? 'file' : 'manifest'} "${path}": ${problem(err)}`, 'Pass a readable YAML or JSON file (or a directory of them) to -f');
+        throw new UsageError(
+          `cannot read ${top ? 'file' : 'manifest'} "${path}": ${problem(err)}`,
+          'Pass a readable YAML or JSON file (or a directory of them) to -f',
+        );
       }
     }
     let entries: Array<{ name: string; directory: boolean }>;
@@ -297,7 +358,11 @@ export async function readManifests(
     }
     const before = out.length;
     await readPath(arg, true);
-    if (out.length === before) throw new UsageError(`no StatefulSet found in ${arg}: it holds no .yaml, .yml or .json file${recursive ? '' : ' (subdirectories need -R)'}`, 'Pass a manifest holding a StatefulSet (kind: StatefulSet)');
+    if (out.length === before)
+      throw new UsageError(
+        `no StatefulSet found in ${arg}: it holds no .yaml, .yml or .json file${recursive ? '' : ' (subdirectories need -R)'}`,
+        'Pass a manifest holding a StatefulSet (kind: StatefulSet)',
+      );
   }
   return out;
 }

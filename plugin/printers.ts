@@ -15,7 +15,13 @@ export interface PrintOptions {
   document?: (v: unknown) => unknown;
 }
 
-export function printValue(out: Writer, value: unknown, format: OutputFormat, text: (v: unknown) => string, opts: PrintOptions = {}): void {
+export function printValue(
+  out: Writer,
+  value: unknown,
+  format: OutputFormat,
+  text: (v: unknown) => string,
+  opts: PrintOptions = {},
+): void {
   switch (format) {
     case 'json':
       out.write(`${JSON.stringify(opts.document ? opts.document(value) : value, null, 2)}\n`);
@@ -24,7 +30,8 @@ export function printValue(out: Writer, value: unknown, format: OutputFormat, te
       out.write(toPlainYaml(opts.document ? opts.document(value) : value));
       return;
     case 'jsonpath': {
-      if (opts.jsonpath === undefined) throw new UsageError('-o jsonpath needs a template', "Use e.g. -o jsonpath='{.success}'");
+      if (opts.jsonpath === undefined)
+        throw new UsageError('-o jsonpath needs a template', "Use e.g. -o jsonpath='{.success}'");
       const t = jsonPath(opts.jsonpath, opts.document ? opts.document(value) : value);
       out.write(t.endsWith('\n') ? t : `${t}\n`);
       return;
@@ -51,7 +58,9 @@ export interface TableOptions {
 
 /** A fixed-width table (kubectl get style); --no-headers drops the header row. */
 export function table(headers: string[], rows: string[][], opts: TableOptions = {}): string {
-  const widths = headers.map((h, i) => Math.max(opts.noHeaders ? 0 : h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = headers.map((h, i) =>
+    Math.max(opts.noHeaders ? 0 : h.length, ...rows.map((r) => (r[i] ?? '').length)),
+  );
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
@@ -70,7 +79,11 @@ function seconds(v: unknown): string {
 }
 
 /** Text for any operation result: rollout, restart, decommission, health, plan, or an error record. */
-export function formatResult(value: unknown, c: Colors, t: TableOptions & { wide?: boolean; omitError?: boolean } = {}): string {
+export function formatResult(
+  value: unknown,
+  c: Colors,
+  t: TableOptions & { wide?: boolean; omitError?: boolean } = {},
+): string {
   if (value === null || typeof value !== 'object') return str(value);
   const r = value as Record<string, unknown>;
   const lines: string[] = [];
@@ -105,7 +118,8 @@ export function formatResult(value: unknown, c: Colors, t: TableOptions & { wide
       );
     }
     if (omitted > 0) lines.push(`(${omitted} more pod(s) not shown: see the runner's log for the full result)`);
-    if (r.allocationReset === false) lines.push(c.yellow('warning: cluster.routing.allocation.enable may not have been reset'));
+    if (r.allocationReset === false)
+      lines.push(c.yellow('warning: cluster.routing.allocation.enable may not have been reset'));
   } else if (typeof r.podName === 'string') {
     const verb = 'decommission' in r || 'skipped' in r ? 'restart' : 'decommission';
     lines.push(
@@ -115,7 +129,11 @@ export function formatResult(value: unknown, c: Colors, t: TableOptions & { wide
     const reloc = r.relocation as { summary?: unknown } | undefined;
     if (reloc && typeof reloc.summary === 'string') lines.push(`Relocation: ${reloc.summary}`);
     // The single-pod pre-flight: shown when it decided (a refusal, a degraded go-ahead) or in a dry run.
-    const degraded = !!(r.preflight && typeof r.preflight === 'object' && (r.preflight as Record<string, unknown>).degraded);
+    const degraded = !!(
+      r.preflight &&
+      typeof r.preflight === 'object' &&
+      (r.preflight as Record<string, unknown>).degraded
+    );
     if (r.preflight && typeof r.preflight === 'object' && (r.dryRun || r.errorKind === 'refused' || degraded)) {
       lines.push(`Pre-flight: ${formatHealth(r.preflight as Record<string, unknown>, c)}`);
     }
@@ -146,14 +164,26 @@ export function resultNames(value: unknown): string[] {
   return [];
 }
 
-function formatHealth(r: Record<string, unknown>, c: Colors, t: TableOptions & { wide?: boolean; omitError?: boolean } = {}): string {
+function formatHealth(
+  r: Record<string, unknown>,
+  c: Colors,
+  t: TableOptions & { wide?: boolean; omitError?: boolean } = {},
+): string {
   const degraded = r.degraded && typeof r.degraded === 'object' ? (r.degraded as Record<string, unknown>) : null;
   const state = r.healthy ? c.green('✓ healthy') : degraded ? c.yellow('! degraded') : c.red('✗ unhealthy');
-  const lines = [`${state}: ${str(r.healthStatus)}, ${str(r.nodeCount)}/${str(r.expectedNodes)} nodes, master ${str(r.masterNode)}`];
+  const lines = [
+    `${state}: ${str(r.healthStatus)}, ${str(r.nodeCount)}/${str(r.expectedNodes)} nodes, master ${str(r.masterNode)}`,
+  ];
   if (degraded) lines.push(c.yellow(`preflight: ${str(degraded.message)}`));
   const checks = Array.isArray(r.checks) ? (r.checks as Array<Record<string, unknown>>) : [];
   if (checks.length > 0) {
-    lines.push(table(['CHECK', 'OK', 'MESSAGE'], checks.map((k) => [str(k.name), k.ok ? 'yes' : c.red('no'), str(k.message, '')]), t));
+    lines.push(
+      table(
+        ['CHECK', 'OK', 'MESSAGE'],
+        checks.map((k) => [str(k.name), k.ok ? 'yes' : c.red('no'), str(k.message, '')]),
+        t,
+      ),
+    );
   }
   if (t.wide) {
     lines.push(
@@ -172,7 +202,17 @@ function formatPlan(r: Record<string, unknown>, c: Colors, t: TableOptions & { w
   const order = r.order as Array<Record<string, unknown>>;
   lines.push('Order:');
   const relocated = order.some((p) => p.relocation && typeof p.relocation === 'object');
-  const headers = ['#', 'POD', ...(t.wide ? ['STATEFULSET'] : []), 'NODE', 'STRATEGY', ...(relocated ? ['RELOCATION', 'COPIES'] : []), 'GRACE', 'TIMEOUT', 'REASON'];
+  const headers = [
+    '#',
+    'POD',
+    ...(t.wide ? ['STATEFULSET'] : []),
+    'NODE',
+    'STRATEGY',
+    ...(relocated ? ['RELOCATION', 'COPIES'] : []),
+    'GRACE',
+    'TIMEOUT',
+    'REASON',
+  ];
   lines.push(
     table(
       headers,
@@ -192,15 +232,27 @@ function formatPlan(r: Record<string, unknown>, c: Colors, t: TableOptions & { w
   );
   for (const p of order) {
     const v = p.relocation as { decision?: unknown; blockers?: unknown } | undefined;
-    if (v && Array.isArray(v.blockers) && v.blockers.length > 0) lines.push(`Relocation of ${str(p.podName)}: ${str(v.decision)} because ${v.blockers.map(String).join('; ')}`);
+    if (v && Array.isArray(v.blockers) && v.blockers.length > 0)
+      lines.push(`Relocation of ${str(p.podName)}: ${str(v.decision)} because ${v.blockers.map(String).join('; ')}`);
   }
-  if (relocated) lines.push('Relocation is decided again right before each pod (--relocation); COPIES: bytes copied off the node by file (about as much comes back after it returns).');
+  if (relocated)
+    lines.push(
+      'Relocation is decided again right before each pod (--relocation); COPIES: bytes copied off the node by file (about as much comes back after it returns).',
+    );
   if (typeof r.totalTimeoutSeconds === 'number') lines.push(`Total timeout: ${seconds(r.totalTimeoutSeconds)}`);
-  if (r.preflight && typeof r.preflight === 'object') lines.push(`Pre-flight: ${formatHealth(r.preflight as Record<string, unknown>, c)}`);
-  const decision = r.preflightDecision && typeof r.preflightDecision === 'object' ? (r.preflightDecision as Record<string, unknown>) : null;
+  if (r.preflight && typeof r.preflight === 'object')
+    lines.push(`Pre-flight: ${formatHealth(r.preflight as Record<string, unknown>, c)}`);
+  const decision =
+    r.preflightDecision && typeof r.preflightDecision === 'object'
+      ? (r.preflightDecision as Record<string, unknown>)
+      : null;
   if (decision && decision.outcome !== 'passed') {
     const text = `Pre-flight decision: ${str(decision.outcome)}${decision.outcome === 'degraded' ? '' : ` - ${str(decision.message)}`}`;
-    lines.push(decision.outcome === 'degraded' ? c.yellow(`${text} (the pods listed first restart before the full health gate must pass)`) : c.red(text));
+    lines.push(
+      decision.outcome === 'degraded'
+        ? c.yellow(`${text} (the pods listed first restart before the full health gate must pass)`)
+        : c.red(text),
+    );
   }
   return lines.join('\n');
 }
@@ -222,10 +274,14 @@ export function formatDetection(d: Record<string, unknown>, c: Colors): string {
       `${d.dcUtilSkips ? ' (will skip)' : ''}, dc_util timeout: ${seconds(d.dcUtilTimeoutSeconds)}` +
       `, delete grace period: ${seconds(d.deleteGracePeriodSeconds)}, min availability: ${str(d.minAvailability)}`,
   ];
-  if (d.hasDcUtil) lines.push(`  dc_util -proto: ${str(d.dcUtilProto, 'unknown')}, CrateDB serves: ${str(d.servedScheme, 'unknown (decided at discovery)')}`);
+  if (d.hasDcUtil)
+    lines.push(
+      `  dc_util -proto: ${str(d.dcUtilProto, 'unknown')}, CrateDB serves: ${str(d.servedScheme, 'unknown (decided at discovery)')}`,
+    );
   const reasons = Array.isArray(d.reasons) ? (d.reasons as unknown[]) : [];
   // The detection rule that wrote each reason (its function name, as docs/strategy.md's rule table names it).
-  const rules = Array.isArray(d.reasonRules) && d.reasonRules.length === reasons.length ? (d.reasonRules as unknown[]) : null;
+  const rules =
+    Array.isArray(d.reasonRules) && d.reasonRules.length === reasons.length ? (d.reasonRules as unknown[]) : null;
   reasons.forEach((reason, i) => {
     const rule = rules ? String(rules[i]) : '';
     lines.push(`  - ${String(reason)}${rule ? c.dim(` (rule ${rule})`) : ''}`);
@@ -251,5 +307,7 @@ export function printActions(
       const [object = '', ...rest] = l.split(' ');
       return { object, ...(namespace ? { namespace } : {}), action: rest.join(' ') };
     });
-  printValue(env.ctx.stdout, { apiVersion: 'v1', kind: 'List', items }, g.output, () => lines.join('\n'), { jsonpath: g.jsonpath });
+  printValue(env.ctx.stdout, { apiVersion: 'v1', kind: 'List', items }, g.output, () => lines.join('\n'), {
+    jsonpath: g.jsonpath,
+  });
 }

@@ -78,7 +78,9 @@ export function plainProgress(out: Writer, c: Colors, opts: { verbose?: boolean 
   const time = (ts: unknown) => (typeof ts === 'string' && ts.length >= 19 ? ts.slice(11, 19) : '');
   return {
     runnerPod(podName, attempt) {
-      out.write(`${c.dim(attempt > 1 ? `runner pod ${podName} (attempt ${attempt}, resuming the same operation)` : `runner pod ${podName}`)}\n`);
+      out.write(
+        `${c.dim(attempt > 1 ? `runner pod ${podName} (attempt ${attempt}, resuming the same operation)` : `runner pod ${podName}`)}\n`,
+      );
     },
     status(message) {
       out.write(`${c.dim(message)}\n`);
@@ -111,7 +113,9 @@ export function plainProgress(out: Writer, c: Colors, opts: { verbose?: boolean 
 export function jsonProgress(out: Writer): ProgressSink {
   return {
     runnerPod(podName, attempt) {
-      out.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'info', msg: `runner pod ${podName}`, runnerPod: podName, attempt })}\n`);
+      out.write(
+        `${JSON.stringify({ ts: new Date().toISOString(), level: 'info', msg: `runner pod ${podName}`, runnerPod: podName, attempt })}\n`,
+      );
     },
     status(message) {
       out.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'info', msg: message })}\n`);
@@ -137,7 +141,10 @@ interface ActiveTask {
  * what it is about, its output the current step. A rollout moves one pod at a time, so tasks run one
  * after another and stay on screen as a list.
  */
-export function listrProgress(c: Colors, opts: { renderer?: 'default' | 'simple' | 'test' | 'silent' } = {}): ProgressSink {
+export function listrProgress(
+  c: Colors,
+  opts: { renderer?: 'default' | 'simple' | 'test' | 'silent' } = {},
+): ProgressSink {
   let active: ActiveTask | null = null;
   let listr2: Promise<typeof import('listr2')> | null = null;
   const start = async (key: string, title: string): Promise<ActiveTask> => {
@@ -160,7 +167,12 @@ export function listrProgress(c: Colors, opts: { renderer?: 'default' | 'simple'
           rendererOptions: { persistentOutput: true, outputBar: 1 },
         },
       ],
-      { renderer: opts.renderer ?? 'default', registerSignalListeners: false, exitOnError: false, collectErrors: false },
+      {
+        renderer: opts.renderer ?? 'default',
+        registerSignalListeners: false,
+        exitOnError: false,
+        collectErrors: false,
+      },
     );
     entry.done = listr.run().then(
       () => undefined,
@@ -185,7 +197,9 @@ export function listrProgress(c: Colors, opts: { renderer?: 'default' | 'simple'
   return {
     runnerPod(podName, attempt) {
       if (attempt > 1) {
-        queue = queue.then(async () => output(await switchTo(`runner:${podName}`, c.yellow(`runner restarted as ${podName}: resuming`)), 'resuming'));
+        queue = queue.then(async () =>
+          output(await switchTo(`runner:${podName}`, c.yellow(`runner restarted as ${podName}: resuming`)), 'resuming'),
+        );
       }
     },
     status(message) {
@@ -201,7 +215,9 @@ export function listrProgress(c: Colors, opts: { renderer?: 'default' | 'simple'
         if ((rec.level ?? 'info') === 'debug') return;
         // Lines without a pod field stay with the task they follow ("No dc_util configured..." belongs to its pod).
         const pod = rec.pod ?? podMentioned(rec.msg);
-        const entry = pod ? await switchTo(`pod:${pod}`, `pod ${pod}`) : (active ?? (await switchTo('cluster', 'cluster')));
+        const entry = pod
+          ? await switchTo(`pod:${pod}`, `pod ${pod}`)
+          : (active ?? (await switchTo('cluster', 'cluster')));
         if (rec.level === 'error') entry.failed = rec.msg;
         output(entry, taskOutput(rec, c));
       });

@@ -5,7 +5,9 @@ import { buildRbac, rbacObjects } from './objects.js';
 import type { PluginKube, WriteOptions } from '../shared/adapters/index.js';
 
 export function rbacFor(namespace: string, clusterWide: boolean, serviceAccountName?: string): KubernetesObject[] {
-  return rbacObjects(buildRbac({ namespace, clusterWide, ...(serviceAccountName ? { serviceAccountName } : {}) })) as KubernetesObject[];
+  return rbacObjects(
+    buildRbac({ namespace, clusterWide, ...(serviceAccountName ? { serviceAccountName } : {}) }),
+  ) as KubernetesObject[];
 }
 
 function ref(o: KubernetesObject) {
@@ -24,7 +26,11 @@ export function shortName(o: KubernetesObject): string {
 }
 
 /** Create each object, or replace it when it exists (idempotent, like kubectl apply). Returns kubectl-style lines. */
-export async function applyObjects(kube: PluginKube, objects: KubernetesObject[], opts: WriteOptions = {}): Promise<string[]> {
+export async function applyObjects(
+  kube: PluginKube,
+  objects: KubernetesObject[],
+  opts: WriteOptions = {},
+): Promise<string[]> {
   const lines: string[] = [];
   const suffix = opts.dryRun ? ' (server dry run)' : '';
   for (const obj of objects) {
@@ -34,10 +40,19 @@ export async function applyObjects(kube: PluginKube, objects: KubernetesObject[]
     } catch (err) {
       if (!(err instanceof KubeApiError) || err.statusCode !== 409) throw err;
       const current = await kube.get(ref(obj));
-      const next = { ...obj, metadata: { ...obj.metadata, resourceVersion: current?.metadata?.resourceVersion } } as KubernetesObject;
+      const next = {
+        ...obj,
+        metadata: { ...obj.metadata, resourceVersion: current?.metadata?.resourceVersion },
+      } as KubernetesObject;
       if (obj.kind === 'ServiceAccount') {
         // Keep what the token controller and users added (secrets, imagePullSecrets): only labels change.
-        await kube.replace({ ...current, metadata: { ...current?.metadata, labels: { ...current?.metadata?.labels, ...obj.metadata?.labels } } } as KubernetesObject, opts);
+        await kube.replace(
+          {
+            ...current,
+            metadata: { ...current?.metadata, labels: { ...current?.metadata?.labels, ...obj.metadata?.labels } },
+          } as KubernetesObject,
+          opts,
+        );
       } else {
         await kube.replace(next, opts);
       }
@@ -48,11 +63,17 @@ export async function applyObjects(kube: PluginKube, objects: KubernetesObject[]
 }
 
 /** Delete the objects in reverse order. Returns kubectl-style lines. */
-export async function deleteObjects(kube: PluginKube, objects: KubernetesObject[], opts: WriteOptions = {}): Promise<string[]> {
+export async function deleteObjects(
+  kube: PluginKube,
+  objects: KubernetesObject[],
+  opts: WriteOptions = {},
+): Promise<string[]> {
   const lines: string[] = [];
   for (const obj of [...objects].reverse()) {
     const existed = await kube.delete(ref(obj), opts);
-    lines.push(`${shortName(obj)} ${existed ? 'deleted' : 'not found'}${opts.dryRun && existed ? ' (server dry run)' : ''}`);
+    lines.push(
+      `${shortName(obj)} ${existed ? 'deleted' : 'not found'}${opts.dryRun && existed ? ' (server dry run)' : ''}`,
+    );
   }
   return lines;
 }

@@ -23,16 +23,22 @@ export function readOnlySqlFactory(inner: SqlTransportFactory, log: Pick<Logger,
           if (exec) return exec.query(stmt, args, opts);
           if (reached) return http.query(stmt, args, opts);
           try {
-            const answer = await http.query(stmt, args, { ...opts, timeoutMs: Math.min(opts?.timeoutMs ?? HTTP_PROBE_TIMEOUT_MS, HTTP_PROBE_TIMEOUT_MS) });
+            const answer = await http.query(stmt, args, {
+              ...opts,
+              timeoutMs: Math.min(opts?.timeoutMs ?? HTTP_PROBE_TIMEOUT_MS, HTTP_PROBE_TIMEOUT_MS),
+            });
             reached = true;
             return answer;
           } catch (err) {
             if (!(err instanceof SqlConnectionError) || opts?.signal?.aborted) throw err;
             exec = inner.exec(namespace, pod, endpoint);
-            log.info(`pod ${namespace}/${pod.name} is not reachable over HTTP from here (${err.message}): its reads go through exec`, {
-              pod: pod.name,
-              sqlTransport: 'exec',
-            });
+            log.info(
+              `pod ${namespace}/${pod.name} is not reachable over HTTP from here (${err.message}): its reads go through exec`,
+              {
+                pod: pod.name,
+                sqlTransport: 'exec',
+              },
+            );
             return exec.query(stmt, args, opts);
           }
         },

@@ -1,13 +1,16 @@
 // Runs one operation command (rollout, restart, decommission, health, plan) once its flags are valid:
 // connect, then either launch the runner Job and follow it (default) or run the engine here (--local).
-import { executeMetered, EXIT_INTERRUPTED, ExitCode, errorLine, isUnreachable, unreachableError, LOCAL_STOP_SECONDS } from '../shared/task/index.js';
-import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
 import {
-  buildJobForTask,
-  checkJobPrerequisites,
-  followJob,
-  resolveTarget,
-} from './job-mode.js';
+  executeMetered,
+  EXIT_INTERRUPTED,
+  ExitCode,
+  errorLine,
+  isUnreachable,
+  unreachableError,
+  LOCAL_STOP_SECONDS,
+} from '../shared/task/index.js';
+import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
+import { buildJobForTask, checkJobPrerequisites, followJob, resolveTarget } from './job-mode.js';
 import type { PluginKube } from '../shared/adapters/index.js';
 import type { GlobalOptions } from './options.js';
 import { formatResult, planDocument, printValue, resultNames } from './printers.js';
@@ -54,7 +57,8 @@ function note(out: Writer, text: string): void {
 
 /** A notice on stderr: a JSON line with -o json (stderr stays JSON lines), else text. */
 function notice(ctx: CliContext, g: GlobalOptions, text: string, fields: Record<string, unknown> = {}): void {
-  if (g.output === 'json') note(ctx.stderr, JSON.stringify({ ts: ctx.now().toISOString(), level: 'info', msg: text, ...fields }));
+  if (g.output === 'json')
+    note(ctx.stderr, JSON.stringify({ ts: ctx.now().toISOString(), level: 'info', msg: text, ...fields }));
   else note(ctx.stderr, text);
 }
 
@@ -69,7 +73,13 @@ export interface RunMode {
 }
 
 /** A validated Task (namespace possibly still the default) -> exit code. */
-export async function runOperation(ctx: CliContext, g: GlobalOptions, task: Task, mode: RunMode = {}, connection?: Connection): Promise<number> {
+export async function runOperation(
+  ctx: CliContext,
+  g: GlobalOptions,
+  task: Task,
+  mode: RunMode = {},
+  connection?: Connection,
+): Promise<number> {
   const conn = connection ?? (await ctx.connect(g.connect));
   const resolved: Task = { ...task, namespace: g.namespace ?? conn.namespace };
   if (isReadOnly(resolved) && !mode.job) return runLocal(ctx, g, conn, resolved);
@@ -88,7 +98,9 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
   const log = engine.createLogger({ format: 'json', level: 'debug', write: (line) => progress.line(line) });
   const readOnly = isReadOnly(task);
   const deps = await conn.engineDeps(log, ctx.signal, { readOnly });
-  const withId: Task = readOnly ? { ...task, dryRun: true } : localTask({ ...task, dryRun: task.dryRun || g.dryRun }, log);
+  const withId: Task = readOnly
+    ? { ...task, dryRun: true }
+    : localTask({ ...task, dryRun: task.dryRun || g.dryRun }, log);
   // Ctrl-C/SIGTERM: the engine stops safely (allocation reset, graceful_stop restored, Lease released) within
   // LOCAL_STOP_SECONDS; past that, or on a second signal, the process exits and says what may be left.
   const restore = ctx.interruptPolicy?.({
@@ -105,12 +117,19 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
       log,
       signal: ctx.signal,
       // No answer from the API server: exit 6 and a line naming the server and context.
-      classify: (err) => (isUnreachable(err) && conn.target ? { error: unreachableError(err, conn.target).message, exitCode: ExitCode.unreachable } : null),
+      classify: (err) =>
+        isUnreachable(err) && conn.target
+          ? { error: unreachableError(err, conn.target).message, exitCode: ExitCode.unreachable }
+          : null,
     });
   } finally {
     restore?.();
   }
-  if (ctx.signal.aborted) log.warn(`stopped safely after ${ctx.signal.reason instanceof Error ? ctx.signal.reason.message : 'a signal'}: allocation reset and Lease released`, { step: 'finish' });
+  if (ctx.signal.aborted)
+    log.warn(
+      `stopped safely after ${ctx.signal.reason instanceof Error ? ctx.signal.reason.message : 'a signal'}: allocation reset and Lease released`,
+      { step: 'finish' },
+    );
   await progress.close(outcome.exitCode === ExitCode.ok);
   printResult(ctx, g, outcome.result);
   // Stopped by Ctrl-C/SIGTERM: 130 (main.ts makes it 143 for SIGTERM), whatever the aborted operation returned.
@@ -125,7 +144,9 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
 export function localTask(task: Task, log: { info(msg: string): void }): Task {
   const sql = task.options.sql ?? { transport: 'auto' as const, insecure: false };
   if (sql.transport !== 'auto') return task;
-  log.info('--local: SQL goes through exec into the CrateDB containers (pod IPs are usually not reachable from here); --sql-transport http sends it over HTTP from this machine');
+  log.info(
+    '--local: SQL goes through exec into the CrateDB containers (pod IPs are usually not reachable from here); --sql-transport http sends it over HTTP from this machine',
+  );
   return { ...task, options: { ...task.options, sql: { ...sql, transport: 'exec' } } };
 }
 
@@ -152,29 +173,49 @@ export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKu
   if (g.dryRunMode === 'server') {
     // Admission and validation run on the API server; nothing persists and no runner starts.
     const answered = await kube.create(job, { dryRun: true });
-    notice(ctx, g, `job.batch/${answered.metadata?.name ?? job.metadata?.name ?? ''} created (server dry run)`, { dryRun: 'server' });
+    notice(ctx, g, `job.batch/${answered.metadata?.name ?? job.metadata?.name ?? ''} created (server dry run)`, {
+      dryRun: 'server',
+    });
     printObjects(ctx, g, answered);
     return ExitCode.ok;
   }
   const jobName = job.metadata?.name ?? '';
   // Ctrl-C while the create is in flight: the Job may exist already; say where to look.
-  ctx.onForcedExit?.(() => `interrupted while creating job ${jobName}; if it was created it goes on: kubectl crate-decommission jobs attach ${jobName} -n ${task.namespace}`);
+  ctx.onForcedExit?.(
+    () =>
+      `interrupted while creating job ${jobName}; if it was created it goes on: kubectl crate-decommission jobs attach ${jobName} -n ${task.namespace}`,
+  );
   const created = await kube.create(job);
   const name = created.metadata?.name ?? jobName;
   if (!readOnly) {
-    notice(ctx, g, `job.batch/${name} created in ${task.namespace} (Ctrl-C detaches; the Job goes on)`, { job: name, namespace: task.namespace });
+    notice(ctx, g, `job.batch/${name} created in ${task.namespace} (Ctrl-C detaches; the Job goes on)`, {
+      job: name,
+      namespace: task.namespace,
+    });
     return attach(ctx, g, kube, task.namespace, name);
   }
-  notice(ctx, g, `job.batch/${name} created in ${task.namespace} (read-only; deleted once its result is read)`, { job: name, namespace: task.namespace });
+  notice(ctx, g, `job.batch/${name} created in ${task.namespace} (read-only; deleted once its result is read)`, {
+    job: name,
+    namespace: task.namespace,
+  });
   try {
     return await attach(ctx, g, kube, task.namespace, name, { readOnly: true });
   } finally {
     // Nothing to resume for a read: the Job goes at once, also after Ctrl-C (Background: its pods follow).
     await kube
-      .delete({ apiVersion: 'batch/v1', kind: 'Job', namespace: task.namespace, name }, { propagationPolicy: 'Background' })
+      .delete(
+        { apiVersion: 'batch/v1', kind: 'Job', namespace: task.namespace, name },
+        { propagationPolicy: 'Background' },
+      )
       .then(
         () => notice(ctx, g, `job.batch/${name} deleted`, { job: name }),
-        (err: unknown) => notice(ctx, g, `warning: could not delete job.batch/${name} (${err instanceof Error ? err.message : String(err)}); it expires ${READ_ONLY_JOB_TTL_SECONDS}s after it finished`, { job: name }),
+        (err: unknown) =>
+          notice(
+            ctx,
+            g,
+            `warning: could not delete job.batch/${name} (${err instanceof Error ? err.message : String(err)}); it expires ${READ_ONLY_JOB_TTL_SECONDS}s after it finished`,
+            { job: name },
+          ),
       );
   }
 }
@@ -183,13 +224,26 @@ export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKu
 export const READ_ONLY_JOB_TTL_SECONDS = 300;
 
 /** Follow a runner Job to its end (or Ctrl-C), print its result, and return the runner's exit code. */
-export async function attach(ctx: CliContext, g: GlobalOptions, kube: PluginKube, namespace: string, jobName: string, opts: { readOnly?: boolean } = {}): Promise<number> {
+export async function attach(
+  ctx: CliContext,
+  g: GlobalOptions,
+  kube: PluginKube,
+  namespace: string,
+  jobName: string,
+  opts: { readOnly?: boolean } = {},
+): Promise<number> {
   const detachText = opts.readOnly
     ? `stopped following job ${jobName}; it is deleted now (a read-only run leaves nothing behind)`
     : `detached from job ${jobName}; it goes on. Re-attach: kubectl crate-decommission jobs attach ${jobName} -n ${namespace}`;
-  const cancelText = opts.readOnly ? `Run it again: the command changes nothing` : `Stop it safely: kubectl crate-decommission jobs cancel ${jobName} -n ${namespace}`;
+  const cancelText = opts.readOnly
+    ? `Run it again: the command changes nothing`
+    : `Stop it safely: kubectl crate-decommission jobs cancel ${jobName} -n ${namespace}`;
   // Should the process have to leave before followJob returns (a hanging API call), it still says how to re-attach.
-  ctx.onForcedExit?.(() => (g.output === 'json' ? JSON.stringify({ ts: ctx.now().toISOString(), level: 'info', msg: detachText, job: jobName }) : `${detachText}\n${cancelText}`));
+  ctx.onForcedExit?.(() =>
+    g.output === 'json'
+      ? JSON.stringify({ ts: ctx.now().toISOString(), level: 'info', msg: detachText, job: jobName })
+      : `${detachText}\n${cancelText}`,
+  );
   if (ctx.signal.aborted) {
     notice(ctx, g, detachText, { job: jobName });
     notice(ctx, g, cancelText, { job: jobName });
@@ -207,7 +261,13 @@ export async function attach(ctx: CliContext, g: GlobalOptions, kube: PluginKube
   if (outcome.result) printResult(ctx, g, outcome.result);
   else if (g.output !== 'text' && g.output !== 'wide') {
     // Machines get a result document even when the runner could not write one.
-    printResult(ctx, g, { job: jobName, namespace, success: outcome.exitCode === ExitCode.ok, error: outcome.failure, exitCode: outcome.exitCode });
+    printResult(ctx, g, {
+      job: jobName,
+      namespace,
+      success: outcome.exitCode === ExitCode.ok,
+      error: outcome.failure,
+      exitCode: outcome.exitCode,
+    });
   }
   if (outcome.failure) note(ctx.stderr, errorLine(new Error(outcome.failure)));
   return outcome.exitCode;

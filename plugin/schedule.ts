@@ -1,7 +1,19 @@
 // `schedule create|update|delete|list`: scheduled rollouts as a CronJob (concurrencyPolicy Forbid; the engine's Lease
 // still guards against ad-hoc runs). The runner takes its operation id from the Job name (env OPERATION_ID).
 import type { V1CronJob } from '@kubernetes/client-node';
-import { BadInputError, KubeApiError, buildTask, deadlineSecondsFor, runnerArgsFor, type DeadlineBudget, type RawOperationArgs, type Target, type Task, UsageError, ENV_PUSHGATEWAY_JOB } from '../shared/task/index.js';
+import {
+  BadInputError,
+  KubeApiError,
+  buildTask,
+  deadlineSecondsFor,
+  runnerArgsFor,
+  type DeadlineBudget,
+  type RawOperationArgs,
+  type Target,
+  type Task,
+  UsageError,
+  ENV_PUSHGATEWAY_JOB,
+} from '../shared/task/index.js';
 import { isDeepStrictEqual } from 'node:util';
 import { APP_NAME, LABEL_NAME, RUNNER_CONTAINER, buildCronJob } from './objects.js';
 import { LABEL_CLUSTER, LABEL_OPERATION, type ResolvedTarget } from './job-mode.js';
@@ -14,7 +26,10 @@ export function validateCronSchedule(schedule: string): string {
   const fields = s.split(/\s+/);
   const field = /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?)*$/;
   if (fields.length !== 5 || !fields.every((f) => field.test(f))) {
-    throw new UsageError(`invalid --schedule "${schedule}": a cron expression has 5 fields (minute hour day month weekday)`, 'Use e.g. --schedule "0 3 * * 0" (Sundays 03:00)');
+    throw new UsageError(
+      `invalid --schedule "${schedule}": a cron expression has 5 fields (minute hour day month weekday)`,
+      'Use e.g. --schedule "0 3 * * 0" (Sundays 03:00)',
+    );
   }
   return s;
 }
@@ -55,7 +70,9 @@ export async function createSchedule(kube: PluginKube, cron: V1CronJob, write: W
     await kube.create(cron, write);
   } catch (err) {
     if (err instanceof KubeApiError && err.statusCode === 409) {
-      throw new BadInputError(`CronJob ${cron.metadata?.namespace}/${cron.metadata?.name} already exists. Use kubectl crate-decommission schedule update`);
+      throw new BadInputError(
+        `CronJob ${cron.metadata?.namespace}/${cron.metadata?.name} already exists. Use kubectl crate-decommission schedule update`,
+      );
     }
     throw err;
   }
@@ -94,7 +111,10 @@ export function mergeScheduleUpdate(
   const next = structuredClone(current);
   const spec = next.spec;
   const container = runnerContainerOf(next);
-  if (!spec || !container) throw new BadInputError(`CronJob ${current.metadata?.namespace}/${current.metadata?.name} has no runner container. Delete and create the schedule again`);
+  if (!spec || !container)
+    throw new BadInputError(
+      `CronJob ${current.metadata?.namespace}/${current.metadata?.name} has no runner container. Delete and create the schedule again`,
+    );
   if (changes.schedule !== undefined) spec.schedule = changes.schedule;
   if (changes.timeZone === null) delete spec.timeZone;
   else if (changes.timeZone !== undefined) spec.timeZone = changes.timeZone;
@@ -115,7 +135,8 @@ export function mergeScheduleUpdate(
     // --timeout is the deprecated name of --decommission-timeout (older CronJobs carry it): one value, the one
     // given now winning over the CronJob's.
     const e = changes.engine as RawOperationArgs;
-    const decommissionTimeout = e['decommission-timeout'] ?? e.timeout ?? parsed.raw.timeout ?? parsed.raw['decommission-timeout'];
+    const decommissionTimeout =
+      e['decommission-timeout'] ?? e.timeout ?? parsed.raw.timeout ?? parsed.raw['decommission-timeout'];
     delete raw.timeout;
     if (decommissionTimeout !== undefined) raw['decommission-timeout'] = decommissionTimeout;
     const task = buildTask({ operation: 'rollout', namespace, target: parsed.target, dryRun: false, raw });
@@ -127,7 +148,12 @@ export function mergeScheduleUpdate(
 }
 
 /** Write a merged update; `unchanged` (nothing written) when it equals the current CronJob. */
-export async function applyScheduleUpdate(kube: PluginKube, current: V1CronJob, next: V1CronJob, write: WriteOptions = {}): Promise<string> {
+export async function applyScheduleUpdate(
+  kube: PluginKube,
+  current: V1CronJob,
+  next: V1CronJob,
+  write: WriteOptions = {},
+): Promise<string> {
   const name = current.metadata?.name ?? '';
   if (isDeepStrictEqual(current, next)) return `cronjob.batch/${name} unchanged`;
   await kube.replace(next, write);
@@ -137,14 +163,28 @@ export async function applyScheduleUpdate(kube: PluginKube, current: V1CronJob, 
 export async function getSchedule(kube: PluginKube, namespace: string, cluster: string): Promise<V1CronJob> {
   const name = cronJobNameFor(cluster);
   const current = await kube.get<V1CronJob>({ apiVersion: 'batch/v1', kind: 'CronJob', namespace, name });
-  if (!current) throw new BadInputError(`CronJob ${namespace}/${name} does not exist. Use kubectl crate-decommission schedule create`);
+  if (!current)
+    throw new BadInputError(
+      `CronJob ${namespace}/${name} does not exist. Use kubectl crate-decommission schedule create`,
+    );
   return current;
 }
 
-export async function deleteSchedule(kube: PluginKube, namespace: string, cluster: string, write: WriteOptions = {}): Promise<string> {
+export async function deleteSchedule(
+  kube: PluginKube,
+  namespace: string,
+  cluster: string,
+  write: WriteOptions = {},
+): Promise<string> {
   const name = cronJobNameFor(cluster);
-  const existed = await kube.delete({ apiVersion: 'batch/v1', kind: 'CronJob', namespace, name }, { propagationPolicy: 'Background', ...write });
-  if (!existed) throw new BadInputError(`CronJob ${namespace}/${name} does not exist. List schedules with kubectl crate-decommission schedule list`);
+  const existed = await kube.delete(
+    { apiVersion: 'batch/v1', kind: 'CronJob', namespace, name },
+    { propagationPolicy: 'Background', ...write },
+  );
+  if (!existed)
+    throw new BadInputError(
+      `CronJob ${namespace}/${name} does not exist. List schedules with kubectl crate-decommission schedule list`,
+    );
   return `cronjob.batch/${name} deleted${write.dryRun ? ' (server dry run)' : ''}`;
 }
 
@@ -158,7 +198,11 @@ export interface ScheduleRow {
   lastSchedule: string | null;
 }
 
-export async function listSchedules(kube: PluginKube, namespace: string | undefined, cluster?: string): Promise<ScheduleRow[]> {
+export async function listSchedules(
+  kube: PluginKube,
+  namespace: string | undefined,
+  cluster?: string,
+): Promise<ScheduleRow[]> {
   const selector = `${LABEL_NAME}=${APP_NAME}${cluster ? `,${LABEL_CLUSTER}=${cluster}` : ''}`;
   const items = await kube.list<V1CronJob>('batch/v1', 'CronJob', namespace, selector);
   return items.map((c) => ({

@@ -100,12 +100,26 @@ function addFlag(node: CommandSpec, name: string, o: Record<string, unknown>): v
 }
 
 function positionalsOf(cmd: string): PositionalSpec[] {
-  return [...cmd.matchAll(/([<[])([^>\]]+)[>\]]/g)].map((m) => ({ name: m[2] ?? '', describe: '', required: m[1] === '<' }));
+  return [...cmd.matchAll(/([<[])([^>\]]+)[>\]]/g)].map((m) => ({
+    name: m[2] ?? '',
+    describe: '',
+    required: m[1] === '<',
+  }));
 }
 
 /** Run `declare` (root flags and commands) against a recorder: the tree the parser is built from. */
 export function recordCommandTree(declare: (y: unknown) => unknown): CommandSpec {
-  const root: CommandSpec = { name: '', path: [], command: '', describe: '', positionals: [], flags: [], examples: [], children: [], hidden: false };
+  const root: CommandSpec = {
+    name: '',
+    path: [],
+    command: '',
+    describe: '',
+    positionals: [],
+    flags: [],
+    examples: [],
+    children: [],
+    hidden: false,
+  };
   declare(recorder(root));
   return root;
 }

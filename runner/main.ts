@@ -16,14 +16,22 @@ const terminate = new Interrupts(
         step: 'runner',
       }),
   },
-  { exit: (code) => process.exit(code), write: (t) => void process.stdout.write(t), setTimeout: (fn, ms) => setTimeout(fn, ms) },
+  {
+    exit: (code) => process.exit(code),
+    write: (t) => void process.stdout.write(t),
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+  },
 );
 process.on('SIGTERM', () => terminate.receive('SIGTERM'));
 process.on('SIGINT', () => terminate.receive('SIGINT'));
 
 async function connect(opts: { namespace?: string }): Promise<RunnerConnection> {
-  const { loadKubeConfig, createKubernetesPort, createSqlTransportFactory, systemClock } = await import('../shared/adapters/index.js');
-  const { kc, namespace } = loadKubeConfig({ inCluster: true, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
+  const { loadKubeConfig, createKubernetesPort, createSqlTransportFactory, systemClock } =
+    await import('../shared/adapters/index.js');
+  const { kc, namespace } = loadKubeConfig({
+    inCluster: true,
+    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+  });
   const holder = process.env.POD_NAME ?? process.env.HOSTNAME ?? 'crate-decommission-runner';
   return {
     namespace,

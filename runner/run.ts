@@ -2,7 +2,23 @@
 // a JSON result in the termination log, the shared exit codes; SIGTERM stops safely. Plain function over injected I/O.
 import yargs, { type Argv } from 'yargs';
 import type { EngineDeps, Logger } from '../shared/index.js';
-import { errorOutcome, type EngineApi, executeMetered, EXIT_TERMINATED, ExitCode, UsageError, errorLine, buildTask, declareOperationOptions, type Operation, type Task, OPERATIONS, parseRunnerArgs, type ParsedRunnerArgs, VERSION } from '../shared/task/index.js';
+import {
+  errorOutcome,
+  type EngineApi,
+  executeMetered,
+  EXIT_TERMINATED,
+  ExitCode,
+  UsageError,
+  errorLine,
+  buildTask,
+  declareOperationOptions,
+  type Operation,
+  type Task,
+  OPERATIONS,
+  parseRunnerArgs,
+  type ParsedRunnerArgs,
+  VERSION,
+} from '../shared/task/index.js';
 import { fitTerminationMessage } from './termination.js';
 
 export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
@@ -38,7 +54,10 @@ export function runnerArgv(argv: string[], env: Record<string, string | undefine
     } catch {
       // fall through: reported as bad input below
     }
-    throw new UsageError('CRATE_DECOMMISSION_ARGS is not a JSON array of strings', 'Set it to e.g. ["rollout","sts/crate","--namespace","crate"]');
+    throw new UsageError(
+      'CRATE_DECOMMISSION_ARGS is not a JSON array of strings',
+      'Set it to e.g. ["rollout","sts/crate","--namespace","crate"]',
+    );
   }
   return raw.split(/\s+/);
 }
@@ -71,18 +90,29 @@ export async function runnerHelp(args: string[]): Promise<string> {
   let y: Argv = yargs()
     .scriptName('crate-decommission-runner')
     .usage(RUNNER_USAGE)
-    .option('namespace', { alias: 'n', type: 'string', describe: 'Namespace of the target (default: env POD_NAMESPACE, else the service account\'s)' })
-    .option('dry-run', { type: 'string', describe: 'none|client|server (the bare flag = client): change nothing; discovery, plan, pre-flight only' })
+    .option('namespace', {
+      alias: 'n',
+      type: 'string',
+      describe: "Namespace of the target (default: env POD_NAMESPACE, else the service account's)",
+    })
+    .option('dry-run', {
+      type: 'string',
+      describe: 'none|client|server (the bare flag = client): change nothing; discovery, plan, pre-flight only',
+    })
     .option('log-level', { type: 'string', default: 'info', describe: 'debug|info|warn|error' })
     .help('help')
     .alias('help', 'h')
     .version('version', 'Show the version', VERSION)
-    .epilog('Exit codes: 0 success, 1 failed, 2 bad input, 3 refused (unhealthy), 4 timed out, 5 locked by another run, 143 stopped by SIGTERM.')
+    .epilog(
+      'Exit codes: 0 success, 1 failed, 2 bad input, 3 refused (unhealthy), 4 timed out, 5 locked by another run, 143 stopped by SIGTERM.',
+    )
     .wrap(120)
     .exitProcess(false)
     .fail(() => undefined);
   for (const d of OPERATIONS) {
-    y = y.command(`${d.op} <${d.positional}>`, OPERATION_HELP[d.op], (b) => declareOperationOptions(b.positional(d.positional, { type: 'string' }), d.op)) as Argv;
+    y = y.command(`${d.op} <${d.positional}>`, OPERATION_HELP[d.op], (b) =>
+      declareOperationOptions(b.positional(d.positional, { type: 'string' }), d.op),
+    ) as Argv;
   }
   let output = '';
   try {

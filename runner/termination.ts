@@ -17,7 +17,17 @@ function compactPod(p: unknown): unknown {
   if (!p || typeof p !== 'object') return p;
   const r = p as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const key of ['podName', 'success', 'skipped', 'strategyUsed', 'duration', 'error', 'errorKind', 'oldUid', 'newUid']) {
+  for (const key of [
+    'podName',
+    'success',
+    'skipped',
+    'strategyUsed',
+    'duration',
+    'error',
+    'errorKind',
+    'oldUid',
+    'newUid',
+  ]) {
     if (key in r) out[key] = r[key];
   }
   return out;
@@ -36,7 +46,9 @@ export function summarizeResult(value: Record<string, unknown>): Record<string, 
       order: plan.order.map((o) => (o && typeof o === 'object' ? (o as Record<string, unknown>).podName : o)),
       totalTimeoutSeconds: plan.totalTimeoutSeconds,
       preflightFailedChecks: (plan.preflight as Record<string, unknown> | null | undefined)?.failedChecks ?? [],
-      ...(plan.preflightDecision && typeof plan.preflightDecision === 'object' ? { preflightDecision: (plan.preflightDecision as Record<string, unknown>).outcome } : {}),
+      ...(plan.preflightDecision && typeof plan.preflightDecision === 'object'
+        ? { preflightDecision: (plan.preflightDecision as Record<string, unknown>).outcome }
+        : {}),
     };
   }
   if (value.decommission && typeof value.decommission === 'object') out.decommission = compactPod(value.decommission);
@@ -66,7 +78,16 @@ export function fitTerminationMessage(value: Record<string, unknown>, limit = TE
   }
   // Last resort: the fields a caller needs to decide what happened.
   const minimal: Record<string, unknown> = { truncated: true };
-  for (const key of ['operation', 'namespace', 'target', 'operationId', 'exitCode', 'success', 'healthy', 'errorKind']) {
+  for (const key of [
+    'operation',
+    'namespace',
+    'target',
+    'operationId',
+    'exitCode',
+    'success',
+    'healthy',
+    'errorKind',
+  ]) {
     if (key in value) minimal[key] = value[key];
   }
   if (typeof value.error === 'string') minimal.error = value.error.slice(0, 500);

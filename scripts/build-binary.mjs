@@ -71,9 +71,15 @@ if (!['linux', 'darwin', 'win32'].includes(os) || !['x64', 'arm64'].includes(arc
 const entry = resolve(root, opt.entry ?? 'plugin/main.ts');
 if (!existsSync(entry)) fail(`no entry point at ${entry}`);
 const out = resolve(root, opt.out ?? `dist/kubectl-crate_decommission${os === 'win32' ? '.exe' : ''}`);
-const base = resolve(root, opt.base ?? (target === host ? 'node_modules/node/bin/node' : fail('--base is required when cross-building')));
+const base = resolve(
+  root,
+  opt.base ?? (target === host ? 'node_modules/node/bin/node' : fail('--base is required when cross-building')),
+);
 if (!existsSync(base)) fail(`no node binary at ${base}`);
-const blobNode = resolve(root, opt['blob-node'] ?? (target === host ? base : fail('--blob-node is required when cross-building')));
+const blobNode = resolve(
+  root,
+  opt['blob-node'] ?? (target === host ? base : fail('--blob-node is required when cross-building')),
+);
 const work = resolve(root, opt.work ?? join('dist', 'lib', 'sea', target));
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
@@ -114,7 +120,9 @@ await build({
     },
   ],
 }).catch((e) => fail(`esbuild: ${e.message}`));
-log(`bundled ${entry.slice(root.length + 1)} -> ${(statSync(bundle).size / 1e6).toFixed(2)} MB (CommonJS, the SEA main)`);
+log(
+  `bundled ${entry.slice(root.length + 1)} -> ${(statSync(bundle).size / 1e6).toFixed(2)} MB (CommonJS, the SEA main)`,
+);
 
 // 2. The blob, with a V8 startup snapshot (`useSnapshot`) when the target is this machine: the bundle runs once
 //    now - every statically imported module evaluated, the command tree recorded, `--help` and an offline `plan -f`
@@ -126,7 +134,8 @@ const seaConfig = join(work, 'sea-config.json');
 const blob = join(work, 'sea-prep.blob');
 const baseVersion = target === host ? execFileSync(base, ['--version'], { encoding: 'utf8' }).trim() : null;
 const blobVersion = execFileSync(blobNode, ['--version'], { encoding: 'utf8' }).trim();
-if (baseVersion && baseVersion !== blobVersion) fail(`--blob-node is ${blobVersion} but --base is ${baseVersion}: they must match`);
+if (baseVersion && baseVersion !== blobVersion)
+  fail(`--blob-node is ${blobVersion} but --base is ${baseVersion}: they must match`);
 const snapshot = !opt['no-snapshot'] && target === host && baseVersion === blobVersion;
 writeFileSync(
   seaConfig,
@@ -147,7 +156,9 @@ writeFileSync(
   ),
 );
 run(blobNode, ['--experimental-sea-config', seaConfig], { cwd: work });
-log(`blob: ${(statSync(blob).size / 1e6).toFixed(1)} MB, ${snapshot ? 'startup snapshot' : 'CommonJS main without snapshot (cross build or --no-snapshot)'}`);
+log(
+  `blob: ${(statSync(blob).size / 1e6).toFixed(1)} MB, ${snapshot ? 'startup snapshot' : 'CommonJS main without snapshot (cross build or --no-snapshot)'}`,
+);
 
 // 3. A copy of the node binary, without its signature (macOS) / symbols (ELF), then the injection.
 rmSync(out, { force: true });
@@ -156,7 +167,8 @@ chmodSync(out, 0o755);
 const onMac = process.platform === 'darwin';
 if (os === 'darwin') {
   if (onMac) run('codesign', ['--remove-signature', out]);
-  else if (!opt['allow-unsigned']) fail('darwin binaries must be signed on macOS (or pass --allow-unsigned and sign them there)');
+  else if (!opt['allow-unsigned'])
+    fail('darwin binaries must be signed on macOS (or pass --allow-unsigned and sign them there)');
 }
 if (os === 'win32') {
   // Injection invalidates node.exe's Authenticode signature; drop it rather than ship a broken one.
@@ -189,7 +201,9 @@ if (os === 'darwin') postjectArgs.push('--macho-segment-name', 'NODE_SEA');
   if (text.some((l) => !/Injection done|Start injection|successfully/i.test(l))) console.error(text.join('\n'));
 }
 if (os === 'darwin' && onMac) run('codesign', ['--sign', '-', out]);
-log(`${out.startsWith(root + '/') ? out.slice(root.length + 1) : out}: ${(statSync(out).size / 1e6).toFixed(1)} MB, ${target}, node ${blobVersion}`);
+log(
+  `${out.startsWith(root + '/') ? out.slice(root.length + 1) : out}: ${(statSync(out).size / 1e6).toFixed(1)} MB, ${target}, node ${blobVersion}`,
+);
 if (os !== 'win32') {
   // What `kubectl crate-decommission completion` prints (plugin/commands/completion.ts COMPLETION_SCRIPT; a unit
   // test keeps the two equal). kubectl >= 1.26 runs it to complete the plugin's arguments.
@@ -212,5 +226,7 @@ if (opt.archive) {
     { name: exe, path: out, mode: 0o755 },
     { name: 'LICENSE', path: join(root, 'LICENSE'), mode: 0o644 },
   ]);
-  log(`${dest.startsWith(root + '/') ? dest.slice(root.length + 1) : dest}: ${(statSync(dest).size / 1e6).toFixed(1)} MB`);
+  log(
+    `${dest.startsWith(root + '/') ? dest.slice(root.length + 1) : dest}: ${(statSync(dest).size / 1e6).toFixed(1)} MB`,
+  );
 }

@@ -19,7 +19,8 @@ export function buildDefines(cwd = process.cwd()) {
 export function buildCommit(cwd = process.cwd()) {
   if (process.env.BUILD_COMMIT) return process.env.BUILD_COMMIT;
   try {
-    const git = (args) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (args) =>
+      execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const head = git(['rev-parse', '--short=12', 'HEAD']);
     return git(['status', '--porcelain', '--untracked-files=no']) ? `${head}-dirty` : head;
   } catch {

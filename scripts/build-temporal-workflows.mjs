@@ -17,13 +17,23 @@ function newestMtime(dir) {
 
 export async function buildWorkflowBundle(out, { force = false } = {}) {
   const src = 'shared/temporal/workflows';
-  if (!force && existsSync(out) && statSync(out).mtimeMs >= Math.max(newestMtime(src), statSync('shared/temporal/contracts.ts').mtimeMs)) return false;
+  if (
+    !force &&
+    existsSync(out) &&
+    statSync(out).mtimeMs >= Math.max(newestMtime(src), statSync('shared/temporal/contracts.ts').mtimeMs)
+  )
+    return false;
   const { bundleWorkflowCode } = await import('@temporalio/worker');
   const t = Date.now();
-  const { code } = await bundleWorkflowCode({ workflowsPath: join(process.cwd(), src, 'index.ts'), logger: quietLogger() });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: join(process.cwd(), src, 'index.ts'),
+    logger: quietLogger(),
+  });
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, code);
-  console.error(`build: Temporal workflow bundle ${out} (${(code.length / 1024).toFixed(0)} KiB) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  console.error(
+    `build: Temporal workflow bundle ${out} (${(code.length / 1024).toFixed(0)} KiB) in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+  );
   return true;
 }
 
@@ -33,4 +43,5 @@ function quietLogger() {
   return { trace: none, debug: none, info: none, log: none, warn, error: warn };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await buildWorkflowBundle(process.argv[2] ?? 'dist/lib/temporal/workflows.js', { force: true });
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  await buildWorkflowBundle(process.argv[2] ?? 'dist/lib/temporal/workflows.js', { force: true });

@@ -33,11 +33,23 @@ if (existsSync('runner/main.ts')) await build({ ...runnerBuildOptions(join(lib, 
 // The Temporal workflow bundle (webpack, ~7 s): only when a workflow source is newer than the bundle. Next to the
 // bundles that load it (shared/temporal/worker.ts looks in ../temporal and ./temporal of its module): dist/lib/.
 // The runner image's build context (Dockerfile, .dockerignore) has no workflow build script: the runner does not use it.
-if (existsSync('shared/temporal/workflows/index.ts') && existsSync(new URL('./build-temporal-workflows.mjs', import.meta.url))) {
+if (
+  existsSync('shared/temporal/workflows/index.ts') &&
+  existsSync(new URL('./build-temporal-workflows.mjs', import.meta.url))
+) {
   const { buildWorkflowBundle } = await import('./build-temporal-workflows.mjs');
   await buildWorkflowBundle(join(lib, 'temporal', 'workflows.js'));
 }
 // The layout before dist/lib/: these made `kubectl plugin list` fail.
-for (const old of ['kubectl-crate_decommission.mjs', 'kubectl-crate_decommission.mjs.map', 'runner.mjs', 'runner.mjs.map', 'chunks', 'demo-path', 'sea', 'temporal']) {
+for (const old of [
+  'kubectl-crate_decommission.mjs',
+  'kubectl-crate_decommission.mjs.map',
+  'runner.mjs',
+  'runner.mjs.map',
+  'chunks',
+  'demo-path',
+  'sea',
+  'temporal',
+]) {
   await rm(join(dist, old), { recursive: true, force: true });
 }

@@ -6,7 +6,8 @@ import { commandTree } from '../plugin/cli.js';
 import { EXIT_CODES_LINE, flagLabel, usageLine } from '../plugin/help.js';
 import type { CommandSpec, FlagSpec } from '../plugin/spec.js';
 
-export const BEGIN_MARKER = '<!-- BEGIN GENERATED REFERENCE: `npm run docs:cli` writes this part from plugin/spec.ts; edit the flag definitions, not this text -->';
+export const BEGIN_MARKER =
+  '<!-- BEGIN GENERATED REFERENCE: `npm run docs:cli` writes this part from plugin/spec.ts; edit the flag definitions, not this text -->';
 export const END_MARKER = '<!-- END GENERATED REFERENCE -->';
 
 const GROUP_ORDER = ['Flags', 'Engine', 'SQL', 'Kubernetes', 'Output'];
@@ -48,7 +49,8 @@ function commandSection(root: CommandSpec, node: CommandSpec): string[] {
   const positionals = node.positionals.filter((p) => p.describe);
   if (positionals.length > 0) {
     out.push('| argument | meaning |', '|---|---|');
-    for (const p of positionals) out.push(`| \`${p.required ? `<${p.name}>` : `[${p.name}]`}\` | ${cell(p.describe)} |`);
+    for (const p of positionals)
+      out.push(`| \`${p.required ? `<${p.name}>` : `[${p.name}]`}\` | ${cell(p.describe)} |`);
     out.push('');
   }
   if (node.examples.length > 0) {
@@ -58,7 +60,8 @@ function commandSection(root: CommandSpec, node: CommandSpec): string[] {
   }
   if (node.flags.some((f) => !f.hidden)) out.push(...flagTables(node.flags));
   const children = node.children.filter((c) => !c.hidden);
-  if (children.length > 0) out.push(`Commands: ${children.map((c) => `[\`${c.name}\`](#${anchor(c)})`).join(', ')}.`, '');
+  if (children.length > 0)
+    out.push(`Commands: ${children.map((c) => `[\`${c.name}\`](#${anchor(c)})`).join(', ')}.`, '');
   for (const c of children) out.push(...commandSection(root, c));
   return out;
 }
@@ -85,7 +88,10 @@ export function cliReference(root: CommandSpec = commandTree()): string {
   ];
   for (const c of root.children.filter((x) => !x.hidden)) out.push(...commandSection(root, c));
   out.push(EXIT_CODES_LINE, '');
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 /** `doc` with the text between the markers replaced by `reference`; the hand-written prose around it kept. */
@@ -93,7 +99,9 @@ export function spliceReference(doc: string, reference: string): string {
   const begin = doc.indexOf(BEGIN_MARKER);
   const end = doc.indexOf(END_MARKER);
   if (begin === -1 || end === -1 || end < begin) {
-    throw new Error(`docs/cli.md has no generated part: put the lines\n${BEGIN_MARKER}\n${END_MARKER}\nwhere the reference goes`);
+    throw new Error(
+      `docs/cli.md has no generated part: put the lines\n${BEGIN_MARKER}\n${END_MARKER}\nwhere the reference goes`,
+    );
   }
   return `${doc.slice(0, begin + BEGIN_MARKER.length)}\n\n${reference}\n${doc.slice(end)}`;
 }

@@ -42,10 +42,9 @@ export function manifestFiles(): Record<string, string> {
 
   const files: Record<string, string> = {
     'rbac/serviceaccount.yaml': file('ServiceAccount the runner Job runs as.', [rbac.serviceAccount]),
-    'rbac/role.yaml': file(
-      'Least privilege: exactly what the engine does (shared/ports.ts), in this namespace only.',
-      [rbac.role],
-    ),
+    'rbac/role.yaml': file('Least privilege: exactly what the engine does (shared/ports.ts), in this namespace only.', [
+      rbac.role,
+    ]),
     'rbac/rolebinding.yaml': file('Binds the Role to the runner ServiceAccount.', [rbac.roleBinding]),
     'rbac-cluster/serviceaccount.yaml': file('ServiceAccount the runner Job runs as.', [cluster.serviceAccount]),
     'rbac-cluster/clusterrole.yaml': file(

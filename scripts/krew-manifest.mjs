@@ -71,7 +71,11 @@ export function archiveEntries(buf, name) {
   while (p + 512 <= tar.length) {
     const h = tar.subarray(p, p + 512);
     if (h.every((b) => b === 0)) break;
-    const field = (o, n) => h.subarray(o, o + n).toString('utf8').replace(/\0.*$/s, '');
+    const field = (o, n) =>
+      h
+        .subarray(o, o + n)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     const prefix = field(345, 155);
     const entry = (prefix ? `${prefix}/` : '') + field(0, 100);
     const size = parseInt(field(124, 12).trim() || '0', 8);
@@ -125,7 +129,9 @@ template.setIn(['spec', 'version'], version);
 const seq = template.getIn(['spec', 'platforms']);
 seq.items = seq.items.filter((item) => {
   const labels = item.toJSON().selector.matchLabels;
-  const filled = platforms.find((p) => p.selector.matchLabels.os === labels.os && p.selector.matchLabels.arch === labels.arch);
+  const filled = platforms.find(
+    (p) => p.selector.matchLabels.os === labels.os && p.selector.matchLabels.arch === labels.arch,
+  );
   if (!filled) return false;
   item.set('uri', filled.uri);
   item.set('sha256', filled.sha256);
@@ -136,5 +142,8 @@ const text = template.toString({ lineWidth: 0 });
 const out = resolve(opt.out ?? join(dir, 'crate-decommission.yaml'));
 writeFileSync(out, text);
 if (opt['update-template']) writeFileSync(opt.template, text);
-console.error(`krew-manifest: wrote ${out} (${version}, ${platforms.length} platform${platforms.length === 1 ? '' : 's'})`);
-for (const p of platforms) console.error(`  ${p.selector.matchLabels.os}/${p.selector.matchLabels.arch}  ${p.sha256}  ${p.uri}`);
+console.error(
+  `krew-manifest: wrote ${out} (${version}, ${platforms.length} platform${platforms.length === 1 ? '' : 's'})`,
+);
+for (const p of platforms)
+  console.error(`  ${p.selector.matchLabels.os}/${p.selector.matchLabels.arch}  ${p.sha256}  ${p.uri}`);

@@ -30,8 +30,10 @@ export function alertRules(): AlertRule[] {
 or
 max by (${by}, operation) (crate_decommission_last_run_timestamp_seconds) unless max by (${by}, operation) (crate_decommission_last_success_timestamp_seconds)`,
       labels: { severity: 'warning' },
-      summary: 'The last {{ $labels.operation }} of CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} failed.',
-      description: 'The most recent {{ $labels.operation }} did not succeed (see crate_decommission_operations_total for its error kind, and the runner Job\'s log). It clears when one succeeds.',
+      summary:
+        'The last {{ $labels.operation }} of CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} failed.',
+      description:
+        "The most recent {{ $labels.operation }} did not succeed (see crate_decommission_operations_total for its error kind, and the runner Job's log). It clears when one succeeds.",
     },
     {
       alert: 'CrateDecommissionHighFailureRate',
@@ -39,56 +41,72 @@ max by (${by}, operation) (crate_decommission_last_run_timestamp_seconds) unless
 and
 sum by (${by}) (increase(crate_decommission_operations_total{result="failure"}[7d])) / sum by (${by}) (increase(crate_decommission_operations_total[7d])) > 0.5`,
       labels: { severity: 'critical' },
-      summary: 'Most operations on CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} failed in the last 7 days.',
-      description: 'More than half of the rollouts, restarts and decommissions of the last 7 days failed (at least 2). Look at the error kinds on the dashboard.',
+      summary:
+        'Most operations on CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} failed in the last 7 days.',
+      description:
+        'More than half of the rollouts, restarts and decommissions of the last 7 days failed (at least 2). Look at the error kinds on the dashboard.',
     },
     {
       alert: 'CrateDecommissionSlowDrain',
       expr: `sum by (${by}, strategy) (increase(crate_decommission_pod_duration_seconds_sum{phase="drain"}[1d]))
 / sum by (${by}, strategy) (increase(crate_decommission_pod_duration_seconds_count{phase="drain"}[1d])) > 1800`,
       labels: { severity: 'warning' },
-      summary: 'Draining a node of CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} took more than 30 minutes on average ({{ $labels.strategy }}).',
-      description: 'The drain phase (decommission until the CrateDB process exits) took unusually long over the last day: big shards, slow recoveries or a min_availability that cannot be met.',
+      summary:
+        'Draining a node of CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} took more than 30 minutes on average ({{ $labels.strategy }}).',
+      description:
+        'The drain phase (decommission until the CrateDB process exits) took unusually long over the last day: big shards, slow recoveries or a min_availability that cannot be met.',
     },
     {
       alert: 'CrateDecommissionRepeatedTimeouts',
       expr: `sum by (${by}) (increase(crate_decommission_operations_total{error_kind="timeout"}[1d])) >= 2`,
       labels: { severity: 'warning' },
       summary: 'Operations on CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} timed out repeatedly.',
-      description: 'At least 2 operations ended with a timeout (exit code 4) within a day: a drain, a re-created pod or the health gate did not finish in time.',
+      description:
+        'At least 2 operations ended with a timeout (exit code 4) within a day: a drain, a re-created pod or the health gate did not finish in time.',
     },
     {
       alert: 'CrateDecommissionPodTerminationSlow',
       expr: `sum by (${by}, strategy) (increase(crate_decommission_pod_duration_seconds_sum{phase="exit"}[1d]))
 / sum by (${by}, strategy) (increase(crate_decommission_pod_duration_seconds_count{phase="exit"}[1d])) > 300`,
       labels: { severity: 'warning' },
-      summary: 'Pods of CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} took more than 5 minutes to go away after CrateDB exited.',
-      description: 'The exit phase (CrateDB process gone until the old pod object is deleted) is slow: finalizers, a stuck kubelet or volume detach.',
+      summary:
+        'Pods of CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} took more than 5 minutes to go away after CrateDB exited.',
+      description:
+        'The exit phase (CrateDB process gone until the old pod object is deleted) is slow: finalizers, a stuck kubelet or volume detach.',
     },
     {
       alert: 'CrateDecommissionPodRestartFailed',
       expr: `sum by (${by}, strategy) (increase(crate_decommission_pod_restarts_total{result="failure"}[1d])) > 0`,
       labels: { severity: 'warning' },
-      summary: 'A pod restart of CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} failed ({{ $labels.strategy }}).',
-      description: 'A pod was not drained, deleted, re-created or did not pass the health gate within its timeouts in the last day.',
+      summary:
+        'A pod restart of CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} failed ({{ $labels.strategy }}).',
+      description:
+        'A pod was not drained, deleted, re-created or did not pass the health gate within its timeouts in the last day.',
     },
     {
       alert: 'CrateDecommissionAllocationRestricted',
       expr: `max by (${by}) (crate_decommission_allocation_restricted) == 1`,
       for: '15m',
       labels: { severity: 'critical' },
-      summary: 'crate-decommission has held cluster.routing.allocation.enable restricted on {{ $labels.namespace }}/{{ $labels.cluster }} for more than 15 minutes.',
-      description: 'Replicas do not recover while allocation is restricted. Either a manual drain runs that long, or a run died holding it: check the runner Job; the next run resets it once its Lease expires, or run RESET GLOBAL "cluster.routing.allocation.enable".',
+      summary:
+        'crate-decommission has held cluster.routing.allocation.enable restricted on {{ $labels.namespace }}/{{ $labels.cluster }} for more than 15 minutes.',
+      description:
+        'Replicas do not recover while allocation is restricted. Either a manual drain runs that long, or a run died holding it: check the runner Job; the next run resets it once its Lease expires, or run RESET GLOBAL "cluster.routing.allocation.enable".',
     },
     {
       alert: 'CrateDecommissionScheduledRolloutMissing',
       expr: `time() - max by (${by}) (crate_decommission_last_success_timestamp_seconds{operation="rollout", job!="${AD_HOC_JOB}"}) > 8 * 86400`,
       labels: { severity: 'warning' },
-      summary: 'No successful scheduled rollout of CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} for 8 days.',
-      description: 'The schedule (kubectl crate-decommission schedule list) did not run, or its runs failed, for more than 8 days.',
+      summary:
+        'No successful scheduled rollout of CrateDB cluster {{ $labels.namespace }}/{{ $labels.cluster }} for 8 days.',
+      description:
+        'The schedule (kubectl crate-decommission schedule list) did not run, or its runs failed, for more than 8 days.',
     },
   ];
-  return rules.map(({ summary, description, ...r }) => ({ ...r, annotations: { summary, description, runbook_url: runbook(r.alert) } }));
+  return rules.map(({ summary, description, ...r }) => ({
+    ...r,
+    annotations: { summary, description, runbook_url: runbook(r.alert) },
+  }));
 }
 
 export const RULE_GROUP = 'crate-decommission';
@@ -132,7 +150,13 @@ export function dashboardPanels(): Panel[] {
       title: 'Success rate',
       type: 'stat',
       description: 'Successful operations / all operations in the time range.',
-      exprs: [{ expr: `sum(increase(crate_decommission_operations_total{${sel}, result="success"}[$__range])) / sum(increase(crate_decommission_operations_total{${sel}}[$__range]))`, legend: 'success rate', instant: true }],
+      exprs: [
+        {
+          expr: `sum(increase(crate_decommission_operations_total{${sel}, result="success"}[$__range])) / sum(increase(crate_decommission_operations_total{${sel}}[$__range]))`,
+          legend: 'success rate',
+          instant: true,
+        },
+      ],
       unit: 'percentunit',
       w: 6,
       h: 5,
@@ -141,7 +165,13 @@ export function dashboardPanels(): Panel[] {
       title: 'Since the last success',
       type: 'stat',
       description: 'Time since the last successful operation, per cluster and operation.',
-      exprs: [{ expr: `time() - max by (namespace, cluster, operation) (crate_decommission_last_success_timestamp_seconds{${sel}})`, legend: '{{namespace}}/{{cluster}} {{operation}}', instant: true }],
+      exprs: [
+        {
+          expr: `time() - max by (namespace, cluster, operation) (crate_decommission_last_success_timestamp_seconds{${sel}})`,
+          legend: '{{namespace}}/{{cluster}} {{operation}}',
+          instant: true,
+        },
+      ],
       unit: 's',
       w: 6,
       h: 5,
@@ -150,7 +180,12 @@ export function dashboardPanels(): Panel[] {
       title: 'Allocation restricted',
       type: 'state-timeline',
       description: '1 while crate-decommission holds cluster.routing.allocation.enable restricted (manual strategy).',
-      exprs: [{ expr: `max by (namespace, cluster) (crate_decommission_allocation_restricted{${sel}})`, legend: '{{namespace}}/{{cluster}}' }],
+      exprs: [
+        {
+          expr: `max by (namespace, cluster) (crate_decommission_allocation_restricted{${sel}})`,
+          legend: '{{namespace}}/{{cluster}}',
+        },
+      ],
       w: 12,
       h: 5,
     },
@@ -158,7 +193,12 @@ export function dashboardPanels(): Panel[] {
       title: 'Operations by result',
       type: 'timeseries',
       description: 'Operations ended per interval, by operation and result.',
-      exprs: [{ expr: `sum by (operation, result) (increase(crate_decommission_operations_total{${sel}}[$__rate_interval]))`, legend: '{{operation}} {{result}}' }],
+      exprs: [
+        {
+          expr: `sum by (operation, result) (increase(crate_decommission_operations_total{${sel}}[$__rate_interval]))`,
+          legend: '{{operation}} {{result}}',
+        },
+      ],
       w: 12,
       h: 8,
     },
@@ -166,14 +206,21 @@ export function dashboardPanels(): Panel[] {
       title: 'Recent failures by kind',
       type: 'bargauge',
       description: 'Failed operations in the time range by operation and exit-code kind.',
-      exprs: [{ expr: `sum by (operation, error_kind) (increase(crate_decommission_operations_total{${sel}, result="failure"}[$__range])) > 0`, legend: '{{operation}} {{error_kind}}', instant: true }],
+      exprs: [
+        {
+          expr: `sum by (operation, error_kind) (increase(crate_decommission_operations_total{${sel}, result="failure"}[$__range])) > 0`,
+          legend: '{{operation}} {{error_kind}}',
+          instant: true,
+        },
+      ],
       w: 12,
       h: 8,
     },
     {
       title: 'Pod phase duration p90 by strategy and phase',
       type: 'bargauge',
-      description: '90th percentile of each pod phase (drain, exit, recreate, ready, rejoin, health gate) in the time range.',
+      description:
+        '90th percentile of each pod phase (drain, exit, recreate, ready, rejoin, health gate) in the time range.',
       exprs: [
         {
           expr: `histogram_quantile(0.9, sum by (le, strategy, phase) (increase(crate_decommission_pod_duration_seconds_bucket{${sel}}[$__range])))`,
@@ -203,8 +250,15 @@ export function dashboardPanels(): Panel[] {
     {
       title: 'Strategy mix',
       type: 'piechart',
-      description: 'Pods restarted in the time range by decommission strategy (kubernetes_managed: dc_util in preStop; manual: ALTER CLUSTER DECOMMISSION).',
-      exprs: [{ expr: `sum by (strategy) (increase(crate_decommission_pod_restarts_total{${sel}}[$__range]))`, legend: '{{strategy}}', instant: true }],
+      description:
+        'Pods restarted in the time range by decommission strategy (kubernetes_managed: dc_util in preStop; manual: ALTER CLUSTER DECOMMISSION).',
+      exprs: [
+        {
+          expr: `sum by (strategy) (increase(crate_decommission_pod_restarts_total{${sel}}[$__range]))`,
+          legend: '{{strategy}}',
+          instant: true,
+        },
+      ],
       w: 8,
       h: 8,
     },
@@ -212,7 +266,13 @@ export function dashboardPanels(): Panel[] {
       title: 'Operation duration p90',
       type: 'bargauge',
       description: '90th percentile of whole operations in the time range.',
-      exprs: [{ expr: `histogram_quantile(0.9, sum by (le, operation) (increase(crate_decommission_operation_duration_seconds_bucket{${sel}}[$__range])))`, legend: '{{operation}}', instant: true }],
+      exprs: [
+        {
+          expr: `histogram_quantile(0.9, sum by (le, operation) (increase(crate_decommission_operation_duration_seconds_bucket{${sel}}[$__range])))`,
+          legend: '{{operation}}',
+          instant: true,
+        },
+      ],
       unit: 's',
       w: 8,
       h: 8,
@@ -221,7 +281,13 @@ export function dashboardPanels(): Panel[] {
       title: 'Health gate failures by check',
       type: 'bargauge',
       description: 'Failed checks of refused or blocked health gates in the time range.',
-      exprs: [{ expr: `sum by (check) (increase(crate_decommission_health_gate_failures_total{${sel}}[$__range])) > 0`, legend: '{{check}}', instant: true }],
+      exprs: [
+        {
+          expr: `sum by (check) (increase(crate_decommission_health_gate_failures_total{${sel}}[$__range])) > 0`,
+          legend: '{{check}}',
+          instant: true,
+        },
+      ],
       w: 8,
       h: 8,
     },
@@ -276,7 +342,8 @@ export function grafanaDashboard(): Record<string, unknown> {
   return {
     title: 'CrateDB decommission and rolling restarts',
     uid: 'crate-decommission',
-    description: 'kubectl crate-decommission: rollouts, restarts and decommissions of CrateDB clusters (docs/observability.md).',
+    description:
+      'kubectl crate-decommission: rollouts, restarts and decommissions of CrateDB clusters (docs/observability.md).',
     tags: ['cratedb', 'crate-decommission'],
     timezone: 'utc',
     editable: true,
@@ -288,7 +355,10 @@ export function grafanaDashboard(): Record<string, unknown> {
       list: [
         { name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus', current: {}, hide: 0 },
         labelVar('namespace', 'label_values(crate_decommission_last_run_timestamp_seconds, namespace)'),
-        labelVar('cluster', 'label_values(crate_decommission_last_run_timestamp_seconds{namespace=~"$namespace"}, cluster)'),
+        labelVar(
+          'cluster',
+          'label_values(crate_decommission_last_run_timestamp_seconds{namespace=~"$namespace"}, cluster)',
+        ),
       ],
     },
     annotations: { list: [] },
@@ -311,11 +381,18 @@ export function dashboardConfigMap(namespace: string) {
 }
 
 /** Egress from the runner pods to the Pushgateway; only with the monitoring component (additive to networkpolicy.yaml). */
-export function pushgatewayEgress(namespace: string, opts: { pushgatewayNamespace?: string; pushgatewaySelector?: Record<string, string> } = {}) {
+export function pushgatewayEgress(
+  namespace: string,
+  opts: { pushgatewayNamespace?: string; pushgatewaySelector?: Record<string, string> } = {},
+) {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
-    metadata: { name: `${APP_NAME}-runner-pushgateway`, namespace, labels: { ...COMMON_LABELS, [LABEL_COMPONENT]: 'network' } },
+    metadata: {
+      name: `${APP_NAME}-runner-pushgateway`,
+      namespace,
+      labels: { ...COMMON_LABELS, [LABEL_COMPONENT]: 'network' },
+    },
     spec: {
       podSelector: { matchLabels: { ...RUNNER_POD_SELECTOR } },
       policyTypes: ['Egress'],
@@ -323,8 +400,12 @@ export function pushgatewayEgress(namespace: string, opts: { pushgatewayNamespac
         {
           to: [
             {
-              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': opts.pushgatewayNamespace ?? 'monitoring' } },
-              podSelector: { matchLabels: { ...(opts.pushgatewaySelector ?? { 'app.kubernetes.io/name': 'pushgateway' }) } },
+              namespaceSelector: {
+                matchLabels: { 'kubernetes.io/metadata.name': opts.pushgatewayNamespace ?? 'monitoring' },
+              },
+              podSelector: {
+                matchLabels: { ...(opts.pushgatewaySelector ?? { 'app.kubernetes.io/name': 'pushgateway' }) },
+              },
             },
           ],
           ports: [{ protocol: 'TCP', port: PUSHGATEWAY_PORT }],

@@ -14,7 +14,8 @@ export const SQL = {
   /** Effective timeout, force, min_availability (defaults included); read before the manual strategy changes them. */
   gracefulStopSettings:
     "SELECT settings['cluster']['graceful_stop']['timeout'], settings['cluster']['graceful_stop']['force'], settings['cluster']['graceful_stop']['min_availability'] FROM sys.cluster",
-  health: 'SELECT table_schema, table_name, partition_ident, health, missing_shards, underreplicated_shards FROM sys.health',
+  health:
+    'SELECT table_schema, table_name, partition_ident, health, missing_shards, underreplicated_shards FROM sys.health',
   shardStates: 'SELECT routing_state, count(*) FROM sys.shards GROUP BY routing_state',
   /** Every shard copy with its size: the per-pod relocation decision (shared/relocation.ts) and the plan's bytes. */
   shards: `SELECT schema_name, table_name, partition_ident, id, "primary", routing_state, node['name'], size FROM sys.shards`,
@@ -23,13 +24,15 @@ export const SQL = {
   superuser: 'SELECT superuser FROM sys.users WHERE name = CURRENT_USER',
   setAllocation: (value: string) => `SET GLOBAL TRANSIENT "cluster.routing.allocation.enable" = '${value}'`,
   setGracefulStopTimeout: (seconds: number) => `SET GLOBAL TRANSIENT "cluster.graceful_stop.timeout" = '${seconds}s'`,
-  setGracefulStopForce: (force: boolean) => `SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = ${force ? 'true' : 'false'}`,
+  setGracefulStopForce: (force: boolean) =>
+    `SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = ${force ? 'true' : 'false'}`,
   setMinAvailability: (value: string) => `SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = '${value}'`,
   resetAllocation: 'RESET GLOBAL "cluster.routing.allocation.enable"',
   /** Restore a graceful_stop setting that was at its default: clears both levels. */
   resetGracefulStop: (leaf: 'timeout' | 'force' | 'min_availability') => `RESET GLOBAL "cluster.graceful_stop.${leaf}"`,
   /** Restore a graceful_stop setting that had a non-default value (as a transient value). */
-  restoreGracefulStop: (leaf: 'timeout' | 'min_availability', value: string) => `SET GLOBAL TRANSIENT "cluster.graceful_stop.${leaf}" = '${value.replace(/'/g, "''")}'`,
+  restoreGracefulStop: (leaf: 'timeout' | 'min_availability', value: string) =>
+    `SET GLOBAL TRANSIENT "cluster.graceful_stop.${leaf}" = '${value.replace(/'/g, "''")}'`,
   decommissionParam: 'ALTER CLUSTER DECOMMISSION ?',
   /** Fallback literal form: single quotes, a quote inside doubled. */
   decommissionLiteral: (node: string) => `ALTER CLUSTER DECOMMISSION '${node.replace(/'/g, "''")}'`,
@@ -49,9 +52,16 @@ export interface SqlTransportChoice {
  */
 export function chooseSqlTransport(endpoint: SqlEndpoint): SqlTransportChoice {
   const creds = endpoint.credentials;
-  const as = creds ? `user ${creds.username}, password from Secret ${creds.secretName} key ${creds.passwordKey}` : 'no credentials';
-  if (endpoint.transport === 'http') return { kind: 'http', reason: `--sql-transport http, ${endpoint.scheme} to the pod IPs, ${as}` };
-  if (endpoint.transport === 'exec') return { kind: 'exec', reason: `--sql-transport exec: every statement through exec into the CrateDB container, to ${endpoint.scheme}://localhost:${endpoint.port} as crate` };
+  const as = creds
+    ? `user ${creds.username}, password from Secret ${creds.secretName} key ${creds.passwordKey}`
+    : 'no credentials';
+  if (endpoint.transport === 'http')
+    return { kind: 'http', reason: `--sql-transport http, ${endpoint.scheme} to the pod IPs, ${as}` };
+  if (endpoint.transport === 'exec')
+    return {
+      kind: 'exec',
+      reason: `--sql-transport exec: every statement through exec into the CrateDB container, to ${endpoint.scheme}://localhost:${endpoint.port} as crate`,
+    };
   if (creds) return { kind: 'http', reason: `credentials are known (${as}): ${endpoint.scheme} to the pod IPs` };
   return {
     kind: 'exec',
@@ -129,7 +139,9 @@ export class ClusterSql {
   /** Pods to ask, best first: not avoided and ready first; avoided ones only as a last resort (a one-node cluster). */
   private candidates(): PodInfo[] {
     const avoided = (p: PodInfo) => this.avoid.has(p.name) || (!!p.nodeName && this.avoid.has(p.nodeName));
-    const ordered = [...this.cluster.pods].sort((a, b) => Number(avoided(a)) - Number(avoided(b)) || Number(b.ready) - Number(a.ready));
+    const ordered = [...this.cluster.pods].sort(
+      (a, b) => Number(avoided(a)) - Number(avoided(b)) || Number(b.ready) - Number(a.ready),
+    );
     const pref = ordered.findIndex((p) => p.name === this.preferred && !avoided(p));
     if (pref > 0) ordered.unshift(...ordered.splice(pref, 1));
     return ordered;
@@ -141,7 +153,10 @@ export class ClusterSql {
   }
 
   /** A transport to one live pod of the cluster (fresh IP and uid); kind defaults to the endpoint's choice. */
-  async transportTo(podName: string, kind: 'http' | 'exec' = this.defaultKind): Promise<{ transport: SqlTransport; pod: PodInfo } | null> {
+  async transportTo(
+    podName: string,
+    kind: 'http' | 'exec' = this.defaultKind,
+  ): Promise<{ transport: SqlTransport; pod: PodInfo } | null> {
     const known = this.cluster.pods.find((p) => p.name === podName);
     if (!known) return null;
     const live = await this.deps.kube.getPod(this.cluster.namespace, podName);
@@ -150,7 +165,10 @@ export class ClusterSql {
     const cacheKey = `${kind}/${podName}/${info.uid}/${info.podIP ?? ''}`;
     let transport = this.transports.get(cacheKey);
     if (!transport) {
-      transport = kind === 'http' ? this.deps.sql.http(this.cluster.namespace, info, this.cluster.sql) : this.deps.sql.exec(this.cluster.namespace, info, this.cluster.sql);
+      transport =
+        kind === 'http'
+          ? this.deps.sql.http(this.cluster.namespace, info, this.cluster.sql)
+          : this.deps.sql.exec(this.cluster.namespace, info, this.cluster.sql);
       this.transports.set(cacheKey, transport);
     }
     return { transport, pod: info };
@@ -170,7 +188,11 @@ export class ClusterSql {
     return target;
   }
 
-  async query(stmt: string, args: unknown[] = [], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<SqlResponse> {
+  async query(
+    stmt: string,
+    args: unknown[] = [],
+    opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<SqlResponse> {
     const errors: string[] = [];
     for (const pod of this.candidates()) {
       let target;
@@ -185,7 +207,10 @@ export class ClusterSql {
         continue;
       }
       try {
-        const res = await target.transport.query(stmt, args, { timeoutMs: opts.timeoutMs ?? 30_000, ...(opts.signal ? { signal: opts.signal } : {}) });
+        const res = await target.transport.query(stmt, args, {
+          timeoutMs: opts.timeoutMs ?? 30_000,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
         this.preferred = pod.name;
         return res;
       } catch (err) {
@@ -247,7 +272,8 @@ export class ClusterSql {
     } catch (err) {
       // An unknown table/column, or a parse error (4000: a CrateDB without ILIKE) on this fixed statement,
       // means this version cannot tell: report it, do not block every roll on it.
-      if (isUnknownRelationOrColumn(err) || (err instanceof CrateSqlError && err.code === 4000)) return { unreadable: messageOf(err) };
+      if (isUnknownRelationOrColumn(err) || (err instanceof CrateSqlError && err.code === 4000))
+        return { unreadable: messageOf(err) };
       throw err;
     }
   }

@@ -24,17 +24,27 @@ export function controllerRollInProgress(sts: V1StatefulSet): string | null {
 }
 
 /** Throws LockedError while the StatefulSet controller replaces pods of `statefulSet` on its own. */
-export async function refuseControllerRoll(deps: EngineDeps, namespace: string, statefulSet: string, what: string): Promise<void> {
+export async function refuseControllerRoll(
+  deps: EngineDeps,
+  namespace: string,
+  statefulSet: string,
+  what: string,
+): Promise<void> {
   let sts: V1StatefulSet | null;
   try {
     sts = await deps.kube.getStatefulSet(namespace, statefulSet);
   } catch (err) {
     if (deps.signal?.aborted) throw err;
-    deps.log.warn(`Could not read StatefulSet ${namespace}/${statefulSet} to check for a roll by its controller: ${messageOf(err)}`);
+    deps.log.warn(
+      `Could not read StatefulSet ${namespace}/${statefulSet} to check for a roll by its controller: ${messageOf(err)}`,
+    );
     return;
   }
   const roll = sts ? controllerRollInProgress(sts) : null;
   if (roll) {
-    throw new LockedError(`StatefulSet ${namespace}/${statefulSet}: ${roll}; refusing ${what} until it has finished (two nodes would be down at once)`, 'statefulset-controller');
+    throw new LockedError(
+      `StatefulSet ${namespace}/${statefulSet}: ${roll}; refusing ${what} until it has finished (two nodes would be down at once)`,
+      'statefulset-controller',
+    );
   }
 }

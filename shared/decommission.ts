@@ -4,8 +4,27 @@
 import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
 import { SQL, livePodInfo } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
-import { BadInputError, CrateSqlError, KubeApiError, OperationFailedError, SqlConnectionError, messageOf } from './errors.js';
-import { closeOperation, failureOf, isBug, newOperationId, openOperation, rememberGracefulStop, restrictAllocation, setScope, withCloseOutcome, type CloseOutcome, type OperationContext } from './operation.js';
+import {
+  BadInputError,
+  CrateSqlError,
+  KubeApiError,
+  OperationFailedError,
+  SqlConnectionError,
+  messageOf,
+} from './errors.js';
+import {
+  closeOperation,
+  failureOf,
+  isBug,
+  newOperationId,
+  openOperation,
+  rememberGracefulStop,
+  restrictAllocation,
+  setScope,
+  withCloseOutcome,
+  type CloseOutcome,
+  type OperationContext,
+} from './operation.js';
 import type { EngineDeps, SqlTransport } from './ports.js';
 import {
   DecommissionInput,
@@ -23,7 +42,12 @@ import { watchStall, type StallTarget } from './stall.js';
 import { podStrategyOf } from './detect/index.js';
 import { refuseForeignRoutingOwner } from './routing-owner.js';
 import { refuseControllerRoll } from './controller-roll.js';
-import { LABEL_DC_UTIL_MIN_AVAILABILITY, fixedMinAvailability, labelForDrain, restoreMinAvailabilityLabels } from './relocation-run.js';
+import {
+  LABEL_DC_UTIL_MIN_AVAILABILITY,
+  fixedMinAvailability,
+  labelForDrain,
+  restoreMinAvailabilityLabels,
+} from './relocation-run.js';
 
 /** Grace period of the pod delete after the manual decommission (the process has already exited). */
 export const MANUAL_DELETE_GRACE_SECONDS = 30;
@@ -59,7 +83,8 @@ export async function resolvePod(ctx: OperationContext, podName: string): Promis
   const ownerName = pod.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet')?.name;
   const known = cluster.pods.find((p) => p.name === podName);
   const sts = cluster.statefulSets.find((s) => s.name === (known?.statefulSetName ?? ownerName));
-  if (!sts) throw new BadInputError(`Pod ${cluster.namespace}/${podName} is not part of CrateDB cluster ${cluster.name}`);
+  if (!sts)
+    throw new BadInputError(`Pod ${cluster.namespace}/${podName} is not part of CrateDB cluster ${cluster.name}`);
   const base: PodInfo = known ?? {
     name: podName,
     uid: pod.metadata?.uid ?? '',
@@ -81,7 +106,14 @@ export async function resolvePod(ctx: OperationContext, podName: string): Promis
   return { pod, info: livePodInfo(pod, base), sts: podStrategyOf(sts, pod, deps.log) };
 }
 
-function baseResult(podName: string, namespace: string, strategy: Strategy, startedAt: number, dryRun: boolean, timeout: number): DecommissionResult {
+function baseResult(
+  podName: string,
+  namespace: string,
+  strategy: Strategy,
+  startedAt: number,
+  dryRun: boolean,
+  timeout: number,
+): DecommissionResult {
   return DecommissionResult.parse({
     podName,
     namespace,
@@ -106,18 +138,35 @@ async function saveProgress(ctx: OperationContext, current: PodProgress | null):
 }
 
 /** Wait until the pod with `oldUid` is gone (deleted, or replaced by a new uid). */
-async function waitOldPodGone(ctx: OperationContext, podName: string, oldUid: string, timeoutSeconds: number, node?: string | null): Promise<V1Pod | null> {
+async function waitOldPodGone(
+  ctx: OperationContext,
+  podName: string,
+  oldUid: string,
+  timeoutSeconds: number,
+  node?: string | null,
+): Promise<V1Pod | null> {
   return waitForPod(ctx.deps.kube, ctx.cluster.namespace, podName, (p) => p === null || p.metadata?.uid !== oldUid, {
     timeoutMs: timeoutSeconds * 1000,
     signal: ctx.signal,
     clock: ctx.deps.clock,
     timeoutMessage: `Pod ${podName} was not deleted within ${timeoutSeconds}s`,
-    heartbeat: heartbeatFor(ctx, node ? `pod ${podName} to terminate (dc_util drains node ${node} in its preStop hook)` : `pod ${podName} to terminate`, { pod: podName, uid: oldUid, node: node ?? null }),
+    heartbeat: heartbeatFor(
+      ctx,
+      node
+        ? `pod ${podName} to terminate (dc_util drains node ${node} in its preStop hook)`
+        : `pod ${podName} to terminate`,
+      { pod: podName, uid: oldUid, node: node ?? null },
+    ),
   });
 }
 
 /** Delete with a UID precondition; "Failed to delete pod: <reason>" on an API error. Absent = fine. */
-async function deletePod(ctx: OperationContext, podName: string, uid: string, gracePeriodSeconds: number): Promise<void> {
+async function deletePod(
+  ctx: OperationContext,
+  podName: string,
+  uid: string,
+  gracePeriodSeconds: number,
+): Promise<void> {
   // The delete takes no signal: a run that lost its Lease (or was cancelled) during the progress
   // save just before must not delete a pod while another run may be restarting a different one.
   if (ctx.signal.aborted) throw abortReason(ctx.signal);
@@ -135,17 +184,25 @@ async function deletePod(ctx: OperationContext, podName: string, uid: string, gr
     if (err instanceof KubeApiError && err.statusCode === 403) {
       // Missing RBAC is bad input (exit 2): a retry of the Job cannot help, so it fails at once.
       // The seed's text stays the error; the log says what to do.
-      ctx.deps.log.error(`${err.message}: this identity may not delete pods; grant it (kubectl crate-decommission rbac install -n ${ctx.cluster.namespace})`);
+      ctx.deps.log.error(
+        `${err.message}: this identity may not delete pods; grant it (kubectl crate-decommission rbac install -n ${ctx.cluster.namespace})`,
+      );
       throw new BadInputError(`Failed to delete pod: ${err.reason}`, { cause: err });
     }
-    if (err instanceof KubeApiError) throw new OperationFailedError(`Failed to delete pod: ${err.reason}`, { cause: err });
+    if (err instanceof KubeApiError)
+      throw new OperationFailedError(`Failed to delete pod: ${err.reason}`, { cause: err });
     throw err;
   }
 }
 
 // ---------------------------------------------------------------- kubernetes_managed
 
-async function kubernetesManaged(ctx: OperationContext, target: PodTarget, result: DecommissionResult, options: DecommissionOptions): Promise<void> {
+async function kubernetesManaged(
+  ctx: OperationContext,
+  target: PodTarget,
+  result: DecommissionResult,
+  options: DecommissionOptions,
+): Promise<void> {
   const { deps, cluster } = ctx;
   const { info, sts } = target;
   const grace = sts.detection.deleteGracePeriodSeconds;
@@ -157,11 +214,16 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
   });
   if (ctx.dryRun) {
     if (options.relocation && options.minAvailability === 'NONE') {
-      deps.log.info(`Would set label ${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE on StatefulSet ${sts.name} (recorded in the Lease) so that dc_util drains node ${info.nodeName ?? '?'} without relocating, and restore it once the pod is gone`);
+      deps.log.info(
+        `Would set label ${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE on StatefulSet ${sts.name} (recorded in the Lease) so that dc_util drains node ${info.nodeName ?? '?'} without relocating, and restore it once the pod is gone`,
+      );
     } else if (options.relocation) {
-      deps.log.info(`dc_util drains node ${info.nodeName ?? '?'} with its own min_availability ${sts.detection.minAvailability}`);
+      deps.log.info(
+        `dc_util drains node ${info.nodeName ?? '?'} with its own min_availability ${sts.detection.minAvailability}`,
+      );
     }
-    if (options.stallBreak) deps.log.info(stallPlanLine(info.nodeName, options, 'signal its CrateDB process (kill -TERM 1)'));
+    if (options.stallBreak)
+      deps.log.info(stallPlanLine(info.nodeName, options, 'signal its CrateDB process (kill -TERM 1)'));
     return;
   }
   setScope(ctx, { step: 'delete' });
@@ -180,8 +242,14 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
     // dc_util reads dc-util-min-availability in preStop: NONE for a drain without relocation, else its own value.
     await labelForDrain(ctx, sts.name, options);
     await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleting' });
-    const how = options.relocation && options.minAvailability === 'NONE' ? ' with min_availability NONE (no relocation)' : '';
-    await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `Deleting with grace period ${grace}s; dc_util decommissions node ${info.nodeName ?? '?'} in preStop${how}`);
+    const how =
+      options.relocation && options.minAvailability === 'NONE' ? ' with min_availability NONE (no relocation)' : '';
+    await emitEvent(
+      deps,
+      { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid },
+      EventReason.DecommissionStarted,
+      `Deleting with grace period ${grace}s; dc_util decommissions node ${info.nodeName ?? '?'} in preStop${how}`,
+    );
     await deletePod(ctx, info.name, oldUid, grace);
   }
   // dc_util drains; should the node stall after the drain (CrateDB 6.4.3's counter leak), the engine signals it.
@@ -190,7 +258,15 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
     options.stallBreak && info.nodeName && info.uid === oldUid
       ? watchStall(
           ctx,
-          { podName: info.name, uid: oldUid, nodeName: info.nodeName, containerName: info.containerName, strategy: 'kubernetes_managed', idleSeconds: options.stallIdleSeconds, timeoutSeconds: sts.detection.dcUtilTimeoutSeconds },
+          {
+            podName: info.name,
+            uid: oldUid,
+            nodeName: info.nodeName,
+            containerName: info.containerName,
+            strategy: 'kubernetes_managed',
+            idleSeconds: options.stallIdleSeconds,
+            timeoutSeconds: sts.detection.dcUtilTimeoutSeconds,
+          },
           AbortSignal.any([ctx.signal, stopStall.signal]),
         ).catch(() => null)
       : null;
@@ -205,14 +281,22 @@ async function kubernetesManaged(ctx: OperationContext, target: PodTarget, resul
   // dc_util has read the label (its preStop is over): our NONE never outlives the pod it was decided for.
   await restoreMinAvailabilityLabels(ctx, [sts.name]);
   await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleted' });
-  await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.PodDeleted, `Pod deleted after dc_util decommissioned node ${info.nodeName ?? '?'}`);
+  await emitEvent(
+    deps,
+    { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid },
+    EventReason.PodDeleted,
+    `Pod deleted after dc_util decommissioned node ${info.nodeName ?? '?'}`,
+  );
   deps.log.info(`Kubernetes-managed decommission completed for pod ${info.name}`);
 }
 
 // ---------------------------------------------------------------- manual
 
 /** Choose the transport for ALTER CLUSTER DECOMMISSION: HTTP when the user may, else exec. */
-async function decommissionTransport(ctx: OperationContext, target: PodTarget): Promise<{ transport: SqlTransport; via: 'http' | 'exec' }> {
+async function decommissionTransport(
+  ctx: OperationContext,
+  target: PodTarget,
+): Promise<{ transport: SqlTransport; via: 'http' | 'exec' }> {
   const { deps, cluster } = ctx;
   // Send through another node when there is one: the draining node stops answering.
   const others = cluster.pods.filter((p) => p.name !== target.info.name);
@@ -230,7 +314,9 @@ async function decommissionTransport(ctx: OperationContext, target: PodTarget): 
   }
   const user = cluster.sql.credentials?.username ?? 'crate';
   if (superuser !== false) {
-    const via = (await ctx.reader.transportTo(ctx.reader.currentPod ?? others[0]?.name ?? target.info.name)) ?? (await ctx.reader.transportTo(target.info.name));
+    const via =
+      (await ctx.reader.transportTo(ctx.reader.currentPod ?? others[0]?.name ?? target.info.name)) ??
+      (await ctx.reader.transportTo(target.info.name));
     if (via) return { transport: via.transport, via: readKind };
   }
   for (const p of [...others, target.info]) {
@@ -244,11 +330,19 @@ async function decommissionTransport(ctx: OperationContext, target: PodTarget): 
   throw new OperationFailedError(`No pod of cluster ${cluster.name} to exec into for ALTER CLUSTER DECOMMISSION`);
 }
 
-async function sendDecommission(ctx: OperationContext, target: PodTarget, nodeName: string, timeoutSeconds: number, index: string): Promise<void> {
+async function sendDecommission(
+  ctx: OperationContext,
+  target: PodTarget,
+  nodeName: string,
+  timeoutSeconds: number,
+  index: string,
+): Promise<void> {
   const { deps } = ctx;
   let chosen = await decommissionTransport(ctx, target);
   const send = async (stmt: string, args: unknown[]) => {
-    deps.log.debug(`Executing manual decommission SQL ${index}: ${stmt}${args.length ? ` [${args.map((a) => JSON.stringify(a)).join(', ')}]` : ''} via ${chosen.transport.description}`);
+    deps.log.debug(
+      `Executing manual decommission SQL ${index}: ${stmt}${args.length ? ` [${args.map((a) => JSON.stringify(a)).join(', ')}]` : ''} via ${chosen.transport.description}`,
+    );
     try {
       await chosen.transport.query(stmt, args, { timeoutMs: (timeoutSeconds + 120) * 1000, signal: ctx.signal });
     } catch (err) {
@@ -264,8 +358,15 @@ async function sendDecommission(ctx: OperationContext, target: PodTarget, nodeNa
     try {
       await send(SQL.decommissionParam, [nodeName]);
     } catch (err) {
-      if (err instanceof CrateSqlError && err.httpStatus === 400 && /param|parse|syntax|mismatch|\?/i.test(err.message) && !/does not exist|unknown node/i.test(err.message)) {
-        deps.log.info(`This CrateDB does not take the node name as a parameter (${err.message}); sending it single-quoted`);
+      if (
+        err instanceof CrateSqlError &&
+        err.httpStatus === 400 &&
+        /param|parse|syntax|mismatch|\?/i.test(err.message) &&
+        !/does not exist|unknown node/i.test(err.message)
+      ) {
+        deps.log.info(
+          `This CrateDB does not take the node name as a parameter (${err.message}); sending it single-quoted`,
+        );
         await send(SQL.decommissionLiteral(nodeName), []);
         return;
       }
@@ -277,7 +378,9 @@ async function sendDecommission(ctx: OperationContext, target: PodTarget, nodeNa
   } catch (err) {
     if (chosen.via === 'http' && err instanceof CrateSqlError && (err.code === 4010 || err.httpStatus === 401)) {
       const user = ctx.cluster.sql.credentials?.username ?? 'crate';
-      deps.log.info(`The HTTP user ${user} may not decommission (${err.message}); using exec into the pod as crate instead`);
+      deps.log.info(
+        `The HTTP user ${user} may not decommission (${err.message}); using exec into the pod as crate instead`,
+      );
       const others = ctx.cluster.pods.filter((p) => p.name !== target.info.name);
       let t = null;
       for (const p of [...others, target.info]) {
@@ -317,7 +420,8 @@ export interface ContainerSnapshot {
   lastTerminated: string | null | undefined;
 }
 
-const timeText = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : null);
+const timeText = (v: unknown): string | null =>
+  v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : null;
 
 /** The identity of a terminated container state: its containerID, else its exit code, reason and times (as text, for equality only). */
 function terminatedIdentity(t: V1ContainerStateTerminated | undefined): string | null {
@@ -329,7 +433,11 @@ function terminatedIdentity(t: V1ContainerStateTerminated | undefined): string |
 export function containerSnapshot(p: V1Pod | null, containerName: string, fallbackRestartCount = 0): ContainerSnapshot {
   const cs = p?.status?.containerStatuses?.find((c) => c.name === containerName);
   if (!cs) return { restartCount: fallbackRestartCount, containerId: null, lastTerminated: undefined };
-  return { restartCount: cs.restartCount ?? 0, containerId: cs.containerID ?? null, lastTerminated: terminatedIdentity(cs.lastState?.terminated) };
+  return {
+    restartCount: cs.restartCount ?? 0,
+    containerId: cs.containerID ?? null,
+    lastTerminated: terminatedIdentity(cs.lastState?.terminated),
+  };
 }
 
 /** Has the CrateDB container of this pod (uid) exited since `before` (the snapshot taken right before the DECOMMISSION)? */
@@ -372,10 +480,18 @@ async function waitProcessExit(
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
   const exited = (p: V1Pod | null) => processExited(p, info, since);
   const message = `Manual decommission timed out after ${timeoutSeconds}s`;
-  const heartbeat = heartbeatFor(ctx, `the CrateDB process of pod ${info.name} to exit (node ${nodeName} decommissioning)`, { pod: info.name, uid: info.uid, node: nodeName });
-  const byWatch = waitForPod(deps.kube, cluster.namespace, info.name, exited, { timeoutMs: timeoutSeconds * 1000, signal, clock: deps.clock, timeoutMessage: message, heartbeat }).then(
-    () => 'container exited' as const,
+  const heartbeat = heartbeatFor(
+    ctx,
+    `the CrateDB process of pod ${info.name} to exit (node ${nodeName} decommissioning)`,
+    { pod: info.name, uid: info.uid, node: nodeName },
   );
+  const byWatch = waitForPod(deps.kube, cluster.namespace, info.name, exited, {
+    timeoutMs: timeoutSeconds * 1000,
+    signal,
+    clock: deps.clock,
+    timeoutMessage: message,
+    heartbeat,
+  }).then(() => 'container exited' as const);
   const byPoll = pollUntil(
     async () => {
       try {
@@ -386,12 +502,22 @@ async function waitProcessExit(
         return undefined;
       }
     },
-    { intervalMs: deps.pollIntervalMs ?? 1000, timeoutMs: timeoutSeconds * 1000, signal, clock: deps.clock, timeoutMessage: message },
+    {
+      intervalMs: deps.pollIntervalMs ?? 1000,
+      timeoutMs: timeoutSeconds * 1000,
+      signal,
+      clock: deps.clock,
+      timeoutMessage: message,
+    },
   );
   // Stall break: a drained, idle node that does not exit is stopped (the caller deletes the pod as after an exit).
   const byStall = stall
     ? watchStall(ctx, stall, signal).then((o) =>
-        o.broken ? ('stall broken' as const) : new Promise<never>((_r, reject) => signal.addEventListener('abort', () => reject(abortReason(signal)), { once: true })),
+        o.broken
+          ? ('stall broken' as const)
+          : new Promise<never>((_r, reject) =>
+              signal.addEventListener('abort', () => reject(abortReason(signal)), { once: true }),
+            ),
       )
     : null;
   try {
@@ -409,7 +535,11 @@ function stallPlanLine(nodeName: string | null, options: DecommissionOptions, ac
 }
 
 function snapshotFields(s: ContainerSnapshot): Pick<PodProgress, 'restartCount' | 'containerId' | 'lastTerminated'> {
-  return { restartCount: s.restartCount, containerId: s.containerId, ...(s.lastTerminated !== undefined ? { lastTerminated: s.lastTerminated } : {}) };
+  return {
+    restartCount: s.restartCount,
+    containerId: s.containerId,
+    ...(s.lastTerminated !== undefined ? { lastTerminated: s.lastTerminated } : {}),
+  };
 }
 
 function manualStatements(nodeName: string, options: DecommissionOptions): string[] {
@@ -422,7 +552,12 @@ function manualStatements(nodeName: string, options: DecommissionOptions): strin
   ];
 }
 
-async function manual(ctx: OperationContext, target: PodTarget, options: DecommissionOptions, result: DecommissionResult): Promise<void> {
+async function manual(
+  ctx: OperationContext,
+  target: PodTarget,
+  options: DecommissionOptions,
+  result: DecommissionResult,
+): Promise<void> {
   const { deps, cluster } = ctx;
   const { info, sts } = target;
   deps.log.info(`Using manual decommission for pod ${info.name}`);
@@ -436,17 +571,35 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
     const nodes = await ctx.reader.nodes(ctx.signal).catch(() => []);
     nodeName = nodes.find((n) => n.hostname === info.name)?.name ?? null;
   }
-  if (!nodeName) throw new OperationFailedError(`No CrateDB node name known for pod ${info.name} (not in sys.nodes, no -Cnode.name argument)`);
+  if (!nodeName)
+    throw new OperationFailedError(
+      `No CrateDB node name known for pod ${info.name} (not in sys.nodes, no -Cnode.name argument)`,
+    );
   const statements = manualStatements(nodeName, options);
   if (ctx.dryRun) {
     if (!info.ready && !(await nodeInCluster(ctx, nodeName))) {
-      deps.log.info(`Node ${nodeName} of pod ${info.name} is not in the cluster: nothing to drain; would only delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`);
+      deps.log.info(
+        `Node ${nodeName} of pod ${info.name} is not in the cluster: nothing to drain; would only delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`,
+      );
       return;
     }
-    deps.log.info(`Would first read the current cluster.graceful_stop.* values (${SQL.gracefulStopSettings}) and restore them at the end`);
-    statements.forEach((s, i) => deps.log.info(`Would execute manual decommission SQL ${i + 1}/${statements.length}: ${s}`));
-    deps.log.info(`Would wait up to ${options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS}s for the CrateDB process to exit, then delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`);
-    if (options.stallBreak) deps.log.info(stallPlanLine(nodeName, options, `delete pod ${info.name} (grace ${MANUAL_DELETE_GRACE_SECONDS}s) without waiting for the exit`));
+    deps.log.info(
+      `Would first read the current cluster.graceful_stop.* values (${SQL.gracefulStopSettings}) and restore them at the end`,
+    );
+    statements.forEach((s, i) =>
+      deps.log.info(`Would execute manual decommission SQL ${i + 1}/${statements.length}: ${s}`),
+    );
+    deps.log.info(
+      `Would wait up to ${options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS}s for the CrateDB process to exit, then delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`,
+    );
+    if (options.stallBreak)
+      deps.log.info(
+        stallPlanLine(
+          nodeName,
+          options,
+          `delete pod ${info.name} (grace ${MANUAL_DELETE_GRACE_SECONDS}s) without waiting for the exit`,
+        ),
+      );
     return;
   }
   ctx.reader.avoid.add(info.name);
@@ -484,10 +637,18 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
           : `Resuming: node ${nodeName} is not draining although an earlier run meant to decommission it; sending the decommission`,
       );
     }
-  } else if (resume && info.uid === resume.oldUid && resume.step === 'deleting' && !info.deleting && (await nodeAnswers(ctx, info.name))) {
+  } else if (
+    resume &&
+    info.uid === resume.oldUid &&
+    resume.step === 'deleting' &&
+    !info.deleting &&
+    (await nodeAnswers(ctx, info.name))
+  ) {
     // The earlier run meant to delete the exited pod but crashed first, and the container restarted in place.
     again = true;
-    deps.log.info(`Resuming: pod ${info.name} was not deleted by the earlier run and its node ${nodeName} answers SQL again (restarted in place); decommissioning it again before the pod is deleted`);
+    deps.log.info(
+      `Resuming: pod ${info.name} was not deleted by the earlier run and its node ${nodeName} answers SQL again (restarted in place); decommissioning it again before the pod is deleted`,
+    );
   }
   const deletingResume = !!resume && resume.step === 'deleting' && !again;
   const inCluster = follow || (resume && info.uid !== resume.oldUid) ? true : await nodeInCluster(ctx, nodeName);
@@ -503,7 +664,10 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
     await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
   } else {
     if (follow || deletingResume) {
-      if (follow) deps.log.info(`Resuming: node ${nodeName} is already decommissioning (sent by an earlier run of operation ${ctx.operationId}); following it, not sending it again`);
+      if (follow)
+        deps.log.info(
+          `Resuming: node ${nodeName} is already decommissioning (sent by an earlier run of operation ${ctx.operationId}); following it, not sending it again`,
+        );
       since = resume ? recorded(resume) : since;
     } else {
       await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'started' });
@@ -516,16 +680,39 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
         await ctx.reader.query(statements[i]!, [], { signal: ctx.signal });
       }
       // The snapshot exit detection compares against, taken right before the DECOMMISSION (and kept for a resume).
-      since = containerSnapshot(await deps.kube.getPod(cluster.namespace, info.name).catch(() => target.pod), info.containerName, info.restartCount);
+      since = containerSnapshot(
+        await deps.kube.getPod(cluster.namespace, info.name).catch(() => target.pod),
+        info.containerName,
+        info.restartCount,
+      );
       sentAt = deps.clock.now();
-      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'decommission-sent', ...snapshotFields(since), sentAt });
-      await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.DecommissionStarted, `ALTER CLUSTER DECOMMISSION of node ${nodeName} (min_availability ${options.minAvailability}, timeout ${options.decommissionTimeout}s)`);
-      // The statement returns once the shards have moved (real data: minutes): that is a wait too.
-      const stopBeat = startHeartbeat(heartbeatFor(ctx, `ALTER CLUSTER DECOMMISSION of node ${nodeName} to return (its shards moving off)`, { pod: info.name, uid: oldUid, node: nodeName }), {
-        clock: deps.clock,
-        timeoutMs: (options.decommissionTimeout + 120) * 1000,
-        signal: ctx.signal,
+      await saveProgress(ctx, {
+        pod: info.name,
+        oldUid,
+        nodeName,
+        step: 'decommission-sent',
+        ...snapshotFields(since),
+        sentAt,
       });
+      await emitEvent(
+        deps,
+        { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid },
+        EventReason.DecommissionStarted,
+        `ALTER CLUSTER DECOMMISSION of node ${nodeName} (min_availability ${options.minAvailability}, timeout ${options.decommissionTimeout}s)`,
+      );
+      // The statement returns once the shards have moved (real data: minutes): that is a wait too.
+      const stopBeat = startHeartbeat(
+        heartbeatFor(ctx, `ALTER CLUSTER DECOMMISSION of node ${nodeName} to return (its shards moving off)`, {
+          pod: info.name,
+          uid: oldUid,
+          node: nodeName,
+        }),
+        {
+          clock: deps.clock,
+          timeoutMs: (options.decommissionTimeout + 120) * 1000,
+          signal: ctx.signal,
+        },
+      );
       try {
         await sendDecommission(ctx, target, nodeName, options.decommissionTimeout, '5/5');
       } finally {
@@ -534,14 +721,30 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
     }
     if (!deletingResume) {
       const stall: StallTarget | null = options.stallBreak
-        ? { podName: info.name, uid: oldUid, nodeName, containerName: info.containerName, strategy: 'manual', minAvailability: options.minAvailability, idleSeconds: options.stallIdleSeconds, timeoutSeconds: options.decommissionTimeout }
+        ? {
+            podName: info.name,
+            uid: oldUid,
+            nodeName,
+            containerName: info.containerName,
+            strategy: 'manual',
+            minAvailability: options.minAvailability,
+            idleSeconds: options.stallIdleSeconds,
+            timeoutSeconds: options.decommissionTimeout,
+          }
         : null;
       await waitProcessExit(ctx, target, nodeName, since, timeoutSeconds, stall);
       result.processExited = true;
       deps.log.info('Manual decommission completed - CrateDB process has exited');
       setScope(ctx, { step: 'delete' });
       deps.log.info(`Pod ${info.name} is ready for deletion and restart`);
-      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleting', ...snapshotFields(since), ...(sentAt !== undefined ? { sentAt } : {}) });
+      await saveProgress(ctx, {
+        pod: info.name,
+        oldUid,
+        nodeName,
+        step: 'deleting',
+        ...snapshotFields(since),
+        ...(sentAt !== undefined ? { sentAt } : {}),
+      });
       await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
     } else {
       // The earlier run decided to delete; it may have crashed before the call went out.
@@ -553,7 +756,12 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
   await waitOldPodGone(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS + DELETE_MARGIN_SECONDS);
   result.processExited = true;
   await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleted' });
-  await emitEvent(deps, { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid }, EventReason.PodDeleted, `Pod deleted after node ${nodeName} decommissioned`);
+  await emitEvent(
+    deps,
+    { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid },
+    EventReason.PodDeleted,
+    `Pod deleted after node ${nodeName} decommissioned`,
+  );
   deps.log.info(`Manual decommission strategy completed for pod ${info.name}`);
 }
 
@@ -561,7 +769,11 @@ async function manual(ctx: OperationContext, target: PodTarget, options: Decommi
  * The decommission part shared by decommissionPod and restartPod (inside an open operation).
  * Returns a result; throws only bugs.
  */
-export async function runDecommission(ctx: OperationContext, podName: string, options: DecommissionOptions): Promise<DecommissionResult> {
+export async function runDecommission(
+  ctx: OperationContext,
+  podName: string,
+  options: DecommissionOptions,
+): Promise<DecommissionResult> {
   const { deps, cluster } = ctx;
   const started = deps.clock.now();
   let result = baseResult(podName, cluster.namespace, 'unknown', started, ctx.dryRun, options.decommissionTimeout);
@@ -571,11 +783,23 @@ export async function runDecommission(ctx: OperationContext, podName: string, op
     const target = await resolvePod(ctx, podName);
     const d = target.sts.detection;
     setScope(ctx, { strategy: d.strategy });
-    result = baseResult(podName, cluster.namespace, d.strategy, started, ctx.dryRun, d.strategy === 'kubernetes_managed' ? d.dcUtilTimeoutSeconds : options.decommissionTimeout);
+    result = baseResult(
+      podName,
+      cluster.namespace,
+      d.strategy,
+      started,
+      ctx.dryRun,
+      d.strategy === 'kubernetes_managed' ? d.dcUtilTimeoutSeconds : options.decommissionTimeout,
+    );
     result.oldUid = target.info.uid;
-    deps.log.info(`Cluster config: has_prestop_hook=${py(d.hasPrestopHook)}, has_dc_util=${py(d.hasDcUtil)}`, { strategy: d.strategy, reasons: d.reasons });
+    deps.log.info(`Cluster config: has_prestop_hook=${py(d.hasPrestopHook)}, has_dc_util=${py(d.hasDcUtil)}`, {
+      strategy: d.strategy,
+      reasons: d.reasons,
+    });
     if (d.strategy === 'unknown') {
-      throw new BadInputError(`Cannot decommission pod ${podName}: ${d.reasons.join('; ') || 'no CrateDB container found'}`);
+      throw new BadInputError(
+        `Cannot decommission pod ${podName}: ${d.reasons.join('; ') || 'no CrateDB container found'}`,
+      );
     }
     if (d.strategy === 'kubernetes_managed') await kubernetesManaged(ctx, target, result, options);
     else await manual(ctx, target, options, result);
@@ -591,7 +815,13 @@ export async function runDecommission(ctx: OperationContext, podName: string, op
     result.errorKind = f.errorKind;
     deps.log.error(`Decommission of pod ${podName} failed: ${f.error}`);
     if (!ctx.dryRun && !(err instanceof BadInputError)) {
-      await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace }, EventReason.DecommissionFailed, f.error, { type: 'Warning' });
+      await emitEvent(
+        deps,
+        { kind: 'Pod', name: podName, namespace: cluster.namespace },
+        EventReason.DecommissionFailed,
+        f.error,
+        { type: 'Warning' },
+      );
     }
   }
   const completed = deps.clock.now();
@@ -601,7 +831,12 @@ export async function runDecommission(ctx: OperationContext, podName: string, op
 }
 
 /** Wait for the re-created pod to be Ready and its node back in sys.nodes. */
-export async function waitPodBack(ctx: OperationContext, podName: string, oldUid: string | null, timeoutSeconds: number): Promise<V1Pod> {
+export async function waitPodBack(
+  ctx: OperationContext,
+  podName: string,
+  oldUid: string | null,
+  timeoutSeconds: number,
+): Promise<V1Pod> {
   const { deps, cluster } = ctx;
   setScope(ctx, { pod: podName, step: 'wait-ready' });
   const pod = await waitForPod(
@@ -619,7 +854,12 @@ export async function waitPodBack(ctx: OperationContext, podName: string, oldUid
   );
   const newUid = pod!.metadata!.uid!;
   deps.log.info(`Pod ${podName} is Ready again (uid ${newUid})`);
-  await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: newUid }, EventReason.PodReady, 'Re-created pod is Ready');
+  await emitEvent(
+    deps,
+    { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: newUid },
+    EventReason.PodReady,
+    'Re-created pod is Ready',
+  );
   const known = cluster.pods.find((p) => p.name === podName);
   if (known) Object.assign(known, livePodInfo(pod!, known));
   ctx.reader.avoid.delete(podName);
@@ -647,7 +887,12 @@ export async function waitPodBack(ctx: OperationContext, podName: string, oldUid
     known.nodeId = node.id;
   }
   deps.log.info(`Node ${node.name} rejoined the cluster`);
-  await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: newUid }, EventReason.NodeRejoined, `Node ${node.name} rejoined the cluster`);
+  await emitEvent(
+    deps,
+    { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: newUid },
+    EventReason.NodeRejoined,
+    `Node ${node.name} rejoined the cluster`,
+  );
   return pod!;
 }
 
@@ -665,7 +910,18 @@ export async function decommissionPod(deps: EngineDeps, rawInput: DecommissionIn
   } catch (err) {
     const f = failureOf(err);
     deps.log.error(f.error);
-    return { ...baseResult(input.podName, input.namespace, 'unknown', started, input.dryRun, input.options.decommissionTimeout), ...f, completedAt: new Date(deps.clock.now()).toISOString() };
+    return {
+      ...baseResult(
+        input.podName,
+        input.namespace,
+        'unknown',
+        started,
+        input.dryRun,
+        input.options.decommissionTimeout,
+      ),
+      ...f,
+      completedAt: new Date(deps.clock.now()).toISOString(),
+    };
   }
   let result: DecommissionResult;
   let closed: CloseOutcome;
@@ -679,13 +935,18 @@ export async function decommissionPod(deps: EngineDeps, rawInput: DecommissionIn
   return withCloseOutcome(result, closed);
 }
 
-async function decommissionInOperation(ctx: OperationContext, input: ReturnType<typeof DecommissionInput.parse>, started: number): Promise<DecommissionResult> {
+async function decommissionInOperation(
+  ctx: OperationContext,
+  input: ReturnType<typeof DecommissionInput.parse>,
+  started: number,
+): Promise<DecommissionResult> {
   const { deps } = ctx;
   const strategyOf = () => {
     const known = input.cluster.pods.find((p) => p.name === input.podName);
     return input.cluster.statefulSets.find((s) => s.name === known?.statefulSetName)?.detection.strategy ?? 'unknown';
   };
-  const base = (strategy: Strategy) => baseResult(input.podName, input.namespace, strategy, started, input.dryRun, input.options.decommissionTimeout);
+  const base = (strategy: Strategy) =>
+    baseResult(input.podName, input.namespace, strategy, started, input.dryRun, input.options.decommissionTimeout);
   const finished = (r: DecommissionResult): DecommissionResult => {
     const now = deps.clock.now();
     return { ...r, completedAt: new Date(now).toISOString(), duration: Math.max(0, (now - started) / 1000) };
@@ -695,7 +956,9 @@ async function decommissionInOperation(ctx: OperationContext, input: ReturnType<
     const doneUid = ctx.lease?.resumed ? ctx.lease.progress.done[input.podName] : undefined;
     if (doneUid !== undefined) {
       // A retry (same operation id) after this pod was decommissioned: never a second time.
-      deps.log.info(`Pod ${input.podName} was already decommissioned by operation ${ctx.operationId} (uid ${doneUid}); skipping`);
+      deps.log.info(
+        `Pod ${input.podName} was already decommissioned by operation ${ctx.operationId} (uid ${doneUid}); skipping`,
+      );
       if (ctx.allocation.value) await waitBackBeforeReset(ctx, input.podName, doneUid || null);
       return finished({ ...base(strategyOf()), success: true, skipped: true, oldUid: doneUid || null });
     }
@@ -705,13 +968,20 @@ async function decommissionInOperation(ctx: OperationContext, input: ReturnType<
       intervalSeconds: input.healthIntervalSeconds,
     });
     if (gate.refusal) return finished({ ...base(strategyOf()), ...gate.refusal, preflight: gate.preflight });
-    result = { ...(await runDecommission(ctx, input.podName, decommissionOptions(ctx, input.options))), preflight: gate.preflight };
+    result = {
+      ...(await runDecommission(ctx, input.podName, decommissionOptions(ctx, input.options))),
+      preflight: gate.preflight,
+    };
     if (result.success && !input.dryRun && ctx.lease) {
       // Done: a retry of this operation (a Job retry after this save) must not decommission the node again.
       // Recorded at once, before the wait below: the drain is what must never happen twice.
-      await ctx.lease.save({ current: null, done: { ...ctx.lease.progress.done, [input.podName]: result.oldUid ?? '' } });
+      await ctx.lease.save({
+        current: null,
+        done: { ...ctx.lease.progress.done, [input.podName]: result.oldUid ?? '' },
+      });
     }
-    if (result.success && !input.dryRun && ctx.allocation.value) await waitBackBeforeReset(ctx, input.podName, result.oldUid);
+    if (result.success && !input.dryRun && ctx.allocation.value)
+      await waitBackBeforeReset(ctx, input.podName, result.oldUid);
     return result;
   } catch (err) {
     const f = failureOf(err, ctx.signal);
@@ -726,7 +996,9 @@ async function decommissionInOperation(ctx: OperationContext, input: ReturnType<
  */
 function decommissionOptions(ctx: OperationContext, options: DecommissionOptions): DecommissionOptions {
   if (options.relocation === 'auto') {
-    ctx.deps.log.warn('relocation auto does not apply to a decommission (the node leaves for good, its data must move): using primaries');
+    ctx.deps.log.warn(
+      'relocation auto does not apply to a decommission (the node leaves for good, its data must move): using primaries',
+    );
     return fixedMinAvailability({ ...options, relocation: 'primaries' });
   }
   return fixedMinAvailability(options);

@@ -2,7 +2,15 @@
 // StatefulSets, pods, CrateDB container, node names, master, SQL endpoint and credentials.
 import type { V1Container, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ClusterSql, chooseSqlTransport, livePodInfo, podReadyCondition, worstHealth } from './cluster-sql.js';
-import { detectPodStrategy, detectStrategy, findCrateContainer, masterEligibleFromArgs, nodeNameFromArgs, servedSchemeFromManifest, type HttpScheme } from './detect/index.js';
+import {
+  detectPodStrategy,
+  detectStrategy,
+  findCrateContainer,
+  masterEligibleFromArgs,
+  nodeNameFromArgs,
+  servedSchemeFromManifest,
+  type HttpScheme,
+} from './detect/index.js';
 import { BadInputError, SqlConnectionError, messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
 import {
@@ -27,7 +35,9 @@ function selectorOf(sts: V1StatefulSet): string {
 }
 
 function ordinalOf(podName: string, stsName: string): number {
-  const suffix = podName.startsWith(`${stsName}-`) ? podName.slice(stsName.length + 1) : podName.slice(podName.lastIndexOf('-') + 1);
+  const suffix = podName.startsWith(`${stsName}-`)
+    ? podName.slice(stsName.length + 1)
+    : podName.slice(podName.lastIndexOf('-') + 1);
   const n = Number(suffix);
   return Number.isInteger(n) && n >= 0 ? n : 0;
 }
@@ -61,19 +71,28 @@ export function podInfoOf(pod: V1Pod, sts: V1StatefulSet, container: V1Container
 }
 
 /** The SQL endpoint a cluster's pods serve: scheme from the container (http when it cannot tell), crate-operator credentials. */
-function endpointOf(container: V1Container | null, crateDBName: string | null, override: SqlEndpointOverride | undefined): SqlEndpoint {
+function endpointOf(
+  container: V1Container | null,
+  crateDBName: string | null,
+  override: SqlEndpointOverride | undefined,
+): SqlEndpoint {
   const tls = servedSchemeFromManifest(container).scheme === 'https';
   const port = container?.ports?.find((p) => p.name === 'http' || p.name === 'crate-http')?.containerPort ?? 4200;
   const base = SqlEndpoint.parse({
     scheme: tls ? 'https' : 'http',
     port,
-    credentials: crateDBName ? { username: 'system', secretName: `user-system-${crateDBName}`, passwordKey: 'password' } : null,
+    credentials: crateDBName
+      ? { username: 'system', secretName: `user-system-${crateDBName}`, passwordKey: 'password' }
+      : null,
     // crate-operator's `system` user is not a superuser: DECOMMISSION must go through exec.
     superuser: crateDBName ? false : null,
   });
-  const given = Object.fromEntries(Object.entries(override ?? {}).filter(([, v]) => v !== undefined)) as SqlEndpointOverride;
+  const given = Object.fromEntries(
+    Object.entries(override ?? {}).filter(([, v]) => v !== undefined),
+  ) as SqlEndpointOverride;
   // Other credentials than the discovered ones: whether that user is a superuser is unknown until asked.
-  const superuser = given.superuser !== undefined ? given.superuser : given.credentials !== undefined ? null : base.superuser;
+  const superuser =
+    given.superuser !== undefined ? given.superuser : given.credentials !== undefined ? null : base.superuser;
   return SqlEndpoint.parse({ ...base, ...given, superuser });
 }
 
@@ -90,7 +109,10 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
     const pod = await kube.getPod(namespace, name);
     if (!pod) throw new BadInputError(`Pod not found: ${name}`);
     const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet');
-    if (!owner) throw new BadInputError(`Pod ${namespace}/${name} is not managed by a StatefulSet; only StatefulSet pods can be decommissioned safely`);
+    if (!owner)
+      throw new BadInputError(
+        `Pod ${namespace}/${name} is not managed by a StatefulSet; only StatefulSet pods can be decommissioned safely`,
+      );
     const sts = await kube.getStatefulSet(namespace, owner.name);
     if (!sts) throw new BadInputError(`StatefulSet not found: ${namespace}/${owner.name}`);
     target = [sts];
@@ -100,10 +122,16 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
     target = [sts];
   } else {
     const resource = await kube.getCrateDB(namespace, name);
-    if (!resource) throw new BadInputError(`CrateDB not found: ${namespace}/${name} (is crate-operator installed, and the name right?)`);
+    if (!resource)
+      throw new BadInputError(
+        `CrateDB not found: ${namespace}/${name} (is crate-operator installed, and the name right?)`,
+      );
     crateDBName = name;
     target = await kube.listStatefulSets(namespace, `${LABEL_NAME}=${name},${LABEL_MANAGED_BY}=${CRATE_OPERATOR}`);
-    if (target.length === 0) throw new BadInputError(`CrateDB ${namespace}/${name} has no StatefulSets (labels ${LABEL_NAME}=${name}, ${LABEL_MANAGED_BY}=${CRATE_OPERATOR})`);
+    if (target.length === 0)
+      throw new BadInputError(
+        `CrateDB ${namespace}/${name} has no StatefulSets (labels ${LABEL_NAME}=${name}, ${LABEL_MANAGED_BY}=${CRATE_OPERATOR})`,
+      );
   }
 
   // A crate-operator StatefulSet belongs to a cluster of several (master + data groups): the
@@ -140,7 +168,9 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
     const selector = selectorOf(sts);
     const found = await kube.listPods(namespace, selector);
     for (const pod of found) {
-      const owned = pod.metadata?.ownerReferences?.some((o) => o.kind === 'StatefulSet' && (o.uid === sts.metadata?.uid || o.name === stsName));
+      const owned = pod.metadata?.ownerReferences?.some(
+        (o) => o.kind === 'StatefulSet' && (o.uid === sts.metadata?.uid || o.name === stsName),
+      );
       if (!owned) continue;
       const podContainer = findCrateContainer(pod.spec?.containers ?? []) ?? container;
       pods.push(podInfoOf(pod, sts, podContainer));
@@ -168,7 +198,10 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
   });
 
   const transport = chooseSqlTransport(cluster.sql);
-  log.info(`SQL transport: ${transport.kind} (${transport.reason})`, { sqlTransport: transport.kind, sqlTransportMode: cluster.sql.transport });
+  log.info(`SQL transport: ${transport.kind} (${transport.reason})`, {
+    sqlTransport: transport.kind,
+    sqlTransportMode: cluster.sql.transport,
+  });
 
   // Node names, master and health from CrateDB itself (best effort: the cluster may be down).
   let reader = new ClusterSql(deps, cluster);
@@ -181,9 +214,17 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
     try {
       nodes = await reader.nodes(deps.signal);
     } catch (err) {
-      if (!(err instanceof SqlConnectionError) || manifestScheme !== null || input.sql?.scheme !== undefined || deps.signal?.aborted) throw err;
+      if (
+        !(err instanceof SqlConnectionError) ||
+        manifestScheme !== null ||
+        input.sql?.scheme !== undefined ||
+        deps.signal?.aborted
+      )
+        throw err;
       const other: HttpScheme = cluster.sql.scheme === 'https' ? 'http' : 'https';
-      log.info(`CrateDB did not answer over ${cluster.sql.scheme} (${messageOf(err)}); the manifest cannot tell its scheme, trying ${other}`);
+      log.info(
+        `CrateDB did not answer over ${cluster.sql.scheme} (${messageOf(err)}); the manifest cannot tell its scheme, trying ${other}`,
+      );
       const retry = { ...cluster, sql: { ...cluster.sql, scheme: other } };
       const otherReader = new ClusterSql(deps, retry);
       nodes = await otherReader.nodes(deps.signal).catch((e2: unknown) => {
@@ -205,14 +246,17 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
     cluster.masterNode = nodes.find((n) => n.id === masterId)?.name ?? null;
     cluster.health = worstHealth(await reader.healthRows(deps.signal));
   } catch (err) {
-    log.warn(`Could not read sys.nodes of cluster ${namespace}/${clusterName}: ${messageOf(err)}; node names come from -Cnode.name`);
+    log.warn(
+      `Could not read sys.nodes of cluster ${namespace}/${clusterName}: ${messageOf(err)}; node names come from -Cnode.name`,
+    );
   }
   for (const pod of cluster.pods) {
     if (!pod.nodeName) log.warn(`No CrateDB node name known for pod ${pod.name}`);
   }
 
   // Detection, now that the scheme CrateDB serves is known (reached) or not (the manifest alone decides).
-  if (reached !== null) log.info(`CrateDB serves ${reached} on port ${cluster.sql.port} (reached at discovery)`, { servedScheme: reached });
+  if (reached !== null)
+    log.info(`CrateDB serves ${reached} on port ${cluster.sql.port} (reached at discovery)`, { servedScheme: reached });
   for (const info of cluster.statefulSets) {
     const sts = all.find((s) => s.metadata?.name === info.name)!;
     if (reached !== null) info.detection = detectStrategy(sts, { servedScheme: reached });
@@ -228,7 +272,11 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
     const { templateDisagrees, ...detection } = detectPodStrategy(raw.sts, raw.pod, { servedScheme: reached });
     info.detection = detection;
     if (templateDisagrees) {
-      log.warn(`Pod ${namespace}/${info.name}: ${detection.reasons[detection.reasons.length - 1]}`, { pod: info.name, strategy: detection.strategy, reasons: detection.reasons });
+      log.warn(`Pod ${namespace}/${info.name}: ${detection.reasons[detection.reasons.length - 1]}`, {
+        pod: info.name,
+        strategy: detection.strategy,
+        reasons: detection.reasons,
+      });
     }
   }
   const firstDetection = cluster.statefulSets.find((s) => targetNames.has(s.name))?.detection;

@@ -59,6 +59,8 @@ export async function emitEvent(
   try {
     await deps.kube.createEvent(target.namespace, event);
   } catch (err) {
-    deps.log.debug(`Could not record Event ${reason} on ${target.kind} ${target.name}: ${err instanceof Error ? err.message : String(err)}`);
+    deps.log.debug(
+      `Could not record Event ${reason} on ${target.kind} ${target.name}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }

@@ -3,7 +3,15 @@
 import { ClusterSql, worstHealth, type HealthRow, type NodeRow } from './cluster-sql.js';
 import { messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
-import { HealthCheckInput, type CrateDBCluster, type DegradedHealth, type HealthCheckResult, type HealthStatus, type NamedCheck, type PodInfo } from './schemas.js';
+import {
+  HealthCheckInput,
+  type CrateDBCluster,
+  type DegradedHealth,
+  type HealthCheckResult,
+  type HealthStatus,
+  type NamedCheck,
+  type PodInfo,
+} from './schemas.js';
 import { DEFAULT_HEARTBEAT_MS, abortReason, podReady, startHeartbeat } from './wait.js';
 import { emitEvent, EventReason } from './events.js';
 
@@ -72,14 +80,22 @@ export const HEALTH_CHECKS: readonly HealthCheck[] = [
   {
     name: HealthCheckName.nodeCountMatchesReplicas,
     evaluate: (r) => {
-      const notCounted = r.leaving.length ? ` (not counted: ${r.leaving.map((n) => `${n.name}, pod ${n.hostname} is terminating`).join('; ')})` : '';
-      return { ok: r.nodes.length === r.expectedNodes, message: `${r.nodes.length} nodes in the cluster, ${r.expectedNodes} expected${notCounted}` };
+      const notCounted = r.leaving.length
+        ? ` (not counted: ${r.leaving.map((n) => `${n.name}, pod ${n.hostname} is terminating`).join('; ')})`
+        : '';
+      return {
+        ok: r.nodes.length === r.expectedNodes,
+        message: `${r.nodes.length} nodes in the cluster, ${r.expectedNodes} expected${notCounted}`,
+      };
     },
     explainableByUnready: (r, why) => `${r.nodes.length}/${why.expectedNodes} explained by ${why.unreadyText}`,
   },
   {
     name: HealthCheckName.masterElected,
-    evaluate: (r) => ({ ok: r.masterNode !== null, message: r.masterNode ? `master is ${r.masterNode}` : 'no master node elected' }),
+    evaluate: (r) => ({
+      ok: r.masterNode !== null,
+      message: r.masterNode ? `master is ${r.masterNode}` : 'no master node elected',
+    }),
     explainableByUnready: false,
   },
   {
@@ -123,7 +139,12 @@ interface Reading {
 
 function describeTables(rows: HealthRow[]): string {
   const bad = rows.filter((r) => r.health !== 'GREEN');
-  const shown = bad.slice(0, 5).map((r) => `${r.schema}.${r.table}${r.partition ? `[${r.partition}]` : ''} ${r.health} (missing ${r.missingShards}, underreplicated ${r.underreplicatedShards})`);
+  const shown = bad
+    .slice(0, 5)
+    .map(
+      (r) =>
+        `${r.schema}.${r.table}${r.partition ? `[${r.partition}]` : ''} ${r.health} (missing ${r.missingShards}, underreplicated ${r.underreplicatedShards})`,
+    );
   return `${shown.join(', ')}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''}`;
 }
 
@@ -231,18 +252,27 @@ async function explainDegraded(
   if (unready.length === 0) return { reason: '' };
   const explainer = (name: string) => HEALTH_CHECKS.find((check) => check.name === name)?.explainableByUnready ?? false;
   const hard = failed.filter((c) => explainer(c.name) === false);
-  if (hard.length > 0) return { reason: `${hard.map((c) => c.name).join(', ')} failed (never explained by unready pods)` };
+  if (hard.length > 0)
+    return { reason: `${hard.map((c) => c.name).join(', ')} failed (never explained by unready pods)` };
   if (reading.healthStatus !== 'GREEN' && reading.healthStatus !== 'YELLOW') {
     return { reason: `health is ${reading.healthStatus} (a missing primary is never explained by unready pods)` };
   }
   const absent = unready
-    .filter((info) => !reading.nodes.some((n) => n.hostname === info.name || (info.nodeName !== null && n.name === info.nodeName)))
+    .filter(
+      (info) =>
+        !reading.nodes.some((n) => n.hostname === info.name || (info.nodeName !== null && n.name === info.nodeName)),
+    )
     .map((info) => info.name);
-  if (absent.length === 0) return { reason: `the unready ${plural(unready.length, 'pod')} ${unready.map((p) => p.name).join(', ')} still ${unready.length === 1 ? 'has its node' : 'have their nodes'} in the cluster` };
+  if (absent.length === 0)
+    return {
+      reason: `the unready ${plural(unready.length, 'pod')} ${unready.map((p) => p.name).join(', ')} still ${unready.length === 1 ? 'has its node' : 'have their nodes'} in the cluster`,
+    };
   const expected = cluster.expectedNodes;
   const unreadyText = `unready ${plural(absent.length, 'pod')} ${absent.join(', ')}`;
   if (reading.nodeCount !== expected - absent.length) {
-    return { reason: `${reading.nodeCount}/${expected} nodes, but ${unreadyText} ${absent.length === 1 ? 'explains' : 'explain'} ${absent.length} missing` };
+    return {
+      reason: `${reading.nodeCount}/${expected} nodes, but ${unreadyText} ${absent.length === 1 ? 'explains' : 'explain'} ${absent.length} missing`,
+    };
   }
   const explained: NamedCheck[] = failed.map((c) => {
     const explain = explainer(c.name);
@@ -250,7 +280,8 @@ async function explainDegraded(
     return { name: c.name, ok: true, message: explain(reading.reading, { unreadyText, expectedNodes: expected }) };
   });
   const unexplained = explained.filter((c) => !c.ok);
-  if (unexplained.length > 0) return { reason: `${unexplained.map((c) => c.name).join(', ')} not explained by unready pods` };
+  if (unexplained.length > 0)
+    return { reason: `${unexplained.map((c) => c.name).join(', ')} not explained by unready pods` };
   return {
     degraded: {
       pods: absent,
@@ -294,63 +325,88 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
               fields: { goodReadings: good, failing: lastFailed || null },
             }),
             ...(sts
-              ? { onLong: (line: string) => emitEvent(deps, { kind: 'StatefulSet', name: sts, namespace: cluster.namespace }, EventReason.WaitingLong, line) }
+              ? {
+                  onLong: (line: string) =>
+                    emitEvent(
+                      deps,
+                      { kind: 'StatefulSet', name: sts, namespace: cluster.namespace },
+                      EventReason.WaitingLong,
+                      line,
+                    ),
+                }
               : {}),
           },
-          { clock: deps.clock, timeoutMs: input.timeoutSeconds * 1000, ...(deps.signal ? { signal: deps.signal } : {}) },
+          {
+            clock: deps.clock,
+            timeoutMs: input.timeoutSeconds * 1000,
+            ...(deps.signal ? { signal: deps.signal } : {}),
+          },
         )
       : () => {};
   try {
-  for (;;) {
-    if (deps.signal?.aborted) throw abortReason(deps.signal);
-    const reading = await readOnce(reader, cluster.expectedNodes, deps.signal, (hostnames) => terminatingPods(deps, cluster, hostnames));
-    const failed = reading.checks.filter((c) => !c.ok).map((c) => c.name);
-    let degraded: DegradedHealth | null = null;
-    let notDegraded = '';
-    if (failed.length > 0 && input.tolerateUnready.length > 0) {
-      const why = await explainDegraded(deps, cluster, reading, input.tolerateUnready);
-      if ('degraded' in why) degraded = why.degraded;
-      else notDegraded = why.reason;
+    for (;;) {
+      if (deps.signal?.aborted) throw abortReason(deps.signal);
+      const reading = await readOnce(reader, cluster.expectedNodes, deps.signal, (hostnames) =>
+        terminatingPods(deps, cluster, hostnames),
+      );
+      const failed = reading.checks.filter((c) => !c.ok).map((c) => c.name);
+      let degraded: DegradedHealth | null = null;
+      let notDegraded = '';
+      if (failed.length > 0 && input.tolerateUnready.length > 0) {
+        const why = await explainDegraded(deps, cluster, reading, input.tolerateUnready);
+        if ('degraded' in why) degraded = why.degraded;
+        else notDegraded = why.reason;
+      }
+      const readingKind =
+        failed.length === 0 ? 'good' : degraded ? `degraded:${[...degraded.pods].sort().join(',')}` : null;
+      if (readingKind === null) good = 0;
+      else good = readingKind === kind ? good + 1 : 1;
+      kind = readingKind;
+      const done = good >= input.consecutive;
+      const giveUp = failed.length > 0 && !degraded && (input.timeoutSeconds === 0 || deps.clock.now() >= deadline);
+      if (degraded) {
+        const summary = `degraded: ${degraded.message}`;
+        if (summary !== lastFailed)
+          deps.log.info(`Cluster ${cluster.namespace}/${cluster.name} health ${summary}`, {
+            failedChecks: failed,
+            degradedPods: degraded.pods,
+          });
+        lastFailed = summary;
+      } else if (failed.length > 0) {
+        const summary = reading.checks
+          .filter((c) => !c.ok)
+          .map((c) => `${c.name} (${c.message})`)
+          .join(', ');
+        if (summary !== lastFailed)
+          deps.log.info(`Waiting for cluster ${cluster.namespace}/${cluster.name} health: ${summary}`, {
+            failedChecks: failed,
+          });
+        lastFailed = summary;
+      } else {
+        deps.log.debug(`Cluster ${cluster.namespace}/${cluster.name} health reading ${good}/${input.consecutive} good`);
+      }
+      if (done || giveUp) {
+        return {
+          healthy: done && failed.length === 0,
+          healthStatus: reading.healthStatus,
+          checks: reading.checks,
+          failedChecks: failed,
+          nodeCount: reading.nodeCount,
+          expectedNodes: cluster.expectedNodes,
+          masterNode: reading.masterNode,
+          relocatingShards: reading.relocating,
+          initializingShards: reading.initializing,
+          goodReadings: good,
+          checkedAt: new Date(deps.clock.now()).toISOString(),
+          error: done
+            ? null
+            : `Cluster ${cluster.namespace}/${cluster.name} is not healthy: failed checks ${failed.join(', ')}${notDegraded ? ` (not explained by unready pods: ${notDegraded})` : ''}`,
+          degraded: done && failed.length > 0 ? degraded : null,
+          ...(!done && notDegraded ? { notExplainedByUnready: notDegraded } : {}),
+        };
+      }
+      await deps.clock.delay(intervalMs, deps.signal);
     }
-    const readingKind = failed.length === 0 ? 'good' : degraded ? `degraded:${[...degraded.pods].sort().join(',')}` : null;
-    if (readingKind === null) good = 0;
-    else good = readingKind === kind ? good + 1 : 1;
-    kind = readingKind;
-    const done = good >= input.consecutive;
-    const giveUp = failed.length > 0 && !degraded && (input.timeoutSeconds === 0 || deps.clock.now() >= deadline);
-    if (degraded) {
-      const summary = `degraded: ${degraded.message}`;
-      if (summary !== lastFailed) deps.log.info(`Cluster ${cluster.namespace}/${cluster.name} health ${summary}`, { failedChecks: failed, degradedPods: degraded.pods });
-      lastFailed = summary;
-    } else if (failed.length > 0) {
-      const summary = reading.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.message})`).join(', ');
-      if (summary !== lastFailed) deps.log.info(`Waiting for cluster ${cluster.namespace}/${cluster.name} health: ${summary}`, { failedChecks: failed });
-      lastFailed = summary;
-    } else {
-      deps.log.debug(`Cluster ${cluster.namespace}/${cluster.name} health reading ${good}/${input.consecutive} good`);
-    }
-    if (done || giveUp) {
-      return {
-        healthy: done && failed.length === 0,
-        healthStatus: reading.healthStatus,
-        checks: reading.checks,
-        failedChecks: failed,
-        nodeCount: reading.nodeCount,
-        expectedNodes: cluster.expectedNodes,
-        masterNode: reading.masterNode,
-        relocatingShards: reading.relocating,
-        initializingShards: reading.initializing,
-        goodReadings: good,
-        checkedAt: new Date(deps.clock.now()).toISOString(),
-        error: done
-          ? null
-          : `Cluster ${cluster.namespace}/${cluster.name} is not healthy: failed checks ${failed.join(', ')}${notDegraded ? ` (not explained by unready pods: ${notDegraded})` : ''}`,
-        degraded: done && failed.length > 0 ? degraded : null,
-        ...(!done && notDegraded ? { notExplainedByUnready: notDegraded } : {}),
-      };
-    }
-    await deps.clock.delay(intervalMs, deps.signal);
-  }
   } finally {
     stopBeat();
   }

@@ -2,7 +2,13 @@
 export * from './errors.js';
 export * from './schemas.js';
 export type * from './ports.js';
-export { detectStrategy, detectPodStrategy, parseGoDuration, findCrateContainer, nodeNameFromArgs } from './detect/index.js';
+export {
+  detectStrategy,
+  detectPodStrategy,
+  parseGoDuration,
+  findCrateContainer,
+  nodeNameFromArgs,
+} from './detect/index.js';
 export { analyzeCluster } from './discovery.js';
 export { checkClusterHealth, HealthCheckName } from './health.js';
 export { decommissionPod, MANUAL_DELETE_GRACE_SECONDS, MANUAL_TIMEOUT_MARGIN_SECONDS } from './decommission.js';

@@ -59,7 +59,14 @@ export function leaseName(clusterName: string): string {
 }
 
 function emptyProgress(operationId: string): OperationProgress {
-  return { operationId, done: {}, current: null, allocationSet: null, gracefulStopBefore: null, minAvailabilityLabels: null };
+  return {
+    operationId,
+    done: {},
+    current: null,
+    allocationSet: null,
+    gracefulStopBefore: null,
+    minAvailabilityLabels: null,
+  };
 }
 
 function parseProgress(text: string | undefined, operationId: string): OperationProgress {
@@ -166,7 +173,8 @@ export class ClusterLease {
     let observed: { key: string; at: number } | null = null;
     let conflicts = 0;
     for (;;) {
-      if (deps.signal?.aborted) throw deps.signal.reason instanceof Error ? deps.signal.reason : new Error('Operation aborted');
+      if (deps.signal?.aborted)
+        throw deps.signal.reason instanceof Error ? deps.signal.reason : new Error('Operation aborted');
       const now = new Date(clock.now());
       const existing = await kube.getLease(opts.namespace, name);
       if (!existing) {
@@ -179,12 +187,30 @@ export class ClusterLease {
               name,
               namespace: opts.namespace,
               labels: { 'app.kubernetes.io/managed-by': 'crate-decommission' },
-              annotations: { [ANNOTATION_OPERATION]: opts.operationId, [ANNOTATION_PROGRESS]: JSON.stringify(progress) },
+              annotations: {
+                [ANNOTATION_OPERATION]: opts.operationId,
+                [ANNOTATION_PROGRESS]: JSON.stringify(progress),
+              },
             },
-            spec: { holderIdentity: holder, leaseDurationSeconds: duration, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+            spec: {
+              holderIdentity: holder,
+              leaseDurationSeconds: duration,
+              acquireTime: now,
+              renewTime: now,
+              leaseTransitions: 0,
+            },
           });
           log.info(`Took lock ${opts.namespace}/${name} as ${holder} (operation ${opts.operationId})`);
-          return new ClusterLease(deps, opts.namespace, name, holder, duration, created, progress, false).startRenewing();
+          return new ClusterLease(
+            deps,
+            opts.namespace,
+            name,
+            holder,
+            duration,
+            created,
+            progress,
+            false,
+          ).startRenewing();
         } catch (err) {
           if (err instanceof KubeApiError && err.statusCode === 409 && ++conflicts < 5) continue;
           if (err instanceof KubeApiError && err.statusCode === 409) break;
@@ -221,17 +247,23 @@ export class ClusterLease {
       const progress = sameOperation ? previous : emptyProgress(opts.operationId);
       if (!sameOperation && previous.allocationSet) {
         // A crashed run of another operation left allocation restricted: we reset it at our end.
-        log.warn(`The previous run (${existingOp || 'unknown operation'}) left cluster.routing.allocation.enable=${previous.allocationSet}; it will be reset`);
+        log.warn(
+          `The previous run (${existingOp || 'unknown operation'}) left cluster.routing.allocation.enable=${previous.allocationSet}; it will be reset`,
+        );
         progress.allocationSet = previous.allocationSet;
       }
       if (!sameOperation && previous.gracefulStopBefore) {
         // Same for the graceful_stop settings it changed: we restore what it recorded at our end.
-        log.warn(`The previous run (${existingOp || 'unknown operation'}) left cluster.graceful_stop.* changed; they will be restored`);
+        log.warn(
+          `The previous run (${existingOp || 'unknown operation'}) left cluster.graceful_stop.* changed; they will be restored`,
+        );
         progress.gracefulStopBefore = previous.gracefulStopBefore;
       }
       if (!sameOperation && previous.minAvailabilityLabels) {
         // And for the dc-util-min-availability labels it set to NONE: we put them back at our end.
-        log.warn(`The previous run (${existingOp || 'unknown operation'}) left label dc-util-min-availability=NONE on ${Object.keys(previous.minAvailabilityLabels).join(', ')}; it will be restored`);
+        log.warn(
+          `The previous run (${existingOp || 'unknown operation'}) left label dc-util-min-availability=NONE on ${Object.keys(previous.minAvailabilityLabels).join(', ')}; it will be restored`,
+        );
         progress.minAvailabilityLabels = previous.minAvailabilityLabels;
       }
       const resumed =
@@ -245,7 +277,11 @@ export class ClusterLease {
         ...existing,
         metadata: {
           ...existing.metadata,
-          annotations: { ...(existing.metadata?.annotations ?? {}), [ANNOTATION_OPERATION]: opts.operationId, [ANNOTATION_PROGRESS]: JSON.stringify(progress) },
+          annotations: {
+            ...(existing.metadata?.annotations ?? {}),
+            [ANNOTATION_OPERATION]: opts.operationId,
+            [ANNOTATION_PROGRESS]: JSON.stringify(progress),
+          },
         },
         spec: {
           ...existing.spec,
@@ -277,7 +313,10 @@ export class ClusterLease {
     }
     const latest = await kube.getLease(opts.namespace, name);
     const holderNow = latest?.spec?.holderIdentity ?? 'unknown';
-    throw new LockedError(`Cluster ${opts.namespace}/${opts.clusterName} is locked by ${holderNow} (the Lease ${name} kept changing)`, holderNow);
+    throw new LockedError(
+      `Cluster ${opts.namespace}/${opts.clusterName} is locked by ${holderNow} (the Lease ${name} kept changing)`,
+      holderNow,
+    );
   }
 
   private startRenewing(): this {
@@ -333,7 +372,10 @@ export class ClusterLease {
   /** Record progress in the Lease (serialized with renewals). Throws when it could not be written, or the Lease was lost. */
   async save(update: Partial<Omit<OperationProgress, 'operationId'>>): Promise<void> {
     Object.assign(this.progress, update);
-    await this.bounded(this.enqueue(() => this.write({}, 'progress')), 'progress');
+    await this.bounded(
+      this.enqueue(() => this.write({}, 'progress')),
+      'progress',
+    );
   }
 
   private enqueue(fn: () => Promise<void>): Promise<void> {
@@ -358,7 +400,11 @@ export class ClusterLease {
         },
         (err: unknown) => {
           this.lost.removeEventListener('abort', onLost);
-          reject(err instanceof Error ? err : new Error(`Could not write the ${why} to lock ${this.namespace}/${this.name}: ${messageOf(err)}`));
+          reject(
+            err instanceof Error
+              ? err
+              : new Error(`Could not write the ${why} to lock ${this.namespace}/${this.name}: ${messageOf(err)}`),
+          );
         },
       );
     });
@@ -381,7 +427,10 @@ export class ClusterLease {
         ...this.lease,
         metadata: {
           ...this.lease.metadata,
-          annotations: { ...(this.lease.metadata?.annotations ?? {}), [ANNOTATION_PROGRESS]: JSON.stringify(this.progress) },
+          annotations: {
+            ...(this.lease.metadata?.annotations ?? {}),
+            [ANNOTATION_PROGRESS]: JSON.stringify(this.progress),
+          },
         },
         spec,
       };
@@ -394,7 +443,9 @@ export class ClusterLease {
       } catch (err) {
         lastError = err;
         if (!(err instanceof KubeApiError && err.statusCode === 409)) {
-          this.deps.log.warn(`Could not ${why === 'renew' ? 'renew' : 'update'} lock ${this.namespace}/${this.name}: ${messageOf(err)}`);
+          this.deps.log.warn(
+            `Could not ${why === 'renew' ? 'renew' : 'update'} lock ${this.namespace}/${this.name}: ${messageOf(err)}`,
+          );
           throw err;
         }
         const fresh = await this.deps.kube.getLease(this.namespace, this.name);
@@ -437,7 +488,10 @@ export class ClusterLease {
     const fresh = await this.deps.kube.getLease(this.namespace, this.name);
     const holder = fresh?.spec?.holderIdentity;
     if (!fresh || !holder || holder === this.holder) return null;
-    const progress = parseProgress(fresh.metadata?.annotations?.[ANNOTATION_PROGRESS], fresh.metadata?.annotations?.[ANNOTATION_OPERATION] ?? '');
+    const progress = parseProgress(
+      fresh.metadata?.annotations?.[ANNOTATION_PROGRESS],
+      fresh.metadata?.annotations?.[ANNOTATION_OPERATION] ?? '',
+    );
     return carries(progress) ? holder : null;
   }
 
@@ -460,7 +514,9 @@ export class ClusterLease {
       this.deps.log.info(`Released lock ${this.namespace}/${this.name}`);
     } catch (err) {
       if (this.lostTo !== null) return;
-      this.deps.log.warn(`Could not release lock ${this.namespace}/${this.name} (it expires ${this.durationSeconds}s after its last renewal): ${messageOf(err)}`);
+      this.deps.log.warn(
+        `Could not release lock ${this.namespace}/${this.name} (it expires ${this.durationSeconds}s after its last renewal): ${messageOf(err)}`,
+      );
     } finally {
       stop.abort();
     }

@@ -22,7 +22,10 @@ export const REDACTED = '[REDACTED]';
 /** Remove anything that looks like a credential from a text. */
 export function redactText(text: string): string {
   return text
-    .replace(/\b(Authorization\s*[:=]\s*)(Basic|Bearer)?\s*[^\s,;"']+/gi, (_m, p1: string, p2?: string) => `${p1}${p2 ? `${p2} ` : ''}${REDACTED}`)
+    .replace(
+      /\b(Authorization\s*[:=]\s*)(Basic|Bearer)?\s*[^\s,;"']+/gi,
+      (_m, p1: string, p2?: string) => `${p1}${p2 ? `${p2} ` : ''}${REDACTED}`,
+    )
     .replace(/\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]{8,}/g, `$1 ${REDACTED}`)
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/gi, `$1${REDACTED}@`)
     .replace(/\b((?:pass(?:word|wd)?|secret|token|api[-_]?key)["']?\s*[:=]\s*["']?)[^\s"',;&}]+/gi, `$1${REDACTED}`);
@@ -37,7 +40,10 @@ export function redactFields(value: unknown, depth = 0): unknown {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = SECRET_KEY.test(k) && v !== null && v !== undefined && typeof v !== 'boolean' ? REDACTED : redactFields(v, depth + 1);
+      out[k] =
+        SECRET_KEY.test(k) && v !== null && v !== undefined && typeof v !== 'boolean'
+          ? REDACTED
+          : redactFields(v, depth + 1);
     }
     return out;
   }
@@ -76,7 +82,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
  */
 export function withFields(base: Logger, fields: LogFields | (() => LogFields)): Logger {
   const current = typeof fields === 'function' ? fields : () => fields;
-  const log = (level: LogLevel, message: string, extra?: LogFields) => base.log(level, message, { ...current(), ...extra });
+  const log = (level: LogLevel, message: string, extra?: LogFields) =>
+    base.log(level, message, { ...current(), ...extra });
   return {
     log,
     debug: (m, f) => log('debug', m, f),

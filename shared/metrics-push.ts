@@ -28,7 +28,8 @@ export function checkPushgatewayUrl(raw: string): { url: string } | { error: str
   } catch {
     return { error: `invalid --pushgateway "${redactText(raw)}": not a URL` };
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return { error: `invalid --pushgateway "${redactText(raw)}": use an http:// or https:// URL` };
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    return { error: `invalid --pushgateway "${redactText(raw)}": use an http:// or https:// URL` };
   if (u.search || u.hash) return { error: `invalid --pushgateway "${redactText(raw)}": no query or fragment` };
   return { url: u.toString().replace(/\/+$/, '') };
 }
@@ -58,11 +59,17 @@ function requestParts(url: string): { base: string; headers: Record<string, stri
 
 /** /metrics/job/<job>/namespace/<ns>/cluster/<cluster> (values base64url-encoded when they hold a '/'). */
 export function groupPath(job: string, namespace: string, cluster: string): string {
-  const part = (k: string, v: string) => (v.includes('/') || v === '' ? `${k}@base64/${Buffer.from(v).toString('base64url') || '='}` : `${k}/${encodeURIComponent(v)}`);
+  const part = (k: string, v: string) =>
+    v.includes('/') || v === ''
+      ? `${k}@base64/${Buffer.from(v).toString('base64url') || '='}`
+      : `${k}/${encodeURIComponent(v)}`;
   return `/metrics/${part('job', job)}/${part('namespace', namespace)}/${part('cluster', cluster)}`;
 }
 
-export type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal }) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
+export type Fetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
 
 export interface PublisherOptions {
   metrics: RunMetrics;
@@ -112,7 +119,11 @@ export class MetricsPublisher {
     try {
       if (pushgateway) {
         const { base, headers } = requestParts(pushgateway.url);
-        const res = await this.fetch(`${base}/metrics`, { method: 'GET', headers, signal: AbortSignal.timeout(this.timeoutMs) });
+        const res = await this.fetch(`${base}/metrics`, {
+          method: 'GET',
+          headers,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
         if (!res.ok) throw new Error(`HTTP ${res.status} from ${describeUrl(pushgateway.url)}/metrics`);
         const text = await res.text();
         metrics.seed(text, pushgateway.job);
@@ -125,7 +136,12 @@ export class MetricsPublisher {
       }
       this.seeded = true;
     } catch (err) {
-      this.fail(pushgateway ? `read the earlier runs' metrics from the Pushgateway ${describeUrl(pushgateway.url)}` : `read ${metricsFile}`, err);
+      this.fail(
+        pushgateway
+          ? `read the earlier runs' metrics from the Pushgateway ${describeUrl(pushgateway.url)}`
+          : `read ${metricsFile}`,
+        err,
+      );
     }
   }
 

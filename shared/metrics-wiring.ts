@@ -10,7 +10,10 @@ import { DEFAULT_PUSH_JOB, MetricsPublisher, describeUrl, type Fetch } from './m
 export { ENV_METRICS_FILE, ENV_PUSHGATEWAY, ENV_PUSHGATEWAY_JOB } from './metrics-push.js';
 
 /** A logger that shows every line (all levels) to `observe` before passing it on. */
-export function tapLogger(base: Logger, observe: (level: LogLevel, message: string, fields: Record<string, unknown> | undefined) => void): Logger {
+export function tapLogger(
+  base: Logger,
+  observe: (level: LogLevel, message: string, fields: Record<string, unknown> | undefined) => void,
+): Logger {
   const log = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
     try {
       observe(level, message, fields);
@@ -95,12 +98,19 @@ export class MeteredRun {
     this.publisher = new MetricsPublisher({
       metrics: this.metrics,
       log: opts.log,
-      pushgateway: opts.pushgateway ? { url: opts.pushgateway.url, job: opts.pushgateway.job || DEFAULT_PUSH_JOB } : undefined,
+      pushgateway: opts.pushgateway
+        ? { url: opts.pushgateway.url, job: opts.pushgateway.job || DEFAULT_PUSH_JOB }
+        : undefined,
       metricsFile: opts.metricsFile,
       ...(opts.fetch ? { fetch: opts.fetch } : {}),
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     });
-    const where = [opts.pushgateway ? `Pushgateway ${describeUrl(opts.pushgateway.url)} (job ${opts.pushgateway.job || DEFAULT_PUSH_JOB})` : null, opts.metricsFile ? `file ${opts.metricsFile}` : null].filter(Boolean);
+    const where = [
+      opts.pushgateway
+        ? `Pushgateway ${describeUrl(opts.pushgateway.url)} (job ${opts.pushgateway.job || DEFAULT_PUSH_JOB})`
+        : null,
+      opts.metricsFile ? `file ${opts.metricsFile}` : null,
+    ].filter(Boolean);
     if (where.length) opts.log.info(`Metrics go to ${where.join(' and ')}`, { step: 'metrics' });
     if (opts.signal) {
       const onAbort = () => {
@@ -114,7 +124,11 @@ export class MeteredRun {
 
   /** deps with the logger and the Kubernetes port tapped. */
   deps(deps: EngineDeps): EngineDeps {
-    return { ...deps, log: tapLogger(deps.log, (l, m, f) => this.metrics.observeLog(l, m, f)), kube: tapKube(deps.kube, this.metrics) };
+    return {
+      ...deps,
+      log: tapLogger(deps.log, (l, m, f) => this.metrics.observeLog(l, m, f)),
+      kube: tapKube(deps.kube, this.metrics),
+    };
   }
 
   /** The engine with analyzeCluster tapped (the cluster's name and pods). */

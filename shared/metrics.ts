@@ -105,11 +105,17 @@ export function boundedLabel(label: string, value: unknown): string {
 }
 
 /** The exit-code kind of a result: engine kinds map onto the exit codes (transient -> failed). */
-export function errorKindLabel(errorKind: unknown, success: boolean, terminated: boolean): (typeof ERROR_KINDS)[number] {
+export function errorKindLabel(
+  errorKind: unknown,
+  success: boolean,
+  terminated: boolean,
+): (typeof ERROR_KINDS)[number] {
   if (success) return 'none';
   if (terminated) return 'terminated';
   if (errorKind === 'transient') return 'failed';
-  return (ERROR_KINDS as readonly string[]).includes(String(errorKind)) && errorKind !== 'none' && errorKind !== 'terminated'
+  return (ERROR_KINDS as readonly string[]).includes(String(errorKind)) &&
+    errorKind !== 'none' &&
+    errorKind !== 'terminated'
     ? (errorKind as (typeof ERROR_KINDS)[number])
     : 'failed';
 }
@@ -247,7 +253,13 @@ export class RunMetrics {
     this.onChange = opts.onChange ?? (() => {});
     this.started = opts.now();
     const make = <T>(name: MetricName, ctor: new (cfg: any) => T, extra: Record<string, unknown> = {}): T =>
-      new ctor({ name: `${METRIC_PREFIX}${name}`, help: METRICS[name].help, labelNames: [...METRICS[name].labels], registers: [this.registry], ...extra });
+      new ctor({
+        name: `${METRIC_PREFIX}${name}`,
+        help: METRICS[name].help,
+        labelNames: [...METRICS[name].labels],
+        registers: [this.registry],
+        ...extra,
+      });
     this.operations = make('operations_total', Counter);
     this.podRestarts = make('pod_restarts_total', Counter);
     this.podDuration = make('pod_duration_seconds', Histogram, { buckets: POD_PHASE_BUCKETS });
@@ -268,7 +280,8 @@ export class RunMetrics {
     if (name !== 'invalid') this.cluster = name;
     this.containerOf = new Map(cluster.pods.map((p) => [p.name, p.containerName]));
     for (const s of cluster.statefulSets) {
-      for (const p of cluster.pods.filter((x) => x.statefulSetName === s.name)) this.strategyOf.set(p.name, s.detection.strategy);
+      for (const p of cluster.pods.filter((x) => x.statefulSetName === s.name))
+        this.strategyOf.set(p.name, s.detection.strategy);
     }
     this.initZero(new Set(cluster.statefulSets.map((s) => s.detection.strategy)));
     this.onChange('started');
@@ -281,11 +294,13 @@ export class RunMetrics {
   private initZero(strategies: Set<string>): void {
     const b = this.base();
     this.operations.inc({ ...b, operation: this.operation, result: 'success', error_kind: 'none' }, 0);
-    for (const k of ERROR_KINDS) if (k !== 'none') this.operations.inc({ ...b, operation: this.operation, result: 'failure', error_kind: k }, 0);
+    for (const k of ERROR_KINDS)
+      if (k !== 'none') this.operations.inc({ ...b, operation: this.operation, result: 'failure', error_kind: k }, 0);
     for (const check of HEALTH_CHECKS) this.healthGateFailures.inc({ ...b, check }, 0);
     if (this.operation !== 'decommission') {
       for (const strategy of strategies) {
-        for (const result of POD_RESULTS) this.podRestarts.inc({ ...b, strategy: boundedLabel('strategy', strategy), result }, 0);
+        for (const result of POD_RESULTS)
+          this.podRestarts.inc({ ...b, strategy: boundedLabel('strategy', strategy), result }, 0);
       }
     }
   }
@@ -322,7 +337,8 @@ export class RunMetrics {
     // A resumed run takes over the restriction a crashed run left (openOperation says so).
     if (/^Took lock /.test(message)) this.tookLock = true;
     // A resumed run (or one taking over an expired Lease) holds the restriction a crashed run left, until it resets it.
-    if (/(had set|left) cluster\.routing\.allocation\.enable=/.test(message)) this.setAllocation(1, 'allocation restricted (left by an earlier run)');
+    if (/(had set|left) cluster\.routing\.allocation\.enable=/.test(message))
+      this.setAllocation(1, 'allocation restricted (left by an earlier run)');
     if (!pod || !step) return;
     const c = this.cycles.get(pod);
     if (!c) return;
@@ -350,7 +366,8 @@ export class RunMetrics {
       case 'HealthGateBlocked': {
         const m = /failed checks ([a-z_]+(?:, [a-z_]+)*)/.exec(event.message);
         for (const check of m ? m[1]!.split(', ') : []) {
-          if ((HEALTH_CHECKS as readonly string[]).includes(check)) this.healthGateFailures.inc({ ...this.base(), check });
+          if ((HEALTH_CHECKS as readonly string[]).includes(check))
+            this.healthGateFailures.inc({ ...this.base(), check });
         }
         if (pod) this.endGate(pod, false);
         this.onChange('health gate blocked');
@@ -431,8 +448,14 @@ export class RunMetrics {
     const errorKind = errorKindLabel(result.errorKind, success, opts.terminated === true && !success);
     const end = this.now();
     const b = this.base();
-    this.operations.inc({ ...b, operation: this.operation, result: success ? 'success' : 'failure', error_kind: errorKind });
-    const duration = typeof result.duration === 'number' && result.duration >= 0 ? result.duration : (end - this.started) / 1000;
+    this.operations.inc({
+      ...b,
+      operation: this.operation,
+      result: success ? 'success' : 'failure',
+      error_kind: errorKind,
+    });
+    const duration =
+      typeof result.duration === 'number' && result.duration >= 0 ? result.duration : (end - this.started) / 1000;
     this.operationDuration.observe({ ...b, operation: this.operation }, duration);
     const pods =
       this.operation === 'rollout' && Array.isArray(result.pods)
@@ -450,7 +473,8 @@ export class RunMetrics {
     this.lastRun.set({ ...b, operation: this.operation }, end / 1000);
     if (success) this.lastSuccess.set({ ...b, operation: this.operation }, end / 1000);
     // A run that held the lock reports what it left: 1 only when the engine says the restriction is still there.
-    if (this.tookLock) this.setAllocation(result.allocationReset === false || this.allocation === 1 ? 1 : 0, 'finished', false);
+    if (this.tookLock)
+      this.setAllocation(result.allocationReset === false || this.allocation === 1 ? 1 : 0, 'finished', false);
     this.onChange('finished');
   }
 
@@ -515,7 +539,8 @@ export class RunMetrics {
         const name = (v as { metricName?: string }).metricName ?? f.name;
         const labels: Record<string, string> = {};
         for (const [k, val] of Object.entries(v.labels)) if (k !== 'le') labels[k] = String(val);
-        if (v.labels.le !== undefined) labels.le = formatNumber(Number(v.labels.le === '+Inf' ? Infinity : v.labels.le));
+        if (v.labels.le !== undefined)
+          labels.le = formatNumber(Number(v.labels.le === '+Inf' ? Infinity : v.labels.le));
         const key = sampleKey(name, labels);
         const prev = target.get(key);
         const value = kind === 'gauge' || !prev ? v.value : prev.value + v.value;

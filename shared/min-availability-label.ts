@@ -14,7 +14,10 @@ export const MARK_UNSET = 'unset';
  * carries the tool's mark, the label's value before (removed when it had none), and a note saying so; else the
  * labels unchanged and no note.
  */
-export function withoutOwnNoneLabel(labels: Record<string, string>): { labels: Record<string, string>; note: string | null } {
+export function withoutOwnNoneLabel(labels: Record<string, string>): {
+  labels: Record<string, string>;
+  note: string | null;
+} {
   const mark = labels[LABEL_MIN_AVAILABILITY_BEFORE];
   if (mark === undefined || labels[LABEL_DC_UTIL_MIN_AVAILABILITY] !== 'NONE') return { labels, note: null };
   const out = { ...labels };

@@ -11,7 +11,12 @@ import type { CrateDBCluster } from './schemas.js';
 
 import { refuseControllerRoll } from './controller-roll.js';
 import { restoreMinAvailabilityLabels } from './relocation-run.js';
-import { LABEL_ROUTING_OWNER, isOwnRoutingOwner, ownRoutingOwnerValue, refuseForeignRoutingOwner } from './routing-owner.js';
+import {
+  LABEL_ROUTING_OWNER,
+  isOwnRoutingOwner,
+  ownRoutingOwnerValue,
+  refuseForeignRoutingOwner,
+} from './routing-owner.js';
 
 export { LABEL_ROUTING_OWNER };
 
@@ -74,10 +79,17 @@ export async function openOperation(
   // crate-operator's own restart owns the allocation setting (a foreign dc-util-routing-owner label younger than 2 h):
   // refuse before anything is written (exit 5). A dry run only says it would refuse.
   if (!opts.dryRun) await refuseForeignRoutingOwner(deps, cluster);
-  else await refuseForeignRoutingOwner(deps, cluster).catch((err: unknown) => deps.log.warn(`Would refuse: ${messageOf(err)}`));
+  else
+    await refuseForeignRoutingOwner(deps, cluster).catch((err: unknown) =>
+      deps.log.warn(`Would refuse: ${messageOf(err)}`),
+    );
   const lease = opts.dryRun
     ? null
-    : await ClusterLease.acquire(deps, { namespace: cluster.namespace, clusterName: cluster.name, operationId: opts.operationId });
+    : await ClusterLease.acquire(deps, {
+        namespace: cluster.namespace,
+        clusterName: cluster.name,
+        operationId: opts.operationId,
+      });
   const signal = combineSignals(deps.signal, lease?.lost);
   const scope: LogScope = {};
   const scoped: EngineDeps = { ...deps, signal, log: withFields(deps.log, () => ({ ...scope })) };
@@ -95,13 +107,19 @@ export async function openOperation(
     scope,
   };
   if (ctx.gracefulStop.before) {
-    deps.log.info(`Resuming operation ${opts.operationId}: it had changed cluster.graceful_stop.* (before: ${describeGracefulStop(ctx.gracefulStop.before)}); they will be restored`);
+    deps.log.info(
+      `Resuming operation ${opts.operationId}: it had changed cluster.graceful_stop.* (before: ${describeGracefulStop(ctx.gracefulStop.before)}); they will be restored`,
+    );
   }
   if (ctx.minAvailabilityLabels.before) {
-    deps.log.info(`Resuming operation ${opts.operationId}: it had set label dc-util-min-availability=NONE on ${Object.keys(ctx.minAvailabilityLabels.before).join(', ')}; it will be restored`);
+    deps.log.info(
+      `Resuming operation ${opts.operationId}: it had set label dc-util-min-availability=NONE on ${Object.keys(ctx.minAvailabilityLabels.before).join(', ')}; it will be restored`,
+    );
   }
   if (ctx.allocation.value) {
-    deps.log.info(`Resuming operation ${opts.operationId}: it had set cluster.routing.allocation.enable=${ctx.allocation.value}; it will be reset`);
+    deps.log.info(
+      `Resuming operation ${opts.operationId}: it had set cluster.routing.allocation.enable=${ctx.allocation.value}; it will be reset`,
+    );
     ctx.allocation.labelledStatefulSets = cluster.statefulSets.map((s) => s.name);
   }
   return ctx;
@@ -174,13 +192,23 @@ function closeOutcome(ctx: OperationContext): CloseOutcome {
  * Fold closeOperation's outcome into a single-pod result: anything left behind makes it a failure (exit 1),
  * with the reason appended to the error.
  */
-export function withCloseOutcome<T extends { success: boolean; error: string | null; errorKind: ErrorKind | null; allocationReset?: boolean | undefined; gracefulStopRestored?: boolean | undefined }>(
-  result: T,
-  outcome: CloseOutcome,
-): T {
+export function withCloseOutcome<
+  T extends {
+    success: boolean;
+    error: string | null;
+    errorKind: ErrorKind | null;
+    allocationReset?: boolean | undefined;
+    gracefulStopRestored?: boolean | undefined;
+  },
+>(result: T, outcome: CloseOutcome): T {
   const r = { ...result, allocationReset: outcome.allocationReset, gracefulStopRestored: outcome.gracefulStopRestored };
   if (!outcome.problem) return r;
-  return { ...r, success: false, error: r.error ? `${r.error}; ${outcome.problem}` : outcome.problem, errorKind: r.errorKind ?? 'failed' };
+  return {
+    ...r,
+    success: false,
+    error: r.error ? `${r.error}; ${outcome.problem}` : outcome.problem,
+    errorKind: r.errorKind ?? 'failed',
+  };
 }
 
 // ---------------------------------------------------------------- cluster.graceful_stop.*
@@ -200,9 +228,12 @@ type GracefulStopLeaf = 'timeout' | 'force' | 'min_availability';
 
 /** Is the remembered value the CrateDB default (or unknown, which is treated as the default)? */
 function isGracefulStopDefault(leaf: GracefulStopLeaf, before: GracefulStopValues): boolean {
-  if (leaf === 'timeout') return before.timeout === null || timeValueMs(before.timeout) === timeValueMs(GRACEFUL_STOP_DEFAULTS.timeout);
+  if (leaf === 'timeout')
+    return before.timeout === null || timeValueMs(before.timeout) === timeValueMs(GRACEFUL_STOP_DEFAULTS.timeout);
   if (leaf === 'force') return before.force !== true;
-  return before.minAvailability === null || before.minAvailability.toUpperCase() === GRACEFUL_STOP_DEFAULTS.minAvailability;
+  return (
+    before.minAvailability === null || before.minAvailability.toUpperCase() === GRACEFUL_STOP_DEFAULTS.minAvailability
+  );
 }
 
 function leafValue(leaf: GracefulStopLeaf, before: GracefulStopValues): string {
@@ -242,18 +273,28 @@ export async function rememberGracefulStop(ctx: OperationContext): Promise<void>
     res = await ctx.reader.query(SQL.gracefulStopSettings, [], { signal: ctx.signal });
   } catch (err) {
     if (ctx.signal.aborted) throw err;
-    throw new OperationFailedError(`Could not read cluster.graceful_stop.* before changing them (nothing was changed): ${messageOf(err)}`, { cause: err });
+    throw new OperationFailedError(
+      `Could not read cluster.graceful_stop.* before changing them (nothing was changed): ${messageOf(err)}`,
+      { cause: err },
+    );
   }
   const row = res.rows[0] ?? [];
   const force = row[1];
   const before: GracefulStopValues = {
     timeout: asTimeValue(row[0]),
-    force: typeof force === 'boolean' ? force : typeof force === 'string' && /^(true|false)$/i.test(force) ? force.toLowerCase() === 'true' : null,
+    force:
+      typeof force === 'boolean'
+        ? force
+        : typeof force === 'string' && /^(true|false)$/i.test(force)
+          ? force.toLowerCase() === 'true'
+          : null,
     minAvailability: typeof row[2] === 'string' && row[2] ? row[2] : null,
   };
   ctx.gracefulStop.before = before;
   await ctx.lease?.save({ gracefulStopBefore: before });
-  ctx.deps.log.info(`Remembered cluster.graceful_stop.* before changing them: ${describeGracefulStop(before)}; they are restored at the end`);
+  ctx.deps.log.info(
+    `Remembered cluster.graceful_stop.* before changing them: ${describeGracefulStop(before)}; they are restored at the end`,
+  );
 }
 
 /**
@@ -270,7 +311,9 @@ export async function restoreGracefulStop(ctx: OperationContext): Promise<boolea
     const heir = await ctx.lease?.gracefulStopHeir().catch(() => null);
     if (heir) {
       ctx.gracefulStop.heir = heir;
-      deps.log.warn(`Lost the lock; restoring cluster.graceful_stop.* (${describeGracefulStop(before)}) is left to ${heir}, which took it over`);
+      deps.log.warn(
+        `Lost the lock; restoring cluster.graceful_stop.* (${describeGracefulStop(before)}) is left to ${heir}, which took it over`,
+      );
       return false;
     }
     const failed: string[] = [];
@@ -295,7 +338,9 @@ export async function restoreGracefulStop(ctx: OperationContext): Promise<boolea
         );
       } else {
         failed.push(stmt);
-        deps.log.error(`Could not restore cluster.graceful_stop.${leaf} (was ${leafValue(leaf, before)}): ${lastError}. Run ${stmt} on the cluster`);
+        deps.log.error(
+          `Could not restore cluster.graceful_stop.${leaf} (was ${leafValue(leaf, before)}): ${lastError}. Run ${stmt} on the cluster`,
+        );
       }
     }
     if (failed.length) return false;
@@ -321,23 +366,35 @@ export async function restrictAllocation(ctx: OperationContext, statefulSetName:
   // The StatefulSet controller may be replacing pods on its own (RollingUpdate after a template change): refuse too.
   await refuseControllerRoll(deps, cluster.namespace, statefulSetName, 'to restrict allocation');
   try {
-    const current = (await deps.kube.getStatefulSet(cluster.namespace, statefulSetName))?.metadata?.labels?.[LABEL_ROUTING_OWNER];
+    const current = (await deps.kube.getStatefulSet(cluster.namespace, statefulSetName))?.metadata?.labels?.[
+      LABEL_ROUTING_OWNER
+    ];
     if (current && !isOwnRoutingOwner(current)) {
       // A stale foreign label (a live one refused above): never overwritten, so never removed by us either.
-      deps.log.warn(`StatefulSet ${cluster.namespace}/${statefulSetName} keeps its stale label ${LABEL_ROUTING_OWNER}=${current} (not written by this tool); not labelling it`);
+      deps.log.warn(
+        `StatefulSet ${cluster.namespace}/${statefulSetName} keeps its stale label ${LABEL_ROUTING_OWNER}=${current} (not written by this tool); not labelling it`,
+      );
     } else {
       await deps.kube.patchStatefulSetLabels(cluster.namespace, statefulSetName, { [LABEL_ROUTING_OWNER]: owner });
-      if (!ctx.allocation.labelledStatefulSets.includes(statefulSetName)) ctx.allocation.labelledStatefulSets.push(statefulSetName);
+      if (!ctx.allocation.labelledStatefulSets.includes(statefulSetName))
+        ctx.allocation.labelledStatefulSets.push(statefulSetName);
     }
   } catch (err) {
-    deps.log.warn(`Could not label StatefulSet ${cluster.namespace}/${statefulSetName} ${LABEL_ROUTING_OWNER}=${owner}: ${messageOf(err)}`);
+    deps.log.warn(
+      `Could not label StatefulSet ${cluster.namespace}/${statefulSetName} ${LABEL_ROUTING_OWNER}=${owner}: ${messageOf(err)}`,
+    );
   }
   // Remember before sending: a crash right after the SET must still lead to a RESET.
   ctx.allocation.value = value;
   await ctx.lease?.save({ allocationSet: value });
   await ctx.reader.query(SQL.setAllocation(value), [], { signal: ctx.signal });
   deps.log.info(`Set cluster.routing.allocation.enable = ${value} while a node restarts`);
-  await emitEvent(deps, { kind: 'StatefulSet', name: statefulSetName, namespace: cluster.namespace }, EventReason.AllocationRestricted, `cluster.routing.allocation.enable = ${value}`);
+  await emitEvent(
+    deps,
+    { kind: 'StatefulSet', name: statefulSetName, namespace: cluster.namespace },
+    EventReason.AllocationRestricted,
+    `cluster.routing.allocation.enable = ${value}`,
+  );
 }
 
 /**
@@ -353,7 +410,9 @@ export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
   const heir = await ctx.lease?.allocationHeir().catch(() => null);
   if (heir) {
     ctx.allocation.heir = heir;
-    deps.log.warn(`Lost the lock; cluster.routing.allocation.enable=${value} is left to ${heir}, which took it over and resets it at its end`);
+    deps.log.warn(
+      `Lost the lock; cluster.routing.allocation.enable=${value} is left to ${heir}, which took it over and resets it at its end`,
+    );
     return false;
   }
   let lastError = '';
@@ -378,12 +437,22 @@ export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
     try {
       // Only a label this tool wrote is removed (a resumed run labels every StatefulSet as possibly ours).
       const current = (await deps.kube.getStatefulSet(cluster.namespace, sts))?.metadata?.labels?.[LABEL_ROUTING_OWNER];
-      if (current && !isOwnRoutingOwner(current)) deps.log.warn(`Leaving label ${LABEL_ROUTING_OWNER}=${current} on StatefulSet ${cluster.namespace}/${sts}: this tool did not write it`);
+      if (current && !isOwnRoutingOwner(current))
+        deps.log.warn(
+          `Leaving label ${LABEL_ROUTING_OWNER}=${current} on StatefulSet ${cluster.namespace}/${sts}: this tool did not write it`,
+        );
       else if (current) await deps.kube.patchStatefulSetLabels(cluster.namespace, sts, { [LABEL_ROUTING_OWNER]: null });
     } catch (err) {
-      deps.log.warn(`Could not remove label ${LABEL_ROUTING_OWNER} from StatefulSet ${cluster.namespace}/${sts}: ${messageOf(err)}`);
+      deps.log.warn(
+        `Could not remove label ${LABEL_ROUTING_OWNER} from StatefulSet ${cluster.namespace}/${sts}: ${messageOf(err)}`,
+      );
     }
-    await emitEvent(deps, { kind: 'StatefulSet', name: sts, namespace: cluster.namespace }, EventReason.AllocationReset, `cluster.routing.allocation.enable reset (was ${value})`);
+    await emitEvent(
+      deps,
+      { kind: 'StatefulSet', name: sts, namespace: cluster.namespace },
+      EventReason.AllocationReset,
+      `cluster.routing.allocation.enable reset (was ${value})`,
+    );
   }
   ctx.allocation.labelledStatefulSets = [];
   try {
@@ -396,7 +465,9 @@ export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
 
 /** Programming errors are bugs and must surface; everything else becomes a result. */
 export function isBug(err: unknown): boolean {
-  return err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError || err instanceof SyntaxError;
+  return (
+    err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError || err instanceof SyntaxError
+  );
 }
 
 export interface Failure {
@@ -414,8 +485,12 @@ export function failureOf(err: unknown, signal?: AbortSignal): Failure {
   }
   // Forbidden: the caller's RBAC lacks a verb; a retry cannot help (bad input, exit 2, the Job fails at once).
   if (err instanceof KubeApiError && err.statusCode === 403) {
-    return { error: `Kubernetes API error: ${err.reason} (${err.message}); check the runner's RBAC (kubectl crate-decommission rbac install)`, errorKind: 'bad_input' };
+    return {
+      error: `Kubernetes API error: ${err.reason} (${err.message}); check the runner's RBAC (kubectl crate-decommission rbac install)`,
+      errorKind: 'bad_input',
+    };
   }
-  if (err instanceof KubeApiError) return { error: `Kubernetes API error: ${err.reason} (${err.message})`, errorKind: 'failed' };
+  if (err instanceof KubeApiError)
+    return { error: `Kubernetes API error: ${err.reason} (${err.message})`, errorKind: 'failed' };
   return { error: messageOf(err), errorKind: errorKindOf(err) };
 }

@@ -32,21 +32,31 @@ export interface PreflightOutcome {
  * this pod is not refused: the earlier run changed the cluster, and finishing is what makes it healthy.
  * A pod that does not exist is left to the decommission (`Pod not found`, bad input).
  */
-export async function singlePodPreflight(ctx: OperationContext, podName: string, verb: 'restart' | 'decommission', opts: PreflightOptions): Promise<PreflightOutcome> {
+export async function singlePodPreflight(
+  ctx: OperationContext,
+  podName: string,
+  verb: 'restart' | 'decommission',
+  opts: PreflightOptions,
+): Promise<PreflightOutcome> {
   const { deps, cluster } = ctx;
   setScope(ctx, { pod: podName, step: 'preflight' });
   if (opts.skip) {
-    deps.log.warn(`Pre-flight health check SKIPPED for the ${verb} of pod ${cluster.namespace}/${podName} (skipPreflight): the cluster's health was not checked`);
+    deps.log.warn(
+      `Pre-flight health check SKIPPED for the ${verb} of pod ${cluster.namespace}/${podName} (skipPreflight): the cluster's health was not checked`,
+    );
     return { preflight: null, refusal: null, tolerateUnready: [] };
   }
   const progress = ctx.lease?.progress;
-  const resumedHere = !!ctx.lease?.resumed && (progress?.current?.pod === podName || (progress?.done[podName] ?? undefined) !== undefined);
+  const resumedHere =
+    !!ctx.lease?.resumed &&
+    (progress?.current?.pod === podName || (progress?.done[podName] ?? undefined) !== undefined);
   if (!resumedHere) {
     // A pod that is not there, or not of this cluster, is bad input: the decommission says so.
     const pod = await deps.kube.getPod(cluster.namespace, podName);
     const owner = pod?.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet')?.name;
     const known = cluster.pods.find((p) => p.name === podName)?.statefulSetName ?? owner;
-    if (!pod || !cluster.statefulSets.some((s) => s.name === known)) return { preflight: null, refusal: null, tolerateUnready: [] };
+    if (!pod || !cluster.statefulSets.some((s) => s.name === known))
+      return { preflight: null, refusal: null, tolerateUnready: [] };
   }
 
   const preflight = await checkClusterHealth(deps, {
@@ -62,28 +72,50 @@ export async function singlePodPreflight(ctx: OperationContext, podName: string,
     return { preflight, refusal: null, tolerateUnready: [] };
   }
   const failed = preflight.failedChecks.join(', ');
-  const details = preflight.checks.filter((c) => !c.ok).map((c) => c.message).join('; ');
+  const details = preflight.checks
+    .filter((c) => !c.ok)
+    .map((c) => c.message)
+    .join('; ');
   const degraded = preflight.degraded;
   // The one gate decision, for this pod: degraded = its node is one of those unready pods explain.
   if (decidePreflight(preflight, [podName])?.outcome === 'degraded' && degraded) {
     // Its node is not in the cluster: deleting the pod cannot make any data less available.
-    deps.log.warn(`preflight: ${degraded.message}; the ${verb} of pod ${podName} may go on`, { failedChecks: preflight.failedChecks, degradedPods: degraded.pods });
+    deps.log.warn(`preflight: ${degraded.message}; the ${verb} of pod ${podName} may go on`, {
+      failedChecks: preflight.failedChecks,
+      degradedPods: degraded.pods,
+    });
     if (!ctx.dryRun) {
-      await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace }, EventReason.PreflightDegraded, `preflight: ${degraded.message}`, { type: 'Warning' });
+      await emitEvent(
+        deps,
+        { kind: 'Pod', name: podName, namespace: cluster.namespace },
+        EventReason.PreflightDegraded,
+        `preflight: ${degraded.message}`,
+        { type: 'Warning' },
+      );
     }
     return { preflight, refusal: null, tolerateUnready: degraded.pods.filter((p) => p !== podName) };
   }
   if (resumedHere) {
-    deps.log.warn(`Cluster not healthy yet (${failed}); finishing the ${verb} of pod ${podName} the earlier run had started`);
+    deps.log.warn(
+      `Cluster not healthy yet (${failed}); finishing the ${verb} of pod ${podName} the earlier run had started`,
+    );
     return { preflight, refusal: null, tolerateUnready: degraded?.pods.filter((p) => p !== podName) ?? [] };
   }
-  const why = degraded ? `; preflight: ${degraded.message}, and pod ${podName} is not one of them` : notExplained(preflight);
+  const why = degraded
+    ? `; preflight: ${degraded.message}, and pod ${podName} is not one of them`
+    : notExplained(preflight);
   const error = ctx.dryRun
     ? `Pre-flight health check would refuse the ${verb} of pod ${cluster.namespace}/${podName}: failed checks ${failed} (${details})${why}`
     : `Pre-flight health check refused the ${verb} of pod ${cluster.namespace}/${podName}: failed checks ${failed} (${details})${why}; nothing was changed`;
   deps.log.error(error);
   if (!ctx.dryRun) {
-    await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace }, EventReason.HealthGateBlocked, error, { type: 'Warning' });
+    await emitEvent(
+      deps,
+      { kind: 'Pod', name: podName, namespace: cluster.namespace },
+      EventReason.HealthGateBlocked,
+      error,
+      { type: 'Warning' },
+    );
   }
   return { preflight, refusal: { error, errorKind: 'refused' }, tolerateUnready: [] };
 }
@@ -95,7 +127,10 @@ export function notExplained(preflight: HealthCheckResult): string {
 
 /** `failed checks <names> (<messages>)` of an unhealthy reading. */
 function failedSummary(preflight: HealthCheckResult): string {
-  return `failed checks ${preflight.failedChecks.join(', ')} (${preflight.checks.filter((c) => !c.ok).map((c) => c.message).join('; ')})`;
+  return `failed checks ${preflight.failedChecks.join(', ')} (${preflight.checks
+    .filter((c) => !c.ok)
+    .map((c) => c.message)
+    .join('; ')})`;
 }
 
 /**
@@ -105,7 +140,8 @@ function failedSummary(preflight: HealthCheckResult): string {
  */
 export function decidePreflight(preflight: HealthCheckResult | null, wanted: string[]): PreflightDecision | null {
   if (!preflight) return null;
-  if (preflight.healthy) return { outcome: 'passed', pods: [], message: `passed (${preflight.checks.map((c) => c.name).join(', ')})` };
+  if (preflight.healthy)
+    return { outcome: 'passed', pods: [], message: `passed (${preflight.checks.map((c) => c.name).join(', ')})` };
   const failed = failedSummary(preflight);
   const d = preflight.degraded;
   if (!d) return { outcome: 'refused', pods: [], message: `${failed}${notExplained(preflight)}` };
@@ -122,4 +158,3 @@ export function decidePreflight(preflight: HealthCheckResult | null, wanted: str
   }
   return { outcome: 'degraded', pods: first, message: d.message };
 }
-

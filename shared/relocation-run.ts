@@ -59,7 +59,11 @@ export async function readRelocation(
  * The options for one pod of a restart: `relocation: auto` decided now (none -> min_availability NONE, else
  * PRIMARIES), primaries/full as asked; without `relocation` the options as given. Logs the decision.
  */
-export async function relocationForPod(ctx: OperationContext, podName: string, options: DecommissionOptions): Promise<{ options: DecommissionOptions; verdict: RelocationVerdict | null }> {
+export async function relocationForPod(
+  ctx: OperationContext,
+  podName: string,
+  options: DecommissionOptions,
+): Promise<{ options: DecommissionOptions; verdict: RelocationVerdict | null }> {
   const mode = options.relocation;
   if (!mode) return { options, verdict: null };
   const { deps, cluster } = ctx;
@@ -74,11 +78,22 @@ export async function relocationForPod(ctx: OperationContext, podName: string, o
   if (!nodeName) {
     // No node: nothing to drain (the pod is only deleted); auto relocates, which moves nothing either.
     const decision = mode === 'auto' ? 'primaries' : mode;
-    const verdict: RelocationVerdict = { mode, decision, blockers: mode === 'auto' ? [`no CrateDB node is known for pod ${podName}`] : [], primaries: 0, bytes: { none: 0, primaries: 0, full: 0 }, summary: `${decision} (no CrateDB node is known for pod ${podName})` };
+    const verdict: RelocationVerdict = {
+      mode,
+      decision,
+      blockers: mode === 'auto' ? [`no CrateDB node is known for pod ${podName}`] : [],
+      primaries: 0,
+      bytes: { none: 0, primaries: 0, full: 0 },
+      summary: `${decision} (no CrateDB node is known for pod ${podName})`,
+    };
     return { options: { ...options, minAvailability: minAvailabilityFor(decision) }, verdict };
   }
   const verdict = await readRelocation(deps, cluster, mode, podName, nodeName, ctx.signal);
-  deps.log.info(`Relocation for pod ${podName} (node ${nodeName}): ${verdict.summary}`, { relocation: verdict.decision, blockers: verdict.blockers, bytes: verdict.bytes });
+  deps.log.info(`Relocation for pod ${podName} (node ${nodeName}): ${verdict.summary}`, {
+    relocation: verdict.decision,
+    blockers: verdict.blockers,
+    bytes: verdict.bytes,
+  });
   return { options: { ...options, minAvailability: minAvailabilityFor(verdict.decision) }, verdict };
 }
 
@@ -89,7 +104,11 @@ export async function relocationForPod(ctx: OperationContext, podName: string, o
  * mark beside it), recording the previous value in the Lease BEFORE the patch, so a crashed run's retry restores it.
  * Anything else: make sure no NONE of ours is left on the StatefulSet. No-op without a per-pod decision.
  */
-export async function labelForDrain(ctx: OperationContext, statefulSetName: string, options: DecommissionOptions): Promise<void> {
+export async function labelForDrain(
+  ctx: OperationContext,
+  statefulSetName: string,
+  options: DecommissionOptions,
+): Promise<void> {
   if (!options.relocation) return;
   if (options.minAvailability !== 'NONE') {
     await restoreMinAvailabilityLabels(ctx, [statefulSetName]);
@@ -99,14 +118,32 @@ export async function labelForDrain(ctx: OperationContext, statefulSetName: stri
   const live = await deps.kube.getStatefulSet(cluster.namespace, statefulSetName);
   const labels = live?.metadata?.labels ?? {};
   const recorded = ctx.minAvailabilityLabels.before?.[statefulSetName];
-  if (labels[LABEL_MIN_AVAILABILITY_BEFORE] !== undefined && labels[LABEL_DC_UTIL_MIN_AVAILABILITY] === 'NONE' && recorded !== undefined) return; // already ours
-  const before = labels[LABEL_MIN_AVAILABILITY_BEFORE] !== undefined ? fromMark(labels[LABEL_MIN_AVAILABILITY_BEFORE]) : (labels[LABEL_DC_UTIL_MIN_AVAILABILITY] ?? null);
+  if (
+    labels[LABEL_MIN_AVAILABILITY_BEFORE] !== undefined &&
+    labels[LABEL_DC_UTIL_MIN_AVAILABILITY] === 'NONE' &&
+    recorded !== undefined
+  )
+    return; // already ours
+  const before =
+    labels[LABEL_MIN_AVAILABILITY_BEFORE] !== undefined
+      ? fromMark(labels[LABEL_MIN_AVAILABILITY_BEFORE])
+      : (labels[LABEL_DC_UTIL_MIN_AVAILABILITY] ?? null);
   // Record first: a crash right after the patch must still lead to the restore.
   ctx.minAvailabilityLabels.before = { ...(ctx.minAvailabilityLabels.before ?? {}), [statefulSetName]: before };
   await ctx.lease?.save({ minAvailabilityLabels: ctx.minAvailabilityLabels.before });
-  await deps.kube.patchStatefulSetLabels(cluster.namespace, statefulSetName, { [LABEL_DC_UTIL_MIN_AVAILABILITY]: 'NONE', [LABEL_MIN_AVAILABILITY_BEFORE]: before ?? UNSET });
-  deps.log.info(`Set label ${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE on StatefulSet ${cluster.namespace}/${statefulSetName} for a drain without relocation (it was ${before ?? 'unset'}; restored once the pod is gone)`);
-  await emitEvent(deps, { kind: 'StatefulSet', name: statefulSetName, namespace: cluster.namespace }, EventReason.MinAvailabilityLabelSet, `${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE for a restart without relocation (was ${before ?? 'unset'})`);
+  await deps.kube.patchStatefulSetLabels(cluster.namespace, statefulSetName, {
+    [LABEL_DC_UTIL_MIN_AVAILABILITY]: 'NONE',
+    [LABEL_MIN_AVAILABILITY_BEFORE]: before ?? UNSET,
+  });
+  deps.log.info(
+    `Set label ${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE on StatefulSet ${cluster.namespace}/${statefulSetName} for a drain without relocation (it was ${before ?? 'unset'}; restored once the pod is gone)`,
+  );
+  await emitEvent(
+    deps,
+    { kind: 'StatefulSet', name: statefulSetName, namespace: cluster.namespace },
+    EventReason.MinAvailabilityLabelSet,
+    `${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE for a restart without relocation (was ${before ?? 'unset'})`,
+  );
 }
 
 const fromMark = (v: string | undefined): string | null => (v === undefined || v === UNSET ? null : v);
@@ -126,7 +163,9 @@ export async function restoreMinAvailabilityLabels(ctx: OperationContext, only?:
     const heir = await ctx.lease?.minAvailabilityLabelHeir().catch(() => null);
     if (heir) {
       ctx.minAvailabilityLabels.heir = heir;
-      deps.log.warn(`Lost the lock; restoring label ${LABEL_DC_UTIL_MIN_AVAILABILITY} on ${names.join(', ')} is left to ${heir}, which took it over`);
+      deps.log.warn(
+        `Lost the lock; restoring label ${LABEL_DC_UTIL_MIN_AVAILABILITY} on ${names.join(', ')} is left to ${heir}, which took it over`,
+      );
       return false;
     }
   } catch {
@@ -144,12 +183,25 @@ export async function restoreMinAvailabilityLabels(ctx: OperationContext, only?:
           ok = true;
         } else if (labels[LABEL_MIN_AVAILABILITY_BEFORE] === undefined) {
           // Not ours (any more): someone removed our mark; never overwrite what they did.
-          if (labels[LABEL_DC_UTIL_MIN_AVAILABILITY] === 'NONE') deps.log.warn(`StatefulSet ${cluster.namespace}/${name} has ${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE without this tool's mark: leaving it`);
+          if (labels[LABEL_DC_UTIL_MIN_AVAILABILITY] === 'NONE')
+            deps.log.warn(
+              `StatefulSet ${cluster.namespace}/${name} has ${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE without this tool's mark: leaving it`,
+            );
           ok = true;
         } else {
-          await deps.kube.patchStatefulSetLabels(cluster.namespace, name, { [LABEL_DC_UTIL_MIN_AVAILABILITY]: before, [LABEL_MIN_AVAILABILITY_BEFORE]: null });
-          deps.log.info(`Restored label ${LABEL_DC_UTIL_MIN_AVAILABILITY} on StatefulSet ${cluster.namespace}/${name} (${before === null ? 'removed: it had none' : `= ${before}`})`);
-          await emitEvent(deps, { kind: 'StatefulSet', name, namespace: cluster.namespace }, EventReason.MinAvailabilityLabelRestored, `${LABEL_DC_UTIL_MIN_AVAILABILITY} ${before === null ? 'removed' : `= ${before}`} (was NONE for a restart without relocation)`);
+          await deps.kube.patchStatefulSetLabels(cluster.namespace, name, {
+            [LABEL_DC_UTIL_MIN_AVAILABILITY]: before,
+            [LABEL_MIN_AVAILABILITY_BEFORE]: null,
+          });
+          deps.log.info(
+            `Restored label ${LABEL_DC_UTIL_MIN_AVAILABILITY} on StatefulSet ${cluster.namespace}/${name} (${before === null ? 'removed: it had none' : `= ${before}`})`,
+          );
+          await emitEvent(
+            deps,
+            { kind: 'StatefulSet', name, namespace: cluster.namespace },
+            EventReason.MinAvailabilityLabelRestored,
+            `${LABEL_DC_UTIL_MIN_AVAILABILITY} ${before === null ? 'removed' : `= ${before}`} (was NONE for a restart without relocation)`,
+          );
           ok = true;
         }
       } catch (err) {

@@ -48,7 +48,8 @@ export interface RelocationVerdict {
   bytes: RelocationBytes;
 }
 
-const tableName = (r: Pick<ShardRow, 'schema' | 'table' | 'partition'>) => `${r.schema}.${r.table}${r.partition ? ` partition ${r.partition}` : ''}`;
+const tableName = (r: Pick<ShardRow, 'schema' | 'table' | 'partition'>) =>
+  `${r.schema}.${r.table}${r.partition ? ` partition ${r.partition}` : ''}`;
 
 /** The bytes each decision would copy off the node. */
 export function relocationBytes(nodeName: string, shards: ShardRow[]): RelocationBytes {
@@ -66,12 +67,24 @@ export function relocationBytes(nodeName: string, shards: ShardRow[]): Relocatio
  * are taken as asked. `health` is the cluster's worst table health (sys.health; GREEN when there are no tables);
  * null means it could not be read (auto then relocates).
  */
-export function decideRelocation(mode: RelocationMode, nodeName: string, shards: ShardRow[], health: string | null): RelocationVerdict {
+export function decideRelocation(
+  mode: RelocationMode,
+  nodeName: string,
+  shards: ShardRow[],
+  health: string | null,
+): RelocationVerdict {
   const bytes = relocationBytes(nodeName, shards);
   const primaries = shards.filter((s) => s.node === nodeName && s.primary);
   const size = (d: RelocationDecision) => `${formatBytes(bytes[d])} to copy`;
   if (mode !== 'auto') {
-    return { mode, decision: mode, blockers: [], primaries: primaries.length, bytes, summary: `${mode} (as asked: --relocation ${mode}; ${size(mode)})` };
+    return {
+      mode,
+      decision: mode,
+      blockers: [],
+      primaries: primaries.length,
+      bytes,
+      summary: `${mode} (as asked: --relocation ${mode}; ${size(mode)})`,
+    };
   }
   const blockers: string[] = [];
   if (health === null) blockers.push('the cluster health could not be read');
@@ -81,7 +94,14 @@ export function decideRelocation(mode: RelocationMode, nodeName: string, shards:
   const noReplicas = new Map<string, number[]>();
   const notStarted = new Map<string, { shard: number; why: string }[]>();
   for (const p of primaries) {
-    const copies = shards.filter((s) => !s.primary && s.schema === p.schema && s.table === p.table && s.partition === p.partition && s.shard === p.shard);
+    const copies = shards.filter(
+      (s) =>
+        !s.primary &&
+        s.schema === p.schema &&
+        s.table === p.table &&
+        s.partition === p.partition &&
+        s.shard === p.shard,
+    );
     const key = tableName(p);
     if (p.state !== 'STARTED') {
       notStarted.set(key, [...(notStarted.get(key) ?? []), { shard: p.shard, why: `its primary is ${p.state}` }]);
@@ -93,7 +113,10 @@ export function decideRelocation(mode: RelocationMode, nodeName: string, shards:
     }
     if (!copies.some((c) => c.state === 'STARTED' && c.node !== null && c.node !== nodeName)) {
       const states = [...new Set(copies.map((c) => (c.node === nodeName ? 'on this node' : c.state)))].join('/');
-      notStarted.set(key, [...(notStarted.get(key) ?? []), { shard: p.shard, why: `no STARTED replica on another node (replica ${states})` }]);
+      notStarted.set(key, [
+        ...(notStarted.get(key) ?? []),
+        { shard: p.shard, why: `no STARTED replica on another node (replica ${states})` },
+      ]);
     }
   }
   const list = (ns: number[]) => `shard${ns.length === 1 ? '' : 's'} ${[...ns].sort((a, b) => a - b).join(', ')}`;

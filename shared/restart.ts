@@ -37,7 +37,12 @@ export interface RestartSteps {
   tolerateUnready?: string[];
 }
 
-function emptyResult(podName: string, namespace: string, startedAt: number, strategy: Strategy = 'unknown'): PodRestartResult {
+function emptyResult(
+  podName: string,
+  namespace: string,
+  startedAt: number,
+  strategy: Strategy = 'unknown',
+): PodRestartResult {
   return PodRestartResult.parse({
     podName,
     namespace,
@@ -70,16 +75,29 @@ async function resetLeftoverDcUtilAllocation(ctx: OperationContext, podName: str
   const live = await deps.kube.getStatefulSet(cluster.namespace, stsName);
   const owner = live?.metadata?.labels?.[LABEL_ROUTING_OWNER];
   if (owner && !owner.startsWith('crate-decommission-')) {
-    deps.log.warn(`cluster.routing.allocation.enable is ${value} after pod ${podName} rejoined; it is owned by ${owner} (label ${LABEL_ROUTING_OWNER}), leaving it`);
+    deps.log.warn(
+      `cluster.routing.allocation.enable is ${value} after pod ${podName} rejoined; it is owned by ${owner} (label ${LABEL_ROUTING_OWNER}), leaving it`,
+    );
     return;
   }
-  deps.log.warn(`dc_util left cluster.routing.allocation.enable = ${value} after pod ${podName} rejoined (no postStart --reset-routing?); resetting it`);
+  deps.log.warn(
+    `dc_util left cluster.routing.allocation.enable = ${value} after pod ${podName} rejoined (no postStart --reset-routing?); resetting it`,
+  );
   await ctx.reader.query(SQL.resetAllocation, [], { signal: ctx.signal });
-  await emitEvent(deps, { kind: 'StatefulSet', name: stsName, namespace: cluster.namespace }, EventReason.AllocationReset, `cluster.routing.allocation.enable reset after dc_util left it ${value}`);
+  await emitEvent(
+    deps,
+    { kind: 'StatefulSet', name: stsName, namespace: cluster.namespace },
+    EventReason.AllocationReset,
+    `cluster.routing.allocation.enable reset after dc_util left it ${value}`,
+  );
 }
 
 /** Restart one pod inside an open operation (used by restartPod and rollingRestart). Throws only bugs. */
-export async function runRestart(ctx: OperationContext, podName: string, steps: RestartSteps): Promise<PodRestartResult> {
+export async function runRestart(
+  ctx: OperationContext,
+  podName: string,
+  steps: RestartSteps,
+): Promise<PodRestartResult> {
   const { deps, cluster } = ctx;
   const started = deps.clock.now();
   const result = emptyResult(podName, cluster.namespace, started);
@@ -94,13 +112,20 @@ export async function runRestart(ctx: OperationContext, podName: string, steps: 
   setScope(ctx, { pod: podName, step: 'restart' });
   const done = ctx.lease?.progress.done[podName];
   if (done) {
-    const sts = cluster.statefulSets.find((s) => s.name === cluster.pods.find((p) => p.name === podName)?.statefulSetName);
+    const sts = cluster.statefulSets.find(
+      (s) => s.name === cluster.pods.find((p) => p.name === podName)?.statefulSetName,
+    );
     result.strategyUsed = sts?.detection.strategy ?? 'unknown';
     result.success = true;
     result.skipped = true;
     result.newUid = done;
     deps.log.info(`Pod ${podName} was already restarted by operation ${ctx.operationId} (uid ${done}); skipping`);
-    await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace }, EventReason.PodRestartSkipped, `Already restarted by operation ${ctx.operationId}`);
+    await emitEvent(
+      deps,
+      { kind: 'Pod', name: podName, namespace: cluster.namespace },
+      EventReason.PodRestartSkipped,
+      `Already restarted by operation ${ctx.operationId}`,
+    );
     return finish();
   }
 
@@ -126,7 +151,9 @@ export async function runRestart(ctx: OperationContext, podName: string, steps: 
     return finish();
   }
   if (ctx.dryRun) {
-    deps.log.info(`Dry run: would wait up to ${steps.podReadyTimeout}s for pod ${podName} to be re-created and Ready, then run the health gate (${steps.healthConsecutive} readings ${steps.healthIntervalSeconds}s apart, up to ${steps.healthTimeout}s)`);
+    deps.log.info(
+      `Dry run: would wait up to ${steps.podReadyTimeout}s for pod ${podName} to be re-created and Ready, then run the health gate (${steps.healthConsecutive} readings ${steps.healthIntervalSeconds}s apart, up to ${steps.healthTimeout}s)`,
+    );
     result.success = true;
     return finish();
   }
@@ -156,12 +183,23 @@ export async function runRestart(ctx: OperationContext, podName: string, steps: 
       result.error = `Cluster did not become healthy within ${steps.healthTimeout}s after restarting pod ${podName}: failed checks ${health.failedChecks.join(', ')}`;
       result.errorKind = 'timeout';
       deps.log.error(result.error);
-      await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: result.newUid }, EventReason.HealthGateBlocked, result.error, { type: 'Warning' });
+      await emitEvent(
+        deps,
+        { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: result.newUid },
+        EventReason.HealthGateBlocked,
+        result.error,
+        { type: 'Warning' },
+      );
       return finish();
     }
     const note = health.degraded ? ` (still ${health.degraded.message})` : '';
     deps.log.info(`Health gate passed after pod ${podName}: ${health.goodReadings} consecutive good readings${note}`);
-    await emitEvent(deps, { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: result.newUid }, EventReason.HealthGatePassed, `${health.goodReadings} consecutive good readings${note}`);
+    await emitEvent(
+      deps,
+      { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: result.newUid },
+      EventReason.HealthGatePassed,
+      `${health.goodReadings} consecutive good readings${note}`,
+    );
     result.success = true;
   } catch (err) {
     const f = failureOf(err, ctx.signal);
@@ -183,7 +221,11 @@ export async function restartPod(deps: EngineDeps, rawInput: PodRestartInput): P
   } catch (err) {
     const f = failureOf(err);
     deps.log.error(f.error);
-    return { ...emptyResult(input.podName, input.namespace, started), ...f, completedAt: new Date(deps.clock.now()).toISOString() };
+    return {
+      ...emptyResult(input.podName, input.namespace, started),
+      ...f,
+      completedAt: new Date(deps.clock.now()).toISOString(),
+    };
   }
   let result: PodRestartResult;
   let closed: CloseOutcome;
@@ -197,7 +239,11 @@ export async function restartPod(deps: EngineDeps, rawInput: PodRestartInput): P
   return withCloseOutcome(result, closed);
 }
 
-async function restartInOperation(ctx: OperationContext, input: ReturnType<typeof PodRestartInput.parse>, started: number): Promise<PodRestartResult> {
+async function restartInOperation(
+  ctx: OperationContext,
+  input: ReturnType<typeof PodRestartInput.parse>,
+  started: number,
+): Promise<PodRestartResult> {
   const { deps } = ctx;
   {
     const gate = await singlePodPreflight(ctx, input.podName, 'restart', {
@@ -206,7 +252,10 @@ async function restartInOperation(ctx: OperationContext, input: ReturnType<typeo
       intervalSeconds: input.healthIntervalSeconds,
     });
     if (gate.refusal) {
-      const strategy = input.cluster.statefulSets.find((s) => s.name === input.cluster.pods.find((p) => p.name === input.podName)?.statefulSetName)?.detection.strategy ?? 'unknown';
+      const strategy =
+        input.cluster.statefulSets.find(
+          (s) => s.name === input.cluster.pods.find((p) => p.name === input.podName)?.statefulSetName,
+        )?.detection.strategy ?? 'unknown';
       const now = deps.clock.now();
       return {
         ...emptyResult(input.podName, input.namespace, started, strategy),
@@ -216,6 +265,9 @@ async function restartInOperation(ctx: OperationContext, input: ReturnType<typeo
         duration: Math.max(0, (now - started) / 1000),
       };
     }
-    return { ...(await runRestart(ctx, input.podName, { ...input, tolerateUnready: gate.tolerateUnready })), preflight: gate.preflight };
+    return {
+      ...(await runRestart(ctx, input.podName, { ...input, tolerateUnready: gate.tolerateUnready })),
+      preflight: gate.preflight,
+    };
   }
 }

@@ -3,7 +3,16 @@
 // failure; the allocation setting is reset and the lock released on every exit path.
 import { livePodInfo } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
-import { clearScope, failureOf, closeOperation, newOperationId, openOperation, setScope, type CloseOutcome, type OperationContext } from './operation.js';
+import {
+  clearScope,
+  failureOf,
+  closeOperation,
+  newOperationId,
+  openOperation,
+  setScope,
+  type CloseOutcome,
+  type OperationContext,
+} from './operation.js';
 import { checkClusterHealth } from './health.js';
 import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName } from './lease.js';
 import { MANUAL_DELETE_GRACE_SECONDS, MANUAL_TIMEOUT_MARGIN_SECONDS } from './decommission.js';
@@ -49,12 +58,18 @@ async function refreshPods(deps: EngineDeps, cluster: CrateDBCluster): Promise<v
   }
 }
 
-async function doneByOperation(deps: EngineDeps, cluster: CrateDBCluster, operationId: string | undefined): Promise<Record<string, string>> {
+async function doneByOperation(
+  deps: EngineDeps,
+  cluster: CrateDBCluster,
+  operationId: string | undefined,
+): Promise<Record<string, string>> {
   if (!operationId) return {};
   try {
     const lease = await deps.kube.getLease(cluster.namespace, leaseName(cluster.name));
     if (lease?.metadata?.annotations?.[ANNOTATION_OPERATION] !== operationId) return {};
-    const progress = JSON.parse(lease.metadata.annotations[ANNOTATION_PROGRESS] ?? '{}') as { done?: Record<string, string> };
+    const progress = JSON.parse(lease.metadata.annotations[ANNOTATION_PROGRESS] ?? '{}') as {
+      done?: Record<string, string>;
+    };
     return progress.done ?? {};
   } catch {
     return {};
@@ -70,16 +85,30 @@ function buildPlan(
 ): RollingRestartPlan {
   const wanted = input.pods ? cluster.pods.filter((p) => input.pods!.includes(p.name)) : cluster.pods;
   const masterNode = preflight?.masterNode ?? cluster.masterNode;
-  const decision = decidePreflight(preflight, wanted.map((p) => p.name));
+  const decision = decidePreflight(
+    preflight,
+    wanted.map((p) => p.name),
+  );
   // Degraded: the unready pods whose node already left go first; the full gate must pass before the rest.
   const first = decision?.outcome === 'degraded' ? decision.pods : [];
-  const ordered = [...orderPods(wanted.filter((p) => first.includes(p.name)), masterNode), ...orderPods(wanted.filter((p) => !first.includes(p.name)), masterNode)];
+  const ordered = [
+    ...orderPods(
+      wanted.filter((p) => first.includes(p.name)),
+      masterNode,
+    ),
+    ...orderPods(
+      wanted.filter((p) => !first.includes(p.name)),
+      masterNode,
+    ),
+  ];
   const order = ordered.map((p, i) => {
     // Per pod: its own spec (issue 8 item 3); the StatefulSet's template only when the pod's is unknown.
     const d = p.detection ?? cluster.statefulSets.find((s) => s.name === p.statefulSetName)!.detection;
     const managed = d.strategy === 'kubernetes_managed';
     const grace = managed ? d.deleteGracePeriodSeconds : MANUAL_DELETE_GRACE_SECONDS;
-    const decommissionSeconds = managed ? grace : input.options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS + grace;
+    const decommissionSeconds = managed
+      ? grace
+      : input.options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS + grace;
     const why = [
       first.includes(p.name)
         ? 'unready, node not in the cluster: restarted first (degraded pre-flight)'
@@ -142,14 +171,27 @@ export async function planRollingRestart(deps: EngineDeps, rawInput: RollingRest
       relocations.set(p.name, await readRelocation(deps, cluster, mode, p.name, p.nodeName, deps.signal));
     }
   }
-  const plan = buildPlan(cluster, input, preflight, await doneByOperation(deps, cluster, input.operationId), relocations);
+  const plan = buildPlan(
+    cluster,
+    input,
+    preflight,
+    await doneByOperation(deps, cluster, input.operationId),
+    relocations,
+  );
   for (const [i, p] of plan.order.entries()) {
     const reloc = p.relocation ? `, relocation ${p.relocation.summary}` : '';
-    deps.log.info(`Plan ${i + 1}/${plan.order.length}: pod ${p.podName} (node ${p.nodeName ?? '?'}) ${p.strategy}, grace ${p.deleteGracePeriodSeconds}s, timeout ${p.timeoutSeconds}s${p.alreadyDone ? ', already done' : ''}${reloc} - ${p.reason}`);
+    deps.log.info(
+      `Plan ${i + 1}/${plan.order.length}: pod ${p.podName} (node ${p.nodeName ?? '?'}) ${p.strategy}, grace ${p.deleteGracePeriodSeconds}s, timeout ${p.timeoutSeconds}s${p.alreadyDone ? ', already done' : ''}${reloc} - ${p.reason}`,
+    );
   }
   const decision = plan.preflightDecision!;
-  if (decision.outcome === 'passed') deps.log.info(`Pre-flight health check passed (${preflight.checks.map((c) => c.name).join(', ')})`);
-  else if (decision.outcome === 'degraded') deps.log.warn(`preflight: ${decision.message}`, { failedChecks: preflight.failedChecks, degradedPods: decision.pods });
+  if (decision.outcome === 'passed')
+    deps.log.info(`Pre-flight health check passed (${preflight.checks.map((c) => c.name).join(', ')})`);
+  else if (decision.outcome === 'degraded')
+    deps.log.warn(`preflight: ${decision.message}`, {
+      failedChecks: preflight.failedChecks,
+      degradedPods: decision.pods,
+    });
   else deps.log.info(`Pre-flight health check would refuse: ${decision.message}`);
   return plan;
 }
@@ -167,7 +209,9 @@ function adoptInProgressPod(ctx: OperationContext, input: ParsedInput, podName: 
   const ordinal = Number(podName.slice(cut + 1));
   const sts = cluster.statefulSets.find((s) => s.name === podName.slice(0, cut));
   if (!sts || !Number.isInteger(ordinal) || ordinal < 0 || ordinal >= sts.replicas) return;
-  deps.log.info(`Resuming: pod ${podName}, which the earlier run had in progress, is not there yet (deleted, being re-created); it goes first and is waited for`);
+  deps.log.info(
+    `Resuming: pod ${podName}, which the earlier run had in progress, is not there yet (deleted, being re-created); it goes first and is waited for`,
+  );
   cluster.pods.push({
     name: podName,
     uid: '',
@@ -192,7 +236,9 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
   const started = deps.clock.now();
   const operationId = input.operationId ?? newOperationId('rollout', cluster.name, started);
   const pods: PodRestartResult[] = [];
-  const result = (fields: Partial<RollingRestartResult> & { plan: RollingRestartPlan; success: boolean; allocationReset: boolean }): RollingRestartResult =>
+  const result = (
+    fields: Partial<RollingRestartResult> & { plan: RollingRestartPlan; success: boolean; allocationReset: boolean },
+  ): RollingRestartResult =>
     RollingRestartResult.parse({
       cluster: cluster.name,
       namespace: cluster.namespace,
@@ -208,7 +254,13 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
     const error = `Pod not found: ${unknown.join(', ')} (not a pod of cluster ${cluster.namespace}/${cluster.name})`;
     deps.log.error(error);
     // Nothing was set: no restriction of this run is left behind.
-    return result({ plan: buildPlan(cluster, input, null, {}), success: false, allocationReset: true, error, errorKind: 'bad_input' });
+    return result({
+      plan: buildPlan(cluster, input, null, {}),
+      success: false,
+      allocationReset: true,
+      error,
+      errorKind: 'bad_input',
+    });
   }
 
   if (input.dryRun) {
@@ -218,7 +270,12 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
       plan,
       success: !refused,
       allocationReset: true,
-      ...(refused ? { error: `Pre-flight health check would refuse: ${plan.preflightDecision!.message}`, errorKind: 'refused' as const } : {}),
+      ...(refused
+        ? {
+            error: `Pre-flight health check would refuse: ${plan.preflightDecision!.message}`,
+            errorKind: 'refused' as const,
+          }
+        : {}),
     });
   }
 
@@ -238,7 +295,9 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
   try {
     await refreshPods(ctx.deps, cluster);
     const resumed = !!ctx.lease?.resumed;
-    deps.log.info(`${resumed ? 'Resuming' : 'Starting'} rolling restart of cluster ${cluster.namespace}/${cluster.name} (operation ${operationId})`);
+    deps.log.info(
+      `${resumed ? 'Resuming' : 'Starting'} rolling restart of cluster ${cluster.namespace}/${cluster.name} (operation ${operationId})`,
+    );
     // Pre-flight: refuse an unhealthy cluster. A resumed run in the middle of a pod finishes that
     // pod first (its own gate follows); one between pods may find the cluster still recovering,
     // so it waits like the gate after a pod does.
@@ -260,10 +319,15 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
     plan = buildPlan(cluster, input, preflight, ctx.lease?.progress.done ?? {});
     const decision = plan.preflightDecision!;
     if (decision.outcome === 'refused' && !midPod) {
-      const why = current ? `; the pod ${current.pod} the earlier run had in progress is not among the pods to restart, so it cannot be finished first` : '';
+      const why = current
+        ? `; the pod ${current.pod} the earlier run had in progress is not among the pods to restart, so it cannot be finished first`
+        : '';
       const error = `Pre-flight health check refused the rolling restart of ${cluster.namespace}/${cluster.name}: ${decision.message}${why}`;
       deps.log.error(error);
-      await emitEvent(ctx.deps, stsTarget, EventReason.HealthGateBlocked, error, { type: 'Warning', action: 'Rollout' });
+      await emitEvent(ctx.deps, stsTarget, EventReason.HealthGateBlocked, error, {
+        type: 'Warning',
+        action: 'Rollout',
+      });
       outcome = { success: false, error, errorKind: 'refused' };
       // Refused before anything was set (the finally block still closes the operation).
       return result({ plan, success: false, allocationReset: true, error, errorKind: 'refused' });
@@ -272,16 +336,27 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
     const degradedPods = decision.outcome === 'degraded' ? decision.pods : [];
     if (degradedPods.length > 0) {
       deps.log.warn(`preflight: ${decision.message}`, { failedChecks: preflight.failedChecks, degradedPods });
-      await emitEvent(ctx.deps, stsTarget, EventReason.PreflightDegraded, `preflight: ${decision.message}`, { type: 'Warning', action: 'Rollout' });
+      await emitEvent(ctx.deps, stsTarget, EventReason.PreflightDegraded, `preflight: ${decision.message}`, {
+        type: 'Warning',
+        action: 'Rollout',
+      });
     } else if (!preflight.healthy) {
-      deps.log.warn(`Cluster not healthy yet (${preflight.failedChecks.join(', ')}); finishing the pod the earlier run was restarting first`);
+      deps.log.warn(
+        `Cluster not healthy yet (${preflight.failedChecks.join(', ')}); finishing the pod the earlier run was restarting first`,
+      );
     }
     // A resumed run finishes the pod it was in the middle of before any other.
     const inProgress = ctx.lease?.progress.current?.pod;
     const order = plan.order.map((p) => p.podName);
     if (inProgress && order.includes(inProgress)) order.unshift(...order.splice(order.indexOf(inProgress), 1));
     let gateOwed = degradedPods.length > 0;
-    await emitEvent(ctx.deps, stsTarget, EventReason.RolloutStarted, `Rolling restart of ${order.length} pods: ${order.join(', ')}`, { action: 'Rollout' });
+    await emitEvent(
+      ctx.deps,
+      stsTarget,
+      EventReason.RolloutStarted,
+      `Rolling restart of ${order.length} pods: ${order.join(', ')}`,
+      { action: 'Rollout' },
+    );
     for (const [i, podName] of order.entries()) {
       if (ctx.signal.aborted) throw abortReason(ctx.signal);
       if (gateOwed && !degradedPods.includes(podName) && podName !== inProgress) {
@@ -302,7 +377,10 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
           if (!gate.healthy) {
             const error = `Cluster did not become healthy within ${input.healthTimeout}s after restarting the unready pods ${degradedPods.join(', ')}: failed checks ${gate.failedChecks.join(', ')}; no Ready pod was restarted`;
             deps.log.error(error);
-            await emitEvent(ctx.deps, stsTarget, EventReason.HealthGateBlocked, error, { type: 'Warning', action: 'Rollout' });
+            await emitEvent(ctx.deps, stsTarget, EventReason.HealthGateBlocked, error, {
+              type: 'Warning',
+              action: 'Rollout',
+            });
             outcome = { success: false, error, errorKind: 'timeout' };
             break;
           }
@@ -327,11 +405,22 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
     clearScope(ctx);
     setScope(ctx, { step: 'finish' });
     closed = await closeOperation(ctx);
-    if (closed.problem) outcome = { ...outcome, success: false, error: `${outcome.error ? `${outcome.error}; ` : ''}${closed.problem}`, errorKind: outcome.errorKind ?? 'failed' };
+    if (closed.problem)
+      outcome = {
+        ...outcome,
+        success: false,
+        error: `${outcome.error ? `${outcome.error}; ` : ''}${closed.problem}`,
+        errorKind: outcome.errorKind ?? 'failed',
+      };
   }
   const reason = outcome.success ? EventReason.RolloutSucceeded : EventReason.RolloutFailed;
-  const message = outcome.success ? `Restarted ${pods.filter((p) => !p.skipped).length} pods (${pods.filter((p) => p.skipped).length} already done)` : outcome.error ?? 'failed';
-  await emitEvent(deps, stsTarget, reason, message, { type: outcome.success ? 'Normal' : 'Warning', action: 'Rollout' });
+  const message = outcome.success
+    ? `Restarted ${pods.filter((p) => !p.skipped).length} pods (${pods.filter((p) => p.skipped).length} already done)`
+    : (outcome.error ?? 'failed');
+  await emitEvent(deps, stsTarget, reason, message, {
+    type: outcome.success ? 'Normal' : 'Warning',
+    action: 'Rollout',
+  });
   if (outcome.success) deps.log.info(`Rolling restart of cluster ${cluster.namespace}/${cluster.name} succeeded`);
   else deps.log.error(`Rolling restart of cluster ${cluster.namespace}/${cluster.name} failed: ${outcome.error}`);
   return result({

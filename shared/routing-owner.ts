@@ -47,7 +47,8 @@ export function isLiveForeignOwner(o: RoutingOwner): boolean {
 
 export function describeAge(seconds: number): string {
   const s = Math.abs(seconds);
-  const text = s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+  const text =
+    s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
   return seconds < 0 ? `${text} in the future (its writer's clock is ahead)` : `${text} old`;
 }
 
@@ -60,7 +61,9 @@ export async function routingOwners(deps: EngineDeps, cluster: CrateDBCluster): 
       value = (await deps.kube.getStatefulSet(cluster.namespace, s.name))?.metadata?.labels?.[LABEL_ROUTING_OWNER];
     } catch (err) {
       if (deps.signal?.aborted) throw err;
-      deps.log.warn(`Could not read StatefulSet ${cluster.namespace}/${s.name} for its ${LABEL_ROUTING_OWNER} label: ${messageOf(err)}`);
+      deps.log.warn(
+        `Could not read StatefulSet ${cluster.namespace}/${s.name} for its ${LABEL_ROUTING_OWNER} label: ${messageOf(err)}`,
+      );
       continue;
     }
     if (value) found.push(parseRoutingOwner(s.name, value, deps.clock.now()));
@@ -69,16 +72,24 @@ export async function routingOwners(deps: EngineDeps, cluster: CrateDBCluster): 
 }
 
 /** Throws LockedError while another owner (crate-operator's restart) holds the allocation setting. */
-export async function refuseForeignRoutingOwner(deps: EngineDeps, cluster: CrateDBCluster, what = 'this operation'): Promise<void> {
+export async function refuseForeignRoutingOwner(
+  deps: EngineDeps,
+  cluster: CrateDBCluster,
+  what = 'this operation',
+): Promise<void> {
   const owners = await routingOwners(deps, cluster);
   for (const o of owners) {
     if (isOwnRoutingOwner(o.value)) continue;
     if (o.ageSeconds === null) {
-      deps.log.warn(`StatefulSet ${cluster.namespace}/${o.statefulSet} has label ${LABEL_ROUTING_OWNER}=${o.value} without a timestamp; dc_util ignores it, and so do we (it is never removed)`);
+      deps.log.warn(
+        `StatefulSet ${cluster.namespace}/${o.statefulSet} has label ${LABEL_ROUTING_OWNER}=${o.value} without a timestamp; dc_util ignores it, and so do we (it is never removed)`,
+      );
       continue;
     }
     if (!isLiveForeignOwner(o)) {
-      deps.log.warn(`StatefulSet ${cluster.namespace}/${o.statefulSet} has a stale label ${LABEL_ROUTING_OWNER}=${o.value} (${describeAge(o.ageSeconds)}, more than 2h): going on, and leaving the label as it is`);
+      deps.log.warn(
+        `StatefulSet ${cluster.namespace}/${o.statefulSet} has a stale label ${LABEL_ROUTING_OWNER}=${o.value} (${describeAge(o.ageSeconds)}, more than 2h): going on, and leaving the label as it is`,
+      );
       continue;
     }
     throw new LockedError(

@@ -34,7 +34,11 @@ export const RelocationVerdict = z.object({
   /** Primaries of the node when decided. */
   primaries: z.number().int().nonnegative(),
   /** Bytes each decision would copy off the node (sys.shards `size`; one way). */
-  bytes: z.object({ none: z.number().nonnegative(), primaries: z.number().nonnegative(), full: z.number().nonnegative() }),
+  bytes: z.object({
+    none: z.number().nonnegative(),
+    primaries: z.number().nonnegative(),
+    full: z.number().nonnegative(),
+  }),
 });
 export type RelocationVerdict = z.infer<typeof RelocationVerdict>;
 

@@ -41,7 +41,9 @@ async function nodeAnswersSql(ctx: OperationContext, podName: string, signal: Ab
   if (!known || !live) return false;
   const info = livePodInfo(live, known);
   const t: SqlTransport =
-    ctx.reader.defaultKind === 'exec' ? ctx.deps.sql.exec(ctx.cluster.namespace, info, ctx.cluster.sql) : ctx.deps.sql.http(ctx.cluster.namespace, info, ctx.cluster.sql);
+    ctx.reader.defaultKind === 'exec'
+      ? ctx.deps.sql.exec(ctx.cluster.namespace, info, ctx.cluster.sql)
+      : ctx.deps.sql.http(ctx.cluster.namespace, info, ctx.cluster.sql);
   try {
     await t.query('SELECT 1', [], { timeoutMs: 10_000, signal });
     return true;
@@ -55,7 +57,11 @@ async function nodeAnswersSql(ctx: OperationContext, podName: string, signal: Ab
  * Is the node's drain done for this min_availability? Returns why not (pending) or null when done, and the
  * min_availability it judged by (the target's, else the cluster's graceful_stop setting, which dc_util sets).
  */
-async function drainPending(ctx: OperationContext, t: StallTarget, signal: AbortSignal): Promise<{ pending: string | null; min: string }> {
+async function drainPending(
+  ctx: OperationContext,
+  t: StallTarget,
+  signal: AbortSignal,
+): Promise<{ pending: string | null; min: string }> {
   const q = (stmt: string, args: unknown[] = []) => ctx.reader.query(stmt, args, { signal, timeoutMs: 10_000 });
   let min = t.minAvailability?.toUpperCase();
   if (!min) {
@@ -70,7 +76,9 @@ async function drainPending(ctx: OperationContext, t: StallTarget, signal: Abort
     if (all > 0) return { pending: `${all} shards still on node ${t.nodeName} (min_availability FULL)`, min };
   }
   const moving = await q(WAIT_SQL.movingShards);
-  const relocating = moving.rows.filter((r) => String(r[2]) === 'RELOCATING').reduce((n, r) => n + (Number(r[3]) || 0), 0);
+  const relocating = moving.rows
+    .filter((r) => String(r[2]) === 'RELOCATING')
+    .reduce((n, r) => n + (Number(r[3]) || 0), 0);
   if (relocating > 0) return { pending: `${relocating} shards relocating`, min };
   return { pending: null, min };
 }
@@ -106,7 +114,8 @@ export async function watchStall(ctx: OperationContext, t: StallTarget, signal: 
         why = drain.pending;
         judgedMin = drain.min;
       }
-      if (why === null && (await nodeAnswersSql(ctx, t.podName, signal))) why = `node ${t.nodeName} still answers SQL (not draining)`;
+      if (why === null && (await nodeAnswersSql(ctx, t.podName, signal)))
+        why = `node ${t.nodeName} still answers SQL (not draining)`;
     } catch (err) {
       if (signal.aborted) throw abortReason(signal);
       why = `could not read the node's state (${err instanceof SqlConnectionError ? err.message : messageOf(err)})`;
@@ -125,16 +134,33 @@ export async function watchStall(ctx: OperationContext, t: StallTarget, signal: 
     const cause =
       "yet it has not exited: CrateDB 6.4.3's active-request counter leaks on retried reads (it goes negative, and the graceful stop waits for exactly 0)";
     const action =
-      t.strategy === 'manual' ? `deleting pod ${t.podName} (grace period 30s) as after its exit` : `signalling its CrateDB process (kill -TERM 1 in container ${t.containerName}, the exit dc_util waits for)`;
+      t.strategy === 'manual'
+        ? `deleting pod ${t.podName} (grace period 30s) as after its exit`
+        : `signalling its CrateDB process (kill -TERM 1 in container ${t.containerName}, the exit dc_util waits for)`;
     const reason = `Stall break: node ${t.nodeName}: ${evidence}, ${cause}, so it would wait until the ${formatSeconds(t.timeoutSeconds)} graceful-stop timeout; ${action} (--no-stall-break waits instead)`;
     deps.log.warn(reason, { stall: { node: t.nodeName, idleSeconds: Math.round(idle), strategy: t.strategy } });
-    await emitEvent(deps, { kind: 'Pod', name: t.podName, namespace: ctx.cluster.namespace, uid: t.uid }, EventReason.StallBroken, reason, { type: 'Warning' });
+    await emitEvent(
+      deps,
+      { kind: 'Pod', name: t.podName, namespace: ctx.cluster.namespace, uid: t.uid },
+      EventReason.StallBroken,
+      reason,
+      { type: 'Warning' },
+    );
     if (t.strategy === 'kubernetes_managed') {
       try {
-        const res = await deps.kube.exec(ctx.cluster.namespace, t.podName, t.containerName, ['sh', '-c', 'kill -TERM 1'], { timeoutMs: 30_000 });
-        if (res.exitCode !== 0) deps.log.warn(`Stall break: kill -TERM 1 in pod ${t.podName} exited ${res.exitCode}: ${res.stderr.trim()}`);
+        const res = await deps.kube.exec(
+          ctx.cluster.namespace,
+          t.podName,
+          t.containerName,
+          ['sh', '-c', 'kill -TERM 1'],
+          { timeoutMs: 30_000 },
+        );
+        if (res.exitCode !== 0)
+          deps.log.warn(`Stall break: kill -TERM 1 in pod ${t.podName} exited ${res.exitCode}: ${res.stderr.trim()}`);
       } catch (err) {
-        deps.log.warn(`Stall break: could not signal the CrateDB process of pod ${t.podName}: ${messageOf(err)}; waiting for dc_util as before`);
+        deps.log.warn(
+          `Stall break: could not signal the CrateDB process of pod ${t.podName}: ${messageOf(err)}; waiting for dc_util as before`,
+        );
         return { broken: false, reason: messageOf(err) };
       }
     }

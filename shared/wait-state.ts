@@ -48,7 +48,10 @@ export async function movingShards(ctx: OperationContext, signal: AbortSignal): 
   }
   const tables = [...per.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([t, e]) => `${t} (${[e.relocating ? `${e.relocating} relocating` : '', e.initializing ? `${e.initializing} initializing` : ''].filter(Boolean).join(', ')})`);
+    .map(
+      ([t, e]) =>
+        `${t} (${[e.relocating ? `${e.relocating} relocating` : '', e.initializing ? `${e.initializing} initializing` : ''].filter(Boolean).join(', ')})`,
+    );
   return { relocating, initializing, tables };
 }
 
@@ -62,7 +65,11 @@ export interface NodeActivity {
 }
 
 /** The node's jobs and operations, read through another node (the reader avoids the draining one). */
-export async function nodeActivity(ctx: OperationContext, nodeName: string, signal: AbortSignal): Promise<NodeActivity> {
+export async function nodeActivity(
+  ctx: OperationContext,
+  nodeName: string,
+  signal: AbortSignal,
+): Promise<NodeActivity> {
   const q = (stmt: string) => ctx.reader.query(stmt, [], { signal, timeoutMs: 10_000 });
   const stats = await q(WAIT_SQL.statsEnabled);
   const enabled = stats.rows[0]?.[0];
@@ -73,19 +80,31 @@ export async function nodeActivity(ctx: OperationContext, nodeName: string, sign
   const running = new Map<string, string>(jobs.rows.map((r) => [String(r[0]), String(r[2] ?? '')]));
   return {
     statsEnabled,
-    jobs: jobs.rows.filter((r) => String(r[1]) === nodeName && !PROBES.has(String(r[2] ?? '').trim())).map((r) => ({ id: String(r[0]), stmt: String(r[2] ?? '') })),
+    jobs: jobs.rows
+      .filter((r) => String(r[1]) === nodeName && !PROBES.has(String(r[2] ?? '').trim()))
+      .map((r) => ({ id: String(r[0]), stmt: String(r[2] ?? '') })),
     operations: ops.rows
-      .filter((r) => String(r[2]) === nodeName && running.has(String(r[0])) && !PROBES.has(running.get(String(r[0]))!.trim()))
+      .filter(
+        (r) => String(r[2]) === nodeName && running.has(String(r[0])) && !PROBES.has(running.get(String(r[0]))!.trim()),
+      )
       .map((r) => ({ jobId: String(r[0]), name: String(r[1] ?? '') })),
   };
 }
 
 export function describeActivity(nodeName: string, a: NodeActivity): string {
-  if (!a.statsEnabled) return `node ${nodeName}: activity unknown (stats.enabled is false, sys.jobs and sys.operations stay empty)`;
+  if (!a.statsEnabled)
+    return `node ${nodeName}: activity unknown (stats.enabled is false, sys.jobs and sys.operations stay empty)`;
   const short = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}...` : s);
-  const jobs = a.jobs.length ? `${a.jobs.length} ${a.jobs.length === 1 ? 'job' : 'jobs'} (${a.jobs.slice(0, 3).map((j) => short(j.stmt)).join('; ')}${a.jobs.length > 3 ? '; ...' : ''})` : '0 jobs';
+  const jobs = a.jobs.length
+    ? `${a.jobs.length} ${a.jobs.length === 1 ? 'job' : 'jobs'} (${a.jobs
+        .slice(0, 3)
+        .map((j) => short(j.stmt))
+        .join('; ')}${a.jobs.length > 3 ? '; ...' : ''})`
+    : '0 jobs';
   const names = [...new Set(a.operations.map((o) => o.name))];
-  const ops = a.operations.length ? `${a.operations.length} ${a.operations.length === 1 ? 'operation' : 'operations'} (${names.slice(0, 4).join(', ')})` : '0 operations';
+  const ops = a.operations.length
+    ? `${a.operations.length} ${a.operations.length === 1 ? 'operation' : 'operations'} (${names.slice(0, 4).join(', ')})`
+    : '0 operations';
   return `node ${nodeName}: ${jobs}, ${ops}`;
 }
 
@@ -98,7 +117,10 @@ export function describeShards(m: MovingShards): string {
  * The cluster's state for a heartbeat: moving shards, and when a node is named its jobs and operations. Each part
  * that cannot be read says so (a heartbeat never fails the wait).
  */
-export function clusterWaitState(ctx: OperationContext, opts: { node?: string | null; shards?: boolean } = {}): (signal: AbortSignal) => Promise<WaitState> {
+export function clusterWaitState(
+  ctx: OperationContext,
+  opts: { node?: string | null; shards?: boolean } = {},
+): (signal: AbortSignal) => Promise<WaitState> {
   return async (signal) => {
     const parts: string[] = [];
     const fields: LogFields = {};
@@ -116,7 +138,12 @@ export function clusterWaitState(ctx: OperationContext, opts: { node?: string | 
       try {
         const a = await nodeActivity(ctx, opts.node, signal);
         parts.push(describeActivity(opts.node, a));
-        fields.node = { name: opts.node, statsEnabled: a.statsEnabled, jobs: a.jobs.length, operations: a.operations.length };
+        fields.node = {
+          name: opts.node,
+          statsEnabled: a.statsEnabled,
+          jobs: a.jobs.length,
+          operations: a.operations.length,
+        };
       } catch (err) {
         if (signal.aborted) throw err;
         parts.push(`node ${opts.node}: activity unknown (${err instanceof Error ? err.message : String(err)})`);
@@ -137,11 +164,18 @@ export function heartbeatFor(
 ): Heartbeat {
   const { deps } = ctx;
   const hb: Heartbeat = { log: deps.log, what, intervalMs: deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS };
-  if (opts.cluster !== false) hb.state = clusterWaitState(ctx, { node: opts.node ?? null, ...(opts.shards === false ? { shards: false } : {}) });
+  if (opts.cluster !== false)
+    hb.state = clusterWaitState(ctx, { node: opts.node ?? null, ...(opts.shards === false ? { shards: false } : {}) });
   if (opts.pod) {
     const pod = opts.pod;
     hb.onLong = (line) =>
-      emitEvent(deps, { kind: 'Pod', name: pod, namespace: ctx.cluster.namespace, uid: opts.uid ?? null }, 'WaitingLong', line, { type: 'Normal' });
+      emitEvent(
+        deps,
+        { kind: 'Pod', name: pod, namespace: ctx.cluster.namespace, uid: opts.uid ?? null },
+        'WaitingLong',
+        line,
+        { type: 'Normal' },
+      );
   }
   return hb;
 }

@@ -54,7 +54,9 @@ export function formatSeconds(totalSeconds: number): string {
 export function describePod(pod: V1Pod | null, now: number): WaitState {
   if (!pod) return { text: 'pod absent', fields: { pod: null } };
   const phase = pod.status?.phase ?? 'Unknown';
-  const conditions = (pod.status?.conditions ?? []).map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`);
+  const conditions = (pod.status?.conditions ?? []).map(
+    (c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`,
+  );
   const containers = (pod.status?.containerStatuses ?? []).map((c) => {
     const st = c.state?.terminated
       ? `terminated (exit ${c.state.terminated.exitCode}${c.state.terminated.reason ? `, ${c.state.terminated.reason}` : ''})`
@@ -66,9 +68,14 @@ export function describePod(pod: V1Pod | null, now: number): WaitState {
     return `${c.name} ${st}${c.restartCount ? `, ${c.restartCount} restarts` : ''}`;
   });
   const del = pod.metadata?.deletionTimestamp;
-  const terminatingFor = del ? Math.max(0, (now - new Date(del).getTime()) / 1000 + (pod.metadata?.deletionGracePeriodSeconds ?? 0)) : null;
+  const terminatingFor = del
+    ? Math.max(0, (now - new Date(del).getTime()) / 1000 + (pod.metadata?.deletionGracePeriodSeconds ?? 0))
+    : null;
   const parts = [`pod ${phase}`];
-  if (del) parts.push(`terminating${pod.metadata?.deletionGracePeriodSeconds !== undefined ? ` (grace period ${pod.metadata.deletionGracePeriodSeconds}s)` : ''}`);
+  if (del)
+    parts.push(
+      `terminating${pod.metadata?.deletionGracePeriodSeconds !== undefined ? ` (grace period ${pod.metadata.deletionGracePeriodSeconds}s)` : ''}`,
+    );
   if (conditions.length) parts.push(conditions.join(', '));
   if (containers.length) parts.push(`containers: ${containers.join(', ')}`);
   return {
@@ -80,7 +87,9 @@ export function describePod(pod: V1Pod | null, now: number): WaitState {
         conditions: Object.fromEntries((pod.status?.conditions ?? []).map((c) => [c.type, c.status])),
         containers: containers,
         terminating: !!del,
-        ...(terminatingFor !== null ? { deletionGracePeriodSeconds: pod.metadata?.deletionGracePeriodSeconds ?? null } : {}),
+        ...(terminatingFor !== null
+          ? { deletionGracePeriodSeconds: pod.metadata?.deletionGracePeriodSeconds ?? null }
+          : {}),
       },
     },
   };
@@ -128,7 +137,16 @@ export function startHeartbeat(
     if (signal.aborted) return;
     const left = Math.max(0, timeout - waited);
     const line = `Waiting for ${hb.what}${parts.length ? `: ${parts.join('; ')}` : ''} (waited ${formatSeconds(waited)}, ${formatSeconds(left)} left of the ${formatSeconds(timeout)} timeout)`;
-    hb.log.info(line, { heartbeat: true, wait: { what: hb.what, waitedSeconds: Math.round(waited), leftSeconds: Math.round(left), timeoutSeconds: Math.round(timeout), ...fields } });
+    hb.log.info(line, {
+      heartbeat: true,
+      wait: {
+        what: hb.what,
+        waitedSeconds: Math.round(waited),
+        leftSeconds: Math.round(left),
+        timeoutSeconds: Math.round(timeout),
+        ...fields,
+      },
+    });
     if (!longSent && waited * 1000 >= LONG_WAIT_EVENT_MS && hb.onLong) {
       longSent = true;
       await hb.onLong(line).catch(() => {});
@@ -196,7 +214,12 @@ export function waitForPod(
     let stop: (() => void) | undefined;
     let lastPod: V1Pod | null | undefined;
     const timer = new AbortController();
-    const stopBeat = startHeartbeat(options.heartbeat, { clock, timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}), pod: () => lastPod });
+    const stopBeat = startHeartbeat(options.heartbeat, {
+      clock,
+      timeoutMs: options.timeoutMs,
+      ...(signal ? { signal } : {}),
+      pod: () => lastPod,
+    });
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;
@@ -211,7 +234,12 @@ export function waitForPod(
     clock.delay(options.timeoutMs, timer.signal).then(
       () =>
         finish(() =>
-          reject(new TimeoutError(options.timeoutMessage ?? `Timed out after ${Math.round(options.timeoutMs / 1000)}s waiting for pod ${namespace}/${name}`)),
+          reject(
+            new TimeoutError(
+              options.timeoutMessage ??
+                `Timed out after ${Math.round(options.timeoutMs / 1000)}s waiting for pod ${namespace}/${name}`,
+            ),
+          ),
         ),
       () => {},
     );
@@ -248,13 +276,18 @@ export async function pollUntil<T>(
 ): Promise<T> {
   const clock = options.clock ?? systemClock;
   const deadline = clock.now() + options.timeoutMs;
-  const stopBeat = startHeartbeat(options.heartbeat, { clock, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+  const stopBeat = startHeartbeat(options.heartbeat, {
+    clock,
+    timeoutMs: options.timeoutMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   try {
     for (;;) {
       if (options.signal?.aborted) throw abortReason(options.signal);
       const value = await probe();
       if (value !== undefined) return value;
-      if (clock.now() >= deadline) throw new TimeoutError(options.timeoutMessage ?? `Timed out after ${Math.round(options.timeoutMs / 1000)}s`);
+      if (clock.now() >= deadline)
+        throw new TimeoutError(options.timeoutMessage ?? `Timed out after ${Math.round(options.timeoutMs / 1000)}s`);
       await clock.delay(Math.min(options.intervalMs, Math.max(0, deadline - clock.now())), options.signal);
     }
   } finally {

@@ -20,7 +20,9 @@ export type Declare = (y: Argv, env: CommandEnv) => Argv;
 /** Global flags, validated (UsageError on bad input). */
 export function globals(argv: Args, env: CommandEnv): GlobalOptions {
   const words = Array.isArray(argv._) ? (argv._ as unknown[]).map(String) : [];
-  const command = words.slice(0, words[0] === 'jobs' || words[0] === 'schedule' || words[0] === 'rbac' ? 2 : 1).join(' ');
+  const command = words
+    .slice(0, words[0] === 'jobs' || words[0] === 'schedule' || words[0] === 'rbac' ? 2 : 1)
+    .join(' ');
   const g = parseGlobalOptions(argv, env.ctx.env, command);
   for (const w of deprecationWarnings(argv)) (env.warn ?? ((t: string) => env.ctx.stderr.write(`warning: ${t}\n`)))(w);
   return g;

@@ -105,8 +105,14 @@ export function declareCompletion(y: Argv, env: CommandEnv): Argv {
     'Print a completion script: the kubectl helper (default), or bash|zsh|fish|powershell for kubectl-crate_decommission',
     (b) =>
       b
-        .positional('shell', { type: 'string', describe: 'kubectl (default): the helper kubectl >= 1.26 runs; bash|zsh|fish|powershell' })
-        .example('$0 completion > kubectl_complete-crate_decommission', 'The kubectl helper: chmod +x it and put it on PATH')
+        .positional('shell', {
+          type: 'string',
+          describe: 'kubectl (default): the helper kubectl >= 1.26 runs; bash|zsh|fish|powershell',
+        })
+        .example(
+          '$0 completion > kubectl_complete-crate_decommission',
+          'The kubectl helper: chmod +x it and put it on PATH',
+        )
         .example('source <(kubectl-crate_decommission completion bash)', 'Completion of the executable itself in bash'),
     (argv) =>
       env.select(async () => {
@@ -119,23 +125,66 @@ export function declareCompletion(y: Argv, env: CommandEnv): Argv {
           env.ctx.stdout.write(SHELL_SCRIPTS[shell as keyof typeof SHELL_SCRIPTS]);
           return 0;
         }
-        throw new UsageError(`unknown shell "${String(shell)}"`, 'Use kubectl (default), bash, zsh, fish or powershell');
+        throw new UsageError(
+          `unknown shell "${String(shell)}"`,
+          'Use kubectl (default), bash, zsh, fish or powershell',
+        );
       }),
   );
 }
 
 const GLOBAL_FLAGS = [
-  '--kubeconfig', '--context', '--cluster', '--user', '--namespace', '--as', '--as-group', '--request-timeout',
-  '--insecure-skip-tls-verify', '--output', '--dry-run', '--yes', '--color', '--v', '--local', '--image', '--help',
+  '--kubeconfig',
+  '--context',
+  '--cluster',
+  '--user',
+  '--namespace',
+  '--as',
+  '--as-group',
+  '--request-timeout',
+  '--insecure-skip-tls-verify',
+  '--output',
+  '--dry-run',
+  '--yes',
+  '--color',
+  '--v',
+  '--local',
+  '--image',
+  '--help',
 ];
-const SQL_FLAGS = ['--sql-transport', '--sql-user', '--sql-password-secret', '--sql-scheme', '--sql-ca-secret', '--sql-insecure'];
-const ENGINE_FLAGS = ['--decommission-timeout', '--relocation', '--min-availability', '--allocation', '--pod-ready-timeout', '--health-timeout', ...SQL_FLAGS];
+const SQL_FLAGS = [
+  '--sql-transport',
+  '--sql-user',
+  '--sql-password-secret',
+  '--sql-scheme',
+  '--sql-ca-secret',
+  '--sql-insecure',
+];
+const ENGINE_FLAGS = [
+  '--decommission-timeout',
+  '--relocation',
+  '--min-availability',
+  '--allocation',
+  '--pod-ready-timeout',
+  '--health-timeout',
+  ...SQL_FLAGS,
+];
 
 /** The command tree: subcommands and the flags each command adds to the global ones. */
 const TREE: Record<string, { sub?: Record<string, string[]>; flags?: string[] }> = {
   rollout: { flags: ENGINE_FLAGS },
   restart: { flags: [...ENGINE_FLAGS, '--skip-preflight'] },
-  decommission: { flags: ['--decommission-timeout', '--relocation', '--min-availability', '--allocation', '--health-timeout', ...SQL_FLAGS, '--skip-preflight'] },
+  decommission: {
+    flags: [
+      '--decommission-timeout',
+      '--relocation',
+      '--min-availability',
+      '--allocation',
+      '--health-timeout',
+      ...SQL_FLAGS,
+      '--skip-preflight',
+    ],
+  },
   plan: { flags: ['--filename', '--no-headers', ...ENGINE_FLAGS] },
   health: { flags: ['--health-timeout', '--no-headers', ...SQL_FLAGS] },
   schedule: {
@@ -146,7 +195,9 @@ const TREE: Record<string, { sub?: Record<string, string[]>; flags?: string[] }>
       list: ['--all-namespaces', '--no-headers'],
     },
   },
-  rbac: { sub: { install: ['--cluster-wide', '--service-account'], uninstall: ['--cluster-wide', '--service-account'] } },
+  rbac: {
+    sub: { install: ['--cluster-wide', '--service-account'], uninstall: ['--cluster-wide', '--service-account'] },
+  },
   jobs: { sub: { list: ['--all-namespaces', '--no-headers'], attach: [], cancel: ['--grace-period'] } },
   version: {},
   completion: { sub: { kubectl: [], bash: [], zsh: [], fish: [], powershell: [] } },
@@ -222,10 +273,39 @@ export interface ResourceQuery {
 
 /** Flags that take the next word as their value (so that word is not a positional). */
 const VALUE_FLAGS = new Set([
-  '--kubeconfig', '--context', '--cluster', '--user', '--namespace', '-n', '--as', '--as-group', '--request-timeout',
-  '--output', '-o', '--color', '--image', '--timeout', '--decommission-timeout', '--v', '--min-availability', '--relocation', '--allocation', '--pod-ready-timeout',
-  '--health-timeout', '--schedule', '--time-zone', '--service-account', '--grace-period', '--filename', '-f',
-  '--sql-transport', '--sql-user', '--sql-password-secret', '--sql-scheme', '--sql-ca-secret', '--operation-id',
+  '--kubeconfig',
+  '--context',
+  '--cluster',
+  '--user',
+  '--namespace',
+  '-n',
+  '--as',
+  '--as-group',
+  '--request-timeout',
+  '--output',
+  '-o',
+  '--color',
+  '--image',
+  '--timeout',
+  '--decommission-timeout',
+  '--v',
+  '--min-availability',
+  '--relocation',
+  '--allocation',
+  '--pod-ready-timeout',
+  '--health-timeout',
+  '--schedule',
+  '--time-zone',
+  '--service-account',
+  '--grace-period',
+  '--filename',
+  '-f',
+  '--sql-transport',
+  '--sql-user',
+  '--sql-password-secret',
+  '--sql-scheme',
+  '--sql-ca-secret',
+  '--operation-id',
 ]);
 
 const KIND_PREFIXES: Record<string, ResourceKind> = KIND_ALIASES;
@@ -260,9 +340,15 @@ export function resourceQueryFor(words: string[]): ResourceQuery | null {
   const namespace = flags.get('--namespace') ?? flags.get('-n');
   const [command, second] = positional;
   let slot: 'cluster' | 'pod' | 'job' | null = null;
-  if ((command === 'rollout' || command === 'plan' || command === 'health') && positional.length === 1) slot = 'cluster';
+  if ((command === 'rollout' || command === 'plan' || command === 'health') && positional.length === 1)
+    slot = 'cluster';
   if ((command === 'restart' || command === 'decommission') && positional.length === 1) slot = 'pod';
-  if (command === 'schedule' && (second === 'create' || second === 'update' || second === 'delete') && positional.length === 2) slot = 'cluster';
+  if (
+    command === 'schedule' &&
+    (second === 'create' || second === 'update' || second === 'delete') &&
+    positional.length === 2
+  )
+    slot = 'cluster';
   if (command === 'jobs' && (second === 'attach' || second === 'cancel') && positional.length === 2) slot = 'job';
   if (slot === null) return null;
   if (slot === 'job') return { kind: 'job', prefix: '', namespace, prefixes: [] };
@@ -321,13 +407,18 @@ export async function completeCommandLine(
 ): Promise<{ candidates: string[]; directive: number }> {
   const previous = words.length >= 2 ? words[words.length - 2] : undefined;
   // -f FILE: manifests (kubectl's own -f completes .json, .yaml and .yml files, and folders).
-  if (previous === '-f' || previous === '--filename') return { candidates: ['json', 'yaml', 'yml'], directive: FILTER_FILE_EXT };
+  if (previous === '-f' || previous === '--filename')
+    return { candidates: ['json', 'yaml', 'yml'], directive: FILTER_FILE_EXT };
   const flagValue = previous ? FLAG_VALUE_KINDS[previous] : undefined;
   if (flagValue && lister) {
     const current = words[words.length - 1] ?? '';
     const { flags } = scanWords(words.slice(0, -1));
     const namespace = flags.get('--namespace') ?? flags.get('-n');
-    const names = await bounded(Promise.resolve().then(() => lister(flagValue, namespace)), opts.timeoutMs ?? COMPLETION_TIMEOUT_MS, [] as string[]);
+    const names = await bounded(
+      Promise.resolve().then(() => lister(flagValue, namespace)),
+      opts.timeoutMs ?? COMPLETION_TIMEOUT_MS,
+      [] as string[],
+    );
     return { candidates: [...new Set(names)].sort().filter((n) => n.startsWith(current)), directive: NO_FILE_COMP };
   }
   const query = lister ? resourceQueryFor(words) : null;
@@ -338,7 +429,8 @@ export async function completeCommandLine(
   const candidates = [...new Set(names.map((n) => `${query.prefix}${n}`))].sort().filter((c) => c.startsWith(current));
   const prefixes = query.prefixes.filter((p) => p.startsWith(current) && current.length > 0);
   // A kind prefix (`sts/`) is only half a word: no space after it.
-  if (prefixes.length > 0 && candidates.length === 0) return { candidates: prefixes, directive: NO_FILE_COMP | NO_SPACE };
+  if (prefixes.length > 0 && candidates.length === 0)
+    return { candidates: prefixes, directive: NO_FILE_COMP | NO_SPACE };
   return { candidates, directive: NO_FILE_COMP };
 }
 
@@ -347,11 +439,16 @@ export function cobraAnswerWith(candidates: string[], directive: number): string
 }
 
 /** Names from the API server through the plugin's own connection (same kubeconfig flags as the command line). */
-export function kubeResourceLister(ctx: Pick<CliContext, 'connect' | 'kubeconfigNames'>, connect: KubeConnectOptions): ResourceLister {
+export function kubeResourceLister(
+  ctx: Pick<CliContext, 'connect' | 'kubeconfigNames'>,
+  connect: KubeConnectOptions,
+): ResourceLister {
   return async (kind, namespace) => {
     if (kind === 'context' || kind === 'cluster' || kind === 'user') {
       // From the kubeconfig files alone (--kubeconfig, else $KUBECONFIG, else ~/.kube/config): no request.
-      const known = await ctx.kubeconfigNames?.(connect.kubeconfig === undefined ? {} : { kubeconfig: connect.kubeconfig });
+      const known = await ctx.kubeconfigNames?.(
+        connect.kubeconfig === undefined ? {} : { kubeconfig: connect.kubeconfig },
+      );
       if (!known) return [];
       return kind === 'context' ? known.contexts : kind === 'cluster' ? known.clusters : known.users;
     }

@@ -12,7 +12,10 @@ import { declined } from '../confirm.js';
 function parseJobArg(v: unknown): string {
   const name = str(v).replace(/^(jobs?|jobs?\.batch)\//, '');
   if (!Dns1123Subdomain.safeParse(name).success) {
-    throw new UsageError(`invalid Job name "${name}": must be a lowercase DNS-1123 name`, 'List the Jobs with kubectl crate-decommission jobs list');
+    throw new UsageError(
+      `invalid Job name "${name}": must be a lowercase DNS-1123 name`,
+      'List the Jobs with kubectl crate-decommission jobs list',
+    );
   }
   return name;
 }
@@ -57,7 +60,11 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
             const conn = await env.ctx.connect(g.connect);
             const ns = g.namespace ?? conn.namespace;
             const job = await conn.kube.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: ns, name });
-            if (!job) throw new UsageError(`Job ${ns}/${name} not found`, 'List the Jobs with kubectl crate-decommission jobs list');
+            if (!job)
+              throw new UsageError(
+                `Job ${ns}/${name} not found`,
+                'List the Jobs with kubectl crate-decommission jobs list',
+              );
             return attach(env.ctx, g, conn.kube, ns, name);
           });
         },
@@ -66,9 +73,11 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
         'cancel <job>',
         'Stop a runner Job safely: its runner gets SIGTERM, resets allocation and releases the Lease; then the Job is deleted',
         (b) =>
-          b
-            .positional('job', { type: 'string', describe: 'Job name' })
-            .option('grace-period', { type: 'number', default: 60, describe: 'Seconds the runner gets to stop safely' }),
+          b.positional('job', { type: 'string', describe: 'Job name' }).option('grace-period', {
+            type: 'number',
+            default: 60,
+            describe: 'Seconds the runner gets to stop safely',
+          }),
         (argv) => {
           const a = argv as unknown as Args;
           env.select(async () => {
@@ -76,7 +85,10 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
             const name = parseJobArg(a.job);
             const grace = a['grace-period'];
             if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 1) {
-              throw new UsageError(`invalid --grace-period "${String(grace)}": must be a whole number of seconds >= 1`, 'The runner needs time to reset allocation; use e.g. --grace-period 60');
+              throw new UsageError(
+                `invalid --grace-period "${String(grace)}": must be a whole number of seconds >= 1`,
+                'The runner needs time to reset allocation; use e.g. --grace-period 60',
+              );
             }
             const conn = await env.ctx.connect(g.connect);
             const ns = g.namespace ?? conn.namespace;
@@ -87,20 +99,31 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
             }
             if (g.dryRunMode === 'server') {
               const res = await cancelJob(conn.kube, ns, name, grace, { dryRun: true });
-              if (!res.found) throw new UsageError(`Job ${ns}/${name} not found`, 'List the Jobs with kubectl crate-decommission jobs list');
+              if (!res.found)
+                throw new UsageError(
+                  `Job ${ns}/${name} not found`,
+                  'List the Jobs with kubectl crate-decommission jobs list',
+                );
               for (const p of res.pods) env.ctx.stdout.write(`pod/${p} deleted (server dry run)\n`);
               env.ctx.stdout.write(`job.batch/${name} deleted (server dry run)\n`);
               return 0;
             }
             if (!g.yes) {
-              const ok = await env.ctx.confirm(`Cancel job ${name} in ${ns}? Its runner stops safely after the current step`);
+              const ok = await env.ctx.confirm(
+                `Cancel job ${name} in ${ns}? Its runner stops safely after the current step`,
+              );
               if (!ok) return declined(env.ctx.stderr);
             }
             const res = await cancelJob(conn.kube, ns, name, grace);
-            if (!res.found) throw new UsageError(`Job ${ns}/${name} not found`, 'List the Jobs with kubectl crate-decommission jobs list');
+            if (!res.found)
+              throw new UsageError(
+                `Job ${ns}/${name} not found`,
+                'List the Jobs with kubectl crate-decommission jobs list',
+              );
             const lines = [...res.pods.map((p) => `pod/${p} deleted`), `job.batch/${name} deleted`];
             if (g.output === 'text') {
-              for (const p of res.pods) env.ctx.stdout.write(`pod/${p} deleted (grace period ${grace}s: the runner stops safely)\n`);
+              for (const p of res.pods)
+                env.ctx.stdout.write(`pod/${p} deleted (grace period ${grace}s: the runner stops safely)\n`);
               env.ctx.stdout.write(`job.batch/${name} deleted\n`);
             } else {
               printActions(env, g, lines, undefined, ns);
@@ -116,10 +139,29 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
 /** kubectl's columns: ages (5m, 3h12m) and the run's duration; -o wide adds the timestamps. */
 export function jobsTable(rows: JobRow[], now: Date, noHeaders = false, wide = false): string {
   if (rows.length === 0) return noHeaders ? '' : 'No runner Jobs found.';
-  const duration = (r: JobRow) => (r.started ? humanDuration((r.completed ? Date.parse(r.completed) : now.getTime()) - Date.parse(r.started)) : '-');
+  const duration = (r: JobRow) =>
+    r.started ? humanDuration((r.completed ? Date.parse(r.completed) : now.getTime()) - Date.parse(r.started)) : '-';
   return table(
-    ['NAMESPACE', 'NAME', 'OPERATION', 'CLUSTER', 'STATUS', 'DURATION', 'AGE', ...(wide ? ['STARTED', 'COMPLETED'] : [])],
-    rows.map((r) => [r.namespace, r.name, r.operation, r.cluster, r.status, duration(r), age(r.started, now), ...(wide ? [r.started ?? '-', r.completed ?? '-'] : [])]),
+    [
+      'NAMESPACE',
+      'NAME',
+      'OPERATION',
+      'CLUSTER',
+      'STATUS',
+      'DURATION',
+      'AGE',
+      ...(wide ? ['STARTED', 'COMPLETED'] : []),
+    ],
+    rows.map((r) => [
+      r.namespace,
+      r.name,
+      r.operation,
+      r.cluster,
+      r.status,
+      duration(r),
+      age(r.started, now),
+      ...(wide ? [r.started ?? '-', r.completed ?? '-'] : []),
+    ]),
     { noHeaders },
   );
 }

@@ -1,6 +1,15 @@
 // Declaration helper shared by rollout, restart, decommission and health (and plan with a target).
 import type { Argv } from 'yargs';
-import { UsageError, errorLine, buildTask, declareOperationOptions, parseTarget, type Operation, type Target, type Task } from '../../shared/task/index.js';
+import {
+  UsageError,
+  errorLine,
+  buildTask,
+  declareOperationOptions,
+  parseTarget,
+  type Operation,
+  type Target,
+  type Task,
+} from '../../shared/task/index.js';
 import { runOperation, type RunMode } from '../run-operation.js';
 import type { CliContext, Connection } from '../io.js';
 import type { GlobalOptions } from '../options.js';
@@ -39,7 +48,11 @@ export function declareJobOption<T>(y: Argv<T>) {
 /** The run mode of a read-only command: --job, refused together with --local. */
 export function readOnlyMode(a: Args, local: boolean): RunMode {
   const job = a.job === true;
-  if (job && local) throw new UsageError('--job and --local contradict each other', 'Pass one of them (without either, the command runs here)');
+  if (job && local)
+    throw new UsageError(
+      '--job and --local contradict each other',
+      'Pass one of them (without either, the command runs here)',
+    );
   return { job };
 }
 
@@ -49,9 +62,13 @@ export function declareOperation(d: OperationDeclaration) {
       d.command,
       d.describe,
       (b) => {
-        let out: Argv = declareOperationOptions(b.positional(d.positional, { type: 'string', describe: d.positionalDescribe }), d.operation) as unknown as Argv;
+        let out: Argv = declareOperationOptions(
+          b.positional(d.positional, { type: 'string', describe: d.positionalDescribe }),
+          d.operation,
+        ) as unknown as Argv;
         if (d.readOnly) out = declareJobOption(out as never) as unknown as Argv;
-        if (d.table) out = out.option('no-headers', { type: 'boolean', describe: 'Print the tables without their header rows' });
+        if (d.table)
+          out = out.option('no-headers', { type: 'boolean', describe: 'Print the tables without their header rows' });
         if (d.options) out = d.options(out);
         for (const [cmd, text] of d.examples) out = out.example(cmd, text);
         return out;
@@ -62,7 +79,13 @@ export function declareOperation(d: OperationDeclaration) {
           const g = globals(a, env);
           const mode = d.readOnly ? readOnlyMode(a, g.local) : {};
           const target = parseTarget(str(a[d.positional]), d.bareKind, d.allowed);
-          const task = buildTask({ operation: d.operation, namespace: g.namespace ?? 'default', target, dryRun: g.dryRun, raw: a });
+          const task = buildTask({
+            operation: d.operation,
+            namespace: g.namespace ?? 'default',
+            target,
+            dryRun: g.dryRun,
+            raw: a,
+          });
           let conn: Connection | undefined;
           if (d.confirm && !g.yes && !g.dryRun && (env.ctx.canConfirm?.() ?? true)) {
             // The prompt names what the run will touch (docs/cli.md "Confirmation"): the kubeconfig is loaded (offline)

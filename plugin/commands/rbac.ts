@@ -10,8 +10,15 @@ import { declined } from '../confirm.js';
 
 function flags(y: Argv): Argv {
   return y
-    .option('cluster-wide', { type: 'boolean', default: false, describe: 'ClusterRole + ClusterRoleBinding: one runner for CrateDB in every namespace' })
-    .option('service-account', { type: 'string', describe: 'Name of the runner ServiceAccount (default crate-decommission)' });
+    .option('cluster-wide', {
+      type: 'boolean',
+      default: false,
+      describe: 'ClusterRole + ClusterRoleBinding: one runner for CrateDB in every namespace',
+    })
+    .option('service-account', {
+      type: 'string',
+      describe: 'Name of the runner ServiceAccount (default crate-decommission)',
+    });
 }
 
 export function declareRbac(y: Argv, env: CommandEnv): Argv {
@@ -24,7 +31,10 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
         try {
           validateNamespace(sa);
         } catch {
-          throw new UsageError(`invalid --service-account "${sa}": must be a lowercase DNS-1123 name`, 'Pass a valid ServiceAccount name');
+          throw new UsageError(
+            `invalid --service-account "${sa}": must be a lowercase DNS-1123 name`,
+            'Pass a valid ServiceAccount name',
+          );
         }
       }
       const clusterWide = a['cluster-wide'] === true;
@@ -38,16 +48,22 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
       if (g.dryRunMode === 'client') return printRbac(env, g, objects);
       if (g.dryRunMode === 'server') {
         // Each write goes to the API server with dryRun=All: validation and admission run, nothing persists.
-        const lines = mode === 'install' ? await applyObjects(conn.kube, objects, { dryRun: true }) : await deleteObjects(conn.kube, objects, { dryRun: true });
+        const lines =
+          mode === 'install'
+            ? await applyObjects(conn.kube, objects, { dryRun: true })
+            : await deleteObjects(conn.kube, objects, { dryRun: true });
         if (g.output === 'text') env.ctx.stdout.write(lines.map((l) => `${l}\n`).join(''));
         else printActions(env, g, lines, mode === 'install' ? objects : undefined);
         return 0;
       }
       if (mode === 'uninstall' && !g.yes) {
-        const ok = await env.ctx.confirm(`Delete the runner's RBAC in ${namespace}${clusterWide ? ' (cluster-wide binding)' : ''}?`);
+        const ok = await env.ctx.confirm(
+          `Delete the runner's RBAC in ${namespace}${clusterWide ? ' (cluster-wide binding)' : ''}?`,
+        );
         if (!ok) return declined(env.ctx.stderr);
       }
-      const lines = mode === 'install' ? await applyObjects(conn.kube, objects) : await deleteObjects(conn.kube, objects);
+      const lines =
+        mode === 'install' ? await applyObjects(conn.kube, objects) : await deleteObjects(conn.kube, objects);
       if (g.output === 'text') env.ctx.stdout.write(lines.map((l) => `${l}\n`).join(''));
       else printActions(env, g, lines, mode === 'install' ? objects : undefined);
       if (mode === 'install') env.ctx.stderr.write(monitoringHint({}));
@@ -56,7 +72,12 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
   };
   return y.command('rbac', "Install or uninstall the runner's ServiceAccount, Role and RoleBinding", (r) =>
     r
-      .command('install', "Create (or update) the runner's least-privilege RBAC in a namespace", flags, handler('install'))
+      .command(
+        'install',
+        "Create (or update) the runner's least-privilege RBAC in a namespace",
+        flags,
+        handler('install'),
+      )
       .command('uninstall', "Delete the runner's RBAC from a namespace", flags, handler('uninstall'))
       .example('$0 rbac install -n crate', 'Let runner Jobs in namespace crate do their work')
       .example('$0 rbac install -n crate --dry-run -o yaml', 'Print the objects instead')
@@ -65,7 +86,10 @@ export function declareRbac(y: Argv, env: CommandEnv): Argv {
 }
 
 async function printRbac(env: CommandEnv, g: GlobalOptions, objects: ReturnType<typeof rbacFor>): Promise<number> {
-  if (g.output === 'json' || g.output === 'jsonpath') printValue(env.ctx.stdout, { apiVersion: 'v1', kind: 'List', items: objects }, g.output, () => '', { jsonpath: g.jsonpath });
+  if (g.output === 'json' || g.output === 'jsonpath')
+    printValue(env.ctx.stdout, { apiVersion: 'v1', kind: 'List', items: objects }, g.output, () => '', {
+      jsonpath: g.jsonpath,
+    });
   else env.ctx.stdout.write((await import('../../shared/adapters/index.js')).toYaml(objects));
   return 0;
 }

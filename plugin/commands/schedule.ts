@@ -28,7 +28,10 @@ function scheduleFlags(y: Argv): Argv {
     y
       .positional('target', { type: 'string', describe: TARGET })
       .option('schedule', { type: 'string', describe: 'Cron expression, e.g. "0 3 * * 0" (Sundays 03:00)' })
-      .option('time-zone', { type: 'string', describe: 'IANA time zone of the schedule, e.g. Europe/Vienna (update: --time-zone= removes it)' })
+      .option('time-zone', {
+        type: 'string',
+        describe: 'IANA time zone of the schedule, e.g. Europe/Vienna (update: --time-zone= removes it)',
+      })
       .option('suspend', { type: 'boolean', describe: 'Create or update the schedule suspended' })
       .option('no-suspend', { type: 'boolean', describe: 'Update: resume a suspended schedule' }),
     'rollout',
@@ -66,7 +69,8 @@ function timeZoneArg(v: unknown, mode: 'create' | 'update'): string | null | und
 }
 
 function suspendArg(a: Args): boolean | undefined {
-  if (a.suspend === true && a['no-suspend'] === true) throw new UsageError('--suspend and --no-suspend contradict each other', 'Pass one of them');
+  if (a.suspend === true && a['no-suspend'] === true)
+    throw new UsageError('--suspend and --no-suspend contradict each other', 'Pass one of them');
   if (a.suspend === true) return true;
   if (a['no-suspend'] === true) return false;
   return undefined;
@@ -78,11 +82,18 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
     env.select(async () => {
       const g = globals(a, env);
       const target = parseTarget(str(a.target), 'statefulset', ['statefulset', 'cratedb']);
-      if (a.schedule === undefined) throw new UsageError('schedule create needs --schedule', 'Add e.g. --schedule "0 3 * * 0"');
+      if (a.schedule === undefined)
+        throw new UsageError('schedule create needs --schedule', 'Add e.g. --schedule "0 3 * * 0"');
       const schedule = validateCronSchedule(str(a.schedule));
       const timeZone = timeZoneArg(a['time-zone'], 'create') ?? undefined;
       const suspend = suspendArg(a) ?? false;
-      const task = buildTask({ operation: 'rollout', namespace: g.namespace ?? 'default', target, dryRun: false, raw: a });
+      const task = buildTask({
+        operation: 'rollout',
+        namespace: g.namespace ?? 'default',
+        target,
+        dryRun: false,
+        raw: a,
+      });
       const conn = await env.ctx.connect(g.connect);
       const resolvedTask = { ...task, namespace: g.namespace ?? conn.namespace };
       const resolved = await resolveTarget(conn.kube, resolvedTask);
@@ -120,15 +131,26 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
       const engine: Record<string, unknown> = {};
       for (const k of ENGINE_FLAGS) if (a[k] !== undefined) engine[k] = a[k];
       changes.engine = engine;
-      const given = changes.schedule !== undefined || changes.timeZone !== undefined || changes.suspend !== undefined || changes.image !== undefined || Object.keys(engine).length > 0;
+      const given =
+        changes.schedule !== undefined ||
+        changes.timeZone !== undefined ||
+        changes.suspend !== undefined ||
+        changes.image !== undefined ||
+        Object.keys(engine).length > 0;
       if (!given) {
-        throw new UsageError('schedule update needs a change', 'Give --schedule, --time-zone, --suspend or --no-suspend, --image or an engine flag; what is not given stays as it is');
+        throw new UsageError(
+          'schedule update needs a change',
+          'Give --schedule, --time-zone, --suspend or --no-suspend, --image or an engine flag; what is not given stays as it is',
+        );
       }
       // Validate the engine flags before touching the cluster (bad input is exit 2 with nothing read).
       buildTask({ operation: 'rollout', namespace: g.namespace ?? 'default', target, dryRun: false, raw: engine });
       const conn = await env.ctx.connect(g.connect);
       const namespace = g.namespace ?? conn.namespace;
-      const resolved = await resolveTarget(conn.kube, buildTask({ operation: 'rollout', namespace, target, dryRun: false, raw: {} }));
+      const resolved = await resolveTarget(
+        conn.kube,
+        buildTask({ operation: 'rollout', namespace, target, dryRun: false, raw: {} }),
+      );
       const current = await getSchedule(conn.kube, namespace, resolved.cluster);
       const { parseRunnerArgs } = await import('../../shared/task/index.js');
       const next = mergeScheduleUpdate(current, changes, parseRunnerArgs, resolved);
@@ -151,7 +173,12 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
   return y.command('schedule', 'Schedule rollouts of a cluster (CronJob)', (s) =>
     s
       .command('create <target>', 'Create a CronJob rolling the cluster on a schedule', scheduleFlags, create)
-      .command('update <target>', "Change a schedule's time, time zone, suspension, image or engine flags (only what is given)", updateFlags, update)
+      .command(
+        'update <target>',
+        "Change a schedule's time, time zone, suspension, image or engine flags (only what is given)",
+        updateFlags,
+        update,
+      )
       .command(
         'delete <target>',
         'Delete the schedule of a cluster',
@@ -164,8 +191,16 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
             const conn = await env.ctx.connect(g.connect);
             const namespace = g.namespace ?? conn.namespace;
             if (g.dryRunMode === 'client') {
-              if (g.output === 'text') env.ctx.stdout.write(`would delete the schedule of ${target.name} in ${namespace}\n`);
-              else printActions(env, g, [`cronjob.batch/${cronJobNameFor(target.name)} deleted (dry run)`], undefined, namespace);
+              if (g.output === 'text')
+                env.ctx.stdout.write(`would delete the schedule of ${target.name} in ${namespace}\n`);
+              else
+                printActions(
+                  env,
+                  g,
+                  [`cronjob.batch/${cronJobNameFor(target.name)} deleted (dry run)`],
+                  undefined,
+                  namespace,
+                );
               return 0;
             }
             const line = await deleteSchedule(conn.kube, namespace, target.name, { dryRun: g.dryRunMode === 'server' });
@@ -187,7 +222,10 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
           const a = argv as unknown as Args;
           env.select(async () => {
             const g = globals(a, env);
-            const target = a.target === undefined ? undefined : parseTarget(str(a.target), 'statefulset', ['statefulset', 'cratedb']);
+            const target =
+              a.target === undefined
+                ? undefined
+                : parseTarget(str(a.target), 'statefulset', ['statefulset', 'cratedb']);
             const conn = await env.ctx.connect(g.connect);
             const ns = a['all-namespaces'] === true ? undefined : (g.namespace ?? conn.namespace);
             const rows = await listSchedules(conn.kube, ns, target?.name);
@@ -208,7 +246,15 @@ function scheduleTable(rows: ScheduleRow[], now: Date, noHeaders: boolean): stri
   if (rows.length === 0) return noHeaders ? '' : 'No schedules found.';
   return table(
     ['NAMESPACE', 'NAME', 'CLUSTER', 'SCHEDULE', 'TIMEZONE', 'SUSPEND', 'LAST SCHEDULE'],
-    rows.map((r) => [r.namespace, r.name, r.cluster, r.schedule, r.timeZone ?? '-', r.suspend ? 'True' : 'False', r.lastSchedule ? age(r.lastSchedule, now) : '-']),
+    rows.map((r) => [
+      r.namespace,
+      r.name,
+      r.cluster,
+      r.schedule,
+      r.timeZone ?? '-',
+      r.suspend ? 'True' : 'False',
+      r.lastSchedule ? age(r.lastSchedule, now) : '-',
+    ]),
     { noHeaders },
   );
 }

@@ -24,9 +24,21 @@ export function buildCommit(): string {
   return typeof __BUILD_COMMIT__ === 'string' && __BUILD_COMMIT__ !== '' ? __BUILD_COMMIT__ : 'unknown';
 }
 
-export function versionInfo(image: string | undefined, raw: { image?: unknown }, env: Record<string, string | undefined>): VersionInfo {
-  const source: VersionInfo['runnerImageSource'] = raw.image !== undefined ? 'flag' : env.CRATE_DECOMMISSION_IMAGE ? 'env' : 'default';
-  return { plugin: VERSION, engine: VERSION, node: process.version, commit: buildCommit(), runnerImage: image ?? DEFAULT_IMAGE, runnerImageSource: source };
+export function versionInfo(
+  image: string | undefined,
+  raw: { image?: unknown },
+  env: Record<string, string | undefined>,
+): VersionInfo {
+  const source: VersionInfo['runnerImageSource'] =
+    raw.image !== undefined ? 'flag' : env.CRATE_DECOMMISSION_IMAGE ? 'env' : 'default';
+  return {
+    plugin: VERSION,
+    engine: VERSION,
+    node: process.version,
+    commit: buildCommit(),
+    runnerImage: image ?? DEFAULT_IMAGE,
+    runnerImageSource: source,
+  };
 }
 
 export function declareVersion(y: Argv, env: CommandEnv): Argv {

@@ -3,18 +3,30 @@
 // Temporal is loaded only here (and by `rollout --temporal`): the plugin's start-up does not pay for it.
 import type { Argv } from 'yargs';
 import { ExitCode, UsageError } from '../../shared/task/index.js';
-import { declareTemporalOptions, parseTemporalOptions, temporalUnavailable, temporalUnreachableLine } from '../temporal-options.js';
+import {
+  declareTemporalOptions,
+  parseTemporalOptions,
+  temporalUnavailable,
+  temporalUnreachableLine,
+} from '../temporal-options.js';
 import { globals, type Args, type CommandEnv } from './common.js';
 
 export function declareWorker(y: Argv, env: CommandEnv): Argv {
   return y.command(
     'worker',
-    'Run a Temporal worker for the engine\'s activities and the maintenance workflows (Kubernetes clusters: the contexts of --kubeconfig)',
+    "Run a Temporal worker for the engine's activities and the maintenance workflows (Kubernetes clusters: the contexts of --kubeconfig)",
     (b) =>
       declareTemporalOptions(b, true)
-        .option('max-concurrent-activities', { type: 'number', describe: 'Activities run at once by this worker (default: SDK default)', group: 'Temporal:' })
+        .option('max-concurrent-activities', {
+          type: 'number',
+          describe: 'Activities run at once by this worker (default: SDK default)',
+          group: 'Temporal:',
+        })
         .option('log-level', { type: 'string', default: 'info', describe: 'debug|info|warn|error' })
-        .example('$0 worker --temporal-address temporal:7233 --task-queue crate-maintenance', 'Serve the task queue with the contexts of ~/.kube/config')
+        .example(
+          '$0 worker --temporal-address temporal:7233 --task-queue crate-maintenance',
+          'Serve the task queue with the contexts of ~/.kube/config',
+        )
         .example('$0 worker --kubeconfig fleet.kubeconfig', 'One worker for every cluster named in fleet.kubeconfig'),
     (argv) => {
       const a = argv as unknown as Args;
@@ -22,10 +34,14 @@ export function declareWorker(y: Argv, env: CommandEnv): Argv {
         const g = globals(a, env);
         const t = parseTemporalOptions(a, env.ctx.env);
         const level = String(a['log-level'] ?? 'info');
-        if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`invalid --log-level "${level}"`, 'Use debug, info, warn or error');
+        if (!['debug', 'info', 'warn', 'error'].includes(level))
+          throw new UsageError(`invalid --log-level "${level}"`, 'Use debug, info, warn or error');
         const max = a['max-concurrent-activities'];
         if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 1)) {
-          throw new UsageError('--max-concurrent-activities must be a positive integer', 'Pass e.g. --max-concurrent-activities 4');
+          throw new UsageError(
+            '--max-concurrent-activities must be a positive integer',
+            'Pass e.g. --max-concurrent-activities 4',
+          );
         }
         let mod: typeof import('../../shared/temporal/worker.js');
         try {
@@ -35,14 +51,14 @@ export function declareWorker(y: Argv, env: CommandEnv): Argv {
         }
         try {
           await mod.runTemporalWorker({
-          address: t.address,
-          namespace: t.namespace,
-          taskQueue: t.taskQueue,
-          ...(g.connect.kubeconfig ? { kubeconfig: g.connect.kubeconfig } : {}),
-          logLevel: level as 'debug' | 'info' | 'warn' | 'error',
-          write: (line) => env.ctx.stdout.write(`${line}\n`),
-          signal: env.ctx.signal,
-          ...(typeof max === 'number' ? { maxConcurrentActivities: max } : {}),
+            address: t.address,
+            namespace: t.namespace,
+            taskQueue: t.taskQueue,
+            ...(g.connect.kubeconfig ? { kubeconfig: g.connect.kubeconfig } : {}),
+            logLevel: level as 'debug' | 'info' | 'warn' | 'error',
+            write: (line) => env.ctx.stdout.write(`${line}\n`),
+            signal: env.ctx.signal,
+            ...(typeof max === 'number' ? { maxConcurrentActivities: max } : {}),
           });
         } catch (err) {
           if (!(err instanceof mod.TemporalConnectError)) throw err;

@@ -93,13 +93,19 @@ function withMicroTimes(lease: V1Lease): V1Lease {
   const micro = (t: unknown) => (t instanceof Date && !(t instanceof V1MicroTime) ? new V1MicroTime(t.getTime()) : t);
   return {
     ...lease,
-    spec: { ...spec, acquireTime: micro(spec.acquireTime) as V1MicroTime, renewTime: micro(spec.renewTime) as V1MicroTime },
+    spec: {
+      ...spec,
+      acquireTime: micro(spec.acquireTime) as V1MicroTime,
+      renewTime: micro(spec.renewTime) as V1MicroTime,
+    },
   };
 }
 
 /** Name of a new Event: "<object>.<unique hex>", like kubelet's (generateName may not end in a dot). */
 function eventName(objectName: string): string {
-  const suffix = `${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`;
+  const suffix = `${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff)
+    .toString(16)
+    .padStart(4, '0')}`;
   return `${objectName.slice(0, 253 - suffix.length - 1)}.${suffix}`;
 }
 
@@ -193,7 +199,10 @@ class ClientNodeKubernetesPort implements KubernetesPort {
         name,
         gracePeriodSeconds: opts.gracePeriodSeconds,
         // An empty UID would be a precondition nothing matches: only send one we know.
-        body: { gracePeriodSeconds: opts.gracePeriodSeconds, ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}) },
+        body: {
+          gracePeriodSeconds: opts.gracePeriodSeconds,
+          ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}),
+        },
       }),
     );
   }
@@ -201,7 +210,9 @@ class ClientNodeKubernetesPort implements KubernetesPort {
   // --- StatefulSets --------------------------------------------------------------------------
 
   getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet | null> {
-    return orNull(`get statefulset ${namespace}/${name}`, () => this.apps.readNamespacedStatefulSet({ namespace, name }));
+    return orNull(`get statefulset ${namespace}/${name}`, () =>
+      this.apps.readNamespacedStatefulSet({ namespace, name }),
+    );
   }
 
   async listStatefulSets(namespace: string, labelSelector?: string): Promise<V1StatefulSet[]> {
@@ -224,13 +235,21 @@ class ClientNodeKubernetesPort implements KubernetesPort {
 
   async getCrateDB(namespace: string, name: string): Promise<Record<string, unknown> | null> {
     const found: unknown = await orNull(`get cratedb ${namespace}/${name}`, () =>
-      this.custom.getNamespacedCustomObject({ group: 'cloud.crate.io', version: 'v1', namespace, plural: 'cratedbs', name }),
+      this.custom.getNamespacedCustomObject({
+        group: 'cloud.crate.io',
+        version: 'v1',
+        namespace,
+        plural: 'cratedbs',
+        name,
+      }),
     );
     return typeof found === 'object' && found !== null ? (found as Record<string, unknown>) : null;
   }
 
   async readSecret(namespace: string, name: string, key: string): Promise<string | null> {
-    const secret = await orNull(`read secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
+    const secret = await orNull(`read secret ${namespace}/${name}`, () =>
+      this.core.readNamespacedSecret({ namespace, name }),
+    );
     const data = secret?.data?.[key];
     if (data !== undefined) return Buffer.from(data, 'base64').toString('utf8');
     return secret?.stringData?.[key] ?? null;
@@ -256,8 +275,11 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     return new Promise<ExecResult>((resolve, reject) => {
       let settled = false;
       let status: V1Status | null = null;
-      let socket: { close(): void; terminate?: () => void; on?: (event: string, fn: (...args: unknown[]) => void) => void } | null =
-        null;
+      let socket: {
+        close(): void;
+        terminate?: () => void;
+        on?: (event: string, fn: (...args: unknown[]) => void) => void;
+      } | null = null;
 
       const finish = (err?: unknown): void => {
         if (settled) return;
@@ -270,8 +292,13 @@ class ClientNodeKubernetesPort implements KubernetesPort {
         if (!status) {
           // Before the v5 channel protocol, closing stdin closed the whole exec (API servers older than 1.30).
           const protocol = (socket as { protocol?: string } | null)?.protocol;
-          const hint = stdin && protocol && protocol !== 'v5.channel.k8s.io' ? ` (stdin needs v5.channel.k8s.io, got ${protocol})` : '';
-          reject(new KubeApiError(0, 'ConnectionFailed', `${what}: the connection closed without an exit status${hint}`));
+          const hint =
+            stdin && protocol && protocol !== 'v5.channel.k8s.io'
+              ? ` (stdin needs v5.channel.k8s.io, got ${protocol})`
+              : '';
+          reject(
+            new KubeApiError(0, 'ConnectionFailed', `${what}: the connection closed without an exit status${hint}`),
+          );
           return;
         }
         try {

@@ -91,11 +91,18 @@ export function loadKubeConfig(flags: KubeConfigFlags = {}, where: LoadKubeConfi
 }
 
 /** The context, cluster and user names of the kubeconfig files kubectl would read (for shell completion). */
-export function kubeconfigNames(flags: Pick<KubeConfigFlags, 'kubeconfig'> = {}, where: LoadKubeConfigEnv = {}): { contexts: string[]; clusters: string[]; users: string[] } {
+export function kubeconfigNames(
+  flags: Pick<KubeConfigFlags, 'kubeconfig'> = {},
+  where: LoadKubeConfigEnv = {},
+): { contexts: string[]; clusters: string[]; users: string[] } {
   const files = kubeconfigFiles(flags, where.env ?? process.env, where.homeDir ?? os.homedir());
   const kc = new KubeConfig();
   if (files.length > 0) mergeFiles(kc, files);
-  return { contexts: kc.getContexts().map((c) => c.name), clusters: kc.getClusters().map((c) => c.name), users: kc.getUsers().map((u) => u.name) };
+  return {
+    contexts: kc.getContexts().map((c) => c.name),
+    clusters: kc.getClusters().map((c) => c.name),
+    users: kc.getUsers().map((u) => u.name),
+  };
 }
 
 /**
@@ -183,7 +190,12 @@ function loadInCluster(kc: KubeConfig, env: NodeJS.ProcessEnv, explicit: boolean
     throw new BadInputError(`in-cluster configuration: no service account token at ${tokenFile}`);
   }
   const server = `https://${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
-  const cluster: Cluster = { name: 'in-cluster', server, skipTLSVerify: false, ...(fileExists(caFile) ? { caFile } : {}) };
+  const cluster: Cluster = {
+    name: 'in-cluster',
+    server,
+    skipTLSVerify: false,
+    ...(fileExists(caFile) ? { caFile } : {}),
+  };
   // The token is read per request (cached briefly) so kubelet's rotation is picked up; it is never logged.
   const user: User = { name: 'in-cluster', authProvider: { name: SA_TOKEN_PROVIDER, config: { path: tokenFile } } };
   kc.addAuthenticator(new ServiceAccountTokenAuth());
@@ -345,7 +357,9 @@ export function parseRequestTimeout(value: string | number | undefined): number 
     consumed += match[0];
   }
   if (consumed !== value) {
-    throw new BadInputError(`invalid --request-timeout "${value}" (use a number of seconds or a duration such as 30s, 1m, 1h)`);
+    throw new BadInputError(
+      `invalid --request-timeout "${value}" (use a number of seconds or a duration such as 30s, 1m, 1h)`,
+    );
   }
   return total === 0 ? null : Math.round(total);
 }

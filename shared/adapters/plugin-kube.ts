@@ -58,7 +58,10 @@ export interface PluginKube {
   /** Replace the whole object (read its resourceVersion first). */
   replace<T extends KubernetesObject>(obj: T, opts?: WriteOptions): Promise<T>;
   /** false when it was already absent. */
-  delete(ref: ObjectRef, opts?: { gracePeriodSeconds?: number; propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } & WriteOptions): Promise<boolean>;
+  delete(
+    ref: ObjectRef,
+    opts?: { gracePeriodSeconds?: number; propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } & WriteOptions,
+  ): Promise<boolean>;
   /** SelfSubjectAccessReview: may the current user do this? */
   canI(review: AccessReview): Promise<{ allowed: boolean; reason?: string }>;
   /**
@@ -72,7 +75,14 @@ export interface PluginKube {
    * the request fails or the connection breaks. A follow stream has no body/idle timeout: a runner may be
    * silent for as long as it waits. One connection: resuming is the caller's job (followPodLog).
    */
-  streamLogs(namespace: string, pod: string, container: string, onLine: (line: string) => void, signal: AbortSignal, opts?: LogStreamOptions): Promise<void>;
+  streamLogs(
+    namespace: string,
+    pod: string,
+    container: string,
+    onLine: (line: string) => void,
+    signal: AbortSignal,
+    opts?: LogStreamOptions,
+  ): Promise<void>;
 }
 
 export interface LogStreamOptions {
@@ -105,9 +115,23 @@ export function createPluginKube(kc: KubeConfig): PluginKube {
         throw toKubeApiError(err, `get ${describe(ref)}`);
       }
     },
-    async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, labelSelector?: string) {
+    async list<T extends KubernetesObject>(
+      apiVersion: string,
+      kind: string,
+      namespace: string | undefined,
+      labelSelector?: string,
+    ) {
       try {
-        const res = await objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
+        const res = await objects.list<T>(
+          apiVersion,
+          kind,
+          namespace,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          labelSelector,
+        );
         return res.items;
       } catch (err) {
         if (err instanceof ApiException && err.code === 404) return [];
@@ -130,7 +154,14 @@ export function createPluginKube(kc: KubeConfig): PluginKube {
     },
     async delete(ref, opts = {}) {
       try {
-        await objects.delete(header(ref), undefined, opts.dryRun ? 'All' : undefined, opts.gracePeriodSeconds, undefined, opts.propagationPolicy);
+        await objects.delete(
+          header(ref),
+          undefined,
+          opts.dryRun ? 'All' : undefined,
+          opts.gracePeriodSeconds,
+          undefined,
+          opts.propagationPolicy,
+        );
         return true;
       } catch (err) {
         if (err instanceof ApiException && err.code === 404) return false;
@@ -160,7 +191,8 @@ export function createPluginKube(kc: KubeConfig): PluginKube {
       }
     },
     observeJob: (namespace, jobName, onChange) => observeJobWithWatches(kc, objects, namespace, jobName, onChange),
-    streamLogs: (namespace, pod, container, onLine, signal, opts) => streamLogsWithClient(kc, namespace, pod, container, onLine, signal, opts),
+    streamLogs: (namespace, pod, container, onLine, signal, opts) =>
+      streamLogsWithClient(kc, namespace, pod, container, onLine, signal, opts),
   };
 }
 
@@ -184,12 +216,24 @@ async function observeJobWithWatches(
   const runJobWatch = async (): Promise<void> => {
     if (stopped) return;
     try {
-      const list = await objects.list<V1Job>('batch/v1', 'Job', namespace, undefined, undefined, undefined, `metadata.name=${jobName}`);
+      const list = await objects.list<V1Job>(
+        'batch/v1',
+        'Job',
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        `metadata.name=${jobName}`,
+      );
       job = list.items[0] ?? null;
       emit();
       const ctl = await watch.watch(
         `/apis/batch/v1/namespaces/${namespace}/jobs`,
-        { fieldSelector: `metadata.name=${jobName}`, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
+        {
+          fieldSelector: `metadata.name=${jobName}`,
+          resourceVersion: list.metadata?.resourceVersion,
+          allowWatchBookmarks: true,
+        },
         (phase, obj: V1Job) => {
           if (phase === 'BOOKMARK' || phase === 'ERROR') return;
           job = phase === 'DELETED' ? null : obj;
@@ -206,7 +250,16 @@ async function observeJobWithWatches(
     if (stopped) return;
     const selector = `batch.kubernetes.io/job-name=${jobName}`;
     try {
-      const list = await objects.list<V1Pod>('v1', 'Pod', namespace, undefined, undefined, undefined, undefined, selector);
+      const list = await objects.list<V1Pod>(
+        'v1',
+        'Pod',
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        selector,
+      );
       pods.clear();
       for (const p of list.items) pods.set(p.metadata?.name ?? '', p);
       emit();
@@ -255,7 +308,9 @@ async function observeJobWithWatches(
  * as the runner waits, so its request gets no body timeout (per request, also over HTTP/2).
  */
 export function withoutBodyTimeout(dispatcher: Dispatcher | undefined): Dispatcher {
-  return (dispatcher ?? getGlobalDispatcher()).compose((dispatch) => (opts, handler) => dispatch({ ...opts, bodyTimeout: 0 }, handler));
+  return (dispatcher ?? getGlobalDispatcher()).compose(
+    (dispatch) => (opts, handler) => dispatch({ ...opts, bodyTimeout: 0 }, handler),
+  );
 }
 
 /**
@@ -276,7 +331,9 @@ async function streamLogsWithClient(
   const what = `logs of pod ${namespace}/${pod}`;
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeApiError(0, 'NoCluster', `${what}: no current cluster in the kubeconfig`);
-  const url = new URL(`${cluster.server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`);
+  const url = new URL(
+    `${cluster.server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`,
+  );
   url.searchParams.set('container', container);
   url.searchParams.set('follow', 'true');
   if (opts.timestamps) url.searchParams.set('timestamps', 'true');
@@ -318,7 +375,9 @@ async function streamLogsWithClient(
     if (signal.aborted) return;
     if (err instanceof KubeApiError) throw err;
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-    throw new KubeApiError(0, 'StreamBroken', `${what}: ${err instanceof Error ? err.message : String(err)}${cause}`, { cause: err });
+    throw new KubeApiError(0, 'StreamBroken', `${what}: ${err instanceof Error ? err.message : String(err)}${cause}`, {
+      cause: err,
+    });
   }
 }
 

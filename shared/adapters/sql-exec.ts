@@ -105,7 +105,10 @@ class ExecSqlTransport implements SqlTransport {
     const cut = stdout.lastIndexOf('\n');
     const status = Number.parseInt(stdout.slice(cut + 1).trim(), 10);
     if (cut < 0 || !Number.isFinite(status) || status === 0) {
-      throw new SqlConnectionError(`unexpected curl output from ${this.where}: ${JSON.stringify(stdout.slice(-200))}`, false);
+      throw new SqlConnectionError(
+        `unexpected curl output from ${this.where}: ${JSON.stringify(stdout.slice(-200))}`,
+        false,
+      );
     }
     return interpretSqlAnswer({ status, body: stdout.slice(0, cut) }, 'crate');
   }

@@ -14,7 +14,10 @@ export interface SqlTransportFactoryOptions {
   dispatcher?: Dispatcher;
 }
 
-export function createSqlTransportFactory(kube: KubernetesPort, options: SqlTransportFactoryOptions = {}): SqlTransportFactory {
+export function createSqlTransportFactory(
+  kube: KubernetesPort,
+  options: SqlTransportFactoryOptions = {},
+): SqlTransportFactory {
   /** Secret values by namespace/name/key: read once per run, retried after a failure. */
   const secrets = new Map<string, Promise<string>>();
   /** One transport (so one keep-alive Agent) per endpoint. */
@@ -26,7 +29,9 @@ export function createSqlTransportFactory(kube: KubernetesPort, options: SqlTran
     if (!value) {
       value = kube.readSecret(namespace, name, key).then((found) => {
         if (found === null) {
-          throw new BadInputError(`Secret ${namespace}/${name} or its key "${key}" does not exist (needed for ${purpose})`);
+          throw new BadInputError(
+            `Secret ${namespace}/${name} or its key "${key}" does not exist (needed for ${purpose})`,
+          );
         }
         return found;
       });
@@ -38,7 +43,11 @@ export function createSqlTransportFactory(kube: KubernetesPort, options: SqlTran
 
   return {
     http(namespace: string, pod: PodInfo, endpoint: SqlEndpoint): SqlTransport {
-      if (!pod.podIP) return unreachable(`${endpoint.scheme}://${pod.name}:${endpoint.port}`, `pod ${namespace}/${pod.name} has no IP yet`);
+      if (!pod.podIP)
+        return unreachable(
+          `${endpoint.scheme}://${pod.name}:${endpoint.port}`,
+          `pod ${namespace}/${pod.name} has no IP yet`,
+        );
       const host = net.isIPv6(pod.podIP) ? `[${pod.podIP}]` : pod.podIP;
       const url = `${endpoint.scheme}://${host}:${endpoint.port}`;
       const key = JSON.stringify([namespace, url, endpoint]);
@@ -51,9 +60,18 @@ export function createSqlTransportFactory(kube: KubernetesPort, options: SqlTran
         url,
         username: credentials?.username ?? null,
         password: credentials
-          ? () => readRequired(namespace, credentials.secretName, credentials.passwordKey, `the password of SQL user ${credentials.username}`)
+          ? () =>
+              readRequired(
+                namespace,
+                credentials.secretName,
+                credentials.passwordKey,
+                `the password of SQL user ${credentials.username}`,
+              )
           : undefined,
-        ca: ca && !endpoint.insecureSkipTlsVerify ? () => readRequired(namespace, ca.name, ca.key, 'the CrateDB CA certificate') : undefined,
+        ca:
+          ca && !endpoint.insecureSkipTlsVerify
+            ? () => readRequired(namespace, ca.name, ca.key, 'the CrateDB CA certificate')
+            : undefined,
         insecureSkipTlsVerify: endpoint.insecureSkipTlsVerify,
         timeoutMs: options.timeoutMs,
         dispatcher: options.dispatcher,

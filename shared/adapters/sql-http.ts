@@ -27,7 +27,12 @@ export interface HttpSqlTransportOptions {
 }
 
 /** Ways a request can fail below HTTP that mean "the node did not answer in time". */
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 export function createHttpSqlTransport(options: HttpSqlTransportOptions): SqlTransport {
   return new HttpSqlTransport(options);
@@ -133,10 +138,17 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-export function connectionError(err: unknown, where: string, timeoutMs: number, deadlinePassed: boolean): SqlConnectionError {
+export function connectionError(
+  err: unknown,
+  where: string,
+  timeoutMs: number,
+  deadlinePassed: boolean,
+): SqlConnectionError {
   const code = errorCode(err);
   const isTimeout =
-    deadlinePassed || (code !== undefined && TIMEOUT_CODES.has(code)) || (err instanceof Error && err.name === 'TimeoutError');
+    deadlinePassed ||
+    (code !== undefined && TIMEOUT_CODES.has(code)) ||
+    (err instanceof Error && err.name === 'TimeoutError');
   if (isTimeout) {
     return new SqlConnectionError(`CrateDB at ${where} did not answer within ${timeoutMs} ms`, true, { cause: err });
   }

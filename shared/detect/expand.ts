@@ -40,20 +40,26 @@ export function expandSimple(text: string, vars: Variables): string | null {
   if (!text.includes('$') && !text.includes('`')) return text;
   if (text.includes('$(') || text.includes('`')) return null;
   let failed = false;
-  const out = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_w, a?: string, b?: string) => {
-    const value = vars.get(a ?? b ?? '');
-    if (value === undefined || value === null) {
-      failed = true;
-      return '';
-    }
-    return value;
-  });
+  const out = text.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (_w, a?: string, b?: string) => {
+      const value = vars.get(a ?? b ?? '');
+      if (value === undefined || value === null) {
+        failed = true;
+        return '';
+      }
+      return value;
+    },
+  );
   return failed || out.includes('${') ? null : out;
 }
 
 /** Does a shell glob (only `*`, `?` and literals) match the whole of `text`? */
 function globMatches(glob: string, text: string): boolean {
-  const pattern = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const pattern = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${pattern}$`, 's').test(text);
 }
 
@@ -158,7 +164,10 @@ function applyFilter(words: string[], input: string): string | null {
       const options = args.filter((a) => a.startsWith('-'));
       const patterns = args.filter((a) => !a.startsWith('-'));
       if (!options.some((o) => /^-[A-Za-z]*o/.test(o)) || patterns.length !== 1) return null;
-      const regex = simpleRegex(patterns[0] as string, options.some((o) => /^-[A-Za-z]*E/.test(o)));
+      const regex = simpleRegex(
+        patterns[0] as string,
+        options.some((o) => /^-[A-Za-z]*E/.test(o)),
+      );
       return regex?.exec(input)?.[0] ?? null;
     }
     case 'tr': {
@@ -188,7 +197,10 @@ function resolveCommandSubstitution(script: string, vars: Variables): string | n
   if (!source || source.length === 0) return null;
   let value: string | null = null;
   const [program, ...args] = source;
-  if (program === 'hostname' && (args.length === 0 || (args.length === 1 && ['-s', '--short'].includes(args[0] as string)))) {
+  if (
+    program === 'hostname' &&
+    (args.length === 0 || (args.length === 1 && ['-s', '--short'].includes(args[0] as string)))
+  ) {
     value = vars.get('HOSTNAME') ?? null;
   } else if (program === 'cat' && args.length === 1 && args[0] === '/etc/hostname') {
     value = vars.get('HOSTNAME') ?? null;

@@ -96,7 +96,10 @@ export interface DetectFacts {
 
 function servedReasonOf(options: DetectOptions, manifest: ManifestScheme): string {
   if (options.servedScheme == null) return manifest.reason;
-  const differs = manifest.scheme !== options.servedScheme ? `; the manifest: ${manifest.scheme ?? 'cannot tell'}, ${manifest.reason}` : '';
+  const differs =
+    manifest.scheme !== options.servedScheme
+      ? `; the manifest: ${manifest.scheme ?? 'cannot tell'}, ${manifest.reason}`
+      : '';
   return `the engine reached it over ${options.servedScheme} at discovery${differs}`;
 }
 
@@ -107,13 +110,18 @@ function dcUtilFactsOf(call: DcUtilCall, labels: Record<string, string>, grace: 
   const timeoutText = flagText(flags, 'timeout', DC_UTIL_DEFAULT_TIMEOUT);
   const parsed = timeoutText === null ? null : parseGoDuration(timeoutText);
   const timeoutValid = parsed !== null && parsed >= 0;
-  const flagTimeoutSeconds = timeoutText === null ? (parseGoDuration(DC_UTIL_DEFAULT_TIMEOUT) ?? 7200) : timeoutValid ? parsed : 0;
+  const flagTimeoutSeconds =
+    timeoutText === null ? (parseGoDuration(DC_UTIL_DEFAULT_TIMEOUT) ?? 7200) : timeoutValid ? parsed : 0;
   const labelText = labels[LABEL_DC_UTIL_MIN_AVAILABILITY];
   // dc_util compares the label case-sensitively; a flag value in any case is upper-cased, and one CrateDB does
   // not know is read as none.
-  const minLabel = labelText !== undefined && (MIN_AVAILABILITY_VALUES as readonly string[]).includes(labelText) ? (labelText as MinAvailabilityValue) : null;
+  const minLabel =
+    labelText !== undefined && (MIN_AVAILABILITY_VALUES as readonly string[]).includes(labelText)
+      ? (labelText as MinAvailabilityValue)
+      : null;
   const minText = flagText(flags, 'min-availability', DC_UTIL_DEFAULT_MIN_AVAILABILITY);
-  const minAvailability = minLabel ?? (minText === null ? DC_UTIL_DEFAULT_MIN_AVAILABILITY : (asMinAvailability(minText) ?? 'NONE'));
+  const minAvailability =
+    minLabel ?? (minText === null ? DC_UTIL_DEFAULT_MIN_AVAILABILITY : (asMinAvailability(minText) ?? 'NONE'));
   return {
     call,
     flags,

@@ -27,7 +27,13 @@ function outcomeOf(d: StrategyDetection): string {
 
 function crateSpecOf(spec: V1PodSpec | undefined): string {
   const c = findCrateContainer(spec?.containers ?? []);
-  return JSON.stringify([c?.name, c?.lifecycle?.preStop ?? null, c?.command ?? null, c?.args ?? null, spec?.terminationGracePeriodSeconds ?? null]);
+  return JSON.stringify([
+    c?.name,
+    c?.lifecycle?.preStop ?? null,
+    c?.command ?? null,
+    c?.args ?? null,
+    spec?.terminationGracePeriodSeconds ?? null,
+  ]);
 }
 
 /**
@@ -63,7 +69,9 @@ export function detectPodStrategy(
       `pod ${podName} and the StatefulSet template disagree (the pod keeps the spec it was created with): the template says ${outcomeOf(template)}, the pod's own spec says ${outcomeOf(own)}; acting on the pod`,
     );
   } else if (specDiffers) {
-    say(`pod ${podName}'s CrateDB container (preStop, args or grace period) differs from the StatefulSet template, with the same outcome: ${outcomeOf(own)}`);
+    say(
+      `pod ${podName}'s CrateDB container (preStop, args or grace period) differs from the StatefulSet template, with the same outcome: ${outcomeOf(own)}`,
+    );
   }
   return { ...own, templateDisagrees: outcomeDiffers };
 }
@@ -76,7 +84,10 @@ export function podStrategyOf(sts: StatefulSetInfo, pod: V1Pod, log?: Logger): S
   if (!pod.spec) return sts;
   const { templateDisagrees, ...detection } = detectPodStrategy(sts, pod);
   if (templateDisagrees) {
-    log?.warn(`Pod ${pod.metadata?.name ?? '?'}: ${detection.reasons[detection.reasons.length - 1]}`, { strategy: detection.strategy, reasons: detection.reasons });
+    log?.warn(`Pod ${pod.metadata?.name ?? '?'}: ${detection.reasons[detection.reasons.length - 1]}`, {
+      strategy: detection.strategy,
+      reasons: detection.reasons,
+    });
   }
   return { ...sts, detection };
 }

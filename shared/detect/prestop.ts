@@ -10,7 +10,23 @@ export function basename(path: string): string {
 
 const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh', 'mksh']);
 /** Prefix commands that run their arguments as the command. */
-const PASS_THROUGH = new Set(['exec', 'nohup', 'command', 'builtin', 'setsid', 'time', 'if', 'elif', 'then', 'else', 'while', 'until', 'do', '!', '{']);
+const PASS_THROUGH = new Set([
+  'exec',
+  'nohup',
+  'command',
+  'builtin',
+  'setsid',
+  'time',
+  'if',
+  'elif',
+  'then',
+  'else',
+  'while',
+  'until',
+  'do',
+  '!',
+  '{',
+]);
 
 /** A dc_util program name: dc_util, dc_util-linux-amd64, dc_util-linux-${ARCH}, /usr/local/bin/dc-util. */
 export function isDcUtilProgram(word: string): boolean {
@@ -180,8 +196,23 @@ function scanScript(script: string, vars: Variables, state: ScanState, depth: nu
 /** Find every dc_util call in a preStop exec command (argv as in the manifest). */
 export function scanPreStopCommand(command: string[], container: V1Container, podName: string | null): PreStopScan {
   const state: ScanState = { calls: [], otherPrograms: [] };
-  const argv = command.map((part) => ({ kind: 'word' as const, text: kubeletExpand(part, container, podName), quoted: true }));
-  scanArgv(argv, containerVariables(container, podName), false, { orTrue: false, afterAnd: false, background: false }, state, 0);
+  const argv = command.map((part) => ({
+    kind: 'word' as const,
+    text: kubeletExpand(part, container, podName),
+    quoted: true,
+  }));
+  scanArgv(
+    argv,
+    containerVariables(container, podName),
+    false,
+    { orTrue: false, afterAnd: false, background: false },
+    state,
+    0,
+  );
   const mentioned = command.some((part) => /dc[_-]?util/i.test(part));
-  return { calls: state.calls, mentionedOnly: mentioned && state.calls.length === 0, otherPrograms: state.otherPrograms };
+  return {
+    calls: state.calls,
+    mentionedOnly: mentioned && state.calls.length === 0,
+    otherPrograms: state.otherPrograms,
+  };
 }

@@ -121,7 +121,12 @@ export function preStopHookWithoutDcUtil(f: DetectFacts): RuleVerdict | null {
   if (!preStop.exec || f.command.length === 0) {
     const kind = preStop.httpGet ? 'httpGet' : preStop.sleep ? 'sleep' : preStop.tcpSocket ? 'tcpSocket' : 'empty exec';
     return {
-      decision: { outcome, reasons: [`preStop hook of container ${container.name} is ${kind}, not dc_util: it does not decommission, so we do`] },
+      decision: {
+        outcome,
+        reasons: [
+          `preStop hook of container ${container.name} is ${kind}, not dc_util: it does not decommission, so we do`,
+        ],
+      },
     };
   }
   if (!scan || scan.calls.length > 0 || scan.mentionedOnly) return null;
@@ -129,7 +134,9 @@ export function preStopHookWithoutDcUtil(f: DetectFacts): RuleVerdict | null {
   return {
     decision: {
       outcome,
-      reasons: [`preStop hook of container ${container.name} runs ${programs || 'a command'}, not dc_util: it does not decommission, so we do`],
+      reasons: [
+        `preStop hook of container ${container.name} runs ${programs || 'a command'}, not dc_util: it does not decommission, so we do`,
+      ],
     },
   };
 }
@@ -141,7 +148,9 @@ export function dcUtilOnlyMentioned(f: DetectFacts): RuleVerdict | null {
   return {
     decision: {
       outcome: { containerName: f.container.name, hasPrestopHook: true },
-      reasons: [`preStop hook of container ${f.container.name} mentions dc_util but never runs it (only ${others}): it does not decommission, so we do`],
+      reasons: [
+        `preStop hook of container ${f.container.name} mentions dc_util but never runs it (only ${others}): it does not decommission, so we do`,
+      ],
     },
   };
 }
@@ -174,7 +183,8 @@ export function commandLineRejected(f: DetectFacts): RuleVerdict | null {
   const flags = f.dcUtil?.flags;
   if (!flags) return null;
   const blockers: string[] = [];
-  if (flags.error !== null) blockers.push(`dc_util rejects its command line (${flags.error}) and exits before decommissioning`);
+  if (flags.error !== null)
+    blockers.push(`dc_util rejects its command line (${flags.error}) and exits before decommissioning`);
   if (flags.help) blockers.push('dc_util is asked for -help: it prints its usage and exits without decommissioning');
   return { blockers };
 }
@@ -206,13 +216,17 @@ export function dcUtilProto(f: DetectFacts): RuleVerdict | null {
   const { protoText, dcUtilProto } = d;
   if (protoText === null) {
     return {
-      blockers: [`the ${d.flags.spelling.get('proto') ?? '-proto'} value cannot be computed from the manifest: dc_util may post to a scheme CrateDB does not serve`],
+      blockers: [
+        `the ${d.flags.spelling.get('proto') ?? '-proto'} value cannot be computed from the manifest: dc_util may post to a scheme CrateDB does not serve`,
+      ],
     };
   }
   const spelled = spelledProto(d);
   if (dcUtilProto === null) {
     return {
-      blockers: [`${spelled}: dc_util would post to ${protoText}://127.0.0.1:4200/_sql, which is neither http nor https, and fail before decommissioning`],
+      blockers: [
+        `${spelled}: dc_util would post to ${protoText}://127.0.0.1:4200/_sql, which is neither http nor https, and fail before decommissioning`,
+      ],
     };
   }
   if (f.served === null) return null; // rule 12
@@ -223,7 +237,11 @@ export function dcUtilProto(f: DetectFacts): RuleVerdict | null {
       ],
     };
   }
-  return { notes: [`dc_util posts to ${dcUtilProto}://127.0.0.1:4200 (${spelled}), the scheme CrateDB serves (${f.servedReason})`] };
+  return {
+    notes: [
+      `dc_util posts to ${dcUtilProto}://127.0.0.1:4200 (${spelled}), the scheme CrateDB serves (${f.servedReason})`,
+    ],
+  };
 }
 
 /** Rule 12: the manifest cannot tell which scheme CrateDB serves (TLS may be set in crate.yml). */
@@ -241,7 +259,9 @@ export function servedSchemeUnknown(f: DetectFacts): RuleVerdict | null {
 export function shellScriptArgumentsIgnored(f: DetectFacts): RuleVerdict | null {
   const ignored = f.dcUtil?.call.ignoredShellArgs ?? [];
   if (ignored.length === 0) return null;
-  return { notes: [`the words after the sh -c script (${ignored.join(' ')}) become $0, $1.. of the shell, not dc_util flags`] };
+  return {
+    notes: [`the words after the sh -c script (${ignored.join(' ')}) become $0, $1.. of the shell, not dc_util flags`],
+  };
 }
 
 /** Rule 14: `|| true`, an `&&` chain before dc_util, or `&`: information only, the strategy does not change. */
@@ -273,9 +293,15 @@ export function timeoutNotGoDuration(f: DetectFacts): RuleVerdict | null {
     };
   }
   if (!d.timeoutValid) {
-    return { blockers: [`-timeout ${JSON.stringify(d.timeoutText)} is not a valid Go duration: dc_util fails before decommissioning`] };
+    return {
+      blockers: [
+        `-timeout ${JSON.stringify(d.timeoutText)} is not a valid Go duration: dc_util fails before decommissioning`,
+      ],
+    };
   }
-  return d.flags.values.has('timeout') ? null : { notes: [`no -timeout flag: dc_util's default ${DC_UTIL_DEFAULT_TIMEOUT}`] };
+  return d.flags.values.has('timeout')
+    ? null
+    : { notes: [`no -timeout flag: dc_util's default ${DC_UTIL_DEFAULT_TIMEOUT}`] };
 }
 
 /** Rule 16: which timeout dc_util uses: the flag when the grace period is unset or 30, else grace - 120 (>= 360). */
@@ -284,7 +310,11 @@ export function effectiveTimeout(f: DetectFacts): RuleVerdict | null {
   if (!d) return null;
   const { grace } = f;
   if (grace === null || grace === KUBERNETES_DEFAULT_GRACE_SECONDS) {
-    return { notes: [`terminationGracePeriodSeconds ${grace === null ? 'unset' : '30'}, so dc_util uses its -timeout flag: ${d.flagTimeoutSeconds}s`] };
+    return {
+      notes: [
+        `terminationGracePeriodSeconds ${grace === null ? 'unset' : '30'}, so dc_util uses its -timeout flag: ${d.flagTimeoutSeconds}s`,
+      ],
+    };
   }
   const rule = grace - DC_UTIL_GRACE_BUFFER_SECONDS;
   const flag = d.timeoutText ?? 'unknown';
@@ -326,15 +356,20 @@ export function minAvailabilityNoneBlocker(effective: MinAvailabilityValue, sour
 /** The notes on where dc_util's min_availability comes from: a valid label wins over -min-availability. */
 function minAvailabilityNotes(f: DetectFacts, d: DcUtilFacts): string[] {
   const label = f.labels[LABEL_DC_UTIL_MIN_AVAILABILITY];
-  if (d.minLabel !== null) return [`label ${LABEL_DC_UTIL_MIN_AVAILABILITY}=${d.minLabel} overrides dc_util's -min-availability`];
+  if (d.minLabel !== null)
+    return [`label ${LABEL_DC_UTIL_MIN_AVAILABILITY}=${d.minLabel} overrides dc_util's -min-availability`];
   const notes: string[] = [];
   if (label !== undefined) {
-    notes.push(`label ${LABEL_DC_UTIL_MIN_AVAILABILITY}=${label} is not NONE, PRIMARIES or FULL (dc_util compares it exactly): ignored`);
+    notes.push(
+      `label ${LABEL_DC_UTIL_MIN_AVAILABILITY}=${label} is not NONE, PRIMARIES or FULL (dc_util compares it exactly): ignored`,
+    );
   }
   if (d.minText === null) {
     notes.push(`the -min-availability value cannot be computed from the manifest; assuming dc_util's default FULL`);
   } else if (asMinAvailability(d.minText) === null) {
-    notes.push(`-min-availability ${d.minText} is not NONE, PRIMARIES or FULL: CrateDB silently treats it as NONE (no shard moves away)`);
+    notes.push(
+      `-min-availability ${d.minText} is not NONE, PRIMARIES or FULL: CrateDB silently treats it as NONE (no shard moves away)`,
+    );
   } else if (!d.flags.values.has('min-availability')) {
     notes.push(`no -min-availability flag: dc_util's default ${DC_UTIL_DEFAULT_MIN_AVAILABILITY}`);
   }
@@ -401,7 +436,9 @@ export function nodeNameMismatch(f: DetectFacts): RuleVerdict | null {
 export function singleReplica(f: DetectFacts): RuleVerdict | null {
   if (!f.dcUtil || f.replicas > 1) return null;
   return {
-    blockers: [`spec.replicas ${f.sts.spec?.replicas === undefined ? 'unset (1)' : f.replicas} <= 1: dc_util skips the decommission`],
+    blockers: [
+      `spec.replicas ${f.sts.spec?.replicas === undefined ? 'unset (1)' : f.replicas} <= 1: dc_util skips the decommission`,
+    ],
   };
 }
 
@@ -452,7 +489,10 @@ export function dcUtilDecommissions(f: DetectFacts): RuleVerdict | null {
   const effective = d.effectiveTimeoutSeconds;
   const { podGrace } = f;
   const deleteGrace = kubernetesManagedDeleteGrace(effective, podGrace);
-  const raised = deleteGrace > effective + DELETE_GRACE_MARGIN_SECONDS ? `, raised to the pod's terminationGracePeriodSeconds ${podGrace}` : '';
+  const raised =
+    deleteGrace > effective + DELETE_GRACE_MARGIN_SECONDS
+      ? `, raised to the pod's terminationGracePeriodSeconds ${podGrace}`
+      : '';
   const reasons = [
     `${f.pod ? `pod ${f.samplePod} is` : 'pods are'} deleted with a ${deleteGrace}s grace period (dc_util's ${effective}s + ${DELETE_GRACE_MARGIN_SECONDS}s${raised})`,
   ];

@@ -34,10 +34,15 @@ export function servedSchemeFromManifest(container: V1Container | null): Manifes
     if (/^false$/i.test(explicit)) return { scheme: 'http', reason: '-Cssl.http.enabled=false' };
     return { scheme: null, reason: `-Cssl.http.enabled=${explicit} is not a boolean` };
   }
-  const envMention = (container.env ?? []).find((e) => /ssl\.http\.enabled/.test(`${e.name}=${e.value ?? ''}`) || /SSL_HTTP_ENABLED/i.test(e.name));
+  const envMention = (container.env ?? []).find(
+    (e) => /ssl\.http\.enabled/.test(`${e.name}=${e.value ?? ''}`) || /SSL_HTTP_ENABLED/i.test(e.name),
+  );
   if (envMention) return { scheme: null, reason: `env ${envMention.name} mentions ssl.http.enabled` };
   const configMount = (container.volumeMounts ?? []).find(
-    (m) => m.mountPath === CRATE_CONFIG_DIR || m.mountPath.startsWith(`${CRATE_CONFIG_DIR}/`) || /(^|\/)crate\.ya?ml$/.test(m.mountPath),
+    (m) =>
+      m.mountPath === CRATE_CONFIG_DIR ||
+      m.mountPath.startsWith(`${CRATE_CONFIG_DIR}/`) ||
+      /(^|\/)crate\.ya?ml$/.test(m.mountPath),
   );
   if (configMount) {
     return {

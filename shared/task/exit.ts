@@ -95,25 +95,57 @@ export class ClusterUnreachableError extends Error {
     readonly todo: string,
     options?: { cause?: unknown },
   ) {
-    super(`cannot reach the Kubernetes API server ${target.server} (context "${target.context}", cluster "${target.cluster}"): ${problem}. ${todo}`, options);
+    super(
+      `cannot reach the Kubernetes API server ${target.server} (context "${target.context}", cluster "${target.cluster}"): ${problem}. ${todo}`,
+      options,
+    );
     this.name = 'ClusterUnreachableError';
   }
 }
 
 const CONNECTION_CODES: Array<[RegExp, string, string]> = [
-  [/ECONNREFUSED/, 'connection refused', 'Check that the cluster is running and that the server address and port are right'],
+  [
+    /ECONNREFUSED/,
+    'connection refused',
+    'Check that the cluster is running and that the server address and port are right',
+  ],
   [/ENOTFOUND|EAI_AGAIN/, 'host not found', 'Check the server name in the kubeconfig, DNS and VPN'],
-  [/EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL/, 'network unreachable', 'Check the network, VPN and firewall on the way to the server'],
-  [/ECONNRESET|UND_ERR_SOCKET|EPIPE/, 'the connection was reset', 'Check proxies or load balancers in front of the API server'],
-  [/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|ssl|certificate/i, 'its TLS certificate is not trusted or the TLS handshake failed', "Check the cluster's certificate-authority in the kubeconfig (or, for a test cluster only, --insecure-skip-tls-verify)"],
+  [
+    /EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL/,
+    'network unreachable',
+    'Check the network, VPN and firewall on the way to the server',
+  ],
+  [
+    /ECONNRESET|UND_ERR_SOCKET|EPIPE/,
+    'the connection was reset',
+    'Check proxies or load balancers in front of the API server',
+  ],
+  [
+    /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|ssl|certificate/i,
+    'its TLS certificate is not trusted or the TLS handshake failed',
+    "Check the cluster's certificate-authority in the kubeconfig (or, for a test cluster only, --insecure-skip-tls-verify)",
+  ],
   [/bad port/, 'its port is one that fetch refuses to connect to', 'Check the port of the server in the kubeconfig'],
-  [/Invalid URL|ERR_INVALID_URL|ERR_INVALID_ARG/, 'the server address is not a valid URL', 'Fix the server of that cluster in the kubeconfig (https://host:port)'],
-  [/TimeoutError|ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|did not answer in time|timed out/i, 'no answer in time', 'Check that the server is reachable from here (kubectl cluster-info), or raise --request-timeout'],
+  [
+    /Invalid URL|ERR_INVALID_URL|ERR_INVALID_ARG/,
+    'the server address is not a valid URL',
+    'Fix the server of that cluster in the kubeconfig (https://host:port)',
+  ],
+  [
+    /TimeoutError|ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|did not answer in time|timed out/i,
+    'no answer in time',
+    'Check that the server is reachable from here (kubectl cluster-info), or raise --request-timeout',
+  ],
 ];
 
 /** Is this a failure below HTTP (no answer from the API server at all)? */
 export function isUnreachable(err: unknown): boolean {
-  return err instanceof ClusterUnreachableError || (err instanceof KubeApiError && err.statusCode === 0 && (err.reason === 'ConnectionFailed' || err.reason === 'Timeout'));
+  return (
+    err instanceof ClusterUnreachableError ||
+    (err instanceof KubeApiError &&
+      err.statusCode === 0 &&
+      (err.reason === 'ConnectionFailed' || err.reason === 'Timeout'))
+  );
 }
 
 /** The user-facing error for a failure below HTTP: names the server and context, says what to check. */
@@ -127,7 +159,9 @@ export function unreachableError(err: unknown, target: ApiServerTarget): Cluster
   }
   const all = text.join(' ');
   const hit = CONNECTION_CODES.find(([re]) => re.test(all));
-  const [problem, todo] = hit ? [hit[1], hit[2]] : ['the connection failed', `Check the server and your network (kubectl --context ${target.context} cluster-info)`];
+  const [problem, todo] = hit
+    ? [hit[1], hit[2]]
+    : ['the connection failed', `Check the server and your network (kubectl --context ${target.context} cluster-info)`];
   return new ClusterUnreachableError(target, problem, todo, { cause: err });
 }
 
@@ -160,6 +194,7 @@ function zodLine(err: ZodError): string {
 
 function kubeLine(err: KubeApiError): string {
   if (err.statusCode === 401) return `${err.message}. Check your kubeconfig credentials (kubectl auth whoami)`;
-  if (err.statusCode === 403) return `${err.message}. Ask for the permission or check --as/--context (kubectl auth can-i)`;
+  if (err.statusCode === 403)
+    return `${err.message}. Ask for the permission or check --as/--context (kubectl auth can-i)`;
   return err.message;
 }

@@ -31,7 +31,8 @@ export function parseDryRun(v: unknown): DryRunMode {
     }
     throw new UsageError(`invalid --dry-run value "${text}"`, DRY_RUN_TODO);
   });
-  if (new Set(modes).size > 1) throw new UsageError('--dry-run was given more than once with different values', 'Pass --dry-run once');
+  if (new Set(modes).size > 1)
+    throw new UsageError('--dry-run was given more than once with different values', 'Pass --dry-run once');
   return modes[0] ?? 'none';
 }
 
@@ -49,7 +50,10 @@ export function normalizeDryRunArgs(args: readonly string[]): string[] {
     if (flags && a === '--dry-run') {
       const next = args[i + 1];
       if (next !== undefined && /^(none|client|server|true|false)$/.test(next)) {
-        throw new UsageError(`--dry-run takes its value after "=", not a space ("--dry-run ${next}")`, `Use --dry-run=${next === 'true' ? 'client' : next === 'false' ? 'none' : next}`);
+        throw new UsageError(
+          `--dry-run takes its value after "=", not a space ("--dry-run ${next}")`,
+          `Use --dry-run=${next === 'true' ? 'client' : next === 'false' ? 'none' : next}`,
+        );
       }
       out.push('--dry-run=client');
       continue;
@@ -70,7 +74,16 @@ export function validateNamespace(namespace: string): string {
   return namespace;
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /**
  * Go's time.ParseDuration syntax ("500ms", "0s", "1h30m", "1.5h", "-5s") or a bare number of seconds ("720", as
@@ -126,13 +139,19 @@ export function parseDurationSeconds(
   const rule = `${bounds.zero ? '0 or ' : ''}from ${formatSeconds(bounds.min)} to ${formatSeconds(bounds.max)}`;
   const ms = parseGoDurationMs(text);
   if (ms === null) {
-    throw new UsageError(`invalid duration "${text}" for ${flag}`, `Use a Go duration such as 500ms, 90s, 15m or 1h30m (${rule})`);
+    throw new UsageError(
+      `invalid duration "${text}" for ${flag}`,
+      `Use a Go duration such as 500ms, 90s, 15m or 1h30m (${rule})`,
+    );
   }
   let seconds = ms / 1000;
   if (!opts.allowFraction) seconds = Math.ceil(seconds - 1e-9);
   const inRange = (bounds.zero && seconds === 0) || (seconds >= bounds.min && seconds <= bounds.max);
   if (!inRange) {
-    throw new UsageError(`${flag} ${text} is out of range: it must be ${rule}`, `Pass e.g. ${flag} ${formatSeconds(Math.min(bounds.max, 600))}`);
+    throw new UsageError(
+      `${flag} ${text} is out of range: it must be ${rule}`,
+      `Pass e.g. ${flag} ${formatSeconds(Math.min(bounds.max, 600))}`,
+    );
   }
   return seconds;
 }

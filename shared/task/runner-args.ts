@@ -16,7 +16,12 @@ export interface ParsedRunnerArgs {
   raw: RawOperationArgs;
 }
 
-export const OPERATIONS: Array<{ op: Operation; positional: string; bareKind: Target['kind']; allowed?: Target['kind'][] }> = [
+export const OPERATIONS: Array<{
+  op: Operation;
+  positional: string;
+  bareKind: Target['kind'];
+  allowed?: Target['kind'][];
+}> = [
   { op: 'rollout', positional: 'target', bareKind: 'statefulset' },
   { op: 'restart', positional: 'pod', bareKind: 'pod', allowed: ['pod'] },
   { op: 'decommission', positional: 'pod', bareKind: 'pod', allowed: ['pod'] },
@@ -76,7 +81,15 @@ export function parseRunnerArgs(args: string[]): ParsedRunnerArgs {
     failure ??= err instanceof Error ? err.message : String(err);
   }
   if (usage) throw usage;
-  if (failure !== null) throw new UsageError(String(failure).split('\n')[0] ?? 'invalid arguments', 'The runner takes: <operation> <target> --namespace <ns> [engine flags]');
-  if (!selected) throw new UsageError('no operation given', 'The runner takes: <operation> <target> --namespace <ns> [engine flags]');
+  if (failure !== null)
+    throw new UsageError(
+      String(failure).split('\n')[0] ?? 'invalid arguments',
+      'The runner takes: <operation> <target> --namespace <ns> [engine flags]',
+    );
+  if (!selected)
+    throw new UsageError(
+      'no operation given',
+      'The runner takes: <operation> <target> --namespace <ns> [engine flags]',
+    );
   return selected;
 }

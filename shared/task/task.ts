@@ -126,7 +126,10 @@ export function parseTarget(text: string, bareKind: Target['kind'], allowed?: Ta
     name = text.slice(slash + 1);
   }
   if (allowed && !allowed.includes(kind)) {
-    throw new UsageError(`this command takes a ${allowed.join(' or ')}, not a ${kind} ("${text}")`, `Pass ${allowed[0]}/<name> or a bare ${allowed[0]} name`);
+    throw new UsageError(
+      `this command takes a ${allowed.join(' or ')}, not a ${kind} ("${text}")`,
+      `Pass ${allowed[0]}/<name> or a bare ${allowed[0]} name`,
+    );
   }
   if (!Dns1123Subdomain.safeParse(name).success) {
     const what = kind === 'pod' ? 'pod' : kind === 'cratedb' ? 'CrateDB' : 'StatefulSet';
@@ -149,13 +152,18 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
     out = out
       .option('decommission-timeout', {
         type: 'string',
-        describe: "How long CrateDB may take to drain a node (cluster.graceful_stop.timeout); was --timeout",
+        describe: 'How long CrateDB may take to drain a node (cluster.graceful_stop.timeout); was --timeout',
         default: '720s',
         group: 'Engine:',
       })
       // Deprecated: every kubectl user reads --timeout as "how long this command waits". Still accepted, with a
       // warning on stderr; hidden from help and completion.
-      .option('timeout', { type: 'string', hidden: true, describe: 'Deprecated alias of --decommission-timeout', group: 'Engine:' })
+      .option('timeout', {
+        type: 'string',
+        hidden: true,
+        describe: 'Deprecated alias of --decommission-timeout',
+        group: 'Engine:',
+      })
       .option('relocation', {
         type: 'string',
         describe:
@@ -166,7 +174,8 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
       })
       .option('min-availability', {
         type: 'string',
-        describe: 'Expert: cluster.graceful_stop.min_availability for every drain, unchecked: NONE|PRIMARIES|FULL (prefer --relocation)',
+        describe:
+          'Expert: cluster.graceful_stop.min_availability for every drain, unchecked: NONE|PRIMARIES|FULL (prefer --relocation)',
         default: 'PRIMARIES',
         group: 'Engine:',
       })
@@ -187,14 +196,24 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
           "Wait for the graceful-stop timeout as before instead of stopping a drained node that stays idle (no job, no operation in sys.jobs/sys.operations for --stall-idle; CrateDB 6.4.3's active-request counter leaks on retried reads)",
         group: 'Engine:',
       })
-      .option('stall-idle', { type: 'string', default: '30s', describe: 'How long a drained node must be idle before the stall break', group: 'Engine:' });
+      .option('stall-idle', {
+        type: 'string',
+        default: '30s',
+        describe: 'How long a drained node must be idle before the stall break',
+        group: 'Engine:',
+      });
   }
-  out = out.option('heartbeat', { type: 'string', default: '30s', describe: 'Progress line interval while a wait lasts (what it waits for, its state, time left)', group: 'Engine:' });
+  out = out.option('heartbeat', {
+    type: 'string',
+    default: '30s',
+    describe: 'Progress line interval while a wait lasts (what it waits for, its state, time left)',
+    group: 'Engine:',
+  });
   if (operation === 'restart' || operation === 'decommission') {
     out = out.option('skip-preflight', {
       type: 'boolean',
       describe:
-        'DANGEROUS: do not check the cluster\'s health before touching the pod. Without the check a pod of an unhealthy (e.g. RED) cluster is drained and stopped, which can make data unavailable',
+        "DANGEROUS: do not check the cluster's health before touching the pod. Without the check a pod of an unhealthy (e.g. RED) cluster is drained and stopped, which can make data unavailable",
       group: 'Engine:',
     });
   }
@@ -202,7 +221,8 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
     out = out
       .option('pushgateway', {
         type: 'string',
-        describe: 'Push the run\'s metrics to this Prometheus Pushgateway (http[s]://host:9091); env CRATE_DECOMMISSION_PUSHGATEWAY',
+        describe:
+          "Push the run's metrics to this Prometheus Pushgateway (http[s]://host:9091); env CRATE_DECOMMISSION_PUSHGATEWAY",
         group: 'Metrics:',
       })
       .option('metrics-file', {
@@ -237,8 +257,16 @@ export function declareOperationOptions<T>(y: Argv<T>, operation: Operation) {
       describe: "Secret holding the SQL user's password: NAME[:KEY] (key default password)",
       group: 'SQL:',
     })
-    .option('sql-scheme', { type: 'string', describe: 'http|https (default: from the CrateDB container)', group: 'SQL:' })
-    .option('sql-ca-secret', { type: 'string', describe: "Secret with CrateDB's CA certificate: NAME[:KEY] (key default ca.crt)", group: 'SQL:' })
+    .option('sql-scheme', {
+      type: 'string',
+      describe: 'http|https (default: from the CrateDB container)',
+      group: 'SQL:',
+    })
+    .option('sql-ca-secret', {
+      type: 'string',
+      describe: "Secret with CrateDB's CA certificate: NAME[:KEY] (key default ca.crt)",
+      group: 'SQL:',
+    })
     .option('sql-insecure', { type: 'boolean', describe: "Do not verify CrateDB's TLS certificate", group: 'SQL:' });
 }
 
@@ -272,14 +300,20 @@ function secretRef(text: string, flag: string, defaultKey: string): { name: stri
   const name = colon === -1 ? text : text.slice(0, colon);
   const key = colon === -1 ? defaultKey : text.slice(colon + 1);
   if (!Dns1123Subdomain.safeParse(name).success || key === '' || !/^[-._a-zA-Z0-9]+$/.test(key)) {
-    throw new UsageError(`invalid ${flag} "${text}"`, `Use ${flag} NAME[:KEY] with the name of a Secret in the cluster's namespace`);
+    throw new UsageError(
+      `invalid ${flag} "${text}"`,
+      `Use ${flag} NAME[:KEY] with the name of a Secret in the cluster's namespace`,
+    );
   }
   return { name, key };
 }
 
 /** The --sql-* flags, or undefined when none was given. */
 export function parseSqlOptions(raw: RawOperationArgs): SqlOptions | undefined {
-  const given = (['sql-transport', 'sql-user', 'sql-password-secret', 'sql-scheme', 'sql-ca-secret'] as const).some((k) => raw[k] !== undefined) || raw['sql-insecure'] === true;
+  const given =
+    (['sql-transport', 'sql-user', 'sql-password-secret', 'sql-scheme', 'sql-ca-secret'] as const).some(
+      (k) => raw[k] !== undefined,
+    ) || raw['sql-insecure'] === true;
   if (!given) return undefined;
   const out: SqlOptions = { transport: 'auto', insecure: raw['sql-insecure'] === true };
   if (raw['sql-transport'] !== undefined) {
@@ -289,9 +323,13 @@ export function parseSqlOptions(raw: RawOperationArgs): SqlOptions | undefined {
     out.transport = r.data;
   }
   const user = raw['sql-user'] !== undefined ? single(raw['sql-user'], '--sql-user') : undefined;
-  const secret = raw['sql-password-secret'] !== undefined ? single(raw['sql-password-secret'], '--sql-password-secret') : undefined;
+  const secret =
+    raw['sql-password-secret'] !== undefined ? single(raw['sql-password-secret'], '--sql-password-secret') : undefined;
   if ((user === undefined) !== (secret === undefined)) {
-    throw new UsageError('--sql-user and --sql-password-secret go together', 'Give both: --sql-user NAME --sql-password-secret SECRET[:KEY]');
+    throw new UsageError(
+      '--sql-user and --sql-password-secret go together',
+      'Give both: --sql-user NAME --sql-password-secret SECRET[:KEY]',
+    );
   }
   if (user !== undefined && secret !== undefined) {
     if (user.trim() === '') throw new UsageError('--sql-user needs a value', 'Pass --sql-user <name>');
@@ -303,7 +341,8 @@ export function parseSqlOptions(raw: RawOperationArgs): SqlOptions | undefined {
     if (v !== 'http' && v !== 'https') throw new UsageError(`invalid --sql-scheme "${v}"`, 'Use http or https');
     out.scheme = v;
   }
-  if (raw['sql-ca-secret'] !== undefined) out.caSecret = secretRef(single(raw['sql-ca-secret'], '--sql-ca-secret'), '--sql-ca-secret', 'ca.crt');
+  if (raw['sql-ca-secret'] !== undefined)
+    out.caSecret = secretRef(single(raw['sql-ca-secret'], '--sql-ca-secret'), '--sql-ca-secret', 'ca.crt');
   return SqlOptions.parse(out);
 }
 
@@ -311,7 +350,8 @@ export function parseSqlOptions(raw: RawOperationArgs): SqlOptions | undefined {
 export function sqlEndpointOverride(sql: SqlOptions | undefined): SqlEndpointOverride | undefined {
   if (!sql) return undefined;
   const o: SqlEndpointOverride = { transport: sql.transport };
-  if (sql.user && sql.passwordSecret) o.credentials = { username: sql.user, secretName: sql.passwordSecret.name, passwordKey: sql.passwordSecret.key };
+  if (sql.user && sql.passwordSecret)
+    o.credentials = { username: sql.user, secretName: sql.passwordSecret.name, passwordKey: sql.passwordSecret.key };
   if (sql.scheme) o.scheme = sql.scheme;
   if (sql.caSecret) o.caSecret = { name: sql.caSecret.name, key: sql.caSecret.key };
   if (sql.insecure) o.insecureSkipTlsVerify = true;
@@ -322,7 +362,8 @@ export function sqlEndpointOverride(sql: SqlOptions | undefined): SqlEndpointOve
 export function sqlArgsFor(sql: SqlOptions | undefined): string[] {
   if (!sql) return [];
   const args = ['--sql-transport', sql.transport];
-  if (sql.user && sql.passwordSecret) args.push('--sql-user', sql.user, '--sql-password-secret', `${sql.passwordSecret.name}:${sql.passwordSecret.key}`);
+  if (sql.user && sql.passwordSecret)
+    args.push('--sql-user', sql.user, '--sql-password-secret', `${sql.passwordSecret.name}:${sql.passwordSecret.key}`);
   if (sql.scheme) args.push('--sql-scheme', sql.scheme);
   if (sql.caSecret) args.push('--sql-ca-secret', `${sql.caSecret.name}:${sql.caSecret.key}`);
   if (sql.insecure) args.push('--sql-insecure');
@@ -340,7 +381,11 @@ function parseRelocation(raw: RawOperationArgs, opts: TaskOptions, operation: Op
   if (raw.relocation !== undefined) {
     const v = single(raw.relocation, '--relocation').toLowerCase();
     const r = RelocationMode.safeParse(v);
-    if (!r.success) throw new UsageError(`invalid --relocation "${v}"`, operation === 'decommission' ? 'Use primaries or full' : 'Use auto, primaries or full');
+    if (!r.success)
+      throw new UsageError(
+        `invalid --relocation "${v}"`,
+        operation === 'decommission' ? 'Use primaries or full' : 'Use auto, primaries or full',
+      );
     given = r.data;
   }
   if (operation === 'decommission' && given === 'auto') {
@@ -350,10 +395,16 @@ function parseRelocation(raw: RawOperationArgs, opts: TaskOptions, operation: Op
     );
   }
   if (min === 'NONE' && operation === 'decommission') {
-    throw new UsageError('--min-availability NONE does not apply to decommission: the node would leave with its data', 'Use --relocation primaries (the default) or full');
+    throw new UsageError(
+      '--min-availability NONE does not apply to decommission: the node would leave with its data',
+      'Use --relocation primaries (the default) or full',
+    );
   }
   if (min !== 'PRIMARIES' && given !== undefined && !(min === 'FULL' && given === 'full')) {
-    throw new UsageError(`--min-availability ${min} and --relocation ${given} disagree`, 'Pass only --relocation (--min-availability is the expert form)');
+    throw new UsageError(
+      `--min-availability ${min} and --relocation ${given} disagree`,
+      'Pass only --relocation (--min-availability is the expert form)',
+    );
   }
   if (min === 'NONE') return; // expert, unchecked: no relocation decision
   if (min === 'FULL') {
@@ -366,19 +417,26 @@ function parseRelocation(raw: RawOperationArgs, opts: TaskOptions, operation: Op
 /** Validate the engine flags into TaskOptions (UsageError on bad input). */
 export function parseTaskOptions(raw: RawOperationArgs, operation?: Operation): TaskOptions {
   const opts: TaskOptions = { ...DEFAULT_TASK_OPTIONS };
-  if (raw.timeout !== undefined) opts.decommissionTimeout = parseDurationSeconds(single(raw.timeout, '--timeout'), '--timeout');
+  if (raw.timeout !== undefined)
+    opts.decommissionTimeout = parseDurationSeconds(single(raw.timeout, '--timeout'), '--timeout');
   const explicit = raw['decommission-timeout'];
   if (explicit !== undefined) {
     const v = parseDurationSeconds(single(explicit, '--decommission-timeout'), '--decommission-timeout');
     // yargs fills in the default, so a --timeout given alone wins over the default 720s.
     const isDefault = explicit === '720s';
     if (raw.timeout !== undefined && !isDefault && v !== opts.decommissionTimeout) {
-      throw new UsageError('--timeout and --decommission-timeout disagree', 'Pass only --decommission-timeout (--timeout is its deprecated alias)');
+      throw new UsageError(
+        '--timeout and --decommission-timeout disagree',
+        'Pass only --decommission-timeout (--timeout is its deprecated alias)',
+      );
     }
     if (raw.timeout === undefined || !isDefault) opts.decommissionTimeout = v;
   }
   if (raw['pod-ready-timeout'] !== undefined) {
-    opts.podReadyTimeout = parseDurationSeconds(single(raw['pod-ready-timeout'], '--pod-ready-timeout'), '--pod-ready-timeout');
+    opts.podReadyTimeout = parseDurationSeconds(
+      single(raw['pod-ready-timeout'], '--pod-ready-timeout'),
+      '--pod-ready-timeout',
+    );
   }
   if (raw['health-timeout'] !== undefined) {
     opts.healthTimeout = parseDurationSeconds(single(raw['health-timeout'], '--health-timeout'), '--health-timeout');
@@ -399,18 +457,28 @@ export function parseTaskOptions(raw: RawOperationArgs, operation?: Operation): 
   const sql = parseSqlOptions(raw);
   if (sql) opts.sql = sql;
   if (raw['skip-preflight'] === true) opts.skipPreflight = true;
-  if (raw.heartbeat !== undefined) opts.heartbeatSeconds = parseDurationSeconds(single(raw.heartbeat, '--heartbeat'), '--heartbeat');
+  if (raw.heartbeat !== undefined)
+    opts.heartbeatSeconds = parseDurationSeconds(single(raw.heartbeat, '--heartbeat'), '--heartbeat');
   if (raw['no-stall-break'] === true || raw['stall-break'] === false) opts.noStallBreak = true;
-  if (raw['stall-idle'] !== undefined) opts.stallIdleSeconds = parseDurationSeconds(single(raw['stall-idle'], '--stall-idle'), '--stall-idle');
+  if (raw['stall-idle'] !== undefined)
+    opts.stallIdleSeconds = parseDurationSeconds(single(raw['stall-idle'], '--stall-idle'), '--stall-idle');
   const metrics: NonNullable<TaskOptions['metrics']> = {};
   if (raw.pushgateway !== undefined) {
     const checked = checkPushgatewayUrl(single(raw.pushgateway, '--pushgateway'));
-    if ('error' in checked) throw new UsageError(checked.error, 'Pass the Pushgateway base URL, e.g. --pushgateway http://pushgateway.monitoring:9091');
+    if ('error' in checked)
+      throw new UsageError(
+        checked.error,
+        'Pass the Pushgateway base URL, e.g. --pushgateway http://pushgateway.monitoring:9091',
+      );
     metrics.pushgateway = checked.url;
   }
   if (raw['metrics-file'] !== undefined) {
     const v = single(raw['metrics-file'], '--metrics-file');
-    if (v.trim() === '' || v.endsWith('/')) throw new UsageError(`invalid --metrics-file "${v}"`, 'Pass a file path, e.g. --metrics-file /var/lib/node-exporter/textfile/crate_decommission.prom');
+    if (v.trim() === '' || v.endsWith('/'))
+      throw new UsageError(
+        `invalid --metrics-file "${v}"`,
+        'Pass a file path, e.g. --metrics-file /var/lib/node-exporter/textfile/crate_decommission.prom',
+      );
     metrics.metricsFile = v;
   }
   if (metrics.pushgateway || metrics.metricsFile) opts.metrics = metrics;
@@ -420,12 +488,15 @@ export function parseTaskOptions(raw: RawOperationArgs, operation?: Operation): 
 /** Warnings for deprecated flags that were used (printed on stderr by the plugin, logged by the runner). */
 export function deprecationWarnings(raw: RawOperationArgs): string[] {
   if (raw.timeout === undefined) return [];
-  return ['--timeout is deprecated: it is CrateDB\'s graceful-stop timeout, now --decommission-timeout (--timeout will be removed)'];
+  return [
+    "--timeout is deprecated: it is CrateDB's graceful-stop timeout, now --decommission-timeout (--timeout will be removed)",
+  ];
 }
 
 function single(v: unknown, flag: string): string {
   if (Array.isArray(v)) throw new UsageError(`${flag} was given more than once`, `Pass ${flag} once`);
-  if (typeof v !== 'string' && typeof v !== 'number') throw new UsageError(`${flag} needs a value`, `Pass ${flag} <value>`);
+  if (typeof v !== 'string' && typeof v !== 'number')
+    throw new UsageError(`${flag} needs a value`, `Pass ${flag} <value>`);
   return String(v);
 }
 
@@ -462,17 +533,27 @@ export function runnerArgsFor(task: Task): string[] {
   const o = task.options;
   const args = [task.operation, `${task.target.kind}/${task.target.name}`, '--namespace', task.namespace];
   if (task.operation !== 'health') {
-    args.push('--decommission-timeout', `${o.decommissionTimeout}s`, '--min-availability', o.minAvailability, '--allocation', o.allocation);
+    args.push(
+      '--decommission-timeout',
+      `${o.decommissionTimeout}s`,
+      '--min-availability',
+      o.minAvailability,
+      '--allocation',
+      o.allocation,
+    );
     if (o.relocation) args.push('--relocation', o.relocation);
   }
-  if (task.operation !== 'health' && task.operation !== 'decommission') args.push('--pod-ready-timeout', `${o.podReadyTimeout}s`);
+  if (task.operation !== 'health' && task.operation !== 'decommission')
+    args.push('--pod-ready-timeout', `${o.podReadyTimeout}s`);
   args.push('--health-timeout', `${o.healthTimeout}s`);
   args.push(...sqlArgsFor(o.sql));
-  if (o.skipPreflight && (task.operation === 'restart' || task.operation === 'decommission')) args.push('--skip-preflight');
+  if (o.skipPreflight && (task.operation === 'restart' || task.operation === 'decommission'))
+    args.push('--skip-preflight');
   if (o.heartbeatSeconds !== DEFAULT_TASK_OPTIONS.heartbeatSeconds) args.push('--heartbeat', `${o.heartbeatSeconds}s`);
   if (task.operation !== 'health') {
     if (o.noStallBreak) args.push('--no-stall-break');
-    if (o.stallIdleSeconds !== DEFAULT_TASK_OPTIONS.stallIdleSeconds) args.push('--stall-idle', `${o.stallIdleSeconds}s`);
+    if (o.stallIdleSeconds !== DEFAULT_TASK_OPTIONS.stallIdleSeconds)
+      args.push('--stall-idle', `${o.stallIdleSeconds}s`);
   }
   if (task.operation === 'rollout' || task.operation === 'restart' || task.operation === 'decommission') {
     if (o.metrics?.pushgateway) args.push('--pushgateway', o.metrics.pushgateway);

@@ -28,7 +28,9 @@ import {
 import { heartbeatLogger } from './progress-log.js';
 
 /** The Kubernetes and SQL ports of one kubeconfig context (undefined: the worker's default). */
-export type KubeConnector = (kubeContext: string | undefined) => Promise<{ kube: KubernetesPort; sql: SqlTransportFactory }>;
+export type KubeConnector = (
+  kubeContext: string | undefined,
+) => Promise<{ kube: KubernetesPort; sql: SqlTransportFactory }>;
 
 export interface ActivityEnv {
   connect: KubeConnector;
@@ -73,12 +75,22 @@ export function classifyThrown(err: unknown): Error {
   if (err instanceof EngineError) return failureFor(err.kind, err.message);
   if (err instanceof KubeApiError) {
     const message = `Kubernetes API error: ${err.reason} (${err.message})`;
-    if (err.statusCode === 0 || err.statusCode === 429 || err.statusCode >= 500) return failureFor('transient', message);
+    if (err.statusCode === 0 || err.statusCode === 429 || err.statusCode >= 500)
+      return failureFor('transient', message);
     // 401/403 (RBAC, credentials), 404 (no such object), 422: a retry cannot help.
-    return failureFor(err.statusCode === 401 || err.statusCode === 403 || err.statusCode === 404 ? 'bad_input' : 'failed', message);
+    return failureFor(
+      err.statusCode === 401 || err.statusCode === 403 || err.statusCode === 404 ? 'bad_input' : 'failed',
+      message,
+    );
   }
   if (err instanceof SqlConnectionError) return failureFor('transient', err.message);
-  if (err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError || err instanceof SyntaxError) return err;
+  if (
+    err instanceof TypeError ||
+    err instanceof ReferenceError ||
+    err instanceof RangeError ||
+    err instanceof SyntaxError
+  )
+    return err;
   return failureFor('failed', messageOf(err));
 }
 
@@ -135,7 +147,10 @@ export function createActivities(env: ActivityEnv): CrateActivities {
         ...(env.pollIntervalMs ? { pollIntervalMs: env.pollIntervalMs } : {}),
         ...(env.leaseDurationSeconds ? { leaseDurationSeconds: env.leaseDurationSeconds } : {}),
       };
-      if (info.attempt > 1) hb.logger.info(`${name}: attempt ${info.attempt} (an earlier attempt failed or its worker stopped heartbeating); resuming`);
+      if (info.attempt > 1)
+        hb.logger.info(
+          `${name}: attempt ${info.attempt} (an earlier attempt failed or its worker stopped heartbeating); resuming`,
+        );
       const result = await work(deps, input);
       if (ctx.cancellationSignal.aborted) {
         // The engine stopped safely (allocation reset, Lease released) and returned: report the cancellation.
@@ -159,14 +174,19 @@ export function createActivities(env: ActivityEnv): CrateActivities {
     r.success ? null : { kind: r.errorKind ?? 'failed', error: r.error ?? 'failed' };
 
   return {
-    analyzeCluster: (raw) => run('analyzeCluster', AnalyzeActivityInput, raw, (deps, { kubeContext: _k, ...input }) => analyzeCluster(deps, input)),
+    analyzeCluster: (raw) =>
+      run('analyzeCluster', AnalyzeActivityInput, raw, (deps, { kubeContext: _k, ...input }) =>
+        analyzeCluster(deps, input),
+      ),
     checkClusterHealth: (raw) =>
       run('checkClusterHealth', HealthActivityInput, raw, async (deps, { kubeContext: _k, ...input }) => {
         await refreshPods(deps.kube, input.cluster);
         return checkClusterHealth(deps, input);
       }),
     planRollingRestart: (raw) =>
-      run('planRollingRestart', PlanActivityInput, raw, (deps, { kubeContext: _k, ...input }) => planRollingRestart(deps, { ...input, dryRun: true })),
+      run('planRollingRestart', PlanActivityInput, raw, (deps, { kubeContext: _k, ...input }) =>
+        planRollingRestart(deps, { ...input, dryRun: true }),
+      ),
     decommissionPod: (raw) =>
       run(
         'decommissionPod',

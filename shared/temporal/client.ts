@@ -2,20 +2,46 @@
 // the engine's log lines come from the running activities' heartbeat details (printed once each, by sequence),
 // the per-pod outcomes from the workflow's `progress` query; the end is the workflow's result or failure.
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure, defaultPayloadConverter } from '@temporalio/common';
-import type { ActivityProgress, ClusterMaintenanceInput, ClusterMaintenanceResult, ClusterProgress, FleetMaintenanceInput } from './contracts.js';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+  defaultPayloadConverter,
+} from '@temporalio/common';
+import type {
+  ActivityProgress,
+  ClusterMaintenanceInput,
+  ClusterMaintenanceResult,
+  ClusterProgress,
+  FleetMaintenanceInput,
+} from './contracts.js';
 
 export async function connectClient(opts: { address: string; namespace?: string }): Promise<Client> {
   const connection = await Connection.connect({ address: opts.address, connectTimeout: '10s' });
   return new Client({ connection, namespace: opts.namespace ?? 'default' });
 }
 
-export function startClusterMaintenance(client: Client, opts: { taskQueue: string; workflowId: string; input: ClusterMaintenanceInput }) {
-  return client.workflow.start('clusterMaintenanceWorkflow', { taskQueue: opts.taskQueue, workflowId: opts.workflowId, args: [opts.input] });
+export function startClusterMaintenance(
+  client: Client,
+  opts: { taskQueue: string; workflowId: string; input: ClusterMaintenanceInput },
+) {
+  return client.workflow.start('clusterMaintenanceWorkflow', {
+    taskQueue: opts.taskQueue,
+    workflowId: opts.workflowId,
+    args: [opts.input],
+  });
 }
 
-export function startFleetMaintenance(client: Client, opts: { taskQueue: string; workflowId: string; input: FleetMaintenanceInput }) {
-  return client.workflow.start('fleetMaintenanceWorkflow', { taskQueue: opts.taskQueue, workflowId: opts.workflowId, args: [opts.input] });
+export function startFleetMaintenance(
+  client: Client,
+  opts: { taskQueue: string; workflowId: string; input: FleetMaintenanceInput },
+) {
+  return client.workflow.start('fleetMaintenanceWorkflow', {
+    taskQueue: opts.taskQueue,
+    workflowId: opts.workflowId,
+    args: [opts.input],
+  });
 }
 
 export type FollowEnd = (
@@ -55,10 +81,19 @@ export async function workflowEnd(handle: WorkflowHandle): Promise<Exclude<Follo
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     const cause = err.cause;
-    if (cause instanceof ApplicationFailure) return { status: 'failed', error: cause.message, errorKind: cause.type ?? 'failed', result: cause.details?.[0] ?? null };
-    if (cause instanceof CancelledFailure) return { status: 'cancelled', error: 'the workflow was cancelled', result: null };
-    if (cause instanceof TerminatedFailure) return { status: 'terminated', error: `the workflow was terminated: ${cause.message}`, result: null };
-    if (cause instanceof TimeoutFailure) return { status: 'timed_out', error: `the workflow timed out: ${cause.message}`, result: null };
+    if (cause instanceof ApplicationFailure)
+      return {
+        status: 'failed',
+        error: cause.message,
+        errorKind: cause.type ?? 'failed',
+        result: cause.details?.[0] ?? null,
+      };
+    if (cause instanceof CancelledFailure)
+      return { status: 'cancelled', error: 'the workflow was cancelled', result: null };
+    if (cause instanceof TerminatedFailure)
+      return { status: 'terminated', error: `the workflow was terminated: ${cause.message}`, result: null };
+    if (cause instanceof TimeoutFailure)
+      return { status: 'timed_out', error: `the workflow timed out: ${cause.message}`, result: null };
     return { status: 'failed', error: cause?.message ?? err.message, errorKind: 'failed', result: null };
   }
 }
@@ -69,7 +104,8 @@ export async function followClusterMaintenance(handle: WorkflowHandle, opts: Fol
   const seen = new Map<string, number>();
   const podStatus = new Map<string, string>();
   let phase = '';
-  const made = (level: string, msg: string, fields: Record<string, unknown> = {}) => opts.line(JSON.stringify({ ts: now().toISOString(), level, msg, ...fields }));
+  const made = (level: string, msg: string, fields: Record<string, unknown> = {}) =>
+    opts.line(JSON.stringify({ ts: now().toISOString(), level, msg, ...fields }));
   const interval = opts.intervalMs ?? 1000;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -86,16 +122,32 @@ export async function followClusterMaintenance(handle: WorkflowHandle, opts: Fol
     last = p;
     if (p.phase !== phase) {
       phase = p.phase;
-      if (p.phase === 'restarting' && p.order.length) made('info', `Workflow order: ${p.order.join(', ')}`, { step: 'workflow' });
+      if (p.phase === 'restarting' && p.order.length)
+        made('info', `Workflow order: ${p.order.join(', ')}`, { step: 'workflow' });
     }
     for (const [i, o] of p.pods.entries()) {
       if (podStatus.get(o.podName) === o.status) continue;
       podStatus.set(o.podName, o.status);
-      if (o.status === 'running') made('info', `Restarting pod ${i + 1}/${p.pods.length}: ${o.podName}`, { pod: o.podName, step: 'restart' });
-      if (o.status === 'restarted') made('info', `Pod ${o.podName} restarted (new uid ${o.result?.newUid ?? '?'}; health gate: ${o.result?.health?.goodReadings ?? 0} good readings)`, { pod: o.podName, step: 'finish' });
-      if (o.status === 'skipped') made('info', `Pod ${o.podName} was already restarted by operation ${p.operationId}; skipped`, { pod: o.podName, step: 'restart' });
-      if (o.status === 'failed') made('error', `Pod ${o.podName} failed: ${o.error ?? 'failed'}`, { pod: o.podName, step: 'finish' });
-      if (o.status === 'cancelled') made('warn', `Pod ${o.podName}: cancelled, stopped safely (allocation reset, lock released)`, { pod: o.podName, step: 'finish' });
+      if (o.status === 'running')
+        made('info', `Restarting pod ${i + 1}/${p.pods.length}: ${o.podName}`, { pod: o.podName, step: 'restart' });
+      if (o.status === 'restarted')
+        made(
+          'info',
+          `Pod ${o.podName} restarted (new uid ${o.result?.newUid ?? '?'}; health gate: ${o.result?.health?.goodReadings ?? 0} good readings)`,
+          { pod: o.podName, step: 'finish' },
+        );
+      if (o.status === 'skipped')
+        made('info', `Pod ${o.podName} was already restarted by operation ${p.operationId}; skipped`, {
+          pod: o.podName,
+          step: 'restart',
+        });
+      if (o.status === 'failed')
+        made('error', `Pod ${o.podName} failed: ${o.error ?? 'failed'}`, { pod: o.podName, step: 'finish' });
+      if (o.status === 'cancelled')
+        made('warn', `Pod ${o.podName}: cancelled, stopped safely (allocation reset, lock released)`, {
+          pod: o.podName,
+          step: 'finish',
+        });
     }
   };
   for (;;) {
@@ -116,7 +168,11 @@ export async function followClusterMaintenance(handle: WorkflowHandle, opts: Fol
         const id = a.activityId ?? '';
         const last = seen.get(id) ?? 0;
         const first = p.seq - p.lines.length + 1;
-        if (last > 0 && first > last + 1) made('warn', `(${first - last - 1} log lines of this activity were not seen: it logged faster than the heartbeats)`);
+        if (last > 0 && first > last + 1)
+          made(
+            'warn',
+            `(${first - last - 1} log lines of this activity were not seen: it logged faster than the heartbeats)`,
+          );
         p.lines.forEach((l, i) => {
           if (first + i > last) opts.line(l);
         });
@@ -148,11 +204,22 @@ export async function followClusterMaintenance(handle: WorkflowHandle, opts: Fol
   }
   const result = 'result' in end ? (end.result as ClusterMaintenanceResult | null) : null;
   if (result?.pods) {
-    report({ phase: end.status === 'succeeded' ? 'succeeded' : 'failed', cluster: result.cluster, namespace: result.namespace, kubeContext: result.kubeContext, operationId: result.operationId, order: result.pods.map((p) => p.podName), current: null, pods: result.pods, error: result.error });
+    report({
+      phase: end.status === 'succeeded' ? 'succeeded' : 'failed',
+      cluster: result.cluster,
+      namespace: result.namespace,
+      kubeContext: result.kubeContext,
+      operationId: result.operationId,
+      order: result.pods.map((p) => p.podName),
+      current: null,
+      pods: result.pods,
+      error: result.error,
+    });
   }
   try {
     const d = await handle.describe();
-    if (d.startTime && d.closeTime) end.durationSeconds = Math.max(0, (d.closeTime.getTime() - d.startTime.getTime()) / 1000);
+    if (d.startTime && d.closeTime)
+      end.durationSeconds = Math.max(0, (d.closeTime.getTime() - d.startTime.getTime()) / 1000);
   } catch {
     // the duration is only for the summary
   }

@@ -20,7 +20,11 @@ import {
 } from '../schemas.js';
 
 /** The worker's kubeconfig context; absent = the worker's default (its current context, or in-cluster). */
-export const KubeContext = z.string().min(1).max(253).regex(/^[^\s]+$/, 'must be a kubeconfig context name (no spaces)');
+export const KubeContext = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[^\s]+$/, 'must be a kubeconfig context name (no spaces)');
 
 const withContext = { kubeContext: KubeContext.optional() };
 export const AnalyzeActivityInput = AnalyzeInput.extend(withContext);
@@ -112,7 +116,8 @@ export interface ClusterMaintenanceResult {
   pods: PodOutcome[];
 }
 
-export type ClusterPhase = 'analyzing' | 'planning' | 'restarting' | 'health-gate' | 'succeeded' | 'failed' | 'cancelled';
+export type ClusterPhase =
+  'analyzing' | 'planning' | 'restarting' | 'health-gate' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface ClusterProgress {
   phase: ClusterPhase;

@@ -15,7 +15,10 @@ export function kubeConnector(opts: { kubeconfig?: string; identity?: string } =
     let hit = cache.get(key);
     if (!hit) {
       hit = (async () => {
-        const { kc } = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(kubeContext ? { context: kubeContext } : {}) });
+        const { kc } = loadKubeConfig({
+          ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+          ...(kubeContext ? { context: kubeContext } : {}),
+        });
         const kube = createKubernetesPort(kc, { reportingInstance: identity });
         return { kube, sql: createSqlTransportFactory(kube) };
       })();

@@ -32,7 +32,13 @@ export function heartbeatLogger(opts: HeartbeatLoggerOptions): HeartbeatLogger {
   let seq = opts.startSeq ?? 0;
   let pod: string | null = null;
   let step: string | null = null;
-  const details = (): ActivityProgress => ({ seq, lines: [...lines], pod, step, at: new Date(opts.clock.now()).toISOString() });
+  const details = (): ActivityProgress => ({
+    seq,
+    lines: [...lines],
+    pod,
+    step,
+    at: new Date(opts.clock.now()).toISOString(),
+  });
   const beat = () => {
     try {
       opts.heartbeat(details());

@@ -47,18 +47,27 @@ export function findWorkflowBundle(env: NodeJS.ProcessEnv = process.env): string
 
 /** The workflow sources, for bundling at start-up (running from the repository / npm install). */
 export function workflowsSourcePath(): string {
-  for (const rel of ['./workflows/index.ts', '../../shared/temporal/workflows/index.ts', '../shared/temporal/workflows/index.ts']) {
+  for (const rel of [
+    './workflows/index.ts',
+    '../../shared/temporal/workflows/index.ts',
+    '../shared/temporal/workflows/index.ts',
+  ]) {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
   }
-  throw new Error('no prebuilt workflow bundle (dist/lib/temporal/workflows.js) and no workflow sources (shared/temporal/workflows) found; run npm run build');
+  throw new Error(
+    'no prebuilt workflow bundle (dist/lib/temporal/workflows.js) and no workflow sources (shared/temporal/workflows) found; run npm run build',
+  );
 }
 
 let runtimeInstalled = false;
 
 /** The Temporal frontend did not answer the worker's connection (the command prints one line, exit 6). */
 export class TemporalConnectError extends Error {
-  constructor(readonly address: string, options: { cause: unknown }) {
+  constructor(
+    readonly address: string,
+    options: { cause: unknown },
+  ) {
     super(`cannot connect to the Temporal server ${address}`, options);
     this.name = 'TemporalConnectError';
   }
@@ -72,7 +81,8 @@ export async function runTemporalWorker(o: TemporalWorkerOptions): Promise<void>
     const sdkLevel = o.logLevel === 'debug' ? 'DEBUG' : 'WARN';
     Runtime.install({
       logger: new DefaultLogger(sdkLevel, (entry) => {
-        const level = entry.level === 'TRACE' || entry.level === 'DEBUG' ? 'debug' : (entry.level.toLowerCase() as LogLevel);
+        const level =
+          entry.level === 'TRACE' || entry.level === 'DEBUG' ? 'debug' : (entry.level.toLowerCase() as LogLevel);
         write(level, entry.message, { sdk: true, ...(entry.meta ?? {}) });
       }),
     });
@@ -95,7 +105,11 @@ export async function runTemporalWorker(o: TemporalWorkerOptions): Promise<void>
       ...(o.keepAliveMs ? { keepAliveMs: o.keepAliveMs } : {}),
       ...(o.pollIntervalMs ? { pollIntervalMs: o.pollIntervalMs } : {}),
     });
-    if (!bundle) write('info', 'no prebuilt workflow bundle (dist/lib/temporal/workflows.js): bundling the workflow code now (webpack, ~5-10 s)');
+    if (!bundle)
+      write(
+        'info',
+        'no prebuilt workflow bundle (dist/lib/temporal/workflows.js): bundling the workflow code now (webpack, ~5-10 s)',
+      );
     const worker = await Worker.create({
       connection,
       namespace: o.namespace ?? 'default',
@@ -110,12 +124,19 @@ export async function runTemporalWorker(o: TemporalWorkerOptions): Promise<void>
       shutdownGraceTime: `${o.shutdownGraceSeconds ?? 5}s`,
     });
     const stop = () => {
-      write('info', 'stopping: running activities are cancelled and stop safely (allocation reset, lock released); their workflows retry them on another worker');
+      write(
+        'info',
+        'stopping: running activities are cancelled and stop safely (allocation reset, lock released); their workflows retry them on another worker',
+      );
       worker.shutdown();
     };
     if (o.signal.aborted) stop();
     else o.signal.addEventListener('abort', stop, { once: true });
-    write('info', `worker ${identity} polling task queue ${o.taskQueue} on ${o.address} (namespace ${o.namespace ?? 'default'})`, { taskQueue: o.taskQueue });
+    write(
+      'info',
+      `worker ${identity} polling task queue ${o.taskQueue} on ${o.address} (namespace ${o.namespace ?? 'default'})`,
+      { taskQueue: o.taskQueue },
+    );
     o.onReady?.();
     try {
       await worker.run();

@@ -25,7 +25,9 @@ if (!existsSync(kubeconfig)) {
   kubePortContract(
     () => createKubernetesPort(kc, { reportingInstance: 'port-contract' }),
     async () => {
-      await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/part-of': 'crate-decommission-tests' } } } });
+      await core.createNamespace({
+        body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/part-of': 'crate-decommission-tests' } } },
+      });
       return {
         namespace,
         timeoutMs: 20_000,

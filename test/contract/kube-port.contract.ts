@@ -78,7 +78,9 @@ export function kubePortContract(
       });
 
       it('deleting an absent pod is a 404 KubeApiError', async () => {
-        const err = await rejection(port.deletePod(fx.namespace, fx.uniqueName('absent'), { gracePeriodSeconds: 0, uid: 'x' }));
+        const err = await rejection(
+          port.deletePod(fx.namespace, fx.uniqueName('absent'), { gracePeriodSeconds: 0, uid: 'x' }),
+        );
         expect(err).toBeInstanceOf(KubeApiError);
         expect(err).toMatchObject({ statusCode: 404 });
       });

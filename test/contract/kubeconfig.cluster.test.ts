@@ -15,7 +15,9 @@ describe('kubeconfig flags on the test cluster', () => {
 
   it('--as impersonates: a user without RBAC is forbidden, with the API server reason', async () => {
     const { kc } = loadKubeConfig({ kubeconfig, as: 'cdk-contract-nobody', asGroups: ['cdk-contract-group'] });
-    const err = await createKubernetesPort(kc).getPod('default', 'anything').catch((e: unknown) => e);
+    const err = await createKubernetesPort(kc)
+      .getPod('default', 'anything')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeApiError);
     expect(err).toMatchObject({ statusCode: 403, reason: 'Forbidden' });
     expect((err as Error).message).toContain('cdk-contract-nobody');

@@ -2,7 +2,16 @@
 // allocation setting and releases the Lease before it exits; the following plugin exits non-zero. No data
 // became unavailable and no pod was deleted by the cancelled run.
 import { afterAll, describe, expect, it } from 'vitest';
-import { RUNNER_IMAGE, allocationSetting, eventually, invariants, leases, plugin, pluginOk, pluginStart } from './harness.js';
+import {
+  RUNNER_IMAGE,
+  allocationSetting,
+  eventually,
+  invariants,
+  leases,
+  plugin,
+  pluginOk,
+  pluginStart,
+} from './harness.js';
 import { FAST_FLAGS, scenario, type Scenario } from './scenario.js';
 
 const made: Scenario[] = [];
@@ -12,7 +21,10 @@ afterAll(async () => {
 
 describe('jobs cancel', () => {
   it('stops the runner safely mid-rollout: allocation reset, Lease released, non-zero exit', async () => {
-    const s = await scenario('e2e-cancel', { dcUtil: false, simConfig: { exitDelayMs: 4000, relocationShardsPerSecond: 1, concurrentRecoveries: 1 } });
+    const s = await scenario('e2e-cancel', {
+      dcUtil: false,
+      simConfig: { exitDelayMs: 4000, relocationShardsPerSecond: 1, concurrentRecoveries: 1 },
+    });
     made.push(s);
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...FAST_FLAGS]);
@@ -32,9 +44,16 @@ describe('jobs cancel', () => {
     expect(r.code, out).not.toBe(0);
     expect(out).toMatch(/runner stopped on SIGTERM after resetting allocation and releasing the lock/);
     expect(out).toMatch(/runner finished with exit code 143/);
-    await eventually('the allocation setting reset', async () => (await allocationSetting(s.cluster)) === undefined, 30_000);
+    await eventually(
+      'the allocation setting reset',
+      async () => (await allocationSetting(s.cluster)) === undefined,
+      30_000,
+    );
     const after = await leases(s.namespace);
-    expect(after.every((l) => !l.holder), JSON.stringify(after)).toBe(true);
+    expect(
+      after.every((l) => !l.holder),
+      JSON.stringify(after),
+    ).toBe(true);
     const inv = await invariants(s.cluster);
     expect(inv, JSON.stringify(inv)).toMatchObject({ ok: true, unintended: 0 });
     // The cancelled run deleted no pod (the draining node's container restarts in place).

@@ -2,7 +2,15 @@
 // first rolls the cluster.
 import { afterAll, describe, expect, it } from 'vitest';
 import { RUNNER_IMAGE, eventually, leases, pluginOk, pluginStart } from './harness.js';
-import { FAST_FLAGS, expectClusterSafe, expectDecommissionedOnce, expectRecreatedOnce, nodeOf, scenario, type Scenario } from './scenario.js';
+import {
+  FAST_FLAGS,
+  expectClusterSafe,
+  expectDecommissionedOnce,
+  expectRecreatedOnce,
+  nodeOf,
+  scenario,
+  type Scenario,
+} from './scenario.js';
 
 const made: Scenario[] = [];
 afterAll(async () => {
@@ -16,7 +24,12 @@ describe('two concurrent runs', () => {
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     const args = ['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...FAST_FLAGS];
     const first = pluginStart(args);
-    const lease = await eventually('the first run to hold the Lease', async () => (await leases(s.namespace)).find((l) => l.holder), 60_000, 200);
+    const lease = await eventually(
+      'the first run to hold the Lease',
+      async () => (await leases(s.namespace)).find((l) => l.holder),
+      60_000,
+      200,
+    );
     const second = pluginStart(args);
     const [r1, r2] = await Promise.all([first.done, second.done]);
     const out1 = r1.stdout + r1.stderr;

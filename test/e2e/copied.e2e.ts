@@ -31,10 +31,18 @@ describe('bytes copied (simulator data volume)', () => {
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     const pod = s.pods[1]!;
     const node = nodeOf(pod);
-    const state = await sim<{ shards: Array<{ primary: boolean; node_name?: string; routing_state: string }> }>('GET', `/clusters/${s.cluster}`);
-    const primaries = state.shards.filter((r) => r.primary && r.node_name === node && r.routing_state === 'STARTED').length;
+    const state = await sim<{ shards: Array<{ primary: boolean; node_name?: string; routing_state: string }> }>(
+      'GET',
+      `/clusters/${s.cluster}`,
+    );
+    const primaries = state.shards.filter(
+      (r) => r.primary && r.node_name === node && r.routing_state === 'STARTED',
+    ).length;
     expect(primaries, `primaries on ${node}`).toBeGreaterThan(0);
-    expect((await sim<Copied>('GET', `/clusters/${s.cluster}/copied`)).totalBytes, 'the first allocation copies nothing').toBe(0);
+    expect(
+      (await sim<Copied>('GET', `/clusters/${s.cluster}/copied`)).totalBytes,
+      'the first allocation copies nothing',
+    ).toBe(0);
 
     const help = await plugin(['restart', '--help']);
     const flags = /--relocation\b/.test(help.stdout + help.stderr) ? ['--relocation', 'primaries'] : [];
@@ -46,10 +54,15 @@ describe('bytes copied (simulator data volume)', () => {
     expect(copied.recoveries.relocation).toBe(primaries);
     expect(copied.byNode[node]!.sent.relocation).toBe(primaries * 64 * MB);
     // back with allocation `all`: the balancer copies about as much back onto the returning node (fact sheet 7.1)
-    const back = await eventually('the balancer to move copies back', async () => {
-      const c = await sim<Copied>('GET', `/clusters/${s.cluster}/copied`);
-      return c.bytes.rebalance > 0 && (await simState(s.cluster)).health === 'GREEN' ? c : false;
-    }, 60_000, 500);
+    const back = await eventually(
+      'the balancer to move copies back',
+      async () => {
+        const c = await sim<Copied>('GET', `/clusters/${s.cluster}/copied`);
+        return c.bytes.rebalance > 0 && (await simState(s.cluster)).health === 'GREEN' ? c : false;
+      },
+      60_000,
+      500,
+    );
     expect(back.byNode[node]!.receivedTotal).toBeGreaterThan(0);
     expectRecreatedOnce(s, [pod]);
     await expectClusterSafe(s);

@@ -73,8 +73,17 @@ export function crateClusterObjects(o: CrateClusterOptions): unknown[] {
               {
                 name: 'crate',
                 image: 'crate:5.10.3',
-                env: [{ name: 'POD_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } }],
-                args: [`-Ccluster.name=${o.name}`, '-Cnode.name=data-hot-$(POD_INDEX)', '-Cauth.host_based.enabled=true'],
+                env: [
+                  {
+                    name: 'POD_INDEX',
+                    valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } },
+                  },
+                ],
+                args: [
+                  `-Ccluster.name=${o.name}`,
+                  '-Cnode.name=data-hot-$(POD_INDEX)',
+                  '-Cauth.host_based.enabled=true',
+                ],
                 ports: [{ name: 'http', containerPort: 4200 }],
                 readinessProbe: { httpGet: { path: '/', port: 4200 }, periodSeconds: 1, failureThreshold: 1 },
                 ...(preStop ? { lifecycle: { preStop } } : {}),
@@ -89,7 +98,9 @@ export function crateClusterObjects(o: CrateClusterOptions): unknown[] {
 
 /** Create the cluster, wait until every pod is Ready and every node joined, create its tables. */
 export async function createCrateCluster(o: CrateClusterOptions): Promise<void> {
-  const docs = crateClusterObjects(o).map((d) => stringify(d)).join('---\n');
+  const docs = crateClusterObjects(o)
+    .map((d) => stringify(d))
+    .join('---\n');
   await kubectlOk(['apply', '-f', '-'], docs);
   const replicas = o.replicas ?? 3;
   if (o.simConfig) await sim('POST', `/clusters/${o.name}/config`, o.simConfig);
@@ -106,7 +117,13 @@ export async function createCrateCluster(o: CrateClusterOptions): Promise<void> 
     return (c.nodes ?? []).length === replicas;
   });
   for (const t of o.tables ?? [{ name: 'metrics', shards: 6, replicas: 1 }]) {
-    await sim('POST', `/clusters/${o.name}/tables`, { schema: 'doc', name: t.name, shards: t.shards, replicas: t.replicas, shardBytes: t.shardBytes ?? 0 });
+    await sim('POST', `/clusters/${o.name}/tables`, {
+      schema: 'doc',
+      name: t.name,
+      shards: t.shards,
+      replicas: t.replicas,
+      shardBytes: t.shardBytes ?? 0,
+    });
   }
   await eventually(`cluster ${o.name} GREEN`, async () => (await sim('GET', `/clusters/${o.name}`)).health === 'GREEN');
 }

@@ -46,7 +46,17 @@ describe('--dry-run=server', () => {
     drops.push(ns.drop);
     await kubectlOk(['apply', '-f', '-'], sts(ns.name));
     await pluginOk(['rbac', 'install', '-n', ns.name]);
-    const r = await plugin(['rollout', 'sts/crate', '-n', ns.name, '--image', RUNNER_IMAGE, '--dry-run=server', '-o', 'json']);
+    const r = await plugin([
+      'rollout',
+      'sts/crate',
+      '-n',
+      ns.name,
+      '--image',
+      RUNNER_IMAGE,
+      '--dry-run=server',
+      '-o',
+      'json',
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const answered = JSON.parse(r.stdout);
     expect(answered.kind).toBe('Job');

@@ -27,7 +27,13 @@ export interface PtyRun {
 
 /** The plugin on a real pseudo-terminal (a TTY on stdin, stdout and stderr; Ctrl-C is the terminal's ^C -> SIGINT). */
 export function pluginOnPty(args: string[], opts: { cols?: number; env?: Record<string, string> } = {}): PtyRun {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', KUBECONFIG, TERM: 'xterm-256color', ...opts.env };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    KUBECONFIG,
+    TERM: 'xterm-256color',
+    ...opts.env,
+  };
   const p = ptySpawn(NODE, [PLUGIN, ...args], { cols: opts.cols ?? 250, rows: 50, cwd: REPO, env });
   let screen = '';
   p.onData((d) => {
@@ -129,7 +135,10 @@ export function apiServerAddress(): { host: string; port: number } {
 export function kubeconfigVia(port: number): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cdk-e2e-relay-'));
   const file = path.join(dir, 'kubeconfig');
-  writeFileSync(file, readFileSync(KUBECONFIG, 'utf8').replace(/server:\s*https:\/\/[^\s]+/g, `server: https://127.0.0.1:${port}`));
+  writeFileSync(
+    file,
+    readFileSync(KUBECONFIG, 'utf8').replace(/server:\s*https:\/\/[^\s]+/g, `server: https://127.0.0.1:${port}`),
+  );
   return file;
 }
 
@@ -142,7 +151,8 @@ export async function longestLogSilence(namespace: string, pod: string): Promise
     const sp = line.indexOf(' ');
     const t = Date.parse(line.slice(0, sp));
     if (!Number.isFinite(t)) continue;
-    if (prev && (t - prev.t) / 1000 > best.seconds) best = { seconds: (t - prev.t) / 1000, after: prev.line.slice(sp + 1, sp + 200) };
+    if (prev && (t - prev.t) / 1000 > best.seconds)
+      best = { seconds: (t - prev.t) / 1000, after: prev.line.slice(sp + 1, sp + 200) };
     prev = { t, line };
   }
   return best;

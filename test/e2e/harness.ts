@@ -18,7 +18,13 @@ let kubectlBin: string | undefined;
 /** kubectl built with the control plane (same pinned version). */
 export function kubectlPath(): string {
   if (kubectlBin) return kubectlBin;
-  const bin = execFileSync(`${REPO}/test/cluster/build-controlplane`, [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop()!;
+  const bin = execFileSync(`${REPO}/test/cluster/build-controlplane`, [], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+    .trim()
+    .split('\n')
+    .pop()!;
   kubectlBin = path.join(bin, 'kubectl');
   return kubectlBin;
 }
@@ -29,7 +35,11 @@ export interface RunResult {
   stderr: string;
 }
 
-function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: REPO,
@@ -44,7 +54,8 @@ function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.P
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (process.env.E2E_VERBOSE === '1') process.stderr.write(`--- ${path.basename(cmd)} ${args.join(' ')} -> ${code}\n${stdout}${stderr}\n`);
+      if (process.env.E2E_VERBOSE === '1')
+        process.stderr.write(`--- ${path.basename(cmd)} ${args.join(' ')} -> ${code}\n${stdout}${stderr}\n`);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
     child.stdin.on('error', () => undefined); // a command that does not read stdin: EPIPE is fine
@@ -73,18 +84,34 @@ export function plugin(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
 
 /** Start the plugin without waiting (to kill it, or run two at once). */
 export function pluginSpawn(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawn(NODE, [PLUGIN, ...args], { cwd: REPO, env: { ...process.env, KUBECONFIG, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(NODE, [PLUGIN, ...args], {
+    cwd: REPO,
+    env: { ...process.env, KUBECONFIG, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export async function clusterReady(): Promise<boolean> {
   try {
     const r = await new Promise<number>((resolve) => {
-      execFile(kubectlPath(), ['--kubeconfig', KUBECONFIG, 'get', '--raw', '/readyz'], { timeout: 10_000 }, (err) => resolve(err ? 1 : 0));
+      execFile(kubectlPath(), ['--kubeconfig', KUBECONFIG, 'get', '--raw', '/readyz'], { timeout: 10_000 }, (err) =>
+        resolve(err ? 1 : 0),
+      );
     });
     if (r !== 0) return false;
-    const nodes = JSON.parse(execFileSync(kubectlPath(), ['--kubeconfig', KUBECONFIG, 'get', 'nodes', '-o', 'json'], { encoding: 'utf8' }));
-    const ready = nodes.items.some((n: any) => n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
-    return ready && (await sim('GET', '/healthz').then(() => true, () => false));
+    const nodes = JSON.parse(
+      execFileSync(kubectlPath(), ['--kubeconfig', KUBECONFIG, 'get', 'nodes', '-o', 'json'], { encoding: 'utf8' }),
+    );
+    const ready = nodes.items.some((n: any) =>
+      n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+    );
+    return (
+      ready &&
+      (await sim('GET', '/healthz').then(
+        () => true,
+        () => false,
+      ))
+    );
   } catch {
     return false;
   }
@@ -93,14 +120,22 @@ export async function clusterReady(): Promise<boolean> {
 /** The CrateDB simulator's control API (HTTP over its unix socket). */
 export function sim<T = any>(method: string, urlPath: string, body?: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: `${CDK_STATE}/crate-sim.sock`, path: urlPath, method, headers: { 'content-type': 'application/json' } }, (res) => {
-      let data = '';
-      res.on('data', (d: Buffer) => (data += d.toString()));
-      res.on('end', () => {
-        if ((res.statusCode ?? 500) >= 400) reject(new Error(`sim ${method} ${urlPath}: ${res.statusCode} ${data}`));
-        else resolve(data ? (JSON.parse(data) as T) : (undefined as T));
-      });
-    });
+    const req = http.request(
+      {
+        socketPath: `${CDK_STATE}/crate-sim.sock`,
+        path: urlPath,
+        method,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let data = '';
+        res.on('data', (d: Buffer) => (data += d.toString()));
+        res.on('end', () => {
+          if ((res.statusCode ?? 500) >= 400) reject(new Error(`sim ${method} ${urlPath}: ${res.statusCode} ${data}`));
+          else resolve(data ? (JSON.parse(data) as T) : (undefined as T));
+        });
+      },
+    );
     req.on('error', reject);
     if (body !== undefined) req.write(JSON.stringify(body));
     req.end();
@@ -108,7 +143,12 @@ export function sim<T = any>(method: string, urlPath: string, body?: unknown): P
 }
 
 /** Poll a condition with a deadline (the cluster's own state changes; this is the test observing it). */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 120_000, everyMs = 250): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 120_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -171,7 +211,11 @@ export function listCacheDirs(): string[] {
 export async function createNamespace(prefix: string): Promise<{ name: string; drop: () => Promise<void> }> {
   const name = uniqueName(prefix);
   await kubectlOk(['create', 'namespace', name]);
-  await eventually(`ServiceAccount default in ${name}`, async () => (await kubectl(['get', 'sa', 'default', '-n', name])).code === 0, 30_000);
+  await eventually(
+    `ServiceAccount default in ${name}`,
+    async () => (await kubectl(['get', 'sa', 'default', '-n', name])).code === 0,
+    30_000,
+  );
   return {
     name,
     drop: async () => {
@@ -191,7 +235,7 @@ export async function installRbacFromManifests(namespace: string): Promise<strin
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cdk-e2e-kustomize-'));
   writeFileSync(
     path.join(dir, 'kustomization.yaml'),
-    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ${namespace}\nresources:\n  - ${path.relative(dir, path.join(REPO, "manifests"))}\n`,
+    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ${namespace}\nresources:\n  - ${path.relative(dir, path.join(REPO, 'manifests'))}\n`,
   );
   return kubectlOk(['apply', '-k', dir]);
 }
@@ -237,7 +281,9 @@ export async function decommissionsPerNode(cluster: string): Promise<Record<stri
   return out;
 }
 
-export async function invariants(cluster: string): Promise<{ ok: boolean; unintended: number; violations: unknown[] | null }> {
+export async function invariants(
+  cluster: string,
+): Promise<{ ok: boolean; unintended: number; violations: unknown[] | null }> {
   return sim('GET', `/clusters/${cluster}/invariants`);
 }
 
@@ -257,7 +303,11 @@ export async function pluginOk(args: string[]): Promise<string> {
 }
 
 /** Start the plugin; `done` resolves with its exit code and output. */
-export function pluginStart(args: string[]): { pid: number | undefined; done: Promise<RunResult>; output: () => string } {
+export function pluginStart(args: string[]): {
+  pid: number | undefined;
+  done: Promise<RunResult>;
+  output: () => string;
+} {
   const child = pluginSpawn(args);
   let stdout = '';
   let stderr = '';
@@ -266,7 +316,8 @@ export function pluginStart(args: string[]): { pid: number | undefined; done: Pr
   const done = new Promise<RunResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      if (process.env.E2E_VERBOSE === '1') process.stderr.write(`--- plugin ${args.join(' ')} -> ${code}\n${stdout}${stderr}\n`);
+      if (process.env.E2E_VERBOSE === '1')
+        process.stderr.write(`--- plugin ${args.join(' ')} -> ${code}\n${stdout}${stderr}\n`);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
   });
@@ -287,7 +338,9 @@ export async function leases(namespace: string): Promise<LeaseView[]> {
     const a = l.metadata.annotations ?? {};
     let progress = null;
     try {
-      progress = a['crate-decommission.crate.io/progress'] ? JSON.parse(a['crate-decommission.crate.io/progress']) : null;
+      progress = a['crate-decommission.crate.io/progress']
+        ? JSON.parse(a['crate-decommission.crate.io/progress'])
+        : null;
     } catch {
       progress = null;
     }

@@ -21,7 +21,17 @@
 // for the file in practice.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CDK_STATE, RUNNER_IMAGE, eventually, kubectlJson, leases, pluginOk, pluginStart, simState, type LeaseView } from './harness.js';
+import {
+  CDK_STATE,
+  RUNNER_IMAGE,
+  eventually,
+  kubectlJson,
+  leases,
+  pluginOk,
+  pluginStart,
+  simState,
+  type LeaseView,
+} from './harness.js';
 import { FAST_FLAGS, expectClusterSafe, expectRecreatedOnce, nodeOf, scenario, type Scenario } from './scenario.js';
 
 const made: Scenario[] = [];
@@ -87,7 +97,11 @@ function marksOf(run: Run): string[] {
 /** Drawn in the order of RUNS, so a seed gives the same points whatever order the runs finish in. */
 const PLAN = RUNS.map((run) => {
   const marks = marksOf(run);
-  const points: KillPoint[] = Array.from({ length: run.kills }, () => ({ mark: pick(marks.length), label: '', delayMs: pick(1500) }))
+  const points: KillPoint[] = Array.from({ length: run.kills }, () => ({
+    mark: pick(marks.length),
+    label: '',
+    delayMs: pick(1500),
+  }))
     .sort((a, b) => a.mark - b.mark)
     .map((p) => ({ ...p, label: marks[p.mark]! }));
   const pod = run.op === 'rollout' ? null : pick(3);
@@ -95,7 +109,10 @@ const PLAN = RUNS.map((run) => {
 });
 console.log(
   `kill points (E2E_KILL_SEED=${SEED}):\n` +
-    PLAN.map((p) => `  ${p.run.name}${p.pod !== null ? ` (pod ordinal ${p.pod})` : ''}: ${p.points.map((k) => `${k.label} +${k.delayMs}ms`).join(', ')}`).join('\n'),
+    PLAN.map(
+      (p) =>
+        `  ${p.run.name}${p.pod !== null ? ` (pod ordinal ${p.pod})` : ''}: ${p.points.map((k) => `${k.label} +${k.delayMs}ms`).join(', ')}`,
+    ).join('\n'),
 );
 
 /** Where the run is, as a mark index (see marksOf), from the Lease's progress. */
@@ -160,7 +177,11 @@ function decommissionsPerProcess(history: Array<{ what: string }>): { count: Rec
 }
 
 const dcUtilLabels = async (ns: string, sts: string) =>
-  Object.fromEntries(Object.entries((await kubectlJson(['get', 'sts', sts, '-n', ns])).metadata.labels ?? {}).filter(([k]) => k.startsWith('dc-util-')));
+  Object.fromEntries(
+    Object.entries((await kubectlJson(['get', 'sts', sts, '-n', ns])).metadata.labels ?? {}).filter(([k]) =>
+      k.startsWith('dc-util-'),
+    ),
+  );
 
 describe.concurrent.each(PLAN)('runner SIGKILLed at random points: $run.name', ({ run, points, pod: ordinal }) => {
   it(`the Job's retries resume: each node decommissioned once, never two down, pods re-created once, settings and Lease back (bounded: 8 min)`, async () => {
@@ -189,13 +210,16 @@ describe.concurrent.each(PLAN)('runner SIGKILLed at random points: $run.name', (
           const lease = (await leases(s.namespace))[0];
           const mark = markOf(lease, steps);
           if (mark === null || mark < point.mark || lease!.holder === lastHolder) return null;
-          const live = (await runnerPods(s.namespace)).filter((p) => p.status?.phase === 'Running' && !killed.has(p.metadata.uid));
+          const live = (await runnerPods(s.namespace)).filter(
+            (p) => p.status?.phase === 'Running' && !killed.has(p.metadata.uid),
+          );
           return live.length === 1 && runnerPid(live[0]) ? live[0] : null;
         },
         240_000,
         100,
       );
-      if (victim === 'ended') throw new Error(`the run ended before ${point.label} (${hits.join('; ')}):\n${proc.output()}`);
+      if (victim === 'ended')
+        throw new Error(`the run ended before ${point.label} (${hits.join('; ')}):\n${proc.output()}`);
       await new Promise((r) => setTimeout(r, point.delayMs));
       const pid = runnerPid(victim);
       expect(pid, `pid of runner ${victim.metadata.name}`).toBeTruthy();
@@ -203,7 +227,9 @@ describe.concurrent.each(PLAN)('runner SIGKILLed at random points: $run.name', (
       killed.add(victim.metadata.uid);
       const lease = (await leases(s.namespace))[0];
       lastHolder = lease?.holder ?? null;
-      const at = lease?.progress?.current ? `${lease.progress.current.pod} ${lease.progress.current.step}` : `none current, done ${Object.keys(lease?.progress?.done ?? {}).join(',') || '-'}`;
+      const at = lease?.progress?.current
+        ? `${lease.progress.current.pod} ${lease.progress.current.step}`
+        : `none current, done ${Object.keys(lease?.progress?.done ?? {}).join(',') || '-'}`;
       hits.push(`${point.label} +${point.delayMs}ms -> killed ${victim.metadata.name} at ${at}`);
     }
     console.log(`${run.name} (E2E_KILL_SEED=${SEED}):\n  ${hits.join('\n  ')}`);
@@ -214,16 +240,30 @@ describe.concurrent.each(PLAN)('runner SIGKILLed at random points: $run.name', (
     expect(hits).toHaveLength(run.kills);
     // One runner pod per kill, and the retry that finished.
     // The plugin ends with the runner's exit; the Job controller marks the Job Complete a moment later.
-    const job = await eventually('the runner Job to be Complete', async () => {
-      const j = (await kubectlJson(['get', 'jobs', '-n', s.namespace, '-l', 'app.kubernetes.io/name=crate-decommission'])).items[0];
-      return j?.status?.succeeded === 1 ? j : null;
-    }, 30_000);
+    const job = await eventually(
+      'the runner Job to be Complete',
+      async () => {
+        const j = (
+          await kubectlJson(['get', 'jobs', '-n', s.namespace, '-l', 'app.kubernetes.io/name=crate-decommission'])
+        ).items[0];
+        return j?.status?.succeeded === 1 ? j : null;
+      },
+      30_000,
+    );
     expect(job.status.failed, 'failed runner pods').toBe(run.kills);
 
     if (run.op === 'decommission') {
       // The StatefulSet controller re-creates the decommissioned pod (decommission does not wait for it): wait for
       // it before counting UIDs.
-      await eventually(`${targets[0]} back and Ready`, async () => s.uids.uids(targets[0]!).length === 2 && (await kubectlJson(['get', 'pod', targets[0]!, '-n', s.namespace])).status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'), 120_000);
+      await eventually(
+        `${targets[0]} back and Ready`,
+        async () =>
+          s.uids.uids(targets[0]!).length === 2 &&
+          (await kubectlJson(['get', 'pod', targets[0]!, '-n', s.namespace])).status?.conditions?.some(
+            (c: any) => c.type === 'Ready' && c.status === 'True',
+          ),
+        120_000,
+      );
     }
     expectRecreatedOnce(s, targets);
     // No node PROCESS decommissioned twice: a node whose container restarted in place after its drain (the kubelet
@@ -237,7 +277,10 @@ describe.concurrent.each(PLAN)('runner SIGKILLed at random points: $run.name', (
     await expectClusterSafe(s);
     const down = maxDown(history);
     expect(down.max, `nodes down at once: ${down.at}`).toBeLessThanOrEqual(1);
-    expect((await leases(s.namespace)).map((l) => l.holder), 'Lease holders').toEqual([null]);
+    expect(
+      (await leases(s.namespace)).map((l) => l.holder),
+      'Lease holders',
+    ).toEqual([null]);
     expect(await dcUtilLabels(s.namespace, s.sts), 'dc-util-* labels of the StatefulSet').toEqual(labelsBefore);
   }, 480_000);
 });

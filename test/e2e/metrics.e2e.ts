@@ -32,7 +32,11 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-async function promQuery(query: string, path = 'query', extra = ''): Promise<{ status: string; error?: string; data?: { resultType: string; result: PromResult[] } }> {
+async function promQuery(
+  query: string,
+  path = 'query',
+  extra = '',
+): Promise<{ status: string; error?: string; data?: { resultType: string; result: PromResult[] } }> {
   const r = await get(`${PROMETHEUS}/api/v1/${path}?query=${encodeURIComponent(query)}${extra}`);
   return JSON.parse(r.body);
 }
@@ -57,30 +61,57 @@ describe.concurrent('metrics through the Pushgateway into Prometheus', () => {
     made.push(s);
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     const before = Date.now() / 1000;
-    const r = await plugin(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...FAST_FLAGS, '--pushgateway', PUSHGATEWAY]);
+    const r = await plugin([
+      'rollout',
+      `sts/${s.sts}`,
+      '-n',
+      s.namespace,
+      '--image',
+      RUNNER_IMAGE,
+      ...FAST_FLAGS,
+      '--pushgateway',
+      PUSHGATEWAY,
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expectRecreatedOnce(s);
     await expectClusterSafe(s);
     const ns = `namespace="${s.namespace}"`;
     // Prometheus scrapes every second: wait for the final push to arrive.
-    const ops = await eventually('Prometheus to have the rollout\'s result', async () => {
-      const v = await instant(`crate_decommission_operations_total{${ns}, operation="rollout", result="success", error_kind="none"}`);
-      return num(v) === 1 ? v : null;
-    }, 30_000, 500);
+    const ops = await eventually(
+      "Prometheus to have the rollout's result",
+      async () => {
+        const v = await instant(
+          `crate_decommission_operations_total{${ns}, operation="rollout", result="success", error_kind="none"}`,
+        );
+        return num(v) === 1 ? v : null;
+      },
+      30_000,
+      500,
+    );
     expect(ops[0]!.metric).toMatchObject({ job: 'crate-decommission', namespace: s.namespace, cluster: s.sts });
     expect(num(await instant(`sum(crate_decommission_operations_total{${ns}, result="failure"})`))).toBe(0);
-    expect(num(await instant(`crate_decommission_pod_restarts_total{${ns}, strategy="manual", result="success"}`))).toBe(3);
+    expect(
+      num(await instant(`crate_decommission_pod_restarts_total{${ns}, strategy="manual", result="success"}`)),
+    ).toBe(3);
     const counts = await instant(`sum by (strategy, phase) (crate_decommission_pod_duration_seconds_count{${ns}})`);
-    const byPhase = Object.fromEntries(counts.map((c) => [`${c.metric.strategy}/${c.metric.phase}`, Number(c.value![1])]));
+    const byPhase = Object.fromEntries(
+      counts.map((c) => [`${c.metric.strategy}/${c.metric.phase}`, Number(c.value![1])]),
+    );
     for (const phase of PHASES) expect(byPhase[`manual/${phase}`], `manual/${phase}`).toBe(3);
-    expect(num(await instant(`crate_decommission_operation_duration_seconds_count{${ns}, operation="rollout"}`))).toBe(1);
+    expect(num(await instant(`crate_decommission_operation_duration_seconds_count{${ns}, operation="rollout"}`))).toBe(
+      1,
+    );
     const last = num(await instant(`crate_decommission_last_success_timestamp_seconds{${ns}, operation="rollout"}`))!;
     expect(last).toBeGreaterThan(before);
     expect(last).toBeLessThanOrEqual(Date.now() / 1000 + 1);
     // allocation_restricted: now 0, and 1 in between (each manual pod holds it from the SET to the RESET after its
     // node rejoined: seconds, pushed at once, scraped every second).
     expect(num(await instant(`crate_decommission_allocation_restricted{${ns}}`))).toBe(0);
-    const range = await promQuery(`crate_decommission_allocation_restricted{${ns}}`, 'query_range', `&start=${before - 5}&end=${Date.now() / 1000}&step=1`);
+    const range = await promQuery(
+      `crate_decommission_allocation_restricted{${ns}}`,
+      'query_range',
+      `&start=${before - 5}&end=${Date.now() / 1000}&step=1`,
+    );
     expect(range.status).toBe('success');
     const values = range.data!.result[0]!.values!.map(([, v]) => Number(v));
     expect(values).toContain(1);
@@ -90,12 +121,21 @@ describe.concurrent('metrics through the Pushgateway into Prometheus', () => {
     // Every dashboard expression evaluates without error on this Prometheus (the variables as Grafana fills them).
     for (const p of dashboardPanels()) {
       for (const e of p.exprs) {
-        const q = e.expr.replaceAll('$namespace', '.*').replaceAll('$cluster', '.*').replaceAll('$__range', '1h').replaceAll('$__rate_interval', '1m');
+        const q = e.expr
+          .replaceAll('$namespace', '.*')
+          .replaceAll('$cluster', '.*')
+          .replaceAll('$__range', '1h')
+          .replaceAll('$__rate_interval', '1m');
         const res = await promQuery(q);
         expect(res.status, `${p.title}: ${q}: ${res.error ?? ''}`).toBe('success');
       }
     }
-    const rate = await instant(dashboardPanels()[0]!.exprs[0]!.expr.replaceAll('$namespace', s.namespace).replaceAll('$cluster', '.*').replaceAll('$__range', '1h'));
+    const rate = await instant(
+      dashboardPanels()[0]!
+        .exprs[0]!.expr.replaceAll('$namespace', s.namespace)
+        .replaceAll('$cluster', '.*')
+        .replaceAll('$__range', '1h'),
+    );
     expect(num(rate)).toBe(1);
   });
 
@@ -105,14 +145,37 @@ describe.concurrent('metrics through the Pushgateway into Prometheus', () => {
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     await sim('POST', `/clusters/${s.cluster}/tables/doc.metrics/lose-primary`, {});
     await eventually('the table to be RED', async () => (await simState(s.cluster)).health === 'RED', 10_000);
-    const r = await plugin(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...FAST_FLAGS, '--pushgateway', PUSHGATEWAY]);
+    const r = await plugin([
+      'rollout',
+      `sts/${s.sts}`,
+      '-n',
+      s.namespace,
+      '--image',
+      RUNNER_IMAGE,
+      ...FAST_FLAGS,
+      '--pushgateway',
+      PUSHGATEWAY,
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(3);
     const ns = `namespace="${s.namespace}"`;
-    await eventually('Prometheus to have the refusal', async () =>
-      num(await instant(`crate_decommission_operations_total{${ns}, operation="rollout", result="failure", error_kind="refused"}`)) === 1, 30_000, 500);
-    expect(num(await instant(`crate_decommission_health_gate_failures_total{${ns}, check="all_tables_green"}`))).toBe(1);
+    await eventually(
+      'Prometheus to have the refusal',
+      async () =>
+        num(
+          await instant(
+            `crate_decommission_operations_total{${ns}, operation="rollout", result="failure", error_kind="refused"}`,
+          ),
+        ) === 1,
+      30_000,
+      500,
+    );
+    expect(num(await instant(`crate_decommission_health_gate_failures_total{${ns}, check="all_tables_green"}`))).toBe(
+      1,
+    );
     expect(await instant(`crate_decommission_last_success_timestamp_seconds{${ns}}`)).toEqual([]);
-    expect(num(await instant(`crate_decommission_last_run_timestamp_seconds{${ns}, operation="rollout"}`))).toBeGreaterThan(0);
+    expect(
+      num(await instant(`crate_decommission_last_run_timestamp_seconds{${ns}, operation="rollout"}`)),
+    ).toBeGreaterThan(0);
     expect(num(await instant(`sum(crate_decommission_pod_restarts_total{${ns}})`))).toBe(0);
   });
 });

@@ -15,11 +15,18 @@ describe('install from source: kubectl plugin list', () => {
   const dist = join(tmp, 'dist');
   let kubectl = '';
   const onPath = (args: string[]) =>
-    spawnSync(kubectl, args, { encoding: 'utf8', env: { PATH: `${dist}:/usr/bin:/bin`, HOME: tmp, KUBECONFIG: join(tmp, 'none') }, timeout: 60_000 });
+    spawnSync(kubectl, args, {
+      encoding: 'utf8',
+      env: { PATH: `${dist}:/usr/bin:/bin`, HOME: tmp, KUBECONFIG: join(tmp, 'none') },
+      timeout: 60_000,
+    });
 
   beforeAll(() => {
     kubectl = kubectlPath();
-    for (const args of [['scripts/build.mjs', '--outdir', dist], ['scripts/build-binary.mjs', '--out', join(dist, 'kubectl-crate_decommission'), '--work', join(tmp, 'work')]]) {
+    for (const args of [
+      ['scripts/build.mjs', '--outdir', dist],
+      ['scripts/build-binary.mjs', '--out', join(dist, 'kubectl-crate_decommission'), '--work', join(tmp, 'work')],
+    ]) {
       const r = spawnSync(node24, args, { cwd: REPO, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${args[0]} failed:\n${r.stderr}`);
     }

@@ -21,7 +21,12 @@ async function installRbacWithout(namespace: string, resource: string, verb: str
     return { ...r, verbs: r.verbs.filter((v) => v !== verb) };
   });
   expect(removed, `the builder grants ${verb} on ${resource}`).toBe(1);
-  await kubectlOk(['apply', '-f', '-'], rbacObjects(rbac).map((o) => stringify(o)).join('---\n'));
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    rbacObjects(rbac)
+      .map((o) => stringify(o))
+      .join('---\n'),
+  );
 }
 
 describe('RBAC is real', () => {
@@ -35,7 +40,14 @@ describe('RBAC is real', () => {
     expect(out).toMatch(/Failed to delete pod: Forbidden/);
     expect(out).toMatch(/may not delete pods; grant it/);
     // A retry cannot help: the Job's podFailurePolicy fails it on exit 2, so one runner pod only.
-    const runners = await kubectlJson(['get', 'pods', '-n', s.namespace, '-l', 'app.kubernetes.io/name=crate-decommission']);
+    const runners = await kubectlJson([
+      'get',
+      'pods',
+      '-n',
+      s.namespace,
+      '-l',
+      'app.kubernetes.io/name=crate-decommission',
+    ]);
     expect(runners.items).toHaveLength(1);
     expectRecreatedOnce(s, []);
     expect(await invariants(s.cluster)).toMatchObject({ ok: true, unintended: 0 });

@@ -1,7 +1,17 @@
 // Refusal: a RED table (a primary lost on purpose) makes the pre-flight refuse the rollout: exit 3, nothing
 // deleted, no decommission, the allocation setting untouched.
 import { afterAll, describe, expect, it } from 'vitest';
-import { RUNNER_IMAGE, allocationSetting, decommissionsPerNode, eventually, invariants, plugin, pluginOk, sim, simState } from './harness.js';
+import {
+  RUNNER_IMAGE,
+  allocationSetting,
+  decommissionsPerNode,
+  eventually,
+  invariants,
+  plugin,
+  pluginOk,
+  sim,
+  simState,
+} from './harness.js';
 import { FAST_FLAGS, expectRecreatedOnce, scenario, type Scenario } from './scenario.js';
 
 const made: Scenario[] = [];

@@ -35,7 +35,11 @@ describe.concurrent.each([
   { strategy: 'kubernetes_managed', dcUtil: true, prefix: 'e2e-reloc-dcutil' },
 ])('rollout with --relocation auto ($strategy)', ({ strategy, dcUtil, prefix }) => {
   it('every table has a replica: 0 file bytes copied, no primary unavailable, no acknowledged write lost', async () => {
-    const s = await scenario(prefix, { dcUtil, simConfig: SIM, tables: [{ name: 'metrics', shards: 6, replicas: 1, shardBytes: 64 * MB }] });
+    const s = await scenario(prefix, {
+      dcUtil,
+      simConfig: SIM,
+      tables: [{ name: 'metrics', shards: 6, replicas: 1, shardBytes: 64 * MB }],
+    });
     made.push(s);
     const rbac = await plugin(['rbac', 'install', '-n', s.namespace]);
     expect(rbac.code, rbac.stdout + rbac.stderr).toBe(0);
@@ -44,9 +48,19 @@ describe.concurrent.each([
     const plan = await plugin(['plan', `sts/${s.sts}`, '-n', s.namespace, '-o', 'json']);
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
     // plan -o json is a kubectl List with one RolloutPlan item (issue 13).
-    const order = (JSON.parse(plan.stdout) as { items: { order: { podName: string; relocation?: { decision: string; bytes: { primaries: number } } }[] }[] }).items[0]!.order;
-    expect(order.map((p) => p.relocation?.decision), plan.stdout).toEqual(['none', 'none', 'none']);
-    expect(order.every((p) => (p.relocation?.bytes.primaries ?? 0) > 0), 'each node holds primaries that primaries would copy').toBe(true);
+    const order = (
+      JSON.parse(plan.stdout) as {
+        items: { order: { podName: string; relocation?: { decision: string; bytes: { primaries: number } } }[] }[];
+      }
+    ).items[0]!.order;
+    expect(
+      order.map((p) => p.relocation?.decision),
+      plan.stdout,
+    ).toEqual(['none', 'none', 'none']);
+    expect(
+      order.every((p) => (p.relocation?.bytes.primaries ?? 0) > 0),
+      'each node holds primaries that primaries would copy',
+    ).toBe(true);
 
     const traffic = await startTraffic({ cluster: s.cluster });
     let r;
@@ -58,10 +72,18 @@ describe.concurrent.each([
     }
     const out = r.stdout + r.stderr;
     expect(r.code, out).toBe(0);
-    for (const pod of s.pods) expect(out, `decision for ${pod}`).toMatch(new RegExp(`Relocation for pod ${pod} \\(node ${nodeOf(pod)}\\): none`));
+    for (const pod of s.pods)
+      expect(out, `decision for ${pod}`).toMatch(
+        new RegExp(`Relocation for pod ${pod} \\(node ${nodeOf(pod)}\\): none`),
+      );
 
     const c = await copied(s);
-    expect({ total: c.totalBytes, ...c.bytes }, JSON.stringify(c)).toEqual({ total: 0, relocation: 0, replicaFileBased: 0, rebalance: 0 });
+    expect({ total: c.totalBytes, ...c.bytes }, JSON.stringify(c)).toEqual({
+      total: 0,
+      relocation: 0,
+      replicaFileBased: 0,
+      rebalance: 0,
+    });
     expect(c.operationBased, 'the returning nodes recovered operation-based').toBeGreaterThan(0);
 
     const summary = JSON.stringify({ writes: report.writes, reads: report.reads, samples: report.samples });
@@ -95,20 +117,38 @@ describe.concurrent('rollout with --relocation auto and a table with 0 replicas'
     made.push(s);
     const rbac = await plugin(['rbac', 'install', '-n', s.namespace]);
     expect(rbac.code, rbac.stdout + rbac.stderr).toBe(0);
-    const state = await sim<{ shards: Array<{ table: string; primary: boolean; node_name?: string }> }>('GET', `/clusters/${s.cluster}`);
+    const state = await sim<{ shards: Array<{ table: string; primary: boolean; node_name?: string }> }>(
+      'GET',
+      `/clusters/${s.cluster}`,
+    );
     const holder = state.shards.find((x) => (x.table === 'solo' || x.table.endsWith('.solo')) && x.primary)?.node_name;
     expect(holder, JSON.stringify(state.shards.slice(0, 3))).toBeTruthy();
     const holderPod = s.pods.find((p) => nodeOf(p) === holder)!;
 
     const plan = await plugin(['plan', `sts/${s.sts}`, '-n', s.namespace]);
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
-    expect(plan.stdout).toContain(`Relocation of ${holderPod}: primaries because doc.solo has 0 replicas (shard 0 primary on ${holder})`);
-    for (const p of s.pods.filter((x) => x !== holderPod)) expect(plan.stdout).toMatch(new RegExp(`${p}\\s+${nodeOf(p)}\\s+manual\\s+none\\s`));
+    expect(plan.stdout).toContain(
+      `Relocation of ${holderPod}: primaries because doc.solo has 0 replicas (shard 0 primary on ${holder})`,
+    );
+    for (const p of s.pods.filter((x) => x !== holderPod))
+      expect(plan.stdout).toMatch(new RegExp(`${p}\\s+${nodeOf(p)}\\s+manual\\s+none\\s`));
 
-    const r = await plugin(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...FAST_FLAGS, '-o', 'json']);
+    const r = await plugin([
+      'rollout',
+      `sts/${s.sts}`,
+      '-n',
+      s.namespace,
+      '--image',
+      RUNNER_IMAGE,
+      ...FAST_FLAGS,
+      '-o',
+      'json',
+    ]);
     const out = r.stdout + r.stderr;
     expect(r.code, out).toBe(0);
-    expect(out).toMatch(new RegExp(`Relocation for pod ${holderPod} \\(node ${holder}\\): primaries \\(doc\\.solo has 0 replicas`));
+    expect(out).toMatch(
+      new RegExp(`Relocation for pod ${holderPod} \\(node ${holder}\\): primaries \\(doc\\.solo has 0 replicas`),
+    );
     const c = await copied(s);
     // The 0-replica shard was copied off its holder (a file copy); whichever pod holds it when its turn comes relocates.
     expect(c.bytes.relocation, JSON.stringify(c)).toBeGreaterThanOrEqual(64 * MB);

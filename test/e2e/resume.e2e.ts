@@ -6,8 +6,27 @@
 // meets the node still draining (and, with dc_util, the old pod still terminating); then it is released.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CDK_STATE, RUNNER_IMAGE, eventually, kubectlJson, leases, pluginOk, pluginStart, sim, simState } from './harness.js';
-import { FAST_FLAGS, FAST_SIM, expectClusterSafe, expectDecommissionedOnce, expectRecreatedOnce, nodeOf, scenario, type Scenario } from './scenario.js';
+import {
+  CDK_STATE,
+  RUNNER_IMAGE,
+  eventually,
+  kubectlJson,
+  leases,
+  pluginOk,
+  pluginStart,
+  sim,
+  simState,
+} from './harness.js';
+import {
+  FAST_FLAGS,
+  FAST_SIM,
+  expectClusterSafe,
+  expectDecommissionedOnce,
+  expectRecreatedOnce,
+  nodeOf,
+  scenario,
+  type Scenario,
+} from './scenario.js';
 
 const made: Scenario[] = [];
 afterAll(async () => {
@@ -37,7 +56,8 @@ describe.concurrent.each([
     prefix: 'e2e-resume-manual',
     // The Lease says decommission-sent just before the statement goes out: kill once the node drains.
     killWhen: 'the node drains',
-    followed: /Resuming: node (\S+) is already decommissioning \(sent by an earlier run of operation \S+\); following it, not sending it again/,
+    followed:
+      /Resuming: node (\S+) is already decommissioning \(sent by an earlier run of operation \S+\); following it, not sending it again/,
   },
   {
     strategy: 'kubernetes_managed',
@@ -57,7 +77,17 @@ describe.concurrent.each([
     let held = true;
     // --relocation primaries: the kill must land while the node drains, which HOLD_SIM's slow relocation makes last;
     // a relocation-free drain (auto's none) moves nothing and ends at once.
-    const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, '--relocation', 'primaries', ...FAST_FLAGS]);
+    const run = pluginStart([
+      'rollout',
+      `sts/${s.sts}`,
+      '-n',
+      s.namespace,
+      '--image',
+      RUNNER_IMAGE,
+      '--relocation',
+      'primaries',
+      ...FAST_FLAGS,
+    ]);
     try {
       const at = await eventually(
         `a pod at step ${killAt}`,
@@ -67,7 +97,8 @@ describe.concurrent.each([
       );
       const pod = at.progress!.current!.pod;
       const node = nodeOf(pod);
-      const terminating = async () => !!(await kubectlJson(['get', 'pod', pod, '-n', s.namespace])).metadata.deletionTimestamp;
+      const terminating = async () =>
+        !!(await kubectlJson(['get', 'pod', pod, '-n', s.namespace])).metadata.deletionTimestamp;
       const draining = async () => !!(await simState(s.cluster)).nodes?.find((n) => n.name === node)?.decommission;
       await eventually(`${pod}: ${killWhen}`, dcUtil ? terminating : draining, 30_000, 100);
       const [runner] = (await runnerPods(s.namespace)).filter((p) => p.status?.phase === 'Running');
@@ -77,7 +108,12 @@ describe.concurrent.each([
       process.kill(pid, 'SIGKILL');
 
       // The retry must meet the node still draining (with dc_util: the old pod still terminating) and follow it.
-      const who = await eventually('the retried runner to follow', async () => followed.exec(run.output())?.[1], 90_000, 200).catch(() => undefined);
+      const who = await eventually(
+        'the retried runner to follow',
+        async () => followed.exec(run.output())?.[1],
+        90_000,
+        200,
+      ).catch(() => undefined);
       const old = await kubectlJson(['get', 'pod', pod, '-n', s.namespace]).catch(() => null);
       const still = (await simState(s.cluster)).nodes?.find((n) => n.name === node)?.decommission;
       expect(who, `the retry followed ${dcUtil ? pod : node}:\n${run.output()}`).toBe(dcUtil ? pod : node);
@@ -98,14 +134,25 @@ describe.concurrent.each([
       expect(out).toMatch(/Resuming rolling restart/);
       // The engine records DecommissionStarted right before it sends the DECOMMISSION (manual) or deletes the pod
       // (dc_util): one per pod, the followed pod's from the killed runner (reportingInstance = its hostname).
-      const events = (await kubectlJson(['get', 'events', '-n', s.namespace])).items.filter((e: any) => e.reason === 'DecommissionStarted');
-      const perPod = Object.fromEntries(s.pods.map((p) => [p, events.filter((e: any) => e.involvedObject?.name === p).length]));
-      expect(perPod, `DecommissionStarted (${dcUtil ? 'delete' : 'DECOMMISSION'}) per pod`).toEqual(Object.fromEntries(s.pods.map((p) => [p, 1])));
-      expect(events.find((e: any) => e.involvedObject?.name === pod)?.reportingInstance, 'who started the followed pod').toBe(runner.metadata.name);
+      const events = (await kubectlJson(['get', 'events', '-n', s.namespace])).items.filter(
+        (e: any) => e.reason === 'DecommissionStarted',
+      );
+      const perPod = Object.fromEntries(
+        s.pods.map((p) => [p, events.filter((e: any) => e.involvedObject?.name === p).length]),
+      );
+      expect(perPod, `DecommissionStarted (${dcUtil ? 'delete' : 'DECOMMISSION'}) per pod`).toEqual(
+        Object.fromEntries(s.pods.map((p) => [p, 1])),
+      );
+      expect(
+        events.find((e: any) => e.involvedObject?.name === pod)?.reportingInstance,
+        'who started the followed pod',
+      ).toBe(runner.metadata.name);
       expectRecreatedOnce(s);
       await expectClusterSafe(s);
       await expectDecommissionedOnce(s, s.pods.map(nodeOf));
-      const job = (await kubectlJson(['get', 'jobs', '-n', s.namespace, '-l', 'app.kubernetes.io/name=crate-decommission'])).items[0];
+      const job = (
+        await kubectlJson(['get', 'jobs', '-n', s.namespace, '-l', 'app.kubernetes.io/name=crate-decommission'])
+      ).items[0];
       expect(job.status.failed).toBe(1);
     } finally {
       // Never leave a held drain behind a failed assertion (the plugin would wait for it).

@@ -5,8 +5,25 @@
 // acknowledged write may be lost, no read or write may fail for want of data, and every node must have refused
 // requests while it drained (HTTP 500 "[node][ip:4300][sql] disconnected", as CrateDB 6.4.3).
 import { afterAll, describe, expect, it } from 'vitest';
-import { RUNNER_IMAGE, eventually, installRbacFromManifests, kubectlJson, kubectlOk, plugin, pluginOk } from './harness.js';
-import { FAST_FLAGS, FAST_SIM, expectClusterSafe, expectDecommissionedOnce, expectRecreatedOnce, nodeOf, scenario, type Scenario } from './scenario.js';
+import {
+  RUNNER_IMAGE,
+  eventually,
+  installRbacFromManifests,
+  kubectlJson,
+  kubectlOk,
+  plugin,
+  pluginOk,
+} from './harness.js';
+import {
+  FAST_FLAGS,
+  FAST_SIM,
+  expectClusterSafe,
+  expectDecommissionedOnce,
+  expectRecreatedOnce,
+  nodeOf,
+  scenario,
+  type Scenario,
+} from './scenario.js';
 import { startTraffic } from './traffic.js';
 
 const made: Scenario[] = [];
@@ -40,11 +57,28 @@ describe.concurrent.each([
     const summary = JSON.stringify({ writes: report.writes, reads: report.reads, samples: report.samples });
     expect(report.acknowledged, summary).toBeGreaterThan(0);
     expect(await traffic.lost(), 'acknowledged writes not found after the rollout').toEqual([]);
-    expect({ ...report.writes, ok: 0, refused: 0, unreachable: 0 }, `writes: ${summary}`).toEqual({ ok: 0, refused: 0, unreachable: 0, unavailable: 0, missing: 0, other: 0 });
-    expect({ ...report.reads, ok: 0, refused: 0, unreachable: 0 }, `reads: ${summary}`).toEqual({ ok: 0, refused: 0, unreachable: 0, unavailable: 0, missing: 0, other: 0 });
+    expect({ ...report.writes, ok: 0, refused: 0, unreachable: 0 }, `writes: ${summary}`).toEqual({
+      ok: 0,
+      refused: 0,
+      unreachable: 0,
+      unavailable: 0,
+      missing: 0,
+      other: 0,
+    });
+    expect({ ...report.reads, ok: 0, refused: 0, unreachable: 0 }, `reads: ${summary}`).toEqual({
+      ok: 0,
+      refused: 0,
+      unreachable: 0,
+      unavailable: 0,
+      missing: 0,
+      other: 0,
+    });
     for (const pod of s.pods) {
       const n = report.perNode[nodeOf(pod)];
-      expect((n?.writes.refused ?? 0) + (n?.reads.refused ?? 0), `requests refused by ${nodeOf(pod)} while it drained: ${summary}`).toBeGreaterThan(0);
+      expect(
+        (n?.writes.refused ?? 0) + (n?.reads.refused ?? 0),
+        `requests refused by ${nodeOf(pod)} while it drained: ${summary}`,
+      ).toBeGreaterThan(0);
     }
     expect(out).toMatch(/job\.batch\/crate-decommission-rollout-\S+ created/);
     // Runner log lines for every pod reached the plugin (plain progress: "HH:MM:SS LEVEL [pod] message").
@@ -54,10 +88,16 @@ describe.concurrent.each([
     expectRecreatedOnce(s);
     await expectClusterSafe(s);
     await expectDecommissionedOnce(s, s.pods.map(nodeOf));
-    await eventually('the runner Job to be Complete', async () => {
-      const job = (await kubectlJson(['get', 'jobs', '-n', s.namespace, '-l', 'app.kubernetes.io/name=crate-decommission'])).items[0];
-      return job?.status?.succeeded === 1;
-    }, 30_000);
+    await eventually(
+      'the runner Job to be Complete',
+      async () => {
+        const job = (
+          await kubectlJson(['get', 'jobs', '-n', s.namespace, '-l', 'app.kubernetes.io/name=crate-decommission'])
+        ).items[0];
+        return job?.status?.succeeded === 1;
+      },
+      30_000,
+    );
   });
 });
 
@@ -71,12 +111,23 @@ describe.concurrent('rollout over HTTP with credentials (crate-operator style: a
     await kubectlOk(['create', 'secret', 'generic', 'crate-system', '-n', s.namespace, '--from-literal=pw=s3cret-pw']);
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     const r = await plugin([
-      'rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...FAST_FLAGS,
-      '--sql-user', 'system', '--sql-password-secret', 'crate-system:pw',
+      'rollout',
+      `sts/${s.sts}`,
+      '-n',
+      s.namespace,
+      '--image',
+      RUNNER_IMAGE,
+      ...FAST_FLAGS,
+      '--sql-user',
+      'system',
+      '--sql-password-secret',
+      'crate-system:pw',
     ]);
     const out = r.stdout + r.stderr;
     expect(r.code, out).toBe(0);
-    expect(out).toMatch(/SQL transport: http \(credentials are known \(user system, password from Secret crate-system key pw\)/);
+    expect(out).toMatch(
+      /SQL transport: http \(credentials are known \(user system, password from Secret crate-system key pw\)/,
+    );
     // DECOMMISSION needs a superuser: sys.users says `system` is none, so the engine sends it through exec as crate
     // directly, without a 4010 over HTTP first.
     expect(out).toMatch(/through exec into pod \S+ container crate as crate: the HTTP user system is not a superuser/);

@@ -36,7 +36,10 @@ export interface Scenario {
   drop(): Promise<void>;
 }
 
-export async function scenario(prefix: string, opts: Partial<Omit<CrateClusterOptions, 'namespace' | 'name'>> & { dcUtil: boolean }): Promise<Scenario> {
+export async function scenario(
+  prefix: string,
+  opts: Partial<Omit<CrateClusterOptions, 'namespace' | 'name'>> & { dcUtil: boolean },
+): Promise<Scenario> {
   const ns = await createNamespace(prefix);
   const cluster = ns.name;
   const replicas = opts.replicas ?? 3;
@@ -44,7 +47,12 @@ export async function scenario(prefix: string, opts: Partial<Omit<CrateClusterOp
   const sts = statefulSetName(cluster);
   const pods = podNames(sts, replicas);
   const uids = recordPodUids(ns.name);
-  await eventually('the pod watch to list every pod', async () => pods.every((p) => uids.uids(p).length === 1), 30_000, 100);
+  await eventually(
+    'the pod watch to list every pod',
+    async () => pods.every((p) => uids.uids(p).length === 1),
+    30_000,
+    100,
+  );
   return {
     namespace: ns.name,
     cluster,
@@ -60,15 +68,20 @@ export async function scenario(prefix: string, opts: Partial<Omit<CrateClusterOp
       // forced node exits 1 and a restarted one would rejoin a fresh cluster). Best effort: a coordinator older
       // than DELETE /clusters answers 404/405.
       if (process.env.CDK_KEEP === '1') return;
-      const deleted = await eventually(`simulated cluster ${cluster} deleted`, async () => {
-        try {
-          await sim('DELETE', `/clusters/${cluster}`);
-          return true;
-        } catch (err) {
-          if (/: 409 /.test(String(err))) return false;
-          return 'gone-or-unsupported';
-        }
-      }, 15_000, 500).catch(() => false);
+      const deleted = await eventually(
+        `simulated cluster ${cluster} deleted`,
+        async () => {
+          try {
+            await sim('DELETE', `/clusters/${cluster}`);
+            return true;
+          } catch (err) {
+            if (/: 409 /.test(String(err))) return false;
+            return 'gone-or-unsupported';
+          }
+        },
+        15_000,
+        500,
+      ).catch(() => false);
       if (!deleted) await sim('DELETE', `/clusters/${cluster}?force=true`).catch(() => undefined);
     },
   };
@@ -89,7 +102,9 @@ export async function expectClusterSafe(s: Scenario): Promise<void> {
   if (!s.dcUtil) {
     // The manual strategy puts cluster.graceful_stop.* back: here they were at their defaults, so no level holds them.
     const state = await simState(s.cluster);
-    const left = Object.keys({ ...flattenSettings(state.transient), ...flattenSettings(state.persistent) }).filter((k) => k.startsWith('cluster.graceful_stop.'));
+    const left = Object.keys({ ...flattenSettings(state.transient), ...flattenSettings(state.persistent) }).filter(
+      (k) => k.startsWith('cluster.graceful_stop.'),
+    );
     expect(left, 'cluster.graceful_stop.* left set').toEqual([]);
   }
 }

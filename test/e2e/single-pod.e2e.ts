@@ -2,7 +2,15 @@
 // then delete) and `restart` (dc_util preStop).
 import { afterAll, describe, expect, it } from 'vitest';
 import { RUNNER_IMAGE, eventually, kubectlJson, plugin, pluginOk } from './harness.js';
-import { FAST_FLAGS, expectClusterSafe, expectDecommissionedOnce, expectRecreatedOnce, nodeOf, scenario, type Scenario } from './scenario.js';
+import {
+  FAST_FLAGS,
+  expectClusterSafe,
+  expectDecommissionedOnce,
+  expectRecreatedOnce,
+  nodeOf,
+  scenario,
+  type Scenario,
+} from './scenario.js';
 
 const made: Scenario[] = [];
 afterAll(async () => {
@@ -21,7 +29,18 @@ describe('single pod', () => {
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     const pod = s.pods[1]!;
     const oldUid = (await kubectlJson(['get', 'pod', pod, '-n', s.namespace])).metadata.uid;
-    const r = await plugin(['decommission', pod, '-n', s.namespace, '--image', RUNNER_IMAGE, '--timeout', '120s', '--health-timeout', '120s']);
+    const r = await plugin([
+      'decommission',
+      pod,
+      '-n',
+      s.namespace,
+      '--image',
+      RUNNER_IMAGE,
+      '--timeout',
+      '120s',
+      '--health-timeout',
+      '120s',
+    ]);
     const out = r.stdout + r.stderr;
     expect(r.code, out).toBe(0);
     expect(out).toMatch(new RegExp(`\\[${pod}\\] `));

@@ -11,7 +11,15 @@
 //    timeout, and the output says what it waits for.
 import { afterAll, describe, expect, it } from 'vitest';
 import { RUNNER_IMAGE, eventually, kubectlJson, leases, pluginOk, pluginStart, sim, simState } from './harness.js';
-import { FAST_SIM, expectClusterSafe, expectDecommissionedOnce, expectRecreatedOnce, nodeOf, scenario, type Scenario } from './scenario.js';
+import {
+  FAST_SIM,
+  expectClusterSafe,
+  expectDecommissionedOnce,
+  expectRecreatedOnce,
+  nodeOf,
+  scenario,
+  type Scenario,
+} from './scenario.js';
 import { startTraffic } from './traffic.js';
 
 const made: Scenario[] = [];
@@ -22,13 +30,21 @@ afterAll(async () => {
 const COMMON = ['--pod-ready-timeout', '120s', '--health-timeout', '120s', '--yes'];
 
 /** Leak the counter of the first node that drains, the moment its DECOMMISSION goes out (before its first check). */
-async function leakFirstDrainingNode(s: Scenario, run: { done: Promise<{ code: number; stdout: string; stderr: string }> }): Promise<{ pod: string; node: string }> {
+async function leakFirstDrainingNode(
+  s: Scenario,
+  run: { done: Promise<{ code: number; stdout: string; stderr: string }> },
+): Promise<{ pod: string; node: string }> {
   // A plugin that ends first (bad input, a failed pre-flight) fails the test at once, with its output.
   const ended = run.done.then((r) => {
     throw new Error(`the rollout ended (exit ${r.code}) before a node was decommissioning:\n${r.stdout}${r.stderr}`);
   });
   const at = await Promise.race([
-    eventually('the first node to be decommissioning', async () => (await leases(s.namespace)).find((l) => l.progress?.current?.step === 'decommission-sent'), 120_000, 100),
+    eventually(
+      'the first node to be decommissioning',
+      async () => (await leases(s.namespace)).find((l) => l.progress?.current?.step === 'decommission-sent'),
+      120_000,
+      100,
+    ),
     ended,
   ]);
   ended.catch(() => undefined);
@@ -42,7 +58,10 @@ async function leakFirstDrainingNode(s: Scenario, run: { done: Promise<{ code: n
 const events = async (s: Scenario, reason: string) =>
   (await kubectlJson(['get', 'events', '-n', s.namespace])).items.filter((e: any) => e.reason === reason);
 
-const timeoutsReached = async (s: Scenario) => ((await simState(s.cluster)).history ?? []).filter((h) => /graceful_stop\.timeout \S+ reached/.test(h.what)).map((h) => h.what);
+const timeoutsReached = async (s: Scenario) =>
+  ((await simState(s.cluster)).history ?? [])
+    .filter((h) => /graceful_stop\.timeout \S+ reached/.test(h.what))
+    .map((h) => h.what);
 
 describe.concurrent('a leaked active-request counter during a rollout (manual strategy)', () => {
   it('stall break (default), under client traffic with the retried-read leak on: every stalled node is stopped after --stall-idle, far inside the graceful-stop timeout', async () => {
@@ -55,8 +74,11 @@ describe.concurrent('a leaked active-request counter during a rollout (manual st
     let watching = true;
     const watcher = (async () => {
       while (watching) {
-        const st = (await simState(s.cluster).catch(() => null)) as { nodes?: Array<{ name: string; leaked?: number }> | null } | null;
-        for (const n of st?.nodes ?? []) leakedByTraffic.set(n.name, Math.max(leakedByTraffic.get(n.name) ?? 0, n.leaked ?? 0));
+        const st = (await simState(s.cluster).catch(() => null)) as {
+          nodes?: Array<{ name: string; leaked?: number }> | null;
+        } | null;
+        for (const n of st?.nodes ?? [])
+          leakedByTraffic.set(n.name, Math.max(leakedByTraffic.get(n.name) ?? 0, n.leaked ?? 0));
         await new Promise((r) => setTimeout(r, 300));
       }
     })();
@@ -65,7 +87,23 @@ describe.concurrent('a leaked active-request counter during a rollout (manual st
     let report;
     let first;
     try {
-      const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...COMMON, '--decommission-timeout', '5m', '--stall-idle', '10s', '--heartbeat', '10s', '--relocation', 'primaries']); // the evidence asserted below is a PRIMARIES drain's
+      const run = pluginStart([
+        'rollout',
+        `sts/${s.sts}`,
+        '-n',
+        s.namespace,
+        '--image',
+        RUNNER_IMAGE,
+        ...COMMON,
+        '--decommission-timeout',
+        '5m',
+        '--stall-idle',
+        '10s',
+        '--heartbeat',
+        '10s',
+        '--relocation',
+        'primaries',
+      ]); // the evidence asserted below is a PRIMARIES drain's
       first = await leakFirstDrainingNode(s, run);
       r = await run.done;
     } finally {
@@ -80,33 +118,61 @@ describe.concurrent('a leaked active-request counter during a rollout (manual st
     expect(took, `rollout took ${took} s:\n${out}`).toBeLessThan(240);
     expect(await timeoutsReached(s), 'nodes that waited for the graceful-stop timeout').toEqual([]);
     const broken = await events(s, 'StallBroken');
-    const perPod = Object.fromEntries(s.pods.map((p) => [p, broken.filter((e: any) => e.involvedObject?.name === p).length]));
+    const perPod = Object.fromEntries(
+      s.pods.map((p) => [p, broken.filter((e: any) => e.involvedObject?.name === p).length]),
+    );
     expect(perPod[first.pod], `StallBroken for ${first.pod} (leaked through the control API)`).toBe(1);
     // Every other node leaked by itself while an earlier one left (reads it coordinated were retried).
     const others = s.pods.filter((p) => p !== first.pod);
-    for (const p of others) expect(leakedByTraffic.get(nodeOf(p)) ?? 0, `counts ${nodeOf(p)} leaked through retried reads`).toBeGreaterThan(0);
+    for (const p of others)
+      expect(leakedByTraffic.get(nodeOf(p)) ?? 0, `counts ${nodeOf(p)} leaked through retried reads`).toBeGreaterThan(
+        0,
+      );
     // A single leaked count is offset by the DECOMMISSION's own job at the node's first check (it then exits by
     // itself); with more, the node stalls and must be broken out, once.
     const stalled = [first.pod, ...others.filter((p) => (leakedByTraffic.get(nodeOf(p)) ?? 0) > 1)];
-    expect(stalled.length, `pods stalled by the traffic's leak: ${JSON.stringify(Object.fromEntries(leakedByTraffic))}`).toBeGreaterThan(1);
-    expect(perPod, 'one StallBroken Event per stalled pod').toEqual(Object.fromEntries(s.pods.map((p) => [p, stalled.includes(p) ? 1 : 0])));
+    expect(
+      stalled.length,
+      `pods stalled by the traffic's leak: ${JSON.stringify(Object.fromEntries(leakedByTraffic))}`,
+    ).toBeGreaterThan(1);
+    expect(perPod, 'one StallBroken Event per stalled pod').toEqual(
+      Object.fromEntries(s.pods.map((p) => [p, stalled.includes(p) ? 1 : 0])),
+    );
     expect(broken[0].type).toBe('Warning');
     expect(broken[0].message).toMatch(/active-request counter leaks on retried reads/);
     // The log says why, for each node.
     for (const p of stalled) {
       expect(out, `why ${nodeOf(p)} was broken out`).toMatch(
-        new RegExp(`Stall break: node ${nodeOf(p)}: the drain is done \\(no primary on it, no shard relocating\\), it refuses SQL \\(draining\\) and sys\\.jobs / sys\\.operations showed no job coordinated by it and no job part on it for 1\\ds, yet it has not exited: CrateDB 6\\.4\\.3's active-request counter leaks on retried reads.*the 5m graceful-stop timeout; deleting pod ${p} \\(grace period 30s\\)`),
+        new RegExp(
+          `Stall break: node ${nodeOf(p)}: the drain is done \\(no primary on it, no shard relocating\\), it refuses SQL \\(draining\\) and sys\\.jobs / sys\\.operations showed no job coordinated by it and no job part on it for 1\\ds, yet it has not exited: CrateDB 6\\.4\\.3's active-request counter leaks on retried reads.*the 5m graceful-stop timeout; deleting pod ${p} \\(grace period 30s\\)`,
+        ),
       );
     }
     const summary = JSON.stringify({ writes: report.writes, reads: report.reads, samples: report.samples });
     expect(report.acknowledged, summary).toBeGreaterThan(0);
     expect(await traffic.lost(), 'acknowledged writes not found after the rollout').toEqual([]);
-    expect({ ...report.writes, ok: 0, refused: 0, unreachable: 0 }, `writes: ${summary}`).toEqual({ ok: 0, refused: 0, unreachable: 0, unavailable: 0, missing: 0, other: 0 });
-    expect({ ...report.reads, ok: 0, refused: 0, unreachable: 0 }, `reads: ${summary}`).toEqual({ ok: 0, refused: 0, unreachable: 0, unavailable: 0, missing: 0, other: 0 });
+    expect({ ...report.writes, ok: 0, refused: 0, unreachable: 0 }, `writes: ${summary}`).toEqual({
+      ok: 0,
+      refused: 0,
+      unreachable: 0,
+      unavailable: 0,
+      missing: 0,
+      other: 0,
+    });
+    expect({ ...report.reads, ok: 0, refused: 0, unreachable: 0 }, `reads: ${summary}`).toEqual({
+      ok: 0,
+      refused: 0,
+      unreachable: 0,
+      unavailable: 0,
+      missing: 0,
+      other: 0,
+    });
     expectRecreatedOnce(s);
     await expectClusterSafe(s);
     await expectDecommissionedOnce(s, s.pods.map(nodeOf));
-    process.stderr.write(`stall-break: rollout ${took.toFixed(0)} s under traffic, leaked by retried reads ${JSON.stringify(Object.fromEntries(leakedByTraffic))}, ${report.acknowledged} writes acknowledged\n`);
+    process.stderr.write(
+      `stall-break: rollout ${took.toFixed(0)} s under traffic, leaked by retried reads ${JSON.stringify(Object.fromEntries(leakedByTraffic))}, ${report.acknowledged} writes acknowledged\n`,
+    );
   }, 300_000);
 
   it('--no-stall-break: the leaked node waits for the graceful-stop timeout, and the output says what it waits for', async () => {
@@ -114,7 +180,20 @@ describe.concurrent('a leaked active-request counter during a rollout (manual st
     made.push(s);
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
     const started = Date.now();
-    const run = pluginStart(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--image', RUNNER_IMAGE, ...COMMON, '--decommission-timeout', '40s', '--heartbeat', '10s', '--no-stall-break']);
+    const run = pluginStart([
+      'rollout',
+      `sts/${s.sts}`,
+      '-n',
+      s.namespace,
+      '--image',
+      RUNNER_IMAGE,
+      ...COMMON,
+      '--decommission-timeout',
+      '40s',
+      '--heartbeat',
+      '10s',
+      '--no-stall-break',
+    ]);
     const first = await leakFirstDrainingNode(s, run);
     const r = await run.done;
     const took = (Date.now() - started) / 1000;
@@ -125,9 +204,17 @@ describe.concurrent('a leaked active-request counter during a rollout (manual st
     // The simulator's node waited for the timeout and then exited (force=true).
     const reached = await timeoutsReached(s);
     expect(reached, 'the leaked node reached the graceful-stop timeout').toHaveLength(1);
-    expect(reached[0]).toMatch(new RegExp(`decommission of ${first.node}: graceful_stop\\.timeout 40s reached with -?\\d+ active requests, force=true`));
+    expect(reached[0]).toMatch(
+      new RegExp(
+        `decommission of ${first.node}: graceful_stop\\.timeout 40s reached with -?\\d+ active requests, force=true`,
+      ),
+    );
     // What it waits for, while it waits: the process exit of that pod, the node idle (nothing running on it), the time left.
-    const beats = out.split('\n').filter((l) => l.includes(`Waiting for the CrateDB process of pod ${first.pod} to exit (node ${first.node} decommissioning)`));
+    const beats = out
+      .split('\n')
+      .filter((l) =>
+        l.includes(`Waiting for the CrateDB process of pod ${first.pod} to exit (node ${first.node} decommissioning)`),
+      );
     expect(beats.length, out).toBeGreaterThanOrEqual(3);
     expect(beats.at(-1)).toMatch(new RegExp(`node ${first.node}: 0 jobs, 0 operations`));
     expect(beats.at(-1)).toMatch(/\(waited [345]\ds, [0-9ms]+ left of the 1m40s timeout\)/);
@@ -135,6 +222,8 @@ describe.concurrent('a leaked active-request counter during a rollout (manual st
     expectRecreatedOnce(s);
     await expectClusterSafe(s);
     await expectDecommissionedOnce(s, s.pods.map(nodeOf));
-    process.stderr.write(`no-stall-break: rollout ${took.toFixed(0)} s, ${beats.length} heartbeats of the leaked node's exit wait\n`);
+    process.stderr.write(
+      `no-stall-break: rollout ${took.toFixed(0)} s, ${beats.length} heartbeats of the leaked node's exit wait\n`,
+    );
   }, 300_000);
 });

@@ -40,15 +40,25 @@ export interface DevServer {
 
 /** The built Temporal CLI (waits for a build in progress; builds when absent). */
 export function temporalCli(): string {
-  return execFileSync(`${REPO}/test/cluster/build-temporal`, [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
+  return execFileSync(`${REPO}/test/cluster/build-temporal`, [], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+    .trim()
+    .split('\n')
+    .pop()!;
 }
 
 export async function startDevServer(): Promise<DevServer> {
   const cli = temporalCli();
   const port = await freePort();
-  const server: ChildProcess = spawn(cli, ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--log-level', 'error'], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
+  const server: ChildProcess = spawn(
+    cli,
+    ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--log-level', 'error'],
+    {
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
   server.on('error', () => undefined);
   await until('the Temporal dev server', () => listening(port), 60_000);
   return { address: `127.0.0.1:${port}`, stop: () => void server.kill('SIGTERM') };
@@ -63,13 +73,27 @@ export interface WorkerProcess {
 
 /** `kubectl crate-decommission worker` on the host; resolves once it polls its task queue. */
 export async function startWorker(address: string, taskQueue: string): Promise<WorkerProcess> {
-  const child = pluginSpawn(['worker', '--temporal-address', address, '--task-queue', taskQueue, '--kubeconfig', KUBECONFIG]);
+  const child = pluginSpawn([
+    'worker',
+    '--temporal-address',
+    address,
+    '--task-queue',
+    taskQueue,
+    '--kubeconfig',
+    KUBECONFIG,
+  ]);
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   child.on('error', () => undefined);
-  await until(`the worker on ${taskQueue} to poll`, () => /polling task queue/.test(log) || child.exitCode !== null, 60_000);
+  await until(
+    `the worker on ${taskQueue} to poll`,
+    () => /polling task queue/.test(log) || child.exitCode !== null,
+    60_000,
+  );
   if (child.exitCode !== null) throw new Error(`the worker exited (${child.exitCode}):\n${log}`);
   return { child, log: () => log, exited };
 }

@@ -5,7 +5,15 @@
 // once, no unavailable primary, allocation reset).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plugin } from './harness.js';
-import { FAST_FLAGS, expectClusterSafe, expectDecommissionedOnce, expectRecreatedOnce, nodeOf, scenario, type Scenario } from './scenario.js';
+import {
+  FAST_FLAGS,
+  expectClusterSafe,
+  expectDecommissionedOnce,
+  expectRecreatedOnce,
+  nodeOf,
+  scenario,
+  type Scenario,
+} from './scenario.js';
 import { startDevServer, startWorker, type DevServer, type WorkerProcess } from './temporal-env.js';
 
 const made: Scenario[] = [];
@@ -34,14 +42,30 @@ describe.concurrent.each([
   it('the workflow rolls every pod once, no unavailable primary, allocation reset, exit 0, progress streamed back', async () => {
     const s = await scenario(prefix, { dcUtil });
     made.push(s);
-    const r = await plugin(['rollout', `sts/${s.sts}`, '-n', s.namespace, '--temporal', '--temporal-address', address, '--task-queue', taskQueue, '--yes', ...FAST_FLAGS], {
-      timeoutMs: 300_000,
-    });
+    const r = await plugin(
+      [
+        'rollout',
+        `sts/${s.sts}`,
+        '-n',
+        s.namespace,
+        '--temporal',
+        '--temporal-address',
+        address,
+        '--task-queue',
+        taskQueue,
+        '--yes',
+        ...FAST_FLAGS,
+      ],
+      {
+        timeoutMs: 300_000,
+      },
+    );
     const out = r.stdout + r.stderr;
     expect(r.code, `${out}\n--- worker ---\n${workerLog().slice(-4000)}`).toBe(0);
     expect(out).toMatch(/workflow crate-rollout-\S+ started on 127\.0\.0\.1:\d+/);
     // The engine's lines (from the heartbeats) and the per-pod outcomes (progress query) reached the plugin.
-    for (const pod of s.pods) expect(out, `progress of ${pod}`).toMatch(new RegExp(`\\[${pod}\\] Pod ${pod} restarted`));
+    for (const pod of s.pods)
+      expect(out, `progress of ${pod}`).toMatch(new RegExp(`\\[${pod}\\] Pod ${pod} restarted`));
     expect(out).toMatch(strategy === 'manual' ? /manual decommission/i : /dc_util/);
     expectRecreatedOnce(s);
     await expectClusterSafe(s);

@@ -168,7 +168,8 @@ export async function startTraffic(opts: TrafficOptions): Promise<Traffic> {
       return count(node, 'reads', 'other', r);
     }
     if (rows.length === 1) count(node, 'reads', 'ok');
-    else count(node, 'reads', 'missing', { status: 200, body: `id ${probe} acknowledged, read ${JSON.stringify(rows)}` });
+    else
+      count(node, 'reads', 'missing', { status: 200, body: `id ${probe} acknowledged, read ${JSON.stringify(rows)}` });
   };
 
   const loop = async (node: string) => {

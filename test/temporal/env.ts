@@ -12,7 +12,10 @@ export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /** Path of the built Temporal CLI (builds it on first use: 10-25 min cold). */
 export function temporalCli(): string {
   if (process.env.CDK_TEMPORAL_CLI) return process.env.CDK_TEMPORAL_CLI;
-  const out = execFileSync(`${REPO}test/cluster/build-temporal`, [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(`${REPO}test/cluster/build-temporal`, [], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return out.trim().split('\n').pop()!;
 }
 
@@ -31,7 +34,14 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: `${REPO}shared/temporal/workflows/index.ts`,
-    logger: { trace() {}, debug() {}, info() {}, log() {}, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) },
+    logger: {
+      trace() {},
+      debug() {},
+      info() {},
+      log() {},
+      warn: (m: string) => console.warn(m),
+      error: (m: string) => console.error(m),
+    },
   });
   return bundle;
 }

@@ -13,7 +13,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { CrateActivities } from '../../shared/temporal/contracts.js';
 import type { PodRestartResult } from '../../shared/schemas.js';
 import { runCli } from '../../plugin/cli.js';
-import { FakePluginKube, installRunnerRbac, runnerPod, statefulSet, testContext, type TestContext } from '../unit/plugin/helpers.js';
+import {
+  FakePluginKube,
+  installRunnerRbac,
+  runnerPod,
+  statefulSet,
+  testContext,
+  type TestContext,
+} from '../unit/plugin/helpers.js';
 import { startDevServer, workflowBundle } from './env.js';
 
 const NS = 'crate';
@@ -28,8 +35,12 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const line = (msg: string, pod: string, step = 'decommission') => JSON.stringify({ ts: '2026-01-01T00:00:00.000Z', level: 'info', msg, pod, step });
-const engineLines = (pod: string) => [line(`Analyzing decommission strategy for pod ${pod}`, pod, 'analyze'), line(`Decommission completed for pod ${pod} using manual strategy`, pod)];
+const line = (msg: string, pod: string, step = 'decommission') =>
+  JSON.stringify({ ts: '2026-01-01T00:00:00.000Z', level: 'info', msg, pod, step });
+const engineLines = (pod: string) => [
+  line(`Analyzing decommission strategy for pod ${pod}`, pod, 'analyze'),
+  line(`Decommission completed for pod ${pod} using manual strategy`, pod),
+];
 
 function podResult(pod: string, over: Partial<PodRestartResult> = {}): PodRestartResult {
   return {
@@ -62,7 +73,13 @@ function fakes(script: Script = {}) {
   const released = new Promise<void>((r) => (release = r));
   const a: CrateActivities = {
     async analyzeCluster(input) {
-      return { name: input.name, namespace: input.namespace, dcUtilTimeout: 720, pods: PODS.map((name) => ({ name })), statefulSets: [] } as never;
+      return {
+        name: input.name,
+        namespace: input.namespace,
+        dcUtilTimeout: 720,
+        pods: PODS.map((name) => ({ name })),
+        statefulSets: [],
+      } as never;
     },
     async planRollingRestart(input) {
       return {
@@ -70,7 +87,9 @@ function fakes(script: Script = {}) {
         namespace: input.cluster.namespace,
         order: PODS.map((podName) => ({ podName, timeoutSeconds: 100, alreadyDone: false })),
         preflight: null,
-        preflightDecision: script.refuse ? { outcome: 'refused', pods: [], message: 'failed checks all_tables_green (RED)' } : { outcome: 'passed', pods: [], message: 'passed' },
+        preflightDecision: script.refuse
+          ? { outcome: 'refused', pods: [], message: 'failed checks all_tables_green (RED)' }
+          : { outcome: 'passed', pods: [], message: 'passed' },
         totalTimeoutSeconds: 300,
       } as never;
     },
@@ -83,23 +102,56 @@ function fakes(script: Script = {}) {
     async restartPod(input) {
       const ctx = Context.current();
       const lines = engineLines(input.podName);
-      ctx.heartbeat({ seq: lines.length, lines, pod: input.podName, step: 'decommission', at: new Date().toISOString() });
+      ctx.heartbeat({
+        seq: lines.length,
+        lines,
+        pod: input.podName,
+        step: 'decommission',
+        at: new Date().toISOString(),
+      });
       const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
       if (script.block === input.podName) {
-        const beat = setInterval(() => ctx.heartbeat({ seq: lines.length, lines, pod: input.podName, step: 'decommission', at: new Date().toISOString() }), 300);
+        const beat = setInterval(
+          () =>
+            ctx.heartbeat({
+              seq: lines.length,
+              lines,
+              pod: input.podName,
+              step: 'decommission',
+              at: new Date().toISOString(),
+            }),
+          300,
+        );
         try {
           await Promise.race([ctx.cancelled, released]);
         } catch (err) {
           cancelled.push(input.podName);
-          throw err instanceof CancelledFailure ? new CancelledFailure('cancelled', [podResult(input.podName, { success: false, error: 'Operation aborted: cancelled', errorKind: 'failed' })]) : err;
+          throw err instanceof CancelledFailure
+            ? new CancelledFailure('cancelled', [
+                podResult(input.podName, {
+                  success: false,
+                  error: 'Operation aborted: cancelled',
+                  errorKind: 'failed',
+                }),
+              ])
+            : err;
         } finally {
           clearInterval(beat);
         }
       }
       await wait(1500);
       if (script.fail?.pod === input.podName) {
-        const r = podResult(input.podName, { success: false, error: `pod ${input.podName}: ${script.fail.kind}`, errorKind: script.fail.kind as never });
-        throw ApplicationFailure.create({ message: r.error!, type: script.fail.kind, nonRetryable: true, details: [r] });
+        const r = podResult(input.podName, {
+          success: false,
+          error: `pod ${input.podName}: ${script.fail.kind}`,
+          errorKind: script.fail.kind as never,
+        });
+        throw ApplicationFailure.create({
+          message: r.error!,
+          type: script.fail.kind,
+          nonRetryable: true,
+          details: [r],
+        });
       }
       return podResult(input.podName);
     },
@@ -130,10 +182,30 @@ function ctxFor(): TestContext {
 }
 
 const rollout = (ctx: TestContext, taskQueue: string, extra: string[] = []) =>
-  runCli(['rollout', 'sts/crate', '-n', NS, '--temporal', '--temporal-address', env.address, '--task-queue', taskQueue, '--yes', ...extra], ctx);
+  runCli(
+    [
+      'rollout',
+      'sts/crate',
+      '-n',
+      NS,
+      '--temporal',
+      '--temporal-address',
+      env.address,
+      '--task-queue',
+      taskQueue,
+      '--yes',
+      ...extra,
+    ],
+    ctx,
+  );
 
 /** The same engine lines and outcome through Job mode (a fake cluster, the runner's log and termination message). */
-async function jobMode(opts: { exitCode: number; result: unknown; pods: string[]; extra?: string[] }): Promise<{ code: number; ctx: TestContext }> {
+async function jobMode(opts: {
+  exitCode: number;
+  result: unknown;
+  pods: string[];
+  extra?: string[];
+}): Promise<{ code: number; ctx: TestContext }> {
   const kube = new FakePluginKube();
   kube.put(statefulSet(NS, 'crate', 3));
   installRunnerRbac(kube, NS);
@@ -142,17 +214,27 @@ async function jobMode(opts: { exitCode: number; result: unknown; pods: string[]
   kube.logs.set(`${NS}/${name}-p1`, { lines: opts.pods.flatMap(engineLines) });
   const run = runCli(['rollout', 'sts/crate', '-n', NS, '--yes', ...(opts.extra ?? [])], ctx);
   await new Promise((r) => setTimeout(r, 20));
-  kube.put(runnerPod(NS, name, `${name}-p1`, { terminated: { exitCode: opts.exitCode, message: JSON.stringify(opts.result) } }));
+  kube.put(
+    runnerPod(NS, name, `${name}-p1`, {
+      terminated: { exitCode: opts.exitCode, message: JSON.stringify(opts.result) },
+    }),
+  );
   if (opts.exitCode !== 0) {
     // The Job's podFailurePolicy fails it at once on the runner's documented codes (and on 143: no retry of a cancel).
     const created = (await kube.get<V1Job>({ apiVersion: 'batch/v1', kind: 'Job', namespace: NS, name })) as V1Job;
-    kube.put({ ...created, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'PodFailurePolicy', lastTransitionTime: new Date() }] } } as V1Job);
+    kube.put({
+      ...created,
+      status: {
+        conditions: [{ type: 'Failed', status: 'True', reason: 'PodFailurePolicy', lastTransitionTime: new Date() }],
+      },
+    } as V1Job);
   }
   return { code: await run, ctx };
 }
 
 /** Lines of the engine rendered by the plain progress (`[pod] msg`). */
-const rendered = (text: string) => text.split('\n').filter((l) => /\[crate-\d\] (Analyzing|Decommission completed)/.test(l));
+const rendered = (text: string) =>
+  text.split('\n').filter((l) => /\[crate-\d\] (Analyzing|Decommission completed)/.test(l));
 /** The result summary: from the `✓|✗ rollout of` line to the end of stdout. */
 const summary = (text: string) => text.slice(text.search(/[✓✗] rollout of /)).replace(/ in \S+/, ' in <d>');
 
@@ -177,7 +259,9 @@ describe('rollout --temporal (plugin side)', () => {
     const ctx = ctxFor();
     const code = await withWorker(f.a, (q) => rollout(ctx, q));
     expect(code, ctx.err.text).toBe(0);
-    expect(ctx.err.text).toMatch(/^workflow crate-rollout-crate-crate-\d+-\S+ started on 127\.0\.0\.1:\d+ \(namespace default, task queue plugin-\S+; Ctrl-C detaches, the workflow goes on\)$/m);
+    expect(ctx.err.text).toMatch(
+      /^workflow crate-rollout-crate-crate-\d+-\S+ started on 127\.0\.0\.1:\d+ \(namespace default, task queue plugin-\S+; Ctrl-C detaches, the workflow goes on\)$/m,
+    );
     const job = await jobMode({ exitCode: 0, result: rollingResult(PODS.map((p) => podResult(p))), pods: PODS });
     expect(job.code).toBe(0);
     expect(rendered(ctx.out.text), `${ctx.out.text}\n---\n${ctx.err.text}`).toEqual(rendered(job.ctx.out.text));
@@ -193,8 +277,18 @@ describe('rollout --temporal (plugin side)', () => {
     expect(code, ctx.err.text).toBe(0);
     for (const l of ctx.err.lines) expect(() => JSON.parse(l), l).not.toThrow();
     const doc = JSON.parse(ctx.out.text);
-    expect(doc).toMatchObject({ cluster: 'crate', namespace: NS, success: true, dryRun: false, error: null, errorKind: null, allocationReset: true });
-    expect(doc.pods.map((p: PodRestartResult) => [p.podName, p.success, p.newUid])).toEqual(PODS.map((p) => [p, true, `new-${p}`]));
+    expect(doc).toMatchObject({
+      cluster: 'crate',
+      namespace: NS,
+      success: true,
+      dryRun: false,
+      error: null,
+      errorKind: null,
+      allocationReset: true,
+    });
+    expect(doc.pods.map((p: PodRestartResult) => [p.podName, p.success, p.newUid])).toEqual(
+      PODS.map((p) => [p, true, `new-${p}`]),
+    );
     expect(doc.operationId).toMatch(/^crate-rollout-crate-crate-/);
     expect(typeof doc.duration).toBe('number');
   });
@@ -210,7 +304,15 @@ describe('rollout --temporal (plugin side)', () => {
       const ctx = ctxFor();
       const got = await withWorker(f.a, (q) => rollout(ctx, q));
       const failed = podResult('crate-1', { success: false, error: `pod crate-1: ${kind}`, errorKind: kind as never });
-      const job = await jobMode({ exitCode: code, result: rollingResult([podResult('crate-2'), failed], { success: false, error: `Failed to restart crate-1: pod crate-1: ${kind}`, errorKind: kind }), pods: ['crate-2', 'crate-1'] });
+      const job = await jobMode({
+        exitCode: code,
+        result: rollingResult([podResult('crate-2'), failed], {
+          success: false,
+          error: `Failed to restart crate-1: pod crate-1: ${kind}`,
+          errorKind: kind,
+        }),
+        pods: ['crate-2', 'crate-1'],
+      });
       expect(job.code).toBe(code);
       expect(got, ctx.err.text).toBe(job.code);
       expect(ctx.out.text).toContain('[crate-1] Pod crate-1 failed');
@@ -226,7 +328,11 @@ describe('rollout --temporal (plugin side)', () => {
     const ctx = ctxFor();
     expect(await withWorker(f.a, (q) => rollout(ctx, q))).toBe(3);
     expect(ctx.out.text).not.toMatch(/Analyzing decommission/);
-    expect(ctx.err.lines.filter((l) => l.startsWith('error: '))).toEqual([expect.stringMatching(/^error: Pre-flight health check refused the rolling restart of crate\/crate: failed checks all_tables_green/)]);
+    expect(ctx.err.lines.filter((l) => l.startsWith('error: '))).toEqual([
+      expect.stringMatching(
+        /^error: Pre-flight health check refused the rolling restart of crate\/crate: failed checks all_tables_green/,
+      ),
+    ]);
   });
 
   it('the workflow cancelled (temporal workflow cancel): exit as Job mode after `jobs cancel` (1), the pod shown cancelled and stopped safely, the summary of what was done', async () => {
@@ -240,13 +346,27 @@ describe('rollout --temporal (plugin side)', () => {
       return run;
     });
     // Job mode: `jobs cancel` SIGTERMs the runner, which stops safely and exits 143; the plugin reports a failed run.
-    const job = await jobMode({ exitCode: 143, result: rollingResult([podResult('crate-2')], { success: false, error: 'Operation aborted: SIGTERM', errorKind: 'failed' }), pods: ['crate-2'] });
+    const job = await jobMode({
+      exitCode: 143,
+      result: rollingResult([podResult('crate-2')], {
+        success: false,
+        error: 'Operation aborted: SIGTERM',
+        errorKind: 'failed',
+      }),
+      pods: ['crate-2'],
+    });
     expect(job.code).toBe(1);
     expect(code, ctx.err.text).toBe(job.code);
     expect(f.cancelled).toEqual(['crate-1']);
-    expect(ctx.out.text).toContain('[crate-1] Pod crate-1: cancelled, stopped safely (allocation reset, lock released)');
-    expect(ctx.err.lines.filter((l) => l.startsWith('error: '))).toEqual(['error: the workflow was cancelled; it stopped safely (allocation reset, lock released)']);
-    expect(summary(ctx.out.text)).toMatch(/^✗ rollout of crate\/crate failed in <d>\nPOD +RESULT +STRATEGY +RELOCATION +DURATION +ERROR\ncrate-2 +restarted +manual +- +2s *\ncrate-1 +failed .*cancelled/);
+    expect(ctx.out.text).toContain(
+      '[crate-1] Pod crate-1: cancelled, stopped safely (allocation reset, lock released)',
+    );
+    expect(ctx.err.lines.filter((l) => l.startsWith('error: '))).toEqual([
+      'error: the workflow was cancelled; it stopped safely (allocation reset, lock released)',
+    ]);
+    expect(summary(ctx.out.text)).toMatch(
+      /^✗ rollout of crate\/crate failed in <d>\nPOD +RESULT +STRATEGY +RELOCATION +DURATION +ERROR\ncrate-2 +restarted +manual +- +2s *\ncrate-1 +failed .*cancelled/,
+    );
   });
 
   it('Ctrl-C detaches (exit 130, as Job mode): the workflow goes on and finishes; the message says how to follow and cancel it', async () => {
@@ -260,7 +380,9 @@ describe('rollout --temporal (plugin side)', () => {
       ctx.abort.abort();
       expect(await run).toBe(130);
       expect(Date.now() - at, 'detached at once').toBeLessThan(2000);
-      expect(ctx.err.text).toContain(`detached from workflow ${id}; it goes on. Follow it: temporal workflow show -w ${id} --follow; stop it safely: temporal workflow cancel -w ${id}`);
+      expect(ctx.err.text).toContain(
+        `detached from workflow ${id}; it goes on. Follow it: temporal workflow show -w ${id} --follow; stop it safely: temporal workflow cancel -w ${id}`,
+      );
       const handle = env.client.workflow.getHandle(id);
       expect((await handle.describe()).status.name).toBe('RUNNING');
       f.release();
@@ -273,11 +395,20 @@ describe('rollout --temporal (plugin side)', () => {
     const port = await closedPort();
     const ctx = ctxFor();
     const at = Date.now();
-    const code = await runCli(['rollout', 'sts/crate', '-n', NS, '--temporal', '--temporal-address', `127.0.0.1:${port}`, '--yes'], ctx);
+    const code = await runCli(
+      ['rollout', 'sts/crate', '-n', NS, '--temporal', '--temporal-address', `127.0.0.1:${port}`, '--yes'],
+      ctx,
+    );
     expect(code).toBe(6);
     expect(Date.now() - at).toBeLessThan(15_000);
     expect(ctx.out.text).toBe('');
-    expect(ctx.err.lines, ctx.err.text).toEqual([expect.stringMatching(new RegExp(`^error: cannot reach the Temporal server 127\\.0\\.0\\.1:${port} \\(namespace default\\): .+\\. .+; no workflow was started$`))]);
+    expect(ctx.err.lines, ctx.err.text).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^error: cannot reach the Temporal server 127\\.0\\.0\\.1:${port} \\(namespace default\\): .+\\. .+; no workflow was started$`,
+        ),
+      ),
+    ]);
   });
 });
 

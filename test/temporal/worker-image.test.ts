@@ -73,7 +73,9 @@ afterAll(async () => {
 
 /** The packages `npm prune --omit=dev` keeps: every package-lock entry not marked dev. */
 function productionPackages(): { keep: string[]; dev: Set<string> } {
-  const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; optional?: boolean }> };
+  const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean; optional?: boolean }>;
+  };
   const keep: string[] = [];
   const dev = new Set<string>();
   for (const [p, v] of Object.entries(lock.packages)) {
@@ -93,7 +95,9 @@ describe('worker image (Dockerfile.worker)', () => {
     expect(final.instructions.filter((i) => i.cmd === 'USER').at(-1)?.args).toBe('65532:65532');
     const ep = JSON.parse(final.instructions.find((i) => i.cmd === 'ENTRYPOINT')!.args) as string[];
     expect(ep.at(-1)).toBe('worker');
-    const manifest = parseAllDocuments(readFileSync(join(REPO, 'manifests/temporal/worker-deployment.yaml'), 'utf8')).map((d) => d.toJS())[0];
+    const manifest = parseAllDocuments(
+      readFileSync(join(REPO, 'manifests/temporal/worker-deployment.yaml'), 'utf8'),
+    ).map((d) => d.toJS())[0];
     const pod = manifest.spec.template.spec;
     expect(pod.containers[0].image).toMatch(/^ghcr\.io\/crate\/crate-decommission-temporal-worker:/);
     expect(pod.securityContext.runAsUser).toBe(65532);
@@ -115,7 +119,11 @@ describe('worker image (Dockerfile.worker)', () => {
     symlinkSync(join(REPO, 'node_modules'), join(src, 'node_modules')); // stands in for `npm ci`
     const runs = build.instructions.filter((i) => i.cmd === 'RUN').map((r) => r.args);
     expect(runs.some((r) => r.startsWith('node scripts/build.mjs'))).toBe(true);
-    const b = spawnSync(NODE24, ['scripts/build.mjs'], { cwd: src, encoding: 'utf8', env: { ...process.env, BUILD_COMMIT: 'test' } });
+    const b = spawnSync(NODE24, ['scripts/build.mjs'], {
+      cwd: src,
+      encoding: 'utf8',
+      env: { ...process.env, BUILD_COMMIT: 'test' },
+    });
     expect(b.status, b.stderr).toBe(0);
     // The files the stage's `test -s` checks name.
     for (const [, f] of runs.join(' ').matchAll(/test -s (\S+)/g)) expect(existsSync(join(src, f!)), f).toBe(true);
@@ -140,38 +148,64 @@ describe('worker image (Dockerfile.worker)', () => {
       if (s === '/src/node_modules') {
         // npm prune --omit=dev: the production packages only, nested dev ones left out.
         for (const p of keep) {
-          cpSync(join(REPO, p), join(app, p), { recursive: true, dereference: true, filter: (x) => !dev.has(relative(REPO, x)) });
+          cpSync(join(REPO, p), join(app, p), {
+            recursive: true,
+            dereference: true,
+            filter: (x) => !dev.has(relative(REPO, x)),
+          });
         }
       } else cpSync(join(src, relative('/src', s!)), dest, { recursive: true });
     }
     expect(existsSync(join(app, 'node_modules/@temporalio/core-bridge/releases'))).toBe(true);
-    for (const devOnly of ['vitest', 'typescript', 'esbuild', '@temporalio/testing']) expect(existsSync(join(app, 'node_modules', devOnly)), devOnly).toBe(false);
+    for (const devOnly of ['vitest', 'typescript', 'esbuild', '@temporalio/testing'])
+      expect(existsSync(join(app, 'node_modules', devOnly)), devOnly).toBe(false);
 
     // The Deployment's container: args with $(TEMPORAL_ADDRESS) from its env, pointed at the dev server.
-    const manifest = parseAllDocuments(readFileSync(join(REPO, 'manifests/temporal/worker-deployment.yaml'), 'utf8')).map((d) => d.toJS())[0];
-    const container = manifest.spec.template.spec.containers[0] as { args: string[]; env: Array<{ name: string; value: string }> };
+    const manifest = parseAllDocuments(
+      readFileSync(join(REPO, 'manifests/temporal/worker-deployment.yaml'), 'utf8'),
+    ).map((d) => d.toJS())[0];
+    const container = manifest.spec.template.spec.containers[0] as {
+      args: string[];
+      env: Array<{ name: string; value: string }>;
+    };
     const podEnv: Record<string, string> = Object.fromEntries(container.env.map((e) => [e.name, e.value]));
     podEnv.TEMPORAL_ADDRESS = env.address;
     const args = container.args.map((a) => a.replace(/\$\((\w+)\)/g, (_m, k: string) => podEnv[k] ?? ''));
     const taskQueue = /--task-queue=(\S+)/.exec(args.join(' '))![1]!;
     // A kubeconfig whose context `prod` the workflow will not find: the activity fails as bad_input, from this layout.
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: only, context: {cluster: c, user: u}}]\ncurrent-context: only\n');
+    writeFileSync(
+      kubeconfig,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: only, context: {cluster: c, user: u}}]\ncurrent-context: only\n',
+    );
     const ep = JSON.parse(final.instructions.find((i) => i.cmd === 'ENTRYPOINT')!.args) as string[];
-    const argv = [...ep.slice(1).map((a) => (a.startsWith('/app/') ? join(app, relative('/app', a)) : a)), ...args, `--kubeconfig=${kubeconfig}`];
+    const argv = [
+      ...ep.slice(1).map((a) => (a.startsWith('/app/') ? join(app, relative('/app', a)) : a)),
+      ...args,
+      `--kubeconfig=${kubeconfig}`,
+    ];
     const workdir = final.instructions.filter((i) => i.cmd === 'WORKDIR').at(-1)!.args;
-    const child = spawn(NODE24, argv, { cwd: join(app, relative('/app', workdir)), env: { PATH: '/usr/bin:/bin', HOME: dir, NODE_ENV: 'production', ...podEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE24, argv, {
+      cwd: join(app, relative('/app', workdir)),
+      env: { PATH: '/usr/bin:/bin', HOME: dir, NODE_ENV: 'production', ...podEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     child.stdout.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr.on('data', (d: Buffer) => (log += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
       const deadline = Date.now() + 60_000;
-      while (!/polling task queue/.test(log) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!/polling task queue/.test(log) && child.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       expect(log, log).toMatch(new RegExp(`polling task queue ${taskQueue} on ${env.address.replace(/\./g, '\\.')}`));
       expect(log, 'the prebuilt workflow bundle was used').not.toMatch(/bundling the workflow code now/);
       const err = await env.client.workflow
-        .execute('clusterMaintenanceWorkflow', { taskQueue, workflowId: `image-${process.pid}`, args: [{ target: { namespace: 'crate', kind: 'cratedb', name: 'prod' }, kubeContext: 'prod' }] })
+        .execute('clusterMaintenanceWorkflow', {
+          taskQueue,
+          workflowId: `image-${process.pid}`,
+          args: [{ target: { namespace: 'crate', kind: 'cratedb', name: 'prod' }, kubeContext: 'prod' }],
+        })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       const cause = (err as WorkflowFailedError).cause;
@@ -187,5 +221,3 @@ describe('worker image (Dockerfile.worker)', () => {
     expect(log).toMatch(/worker stopped/);
   }, 180_000);
 });
-
-

@@ -10,7 +10,14 @@ import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { ClusterMaintenanceInput, ClusterMaintenanceResult, ClusterProgress, CrateActivities, FleetMaintenanceResult, FleetProgress } from '../../shared/temporal/contracts.js';
+import type {
+  ClusterMaintenanceInput,
+  ClusterMaintenanceResult,
+  ClusterProgress,
+  CrateActivities,
+  FleetMaintenanceResult,
+  FleetProgress,
+} from '../../shared/temporal/contracts.js';
 import { startDevServer, workflowBundle, REPO } from './env.js';
 
 const FIXTURE = `${REPO}test/temporal/fixtures/cluster-maintenance-history.pb`;
@@ -33,14 +40,25 @@ interface Call {
 }
 
 /** Fake activities: a cluster = its name; pods <name>-2, -1, -0 in that order; behaviour per pod by `script`. */
-function fakes(script: { fail?: Record<string, { kind: string; times?: number }>; block?: (pod: string) => Promise<void>; refuse?: string[] } = {}) {
+function fakes(
+  script: {
+    fail?: Record<string, { kind: string; times?: number }>;
+    block?: (pod: string) => Promise<void>;
+    refuse?: string[];
+  } = {},
+) {
   const calls: Call[] = [];
   const failures = new Map<string, number>();
   const cleanups: string[] = [];
   const a: CrateActivities = {
     async analyzeCluster(input) {
       calls.push({ activity: 'analyzeCluster', cluster: input.name, at: Date.now() });
-      return { name: input.name, namespace: input.namespace, dcUtilTimeout: 720, pods: [0, 1, 2].map((i) => ({ name: `${input.name}-${i}` })) } as never;
+      return {
+        name: input.name,
+        namespace: input.namespace,
+        dcUtilTimeout: 720,
+        pods: [0, 1, 2].map((i) => ({ name: `${input.name}-${i}` })),
+      } as never;
     },
     async planRollingRestart(input) {
       const name = input.cluster.name;
@@ -51,7 +69,9 @@ function fakes(script: { fail?: Record<string, { kind: string; times?: number }>
         namespace: input.cluster.namespace,
         order: [2, 1, 0].map((i) => ({ podName: `${name}-${i}`, timeoutSeconds: 100, alreadyDone: false })),
         preflight: null,
-        preflightDecision: refused ? { outcome: 'refused', pods: [], message: 'failed checks all_tables_green (RED)' } : { outcome: 'passed', pods: [], message: 'passed' },
+        preflightDecision: refused
+          ? { outcome: 'refused', pods: [], message: 'failed checks all_tables_green (RED)' }
+          : { outcome: 'passed', pods: [], message: 'passed' },
         totalTimeoutSeconds: 300,
       } as never;
     },
@@ -70,11 +90,19 @@ function fakes(script: { fail?: Record<string, { kind: string; times?: number }>
         const n = failures.get(input.podName) ?? 0;
         if (f && n < (f.times ?? Infinity)) {
           failures.set(input.podName, n + 1);
-          throw ApplicationFailure.create({ message: `pod ${input.podName}: ${f.kind}`, type: f.kind, nonRetryable: f.kind !== 'transient', details: [{ podName: input.podName, success: false, errorKind: f.kind }] });
+          throw ApplicationFailure.create({
+            message: `pod ${input.podName}: ${f.kind}`,
+            type: f.kind,
+            nonRetryable: f.kind !== 'transient',
+            details: [{ podName: input.podName, success: false, errorKind: f.kind }],
+          });
         }
         if (script.block) {
           const ctx = Context.current();
-          const beat = setInterval(() => ctx.heartbeat({ seq: 1, lines: [], pod: input.podName, step: 'wait', at: '' }), 200);
+          const beat = setInterval(
+            () => ctx.heartbeat({ seq: 1, lines: [], pod: input.podName, step: 'wait', at: '' }),
+            200,
+          );
           try {
             await Promise.race([script.block(input.podName), ctx.cancelled]);
           } catch (err) {
@@ -88,7 +116,13 @@ function fakes(script: { fail?: Record<string, { kind: string; times?: number }>
             clearInterval(beat);
           }
         }
-        return { podName: input.podName, success: true, skipped: false, newUid: `new-${input.podName}`, health: { healthy: true, goodReadings: 3 } } as never;
+        return {
+          podName: input.podName,
+          success: true,
+          skipped: false,
+          newUid: `new-${input.podName}`,
+          health: { healthy: true, goodReadings: 3 },
+        } as never;
       } finally {
         call.end = Date.now();
       }
@@ -100,7 +134,12 @@ function fakes(script: { fail?: Record<string, { kind: string; times?: number }>
 let queue = 0;
 async function withWorker<T>(activities: CrateActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `test-${process.pid}-${++queue}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
   return worker.runUntil(fn(taskQueue));
 }
 
@@ -130,19 +169,45 @@ describe('clusterMaintenanceWorkflow', () => {
       seen ??= i as never;
       return restart(i);
     };
-    const r = await withWorker(f.a, (taskQueue) =>
-      env.client.workflow.execute('clusterMaintenanceWorkflow', { taskQueue, workflowId: `wf-order-${Date.now()}`, args: [input('c1')] }),
-    ) as ClusterMaintenanceResult;
+    const r = (await withWorker(f.a, (taskQueue) =>
+      env.client.workflow.execute('clusterMaintenanceWorkflow', {
+        taskQueue,
+        workflowId: `wf-order-${Date.now()}`,
+        args: [input('c1')],
+      }),
+    )) as ClusterMaintenanceResult;
     expect(r.success).toBe(true);
-    expect(f.calls.map((c) => c.activity)).toEqual(['analyzeCluster', 'planRollingRestart', 'restartPod', 'restartPod', 'restartPod']);
+    expect(f.calls.map((c) => c.activity)).toEqual([
+      'analyzeCluster',
+      'planRollingRestart',
+      'restartPod',
+      'restartPod',
+      'restartPod',
+    ]);
     expect(f.calls.filter((c) => c.pod).map((c) => c.pod)).toEqual(['c1-2', 'c1-1', 'c1-0']);
-    expect(r.pods.map((p) => [p.podName, p.status])).toEqual([['c1-2', 'restarted'], ['c1-1', 'restarted'], ['c1-0', 'restarted']]);
-    expect(seen).toMatchObject({ podReadyTimeout: 1020, kubeContext: 'ctx-a', operationId: expect.stringMatching(/^wf-order-/) });
+    expect(r.pods.map((p) => [p.podName, p.status])).toEqual([
+      ['c1-2', 'restarted'],
+      ['c1-1', 'restarted'],
+      ['c1-0', 'restarted'],
+    ]);
+    expect(seen).toMatchObject({
+      podReadyTimeout: 1020,
+      kubeContext: 'ctx-a',
+      operationId: expect.stringMatching(/^wf-order-/),
+    });
   });
 
   it('stops at the first failure: later pods are not touched; the failure carries every pod outcome', async () => {
     const f = fakes({ fail: { 'c2-1': { kind: 'timeout' } } });
-    const err = await withWorker(f.a, async (taskQueue) => failureOf(await env.client.workflow.start('clusterMaintenanceWorkflow', { taskQueue, workflowId: `wf-stop-${Date.now()}`, args: [input('c2')] })));
+    const err = await withWorker(f.a, async (taskQueue) =>
+      failureOf(
+        await env.client.workflow.start('clusterMaintenanceWorkflow', {
+          taskQueue,
+          workflowId: `wf-stop-${Date.now()}`,
+          args: [input('c2')],
+        }),
+      ),
+    );
     expect(err.type).toBe('timeout');
     expect(err.message).toBe('Failed to restart c2-1: pod c2-1: timeout');
     const r = err.details?.[0] as ClusterMaintenanceResult;
@@ -153,9 +218,19 @@ describe('clusterMaintenanceWorkflow', () => {
   it('retries a transient failure (same pod, same operation id) and goes on; a refused pre-flight touches no pod', async () => {
     const f = fakes({ fail: { 'c3-2': { kind: 'transient', times: 2 } }, refuse: ['c4'] });
     await withWorker(f.a, async (taskQueue) => {
-      const r = (await env.client.workflow.execute('clusterMaintenanceWorkflow', { taskQueue, workflowId: `wf-retry-${Date.now()}`, args: [input('c3')] })) as ClusterMaintenanceResult;
+      const r = (await env.client.workflow.execute('clusterMaintenanceWorkflow', {
+        taskQueue,
+        workflowId: `wf-retry-${Date.now()}`,
+        args: [input('c3')],
+      })) as ClusterMaintenanceResult;
       expect(r.success).toBe(true);
-      const err = await failureOf(await env.client.workflow.start('clusterMaintenanceWorkflow', { taskQueue, workflowId: `wf-refused-${Date.now()}`, args: [input('c4')] }));
+      const err = await failureOf(
+        await env.client.workflow.start('clusterMaintenanceWorkflow', {
+          taskQueue,
+          workflowId: `wf-refused-${Date.now()}`,
+          args: [input('c4')],
+        }),
+      );
       expect(err.type).toBe('refused');
     });
     expect(f.calls.filter((c) => c.pod).map((c) => c.pod)).toEqual(['c3-2', 'c3-2', 'c3-2', 'c3-1', 'c3-0']);
@@ -166,7 +241,11 @@ describe('clusterMaintenanceWorkflow', () => {
     const gate = new Promise<void>((r) => (release = r));
     const f = fakes({ block: () => gate });
     await withWorker(f.a, async (taskQueue) => {
-      const h = await env.client.workflow.start('clusterMaintenanceWorkflow', { taskQueue, workflowId: `wf-cancel-${Date.now()}`, args: [input('c5')] });
+      const h = await env.client.workflow.start('clusterMaintenanceWorkflow', {
+        taskQueue,
+        workflowId: `wf-cancel-${Date.now()}`,
+        args: [input('c5')],
+      });
       while (!f.calls.some((c) => c.pod)) await new Promise((r) => setTimeout(r, 50));
       await h.cancel();
       const err = await h.result().catch((e: unknown) => e);
@@ -187,10 +266,17 @@ describe('fleetMaintenanceWorkflow', () => {
   it('maxConcurrent 1: clusters roll one after the other', async () => {
     const f = fakes();
     const r = (await withWorker(f.a, (taskQueue) =>
-      env.client.workflow.execute('fleetMaintenanceWorkflow', { taskQueue, workflowId: `fleet-seq-${Date.now()}`, args: [{ clusters: [input('f1'), input('f2', { kubeContext: 'ctx-b' })], maxConcurrent: 1 }] }),
+      env.client.workflow.execute('fleetMaintenanceWorkflow', {
+        taskQueue,
+        workflowId: `fleet-seq-${Date.now()}`,
+        args: [{ clusters: [input('f1'), input('f2', { kubeContext: 'ctx-b' })], maxConcurrent: 1 }],
+      }),
     )) as FleetMaintenanceResult;
     expect(r.success).toBe(true);
-    expect(r.clusters.map((c) => [c.key, c.status])).toEqual([['ctx-a/crate/statefulset/f1', 'succeeded'], ['ctx-b/crate/statefulset/f2', 'succeeded']]);
+    expect(r.clusters.map((c) => [c.key, c.status])).toEqual([
+      ['ctx-a/crate/statefulset/f1', 'succeeded'],
+      ['ctx-b/crate/statefulset/f2', 'succeeded'],
+    ]);
     const pods = f.calls.filter((c) => c.pod);
     const lastOfF1 = Math.max(...pods.filter((c) => c.cluster === 'f1').map((c) => c.end!));
     const firstOfF2 = Math.min(...pods.filter((c) => c.cluster === 'f2').map((c) => c.at));
@@ -209,7 +295,11 @@ describe('fleetMaintenanceWorkflow', () => {
       },
     });
     await withWorker(f.a, (taskQueue) =>
-      env.client.workflow.execute('fleetMaintenanceWorkflow', { taskQueue, workflowId: `fleet-par-${Date.now()}`, args: [{ clusters: [input('p1'), input('p2')], maxConcurrent: 2 }] }),
+      env.client.workflow.execute('fleetMaintenanceWorkflow', {
+        taskQueue,
+        workflowId: `fleet-par-${Date.now()}`,
+        args: [{ clusters: [input('p1'), input('p2')], maxConcurrent: 2 }],
+      }),
     );
     expect(peak).toBe(2);
   });
@@ -217,15 +307,28 @@ describe('fleetMaintenanceWorkflow', () => {
   it('onFailure stop: a failing cluster stops the fleet (the next is skipped); continue: the next still rolls', async () => {
     const f = fakes({ fail: { 's1-2': { kind: 'refused' }, 'k1-2': { kind: 'refused' } } });
     await withWorker(f.a, async (taskQueue) => {
-      const err = await failureOf(await env.client.workflow.start('fleetMaintenanceWorkflow', { taskQueue, workflowId: `fleet-stop-${Date.now()}`, args: [{ clusters: [input('s1'), input('s2')] }] }));
+      const err = await failureOf(
+        await env.client.workflow.start('fleetMaintenanceWorkflow', {
+          taskQueue,
+          workflowId: `fleet-stop-${Date.now()}`,
+          args: [{ clusters: [input('s1'), input('s2')] }],
+        }),
+      );
       const r = err.details?.[0] as FleetMaintenanceResult;
       expect(r.clusters.map((c) => c.status)).toEqual(['failed', 'skipped']);
       expect(r.clusters[0]!.errorKind).toBe('refused');
       expect(r.clusters[0]!.result?.pods.map((p) => p.status)).toEqual(['failed', 'pending', 'pending']);
       const err2 = await failureOf(
-        await env.client.workflow.start('fleetMaintenanceWorkflow', { taskQueue, workflowId: `fleet-cont-${Date.now()}`, args: [{ clusters: [input('k1'), input('k2')], onFailure: 'continue' }] }),
+        await env.client.workflow.start('fleetMaintenanceWorkflow', {
+          taskQueue,
+          workflowId: `fleet-cont-${Date.now()}`,
+          args: [{ clusters: [input('k1'), input('k2')], onFailure: 'continue' }],
+        }),
       );
-      expect((err2.details?.[0] as FleetMaintenanceResult).clusters.map((c) => c.status)).toEqual(['failed', 'succeeded']);
+      expect((err2.details?.[0] as FleetMaintenanceResult).clusters.map((c) => c.status)).toEqual([
+        'failed',
+        'succeeded',
+      ]);
     });
     expect(f.calls.some((c) => c.cluster === 's2')).toBe(false);
     expect(f.calls.filter((c) => c.cluster === 'k2' && c.pod)).toHaveLength(3);
@@ -235,7 +338,11 @@ describe('fleetMaintenanceWorkflow', () => {
     const releases = new Map<string, () => void>();
     const f = fakes({ block: (pod) => new Promise<void>((r) => releases.set(pod, r)) });
     await withWorker(f.a, async (taskQueue) => {
-      const h = await env.client.workflow.start('fleetMaintenanceWorkflow', { taskQueue, workflowId: `fleet-pause-${Date.now()}`, args: [{ clusters: [input('q1'), input('q2')] }] });
+      const h = await env.client.workflow.start('fleetMaintenanceWorkflow', {
+        taskQueue,
+        workflowId: `fleet-pause-${Date.now()}`,
+        args: [{ clusters: [input('q1'), input('q2')] }],
+      });
       const waitFor = async (pod: string) => {
         while (!releases.has(pod)) await new Promise((r) => setTimeout(r, 50));
         return releases.get(pod)!;
@@ -267,18 +374,29 @@ describe('replay (determinism)', () => {
   it('the histories of a cluster and a fleet run replay on the current workflow code', async () => {
     const f = fakes({ fail: { 'r2-1': { kind: 'transient', times: 1 } } });
     const histories = await withWorker(f.a, async (taskQueue) => {
-      const a = await env.client.workflow.start('clusterMaintenanceWorkflow', { taskQueue, workflowId: process.env.CDK_RECORD_HISTORY === '1' ? 'replay-c-recorded' : `replay-c-${Date.now()}`, args: [input('r1')] });
+      const a = await env.client.workflow.start('clusterMaintenanceWorkflow', {
+        taskQueue,
+        workflowId: process.env.CDK_RECORD_HISTORY === '1' ? 'replay-c-recorded' : `replay-c-${Date.now()}`,
+        args: [input('r1')],
+      });
       await a.result();
-      const b = await env.client.workflow.start('fleetMaintenanceWorkflow', { taskQueue, workflowId: `replay-f-${Date.now()}`, args: [{ clusters: [input('r2'), input('r3')] }] });
+      const b = await env.client.workflow.start('fleetMaintenanceWorkflow', {
+        taskQueue,
+        workflowId: `replay-f-${Date.now()}`,
+        args: [{ clusters: [input('r2'), input('r3')] }],
+      });
       await b.result();
       return [
         { id: a.workflowId, history: await a.fetchHistory() },
         { id: b.workflowId, history: await b.fetchHistory() },
       ];
     });
-    for (const h of histories) await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, h.history, h.id);
+    for (const h of histories)
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, h.history, h.id);
     // The check can fail: the fleet's child ids derive from its workflow id, so under another id the history diverges.
-    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, histories[1]!.history, 'another-id')).rejects.toThrow(/[Nn]ondeterminism/);
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, histories[1]!.history, 'another-id'),
+    ).rejects.toThrow(/[Nn]ondeterminism/);
     // CDK_RECORD_HISTORY=1 records the fixture of the next test (do it only when the workflow's history shape is
     // meant to change, i.e. never for running workflows: use patched() instead).
     if (process.env.CDK_RECORD_HISTORY === '1') {

@@ -15,7 +15,13 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { HealthCheckResult, PodRestartResult, RollingRestartPlan } from '../../schemas.js';
-import type { ClusterMaintenanceInput, ClusterMaintenanceResult, ClusterProgress, CrateActivities, PodOutcome } from '../contracts.js';
+import type {
+  ClusterMaintenanceInput,
+  ClusterMaintenanceResult,
+  ClusterProgress,
+  CrateActivities,
+  PodOutcome,
+} from '../contracts.js';
 
 export const clusterProgressQuery = defineQuery<ClusterProgress>('progress');
 
@@ -47,7 +53,8 @@ function activities(input: ClusterMaintenanceInput, startToCloseSeconds: number)
 export function failureInfo(err: unknown): { error: string; errorKind: string; result: unknown } {
   let f: unknown = err;
   if (f instanceof ActivityFailure && f.cause) f = f.cause;
-  if (f instanceof ApplicationFailure) return { error: f.message, errorKind: f.type ?? 'failed', result: f.details?.[0] ?? null };
+  if (f instanceof ApplicationFailure)
+    return { error: f.message, errorKind: f.type ?? 'failed', result: f.details?.[0] ?? null };
   return { error: f instanceof Error ? f.message : String(f), errorKind: 'failed', result: null };
 }
 
@@ -69,7 +76,11 @@ export async function clusterMaintenanceWorkflow(input: ClusterMaintenanceInput)
   };
   setHandler(clusterProgressQuery, () => progress);
   let plan: RollingRestartPlan | null = null;
-  const result = (success: boolean, error: string | null = null, errorKind: string | null = null): ClusterMaintenanceResult => ({
+  const result = (
+    success: boolean,
+    error: string | null = null,
+    errorKind: string | null = null,
+  ): ClusterMaintenanceResult => ({
     cluster: progress.cluster,
     namespace: progress.namespace,
     kubeContext: kubeContext ?? null,
@@ -86,7 +97,12 @@ export async function clusterMaintenanceWorkflow(input: ClusterMaintenanceInput)
     progress.phase = 'failed';
     progress.error = error;
     progress.current = null;
-    throw ApplicationFailure.create({ message: error, type: errorKind, nonRetryable: true, details: [result(false, error, errorKind)] });
+    throw ApplicationFailure.create({
+      message: error,
+      type: errorKind,
+      nonRetryable: true,
+      details: [result(false, error, errorKind)],
+    });
   };
 
   const short = activities(input, 300);
@@ -107,7 +123,13 @@ export async function clusterMaintenanceWorkflow(input: ClusterMaintenanceInput)
     progress.cluster = cluster.name;
     progress.namespace = cluster.namespace;
     const podReadyTimeout = input.podReadyTimeout ?? cluster.dcUtilTimeout + POD_READY_MARGIN_SECONDS;
-    const options = { decommissionTimeout: 720, minAvailability: 'PRIMARIES' as const, force: true, allocation: 'primaries' as const, ...input.options };
+    const options = {
+      decommissionTimeout: 720,
+      minAvailability: 'PRIMARIES' as const,
+      force: true,
+      allocation: 'primaries' as const,
+      ...input.options,
+    };
 
     progress.phase = 'planning';
     try {
@@ -127,11 +149,20 @@ export async function clusterMaintenanceWorkflow(input: ClusterMaintenanceInput)
       return fail(f.error, f.errorKind);
     }
     progress.order = plan.order.map((p) => p.podName);
-    progress.pods = plan.order.map((p) => ({ podName: p.podName, status: 'pending', result: null, error: null, errorKind: null }));
+    progress.pods = plan.order.map((p) => ({
+      podName: p.podName,
+      status: 'pending',
+      result: null,
+      error: null,
+      errorKind: null,
+    }));
     const decision = plan.preflightDecision;
     if (decision?.outcome === 'refused') {
       const verb = input.dryRun ? 'would refuse' : 'refused';
-      return fail(`Pre-flight health check ${verb} the rolling restart of ${cluster.namespace}/${cluster.name}: ${decision.message}`, 'refused');
+      return fail(
+        `Pre-flight health check ${verb} the rolling restart of ${cluster.namespace}/${cluster.name}: ${decision.message}`,
+        'refused',
+      );
     }
     if (input.dryRun) {
       progress.phase = 'succeeded';
@@ -150,12 +181,21 @@ export async function clusterMaintenanceWorkflow(input: ClusterMaintenanceInput)
         lastHealth = null;
         continue;
       }
-      const tolerateUnready = degraded.filter((p) => p !== planned.podName && progress.pods.some((o) => o.podName === p && o.status === 'pending'));
+      const tolerateUnready = degraded.filter(
+        (p) => p !== planned.podName && progress.pods.some((o) => o.podName === p && o.status === 'pending'),
+      );
       if (i > 0 && !(lastHealth?.healthy === true || (lastHealth?.degraded && tolerateUnready.length > 0))) {
         // The health gate between pods: the last pod's own gate did not pass cleanly (skipped, degraded): wait for
         // the cluster to recover before the next pod, like the engine's rolling restart does.
         progress.phase = 'health-gate';
-        const health = await short.checkClusterHealth({ cluster, consecutive: gate.healthConsecutive, intervalSeconds: gate.healthIntervalSeconds, timeoutSeconds: gate.healthTimeout, tolerateUnready, ...ctxField });
+        const health = await short.checkClusterHealth({
+          cluster,
+          consecutive: gate.healthConsecutive,
+          intervalSeconds: gate.healthIntervalSeconds,
+          timeoutSeconds: gate.healthTimeout,
+          tolerateUnready,
+          ...ctxField,
+        });
         progress.phase = 'restarting';
         if (!health.healthy && !health.degraded) {
           outcome.status = 'failed';
@@ -165,7 +205,10 @@ export async function clusterMaintenanceWorkflow(input: ClusterMaintenanceInput)
         }
       }
       outcome.status = 'running';
-      const podActivity = activities(input, Math.max(MIN_POD_ACTIVITY_SECONDS, planned.timeoutSeconds + POD_READY_MARGIN_SECONDS));
+      const podActivity = activities(
+        input,
+        Math.max(MIN_POD_ACTIVITY_SECONDS, planned.timeoutSeconds + POD_READY_MARGIN_SECONDS),
+      );
       let r: PodRestartResult;
       try {
         r = await podActivity.restartPod({

@@ -2,8 +2,24 @@
 // cluster the workers' kubeconfig names), at most `maxConcurrent` at once. After a failed cluster, `onFailure: stop`
 // starts no further cluster (the running ones finish: each stops safely on its own); `continue` goes on. Query
 // `progress`; signal `pause` lets the running clusters finish and starts no new one until `resume`.
-import { ApplicationFailure, ChildWorkflowFailure, condition, defineQuery, defineSignal, isCancellation, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
-import type { ClusterMaintenanceInput, ClusterMaintenanceResult, FleetMaintenanceInput, FleetMaintenanceResult, FleetProgress } from '../contracts.js';
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type {
+  ClusterMaintenanceInput,
+  ClusterMaintenanceResult,
+  FleetMaintenanceInput,
+  FleetMaintenanceResult,
+  FleetProgress,
+} from '../contracts.js';
 import { clusterMaintenanceWorkflow } from './cluster.js';
 
 /** `<kubeContext or "default">/<namespace>/<kind>/<name>`. */
@@ -28,7 +44,14 @@ export async function fleetMaintenanceWorkflow(input: FleetMaintenanceInput): Pr
     paused: false,
     stopping: false,
     running: [],
-    clusters: input.clusters.map((c) => ({ key: clusterKey(c), workflowId: null, status: 'pending', error: null, errorKind: null, result: null })),
+    clusters: input.clusters.map((c) => ({
+      key: clusterKey(c),
+      workflowId: null,
+      status: 'pending',
+      error: null,
+      errorKind: null,
+      result: null,
+    })),
   };
   setHandler(fleetProgressQuery, () => progress);
   setHandler(pauseSignal, () => void (progress.paused = true));
@@ -54,7 +77,10 @@ export async function fleetMaintenanceWorkflow(input: FleetMaintenanceInput): Pr
       outcome.status = 'failed';
       outcome.error = cause instanceof Error ? cause.message : String(cause);
       outcome.errorKind = cause instanceof ApplicationFailure ? (cause.type ?? 'failed') : 'failed';
-      outcome.result = cause instanceof ApplicationFailure ? ((cause.details?.[0] as ClusterMaintenanceResult | undefined) ?? null) : null;
+      outcome.result =
+        cause instanceof ApplicationFailure
+          ? ((cause.details?.[0] as ClusterMaintenanceResult | undefined) ?? null)
+          : null;
       if (onFailure === 'stop') progress.stopping = true;
     } finally {
       progress.running.splice(progress.running.indexOf(outcome.key), 1);
@@ -86,6 +112,12 @@ export async function fleetMaintenanceWorkflow(input: FleetMaintenanceInput): Pr
         : `${failed.length} of ${progress.clusters.length} clusters failed (${failed.map((o) => `${o.key}: ${o.error}`).join('; ')})${skipped.length ? `; ${skipped.length} not started (onFailure=stop)` : ''}`,
     clusters: progress.clusters,
   };
-  if (!result.success) throw ApplicationFailure.create({ message: result.error ?? 'fleet failed', type: 'failed', nonRetryable: true, details: [result] });
+  if (!result.success)
+    throw ApplicationFailure.create({
+      message: result.error ?? 'fleet failed',
+      type: 'failed',
+      nonRetryable: true,
+      details: [result],
+    });
   return result;
 }

@@ -24,7 +24,10 @@ kubePortContract(
             replicas: 1,
             serviceName: stsName,
             selector: { matchLabels: { app: stsName } },
-            template: { metadata: { labels: { app: stsName } }, spec: { containers: [{ name: 'crate', image: 'crate:6' }] } },
+            template: {
+              metadata: { labels: { app: stsName } },
+              spec: { containers: [{ name: 'crate', image: 'crate:6' }] },
+            },
           },
         });
         const name = `${stsName}-0`;
@@ -46,7 +49,9 @@ for (const via of ['http', 'exec'] as const) {
     async () => {
       const pod = world.clusterModel().pods[0];
       if (!pod) throw new Error('no pod in the fake world');
-      return via === 'http' ? world.sql.http(world.namespace, pod, world.endpoint()) : world.sql.exec(world.namespace, pod, world.endpoint());
+      return via === 'http'
+        ? world.sql.http(world.namespace, pod, world.endpoint())
+        : world.sql.exec(world.namespace, pod, world.endpoint());
     },
     async () => {
       world = await createWorld({ replicas: 2, operator: true, tables: [] });

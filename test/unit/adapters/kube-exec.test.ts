@@ -91,22 +91,52 @@ const exitWith = (code: number) =>
 
 describe('KubernetesPort.exec', () => {
   it('feeds stdin, collects stdout and stderr, and reads exit code 0 from Success', async () => {
-    const { port, paths, sockets } = portWith({ frames: [[1, '{"rows":[]}\n'], [2, 'warn\n'], [1, '200'], [3, success]] }, true);
-    const result = await port.exec('crate', 'crate-0', 'crate', ['curl', '-sS', '--data-binary', '@-', 'http://localhost:4200/_sql'], {
-      stdin: '{"stmt":"SELECT 1"}',
-    });
+    const { port, paths, sockets } = portWith(
+      {
+        frames: [
+          [1, '{"rows":[]}\n'],
+          [2, 'warn\n'],
+          [1, '200'],
+          [3, success],
+        ],
+      },
+      true,
+    );
+    const result = await port.exec(
+      'crate',
+      'crate-0',
+      'crate',
+      ['curl', '-sS', '--data-binary', '@-', 'http://localhost:4200/_sql'],
+      {
+        stdin: '{"stmt":"SELECT 1"}',
+      },
+    );
     expect(result).toEqual({ exitCode: 0, stdout: '{"rows":[]}\n200', stderr: 'warn\n' });
     expect(sockets[0]?.stdin()).toBe('{"stmt":"SELECT 1"}');
     const url = new URL(paths[0]!, 'https://x');
     expect(url.pathname).toBe('/api/v1/namespaces/crate/pods/crate-0/exec');
     expect(url.searchParams.get('container')).toBe('crate');
-    expect(url.searchParams.getAll('command')).toEqual(['curl', '-sS', '--data-binary', '@-', 'http://localhost:4200/_sql']);
+    expect(url.searchParams.getAll('command')).toEqual([
+      'curl',
+      '-sS',
+      '--data-binary',
+      '@-',
+      'http://localhost:4200/_sql',
+    ]);
     expect(url.searchParams.get('stdin')).toBe('true');
     expect(url.searchParams.get('tty')).toBe('false');
   });
 
   it('returns a non-zero exit code from the ExitCode cause as a result, not an error', async () => {
-    const { port } = portWith({ frames: [[2, 'curl: (7) Failed to connect'], [3, exitWith(7)]] }, false);
+    const { port } = portWith(
+      {
+        frames: [
+          [2, 'curl: (7) Failed to connect'],
+          [3, exitWith(7)],
+        ],
+      },
+      false,
+    );
     const result = await port.exec('crate', 'crate-0', 'crate', ['curl', 'x']);
     expect(result).toEqual({ exitCode: 7, stdout: '', stderr: 'curl: (7) Failed to connect' });
   });
@@ -121,7 +151,9 @@ describe('KubernetesPort.exec', () => {
   it('times out and closes the socket', async () => {
     const { port, sockets } = portWith({ hang: true }, false);
     const started = Date.now();
-    const err = await port.exec('crate', 'crate-0', 'crate', ['sleep', '100'], { timeoutMs: 50 }).catch((e: unknown) => e);
+    const err = await port
+      .exec('crate', 'crate-0', 'crate', ['sleep', '100'], { timeoutMs: 50 })
+      .catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(err).toMatchObject({ name: 'KubeApiError', reason: 'Timeout' });
     expect(sockets[0]?.closed).toBe(true);

@@ -29,7 +29,10 @@ beforeEach(() => {
   agent = new MockAgent();
   agent.disableNetConnect();
   setGlobalDispatcher(agent);
-  port = createKubernetesPort(kubeConfig(), { reportingInstance: 'test-runner', watch: { initialBackoffMs: 5, minHealthyWatchMs: 0 } });
+  port = createKubernetesPort(kubeConfig(), {
+    reportingInstance: 'test-runner',
+    watch: { initialBackoffMs: 5, minHealthyWatchMs: 0 },
+  });
 });
 afterEach(async () => {
   setGlobalDispatcher(previous);
@@ -47,14 +50,22 @@ function podJson(uid: string, rv: string, phase = 'Running') {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'data-hot-0', namespace: 'crate', uid, resourceVersion: rv, creationTimestamp: '2026-01-01T00:00:00Z' },
+    metadata: {
+      name: 'data-hot-0',
+      namespace: 'crate',
+      uid,
+      resourceVersion: rv,
+      creationTimestamp: '2026-01-01T00:00:00Z',
+    },
     status: { phase },
   };
 }
 
 describe('KubernetesPort over client-node', () => {
   it('getPod returns the pod, and null on 404', async () => {
-    api().intercept({ path: '/api/v1/namespaces/crate/pods/data-hot-0', method: 'GET' }).reply(200, podJson('u1', '5'), json);
+    api()
+      .intercept({ path: '/api/v1/namespaces/crate/pods/data-hot-0', method: 'GET' })
+      .reply(200, podJson('u1', '5'), json);
     api()
       .intercept({ path: '/api/v1/namespaces/crate/pods/gone', method: 'GET' })
       .reply(404, status(404, 'NotFound', 'pods "gone" not found'), json);
@@ -66,7 +77,11 @@ describe('KubernetesPort over client-node', () => {
   it('getPod maps 403 to KubeApiError with the Status reason and message', async () => {
     api()
       .intercept({ path: '/api/v1/namespaces/crate/pods/data-hot-0', method: 'GET' })
-      .reply(403, status(403, 'Forbidden', 'pods "data-hot-0" is forbidden: User "x" cannot get resource "pods"'), json);
+      .reply(
+        403,
+        status(403, 'Forbidden', 'pods "data-hot-0" is forbidden: User "x" cannot get resource "pods"'),
+        json,
+      );
     const err = await port.getPod('crate', 'data-hot-0').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeApiError);
     expect(err).toMatchObject({ statusCode: 403, reason: 'Forbidden' });
@@ -94,7 +109,9 @@ describe('KubernetesPort over client-node', () => {
         status(409, 'Conflict', 'Precondition failed: UID in precondition: u1, UID in object meta: u2'),
         json,
       );
-    const err = await port.deletePod('crate', 'data-hot-0', { gracePeriodSeconds: 30, uid: 'u1' }).catch((e: unknown) => e);
+    const err = await port
+      .deletePod('crate', 'data-hot-0', { gracePeriodSeconds: 30, uid: 'u1' })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ statusCode: 409, reason: 'Conflict' });
   });
 
@@ -104,7 +121,10 @@ describe('KubernetesPort over client-node', () => {
     api()
       .intercept({ path: '/apis/apps/v1/namespaces/crate/statefulsets/crate-data-hot-x', method: 'PATCH' })
       .reply((opts) => {
-        contentType = String((opts.headers as Record<string, string>)['Content-Type'] ?? (opts.headers as Record<string, string>)['content-type']);
+        contentType = String(
+          (opts.headers as Record<string, string>)['Content-Type'] ??
+            (opts.headers as Record<string, string>)['content-type'],
+        );
         body = JSON.parse(String(opts.body));
         return { statusCode: 200, data: { metadata: { name: 'crate-data-hot-x' } }, responseOptions: json };
       });
@@ -116,7 +136,11 @@ describe('KubernetesPort over client-node', () => {
   it('readSecret decodes one key; null when the Secret or key is absent', async () => {
     api()
       .intercept({ path: '/api/v1/namespaces/crate/secrets/user-system-x', method: 'GET' })
-      .reply(200, { metadata: { name: 'user-system-x' }, data: { password: Buffer.from('pa55').toString('base64') } }, json)
+      .reply(
+        200,
+        { metadata: { name: 'user-system-x' }, data: { password: Buffer.from('pa55').toString('base64') } },
+        json,
+      )
       .times(2);
     api()
       .intercept({ path: '/api/v1/namespaces/crate/secrets/none', method: 'GET' })
@@ -140,10 +164,18 @@ describe('KubernetesPort over client-node', () => {
   it('Leases: create 409 AlreadyExists, replace sends resourceVersion and maps 409 Conflict', async () => {
     api()
       .intercept({ path: '/apis/coordination.k8s.io/v1/namespaces/crate/leases', method: 'POST' })
-      .reply(409, status(409, 'AlreadyExists', 'leases.coordination.k8s.io "crate-decommission-x" already exists'), json);
+      .reply(
+        409,
+        status(409, 'AlreadyExists', 'leases.coordination.k8s.io "crate-decommission-x" already exists'),
+        json,
+      );
     const lease = {
       metadata: { name: 'crate-decommission-x', resourceVersion: '7' },
-      spec: { holderIdentity: 'me', acquireTime: new Date('2026-01-01T00:00:00.518Z'), renewTime: new Date('2026-01-01T00:00:01Z') },
+      spec: {
+        holderIdentity: 'me',
+        acquireTime: new Date('2026-01-01T00:00:00.518Z'),
+        renewTime: new Date('2026-01-01T00:00:01Z'),
+      },
     };
     const created = await port.createLease('crate', lease).catch((e: unknown) => e);
     expect(created).toMatchObject({ statusCode: 409, reason: 'AlreadyExists' });
@@ -153,7 +185,11 @@ describe('KubernetesPort over client-node', () => {
       .intercept({ path: '/apis/coordination.k8s.io/v1/namespaces/crate/leases/crate-decommission-x', method: 'PUT' })
       .reply((opts) => {
         sent = JSON.parse(String(opts.body)) as typeof sent;
-        return { statusCode: 409, data: status(409, 'Conflict', 'the object has been modified'), responseOptions: json };
+        return {
+          statusCode: 409,
+          data: status(409, 'Conflict', 'the object has been modified'),
+          responseOptions: json,
+        };
       });
     const replaced = await port.replaceLease('crate', lease).catch((e: unknown) => e);
     expect(sent.metadata?.resourceVersion).toBe('7');
@@ -219,7 +255,11 @@ describe('KubernetesPort over client-node', () => {
         listed.push(opts.path);
         return {
           statusCode: 200,
-          data: { kind: 'PodList', metadata: { resourceVersion: listed.length === 1 ? '100' : '300' }, items: [podJson(listed.length === 1 ? 'u1' : 'u2', '1')] },
+          data: {
+            kind: 'PodList',
+            metadata: { resourceVersion: listed.length === 1 ? '100' : '300' },
+            items: [podJson(listed.length === 1 ? 'u1' : 'u2', '1')],
+          },
           responseOptions: json,
         };
       })
@@ -282,19 +322,33 @@ describe('toKubeApiError', () => {
         return this.err;
       }
     }
-    const err = toKubeApiError(new ErrorEvent(new Error('Unexpected server response: 403')), 'exec in pod crate/x (container crate)');
+    const err = toKubeApiError(
+      new ErrorEvent(new Error('Unexpected server response: 403')),
+      'exec in pod crate/x (container crate)',
+    );
     expect(err).toMatchObject({ statusCode: 403, reason: 'Forbidden' });
     expect(err.message).toBe('exec in pod crate/x (container crate): HTTP 403 Forbidden');
   });
 
   it('maps watch HTTP errors, websocket handshake errors and network failures', () => {
-    expect(toKubeApiError(Object.assign(new Error('Gone'), { statusCode: 410 }), 'watch')).toMatchObject({ statusCode: 410, reason: 'Expired' });
-    expect(toKubeApiError(new Error('Unexpected server response: 403'), 'exec')).toMatchObject({ statusCode: 403, reason: 'Forbidden' });
-    const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }) });
+    expect(toKubeApiError(Object.assign(new Error('Gone'), { statusCode: 410 }), 'watch')).toMatchObject({
+      statusCode: 410,
+      reason: 'Expired',
+    });
+    expect(toKubeApiError(new Error('Unexpected server response: 403'), 'exec')).toMatchObject({
+      statusCode: 403,
+      reason: 'Forbidden',
+    });
+    const refused = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }),
+    });
     const mapped = toKubeApiError(refused, 'get pod a/b');
     expect(mapped).toMatchObject({ statusCode: 0, reason: 'ConnectionFailed' });
     expect(mapped.message).toContain('ECONNREFUSED');
-    expect(toKubeApiError(new DOMException('timed out', 'TimeoutError'), 'x')).toMatchObject({ statusCode: 0, reason: 'Timeout' });
+    expect(toKubeApiError(new DOMException('timed out', 'TimeoutError'), 'x')).toMatchObject({
+      statusCode: 0,
+      reason: 'Timeout',
+    });
     const same = new KubeApiError(404, 'NotFound', 'x');
     expect(toKubeApiError(same, 'y')).toBe(same);
   });
@@ -317,7 +371,8 @@ describe('exitCodeFromStatus', () => {
       status: 'Failure',
       reason: 'InternalError',
       code: 500,
-      message: 'OCI runtime exec failed: exec failed: unable to start container process: exec: "curl": executable file not found',
+      message:
+        'OCI runtime exec failed: exec failed: unable to start container process: exec: "curl": executable file not found',
     };
     expect(() => exitCodeFromStatus(failure, 'exec in pod crate/x')).toThrow(KubeApiError);
     expect(() => exitCodeFromStatus(failure, 'exec in pod crate/x')).toThrow(/executable file not found/);

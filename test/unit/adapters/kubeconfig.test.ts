@@ -129,13 +129,21 @@ describe('loadKubeConfig', () => {
       { env: env({ KUBECONFIG: [a, missing, b].join(path.delimiter) }), homeDir: home },
     );
     expect(kc.getCurrentContext()).toBe('prod'); // first file's current-context
-    expect(kc.getContexts().map((c) => c.name).sort()).toEqual(['dev', 'prod', 'shared-ctx']);
+    expect(
+      kc
+        .getContexts()
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['dev', 'prod', 'shared-ctx']);
     expect(kc.getCluster('shared')?.server).toBe('https://first-shared.example:6443');
     expect(kc.getCurrentCluster()?.server).toBe('https://prod.example:6443');
     expect(namespace).toBe('crate');
     expect((await headersOf(kc)).Authorization).toBe('Bearer first-token');
 
-    const dev = loadKubeConfig({ context: 'dev' }, { env: env({ KUBECONFIG: [a, b].join(path.delimiter) }), homeDir: home });
+    const dev = loadKubeConfig(
+      { context: 'dev' },
+      { env: env({ KUBECONFIG: [a, b].join(path.delimiter) }), homeDir: home },
+    );
     expect(dev.kc.getCurrentCluster()?.server).toBe('https://dev.example:6443');
     expect((await headersOf(dev.kc)).Authorization).toBe('Bearer dev-token');
   });
@@ -171,7 +179,10 @@ describe('loadKubeConfig', () => {
 
   it("detects client-node's silent localhost:8080 fallback", () => {
     const kc = new KubeConfig();
-    kc.loadFromClusterAndUser({ name: 'cluster', server: 'http://localhost:8080', skipTLSVerify: false }, { name: 'user' });
+    kc.loadFromClusterAndUser(
+      { name: 'cluster', server: 'http://localhost:8080', skipTLSVerify: false },
+      { name: 'user' },
+    );
     expect(() => assertNotLocalhostFallback(kc)).toThrow(BadInputError);
     expect(() => assertNotLocalhostFallback(new KubeConfig())).toThrow(/no Kubernetes configuration found/);
   });

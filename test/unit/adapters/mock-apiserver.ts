@@ -6,7 +6,10 @@ import type { MockAgent } from 'undici';
 
 type Reply = { statusCode: number; data?: object | string; responseOptions?: { headers?: Record<string, string> } };
 
-type Obj = { metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string; [k: string]: unknown }; [k: string]: unknown };
+type Obj = {
+  metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string; [k: string]: unknown };
+  [k: string]: unknown;
+};
 
 interface WatchEvent {
   rv: number;
@@ -17,7 +20,11 @@ interface WatchEvent {
 const JSON_HEADERS = { headers: { 'content-type': 'application/json' } };
 
 function status(code: number, reason: string, message: string): Reply {
-  return { statusCode: code, data: { kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message }, responseOptions: JSON_HEADERS };
+  return {
+    statusCode: code,
+    data: { kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message },
+    responseOptions: JSON_HEADERS,
+  };
 }
 
 export class MockApiServer {
@@ -53,7 +60,13 @@ export class MockApiServer {
     const pod: Obj = {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name, namespace, uid: `pod-uid-${this.uid}`, resourceVersion: this.nextRv(), creationTimestamp: new Date().toISOString() },
+      metadata: {
+        name,
+        namespace,
+        uid: `pod-uid-${this.uid}`,
+        resourceVersion: this.nextRv(),
+        creationTimestamp: new Date().toISOString(),
+      },
       spec: { containers: [{ name: 'crate', image: 'crate:6' }] },
       status: { phase: 'Running' },
     };
@@ -83,7 +96,11 @@ export class MockApiServer {
 
     if (/^\/apis\/events\.k8s\.io\/v1\/namespaces\/[^/]+\/events$/.test(p) && method === 'POST') {
       this.events.push(body);
-      return { statusCode: 201, data: { ...body, metadata: { ...(body?.metadata as object), name: `e${this.nextRv()}` } }, responseOptions: JSON_HEADERS };
+      return {
+        statusCode: 201,
+        data: { ...body, metadata: { ...(body?.metadata as object), name: `e${this.nextRv()}` } },
+        responseOptions: JSON_HEADERS,
+      };
     }
     // StatefulSets, Secrets, CrateDBs and anything else: not there.
     return status(404, 'NotFound', `${p} not found`);
@@ -101,7 +118,10 @@ export class MockApiServer {
     if (query.get('watch') === 'true') {
       const from = Number(query.get('resourceVersion') ?? '0');
       if (from < this.compactedBefore) {
-        const gone = { type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: `too old resource version: ${from}` } };
+        const gone = {
+          type: 'ERROR',
+          object: { kind: 'Status', code: 410, reason: 'Expired', message: `too old resource version: ${from}` },
+        };
         return { statusCode: 200, data: `${JSON.stringify(gone)}\n`, responseOptions: JSON_HEADERS };
       }
       const lines = this.podEvents
@@ -147,9 +167,13 @@ export class MockApiServer {
   private createLease(namespace: string, lease: Obj) {
     const name = lease.metadata.name;
     const key = `${namespace}/${name}`;
-    if (this.leases.has(key)) return status(409, 'AlreadyExists', `leases.coordination.k8s.io "${name}" already exists`);
+    if (this.leases.has(key))
+      return status(409, 'AlreadyExists', `leases.coordination.k8s.io "${name}" already exists`);
     this.uid += 1;
-    const stored: Obj = { ...lease, metadata: { ...lease.metadata, namespace, uid: `lease-uid-${this.uid}`, resourceVersion: this.nextRv() } };
+    const stored: Obj = {
+      ...lease,
+      metadata: { ...lease.metadata, namespace, uid: `lease-uid-${this.uid}`, resourceVersion: this.nextRv() },
+    };
     this.leases.set(key, stored);
     return { statusCode: 201, data: stored, responseOptions: JSON_HEADERS };
   }
@@ -165,7 +189,10 @@ export class MockApiServer {
         `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
       );
     }
-    const stored: Obj = { ...lease, metadata: { ...lease.metadata, namespace, uid: current.metadata.uid, resourceVersion: this.nextRv() } };
+    const stored: Obj = {
+      ...lease,
+      metadata: { ...lease.metadata, namespace, uid: current.metadata.uid, resourceVersion: this.nextRv() },
+    };
     this.leases.set(key, stored);
     return { statusCode: 200, data: stored, responseOptions: JSON_HEADERS };
   }

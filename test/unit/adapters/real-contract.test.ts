@@ -28,7 +28,10 @@ kubePortContract(
       contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
       currentContext: 'c',
     });
-    return createKubernetesPort(kc, { reportingInstance: 'contract', watch: { initialBackoffMs: 5, maxBackoffMs: 50, minHealthyWatchMs: 0 } });
+    return createKubernetesPort(kc, {
+      reportingInstance: 'contract',
+      watch: { initialBackoffMs: 5, maxBackoffMs: 50, minHealthyWatchMs: 0 },
+    });
   },
   () => {
     const server = new MockApiServer(apiAgent!, API);
@@ -51,15 +54,25 @@ kubePortContract(
 
 /** A tiny CrateDB: SELECT 1 works, anything else is a parse error. */
 function crateAnswer(stmt: string): { status: number; body: unknown } {
-  if (stmt.trim().toUpperCase() === 'SELECT 1') return { status: 200, body: { cols: ['1'], rows: [[1]], rowcount: 1, duration: 0.3 } };
-  return { status: 400, body: { error: { message: `SQLParseException[line 1:1: mismatched input '${stmt}']`, code: 4000 } } };
+  if (stmt.trim().toUpperCase() === 'SELECT 1')
+    return { status: 200, body: { cols: ['1'], rows: [[1]], rowcount: 1, duration: 0.3 } };
+  return {
+    status: 400,
+    body: { error: { message: `SQLParseException[line 1:1: mismatched input '${stmt}']`, code: 4000 } },
+  };
 }
 
 const PASSWORD = 'contract-password-never-shown';
 let sqlAgent: MockAgent;
 
 sqlTransportContract(
-  () => createHttpSqlTransport({ url: 'http://10.1.0.5:4200', username: 'system', password: async () => PASSWORD, dispatcher: sqlAgent }),
+  () =>
+    createHttpSqlTransport({
+      url: 'http://10.1.0.5:4200',
+      username: 'system',
+      password: async () => PASSWORD,
+      dispatcher: sqlAgent,
+    }),
   () => {
     sqlAgent = new MockAgent();
     sqlAgent.disableNetConnect();
@@ -69,7 +82,11 @@ sqlTransportContract(
       .reply((opts) => {
         const { stmt } = JSON.parse(String(opts.body)) as { stmt: string };
         const answer = crateAnswer(stmt);
-        return { statusCode: answer.status, data: answer.body as object, responseOptions: { headers: { 'content-type': 'application/json' } } };
+        return {
+          statusCode: answer.status,
+          data: answer.body as object,
+          responseOptions: { headers: { 'content-type': 'application/json' } },
+        };
       })
       .persist();
     sqlAgent
@@ -82,7 +99,12 @@ sqlTransportContract(
       badQuery: { stmt: 'SELEC 1', httpStatus: 400, code: 4000 },
       secrets: [PASSWORD],
       makeUnreachable: () =>
-        createHttpSqlTransport({ url: 'http://10.1.0.6:4200', username: 'system', password: PASSWORD, dispatcher: sqlAgent }),
+        createHttpSqlTransport({
+          url: 'http://10.1.0.6:4200',
+          username: 'system',
+          password: PASSWORD,
+          dispatcher: sqlAgent,
+        }),
       cleanup: () => sqlAgent.close(),
     };
   },
@@ -91,9 +113,20 @@ sqlTransportContract(
 
 /** Only exec is used by the exec transport: run "curl" against the tiny CrateDB, or refuse when the node is down. */
 function curlKube(nodeUp: boolean): KubernetesPort {
-  const exec = async (_ns: string, _pod: string, _container: string, command: string[], opts?: { stdin?: string }): Promise<ExecResult> => {
+  const exec = async (
+    _ns: string,
+    _pod: string,
+    _container: string,
+    command: string[],
+    opts?: { stdin?: string },
+  ): Promise<ExecResult> => {
     if (command[0] !== 'curl') return { exitCode: 127, stdout: '', stderr: `${command[0]}: not found` };
-    if (!nodeUp) return { exitCode: 7, stdout: '\n000', stderr: 'curl: (7) Failed to connect to localhost port 4200: Connection refused' };
+    if (!nodeUp)
+      return {
+        exitCode: 7,
+        stdout: '\n000',
+        stderr: 'curl: (7) Failed to connect to localhost port 4200: Connection refused',
+      };
     const { stmt } = JSON.parse(opts?.stdin ?? '{}') as { stmt: string };
     const answer = crateAnswer(stmt);
     return { exitCode: 0, stdout: `${JSON.stringify(answer.body)}\n${answer.status}`, stderr: '' };
@@ -106,7 +139,8 @@ sqlTransportContract(
   () => ({
     okQuery: { stmt: 'SELECT 1' },
     badQuery: { stmt: 'SELEC 1', httpStatus: 400, code: 4000 },
-    makeUnreachable: () => createExecSqlTransport({ kube: curlKube(false), namespace: 'crate', pod: 'crate-0', container: 'crate' }),
+    makeUnreachable: () =>
+      createExecSqlTransport({ kube: curlKube(false), namespace: 'crate', pod: 'crate-0', container: 'crate' }),
   }),
   'exec SqlTransport keeps the contract (scripted curl)',
 );

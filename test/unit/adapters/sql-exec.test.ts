@@ -43,7 +43,11 @@ function stubKube(
   }) as unknown as KubernetesPort & { calls: ExecCall[]; secretReads: string[] };
 }
 
-const ok = (body: unknown, status = 200): ExecResult => ({ exitCode: 0, stdout: `${JSON.stringify(body)}\n${status}`, stderr: '' });
+const ok = (body: unknown, status = 200): ExecResult => ({
+  exitCode: 0,
+  stdout: `${JSON.stringify(body)}\n${status}`,
+  stderr: '',
+});
 
 function execTransport(kube: KubernetesPort, scheme: 'http' | 'https' = 'http') {
   return createExecSqlTransport({ kube, namespace: 'crate', pod: 'crate-data-hot-x-1', container: 'crate', scheme });
@@ -86,10 +90,18 @@ describe('exec SQL transport', () => {
   });
 
   it('maps a plain-text 401 to an authentication error for crate', async () => {
-    const kube = stubKube(() => ({ exitCode: 0, stdout: 'trust authentication failed for user "crate"\n401', stderr: '' }));
-    const err = await execTransport(kube).query('SELECT 1').catch((e: unknown) => e);
+    const kube = stubKube(() => ({
+      exitCode: 0,
+      stdout: 'trust authentication failed for user "crate"\n401',
+      stderr: '',
+    }));
+    const err = await execTransport(kube)
+      .query('SELECT 1')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CrateSqlError);
-    expect((err as Error).message).toBe('authentication failed for user crate: trust authentication failed for user "crate"');
+    expect((err as Error).message).toBe(
+      'authentication failed for user crate: trust authentication failed for user "crate"',
+    );
   });
 
   it('keeps multi-line bodies intact (only the last line is the status)', async () => {
@@ -110,7 +122,9 @@ describe('exec SQL transport', () => {
   for (const [exitCode, stderr, timedOut, message] of curlFailures) {
     it(`maps curl exit code ${exitCode} to SqlConnectionError`, async () => {
       const kube = stubKube(() => ({ exitCode, stdout: '\n000', stderr }));
-      const err = await execTransport(kube).query('SELECT 1').catch((e: unknown) => e);
+      const err = await execTransport(kube)
+        .query('SELECT 1')
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SqlConnectionError);
       expect(err).toMatchObject({ timedOut });
       expect((err as Error).message).toMatch(message);
@@ -119,13 +133,17 @@ describe('exec SQL transport', () => {
 
   it('maps exec failures (pod gone, RBAC, exec timeout) to SqlConnectionError keeping the cause', async () => {
     const forbidden = new KubeApiError(403, 'Forbidden', 'exec in pod crate/x: HTTP 403 Forbidden');
-    const err = await execTransport(stubKube(() => Promise.reject(forbidden))).query('SELECT 1').catch((e: unknown) => e);
+    const err = await execTransport(stubKube(() => Promise.reject(forbidden)))
+      .query('SELECT 1')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SqlConnectionError);
     expect((err as Error).cause).toBe(forbidden);
     expect((err as Error).message).toContain('403 Forbidden');
 
     const timeout = new KubeApiError(0, 'Timeout', 'exec timed out');
-    const late = await execTransport(stubKube(() => Promise.reject(timeout))).query('SELECT 1').catch((e: unknown) => e);
+    const late = await execTransport(stubKube(() => Promise.reject(timeout)))
+      .query('SELECT 1')
+      .catch((e: unknown) => e);
     expect(late).toMatchObject({ name: 'SqlConnectionError', timedOut: true });
   });
 
@@ -199,7 +217,9 @@ describe('SqlTransportFactory', () => {
     const factory = createSqlTransportFactory(kube);
     const t = factory.http('crate', pod, endpoint);
     await expect(t.query('SELECT 1')).rejects.toBeInstanceOf(BadInputError);
-    await expect(t.query('SELECT 1')).rejects.toThrow(/Secret crate\/user-system-x or its key "password" does not exist/);
+    await expect(t.query('SELECT 1')).rejects.toThrow(
+      /Secret crate\/user-system-x or its key "password" does not exist/,
+    );
     expect(kube.secretReads).toHaveLength(2);
   });
 
@@ -207,13 +227,19 @@ describe('SqlTransportFactory', () => {
     const factory = createSqlTransportFactory(stubKube(() => ok({})));
     const noIp = factory.http('crate', { ...pod, podIP: null }, endpoint);
     await expect(noIp.query('SELECT 1')).rejects.toBeInstanceOf(SqlConnectionError);
-    expect(factory.http('crate', { ...pod, podIP: 'fd00::5' }, endpoint).description).toBe('http://[fd00::5]:4200 as system');
+    expect(factory.http('crate', { ...pod, podIP: 'fd00::5' }, endpoint).description).toBe(
+      'http://[fd00::5]:4200 as system',
+    );
   });
 
   it('exec() uses the pod container and endpoint scheme/port', async () => {
     const kube = stubKube(() => ok({ rows: [[1]], cols: ['x'], rowcount: 1 }));
     const factory = createSqlTransportFactory(kube);
-    const t = factory.exec('crate', { ...pod, containerName: 'crate' }, SqlEndpoint.parse({ scheme: 'https', port: 4201 }));
+    const t = factory.exec(
+      'crate',
+      { ...pod, containerName: 'crate' },
+      SqlEndpoint.parse({ scheme: 'https', port: 4201 }),
+    );
     await t.query('SELECT 1');
     expect(kube.calls[0]?.container).toBe('crate');
     expect(kube.calls[0]?.command.at(-1)).toBe('https://localhost:4201/_sql');

@@ -23,11 +23,52 @@ function openssl(args: string[]): void {
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-tls-'));
   for (const name of ['ca', 'other']) {
-    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}-ca`]);
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}-ca`,
+    ]);
   }
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'node.key', '-out', 'node.csr', '-subj', '/CN=crate-data-hot-0']);
+  openssl([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'node.key',
+    '-out',
+    'node.csr',
+    '-subj',
+    '/CN=crate-data-hot-0',
+  ]);
   fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=DNS:crate-data-hot-0.crate-discovery.crate.svc\n');
-  openssl(['x509', '-req', '-in', 'node.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'node.crt', '-days', '2', '-extfile', 'ext.cnf']);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    'node.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'node.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+  ]);
   ca = fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8');
   otherCa = fs.readFileSync(path.join(dir, 'other.crt'), 'utf8');
 

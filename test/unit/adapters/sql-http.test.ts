@@ -59,7 +59,9 @@ describe('HTTP SQL transport', () => {
     const t = createHttpSqlTransport({ url: ORIGIN, dispatcher: agent });
     await t.query('SET GLOBAL TRANSIENT "cluster.routing.allocation.enable" = \'primaries\'');
     expect(headers.authorization).toBeUndefined();
-    expect(JSON.parse(body)).toEqual({ stmt: 'SET GLOBAL TRANSIENT "cluster.routing.allocation.enable" = \'primaries\'' });
+    expect(JSON.parse(body)).toEqual({
+      stmt: 'SET GLOBAL TRANSIENT "cluster.routing.allocation.enable" = \'primaries\'',
+    });
     expect(t.description).toBe('http://10.0.0.5:4200 as crate (no credentials)');
   });
 
@@ -95,7 +97,9 @@ describe('HTTP SQL transport', () => {
     const err = await caught(transport().query('SELECT 1'));
     expect(err).toBeInstanceOf(CrateSqlError);
     expect(err).toMatchObject({ httpStatus: 401, code: null });
-    expect((err as Error).message).toBe('authentication failed for user system: trust authentication failed for user "system"');
+    expect((err as Error).message).toBe(
+      'authentication failed for user system: trust authentication failed for user "system"',
+    );
     expect((err as Error).message).not.toContain(PASSWORD);
   });
 
@@ -119,7 +123,12 @@ describe('HTTP SQL transport', () => {
       .get('https://10.0.0.5:4200')
       .intercept({ path: '/_sql', method: 'POST' })
       .replyWithError(Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }));
-    const t = createHttpSqlTransport({ url: 'https://10.0.0.5:4200', username: 'system', password: PASSWORD, dispatcher: agent });
+    const t = createHttpSqlTransport({
+      url: 'https://10.0.0.5:4200',
+      username: 'system',
+      password: PASSWORD,
+      dispatcher: agent,
+    });
     const err = await caught(t.query('SELECT 1'));
     expect(err).toBeInstanceOf(SqlConnectionError);
     expect((err as Error).message).toMatch(/TLS verification of CrateDB at https:\/\/10.0.0.5:4200 failed .*CA Secret/);

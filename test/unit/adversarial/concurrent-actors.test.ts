@@ -9,7 +9,12 @@ const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';
 const uidsOf = (w: World, pod: string) => w.kube.podHistory.filter((p) => p.name === pod).map((p) => p.uid);
 const engineDeletes = (w: World, human: Set<string>) =>
-  w.kube.writes.filter((x) => x.kind === 'Pod' && x.verb === 'delete' && !human.has(`${x.name}/${(x.detail as { uid?: string } | undefined)?.uid ?? ''}`));
+  w.kube.writes.filter(
+    (x) =>
+      x.kind === 'Pod' &&
+      x.verb === 'delete' &&
+      !human.has(`${x.name}/${(x.detail as { uid?: string } | undefined)?.uid ?? ''}`),
+  );
 
 describe('a human `kubectl delete pod` of the pod whose node drains (manual strategy)', () => {
   it('the rollout follows it: no second DECOMMISSION, the new pod is not deleted, each pod re-created once, exit 0', async () => {
@@ -31,9 +36,17 @@ describe('a human `kubectl delete pod` of the pod whose node drains (manual stra
     const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
-    for (const node of ['data-hot-0', 'data-hot-1', 'data-hot-2']) expect(w.crate.decommissions.filter((d) => d.node === node), node).toHaveLength(1);
+    for (const node of ['data-hot-0', 'data-hot-1', 'data-hot-2'])
+      expect(
+        w.crate.decommissions.filter((d) => d.node === node),
+        node,
+      ).toHaveLength(1);
     for (const pod of ['crate-0', 'crate-1', 'crate-2']) expect(uidsOf(w, pod), pod).toHaveLength(2);
-    expect(engineDeletes(w, human).map((x) => x.name).sort()).toEqual(['crate-0', 'crate-1']);
+    expect(
+      engineDeletes(w, human)
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(['crate-0', 'crate-1']);
     expect(w.crate.violations).toEqual([]);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
   });
@@ -59,7 +72,9 @@ describe('a human deletes ANOTHER pod while a node drains (manual strategy)', ()
     expect(r.success).toBe(true);
     const rejoined = w.crate.joins.find((j) => j.node === 'data-hot-0' && j.at > humanAt!)!.at;
     const second = w.crate.decommissions[1]!;
-    expect(second.at, `the second DECOMMISSION (${second.node}) only after data-hot-0 rejoined`).toBeGreaterThan(rejoined);
+    expect(second.at, `the second DECOMMISSION (${second.node}) only after data-hot-0 rejoined`).toBeGreaterThan(
+      rejoined,
+    );
     // Out together only while the human's pod was away: no overlap began with an engine action.
     for (const c of w.crate.concurrentOut) expect(c.nodes, `out at ${c.at}`).toContain('data-hot-0');
     expect(w.crate.violations).toEqual([]);
@@ -71,30 +86,38 @@ describe('a node leaves on its own in the middle of a drain (its process crashes
   it.each([
     ['another node', 'crate-0'],
     ['the draining node itself', null],
-  ] as const)('%s: the rollout finishes, no further decommission before that node rejoined, no primary lost', async (_what, victim) => {
-    const w = await world({ replicas: 3 });
-    let crashedAt: number | null = null;
-    let crashed: string | null = null;
-    const query = w.crate.query.bind(w.crate);
-    w.crate.query = async (node, login, via, stmt, args) => {
-      const r = await query(node, login, via, stmt, args);
-      const target = /^ALTER CLUSTER DECOMMISSION/.test(stmt) ? String(args?.[0] ?? /'([^']+)'/.exec(stmt)?.[1]) : null;
-      if (target && crashedAt === null) {
-        const pod = victim ?? `crate-${target.slice(target.lastIndexOf('-') + 1)}`;
-        crashed = w.nodeName(pod);
-        crashedAt = w.clock.now();
-        w.crate.stopNode(crashed);
-        w.kube.containerExited(ns, pod, 'crate', 137);
-      }
-      return r;
-    };
-    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
-    expect(r.error).toBeNull();
-    expect(r.success).toBe(true);
-    const rejoined = w.crate.joins.find((j) => j.node === crashed && j.at > crashedAt!)!.at;
-    expect(w.crate.decommissions[1]!.at, 'the second DECOMMISSION only after the crashed node rejoined').toBeGreaterThan(rejoined);
-    for (const pod of ['crate-0', 'crate-1', 'crate-2']) expect(uidsOf(w, pod), pod).toHaveLength(2);
-    expect(w.crate.violations).toEqual([]);
-    expect(w.crate.setting(ALLOC)).toBeUndefined();
-  });
+  ] as const)(
+    '%s: the rollout finishes, no further decommission before that node rejoined, no primary lost',
+    async (_what, victim) => {
+      const w = await world({ replicas: 3 });
+      let crashedAt: number | null = null;
+      let crashed: string | null = null;
+      const query = w.crate.query.bind(w.crate);
+      w.crate.query = async (node, login, via, stmt, args) => {
+        const r = await query(node, login, via, stmt, args);
+        const target = /^ALTER CLUSTER DECOMMISSION/.test(stmt)
+          ? String(args?.[0] ?? /'([^']+)'/.exec(stmt)?.[1])
+          : null;
+        if (target && crashedAt === null) {
+          const pod = victim ?? `crate-${target.slice(target.lastIndexOf('-') + 1)}`;
+          crashed = w.nodeName(pod);
+          crashedAt = w.clock.now();
+          w.crate.stopNode(crashed);
+          w.kube.containerExited(ns, pod, 'crate', 137);
+        }
+        return r;
+      };
+      const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
+      expect(r.error).toBeNull();
+      expect(r.success).toBe(true);
+      const rejoined = w.crate.joins.find((j) => j.node === crashed && j.at > crashedAt!)!.at;
+      expect(
+        w.crate.decommissions[1]!.at,
+        'the second DECOMMISSION only after the crashed node rejoined',
+      ).toBeGreaterThan(rejoined);
+      for (const pod of ['crate-0', 'crate-1', 'crate-2']) expect(uidsOf(w, pod), pod).toHaveLength(2);
+      expect(w.crate.violations).toEqual([]);
+      expect(w.crate.setting(ALLOC)).toBeUndefined();
+    },
+  );
 });

@@ -27,7 +27,13 @@ function afterFirstPod(w: World, sts: string, edit: (s: V1StatefulSet) => void):
 }
 
 const rolling = (s: V1StatefulSet, updated: number) => {
-  s.status = { ...(s.status ?? { replicas: 3 }), replicas: 3, currentRevision: 'crate-6d9f', updateRevision: 'crate-7c4b', updatedReplicas: updated };
+  s.status = {
+    ...(s.status ?? { replicas: 3 }),
+    replicas: 3,
+    currentRevision: 'crate-6d9f',
+    updateRevision: 'crate-7c4b',
+    updatedReplicas: updated,
+  };
 };
 const deletes = (w: World) => w.kube.writes.filter((x) => x.kind === 'Pod' && x.verb === 'delete').map((x) => x.name);
 
@@ -45,7 +51,9 @@ describe('the StatefulSet controller rolls the StatefulSet in the middle of a ro
     expect(w.crate.decommissions.length).toBeLessThanOrEqual(1);
     expect(r).toMatchObject({ success: false, errorKind: 'locked' });
     expect(exitCodeFor(r.errorKind!)).toBe(5);
-    expect(r.error).toContain('the StatefulSet controller is rolling it (RollingUpdate from revision crate-6d9f to crate-7c4b, 0 of 3 pods updated)');
+    expect(r.error).toContain(
+      'the StatefulSet controller is rolling it (RollingUpdate from revision crate-6d9f to crate-7c4b, 0 of 3 pods updated)',
+    );
     expect(w.crate.setting('cluster.routing.allocation.enable')).toBeUndefined();
     expect(w.crate.violations).toEqual([]);
   });
@@ -62,13 +70,24 @@ describe('the StatefulSet controller rolls the StatefulSet in the middle of a ro
 
   it('the decision: a staged roll that updated every pod from the partition up is finished', () => {
     const s = (partition: number | undefined, updated: number, type = 'RollingUpdate'): V1StatefulSet => ({
-      spec: { replicas: 3, selector: {}, serviceName: 'x', template: {}, updateStrategy: { type, ...(partition !== undefined ? { rollingUpdate: { partition } } : {}) } },
+      spec: {
+        replicas: 3,
+        selector: {},
+        serviceName: 'x',
+        template: {},
+        updateStrategy: { type, ...(partition !== undefined ? { rollingUpdate: { partition } } : {}) },
+      },
       status: { replicas: 3, currentRevision: 'a', updateRevision: 'b', updatedReplicas: updated },
     });
     expect(controllerRollInProgress(s(undefined, 2))).toMatch(/2 of 3 pods updated/);
     expect(controllerRollInProgress(s(2, 1))).toBeNull();
     expect(controllerRollInProgress(s(2, 0))).toMatch(/0 of 1 pods updated, partition 2/);
     expect(controllerRollInProgress(s(undefined, 0, 'OnDelete'))).toBeNull();
-    expect(controllerRollInProgress({ ...s(undefined, 0), status: { replicas: 3, currentRevision: 'a', updateRevision: 'a' } })).toBeNull();
+    expect(
+      controllerRollInProgress({
+        ...s(undefined, 0),
+        status: { replicas: 3, currentRevision: 'a', updateRevision: 'a' },
+      }),
+    ).toBeNull();
   });
 });

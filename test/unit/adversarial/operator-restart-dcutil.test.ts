@@ -25,7 +25,10 @@ describe('crate-operator starts its restart in the middle of a dc_util rollout',
     };
     const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
     expect(value).not.toBeNull();
-    expect(w.kube.writes.filter((x) => x.kind === 'Pod' && x.verb === 'delete').map((x) => x.name), 'pods deleted').toHaveLength(1);
+    expect(
+      w.kube.writes.filter((x) => x.kind === 'Pod' && x.verb === 'delete').map((x) => x.name),
+      'pods deleted',
+    ).toHaveLength(1);
     expect(r).toMatchObject({ success: false, errorKind: 'locked' });
     expect(exitCodeFor(r.errorKind!)).toBe(5);
     expect(r.error).toContain(`${LABEL}=${value}`);

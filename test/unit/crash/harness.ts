@@ -45,8 +45,20 @@ export class Killer {
 }
 
 const KUBE_METHODS: (keyof KubernetesPort)[] = [
-  'getPod', 'listPods', 'deletePod', 'getStatefulSet', 'listStatefulSets', 'patchStatefulSetLabels', 'getCrateDB',
-  'readSecret', 'exec', 'getLease', 'createLease', 'replaceLease', 'deleteLease', 'createEvent',
+  'getPod',
+  'listPods',
+  'deletePod',
+  'getStatefulSet',
+  'listStatefulSets',
+  'patchStatefulSetLabels',
+  'getCrateDB',
+  'readSecret',
+  'exec',
+  'getLease',
+  'createLease',
+  'replaceLease',
+  'deleteLease',
+  'createEvent',
 ];
 
 /** The world's ports as one killable engine process sees them. */
@@ -57,11 +69,19 @@ export function killableDeps(w: World, killer: Killer, holderIdentity: string): 
     kube[m] = (...args: unknown[]) => killer.gate(() => fn(...args));
   }
   kube.watchPod = (ns: string, name: string, handler: (p: unknown) => void) =>
-    killer.gate(() => w.kube.watchPod(ns, name, (p) => {
-      if (!killer.killed) handler(p);
-    }));
-  const wrap = (t: SqlTransport): SqlTransport => ({ description: t.description, query: (stmt, args, opts) => killer.gate(() => t.query(stmt, args, opts)) });
-  const sql: SqlTransportFactory = { http: (ns, pod, ep) => wrap(w.sql.http(ns, pod, ep)), exec: (ns, pod, ep) => wrap(w.sql.exec(ns, pod, ep)) };
+    killer.gate(() =>
+      w.kube.watchPod(ns, name, (p) => {
+        if (!killer.killed) handler(p);
+      }),
+    );
+  const wrap = (t: SqlTransport): SqlTransport => ({
+    description: t.description,
+    query: (stmt, args, opts) => killer.gate(() => t.query(stmt, args, opts)),
+  });
+  const sql: SqlTransportFactory = {
+    http: (ns, pod, ep) => wrap(w.sql.http(ns, pod, ep)),
+    exec: (ns, pod, ep) => wrap(w.sql.exec(ns, pod, ep)),
+  };
   const clock = {
     now: () => w.clock.now(),
     ...(w.clock.monotonic ? { monotonic: () => w.clock.monotonic!() } : {}),
@@ -70,7 +90,14 @@ export function killableDeps(w: World, killer: Killer, holderIdentity: string): 
   // The world's own deps with the killable ports. Lease TTL 6000 s: with 20 worlds in flight the event loop lags
   // 50-250 ms, i.e. 50-250 s of engine time at 1000x, and a 600 s TTL (renewal every 200 s, self-fencing after 400 s)
   // then fences a healthy run. A resume with the same operation id takes the Lease over at once, whatever its TTL.
-  return { ...w.deps(), kube: kube as unknown as KubernetesPort, sql, clock, holderIdentity, leaseDurationSeconds: 6000 };
+  return {
+    ...w.deps(),
+    kube: kube as unknown as KubernetesPort,
+    sql,
+    clock,
+    holderIdentity,
+    leaseDurationSeconds: 6000,
+  };
 }
 
 /** mulberry32: a small seeded PRNG. */
@@ -152,7 +179,8 @@ function startTraffic(w: World, r: () => number): () => void {
     while (on) {
       const nodes = [...w.crate.nodes.values()].filter((n) => n.state !== 'down');
       const node = nodes[Math.floor(r() * nodes.length)];
-      if (node) await w.crate.query(node.name, { user: 'crate', password: null }, 'http', 'SELECT 1', []).catch(() => {});
+      if (node)
+        await w.crate.query(node.name, { user: 'crate', password: null }, 'http', 'SELECT 1', []).catch(() => {});
       await w.clock.delay(100).catch(() => {});
     }
   })();
@@ -169,7 +197,10 @@ export async function runTrial(setup: TrialSetup): Promise<TrialOutcome> {
   return clock.run(runTrialOn(setup, { clock }));
 }
 
-async function runTrialOn(setup: TrialSetup, time: { clockFactor: number } | { clock: VirtualClock }): Promise<TrialOutcome> {
+async function runTrialOn(
+  setup: TrialSetup,
+  time: { clockFactor: number } | { clock: VirtualClock },
+): Promise<TrialOutcome> {
   const r = rng(setup.seed ^ 0x5bd1e995);
   const w = await createWorld({
     replicas: 3,
@@ -188,7 +219,11 @@ async function runTrialOn(setup: TrialSetup, time: { clockFactor: number } | { c
       const killer = new Killer(setup.killAt[i] ?? null);
       const deps = killableDeps(w, killer, `runner-${i}`);
       const run = (async () => {
-        const cluster = await analyzeCluster(deps, { namespace: w.namespace, kind: 'statefulset', name: w.statefulSetName });
+        const cluster = await analyzeCluster(deps, {
+          namespace: w.namespace,
+          kind: 'statefulset',
+          name: w.statefulSetName,
+        });
         return rollingRestart(deps, { cluster, ...GATE, operationId });
       })();
       const outcome = await Promise.race([run.then((res) => ({ res })), killer.whenKilled.then(() => null)]);
@@ -207,7 +242,14 @@ async function runTrialOn(setup: TrialSetup, time: { clockFactor: number } | { c
       w.log.info(`pod history: ${JSON.stringify(w.kube.podHistory.map((p) => [p.name, p.uid]))}`);
       w.log.info(`decommissions: ${JSON.stringify(w.crate.decommissions)} joins: ${JSON.stringify(w.crate.joins)}`);
     }
-    return { setup, crashes, result: result!, problems, callsPerRun, ...(process.env.CRASH_LOG && problems.length ? { log: w.log.text() } : {}) };
+    return {
+      setup,
+      crashes,
+      result: result!,
+      problems,
+      callsPerRun,
+      ...(process.env.CRASH_LOG && problems.length ? { log: w.log.text() } : {}),
+    };
   } finally {
     stopTraffic();
     w.close();
@@ -227,11 +269,14 @@ export function check(w: World, setup: TrialSetup, result: RollingRestartResult)
     let sinceJoin = 0;
     for (const e of events) {
       if (e.kind === 'join') sinceJoin = 0;
-      else if (++sinceJoin > 1) problems.push(`node ${node} was decommissioned twice (at ${e.at}) without rejoining in between`);
+      else if (++sinceJoin > 1)
+        problems.push(`node ${node} was decommissioned twice (at ${e.at}) without rejoining in between`);
     }
   }
-  for (const c of w.crate.concurrentOut.slice(0, 3)) problems.push(`two nodes out at once at ${c.at}: ${c.nodes.join(', ')}`);
-  for (const v of w.crate.violations.slice(0, 3)) problems.push(`primary unavailable: ${v.table}[${v.shard}] at ${v.at}`);
+  for (const c of w.crate.concurrentOut.slice(0, 3))
+    problems.push(`two nodes out at once at ${c.at}: ${c.nodes.join(', ')}`);
+  for (const v of w.crate.violations.slice(0, 3))
+    problems.push(`primary unavailable: ${v.table}[${v.shard}] at ${v.at}`);
   for (const pod of w.podNames()) {
     const recreated = w.kube.podHistory.filter((p) => p.name === pod).length - 1;
     if (recreated !== 1) problems.push(`pod ${pod} was re-created ${recreated} times`);
@@ -240,7 +285,9 @@ export function check(w: World, setup: TrialSetup, result: RollingRestartResult)
   if (alloc !== undefined) problems.push(`allocation left at ${String(alloc)}`);
   if (setup.strategy === 'manual') {
     // dc_util sets graceful_stop transiently and never restores it; the manual strategy must put them back.
-    const left = [...w.crate.transient.keys(), ...w.crate.persistent.keys()].filter((k) => k.startsWith('cluster.graceful_stop'));
+    const left = [...w.crate.transient.keys(), ...w.crate.persistent.keys()].filter((k) =>
+      k.startsWith('cluster.graceful_stop'),
+    );
     if (left.length) problems.push(`graceful_stop settings left: ${left.join(', ')}`);
   }
   const lease = w.kube.leases.get(`${w.namespace}/${leaseName(w.clusterName)}`);

@@ -32,7 +32,11 @@ async function calibrate(strategy: CrashStrategy): Promise<number> {
 
 export async function series(strategy: CrashStrategy): Promise<void> {
   const maxKillAt = await calibrate(strategy);
-  const seeds = REPLAY ? (REPLAY[1] === strategy ? [Number(REPLAY[2])] : []) : Array.from({ length: TRIALS }, (_, i) => SEED_BASE + i + 1);
+  const seeds = REPLAY
+    ? REPLAY[1] === strategy
+      ? [Number(REPLAY[2])]
+      : []
+    : Array.from({ length: TRIALS }, (_, i) => SEED_BASE + i + 1);
   const failures: string[] = [];
   const outcomes: TrialOutcome[] = [];
   // A pool of CONCURRENCY trials in flight (worlds mostly wait on timers).
@@ -53,7 +57,9 @@ export async function series(strategy: CrashStrategy): Promise<void> {
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, seeds.length) }, worker));
   const crashes = outcomes.reduce((n, o) => n + o.crashes, 0);
-  console.log(`crash series ${strategy}: ${outcomes.length} trials, ${crashes} crashes (kill points 1..${maxKillAt}), ${failures.length} failed`);
+  console.log(
+    `crash series ${strategy}: ${outcomes.length} trials, ${crashes} crashes (kill points 1..${maxKillAt}), ${failures.length} failed`,
+  );
   if (failures.length) console.log(failures.join('\n'));
   expect(failures).toEqual([]);
   if (!REPLAY) expect(crashes).toBeGreaterThanOrEqual(outcomes.length);

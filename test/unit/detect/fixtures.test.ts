@@ -39,7 +39,13 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
         WILL_NOT,
       ],
       // the rule of docs/strategy.md (shared/detect/rules.ts) that wrote each reason
-      reasonRules: ['dcUtilCommand', 'dcUtilMayFailSilently', 'effectiveTimeout', 'dcUtilProto', 'dcUtilWillNotDecommission'],
+      reasonRules: [
+        'dcUtilCommand',
+        'dcUtilMayFailSilently',
+        'effectiveTimeout',
+        'dcUtilProto',
+        'dcUtilWillNotDecommission',
+      ],
     },
   },
   // No -proto against plain HTTP (was kubernetes_managed).
@@ -67,7 +73,14 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
         WILL_NOT,
       ],
       // the rule of docs/strategy.md (shared/detect/rules.ts) that wrote each reason
-      reasonRules: ['crateContainerChoice', 'dcUtilCommand', 'effectiveTimeout', 'minAvailabilityNone', 'dcUtilProto', 'dcUtilWillNotDecommission'],
+      reasonRules: [
+        'crateContainerChoice',
+        'dcUtilCommand',
+        'effectiveTimeout',
+        'minAvailabilityNone',
+        'dcUtilProto',
+        'dcUtilWillNotDecommission',
+      ],
     },
   },
   'dc-util-proto-http.yaml': {
@@ -120,7 +133,14 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
         WILL_NOT,
       ],
       // the rule of docs/strategy.md (shared/detect/rules.ts) that wrote each reason
-      reasonRules: ['dcUtilCommand', 'dcUtilMayFailSilently', 'effectiveTimeout', 'dcUtilProto', 'dcUtilDisabledLabel', 'dcUtilWillNotDecommission'],
+      reasonRules: [
+        'dcUtilCommand',
+        'dcUtilMayFailSilently',
+        'effectiveTimeout',
+        'dcUtilProto',
+        'dcUtilDisabledLabel',
+        'dcUtilWillNotDecommission',
+      ],
     },
   },
   // No -proto against plain HTTP (was kubernetes_managed).
@@ -148,7 +168,14 @@ const expected: Record<string, { detection: StrategyDetection; node1: string | n
         WILL_NOT,
       ],
       // the rule of docs/strategy.md (shared/detect/rules.ts) that wrote each reason
-      reasonRules: ['crateContainerChoice', 'dcUtilCommand', 'dcUtilMayFailSilently', 'effectiveTimeout', 'dcUtilProto', 'dcUtilWillNotDecommission'],
+      reasonRules: [
+        'crateContainerChoice',
+        'dcUtilCommand',
+        'dcUtilMayFailSilently',
+        'effectiveTimeout',
+        'dcUtilProto',
+        'dcUtilWillNotDecommission',
+      ],
     },
   },
   'plain-manual.yaml': {

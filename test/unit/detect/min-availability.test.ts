@@ -7,13 +7,55 @@ const dc = (...flags: string[]) => ['./dc_util-linux-amd64', '-timeout', '720s',
 
 describe('effective min_availability NONE -> manual', () => {
   it.each<[string, string[], Record<string, string>, string, RegExp]>([
-    ['-min-availability NONE', dc('-min-availability', 'NONE'), {}, 'manual', /effective min_availability is NONE \(-min-availability NONE\)/],
-    ['--min-availability=none', dc('--min-availability=none'), {}, 'manual', /effective min_availability is NONE \(--min-availability=none\)/],
-    ['a typo CrateDB reads as none (PRIMARY)', dc('-min-availability', 'PRIMARY'), {}, 'manual', /\(-min-availability PRIMARY, which CrateDB reads as none\)/],
-    ['label NONE over the flag PRIMARIES', dc('-min-availability', 'PRIMARIES'), { 'dc-util-min-availability': 'NONE' }, 'manual', /\(label dc-util-min-availability=NONE\)/],
-    ['a flag that cannot be computed', ['/bin/sh', '-c', './dc_util -timeout 720s -min-availability $MIN'], {}, 'manual', /cannot be computed from the manifest: it may be NONE/],
-    ['label none (lower case: dc_util ignores it), flag PRIMARIES', dc('-min-availability', 'PRIMARIES'), { 'dc-util-min-availability': 'none' }, 'kubernetes_managed', /is not NONE, PRIMARIES or FULL \(dc_util compares it exactly\): ignored/],
-    ['label PRIMARIES over the flag NONE', dc('-min-availability', 'NONE'), { 'dc-util-min-availability': 'PRIMARIES' }, 'kubernetes_managed', /overrides/],
+    [
+      '-min-availability NONE',
+      dc('-min-availability', 'NONE'),
+      {},
+      'manual',
+      /effective min_availability is NONE \(-min-availability NONE\)/,
+    ],
+    [
+      '--min-availability=none',
+      dc('--min-availability=none'),
+      {},
+      'manual',
+      /effective min_availability is NONE \(--min-availability=none\)/,
+    ],
+    [
+      'a typo CrateDB reads as none (PRIMARY)',
+      dc('-min-availability', 'PRIMARY'),
+      {},
+      'manual',
+      /\(-min-availability PRIMARY, which CrateDB reads as none\)/,
+    ],
+    [
+      'label NONE over the flag PRIMARIES',
+      dc('-min-availability', 'PRIMARIES'),
+      { 'dc-util-min-availability': 'NONE' },
+      'manual',
+      /\(label dc-util-min-availability=NONE\)/,
+    ],
+    [
+      'a flag that cannot be computed',
+      ['/bin/sh', '-c', './dc_util -timeout 720s -min-availability $MIN'],
+      {},
+      'manual',
+      /cannot be computed from the manifest: it may be NONE/,
+    ],
+    [
+      'label none (lower case: dc_util ignores it), flag PRIMARIES',
+      dc('-min-availability', 'PRIMARIES'),
+      { 'dc-util-min-availability': 'none' },
+      'kubernetes_managed',
+      /is not NONE, PRIMARIES or FULL \(dc_util compares it exactly\): ignored/,
+    ],
+    [
+      'label PRIMARIES over the flag NONE',
+      dc('-min-availability', 'NONE'),
+      { 'dc-util-min-availability': 'PRIMARIES' },
+      'kubernetes_managed',
+      /overrides/,
+    ],
   ])('%s', (_title, preStop, labels, strategy, reason) => {
     const d = detectStrategy(statefulSet({ preStop, labels }));
     expect(d.strategy).toBe(strategy);

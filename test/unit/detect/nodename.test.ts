@@ -23,14 +23,26 @@ describe('nodeNameFromArgs', () => {
       ]),
       'data-hot-2',
     ],
-    ['crate-operator master', withCommand(['/docker-entrypoint.sh', 'crate', "-Cnode.name=master-$(hostname | awk -F- '{print $NF}')"]), 'master-2'],
-    ['in args, not command', { name: 'crate', args: ['crate', "-Cnode.name=data-hot-$(hostname | awk -F '-' '{print $NF}')"] }, 'data-hot-2'],
+    [
+      'crate-operator master',
+      withCommand(['/docker-entrypoint.sh', 'crate', "-Cnode.name=master-$(hostname | awk -F- '{print $NF}')"]),
+      'master-2',
+    ],
+    [
+      'in args, not command',
+      { name: 'crate', args: ['crate', "-Cnode.name=data-hot-$(hostname | awk -F '-' '{print $NF}')"] },
+      'data-hot-2',
+    ],
     ['$(hostname)', withCommand(['crate', '-Cnode.name=$(hostname)']), POD],
     ['$(hostname -s)', withCommand(['crate', '-Cnode.name=$(hostname -s)']), POD],
     ['${HOSTNAME}', withCommand(['crate', '-Cnode.name=${HOSTNAME}']), POD],
     ['$HOSTNAME', withCommand(['crate', '-Cnode.name=$HOSTNAME']), POD],
     ['${HOSTNAME##*-}', withCommand(['crate', '-Cnode.name=node-${HOSTNAME##*-}']), 'node-2'],
-    ['${HOSTNAME%-*} (StatefulSet name)', withCommand(['crate', '-Cnode.name=${HOSTNAME%-*}']), 'crate-data-hot-6a0c7a1e'],
+    [
+      '${HOSTNAME%-*} (StatefulSet name)',
+      withCommand(['crate', '-Cnode.name=${HOSTNAME%-*}']),
+      'crate-data-hot-6a0c7a1e',
+    ],
     ['rev | cut | rev', withCommand(['crate', '-Cnode.name=crate-$(hostname | rev | cut -d- -f1 | rev)']), 'crate-2'],
     ['sed s/.*-//', withCommand(['crate', "-Cnode.name=n$(hostname | sed 's/.*-//')"]), 'n2'],
     ['grep -oE digits', withCommand(['crate', "-Cnode.name=n$(hostname | grep -oE '[0-9]+$')"]), 'n2'],
@@ -54,11 +66,13 @@ describe('nodeNameFromArgs', () => {
     ],
     [
       '${NODE_PREFIX} from a literal env var',
-      withCommand(['/bin/sh', '-c', 'crate -Cnode.name=${NODE_PREFIX}-${HOSTNAME##*-}'], { env: [{ name: 'NODE_PREFIX', value: 'hot' }] }),
+      withCommand(['/bin/sh', '-c', 'crate -Cnode.name=${NODE_PREFIX}-${HOSTNAME##*-}'], {
+        env: [{ name: 'NODE_PREFIX', value: 'hot' }],
+      }),
       'hot-2',
     ],
     [
-      '$$(POD_NAME) is kubelet\'s escape: the shell then runs a command POD_NAME',
+      "$$(POD_NAME) is kubelet's escape: the shell then runs a command POD_NAME",
       withCommand(['crate', '-Cnode.name=$$(POD_NAME)'], {
         env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
       }),
@@ -74,7 +88,11 @@ describe('nodeNameFromArgs', () => {
       }),
       null,
     ],
-    ['$(HOSTNAME) is not a declared env var: the shell runs a command HOSTNAME', withCommand(['crate', '-Cnode.name=$(HOSTNAME)']), null],
+    [
+      '$(HOSTNAME) is not a declared env var: the shell runs a command HOSTNAME',
+      withCommand(['crate', '-Cnode.name=$(HOSTNAME)']),
+      null,
+    ],
     ['no -Cnode.name at all', withCommand(['crate', '-Ccluster.name=x']), null],
     ['no command', { name: 'crate' }, null],
   ])('%s', (_title, container, expected) => {

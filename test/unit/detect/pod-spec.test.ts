@@ -26,7 +26,7 @@ describe('detectPodStrategy: the pod wins over the template', () => {
     expect(d.strategy).toBe('manual');
     expect(d.templateDisagrees).toBe(true);
     expect(d.reasons.at(-1)).toBe(
-      'pod crate-data-hot-6a0c7a1e-1 and the StatefulSet template disagree (the pod keeps the spec it was created with): the template says kubernetes_managed (dc_util timeout 1080s, delete grace 1200s, min_availability PRIMARIES), the pod\'s own spec says manual; acting on the pod',
+      "pod crate-data-hot-6a0c7a1e-1 and the StatefulSet template disagree (the pod keeps the spec it was created with): the template says kubernetes_managed (dc_util timeout 1080s, delete grace 1200s, min_availability PRIMARIES), the pod's own spec says manual; acting on the pod",
     );
   });
 
@@ -34,15 +34,26 @@ describe('detectPodStrategy: the pod wins over the template', () => {
     const sts = statefulSet({ grace: 1200 });
     const old = podOf(sts, 0, { containers: [SQL_EXPORTER, crateContainer(DC)] });
     const d = detectPodStrategy(sts, old);
-    expect(d).toMatchObject({ strategy: 'kubernetes_managed', dcUtilTimeoutSeconds: 1080, deleteGracePeriodSeconds: 1200, templateDisagrees: true });
+    expect(d).toMatchObject({
+      strategy: 'kubernetes_managed',
+      dcUtilTimeoutSeconds: 1080,
+      deleteGracePeriodSeconds: 1200,
+      templateDisagrees: true,
+    });
   });
 
-  it('dc_util reads the template grace (timeout), the delete keeps the pod\'s own longer grace', () => {
+  it("dc_util reads the template grace (timeout), the delete keeps the pod's own longer grace", () => {
     // Template now 300 s (dc_util: max(300-120, 360) = 360 s); the pod was created with 7230 s.
     const sts = statefulSet({ preStop: DC, grace: 300 });
     const old = podOf(sts, 2, { terminationGracePeriodSeconds: 7230 });
     const d = detectPodStrategy(sts, old);
-    expect(d).toMatchObject({ strategy: 'kubernetes_managed', dcUtilTimeoutSeconds: 360, deleteGracePeriodSeconds: 7230, podTerminationGracePeriodSeconds: 7230, terminationGracePeriodSeconds: 300 });
+    expect(d).toMatchObject({
+      strategy: 'kubernetes_managed',
+      dcUtilTimeoutSeconds: 360,
+      deleteGracePeriodSeconds: 7230,
+      podTerminationGracePeriodSeconds: 7230,
+      terminationGracePeriodSeconds: 300,
+    });
     expect(d.templateDisagrees).toBe(true);
     expect(d.reasons.at(-1)).toContain('delete grace 420s');
   });
@@ -65,7 +76,11 @@ describe('the engine acts on the pod (OnDelete, template changed after the pods 
   const addHookToTemplate = (w: Awaited<ReturnType<typeof world>>) => {
     const sts = w.kube.statefulSets.get(`${ns}/crate`)!;
     const c = sts.spec!.template.spec!.containers.find((x) => x.name === 'crate')!;
-    c.lifecycle = { preStop: { exec: { command: ['/bin/sh', '-c', `${w.dcUtilCommand} -hostname "crate-data-hot-w-\${HOSTNAME##*-}"`] } } };
+    c.lifecycle = {
+      preStop: {
+        exec: { command: ['/bin/sh', '-c', `${w.dcUtilCommand} -hostname "crate-data-hot-w-\${HOSTNAME##*-}"`] },
+      },
+    };
     sts.spec!.updateStrategy = { type: 'OnDelete' };
   };
 
@@ -75,7 +90,9 @@ describe('the engine acts on the pod (OnDelete, template changed after the pods 
     const cluster = await analyzeCluster(w.deps(), { namespace: ns, kind: 'statefulset', name: 'crate' });
     expect(cluster.statefulSets[0]!.detection.strategy).toBe('kubernetes_managed');
     expect(cluster.pods.map((p) => p.detection?.strategy)).toEqual(['manual', 'manual', 'manual']);
-    expect(w.log.text()).toMatch(/WARN: Pod crate\/crate-1: pod crate-1 and the StatefulSet template disagree .* acting on the pod/);
+    expect(w.log.text()).toMatch(
+      /WARN: Pod crate\/crate-1: pod crate-1 and the StatefulSet template disagree .* acting on the pod/,
+    );
 
     const plan = await planRollingRestart(w.deps(), { cluster, ...fastGate });
     expect(plan.order.map((p) => p.strategy)).toEqual(['manual', 'manual', 'manual']);
@@ -84,7 +101,9 @@ describe('the engine acts on the pod (OnDelete, template changed after the pods 
     const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster, ...fastGate });
     expect(r.error).toBeNull();
     expect(r.strategyUsed).toBe('manual');
-    expect(w.crate.writes.filter((s) => s.stmt.startsWith('ALTER CLUSTER DECOMMISSION')).map((s) => s.args[0])).toEqual(['data-hot-1']);
+    expect(w.crate.writes.filter((s) => s.stmt.startsWith('ALTER CLUSTER DECOMMISSION')).map((s) => s.args[0])).toEqual(
+      ['data-hot-1'],
+    );
     expect(w.crate.violations).toEqual([]);
   });
 });

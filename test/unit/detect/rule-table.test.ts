@@ -20,7 +20,8 @@ function documentedRules(): Array<{ number: number; name: string }> {
   for (const line of section.split('\n')) {
     const m = /^\| *([0-9]+) *\| *`([A-Za-z0-9_]+)` *\|/.exec(line);
     if (m) rows.push({ number: Number(m[1]), name: m[2] ?? '' });
-    else if (/^\| *[0-9]+ *\|/.test(line)) throw new Error(`docs/strategy.md rule row without a function name: ${line.slice(0, 80)}`);
+    else if (/^\| *[0-9]+ *\|/.test(line))
+      throw new Error(`docs/strategy.md rule row without a function name: ${line.slice(0, 80)}`);
   }
   return rows;
 }

@@ -11,17 +11,42 @@ import { statefulSet } from './builders.js';
 
 const PLAIN: string[] = [];
 const TLS = ['-Cssl.http.enabled=true'];
-const hook = (...flags: string[]) => ['./dc_util-linux-amd64', '-min-availability', 'PRIMARIES', '-timeout', '720s', ...flags];
+const hook = (...flags: string[]) => [
+  './dc_util-linux-amd64',
+  '-min-availability',
+  'PRIMARIES',
+  '-timeout',
+  '720s',
+  ...flags,
+];
 
 describe('dc_util -proto against the scheme CrateDB serves (manifest)', () => {
   it.each<[string, string[], string[], string, RegExp | null]>([
-    ['no -proto (https) vs plain HTTP', hook(), PLAIN, 'manual', /posts to https:\/\/127\.0\.0\.1:4200 \(no -proto flag: dc_util's default https\), but CrateDB serves http/],
-    ['-proto http vs HTTPS', hook('-proto', 'http'), TLS, 'manual', /posts to http:\/\/127\.0\.0\.1:4200 \(-proto http\), but CrateDB serves https \(-Cssl\.http\.enabled=true\)/],
+    [
+      'no -proto (https) vs plain HTTP',
+      hook(),
+      PLAIN,
+      'manual',
+      /posts to https:\/\/127\.0\.0\.1:4200 \(no -proto flag: dc_util's default https\), but CrateDB serves http/,
+    ],
+    [
+      '-proto http vs HTTPS',
+      hook('-proto', 'http'),
+      TLS,
+      'manual',
+      /posts to http:\/\/127\.0\.0\.1:4200 \(-proto http\), but CrateDB serves https \(-Cssl\.http\.enabled=true\)/,
+    ],
     ['--proto=http vs plain HTTP', hook('--proto=http'), PLAIN, 'kubernetes_managed', null],
     ['no -proto (https) vs HTTPS', hook(), TLS, 'kubernetes_managed', null],
     ['-proto HTTPS (any case) vs HTTPS', hook('-proto', 'HTTPS'), TLS, 'kubernetes_managed', null],
     ['-proto ftp', hook('-proto', 'ftp'), TLS, 'manual', /neither http nor https/],
-    ['-Cssl.http.enabled=false is plain HTTP', hook(), ['-Cssl.http.enabled=false'], 'manual', /CrateDB serves http \(-Cssl\.http\.enabled=false\)/],
+    [
+      '-Cssl.http.enabled=false is plain HTTP',
+      hook(),
+      ['-Cssl.http.enabled=false'],
+      'manual',
+      /CrateDB serves http \(-Cssl\.http\.enabled=false\)/,
+    ],
   ])('%s -> %s', (_title, preStop, args, strategy, reason) => {
     const d = detectStrategy(statefulSet({ preStop, crate: { args } }));
     expect(d.strategy).toBe(strategy);
@@ -32,18 +57,25 @@ describe('dc_util -proto against the scheme CrateDB serves (manifest)', () => {
   });
 
   it('a crate.yml the manifest cannot read: manual offline, decided by the reached scheme at discovery', () => {
-    const crate: Partial<V1Container> = { args: [], volumeMounts: [{ name: 'config', mountPath: '/crate/config/crate.yml', subPath: 'crate.yml' }] };
+    const crate: Partial<V1Container> = {
+      args: [],
+      volumeMounts: [{ name: 'config', mountPath: '/crate/config/crate.yml', subPath: 'crate.yml' }],
+    };
     expect(servedSchemeFromManifest({ name: 'crate', ...crate }).scheme).toBeNull();
     const offline = detectStrategy(statefulSet({ preStop: hook(), crate }));
     expect(offline.strategy).toBe('manual');
     expect(offline.servedScheme).toBeNull();
-    expect(offline.reasons.join('\n')).toContain('the manifest cannot tell which scheme CrateDB serves (ssl.http.enabled is not on the command line and /crate/config/crate.yml is mounted: TLS may be set in crate.yml); decided at discovery');
+    expect(offline.reasons.join('\n')).toContain(
+      'the manifest cannot tell which scheme CrateDB serves (ssl.http.enabled is not on the command line and /crate/config/crate.yml is mounted: TLS may be set in crate.yml); decided at discovery',
+    );
     const reachedHttps = detectStrategy(statefulSet({ preStop: hook(), crate }), { servedScheme: 'https' });
     expect(reachedHttps.strategy).toBe('kubernetes_managed');
     expect(reachedHttps.reasons.join('\n')).toContain('the engine reached it over https at discovery');
     const reachedHttp = detectStrategy(statefulSet({ preStop: hook(), crate }), { servedScheme: 'http' });
     expect(reachedHttp.strategy).toBe('manual');
-    expect(reachedHttp.reasons.join('\n')).toMatch(/posts to https.*but CrateDB serves http \(the engine reached it over http at discovery/);
+    expect(reachedHttp.reasons.join('\n')).toMatch(
+      /posts to https.*but CrateDB serves http \(the engine reached it over http at discovery/,
+    );
   });
 });
 
@@ -64,11 +96,20 @@ describe('discovery decides from the scheme it really reaches', () => {
   const HTTPS_HOOK = './dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s';
 
   it('TLS in crate.yml: http fails, https answers; dc_util (https) is trusted and the engine keeps https', async () => {
-    const w = await world({ replicas: 3, preStop: 'dc_util', dcUtilCommand: HTTPS_HOOK, crate: { httpScheme: 'https' } });
+    const w = await world({
+      replicas: 3,
+      preStop: 'dc_util',
+      dcUtilCommand: HTTPS_HOOK,
+      crate: { httpScheme: 'https' },
+    });
     mountCrateYml(w);
     const cluster = await analyzeCluster(w.deps(), { namespace: ns, kind: 'statefulset', name: 'crate' });
     expect(cluster.sql.scheme).toBe('https');
-    expect(cluster.statefulSets[0]!.detection).toMatchObject({ strategy: 'kubernetes_managed', dcUtilProto: 'https', servedScheme: 'https' });
+    expect(cluster.statefulSets[0]!.detection).toMatchObject({
+      strategy: 'kubernetes_managed',
+      dcUtilProto: 'https',
+      servedScheme: 'https',
+    });
     expect(w.log.text()).toContain('CrateDB did not answer over http');
     expect(w.log.text()).toContain('CrateDB serves https on port 4200 (reached at discovery)');
     const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster, ...fastGate });
@@ -91,7 +132,9 @@ describe('discovery decides from the scheme it really reaches', () => {
     expect(r.error).toBeNull();
     expect(r.strategyUsed).toBe('manual');
     // The engine decommissioned the node itself: the drain happened although dc_util failed.
-    expect(w.crate.writes.filter((s) => s.stmt.startsWith('ALTER CLUSTER DECOMMISSION')).map((s) => s.args[0])).toEqual(['data-hot-1']);
+    expect(w.crate.writes.filter((s) => s.stmt.startsWith('ALTER CLUSTER DECOMMISSION')).map((s) => s.args[0])).toEqual(
+      ['data-hot-1'],
+    );
     expect(w.crate.violations).toEqual([]);
   });
 

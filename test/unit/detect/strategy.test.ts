@@ -9,7 +9,13 @@ describe("dc_util's effective timeout and the deletion grace period", () => {
   it.each<[string, number | undefined, number, number, string]>([
     ['grace unset: the flag', undefined, 720, 780, 'unset, so dc_util uses its -timeout flag: 720s'],
     ['grace 30: the flag', 30, 720, 780, '30, so dc_util uses its -timeout flag: 720s'],
-    ['grace 1200 (crate-operator): 1080, deletion never below 1200', 1200, 1080, 1200, 'terminationGracePeriodSeconds 1200 != 30, so dc_util uses 1200-120 = 1080s (its own rule), not the 720s flag'],
+    [
+      'grace 1200 (crate-operator): 1080, deletion never below 1200',
+      1200,
+      1080,
+      1200,
+      'terminationGracePeriodSeconds 1200 != 30, so dc_util uses 1200-120 = 1080s (its own rule), not the 720s flag',
+    ],
     ['grace 300: raised to 360', 300, 360, 420, 'raised to its minimum 360s'],
     ['grace 0: raised to 360', 0, 360, 420, 'raised to its minimum 360s'],
     ['grace 480: 360, deletion never below 480', 480, 360, 480, '480-120 = 360s'],
@@ -27,7 +33,11 @@ describe("dc_util's effective timeout and the deletion grace period", () => {
 
   it('the default flag 7200s applies when grace is unset and -timeout is absent', () => {
     const detection = detectStrategy(statefulSet({ preStop: ['/dc_util'] }));
-    expect(detection).toMatchObject({ dcUtilFlagTimeoutSeconds: 7200, dcUtilTimeoutSeconds: 7200, deleteGracePeriodSeconds: 7260 });
+    expect(detection).toMatchObject({
+      dcUtilFlagTimeoutSeconds: 7200,
+      dcUtilTimeoutSeconds: 7200,
+      deleteGracePeriodSeconds: 7260,
+    });
   });
 
   it('warns when the pod grace period is shorter than the decommission (drains and evictions SIGKILL it)', () => {
@@ -79,7 +89,9 @@ describe('skips dc_util applies itself', () => {
     ['', false],
     ['yes', false],
   ])('label dc-util-disabled=%j -> skips %s', (value, skips) => {
-    const detection = detectStrategy(statefulSet({ preStop: OPERATOR_PRESTOP, grace: 1200, labels: { 'dc-util-disabled': value } }));
+    const detection = detectStrategy(
+      statefulSet({ preStop: OPERATOR_PRESTOP, grace: 1200, labels: { 'dc-util-disabled': value } }),
+    );
     expect(detection.hasDcUtil).toBe(true);
     expect(detection.dcUtilSkips).toBe(skips);
     expect(detection.strategy).toBe(skips ? 'manual' : 'kubernetes_managed');
@@ -110,7 +122,9 @@ describe('skips dc_util applies itself', () => {
     ['full', 'PRIMARIES', 'compares it exactly'], // dc_util ignores it, the flag (PRIMARIES) stays
     ['half', 'PRIMARIES', 'ignored'],
   ])('label dc-util-min-availability=%s -> %s', (value, expected, reason) => {
-    const detection = detectStrategy(statefulSet({ preStop: OPERATOR_PRESTOP, labels: { 'dc-util-min-availability': value } }));
+    const detection = detectStrategy(
+      statefulSet({ preStop: OPERATOR_PRESTOP, labels: { 'dc-util-min-availability': value } }),
+    );
     expect(detection.minAvailability).toBe(expected);
     expect(detection.reasons.join('\n')).toContain(reason);
   });
@@ -118,11 +132,29 @@ describe('skips dc_util applies itself', () => {
 
 describe('does dc_util find its node?', () => {
   it.each<[string, string, string[], 'manual' | 'kubernetes_managed', string | null]>([
-    ['crate-operator master StatefulSet with the default prefix', 'crate-master-6a0c7a1e', OPERATOR_PRESTOP, 'manual', 'cannot derive a node name'],
+    [
+      'crate-operator master StatefulSet with the default prefix',
+      'crate-master-6a0c7a1e',
+      OPERATOR_PRESTOP,
+      'manual',
+      'cannot derive a node name',
+    ],
     ['a plain StatefulSet name', 'cratedb', DIRECT_720, 'manual', 'cannot derive a node name'],
-    ['a plain StatefulSet name with --crate-node-prefix', 'cratedb', ['./dc_util', '--crate-node-prefix', 'cratedb'], 'kubernetes_managed', null],
+    [
+      'a plain StatefulSet name with --crate-node-prefix',
+      'cratedb',
+      ['./dc_util', '--crate-node-prefix', 'cratedb'],
+      'kubernetes_managed',
+      null,
+    ],
     ['crate-operator data-hot', 'crate-data-hot-6a0c7a1e', OPERATOR_PRESTOP, 'kubernetes_managed', null],
-    ['-hostname set to something else', 'crate-data-hot-1', ['./dc_util', '-hostname', 'web-0'], 'manual', 'from pod web-0'],
+    [
+      '-hostname set to something else',
+      'crate-data-hot-1',
+      ['./dc_util', '-hostname', 'web-0'],
+      'manual',
+      'from pod web-0',
+    ],
   ])('%s', (_title, name, preStop, strategy, reason) => {
     const detection = detectStrategy(statefulSet({ name, preStop }));
     expect(detection.strategy).toBe(strategy);
@@ -145,7 +177,9 @@ describe('does dc_util find its node?', () => {
     const detection = detectStrategy(
       statefulSet({
         preStop: OPERATOR_PRESTOP,
-        crate: { command: ['/docker-entrypoint.sh', 'crate', "-Cnode.name=data-hot-$(hostname | awk -F- '{print $NF}')"] },
+        crate: {
+          command: ['/docker-entrypoint.sh', 'crate', "-Cnode.name=data-hot-$(hostname | awk -F- '{print $NF}')"],
+        },
       }),
     );
     expect(detection.strategy).toBe('kubernetes_managed');
@@ -155,17 +189,26 @@ describe('does dc_util find its node?', () => {
 describe('container choice and missing hooks', () => {
   it('uses the crate container, not the sidecar that comes first', () => {
     const detection = detectStrategy(
-      statefulSet({ containers: [{ ...SQL_EXPORTER, lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } } }, crateContainer(OPERATOR_PRESTOP)] }),
+      statefulSet({
+        containers: [
+          { ...SQL_EXPORTER, lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } } },
+          crateContainer(OPERATOR_PRESTOP),
+        ],
+      }),
     );
     expect(detection).toMatchObject({ strategy: 'kubernetes_managed', containerName: 'crate' });
   });
 
   it('finds the CrateDB container by image and says so', () => {
     const detection = detectStrategy(
-      statefulSet({ containers: [SQL_EXPORTER, { ...crateContainer(DIRECT_720), name: 'database', image: 'crate/crate:5.10.3' }] }),
+      statefulSet({
+        containers: [SQL_EXPORTER, { ...crateContainer(DIRECT_720), name: 'database', image: 'crate/crate:5.10.3' }],
+      }),
     );
     expect(detection.containerName).toBe('database');
-    expect(detection.reasons[0]).toBe('CrateDB container: container database runs the CrateDB image crate/crate:5.10.3');
+    expect(detection.reasons[0]).toBe(
+      'CrateDB container: container database runs the CrateDB image crate/crate:5.10.3',
+    );
   });
 
   it('finds the CrateDB container by port 4200', () => {
@@ -178,7 +221,12 @@ describe('container choice and missing hooks', () => {
 
   it('no CrateDB container -> unknown', () => {
     const detection = detectStrategy(statefulSet({ containers: [SQL_EXPORTER] }));
-    expect(detection).toMatchObject({ strategy: 'unknown', containerName: null, hasPrestopHook: false, hasDcUtil: false });
+    expect(detection).toMatchObject({
+      strategy: 'unknown',
+      containerName: null,
+      hasPrestopHook: false,
+      hasDcUtil: false,
+    });
     expect(detection.reasons[0]).toContain('no CrateDB container in the pod template (containers: sql-exporter)');
   });
 

@@ -2,7 +2,17 @@
 // temp dir, copied to another, and run with an empty environment and a PATH whose only `node` fails.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,10 +43,14 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), 'crate-decommission-binary-'));
     const built = join(tmp, 'build', 'kubectl-crate_decommission');
-    const r = spawnSync(node24, ['scripts/build-binary.mjs', '--out', built, '--work', join(tmp, 'work'), '--archive', join(tmp, 'release')], {
-      cwd: root,
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      node24,
+      ['scripts/build-binary.mjs', '--out', built, '--work', join(tmp, 'work'), '--archive', join(tmp, 'release')],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
     if (r.status !== 0) throw new Error(`build-binary failed (${r.status}):\n${r.stderr}`);
     // The folder of the executable (dist/ by default, put on PATH by the README) gets only kubectl's executables.
     builtFiles = readdirSync(join(tmp, 'build')).sort();
@@ -90,7 +104,15 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
     expect(list.kind).toBe('List');
     expect(list.items).toHaveLength(1);
     const out = list.items[0]!;
-    for (const key of ['strategy', 'hasPrestopHook', 'hasDcUtil', 'dcUtilTimeoutSeconds', 'deleteGracePeriodSeconds', 'minAvailability', 'reasons']) {
+    for (const key of [
+      'strategy',
+      'hasPrestopHook',
+      'hasDcUtil',
+      'dcUtilTimeoutSeconds',
+      'deleteGracePeriodSeconds',
+      'minAvailability',
+      'reasons',
+    ]) {
       expect(out).toHaveProperty(key);
     }
     expect(out.hasDcUtil).toBe(true);
@@ -118,12 +140,22 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
     const tmpDir = join(tmp, 'tmpdir');
     mkdirSync(tmpDir);
     const env = { PATH: '/nonexistent', HOME: join(tmp, 'home'), TMPDIR: tmpDir, NO_COLOR: '1' };
-    for (const args of [['--help'], ['plan', '-f', 'sts.yaml', '-o', 'json'], ['__complete', 'roll'], ['no-such-command']]) {
+    for (const args of [
+      ['--help'],
+      ['plan', '-f', 'sts.yaml', '-o', 'json'],
+      ['__complete', 'roll'],
+      ['no-such-command'],
+    ]) {
       spawnSync(bin, args, { cwd: join(tmp, 'home'), env, encoding: 'utf8', timeout: 30_000 });
     }
     expect(readdirSync(tmpDir)).toEqual([]);
     // The snapshot was taken at build time: the environment and arguments must be this run's, not the build's.
-    const v = spawnSync(bin, ['version'], { cwd: join(tmp, 'home'), env: { ...env, CRATE_DECOMMISSION_IMAGE: 'example.com/runner:test' }, encoding: 'utf8', timeout: 30_000 });
+    const v = spawnSync(bin, ['version'], {
+      cwd: join(tmp, 'home'),
+      env: { ...env, CRATE_DECOMMISSION_IMAGE: 'example.com/runner:test' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(v.status, v.stderr).toBe(0);
     expect(v.stdout).toContain('example.com/runner:test');
   });
@@ -147,16 +179,31 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
     expect(readdirSync(release)).toEqual([name]);
     const list = spawnSync('tar', ['-tzf', join(release, name)], { encoding: 'utf8' });
     expect(list.stdout.trim().split('\n').sort()).toEqual(['LICENSE', 'kubectl-crate_decommission']);
-    const r = spawnSync('npm', ['run', '--silent', 'release:krew', '--', '--archives', release], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync('npm', ['run', '--silent', 'release:krew', '--', '--archives', release], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     const m = parse(readFileSync(join(release, 'crate-decommission.yaml'), 'utf8')) as {
-      spec: { version: string; platforms: Array<{ selector: { matchLabels: Record<string, string> }; uri: string; sha256: string; bin: string }> };
+      spec: {
+        version: string;
+        platforms: Array<{
+          selector: { matchLabels: Record<string, string> };
+          uri: string;
+          sha256: string;
+          bin: string;
+        }>;
+      };
     };
     expect(m.spec.version).toBe(`v${pkg.version}`);
     expect(m.spec.platforms).toHaveLength(1);
     const p = m.spec.platforms[0]!;
     expect(p.selector.matchLabels).toEqual({ os: 'linux', arch: 'amd64' });
-    expect(p.sha256).toBe(createHash('sha256').update(readFileSync(join(release, name))).digest('hex'));
+    expect(p.sha256).toBe(
+      createHash('sha256')
+        .update(readFileSync(join(release, name)))
+        .digest('hex'),
+    );
     expect(p.uri.endsWith(`/v${pkg.version}/${name}`)).toBe(true);
     expect(p.bin).toBe('kubectl-crate_decommission');
   }, 60_000); // gunzips the 112 MB archive twice (tar -t, sha256): 12 s seen on a loaded machine

@@ -31,7 +31,14 @@ describe('dist/ layout of npm run build', () => {
 
   it('the bundles, chunks and maps are in dist/lib/', () => {
     const lib = readdirSync(join(out, 'lib')).sort();
-    expect(lib).toEqual(['chunks', 'kubectl-crate_decommission.mjs', 'kubectl-crate_decommission.mjs.map', 'runner.mjs', 'runner.mjs.map', 'temporal']);
+    expect(lib).toEqual([
+      'chunks',
+      'kubectl-crate_decommission.mjs',
+      'kubectl-crate_decommission.mjs.map',
+      'runner.mjs',
+      'runner.mjs.map',
+      'temporal',
+    ]);
     expect(statSync(join(out, 'lib', 'kubectl-crate_decommission.mjs')).mode & 0o111).not.toBe(0);
   });
 
@@ -40,7 +47,10 @@ describe('dist/ layout of npm run build', () => {
   });
 
   it('the bundle runs from dist/lib/ and knows its build commit', () => {
-    const r = spawnSync(node24, [join(out, 'lib', 'kubectl-crate_decommission.mjs'), 'version', '-o', 'json'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+    const r = spawnSync(node24, [join(out, 'lib', 'kubectl-crate_decommission.mjs'), 'version', '-o', 'json'], {
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin' },
+    });
     expect(r.status, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout) as { commit: string; plugin: string };
     expect(info.plugin).toBe(pkg.version);

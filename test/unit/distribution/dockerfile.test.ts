@@ -65,7 +65,9 @@ describe('Dockerfile', () => {
   });
 
   it('builds with npm ci and the project build script', () => {
-    const runs = all(build, 'RUN').map((r) => r.args).join(' && ');
+    const runs = all(build, 'RUN')
+      .map((r) => r.args)
+      .join(' && ');
     expect(runs).toMatch(/npm ci\b/);
     expect(runs).toMatch(/node scripts\/build\.mjs|npm run build/);
   });
@@ -123,7 +125,16 @@ describe('Dockerfile', () => {
       .filter((l) => l && !l.startsWith('#'));
     expect(ignore[0]).toBe('*');
     const allowed = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1));
-    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'scripts/build-options.mjs', 'shared', 'runner', 'LICENSE']) {
+    for (const p of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'scripts/build.mjs',
+      'scripts/build-options.mjs',
+      'shared',
+      'runner',
+      'LICENSE',
+    ]) {
       expect(allowed).toContain(p);
     }
     expect(allowed).not.toContain('plugin');
@@ -139,13 +150,21 @@ describe('Dockerfile', () => {
       .map((l) => l.slice(1));
     const ctx = mkdtempSync(join(tmpdir(), 'cd-image-ctx-'));
     try {
-      for (const p of allowed) cpSync(join(root, p), join(ctx, p), { recursive: true, filter: (src) => !src.endsWith('.test.ts') });
+      for (const p of allowed)
+        cpSync(join(root, p), join(ctx, p), { recursive: true, filter: (src) => !src.endsWith('.test.ts') });
       symlinkSync(join(root, 'node_modules'), join(ctx, 'node_modules'));
       const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
-      const b = spawnSync(node24, ['scripts/build.mjs'], { cwd: ctx, encoding: 'utf8', env: { ...process.env, BUILD_COMMIT: 'test' } });
+      const b = spawnSync(node24, ['scripts/build.mjs'], {
+        cwd: ctx,
+        encoding: 'utf8',
+        env: { ...process.env, BUILD_COMMIT: 'test' },
+      });
       expect(b.status, b.stderr).toBe(0);
       expect(readdirSync(join(ctx, 'dist', 'lib')).sort()).toEqual(['runner.mjs', 'runner.mjs.map']);
-      const r = spawnSync(node24, [join(ctx, 'dist', 'lib', 'runner.mjs'), '--version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+      const r = spawnSync(node24, [join(ctx, 'dist', 'lib', 'runner.mjs'), '--version'], {
+        encoding: 'utf8',
+        env: { PATH: '/usr/bin:/bin' },
+      });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout.trim()).toBe(pkg.version);
     } finally {

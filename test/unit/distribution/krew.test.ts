@@ -62,7 +62,9 @@ function checkShape(m: KrewPlugin, version: string): void {
       { from: exe, to: '.' },
       { from: 'LICENSE', to: '.' },
     ]);
-    expect(p.uri).toMatch(new RegExp(`/kubectl-crate_decommission_${version}_${os}_${arch}\\.${os === 'windows' ? 'zip' : 'tar\\.gz'}$`));
+    expect(p.uri).toMatch(
+      new RegExp(`/kubectl-crate_decommission_${version}_${os}_${arch}\\.${os === 'windows' ? 'zip' : 'tar\\.gz'}$`),
+    );
     expect(p.sha256).toMatch(/^[0-9a-f]{64}$/);
   }
 }
@@ -118,7 +120,17 @@ describe('scripts/krew-manifest.mjs', () => {
   it('fills uri and sha256 of every platform from the archives (--strict)', () => {
     makeArchives();
     const out = join(dir, 'plugin.yaml');
-    const r = runKrew(['--archives', dir, '--version', version, '--base-url', 'https://example.org/dl/', '--strict', '--out', out]);
+    const r = runKrew([
+      '--archives',
+      dir,
+      '--version',
+      version,
+      '--base-url',
+      'https://example.org/dl/',
+      '--strict',
+      '--out',
+      out,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const m = parse(readFileSync(out, 'utf8')) as KrewPlugin;
     checkShape(m, version);
@@ -158,7 +170,9 @@ describe('scripts/krew-manifest.mjs', () => {
     const lenient = runKrew(['--archives', dir, '--version', version, '--out', join(dir, 'y.yaml')]);
     expect(lenient.status, lenient.stderr).toBe(0);
     const m = parse(readFileSync(join(dir, 'y.yaml'), 'utf8')) as KrewPlugin;
-    expect(m.spec.platforms.map((p) => `${p.selector.matchLabels.os}/${p.selector.matchLabels.arch}`)).not.toContain('windows/arm64');
+    expect(m.spec.platforms.map((p) => `${p.selector.matchLabels.os}/${p.selector.matchLabels.arch}`)).not.toContain(
+      'windows/arm64',
+    );
     expect(m.spec.platforms).toHaveLength(5);
   });
 

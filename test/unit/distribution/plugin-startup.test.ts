@@ -28,10 +28,20 @@ describe('plugin start-up: heavy modules load lazily', () => {
   let metafile: Metafile;
   const entry = join(out, 'kubectl-crate_decommission.mjs');
   const run = (args: string[]) =>
-    spawnSync(node24, [entry, ...args], { cwd: root, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', KUBECONFIG: '/nonexistent' }, timeout: 30_000 });
+    spawnSync(node24, [entry, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin', KUBECONFIG: '/nonexistent' },
+      timeout: 30_000,
+    });
 
   beforeAll(async () => {
-    const result = await build({ ...(pluginBuildOptions(out) as object), metafile: true, absWorkingDir: root, logLevel: 'silent' });
+    const result = await build({
+      ...(pluginBuildOptions(out) as object),
+      metafile: true,
+      absWorkingDir: root,
+      logLevel: 'silent',
+    });
     metafile = result.metafile!;
   }, 120_000);
   afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -72,7 +82,8 @@ describe('plugin start-up: heavy modules load lazily', () => {
 
   describe('with the heavy chunks deleted', () => {
     beforeAll(() => {
-      for (const [, pattern] of HEAVY) for (const k of outputsHolding(pattern)) rmSync(join(out, 'chunks', basename(k)), { force: true });
+      for (const [, pattern] of HEAVY)
+        for (const k of outputsHolding(pattern)) rmSync(join(out, 'chunks', basename(k)), { force: true });
     });
 
     it('--help', () => {

@@ -60,8 +60,12 @@ describe('runner image entrypoint (dist/lib/runner.mjs)', () => {
   });
 
   it("accepts the example Job's args (manifests/examples/job.yaml): only the missing in-cluster config stops it", () => {
-    const docs = parseAllDocuments(readFileSync(join(root, 'manifests', 'examples', 'job.yaml'), 'utf8')).map((d) => d.toJS());
-    const job = docs.find((d) => d?.kind === 'Job') as { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } };
+    const docs = parseAllDocuments(readFileSync(join(root, 'manifests', 'examples', 'job.yaml'), 'utf8')).map((d) =>
+      d.toJS(),
+    );
+    const job = docs.find((d) => d?.kind === 'Job') as {
+      spec: { template: { spec: { containers: Array<{ args: string[] }> } } };
+    };
     const args = job.spec.template.spec.containers[0]!.args;
     const r = runArtefact(args);
     const msg = `${r.stdout}${r.stderr}`;

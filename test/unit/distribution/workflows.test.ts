@@ -8,7 +8,13 @@ import { DEFAULT_IMAGE_REPOSITORY } from '../../../plugin/objects.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 type Step = { uses?: string; run?: string; name?: string; with?: Record<string, unknown>; if?: string };
-type Job = { 'runs-on': string; needs?: string | string[]; steps: Step[]; permissions?: Record<string, string>; strategy?: { matrix: { include: Array<Record<string, unknown>> } } };
+type Job = {
+  'runs-on': string;
+  needs?: string | string[];
+  steps: Step[];
+  permissions?: Record<string, string>;
+  strategy?: { matrix: { include: Array<Record<string, unknown>> } };
+};
 const wf = parse(readFileSync(join(root, '.github', 'workflows', 'release.yml'), 'utf8')) as {
   on: { push: { tags: string[] } };
   permissions: Record<string, string>;
@@ -32,7 +38,14 @@ describe('.github/workflows/release.yml', () => {
   it('builds linux/darwin/windows x amd64/arm64 through build-binary with archives', () => {
     const include = wf.jobs.binaries!.strategy!.matrix.include;
     const pairs = include.map((m) => `${m.os}/${m.arch}`).sort();
-    expect(pairs).toEqual(['darwin/amd64', 'darwin/arm64', 'linux/amd64', 'linux/arm64', 'windows/amd64', 'windows/arm64']);
+    expect(pairs).toEqual([
+      'darwin/amd64',
+      'darwin/arm64',
+      'linux/amd64',
+      'linux/arm64',
+      'windows/amd64',
+      'windows/arm64',
+    ]);
     for (const m of include) {
       const target = `${m.os === 'windows' ? 'win32' : m.os}-${m.arch === 'amd64' ? 'x64' : 'arm64'}`;
       expect(m.target).toBe(target);

@@ -73,7 +73,10 @@ describe('ClusterSql.runningSnapshots on a CrateDB that cannot answer it', () =>
   it('a parse error (4000, a version without ILIKE) or an unknown table is "unreadable", not a failure', async () => {
     const w = await world({ replicas: 3 });
     const cluster = await analyzeCluster(w.deps(), { namespace: 'crate', kind: 'statefulset', name: 'crate' });
-    for (const err of [new CrateSqlError(400, 4000, "SQLParseException[line 1:41: no viable alternative at input 'ILIKE']"), new CrateSqlError(404, 4041, 'RelationUnknown[sys.jobs]')]) {
+    for (const err of [
+      new CrateSqlError(400, 4000, "SQLParseException[line 1:41: no viable alternative at input 'ILIKE']"),
+      new CrateSqlError(404, 4041, 'RelationUnknown[sys.jobs]'),
+    ]) {
       const reader = new ClusterSql({ ...w.deps(), sql: failing(err) }, cluster);
       expect(await reader.runningSnapshots()).toEqual({ unreadable: err.message });
     }
@@ -82,7 +85,10 @@ describe('ClusterSql.runningSnapshots on a CrateDB that cannot answer it', () =>
   it('any other error still fails the reading', async () => {
     const w = await world({ replicas: 3 });
     const cluster = await analyzeCluster(w.deps(), { namespace: 'crate', kind: 'statefulset', name: 'crate' });
-    const reader = new ClusterSql({ ...w.deps(), sql: failing(new CrateSqlError(401, 4010, 'UnauthorizedException')) }, cluster);
+    const reader = new ClusterSql(
+      { ...w.deps(), sql: failing(new CrateSqlError(401, 4010, 'UnauthorizedException')) },
+      cluster,
+    );
     await expect(reader.runningSnapshots()).rejects.toThrow('UnauthorizedException');
   });
 });

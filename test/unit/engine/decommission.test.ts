@@ -42,7 +42,12 @@ describe('manual strategy', () => {
     expect(r).toMatchObject({ success: true, strategyUsed: 'manual', error: null, oldUid, skipped: false });
     expect(r.newUid).not.toBe(oldUid);
     expect(r.newUid).toBe(w.podUid('crate-1'));
-    expect(r.decommission).toMatchObject({ success: true, processExited: true, decommissionTimeout: 720, strategyUsed: 'manual' });
+    expect(r.decommission).toMatchObject({
+      success: true,
+      processExited: true,
+      decommissionTimeout: 720,
+      strategyUsed: 'manual',
+    });
     expect(r.health).toMatchObject({ healthy: true, goodReadings: 3 });
 
     expect(writesOf(w)).toEqual([
@@ -59,7 +64,9 @@ describe('manual strategy', () => {
     // Sent and read through ANOTHER node than the one draining.
     expect(w.crate.writes.every((s) => s.node !== 'data-hot-1')).toBe(true);
     const deletes = w.kube.writes.filter((x) => x.kind === 'Pod');
-    expect(deletes).toEqual([{ verb: 'delete', kind: 'Pod', namespace: ns, name: 'crate-1', detail: { gracePeriodSeconds: 30, uid: oldUid } }]);
+    expect(deletes).toEqual([
+      { verb: 'delete', kind: 'Pod', namespace: ns, name: 'crate-1', detail: { gracePeriodSeconds: 30, uid: oldUid } },
+    ]);
     // Deleted before the container could restart in place.
     expect(w.kube.podHistory.filter((p) => p.name === 'crate-1')).toHaveLength(2);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
@@ -84,11 +91,23 @@ describe('manual strategy', () => {
       expect(text).toContain(line);
     }
     expect(w.kube.events.map((e) => e.reason)).toEqual(
-      expect.arrayContaining(['AllocationRestricted', 'DecommissionStarted', 'PodDeleted', 'PodReady', 'NodeRejoined', 'AllocationReset', 'HealthGatePassed']),
+      expect.arrayContaining([
+        'AllocationRestricted',
+        'DecommissionStarted',
+        'PodDeleted',
+        'PodReady',
+        'NodeRejoined',
+        'AllocationReset',
+        'HealthGatePassed',
+      ]),
     );
     // Every line names the pod and the step (the plugin renders progress per pod and step).
     const fieldsOf = (msg: string) => w.log.lines.find((l) => l.message.startsWith(msg))?.fields;
-    expect(fieldsOf('Manual decommission completed')).toMatchObject({ pod: 'crate-1', step: 'decommission', strategy: 'manual' });
+    expect(fieldsOf('Manual decommission completed')).toMatchObject({
+      pod: 'crate-1',
+      step: 'decommission',
+      strategy: 'manual',
+    });
     expect(fieldsOf('Pod crate-1 is ready for deletion')).toMatchObject({ pod: 'crate-1', step: 'delete' });
     expect(fieldsOf('Pod crate-1 is Ready again')).toMatchObject({ pod: 'crate-1', step: 'wait-ready' });
     expect(fieldsOf('Health gate passed')).toMatchObject({ pod: 'crate-1', step: 'health-gate' });
@@ -115,15 +134,24 @@ describe('manual strategy', () => {
 
   it('sends DECOMMISSION through exec as crate when the HTTP user is not a superuser (crate-operator), and logs why', async () => {
     const w = await world({ replicas: 3, operator: true });
-    const r = await restartPod(w.deps(), { podName: 'crate-data-hot-c1-0', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-data-hot-c1-0',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+    });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
     const alter = w.crate.writes.find((s) => s.stmt.startsWith('ALTER'))!;
     expect(alter).toMatchObject({ via: 'exec', user: 'crate', args: ['data-hot-0'] });
     expect(alter.node).not.toBe('data-hot-0');
-    expect(w.crate.writes.filter((s) => s.stmt.startsWith('SET')).every((s) => s.via === 'http' && s.user === 'system')).toBe(true);
+    expect(
+      w.crate.writes.filter((s) => s.stmt.startsWith('SET')).every((s) => s.via === 'http' && s.user === 'system'),
+    ).toBe(true);
     expect(w.kube.execs.some((e) => e.container === 'crate' && e.pod !== 'crate-data-hot-c1-0')).toBe(true);
-    expect(w.log.text()).toMatch(/through exec into pod crate-data-hot-c1-\d container crate as crate: the HTTP user system is not a superuser/);
+    expect(w.log.text()).toMatch(
+      /through exec into pod crate-data-hot-c1-\d container crate as crate: the HTTP user system is not a superuser/,
+    );
     expect(w.crate.violations).toEqual([]);
   });
 
@@ -158,12 +186,21 @@ describe('manual strategy', () => {
     expect(w.sql.calls.length).toBeGreaterThan(0);
     expect(w.sql.calls.every((c) => c.kind === 'exec')).toBe(true);
     expect(w.crate.statements.some((s) => s.stmt === SQL.superuser)).toBe(false);
-    expect(w.crate.writes.find((s) => s.stmt.startsWith('ALTER'))).toMatchObject({ via: 'exec', user: 'crate', args: ['data-hot-1'] });
+    expect(w.crate.writes.find((s) => s.stmt.startsWith('ALTER'))).toMatchObject({
+      via: 'exec',
+      user: 'crate',
+      args: ['data-hot-1'],
+    });
   });
 
   it('with crate-operator credentials (transport auto) reads over HTTP as system', async () => {
     const w = await world({ replicas: 3, operator: true });
-    const r = await restartPod(w.deps(), { podName: 'crate-data-hot-c1-2', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-data-hot-c1-2',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+    });
     expect(r.success).toBe(true);
     expect(w.sql.calls.some((c) => c.kind === 'http' && c.stmt === SQL.nodes)).toBe(true);
     expect(w.sql.calls.some((c) => c.kind === 'exec' && c.stmt === SQL.nodes)).toBe(false);
@@ -205,7 +242,12 @@ describe('manual strategy', () => {
       options: { decommissionTimeout: 5, force: false },
     });
     expect(r).toMatchObject({ success: false, errorKind: 'timeout', error: 'Manual decommission timed out after 65s' });
-    expect(r.decommission).toMatchObject({ success: false, strategyUsed: 'manual', processExited: false, error: 'Manual decommission timed out after 65s' });
+    expect(r.decommission).toMatchObject({
+      success: false,
+      strategyUsed: 'manual',
+      processExited: false,
+      error: 'Manual decommission timed out after 65s',
+    });
     expect(w.crate.setting(ALLOC)).toBeUndefined();
     expect(writesOf(w).slice(-4)).toEqual([`RESET GLOBAL "${ALLOC}"`, ...RESTORED_DEFAULTS]);
     expect(stsLabels(w)[LABEL_ROUTING_OWNER]).toBeUndefined();
@@ -218,7 +260,12 @@ describe('manual strategy', () => {
     const w = await world({ replicas: 3 });
     w.kube.forbid('deletePod');
     const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
-    expect(r).toMatchObject({ success: false, error: 'Failed to delete pod: Forbidden', errorKind: 'bad_input', strategyUsed: 'manual' });
+    expect(r).toMatchObject({
+      success: false,
+      error: 'Failed to delete pod: Forbidden',
+      errorKind: 'bad_input',
+      strategyUsed: 'manual',
+    });
     // Missing RBAC is bad input (exit 2: the Job's podFailurePolicy fails at once instead of retrying); the log says what to do.
     expect(w.log.text()).toMatch(/may not delete pods; grant it \(kubectl crate-decommission rbac install -n crate\)/);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
@@ -231,7 +278,12 @@ describe('manual strategy', () => {
     const stop = setInterval(() => {
       if (w.crate.decommissions.length > 0) ac.abort(new Error('SIGTERM'));
     }, 1);
-    const r = await restartPod(w.deps({ signal: ac.signal }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    const r = await restartPod(w.deps({ signal: ac.signal }), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+    });
     clearInterval(stop);
     expect(r.success).toBe(false);
     expect(r.error).toMatch(/aborted: SIGTERM/i);
@@ -243,8 +295,18 @@ describe('manual strategy', () => {
   it('times out waiting for the re-created pod and still resets allocation', async () => {
     const w = await world({ replicas: 3 });
     w.joinDelayMs = 10_000_000;
-    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, podReadyTimeout: 20 });
-    expect(r).toMatchObject({ success: false, errorKind: 'timeout', error: 'Pod crate-1 was not Ready within 20s after it was re-created' });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      podReadyTimeout: 20,
+    });
+    expect(r).toMatchObject({
+      success: false,
+      errorKind: 'timeout',
+      error: 'Pod crate-1 was not Ready within 20s after it was re-created',
+    });
     expect(r.decommission?.success).toBe(true);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
     expect(leaseHolder(w)).toBeUndefined();
@@ -254,10 +316,19 @@ describe('manual strategy', () => {
     const w = await world({ replicas: 3 });
     const cluster = w.clusterModel();
     cluster.expectedNodes = 4; // a node that never comes (the pre-flight would refuse: skipped here)
-    const r = await restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster, ...fastGate, healthTimeout: 10, skipPreflight: true });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-2',
+      namespace: ns,
+      cluster,
+      ...fastGate,
+      healthTimeout: 10,
+      skipPreflight: true,
+    });
     expect(r.success).toBe(false);
     expect(r.errorKind).toBe('timeout');
-    expect(r.error).toBe('Cluster did not become healthy within 10s after restarting pod crate-2: failed checks node_count_matches_replicas');
+    expect(r.error).toBe(
+      'Cluster did not become healthy within 10s after restarting pod crate-2: failed checks node_count_matches_replicas',
+    );
     expect(r.health?.failedChecks).toEqual(['node_count_matches_replicas']);
     expect(w.kube.events.some((e) => e.reason === 'HealthGateBlocked')).toBe(true);
   });
@@ -271,16 +342,30 @@ describe('manual strategy', () => {
     const r = await restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel(), ...fastGate });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
-    expect(r.preflight).toMatchObject({ healthy: false, failedChecks: ['node_count_matches_replicas'], degraded: { pods: ['crate-2'] } });
+    expect(r.preflight).toMatchObject({
+      healthy: false,
+      failedChecks: ['node_count_matches_replicas'],
+      degraded: { pods: ['crate-2'] },
+    });
     expect(w.crate.writes).toEqual([]);
-    expect(w.kube.writes.filter((x) => x.kind === 'Pod')).toEqual([{ verb: 'delete', kind: 'Pod', namespace: ns, name: 'crate-2', detail: { gracePeriodSeconds: 30, uid: oldUid } }]);
-    expect(w.log.text()).toContain('Node data-hot-2 of pod crate-2 is not in the cluster: nothing to drain, deleting the pod');
+    expect(w.kube.writes.filter((x) => x.kind === 'Pod')).toEqual([
+      { verb: 'delete', kind: 'Pod', namespace: ns, name: 'crate-2', detail: { gracePeriodSeconds: 30, uid: oldUid } },
+    ]);
+    expect(w.log.text()).toContain(
+      'Node data-hot-2 of pod crate-2 is not in the cluster: nothing to drain, deleting the pod',
+    );
   });
 
   it('a one-node cluster: settings and the decommission go through the only node', async () => {
     const w = await world({ replicas: 1, tables: [{ name: 't', shards: 2, replicas: 0 }] });
     // Nothing can move off a single node: min_availability NONE lets it stop at once.
-    const r = await restartPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster: w.clusterModel(), ...fastGate, options: { minAvailability: 'NONE' } });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-0',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      options: { minAvailability: 'NONE' },
+    });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
     expect(w.crate.writes.map((s) => s.node)).toEqual(Array(9).fill('data-hot-0'));
@@ -308,7 +393,9 @@ describe('kubernetes_managed strategy', () => {
     expect(r.error).toBeNull();
     expect(r).toMatchObject({ success: true, strategyUsed: 'kubernetes_managed', oldUid });
     expect(r.decommission).toMatchObject({ decommissionTimeout: 1080, processExited: true });
-    expect(w.kube.writes.filter((x) => x.kind === 'Pod')).toEqual([{ verb: 'delete', kind: 'Pod', namespace: ns, name: pod, detail: { gracePeriodSeconds: 1200, uid: oldUid } }]);
+    expect(w.kube.writes.filter((x) => x.kind === 'Pod')).toEqual([
+      { verb: 'delete', kind: 'Pod', namespace: ns, name: pod, detail: { gracePeriodSeconds: 1200, uid: oldUid } },
+    ]);
     // dc_util did the decommission; the engine sent no settings nor DECOMMISSION.
     expect(engineCalls(w).filter((c) => /^(SET|RESET|ALTER)/.test(c.stmt))).toEqual([]);
     expect(w.crate.decommissions.map((d) => d.node)).toEqual(['data-hot-2']);
@@ -332,7 +419,12 @@ describe('kubernetes_managed strategy', () => {
     const w = await world({ replicas: 3, preStop: 'dc_util' });
     w.kube.forbid('deletePod');
     const r = await decommissionPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster: w.clusterModel() });
-    expect(r).toMatchObject({ success: false, strategyUsed: 'kubernetes_managed', error: 'Failed to delete pod: Forbidden', errorKind: 'bad_input' });
+    expect(r).toMatchObject({
+      success: false,
+      strategyUsed: 'kubernetes_managed',
+      error: 'Failed to delete pod: Forbidden',
+      errorKind: 'bad_input',
+    });
     expect(leaseHolder(w)).toBeUndefined();
   });
 });
@@ -341,7 +433,12 @@ describe('errors and dry run', () => {
   it('"Pod not found: <pod>" with strategy unknown', async () => {
     const w = await world({ replicas: 2 });
     const r = await decommissionPod(w.deps(), { podName: 'crate-9', namespace: ns, cluster: w.clusterModel() });
-    expect(r).toMatchObject({ success: false, error: 'Pod not found: crate-9', strategyUsed: 'unknown', errorKind: 'bad_input' });
+    expect(r).toMatchObject({
+      success: false,
+      error: 'Pod not found: crate-9',
+      strategyUsed: 'unknown',
+      errorKind: 'bad_input',
+    });
     const rr = await restartPod(w.deps(), { podName: 'crate-9', namespace: ns, cluster: w.clusterModel() });
     expect(rr).toMatchObject({ success: false, error: 'Pod not found: crate-9', strategyUsed: 'unknown' });
     expect(w.kube.writes.filter((x) => x.kind !== 'Lease')).toEqual([]);
@@ -387,7 +484,12 @@ describe('watch, not sleep', () => {
     const seen: V1Pod[] = [];
     const oldUid = w.podUid('crate-1');
     const stop = await w.kube.watchPod(ns, 'crate-1', (p) => p && seen.push(p));
-    const r = await restartPod(w.deps({ pollIntervalMs: 600_000 }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    const r = await restartPod(w.deps({ pollIntervalMs: 600_000 }), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+    });
     stop();
     expect(r.success).toBe(true);
     const old = seen.filter((p) => p.metadata?.uid === oldUid);

@@ -28,7 +28,13 @@ function podWrites(w: World) {
 }
 
 /** A 3-pod cluster whose crate-1 crash-loops: unready, node data-hot-1 not in sys.nodes, tables YELLOW. */
-async function crashLooping(opts: { recreated?: 'healthy' | 'crashes'; replicas?: number; tables?: { name: string; shards: number; replicas: number }[] } = {}): Promise<World> {
+async function crashLooping(
+  opts: {
+    recreated?: 'healthy' | 'crashes';
+    replicas?: number;
+    tables?: { name: string; shards: number; replicas: number }[];
+  } = {},
+): Promise<World> {
   const w = await world({ replicas: opts.replicas ?? 3, tables: opts.tables ?? yellowWhenOneNodeIsOut });
   w.crashLoop('crate-1', opts.recreated ? { recreated: opts.recreated } : {});
   expect(w.crate.node('data-hot-1')?.state).toBe('down');
@@ -40,7 +46,11 @@ describe('degraded pre-flight: rolling restart', () => {
     const w = await crashLooping();
     expect(w.crate.health()).toBe('YELLOW');
     // (every shard on every node: a Ready node's primaries cannot move, so its drain ends at graceful_stop.timeout)
-    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, options: { decommissionTimeout: 60 } });
+    const r = await rollingRestart(w.deps(), {
+      cluster: w.clusterModel(),
+      ...fastGate,
+      options: { decommissionTimeout: 60 },
+    });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
     expect(r.plan.preflight).toMatchObject({
@@ -67,18 +77,26 @@ describe('degraded pre-flight: rolling restart', () => {
     expect(w.log.text()).toMatch(
       /WARN: preflight: degraded - only unready pod crate-1 may restart first \(.*node_count_matches_replicas: 2\/3 explained by unready pod crate-1/,
     );
-    expect(w.kube.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['PreflightDegraded', 'RolloutSucceeded']));
+    expect(w.kube.events.map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['PreflightDegraded', 'RolloutSucceeded']),
+    );
   });
 
   it('two crash-looping pods: each restarts first, the gate between them tolerates only the one still to come', async () => {
     const w = await world({ replicas: 4, tables: [{ name: 't1', shards: 4, replicas: 3 }] });
     w.crashLoop('crate-1');
     w.crashLoop('crate-3');
-    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, options: { decommissionTimeout: 60 } });
+    const r = await rollingRestart(w.deps(), {
+      cluster: w.clusterModel(),
+      ...fastGate,
+      options: { decommissionTimeout: 60 },
+    });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
     expect(r.plan.preflightDecision).toMatchObject({ outcome: 'degraded', pods: ['crate-1', 'crate-3'] });
-    expect(r.plan.preflightDecision!.message).toContain('node_count_matches_replicas: 2/4 explained by unready pods crate-1, crate-3');
+    expect(r.plan.preflightDecision!.message).toContain(
+      'node_count_matches_replicas: 2/4 explained by unready pods crate-1, crate-3',
+    );
     expect(r.pods.map((p) => p.podName)).toEqual(['crate-3', 'crate-1', 'crate-2', 'crate-0']);
     // After crate-3: still degraded by crate-1 (tolerated); after crate-1: the full gate.
     expect(r.pods[0]!.health).toMatchObject({ healthy: false, degraded: { pods: ['crate-1'] } });
@@ -93,12 +111,16 @@ describe('degraded pre-flight: rolling restart', () => {
     const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
     expect(r).toMatchObject({ success: false, errorKind: 'refused', pods: [] });
     expect(exitCodeFor(r.errorKind)).toBe(ExitCode.refused);
-    expect(r.error).toMatch(/^Pre-flight health check refused the rolling restart of crate\/crate: failed checks all_tables_green, node_count_matches_replicas/);
+    expect(r.error).toMatch(
+      /^Pre-flight health check refused the rolling restart of crate\/crate: failed checks all_tables_green, node_count_matches_replicas/,
+    );
     expect(r.error).toContain('not explained by unready pods: health is RED');
     expect(r.plan.preflightDecision?.outcome).toBe('refused');
     expect(r.plan.preflight?.degraded ?? null).toBeNull();
     // The reason is a field of the gate's result (issue 12 item 4), not recovered from the error text.
-    expect(r.plan.preflight?.notExplainedByUnready).toBe('health is RED (a missing primary is never explained by unready pods)');
+    expect(r.plan.preflight?.notExplainedByUnready).toBe(
+      'health is RED (a missing primary is never explained by unready pods)',
+    );
     expect(podWrites(w)).toEqual([]);
     expect(w.crate.writes).toEqual([]);
     expect(recreations(w, 'crate-1')).toBe(0);
@@ -129,7 +151,9 @@ describe('degraded pre-flight: rolling restart', () => {
     w.crate.transient.set(ALLOC, 'none');
     const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, healthTimeout: 30 });
     expect(r).toMatchObject({ success: false, errorKind: 'timeout' });
-    expect(r.error).toBe('Failed to restart crate-1: Cluster did not become healthy within 30s after restarting pod crate-1: failed checks all_tables_green');
+    expect(r.error).toBe(
+      'Failed to restart crate-1: Cluster did not become healthy within 30s after restarting pod crate-1: failed checks all_tables_green',
+    );
     expect(r.pods.map((p) => p.podName)).toEqual(['crate-1']);
     expect(recreations(w, 'crate-0') + recreations(w, 'crate-2')).toBe(0);
     expect(leaseHolder(w)).toBeUndefined();
@@ -188,13 +212,23 @@ describe('degraded pre-flight: single pod', () => {
   });
 
   it.each([
-    ['restartPod', (w: World, extra: Record<string, unknown> = {}) => restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel(), ...fastGate, ...extra })],
-    ['decommissionPod', (w: World, extra: Record<string, unknown> = {}) => decommissionPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel(), ...extra })],
+    [
+      'restartPod',
+      (w: World, extra: Record<string, unknown> = {}) =>
+        restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel(), ...fastGate, ...extra }),
+    ],
+    [
+      'decommissionPod',
+      (w: World, extra: Record<string, unknown> = {}) =>
+        decommissionPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel(), ...extra }),
+    ],
   ] as const)('%s of a Ready pod in a degraded cluster is refused, nothing changed', async (_name, run) => {
     const w = await crashLooping();
     const r = await run(w);
     expect(r).toMatchObject({ success: false, errorKind: 'refused' });
-    expect(r.error).toMatch(/^Pre-flight health check refused the (restart|decommission) of pod crate\/crate-2: failed checks /);
+    expect(r.error).toMatch(
+      /^Pre-flight health check refused the (restart|decommission) of pod crate\/crate-2: failed checks /,
+    );
     expect(r.error).toContain('preflight: degraded - only unready pod crate-1 may restart first');
     expect(r.error).toContain('and pod crate-2 is not one of them; nothing was changed');
     expect(podWrites(w)).toEqual([]);
@@ -210,7 +244,9 @@ describe('degraded pre-flight: single pod', () => {
     expect(r.success).toBe(true);
     expect(r.preflight?.degraded?.pods).toEqual(['crate-1']);
     expect(w.crate.writes).toEqual([]);
-    expect(w.log.text()).toContain('Node data-hot-1 of pod crate-1 is not in the cluster: nothing to drain, deleting the pod');
+    expect(w.log.text()).toContain(
+      'Node data-hot-1 of pod crate-1 is not in the cluster: nothing to drain, deleting the pod',
+    );
   });
 
   it('a RED cluster refuses even the unready pod', async () => {
@@ -224,13 +260,27 @@ describe('degraded pre-flight: single pod', () => {
 
   it('dry run reports the same decision and writes nothing', async () => {
     const w = await crashLooping();
-    const ok = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, dryRun: true });
+    const ok = await restartPod(w.deps(), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      dryRun: true,
+    });
     expect(ok).toMatchObject({ success: true, errorKind: null });
     expect(ok.preflight?.degraded?.pods).toEqual(['crate-1']);
     expect(w.log.text()).toContain('would only delete pod crate-1');
-    const refused = await restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel(), ...fastGate, dryRun: true });
+    const refused = await restartPod(w.deps(), {
+      podName: 'crate-2',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      dryRun: true,
+    });
     expect(refused).toMatchObject({ success: false, errorKind: 'refused' });
-    expect(refused.error).toMatch(/^Pre-flight health check would refuse the restart of pod crate\/crate-2: .*and pod crate-2 is not one of them$/);
+    expect(refused.error).toMatch(
+      /^Pre-flight health check would refuse the restart of pod crate\/crate-2: .*and pod crate-2 is not one of them$/,
+    );
     expect(w.kube.writes).toEqual([]);
     expect(w.kube.events).toEqual([]);
     expect(w.crate.writes).toEqual([]);

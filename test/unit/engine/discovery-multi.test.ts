@@ -32,7 +32,13 @@ describe('discovery of a crate-operator cluster with several StatefulSets', () =
     const w = await multi();
     w.crate.masterName = 'master-1';
     const c = await analyzeCluster(w.deps(), { namespace: ns, kind: 'cratedb', name: 'c1' });
-    expect(c).toMatchObject({ name: 'c1', crateDBName: 'c1', expectedNodes: 8, masterNode: 'master-1', health: 'GREEN' });
+    expect(c).toMatchObject({
+      name: 'c1',
+      crateDBName: 'c1',
+      expectedNodes: 8,
+      masterNode: 'master-1',
+      health: 'GREEN',
+    });
     expect(c.statefulSets.map((s) => [s.name, s.replicas, s.detection.strategy])).toEqual([
       [COLD, 2, 'manual'],
       [HOT, 3, 'kubernetes_managed'],
@@ -40,9 +46,25 @@ describe('discovery of a crate-operator cluster with several StatefulSets', () =
     ]);
     expect(c.pods).toHaveLength(8);
     const byName = Object.fromEntries(c.pods.map((p) => [p.name, p]));
-    expect(byName[`${COLD}-1`]).toMatchObject({ statefulSetName: COLD, ordinal: 1, nodeName: 'data-cold-1', masterEligible: false, containerName: 'crate' });
-    expect(byName[`${HOT}-2`]).toMatchObject({ statefulSetName: HOT, ordinal: 2, nodeName: 'data-hot-2', masterEligible: false });
-    expect(byName[`${MASTER}-0`]).toMatchObject({ statefulSetName: MASTER, nodeName: 'master-0', masterEligible: true, isMaster: false });
+    expect(byName[`${COLD}-1`]).toMatchObject({
+      statefulSetName: COLD,
+      ordinal: 1,
+      nodeName: 'data-cold-1',
+      masterEligible: false,
+      containerName: 'crate',
+    });
+    expect(byName[`${HOT}-2`]).toMatchObject({
+      statefulSetName: HOT,
+      ordinal: 2,
+      nodeName: 'data-hot-2',
+      masterEligible: false,
+    });
+    expect(byName[`${MASTER}-0`]).toMatchObject({
+      statefulSetName: MASTER,
+      nodeName: 'master-0',
+      masterEligible: true,
+      isMaster: false,
+    });
     expect(byName[`${MASTER}-1`]).toMatchObject({ nodeName: 'master-1', masterEligible: true, isMaster: true });
     expect(c.sql.credentials).toMatchObject({ username: 'system', secretName: 'user-system-c1' });
     expect(w.kube.writes).toEqual([]);
@@ -91,7 +113,16 @@ describe('discovery of a crate-operator cluster with several StatefulSets', () =
       `${MASTER}-0`,
       `${MASTER}-1`,
     ]);
-    expect(plan.order.map((p) => p.strategy)).toEqual(['kubernetes_managed', 'manual', 'manual', 'kubernetes_managed', 'kubernetes_managed', 'kubernetes_managed', 'kubernetes_managed', 'kubernetes_managed']);
+    expect(plan.order.map((p) => p.strategy)).toEqual([
+      'kubernetes_managed',
+      'manual',
+      'manual',
+      'kubernetes_managed',
+      'kubernetes_managed',
+      'kubernetes_managed',
+      'kubernetes_managed',
+      'kubernetes_managed',
+    ]);
     expect(plan.order[5]!.reason).toContain('master-eligible');
     expect(plan.order[7]!.reason).toContain('elected master');
     // grace period per StatefulSet: dc_util's rule for the managed ones, 30 s after a manual drain
@@ -110,7 +141,7 @@ describe('discovery of a crate-operator cluster with several StatefulSets', () =
     expect(plan.order.map((p) => p.podName).slice(0, 4)).toEqual([`${COLD}-1`, `${HOT}-2`, `${HOT}-1`, `${HOT}-0`]);
   });
 
-  it('a rolling restart of the whole CrateDB uses each StatefulSet\'s strategy and keeps the data available', async () => {
+  it("a rolling restart of the whole CrateDB uses each StatefulSet's strategy and keeps the data available", async () => {
     const w = await multi();
     w.crate.masterName = 'master-1';
     const c = await analyzeCluster(w.deps(), { namespace: ns, kind: 'cratedb', name: 'c1' });
@@ -121,7 +152,9 @@ describe('discovery of a crate-operator cluster with several StatefulSets', () =
     // every pod re-created exactly once
     for (const pod of w.allPodNames()) expect(w.kube.podHistory.filter((p) => p.name === pod)).toHaveLength(2);
     // the manual ones were drained by the engine (by their own node name), the managed ones by dc_util
-    const decommissioned = w.crate.writes.filter((s) => s.stmt.startsWith('ALTER CLUSTER DECOMMISSION')).map((s) => s.args?.[0]);
+    const decommissioned = w.crate.writes
+      .filter((s) => s.stmt.startsWith('ALTER CLUSTER DECOMMISSION'))
+      .map((s) => s.args?.[0]);
     expect(decommissioned).toEqual(expect.arrayContaining(['data-cold-0', 'data-cold-1', 'data-hot-0', 'master-1']));
     expect(w.crate.violations).toEqual([]);
     expect(w.crate.setting('cluster.routing.allocation.enable')).toBeUndefined();

@@ -38,12 +38,22 @@ describe('analyzeCluster', () => {
   it('from a crate-operator CrateDB: the crate container (not the first), system user Secret, not a superuser, dc_util', async () => {
     const w = await world({ replicas: 3, operator: true, preStop: 'dc_util' });
     const c = await analyzeCluster(w.deps(), { namespace: ns, kind: 'cratedb', name: 'c1' });
-    expect(c).toMatchObject({ name: 'c1', crateDBName: 'c1', statefulSetName: 'crate-data-hot-c1', hasDcUtil: true, dcUtilTimeout: 1080, expectedNodes: 3 });
+    expect(c).toMatchObject({
+      name: 'c1',
+      crateDBName: 'c1',
+      statefulSetName: 'crate-data-hot-c1',
+      hasDcUtil: true,
+      dcUtilTimeout: 1080,
+      expectedNodes: 3,
+    });
     expect(c.pods.every((p) => p.containerName === 'crate')).toBe(true);
     expect(c.pods.map((p) => p.nodeName)).toEqual(['data-hot-0', 'data-hot-1', 'data-hot-2']);
     expect(c.sql.credentials).toEqual({ username: 'system', secretName: 'user-system-c1', passwordKey: 'password' });
     expect(c.sql.superuser).toBe(false);
-    expect(c.statefulSets[0]!.detection).toMatchObject({ strategy: 'kubernetes_managed', deleteGracePeriodSeconds: 1200 });
+    expect(c.statefulSets[0]!.detection).toMatchObject({
+      strategy: 'kubernetes_managed',
+      deleteGracePeriodSeconds: 1200,
+    });
   });
 
   it('from a pod: its owner StatefulSet; a crate-operator StatefulSet names its cluster', async () => {
@@ -55,7 +65,12 @@ describe('analyzeCluster', () => {
 
   it('applies an SQL endpoint override', async () => {
     const w = await world({ replicas: 1, tables: [] });
-    const c = await analyzeCluster(w.deps(), { namespace: ns, kind: 'statefulset', name: 'crate', sql: { scheme: 'https', insecureSkipTlsVerify: true } });
+    const c = await analyzeCluster(w.deps(), {
+      namespace: ns,
+      kind: 'statefulset',
+      name: 'crate',
+      sql: { scheme: 'https', insecureSkipTlsVerify: true },
+    });
     expect(c.sql).toMatchObject({ scheme: 'https', insecureSkipTlsVerify: true, port: 4200 });
   });
 
@@ -71,8 +86,12 @@ describe('analyzeCluster', () => {
 
   it('bad input: "Pod not found: <pod>", "StatefulSet not found: <ns>/<name>", CrateDB not found', async () => {
     const w = await world({ replicas: 1, tables: [] });
-    await expect(analyzeCluster(w.deps(), { namespace: ns, kind: 'pod', name: 'nope-0' })).rejects.toThrow(new BadInputError('Pod not found: nope-0'));
-    await expect(analyzeCluster(w.deps(), { namespace: ns, kind: 'statefulset', name: 'nope' })).rejects.toThrow('StatefulSet not found: crate/nope');
+    await expect(analyzeCluster(w.deps(), { namespace: ns, kind: 'pod', name: 'nope-0' })).rejects.toThrow(
+      new BadInputError('Pod not found: nope-0'),
+    );
+    await expect(analyzeCluster(w.deps(), { namespace: ns, kind: 'statefulset', name: 'nope' })).rejects.toThrow(
+      'StatefulSet not found: crate/nope',
+    );
     const err = await analyzeCluster(w.deps(), { namespace: ns, kind: 'cratedb', name: 'nope' }).catch((e) => e);
     expect(err).toBeInstanceOf(BadInputError);
     expect(err.message).toMatch(/^CrateDB not found: crate\/nope/);

@@ -14,7 +14,15 @@ function restartedInPlaceBefore(w: World, skewMs: number): void {
   const cs = pod.status!.containerStatuses!.find((c) => c.name === 'crate')!;
   const at = w.clock.now() + skewMs;
   cs.restartCount = 1;
-  cs.lastState = { terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: new Date(at - 3_600_000), finishedAt: new Date(at - 5_000), containerID: 'containerd://old-crate-1' } };
+  cs.lastState = {
+    terminated: {
+      exitCode: 137,
+      reason: 'OOMKilled',
+      startedAt: new Date(at - 3_600_000),
+      finishedAt: new Date(at - 5_000),
+      containerID: 'containerd://old-crate-1',
+    },
+  };
 }
 
 /** Record, at each pod delete, whether the pod's node was still in the cluster. */
@@ -33,15 +41,23 @@ describe('process-exit detection (manual strategy)', () => {
     ['ahead', 10 * 60_000],
     ['behind', -10 * 60_000],
     ['in step', 0],
-  ])('a pod that restarted in place before, kubelet clock %s: deleted only after its node exited', async (_how, skew) => {
-    // Slow drain: the node takes a while to leave, so a premature "exit" would delete it mid-drain.
-    const w = await world({ replicas: 3, tables: [{ name: 't1', shards: 6, replicas: 1 }] });
-    restartedInPlaceBefore(w, skew);
-    const deletes = watchDeletes(w);
-    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
-    expect(r.error).toBeNull();
-    expect(r.success).toBe(true);
-    expect(deletes).toEqual([{ pod: 'crate-1', nodeState: 'down' }]);
-    expect(w.crate.violations).toEqual([]);
-  });
+  ])(
+    'a pod that restarted in place before, kubelet clock %s: deleted only after its node exited',
+    async (_how, skew) => {
+      // Slow drain: the node takes a while to leave, so a premature "exit" would delete it mid-drain.
+      const w = await world({ replicas: 3, tables: [{ name: 't1', shards: 6, replicas: 1 }] });
+      restartedInPlaceBefore(w, skew);
+      const deletes = watchDeletes(w);
+      const r = await restartPod(w.deps(), {
+        podName: 'crate-1',
+        namespace: ns,
+        cluster: w.clusterModel(),
+        ...fastGate,
+      });
+      expect(r.error).toBeNull();
+      expect(r.success).toBe(true);
+      expect(deletes).toEqual([{ pod: 'crate-1', nodeState: 'down' }]);
+      expect(w.crate.violations).toEqual([]);
+    },
+  );
 });

@@ -7,7 +7,9 @@ import { failureOf } from '../../../shared/operation.js';
 
 describe('failureOf(KubeApiError)', () => {
   it('403 Forbidden -> bad_input with a hint at the runner RBAC', () => {
-    const f = failureOf(new KubeApiError(403, 'Forbidden', 'patch statefulset crate/x: forbidden (HTTP 403 Forbidden)'));
+    const f = failureOf(
+      new KubeApiError(403, 'Forbidden', 'patch statefulset crate/x: forbidden (HTTP 403 Forbidden)'),
+    );
     expect(f.errorKind).toBe('bad_input');
     expect(exitCodeFor(f.errorKind)).toBe(ExitCode.badInput);
     expect(f.error).toMatch(/Forbidden .*check the runner's RBAC \(kubectl crate-decommission rbac install\)/);

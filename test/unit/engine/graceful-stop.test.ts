@@ -17,7 +17,9 @@ const MIN = 'cluster.graceful_stop.min_availability';
 const GS = [TIMEOUT, FORCE, MIN];
 
 function progress(w: World): OperationProgress {
-  return JSON.parse(w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`)!.metadata!.annotations![ANNOTATION_PROGRESS]!) as OperationProgress;
+  return JSON.parse(
+    w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`)!.metadata!.annotations![ANNOTATION_PROGRESS]!,
+  ) as OperationProgress;
 }
 
 /** Both levels of every graceful_stop setting, for a before/after comparison. */
@@ -36,14 +38,27 @@ function presetNonDefault(w: World): void {
   w.crate.transient.set(MIN, 'FULL');
 }
 
-async function plantLease(w: World, holder: string, operationId: string, ageMs: number, p: Partial<OperationProgress>): Promise<void> {
+async function plantLease(
+  w: World,
+  holder: string,
+  operationId: string,
+  ageMs: number,
+  p: Partial<OperationProgress>,
+): Promise<void> {
   const at = new Date(w.clock.now() - ageMs);
   await w.kube.createLease(ns, {
     metadata: {
       name: leaseName(w.clusterName),
       annotations: {
         [ANNOTATION_OPERATION]: operationId,
-        [ANNOTATION_PROGRESS]: JSON.stringify({ operationId, done: {}, current: null, allocationSet: null, gracefulStopBefore: null, ...p }),
+        [ANNOTATION_PROGRESS]: JSON.stringify({
+          operationId,
+          done: {},
+          current: null,
+          allocationSet: null,
+          gracefulStopBefore: null,
+          ...p,
+        }),
       },
     },
     spec: { holderIdentity: holder, leaseDurationSeconds: 60, acquireTime: at, renewTime: at },
@@ -65,16 +80,25 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
     let recordedAtSet: unknown = 'not seen';
     const original = w.crate.query.bind(w.crate);
     w.crate.query = async (node, login, via, stmt, args) => {
-      if (recordedAtSet === 'not seen' && stmt.startsWith(`SET GLOBAL TRANSIENT "${TIMEOUT}"`)) recordedAtSet = progress(w).gracefulStopBefore;
+      if (recordedAtSet === 'not seen' && stmt.startsWith(`SET GLOBAL TRANSIENT "${TIMEOUT}"`))
+        recordedAtSet = progress(w).gracefulStopBefore;
       return original(node, login, via, stmt, args);
     };
-    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'op-d' });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      operationId: 'op-d',
+    });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
     expect(recordedAtSet).toEqual({ timeout: '2h', force: false, minAvailability: 'PRIMARIES' });
     const stmts = sqlOf(w);
     expect(stmts.indexOf(SQL.gracefulStopSettings)).toBeGreaterThanOrEqual(0);
-    expect(stmts.indexOf(SQL.gracefulStopSettings)).toBeLessThan(stmts.findIndex((s) => s.includes('graceful_stop') && s.startsWith('SET')));
+    expect(stmts.indexOf(SQL.gracefulStopSettings)).toBeLessThan(
+      stmts.findIndex((s) => s.includes('graceful_stop') && s.startsWith('SET')),
+    );
     expect(levels(w)).toEqual({});
     expect(progress(w).gracefulStopBefore).toBeNull();
     const text = w.log.text();
@@ -90,8 +114,14 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
     expect(r.success).toBe(true);
     // The drain ran with our values (FULL would have been honoured otherwise).
     expect(w.crate.writes.some((s) => s.stmt === SQL.setMinAvailability('PRIMARIES'))).toBe(true);
-    expect(levels(w)).toEqual({ [`transient ${TIMEOUT}`]: '10m', [`persistent ${TIMEOUT}`]: '10m', [`transient ${MIN}`]: 'FULL' });
-    expect(w.log.text()).toContain(`Restored ${TIMEOUT} = 10m as a transient setting (SET GLOBAL TRANSIENT "${TIMEOUT}" = '10m')`);
+    expect(levels(w)).toEqual({
+      [`transient ${TIMEOUT}`]: '10m',
+      [`persistent ${TIMEOUT}`]: '10m',
+      [`transient ${MIN}`]: 'FULL',
+    });
+    expect(w.log.text()).toContain(
+      `Restored ${TIMEOUT} = 10m as a transient setting (SET GLOBAL TRANSIENT "${TIMEOUT}" = '10m')`,
+    );
   });
 
   it('a manual rollout: restored after every pod, read anew before the next, the cluster ends as it began', async () => {
@@ -116,12 +146,22 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
 
   describe.each([
     ['defaults', (_w: World) => {}, {}],
-    ['non-default values', presetNonDefault, { [`transient ${TIMEOUT}`]: '10m', [`persistent ${TIMEOUT}`]: '10m', [`transient ${MIN}`]: 'FULL' }],
+    [
+      'non-default values',
+      presetNonDefault,
+      { [`transient ${TIMEOUT}`]: '10m', [`persistent ${TIMEOUT}`]: '10m', [`transient ${MIN}`]: 'FULL' },
+    ],
   ])('on the failure paths (%s before)', (_name, preset, expected) => {
     it('decommission timeout', async () => {
       const w = await world({ replicas: 3, tables: [{ name: 't', shards: 3, replicas: 2 }] });
       preset(w);
-      const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, options: { decommissionTimeout: 5, force: false } });
+      const r = await restartPod(w.deps(), {
+        podName: 'crate-1',
+        namespace: ns,
+        cluster: w.clusterModel(),
+        ...fastGate,
+        options: { decommissionTimeout: 5, force: false },
+      });
       expect(r).toMatchObject({ success: false, errorKind: 'timeout' });
       expect(levels(w)).toEqual(expected);
     });
@@ -130,7 +170,12 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
       const w = await world({ replicas: 3 });
       preset(w);
       w.kube.forbid('deletePod');
-      const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+      const r = await restartPod(w.deps(), {
+        podName: 'crate-1',
+        namespace: ns,
+        cluster: w.clusterModel(),
+        ...fastGate,
+      });
       expect(r).toMatchObject({ success: false, error: 'Failed to delete pod: Forbidden' });
       expect(levels(w)).toEqual(expected);
     });
@@ -139,7 +184,13 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
       const w = await world({ replicas: 3 });
       preset(w);
       w.joinDelayMs = 10_000_000;
-      const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, podReadyTimeout: 20 });
+      const r = await restartPod(w.deps(), {
+        podName: 'crate-1',
+        namespace: ns,
+        cluster: w.clusterModel(),
+        ...fastGate,
+        podReadyTimeout: 20,
+      });
       expect(r).toMatchObject({ success: false, errorKind: 'timeout' });
       expect(levels(w)).toEqual(expected);
     });
@@ -164,20 +215,37 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
     const oldUid = w.podUid('crate-1')!;
     // Before the crashed run: timeout 10m (transient). It recorded that, set its own values, sent the DECOMMISSION, died.
     await setOurValues(w);
-    await w.crate.query('data-hot-0', { user: 'crate', password: null }, 'http', 'ALTER CLUSTER DECOMMISSION ?', ['data-hot-1']);
+    await w.crate.query('data-hot-0', { user: 'crate', password: null }, 'http', 'ALTER CLUSTER DECOMMISSION ?', [
+      'data-hot-1',
+    ]);
     await plantLease(w, 'job-pod-a', 'job-gs', 0, {
-      current: { pod: 'crate-1', oldUid, nodeName: 'data-hot-1', step: 'decommission-sent', restartCount: 0, sentAt: w.clock.now() },
+      current: {
+        pod: 'crate-1',
+        oldUid,
+        nodeName: 'data-hot-1',
+        step: 'decommission-sent',
+        restartCount: 0,
+        sentAt: w.clock.now(),
+      },
       allocationSet: 'primaries',
       gracefulStopBefore: { timeout: '10m', force: false, minAvailability: 'PRIMARIES' },
     });
-    const r = await restartPod(w.deps({ holderIdentity: 'job-pod-b' }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'job-gs' });
+    const r = await restartPod(w.deps({ holderIdentity: 'job-pod-b' }), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      operationId: 'job-gs',
+    });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
     expect(w.crate.decommissions.filter((d) => d.node === 'data-hot-1')).toHaveLength(1);
     expect(sqlOf(w)).not.toContain(SQL.gracefulStopSettings);
     expect(levels(w)).toEqual({ [`transient ${TIMEOUT}`]: '10m' });
     expect(progress(w).gracefulStopBefore).toBeNull();
-    expect(w.log.text()).toContain('it had changed cluster.graceful_stop.* (before: timeout=10m, force=false (default), min_availability=PRIMARIES (default))');
+    expect(w.log.text()).toContain(
+      'it had changed cluster.graceful_stop.* (before: timeout=10m, force=false (default), min_availability=PRIMARIES (default))',
+    );
   });
 
   it('crash + resume where the node never got the DECOMMISSION: sent now with the recorded values kept (not re-read)', async () => {
@@ -185,11 +253,24 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
     const oldUid = w.podUid('crate-1')!;
     await setOurValues(w);
     await plantLease(w, 'job-pod-a', 'job-gs2', 0, {
-      current: { pod: 'crate-1', oldUid, nodeName: 'data-hot-1', step: 'decommission-sent', restartCount: 0, sentAt: w.clock.now() },
+      current: {
+        pod: 'crate-1',
+        oldUid,
+        nodeName: 'data-hot-1',
+        step: 'decommission-sent',
+        restartCount: 0,
+        sentAt: w.clock.now(),
+      },
       allocationSet: 'primaries',
       gracefulStopBefore: { timeout: '2h', force: true, minAvailability: 'FULL' },
     });
-    const r = await restartPod(w.deps({ holderIdentity: 'job-pod-b' }), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'job-gs2' });
+    const r = await restartPod(w.deps({ holderIdentity: 'job-pod-b' }), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      operationId: 'job-gs2',
+    });
     expect(r.success).toBe(true);
     expect(sqlOf(w)).not.toContain(SQL.gracefulStopSettings);
     expect(levels(w)).toEqual({ [`transient ${FORCE}`]: true, [`transient ${MIN}`]: 'FULL' });
@@ -198,8 +279,17 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
   it('an expired Lease of another operation that left them changed: the new run restores them', async () => {
     const w = await world({ replicas: 3, preStop: 'dc_util' });
     await setOurValues(w);
-    await plantLease(w, 'crashed', 'op-old', 3_700_000, { allocationSet: 'primaries', gracefulStopBefore: { timeout: '30m', force: false, minAvailability: 'PRIMARIES' } });
-    const r = await restartPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'op-new' });
+    await plantLease(w, 'crashed', 'op-old', 3_700_000, {
+      allocationSet: 'primaries',
+      gracefulStopBefore: { timeout: '30m', force: false, minAvailability: 'PRIMARIES' },
+    });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-2',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      operationId: 'op-new',
+    });
     expect(r.success).toBe(true);
     // dc_util (the kubernetes_managed strategy here) sets its own values in preStop; ours are put back at the end.
     expect(levels(w)).toEqual({ [`transient ${TIMEOUT}`]: '30m' });
@@ -212,12 +302,25 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
       if (stmt === `RESET GLOBAL "${FORCE}"`) throw new Error('boom');
       return original(node, login, via, stmt, args);
     };
-    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'op-f' });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      operationId: 'op-f',
+    });
     // The pod was restarted, but a setting is left changed: not a success (issue 8 item 11).
-    expect(r).toMatchObject({ success: false, errorKind: 'failed', gracefulStopRestored: false, allocationReset: true });
+    expect(r).toMatchObject({
+      success: false,
+      errorKind: 'failed',
+      gracefulStopRestored: false,
+      allocationReset: true,
+    });
     expect(r.error).toContain('cluster.graceful_stop.* could not be restored');
     expect(exitCodeFor(r.errorKind!)).toBe(ExitCode.failed);
-    expect(w.log.text()).toContain(`Could not restore ${FORCE} (was false): boom. Run RESET GLOBAL "${FORCE}" on the cluster`);
+    expect(w.log.text()).toContain(
+      `Could not restore ${FORCE} (was false): boom. Run RESET GLOBAL "${FORCE}" on the cluster`,
+    );
     expect(levels(w)).toEqual({ [`transient ${FORCE}`]: true });
     expect(progress(w).gracefulStopBefore).toEqual({ timeout: '2h', force: false, minAvailability: 'PRIMARIES' });
     expect(w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`)!.spec!.holderIdentity).toBeUndefined();
@@ -226,7 +329,13 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
   it('dry run: neither reads nor writes them, only says it would', async () => {
     const w = await world({ replicas: 3 });
     presetNonDefault(w);
-    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, dryRun: true });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      dryRun: true,
+    });
     expect(r.success).toBe(true);
     expect(w.crate.writes).toEqual([]);
     expect(w.kube.writes).toEqual([]);

@@ -6,7 +6,16 @@ import type { HealthCheckResult } from '../../../shared/schemas.js';
 
 const reading: HealthReading = {
   answeredBy: 'crate-0',
-  rows: [{ schema: 'doc', table: 't', partition: '', health: 'YELLOW', missingShards: 0, underreplicatedShards: 2 } as HealthReading['rows'][number]],
+  rows: [
+    {
+      schema: 'doc',
+      table: 't',
+      partition: '',
+      health: 'YELLOW',
+      missingShards: 0,
+      underreplicatedShards: 2,
+    } as HealthReading['rows'][number],
+  ],
   healthStatus: 'YELLOW',
   nodes: [],
   leaving: [],
@@ -33,16 +42,30 @@ describe('HEALTH_CHECKS', () => {
   it('evaluates a reading', () => {
     const results = Object.fromEntries(HEALTH_CHECKS.map((c) => [c.name, c.evaluate(reading)]));
     expect(results[HealthCheckName.sqlReachable]).toEqual({ ok: true, message: 'answered by pod crate-0' });
-    expect(results[HealthCheckName.allTablesGreen]).toEqual({ ok: false, message: 'doc.t YELLOW (missing 0, underreplicated 2)' });
-    expect(results[HealthCheckName.nodeCountMatchesReplicas]).toEqual({ ok: false, message: '0 nodes in the cluster, 3 expected' });
+    expect(results[HealthCheckName.allTablesGreen]).toEqual({
+      ok: false,
+      message: 'doc.t YELLOW (missing 0, underreplicated 2)',
+    });
+    expect(results[HealthCheckName.nodeCountMatchesReplicas]).toEqual({
+      ok: false,
+      message: '0 nodes in the cluster, 3 expected',
+    });
     expect(results[HealthCheckName.masterElected]).toEqual({ ok: false, message: 'no master node elected' });
     expect(results[HealthCheckName.noRelocatingShards]?.ok).toBe(false);
-    expect(results[HealthCheckName.noSnapshotRunning]).toEqual({ ok: false, message: '1 CREATE SNAPSHOT statement running' });
+    expect(results[HealthCheckName.noSnapshotRunning]).toEqual({
+      ok: false,
+      message: '1 CREATE SNAPSHOT statement running',
+    });
   });
 
   it('the pre-flight quotes the not-explained reason from its field, whatever the error text says', () => {
-    const base = { healthy: false, error: 'Cluster x is not healthy: failed checks all_tables_green' } as HealthCheckResult;
+    const base = {
+      healthy: false,
+      error: 'Cluster x is not healthy: failed checks all_tables_green',
+    } as HealthCheckResult;
     expect(notExplained(base)).toBe('');
-    expect(notExplained({ ...base, notExplainedByUnready: 'health is RED' })).toBe('; not explained by unready pods: health is RED');
+    expect(notExplained({ ...base, notExplainedByUnready: 'health is RED' })).toBe(
+      '; not explained by unready pods: health is RED',
+    );
   });
 });

@@ -35,7 +35,12 @@ describe('health gate: terminating pods of other StatefulSets', () => {
     const h = await checkClusterHealth(w.deps(), { cluster, consecutive: 1, intervalSeconds: 1, timeoutSeconds: 0 });
     expect(h.failedChecks).toContain('node_count_matches_replicas');
     delete pod.metadata!.deletionTimestamp;
-    const again = await checkClusterHealth(w.deps(), { cluster, consecutive: 1, intervalSeconds: 1, timeoutSeconds: 0 });
+    const again = await checkClusterHealth(w.deps(), {
+      cluster,
+      consecutive: 1,
+      intervalSeconds: 1,
+      timeoutSeconds: 0,
+    });
     expect(again.healthy).toBe(true);
   });
 });

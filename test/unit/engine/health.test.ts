@@ -6,13 +6,30 @@ import { SQL } from '../../../shared/cluster-sql.js';
 import { world } from './helpers.js';
 
 const ns = 'crate';
-const ALL = ['sql_reachable', 'all_tables_green', 'node_count_matches_replicas', 'master_elected', 'no_relocating_shards', 'no_initializing_shards', 'no_snapshot_running'];
+const ALL = [
+  'sql_reachable',
+  'all_tables_green',
+  'node_count_matches_replicas',
+  'master_elected',
+  'no_relocating_shards',
+  'no_initializing_shards',
+  'no_snapshot_running',
+];
 
 describe('checkClusterHealth', () => {
   it('healthy after 3 consecutive good readings, every check named', async () => {
     const w = await world({ replicas: 3 });
     const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel() });
-    expect(r).toMatchObject({ healthy: true, healthStatus: 'GREEN', failedChecks: [], nodeCount: 3, expectedNodes: 3, goodReadings: 3, masterNode: w.crate.masterName, error: null });
+    expect(r).toMatchObject({
+      healthy: true,
+      healthStatus: 'GREEN',
+      failedChecks: [],
+      nodeCount: 3,
+      expectedNodes: 3,
+      goodReadings: 3,
+      masterNode: w.crate.masterName,
+      error: null,
+    });
     expect(r.checks.map((c) => c.name)).toEqual(ALL);
     expect(w.crate.statements.filter((s) => s.stmt === SQL.health)).toHaveLength(3);
     const times = w.crate.statements.filter((s) => s.stmt === SQL.health).map((s) => s.at);
@@ -40,7 +57,9 @@ describe('checkClusterHealth', () => {
     expect(r.failedChecks).toContain('node_count_matches_replicas');
     expect(r.failedChecks).not.toContain('sql_reachable');
     expect(r.checks[0]!.message).toBe('answered by pod crate-1');
-    expect(r.checks.find((c) => c.name === 'node_count_matches_replicas')!.message).toBe('2 nodes in the cluster, 3 expected');
+    expect(r.checks.find((c) => c.name === 'node_count_matches_replicas')!.message).toBe(
+      '2 nodes in the cluster, 3 expected',
+    );
     expect(r.error).toMatch(/^Cluster crate\/crate is not healthy: failed checks .*node_count_matches_replicas/);
     expect(r.goodReadings).toBe(0);
   });
@@ -62,7 +81,12 @@ describe('checkClusterHealth', () => {
     copies[1]!.state = 'RELOCATING';
     copies[1]!.relocatingTo = 'data-hot-9';
     const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel() });
-    expect(r.failedChecks).toEqual(['all_tables_green', 'master_elected', 'no_relocating_shards', 'no_initializing_shards']);
+    expect(r.failedChecks).toEqual([
+      'all_tables_green',
+      'master_elected',
+      'no_relocating_shards',
+      'no_initializing_shards',
+    ]);
     expect(r.checks.find((c) => c.name === 'all_tables_green')!.message).toContain('doc.t1 YELLOW');
     expect(r).toMatchObject({ relocatingShards: 1, initializingShards: 1, healthStatus: 'YELLOW', masterNode: null });
   });
@@ -75,7 +99,9 @@ describe('checkClusterHealth', () => {
     expect(r.healthy).toBe(true);
     expect(r.goodReadings).toBe(3);
     expect(w.crate.statements.filter((s) => s.stmt === SQL.health).length).toBeGreaterThan(3);
-    expect(w.log.text()).toMatch(/Waiting for cluster crate\/crate health: .*node_count_matches_replicas \(2 nodes in the cluster, 3 expected\)/);
+    expect(w.log.text()).toMatch(
+      /Waiting for cluster crate\/crate health: .*node_count_matches_replicas \(2 nodes in the cluster, 3 expected\)/,
+    );
   });
 
   it('gives up at the timeout', async () => {
@@ -96,7 +122,9 @@ describe('a node whose pod is being deleted (draining) is not counted', () => {
     const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel() });
     expect(r.healthy).toBe(false);
     expect(r.failedChecks).toEqual(['node_count_matches_replicas']);
-    expect(r.checks.find((c) => c.name === 'node_count_matches_replicas')!.message).toBe('2 nodes in the cluster, 3 expected (not counted: data-hot-2, pod crate-2 is terminating)');
+    expect(r.checks.find((c) => c.name === 'node_count_matches_replicas')!.message).toBe(
+      '2 nodes in the cluster, 3 expected (not counted: data-hot-2, pod crate-2 is terminating)',
+    );
     expect(r.nodeCount).toBe(2);
   });
 });
@@ -122,7 +150,11 @@ describe('consecutive readings: only fully good ones count toward the good ones 
         }
       },
     };
-    const r = await checkClusterHealth(w.deps({ clock }), { cluster, timeoutSeconds: 600, tolerateUnready: ['crate-1'] });
+    const r = await checkClusterHealth(w.deps({ clock }), {
+      cluster,
+      timeoutSeconds: 600,
+      tolerateUnready: ['crate-1'],
+    });
     expect(readsAtHeal).toBeGreaterThan(0);
     expect(r).toMatchObject({ healthy: true, goodReadings: 3, degraded: null });
     // Three fully good readings after the heal, not one good one on top of two degraded ones.
@@ -141,7 +173,11 @@ describe('consecutive readings: only fully good ones count toward the good ones 
       },
     };
     // heartbeatMs 0: this counts the gate's own delays between readings, not the heartbeat's.
-    const r = await checkClusterHealth(w.deps({ clock, heartbeatMs: 0 }), { cluster, timeoutSeconds: 600, tolerateUnready: ['crate-1'] });
+    const r = await checkClusterHealth(w.deps({ clock, heartbeatMs: 0 }), {
+      cluster,
+      timeoutSeconds: 600,
+      tolerateUnready: ['crate-1'],
+    });
     expect(r.healthy).toBe(false);
     expect(r.degraded).toMatchObject({ pods: ['crate-1'] });
     expect(r.goodReadings).toBe(3);

@@ -55,11 +55,18 @@ function virtualClock(start = Date.parse('2026-01-01T00:00:00Z')) {
 
 function terminatingPod(): V1Pod {
   return {
-    metadata: { name: 'crate-2', uid: 'u1', deletionTimestamp: new Date('2026-01-01T00:00:00Z'), deletionGracePeriodSeconds: 780 },
+    metadata: {
+      name: 'crate-2',
+      uid: 'u1',
+      deletionTimestamp: new Date('2026-01-01T00:00:00Z'),
+      deletionGracePeriodSeconds: 780,
+    },
     status: {
       phase: 'Running',
       conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
-      containerStatuses: [{ name: 'crate', image: 'c', imageID: '', ready: false, restartCount: 0, state: { running: {} } }],
+      containerStatuses: [
+        { name: 'crate', image: 'c', imageID: '', ready: false, restartCount: 0, state: { running: {} } },
+      ],
     },
   } as V1Pod;
 }
@@ -96,7 +103,10 @@ describe('heartbeat cadence and content (virtual clock)', () => {
         intervalMs: 30_000,
         state: async () => {
           states.push(clock.now());
-          return { text: 'shards: 2 relocating, 0 initializing: doc.t1 (2 relocating); node data-hot-2: 0 jobs, 1 operations (collect)', fields: { shards: { relocating: 2 } } };
+          return {
+            text: 'shards: 2 relocating, 0 initializing: doc.t1 (2 relocating); node data-hot-2: 0 jobs, 1 operations (collect)',
+            fields: { shards: { relocating: 2 } },
+          };
         },
         onLong: async (line) => void longs.push(line),
       },
@@ -112,7 +122,15 @@ describe('heartbeat cadence and content (virtual clock)', () => {
         'shards: 2 relocating, 0 initializing: doc.t1 (2 relocating); node data-hot-2: 0 jobs, 1 operations (collect) (waited 30s, 13m30s left of the 14m timeout)',
     );
     expect(beats[2]!.message).toContain('(waited 1m30s, 12m30s left of the 14m timeout)');
-    expect(beats[1]!.fields).toMatchObject({ wait: { waitedSeconds: 60, leftSeconds: 780, timeoutSeconds: 840, pod: { phase: 'Running', terminating: true, conditions: { Ready: 'False' } }, shards: { relocating: 2 } } });
+    expect(beats[1]!.fields).toMatchObject({
+      wait: {
+        waitedSeconds: 60,
+        leftSeconds: 780,
+        timeoutSeconds: 840,
+        pod: { phase: 'Running', terminating: true, conditions: { Ready: 'False' } },
+        shards: { relocating: 2 },
+      },
+    });
     // one Event, when the wait passed a minute (not one per heartbeat)
     expect(longs).toHaveLength(1);
     expect(longs[0]).toContain('waited 1m');
@@ -144,7 +162,9 @@ describe('heartbeat cadence and content (virtual clock)', () => {
     await clock.advance(25_000);
     const beats = log.lines.filter((l) => l.fields?.heartbeat === true);
     expect(beats).toHaveLength(2);
-    expect(beats[0]!.message).toBe('Waiting for the node of pod crate-1 to rejoin the cluster: state unknown: No CrateDB node answered SQL (waited 10s, 9m50s left of the 10m timeout)');
+    expect(beats[0]!.message).toBe(
+      'Waiting for the node of pod crate-1 to rejoin the cluster: state unknown: No CrateDB node answered SQL (waited 10s, 9m50s left of the 10m timeout)',
+    );
     await clock.advance(20_000);
     await expect(poll).resolves.toBe('done');
     const count = log.lines.length;
@@ -166,16 +186,31 @@ describe('heartbeat end to end (fakes)', () => {
     // 40 s of engine time per drain step: the drain lasts minutes.
     // 100x engine time: a heartbeat's state read is bounded by 10 engine s, 10 ms of a loaded machine at 1000x.
     const w = await world({ replicas: 3, clockFactor: 100, crate: { stepMs: 40_000 } });
-    const r = await restartPod(w.deps({ heartbeatMs: 10_000 }), { podName: 'crate-1', namespace: 'crate', cluster: w.clusterModel(), ...fastGate });
+    const r = await restartPod(w.deps({ heartbeatMs: 10_000 }), {
+      podName: 'crate-1',
+      namespace: 'crate',
+      cluster: w.clusterModel(),
+      ...fastGate,
+    });
     expect(r.success).toBe(true);
     const beats = w.log.lines.filter((l) => l.fields?.heartbeat === true);
-    const exit = beats.filter((l) => l.message.startsWith('Waiting for the CrateDB process of pod crate-1 to exit (node data-hot-1 decommissioning)'));
+    const exit = beats.filter((l) =>
+      l.message.startsWith('Waiting for the CrateDB process of pod crate-1 to exit (node data-hot-1 decommissioning)'),
+    );
     expect(exit.length).toBeGreaterThan(2);
-    expect(exit.some((l) => /shards: [1-9]\d* relocating, \d+ initializing: doc\.\w+ \(\d+ relocating\)/.test(l.message))).toBe(true);
+    expect(
+      exit.some((l) => /shards: [1-9]\d* relocating, \d+ initializing: doc\.\w+ \(\d+ relocating\)/.test(l.message)),
+    ).toBe(true);
     expect(exit[0]!.message).toMatch(/node data-hot-1: 0 jobs, 0 operations/);
     expect(exit[0]!.message).toMatch(/left of the 13m timeout\)$/);
-    expect(exit[0]!.fields).toMatchObject({ pod: 'crate-1', step: 'decommission', wait: { node: { name: 'data-hot-1', statsEnabled: true } } });
+    expect(exit[0]!.fields).toMatchObject({
+      pod: 'crate-1',
+      step: 'decommission',
+      wait: { node: { name: 'data-hot-1', statsEnabled: true } },
+    });
     const longEvents = w.kube.events.filter((e) => e.reason === 'WaitingLong');
-    expect(longEvents.filter((e) => e.message.startsWith('Waiting for the CrateDB process of pod crate-1'))).toHaveLength(1);
+    expect(
+      longEvents.filter((e) => e.message.startsWith('Waiting for the CrateDB process of pod crate-1')),
+    ).toHaveLength(1);
   });
 });

@@ -18,7 +18,12 @@ export async function world(options: WorldOptions = {}): Promise<World> {
  * bounds are generous (3000 s = 3 s real) to stay green on a loaded machine; they cost nothing
  * when things go well.
  */
-export const fastGate = { healthConsecutive: 3, healthIntervalSeconds: 2, healthTimeout: 3000, podReadyTimeout: 3000 } as const;
+export const fastGate = {
+  healthConsecutive: 3,
+  healthIntervalSeconds: 2,
+  healthTimeout: 3000,
+  podReadyTimeout: 3000,
+} as const;
 
 export function sqlOf(w: World): string[] {
   return w.crate.statements.map((s) => s.stmt);

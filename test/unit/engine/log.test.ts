@@ -19,7 +19,13 @@ describe('createLogger', () => {
     const lines: string[] = [];
     const log = createLogger({ format: 'json', level: 'debug', write: (l) => lines.push(l), now: () => 0 });
     log.debug('step', { pod: 'crate-1', step: 'deleted' });
-    expect(JSON.parse(lines[0]!)).toEqual({ ts: '1970-01-01T00:00:00.000Z', level: 'debug', msg: 'step', pod: 'crate-1', step: 'deleted' });
+    expect(JSON.parse(lines[0]!)).toEqual({
+      ts: '1970-01-01T00:00:00.000Z',
+      level: 'debug',
+      msg: 'step',
+      pod: 'crate-1',
+      step: 'deleted',
+    });
     log.info('real', { msg: 'fake', level: 'error' });
     expect(JSON.parse(lines[1]!)).toMatchObject({ msg: 'real', level: 'info' });
   });
@@ -56,10 +62,23 @@ describe('emitEvent', () => {
     const world = await createWorld({ replicas: 1, tables: [] });
     try {
       const log = memoryLogger();
-      await emitEvent({ kube: world.kube, log }, { kind: 'Pod', name: 'crate-0', namespace: 'crate' }, 'PodDeleted', 'deleted');
-      expect(world.kube.events[0]).toMatchObject({ reason: 'PodDeleted', involvedObject: { kind: 'Pod', name: 'crate-0' } });
+      await emitEvent(
+        { kube: world.kube, log },
+        { kind: 'Pod', name: 'crate-0', namespace: 'crate' },
+        'PodDeleted',
+        'deleted',
+      );
+      expect(world.kube.events[0]).toMatchObject({
+        reason: 'PodDeleted',
+        involvedObject: { kind: 'Pod', name: 'crate-0' },
+      });
       world.kube.forbid('createEvent');
-      await emitEvent({ kube: world.kube, log }, { kind: 'Pod', name: 'crate-0', namespace: 'crate' }, 'PodReady', 'ready');
+      await emitEvent(
+        { kube: world.kube, log },
+        { kind: 'Pod', name: 'crate-0', namespace: 'crate' },
+        'PodReady',
+        'ready',
+      );
       expect(log.lines.some((l) => l.message.includes('Could not record Event PodReady'))).toBe(true);
     } finally {
       world.close();
@@ -72,18 +91,35 @@ describe('waitForPod / pollUntil', () => {
     const world = await createWorld({ replicas: 1, tables: [] });
     try {
       const uid = world.podUid('crate-0')!;
-      const gone = waitForPod(world.kube, 'crate', 'crate-0', (p) => p === null, { timeoutMs: 60_000_000, clock: world.clock });
+      const gone = waitForPod(world.kube, 'crate', 'crate-0', (p) => p === null, {
+        timeoutMs: 60_000_000,
+        clock: world.clock,
+      });
       await world.kube.deletePod('crate', 'crate-0', { gracePeriodSeconds: 30, uid });
       expect(await gone).toBeNull();
       await expect(
-        waitForPod(world.kube, 'crate', 'crate-0', () => false, { timeoutMs: 50, clock: world.clock, timeoutMessage: 'nope' }),
+        waitForPod(world.kube, 'crate', 'crate-0', () => false, {
+          timeoutMs: 50,
+          clock: world.clock,
+          timeoutMessage: 'nope',
+        }),
       ).rejects.toThrow(TimeoutError);
       const ac = new AbortController();
-      const p = waitForPod(world.kube, 'crate', 'crate-0', () => false, { timeoutMs: 60_000_000, clock: world.clock, signal: ac.signal });
+      const p = waitForPod(world.kube, 'crate', 'crate-0', () => false, {
+        timeoutMs: 60_000_000,
+        clock: world.clock,
+        signal: ac.signal,
+      });
       ac.abort(new Error('stop'));
       await expect(p).rejects.toThrow('stop');
       let n = 0;
-      expect(await pollUntil(async () => (++n >= 3 ? n : undefined), { intervalMs: 10, timeoutMs: 10_000_000, clock: world.clock })).toBe(3);
+      expect(
+        await pollUntil(async () => (++n >= 3 ? n : undefined), {
+          intervalMs: 10,
+          timeoutMs: 10_000_000,
+          clock: world.clock,
+        }),
+      ).toBe(3);
     } finally {
       world.close();
     }

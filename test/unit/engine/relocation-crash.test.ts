@@ -11,9 +11,22 @@ import { fastGate, world } from './helpers.js';
 import type { World } from '../fakes/world.js';
 
 const ns = 'crate';
-const auto = { decommissionTimeout: 720, minAvailability: 'PRIMARIES' as const, force: true, allocation: 'primaries' as const, stallBreak: true, stallIdleSeconds: 30, relocation: 'auto' as const };
+const auto = {
+  decommissionTimeout: 720,
+  minAvailability: 'PRIMARIES' as const,
+  force: true,
+  allocation: 'primaries' as const,
+  stallBreak: true,
+  stallIdleSeconds: 30,
+  relocation: 'auto' as const,
+};
 const stsLabels = (w: World) => w.kube.statefulSets.get(`${ns}/${w.statefulSetName}`)?.metadata?.labels ?? {};
-const progressOf = (w: World) => JSON.parse(w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`)?.metadata?.annotations?.['crate-decommission.crate.io/progress'] ?? '{}') as { minAvailabilityLabels?: unknown };
+const progressOf = (w: World) =>
+  JSON.parse(
+    w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`)?.metadata?.annotations?.[
+      'crate-decommission.crate.io/progress'
+    ] ?? '{}',
+  ) as { minAvailabilityLabels?: unknown };
 
 describe('relocation auto, kubernetes_managed, crash', () => {
   it('a crash between the label set and its restore: the resumed run (same operation) restores it', async () => {
@@ -25,7 +38,12 @@ describe('relocation auto, kubernetes_managed, crash', () => {
       await patch(n, name, labels);
       if (labels[LABEL_DC_UTIL_MIN_AVAILABILITY] === 'NONE') killer.kill(); // SIGKILL right after the label is on
     };
-    const first = rollingRestart(deps, { cluster: w.clusterModel(), ...fastGate, options: auto, operationId: 'op-crash' });
+    const first = rollingRestart(deps, {
+      cluster: w.clusterModel(),
+      ...fastGate,
+      options: auto,
+      operationId: 'op-crash',
+    });
     void first.catch(() => {});
     await killer.whenKilled;
     expect(stsLabels(w)[LABEL_DC_UTIL_MIN_AVAILABILITY]).toBe('NONE');
@@ -43,5 +61,4 @@ describe('relocation auto, kubernetes_managed, crash', () => {
     expect(progressOf(w).minAvailabilityLabels).toBeNull();
     expect(w.crate.violations).toEqual([]);
   });
-
 });

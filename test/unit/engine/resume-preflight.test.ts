@@ -15,7 +15,16 @@ async function crashedRun(w: World, operationId: string, progress: Partial<Opera
   await w.kube.createLease(ns, {
     metadata: {
       name: leaseName(w.clusterName),
-      annotations: { [ANNOTATION_OPERATION]: operationId, [ANNOTATION_PROGRESS]: JSON.stringify({ operationId, done: {}, current: null, allocationSet: null, ...progress }) },
+      annotations: {
+        [ANNOTATION_OPERATION]: operationId,
+        [ANNOTATION_PROGRESS]: JSON.stringify({
+          operationId,
+          done: {},
+          current: null,
+          allocationSet: null,
+          ...progress,
+        }),
+      },
     },
     spec: { holderIdentity: 'job-pod-a', leaseDurationSeconds: 60, acquireTime: at, renewTime: at },
   });
@@ -32,7 +41,11 @@ describe('resumed rollout with a refused pre-flight', () => {
     // What discovery saw in the retried Job pod: crate-2 is not there.
     const cluster = w.clusterModel();
     cluster.pods = cluster.pods.filter((p) => p.name !== 'crate-2');
-    const r = await rollingRestart(w.deps({ holderIdentity: 'job-pod-b' }), { cluster, ...fastGate, operationId: 'job-7' });
+    const r = await rollingRestart(w.deps({ holderIdentity: 'job-pod-b' }), {
+      cluster,
+      ...fastGate,
+      operationId: 'job-7',
+    });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
     expect(r.pods.map((p) => p.podName)).toEqual(['crate-2', 'crate-1', 'crate-0']);
@@ -47,8 +60,14 @@ describe('resumed rollout with a refused pre-flight', () => {
   it('an in-progress pod that cannot be finished (not a pod of the cluster) does not lift the refusal', async () => {
     const w = await world({ replicas: 3 });
     w.crate.stopNode('data-hot-1'); // unhealthy: 2 of 3 nodes, with every pod Ready (not degraded)
-    await crashedRun(w, 'job-7b', { current: { pod: 'crate-9', oldUid: 'gone', nodeName: 'data-hot-9', step: 'deleted' } });
-    const r = await rollingRestart(w.deps({ holderIdentity: 'job-pod-b' }), { cluster: w.clusterModel(), ...fastGate, operationId: 'job-7b' });
+    await crashedRun(w, 'job-7b', {
+      current: { pod: 'crate-9', oldUid: 'gone', nodeName: 'data-hot-9', step: 'deleted' },
+    });
+    const r = await rollingRestart(w.deps({ holderIdentity: 'job-pod-b' }), {
+      cluster: w.clusterModel(),
+      ...fastGate,
+      operationId: 'job-7b',
+    });
     expect(r).toMatchObject({ success: false, errorKind: 'refused' });
     expect(r.error).toContain('Pre-flight health check refused the rolling restart');
     expect(r.error).toContain('pod crate-9 the earlier run had in progress is not among the pods to restart');

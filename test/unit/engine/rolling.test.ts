@@ -38,7 +38,13 @@ const pod = (name: string, ordinal: number, ready = true, isMaster = false): Pod
 
 describe('orderPods', () => {
   it('unready first, then descending ordinal, the elected master last', () => {
-    const order = orderPods([pod('crate-0', 0), pod('crate-1', 1, true, true), pod('crate-2', 2), pod('crate-3', 3, false), pod('crate-4', 4)]);
+    const order = orderPods([
+      pod('crate-0', 0),
+      pod('crate-1', 1, true, true),
+      pod('crate-2', 2),
+      pod('crate-3', 3, false),
+      pod('crate-4', 4),
+    ]);
     expect(order.map((p) => p.name)).toEqual(['crate-3', 'crate-4', 'crate-2', 'crate-0', 'crate-1']);
     expect(orderPods([pod('crate-0', 0), pod('crate-1', 1)], 'n-1').map((p) => p.name)).toEqual(['crate-0', 'crate-1']);
   });
@@ -46,7 +52,15 @@ describe('orderPods', () => {
 
 describe('rollingRestart', () => {
   it('rolls a dc_util (kubernetes_managed) crate-operator cluster with no primary ever unavailable', async () => {
-    const w = await world({ replicas: 4, operator: true, preStop: 'dc_util', tables: [{ name: 'a', shards: 6, replicas: 1 }, { name: 'b', shards: 4, replicas: 2 }] });
+    const w = await world({
+      replicas: 4,
+      operator: true,
+      preStop: 'dc_util',
+      tables: [
+        { name: 'a', shards: 6, replicas: 1 },
+        { name: 'b', shards: 4, replicas: 2 },
+      ],
+    });
     const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
@@ -56,7 +70,9 @@ describe('rollingRestart', () => {
     expect(w.crate.decommissions).toHaveLength(4);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
     expect(leaseHolder(w)).toBeUndefined();
-    expect(w.kube.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['RolloutStarted', 'RolloutSucceeded', 'HealthGatePassed']));
+    expect(w.kube.events.map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['RolloutStarted', 'RolloutSucceeded', 'HealthGatePassed']),
+    );
   });
 
   it('resets the allocation dc_util left restricted when there is no postStart --reset-routing', async () => {
@@ -65,15 +81,28 @@ describe('rollingRestart', () => {
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
-    expect(w.log.text()).toContain('dc_util left cluster.routing.allocation.enable = primaries after pod crate-2 rejoined');
+    expect(w.log.text()).toContain(
+      'dc_util left cluster.routing.allocation.enable = primaries after pod crate-2 rejoined',
+    );
     expect(w.crate.violations).toEqual([]);
   });
 
   it('leaves a restricted allocation owned by crate-operator alone', async () => {
     // A stale label (3 h old): a live one refuses the restart at once (routing-owner.test.ts).
-    const w = await world({ replicas: 3, preStop: 'dc_util', dcUtilPostStart: false, stsLabels: { 'dc-util-routing-owner': 'operator-1767214800' } });
+    const w = await world({
+      replicas: 3,
+      preStop: 'dc_util',
+      dcUtilPostStart: false,
+      stsLabels: { 'dc-util-routing-owner': 'operator-1767214800' },
+    });
     w.crate.transient.set(ALLOC, 'primaries');
-    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, healthTimeout: 10 });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      healthTimeout: 10,
+    });
     expect(r.success).toBe(false);
     expect(r.error).toContain('failed checks all_tables_green');
     expect(w.crate.setting(ALLOC)).toBe('primaries');
@@ -85,7 +114,11 @@ describe('rollingRestart', () => {
     w.crate.masterName = 'data-hot-1';
     const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
     expect(r.success).toBe(true);
-    expect(r.plan.order.map((p) => p.podName)).toEqual(['crate-data-hot-c1-2', 'crate-data-hot-c1-0', 'crate-data-hot-c1-1']);
+    expect(r.plan.order.map((p) => p.podName)).toEqual([
+      'crate-data-hot-c1-2',
+      'crate-data-hot-c1-0',
+      'crate-data-hot-c1-1',
+    ]);
     expect(r.pods.map((p) => p.podName)).toEqual(['crate-data-hot-c1-2', 'crate-data-hot-c1-0', 'crate-data-hot-c1-1']);
     const alters = w.crate.writes.filter((s) => s.stmt.startsWith('ALTER'));
     expect(alters.map((a) => a.args[0])).toEqual(['data-hot-2', 'data-hot-0', 'data-hot-1']);
@@ -132,7 +165,11 @@ describe('rollingRestart', () => {
     const w = await world({ replicas: 3 });
     w.kube.failNext('deletePod', new KubeApiError(403, 'Forbidden', 'forbidden'), 1);
     const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
-    expect(r).toMatchObject({ success: false, errorKind: 'bad_input', error: 'Failed to restart crate-2: Failed to delete pod: Forbidden' });
+    expect(r).toMatchObject({
+      success: false,
+      errorKind: 'bad_input',
+      error: 'Failed to restart crate-2: Failed to delete pod: Forbidden',
+    });
     expect(r.pods).toHaveLength(1);
     expect(w.crate.decommissions).toHaveLength(1);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
@@ -142,8 +179,16 @@ describe('rollingRestart', () => {
 
   it('a timeout in the middle resets allocation and releases the lock', async () => {
     const w = await world({ replicas: 3, tables: [{ name: 't', shards: 3, replicas: 2 }] });
-    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, options: { decommissionTimeout: 5, force: false } });
-    expect(r).toMatchObject({ success: false, errorKind: 'timeout', error: 'Failed to restart crate-2: Manual decommission timed out after 65s' });
+    const r = await rollingRestart(w.deps(), {
+      cluster: w.clusterModel(),
+      ...fastGate,
+      options: { decommissionTimeout: 5, force: false },
+    });
+    expect(r).toMatchObject({
+      success: false,
+      errorKind: 'timeout',
+      error: 'Failed to restart crate-2: Manual decommission timed out after 65s',
+    });
     expect(w.crate.setting(ALLOC)).toBeUndefined();
     expect(leaseHolder(w)).toBeUndefined();
   });
@@ -186,7 +231,9 @@ describe('rollingRestart', () => {
     ]);
     expect(r.plan.order).toHaveLength(3);
     expect(r.plan.order.at(-1)!.nodeName).toBe(w.crate.masterName);
-    expect(r.plan.order.every((p) => p.strategy === 'kubernetes_managed' && p.deleteGracePeriodSeconds === 1200)).toBe(true);
+    expect(r.plan.order.every((p) => p.strategy === 'kubernetes_managed' && p.deleteGracePeriodSeconds === 1200)).toBe(
+      true,
+    );
     expect(r.plan.order[0]!.timeoutSeconds).toBe(1200 + 3000 + 3000);
     expect(r.plan.totalTimeoutSeconds).toBe(3 * 7200);
     expect(w.kube.writes).toEqual([]);
@@ -224,9 +271,21 @@ describe('JSON lines for the plugin', () => {
     const r = await rollingRestart(w.deps({ log }), { cluster: w.clusterModel(), ...fastGate });
     expect(r.success).toBe(true);
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(records.every((x) => typeof x.ts === 'string' && typeof x.msg === 'string' && typeof x.level === 'string')).toBe(true);
+    expect(
+      records.every((x) => typeof x.ts === 'string' && typeof x.msg === 'string' && typeof x.level === 'string'),
+    ).toBe(true);
     const steps = new Set(records.filter((x) => x.pod === 'crate-data-hot-c1-1').map((x) => x.step));
-    expect([...steps]).toEqual(expect.arrayContaining(['analyze', 'decommission', 'delete', 'wait-ready', 'rejoin', 'allocation-reset', 'health-gate']));
+    expect([...steps]).toEqual(
+      expect.arrayContaining([
+        'analyze',
+        'decommission',
+        'delete',
+        'wait-ready',
+        'rejoin',
+        'allocation-reset',
+        'health-gate',
+      ]),
+    );
     expect(records.some((x) => x.step === 'preflight')).toBe(true);
     expect(lines.join('\n')).not.toContain('s3cr3t');
   });

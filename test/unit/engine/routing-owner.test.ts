@@ -26,7 +26,11 @@ describe('a live crate-operator routing owner refuses the operation', () => {
     const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
     expect(r).toMatchObject({ success: false, errorKind: 'locked' });
     expect(exitCodeFor(r.errorKind)).toBe(5);
-    expect(r.error).toMatch(new RegExp(`locked by operator: StatefulSet crate has label ${LABEL}=${value} \\(\\d+m old, younger than 2h\\), so crate-operator owns cluster.routing.allocation.enable`));
+    expect(r.error).toMatch(
+      new RegExp(
+        `locked by operator: StatefulSet crate has label ${LABEL}=${value} \\(\\d+m old, younger than 2h\\), so crate-operator owns cluster.routing.allocation.enable`,
+      ),
+    );
     expect(w.crate.writes).toEqual([]);
     expect(w.crate.decommissions).toEqual([]);
     expect(lease(w)).toBeUndefined();
@@ -63,12 +67,17 @@ describe('a live crate-operator routing owner refuses the operation', () => {
     let value: string | null = null;
     const stop = setInterval(() => {
       // After the first pod is done (its allocation reset), the operator labels the StatefulSet.
-      if (value === null && w.crate.writes.some((s) => s.stmt.startsWith('RESET GLOBAL "cluster.routing.allocation.enable"'))) {
+      if (
+        value === null &&
+        w.crate.writes.some((s) => s.stmt.startsWith('RESET GLOBAL "cluster.routing.allocation.enable"'))
+      ) {
         value = operatorLabel(w, 0);
         void w.kube.patchStatefulSetLabels(ns, 'crate', { [LABEL]: value });
       }
     }, 1);
-    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate }).finally(() => clearInterval(stop));
+    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate }).finally(() =>
+      clearInterval(stop),
+    );
     expect(r).toMatchObject({ success: false, errorKind: 'locked' });
     expect(w.crate.decommissions).toHaveLength(1);
     expect(stsLabel(w)).toBe(value);
@@ -77,7 +86,12 @@ describe('a live crate-operator routing owner refuses the operation', () => {
 
   it('parses owner and age as dc_util does (only <owner>-<unix seconds>; 2 h either way)', () => {
     const now = 1_767_225_600_000;
-    expect(parseRoutingOwner('s', 'operator-1767225000', now)).toEqual({ statefulSet: 's', value: 'operator-1767225000', owner: 'operator', ageSeconds: 600 });
+    expect(parseRoutingOwner('s', 'operator-1767225000', now)).toEqual({
+      statefulSet: 's',
+      value: 'operator-1767225000',
+      owner: 'operator',
+      ageSeconds: 600,
+    });
     expect(isLiveForeignOwner(parseRoutingOwner('s', 'operator-1767225000', now))).toBe(true);
     expect(isLiveForeignOwner(parseRoutingOwner('s', 'operator-1767218399', now))).toBe(false);
     expect(isLiveForeignOwner(parseRoutingOwner('s', 'crate-decommission-1767225000', now))).toBe(false);

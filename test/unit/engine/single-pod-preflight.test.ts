@@ -27,8 +27,23 @@ function changes(w: World) {
 }
 
 const ops = [
-  ['restartPod', (w: World, extra: Record<string, unknown> = {}) => restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, ...extra })],
-  ['decommissionPod', (w: World, extra: Record<string, unknown> = {}) => decommissionPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), healthConsecutive: 3, healthIntervalSeconds: 2, ...extra })],
+  [
+    'restartPod',
+    (w: World, extra: Record<string, unknown> = {}) =>
+      restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, ...extra }),
+  ],
+  [
+    'decommissionPod',
+    (w: World, extra: Record<string, unknown> = {}) =>
+      decommissionPod(w.deps(), {
+        podName: 'crate-1',
+        namespace: ns,
+        cluster: w.clusterModel(),
+        healthConsecutive: 3,
+        healthIntervalSeconds: 2,
+        ...extra,
+      }),
+  ],
 ] as const;
 
 describe.each(ops)('%s pre-flight gate', (name, run) => {
@@ -38,7 +53,11 @@ describe.each(ops)('%s pre-flight gate', (name, run) => {
     const r = await run(w);
     expect(r).toMatchObject({ success: false, errorKind: 'refused', podName: 'crate-1', strategyUsed: 'manual' });
     expect(exitCodeFor(r.errorKind!)).toBe(ExitCode.refused);
-    expect(r.error).toMatch(new RegExp(`^Pre-flight health check refused the ${name === 'restartPod' ? 'restart' : 'decommission'} of pod crate/crate-1: failed checks all_tables_green`));
+    expect(r.error).toMatch(
+      new RegExp(
+        `^Pre-flight health check refused the ${name === 'restartPod' ? 'restart' : 'decommission'} of pod crate/crate-1: failed checks all_tables_green`,
+      ),
+    );
     expect(r.preflight).toMatchObject({ healthy: false, failedChecks: ['all_tables_green'] });
     expect(changes(w)).toEqual({ kube: [], sql: [] });
     expect(w.kube.podHistory.filter((p) => p.name === 'crate-1')).toHaveLength(1);
@@ -115,17 +134,34 @@ describe('pre-flight of a resumed operation', () => {
         name: leaseName(w.clusterName),
         annotations: {
           [ANNOTATION_OPERATION]: 'op-1',
-          [ANNOTATION_PROGRESS]: JSON.stringify({ operationId: 'op-1', done: { 'crate-1': uid }, current: null, allocationSet: null }),
+          [ANNOTATION_PROGRESS]: JSON.stringify({
+            operationId: 'op-1',
+            done: { 'crate-1': uid },
+            current: null,
+            allocationSet: null,
+          }),
         },
       },
       spec: { holderIdentity: 'crashed-runner', leaseDurationSeconds: 3600, acquireTime: at, renewTime: at },
     });
-    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'op-1' });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      operationId: 'op-1',
+    });
     expect(r).toMatchObject({ success: true, skipped: true, errorKind: null });
     expect(r.preflight?.healthy).toBe(false);
     expect(w.log.text()).toContain('Cluster not healthy yet (all_tables_green); finishing the restart of pod crate-1');
     // a different operation is refused
-    const other = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, operationId: 'op-2' });
+    const other = await restartPod(w.deps(), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      operationId: 'op-2',
+    });
     expect(other).toMatchObject({ success: false, errorKind: 'refused' });
   });
 });

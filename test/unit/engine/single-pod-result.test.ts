@@ -27,7 +27,10 @@ describe('decommissionPod records the pod as done (a Job retry after the final s
     expect(first.error).toBeNull();
     expect(first.success).toBe(true);
     await w.waitFor(() => w.crate.node('data-hot-1')?.state === 'up');
-    const again = await decommissionPod(w.deps({ holderIdentity: 'job-pod-b' }), { ...input, cluster: w.clusterModel() });
+    const again = await decommissionPod(w.deps({ holderIdentity: 'job-pod-b' }), {
+      ...input,
+      cluster: w.clusterModel(),
+    });
     expect(again.error).toBeNull();
     expect(again).toMatchObject({ success: true, skipped: true });
     expect(w.crate.decommissions.filter((d) => d.node === 'data-hot-1')).toHaveLength(1);
@@ -43,26 +46,36 @@ describe('a failed final RESET shows in the result and the exit code', () => {
     // restartPod: the replicas cannot recover while allocation stays restricted, so its health gate times out too.
     ['decommissionPod', decommissionPod, 'failed', ExitCode.failed],
     ['restartPod', restartPod, 'timeout', ExitCode.timeout],
-  ] as const)('%s: allocation still primaries -> success false, allocationReset false, non-zero exit', async (_name, activity, kind, code) => {
-    const w = await world({ replicas: 3 });
-    const original = w.crate.query.bind(w.crate);
-    w.crate.query = async (node, login, via, stmt, args) => {
-      if (stmt === `RESET GLOBAL "${ALLOC}"`) throw new Error('connection reset by peer');
-      return original(node, login, via, stmt, args);
-    };
-    const r = await activity(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
-    expect(w.crate.setting(ALLOC)).toBe('primaries');
-    expect(r).toMatchObject({ success: false, errorKind: kind, allocationReset: false, gracefulStopRestored: true });
-    expect(r.error).toContain('allocation setting could not be reset (cluster.routing.allocation.enable is still primaries; run RESET GLOBAL "cluster.routing.allocation.enable")');
-    expect(exitCodeFor(r.errorKind!)).toBe(code);
-    // The pod itself was handled: decommissioned once, re-created once.
-    expect(w.crate.decommissions.filter((d) => d.node === 'data-hot-1')).toHaveLength(1);
-    expect(w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`)!.spec!.holderIdentity).toBeUndefined();
-  });
+  ] as const)(
+    '%s: allocation still primaries -> success false, allocationReset false, non-zero exit',
+    async (_name, activity, kind, code) => {
+      const w = await world({ replicas: 3 });
+      const original = w.crate.query.bind(w.crate);
+      w.crate.query = async (node, login, via, stmt, args) => {
+        if (stmt === `RESET GLOBAL "${ALLOC}"`) throw new Error('connection reset by peer');
+        return original(node, login, via, stmt, args);
+      };
+      const r = await activity(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+      expect(w.crate.setting(ALLOC)).toBe('primaries');
+      expect(r).toMatchObject({ success: false, errorKind: kind, allocationReset: false, gracefulStopRestored: true });
+      expect(r.error).toContain(
+        'allocation setting could not be reset (cluster.routing.allocation.enable is still primaries; run RESET GLOBAL "cluster.routing.allocation.enable")',
+      );
+      expect(exitCodeFor(r.errorKind!)).toBe(code);
+      // The pod itself was handled: decommissioned once, re-created once.
+      expect(w.crate.decommissions.filter((d) => d.node === 'data-hot-1')).toHaveLength(1);
+      expect(w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`)!.spec!.holderIdentity).toBeUndefined();
+    },
+  );
 
   it('a clean run says so: allocationReset and gracefulStopRestored true', async () => {
     const w = await world({ replicas: 3 });
-    const r = await decommissionPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    const r = await decommissionPod(w.deps(), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+    });
     expect(r).toMatchObject({ success: true, allocationReset: true, gracefulStopRestored: true, error: null });
   });
 });
@@ -72,24 +85,34 @@ describe('a failed final graceful_stop restore shows in the result and the exit 
   it.each([
     ['decommissionPod', decommissionPod],
     ['restartPod', restartPod],
-  ] as const)('%s (manual): the pod is handled, allocation reset, graceful_stop.timeout left changed -> success false, exit 1', async (_name, activity) => {
-    const w = await world({ replicas: 3 });
-    const original = w.crate.query.bind(w.crate);
-    // Every attempt to put the timeout back fails (after each pod and again in closeOperation).
-    w.crate.query = async (node, login, via, stmt, args) => {
-      if (stmt === `RESET GLOBAL "${TIMEOUT}"`) throw new Error('connection reset by peer');
-      return original(node, login, via, stmt, args);
-    };
-    const r = await activity(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
-    // The manual strategy set the timeout for the drain; it is still set.
-    expect(w.crate.transient.get(TIMEOUT) ?? w.crate.persistent.get(TIMEOUT)).toBeDefined();
-    expect(w.crate.setting(ALLOC)).toBeUndefined();
-    expect(r).toMatchObject({ success: false, errorKind: 'failed', allocationReset: true, gracefulStopRestored: false });
-    expect(r.error).toContain('cluster.graceful_stop.* could not be restored (they were timeout=2h (default)');
-    expect(exitCodeFor(r.errorKind!)).toBe(ExitCode.failed);
-    expect(w.log.text()).toContain(`Could not restore ${TIMEOUT} (was 2h): connection reset by peer. Run RESET GLOBAL "${TIMEOUT}" on the cluster`);
-    // The pod itself was handled once; the Lease is released.
-    expect(w.crate.decommissions.filter((d) => d.node === 'data-hot-1')).toHaveLength(1);
-    expect(w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`)!.spec!.holderIdentity).toBeUndefined();
-  });
+  ] as const)(
+    '%s (manual): the pod is handled, allocation reset, graceful_stop.timeout left changed -> success false, exit 1',
+    async (_name, activity) => {
+      const w = await world({ replicas: 3 });
+      const original = w.crate.query.bind(w.crate);
+      // Every attempt to put the timeout back fails (after each pod and again in closeOperation).
+      w.crate.query = async (node, login, via, stmt, args) => {
+        if (stmt === `RESET GLOBAL "${TIMEOUT}"`) throw new Error('connection reset by peer');
+        return original(node, login, via, stmt, args);
+      };
+      const r = await activity(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+      // The manual strategy set the timeout for the drain; it is still set.
+      expect(w.crate.transient.get(TIMEOUT) ?? w.crate.persistent.get(TIMEOUT)).toBeDefined();
+      expect(w.crate.setting(ALLOC)).toBeUndefined();
+      expect(r).toMatchObject({
+        success: false,
+        errorKind: 'failed',
+        allocationReset: true,
+        gracefulStopRestored: false,
+      });
+      expect(r.error).toContain('cluster.graceful_stop.* could not be restored (they were timeout=2h (default)');
+      expect(exitCodeFor(r.errorKind!)).toBe(ExitCode.failed);
+      expect(w.log.text()).toContain(
+        `Could not restore ${TIMEOUT} (was 2h): connection reset by peer. Run RESET GLOBAL "${TIMEOUT}" on the cluster`,
+      );
+      // The pod itself was handled once; the Lease is released.
+      expect(w.crate.decommissions.filter((d) => d.node === 'data-hot-1')).toHaveLength(1);
+      expect(w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`)!.spec!.holderIdentity).toBeUndefined();
+    },
+  );
 });

@@ -29,8 +29,17 @@ describe('no_snapshot_running', () => {
     w.crate.startSnapshot();
     w.crate.startSnapshot('create snapshot repo.snap2 TABLE doc.t1');
     const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel() });
-    expect(r).toMatchObject({ healthy: false, healthStatus: 'GREEN', failedChecks: ['no_snapshot_running'], goodReadings: 0 });
-    expect(r.checks.find((c) => c.name === 'no_snapshot_running')).toEqual({ name: 'no_snapshot_running', ok: false, message: '2 CREATE SNAPSHOT statements running' });
+    expect(r).toMatchObject({
+      healthy: false,
+      healthStatus: 'GREEN',
+      failedChecks: ['no_snapshot_running'],
+      goodReadings: 0,
+    });
+    expect(r.checks.find((c) => c.name === 'no_snapshot_running')).toEqual({
+      name: 'no_snapshot_running',
+      ok: false,
+      message: '2 CREATE SNAPSHOT statements running',
+    });
     expect(r.error).toBe('Cluster crate/crate is not healthy: failed checks no_snapshot_running');
     expect(sqlOf(w)).toContain(SQL.runningSnapshots);
   });
@@ -41,9 +50,15 @@ describe('no_snapshot_running', () => {
     setTimeout(end, 20);
     const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel(), timeoutSeconds: 600 });
     expect(r).toMatchObject({ healthy: true, failedChecks: [], goodReadings: 3 });
-    expect(r.checks.find((c) => c.name === 'no_snapshot_running')).toEqual({ name: 'no_snapshot_running', ok: true, message: 'no snapshot running' });
+    expect(r.checks.find((c) => c.name === 'no_snapshot_running')).toEqual({
+      name: 'no_snapshot_running',
+      ok: true,
+      message: 'no snapshot running',
+    });
     expect(w.crate.statements.filter((s) => s.stmt === SQL.runningSnapshots).length).toBeGreaterThan(3);
-    expect(w.log.text()).toMatch(/Waiting for cluster crate\/crate health: no_snapshot_running \(1 CREATE SNAPSHOT statement running\)/);
+    expect(w.log.text()).toMatch(
+      /Waiting for cluster crate\/crate health: no_snapshot_running \(1 CREATE SNAPSHOT statement running\)/,
+    );
   });
 
   it('statements other than CREATE SNAPSHOT do not count', async () => {
@@ -81,7 +96,9 @@ describe('no_snapshot_running', () => {
       'Pre-flight health check refused the rolling restart of crate/crate: failed checks no_snapshot_running (1 CREATE SNAPSHOT statement running)',
     );
     expect(r.plan.preflight?.failedChecks).toEqual(['no_snapshot_running']);
-    expect(formatResult(r, colors(false))).toContain('failed checks no_snapshot_running (1 CREATE SNAPSHOT statement running)');
+    expect(formatResult(r, colors(false))).toContain(
+      'failed checks no_snapshot_running (1 CREATE SNAPSHOT statement running)',
+    );
     expect(podWrites(w)).toEqual([]);
     expect(w.crate.writes).toEqual([]);
   });
@@ -117,7 +134,13 @@ describe('no_snapshot_running', () => {
         name: leaseName(w.clusterName),
         annotations: {
           [ANNOTATION_OPERATION]: 'op-snap',
-          [ANNOTATION_PROGRESS]: JSON.stringify({ operationId: 'op-snap', done: { 'crate-0': 'restarted' }, current: null, allocationSet: null, gracefulStopBefore: null }),
+          [ANNOTATION_PROGRESS]: JSON.stringify({
+            operationId: 'op-snap',
+            done: { 'crate-0': 'restarted' },
+            current: null,
+            allocationSet: null,
+            gracefulStopBefore: null,
+          }),
         },
       },
       spec: { holderIdentity: 'crashed', leaseDurationSeconds: 3600, acquireTime: at, renewTime: at },
@@ -128,7 +151,9 @@ describe('no_snapshot_running', () => {
     expect(r.error ?? null).toBeNull();
     expect(r.success).toBe(true);
     expect(w.log.text()).toContain('Resuming rolling restart of cluster crate/crate (operation op-snap)');
-    expect(w.log.text()).toMatch(/Waiting for cluster crate\/crate health: no_snapshot_running \(1 CREATE SNAPSHOT statement running\)/);
+    expect(w.log.text()).toMatch(
+      /Waiting for cluster crate\/crate health: no_snapshot_running \(1 CREATE SNAPSHOT statement running\)/,
+    );
   });
 
   it('the gate after a pod waits for a snapshot started during the restart, and times out if it never ends', async () => {
@@ -139,11 +164,19 @@ describe('no_snapshot_running', () => {
         w.crate.startSnapshot();
       }
     }, 1);
-    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate, healthTimeout: 30 });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster: w.clusterModel(),
+      ...fastGate,
+      healthTimeout: 30,
+    });
     clearInterval(started);
     expect(r).toMatchObject({ success: false, errorKind: 'timeout' });
     expect(r.error).toContain('failed checks no_snapshot_running');
-    expect(w.log.text()).toMatch(/Waiting for cluster crate\/crate health: no_snapshot_running \(1 CREATE SNAPSHOT statement running\)/);
+    expect(w.log.text()).toMatch(
+      /Waiting for cluster crate\/crate health: no_snapshot_running \(1 CREATE SNAPSHOT statement running\)/,
+    );
     expect(recreations(w, 'crate-1')).toBe(1);
   });
 

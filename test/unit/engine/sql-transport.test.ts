@@ -22,7 +22,12 @@ describe('chooseSqlTransport', () => {
 describe('analyzeCluster with an SQL override', () => {
   it('an override keeps what discovery found for the fields it does not name (bug: partial() filled defaults in)', async () => {
     const w = await world({ replicas: 3, operator: true });
-    const c = await analyzeCluster(w.deps(), { namespace: ns, kind: 'cratedb', name: 'c1', sql: { transport: 'exec' } });
+    const c = await analyzeCluster(w.deps(), {
+      namespace: ns,
+      kind: 'cratedb',
+      name: 'c1',
+      sql: { transport: 'exec' },
+    });
     expect(c.sql.transport).toBe('exec');
     expect(c.sql.credentials).toEqual({ username: 'system', secretName: 'user-system-c1', passwordKey: 'password' });
     expect(c.sql.superuser).toBe(false);

@@ -197,7 +197,9 @@ export class FakeCrateCluster {
 
   /** What a draining node's exit check sees: statements it coordinates and parts running on it, plus the leak. */
   activeRequests(node: string): number {
-    const own = this.running.filter((j) => j.node === node).length + this.running.reduce((n, j) => n + j.parts.filter((p) => p === node).length, 0);
+    const own =
+      this.running.filter((j) => j.node === node).length +
+      this.running.reduce((n, j) => n + j.parts.filter((p) => p === node).length, 0);
     return own + (this.counterLeak.get(node) ?? 0);
   }
 
@@ -240,13 +242,27 @@ export class FakeCrateCluster {
 
   /** Create a table with primaries spread over the up nodes and replicas on other nodes. */
   createTable(spec: TableSpec): void {
-    const table = { schema: spec.schema ?? 'doc', name: spec.name, shards: spec.shards, replicas: spec.replicas, shardBytes: spec.shardBytes ?? 1_000_000 };
+    const table = {
+      schema: spec.schema ?? 'doc',
+      name: spec.name,
+      shards: spec.shards,
+      replicas: spec.replicas,
+      shardBytes: spec.shardBytes ?? 1_000_000,
+    };
     this.tables.push(table);
     const up = this.upNodes();
     for (let s = 0; s < table.shards; s++) {
       for (let r = 0; r <= table.replicas; r++) {
         const node = up.length > r ? up[(s + r) % up.length]!.name : null;
-        this.shards.push({ schema: table.schema, table: table.name, shard: s, primary: r === 0, node, state: node ? 'STARTED' : 'UNASSIGNED', size: table.shardBytes });
+        this.shards.push({
+          schema: table.schema,
+          table: table.name,
+          shard: s,
+          primary: r === 0,
+          node,
+          state: node ? 'STARTED' : 'UNASSIGNED',
+          size: table.shardBytes,
+        });
       }
     }
     this.check();
@@ -311,9 +327,20 @@ export class FakeCrateCluster {
       throw new CrateSqlError(401, null, `password authentication failed for user "${login.user}"`);
     }
     if (node.state === 'draining') {
-      throw new CrateSqlError(500, 5000, `NodeDisconnectedException[[${node.name}] node is shutting down (decommissioning)]`);
+      throw new CrateSqlError(
+        500,
+        5000,
+        `NodeDisconnectedException[[${node.name}] node is shutting down (decommissioning)]`,
+      );
     }
-    const record: StatementRecord = { node: nodeName, user: login.user, via, stmt, args: [...args], at: this.clock.now() };
+    const record: StatementRecord = {
+      node: nodeName,
+      user: login.user,
+      via,
+      stmt,
+      args: [...args],
+      at: this.clock.now(),
+    };
     this.statements.push(record);
     return this.execute(record, user, node);
   }
@@ -332,38 +359,71 @@ export class FakeCrateCluster {
       return ok(['id', 'name', 'hostname'], rows);
     }
     if (/^select name, master_node from sys\.cluster$/.test(lower)) {
-      const master = this.masterName ? this.nodes.get(this.masterName)?.id ?? null : null;
+      const master = this.masterName ? (this.nodes.get(this.masterName)?.id ?? null) : null;
       return ok(['name', 'master_node'], [['crate', master]]);
     }
     if (lower.startsWith('select settings[') && lower.endsWith('from sys.cluster')) {
       // One column per settings['a']['b']... item: the effective value (defaults included, like CrateDB).
-      const items = [...s.matchAll(/settings((?:\['[a-z_]+'\])+)/gi)].map((m) => [...m[1]!.matchAll(/\['([a-z_]+)'\]/gi)].map((k) => k[1]!).join('.'));
+      const items = [...s.matchAll(/settings((?:\['[a-z_]+'\])+)/gi)].map((m) =>
+        [...m[1]!.matchAll(/\['([a-z_]+)'\]/gi)].map((k) => k[1]!).join('.'),
+      );
       return ok(items, [items.map((name) => this.effectiveSetting(name))]);
     }
-    if (/^select table_schema, table_name, partition_ident, health, missing_shards, underreplicated_shards from sys\.health$/.test(lower)) {
+    if (
+      /^select table_schema, table_name, partition_ident, health, missing_shards, underreplicated_shards from sys\.health$/.test(
+        lower,
+      )
+    ) {
       const rows = this.healthRows().map((r) => [r.schema, r.table, '', r.health, r.missing, r.underreplicated]);
-      return ok(['table_schema', 'table_name', 'partition_ident', 'health', 'missing_shards', 'underreplicated_shards'], rows);
+      return ok(
+        ['table_schema', 'table_name', 'partition_ident', 'health', 'missing_shards', 'underreplicated_shards'],
+        rows,
+      );
     }
     if (/^select routing_state, count\(\*\) from sys\.shards group by routing_state$/.test(lower)) {
       const counts = new Map<string, number>();
       for (const c of this.shards) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
-      return ok(['routing_state', 'count(*)'], [...counts.entries()].map(([k, v]) => [k, v]));
+      return ok(
+        ['routing_state', 'count(*)'],
+        [...counts.entries()].map(([k, v]) => [k, v]),
+      );
     }
     if (/^select count\(\*\) from sys\.jobs where stmt ilike 'create snapshot%'$/.test(lower)) {
       if (this.options.noSysJobs) throw new CrateSqlError(404, 4041, "RelationUnknown[Relation 'sys.jobs' unknown]");
       return ok(['count(*)'], [[this.jobs.filter((j) => j.trim().toLowerCase().startsWith('create snapshot')).length]]);
     }
-    if (lower === "select schema_name, table_name, routing_state, count(*) from sys.shards where routing_state in ('relocating', 'initializing') group by schema_name, table_name, routing_state") {
+    if (
+      lower ===
+      "select schema_name, table_name, routing_state, count(*) from sys.shards where routing_state in ('relocating', 'initializing') group by schema_name, table_name, routing_state"
+    ) {
       const counts = new Map<string, number>();
       for (const c of this.shards.filter((x) => x.state === 'RELOCATING' || x.state === 'INITIALIZING')) {
         const k = `${c.schema}\u0000${c.table}\u0000${c.state}`;
         counts.set(k, (counts.get(k) ?? 0) + 1);
       }
-      return ok(['schema_name', 'table_name', 'routing_state', 'count(*)'], [...counts.entries()].map(([k, v]) => [...k.split('\u0000'), v]));
+      return ok(
+        ['schema_name', 'table_name', 'routing_state', 'count(*)'],
+        [...counts.entries()].map(([k, v]) => [...k.split('\u0000'), v]),
+      );
     }
-    if (lower === `select schema_name, table_name, partition_ident, id, "primary", routing_state, node['name'], size from sys.shards`) {
-      const rows = this.shards.map((c) => [c.schema, c.table, '', c.shard, c.primary, c.state, c.node && this.nodes.get(c.node)?.state !== 'down' ? c.node : null, c.size]);
-      return ok(['schema_name', 'table_name', 'partition_ident', 'id', 'primary', 'routing_state', "node['name']", 'size'], rows);
+    if (
+      lower ===
+      `select schema_name, table_name, partition_ident, id, "primary", routing_state, node['name'], size from sys.shards`
+    ) {
+      const rows = this.shards.map((c) => [
+        c.schema,
+        c.table,
+        '',
+        c.shard,
+        c.primary,
+        c.state,
+        c.node && this.nodes.get(c.node)?.state !== 'down' ? c.node : null,
+        c.size,
+      ]);
+      return ok(
+        ['schema_name', 'table_name', 'partition_ident', 'id', 'primary', 'routing_state', "node['name']", 'size'],
+        rows,
+      );
     }
     if (lower === "select count(*) from sys.shards where node['name'] = ?") {
       return ok(['count(*)'], [[this.shards.filter((c) => c.node === record.args[0]).length]]);
@@ -385,7 +445,9 @@ export class FakeCrateCluster {
       return ok(['job_id', 'name', "node['name']"], rows);
     }
     if (lower === "select id, node['name'], stmt from sys.jobs") {
-      const rows = stats ? [...this.running.map((j) => [j.id, j.node, j.stmt]), [`job-${++this.idCounter}`, node.name, s]] : [];
+      const rows = stats
+        ? [...this.running.map((j) => [j.id, j.node, j.stmt]), [`job-${++this.idCounter}`, node.name, s]]
+        : [];
       return ok(['id', "node['name']", 'stmt'], rows);
     }
     if (/^select superuser from sys\.users where name = current_user$/.test(lower)) {
@@ -413,16 +475,27 @@ export class FakeCrateCluster {
     m = /^alter cluster decommission (.+)$/i.exec(s);
     if (m) {
       if (!user.superuser) {
-        throw new CrateSqlError(401, 4010, `MissingPrivilegeException[Missing 'AL' privilege for user '${record.user}'] (only the superuser may decommission)`);
+        throw new CrateSqlError(
+          401,
+          4010,
+          `MissingPrivilegeException[Missing 'AL' privilege for user '${record.user}'] (only the superuser may decommission)`,
+        );
       }
       if (this.options.rejectParameterizedDecommission && /^(\?|\$\d+)$/.test(m[1]!.trim())) {
-        throw new CrateSqlError(400, 4000, `SQLParseException[line 1:28: mismatched input '?' expecting {<string>, <identifier>}]`);
+        throw new CrateSqlError(
+          400,
+          4000,
+          `SQLParseException[line 1:28: mismatched input '?' expecting {<string>, <identifier>}]`,
+        );
       }
       const ident = this.literal(m[1]!, record.args);
-      if (typeof ident !== 'string') throw new CrateSqlError(400, 4000, `SQLParseException[invalid node identifier ${m[1]}]`);
-      const target = this.nodes.get([...this.nodes.values()].find((n) => n.id === ident)?.name ?? '') ??
+      if (typeof ident !== 'string')
+        throw new CrateSqlError(400, 4000, `SQLParseException[invalid node identifier ${m[1]}]`);
+      const target =
+        this.nodes.get([...this.nodes.values()].find((n) => n.id === ident)?.name ?? '') ??
         [...this.nodes.values()].find((n) => n.name.toLowerCase() === ident.toLowerCase());
-      if (!target || target.state === 'down') throw new CrateSqlError(400, 4000, `IllegalArgumentException[Node "${ident}" does not exist]`);
+      if (!target || target.state === 'down')
+        throw new CrateSqlError(400, 4000, `IllegalArgumentException[Node "${ident}" does not exist]`);
       this.writes.push(record);
       const done = this.decommission(target);
       if (this.options.decommissionBlocks) {
@@ -471,7 +544,13 @@ export class FakeCrateCluster {
     this.masterName = this.upNodes()[0]?.name ?? null;
   }
 
-  private healthRows(): { schema: string; table: string; health: 'GREEN' | 'YELLOW' | 'RED'; missing: number; underreplicated: number }[] {
+  private healthRows(): {
+    schema: string;
+    table: string;
+    health: 'GREEN' | 'YELLOW' | 'RED';
+    missing: number;
+    underreplicated: number;
+  }[] {
     return this.tables.map((t) => {
       let missing = 0;
       let under = 0;
@@ -494,10 +573,17 @@ export class FakeCrateCluster {
     for (const t of this.tables) {
       for (let s = 0; s < t.shards; s++) {
         const id = `${t.schema}.${t.name}[${s}]`;
-        const ok = this.shards.some((c) => c.table === t.name && c.schema === t.schema && c.shard === s && c.primary && this.active(c));
+        const ok = this.shards.some(
+          (c) => c.table === t.name && c.schema === t.schema && c.shard === s && c.primary && this.active(c),
+        );
         if (!ok && !this.unavailable.has(id)) {
           this.unavailable.add(id);
-          this.violations.push({ at: this.clock.now(), table: `${t.schema}.${t.name}`, shard: s, reason: 'no active primary' });
+          this.violations.push({
+            at: this.clock.now(),
+            table: `${t.schema}.${t.name}`,
+            shard: s,
+            reason: 'no active primary',
+          });
         } else if (ok) this.unavailable.delete(id);
       }
     }
@@ -525,7 +611,9 @@ export class FakeCrateCluster {
     }
     // Promote a started replica where a primary was lost.
     for (const c of this.shards.filter((x) => x.primary && x.state === 'UNASSIGNED')) {
-      const replica = this.shards.find((r) => !r.primary && r.table === c.table && r.schema === c.schema && r.shard === c.shard && this.active(r));
+      const replica = this.shards.find(
+        (r) => !r.primary && r.table === c.table && r.schema === c.schema && r.shard === c.shard && this.active(r),
+      );
       if (replica) {
         replica.primary = true;
         c.primary = false;
@@ -572,7 +660,11 @@ export class FakeCrateCluster {
       if (c.state !== 'UNASSIGNED') continue;
       const allowed = allocation === 'all' || (c.primary && allocation !== 'none');
       if (!allowed) continue;
-      const holders = new Set(this.shards.filter((x) => x.table === c.table && x.schema === c.schema && x.shard === c.shard && x.node).map((x) => x.node));
+      const holders = new Set(
+        this.shards
+          .filter((x) => x.table === c.table && x.schema === c.schema && x.shard === c.shard && x.node)
+          .map((x) => x.node),
+      );
       const candidates = this.upNodes().filter((n) => !holders.has(n.name));
       if (c.primary) {
         // A lost primary recovers only where its data is: the node that held it.
@@ -587,7 +679,15 @@ export class FakeCrateCluster {
       c.state = 'INITIALIZING';
       // Back on the node that holds its data: operation-based (retention leases); anywhere else: a file copy.
       const home = c.node === c.lastNode;
-      this.copies.push({ at: this.clock.now(), table: `${c.schema}.${c.table}`, shard: c.shard, node: c.node, kind: home ? 'operations' : 'file', reason: 'recovery', bytes: home ? 0 : c.size });
+      this.copies.push({
+        at: this.clock.now(),
+        table: `${c.schema}.${c.table}`,
+        shard: c.shard,
+        node: c.node,
+        kind: home ? 'operations' : 'file',
+        reason: 'recovery',
+        bytes: home ? 0 : c.size,
+      });
       changed = true;
     }
     this.check();
@@ -617,7 +717,8 @@ export class FakeCrateCluster {
     this.decommissions.push({ node: node.name, at: this.clock.now() });
     const minAvailability = String(this.setting('cluster.graceful_stop.min_availability') ?? 'primaries').toLowerCase();
     const timeoutMs = parseTimeValue(this.setting('cluster.graceful_stop.timeout')) ?? 2 * 3600_000;
-    const force = this.setting('cluster.graceful_stop.force') === true || this.setting('cluster.graceful_stop.force') === 'true';
+    const force =
+      this.setting('cluster.graceful_stop.force') === true || this.setting('cluster.graceful_stop.force') === 'true';
     const deadline = this.clock.now() + timeoutMs;
     try {
       for (;;) {
@@ -665,16 +766,30 @@ export class FakeCrateCluster {
     const allocation = this.allocation();
     // Finish relocations started in the previous step.
     for (const c of this.shards.filter((x) => x.state === 'RELOCATING' && x.relocatingTo)) {
-      this.copies.push({ at: this.clock.now(), table: `${c.schema}.${c.table}`, shard: c.shard, node: c.relocatingTo!, kind: 'file', reason: 'relocation', bytes: c.size });
+      this.copies.push({
+        at: this.clock.now(),
+        table: `${c.schema}.${c.table}`,
+        shard: c.shard,
+        node: c.relocatingTo!,
+        kind: 'file',
+        reason: 'relocation',
+        bytes: c.size,
+      });
       c.node = c.relocatingTo!;
       c.relocatingTo = undefined;
       c.state = 'STARTED';
     }
     for (const c of this.shards.filter((x) => x.node === node.name && x.state === 'STARTED')) {
-      const mayMove = c.primary ? allocation === 'all' || allocation === 'primaries' : allocation === 'all' && minAvailability === 'full';
+      const mayMove = c.primary
+        ? allocation === 'all' || allocation === 'primaries'
+        : allocation === 'all' && minAvailability === 'full';
       if (!mayMove) continue;
       if (!c.primary && minAvailability !== 'full') continue;
-      const holders = new Set(this.shards.filter((x) => x.table === c.table && x.schema === c.schema && x.shard === c.shard).flatMap((x) => [x.node, x.relocatingTo]));
+      const holders = new Set(
+        this.shards
+          .filter((x) => x.table === c.table && x.schema === c.schema && x.shard === c.shard)
+          .flatMap((x) => [x.node, x.relocatingTo]),
+      );
       const target = this.upNodes().find((n) => !holders.has(n.name));
       if (!target) continue;
       c.state = 'RELOCATING';

@@ -31,14 +31,20 @@ describe('FakeKube', () => {
     expect(seen[0]!.metadata!.uid).toBe(oldUid);
     expect(seen.some((p) => p?.metadata?.deletionTimestamp)).toBe(true);
     expect(seen).toContain(null);
-    expect(world.kube.writes).toEqual([{ verb: 'delete', kind: 'Pod', namespace: ns, name: 'crate-1', detail: { gracePeriodSeconds: 30, uid: oldUid } }]);
+    expect(world.kube.writes).toEqual([
+      { verb: 'delete', kind: 'Pod', namespace: ns, name: 'crate-1', detail: { gracePeriodSeconds: 30, uid: oldUid } },
+    ]);
   });
 
   it('rejects a delete with a stale uid (409) and an injected 403', async () => {
     world = await createWorld({ replicas: 2 });
-    await expect(world.kube.deletePod(ns, 'crate-0', { gracePeriodSeconds: 30, uid: 'nope' })).rejects.toMatchObject({ statusCode: 409 });
+    await expect(world.kube.deletePod(ns, 'crate-0', { gracePeriodSeconds: 30, uid: 'nope' })).rejects.toMatchObject({
+      statusCode: 409,
+    });
     world.kube.forbid('deletePod');
-    const err = await world.kube.deletePod(ns, 'crate-0', { gracePeriodSeconds: 30, uid: world.podUid('crate-0')! }).catch((e) => e);
+    const err = await world.kube
+      .deletePod(ns, 'crate-0', { gracePeriodSeconds: 30, uid: world.podUid('crate-0')! })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(KubeApiError);
     expect(err.statusCode).toBe(403);
     expect(err.reason).toBe('Forbidden');
@@ -49,7 +55,9 @@ describe('FakeKube', () => {
     world = await createWorld({ replicas: 2 });
     const uid = world.podUid('crate-0');
     world.kube.containerExited(ns, 'crate-0', 'crate', 0);
-    await world.waitFor(() => (world!.kube.pod(ns, 'crate-0')?.status?.containerStatuses?.[0]?.restartCount ?? 0) === 1);
+    await world.waitFor(
+      () => (world!.kube.pod(ns, 'crate-0')?.status?.containerStatuses?.[0]?.restartCount ?? 0) === 1,
+    );
     const cs = world.kube.pod(ns, 'crate-0')!.status!.containerStatuses![0]!;
     expect(cs.lastState?.terminated?.exitCode).toBe(0);
     expect(world.podUid('crate-0')).toBe(uid);
@@ -60,7 +68,9 @@ describe('FakeKube', () => {
     const created = await world.kube.createLease(ns, { metadata: { name: 'l' }, spec: { holderIdentity: 'a' } });
     await expect(world.kube.createLease(ns, { metadata: { name: 'l' } })).rejects.toMatchObject({ statusCode: 409 });
     const replaced = await world.kube.replaceLease(ns, { ...created, spec: { holderIdentity: 'b' } });
-    await expect(world.kube.replaceLease(ns, { ...created, spec: { holderIdentity: 'c' } })).rejects.toMatchObject({ statusCode: 409 });
+    await expect(world.kube.replaceLease(ns, { ...created, spec: { holderIdentity: 'c' } })).rejects.toMatchObject({
+      statusCode: 409,
+    });
     expect(replaced.spec?.holderIdentity).toBe('b');
     expect(world.kube.writes.map((w) => w.verb)).toEqual(['create', 'replace']);
   });
@@ -81,8 +91,12 @@ describe('FakeCrateCluster', () => {
     expect(world.kube.execs).toHaveLength(1);
     await world.waitFor(() => world!.crate.node('data-hot-2')?.state === 'down');
     // The container exited 0 and restarts in place since the pod was not deleted.
-    await world.waitFor(() => world!.kube.pod(ns, 'crate-data-hot-c1-2')?.status?.containerStatuses?.[1]?.restartCount === 1);
-    expect(world.kube.pod(ns, 'crate-data-hot-c1-2')!.status!.containerStatuses![1]!.lastState?.terminated?.exitCode).toBe(0);
+    await world.waitFor(
+      () => world!.kube.pod(ns, 'crate-data-hot-c1-2')?.status?.containerStatuses?.[1]?.restartCount === 1,
+    );
+    expect(
+      world.kube.pod(ns, 'crate-data-hot-c1-2')!.status!.containerStatuses![1]!.lastState?.terminated?.exitCode,
+    ).toBe(0);
     expect(world.crate.violations).toEqual([]);
   });
 
@@ -91,7 +105,10 @@ describe('FakeCrateCluster', () => {
     const cluster = world.clusterModel();
     const [p0, p1] = cluster.pods;
     await world.sql.http(ns, p0!, cluster.sql).query('ALTER CLUSTER DECOMMISSION ?', ['data-hot-1']);
-    const err = await world.sql.http(ns, p1!, cluster.sql).query('SELECT 1').catch((e) => e);
+    const err = await world.sql
+      .http(ns, p1!, cluster.sql)
+      .query('SELECT 1')
+      .catch((e) => e);
     expect(err).toBeInstanceOf(CrateSqlError);
     expect(err.httpStatus).toBe(500);
     await world.sql.http(ns, p0!, cluster.sql).query('SELECT 1');
@@ -113,7 +130,10 @@ describe('FakeCrateCluster', () => {
     world = await createWorld({ replicas: 2, operator: true });
     world.kube.addSecret(ns, 'user-system-c1', { password: 'wrong' });
     const cluster = world.clusterModel();
-    const err = await world.sql.http(ns, cluster.pods[0]!, cluster.sql).query('SELECT 1').catch((e) => e);
+    const err = await world.sql
+      .http(ns, cluster.pods[0]!, cluster.sql)
+      .query('SELECT 1')
+      .catch((e) => e);
     expect(err).toMatchObject({ httpStatus: 401, code: null });
   });
 

@@ -60,7 +60,10 @@ const clone = <T>(v: T): T => structuredClone(v);
 
 function matchesSelector(labels: Record<string, string> | undefined, selector: string | undefined): boolean {
   if (!selector) return true;
-  for (const part of selector.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of selector
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [k, v] = part.split('=') as [string, string | undefined];
     if (v === undefined) {
       if (!(labels && k in labels)) return false;
@@ -111,7 +114,15 @@ export class FakeKube implements KubernetesPort {
 
   /** Make `method` answer 403 Forbidden until cleared. */
   forbid(method: Method): void {
-    this.failNext(method, new KubeApiError(403, 'Forbidden', `${method} is forbidden: User "system:serviceaccount:test:runner" cannot do it`), Infinity);
+    this.failNext(
+      method,
+      new KubeApiError(
+        403,
+        'Forbidden',
+        `${method} is forbidden: User "system:serviceaccount:test:runner" cannot do it`,
+      ),
+      Infinity,
+    );
   }
 
   clearFailures(): void {
@@ -136,7 +147,12 @@ export class FakeKube implements KubernetesPort {
     const ns = sts.metadata?.namespace ?? 'default';
     const name = sts.metadata!.name!;
     const stored = clone(sts);
-    stored.metadata = { ...stored.metadata, namespace: ns, uid: stored.metadata?.uid ?? this.newUid('sts'), resourceVersion: this.nextRv() };
+    stored.metadata = {
+      ...stored.metadata,
+      namespace: ns,
+      uid: stored.metadata?.uid ?? this.newUid('sts'),
+      resourceVersion: this.nextRv(),
+    };
     this.statefulSets.set(key(ns, name), stored);
     for (let i = 0; i < (stored.spec?.replicas ?? 1); i++) this.createPodFor(stored, i);
     return clone(stored);
@@ -170,7 +186,15 @@ export class FakeKube implements KubernetesPort {
     if (!pod || !cs || !cs.state?.running) return;
     const uid = pod.metadata!.uid!;
     const finishedAt = new Date(this.clock.now());
-    cs.state = { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: cs.state.running.startedAt, finishedAt, ...(cs.containerID ? { containerID: cs.containerID } : {}) } };
+    cs.state = {
+      terminated: {
+        exitCode,
+        reason: exitCode === 0 ? 'Completed' : 'Error',
+        startedAt: cs.state.running.startedAt,
+        finishedAt,
+        ...(cs.containerID ? { containerID: cs.containerID } : {}),
+      },
+    };
     cs.ready = false;
     cs.started = false;
     pod.status!.conditions = [{ type: 'Ready', status: 'False' }];
@@ -238,7 +262,13 @@ export class FakeKube implements KubernetesPort {
         `Operation cannot be fulfilled on Pod "${name}": Precondition failed: UID in precondition: ${opts.uid}, UID in object meta: ${pod.metadata!.uid}`,
       );
     }
-    this.writes.push({ verb: 'delete', kind: 'Pod', namespace, name, detail: { gracePeriodSeconds: opts.gracePeriodSeconds, uid: opts.uid } });
+    this.writes.push({
+      verb: 'delete',
+      kind: 'Pod',
+      namespace,
+      name,
+      detail: { gracePeriodSeconds: opts.gracePeriodSeconds, uid: opts.uid },
+    });
     if (pod.metadata!.deletionTimestamp) {
       // A second delete may only shorten the grace period; the first one's termination goes on.
       return;
@@ -299,8 +329,15 @@ export class FakeKube implements KubernetesPort {
     if (!p) throw new KubeApiError(404, 'NotFound', `pods "${pod}" not found`);
     const cs = p.status?.containerStatuses?.find((c) => c.name === container);
     if (!cs) throw new KubeApiError(400, 'BadRequest', `container ${container} is not valid for pod ${pod}`);
-    if (!cs.state?.running) throw new KubeApiError(400, 'BadRequest', `container ${container} in pod ${pod} is not running`);
-    const call: ExecCall = { namespace, pod, container, command: [...command], ...(opts?.stdin !== undefined ? { stdin: opts.stdin } : {}) };
+    if (!cs.state?.running)
+      throw new KubeApiError(400, 'BadRequest', `container ${container} in pod ${pod} is not running`);
+    const call: ExecCall = {
+      namespace,
+      pod,
+      container,
+      command: [...command],
+      ...(opts?.stdin !== undefined ? { stdin: opts.stdin } : {}),
+    };
     this.execs.push(call);
     if (!this.hooks.exec) return { exitCode: 0, stdout: '', stderr: '' };
     return this.hooks.exec(call);
@@ -316,7 +353,8 @@ export class FakeKube implements KubernetesPort {
     this.maybeFail('createLease');
     const name = lease.metadata!.name!;
     const k = key(namespace, name);
-    if (this.leases.has(k)) throw new KubeApiError(409, 'AlreadyExists', `leases.coordination.k8s.io "${name}" already exists`);
+    if (this.leases.has(k))
+      throw new KubeApiError(409, 'AlreadyExists', `leases.coordination.k8s.io "${name}" already exists`);
     const stored = clone(lease);
     stored.metadata = { ...stored.metadata, namespace, uid: this.newUid('lease'), resourceVersion: this.nextRv() };
     this.leases.set(k, stored);
@@ -356,7 +394,13 @@ export class FakeKube implements KubernetesPort {
   async createEvent(namespace: string, event: EventInput): Promise<void> {
     this.maybeFail('createEvent');
     this.events.push({ ...clone(event), namespace, at: this.clock.now() });
-    this.writes.push({ verb: 'create', kind: 'Event', namespace, name: event.involvedObject.name, detail: { reason: event.reason } });
+    this.writes.push({
+      verb: 'create',
+      kind: 'Event',
+      namespace,
+      name: event.involvedObject.name,
+      detail: { reason: event.reason },
+    });
   }
 
   // ---------- internals ----------
@@ -411,8 +455,20 @@ export class FakeKube implements KubernetesPort {
         uid,
         resourceVersion: this.nextRv(),
         creationTimestamp: new Date(this.clock.now()),
-        labels: { ...(template.metadata?.labels ?? {}), 'statefulset.kubernetes.io/pod-name': name, 'apps.kubernetes.io/pod-index': String(ordinal) },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: sts.metadata!.name!, uid: sts.metadata!.uid!, controller: true }],
+        labels: {
+          ...(template.metadata?.labels ?? {}),
+          'statefulset.kubernetes.io/pod-name': name,
+          'apps.kubernetes.io/pod-index': String(ordinal),
+        },
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'StatefulSet',
+            name: sts.metadata!.name!,
+            uid: sts.metadata!.uid!,
+            controller: true,
+          },
+        ],
       },
       spec: { ...(template.spec ?? { containers: [] }), hostname: name },
       status: {
@@ -473,7 +529,9 @@ export class FakeKube implements KubernetesPort {
     );
     // preStop hooks of running containers, then SIGTERM; SIGKILL when the grace period ends.
     const hooks = (pod.spec?.containers ?? [])
-      .filter((c) => c.lifecycle?.preStop && pod.status?.containerStatuses?.find((s) => s.name === c.name)?.state?.running)
+      .filter(
+        (c) => c.lifecycle?.preStop && pod.status?.containerStatuses?.find((s) => s.name === c.name)?.state?.running,
+      )
       .map(async (c) => {
         try {
           await this.hooks.preStop?.(namespace, clone(pod), c);
@@ -489,7 +547,14 @@ export class FakeKube implements KubernetesPort {
     if (!current || current.metadata!.uid !== uid) return;
     for (const cs of current.status?.containerStatuses ?? []) {
       if (cs.state?.running) {
-        cs.state = { terminated: { exitCode: 0, reason: 'Completed', finishedAt: new Date(this.clock.now()), ...(cs.containerID ? { containerID: cs.containerID } : {}) } };
+        cs.state = {
+          terminated: {
+            exitCode: 0,
+            reason: 'Completed',
+            finishedAt: new Date(this.clock.now()),
+            ...(cs.containerID ? { containerID: cs.containerID } : {}),
+          },
+        };
         this.hooks.containerStopped?.(namespace, clone(current), cs.name);
       }
     }

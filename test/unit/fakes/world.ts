@@ -126,16 +126,30 @@ export class World {
     this.replicas = options.replicas ?? 3;
     this.nodePrefix = options.nodePrefix ?? 'data-hot';
     this.preStop = options.preStop ?? 'none';
-    this.terminationGracePeriodSeconds = options.terminationGracePeriodSeconds === undefined ? (this.operator ? 1200 : 30) : options.terminationGracePeriodSeconds;
-    this.dcUtilCommand = options.dcUtilCommand ?? './dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s -proto http';
+    this.terminationGracePeriodSeconds =
+      options.terminationGracePeriodSeconds === undefined
+        ? this.operator
+          ? 1200
+          : 30
+        : options.terminationGracePeriodSeconds;
+    this.dcUtilCommand =
+      options.dcUtilCommand ?? './dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s -proto http';
     this.dcUtilPostStart = options.dcUtilPostStart ?? true;
     this.joinDelayMs = options.joinDelayMs ?? 1000;
     const extra = this.operator ? (options.nodeGroups ?? []) : [];
     const hasMasters = extra.some((g) => g.name === 'master');
     this.groups = [
-      { statefulSetName: this.statefulSetName, nodePrefix: this.nodePrefix, replicas: this.replicas, preStop: this.preStop, group: 'hot', master: hasMasters ? false : null },
+      {
+        statefulSetName: this.statefulSetName,
+        nodePrefix: this.nodePrefix,
+        replicas: this.replicas,
+        preStop: this.preStop,
+        group: 'hot',
+        master: hasMasters ? false : null,
+      },
       ...extra.map((g) => ({
-        statefulSetName: g.name === 'master' ? `crate-master-${this.clusterName}` : `crate-data-${g.name}-${this.clusterName}`,
+        statefulSetName:
+          g.name === 'master' ? `crate-master-${this.clusterName}` : `crate-data-${g.name}-${this.clusterName}`,
         nodePrefix: g.name === 'master' ? 'master' : `data-${g.name}`,
         replicas: g.replicas,
         preStop: g.preStop ?? this.preStop,
@@ -172,7 +186,11 @@ export class World {
         }
         this.crate.joinNode(this.nodeName(name), name);
         const g = this.groupOf(name);
-        if (g.preStop === 'dc_util' && this.dcUtilPostStart && !this.stsLabel('dc-util-routing-owner', g.statefulSetName)) {
+        if (
+          g.preStop === 'dc_util' &&
+          this.dcUtilPostStart &&
+          !this.stsLabel('dc-util-routing-owner', g.statefulSetName)
+        ) {
           // dc_util's postStart --reset-routing
           this.crate.resetSetting('cluster.routing.allocation.enable');
         }
@@ -183,7 +201,8 @@ export class World {
       if (container === 'crate') this.crate.stopNode(this.nodeName(pod.metadata!.name!));
     };
     this.kube.hooks.preStop = (ns, pod, container) => this.dcUtil(ns, pod.metadata!.name!, container);
-    this.crate.onNodeExit = (node, exitCode) => this.kube.containerExited(this.namespace, node.hostname, 'crate', exitCode);
+    this.crate.onNodeExit = (node, exitCode) =>
+      this.kube.containerExited(this.namespace, node.hostname, 'crate', exitCode);
 
     if (this.operator) {
       this.crate.addUser('system', SYSTEM_PASSWORD, false);
@@ -192,10 +211,19 @@ export class World {
         apiVersion: 'cloud.crate.io/v1',
         kind: 'CrateDB',
         metadata: { name: this.clusterName, namespace: this.namespace },
-        spec: { nodes: { data: [{ name: 'hot', replicas: this.replicas }, ...extra.filter((g) => g.name !== 'master').map((g) => ({ name: g.name, replicas: g.replicas }))], ...(hasMasters ? { master: { replicas: extra.find((g) => g.name === 'master')!.replicas } } : {}) } },
+        spec: {
+          nodes: {
+            data: [
+              { name: 'hot', replicas: this.replicas },
+              ...extra.filter((g) => g.name !== 'master').map((g) => ({ name: g.name, replicas: g.replicas })),
+            ],
+            ...(hasMasters ? { master: { replicas: extra.find((g) => g.name === 'master')!.replicas } } : {}),
+          },
+        },
       });
     }
-    for (const g of this.groups) this.kube.addStatefulSet(this.buildStatefulSet(g === this.groups[0] ? (options.stsLabels ?? {}) : {}, g));
+    for (const g of this.groups)
+      this.kube.addStatefulSet(this.buildStatefulSet(g === this.groups[0] ? (options.stsLabels ?? {}) : {}, g));
     this.pendingTables = options.tables ?? [{ name: 't1', shards: 6, replicas: 1 }];
   }
 
@@ -254,7 +282,16 @@ export class World {
   deps(extra: Partial<EngineDeps> = {}): EngineDeps {
     // Lease TTL 600 s: at 1000x, 60 s would fence a run itself (no renewal for 40 ms real) whenever a loaded machine
     // stalls the event loop that long; the Lease tests use short TTLs on purpose.
-    return { kube: this.kube, sql: this.sql, clock: this.clock, log: this.log, pollIntervalMs: 1000, holderIdentity: 'test-runner', leaseDurationSeconds: 600, ...extra };
+    return {
+      kube: this.kube,
+      sql: this.sql,
+      clock: this.clock,
+      log: this.log,
+      pollIntervalMs: 1000,
+      holderIdentity: 'test-runner',
+      leaseDurationSeconds: 600,
+      ...extra,
+    };
   }
 
   /** Poll until cond() holds, at most `realMs` of real time (generous: machines under load stall). */
@@ -295,7 +332,9 @@ export class World {
       port: 4200,
       caSecret: null,
       insecureSkipTlsVerify: false,
-      credentials: this.operator ? { username: 'system', secretName: `user-system-${this.clusterName}`, passwordKey: 'password' } : null,
+      credentials: this.operator
+        ? { username: 'system', secretName: `user-system-${this.clusterName}`, passwordKey: 'password' }
+        : null,
       superuser: this.operator ? false : null,
     };
   }
@@ -334,7 +373,9 @@ export class World {
           name: this.statefulSetName,
           uid: sts.metadata!.uid!,
           replicas: this.replicas,
-          selector: Object.entries(sts.spec!.selector.matchLabels!).map(([k, v]) => `${k}=${v}`).join(','),
+          selector: Object.entries(sts.spec!.selector.matchLabels!)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(','),
           labels: { ...(sts.metadata!.labels ?? {}) },
           detection,
         },
@@ -356,7 +397,12 @@ export class World {
 
   private buildStatefulSet(extraLabels: Record<string, string>, g: GroupSts): V1StatefulSet {
     const selector: Record<string, string> = this.operator
-      ? { 'app.kubernetes.io/managed-by': 'crate-operator', 'app.kubernetes.io/name': this.clusterName, 'app.kubernetes.io/component': 'cratedb', 'cloud.crate.io/node-name': g.group }
+      ? {
+          'app.kubernetes.io/managed-by': 'crate-operator',
+          'app.kubernetes.io/name': this.clusterName,
+          'app.kubernetes.io/component': 'cratedb',
+          'cloud.crate.io/node-name': g.group,
+        }
       : { app: g.statefulSetName };
     const crate: V1Container = {
       name: 'crate',
@@ -378,7 +424,11 @@ export class World {
               // dc_util derives the node name from its -crate-node-prefix (default data-hot)
               preStop: { exec: { command: ['/bin/sh', '-c', this.dcUtilCommandFor(g)] } },
               ...(this.dcUtilPostStart
-                ? { postStart: { exec: { command: ['/bin/sh', '-c', `${this.dcUtilCommand.split(' ')[0]} --reset-routing`] } } }
+                ? {
+                    postStart: {
+                      exec: { command: ['/bin/sh', '-c', `${this.dcUtilCommand.split(' ')[0]} --reset-routing`] },
+                    },
+                  }
                 : {}),
             },
           }
@@ -401,7 +451,9 @@ export class World {
           metadata: { labels: { ...selector } },
           spec: {
             containers,
-            ...(this.terminationGracePeriodSeconds !== null ? { terminationGracePeriodSeconds: this.terminationGracePeriodSeconds } : {}),
+            ...(this.terminationGracePeriodSeconds !== null
+              ? { terminationGracePeriodSeconds: this.terminationGracePeriodSeconds }
+              : {}),
           },
         },
       },
@@ -414,7 +466,8 @@ export class World {
    */
   private dcUtilCommandFor(g: GroupSts): string {
     if (g.nodePrefix !== 'data-hot') return `${this.dcUtilCommand} -crate-node-prefix ${g.nodePrefix}`;
-    if (/^crate-data-hot-.+-\d+$/.test(`${g.statefulSetName}-0`) && g.statefulSetName.split('-').length >= 4) return this.dcUtilCommand;
+    if (/^crate-data-hot-.+-\d+$/.test(`${g.statefulSetName}-0`) && g.statefulSetName.split('-').length >= 4)
+      return this.dcUtilCommand;
     return `${this.dcUtilCommand} -hostname "crate-data-hot-w-\${HOSTNAME##*-}"`;
   }
 
@@ -423,23 +476,31 @@ export class World {
     const cmd = (container.lifecycle?.preStop?.exec?.command ?? []).join(' ');
     if (!/dc_util/.test(cmd)) return;
     const sts = this.kube.statefulSets.get(`${ns}/${this.groupOf(podName).statefulSetName}`);
-    if (!sts || (sts.spec?.replicas ?? 0) <= 1 || /^true$/i.test(sts.metadata?.labels?.['dc-util-disabled'] ?? '')) return;
+    if (!sts || (sts.spec?.replicas ?? 0) <= 1 || /^true$/i.test(sts.metadata?.labels?.['dc-util-disabled'] ?? ''))
+      return;
     const flag = Number(/-?-timeout[= ](\d+)s/.exec(cmd)?.[1] ?? 7200);
     // The StatefulSet label overrides the flag when it is exactly NONE, PRIMARIES or FULL (fact sheet section 5).
     const label = sts.metadata?.labels?.['dc-util-min-availability'];
-    const minAvailability = label && ['NONE', 'PRIMARIES', 'FULL'].includes(label) ? label : (/-?-min-availability[= ](\w+)/.exec(cmd)?.[1] ?? 'FULL');
+    const minAvailability =
+      label && ['NONE', 'PRIMARIES', 'FULL'].includes(label)
+        ? label
+        : (/-?-min-availability[= ](\w+)/.exec(cmd)?.[1] ?? 'FULL');
     this.dcUtilRuns.push({ pod: podName, minAvailability: minAvailability.toUpperCase() });
     // dc_util posts to <proto>://127.0.0.1:4200 (default https): against the other scheme it cannot connect and
     // exits 1 without a decommission (fact sheet section 7); the pod then only gets its SIGTERM.
     const proto = /-?-proto[= ](\w+)/.exec(cmd)?.[1]?.toLowerCase() ?? 'https';
     if (proto !== this.crate.options.httpScheme) {
-      this.dcUtilFailures.push({ pod: podName, reason: `-proto ${proto} against a ${this.crate.options.httpScheme} port` });
+      this.dcUtilFailures.push({
+        pod: podName,
+        reason: `-proto ${proto} against a ${this.crate.options.httpScheme} port`,
+      });
       return;
     }
     const grace = sts.spec?.template.spec?.terminationGracePeriodSeconds ?? null;
     const effective = grace === null || grace === 30 ? flag : Math.max(grace - 120, 360);
     const node = this.nodeName(podName);
-    const run = (stmt: string, args: unknown[] = []) => this.crate.query(node, { user: 'crate', password: null }, 'exec', stmt, args);
+    const run = (stmt: string, args: unknown[] = []) =>
+      this.crate.query(node, { user: 'crate', password: null }, 'exec', stmt, args);
     if (!sts.metadata?.labels?.['dc-util-routing-owner']) {
       await run(`SET GLOBAL TRANSIENT "cluster.routing.allocation.enable" = 'primaries'`);
     }

@@ -19,7 +19,10 @@ interface Violation {
 
 function cruise(cwd: string, dirs: string[]): { status: number | null; violations: Violation[]; output: string } {
   // The `err` reporter sets the exit code (the json one does not); its lines read `error <rule>: <from> → <to>`.
-  const r = spawnSync(node24, [depcruise, '--config', config, '--output-type', 'err', ...dirs], { cwd, encoding: 'utf8' });
+  const r = spawnSync(node24, [depcruise, '--config', config, '--output-type', 'err', ...dirs], {
+    cwd,
+    encoding: 'utf8',
+  });
   const violations: Violation[] = [];
   for (const line of r.stdout.split('\n')) {
     const m = /^\s*error (\S+): (\S+) → (\S+)$/.exec(line);
@@ -30,9 +33,12 @@ function cruise(cwd: string, dirs: string[]): { status: number | null; violation
 
 // One file per case. `// breaks:` marks the imports the rules must refuse; the others are allowed.
 const TREE: Record<string, string> = {
-  'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true } }),
+  'tsconfig.json': JSON.stringify({
+    compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true },
+  }),
   'package.json': JSON.stringify({ type: 'module' }),
-  'runner/main.ts': "import { b } from '../plugin/b.js'; // breaks: runner-imports-plugin\nimport { task } from '../shared/task/index.js';\nexport const m = [b, task];\n",
+  'runner/main.ts':
+    "import { b } from '../plugin/b.js'; // breaks: runner-imports-plugin\nimport { task } from '../shared/task/index.js';\nexport const m = [b, task];\n",
   'plugin/b.ts': "import { c } from '../runner/c.js'; // breaks: plugin-imports-runner\nexport const b = c;\n",
   'runner/c.ts': 'export const c = 1;\n',
   'shared/engine.ts':
@@ -40,13 +46,17 @@ const TREE: Record<string, string> = {
   'shared/index.ts': "export { engine } from './engine.js';\nexport type Engine = string;\n",
   'shared/task/exit.ts': 'export const exitCode = 3;\n',
   'shared/task/index.ts': "export { exitCode } from './exit.js';\nexport const task = 1;\n",
-  'shared/adapters/kube.ts': "import { KubeConfig } from '@kubernetes/client-node';\nimport { Agent } from 'undici';\nexport const kube = [KubeConfig, Agent];\n",
+  'shared/adapters/kube.ts':
+    "import { KubeConfig } from '@kubernetes/client-node';\nimport { Agent } from 'undici';\nexport const kube = [KubeConfig, Agent];\n",
   'shared/adapters/index.ts': "export { kube } from './kube.js';\n",
   'plugin/client.ts':
     "import { KubeConfig } from '@kubernetes/client-node'; // breaks: kubernetes-client-outside-adapters\nimport type { V1Pod } from '@kubernetes/client-node';\nexport const k: Array<typeof KubeConfig | V1Pod> = [];\n",
-  'plugin/http.ts': "import { fetch } from 'undici'; // breaks: kubernetes-client-outside-adapters\nexport const f = fetch;\n",
-  'plugin/bypass.ts': "import { exitCode } from '../shared/task/exit.js'; // breaks: front-end-bypasses-index\nexport const e = exitCode;\n",
-  'plugin/eager.ts': "import { engine } from '../shared/index.js'; // breaks: engine-loaded-eagerly\nexport const e = engine;\n",
+  'plugin/http.ts':
+    "import { fetch } from 'undici'; // breaks: kubernetes-client-outside-adapters\nexport const f = fetch;\n",
+  'plugin/bypass.ts':
+    "import { exitCode } from '../shared/task/exit.js'; // breaks: front-end-bypasses-index\nexport const e = exitCode;\n",
+  'plugin/eager.ts':
+    "import { engine } from '../shared/index.js'; // breaks: engine-loaded-eagerly\nexport const e = engine;\n",
   'plugin/allowed.ts':
     "import type { Engine } from '../shared/index.js';\nimport type { kube } from '../shared/adapters/index.js';\nimport { task } from '../shared/task/index.js';\nexport async function load(): Promise<[Engine, typeof kube, number, unknown]> {\n  return ['', [], task, (await import('../shared/index.js')).engine];\n}\nexport const lazyAdapters = () => import('../shared/adapters/index.js');\n",
   'scripts/gen.ts': "import { fake } from '../test/unit/fake.js'; // breaks: imports-test\nexport const g = fake;\n",
@@ -68,7 +78,10 @@ function expectedViolations(): Violation[] {
   return out;
 }
 
-const sortV = (vs: Violation[]) => vs.map((v) => ({ ...v, to: v.to.replace(/^node_modules\/((@[^/]+\/)?[^/]+)\/.*$/, '$1') })).sort((a, b) => `${a.rule}${a.from}${a.to}`.localeCompare(`${b.rule}${b.from}${b.to}`));
+const sortV = (vs: Violation[]) =>
+  vs
+    .map((v) => ({ ...v, to: v.to.replace(/^node_modules\/((@[^/]+\/)?[^/]+)\/.*$/, '$1') }))
+    .sort((a, b) => `${a.rule}${a.from}${a.to}`.localeCompare(`${b.rule}${b.from}${b.to}`));
 
 describe('layer rules (dependency-cruiser)', () => {
   const tree = mkdtempSync(join(tmpdir(), 'cd-layers-'));

@@ -47,27 +47,39 @@ function metered(w: World, operation: 'rollout' | 'restart' = 'rollout') {
 
 async function roll(w: World, m: MeteredRun) {
   const deps = m.deps(w.deps());
-  const cluster = await m.engine({ analyzeCluster }).analyzeCluster(deps, { namespace: ns, kind: 'statefulset', name: w.statefulSetName } as never);
+  const cluster = await m
+    .engine({ analyzeCluster })
+    .analyzeCluster(deps, { namespace: ns, kind: 'statefulset', name: w.statefulSetName } as never);
   const result = await rollingRestart(deps, { cluster, ...fastGate });
   await m.finish(result as unknown as Record<string, unknown>);
   return result;
 }
 
 function value(samples: Sample[], name: string, labels: Record<string, string>): number | undefined {
-  return samples.find((s) => s.name === `${METRIC_PREFIX}${name}` && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+  return samples.find(
+    (s) => s.name === `${METRIC_PREFIX}${name}` && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  )?.value;
 }
 
 describe('metric registry', () => {
   it('has exactly the documented metrics, prefixed, with their types and labels, in its own registry', async () => {
     const m = new RunMetrics({ namespace: ns, cluster: 'c1', operation: 'rollout', now: () => 0 });
     const families = await m.registry.getMetricsAsJSON();
-    expect(families.map((f) => f.name).sort()).toEqual(Object.keys(METRICS).map((n) => `${METRIC_PREFIX}${n}`).sort());
+    expect(families.map((f) => f.name).sort()).toEqual(
+      Object.keys(METRICS)
+        .map((n) => `${METRIC_PREFIX}${n}`)
+        .sort(),
+    );
     for (const f of families) {
       const spec = METRICS[f.name.slice(METRIC_PREFIX.length) as keyof typeof METRICS];
       expect(f.type, f.name).toBe(spec.type);
       expect(spec.labels.slice(0, 2), f.name).toEqual(['namespace', 'cluster']);
     }
-    expect(Object.keys(METRICS).filter((n) => METRICS[n as keyof typeof METRICS].type === 'counter').every((n) => n.endsWith('_total'))).toBe(true);
+    expect(
+      Object.keys(METRICS)
+        .filter((n) => METRICS[n as keyof typeof METRICS].type === 'counter')
+        .every((n) => n.endsWith('_total')),
+    ).toBe(true);
     // Not the process-wide registry, and no default (process) metrics.
     expect((await globalRegistry.getMetricsAsJSON()).filter((f) => f.name.startsWith(METRIC_PREFIX))).toEqual([]);
     expect(families.some((f) => f.name.startsWith('process_') || f.name.startsWith('nodejs_'))).toBe(false);
@@ -128,8 +140,12 @@ describe('RunMetrics from the engine (fakes)', () => {
     // The drain of a manual pod takes the fake's decommission time (engine clock): not zero.
     expect(value(s, 'pod_duration_seconds_sum', { ...b, strategy: 'manual', phase: 'drain' })).toBeGreaterThan(0);
     expect(value(s, 'operation_duration_seconds_count', { ...b, operation: 'rollout' })).toBe(1);
-    expect(value(s, 'last_success_timestamp_seconds', { ...b, operation: 'rollout' })).toBeGreaterThan(w.clock.now() / 1000 - 300);
-    expect(value(s, 'last_run_timestamp_seconds', { ...b, operation: 'rollout' })).toBe(value(s, 'last_success_timestamp_seconds', { ...b, operation: 'rollout' }));
+    expect(value(s, 'last_success_timestamp_seconds', { ...b, operation: 'rollout' })).toBeGreaterThan(
+      w.clock.now() / 1000 - 300,
+    );
+    expect(value(s, 'last_run_timestamp_seconds', { ...b, operation: 'rollout' })).toBe(
+      value(s, 'last_success_timestamp_seconds', { ...b, operation: 'rollout' }),
+    );
     expect(value(s, 'allocation_restricted', b)).toBe(0);
     expectBounded(s);
     // Pushed at phase changes: some push held the restriction, the last one says it is gone.
@@ -167,7 +183,9 @@ describe('RunMetrics from the engine (fakes)', () => {
     expect(result.errorKind).toBe('refused');
     const s = parseExposition(await run.metrics.text());
     const b = { namespace: ns, cluster: w.clusterName };
-    expect(value(s, 'operations_total', { ...b, operation: 'rollout', result: 'failure', error_kind: 'refused' })).toBe(1);
+    expect(value(s, 'operations_total', { ...b, operation: 'rollout', result: 'failure', error_kind: 'refused' })).toBe(
+      1,
+    );
     expect(value(s, 'health_gate_failures_total', { ...b, check: 'all_tables_green' })).toBe(1);
     // Pod restarts start at 0 (known label sets are initialised) and stay there.
     expect(s.filter((x) => x.name.endsWith('pod_restarts_total')).map((x) => x.value)).toEqual([0, 0, 0]);
@@ -180,13 +198,23 @@ describe('RunMetrics from the engine (fakes)', () => {
     const w = await world({ replicas: 3, tables: [{ name: 't', shards: 3, replicas: 2 }] });
     const { run, pushes } = metered(w, 'restart');
     const deps = run.deps(w.deps());
-    const cluster = await run.engine({ analyzeCluster }).analyzeCluster(deps, { namespace: ns, kind: 'statefulset', name: w.statefulSetName } as never);
-    const r = await restartPod(deps, { podName: 'crate-1', namespace: ns, cluster, ...fastGate, options: { decommissionTimeout: 5, force: false } });
+    const cluster = await run
+      .engine({ analyzeCluster })
+      .analyzeCluster(deps, { namespace: ns, kind: 'statefulset', name: w.statefulSetName } as never);
+    const r = await restartPod(deps, {
+      podName: 'crate-1',
+      namespace: ns,
+      cluster,
+      ...fastGate,
+      options: { decommissionTimeout: 5, force: false },
+    });
     await run.finish(r as unknown as Record<string, unknown>);
     expect(r).toMatchObject({ success: false, errorKind: 'timeout' });
     const s = parseExposition(await run.metrics.text());
     const b = { namespace: ns, cluster: w.clusterName };
-    expect(value(s, 'operations_total', { ...b, operation: 'restart', result: 'failure', error_kind: 'timeout' })).toBe(1);
+    expect(value(s, 'operations_total', { ...b, operation: 'restart', result: 'failure', error_kind: 'timeout' })).toBe(
+      1,
+    );
     expect(value(s, 'pod_restarts_total', { ...b, strategy: 'manual', result: 'failure' })).toBe(1);
     expect(value(s, 'pod_duration_seconds_count', { ...b, strategy: 'manual', phase: 'drain' })).toBeUndefined();
     expect(value(s, 'last_success_timestamp_seconds', { ...b, operation: 'restart' })).toBeUndefined();
@@ -230,7 +258,14 @@ describe('seeding: counters and histograms go on from what earlier runs pushed',
 
   it('the exposition text round-trips through the parser (escapes, +Inf)', async () => {
     const m = new RunMetrics({ namespace: ns, cluster: 'c1', operation: 'restart', now: () => 0 });
-    m.finish({ success: false, errorKind: 'timeout', duration: 1, podName: 'c1-0', strategyUsed: 'manual', decommission: {} });
+    m.finish({
+      success: false,
+      errorKind: 'timeout',
+      duration: 1,
+      podName: 'c1-0',
+      strategyUsed: 'manual',
+      decommission: {},
+    });
     const text = await m.text();
     expect(text).toMatch(/^# HELP crate_decommission_operations_total /m);
     expect(text).toMatch(/^# TYPE crate_decommission_operation_duration_seconds histogram$/m);

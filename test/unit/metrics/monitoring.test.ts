@@ -17,7 +17,12 @@ function metricNames(expr: string): string[] {
 
 function known(name: string): boolean {
   const base = name.slice(METRIC_PREFIX.length);
-  return Object.keys(METRICS).some((n) => base === n || (METRICS[n as keyof typeof METRICS].type === 'histogram' && [`${n}_bucket`, `${n}_sum`, `${n}_count`].includes(base)));
+  return Object.keys(METRICS).some(
+    (n) =>
+      base === n ||
+      (METRICS[n as keyof typeof METRICS].type === 'histogram' &&
+        [`${n}_bucket`, `${n}_sum`, `${n}_count`].includes(base)),
+  );
 }
 
 describe('manifests/monitoring', () => {
@@ -29,7 +34,7 @@ describe('manifests/monitoring', () => {
     expect(pr.spec).toEqual(plain);
   });
 
-  it('covers the seed\'s alerts plus allocation restricted > 15 min and no scheduled rollout for 8 days', () => {
+  it("covers the seed's alerts plus allocation restricted > 15 min and no scheduled rollout for 8 days", () => {
     const names = alertRules().map((r) => r.alert);
     expect(names).toEqual(
       expect.arrayContaining([
@@ -43,7 +48,9 @@ describe('manifests/monitoring', () => {
     );
     const restricted = alertRules().find((r) => r.alert === 'CrateDecommissionAllocationRestricted')!;
     expect(restricted.for).toBe('15m');
-    expect(alertRules().find((r) => r.alert === 'CrateDecommissionScheduledRolloutMissing')!.expr).toContain('8 * 86400');
+    expect(alertRules().find((r) => r.alert === 'CrateDecommissionScheduledRolloutMissing')!.expr).toContain(
+      '8 * 86400',
+    );
   });
 
   it('every alert has a severity, a summary, a description and a runbook section in docs/observability.md', () => {
@@ -100,7 +107,9 @@ describe('manifests/monitoring', () => {
     expect(np.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'crate-decommission' });
     // Not configured = not there: the runner's base NetworkPolicy has no Pushgateway egress.
     expect(readFileSync(join(root, 'manifests', 'networkpolicy.yaml'), 'utf8')).not.toContain('9091');
-    expect(parse(readFileSync(join(root, 'manifests', 'kustomization.yaml'), 'utf8')).resources.join(' ')).not.toContain('monitoring');
+    expect(
+      parse(readFileSync(join(root, 'manifests', 'kustomization.yaml'), 'utf8')).resources.join(' '),
+    ).not.toContain('monitoring');
   });
 });
 
@@ -109,6 +118,8 @@ describe('the hint rbac install and schedule create print', () => {
     const { monitoringHint } = await import('../../../plugin/monitoring-hint.js');
     expect(monitoringHint({})).toMatch(/--pushgateway .*\n.*manifests\/monitoring.*docs\/observability\.md/);
     expect(monitoringHint({ schedule: true })).toMatch(/schedule update/);
-    expect(monitoringHint({ pushgateway: 'http://pgw:9091', schedule: true })).toMatch(/runs push to http:\/\/pgw:9091 .*honor_labels/);
+    expect(monitoringHint({ pushgateway: 'http://pgw:9091', schedule: true })).toMatch(
+      /runs push to http:\/\/pgw:9091 .*honor_labels/,
+    );
   });
 });

@@ -27,7 +27,9 @@ async function rollWith(w: World, opts: { fetch?: Fetch; url?: string; metricsFi
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
   });
   const deps = run.deps(w.deps());
-  const cluster = await run.engine({ analyzeCluster }).analyzeCluster(deps, { namespace: ns, kind: 'statefulset', name: w.statefulSetName } as never);
+  const cluster = await run
+    .engine({ analyzeCluster })
+    .analyzeCluster(deps, { namespace: ns, kind: 'statefulset', name: w.statefulSetName } as never);
   const result = await rollingRestart(deps, { cluster, ...fastGate });
   const t0 = performance.now();
   await run.finish(result as unknown as Record<string, unknown>);
@@ -51,7 +53,9 @@ describe('push failures never fail the operation', () => {
     expect(calls).toBeGreaterThan(2);
     const warns = metricWarnings(w);
     expect(warns).toHaveLength(1);
-    expect(warns[0]!.message).toMatch(/Could not .*Pushgateway http:\/\/pgw\.test:9091.*ECONNREFUSED.*the operation goes on/);
+    expect(warns[0]!.message).toMatch(
+      /Could not .*Pushgateway http:\/\/pgw\.test:9091.*ECONNREFUSED.*the operation goes on/,
+    );
     expect(w.log.text()).not.toContain('s3cr3t-pw');
     expect(run.publisher.failures).toBeGreaterThan(1);
     expect(run.publisher.pushes).toBe(0);
@@ -59,7 +63,9 @@ describe('push failures never fail the operation', () => {
 
   it('an error answer (HTTP 500) is logged, not thrown', async () => {
     const w = await world({ replicas: 3 });
-    const { result } = await rollWith(w, { fetch: async () => ({ ok: false, status: 500, text: async () => 'pushed metrics are invalid' }) });
+    const { result } = await rollWith(w, {
+      fetch: async () => ({ ok: false, status: 500, text: async () => 'pushed metrics are invalid' }),
+    });
     expect(result.success).toBe(true);
     expect(metricWarnings(w)[0]!.message).toMatch(/HTTP 500/);
   });
@@ -67,7 +73,9 @@ describe('push failures never fail the operation', () => {
   it('a Pushgateway that never answers: every push is cut off by the timeout; the final publish returns in time', async () => {
     const w = await world({ replicas: 3 });
     const hanging: Fetch = (_url, init) =>
-      new Promise((_resolve, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason as Error), { once: true }));
+      new Promise((_resolve, reject) =>
+        init.signal.addEventListener('abort', () => reject(init.signal.reason as Error), { once: true }),
+      );
     const { result, finishMs } = await rollWith(w, { fetch: hanging, timeoutMs: 100 });
     expect(result.success).toBe(true);
     expect(finishMs).toBeLessThan(3000);
@@ -96,7 +104,9 @@ describe('Pushgateway pushes', () => {
       expect(p.auth).toBe(`Basic ${Buffer.from('ops:pa$$').toString('base64')}`);
     }
     const last = parseExposition(posts[posts.length - 1]!.body!);
-    expect(last.find((s) => s.name === 'crate_decommission_operations_total' && s.labels.result === 'success')?.value).toBe(7);
+    expect(
+      last.find((s) => s.name === 'crate_decommission_operations_total' && s.labels.result === 'success')?.value,
+    ).toBe(7);
   });
 
   it('coalesces: never two pushes at once, and the last push carries the final state', async () => {
@@ -119,8 +129,12 @@ describe('Pushgateway pushes', () => {
   });
 
   it('grouping key path and URL checks', () => {
-    expect(groupPath('crate-decommission', 'crate', 'c1')).toBe('/metrics/job/crate-decommission/namespace/crate/cluster/c1');
-    expect(groupPath('a/b', 'crate', 'c1')).toBe(`/metrics/job@base64/${Buffer.from('a/b').toString('base64url')}/namespace/crate/cluster/c1`);
+    expect(groupPath('crate-decommission', 'crate', 'c1')).toBe(
+      '/metrics/job/crate-decommission/namespace/crate/cluster/c1',
+    );
+    expect(groupPath('a/b', 'crate', 'c1')).toBe(
+      `/metrics/job@base64/${Buffer.from('a/b').toString('base64url')}/namespace/crate/cluster/c1`,
+    );
     expect(checkPushgatewayUrl('http://pgw:9091/')).toEqual({ url: 'http://pgw:9091' });
     expect(checkPushgatewayUrl('pgw:9091')).toHaveProperty('error');
     expect(checkPushgatewayUrl('ftp://pgw')).toHaveProperty('error');
@@ -135,7 +149,8 @@ describe('--metrics-file (textfile collector)', () => {
     const file = join(dir, 'textfile', 'crate_decommission.prom');
     await rollWith(await world({ replicas: 3 }), { metricsFile: file });
     const first = parseExposition(await readFile(file, 'utf8'));
-    const ops = (s: typeof first) => s.find((x) => x.name === 'crate_decommission_operations_total' && x.labels.result === 'success')?.value;
+    const ops = (s: typeof first) =>
+      s.find((x) => x.name === 'crate_decommission_operations_total' && x.labels.result === 'success')?.value;
     expect(ops(first)).toBe(1);
     await rollWith(await world({ replicas: 3 }), { metricsFile: file });
     expect(ops(parseExposition(await readFile(file, 'utf8')))).toBe(2);

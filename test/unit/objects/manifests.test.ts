@@ -28,7 +28,11 @@ describe('manifests/', () => {
   });
 
   it('holds no YAML file the generator does not produce', () => {
-    expect(listYaml(dir).sort()).toEqual(Object.keys(files).filter((f) => f.endsWith('.yaml')).sort());
+    expect(listYaml(dir).sort()).toEqual(
+      Object.keys(files)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort(),
+    );
   });
 
   it('has the namespaced RBAC, the ClusterRole variant, examples, NetworkPolicy and kustomization', () => {
@@ -58,6 +62,10 @@ describe('manifests/', () => {
     expect(ingress.spec.ingress[0].from).toBeDefined();
     const binding = docs('rbac/rolebinding.yaml')[0]!;
     const sa = docs('rbac/serviceaccount.yaml')[0]!;
-    expect(binding.subjects[0]).toEqual({ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace });
+    expect(binding.subjects[0]).toEqual({
+      kind: 'ServiceAccount',
+      name: sa.metadata.name,
+      namespace: sa.metadata.namespace,
+    });
   });
 });

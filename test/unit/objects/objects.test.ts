@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { V1PolicyRule } from '@kubernetes/client-node';
-import { APP_NAME, COMMON_LABELS, DEFAULT_IMAGE, LABEL_JOB_NAME, RUNNER_CONTAINER, buildCronJob, buildNetworkPolicy, buildRbac, buildRunnerJob, rbacObjects, runnerPolicyRules } from '../../../plugin/objects.js';
+import {
+  APP_NAME,
+  COMMON_LABELS,
+  DEFAULT_IMAGE,
+  LABEL_JOB_NAME,
+  RUNNER_CONTAINER,
+  buildCronJob,
+  buildNetworkPolicy,
+  buildRbac,
+  buildRunnerJob,
+  rbacObjects,
+  runnerPolicyRules,
+} from '../../../plugin/objects.js';
 import { VERSION } from '../../../shared/task/version.js';
 import { toYaml } from '../../../shared/adapters/k8s-yaml.js';
 import pkg from '../../../package.json' with { type: 'json' };
@@ -36,7 +48,9 @@ function assertLeastPrivilege(rules: V1PolicyRule[]): void {
     for (const v of r.verbs) expect(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']).toContain(v);
     // Never escalate, impersonate, bind, or touch jobs/cronjobs/rbac from the runner.
     for (const res of r.resources ?? []) {
-      expect(['jobs', 'cronjobs', 'roles', 'rolebindings', 'clusterroles', 'serviceaccounts', 'nodes']).not.toContain(res);
+      expect(['jobs', 'cronjobs', 'roles', 'rolebindings', 'clusterroles', 'serviceaccounts', 'nodes']).not.toContain(
+        res,
+      );
     }
     expect(new Set(r.verbs).size).toBe(r.verbs.length);
   }
@@ -54,8 +68,14 @@ describe('buildRbac (namespaced)', () => {
     expect(rbac.role).toMatchObject({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' });
     expect(rbac.role.metadata).toMatchObject({ name: 'crate-decommission', namespace: 'crate' });
     expect(rbac.roleBinding.metadata).toMatchObject({ name: 'crate-decommission', namespace: 'crate' });
-    expect(rbac.roleBinding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'crate-decommission' });
-    expect(rbac.roleBinding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'crate-decommission', namespace: 'crate' }]);
+    expect(rbac.roleBinding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: 'crate-decommission',
+    });
+    expect(rbac.roleBinding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'crate-decommission', namespace: 'crate' },
+    ]);
     expect(rbacObjects(rbac).map((o) => o.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding']);
   });
 
@@ -80,7 +100,12 @@ describe('buildRbac (namespaced)', () => {
   });
 
   it('honours serviceAccountName, secretNames and labels', () => {
-    const r = buildRbac({ namespace: 'db', serviceAccountName: 'runner', secretNames: ['user-system-x'], labels: { team: 'a' } });
+    const r = buildRbac({
+      namespace: 'db',
+      serviceAccountName: 'runner',
+      secretNames: ['user-system-x'],
+      labels: { team: 'a' },
+    });
     expect(r.serviceAccount.metadata?.name).toBe('runner');
     expect(r.role.metadata?.name).toBe('runner');
     expect(r.roleBinding.subjects?.[0]).toEqual({ kind: 'ServiceAccount', name: 'runner', namespace: 'db' });
@@ -109,7 +134,9 @@ describe('buildRbac (cluster-wide)', () => {
       kind: 'ClusterRole',
       name: rbac.clusterRole.metadata?.name,
     });
-    expect(rbac.clusterRoleBinding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'crate-decommission', namespace: 'ops' }]);
+    expect(rbac.clusterRoleBinding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'crate-decommission', namespace: 'ops' },
+    ]);
     expect(rbacObjects(rbac).map((o) => o.kind)).toEqual(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding']);
   });
 
@@ -191,7 +218,11 @@ describe('buildRunnerJob', () => {
   });
 
   it('is non-root with a read-only root filesystem, no capabilities, seccomp RuntimeDefault', () => {
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(c.securityContext).toEqual({
       runAsNonRoot: true,
       runAsUser: 65532,
@@ -246,9 +277,15 @@ describe('buildRunnerJob', () => {
   });
 
   it('rejects nonsense numbers', () => {
-    expect(() => buildRunnerJob({ namespace: 'n', name: 'j', args: [], activeDeadlineSeconds: 0 })).toThrow(/activeDeadlineSeconds/);
-    expect(() => buildRunnerJob({ namespace: 'n', name: 'j', args: [], activeDeadlineSeconds: 1.5 })).toThrow(RangeError);
-    expect(() => buildRunnerJob({ namespace: 'n', name: 'j', args: [], activeDeadlineSeconds: 9, backoffLimit: -1 })).toThrow(/backoffLimit/);
+    expect(() => buildRunnerJob({ namespace: 'n', name: 'j', args: [], activeDeadlineSeconds: 0 })).toThrow(
+      /activeDeadlineSeconds/,
+    );
+    expect(() => buildRunnerJob({ namespace: 'n', name: 'j', args: [], activeDeadlineSeconds: 1.5 })).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      buildRunnerJob({ namespace: 'n', name: 'j', args: [], activeDeadlineSeconds: 9, backoffLimit: -1 }),
+    ).toThrow(/backoffLimit/);
   });
 
   it('returns fresh objects (no shared mutable state between calls)', () => {
@@ -311,7 +348,10 @@ describe('buildCronJob', () => {
 });
 
 describe('buildNetworkPolicy', () => {
-  const np = buildNetworkPolicy({ namespace: 'crate', crateSelector: { 'app.kubernetes.io/name': 'c1', 'app.kubernetes.io/component': 'cratedb' } });
+  const np = buildNetworkPolicy({
+    namespace: 'crate',
+    crateSelector: { 'app.kubernetes.io/name': 'c1', 'app.kubernetes.io/component': 'cratedb' },
+  });
 
   it('lets runner pods reach CrateDB on 4200, the API server and DNS', () => {
     const e = np.runnerEgress;
@@ -319,7 +359,10 @@ describe('buildNetworkPolicy', () => {
     expect(e.spec?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'crate-decommission' });
     expect(e.spec?.policyTypes).toEqual(['Egress']);
     const egress = e.spec?.egress ?? [];
-    expect(egress[0]?.to?.[0]?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'c1', 'app.kubernetes.io/component': 'cratedb' });
+    expect(egress[0]?.to?.[0]?.podSelector?.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'c1',
+      'app.kubernetes.io/component': 'cratedb',
+    });
     expect(egress[0]?.ports).toEqual([{ protocol: 'TCP', port: 4200 }]);
     expect(egress[1]?.ports).toEqual([
       { protocol: 'TCP', port: 443 },
@@ -334,10 +377,15 @@ describe('buildNetworkPolicy', () => {
 
   it('lets CrateDB pods accept runner pods on 4200 only', () => {
     const i = np.crateIngress;
-    expect(i.spec?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'c1', 'app.kubernetes.io/component': 'cratedb' });
+    expect(i.spec?.podSelector?.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'c1',
+      'app.kubernetes.io/component': 'cratedb',
+    });
     expect(i.spec?.policyTypes).toEqual(['Ingress']);
     expect(i.spec?.ingress).toHaveLength(1);
-    expect(i.spec?.ingress?.[0]?._from).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'crate-decommission' } } }]);
+    expect(i.spec?.ingress?.[0]?._from).toEqual([
+      { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'crate-decommission' } } },
+    ]);
     expect(i.spec?.ingress?.[0]?.ports).toEqual([{ protocol: 'TCP', port: 4200 }]);
   });
 

@@ -81,8 +81,13 @@ async function calledMethods(): Promise<Set<Method>> {
   });
   // manual: restart and decommission one pod.
   await run({ replicas: 3 }, async (w) => {
-    expect((await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate })).success).toBe(true);
-    expect((await decommissionPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel() })).success).toBe(true);
+    expect(
+      (await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate }))
+        .success,
+    ).toBe(true);
+    expect(
+      (await decommissionPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel() })).success,
+    ).toBe(true);
   });
   // An expired Lease of a crashed run is taken over (replace with its resourceVersion), then released.
   const w = await world({ replicas: 1, tables: [] });
@@ -121,27 +126,57 @@ export function authorizationOf(method: string, path: string): { key: string; ve
   const key = `${group}/${resource}${sub ? `/${sub}` : ''}`;
   const watch = ['true', '1'].includes(url.searchParams.get('watch') ?? '');
   const verb =
-    method === 'GET' ? (watch ? 'watch' : name ? 'get' : 'list')
-    : method === 'POST' ? 'create'
-    : method === 'PUT' ? 'update'
-    : method === 'PATCH' ? 'patch'
-    : method === 'DELETE' ? (name ? 'delete' : 'deletecollection')
-    : method.toLowerCase();
+    method === 'GET'
+      ? watch
+        ? 'watch'
+        : name
+          ? 'get'
+          : 'list'
+      : method === 'POST'
+        ? 'create'
+        : method === 'PUT'
+          ? 'update'
+          : method === 'PATCH'
+            ? 'patch'
+            : method === 'DELETE'
+              ? name
+                ? 'delete'
+                : 'deletecollection'
+              : method.toLowerCase();
   return { key, verb };
 }
 
-const json = (statusCode: number, data: object | string) => ({ statusCode, data, responseOptions: { headers: { 'content-type': 'application/json' } } });
-const POD = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: ns, uid: 'u', resourceVersion: '5' }, status: { phase: 'Running' } };
-const LEASE = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l', namespace: ns, resourceVersion: '5' }, spec: {} };
+const json = (statusCode: number, data: object | string) => ({
+  statusCode,
+  data,
+  responseOptions: { headers: { 'content-type': 'application/json' } },
+});
+const POD = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'p', namespace: ns, uid: 'u', resourceVersion: '5' },
+  status: { phase: 'Running' },
+};
+const LEASE = {
+  apiVersion: 'coordination.k8s.io/v1',
+  kind: 'Lease',
+  metadata: { name: 'l', namespace: ns, resourceVersion: '5' },
+  spec: {},
+};
 
 /** Call one method of the real adapter; answer every request with a plausible object and record it. */
-async function httpAccessOf(port: KubernetesPort, m: Method, seen: Array<{ method: string; path: string }>): Promise<void> {
+async function httpAccessOf(
+  port: KubernetesPort,
+  m: Method,
+  seen: Array<{ method: string; path: string }>,
+): Promise<void> {
   const calls: Record<Exclude<Method, 'exec'>, () => Promise<unknown>> = {
     getPod: () => port.getPod(ns, 'p'),
     listPods: () => port.listPods(ns, 'app=crate'),
     watchPod: async () => {
       const stop = await port.watchPod(ns, 'p', () => undefined);
-      for (let i = 0; i < 200 && !seen.some((r) => /[?&]watch=(true|1)/.test(r.path)); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 200 && !seen.some((r) => /[?&]watch=(true|1)/.test(r.path)); i++)
+        await new Promise((r) => setTimeout(r, 10));
       stop();
     },
     deletePod: () => port.deletePod(ns, 'p', { gracePeriodSeconds: 1, uid: 'u' }),
@@ -154,7 +189,14 @@ async function httpAccessOf(port: KubernetesPort, m: Method, seen: Array<{ metho
     createLease: () => port.createLease(ns, LEASE),
     replaceLease: () => port.replaceLease(ns, LEASE),
     deleteLease: () => port.deleteLease(ns, 'l'),
-    createEvent: () => port.createEvent(ns, { involvedObject: { kind: 'Pod', name: 'p', namespace: ns }, type: 'Normal', reason: 'Test', message: 'm', action: 'Test' }),
+    createEvent: () =>
+      port.createEvent(ns, {
+        involvedObject: { kind: 'Pod', name: 'p', namespace: ns },
+        type: 'Normal',
+        reason: 'Test',
+        message: 'm',
+        action: 'Test',
+      }),
   };
   seen.length = 0;
   if (m === 'exec') return;
@@ -187,11 +229,20 @@ describe('runner RBAC = the verbs the code calls', () => {
         const url = new URL(opts.path, API);
         if (url.searchParams.get('watch')) return json(200, '');
         if (url.pathname.startsWith('/apis/events.k8s.io/') && !eventsV1Served) {
-          return json(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'the server could not find the requested resource' });
+          return json(404, {
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            reason: 'NotFound',
+            code: 404,
+            message: 'the server could not find the requested resource',
+          });
         }
         if (url.pathname.includes('/leases')) return json(200, LEASE);
-        if (url.pathname.endsWith('/pods')) return json(200, { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '5' }, items: [POD] });
-        if (url.pathname.includes('/secrets/')) return json(200, { apiVersion: 'v1', kind: 'Secret', data: { k: 'dg==' } });
+        if (url.pathname.endsWith('/pods'))
+          return json(200, { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '5' }, items: [POD] });
+        if (url.pathname.includes('/secrets/'))
+          return json(200, { apiVersion: 'v1', kind: 'Secret', data: { k: 'dg==' } });
         if (url.pathname.endsWith('/statefulsets')) return json(200, { kind: 'StatefulSetList', items: [] });
         return json(200, POD);
       })
@@ -203,7 +254,10 @@ describe('runner RBAC = the verbs the code calls', () => {
       contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
       currentContext: 'c',
     });
-    port = createKubernetesPort(kc, { reportingInstance: 'rbac', watch: { initialBackoffMs: 5, maxBackoffMs: 50, minHealthyWatchMs: 0 } });
+    port = createKubernetesPort(kc, {
+      reportingInstance: 'rbac',
+      watch: { initialBackoffMs: 5, maxBackoffMs: 50, minHealthyWatchMs: 0 },
+    });
   });
   afterAll(async () => {
     setGlobalDispatcher(previous);

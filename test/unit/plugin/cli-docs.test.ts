@@ -23,7 +23,10 @@ describe('docs/cli.md reference', () => {
     const a = doc.split('\n');
     const b = expected.split('\n');
     const first = a.findIndex((l, i) => l !== b[i]);
-    expect(first === -1 && a.length === b.length, `docs/cli.md line ${first + 1} differs from the definitions:\n  docs:      ${a[first]}\n  generated: ${b[first]}\nRun: npm run docs:cli`).toBe(true);
+    expect(
+      first === -1 && a.length === b.length,
+      `docs/cli.md line ${first + 1} differs from the definitions:\n  docs:      ${a[first]}\n  generated: ${b[first]}\nRun: npm run docs:cli`,
+    ).toBe(true);
   });
 
   it('names every command and every visible flag of each, with its description', () => {
@@ -32,19 +35,34 @@ describe('docs/cli.md reference', () => {
     for (const c of visibleCommands(root)) {
       const start = ref.indexOf(`\n#### ${c.path.join(' ')}\n`);
       expect(start, `command ${c.path.join(' ')}`).toBeGreaterThan(-1);
-      const section = ref.slice(start + 1, ref.indexOf('\n#### ', start + 1) === -1 ? undefined : ref.indexOf('\n#### ', start + 1));
+      const section = ref.slice(
+        start + 1,
+        ref.indexOf('\n#### ', start + 1) === -1 ? undefined : ref.indexOf('\n#### ', start + 1),
+      );
       for (const f of c.flags.filter((x) => !x.hidden)) {
         expect(section, `${c.path.join(' ')} ${f.name}`).toContain(`\`${flagLabel(f).replace(/\|/g, '\\|')}\``);
-        expect(section, `${c.path.join(' ')} ${f.name}`).toContain(f.describe.replace(/\s+/g, ' ').replace(/\|/g, '\\|').trim());
+        expect(section, `${c.path.join(' ')} ${f.name}`).toContain(
+          f.describe.replace(/\s+/g, ' ').replace(/\|/g, '\\|').trim(),
+        );
       }
     }
-    for (const f of root.flags.filter((x) => !x.hidden)) expect(ref).toContain(`\`${flagLabel(f).replace(/\|/g, '\\|')}\``);
+    for (const f of root.flags.filter((x) => !x.hidden))
+      expect(ref).toContain(`\`${flagLabel(f).replace(/\|/g, '\\|')}\``);
   });
 
   it('the flags added last session are in it (--heartbeat, --stall-idle, --no-stall-break, --pushgateway, --metrics-file, --temporal*)', () => {
     const doc = readFileSync(DOC, 'utf8');
     const ref = doc.slice(doc.indexOf(BEGIN_MARKER), doc.indexOf(END_MARKER));
-    for (const label of ['`--heartbeat DURATION`', '`--stall-idle DURATION`', '`--no-stall-break`', '`--pushgateway URL`', '`--metrics-file PATH`', '`--temporal`', '`--temporal-address HOST:PORT`', '`--decommission-timeout DURATION`']) {
+    for (const label of [
+      '`--heartbeat DURATION`',
+      '`--stall-idle DURATION`',
+      '`--no-stall-break`',
+      '`--pushgateway URL`',
+      '`--metrics-file PATH`',
+      '`--temporal`',
+      '`--temporal-address HOST:PORT`',
+      '`--decommission-timeout DURATION`',
+    ]) {
       expect(ref).toContain(label);
     }
   });

@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../plugin/cli.js';
-import { COMPLETION_SCRIPT, SHELL_SCRIPTS, completeCommandLine, kubeResourceLister, type ResourceKind } from '../../../plugin/commands/completion.js';
+import {
+  COMPLETION_SCRIPT,
+  SHELL_SCRIPTS,
+  completeCommandLine,
+  kubeResourceLister,
+  type ResourceKind,
+} from '../../../plugin/commands/completion.js';
 // @ts-expect-error: a plain .mjs build script without types
 import { COMPLETION_HELPER } from '../../../scripts/build-options.mjs';
 import { FakePluginKube, testContext } from './helpers.js';
@@ -34,7 +40,12 @@ describe('flag values', () => {
     [['--user', ''], 'user', ['admin']],
   ] as const)('%j completes %s names', async (words, kind, expected) => {
     const asked: ResourceKind[] = [];
-    const names: Record<string, string[]> = { namespace: ['kube-system', 'crate', 'default'], context: ['staging', 'prod'], cluster: ['prod-cluster'], user: ['admin'] };
+    const names: Record<string, string[]> = {
+      namespace: ['kube-system', 'crate', 'default'],
+      context: ['staging', 'prod'],
+      cluster: ['prod-cluster'],
+      user: ['admin'],
+    };
     const r = await completeCommandLine([...words], async (k) => {
       asked.push(k);
       return names[k] ?? [];
@@ -81,18 +92,23 @@ describe('completion scripts', () => {
     expect(COMPLETION_HELPER).toBe(COMPLETION_SCRIPT);
   });
 
-  it.each(['bash', 'zsh', 'fish', 'powershell'] as const)('completion %s prints a script calling __complete', async (shell) => {
-    const ctx = testContext();
-    expect(await runCli(['completion', shell], ctx)).toBe(0);
-    expect(ctx.out.text).toBe(SHELL_SCRIPTS[shell]);
-    expect(ctx.out.text).toContain('kubectl-crate_decommission __complete');
-    expect(ctx.out.text).not.toContain('\\$'); // the template literal's escapes do not leak
-  });
+  it.each(['bash', 'zsh', 'fish', 'powershell'] as const)(
+    'completion %s prints a script calling __complete',
+    async (shell) => {
+      const ctx = testContext();
+      expect(await runCli(['completion', shell], ctx)).toBe(0);
+      expect(ctx.out.text).toBe(SHELL_SCRIPTS[shell]);
+      expect(ctx.out.text).toContain('kubectl-crate_decommission __complete');
+      expect(ctx.out.text).not.toContain('\\$'); // the template literal's escapes do not leak
+    },
+  );
 
   it('completion tcsh is bad input', async () => {
     const ctx = testContext();
     expect(await runCli(['completion', 'tcsh'], ctx)).toBe(2);
-    expect(ctx.err.text).toMatch(/^error: unknown shell "tcsh"\. Use kubectl \(default\), bash, zsh, fish or powershell\n$/);
+    expect(ctx.err.text).toMatch(
+      /^error: unknown shell "tcsh"\. Use kubectl \(default\), bash, zsh, fish or powershell\n$/,
+    );
   });
 
   it('__complete completion <TAB> offers the shells', async () => {
@@ -114,7 +130,11 @@ describe('completion scripts', () => {
       if (f.endsWith('/')) mkdirSync(join(work, f), { recursive: true });
       else writeFileSync(join(work, f), '');
     }
-    writeFileSync(join(bin, 'kubectl-crate_decommission'), `#!/bin/sh\nprintf '%s\\n' "$*" > "${dir}/argv"\nprintf '${answer.replace(/\n/g, '\\n')}'\n`, { mode: 0o755 });
+    writeFileSync(
+      join(bin, 'kubectl-crate_decommission'),
+      `#!/bin/sh\nprintf '%s\\n' "$*" > "${dir}/argv"\nprintf '${answer.replace(/\n/g, '\\n')}'\n`,
+      { mode: 0o755 },
+    );
     writeFileSync(join(dir, 'script.bash'), SHELL_SCRIPTS.bash);
     const quoted = words.map((w) => `'${w}'`).join(' ');
     const script = `source "${dir}/script.bash"; COMP_WORDS=(kubectl-crate_decommission ${quoted}); COMP_CWORD=${words.length}; _kubectl_crate_decommission; printf '%s\\n' "\${COMPREPLY[@]}"`;
@@ -146,7 +166,11 @@ describe('completion scripts', () => {
       if (f.endsWith('/')) mkdirSync(join(work, f), { recursive: true });
       else writeFileSync(join(work, f), '');
     }
-    writeFileSync(join(bin, 'kubectl-crate_decommission'), `#!/bin/sh\nprintf '%s\\n' "$*" > "${dir}/argv"\nprintf '${answer.replace(/\n/g, '\\n')}'\n`, { mode: 0o755 });
+    writeFileSync(
+      join(bin, 'kubectl-crate_decommission'),
+      `#!/bin/sh\nprintf '%s\\n' "$*" > "${dir}/argv"\nprintf '${answer.replace(/\n/g, '\\n')}'\n`,
+      { mode: 0o755 },
+    );
     return { bin, work };
   }
 
@@ -155,10 +179,21 @@ describe('completion scripts', () => {
   function fishComplete(line: string, answer: string, files: string[] = []): { reply: string[]; argv: string } {
     const { bin, work } = standIn(answer, files);
     writeFileSync(join(dir, 'script.fish'), SHELL_SCRIPTS.fish);
-    const r = spawnSync('fish', ['--no-config', '-c', `source '${dir}/script.fish'; complete -C'${line}'`], { cwd: work, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, HOME: work } });
+    const r = spawnSync('fish', ['--no-config', '-c', `source '${dir}/script.fish'; complete -C'${line}'`], {
+      cwd: work,
+      encoding: 'utf8',
+      env: { PATH: `${bin}:/usr/bin:/bin`, HOME: work },
+    });
     expect(r.error, 'fish is not installed (apt-get install fish)').toBeUndefined();
     expect(r.status, r.stderr).toBe(0);
-    return { reply: r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]!).sort(), argv: argvSeen() };
+    return {
+      reply: r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0]!)
+        .sort(),
+      argv: argvSeen(),
+    };
   }
 
   it('fish (real `complete -C`): passes the words to __complete and offers the matching answers', () => {
@@ -168,7 +203,13 @@ describe('completion scripts', () => {
   });
 
   it('fish: FilterFileExt offers the manifest files (every extension given) and folders only', () => {
-    const r = fishComplete('kubectl-crate_decommission plan -f ', 'json\nyaml\nyml\n:8\n', ['a.yaml', 'b.json', 'c.txt', 'd.yml', 'dir/']);
+    const r = fishComplete('kubectl-crate_decommission plan -f ', 'json\nyaml\nyml\n:8\n', [
+      'a.yaml',
+      'b.json',
+      'c.txt',
+      'd.yml',
+      'dir/',
+    ]);
     expect(r.argv).toBe('__complete plan -f ');
     expect(r.reply).toEqual(['a.yaml', 'b.json', 'd.yml', 'dir/']);
   });
@@ -181,13 +222,17 @@ describe('completion scripts', () => {
     const script = [
       'compdef() { :; }',
       `source '${dir}/script.zsh'`,
-      "compadd() { print -r -- \"compadd $*\"; }",
-      "_files() { print -r -- \"_files $*\"; }",
+      'compadd() { print -r -- "compadd $*"; }',
+      '_files() { print -r -- "_files $*"; }',
       `words=(kubectl-crate_decommission ${quoted})`,
       `CURRENT=${words.length + 1}`,
       '_kubectl_crate_decommission',
     ].join('\n');
-    const r = spawnSync('zsh', ['-f', '-c', script], { cwd: work, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, HOME: work } });
+    const r = spawnSync('zsh', ['-f', '-c', script], {
+      cwd: work,
+      encoding: 'utf8',
+      env: { PATH: `${bin}:/usr/bin:/bin`, HOME: work },
+    });
     expect(r.error, 'zsh is not installed (apt-get install zsh)').toBeUndefined();
     expect(r.status, r.stderr).toBe(0);
     return { calls: r.stdout.split('\n').filter(Boolean), argv: argvSeen() };
@@ -200,7 +245,7 @@ describe('completion scripts', () => {
   });
 
   it('zsh: NoSpace adds without a suffix; FilterFileExt asks _files for the extensions', () => {
-    expect(zshComplete(['rollout', 'sts/'], 'sts/a\nsts/b\n:2\n').calls).toEqual(["compadd -S  -- sts/a sts/b"]);
+    expect(zshComplete(['rollout', 'sts/'], 'sts/a\nsts/b\n:2\n').calls).toEqual(['compadd -S  -- sts/a sts/b']);
     const r = zshComplete(['plan', '-f', ''], 'json\nyaml\nyml\n:8\n');
     expect(r.argv).toBe('__complete plan -f ');
     expect(r.calls).toEqual(['_files -g *.(json|yaml|yml)']);

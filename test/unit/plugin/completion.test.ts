@@ -68,7 +68,18 @@ describe('resourceQueryFor: which word is a resource name', () => {
   });
 
   it('kubeconfig flags are passed on to the connection', () => {
-    expect(connectOptionsFromWords(['rollout', '--context', 'prod', '--kubeconfig=/k', '-n', 'crate', '--insecure-skip-tls-verify', ''])).toEqual({
+    expect(
+      connectOptionsFromWords([
+        'rollout',
+        '--context',
+        'prod',
+        '--kubeconfig=/k',
+        '-n',
+        'crate',
+        '--insecure-skip-tls-verify',
+        '',
+      ]),
+    ).toEqual({
       context: 'prod',
       kubeconfig: '/k',
       namespace: 'crate',
@@ -113,7 +124,10 @@ describe('completeCommandLine with an injected lister', () => {
   });
 
   it('a lister that fails (no kubeconfig, Forbidden, a bug) gives no names, silently', async () => {
-    expect(await completeCommandLine(['restart', ''], async () => Promise.reject(new Error('Forbidden')))).toEqual({ candidates: [], directive: 4 });
+    expect(await completeCommandLine(['restart', ''], async () => Promise.reject(new Error('Forbidden')))).toEqual({
+      candidates: [],
+      directive: 4,
+    });
     expect(
       await completeCommandLine(['restart', ''], () => {
         throw new Error('sync');
@@ -129,13 +143,25 @@ describe('__complete through the plugin connection', () => {
     const pod = (name: string, ns: string, owner: string | null): KubernetesObject => ({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name, namespace: ns, ...(owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: owner, uid: 'u' }] } : {}) },
+      metadata: {
+        name,
+        namespace: ns,
+        ...(owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: owner, uid: 'u' }] } : {}),
+      },
     });
     kube.put(pod('crate-0', 'crate', 'crate'));
     kube.put(pod('crate-1', 'crate', 'crate'));
     kube.put(pod('debug-shell', 'crate', null)); // not a StatefulSet pod: not offered
     kube.put(pod('elsewhere-0', 'other', 'elsewhere'));
-    kube.put({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'crate-decommission-rollout-crate-x1y2z', namespace: 'crate', labels: { 'app.kubernetes.io/name': 'crate-decommission' } } });
+    kube.put({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: {
+        name: 'crate-decommission-rollout-crate-x1y2z',
+        namespace: 'crate',
+        labels: { 'app.kubernetes.io/name': 'crate-decommission' },
+      },
+    });
     kube.put({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'unrelated', namespace: 'crate' } });
     return kube;
   }

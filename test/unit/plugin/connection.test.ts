@@ -20,12 +20,18 @@ const hanging = new Set<http.ServerResponse>();
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
-    if (req.headers['x-test-hang'] || req.url?.startsWith('/apis/batch/v1') && process.env.__HANG === '1') {
+    if (req.headers['x-test-hang'] || (req.url?.startsWith('/apis/batch/v1') && process.env.__HANG === '1')) {
       hanging.add(res);
       return;
     }
     if (req.url === '/apis/batch/v1') {
-      res.end(JSON.stringify({ kind: 'APIResourceList', groupVersion: 'batch/v1', resources: [{ name: 'jobs', namespaced: true, kind: 'Job', verbs: ['list'] }] }));
+      res.end(
+        JSON.stringify({
+          kind: 'APIResourceList',
+          groupVersion: 'batch/v1',
+          resources: [{ name: 'jobs', namespaced: true, kind: 'Job', verbs: ['list'] }],
+        }),
+      );
     } else if (req.url?.startsWith('/apis/batch/v1/namespaces/crate/jobs')) {
       res.end(JSON.stringify({ kind: 'JobList', apiVersion: 'batch/v1', metadata: {}, items: [] }));
     } else {
@@ -94,7 +100,9 @@ describe('the real kubeconfig and adapter against a local server', () => {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(Error);
-      expect(String((err as Error).message)).toMatch(/cannot reach the Kubernetes API server http:\/\/127\.0\.0\.1:\d+ \(context "proxy", cluster "proxy"\): no answer in time/);
+      expect(String((err as Error).message)).toMatch(
+        /cannot reach the Kubernetes API server http:\/\/127\.0\.0\.1:\d+ \(context "proxy", cluster "proxy"\): no answer in time/,
+      );
       expect(String((err as Error).message)).not.toMatch(/getter|Cannot set property/);
     } finally {
       delete process.env.__HANG;
@@ -103,7 +111,9 @@ describe('the real kubeconfig and adapter against a local server', () => {
     process.env.__HANG = '1';
     try {
       const ctx = realContext();
-      expect(await runCli(['jobs', 'list', '--kubeconfig', join(dir, 'kubeconfig'), '--request-timeout', '300ms'], ctx)).toBe(6);
+      expect(
+        await runCli(['jobs', 'list', '--kubeconfig', join(dir, 'kubeconfig'), '--request-timeout', '300ms'], ctx),
+      ).toBe(6);
       expect(ctx.err.lines).toHaveLength(1);
       expect(ctx.err.text).toMatch(/raise --request-timeout/);
       expect(ctx.out.text).toBe('');
@@ -124,7 +134,12 @@ describe('the real kubeconfig and adapter against a local server', () => {
 
   it('also before a rollout (Job mode): exit 6, nothing created', async () => {
     const ctx = realContext();
-    expect(await runCli(['rollout', 'sts/crate', '--yes', '--kubeconfig', join(dir, 'kubeconfig'), '--context', 'gone'], ctx)).toBe(6);
+    expect(
+      await runCli(
+        ['rollout', 'sts/crate', '--yes', '--kubeconfig', join(dir, 'kubeconfig'), '--context', 'gone'],
+        ctx,
+      ),
+    ).toBe(6);
     expect(ctx.err.text).toMatch(/^error: cannot reach the Kubernetes API server/);
   });
 });

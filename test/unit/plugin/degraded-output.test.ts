@@ -21,7 +21,13 @@ describe('degraded pre-flight in text output', () => {
   it('a single-pod restart let through by a degraded pre-flight shows it', async () => {
     const w = await world({ replicas: 3, tables: [{ name: 't1', shards: 3, replicas: 2 }] });
     w.crashLoop('crate-1');
-    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: 'crate', cluster: w.clusterModel(), ...fastGate, dryRun: true });
+    const r = await restartPod(w.deps(), {
+      podName: 'crate-1',
+      namespace: 'crate',
+      cluster: w.clusterModel(),
+      ...fastGate,
+      dryRun: true,
+    });
     const text = formatResult({ ...r, dryRun: true }, colors(false));
     expect(text).toContain('Pre-flight: ! degraded');
     expect(text).toContain('preflight: degraded - only unready pod crate-1 may restart first');

@@ -30,23 +30,32 @@ describe('--dry-run values', () => {
 
   it('the bare flag is client; a value needs "="', () => {
     expect(normalizeDryRunArgs(['rollout', '--dry-run', 'sts/x'])).toEqual(['rollout', '--dry-run=client', 'sts/x']);
-    expect(normalizeDryRunArgs(['rollout', 'sts/x', '--dry-run=server'])).toEqual(['rollout', 'sts/x', '--dry-run=server']);
+    expect(normalizeDryRunArgs(['rollout', 'sts/x', '--dry-run=server'])).toEqual([
+      'rollout',
+      'sts/x',
+      '--dry-run=server',
+    ]);
     // After `--` nothing is a flag.
     expect(normalizeDryRunArgs(['rollout', '--', '--dry-run'])).toEqual(['rollout', '--', '--dry-run']);
     expect(() => normalizeDryRunArgs(['rollout', 'sts/x', '--dry-run', 'server'])).toThrow(/--dry-run=server/);
   });
 
-  it.each(['1', 'yes', 'true', 'false', '0', 'Client', '', 'all'])('--dry-run=%s is refused: exit 2, one line, nothing touched', async (v) => {
-    const kube = cluster();
-    const ctx = testContext({ kube });
-    expect(await runCli(['rollout', 'sts/crate', '-n', NS, `--dry-run=${v}`], ctx)).toBe(2);
-    expect(ctx.err.lines).toHaveLength(1);
-    expect(ctx.err.lines[0]).toMatch(/^error: invalid --dry-run value "[^"]*"[^.]*\. Use --dry-run=none, --dry-run=client or --dry-run=server/);
-    expect(ctx.connectCalls).toBe(0);
-    expect(kube.writes).toEqual([]);
-  });
+  it.each(['1', 'yes', 'true', 'false', '0', 'Client', '', 'all'])(
+    '--dry-run=%s is refused: exit 2, one line, nothing touched',
+    async (v) => {
+      const kube = cluster();
+      const ctx = testContext({ kube });
+      expect(await runCli(['rollout', 'sts/crate', '-n', NS, `--dry-run=${v}`], ctx)).toBe(2);
+      expect(ctx.err.lines).toHaveLength(1);
+      expect(ctx.err.lines[0]).toMatch(
+        /^error: invalid --dry-run value "[^"]*"[^.]*\. Use --dry-run=none, --dry-run=client or --dry-run=server/,
+      );
+      expect(ctx.connectCalls).toBe(0);
+      expect(kube.writes).toEqual([]);
+    },
+  );
 
-  it('--dry-run=true names kubectl\'s deprecation: use client', async () => {
+  it("--dry-run=true names kubectl's deprecation: use client", async () => {
     const ctx = testContext({ kube: cluster() });
     expect(await runCli(['rollout', 'sts/crate', '-n', NS, '--dry-run=true'], ctx)).toBe(2);
     expect(ctx.err.text).toMatch(/boolean.*--dry-run=client/);
@@ -147,7 +156,9 @@ describe('schedule and jobs', () => {
   it('schedule create --dry-run=server persists no CronJob', async () => {
     const kube = cluster();
     const ctx = testContext({ kube });
-    expect(await runCli(['schedule', 'create', 'sts/crate', '-n', NS, '--schedule', '0 3 * * 0', '--dry-run=server'], ctx)).toBe(0);
+    expect(
+      await runCli(['schedule', 'create', 'sts/crate', '-n', NS, '--schedule', '0 3 * * 0', '--dry-run=server'], ctx),
+    ).toBe(0);
     expect(await kube.list('batch/v1', 'CronJob', NS)).toEqual([]);
     expect(kube.dryRunWrites).toEqual([`create CronJob ${NS}/crate-decommission-crate`]);
     expect(ctx.out.text).toContain('kind: CronJob');
@@ -156,7 +167,9 @@ describe('schedule and jobs', () => {
   it('schedule create --dry-run=client contacts nothing it could change', async () => {
     const kube = cluster();
     const ctx = testContext({ kube });
-    expect(await runCli(['schedule', 'create', 'sts/crate', '-n', NS, '--schedule', '0 3 * * 0', '--dry-run=client'], ctx)).toBe(0);
+    expect(
+      await runCli(['schedule', 'create', 'sts/crate', '-n', NS, '--schedule', '0 3 * * 0', '--dry-run=client'], ctx),
+    ).toBe(0);
     expect(kube.writes).toEqual([]);
     expect(kube.dryRunWrites).toEqual([]);
   });

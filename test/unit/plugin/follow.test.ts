@@ -23,13 +23,26 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 
 function job() {
-  return { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: JOB, namespace: NS }, spec: { template: { spec: { containers: [] } } }, status: {} };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: JOB, namespace: NS },
+    spec: { template: { spec: { containers: [] } } },
+    status: {},
+  };
 }
 
 function recorder(): ProgressSink & { lines: string[]; statuses: string[] } {
   const lines: string[] = [];
   const statuses: string[] = [];
-  return { lines, statuses, runnerPod: () => {}, status: (m) => void statuses.push(m), line: (l) => void lines.push(l), close: async () => {} };
+  return {
+    lines,
+    statuses,
+    runnerPod: () => {},
+    status: (m) => void statuses.push(m),
+    line: (l) => void lines.push(l),
+    close: async () => {},
+  };
 }
 
 describe('LogResume', () => {
@@ -66,12 +79,28 @@ describe('followPodLog', () => {
   it('resumes a stream that breaks mid-Job (twice) with sinceTime: every line once, in order', async () => {
     const kube = new FakePluginKube();
     const end = deferred();
-    kube.logs.set(`${NS}/${POD}`, { lines: [...lines.slice(0, 6)], end: end.promise, breaks: [{ after: 3, how: 'error' }, { after: 2, how: 'error' }] });
+    kube.logs.set(`${NS}/${POD}`, {
+      lines: [...lines.slice(0, 6)],
+      end: end.promise,
+      breaks: [
+        { after: 3, how: 'error' },
+        { after: 2, how: 'error' },
+      ],
+    });
     kube.put(runnerPod(NS, JOB, POD, { running: true }));
     const got: string[] = [];
     const statuses: string[] = [];
     let terminated = false;
-    const follow = followPodLog({ kube, namespace: NS, podName: POD, onLine: (l) => got.push(l), onStatus: (m) => statuses.push(m), signal: new AbortController().signal, ended: async () => terminated, backoffMs: 1 });
+    const follow = followPodLog({
+      kube,
+      namespace: NS,
+      podName: POD,
+      onLine: (l) => got.push(l),
+      onStatus: (m) => statuses.push(m),
+      signal: new AbortController().signal,
+      ended: async () => terminated,
+      backoffMs: 1,
+    });
     await tick(50);
     // the runner writes on while the plugin is following the resumed stream
     for (const l of lines.slice(6)) kube.appendLog(NS, POD, l);
@@ -85,7 +114,9 @@ describe('followPodLog', () => {
     // resumed from the second of the last line shown
     expect(kube.logRequests[1]!.sinceTime).toBe(scriptStamp(kube.logs.get(`${NS}/${POD}`)!, 2).slice(0, 19) + 'Z');
     expect(statuses.filter((s) => s.includes('broke')).length).toBe(2);
-    expect(statuses[0]).toMatch(/log stream of .* broke \(logs of pod crate\/.*: terminated\); resuming from 2026-01-01T00:00:00Z/);
+    expect(statuses[0]).toMatch(
+      /log stream of .* broke \(logs of pod crate\/.*: terminated\); resuming from 2026-01-01T00:00:00Z/,
+    );
   });
 
   it('resumes a stream the server closed early while the runner still runs, and stops when the container ended', async () => {
@@ -95,7 +126,16 @@ describe('followPodLog', () => {
     kube.put(runnerPod(NS, JOB, POD, { running: true }));
     const got: string[] = [];
     let terminated = false;
-    const follow = followPodLog({ kube, namespace: NS, podName: POD, onLine: (l) => got.push(l), onStatus: () => {}, signal: new AbortController().signal, ended: async () => terminated, backoffMs: 1 });
+    const follow = followPodLog({
+      kube,
+      namespace: NS,
+      podName: POD,
+      onLine: (l) => got.push(l),
+      onStatus: () => {},
+      signal: new AbortController().signal,
+      ended: async () => terminated,
+      backoffMs: 1,
+    });
     await tick(30);
     expect(got).toEqual(lines);
     terminated = true;
@@ -108,16 +148,37 @@ describe('followPodLog', () => {
     const kube = new FakePluginKube();
     kube.logs.set(`${NS}/${POD}`, { lines: [...lines], breaks: [{ after: 4, how: 'error' }] });
     const got: string[] = [];
-    await followPodLog({ kube, namespace: NS, podName: POD, onLine: (l) => got.push(l), onStatus: () => {}, signal: new AbortController().signal, ended: async () => true, backoffMs: 1 });
+    await followPodLog({
+      kube,
+      namespace: NS,
+      podName: POD,
+      onLine: (l) => got.push(l),
+      onStatus: () => {},
+      signal: new AbortController().signal,
+      ended: async () => true,
+      backoffMs: 1,
+    });
     expect(got).toEqual(lines);
     expect(kube.logRequests).toHaveLength(2);
   });
 
   it('stops at once on abort, even while waiting to resume', async () => {
     const kube = new FakePluginKube();
-    kube.logs.set(`${NS}/${POD}`, { lines: [...lines], breaks: Array.from({ length: 50 }, () => ({ after: 0, how: 'error' as const })) });
+    kube.logs.set(`${NS}/${POD}`, {
+      lines: [...lines],
+      breaks: Array.from({ length: 50 }, () => ({ after: 0, how: 'error' as const })),
+    });
     const ac = new AbortController();
-    const follow = followPodLog({ kube, namespace: NS, podName: POD, onLine: () => {}, onStatus: () => {}, signal: ac.signal, ended: async () => false, backoffMs: 60_000 });
+    const follow = followPodLog({
+      kube,
+      namespace: NS,
+      podName: POD,
+      onLine: () => {},
+      onStatus: () => {},
+      signal: ac.signal,
+      ended: async () => false,
+      backoffMs: 60_000,
+    });
     await tick(20);
     const t = Date.now();
     ac.abort();
@@ -131,8 +192,17 @@ describe('followJob across stream breaks', () => {
     const kube = new FakePluginKube();
     kube.put(job());
     const end = deferred();
-    const runnerLines = Array.from({ length: 8 }, (_, i) => JSON.stringify({ ts: '2026-01-01T00:00:00.000Z', level: 'info', msg: `step ${i}` }));
-    kube.logs.set(`${NS}/${POD}`, { lines: runnerLines, end: end.promise, breaks: [{ after: 2, how: 'error' }, { after: 3, how: 'end' }] });
+    const runnerLines = Array.from({ length: 8 }, (_, i) =>
+      JSON.stringify({ ts: '2026-01-01T00:00:00.000Z', level: 'info', msg: `step ${i}` }),
+    );
+    kube.logs.set(`${NS}/${POD}`, {
+      lines: runnerLines,
+      end: end.promise,
+      breaks: [
+        { after: 2, how: 'error' },
+        { after: 3, how: 'end' },
+      ],
+    });
     kube.put(runnerPod(NS, JOB, POD, { running: true }));
     const progress = recorder();
     const follow = followJob({ kube, namespace: NS, jobName: JOB, progress, signal: new AbortController().signal });
@@ -180,10 +250,13 @@ describe('the real log adapter (HTTP server standing in for the API server)', ()
       query = url.search;
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('2026-01-01T00:00:00.1Z first\n');
-      setTimeout(() => res.end("2026-01-01T00:00:00.2Z second\n"), 1500);
+      setTimeout(() => res.end('2026-01-01T00:00:00.2Z second\n'), 1500);
     });
     const got: string[] = [];
-    await createPluginKube(kc).streamLogs(NS, POD, 'runner', (l) => got.push(l), new AbortController().signal, { timestamps: true, sinceTime: '2026-01-01T00:00:00Z' });
+    await createPluginKube(kc).streamLogs(NS, POD, 'runner', (l) => got.push(l), new AbortController().signal, {
+      timestamps: true,
+      sinceTime: '2026-01-01T00:00:00Z',
+    });
     expect(got).toEqual(['2026-01-01T00:00:00.1Z first', '2026-01-01T00:00:00.2Z second']);
     expect(query).toContain('follow=true');
     expect(query).toContain('timestamps=true');
@@ -197,7 +270,9 @@ describe('the real log adapter (HTTP server standing in for the API server)', ()
       setTimeout(() => res.socket?.destroy(), 50);
     });
     const got: string[] = [];
-    await expect(createPluginKube(kc).streamLogs(NS, POD, 'runner', (l) => got.push(l), new AbortController().signal)).rejects.toMatchObject({ name: 'KubeApiError', reason: 'StreamBroken' });
+    await expect(
+      createPluginKube(kc).streamLogs(NS, POD, 'runner', (l) => got.push(l), new AbortController().signal),
+    ).rejects.toMatchObject({ name: 'KubeApiError', reason: 'StreamBroken' });
     expect(got).toEqual(['whole']);
   });
 
@@ -218,8 +293,17 @@ describe('the real log adapter (HTTP server standing in for the API server)', ()
   it("turns the API server's error Status into a KubeApiError", async () => {
     const kc = await serve((res) => {
       res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ kind: 'Status', code: 400, reason: 'BadRequest', message: 'container "runner" in pod "x" is waiting to start: ContainerCreating' }));
+      res.end(
+        JSON.stringify({
+          kind: 'Status',
+          code: 400,
+          reason: 'BadRequest',
+          message: 'container "runner" in pod "x" is waiting to start: ContainerCreating',
+        }),
+      );
     });
-    await expect(createPluginKube(kc).streamLogs(NS, POD, 'runner', () => {}, new AbortController().signal)).rejects.toMatchObject({ statusCode: 400, message: expect.stringContaining('waiting to start') });
+    await expect(
+      createPluginKube(kc).streamLogs(NS, POD, 'runner', () => {}, new AbortController().signal),
+    ).rejects.toMatchObject({ statusCode: 400, message: expect.stringContaining('waiting to start') });
   });
 });

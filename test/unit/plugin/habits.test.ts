@@ -24,7 +24,12 @@ describe('no arguments, help, version', () => {
 
   it('help rollout is rollout --help (and -h), also for subcommands', async () => {
     const texts: string[] = [];
-    for (const args of [['help', 'rollout'], ['rollout', '--help'], ['rollout', '-h'], ['rollout', 'sts/x', '-n', 'crate', '--help']]) {
+    for (const args of [
+      ['help', 'rollout'],
+      ['rollout', '--help'],
+      ['rollout', '-h'],
+      ['rollout', 'sts/x', '-n', 'crate', '--help'],
+    ]) {
       const ctx = testContext();
       expect(await runCli(args, ctx)).toBe(0);
       texts.push(ctx.out.text);
@@ -69,7 +74,13 @@ describe('no arguments, help, version', () => {
     const json = testContext();
     expect(await runCli(['version', '-o', 'json', '--image', 'registry.example/runner:1'], json)).toBe(0);
     const info = JSON.parse(json.out.text) as Record<string, unknown>;
-    expect(info).toMatchObject({ plugin: VERSION, engine: VERSION, node: process.version, runnerImage: 'registry.example/runner:1', runnerImageSource: 'flag' });
+    expect(info).toMatchObject({
+      plugin: VERSION,
+      engine: VERSION,
+      node: process.version,
+      runnerImage: 'registry.example/runner:1',
+      runnerImageSource: 'flag',
+    });
     expect(typeof info.commit).toBe('string');
     const env = testContext();
     env.env.CRATE_DECOMMISSION_IMAGE = 'mirror.example/cd:2';
@@ -102,14 +113,20 @@ describe("kubectl's flag spellings", () => {
     [['--version'], ['--version']],
     [['-y'], ['-y']],
     [['-A'], ['-A']],
-    [['--', '-oyaml'], ['--', '-oyaml']],
+    [
+      ['--', '-oyaml'],
+      ['--', '-oyaml'],
+    ],
   ])('%j -> %j', (input, output) => {
     expect(normalizeArgs(input)).toEqual(output);
   });
 
   it('-oyaml, -ojson, -ncrate, -o=json work on real commands', async () => {
     for (const [args, check] of [
-      [['rbac', 'install', '-ncrate', '--dry-run', '-oyaml'], (t: string) => t.includes('kind: ServiceAccount') && t.includes('namespace: crate')],
+      [
+        ['rbac', 'install', '-ncrate', '--dry-run', '-oyaml'],
+        (t: string) => t.includes('kind: ServiceAccount') && t.includes('namespace: crate'),
+      ],
       [['rbac', 'install', '-ncrate', '--dry-run', '-ojson'], (t: string) => JSON.parse(t).kind === 'List'],
       [['rbac', 'install', '-n=crate', '--dry-run', '-o=json'], (t: string) => JSON.parse(t).items.length === 3],
     ] as const) {
@@ -136,11 +153,15 @@ describe('--decommission-timeout (was --timeout)', () => {
     installRunnerRbac(kube, NS);
     return kube;
   }
-  const runnerArgs = (yaml: string) => (/args:\n((?:\s+- .+\n)+)/.exec(yaml)?.[1] ?? '').split('\n').map((l) => l.trim().replace(/^- /, ''));
+  const runnerArgs = (yaml: string) =>
+    (/args:\n((?:\s+- .+\n)+)/.exec(yaml)?.[1] ?? '').split('\n').map((l) => l.trim().replace(/^- /, ''));
 
   it('the Job gets --decommission-timeout; no warning for the new name', async () => {
     const ctx = testContext({ kube: cluster() });
-    expect(await runCli(['rollout', 'sts/crate', '-n', NS, '--dry-run', '--decommission-timeout', '20m'], ctx), ctx.err.text).toBe(0);
+    expect(
+      await runCli(['rollout', 'sts/crate', '-n', NS, '--dry-run', '--decommission-timeout', '20m'], ctx),
+      ctx.err.text,
+    ).toBe(0);
     const args = runnerArgs(ctx.out.text);
     expect(args).toContain('--decommission-timeout');
     expect(args[args.indexOf('--decommission-timeout') + 1]).toBe('1200s');
@@ -153,7 +174,9 @@ describe('--decommission-timeout (was --timeout)', () => {
     expect(await runCli(['rollout', 'sts/crate', '-n', NS, '--dry-run', '--timeout', '15m'], ctx)).toBe(0);
     const args = runnerArgs(ctx.out.text);
     expect(args[args.indexOf('--decommission-timeout') + 1]).toBe('900s');
-    expect(ctx.err.lines).toEqual([expect.stringMatching(/^warning: --timeout is deprecated: .*--decommission-timeout/)]);
+    expect(ctx.err.lines).toEqual([
+      expect.stringMatching(/^warning: --timeout is deprecated: .*--decommission-timeout/),
+    ]);
     expect(ctx.out.text).not.toContain('deprecated');
   });
 
@@ -170,7 +193,10 @@ describe('--decommission-timeout (was --timeout)', () => {
     ['90', '90s'],
   ])('Go duration %s is accepted (%s)', async (text, expected) => {
     const ctx = testContext({ kube: cluster() });
-    expect(await runCli(['rollout', 'sts/crate', '-n', NS, '--dry-run', '--health-timeout', text], ctx), ctx.err.text).toBe(0);
+    expect(
+      await runCli(['rollout', 'sts/crate', '-n', NS, '--dry-run', '--health-timeout', text], ctx),
+      ctx.err.text,
+    ).toBe(0);
     const args = runnerArgs(ctx.out.text);
     expect(args[args.indexOf('--health-timeout') + 1]).toBe(expected);
   });

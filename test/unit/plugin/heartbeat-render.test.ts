@@ -7,7 +7,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger, withFields } from '../../../shared/log.js';
 import { startHeartbeat } from '../../../shared/wait.js';
 import { colors } from '../../../plugin/io.js';
-import { HEARTBEAT_TAG, isHeartbeat, jsonProgress, listrProgress, parseLogLine, plainProgress, taskOutput } from '../../../plugin/progress.js';
+import {
+  HEARTBEAT_TAG,
+  isHeartbeat,
+  jsonProgress,
+  listrProgress,
+  parseLogLine,
+  plainProgress,
+  taskOutput,
+} from '../../../plugin/progress.js';
 
 class Capture {
   text = '';
@@ -37,9 +45,17 @@ async function engineHeartbeatLine(): Promise<string> {
         }
       }),
   };
-  const log = withFields(createLogger({ format: 'json', level: 'info', write: (l) => lines.push(l), now: () => clock.now() }), { pod: 'crate-0', step: 'decommission' });
+  const log = withFields(
+    createLogger({ format: 'json', level: 'info', write: (l) => lines.push(l), now: () => clock.now() }),
+    { pod: 'crate-0', step: 'decommission' },
+  );
   const stop = startHeartbeat(
-    { log, what: 'the CrateDB process of pod crate-0 to exit (node data-hot-0 decommissioning)', intervalMs: 30_000, state: async () => ({ text: 'node data-hot-0: 0 jobs, 0 operations', fields: {} }) },
+    {
+      log,
+      what: 'the CrateDB process of pod crate-0 to exit (node data-hot-0 decommissioning)',
+      intervalMs: 30_000,
+      state: async () => ({ text: 'node data-hot-0: 0 jobs, 0 operations', fields: {} }),
+    },
     { clock, timeoutMs: 120_000 },
   );
   await vi.waitFor(() => expect(lines.length).toBe(1), { timeout: 5_000 });
@@ -47,14 +63,24 @@ async function engineHeartbeatLine(): Promise<string> {
   return lines[0]!;
 }
 
-const info = (msg: string, extra: Record<string, unknown> = {}) => JSON.stringify({ ts: '2026-01-01T10:00:05.000Z', level: 'info', msg, pod: 'crate-0', step: 'decommission', ...extra });
+const info = (msg: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    ts: '2026-01-01T10:00:05.000Z',
+    level: 'info',
+    msg,
+    pod: 'crate-0',
+    step: 'decommission',
+    ...extra,
+  });
 
 afterEach(() => vi.restoreAllMocks());
 
 describe('heartbeat lines in the progress output', () => {
   it('the engine marks its heartbeat lines (heartbeat: true) and only those', async () => {
     const beat = parseLogLine(await engineHeartbeatLine())!;
-    expect(beat.msg).toMatch(/^Waiting for the CrateDB process of pod crate-0 to exit \(node data-hot-0 decommissioning\): node data-hot-0: 0 jobs, 0 operations \(waited 30s, 1m30s left of the 2m timeout\)$/);
+    expect(beat.msg).toMatch(
+      /^Waiting for the CrateDB process of pod crate-0 to exit \(node data-hot-0 decommissioning\): node data-hot-0: 0 jobs, 0 operations \(waited 30s, 1m30s left of the 2m timeout\)$/,
+    );
     expect(isHeartbeat(beat)).toBe(true);
     expect(isHeartbeat(parseLogLine(info('ALTER CLUSTER DECOMMISSION sent'))!)).toBe(false);
   });
@@ -64,7 +90,14 @@ describe('heartbeat lines in the progress output', () => {
     const p = plainProgress(out, colors(false));
     p.line(info('ALTER CLUSTER DECOMMISSION sent'));
     p.line(await engineHeartbeatLine());
-    p.line(JSON.stringify({ ts: '2026-01-01T10:01:00.000Z', level: 'warn', msg: 'Waiting for X: state unknown', heartbeat: true }));
+    p.line(
+      JSON.stringify({
+        ts: '2026-01-01T10:01:00.000Z',
+        level: 'warn',
+        msg: 'Waiting for X: state unknown',
+        heartbeat: true,
+      }),
+    );
     expect(out.lines).toEqual([
       '10:00:05 INFO  [crate-0] ALTER CLUSTER DECOMMISSION sent',
       `10:00:30 ${HEARTBEAT_TAG} [crate-0] Waiting for the CrateDB process of pod crate-0 to exit (node data-hot-0 decommissioning): node data-hot-0: 0 jobs, 0 operations (waited 30s, 1m30s left of the 2m timeout)`,
@@ -80,13 +113,17 @@ describe('heartbeat lines in the progress output', () => {
     p.line(info('ALTER CLUSTER DECOMMISSION sent'));
     p.line(await engineHeartbeatLine());
     const [ordinary, beat] = out.lines;
-    expect(beat).toMatch(/^\u001b\[2m10:00:30 WAIT  \[crate-0\] Waiting for the CrateDB process of pod crate-0 .*timeout\)\u001b\[22m$/);
+    expect(beat).toMatch(
+      /^\u001b\[2m10:00:30 WAIT  \[crate-0\] Waiting for the CrateDB process of pod crate-0 .*timeout\)\u001b\[22m$/,
+    );
     expect(ordinary).toBe('\u001b[2m10:00:05\u001b[22m INFO  [crate-0] ALTER CLUSTER DECOMMISSION sent');
   });
 
   it('on a TTY (listr2): the task output is a dim "… Waiting for ..." line; ordinary lines show "step: message"', async () => {
     const c = colors(true);
-    expect(taskOutput(parseLogLine(info('ALTER CLUSTER DECOMMISSION sent'))!, c)).toBe('decommission: ALTER CLUSTER DECOMMISSION sent');
+    expect(taskOutput(parseLogLine(info('ALTER CLUSTER DECOMMISSION sent'))!, c)).toBe(
+      'decommission: ALTER CLUSTER DECOMMISSION sent',
+    );
     // Through listr2 itself: its test renderer prints each task output as an OUTPUT event.
     const events: Array<{ event: string; data: unknown; title?: string }> = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
@@ -118,6 +155,9 @@ describe('heartbeat lines in the progress output', () => {
     const beat = await engineHeartbeatLine();
     jsonProgress(out).line(beat);
     expect(out.lines).toEqual([beat]);
-    expect(JSON.parse(out.lines[0]!)).toMatchObject({ heartbeat: true, wait: { waitedSeconds: 30, leftSeconds: 90, timeoutSeconds: 120 } });
+    expect(JSON.parse(out.lines[0]!)).toMatchObject({
+      heartbeat: true,
+      wait: { waitedSeconds: 30, leftSeconds: 90, timeoutSeconds: 120 },
+    });
   });
 });

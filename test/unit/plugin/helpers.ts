@@ -2,7 +2,13 @@
 // writers that capture output, and a CliContext whose cluster factory records (or forbids) being called.
 import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import { KubeApiError } from '../../../shared/errors.js';
-import type { AccessReview, JobSnapshot, LogStreamOptions, ObjectRef, PluginKube } from '../../../shared/adapters/plugin-kube.js';
+import type {
+  AccessReview,
+  JobSnapshot,
+  LogStreamOptions,
+  ObjectRef,
+  PluginKube,
+} from '../../../shared/adapters/plugin-kube.js';
 import type { CliContext, Connection, Writer } from '../../../plugin/io.js';
 import type { EngineApi } from '../../../shared/task/engine.js';
 
@@ -17,7 +23,8 @@ export class CaptureWriter implements Writer {
   }
 }
 
-const key = (apiVersion: string, kind: string, namespace: string | undefined, name: string) => `${apiVersion}|${kind}|${namespace ?? ''}|${name}`;
+const key = (apiVersion: string, kind: string, namespace: string | undefined, name: string) =>
+  `${apiVersion}|${kind}|${namespace ?? ''}|${name}`;
 
 export interface LogScript {
   /** The container's log so far; lines pushed later reach open follow streams (like a runner writing on). */
@@ -36,7 +43,9 @@ export interface LogScript {
 /** The kubelet's RFC 3339 nano timestamp of line i of a script (trailing zeros trimmed, as Go's RFC3339Nano). */
 export function scriptStamp(script: LogScript, i: number): string {
   const ms = Date.UTC(2026, 0, 1) + i * (script.stepMs ?? 250);
-  const nanos = String((ms % 1000) * 1_000_000 + 4321).padStart(9, '0').replace(/0+$/, '');
+  const nanos = String((ms % 1000) * 1_000_000 + 4321)
+    .padStart(9, '0')
+    .replace(/0+$/, '');
   return `${new Date(ms).toISOString().slice(0, 19)}.${nanos}Z`;
 }
 
@@ -55,7 +64,11 @@ export class FakePluginKube implements PluginKube {
 
   put(obj: KubernetesObject): void {
     const m = obj.metadata ?? {};
-    obj.metadata = { ...m, resourceVersion: String(this.rv++), creationTimestamp: m.creationTimestamp ?? new Date(Date.UTC(2026, 0, 1, 0, 0, this.rv)) };
+    obj.metadata = {
+      ...m,
+      resourceVersion: String(this.rv++),
+      creationTimestamp: m.creationTimestamp ?? new Date(Date.UTC(2026, 0, 1, 0, 0, this.rv)),
+    };
     this.objects.set(key(obj.apiVersion ?? '', obj.kind ?? '', m.namespace, m.name ?? ''), obj);
     this.notify();
   }
@@ -70,7 +83,12 @@ export class FakePluginKube implements PluginKube {
     return (this.objects.get(key(ref.apiVersion, ref.kind, ref.namespace, ref.name)) as T | undefined) ?? null;
   }
 
-  async list<T extends KubernetesObject = KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, labelSelector?: string): Promise<T[]> {
+  async list<T extends KubernetesObject = KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    labelSelector?: string,
+  ): Promise<T[]> {
     const wanted = parseSelector(labelSelector);
     return [...this.objects.values()].filter(
       (o) =>
@@ -100,7 +118,8 @@ export class FakePluginKube implements PluginKube {
     const m = obj.metadata ?? {};
     const current = this.objects.get(key(obj.apiVersion ?? '', obj.kind ?? '', m.namespace, m.name ?? ''));
     if (!current) throw new KubeApiError(404, 'NotFound', `${obj.kind} ${m.name} not found`);
-    if (m.resourceVersion !== current.metadata?.resourceVersion) throw new KubeApiError(409, 'Conflict', 'resourceVersion changed');
+    if (m.resourceVersion !== current.metadata?.resourceVersion)
+      throw new KubeApiError(409, 'Conflict', 'resourceVersion changed');
     if (opts.dryRun) {
       this.dryRunWrites.push(`replace ${obj.kind} ${m.namespace ?? ''}/${m.name}`);
       return structuredClone(obj);
@@ -111,7 +130,10 @@ export class FakePluginKube implements PluginKube {
     return copy;
   }
 
-  async delete(ref: ObjectRef, opts: { gracePeriodSeconds?: number; propagationPolicy?: string; dryRun?: boolean } = {}): Promise<boolean> {
+  async delete(
+    ref: ObjectRef,
+    opts: { gracePeriodSeconds?: number; propagationPolicy?: string; dryRun?: boolean } = {},
+  ): Promise<boolean> {
     if (opts.dryRun) {
       this.dryRunWrites.push(`delete ${ref.kind} ${ref.namespace ?? ''}/${ref.name}`);
       return this.objects.has(key(ref.apiVersion, ref.kind, ref.namespace, ref.name));
@@ -129,7 +151,10 @@ export class FakePluginKube implements PluginKube {
     return {
       job: (this.objects.get(key('batch/v1', 'Job', ns, job)) as V1Job | undefined) ?? null,
       pods: [...this.objects.values()].filter(
-        (o) => o.kind === 'Pod' && o.metadata?.namespace === ns && o.metadata?.labels?.['batch.kubernetes.io/job-name'] === job,
+        (o) =>
+          o.kind === 'Pod' &&
+          o.metadata?.namespace === ns &&
+          o.metadata?.labels?.['batch.kubernetes.io/job-name'] === job,
       ) as V1Pod[],
     };
   }
@@ -159,7 +184,14 @@ export class FakePluginKube implements PluginKube {
     for (const w of [...this.logWaiters]) w();
   }
 
-  async streamLogs(namespace: string, pod: string, _container: string, onLine: (line: string) => void, signal: AbortSignal, opts: LogStreamOptions = {}) {
+  async streamLogs(
+    namespace: string,
+    pod: string,
+    _container: string,
+    onLine: (line: string) => void,
+    signal: AbortSignal,
+    opts: LogStreamOptions = {},
+  ) {
     this.streamed.push(pod);
     this.logRequests.push({ pod, ...opts });
     const script = this.logs.get(`${namespace}/${pod}`);
@@ -229,7 +261,13 @@ export function runnerPod(
       creationTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, createdSecond)),
     },
     status: {
-      phase: state.terminated ? (state.terminated.exitCode === 0 ? 'Succeeded' : 'Failed') : state.running ? 'Running' : 'Pending',
+      phase: state.terminated
+        ? state.terminated.exitCode === 0
+          ? 'Succeeded'
+          : 'Failed'
+        : state.running
+          ? 'Running'
+          : 'Pending',
       containerStatuses: [
         {
           name: 'runner',
@@ -238,7 +276,13 @@ export function runnerPod(
           ready: Boolean(state.running),
           restartCount: 0,
           state: state.terminated
-            ? { terminated: { exitCode: state.terminated.exitCode, message: state.terminated.message, reason: state.terminated.reason ?? 'Completed' } }
+            ? {
+                terminated: {
+                  exitCode: state.terminated.exitCode,
+                  message: state.terminated.message,
+                  reason: state.terminated.reason ?? 'Completed',
+                },
+              }
             : state.running
               ? { running: { startedAt: new Date() } }
               : { waiting: { reason: state.waiting ?? 'ContainerCreating' } },
@@ -249,12 +293,21 @@ export function runnerPod(
 }
 
 export function statefulSet(ns: string, name: string, replicas = 3): KubernetesObject {
-  return { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name, namespace: ns }, spec: { replicas } } as KubernetesObject;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name, namespace: ns },
+    spec: { replicas },
+  } as KubernetesObject;
 }
 
 export function installRunnerRbac(kube: FakePluginKube, ns: string): void {
   kube.put({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'crate-decommission', namespace: ns } });
-  kube.put({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'crate-decommission', namespace: ns } });
+  kube.put({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'crate-decommission', namespace: ns },
+  });
 }
 
 export interface TestContext extends CliContext {
@@ -266,7 +319,15 @@ export interface TestContext extends CliContext {
 }
 
 /** A CliContext; without `kube`, connect() and loadEngine() throw (nothing may touch a cluster). */
-export function testContext(opts: { kube?: FakePluginKube; files?: Record<string, string>; engine?: EngineApi; tty?: boolean; namespace?: string } = {}): TestContext {
+export function testContext(
+  opts: {
+    kube?: FakePluginKube;
+    files?: Record<string, string>;
+    engine?: EngineApi;
+    tty?: boolean;
+    namespace?: string;
+  } = {},
+): TestContext {
   const out = new CaptureWriter(opts.tty ?? false);
   const err = new CaptureWriter(false);
   const abort = new AbortController();
@@ -301,8 +362,10 @@ export function testContext(opts: { kube?: FakePluginKube; files?: Record<string
     async readFile(path: string) {
       const text = opts.files?.[path];
       const isDir = Object.keys(opts.files ?? {}).some((k) => k.startsWith(`${path.replace(/\/$/, '')}/`));
-      if (text === undefined && isDir) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read`), { code: 'EISDIR' });
-      if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' });
+      if (text === undefined && isDir)
+        throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read`), { code: 'EISDIR' });
+      if (text === undefined)
+        throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' });
       return text;
     },
     /** The `files` keys under `path/`, as a directory listing (a file's own directories from its key). */

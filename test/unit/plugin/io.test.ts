@@ -42,7 +42,13 @@ async function worldContext() {
   };
   ctx.connect = async () => {
     ctx.connectCalls += 1;
-    return { namespace: 'crate', kube, identity: 'tester@test', target: TARGET, engineDeps: async (log, signal) => w.deps({ log, signal }) };
+    return {
+      namespace: 'crate',
+      kube,
+      identity: 'tester@test',
+      target: TARGET,
+      engineDeps: async (log, signal) => w.deps({ log, signal }),
+    };
   };
   return { w, kube, ctx };
 }
@@ -127,7 +133,9 @@ describe('confirmation', () => {
       return false;
     };
     expect(await runCli(['rollout', 'sts/crate', '-n', 'crate'], ctx)).toBe(0);
-    expect(questions[0]!.split('\n')[1]).toMatch(/^pods: the runner decides the order; it could not be read from here: /);
+    expect(questions[0]!.split('\n')[1]).toMatch(
+      /^pods: the runner decides the order; it could not be read from here: /,
+    );
   });
 
   it('answering yes runs on the same connection (the kubeconfig is loaded once)', async () => {
@@ -163,7 +171,13 @@ describe('confirmation', () => {
 async function worldContextFrom(w: World, kube: FakePluginKube) {
   const ctx = testContext({ kube, namespace: 'crate' });
   ctx.loadEngine = async () => loadEngine();
-  ctx.connect = async () => ({ namespace: 'crate', kube, identity: 'tester@test', target: TARGET, engineDeps: async (log, signal) => w.deps({ log, signal }) });
+  ctx.connect = async () => ({
+    namespace: 'crate',
+    kube,
+    identity: 'tester@test',
+    target: TARGET,
+    engineDeps: async (log, signal) => w.deps({ log, signal }),
+  });
   return { ctx };
 }
 
@@ -176,11 +190,42 @@ describe('kubectl flags reach the cluster factory', () => {
       throw new Error('stop here');
     };
     const code = await runCli(
-      ['jobs', 'list', '--context', 'prod', '--cluster', 'c1', '--user', 'u1', '-n', 'crate', '--as', 'alice', '--as-group', 'g1', '--as-group', 'g2', '--request-timeout', '45s', '--insecure-skip-tls-verify'],
+      [
+        'jobs',
+        'list',
+        '--context',
+        'prod',
+        '--cluster',
+        'c1',
+        '--user',
+        'u1',
+        '-n',
+        'crate',
+        '--as',
+        'alice',
+        '--as-group',
+        'g1',
+        '--as-group',
+        'g2',
+        '--request-timeout',
+        '45s',
+        '--insecure-skip-tls-verify',
+      ],
       ctx,
     );
     expect(code).toBe(1);
-    expect(seen).toEqual([{ context: 'prod', cluster: 'c1', user: 'u1', namespace: 'crate', as: 'alice', asGroups: ['g1', 'g2'], requestTimeout: '45s', insecureSkipTlsVerify: true }]);
+    expect(seen).toEqual([
+      {
+        context: 'prod',
+        cluster: 'c1',
+        user: 'u1',
+        namespace: 'crate',
+        as: 'alice',
+        asGroups: ['g1', 'g2'],
+        requestTimeout: '45s',
+        insecureSkipTlsVerify: true,
+      },
+    ]);
     expect(ctx.err.text).toBe('error: stop here\n');
   });
 });

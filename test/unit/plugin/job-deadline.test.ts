@@ -31,7 +31,14 @@ function podOf(set: V1StatefulSet, i: number, spec = set.spec!.template.spec!): 
   };
 }
 
-const rollout = (name: string) => buildTask({ operation: 'rollout', namespace: NS, target: parseTarget(`sts/${name}`, 'statefulset'), dryRun: false, raw: {} });
+const rollout = (name: string) =>
+  buildTask({
+    operation: 'rollout',
+    namespace: NS,
+    target: parseTarget(`sts/${name}`, 'statefulset'),
+    dryRun: false,
+    raw: {},
+  });
 
 describe('Job deadline per pod strategy', () => {
   it('a dc_util StatefulSet with a long grace period: every pod gets its whole delete grace period', async () => {
@@ -66,7 +73,9 @@ describe('Job deadline per pod strategy', () => {
     expect(target.deleteGraceSeconds?.[0]).toBeGreaterThanOrEqual(7290);
     expect(target.deleteGraceSeconds).toHaveLength(3);
     const o = task.options;
-    expect(deadlineSecondsFor(task, target)).toBeGreaterThanOrEqual(target.deleteGraceSeconds![0]! + 2 * 1200 + 3 * (o.podReadyTimeout + o.healthTimeout));
+    expect(deadlineSecondsFor(task, target)).toBeGreaterThanOrEqual(
+      target.deleteGraceSeconds![0]! + 2 * 1200 + 3 * (o.podReadyTimeout + o.healthTimeout),
+    );
   });
 
   it('a manual StatefulSet keeps the graceful-stop budget', async () => {
@@ -79,7 +88,9 @@ describe('Job deadline per pod strategy', () => {
     const target = await resolveTarget(kube, task);
     expect(target.deleteGraceSeconds).toBeUndefined();
     const o = task.options;
-    expect(deadlineSecondsFor(task, target)).toBe(3 * (o.decommissionTimeout + 30 + o.podReadyTimeout + o.healthTimeout + 60) + o.healthTimeout + 300);
+    expect(deadlineSecondsFor(task, target)).toBe(
+      3 * (o.decommissionTimeout + 30 + o.podReadyTimeout + o.healthTimeout + 60) + o.healthTimeout + 300,
+    );
   });
 
   it('a single-pod restart of a dc_util pod is budgeted by that pod', async () => {
@@ -87,9 +98,17 @@ describe('Job deadline per pod strategy', () => {
     const kube = new FakePluginKube();
     kube.put(set);
     kube.put(podOf(set, 1));
-    const task = buildTask({ operation: 'restart', namespace: NS, target: parseTarget('crate-data-hot-one-1', 'pod'), dryRun: false, raw: {} });
+    const task = buildTask({
+      operation: 'restart',
+      namespace: NS,
+      target: parseTarget('crate-data-hot-one-1', 'pod'),
+      dryRun: false,
+      raw: {},
+    });
     const target = await resolveTarget(kube, task);
     expect(target.pods).toBe(1);
-    expect(deadlineSecondsFor(task, target)).toBeGreaterThanOrEqual(detectStrategy(set).deleteGracePeriodSeconds + task.options.podReadyTimeout);
+    expect(deadlineSecondsFor(task, target)).toBeGreaterThanOrEqual(
+      detectStrategy(set).deleteGracePeriodSeconds + task.options.podReadyTimeout,
+    );
   });
 });

@@ -22,11 +22,22 @@ import { CaptureWriter, FakePluginKube, installRunnerRbac, runnerPod, statefulSe
 const NS = 'crate';
 const JOB = 'crate-decommission-rollout-crate-abcde';
 
-function job(name = JOB, conditions: Array<{ type: string; status: string; reason?: string; message?: string }> = []): V1Job {
+function job(
+  name = JOB,
+  conditions: Array<{ type: string; status: string; reason?: string; message?: string }> = [],
+): V1Job {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace: NS, labels: { 'app.kubernetes.io/name': 'crate-decommission', 'crate-decommission.crate.io/operation': 'rollout', 'crate-decommission.crate.io/cluster': 'crate' } },
+    metadata: {
+      name,
+      namespace: NS,
+      labels: {
+        'app.kubernetes.io/name': 'crate-decommission',
+        'crate-decommission.crate.io/operation': 'rollout',
+        'crate-decommission.crate.io/cluster': 'crate',
+      },
+    },
     spec: { template: { spec: { containers: [] } } },
     status: { conditions: conditions.map((c) => ({ ...c, lastTransitionTime: new Date() })) },
   } as V1Job;
@@ -51,14 +62,18 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
-const logLine = (msg: string, fields: Record<string, unknown> = {}) => JSON.stringify({ ts: '2026-01-01T00:00:00.000Z', level: 'info', msg, ...fields });
+const logLine = (msg: string, fields: Record<string, unknown> = {}) =>
+  JSON.stringify({ ts: '2026-01-01T00:00:00.000Z', level: 'info', msg, ...fields });
 
 describe('followJob', () => {
   it('streams the pod log, then reads the result from terminated.message and exits with its code', async () => {
     const kube = new FakePluginKube();
     kube.put(job());
     const end = deferred();
-    kube.logs.set(`${NS}/${JOB}-aaaaa`, { lines: [logLine('Using manual decommission for pod crate-0', { pod: 'crate-0', step: 'decommission' })], end: end.promise });
+    kube.logs.set(`${NS}/${JOB}-aaaaa`, {
+      lines: [logLine('Using manual decommission for pod crate-0', { pod: 'crate-0', step: 'decommission' })],
+      end: end.promise,
+    });
     kube.put(runnerPod(NS, JOB, `${JOB}-aaaaa`, { running: true }));
     const progress = recorder();
     const follow = followJob({ kube, namespace: NS, jobName: JOB, progress, signal: new AbortController().signal });
@@ -73,17 +88,39 @@ describe('followJob', () => {
     expect(kube.observing).toBe(0);
   });
 
-  it('prefers the full result of the runner\'s last log line over the 4 KiB termination summary (a plan cut to names)', async () => {
+  it("prefers the full result of the runner's last log line over the 4 KiB termination summary (a plan cut to names)", async () => {
     const kube = new FakePluginKube();
     kube.put(job());
     const end = deferred();
-    const full = { success: true, plan: { order: [{ podName: 'crate-0', nodeName: 'data-hot-0', strategy: 'manual' }], preflight: { healthy: true, nodeCount: 3, expectedNodes: 3 } } };
-    kube.logs.set(`${NS}/${JOB}-aaaaa`, { lines: [logLine('runner finished with exit code 0', { step: 'runner', exitCode: 0, result: full })], end: end.promise });
+    const full = {
+      success: true,
+      plan: {
+        order: [{ podName: 'crate-0', nodeName: 'data-hot-0', strategy: 'manual' }],
+        preflight: { healthy: true, nodeCount: 3, expectedNodes: 3 },
+      },
+    };
+    kube.logs.set(`${NS}/${JOB}-aaaaa`, {
+      lines: [logLine('runner finished with exit code 0', { step: 'runner', exitCode: 0, result: full })],
+      end: end.promise,
+    });
     kube.put(runnerPod(NS, JOB, `${JOB}-aaaaa`, { running: true }));
-    const follow = followJob({ kube, namespace: NS, jobName: JOB, progress: recorder(), signal: new AbortController().signal });
+    const follow = followJob({
+      kube,
+      namespace: NS,
+      jobName: JOB,
+      progress: recorder(),
+      signal: new AbortController().signal,
+    });
     await tick();
     // What runner/termination.ts's summary keeps of a plan too big for 4 KiB: the order as pod names only.
-    const summary = { operation: 'plan', namespace: NS, target: 'statefulset/crate', success: true, plan: { order: ['crate-0'], preflightFailedChecks: [] }, exitCode: 0 };
+    const summary = {
+      operation: 'plan',
+      namespace: NS,
+      target: 'statefulset/crate',
+      success: true,
+      plan: { order: ['crate-0'], preflightFailedChecks: [] },
+      exitCode: 0,
+    };
     kube.put(runnerPod(NS, JOB, `${JOB}-aaaaa`, { terminated: { exitCode: 0, message: JSON.stringify(summary) } }));
     end.resolve();
     const outcome = await follow;
@@ -91,14 +128,29 @@ describe('followJob', () => {
     expect(outcome.result).toEqual({ ...summary, ...full });
   });
 
-  it('keeps the termination result when the log line\'s result is from an earlier runner pod', async () => {
+  it("keeps the termination result when the log line's result is from an earlier runner pod", async () => {
     const kube = new FakePluginKube();
     kube.put(job());
     const end1 = deferred();
     const end2 = deferred();
-    kube.logs.set(`${NS}/${JOB}-first`, { lines: [logLine('runner finished with exit code 1', { step: 'runner', exitCode: 1, result: { success: false, stale: true } })], end: end1.promise });
+    kube.logs.set(`${NS}/${JOB}-first`, {
+      lines: [
+        logLine('runner finished with exit code 1', {
+          step: 'runner',
+          exitCode: 1,
+          result: { success: false, stale: true },
+        }),
+      ],
+      end: end1.promise,
+    });
     kube.put(runnerPod(NS, JOB, `${JOB}-first`, { running: true }, 1));
-    const follow = followJob({ kube, namespace: NS, jobName: JOB, progress: recorder(), signal: new AbortController().signal });
+    const follow = followJob({
+      kube,
+      namespace: NS,
+      jobName: JOB,
+      progress: recorder(),
+      signal: new AbortController().signal,
+    });
     await tick();
     kube.put(runnerPod(NS, JOB, `${JOB}-first`, { terminated: { exitCode: 1, message: '{"success":false}' } }, 1));
     end1.resolve();
@@ -116,8 +168,14 @@ describe('followJob', () => {
     kube.put(job());
     const end1 = deferred();
     const end2 = deferred();
-    kube.logs.set(`${NS}/${JOB}-first`, { lines: [logLine('restarting pod crate-2', { pod: 'crate-2' })], end: end1.promise });
-    kube.logs.set(`${NS}/${JOB}-second`, { lines: [logLine('pod crate-2 already restarted by this operation: skipped', { pod: 'crate-2' })], end: end2.promise });
+    kube.logs.set(`${NS}/${JOB}-first`, {
+      lines: [logLine('restarting pod crate-2', { pod: 'crate-2' })],
+      end: end1.promise,
+    });
+    kube.logs.set(`${NS}/${JOB}-second`, {
+      lines: [logLine('pod crate-2 already restarted by this operation: skipped', { pod: 'crate-2' })],
+      end: end2.promise,
+    });
     kube.put(runnerPod(NS, JOB, `${JOB}-first`, { running: true }, 1));
     const progress = recorder();
     const follow = followJob({ kube, namespace: NS, jobName: JOB, progress, signal: new AbortController().signal });
@@ -134,14 +192,25 @@ describe('followJob', () => {
     await tick();
     expect(kube.streamed).toEqual([`${JOB}-first`, `${JOB}-second`]);
     const failed = { success: false, error: 'Cluster unhealthy: RED', errorKind: 'refused', exitCode: 3 };
-    kube.put(runnerPod(NS, JOB, `${JOB}-second`, { terminated: { exitCode: 3, message: JSON.stringify(failed), reason: 'Error' } }, 2));
+    kube.put(
+      runnerPod(
+        NS,
+        JOB,
+        `${JOB}-second`,
+        { terminated: { exitCode: 3, message: JSON.stringify(failed), reason: 'Error' } },
+        2,
+      ),
+    );
     kube.put(job(JOB, [{ type: 'Failed', status: 'True', reason: 'PodFailurePolicy' }]));
     end2.resolve();
     const outcome = await follow;
     expect(outcome.exitCode).toBe(3);
     expect(outcome.result).toEqual(failed);
     expect(outcome.pods).toEqual([`${JOB}-first`, `${JOB}-second`]);
-    expect(progress.events.filter((e) => e.startsWith('pod '))).toEqual([`pod ${JOB}-first #1`, `pod ${JOB}-second #2`]);
+    expect(progress.events.filter((e) => e.startsWith('pod '))).toEqual([
+      `pod ${JOB}-first #1`,
+      `pod ${JOB}-second #2`,
+    ]);
     expect(progress.events.some((e) => e.includes('already restarted'))).toBe(true);
   });
 
@@ -153,7 +222,13 @@ describe('followJob', () => {
     kube.put(runnerPod(NS, JOB, `${JOB}-b`, { terminated: { exitCode: 0, message: '{"success":true}' } }, 9));
     kube.put(runnerPod(NS, JOB, `${JOB}-a`, { terminated: { exitCode: 1, message: '{"success":false}' } }, 3));
     const progress = recorder();
-    const outcome = await followJob({ kube, namespace: NS, jobName: JOB, progress, signal: new AbortController().signal });
+    const outcome = await followJob({
+      kube,
+      namespace: NS,
+      jobName: JOB,
+      progress,
+      signal: new AbortController().signal,
+    });
     expect(kube.streamed).toEqual([`${JOB}-a`, `${JOB}-b`]);
     expect(progress.events.filter((e) => e.startsWith('line '))).toEqual(['line first', 'line second']);
     expect(outcome.exitCode).toBe(0);
@@ -178,9 +253,26 @@ describe('followJob', () => {
     const kube = new FakePluginKube();
     kube.put(job());
     kube.logs.set(`${NS}/${JOB}-a`, { lines: [] });
-    kube.put(runnerPod(NS, JOB, `${JOB}-a`, { terminated: { exitCode: 143, reason: 'Error', message: 'tail of the log' } }));
-    kube.put(job(JOB, [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' }]));
-    const outcome = await followJob({ kube, namespace: NS, jobName: JOB, progress: recorder(), signal: new AbortController().signal });
+    kube.put(
+      runnerPod(NS, JOB, `${JOB}-a`, { terminated: { exitCode: 143, reason: 'Error', message: 'tail of the log' } }),
+    );
+    kube.put(
+      job(JOB, [
+        {
+          type: 'Failed',
+          status: 'True',
+          reason: 'DeadlineExceeded',
+          message: 'Job was active longer than specified deadline',
+        },
+      ]),
+    );
+    const outcome = await followJob({
+      kube,
+      namespace: NS,
+      jobName: JOB,
+      progress: recorder(),
+      signal: new AbortController().signal,
+    });
     expect(outcome.exitCode).toBe(4);
     expect(outcome.failure).toMatch(/deadline/);
   });
@@ -188,7 +280,13 @@ describe('followJob', () => {
   it('a deleted Job ends the follow with exit 1', async () => {
     const kube = new FakePluginKube();
     kube.put(job());
-    const follow = followJob({ kube, namespace: NS, jobName: JOB, progress: recorder(), signal: new AbortController().signal });
+    const follow = followJob({
+      kube,
+      namespace: NS,
+      jobName: JOB,
+      progress: recorder(),
+      signal: new AbortController().signal,
+    });
     await tick();
     kube.remove('batch/v1', 'Job', NS, JOB);
     const outcome = await follow;
@@ -227,7 +325,13 @@ describe('parseTerminationMessage', () => {
 });
 
 describe('prerequisites and target', () => {
-  const task = buildTask({ operation: 'rollout', namespace: NS, target: parseTarget('sts/crate', 'statefulset'), dryRun: false, raw: {} });
+  const task = buildTask({
+    operation: 'rollout',
+    namespace: NS,
+    target: parseTarget('sts/crate', 'statefulset'),
+    dryRun: false,
+    raw: {},
+  });
 
   it('a missing target is bad input naming it', async () => {
     const kube = new FakePluginKube();
@@ -237,33 +341,61 @@ describe('prerequisites and target', () => {
 
   it('a pod resolves to its StatefulSet', async () => {
     const kube = new FakePluginKube();
-    kube.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'crate-1', namespace: NS, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'crate', uid: 'u' }] } });
-    const restart = buildTask({ operation: 'restart', namespace: NS, target: parseTarget('crate-1', 'pod'), dryRun: false, raw: {} });
+    kube.put({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'crate-1',
+        namespace: NS,
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'crate', uid: 'u' }],
+      },
+    });
+    const restart = buildTask({
+      operation: 'restart',
+      namespace: NS,
+      target: parseTarget('crate-1', 'pod'),
+      dryRun: false,
+      raw: {},
+    });
     expect(await resolveTarget(kube, restart)).toEqual({ cluster: 'crate', pods: 1 });
   });
 
   it('refuses when the user may not create Jobs', async () => {
     const kube = new FakePluginKube();
     kube.allowed = (r) => !(r.verb === 'create' && r.resource === 'jobs');
-    await expect(checkJobPrerequisites(kube, NS)).rejects.toThrow(/may not create jobs.batch in namespace crate.*--local/);
+    await expect(checkJobPrerequisites(kube, NS)).rejects.toThrow(
+      /may not create jobs.batch in namespace crate.*--local/,
+    );
   });
 
   it('says how to install the RBAC when the ServiceAccount is missing', async () => {
     const kube = new FakePluginKube();
-    await expect(checkJobPrerequisites(kube, NS)).rejects.toThrow('run: kubectl crate-decommission rbac install -n crate');
+    await expect(checkJobPrerequisites(kube, NS)).rejects.toThrow(
+      'run: kubectl crate-decommission rbac install -n crate',
+    );
   });
 
   it('accepts a cluster-wide binding', async () => {
     const kube = new FakePluginKube();
     kube.put({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'crate-decommission', namespace: NS } });
-    kube.put({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'crate-decommission-crate-crate-decommission' } });
+    kube.put({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'crate-decommission-crate-crate-decommission' },
+    });
     expect(await checkJobPrerequisites(kube, NS)).toEqual([]);
   });
 });
 
 describe('the Job', () => {
   it('is named, labelled and carries the runner args with --operation-id = its name', () => {
-    const task = buildTask({ operation: 'rollout', namespace: NS, target: parseTarget('sts/crate', 'statefulset'), dryRun: false, raw: { timeout: '20m' } });
+    const task = buildTask({
+      operation: 'rollout',
+      namespace: NS,
+      target: parseTarget('sts/crate', 'statefulset'),
+      dryRun: false,
+      raw: { timeout: '20m' },
+    });
     const j = buildJobForTask(task, { cluster: 'crate', pods: 3 }, { suffix: 'x7k2p' });
     expect(j.metadata?.name).toBe('crate-decommission-rollout-crate-x7k2p');
     expect(j.metadata?.labels).toMatchObject({
@@ -341,11 +473,20 @@ describe('rollout through the command line (Job mode)', () => {
     const kube = cluster();
     const ctx = testContext({ kube });
     const name = 'crate-decommission-rollout-crate-abcde';
-    kube.logs.set(`${NS}/${name}-p1`, { lines: [logLine('Decommission completed for pod crate-2 using manual strategy', { pod: 'crate-2' })] });
+    kube.logs.set(`${NS}/${name}-p1`, {
+      lines: [logLine('Decommission completed for pod crate-2 using manual strategy', { pod: 'crate-2' })],
+    });
     const run = runCli(['rollout', 'crate', '-n', NS, '--yes'], ctx);
     await tick();
     expect(kube.writes).toEqual([`create Job ${NS}/${name}`]);
-    const result = { cluster: 'crate', namespace: NS, success: true, dryRun: false, duration: 12, pods: [{ podName: 'crate-2', success: true, strategyUsed: 'manual', duration: 12 }] };
+    const result = {
+      cluster: 'crate',
+      namespace: NS,
+      success: true,
+      dryRun: false,
+      duration: 12,
+      pods: [{ podName: 'crate-2', success: true, strategyUsed: 'manual', duration: 12 }],
+    };
     kube.put(runnerPod(NS, name, `${name}-p1`, { terminated: { exitCode: 0, message: JSON.stringify(result) } }));
     expect(await run).toBe(0);
     expect(ctx.out.text).toContain('[crate-2] Decommission completed for pod crate-2 using manual strategy');
@@ -359,18 +500,29 @@ describe('rollout through the command line (Job mode)', () => {
     const name = 'crate-decommission-health-crate-abcde';
     const raw = logLine('health check', { step: 'health' });
     kube.logs.set(`${NS}/${name}-p1`, { lines: [raw] });
-    kube.put(runnerPod(NS, name, `${name}-p1`, { terminated: { exitCode: 3, message: JSON.stringify({ healthy: false, failedChecks: ['all_tables_green'] }) } }));
+    kube.put(
+      runnerPod(NS, name, `${name}-p1`, {
+        terminated: { exitCode: 3, message: JSON.stringify({ healthy: false, failedChecks: ['all_tables_green'] }) },
+      }),
+    );
     const run = runCli(['health', 'crate', '-n', NS, '-o', 'json', '--job'], ctx);
     await tick();
     // podFailurePolicy: exit 3 fails the Job at once (no retry).
     const created = (await kube.get<V1Job>({ apiVersion: 'batch/v1', kind: 'Job', namespace: NS, name })) as V1Job;
-    kube.put({ ...created, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'PodFailurePolicy', lastTransitionTime: new Date() }] } } as V1Job);
+    kube.put({
+      ...created,
+      status: {
+        conditions: [{ type: 'Failed', status: 'True', reason: 'PodFailurePolicy', lastTransitionTime: new Date() }],
+      },
+    } as V1Job);
     const code = await run;
     expect(code).toBe(3);
     expect(ctx.err.text).toContain(raw);
     expect(JSON.parse(ctx.out.text)).toEqual({ healthy: false, failedChecks: ['all_tables_green'] });
     // A read-only Job leaves nothing behind: deleted once its result was read.
-    expect(kube.deletes.map((d) => [d.ref.kind, d.ref.name, d.opts])).toEqual([['Job', name, { propagationPolicy: 'Background' }]]);
+    expect(kube.deletes.map((d) => [d.ref.kind, d.ref.name, d.opts])).toEqual([
+      ['Job', name, { propagationPolicy: 'Background' }],
+    ]);
     expect(await kube.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: NS, name })).toBeNull();
     expect(created.spec?.ttlSecondsAfterFinished).toBe(300);
   });
@@ -438,8 +590,22 @@ describe('rollout through the command line (Job mode)', () => {
   it('schedule create makes a Forbid CronJob running the rollout', async () => {
     const kube = cluster();
     const ctx = testContext({ kube });
-    expect(await runCli(['schedule', 'create', 'crate', '-n', NS, '--schedule', '0 3 * * 0', '--time-zone', 'Europe/Vienna'], ctx)).toBe(0);
-    const cron = await kube.get<{ spec: { schedule: string; timeZone: string; concurrencyPolicy: string; jobTemplate: { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } } } } & V1Job>({
+    expect(
+      await runCli(
+        ['schedule', 'create', 'crate', '-n', NS, '--schedule', '0 3 * * 0', '--time-zone', 'Europe/Vienna'],
+        ctx,
+      ),
+    ).toBe(0);
+    const cron = await kube.get<
+      {
+        spec: {
+          schedule: string;
+          timeZone: string;
+          concurrencyPolicy: string;
+          jobTemplate: { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } };
+        };
+      } & V1Job
+    >({
       apiVersion: 'batch/v1',
       kind: 'CronJob',
       namespace: NS,
@@ -455,10 +621,14 @@ describe('rollout through the command line (Job mode)', () => {
     expect(await runCli(['schedule', 'create', 'crate', '-n', NS, '--schedule', '0 3 * * 0'], dup)).toBe(2);
     expect(dup.err.text).toMatch(/already exists.*schedule update/);
     const upd = testContext({ kube });
-    expect(await runCli(['schedule', 'update', 'crate', '-n', NS, '--schedule', '0 4 * * 6', '--suspend'], upd)).toBe(0);
+    expect(await runCli(['schedule', 'update', 'crate', '-n', NS, '--schedule', '0 4 * * 6', '--suspend'], upd)).toBe(
+      0,
+    );
     const list = testContext({ kube });
     expect(await runCli(['schedule', 'list', '-n', NS, '-o', 'json'], list)).toBe(0);
-    expect(JSON.parse(list.out.text)).toMatchObject([{ name: 'crate-decommission-crate', schedule: '0 4 * * 6', suspend: true, cluster: 'crate' }]);
+    expect(JSON.parse(list.out.text)).toMatchObject([
+      { name: 'crate-decommission-crate', schedule: '0 4 * * 6', suspend: true, cluster: 'crate' },
+    ]);
     const del = testContext({ kube });
     expect(await runCli(['schedule', 'delete', 'crate', '-n', NS], del)).toBe(0);
     expect(del.out.text).toContain('cronjob.batch/crate-decommission-crate deleted');
@@ -510,10 +680,24 @@ describe('a runner without a JSON result', () => {
     const kube = new FakePluginKube();
     kube.put(job(JOB, [{ type: 'Failed', status: 'True', reason: 'PodFailurePolicy' }]));
     kube.logs.set(`${NS}/${JOB}-a`, { lines: [] });
-    const tail = ['kubelet: warning: something', JSON.stringify({ level: 'error', msg: 'in-cluster configuration: no service account token' }), JSON.stringify({ level: 'error', msg: 'second' })].join('\n');
+    const tail = [
+      'kubelet: warning: something',
+      JSON.stringify({ level: 'error', msg: 'in-cluster configuration: no service account token' }),
+      JSON.stringify({ level: 'error', msg: 'second' }),
+    ].join('\n');
     kube.put(runnerPod(NS, JOB, `${JOB}-a`, { terminated: { exitCode: 2, message: tail, reason: 'Error' } }));
-    const outcome = await followJob({ kube, namespace: NS, jobName: JOB, progress: recorder(), signal: new AbortController().signal });
-    expect(outcome).toMatchObject({ exitCode: 2, result: null, failure: 'runner: in-cluster configuration: no service account token' });
+    const outcome = await followJob({
+      kube,
+      namespace: NS,
+      jobName: JOB,
+      progress: recorder(),
+      signal: new AbortController().signal,
+    });
+    expect(outcome).toMatchObject({
+      exitCode: 2,
+      result: null,
+      failure: 'runner: in-cluster configuration: no service account token',
+    });
   });
 });
 
@@ -529,9 +713,21 @@ describe('-o json when the runner wrote no result', () => {
     const run = runCli(['rollout', 'crate', '-n', NS, '--yes', '-o', 'json'], ctx);
     await tick();
     const created = (await kube.get<V1Job>({ apiVersion: 'batch/v1', kind: 'Job', namespace: NS, name })) as V1Job;
-    kube.put({ ...created, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', lastTransitionTime: new Date() }] } } as V1Job);
+    kube.put({
+      ...created,
+      status: {
+        conditions: [
+          { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', lastTransitionTime: new Date() },
+        ],
+      },
+    } as V1Job);
     expect(await run).toBe(1);
-    expect(JSON.parse(ctx.out.text)).toMatchObject({ job: name, success: false, exitCode: 1, error: expect.stringMatching(/137.*OOMKilled/) });
+    expect(JSON.parse(ctx.out.text)).toMatchObject({
+      job: name,
+      success: false,
+      exitCode: 1,
+      error: expect.stringMatching(/137.*OOMKilled/),
+    });
     const errLines = ctx.err.lines;
     for (const l of errLines.slice(0, -1)) expect(() => JSON.parse(l)).not.toThrow();
     expect(errLines.at(-1)).toMatch(/^error: /);

@@ -34,8 +34,15 @@ const SLOW_OK = ['--pod-ready-timeout', '3000s', '--health-timeout', '3000s'];
 
 describe('--local', () => {
   it('rolls a cluster with progress lines and the result, exit 0', async () => {
-    const { w, ctx } = await localContext({ replicas: 3, preStop: 'none', tables: [{ name: 't', shards: 3, replicas: 1 }] });
-    const code = await runCli(['rollout', `sts/${w.statefulSetName}`, '-n', 'crate', '--local', '--yes', ...SLOW_OK], ctx);
+    const { w, ctx } = await localContext({
+      replicas: 3,
+      preStop: 'none',
+      tables: [{ name: 't', shards: 3, replicas: 1 }],
+    });
+    const code = await runCli(
+      ['rollout', `sts/${w.statefulSetName}`, '-n', 'crate', '--local', '--yes', ...SLOW_OK],
+      ctx,
+    );
     expect(ctx.err.text).toBe('');
     expect(code).toBe(0);
     expect(ctx.out.text).toMatch(/crate-2/);
@@ -61,8 +68,14 @@ describe('--local', () => {
 
   it('plan -o name lists the pods in order; -o wide adds the StatefulSet; --no-headers drops table headers', async () => {
     const { w, ctx } = await localContext({ replicas: 3, preStop: 'none' });
-    expect(await runCli(['plan', w.statefulSetName, '-n', 'crate', '--local', '-o', 'name'], ctx), ctx.err.text).toBe(0);
-    expect(ctx.out.lines).toEqual([`pod/${w.statefulSetName}-2`, `pod/${w.statefulSetName}-1`, `pod/${w.statefulSetName}-0`]);
+    expect(await runCli(['plan', w.statefulSetName, '-n', 'crate', '--local', '-o', 'name'], ctx), ctx.err.text).toBe(
+      0,
+    );
+    expect(ctx.out.lines).toEqual([
+      `pod/${w.statefulSetName}-2`,
+      `pod/${w.statefulSetName}-1`,
+      `pod/${w.statefulSetName}-0`,
+    ]);
     const wide = (await localContext({ replicas: 3, preStop: 'none' })).ctx;
     expect(await runCli(['plan', w.statefulSetName, '-n', 'crate', '--local', '-o', 'wide'], wide)).toBe(0);
     expect(wide.out.text).toMatch(/#\s+POD\s+STATEFULSET\s+NODE/);
@@ -77,7 +90,9 @@ describe('--local', () => {
     expect(await runCli(['health', w.statefulSetName, '-n', 'crate', '--local', '-o', 'name'], ctx)).toBe(0);
     expect(ctx.out.text).toBe('');
     const jp = (await localContext({ replicas: 3, preStop: 'none' })).ctx;
-    expect(await runCli(['health', w.statefulSetName, '-n', 'crate', '--local', '-o', 'jsonpath={.healthStatus}'], jp)).toBe(0);
+    expect(
+      await runCli(['health', w.statefulSetName, '-n', 'crate', '--local', '-o', 'jsonpath={.healthStatus}'], jp),
+    ).toBe(0);
     expect(jp.out.text).toBe('GREEN\n');
     const bare = (await localContext({ replicas: 3, preStop: 'none' })).ctx;
     expect(await runCli(['health', w.statefulSetName, '-n', 'crate', '--local', '--no-headers'], bare)).toBe(0);
@@ -87,7 +102,9 @@ describe('--local', () => {
   it('--dry-run changes nothing', async () => {
     const { w, ctx } = await localContext({ replicas: 3, preStop: 'none' });
     const before = w.kube.podHistory.length;
-    expect(await runCli(['rollout', w.statefulSetName, '-n', 'crate', '--local', '--dry-run', ...SLOW_OK], ctx)).toBe(0);
+    expect(await runCli(['rollout', w.statefulSetName, '-n', 'crate', '--local', '--dry-run', ...SLOW_OK], ctx)).toBe(
+      0,
+    );
     expect(w.kube.podHistory.length).toBe(before);
     expect(w.crate.writes).toEqual([]);
   });

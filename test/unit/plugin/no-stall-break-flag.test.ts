@@ -15,7 +15,10 @@ async function jobArgs(flags: string[]): Promise<{ code: number; args: string[];
   const ctx = testContext({ kube });
   const code = await runCli(['rollout', 'sts/crate', '-n', 'crate', '--dry-run=client', '-o', 'json', ...flags], ctx);
   const text = ctx.out.lines.join('\n');
-  const job = code === 0 ? (JSON.parse(text) as { spec: { template: { spec: { containers: Array<{ args?: string[] }> } } } }) : null;
+  const job =
+    code === 0
+      ? (JSON.parse(text) as { spec: { template: { spec: { containers: Array<{ args?: string[] }> } } } })
+      : null;
   return { code, args: job?.spec.template.spec.containers[0]?.args ?? [], err: ctx.err.lines.join('\n') };
 }
 
@@ -25,7 +28,13 @@ describe('--no-stall-break on the command line', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.args).toContain('--no-stall-break');
     const back = parseRunnerArgs(r.args);
-    const task = buildTask({ operation: back.operation, namespace: 'crate', target: back.target, dryRun: false, raw: back.raw });
+    const task = buildTask({
+      operation: back.operation,
+      namespace: 'crate',
+      target: back.target,
+      dryRun: false,
+      raw: back.raw,
+    });
     expect(task.options).toMatchObject({ noStallBreak: true, stallIdleSeconds: 15 });
   });
 
@@ -34,7 +43,10 @@ describe('--no-stall-break on the command line', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.args).not.toContain('--no-stall-break');
     const back = parseRunnerArgs(r.args);
-    expect(buildTask({ operation: back.operation, namespace: 'crate', target: back.target, dryRun: false, raw: back.raw }).options.noStallBreak).toBeUndefined();
+    expect(
+      buildTask({ operation: back.operation, namespace: 'crate', target: back.target, dryRun: false, raw: back.raw })
+        .options.noStallBreak,
+    ).toBeUndefined();
   });
 
   it('is accepted by restart, decommission and plan too', async () => {
@@ -46,7 +58,16 @@ describe('--no-stall-break on the command line', () => {
       const kube = new FakePluginKube();
       const sts = statefulSet('crate', 'crate', 3) as { spec?: { template?: { spec?: unknown } } };
       kube.put(sts as never);
-      kube.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'crate-0', namespace: 'crate', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'crate', uid: 'u' }] }, spec: sts.spec?.template?.spec } as never);
+      kube.put({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: 'crate-0',
+          namespace: 'crate',
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'crate', uid: 'u' }],
+        },
+        spec: sts.spec?.template?.spec,
+      } as never);
       installRunnerRbac(kube, 'crate');
       const ctx = testContext({ kube });
       const code = await runCli(argv, ctx);

@@ -31,17 +31,41 @@ beforeAll(async () => {
     }
     // API discovery (client-node's object API looks the resource up first).
     if (u.pathname === '/apis/batch/v1') {
-      res.end(JSON.stringify({ kind: 'APIResourceList', groupVersion: 'batch/v1', resources: [{ name: 'jobs', namespaced: true, kind: 'Job', verbs: ['list', 'watch'] }] }));
+      res.end(
+        JSON.stringify({
+          kind: 'APIResourceList',
+          groupVersion: 'batch/v1',
+          resources: [{ name: 'jobs', namespaced: true, kind: 'Job', verbs: ['list', 'watch'] }],
+        }),
+      );
       return;
     }
     if (u.pathname === '/api/v1') {
-      res.end(JSON.stringify({ kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'pods', namespaced: true, kind: 'Pod', verbs: ['list', 'watch'] }] }));
+      res.end(
+        JSON.stringify({
+          kind: 'APIResourceList',
+          groupVersion: 'v1',
+          resources: [{ name: 'pods', namespaced: true, kind: 'Pod', verbs: ['list', 'watch'] }],
+        }),
+      );
       return;
     }
     if (u.pathname.endsWith('/jobs')) {
       lists += 1;
-      const item = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'job', namespace: 'ns', resourceVersion: String(lists) }, status: { active: 1 } };
-      res.end(JSON.stringify({ apiVersion: 'batch/v1', kind: 'JobList', metadata: { resourceVersion: String(lists) }, items: [item] }));
+      const item = {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'job', namespace: 'ns', resourceVersion: String(lists) },
+        status: { active: 1 },
+      };
+      res.end(
+        JSON.stringify({
+          apiVersion: 'batch/v1',
+          kind: 'JobList',
+          metadata: { resourceVersion: String(lists) },
+          items: [item],
+        }),
+      );
       return;
     }
     res.end(JSON.stringify({ apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '1' }, items: [] }));
@@ -90,7 +114,10 @@ describe('observeJob keeps the process alive while its watches are re-establishe
   it('every watch ends at once: the Job is re-listed, the process does not exit 13 in between', async () => {
     const node = join(root, 'node_modules', 'node', 'bin', 'node');
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(node, [join(out, 'entry.mjs')], { env: { PATH: '/usr/bin:/bin', SERVER: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(node, [join(out, 'entry.mjs')], {
+        env: { PATH: '/usr/bin:/bin', SERVER: url },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -48,7 +48,14 @@ describe('YAML without anchors or aliases', () => {
 });
 
 describe('jsonpath (kubectl templates)', () => {
-  const data = { kind: 'List', items: [{ name: 'a', n: 1, tags: ['x', 'y'] }, { name: 'b', n: 2, tags: [] }], 'dotted.key': 'v' };
+  const data = {
+    kind: 'List',
+    items: [
+      { name: 'a', n: 1, tags: ['x', 'y'] },
+      { name: 'b', n: 2, tags: [] },
+    ],
+    'dotted.key': 'v',
+  };
   it.each([
     ['{.kind}', 'List'],
     ['.kind', 'List'],
@@ -71,8 +78,19 @@ function job(name: string, started: string, completed?: string): V1Job {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace: NS, labels: { 'app.kubernetes.io/name': 'crate-decommission', 'crate-decommission.crate.io/operation': 'rollout', 'crate-decommission.crate.io/cluster': 'crate' } },
-    status: { startTime: new Date(started), ...(completed ? { completionTime: new Date(completed), conditions: [{ type: 'Complete', status: 'True' }] } : {}) },
+    metadata: {
+      name,
+      namespace: NS,
+      labels: {
+        'app.kubernetes.io/name': 'crate-decommission',
+        'crate-decommission.crate.io/operation': 'rollout',
+        'crate-decommission.crate.io/cluster': 'crate',
+      },
+    },
+    status: {
+      startTime: new Date(started),
+      ...(completed ? { completionTime: new Date(completed), conditions: [{ type: 'Complete', status: 'True' }] } : {}),
+    },
   } as unknown as V1Job;
 }
 
@@ -110,7 +128,10 @@ describe('jobs list', () => {
 
   it('-o jsonpath on the rows', async () => {
     const ctx = testContext({ kube: jobsCluster() });
-    expect(await runCli(['jobs', 'list', '-n', NS, '-o', 'jsonpath={range [*]}{.name} {.status}{"\\n"}{end}'], ctx), ctx.err.text).toBe(0);
+    expect(
+      await runCli(['jobs', 'list', '-n', NS, '-o', 'jsonpath={range [*]}{.name} {.status}{"\\n"}{end}'], ctx),
+      ctx.err.text,
+    ).toBe(0);
     expect(ctx.out.lines[1]).toBe('j-old Complete');
   });
 });
@@ -132,7 +153,9 @@ describe('-o json|yaml on the commands that change things', () => {
     const ctx = testContext({ kube });
     expect(await runCli(['rbac', 'uninstall', '-n', NS, '--yes', '-o', 'yaml'], ctx)).toBe(0);
     expect(ctx.out.text).toContain('kind: List');
-    expect(ctx.out.text).toMatch(/object: serviceaccount\/crate-decommission\n\s+namespace: crate\n\s+action: deleted|object: serviceaccount\/crate-decommission\n\s+action: deleted/);
+    expect(ctx.out.text).toMatch(
+      /object: serviceaccount\/crate-decommission\n\s+namespace: crate\n\s+action: deleted|object: serviceaccount\/crate-decommission\n\s+action: deleted/,
+    );
   });
 
   it('schedule create -o json prints the CronJob created', async () => {
@@ -140,12 +163,17 @@ describe('-o json|yaml on the commands that change things', () => {
     kube.put(statefulSet(NS, 'crate', 3));
     installRunnerRbac(kube, NS);
     const ctx = testContext({ kube });
-    expect(await runCli(['schedule', 'create', 'crate', '-n', NS, '--schedule', '0 3 * * 0', '-o', 'json'], ctx), ctx.err.text).toBe(0);
+    expect(
+      await runCli(['schedule', 'create', 'crate', '-n', NS, '--schedule', '0 3 * * 0', '-o', 'json'], ctx),
+      ctx.err.text,
+    ).toBe(0);
     const list = JSON.parse(ctx.out.text) as { items: Array<{ kind: string; metadata: { name: string } }> };
     expect(list.items[0]).toMatchObject({ kind: 'CronJob', metadata: { name: 'crate-decommission-crate' } });
     const del = testContext({ kube });
     expect(await runCli(['schedule', 'delete', 'crate', '-n', NS, '-o', 'json'], del), del.err.text).toBe(0);
-    expect(JSON.parse(del.out.text).items).toEqual([{ object: 'cronjob.batch/crate-decommission-crate', namespace: NS, action: 'deleted' }]);
+    expect(JSON.parse(del.out.text).items).toEqual([
+      { object: 'cronjob.batch/crate-decommission-crate', namespace: NS, action: 'deleted' },
+    ]);
   });
 
   it('jobs cancel -o json prints what was deleted', async () => {

@@ -14,22 +14,71 @@ const OWN = join(import.meta.dirname, 'fixtures');
 // Expected values follow each fixture's header comment (dc_util's effective timeout and the delete grace period).
 const TABLE: Array<[file: string, expected: Record<string, unknown>]> = [
   // No -proto (dc_util's default https) against a CrateDB serving plain HTTP: dc_util cannot connect (issue 8 item 1).
-  [join(SHARED, 'crate-operator-data-hot.yaml'), { strategy: 'manual', hasPrestopHook: true, hasDcUtil: true, dcUtilTimeoutSeconds: 1080, dcUtilSkips: true, dcUtilProto: 'https', servedScheme: 'http' }],
-  [join(SHARED, 'dc-util-direct-argv.yaml'), { strategy: 'manual', hasDcUtil: true, dcUtilTimeoutSeconds: 720, deleteGracePeriodSeconds: 30, dcUtilProto: 'https', servedScheme: 'http' }],
-  [join(SHARED, 'dc-util-proto-http.yaml'), { strategy: 'kubernetes_managed', hasDcUtil: true, dcUtilTimeoutSeconds: 1080, deleteGracePeriodSeconds: 1200, dcUtilProto: 'http', servedScheme: 'http' }],
-  [join(SHARED, 'dc-util-disabled.yaml'), { strategy: 'manual', hasPrestopHook: true, hasDcUtil: true, dcUtilSkips: true }],
-  [join(SHARED, 'helm-service-and-statefulset.yaml'), { strategy: 'manual', hasDcUtil: true, dcUtilTimeoutSeconds: 900, dcUtilProto: 'https', servedScheme: 'http' }],
+  [
+    join(SHARED, 'crate-operator-data-hot.yaml'),
+    {
+      strategy: 'manual',
+      hasPrestopHook: true,
+      hasDcUtil: true,
+      dcUtilTimeoutSeconds: 1080,
+      dcUtilSkips: true,
+      dcUtilProto: 'https',
+      servedScheme: 'http',
+    },
+  ],
+  [
+    join(SHARED, 'dc-util-direct-argv.yaml'),
+    {
+      strategy: 'manual',
+      hasDcUtil: true,
+      dcUtilTimeoutSeconds: 720,
+      deleteGracePeriodSeconds: 30,
+      dcUtilProto: 'https',
+      servedScheme: 'http',
+    },
+  ],
+  [
+    join(SHARED, 'dc-util-proto-http.yaml'),
+    {
+      strategy: 'kubernetes_managed',
+      hasDcUtil: true,
+      dcUtilTimeoutSeconds: 1080,
+      deleteGracePeriodSeconds: 1200,
+      dcUtilProto: 'http',
+      servedScheme: 'http',
+    },
+  ],
+  [
+    join(SHARED, 'dc-util-disabled.yaml'),
+    { strategy: 'manual', hasPrestopHook: true, hasDcUtil: true, dcUtilSkips: true },
+  ],
+  [
+    join(SHARED, 'helm-service-and-statefulset.yaml'),
+    { strategy: 'manual', hasDcUtil: true, dcUtilTimeoutSeconds: 900, dcUtilProto: 'https', servedScheme: 'http' },
+  ],
   [join(SHARED, 'plain-manual.yaml'), { strategy: 'manual', hasPrestopHook: false, hasDcUtil: false }],
   [join(SHARED, 'sleep-prestop-single-node.yaml'), { strategy: 'manual', hasPrestopHook: true, hasDcUtil: false }],
 ];
 
-const FIELDS = ['strategy', 'hasPrestopHook', 'hasDcUtil', 'dcUtilTimeoutSeconds', 'deleteGracePeriodSeconds', 'minAvailability', 'reasons'];
+const FIELDS = [
+  'strategy',
+  'hasPrestopHook',
+  'hasDcUtil',
+  'dcUtilTimeoutSeconds',
+  'deleteGracePeriodSeconds',
+  'minAvailability',
+  'reasons',
+];
 
 describe('plan -f on the shared manifests', () => {
   it.each(TABLE)('%s', async (file, expected) => {
     const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
     expect(await runCli(['plan', '-f', file, '-o', 'json'], ctx)).toBe(0);
-    const list = JSON.parse(ctx.out.text) as { apiVersion: string; kind: string; items: Array<Record<string, unknown>> };
+    const list = JSON.parse(ctx.out.text) as {
+      apiVersion: string;
+      kind: string;
+      items: Array<Record<string, unknown>>;
+    };
     // One StatefulSet: still a List, its one item carrying the fields.
     expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List' });
     expect(list.items).toHaveLength(1);
@@ -43,7 +92,7 @@ describe('plan -f on the shared manifests', () => {
 });
 
 describe('plan -f shows the dc_util scheme check', () => {
-  it('names dc_util\'s -proto and the scheme CrateDB serves, and why that means manual', async () => {
+  it("names dc_util's -proto and the scheme CrateDB serves, and why that means manual", async () => {
     const file = join(SHARED, 'crate-operator-data-hot.yaml');
     const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
     expect(await runCli(['plan', '-f', file], ctx)).toBe(0);
@@ -79,7 +128,10 @@ describe('plan -f on our own manifests', () => {
     expect(await runCli(['plan', '-f', file, '-o', 'yaml'], ctx)).toBe(0);
     const doc = parseYaml(ctx.out.text) as Record<string, any>;
     expect(doc).toMatchObject({ apiVersion: 'v1', kind: 'List', metadata: { source: file } });
-    expect(doc.items.map((i: any) => [i.kind, i.name])).toEqual([['StatefulSetPlan', 'crate-data-hot'], ['StatefulSetPlan', 'crate-cold']]);
+    expect(doc.items.map((i: any) => [i.kind, i.name])).toEqual([
+      ['StatefulSetPlan', 'crate-data-hot'],
+      ['StatefulSetPlan', 'crate-cold'],
+    ]);
   });
 
   it('-o json has ONE shape whatever the number of StatefulSets (issue 13): a List, same keys for 1 and for 2', async () => {
@@ -89,7 +141,11 @@ describe('plan -f on our own manifests', () => {
       const ctx = testContext({ files: { [file]: readFileSync(file, 'utf8') } });
       expect(await runCli(['plan', '-f', file, '-o', 'json'], ctx)).toBe(0);
       const doc = JSON.parse(ctx.out.text) as Record<string, any>;
-      return { top: Object.keys(doc).sort(), item: Object.keys(doc.items[0]).sort(), count: doc.items.length as number };
+      return {
+        top: Object.keys(doc).sort(),
+        item: Object.keys(doc.items[0]).sort(),
+        count: doc.items.length as number,
+      };
     };
     const a = await shape(one);
     const b = await shape(two);

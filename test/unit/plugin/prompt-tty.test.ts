@@ -30,7 +30,16 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'not found' }));
+    res.end(
+      JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        reason: 'NotFound',
+        code: 404,
+        message: 'not found',
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -85,15 +94,22 @@ describe('the prompt on a terminal', () => {
     ['nothing redirected', ''],
   ])('asks when stdin is a terminal (%s); "n" changes nothing', async (_name, redirect) => {
     rmSync(join(out, 'err.log'), { force: true });
-    const line = redirect.startsWith('2>&1 |') ? `${plugin.replace(/^exec /, '')} ${redirect}` : `${plugin} ${redirect}`;
+    const line = redirect.startsWith('2>&1 |')
+      ? `${plugin.replace(/^exec /, '')} ${redirect}`
+      : `${plugin} ${redirect}`;
     requests.length = 0;
     const r = await inTerminal(line, 'n');
     expect(r.screen).toMatch(/statefulset\/crate|sts\/crate/);
     expect(r.screen).toContain('[y/N]');
     // The prompt names the kubeconfig's context, cluster and server, and the namespace (issue 13).
-    expect(r.screen).toContain(`context pty-ctx, cluster pty-cluster (http://127.0.0.1:${(server.address() as AddressInfo).port}), namespace crate`);
+    expect(r.screen).toContain(
+      `context pty-ctx, cluster pty-cluster (http://127.0.0.1:${(server.address() as AddressInfo).port}), namespace crate`,
+    );
     // Answered no: nothing changed; the server got reads only.
-    const all = r.screen + (redirect === '2>err.log' ? readFileSync(join(out, 'err.log'), 'utf8') : '') + (redirect.includes('out.log') ? readFileSync(join(out, 'out.log'), 'utf8') : '');
+    const all =
+      r.screen +
+      (redirect === '2>err.log' ? readFileSync(join(out, 'err.log'), 'utf8') : '') +
+      (redirect.includes('out.log') ? readFileSync(join(out, 'out.log'), 'utf8') : '');
     expect(all).toMatch(/nothing (was )?changed/);
     expect(requests.filter((q) => !q.startsWith('GET '))).toEqual([]);
   });
@@ -109,7 +125,12 @@ describe('without a terminal on stdin', () => {
   it('does not ask and goes on (as kubectl does): here it finds no StatefulSet, not waiting for an answer', async () => {
     // Asynchronous: the stand-in API server answers from this process.
     const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawnAsync(node24, [entry, 'rollout', 'sts/crate', '-n', 'crate'], { cwd: out, env: ENV, stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 });
+      const p = spawnAsync(node24, [entry, 'rollout', 'sts/crate', '-n', 'crate'], {
+        cwd: out,
+        env: ENV,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        timeout: 20_000,
+      });
       let stdout = '';
       let stderr = '';
       p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -26,7 +26,12 @@ async function context() {
   };
   ctx.connect = async () => {
     ctx.connectCalls += 1;
-    return { namespace: 'crate', kube, identity: 'tester@test', engineDeps: async (log, signal, opts) => (depsOpts.push(opts), w.deps({ log, signal })) };
+    return {
+      namespace: 'crate',
+      kube,
+      identity: 'tester@test',
+      engineDeps: async (log, signal, opts) => (depsOpts.push(opts), w.deps({ log, signal })),
+    };
   };
   return { w, kube, ctx, depsOpts };
 }
@@ -48,7 +53,9 @@ describe('plan and health run here by default', () => {
   it('a live plan -o json|yaml is a kubectl List too (issue 13): one RolloutPlan item, the plan inside', async () => {
     for (const format of ['json', 'yaml']) {
       const { w, ctx } = await context();
-      expect(await runCli(['plan', `sts/${w.statefulSetName}`, '-n', 'crate', '-o', format], ctx), ctx.err.text).toBe(0);
+      expect(await runCli(['plan', `sts/${w.statefulSetName}`, '-n', 'crate', '-o', format], ctx), ctx.err.text).toBe(
+        0,
+      );
       const doc = (format === 'json' ? JSON.parse(ctx.out.text) : parseYaml(ctx.out.text)) as Record<string, any>;
       expect(doc).toMatchObject({ apiVersion: 'v1', kind: 'List' });
       expect(doc.items).toHaveLength(1);
@@ -76,7 +83,9 @@ describe('plan and health run here by default', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(kube.writes).toEqual([`create Job crate/${name}`]);
     const { runnerPod } = await import('./helpers.js');
-    kube.put(runnerPod('crate', name, `${name}-p1`, { terminated: { exitCode: 0, message: JSON.stringify({ order: [] }) } }));
+    kube.put(
+      runnerPod('crate', name, `${name}-p1`, { terminated: { exitCode: 0, message: JSON.stringify({ order: [] }) } }),
+    );
     expect(await run).toBe(0);
     expect(await kube.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: 'crate', name })).toBeNull();
     expect(ctx.err.text).toContain(`job.batch/${name} deleted`);

@@ -24,7 +24,9 @@ function factory(httpFails: () => Error | null) {
 
 describe('readOnlySqlFactory', () => {
   it('an unreachable pod IP: the read goes through exec, and so do the later ones', async () => {
-    const { inner, calls } = factory(() => new SqlConnectionError('cannot reach CrateDB at http://10.0.0.5:4200 (ETIMEDOUT)'));
+    const { inner, calls } = factory(
+      () => new SqlConnectionError('cannot reach CrateDB at http://10.0.0.5:4200 (ETIMEDOUT)'),
+    );
     const logs: string[] = [];
     const t = readOnlySqlFactory(inner, { info: (m: string) => void logs.push(m) }).http('crate', pod, endpoint);
     expect((await t.query('SELECT 1')).rows).toEqual([['exec']]);

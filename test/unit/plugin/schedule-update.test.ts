@@ -14,7 +14,25 @@ async function scheduled(extra: string[] = []): Promise<FakePluginKube> {
   installRunnerRbac(kube, NS);
   const ctx = testContext({ kube });
   const code = await runCli(
-    ['schedule', 'create', 'sts/crate', '-n', NS, '--schedule', '0 3 * * 0', '--time-zone', 'Europe/Vienna', '--suspend', '--timeout', '20m', '--min-availability', 'FULL', '--image', 'registry.example/cd:1', ...extra],
+    [
+      'schedule',
+      'create',
+      'sts/crate',
+      '-n',
+      NS,
+      '--schedule',
+      '0 3 * * 0',
+      '--time-zone',
+      'Europe/Vienna',
+      '--suspend',
+      '--timeout',
+      '20m',
+      '--min-availability',
+      'FULL',
+      '--image',
+      'registry.example/cd:1',
+      ...extra,
+    ],
     ctx,
   );
   expect(code, ctx.err.text).toBe(0);

@@ -4,7 +4,12 @@ import { localTask } from '../../../plugin/run-operation.js';
 import { buildTask, parseSqlOptions, runnerArgsFor, sqlEndpointOverride } from '../../../shared/task/task.js';
 import { parseRunnerArgs } from '../../../shared/task/runner-args.js';
 
-const base = { operation: 'rollout' as const, namespace: 'crate', target: { kind: 'statefulset' as const, name: 'crate' }, dryRun: false };
+const base = {
+  operation: 'rollout' as const,
+  namespace: 'crate',
+  target: { kind: 'statefulset' as const, name: 'crate' },
+  dryRun: false,
+};
 
 describe('--sql-* flags', () => {
   it('none given: no sql options (discovery decides, transport auto)', () => {
@@ -39,7 +44,10 @@ describe('--sql-* flags', () => {
   });
 
   it('the password key defaults to password', () => {
-    expect(parseSqlOptions({ 'sql-user': 'u', 'sql-password-secret': 's' })?.passwordSecret).toEqual({ name: 's', key: 'password' });
+    expect(parseSqlOptions({ 'sql-user': 'u', 'sql-password-secret': 's' })?.passwordSecret).toEqual({
+      name: 's',
+      key: 'password',
+    });
   });
 
   it.each([
@@ -54,11 +62,30 @@ describe('--sql-* flags', () => {
   });
 
   it('round trip plugin -> runner argv -> runner parse', () => {
-    const task = buildTask({ ...base, raw: { 'sql-transport': 'http', 'sql-user': 'admin', 'sql-password-secret': 'pw:k', 'sql-insecure': true } });
+    const task = buildTask({
+      ...base,
+      raw: { 'sql-transport': 'http', 'sql-user': 'admin', 'sql-password-secret': 'pw:k', 'sql-insecure': true },
+    });
     const args = runnerArgsFor(task);
-    expect(args).toEqual(expect.arrayContaining(['--sql-transport', 'http', '--sql-user', 'admin', '--sql-password-secret', 'pw:k', '--sql-insecure']));
+    expect(args).toEqual(
+      expect.arrayContaining([
+        '--sql-transport',
+        'http',
+        '--sql-user',
+        'admin',
+        '--sql-password-secret',
+        'pw:k',
+        '--sql-insecure',
+      ]),
+    );
     const parsed = parseRunnerArgs(args);
-    const back = buildTask({ operation: parsed.operation, namespace: 'crate', target: parsed.target, dryRun: false, raw: parsed.raw });
+    const back = buildTask({
+      operation: parsed.operation,
+      namespace: 'crate',
+      target: parsed.target,
+      dryRun: false,
+      raw: parsed.raw,
+    });
     expect(back.options.sql).toEqual(task.options.sql);
   });
 
@@ -67,7 +94,9 @@ describe('--sql-* flags', () => {
     const log = { info: (m: string) => lines.push(m) };
     expect(localTask(buildTask({ ...base, raw: {} }), log).options.sql?.transport).toBe('exec');
     expect(lines.join('\n')).toMatch(/--local: SQL goes through exec/);
-    expect(localTask(buildTask({ ...base, raw: { 'sql-transport': 'http' } }), log).options.sql?.transport).toBe('http');
+    expect(localTask(buildTask({ ...base, raw: { 'sql-transport': 'http' } }), log).options.sql?.transport).toBe(
+      'http',
+    );
     const withCreds = localTask(buildTask({ ...base, raw: { 'sql-user': 'a', 'sql-password-secret': 'b' } }), log);
     expect(withCreds.options.sql).toMatchObject({ transport: 'exec', user: 'a' });
   });

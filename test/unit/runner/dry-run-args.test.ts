@@ -21,6 +21,8 @@ describe('runner --dry-run', () => {
   });
 
   it.each(['1', 'yes', 'true'])('--dry-run=%s is bad input', (v) => {
-    expect(() => parseRunnerArgs(['rollout', 'sts/crate', '--namespace', 'crate', `--dry-run=${v}`])).toThrow(/--dry-run/);
+    expect(() => parseRunnerArgs(['rollout', 'sts/crate', '--namespace', 'crate', `--dry-run=${v}`])).toThrow(
+      /--dry-run/,
+    );
   });
 });

@@ -14,7 +14,13 @@ import { runRunner, type RunnerIO } from '../../../runner/run.js';
 import { buildTask, runnerArgsFor } from '../../../shared/task/task.js';
 import { buildScheduleCronJob } from '../../../plugin/schedule.js';
 
-const cluster = { name: 'crate', namespace: 'crate', statefulSetName: 'crate', pods: [], statefulSets: [] } as unknown as CrateDBCluster;
+const cluster = {
+  name: 'crate',
+  namespace: 'crate',
+  statefulSetName: 'crate',
+  pods: [],
+  statefulSets: [],
+} as unknown as CrateDBCluster;
 
 interface Req {
   method: string;
@@ -56,15 +62,30 @@ function engine(rolling: EngineApi['rollingRestart']): EngineApi {
       throw new Error('not used');
     },
     rollingRestart: rolling,
-    planRollingRestart: async () => ({ cluster: 'crate', namespace: 'crate', order: [], preflight: null, totalTimeoutSeconds: 1 }),
+    planRollingRestart: async () => ({
+      cluster: 'crate',
+      namespace: 'crate',
+      order: [],
+      preflight: null,
+      totalTimeoutSeconds: 1,
+    }),
     createLogger: (o) => createLogger(o),
     systemClock,
   };
 }
 
 const ok: EngineApi['rollingRestart'] = async (_deps, input) => ({
-  cluster: 'crate', namespace: 'crate', operationId: String(input.operationId), success: true, dryRun: false, duration: 3, error: null, errorKind: null,
-  plan: { cluster: 'crate', namespace: 'crate', order: [], preflight: null, totalTimeoutSeconds: 1 }, pods: [], allocationReset: true,
+  cluster: 'crate',
+  namespace: 'crate',
+  operationId: String(input.operationId),
+  success: true,
+  dryRun: false,
+  duration: 3,
+  error: null,
+  errorKind: null,
+  plan: { cluster: 'crate', namespace: 'crate', order: [], preflight: null, totalTimeoutSeconds: 1 },
+  pods: [],
+  allocationReset: true,
 });
 
 function io(argv: string[], opts: { env?: Record<string, string>; engine?: EngineApi; signal?: AbortSignal } = {}) {
@@ -76,7 +97,14 @@ function io(argv: string[], opts: { env?: Record<string, string>; engine?: Engin
     writeFile: async () => undefined,
     connect: async () => ({
       namespace: 'crate',
-      engineDeps: async (log, signal) => ({ kube: {} as EngineDeps['kube'], sql: {} as EngineDeps['sql'], clock: systemClock, log, signal, holderIdentity: 'runner-pod' }),
+      engineDeps: async (log, signal) => ({
+        kube: {} as EngineDeps['kube'],
+        sql: {} as EngineDeps['sql'],
+        clock: systemClock,
+        log,
+        signal,
+        holderIdentity: 'runner-pod',
+      }),
     }),
     loadEngine: async () => opts.engine ?? engine(ok),
     signal: opts.signal ?? new AbortController().signal,
@@ -86,7 +114,8 @@ function io(argv: string[], opts: { env?: Record<string, string>; engine?: Engin
 }
 
 const posts = (reqs: Req[]) => reqs.filter((r) => r.method === 'POST');
-const opsTotal = (body: string) => parseExposition(body).filter((s) => s.name === 'crate_decommission_operations_total' && s.value > 0);
+const opsTotal = (body: string) =>
+  parseExposition(body).filter((s) => s.name === 'crate_decommission_operations_total' && s.value > 0);
 
 describe('runner metrics', () => {
   it('--pushgateway: reads the group, pushes the result to job/namespace/cluster; exit 0', async () => {
@@ -97,19 +126,27 @@ describe('runner metrics', () => {
     const last = posts(pgw.requests).at(-1)!;
     expect(last.url).toBe('/metrics/job/crate-decommission/namespace/crate/cluster/crate');
     expect(opsTotal(last.body)).toEqual([
-      { name: 'crate_decommission_operations_total', labels: { namespace: 'crate', cluster: 'crate', operation: 'rollout', result: 'success', error_kind: 'none' }, value: 1 },
+      {
+        name: 'crate_decommission_operations_total',
+        labels: { namespace: 'crate', cluster: 'crate', operation: 'rollout', result: 'success', error_kind: 'none' },
+        value: 1,
+      },
     ]);
-    expect(t.lines.map((l) => JSON.parse(l).msg)).toContain(`Metrics go to Pushgateway ${pgw.url} (job crate-decommission)`);
+    expect(t.lines.map((l) => JSON.parse(l).msg)).toContain(
+      `Metrics go to Pushgateway ${pgw.url} (job crate-decommission)`,
+    );
   });
 
-  it('env CRATE_DECOMMISSION_PUSHGATEWAY(_JOB) for CronJobs: the schedule\'s job name in the grouping key', async () => {
+  it("env CRATE_DECOMMISSION_PUSHGATEWAY(_JOB) for CronJobs: the schedule's job name in the grouping key", async () => {
     const pgw = await fakePushgateway();
-    const t = io(['rollout', 'sts/crate', '-n', 'crate'], { env: { CRATE_DECOMMISSION_PUSHGATEWAY: pgw.url, CRATE_DECOMMISSION_PUSHGATEWAY_JOB: 'crate-decommission-crate' } });
+    const t = io(['rollout', 'sts/crate', '-n', 'crate'], {
+      env: { CRATE_DECOMMISSION_PUSHGATEWAY: pgw.url, CRATE_DECOMMISSION_PUSHGATEWAY_JOB: 'crate-decommission-crate' },
+    });
     expect(await runRunner(t.runnerIO)).toBe(0);
     expect(posts(pgw.requests).at(-1)!.url).toBe('/metrics/job/crate-decommission-crate/namespace/crate/cluster/crate');
   });
 
-  it('a Pushgateway that is down: logged as a warning, the exit code is the operation\'s', async () => {
+  it("a Pushgateway that is down: logged as a warning, the exit code is the operation's", async () => {
     const pgw = await fakePushgateway();
     const down = pgw.url;
     await new Promise((r) => servers.pop()!.close(r));
@@ -130,12 +167,18 @@ describe('runner metrics', () => {
       pushesBeforeReturn = posts(pgw.requests).length;
       return { ...(await ok(deps, input)), success: false, error: 'Operation aborted: SIGTERM', errorKind: 'failed' };
     });
-    const t = io(['rollout', 'sts/crate', '-n', 'crate', '--pushgateway', pgw.url], { engine: slow, signal: ac.signal });
+    const t = io(['rollout', 'sts/crate', '-n', 'crate', '--pushgateway', pgw.url], {
+      engine: slow,
+      signal: ac.signal,
+    });
     const done = runRunner(t.runnerIO);
     setTimeout(() => ac.abort(new Error('SIGTERM: stopping safely')), 50);
     expect(await done).toBe(143);
     expect(pushesBeforeReturn).toBeGreaterThanOrEqual(1);
-    expect(opsTotal(posts(pgw.requests).at(-1)!.body)[0]!.labels).toMatchObject({ result: 'failure', error_kind: 'terminated' });
+    expect(opsTotal(posts(pgw.requests).at(-1)!.body)[0]!.labels).toMatchObject({
+      result: 'failure',
+      error_kind: 'terminated',
+    });
   });
 
   it('a bad --pushgateway is bad input (exit 2); a dry run pushes nothing', async () => {
@@ -152,18 +195,40 @@ describe('runner metrics', () => {
 describe('the metrics flags reach the runner Job and the CronJob', () => {
   const raw = { pushgateway: 'http://pushgateway.monitoring:9091', 'metrics-file': '/textfile/cd.prom' };
   it('runnerArgsFor carries --pushgateway and --metrics-file (rollout, restart, decommission), not for health', () => {
-    const task = buildTask({ operation: 'rollout', namespace: 'crate', target: { kind: 'statefulset', name: 'crate' }, dryRun: false, raw });
+    const task = buildTask({
+      operation: 'rollout',
+      namespace: 'crate',
+      target: { kind: 'statefulset', name: 'crate' },
+      dryRun: false,
+      raw,
+    });
     const args = runnerArgsFor(task);
-    expect(args.join(' ')).toContain('--pushgateway http://pushgateway.monitoring:9091 --metrics-file /textfile/cd.prom');
-    const health = buildTask({ operation: 'health', namespace: 'crate', target: { kind: 'statefulset', name: 'crate' }, dryRun: false, raw: {} });
+    expect(args.join(' ')).toContain(
+      '--pushgateway http://pushgateway.monitoring:9091 --metrics-file /textfile/cd.prom',
+    );
+    const health = buildTask({
+      operation: 'health',
+      namespace: 'crate',
+      target: { kind: 'statefulset', name: 'crate' },
+      dryRun: false,
+      raw: {},
+    });
     expect(runnerArgsFor(health)).not.toContain('--pushgateway');
   });
 
   it('schedule create: the CronJob passes them and names its Pushgateway job after itself', () => {
-    const task = buildTask({ operation: 'rollout', namespace: 'crate', target: { kind: 'statefulset', name: 'crate' }, dryRun: false, raw });
+    const task = buildTask({
+      operation: 'rollout',
+      namespace: 'crate',
+      target: { kind: 'statefulset', name: 'crate' },
+      dryRun: false,
+      raw,
+    });
     const cron = buildScheduleCronJob(task, { cluster: 'crate', pods: 3 }, { schedule: '0 3 * * 0' });
     const c = cron.spec!.jobTemplate.spec!.template.spec!.containers[0]!;
     expect(c.args).toEqual(expect.arrayContaining(['--pushgateway', 'http://pushgateway.monitoring:9091']));
-    expect(c.env).toEqual(expect.arrayContaining([{ name: 'CRATE_DECOMMISSION_PUSHGATEWAY_JOB', value: cron.metadata!.name }]));
+    expect(c.env).toEqual(
+      expect.arrayContaining([{ name: 'CRATE_DECOMMISSION_PUSHGATEWAY_JOB', value: cron.metadata!.name }]),
+    );
   });
 });

@@ -25,7 +25,20 @@ function fakeEngine(overrides: Partial<EngineApi> = {}): EngineApi & { calls: Ca
       calls.analyze.push(input);
       return cluster;
     },
-    checkClusterHealth: async () => ({ healthy: true, healthStatus: 'GREEN', checks: [], failedChecks: [], nodeCount: 3, expectedNodes: 3, masterNode: 'n1', relocatingShards: 0, initializingShards: 0, goodReadings: 3, checkedAt: 'now', error: null }),
+    checkClusterHealth: async () => ({
+      healthy: true,
+      healthStatus: 'GREEN',
+      checks: [],
+      failedChecks: [],
+      nodeCount: 3,
+      expectedNodes: 3,
+      masterNode: 'n1',
+      relocatingShards: 0,
+      initializingShards: 0,
+      goodReadings: 3,
+      checkedAt: 'now',
+      error: null,
+    }),
     decommissionPod: async () => {
       throw new Error('not used');
     },
@@ -35,9 +48,27 @@ function fakeEngine(overrides: Partial<EngineApi> = {}): EngineApi & { calls: Ca
     rollingRestart: async (deps, input) => {
       calls.rollingRestart.push({ input: input as unknown as Record<string, unknown>, deps });
       deps.log.info('Using manual decommission for pod crate-2', { pod: 'crate-2', step: 'decommission' });
-      return { cluster: 'crate', namespace: 'crate', operationId: String(input.operationId), success: true, dryRun: false, duration: 3, error: null, errorKind: null, plan: { cluster: 'crate', namespace: 'crate', order: [], preflight: null, totalTimeoutSeconds: 1 }, pods: [], allocationReset: true };
+      return {
+        cluster: 'crate',
+        namespace: 'crate',
+        operationId: String(input.operationId),
+        success: true,
+        dryRun: false,
+        duration: 3,
+        error: null,
+        errorKind: null,
+        plan: { cluster: 'crate', namespace: 'crate', order: [], preflight: null, totalTimeoutSeconds: 1 },
+        pods: [],
+        allocationReset: true,
+      };
     },
-    planRollingRestart: async () => ({ cluster: 'crate', namespace: 'crate', order: [], preflight: null, totalTimeoutSeconds: 1 }),
+    planRollingRestart: async () => ({
+      cluster: 'crate',
+      namespace: 'crate',
+      order: [],
+      preflight: null,
+      totalTimeoutSeconds: 1,
+    }),
     createLogger: (o) => createLogger(o),
     systemClock,
     ...overrides,
@@ -58,7 +89,14 @@ function io(opts: { argv?: string[]; env?: Record<string, string>; engine?: Engi
       connects += 1;
       return {
         namespace: 'sa-namespace',
-        engineDeps: async (log, signal) => ({ kube: {} as EngineDeps['kube'], sql: {} as EngineDeps['sql'], clock: systemClock, log, signal, holderIdentity: 'runner-pod' }),
+        engineDeps: async (log, signal) => ({
+          kube: {} as EngineDeps['kube'],
+          sql: {} as EngineDeps['sql'],
+          clock: systemClock,
+          log,
+          signal,
+          holderIdentity: 'runner-pod',
+        }),
       };
     },
     loadEngine: async () => opts.engine ?? fakeEngine(),
@@ -71,15 +109,29 @@ function io(opts: { argv?: string[]; env?: Record<string, string>; engine?: Engi
 describe('runner', () => {
   it('runs the task from argv, logs JSON lines, writes the result to the termination log', async () => {
     const engine = fakeEngine();
-    const t = io({ argv: ['rollout', 'statefulset/crate', '--namespace', 'crate', '--timeout', '20m', '--operation-id', 'job-1'], engine, env: { CDK_TERMINATION_LOG: '/tmp/term' } });
+    const t = io({
+      argv: ['rollout', 'statefulset/crate', '--namespace', 'crate', '--timeout', '20m', '--operation-id', 'job-1'],
+      engine,
+      env: { CDK_TERMINATION_LOG: '/tmp/term' },
+    });
     expect(await runRunner(t.runnerIO)).toBe(0);
     for (const l of t.lines) expect(() => JSON.parse(l)).not.toThrow();
     expect(t.lines.map((l) => JSON.parse(l).msg)).toContain('Using manual decommission for pod crate-2');
     const pod = t.lines.map((l) => JSON.parse(l)).find((r) => r.pod === 'crate-2');
     expect(pod).toMatchObject({ level: 'info', step: 'decommission' });
     const result = JSON.parse(t.files.get('/tmp/term') ?? '{}');
-    expect(result).toMatchObject({ exitCode: 0, success: true, operation: 'rollout', namespace: 'crate', target: 'statefulset/crate', operationId: 'job-1' });
-    expect(engine.calls.rollingRestart[0]?.input).toMatchObject({ operationId: 'job-1', options: { decommissionTimeout: 1200, allocation: 'primaries', minAvailability: 'PRIMARIES' } });
+    expect(result).toMatchObject({
+      exitCode: 0,
+      success: true,
+      operation: 'rollout',
+      namespace: 'crate',
+      target: 'statefulset/crate',
+      operationId: 'job-1',
+    });
+    expect(engine.calls.rollingRestart[0]?.input).toMatchObject({
+      operationId: 'job-1',
+      options: { decommissionTimeout: 1200, allocation: 'primaries', minAvailability: 'PRIMARIES' },
+    });
     expect(engine.calls.analyze[0]).toEqual({ namespace: 'crate', kind: 'statefulset', name: 'crate' });
   });
 
@@ -91,7 +143,10 @@ describe('runner', () => {
 
   it('takes the task from CRATE_DECOMMISSION_ARGS when argv is empty', async () => {
     const engine = fakeEngine();
-    const t = io({ engine, env: { CRATE_DECOMMISSION_ARGS: '["rollout","crate","--namespace","crate"]', OPERATION_ID: 'cron-job-123' } });
+    const t = io({
+      engine,
+      env: { CRATE_DECOMMISSION_ARGS: '["rollout","crate","--namespace","crate"]', OPERATION_ID: 'cron-job-123' },
+    });
     expect(await runRunner(t.runnerIO)).toBe(0);
     expect(engine.calls.rollingRestart[0]?.input.operationId).toBe('cron-job-123');
   });
@@ -100,7 +155,11 @@ describe('runner', () => {
     const t = io({ argv: ['rollout', 'Bad_Name', '--namespace', 'crate'] });
     expect(await runRunner(t.runnerIO)).toBe(2);
     expect(JSON.parse(t.lines[0] ?? '{}')).toMatchObject({ level: 'error', errorKind: 'bad_input' });
-    expect(JSON.parse(t.files.get('/dev/termination-log') ?? '{}')).toMatchObject({ exitCode: 2, success: false, errorKind: 'bad_input' });
+    expect(JSON.parse(t.files.get('/dev/termination-log') ?? '{}')).toMatchObject({
+      exitCode: 2,
+      success: false,
+      errorKind: 'bad_input',
+    });
     expect(t.connects()).toBe(0);
   });
 
@@ -125,7 +184,11 @@ describe('runner', () => {
     });
     const t = io({ argv: ['rollout', 'crate', '-n', 'crate'], engine });
     expect(await runRunner(t.runnerIO)).toBe(5);
-    expect(JSON.parse(t.files.get('/dev/termination-log') ?? '{}')).toMatchObject({ exitCode: 5, errorKind: 'locked', error: expect.stringMatching(/locked by/) });
+    expect(JSON.parse(t.files.get('/dev/termination-log') ?? '{}')).toMatchObject({
+      exitCode: 5,
+      errorKind: 'locked',
+      error: expect.stringMatching(/locked by/),
+    });
   });
 
   it('a failed connection is reported in the result (bad input -> 2)', async () => {
@@ -134,7 +197,10 @@ describe('runner', () => {
       throw new BadInputError('no Kubernetes configuration found');
     };
     expect(await runRunner(t.runnerIO)).toBe(2);
-    expect(JSON.parse(t.files.get('/dev/termination-log') ?? '{}')).toMatchObject({ exitCode: 2, error: 'no Kubernetes configuration found' });
+    expect(JSON.parse(t.files.get('/dev/termination-log') ?? '{}')).toMatchObject({
+      exitCode: 2,
+      error: 'no Kubernetes configuration found',
+    });
   });
 
   it('SIGTERM aborts the engine through its signal and exits 143 with the result written', async () => {
@@ -145,7 +211,19 @@ describe('runner', () => {
         sawSignal = deps.signal;
         await new Promise<void>((resolve) => deps.signal?.addEventListener('abort', () => resolve(), { once: true }));
         deps.log.info('allocation reset; lease released', { step: 'cleanup' });
-        return { cluster: 'crate', namespace: 'crate', operationId: String(input.operationId), success: false, dryRun: false, duration: 1, error: 'aborted: SIGTERM', errorKind: 'failed', plan: { cluster: 'crate', namespace: 'crate', order: [], preflight: null, totalTimeoutSeconds: 1 }, pods: [], allocationReset: true };
+        return {
+          cluster: 'crate',
+          namespace: 'crate',
+          operationId: String(input.operationId),
+          success: false,
+          dryRun: false,
+          duration: 1,
+          error: 'aborted: SIGTERM',
+          errorKind: 'failed',
+          plan: { cluster: 'crate', namespace: 'crate', order: [], preflight: null, totalTimeoutSeconds: 1 },
+          pods: [],
+          allocationReset: true,
+        };
       },
     });
     const t = io({ argv: ['rollout', 'crate', '-n', 'crate', '--operation-id', 'job-9'], engine, signal: term.signal });
@@ -169,10 +247,20 @@ describe('runner helpers', () => {
   });
 
   it('operation id: flag, then OPERATION_ID, then the pod name without its suffix', () => {
-    const task = { operation: 'rollout', namespace: 'x', target: { kind: 'statefulset', name: 'c' }, dryRun: false, options: {} } as never;
-    expect(operationIdFrom({ ...(task as object), operationId: 'flag' } as never, { OPERATION_ID: 'env' })).toBe('flag');
+    const task = {
+      operation: 'rollout',
+      namespace: 'x',
+      target: { kind: 'statefulset', name: 'c' },
+      dryRun: false,
+      options: {},
+    } as never;
+    expect(operationIdFrom({ ...(task as object), operationId: 'flag' } as never, { OPERATION_ID: 'env' })).toBe(
+      'flag',
+    );
     expect(operationIdFrom(task, { OPERATION_ID: 'env' })).toBe('env');
-    expect(operationIdFrom(task, { HOSTNAME: 'crate-decommission-rollout-c-abcde-x7k2p' })).toBe('crate-decommission-rollout-c-abcde');
+    expect(operationIdFrom(task, { HOSTNAME: 'crate-decommission-rollout-c-abcde-x7k2p' })).toBe(
+      'crate-decommission-rollout-c-abcde',
+    );
     expect(operationIdFrom(task, {})).toBeUndefined();
   });
 });
@@ -183,7 +271,11 @@ describe('termination message', () => {
   });
 
   it('stays under 4 KiB with long lists and texts, keeping the verdict', () => {
-    const pods = Array.from({ length: 200 }, (_, i) => ({ podName: `crate-data-hot-${'x'.repeat(40)}-${i}`, success: true, error: 'e'.repeat(300) }));
+    const pods = Array.from({ length: 200 }, (_, i) => ({
+      podName: `crate-data-hot-${'x'.repeat(40)}-${i}`,
+      success: true,
+      error: 'e'.repeat(300),
+    }));
     const text = fitTerminationMessage({ success: false, exitCode: 1, error: 'boom', pods });
     expect(Buffer.byteLength(text)).toBeLessThan(4096);
     const parsed = JSON.parse(text);
@@ -193,7 +285,13 @@ describe('termination message', () => {
 
   it('falls back to the verdict when nothing else fits', () => {
     const wide = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`field${i}`, i]));
-    const text = fitTerminationMessage({ ...wide, operation: 'rollout', exitCode: 4, success: false, error: 'x'.repeat(10_000) });
+    const text = fitTerminationMessage({
+      ...wide,
+      operation: 'rollout',
+      exitCode: 4,
+      success: false,
+      error: 'x'.repeat(10_000),
+    });
     expect(Buffer.byteLength(text)).toBeLessThan(4096);
     expect(JSON.parse(text)).toMatchObject({ operation: 'rollout', exitCode: 4, success: false, truncated: true });
   });
@@ -215,14 +313,15 @@ describe('runner --help and --version', () => {
       expect(await runRunner(t.runnerIO)).toBe(0);
       const text = t.lines.join('\n');
       expect(text).toMatch(/^crate-decommission-runner <operation> <target>/);
-      for (const op of ['rollout', 'restart', 'decommission', 'health', 'plan']) expect(text).toContain(`crate-decommission-runner ${op}`);
+      for (const op of ['rollout', 'restart', 'decommission', 'health', 'plan'])
+        expect(text).toContain(`crate-decommission-runner ${op}`);
       expect(text).toContain('--log-level');
       expect(t.connects()).toBe(0);
       expect(t.files.size).toBe(0);
     }
   });
 
-  it('<operation> --help lists that operation\'s engine flags', async () => {
+  it("<operation> --help lists that operation's engine flags", async () => {
     const t = io({ argv: ['restart', '--help'] });
     expect(await runRunner(t.runnerIO)).toBe(0);
     const text = t.lines.join('\n');

@@ -49,8 +49,14 @@ describe('termination message', () => {
     const text = fitTerminationMessage(rolloutResult(3));
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(TERMINATION_MESSAGE_LIMIT);
     const parsed = JSON.parse(text);
-    expect(parsed.pods.map((p: { podName: string }) => p.podName)).toEqual(['crate-data-hot-x-0', 'crate-data-hot-x-1', 'crate-data-hot-x-2']);
-    expect(parsed.pods.every((p: { success: boolean; health?: unknown }) => p.success && p.health === undefined)).toBe(true);
+    expect(parsed.pods.map((p: { podName: string }) => p.podName)).toEqual([
+      'crate-data-hot-x-0',
+      'crate-data-hot-x-1',
+      'crate-data-hot-x-2',
+    ]);
+    expect(parsed.pods.every((p: { success: boolean; health?: unknown }) => p.success && p.health === undefined)).toBe(
+      true,
+    );
     expect(parsed.plan.order).toEqual(['crate-data-hot-x-0', 'crate-data-hot-x-1', 'crate-data-hot-x-2']);
   });
 
@@ -87,7 +93,11 @@ describe('termination message of a refused single-pod operation', () => {
     const text = fitTerminationMessage(result);
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(TERMINATION_MESSAGE_LIMIT);
     const parsed = JSON.parse(text);
-    expect(parsed).toMatchObject({ success: false, errorKind: 'refused', preflight: { healthy: false, healthStatus: 'YELLOW', failedChecks: ['check_1'] } });
+    expect(parsed).toMatchObject({
+      success: false,
+      errorKind: 'refused',
+      preflight: { healthy: false, healthStatus: 'YELLOW', failedChecks: ['check_1'] },
+    });
     expect(parsed.preflight.checks).toBeUndefined();
   });
 });

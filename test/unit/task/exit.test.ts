@@ -1,8 +1,24 @@
 // Exit codes in one place: results and errors -> ExitCode; the one-line error text.
 import { describe, expect, it } from 'vitest';
 import { ZodError, z } from 'zod';
-import { EXIT_INTERRUPTED, EXIT_TERMINATED, UsageError, errorLine, exitCodeForError, exitCodeForResult, ExitCode } from '../../../shared/task/exit.js';
-import { BadInputError, KubeApiError, LockedError, OperationFailedError, RefusedError, TimeoutError, TransientError } from '../../../shared/errors.js';
+import {
+  EXIT_INTERRUPTED,
+  EXIT_TERMINATED,
+  UsageError,
+  errorLine,
+  exitCodeForError,
+  exitCodeForResult,
+  ExitCode,
+} from '../../../shared/task/exit.js';
+import {
+  BadInputError,
+  KubeApiError,
+  LockedError,
+  OperationFailedError,
+  RefusedError,
+  TimeoutError,
+  TransientError,
+} from '../../../shared/errors.js';
 
 describe('exitCodeForResult', () => {
   it.each([
@@ -28,7 +44,17 @@ describe('exitCodeForResult', () => {
 describe('exitCodeForError', () => {
   it.each([
     ['usage', new UsageError('bad', 'fix it'), 2],
-    ['zod', (() => { try { z.string().parse(1); } catch (e) { return e; } })() as ZodError, 2],
+    [
+      'zod',
+      (() => {
+        try {
+          z.string().parse(1);
+        } catch (e) {
+          return e;
+        }
+      })() as ZodError,
+      2,
+    ],
     ['bad input', new BadInputError('x'), 2],
     ['refused', new RefusedError('x', ['c']), 3],
     ['timeout', new TimeoutError('x'), 4],
@@ -54,7 +80,9 @@ describe('errorLine', () => {
     expect(errorLine(new Error('two\n  lines'))).toBe('error: two lines');
   });
   it('adds what to do for 401/403', () => {
-    expect(errorLine(new KubeApiError(403, 'Forbidden', 'create jobs.batch: forbidden'))).toMatch(/^error: create jobs.batch: forbidden\. Ask for the permission/);
+    expect(errorLine(new KubeApiError(403, 'Forbidden', 'create jobs.batch: forbidden'))).toMatch(
+      /^error: create jobs.batch: forbidden\. Ask for the permission/,
+    );
   });
 });
 
@@ -62,16 +90,32 @@ describe('cannot reach the cluster (exit 6)', () => {
   it('a failure below HTTP is exit 6; an HTTP answer is not', async () => {
     const { ClusterUnreachableError, isUnreachable, unreachableError } = await import('../../../shared/task/exit.js');
     const target = { server: 'https://10.0.0.1:6443', context: 'prod', cluster: 'prod-cluster' };
-    const refused = new KubeApiError(0, 'ConnectionFailed', 'list Job: fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    const refused = new KubeApiError(0, 'ConnectionFailed', 'list Job: fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    });
     expect(isUnreachable(refused)).toBe(true);
     expect(exitCodeForError(refused)).toBe(6);
     const e = unreachableError(refused, target);
     expect(e).toBeInstanceOf(ClusterUnreachableError);
-    expect(errorLine(e)).toBe('error: cannot reach the Kubernetes API server https://10.0.0.1:6443 (context "prod", cluster "prod-cluster"): connection refused. Check that the cluster is running and that the server address and port are right');
+    expect(errorLine(e)).toBe(
+      'error: cannot reach the Kubernetes API server https://10.0.0.1:6443 (context "prod", cluster "prod-cluster"): connection refused. Check that the cluster is running and that the server address and port are right',
+    );
     expect(exitCodeForError(e)).toBe(6);
-    expect(unreachableError(new KubeApiError(0, 'ConnectionFailed', 'x', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND api.example'), { code: 'ENOTFOUND' }) }), target).problem).toBe('host not found');
-    expect(unreachableError(new KubeApiError(0, 'ConnectionFailed', 'x: unable to verify the first certificate'), target).problem).toMatch(/TLS certificate/);
-    expect(unreachableError(new KubeApiError(0, 'Timeout', 'x: the Kubernetes API did not answer in time'), target).problem).toBe('no answer in time');
+    expect(
+      unreachableError(
+        new KubeApiError(0, 'ConnectionFailed', 'x', {
+          cause: Object.assign(new Error('getaddrinfo ENOTFOUND api.example'), { code: 'ENOTFOUND' }),
+        }),
+        target,
+      ).problem,
+    ).toBe('host not found');
+    expect(
+      unreachableError(new KubeApiError(0, 'ConnectionFailed', 'x: unable to verify the first certificate'), target)
+        .problem,
+    ).toMatch(/TLS certificate/);
+    expect(
+      unreachableError(new KubeApiError(0, 'Timeout', 'x: the Kubernetes API did not answer in time'), target).problem,
+    ).toBe('no answer in time');
     expect(isUnreachable(new KubeApiError(403, 'Forbidden', 'no'))).toBe(false);
     expect(exitCodeForError(new KubeApiError(500, 'InternalError', 'boom'))).toBe(1);
   });

@@ -1,7 +1,13 @@
 // Ctrl-C / SIGTERM: the first signal aborts and the process is gone within the policy's grace period even when
 // the command hangs (an API call in flight); a second signal exits at once; the forced exit says what to do.
 import { describe, expect, it } from 'vitest';
-import { DETACH_GRACE_MS, Interrupts, LOCAL_STOP_SECONDS, exitCodeForSignal, type InterruptIO } from '../../../shared/task/interrupt.js';
+import {
+  DETACH_GRACE_MS,
+  Interrupts,
+  LOCAL_STOP_SECONDS,
+  exitCodeForSignal,
+  type InterruptIO,
+} from '../../../shared/task/interrupt.js';
 
 function io(): InterruptIO & { exits: number[]; out: string; timers: Array<{ fn: () => void; ms: number }> } {
   const rec = {
@@ -26,7 +32,9 @@ describe('Interrupts', () => {
   it('first Ctrl-C aborts and arms an exit within 2 s (130) that prints how to re-attach', () => {
     const r = io();
     const i = new Interrupts(undefined, r);
-    i.setForcedMessage(() => 'detached from job j; it goes on. Re-attach: kubectl crate-decommission jobs attach j -n crate');
+    i.setForcedMessage(
+      () => 'detached from job j; it goes on. Re-attach: kubectl crate-decommission jobs attach j -n crate',
+    );
     i.receive('SIGINT');
     expect(i.signal.aborted).toBe(true);
     expect(r.exits).toEqual([]);
@@ -44,7 +52,9 @@ describe('Interrupts', () => {
     i.receive('SIGTERM');
     r.timers[0]!.fn();
     expect(r.exits).toEqual([143]);
-    expect(r.out).toBe('error: terminated (SIGTERM): the command did not stop within 1.5s (an API call may hang); exiting\n');
+    expect(r.out).toBe(
+      'error: terminated (SIGTERM): the command did not stop within 1.5s (an API call may hang); exiting\n',
+    );
     const c = new Interrupts(undefined, r);
     c.receive('SIGINT');
     c.receive('SIGINT');
@@ -64,10 +74,16 @@ describe('Interrupts', () => {
   it('--local: the grace period is the safe-stop bound, and the policy is restored afterwards', () => {
     const r = io();
     const i = new Interrupts(undefined, r);
-    const restore = i.use({ graceMs: LOCAL_STOP_SECONDS * 1000, forcedMessage: (s) => `stopped by ${s} before the safe stop finished` });
+    const restore = i.use({
+      graceMs: LOCAL_STOP_SECONDS * 1000,
+      forcedMessage: (s) => `stopped by ${s} before the safe stop finished`,
+    });
     restore();
     const j = new Interrupts(undefined, r);
-    j.use({ graceMs: LOCAL_STOP_SECONDS * 1000, forcedMessage: (s) => `stopped by ${s} before the safe stop finished` });
+    j.use({
+      graceMs: LOCAL_STOP_SECONDS * 1000,
+      forcedMessage: (s) => `stopped by ${s} before the safe stop finished`,
+    });
     j.receive('SIGTERM');
     expect(r.timers.at(-1)!.ms).toBe(30_000);
     r.timers.at(-1)!.fn();

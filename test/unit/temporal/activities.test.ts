@@ -17,7 +17,10 @@ function activitiesOf(w: World, contexts: Array<string | undefined> = []) {
   return createActivities({
     connect: async (ctx) => {
       contexts.push(ctx);
-      if (ctx === 'nowhere') throw new (await import('../../../shared/errors.js')).BadInputError('context "nowhere" not found in the kubeconfig');
+      if (ctx === 'nowhere')
+        throw new (await import('../../../shared/errors.js')).BadInputError(
+          'context "nowhere" not found in the kubeconfig',
+        );
       return { kube: w.kube, sql: w.sql };
     },
     clock: w.clock,
@@ -58,9 +61,21 @@ describe('Temporal activities', () => {
     const a = activitiesOf(w, contexts);
     const { env, beats } = mockEnv();
     const pod = w.podNames()[1]!;
-    const cluster = await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: w.statefulSetName, kubeContext: 'prod-eu' });
+    const cluster = await call(env, a.analyzeCluster, {
+      namespace: 'crate',
+      kind: 'statefulset' as const,
+      name: w.statefulSetName,
+      kubeContext: 'prod-eu',
+    });
     beats.length = 0;
-    const r = await call(env, a.restartPod, { podName: pod, namespace: 'crate', cluster: JSON.parse(JSON.stringify(cluster)), ...fastGate, operationId: 'wf-1', kubeContext: 'prod-eu' });
+    const r = await call(env, a.restartPod, {
+      podName: pod,
+      namespace: 'crate',
+      cluster: JSON.parse(JSON.stringify(cluster)),
+      ...fastGate,
+      operationId: 'wf-1',
+      kubeContext: 'prod-eu',
+    });
     expect(PodRestartResult.parse(r)).toEqual(r);
     expect(r).toMatchObject({ success: true, podName: pod, strategyUsed: 'kubernetes_managed' });
     expect(r.newUid).not.toBe(r.oldUid);
@@ -68,7 +83,9 @@ describe('Temporal activities', () => {
     // Every line is numbered once; the last heartbeat holds the last lines, each a JSON line as the runner logs it.
     const last = beats[beats.length - 1]!;
     expect(last.seq).toBeGreaterThan(5);
-    const recs = last.lines.map((l) => JSON.parse(l) as { msg: string; level: string; activity: string; workflowId: string });
+    const recs = last.lines.map(
+      (l) => JSON.parse(l) as { msg: string; level: string; activity: string; workflowId: string },
+    );
     expect(recs.every((x) => x.activity === 'restartPod' && typeof x.msg === 'string')).toBe(true);
     expect(last.lines.join('\n')).toContain(`Will delete pod ${pod} with grace period`);
     expect(last.lines.join('\n')).toContain(`Health gate passed after pod ${pod}`);
@@ -80,7 +97,10 @@ describe('Temporal activities', () => {
   it('a retried attempt continues the line numbering of the attempt before it', async () => {
     const w = await world({ replicas: 3 });
     const a = activitiesOf(w);
-    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { seq: 40, lines: [], pod: null, step: null, at: '' } });
+    const env = new MockActivityEnvironment({
+      attempt: 2,
+      heartbeatDetails: { seq: 40, lines: [], pod: null, step: null, at: '' },
+    });
     const beats: ActivityProgress[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d as ActivityProgress));
     await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate' });
@@ -93,14 +113,29 @@ describe('Temporal activities', () => {
     const contexts: Array<string | undefined> = [];
     const a = activitiesOf(w, contexts);
     const { env } = mockEnv();
-    const err = await failureOf(call(env, a.analyzeCluster, { namespace: 'Not_A_Namespace', kind: 'statefulset' as const, name: 'crate' }));
+    const err = await failureOf(
+      call(env, a.analyzeCluster, { namespace: 'Not_A_Namespace', kind: 'statefulset' as const, name: 'crate' }),
+    );
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err).toMatchObject({ type: 'bad_input', nonRetryable: true });
     expect((err as Error).message).toMatch(/^invalid analyzeCluster input: namespace: /);
     expect(contexts).toEqual([]);
-    const unknown = await failureOf(call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate', kubeContext: 'nowhere' }));
-    expect(unknown).toMatchObject({ type: 'bad_input', nonRetryable: true, message: 'context "nowhere" not found in the kubeconfig' });
-    const missing = await failureOf(call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'nope' }));
+    const unknown = await failureOf(
+      call(env, a.analyzeCluster, {
+        namespace: 'crate',
+        kind: 'statefulset' as const,
+        name: 'crate',
+        kubeContext: 'nowhere',
+      }),
+    );
+    expect(unknown).toMatchObject({
+      type: 'bad_input',
+      nonRetryable: true,
+      message: 'context "nowhere" not found in the kubeconfig',
+    });
+    const missing = await failureOf(
+      call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'nope' }),
+    );
     expect(missing).toMatchObject({ type: 'bad_input', nonRetryable: true });
   });
 
@@ -108,14 +143,29 @@ describe('Temporal activities', () => {
     const w = await world({ replicas: 3 });
     const a = activitiesOf(w);
     const { env } = mockEnv();
-    const cluster = await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate' });
+    const cluster = await call(env, a.analyzeCluster, {
+      namespace: 'crate',
+      kind: 'statefulset' as const,
+      name: 'crate',
+    });
     // A live holder: it renews its Lease (a Lease nobody renews is taken over after one TTL, docs/engine.md).
-    const other = await ClusterLease.acquire(w.deps({ holderIdentity: 'someone-else' }), { namespace: 'crate', clusterName: w.clusterName, operationId: 'job-other', leaseDurationSeconds: 600 });
-    const err = await failureOf(call(env, a.restartPod, { podName: 'crate-0', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-2' }));
+    const other = await ClusterLease.acquire(w.deps({ holderIdentity: 'someone-else' }), {
+      namespace: 'crate',
+      clusterName: w.clusterName,
+      operationId: 'job-other',
+      leaseDurationSeconds: 600,
+    });
+    const err = await failureOf(
+      call(env, a.restartPod, { podName: 'crate-0', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-2' }),
+    );
     await other.release();
     expect(err).toMatchObject({ type: 'locked', nonRetryable: true });
     expect((err as Error).message).toMatch(/is locked by someone-else/);
-    expect((err as ApplicationFailure).details?.[0]).toMatchObject({ success: false, errorKind: 'locked', podName: 'crate-0' });
+    expect((err as ApplicationFailure).details?.[0]).toMatchObject({
+      success: false,
+      errorKind: 'locked',
+      podName: 'crate-0',
+    });
     expect(w.crate.decommissions).toHaveLength(0);
   });
 
@@ -123,9 +173,15 @@ describe('Temporal activities', () => {
     const w = await world({ replicas: 3, tables: [{ name: 't', shards: 3, replicas: 0 }] });
     const a = activitiesOf(w);
     const { env } = mockEnv();
-    const cluster = await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate' });
+    const cluster = await call(env, a.analyzeCluster, {
+      namespace: 'crate',
+      kind: 'statefulset' as const,
+      name: 'crate',
+    });
     w.crate.stopNode(w.nodeName('crate-0'));
-    const err = await failureOf(call(env, a.restartPod, { podName: 'crate-1', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-3' }));
+    const err = await failureOf(
+      call(env, a.restartPod, { podName: 'crate-1', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-3' }),
+    );
     expect(err).toMatchObject({ type: 'refused', nonRetryable: true });
     expect(w.crate.writes).toHaveLength(0);
   });
@@ -134,11 +190,17 @@ describe('Temporal activities', () => {
     const w = await world({ replicas: 3, crate: { stepMs: 20_000 } });
     const a = activitiesOf(w);
     const { env } = mockEnv();
-    const cluster = await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate' });
+    const cluster = await call(env, a.analyzeCluster, {
+      namespace: 'crate',
+      kind: 'statefulset' as const,
+      name: 'crate',
+    });
     const t = setInterval(() => {
       if (w.crate.decommissions.length > 0) env.cancel();
     }, 1);
-    const err = await failureOf(call(env, a.restartPod, { podName: 'crate-2', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-4' }));
+    const err = await failureOf(
+      call(env, a.restartPod, { podName: 'crate-2', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-4' }),
+    );
     clearInterval(t);
     expect(err).toBeInstanceOf(CancelledFailure);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
@@ -150,7 +212,11 @@ describe('Temporal activities', () => {
     const w = await world({ replicas: 3 });
     const a = activitiesOf(w);
     const { env } = mockEnv();
-    const cluster = await call(env, a.analyzeCluster, { namespace: 'crate', kind: 'statefulset' as const, name: 'crate' });
+    const cluster = await call(env, a.analyzeCluster, {
+      namespace: 'crate',
+      kind: 'statefulset' as const,
+      name: 'crate',
+    });
     const stale = JSON.parse(JSON.stringify(cluster)) as typeof cluster;
     for (const p of stale.pods) Object.assign(p, { uid: 'old', podIP: '10.0.0.250', ready: false });
     const h = await call(env, a.checkClusterHealth, { cluster: stale, consecutive: 1, intervalSeconds: 1 });
