@@ -99,14 +99,14 @@ async function phases(namespace: string): Promise<Record<string, { sum: number; 
 function rssSampler(): { stop(): number } {
   let peak = 0;
   const sample = () => {
-    let dirs: string[] = [];
+    let dirs: string[];
     try {
       dirs = readdirSync(`${CDK_STATE}/pods`);
     } catch {
       return;
     }
     for (const uid of dirs) {
-      let containers: string[] = [];
+      let containers: string[];
       try {
         containers = readdirSync(`${CDK_STATE}/pods/${uid}`);
       } catch {

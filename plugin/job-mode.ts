@@ -121,7 +121,7 @@ export async function resolveTarget(kube: PluginKube, task: Task): Promise<Resol
       }
       const pods = (cr.spec?.nodes?.data ?? []).reduce((sum, d) => sum + (d.replicas ?? 0), 0);
       // crate-operator's StatefulSets carry an owner reference to the CrateDB.
-      let owned: V1StatefulSet[] = [];
+      let owned: V1StatefulSet[];
       try {
         owned = (await kube.list<V1StatefulSet>('apps/v1', 'StatefulSet', namespace)).filter((s) =>
           s.metadata?.ownerReferences?.some((o) => o.kind === 'CrateDB' && o.name === name),

@@ -102,7 +102,7 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
   const { namespace, kind, name } = input;
   const { kube, log } = deps;
 
-  let target: V1StatefulSet[] = [];
+  let target: V1StatefulSet[];
   let crateDBName: string | null = null;
 
   if (kind === 'pod') {

@@ -64,8 +64,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       write(JSON.stringify({ ...safe, ts: new Date(now()).toISOString(), level, msg }));
       return;
     }
-    let line = `${level.toUpperCase()}: ${msg}`;
-    write(line);
+    write(`${level.toUpperCase()}: ${msg}`);
   };
   return {
     log,

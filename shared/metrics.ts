@@ -252,7 +252,8 @@ export class RunMetrics {
     this.now = opts.now;
     this.onChange = opts.onChange ?? (() => {});
     this.started = opts.now();
-    const make = <T>(name: MetricName, ctor: new (cfg: any) => T, extra: Record<string, unknown> = {}): T =>
+    type Config = { name: string; help: string; labelNames: string[]; registers: Registry[]; buckets?: number[] };
+    const make = <T>(name: MetricName, ctor: new (cfg: Config) => T, extra: { buckets?: number[] } = {}): T =>
       new ctor({
         name: `${METRIC_PREFIX}${name}`,
         help: METRICS[name].help,

@@ -60,7 +60,7 @@ function emptyResult(
  */
 async function resetLeftoverDcUtilAllocation(ctx: OperationContext, podName: string): Promise<void> {
   const { deps, cluster } = ctx;
-  let value: string | null = null;
+  let value: string | null;
   try {
     const res = await ctx.reader.query(SQL.allocationSetting, [], { signal: ctx.signal });
     const v = res.rows[0]?.[0];
@@ -130,7 +130,7 @@ export async function runRestart(
   }
 
   // Right before the pod: what its drain moves (issue 9 item 1; --relocation auto decides from sys.shards now).
-  let options = steps.options;
+  let options: typeof steps.options;
   try {
     const chosen = await relocationForPod(ctx, podName, steps.options);
     options = chosen.options;

@@ -27,7 +27,6 @@ import {
   type HealthCheckResult,
   type PodInfo,
   type PodRestartResult,
-  type PreflightDecision,
   type RelocationVerdict,
 } from './schemas.js';
 import { readRelocation } from './relocation-run.js';
@@ -290,7 +289,7 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
 
   let plan = buildPlan(cluster, input, null, ctx.lease?.progress.done ?? {});
   let outcome: { success: boolean; error?: string; errorKind?: RollingRestartResult['errorKind'] } = { success: false };
-  let closed: CloseOutcome = { allocationReset: true, gracefulStopRestored: true, problem: '' };
+  let closed: CloseOutcome;
   const stsTarget = { kind: 'StatefulSet' as const, name: cluster.statefulSetName, namespace: cluster.namespace };
   try {
     await refreshPods(ctx.deps, cluster);

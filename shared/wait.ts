@@ -247,7 +247,7 @@ export function waitForPod(
       .watchPod(namespace, name, (pod) => {
         if (settled) return;
         lastPod = pod;
-        let ok = false;
+        let ok: boolean;
         try {
           ok = predicate(pod);
         } catch (err) {

@@ -75,7 +75,7 @@ export function parseRunnerArgs(args: string[]): ParsedRunnerArgs {
     ) as Argv;
   }
   try {
-    y.parse(normalizeDryRunArgs(args), {}, () => undefined);
+    y.parseSync(normalizeDryRunArgs(args), {}, () => undefined);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     failure ??= err instanceof Error ? err.message : String(err);

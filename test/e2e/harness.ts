@@ -336,7 +336,7 @@ export async function leases(namespace: string): Promise<LeaseView[]> {
   const list = await kubectlJson(['get', 'leases', '-n', namespace]);
   return list.items.map((l: any) => {
     const a = l.metadata.annotations ?? {};
-    let progress = null;
+    let progress;
     try {
       progress = a['crate-decommission.crate.io/progress']
         ? JSON.parse(a['crate-decommission.crate.io/progress'])

@@ -162,6 +162,7 @@ describe('a drain held for 6.5 minutes (longer than the 300 s that killed the pl
       200,
     );
     expect(tty.screen(), 'the heartbeat is dim on the terminal').toMatch(
+      // eslint-disable-next-line no-control-regex -- the dim attribute's ANSI escape is what is asserted
       /\u001b\[2m… Waiting for the CrateDB process of pod/,
     );
     expect(beatAt - heldAt, 'the heartbeat came after more than 300 s').toBeGreaterThan(300_000);

@@ -101,7 +101,7 @@ export function classify(a: Answer): Exclude<TrafficKind, 'ok' | 'missing'> {
   if (a.status === 0) return 'unreachable';
   if (a.status === 500 && /\]\[sql\] disconnected\s*$/.test(a.body) && !a.body.trim().startsWith('{')) return 'refused';
   let code: number | undefined;
-  let message = '';
+  let message: string;
   try {
     const j = JSON.parse(a.body) as { error?: { code?: number; message?: string } };
     code = j.error?.code;
@@ -161,7 +161,7 @@ export async function startTraffic(opts: TrafficOptions): Promise<Traffic> {
     const probe = acked[Math.floor(Math.random() * acked.length)]!;
     const r = await post(url, `SELECT v FROM ${table} WHERE id = ?`, [probe], timeoutMs);
     if (r.status !== 200) return count(node, 'reads', classify(r), r);
-    let rows: unknown[] = [];
+    let rows: unknown[];
     try {
       rows = (JSON.parse(r.body) as { rows?: unknown[] }).rows ?? [];
     } catch {

@@ -20,7 +20,6 @@ import type {
   ClusterMaintenanceResult,
   ClusterProgress,
   CrateActivities,
-  PodOutcome,
 } from '../contracts.js';
 
 export const clusterProgressQuery = defineQuery<ClusterProgress>('progress');
