@@ -25,6 +25,11 @@ describe('bench audit log counting', () => {
         ids,
       ),
     ).toBe('other');
+    expect(
+      who(ev({ auditID: 'k', user: { username: 'kubernetes-admin' }, userAgent: 'cdk-kubelet/cdk-node-1' }), ids),
+    ).toBe('other');
+    expect(who(ev({ auditID: 'w', user: { username: 'kubernetes-admin' } }), ids)).toBe('plugin');
+    expect(who(ev({ auditID: 'u', user: { username: 'kubernetes-admin' }, userAgent: 'undici' }), ids)).toBe('plugin');
     expect(who(ev({ auditID: 'd', user: { username: 'system:serviceaccount:ns2:crate-decommission' } }), ids)).toBe(
       'other',
     );
