@@ -10,8 +10,9 @@
 //    invariant recorder), failed client requests.
 // 2. 10 and 50 pods (fast simulator: request check and exit delay 200 ms each): orchestration overhead per pod,
 //    apiserver_request_total by verb/resource before/after (the apiserver's own /metrics), runner peak RSS.
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { loadavg } from 'node:os';
 import { describe, it } from 'vitest';
 import { countByWho, readAuditLines, requestsOf, type CountsByWho } from './audit-log.js';
 import { fmtBytes, table, writeResult } from './report.js';
@@ -140,6 +141,26 @@ function rssSampler(): { stop(): number } {
   };
 }
 
+/** utime + stime of the kube-apiserver process (test/cluster/up's pid file), in seconds. */
+function apiserverCpuS(): number {
+  try {
+    const pid = readFileSync(`${CDK_STATE}/pids/kube-apiserver.pid`, 'utf8').split('\n')[0]!.trim();
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(x[11]) + Number(x[12])) / 100; // fields 14, 15 (clock ticks, USER_HZ 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function auditSize(): number {
+  try {
+    return statSync(`${AUDIT_DIR}/audit.log`).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** Time during which the simulator had file copies in flight (sampled every 250 ms). */
 function copySampler(cluster: string): { stop(): number } {
   let busy = 0;
@@ -194,6 +215,11 @@ interface RunFigures {
   requests: Record<string, number>;
   backgroundPerS: Record<string, number>;
   runnerPeakRss: number;
+  /** CPU seconds the kube-apiserver process spent during the command, and the audit log's growth. */
+  apiserverCpuS: number;
+  /** 1-minute load average of the (shared) machine: at the start, the end, and the highest sampled every 5 s. */
+  load: { start: number; end: number; max: number };
+  auditBytes: number;
   /** The apiserver's audit log: requests received during the command, by identity, verb and resource. */
   audit: CountsByWho | undefined;
   code: number;
@@ -212,6 +238,10 @@ async function rollout(s: Scenario, extra: string[], trafficIntervalMs: number):
   const traffic = await startTraffic({ cluster: s.cluster, intervalMs: trafficIntervalMs });
   const before = await apiserverRequests();
   const rss = rssSampler();
+  const cpu0 = apiserverCpuS();
+  const load = { start: loadavg()[0]!, end: 0, max: loadavg()[0]! };
+  const loadTimer = setInterval(() => (load.max = Math.max(load.max, loadavg()[0]!)), 5000);
+  const audit0 = auditSize();
   const copies = copySampler(s.cluster);
   const start = Date.now();
   const r = await plugin(
@@ -238,6 +268,11 @@ async function rollout(s: Scenario, extra: string[], trafficIntervalMs: number):
   const wallMs = end - start;
   const copyBusyMs = copies.stop();
   const runnerPeakRss = rss.stop();
+  const apiserverCpu = apiserverCpuS() - cpu0;
+  clearInterval(loadTimer);
+  load.end = loadavg()[0]!;
+  load.max = Math.max(load.max, load.end);
+  const auditBytes = auditSize() - audit0;
   const requests = diff(await apiserverRequests(), before);
   const report = await traffic.stop();
   const inv = await sim<{ violations: unknown[] | null }>('GET', `/clusters/${s.cluster}/invariants`);
@@ -265,6 +300,9 @@ async function rollout(s: Scenario, extra: string[], trafficIntervalMs: number):
     requests,
     backgroundPerS,
     runnerPeakRss,
+    apiserverCpuS: apiserverCpu,
+    load,
+    auditBytes,
     audit,
     code: r.code,
     output: r.stdout + r.stderr,
@@ -353,6 +391,7 @@ describe('bench: rollout on the test cluster', () => {
             ),
           ]);
           if (f.code !== 0) say(`rollout ${mode} exit ${f.code}:\n${f.output.slice(-2000)}`);
+          say(`### ${mode}: load average (1 min) start / end / max ${f.load.start} / ${f.load.end} / ${f.load.max}`);
           say(`### ${mode}: requests by identity`);
           auditTables(f, 5);
         } finally {
@@ -444,6 +483,11 @@ describe('bench: rollout on the test cluster', () => {
                   `${netTotal.toFixed(0)} (${(netTotal / pods).toFixed(1)} per pod)`,
                 ],
                 ['runner peak RSS (VmHWM)', fmtBytes(f.runnerPeakRss)],
+                ['load average (1 min) start / end / max', `${f.load.start} / ${f.load.end} / ${f.load.max}`],
+                [
+                  'kube-apiserver CPU during the rollout; audit log written',
+                  `${f.apiserverCpuS.toFixed(1)} s (${((100 * f.apiserverCpuS) / wallS).toFixed(0)}% of one core); ${fmtBytes(f.auditBytes)}`,
+                ],
                 ['moments without a primary', f.violations],
                 [
                   'failed client requests',
