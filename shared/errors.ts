@@ -24,17 +24,6 @@ export class BadInputError extends EngineError {
   }
 }
 
-/** A pre-flight or health gate refused to go on; `failedChecks` names each failed check. */
-export class RefusedError extends EngineError {
-  constructor(
-    message: string,
-    readonly failedChecks: string[] = [],
-    options?: { cause?: unknown },
-  ) {
-    super('refused', message, options);
-  }
-}
-
 export class TimeoutError extends EngineError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('timeout', message, options);
@@ -49,13 +38,6 @@ export class LockedError extends EngineError {
     options?: { cause?: unknown },
   ) {
     super('locked', message, options);
-  }
-}
-
-/** Worth retrying (connection reset, node not connected, 5xx). */
-export class TransientError extends EngineError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('transient', message, options);
   }
 }
 
@@ -102,6 +84,22 @@ export class SqlConnectionError extends Error {
     super(message, options);
     this.name = 'SqlConnectionError';
   }
+}
+
+/**
+ * A refusal (kind `refused`) and a transient failure (kind `transient`) are results, not thrown classes: a pre-flight
+ * that says no returns its refusal with the failed checks, and a failure worth another try is retried where it
+ * happens (shared/retry.ts) with one of the predicates below.
+ */
+
+/** The Kubernetes API refused a write because the object changed since it was read (409 Conflict). */
+export function isConflict(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 409;
+}
+
+/** Every failure: for best-effort clean-ups (restoring a setting the operation changed), which try their hardest. */
+export function anyFailure(): boolean {
+  return true;
 }
 
 export function errorKindOf(err: unknown): ErrorKind {

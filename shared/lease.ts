@@ -3,8 +3,9 @@
 // re-run with the same operation id (a Job retry) resumes instead of starting over.
 import type { V1Lease } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { KubeApiError, LockedError, OperationFailedError, messageOf } from './errors.js';
+import { KubeApiError, LockedError, OperationFailedError, isConflict, messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
+import { retry } from './retry.js';
 
 export const ANNOTATION_OPERATION = 'crate-decommission.crate.io/operation-id';
 export const ANNOTATION_PROGRESS = 'crate-decommission.crate.io/progress';
@@ -418,51 +419,61 @@ export class ClusterLease {
   /** One write (renewal, progress, release) with up to 3 tries on conflicts; throws when it gives up. */
   private async write(extra: { holderIdentity?: string | null }, why: 'renew' | 'progress' | 'release'): Promise<void> {
     if (this.lostTo !== null) throw this.lostReason();
-    let lastError: unknown = null;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const now = new Date(this.deps.clock.now());
-      const spec = { ...this.lease.spec, renewTime: now };
-      if (extra.holderIdentity === null) delete spec.holderIdentity;
-      const body: V1Lease = {
-        ...this.lease,
-        metadata: {
-          ...this.lease.metadata,
-          annotations: {
-            ...(this.lease.metadata?.annotations ?? {}),
-            [ANNOTATION_PROGRESS]: JSON.stringify(this.progress),
-          },
-        },
-        spec,
-      };
-      const startedAt = monotonic(this.deps);
-      try {
-        this.lease = await this.deps.kube.replaceLease(this.namespace, body);
-        // Renewed as of when the request was sent (the API server may have taken a while to answer).
-        this.lastRenewed = Math.max(this.lastRenewed, startedAt);
-        return;
-      } catch (err) {
-        lastError = err;
-        if (!(err instanceof KubeApiError && err.statusCode === 409)) {
-          this.deps.log.warn(
-            `Could not ${why === 'renew' ? 'renew' : 'update'} lock ${this.namespace}/${this.name}: ${messageOf(err)}`,
-          );
-          throw err;
-        }
-        const fresh = await this.deps.kube.getLease(this.namespace, this.name);
-        if (!fresh || fresh.spec?.holderIdentity !== this.holder) {
-          const other = fresh?.spec?.holderIdentity ?? 'nobody';
-          this.lostTo = other;
-          const lost = new LockedError(`Lost lock ${this.namespace}/${this.name} to ${other}; stopping`, other);
-          if (!this.lost.aborted) this.lostController.abort(lost);
-          this.deps.log.error(lost.message);
-          throw lost;
-        }
-        this.lease = fresh;
+    const what = `${why === 'renew' ? 'renew' : 'update'} lock ${this.namespace}/${this.name}`;
+    try {
+      await retry(() => this.replace(extra), {
+        attempts: 3,
+        retryable: isConflict,
+        // Someone else wrote the Lease: re-read it; still ours, write again over the fresh copy.
+        beforeRetry: () => this.rereadOrLose(),
+      });
+    } catch (err) {
+      if (err instanceof LockedError) throw err;
+      if (!isConflict(err)) {
+        this.deps.log.warn(`Could not ${what}: ${messageOf(err)}`);
+        throw err;
       }
+      await this.rereadOrLose();
+      const message = `Could not ${what}: it kept changing (${messageOf(err)})`;
+      this.deps.log.warn(message);
+      throw new OperationFailedError(message, { cause: err });
     }
-    const message = `Could not ${why === 'renew' ? 'renew' : 'update'} lock ${this.namespace}/${this.name}: it kept changing (${messageOf(lastError)})`;
-    this.deps.log.warn(message);
-    throw new OperationFailedError(message, { cause: lastError });
+  }
+
+  /** After a conflict: the Lease as it is now; when another run holds it, the lock is lost (LockedError). */
+  private async rereadOrLose(): Promise<void> {
+    const fresh = await this.deps.kube.getLease(this.namespace, this.name);
+    if (!fresh || fresh.spec?.holderIdentity !== this.holder) {
+      const other = fresh?.spec?.holderIdentity ?? 'nobody';
+      this.lostTo = other;
+      const lost = new LockedError(`Lost lock ${this.namespace}/${this.name} to ${other}; stopping`, other);
+      if (!this.lost.aborted) this.lostController.abort(lost);
+      this.deps.log.error(lost.message);
+      throw lost;
+    }
+    this.lease = fresh;
+  }
+
+  /** One replace of the Lease as this run holds it (renewTime now, the progress annotation). */
+  private async replace(extra: { holderIdentity?: string | null }): Promise<void> {
+    const now = new Date(this.deps.clock.now());
+    const spec = { ...this.lease.spec, renewTime: now };
+    if (extra.holderIdentity === null) delete spec.holderIdentity;
+    const body: V1Lease = {
+      ...this.lease,
+      metadata: {
+        ...this.lease.metadata,
+        annotations: {
+          ...(this.lease.metadata?.annotations ?? {}),
+          [ANNOTATION_PROGRESS]: JSON.stringify(this.progress),
+        },
+      },
+      spec,
+    };
+    const startedAt = monotonic(this.deps);
+    this.lease = await this.deps.kube.replaceLease(this.namespace, body);
+    // Renewed as of when the request was sent (the API server may have taken a while to answer).
+    this.lastRenewed = Math.max(this.lastRenewed, startedAt);
   }
 
   /**

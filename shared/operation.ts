@@ -3,10 +3,19 @@
 import { randomBytes } from 'node:crypto';
 import { ClusterSql, SQL } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
-import { EngineError, KubeApiError, OperationFailedError, errorKindOf, messageOf, type ErrorKind } from './errors.js';
+import {
+  EngineError,
+  KubeApiError,
+  OperationFailedError,
+  anyFailure,
+  errorKindOf,
+  messageOf,
+  type ErrorKind,
+} from './errors.js';
 import { ClusterLease, type GracefulStopValues } from './lease.js';
 import { withFields } from './log.js';
 import type { EngineDeps } from './ports.js';
+import { cleanupPause, retry } from './retry.js';
 import type { CrateDBCluster } from './schemas.js';
 
 import { refuseControllerRoll } from './controller-roll.js';
@@ -321,14 +330,15 @@ export async function restoreGracefulStop(ctx: OperationContext): Promise<boolea
       const stmt = restoreStatement(leaf, before);
       let lastError = '';
       let ok = false;
-      for (let attempt = 0; attempt < 3 && !ok; attempt++) {
-        try {
-          await ctx.reader.query(stmt, [], { timeoutMs: 30_000 });
-          ok = true;
-        } catch (err) {
-          lastError = messageOf(err);
-          if (attempt < 2) await deps.clock.delay(Math.max(100, deps.pollIntervalMs ?? 1000)).catch(() => {});
-        }
+      try {
+        await retry(() => ctx.reader.query(stmt, [], { timeoutMs: 30_000 }), {
+          attempts: 3,
+          retryable: anyFailure,
+          beforeRetry: () => cleanupPause(deps),
+        });
+        ok = true;
+      } catch (err) {
+        lastError = messageOf(err);
       }
       if (ok) {
         deps.log.info(
@@ -416,15 +426,15 @@ export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
     return false;
   }
   let lastError = '';
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      await ctx.reader.query(SQL.resetAllocation, [], { timeoutMs: 30_000 });
-      ctx.allocation.value = null;
-      break;
-    } catch (err) {
-      lastError = messageOf(err);
-      await deps.clock.delay(Math.max(100, deps.pollIntervalMs ?? 1000)).catch(() => {});
-    }
+  try {
+    await retry(() => ctx.reader.query(SQL.resetAllocation, [], { timeoutMs: 30_000 }), {
+      attempts: 5,
+      retryable: anyFailure,
+      beforeRetry: () => cleanupPause(deps),
+    });
+    ctx.allocation.value = null;
+  } catch (err) {
+    lastError = messageOf(err);
   }
   if (ctx.allocation.value) {
     deps.log.error(

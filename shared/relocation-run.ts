@@ -4,7 +4,8 @@
 // on every exit path (recorded in the Lease first, like the allocation setting).
 import { ClusterSql, worstHealth } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
-import { messageOf } from './errors.js';
+import { anyFailure, messageOf } from './errors.js';
+import { cleanupPause, retry } from './retry.js';
 import type { OperationContext } from './operation.js';
 import { decideRelocation, minAvailabilityFor, type ShardRow } from './relocation.js';
 import type { CrateDBCluster, DecommissionOptions, RelocationVerdict } from './schemas.js';
@@ -172,47 +173,47 @@ export async function restoreMinAvailabilityLabels(ctx: OperationContext, only?:
     // fall through: try to restore
   }
   const left: Record<string, string | null> = { ...record };
+  // One StatefulSet's label back to what it was; done when it is gone or the mark is not ours (any more).
+  const restoreOne = async (name: string, before: string | null): Promise<void> => {
+    const live = await deps.kube.getStatefulSet(cluster.namespace, name);
+    const labels = live?.metadata?.labels ?? {};
+    if (!live) return;
+    if (labels[LABEL_MIN_AVAILABILITY_BEFORE] === undefined) {
+      // Not ours (any more): someone removed our mark; never overwrite what they did.
+      if (labels[LABEL_DC_UTIL_MIN_AVAILABILITY] === 'NONE')
+        deps.log.warn(
+          `StatefulSet ${cluster.namespace}/${name} has ${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE without this tool's mark: leaving it`,
+        );
+      return;
+    }
+    await deps.kube.patchStatefulSetLabels(cluster.namespace, name, {
+      [LABEL_DC_UTIL_MIN_AVAILABILITY]: before,
+      [LABEL_MIN_AVAILABILITY_BEFORE]: null,
+    });
+    deps.log.info(
+      `Restored label ${LABEL_DC_UTIL_MIN_AVAILABILITY} on StatefulSet ${cluster.namespace}/${name} (${before === null ? 'removed: it had none' : `= ${before}`})`,
+    );
+    await emitEvent(
+      deps,
+      { kind: 'StatefulSet', name, namespace: cluster.namespace },
+      EventReason.MinAvailabilityLabelRestored,
+      `${LABEL_DC_UTIL_MIN_AVAILABILITY} ${before === null ? 'removed' : `= ${before}`} (was NONE for a restart without relocation)`,
+    );
+  };
   for (const name of names) {
     const before = record[name] ?? null;
     let ok = false;
-    for (let attempt = 0; attempt < 3 && !ok; attempt++) {
-      try {
-        const live = await deps.kube.getStatefulSet(cluster.namespace, name);
-        const labels = live?.metadata?.labels ?? {};
-        if (!live) {
-          ok = true;
-        } else if (labels[LABEL_MIN_AVAILABILITY_BEFORE] === undefined) {
-          // Not ours (any more): someone removed our mark; never overwrite what they did.
-          if (labels[LABEL_DC_UTIL_MIN_AVAILABILITY] === 'NONE')
-            deps.log.warn(
-              `StatefulSet ${cluster.namespace}/${name} has ${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE without this tool's mark: leaving it`,
-            );
-          ok = true;
-        } else {
-          await deps.kube.patchStatefulSetLabels(cluster.namespace, name, {
-            [LABEL_DC_UTIL_MIN_AVAILABILITY]: before,
-            [LABEL_MIN_AVAILABILITY_BEFORE]: null,
-          });
-          deps.log.info(
-            `Restored label ${LABEL_DC_UTIL_MIN_AVAILABILITY} on StatefulSet ${cluster.namespace}/${name} (${before === null ? 'removed: it had none' : `= ${before}`})`,
-          );
-          await emitEvent(
-            deps,
-            { kind: 'StatefulSet', name, namespace: cluster.namespace },
-            EventReason.MinAvailabilityLabelRestored,
-            `${LABEL_DC_UTIL_MIN_AVAILABILITY} ${before === null ? 'removed' : `= ${before}`} (was NONE for a restart without relocation)`,
-          );
-          ok = true;
-        }
-      } catch (err) {
-        if (attempt === 2) {
-          deps.log.error(
-            `Could not restore label ${LABEL_DC_UTIL_MIN_AVAILABILITY} on StatefulSet ${cluster.namespace}/${name} (was ${before ?? 'unset'}): ${messageOf(err)}. Run kubectl label sts ${name} -n ${cluster.namespace} ${before === null ? `${LABEL_DC_UTIL_MIN_AVAILABILITY}-` : `${LABEL_DC_UTIL_MIN_AVAILABILITY}=${before} --overwrite`} ${LABEL_MIN_AVAILABILITY_BEFORE}-`,
-          );
-        } else {
-          await deps.clock.delay(Math.max(100, deps.pollIntervalMs ?? 1000)).catch(() => {});
-        }
-      }
+    try {
+      await retry(() => restoreOne(name, before), {
+        attempts: 3,
+        retryable: anyFailure,
+        beforeRetry: () => cleanupPause(deps),
+      });
+      ok = true;
+    } catch (err) {
+      deps.log.error(
+        `Could not restore label ${LABEL_DC_UTIL_MIN_AVAILABILITY} on StatefulSet ${cluster.namespace}/${name} (was ${before ?? 'unset'}): ${messageOf(err)}. Run kubectl label sts ${name} -n ${cluster.namespace} ${before === null ? `${LABEL_DC_UTIL_MIN_AVAILABILITY}-` : `${LABEL_DC_UTIL_MIN_AVAILABILITY}=${before} --overwrite`} ${LABEL_MIN_AVAILABILITY_BEFORE}-`,
+      );
     }
     if (ok) delete left[name];
   }

@@ -12,12 +12,11 @@ import {
 } from '../../../shared/task/exit.js';
 import {
   BadInputError,
+  EngineError,
   KubeApiError,
   LockedError,
   OperationFailedError,
-  RefusedError,
   TimeoutError,
-  TransientError,
 } from '../../../shared/errors.js';
 
 describe('exitCodeForResult', () => {
@@ -56,10 +55,10 @@ describe('exitCodeForError', () => {
       2,
     ],
     ['bad input', new BadInputError('x'), 2],
-    ['refused', new RefusedError('x', ['c']), 3],
+    ['refused', new EngineError('refused', 'x'), 3],
     ['timeout', new TimeoutError('x'), 4],
     ['locked', new LockedError('x', 'someone'), 5],
-    ['transient', new TransientError('x'), 1],
+    ['transient', new EngineError('transient', 'x'), 1],
     ['failed', new OperationFailedError('x'), 1],
     ['kube 403', new KubeApiError(403, 'Forbidden', 'create jobs: forbidden'), 1],
     ['bug', new TypeError('undefined is not a function'), 1],
