@@ -271,7 +271,7 @@ export function formatDetection(d: Record<string, unknown>, c: Colors): string {
   const lines = [
     `${c.bold(`StatefulSet ${str(d.namespace ? `${String(d.namespace)}/${str(d.name)}` : d.name)}`)}: strategy ${c.bold(str(d.strategy))}`,
     `  preStop hook: ${d.hasPrestopHook ? 'yes' : 'no'}, dc_util: ${d.hasDcUtil ? 'yes' : 'no'}` +
-      `${d.dcUtilSkips ? ' (will skip)' : ''}, dc_util timeout: ${seconds(d.dcUtilTimeoutSeconds)}` +
+      `${d.dcUtilWillNotDecommission ? ' (will skip)' : ''}, dc_util timeout: ${seconds(d.dcUtilTimeoutSeconds)}` +
       `, delete grace period: ${seconds(d.deleteGracePeriodSeconds)}, min availability: ${str(d.minAvailability)}`,
   ];
   if (d.hasDcUtil)

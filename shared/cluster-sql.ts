@@ -1,5 +1,5 @@
 // Reading a CrateDB cluster's state through any healthy node that is not being drained: the
-// statements the engine sends, and a reader that fails over to the next pod on connection errors.
+// statements the engine sends, and a client (reads and writes) that fails over to the next pod on connection errors.
 import type { V1Pod } from '@kubernetes/client-node';
 import { CrateSqlError, SqlConnectionError, messageOf } from './errors.js';
 import type { EngineDeps, SqlResponse, SqlTransport } from './ports.js';

@@ -300,12 +300,12 @@ async function decommissionTransport(
   const { deps, cluster } = ctx;
   // Send through another node when there is one: the draining node stops answering.
   const others = cluster.pods.filter((p) => p.name !== target.info.name);
-  const readKind = ctx.reader.defaultKind;
+  const readKind = ctx.clusterSql.defaultKind;
   // Over exec every statement runs as crate, the superuser: no need to ask.
   let superuser = readKind === 'exec' ? true : cluster.sql.superuser;
   if (superuser === null) {
     try {
-      const res = await ctx.reader.query(SQL.superuser, [], { signal: ctx.signal });
+      const res = await ctx.clusterSql.query(SQL.superuser, [], { signal: ctx.signal });
       const v = res.rows[0]?.[0];
       superuser = typeof v === 'boolean' ? v : null;
     } catch (err) {
@@ -315,12 +315,12 @@ async function decommissionTransport(
   const user = cluster.sql.credentials?.username ?? 'crate';
   if (superuser !== false) {
     const via =
-      (await ctx.reader.transportTo(ctx.reader.currentPod ?? others[0]?.name ?? target.info.name)) ??
-      (await ctx.reader.transportTo(target.info.name));
+      (await ctx.clusterSql.transportTo(ctx.clusterSql.currentPod ?? others[0]?.name ?? target.info.name)) ??
+      (await ctx.clusterSql.transportTo(target.info.name));
     if (via) return { transport: via.transport, via: readKind };
   }
   for (const p of [...others, target.info]) {
-    const t = await ctx.reader.transportTo(p.name, 'exec');
+    const t = await ctx.clusterSql.transportTo(p.name, 'exec');
     if (!t) continue;
     deps.log.info(
       `Sending ALTER CLUSTER DECOMMISSION through exec into pod ${p.name} container ${t.pod.containerName} as crate: the HTTP user ${user} is not a superuser, and only the superuser crate (trusted from localhost) may decommission`,
@@ -384,7 +384,7 @@ async function sendDecommission(
       const others = ctx.cluster.pods.filter((p) => p.name !== target.info.name);
       let t = null;
       for (const p of [...others, target.info]) {
-        t = await ctx.reader.transportTo(p.name, 'exec');
+        t = await ctx.clusterSql.transportTo(p.name, 'exec');
         if (t) break;
       }
       if (!t) throw new OperationFailedError(`Manual decommission failed: ${err.message}`, { cause: err });
@@ -399,7 +399,7 @@ async function sendDecommission(
 /** Is the node in sys.nodes (asked through another node)? Unknown (no node answers) counts as yes. */
 async function nodeInCluster(ctx: OperationContext, nodeName: string): Promise<boolean> {
   try {
-    const nodes = await ctx.reader.nodes(ctx.signal);
+    const nodes = await ctx.clusterSql.nodes(ctx.signal);
     return nodes.some((n) => n.name === nodeName);
   } catch (err) {
     if (ctx.signal.aborted) throw err;
@@ -455,7 +455,7 @@ function processExited(p: V1Pod | null, info: PodInfo, before: ContainerSnapshot
 /** Does the node answer SQL normally (so it is not draining)? Asked directly, as the HTTP user. */
 async function nodeAnswers(ctx: OperationContext, podName: string): Promise<boolean> {
   try {
-    const t = await ctx.reader.transportTo(podName);
+    const t = await ctx.clusterSql.transportTo(podName);
     if (!t) return false;
     await t.transport.query('SELECT 1', [], { timeoutMs: 10_000, signal: ctx.signal });
     return true;
@@ -495,7 +495,7 @@ async function waitProcessExit(
   const byPoll = pollUntil(
     async () => {
       try {
-        const nodes = await ctx.reader.nodes(signal);
+        const nodes = await ctx.clusterSql.nodes(signal);
         return nodes.some((n) => n.name === nodeName) ? undefined : ('node left the cluster' as const);
       } catch (err) {
         if (signal.aborted) throw err;
@@ -568,7 +568,7 @@ async function manual(
   );
   let nodeName = info.nodeName;
   if (!nodeName && !ctx.dryRun) {
-    const nodes = await ctx.reader.nodes(ctx.signal).catch(() => []);
+    const nodes = await ctx.clusterSql.nodes(ctx.signal).catch(() => []);
     nodeName = nodes.find((n) => n.hostname === info.name)?.name ?? null;
   }
   if (!nodeName)
@@ -602,8 +602,8 @@ async function manual(
       );
     return;
   }
-  ctx.reader.avoid.add(info.name);
-  ctx.reader.avoid.add(nodeName);
+  ctx.clusterSql.avoid.add(info.name);
+  ctx.clusterSql.avoid.add(nodeName);
   setScope(ctx, { step: 'decommission' });
   const resume = resumeEntry(ctx, target);
   const oldUid = resume ? resume.oldUid : info.uid;
@@ -677,7 +677,7 @@ async function manual(
       await restrictAllocation(ctx, sts.name, options.allocation);
       for (let i = 1; i < 4; i++) {
         deps.log.debug(`Executing manual decommission SQL ${i + 1}/5: ${statements[i]}`);
-        await ctx.reader.query(statements[i]!, [], { signal: ctx.signal });
+        await ctx.clusterSql.query(statements[i]!, [], { signal: ctx.signal });
       }
       // The snapshot exit detection compares against, taken right before the DECOMMISSION (and kept for a resume).
       since = containerSnapshot(
@@ -862,12 +862,12 @@ export async function waitPodBack(
   );
   const known = cluster.pods.find((p) => p.name === podName);
   if (known) Object.assign(known, livePodInfo(pod!, known));
-  ctx.reader.avoid.delete(podName);
-  if (known?.nodeName) ctx.reader.avoid.delete(known.nodeName);
+  ctx.clusterSql.avoid.delete(podName);
+  if (known?.nodeName) ctx.clusterSql.avoid.delete(known.nodeName);
   setScope(ctx, { step: 'rejoin' });
   const node = await pollUntil(
     async () => {
-      const nodes = await ctx.reader.nodes(ctx.signal).catch((err: unknown) => {
+      const nodes = await ctx.clusterSql.nodes(ctx.signal).catch((err: unknown) => {
         if (ctx.signal.aborted) throw err;
         return [];
       });

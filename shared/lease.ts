@@ -4,6 +4,7 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { KubeApiError, LockedError, OperationFailedError, isConflict, messageOf } from './errors.js';
+import { LABEL_MANAGED_BY, MANAGED_BY } from './labels.js';
 import type { EngineDeps } from './ports.js';
 import { retry } from './retry.js';
 
@@ -187,7 +188,7 @@ export class ClusterLease {
             metadata: {
               name,
               namespace: opts.namespace,
-              labels: { 'app.kubernetes.io/managed-by': 'crate-decommission' },
+              labels: { [LABEL_MANAGED_BY]: MANAGED_BY },
               annotations: {
                 [ANNOTATION_OPERATION]: opts.operationId,
                 [ANNOTATION_PROGRESS]: JSON.stringify(progress),

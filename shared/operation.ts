@@ -1,5 +1,5 @@
 // What one running operation (decommission, restart, rolling restart) holds: the lock, the
-// abort signal, the SQL reader, and the allocation setting it owns and must reset on every exit.
+// abort signal, the cluster SQL connection (reads and writes, through a node not being drained), and the allocation setting it owns and must reset on every exit.
 import { randomBytes } from 'node:crypto';
 import { ClusterSql, SQL } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
@@ -37,7 +37,8 @@ export interface OperationContext {
   lease: ClusterLease | null;
   operationId: string;
   dryRun: boolean;
-  reader: ClusterSql;
+  /** SQL to the cluster, reads and writes (SETs, DECOMMISSION), through a pod that is not being drained. */
+  clusterSql: ClusterSql;
   /** The allocation value this operation set and has not reset (null = nothing to reset). */
   allocation: { value: string | null; labelledStatefulSets: string[]; heir?: string | null };
   /** cluster.graceful_stop.* as they were before this operation first set them (null = nothing to restore). */
@@ -109,7 +110,7 @@ export async function openOperation(
     lease,
     operationId: opts.operationId,
     dryRun: opts.dryRun,
-    reader: new ClusterSql(scoped, cluster),
+    clusterSql: new ClusterSql(scoped, cluster),
     allocation: { value: lease?.progress.allocationSet ?? null, labelledStatefulSets: [] },
     gracefulStop: { before: lease?.progress.gracefulStopBefore ?? null },
     minAvailabilityLabels: { before: lease?.progress.minAvailabilityLabels ?? null },
@@ -279,7 +280,7 @@ export async function rememberGracefulStop(ctx: OperationContext): Promise<void>
   if (ctx.gracefulStop.before) return;
   let res;
   try {
-    res = await ctx.reader.query(SQL.gracefulStopSettings, [], { signal: ctx.signal });
+    res = await ctx.clusterSql.query(SQL.gracefulStopSettings, [], { signal: ctx.signal });
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     throw new OperationFailedError(
@@ -331,7 +332,7 @@ export async function restoreGracefulStop(ctx: OperationContext): Promise<boolea
       let lastError = '';
       let ok = false;
       try {
-        await retry(() => ctx.reader.query(stmt, [], { timeoutMs: 30_000 }), {
+        await retry(() => ctx.clusterSql.query(stmt, [], { timeoutMs: 30_000 }), {
           attempts: 3,
           retryable: anyFailure,
           beforeRetry: () => cleanupPause(deps),
@@ -397,7 +398,7 @@ export async function restrictAllocation(ctx: OperationContext, statefulSetName:
   // Remember before sending: a crash right after the SET must still lead to a RESET.
   ctx.allocation.value = value;
   await ctx.lease?.save({ allocationSet: value });
-  await ctx.reader.query(SQL.setAllocation(value), [], { signal: ctx.signal });
+  await ctx.clusterSql.query(SQL.setAllocation(value), [], { signal: ctx.signal });
   deps.log.info(`Set cluster.routing.allocation.enable = ${value} while a node restarts`);
   await emitEvent(
     deps,
@@ -427,7 +428,7 @@ export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
   }
   let lastError = '';
   try {
-    await retry(() => ctx.reader.query(SQL.resetAllocation, [], { timeoutMs: 30_000 }), {
+    await retry(() => ctx.clusterSql.query(SQL.resetAllocation, [], { timeoutMs: 30_000 }), {
       attempts: 5,
       retryable: anyFailure,
       beforeRetry: () => cleanupPause(deps),

@@ -70,7 +70,7 @@ export async function relocationForPod(
   const { deps, cluster } = ctx;
   let nodeName = cluster.pods.find((p) => p.name === podName)?.nodeName ?? null;
   if (!nodeName) {
-    const nodes = await ctx.reader.nodes(ctx.signal).catch((err: unknown) => {
+    const nodes = await ctx.clusterSql.nodes(ctx.signal).catch((err: unknown) => {
       if (ctx.signal.aborted) throw err;
       return [];
     });

@@ -62,7 +62,7 @@ async function resetLeftoverDcUtilAllocation(ctx: OperationContext, podName: str
   const { deps, cluster } = ctx;
   let value: string | null;
   try {
-    const res = await ctx.reader.query(SQL.allocationSetting, [], { signal: ctx.signal });
+    const res = await ctx.clusterSql.query(SQL.allocationSetting, [], { signal: ctx.signal });
     const v = res.rows[0]?.[0];
     value = v === null || v === undefined ? null : String(v).toLowerCase();
   } catch (err) {
@@ -83,7 +83,7 @@ async function resetLeftoverDcUtilAllocation(ctx: OperationContext, podName: str
   deps.log.warn(
     `dc_util left cluster.routing.allocation.enable = ${value} after pod ${podName} rejoined (no postStart --reset-routing?); resetting it`,
   );
-  await ctx.reader.query(SQL.resetAllocation, [], { signal: ctx.signal });
+  await ctx.clusterSql.query(SQL.resetAllocation, [], { signal: ctx.signal });
   await emitEvent(
     deps,
     { kind: 'StatefulSet', name: stsName, namespace: cluster.namespace },

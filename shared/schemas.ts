@@ -72,7 +72,7 @@ export const StrategyDetection = z.object({
   deleteGracePeriodSeconds: z.number().int().nonnegative(),
   minAvailability: MinAvailability,
   /** True when dc_util is present but will not decommission (label dc-util-disabled=true, replicas <= 1). */
-  dcUtilSkips: z.boolean(),
+  dcUtilWillNotDecommission: z.boolean(),
   containerName: z.string().nullable(),
   /** dc_util's -proto (default https): the scheme it posts to 127.0.0.1:4200 with; null when no dc_util runs or unknown. */
   dcUtilProto: z.enum(['http', 'https']).nullable().optional(),

@@ -41,7 +41,7 @@ async function nodeAnswersSql(ctx: OperationContext, podName: string, signal: Ab
   if (!known || !live) return false;
   const info = livePodInfo(live, known);
   const t: SqlTransport =
-    ctx.reader.defaultKind === 'exec'
+    ctx.clusterSql.defaultKind === 'exec'
       ? ctx.deps.sql.exec(ctx.cluster.namespace, info, ctx.cluster.sql)
       : ctx.deps.sql.http(ctx.cluster.namespace, info, ctx.cluster.sql);
   try {
@@ -62,7 +62,7 @@ async function drainPending(
   t: StallTarget,
   signal: AbortSignal,
 ): Promise<{ pending: string | null; min: string }> {
-  const q = (stmt: string, args: unknown[] = []) => ctx.reader.query(stmt, args, { signal, timeoutMs: 10_000 });
+  const q = (stmt: string, args: unknown[] = []) => ctx.clusterSql.query(stmt, args, { signal, timeoutMs: 10_000 });
   let min = t.minAvailability?.toUpperCase();
   if (!min) {
     const r = await q(WAIT_SQL.minAvailability);

@@ -29,7 +29,7 @@ export interface MovingShards {
 }
 
 export async function movingShards(ctx: OperationContext, signal: AbortSignal): Promise<MovingShards> {
-  const res = await ctx.reader.query(WAIT_SQL.movingShards, [], { signal, timeoutMs: 10_000 });
+  const res = await ctx.clusterSql.query(WAIT_SQL.movingShards, [], { signal, timeoutMs: 10_000 });
   const per = new Map<string, { relocating: number; initializing: number }>();
   let relocating = 0;
   let initializing = 0;
@@ -70,7 +70,7 @@ export async function nodeActivity(
   nodeName: string,
   signal: AbortSignal,
 ): Promise<NodeActivity> {
-  const q = (stmt: string) => ctx.reader.query(stmt, [], { signal, timeoutMs: 10_000 });
+  const q = (stmt: string) => ctx.clusterSql.query(stmt, [], { signal, timeoutMs: 10_000 });
   const stats = await q(WAIT_SQL.statsEnabled);
   const enabled = stats.rows[0]?.[0];
   const statsEnabled = !(enabled === false || enabled === 'false');

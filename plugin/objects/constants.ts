@@ -1,11 +1,10 @@
 // Names, labels, the image and the limits every object the plugin creates shares.
-import { ExitCode, VERSION } from '../../shared/task/index.js';
+import { ExitCode, LABEL_MANAGED_BY, MANAGED_BY, VERSION } from '../../shared/task/index.js';
 
 export const APP_NAME = 'crate-decommission';
-export const MANAGED_BY = 'kubectl-crate-decommission';
+export { LABEL_MANAGED_BY, MANAGED_BY };
 
 export const LABEL_NAME = 'app.kubernetes.io/name';
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_COMPONENT = 'app.kubernetes.io/component';
 export const LABEL_VERSION = 'app.kubernetes.io/version';
 /** Set by the Job controller on every pod of a Job (Kubernetes >= 1.27). */

@@ -69,7 +69,7 @@ function dcUtilManualOutcome(f: DetectFacts, d: DcUtilFacts, skips: boolean): Pa
     containerName: f.container?.name ?? null,
     hasPrestopHook: true,
     hasDcUtil: true,
-    dcUtilSkips: skips,
+    dcUtilWillNotDecommission: skips,
     dcUtilTimeoutSeconds: d.effectiveTimeoutSeconds,
     dcUtilFlagTimeoutSeconds: d.flagTimeoutSeconds,
     minAvailability: d.minAvailability,
@@ -161,7 +161,12 @@ export function dcUtilOnlyResetsRouting(f: DetectFacts): RuleVerdict | null {
   if (!f.container || f.dcUtil || !first) return null;
   return {
     decision: {
-      outcome: { containerName: f.container.name, hasPrestopHook: true, hasDcUtil: true, dcUtilSkips: true },
+      outcome: {
+        containerName: f.container.name,
+        hasPrestopHook: true,
+        hasDcUtil: true,
+        dcUtilWillNotDecommission: true,
+      },
       reasons: [
         `preStop hook of container ${f.container.name} runs ${basename(first.program)} only with --reset-routing (its postStart mode): that does not decommission, so we do`,
       ],
@@ -452,7 +457,7 @@ export function dcUtilDisabledLabel(f: DetectFacts): RuleVerdict | null {
 // ---------------------------------------------------------------------------------------------------------------
 // Rules 23-25: the decision once dc_util runs
 
-/** Rule 23: any of rules 8-22 applies: dc_util will not decommission, we do (`manual`, dcUtilSkips). */
+/** Rule 23: any of rules 8-22 applies: dc_util will not decommission, we do (`manual`, dcUtilWillNotDecommission). */
 export function dcUtilWillNotDecommission(f: DetectFacts, blockers: readonly string[]): RuleVerdict | null {
   if (!f.dcUtil || blockers.length === 0) return null;
   return {
@@ -512,7 +517,7 @@ export function dcUtilDecommissions(f: DetectFacts): RuleVerdict | null {
         dcUtilFlagTimeoutSeconds: d.flagTimeoutSeconds,
         deleteGracePeriodSeconds: deleteGrace,
         minAvailability: d.minAvailability,
-        dcUtilSkips: false,
+        dcUtilWillNotDecommission: false,
         containerName: f.container.name,
         dcUtilProto: d.dcUtilProto,
         servedScheme: f.served,

@@ -22,7 +22,7 @@ function resultOf(f: DetectFacts, decision: RuleDecision, reasons: Reason[]): St
     terminationGracePeriodSeconds: f.grace,
     deleteGracePeriodSeconds: MANUAL_DELETE_GRACE_SECONDS,
     minAvailability: 'PRIMARIES',
-    dcUtilSkips: false,
+    dcUtilWillNotDecommission: false,
     containerName: null,
     dcUtilProto: null,
     servedScheme: null,

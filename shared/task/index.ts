@@ -20,3 +20,4 @@ export { Dns1123Label, Dns1123Subdomain } from '../schemas.js';
 // startup snapshot cannot hold it; --help never needs it).
 export { ENV_PUSHGATEWAY_JOB } from '../metrics-push.js';
 export { formatBytes } from '../bytes.js';
+export { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.js';

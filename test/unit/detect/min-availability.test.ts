@@ -61,7 +61,7 @@ describe('effective min_availability NONE -> manual', () => {
     expect(d.strategy).toBe(strategy);
     expect(d.reasons.join('\n')).toMatch(reason);
     if (strategy === 'manual') {
-      expect(d.dcUtilSkips).toBe(true);
+      expect(d.dcUtilWillNotDecommission).toBe(true);
       expect(d.deleteGracePeriodSeconds).toBe(30);
     }
   });

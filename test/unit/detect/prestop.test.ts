@@ -295,7 +295,7 @@ describe('preStop forms', () => {
     expect(detection.strategy).toBe(row.strategy);
     expect(detection.hasPrestopHook).toBe(true);
     expect(detection.hasDcUtil).toBe(row.hasDcUtil);
-    expect(detection.dcUtilSkips).toBe(row.hasDcUtil && row.strategy === 'manual');
+    expect(detection.dcUtilWillNotDecommission).toBe(row.hasDcUtil && row.strategy === 'manual');
     expect(detection.containerName).toBe('crate');
     if (row.flagTimeout !== undefined) {
       expect(detection.dcUtilFlagTimeoutSeconds).toBe(row.flagTimeout);

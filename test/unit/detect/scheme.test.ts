@@ -52,7 +52,7 @@ describe('dc_util -proto against the scheme CrateDB serves (manifest)', () => {
     expect(d.strategy).toBe(strategy);
     if (reason) {
       expect(d.reasons.join('\n')).toMatch(reason);
-      expect(d.dcUtilSkips).toBe(true);
+      expect(d.dcUtilWillNotDecommission).toBe(true);
     }
   });
 

@@ -93,7 +93,7 @@ describe('skips dc_util applies itself', () => {
       statefulSet({ preStop: OPERATOR_PRESTOP, grace: 1200, labels: { 'dc-util-disabled': value } }),
     );
     expect(detection.hasDcUtil).toBe(true);
-    expect(detection.dcUtilSkips).toBe(skips);
+    expect(detection.dcUtilWillNotDecommission).toBe(skips);
     expect(detection.strategy).toBe(skips ? 'manual' : 'kubernetes_managed');
     if (skips) {
       expect(detection.deleteGracePeriodSeconds).toBe(30);
@@ -109,7 +109,7 @@ describe('skips dc_util applies itself', () => {
     ['3', 3, false, null],
   ])('replicas %s', (_title, replicas, skips, reason) => {
     const detection = detectStrategy(statefulSet({ preStop: OPERATOR_PRESTOP, replicas }));
-    expect(detection.dcUtilSkips).toBe(skips);
+    expect(detection.dcUtilWillNotDecommission).toBe(skips);
     expect(detection.hasDcUtil).toBe(true);
     expect(detection.strategy).toBe(skips ? 'manual' : 'kubernetes_managed');
     if (reason !== null) expect(detection.reasons.join('\n')).toContain(reason);
@@ -245,7 +245,7 @@ describe('container choice and missing hooks', () => {
       terminationGracePeriodSeconds: 1200,
       deleteGracePeriodSeconds: 30,
       minAvailability: 'PRIMARIES',
-      dcUtilSkips: false,
+      dcUtilWillNotDecommission: false,
       containerName: 'crate',
       dcUtilProto: null,
       servedScheme: null,

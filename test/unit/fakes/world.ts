@@ -319,7 +319,7 @@ export class World {
       terminationGracePeriodSeconds: grace,
       deleteGracePeriodSeconds: Math.max(effective + 60, grace ?? 0),
       minAvailability: 'PRIMARIES',
-      dcUtilSkips: dc && skips,
+      dcUtilWillNotDecommission: dc && skips,
       containerName: 'crate',
       reasons: [dc ? 'dc_util found in the preStop hook of container crate' : 'no preStop hook on container crate'],
     };

@@ -21,7 +21,7 @@ const TABLE: Array<[file: string, expected: Record<string, unknown>]> = [
       hasPrestopHook: true,
       hasDcUtil: true,
       dcUtilTimeoutSeconds: 1080,
-      dcUtilSkips: true,
+      dcUtilWillNotDecommission: true,
       dcUtilProto: 'https',
       servedScheme: 'http',
     },
@@ -50,7 +50,7 @@ const TABLE: Array<[file: string, expected: Record<string, unknown>]> = [
   ],
   [
     join(SHARED, 'dc-util-disabled.yaml'),
-    { strategy: 'manual', hasPrestopHook: true, hasDcUtil: true, dcUtilSkips: true },
+    { strategy: 'manual', hasPrestopHook: true, hasDcUtil: true, dcUtilWillNotDecommission: true },
   ],
   [
     join(SHARED, 'helm-service-and-statefulset.yaml'),
