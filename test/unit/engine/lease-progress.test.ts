@@ -33,17 +33,7 @@ const SEED_PROGRESS = JSON.stringify({
 describe('parseProgress', () => {
   it('reads a Lease written by an older version: what it has is kept, what it lacks is empty', () => {
     expect(parseProgress(SEED_PROGRESS, 'op-1')).toEqual({
-      operationId: 'op-1',
-      done: { 'crate-0': 'uid-0-new' },
-      current: {
-        pod: 'crate-1',
-        oldUid: 'uid-1',
-        nodeName: 'crate-1',
-        step: 'decommission-sent',
-        restartCount: 0,
-        sentAt: 1234,
-      },
-      allocationSet: 'primaries',
+      ...(JSON.parse(SEED_PROGRESS) as object),
       gracefulStopBefore: null,
       minAvailabilityLabels: null,
     });
