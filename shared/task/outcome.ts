@@ -44,8 +44,7 @@ export type OutcomeKind = z.infer<typeof OutcomeKind>;
 
 /** What one Task produced: the operation's own result, or a failure record (`kind: 'failed'`). */
 export type TaskResult =
-  | { [K in Operation]: { kind: K; result: OperationResults[K] } }[Operation]
-  | { kind: 'failed'; result: FailedResult };
+  { [K in Operation]: { kind: K; result: OperationResults[K] } }[Operation] | { kind: 'failed'; result: FailedResult };
 
 /** A finished Task: its result and exit code. */
 export type TaskOutcome = TaskResult & { exitCode: number };
