@@ -153,7 +153,7 @@ function replicasOf(sts: V1StatefulSet, name: string, source: string): number {
   return v;
 }
 
-/** crate-operator's StatefulSet names for a CrateDB resource (cratedb-facts.md section 4). */
+/** crate-operator's StatefulSet names for a CrateDB resource (crate-operator's naming). */
 function crateOperatorStatefulSets(cr: Record<string, unknown>, name: string): string[] {
   const nodes = (
     cr.spec as

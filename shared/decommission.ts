@@ -184,7 +184,7 @@ async function deletePod(
     }
     if (err instanceof KubeApiError && err.statusCode === 403) {
       // Missing RBAC is bad input (exit 2): a retry of the Job cannot help, so it fails at once.
-      // The seed's text stays the error; the log says what to do.
+      // The documented error text (docs/engine.md) stays the error; the log says what to do.
       ctx.deps.log.error(
         `${err.message}: this identity may not delete pods; grant it (kubectl crate-decommission rbac install -n ${ctx.cluster.namespace})`,
       );
@@ -1077,7 +1077,7 @@ function decommissionOptions(ctx: OperationContext, options: DecommissionOptions
   return fixedMinAvailability(options);
 }
 
-/** Standalone manual decommission: reset allocation only once the node is back, so its shards recover on it (fact sheet section 2). */
+/** Standalone manual decommission: reset allocation only once the node is back, so its shards recover on it (CrateDB's documented behaviour). */
 async function waitBackBeforeReset(ctx: OperationContext, podName: string, oldUid: string | null): Promise<void> {
   try {
     await waitPodBack(ctx, podName, oldUid, 600);

@@ -2,7 +2,7 @@
 // relocated (min_availability PRIMARIES: a full file copy off the node, and about as much back after it returns) or
 // whether the node may stop with min_availability NONE (nothing moves; the master promotes a STARTED replica of each
 // of its primaries when the node leaves, and its copies recover operation-based after the RESET). Pure: the caller
-// reads sys.shards and the cluster health through another node. Facts: cratedb-facts.md section 7 and 7.1.
+// reads sys.shards and the cluster health through another node. Facts: as observed and measured on CrateDB 6.4.3.
 import type { MinAvailability } from './schemas.js';
 import { formatBytes } from './bytes.js';
 

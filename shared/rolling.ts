@@ -1,4 +1,4 @@
-// Rolling restart of a CrateDB cluster (the seed's ClusterMaintenanceWorkflow): lock, pre-flight
+// Rolling restart of a CrateDB cluster (the ClusterMaintenanceWorkflow of docs/temporal.md): lock, pre-flight
 // health gate, one pod at a time in a safe order, health gate after each, stop at the first
 // failure; the allocation setting is reset and the lock released on every exit path.
 import { livePodInfo } from './cluster-sql.js';

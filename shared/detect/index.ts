@@ -1,7 +1,7 @@
 // Strategy detection: does dc_util in the preStop hook decommission this StatefulSet's pods, or must we? (pure)
 //
 // Everything here reads a StatefulSet as data and predicts what dc_util (crate-operator's utils/dc_util) would do
-// at pod termination, following its own rules (fact sheet section 5). When in doubt the answer is `manual`: we
+// at pod termination, following its own rules (dc_util's own source). When in doubt the answer is `manual`: we
 // then decommission ourselves, and a dc_util that runs anyway finds nothing left to do. The opposite mistake
 // (trusting a hook that does not decommission) deletes a node without draining it.
 //

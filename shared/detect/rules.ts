@@ -351,7 +351,7 @@ export function timeoutNotCrateTimeValue(f: DetectFacts): RuleVerdict | null {
  * dc_util whose effective min_availability is NONE moves no shard away before the node stops: that is not a
  * decommission, so the engine does it itself (`manual`). Returns the blocker sentence, or null when dc_util drains.
  * Kept as its own function (rule 18): a later exception (the tool setting the label itself for a restart without
- * relocation, fact sheet section 7.1) belongs here.
+ * relocation, measured on CrateDB 6.4.3) belongs here.
  */
 export function minAvailabilityNoneBlocker(effective: MinAvailabilityValue, source: string): string | null {
   if (effective !== 'NONE') return null;

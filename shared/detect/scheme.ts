@@ -14,7 +14,7 @@ export interface ManifestScheme {
 const CRATE_CONFIG_DIR = '/crate/config';
 
 /**
- * The scheme CrateDB serves, from the container alone (fact sheet section 3: with `ssl.http.enabled` the same port
+ * The scheme CrateDB serves, from the container alone (CrateDB's documented behaviour: with `ssl.http.enabled` the same port
  * speaks HTTPS only). `-Cssl.http.enabled=true|false` on the command line wins over crate.yml; without it CrateDB's
  * default is plain HTTP, unless a crate.yml of the user's own may set it (a volume mounted over the config directory
  * or a crate.yml file, or the setting named in an env value): then the manifest cannot tell.

@@ -34,7 +34,7 @@ function resultOf(f: DetectFacts, decision: RuleDecision, reasons: Reason[]): St
 }
 
 /**
- * Detect the decommission strategy of a StatefulSet, or of one of its pods (fact sheet section 5): walk the rules in
+ * Detect the decommission strategy of a StatefulSet, or of one of its pods (dc_util's own source): walk the rules in
  * order; notes are kept in rule order, the blockers of rules 8-22 follow them, and the first rule that decides ends
  * the walk with its own sentences last.
  */

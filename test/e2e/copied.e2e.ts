@@ -1,6 +1,6 @@
 // The simulator's bytes-copied counter on the test cluster (issue 9): a restart that drains with
 // min_availability PRIMARIES (today's restart; `--relocation primaries` once the CLI has that flag) relocates
-// every primary of the node - a full file copy, cratedb-facts.md section 7 - so a table with data copies
+// every primary of the node - a full file copy, observed on CrateDB 6.4.3 - so a table with data copies
 // file bytes: exactly the node's primaries' bytes, sent by that node, under `relocation`.
 import { afterAll, describe, expect, it } from 'vitest';
 import { RUNNER_IMAGE, eventually, plugin, pluginOk, sim, simState } from './harness.js';
@@ -53,7 +53,7 @@ describe('bytes copied (simulator data volume)', () => {
     expect(copied.bytes.relocation, JSON.stringify(copied)).toBe(primaries * 64 * MB);
     expect(copied.recoveries.relocation).toBe(primaries);
     expect(copied.byNode[node]!.sent.relocation).toBe(primaries * 64 * MB);
-    // back with allocation `all`: the balancer copies about as much back onto the returning node (fact sheet 7.1)
+    // back with allocation `all`: the balancer copies about as much back onto the returning node (measured on CrateDB 6.4.3)
     const back = await eventually(
       'the balancer to move copies back',
       async () => {

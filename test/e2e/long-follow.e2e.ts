@@ -10,7 +10,7 @@
 //  - a `jobs attach` through a relay to the API server that is frozen mid-follow (every call in flight hangs), and
 //    one frozen before its first call: SIGTERM -> 143 within 2 s.
 // The drain is held with the simulator's held statement (a read coordinated by the draining node itself): CrateDB
-// waits for its active requests after the drain (cratedb-facts.md section 7), so the node does not exit while it
+// waits for its active requests after the drain (observed on CrateDB 6.4.3), so the node does not exit while it
 // runs; sys.jobs shows it, so the stall break (correctly) does not fire. --heartbeat 5m30s makes the runner silent
 // for more than 300 s before its first beat of the exit wait (the default 30 s would hide the silence the plugin
 // must survive); the test checks that silence in the runner's own log.

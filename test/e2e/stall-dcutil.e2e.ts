@@ -1,5 +1,5 @@
 // Issue 7 item 3 under kubernetes_managed (dc_util in preStop): the node of the first pod the engine
-// deletes gets its active-request counter leaked (as CrateDB 6.4.3's retried reads do, cratedb-facts.md section 7)
+// deletes gets its active-request counter leaked (as CrateDB 6.4.3's retried reads do)
 // while dc_util drains it, so it would wait the whole graceful-stop timeout and dc_util with it. The engine
 // sees the drain done, the node refusing SQL and nothing on it in sys.jobs / sys.operations for --stall-idle, and
 // signals the CrateDB process in the crate container (`kill -TERM 1`: with the process kubelet's PID namespace per

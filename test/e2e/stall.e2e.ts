@@ -1,5 +1,5 @@
 // Issue 7 item 3 on the real control plane: a node whose active-request counter has leaked (CrateDB 6.4.3 decrements
-// it once too often per retried read, cratedb-facts.md section 7) never passes the graceful stop's exit check
+// it once too often per retried read, observed on CrateDB 6.4.3) never passes the graceful stop's exit check
 // (exactly 0) and would wait the whole graceful-stop timeout although nothing runs on it.
 //  - Stall break (default): a rollout under client traffic to every node, with the simulator's retried-read leak
 //    ON (leakRetriedReads, as CrateDB 6.4.3): the first node's counter is leaked through the control API as its

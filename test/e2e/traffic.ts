@@ -8,7 +8,7 @@
 //   const report = await traffic.stop();
 //   expect(await traffic.lost()).toEqual([]);
 //
-// Kinds of failure (CrateDB 6.4.3 answers, cratedb-facts.md section 7):
+// Kinds of failure (as CrateDB 6.4.3 answers):
 // - refused:     HTTP 500 plain text `[<node>][<ip>:4300][sql] disconnected`: the node is draining (counted
 //                apart: a client must retry elsewhere; CrateDB does not count these as active requests)
 // - unreachable: no HTTP answer (connection refused/reset, timeout: the process is gone or restarting) or

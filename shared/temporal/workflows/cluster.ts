@@ -1,4 +1,4 @@
-// clusterMaintenanceWorkflow: the seed's ClusterMaintenanceWorkflow on the engine's activities. Deterministic, no
+// clusterMaintenanceWorkflow: the ClusterMaintenanceWorkflow of docs/temporal.md on the engine's activities. Deterministic, no
 // I/O: analyze, plan (pre-flight and the engine's order), then one restartPod activity per pod in that order with
 // the health gate between pods, stopping at the first failure. The Lease is the engine's: each restartPod takes it
 // with the workflow's operation id (so a retried attempt on another worker takes it over at once and resumes the
@@ -24,9 +24,9 @@ import type {
 
 export const clusterProgressQuery = defineQuery<ClusterProgress>('progress');
 
-/** The seed: pod ready = dc_util timeout + 300 s. */
+/** Pod ready timeout (docs/temporal.md): dc_util timeout + 300 s. */
 export const POD_READY_MARGIN_SECONDS = 300;
-/** The seed's start-to-close timeout of a restart_pod activity, the floor of ours. */
+/** The design's start-to-close timeout of a restart_pod activity (docs/temporal.md), the floor of ours. */
 export const MIN_POD_ACTIVITY_SECONDS = 30 * 60;
 
 const NON_RETRYABLE = ['bad_input', 'refused', 'locked', 'timeout'];

@@ -1,4 +1,4 @@
-// The table of preStop forms: taken from crate-operator (create.py, dc_util's README), the seed, helm-style
+// The table of preStop forms: taken from crate-operator (create.py, dc_util's README), a common sh -c one-liner, helm-style
 // charts and hand-written manifests. Each row says whether dc_util decommissions and with which flags.
 import { describe, expect, it } from 'vitest';
 import { detectStrategy, parseDcUtilFlags } from '../../../shared/detect/index.js';
@@ -108,9 +108,9 @@ const rows: Row[] = [
     hasDcUtil: true,
     flagTimeout: 720,
   },
-  // the seed and hand-written shells
+  // common and hand-written shells
   {
-    form: "the seed's sh -c one-liner",
+    form: 'a common sh -c one-liner',
     command: sh('./dc_util-linux-amd64 -min-availability PRIMARIES -timeout 720s'),
     strategy: 'kubernetes_managed',
     hasDcUtil: true,

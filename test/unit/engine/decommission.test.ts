@@ -231,7 +231,7 @@ describe('manual strategy', () => {
     expect(w.crate.decommissions).toHaveLength(1);
   });
 
-  it('times out with the seed message and resets allocation (force=false, drain impossible)', async () => {
+  it('times out with the documented message and resets allocation (force=false, drain impossible)', async () => {
     // Every node holds a copy of every shard: primaries cannot move, CrateDB aborts the stop.
     const w = await world({ replicas: 3, tables: [{ name: 't', shards: 3, replicas: 2 }] });
     const r = await restartPod(w.deps(), {

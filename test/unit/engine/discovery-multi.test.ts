@@ -76,13 +76,13 @@ describe('discovery of a crate-operator cluster with several StatefulSets', () =
     expect(c).toMatchObject({ name: 'c1', crateDBName: 'c1', statefulSetName: HOT, expectedNodes: 8 });
     expect(c.statefulSets.map((s) => s.name)).toEqual([COLD, HOT, MASTER]);
     expect(c.pods.map((p) => p.name)).toEqual([`${HOT}-0`, `${HOT}-1`, `${HOT}-2`]);
-    // The seed's fields describe the target StatefulSet, not the alphabetically first one.
+    // The cluster's top-level fields describe the target StatefulSet, not the alphabetically first one.
     expect(c).toMatchObject({ hasDcUtil: true, hasPrestopHook: true });
     const health = await checkClusterHealth(w.deps(), { cluster: c, consecutive: 1, intervalSeconds: 0 });
     expect(health).toMatchObject({ healthy: true, nodeCount: 8, expectedNodes: 8 });
   });
 
-  it('sts/<manual one>: the seed fields and strategy come from that StatefulSet', async () => {
+  it('sts/<manual one>: the top-level fields and strategy come from that StatefulSet', async () => {
     const w = await multi();
     const c = await analyzeCluster(w.deps(), { namespace: ns, kind: 'statefulset', name: COLD });
     expect(c).toMatchObject({ statefulSetName: COLD, hasDcUtil: false, hasPrestopHook: false, expectedNodes: 8 });

@@ -6,7 +6,7 @@ import { TimeoutError } from '../../../shared/errors.js';
 import { memoryLogger, createWorld } from '../fakes/world.js';
 
 describe('createLogger', () => {
-  it('writes text lines in the seed wording and honours the level', () => {
+  it('writes text lines in the documented wording and honours the level', () => {
     const lines: string[] = [];
     const log = createLogger({ format: 'text', level: 'info', write: (l) => lines.push(l) });
     log.info('Using Kubernetes-managed decommission for pod crate-0', { pod: 'crate-0' });

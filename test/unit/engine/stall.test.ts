@@ -1,4 +1,4 @@
-// Stall break (shared/stall.ts): a node whose active-request counter leaked (CrateDB 6.4.3, fact sheet section 7)
+// Stall break (shared/stall.ts): a node whose active-request counter leaked (observed on CrateDB 6.4.3)
 // drains but never exits until the graceful-stop timeout. Once the drain is done and sys.jobs / sys.operations show
 // nothing on it for the idle period, the engine stops it: manual deletes the pod (grace 30), kubernetes_managed
 // signals the process. Not while it is busy, not without stats.enabled, not with --no-stall-break.

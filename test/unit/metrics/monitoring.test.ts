@@ -34,7 +34,7 @@ describe('manifests/monitoring', () => {
     expect(pr.spec).toEqual(plain);
   });
 
-  it("covers the seed's alerts plus allocation restricted > 15 min and no scheduled rollout for 8 days", () => {
+  it('covers the alerts of docs/observability.md plus allocation restricted > 15 min and no scheduled rollout for 8 days', () => {
     const names = alertRules().map((r) => r.alert);
     expect(names).toEqual(
       expect.arrayContaining([

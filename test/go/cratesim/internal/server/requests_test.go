@@ -28,7 +28,7 @@ func (h *harness) ctlCall(method, path string, body any) (int, map[string]any) {
 
 // A request in flight when the drain ends is an active request: the node waits for it,
 // answers it, and exits (CrateDB checks every 5 s and exits 5 s after the first clean
-// check: cratedb-facts.md section 7). New requests get HTTP 500 plain text meanwhile.
+// check: observed on CrateDB 6.4.3). New requests get HTTP 500 plain text meanwhile.
 func TestIntegrationInFlightRequestDelaysExit(t *testing.T) {
 	h := newHarness(t)
 	for _, n := range []string{"data-hot-0", "data-hot-1", "data-hot-2"} {

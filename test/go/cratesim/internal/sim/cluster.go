@@ -34,10 +34,10 @@ type Config struct {
 	NodeLeftDelayMs int `json:"nodeLeftDelayMs"`
 	// ExitDelayMs is the pause between the first check that finds no active
 	// request on a decommissioned node and its process exit (CrateDB: 5 s,
-	// cratedb-facts.md section 7).
+	// observed on CrateDB 6.4.3).
 	ExitDelayMs int `json:"exitDelayMs"`
 	// RequestCheckMs is how often a drained node checks for active requests
-	// (CrateDB: every 5 s, cratedb-facts.md section 7).
+	// (CrateDB: every 5 s, observed on CrateDB 6.4.3).
 	RequestCheckMs int `json:"requestCheckMs"`
 	// LeakRetriedReads: each retried read decrements its coordinating node's
 	// active-request counter once more than it was incremented, so a later
@@ -90,7 +90,7 @@ type Config struct {
 	CopyScale float64 `json:"copyScale"`
 	// RetentionLeaseMs: a returning node's copy recovers operation-based (0
 	// file bytes) when it left at most this long ago (CrateDB's
-	// soft_deletes.retention_lease.period, 12 h; cratedb-facts.md section 7).
+	// soft_deletes.retention_lease.period, 12 h; observed on CrateDB 6.4.3).
 	RetentionLeaseMs int64 `json:"retentionLeaseMs"`
 }
 

@@ -149,7 +149,7 @@ func (c *Cluster) insertLocked(s *sqlparse.Insert, args []any) (*Result, *SQLErr
 // a shard without one fails the read. A read while a copy recovers or right
 // after a node left is retried (ShardNotFoundException /
 // NodeNotConnectedException), which leaks one count on the coordinating node
-// as CrateDB 6.4.3 does (cratedb-facts.md section 7).
+// as CrateDB 6.4.3 does.
 func (c *Cluster) userRowsLocked(via *Node, table string) ([]map[string]any, []string, *SQLError) {
 	return c.userRowsByKeyLocked(via, table, nil)
 }

@@ -65,7 +65,7 @@ func (c *Cluster) decommissionLocked(ref string) (*Decom, *SQLError) {
 
 // toRequestsLocked ends the shard-move wait (the statement answers now) and
 // starts the wait for active requests, as CrateDB does after the drain
-// (cratedb-facts.md section 7): a check at once, then every RequestCheckMs;
+// (observed on CrateDB 6.4.3): a check at once, then every RequestCheckMs;
 // ownJob: the first check still sees the DECOMMISSION's own job, so a quiet
 // node exits about 2 x 5 s after the statement returned.
 func (c *Cluster) toRequestsLocked(n *Node, now time.Time, why string, ownJob bool) {

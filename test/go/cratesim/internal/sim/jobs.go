@@ -11,7 +11,7 @@ import (
 	"cratesim/internal/sqlparse"
 )
 
-// Job is a statement running in the cluster (cratedb-facts.md section 7):
+// Job is a statement running in the cluster (observed on CrateDB 6.4.3):
 // sys.jobs shows it on its coordinator, sys.operations one row per node that
 // runs a part of it, and every node it involves (coordinator or part) counts
 // it as an active request, which a draining node waits for before it exits.
@@ -83,7 +83,7 @@ func (c *Cluster) retryLocked(via *Node, why string) {
 }
 
 // refusalLocked is what a draining node answers to a new HTTP SQL request:
-// HTTP 500 with a plain-text body (cratedb-facts.md section 7).
+// HTTP 500 with a plain-text body (observed on CrateDB 6.4.3).
 func (c *Cluster) refusalLocked(n *Node) *SQLError {
 	host := "127.0.0.1"
 	if u, err := url.Parse(n.RestURL); err == nil && u.Hostname() != "" {
@@ -216,7 +216,7 @@ func (c *Cluster) Release(id string) bool {
 }
 
 // Leak makes a node's active-request counter leak count times, as that many
-// retried reads would (CrateDB 6.4.3; see cratedb-facts.md section 7).
+// retried reads would (observed on CrateDB 6.4.3).
 func (c *Cluster) Leak(ref string, count int) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -272,7 +272,7 @@ func (c *Cluster) namesLocked(ids []string) []string {
 
 // jobsOnLeaveLocked: the jobs a node coordinated end with it; a read with a
 // part on it is retried on another copy, which leaks one count on its
-// coordinator (NodeNotConnectedException, cratedb-facts.md section 7).
+// coordinator (NodeNotConnectedException, observed on CrateDB 6.4.3).
 func (c *Cluster) jobsOnLeaveLocked(left *Node) {
 	for id, j := range c.jobs {
 		if j.Coordinator == left.ID {

