@@ -128,6 +128,7 @@ log(
 // snapshot, which every start deserializes (measured: blob 17.3 -> 13.6 MB, --help about 10 ms of CPU).
 {
   const code = readFileSync(bundle, 'utf8');
+  // eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
   const at = code.search(/[^\x00-\x7f]/);
   if (at >= 0) {
     fail(

@@ -27,6 +27,7 @@ describe('runner image entrypoint (dist/lib/runner.mjs)', () => {
 
   it('is minified and ASCII only: V8 keeps its source as Latin-1, not UTF-16 (issue 9 item 2, runner memory)', () => {
     const code = readFileSync(artefact, 'utf8');
+    // eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
     expect(code.search(/[^\x00-\x7f]/)).toBe(-1);
     expect(code.length).toBeLessThan(5e6); // 9.7 MB unminified
     const map = JSON.parse(readFileSync(`${artefact}.map`, 'utf8')) as { sourcesContent?: unknown };
