@@ -5,7 +5,6 @@ import { livePodInfo } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
 import {
   clearScope,
-  failureOf,
   closeOperation,
   newOperationId,
   openOperation,
@@ -13,6 +12,7 @@ import {
   type CloseOutcome,
   type OperationContext,
 } from './operation.js';
+import { failureOf } from './failure.js';
 import { checkClusterHealth } from './health.js';
 import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName } from './lease.js';
 import { MANUAL_DELETE_GRACE_SECONDS, MANUAL_TIMEOUT_MARGIN_SECONDS } from './decommission.js';
