@@ -207,6 +207,8 @@ async function roll(
   const heapAfter = heapUsed();
   // Every exec is one pods/exec request (the SQL factory's and the engine's own), a row of its own.
   counts.set('exec (pods/exec)', w.kube.execs.length);
+  // The shared watch started with the run's first pod read (discovery, before the counts were reset): it is the run's.
+  if (cached) counts.set('watchPods', cached.stats.starts);
   const renewals = counts.has('watchPods') ? Math.floor(engineSeconds / RENEW_S) : 0;
   if (renewals) counts.set('watchPods re-WATCH (est.)', renewals);
   const requests = [...counts.entries()].reduce((a, [m, n]) => a + n * (REQUESTS_PER_CALL[m] ?? 1), 0);
