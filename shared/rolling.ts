@@ -27,7 +27,6 @@ import {
   type HealthCheckResult,
   type PodInfo,
   type PodRestartResult,
-  type PreflightDecision,
   type RelocationVerdict,
 } from './schemas.js';
 import { readRelocation } from './relocation-run.js';
@@ -280,7 +279,7 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
 
   let plan = buildPlan(cluster, input, null, ctx.lease?.progress.done ?? {});
   let outcome: Outcome = { success: false };
-  let closed: CloseOutcome = { allocationReset: true, gracefulStopRestored: true, problem: '' };
+  let closed: CloseOutcome;
   try {
     const pre = await rolloutPreflight(ctx, input);
     plan = pre.plan;
