@@ -8,7 +8,7 @@ import { restartPod } from '../../../shared/restart.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { ExitCode, exitCodeFor } from '../../../shared/task/exit.js';
 import { fastGate, sqlOf, world } from './helpers.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const TIMEOUT = 'cluster.graceful_stop.timeout';
