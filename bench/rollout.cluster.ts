@@ -10,9 +10,11 @@
 //    invariant recorder), failed client requests.
 // 2. 10 and 50 pods (fast simulator: request check and exit delay 200 ms each): orchestration overhead per pod,
 //    apiserver_request_total by verb/resource before/after (the apiserver's own /metrics), runner peak RSS.
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { loadavg } from 'node:os';
 import { describe, it } from 'vitest';
+import { countByWho, readAuditLines, requestsOf, type CountsByWho } from './audit-log.js';
 import { fmtBytes, table, writeResult } from './report.js';
 import { CDK_STATE, RUNNER_IMAGE, kubectlOk, plugin, sim } from '../test/e2e/harness.js';
 import { scenario, type Scenario } from '../test/e2e/scenario.js';
@@ -23,6 +25,11 @@ const SCALE = Number(process.env.BENCH_COPY_SCALE ?? 100);
 const PUSHGATEWAY = 'http://10.88.0.1:19091';
 const GATE_SPACING_S = (3 - 1) * 2; // the health gate's 3 readings 2 s apart (docs/engine.md)
 const PHASES = ['drain', 'exit', 'recreate', 'ready', 'rejoin', 'health_gate'] as const;
+const AUDIT_DIR = `${CDK_STATE}/logs`; // test/cluster/up writes the apiserver's audit log there (audit.log)
+const RUNNER_SA = 'crate-decommission'; // plugin/objects.ts DEFAULT_SERVICE_ACCOUNT (rbac install)
+const PLUGIN_USER = 'kubernetes-admin'; // the test cluster's kubeconfig user (test/cluster/up)
+const RESULTS = 'bench/results';
+mkdirSync(RESULTS, { recursive: true });
 const out: string[] = [];
 const results: Record<string, unknown> = {};
 const say = (s = '') => {
@@ -134,6 +141,26 @@ function rssSampler(): { stop(): number } {
   };
 }
 
+/** utime + stime of the kube-apiserver process (test/cluster/up's pid file), in seconds. */
+function apiserverCpuS(): number {
+  try {
+    const pid = readFileSync(`${CDK_STATE}/pids/kube-apiserver.pid`, 'utf8').split('\n')[0]!.trim();
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(x[11]) + Number(x[12])) / 100; // fields 14, 15 (clock ticks, USER_HZ 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function auditSize(): number {
+  try {
+    return statSync(`${AUDIT_DIR}/audit.log`).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** Time during which the simulator had file copies in flight (sampled every 250 ms). */
 function copySampler(cluster: string): { stop(): number } {
   let busy = 0;
@@ -188,6 +215,13 @@ interface RunFigures {
   requests: Record<string, number>;
   backgroundPerS: Record<string, number>;
   runnerPeakRss: number;
+  /** CPU seconds the kube-apiserver process spent during the command, and the audit log's growth. */
+  apiserverCpuS: number;
+  /** 1-minute load average of the (shared) machine: at the start, the end, and the highest sampled every 5 s. */
+  load: { start: number; end: number; max: number };
+  auditBytes: number;
+  /** The apiserver's audit log: requests received during the command, by identity, verb and resource. */
+  audit: CountsByWho | undefined;
   code: number;
   output: string;
 }
@@ -204,6 +238,10 @@ async function rollout(s: Scenario, extra: string[], trafficIntervalMs: number):
   const traffic = await startTraffic({ cluster: s.cluster, intervalMs: trafficIntervalMs });
   const before = await apiserverRequests();
   const rss = rssSampler();
+  const cpu0 = apiserverCpuS();
+  const load = { start: loadavg()[0]!, end: 0, max: loadavg()[0]! };
+  const loadTimer = setInterval(() => (load.max = Math.max(load.max, loadavg()[0]!)), 5000);
+  const audit0 = auditSize();
   const copies = copySampler(s.cluster);
   const start = Date.now();
   const r = await plugin(
@@ -226,14 +264,32 @@ async function rollout(s: Scenario, extra: string[], trafficIntervalMs: number):
     ],
     { timeoutMs: 4 * 3600_000 },
   );
-  const wallMs = Date.now() - start;
+  const end = Date.now();
+  const wallMs = end - start;
   const copyBusyMs = copies.stop();
   const runnerPeakRss = rss.stop();
+  const apiserverCpu = apiserverCpuS() - cpu0;
+  clearInterval(loadTimer);
+  load.end = loadavg()[0]!;
+  load.max = Math.max(load.max, load.end);
+  const auditBytes = auditSize() - audit0;
   const requests = diff(await apiserverRequests(), before);
   const report = await traffic.stop();
   const inv = await sim<{ violations: unknown[] | null }>('GET', `/clusters/${s.cluster}/invariants`);
   const copied = await sim<Copied>('GET', `/clusters/${s.cluster}/copied`);
   await new Promise((res) => setTimeout(res, 1500)); // the Pushgateway has the last push
+  const audit = await readAuditLines(AUDIT_DIR, start)
+    .then((lines) =>
+      countByWho(requestsOf(lines, start, end), {
+        runnerUser: `system:serviceaccount:${s.namespace}:${RUNNER_SA}`,
+        pluginUser: PLUGIN_USER,
+      }),
+    )
+    .catch((e: unknown) => {
+      say(`(no audit log in ${AUDIT_DIR}: ${String(e)})`);
+      return undefined;
+    });
+  writeFileSync(`${RESULTS}/rollout-${s.namespace}.log`, r.stdout + r.stderr);
   return {
     wallMs,
     copyBusyMs,
@@ -244,9 +300,39 @@ async function rollout(s: Scenario, extra: string[], trafficIntervalMs: number):
     requests,
     backgroundPerS,
     runnerPeakRss,
+    apiserverCpuS: apiserverCpu,
+    load,
+    auditBytes,
+    audit,
     code: r.code,
     output: r.stdout + r.stderr,
   };
+}
+
+/** The tool's own requests (runner + plugin) from the audit log, per pod, beside all clients'. */
+function auditTables(f: RunFigures, pods: number): void {
+  const a = f.audit;
+  if (!a) {
+    say('(audit log not available: tool requests not counted)');
+    return;
+  }
+  const tool = a.runner.total + a.plugin.total;
+  const all = tool + a.other.total;
+  say(
+    `audit log: the tool's own requests ${tool} (${(tool / pods).toFixed(1)} per pod: runner ${a.runner.total}, plugin ${a.plugin.total}); all clients ${all} (${(all / pods).toFixed(1)} per pod)`,
+  );
+  const keys = new Set([...Object.keys(a.runner.byKey), ...Object.keys(a.plugin.byKey)]);
+  const rows = [...keys]
+    .map((k) => [k, a.runner.byKey[k] ?? 0, a.plugin.byKey[k] ?? 0] as const)
+    .sort((x, y) => y[1] + y[2] - (x[1] + x[2]))
+    .map(([k, r, p]) => [k, r, p, ((r + p) / pods).toFixed(2)]);
+  say(table(['verb resource (audit log)', 'runner', 'plugin', 'tool per pod'], rows));
+  const others = Object.entries(a.other.byKey)
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 12)
+    .map(([k, v]) => [k, v, (v / pods).toFixed(2)]);
+  say(table(['other clients (top 12)', 'count', 'per pod'], others));
+  say('');
 }
 
 const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -305,6 +391,9 @@ describe('bench: rollout on the test cluster', () => {
             ),
           ]);
           if (f.code !== 0) say(`rollout ${mode} exit ${f.code}:\n${f.output.slice(-2000)}`);
+          say(`### ${mode}: load average (1 min) start / end / max ${f.load.start} / ${f.load.end} / ${f.load.max}`);
+          say(`### ${mode}: requests by identity`);
+          auditTables(f, 5);
         } finally {
           await s.drop();
         }
@@ -394,6 +483,11 @@ describe('bench: rollout on the test cluster', () => {
                   `${netTotal.toFixed(0)} (${(netTotal / pods).toFixed(1)} per pod)`,
                 ],
                 ['runner peak RSS (VmHWM)', fmtBytes(f.runnerPeakRss)],
+                ['load average (1 min) start / end / max', `${f.load.start} / ${f.load.end} / ${f.load.max}`],
+                [
+                  'kube-apiserver CPU during the rollout; audit log written',
+                  `${f.apiserverCpuS.toFixed(1)} s (${((100 * f.apiserverCpuS) / wallS).toFixed(0)}% of one core); ${fmtBytes(f.auditBytes)}`,
+                ],
                 ['moments without a primary', f.violations],
                 [
                   'failed client requests',
@@ -413,6 +507,7 @@ describe('bench: rollout on the test cluster', () => {
             ),
           );
           say('');
+          auditTables(f, pods);
         } finally {
           await s.drop();
         }

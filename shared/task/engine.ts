@@ -15,7 +15,8 @@ import type {
 import type { Clock, EngineDeps, Logger, LogLevel } from '../ports.js';
 import { errorKindOf, messageOf, type ErrorKind } from '../errors.js';
 import { exitCodeFor, exitCodeForResult } from './exit.js';
-import { sqlEndpointOverride, type Task } from './task.js';
+import { sqlEndpointOverride } from './parse-task.js';
+import type { Task } from './task.js';
 
 export interface EngineApi {
   analyzeCluster(deps: EngineDeps, input: AnalyzeInput): Promise<CrateDBCluster>;

@@ -1,11 +1,13 @@
-// The runner's argument grammar (`<operation> <target> --namespace NS [engine flags]`): the runner parses its argv
-// with it, the plugin reads back the args of a scheduled CronJob with it (schedule update). runnerArgsFor (task.ts)
-// writes what parseRunnerArgs reads.
+// The runner's argument grammar (`<operation> <target> --namespace NS [engine flags]`): runnerArgsFor writes a Task
+// as the runner argv (the Job's and the CronJob's args), parseRunnerArgs reads it back (the runner parses its argv with
+// it, the plugin the args of a scheduled CronJob: schedule update).
 import yargs, { type Argv } from 'yargs';
 import type { LogLevel } from '../ports.js';
 import { UsageError } from './exit.js';
 import { normalizeDryRunArgs, parseDryRun } from './flag-values.js';
-import { declareOperationOptions, parseTarget, type Operation, type RawOperationArgs, type Target } from './task.js';
+import { declareOperationOptions, type RawOperationArgs } from './operation-flags.js';
+import { parseTarget } from './target.js';
+import { DEFAULT_TASK_OPTIONS, type Operation, type SqlOptions, type Target, type Task } from './task.js';
 
 export interface ParsedRunnerArgs {
   operation: Operation;
@@ -92,4 +94,52 @@ export function parseRunnerArgs(args: string[]): ParsedRunnerArgs {
       'The runner takes: <operation> <target> --namespace <ns> [engine flags]',
     );
   return selected;
+}
+
+/** The --sql-* flags that carry SqlOptions into the runner. */
+export function sqlArgsFor(sql: SqlOptions | undefined): string[] {
+  if (!sql) return [];
+  const args = ['--sql-transport', sql.transport];
+  if (sql.user && sql.passwordSecret)
+    args.push('--sql-user', sql.user, '--sql-password-secret', `${sql.passwordSecret.name}:${sql.passwordSecret.key}`);
+  if (sql.scheme) args.push('--sql-scheme', sql.scheme);
+  if (sql.caSecret) args.push('--sql-ca-secret', `${sql.caSecret.name}:${sql.caSecret.key}`);
+  if (sql.insecure) args.push('--sql-insecure');
+  return args;
+}
+
+/** The runner argv carrying a Task into the Job (parsed back by the runner with the same declarations). */
+export function runnerArgsFor(task: Task): string[] {
+  const o = task.options;
+  const args = [task.operation, `${task.target.kind}/${task.target.name}`, '--namespace', task.namespace];
+  if (task.operation !== 'health') {
+    args.push(
+      '--decommission-timeout',
+      `${o.decommissionTimeout}s`,
+      '--min-availability',
+      o.minAvailability,
+      '--allocation',
+      o.allocation,
+    );
+    if (o.relocation) args.push('--relocation', o.relocation);
+  }
+  if (task.operation !== 'health' && task.operation !== 'decommission')
+    args.push('--pod-ready-timeout', `${o.podReadyTimeout}s`);
+  args.push('--health-timeout', `${o.healthTimeout}s`);
+  args.push(...sqlArgsFor(o.sql));
+  if (o.skipPreflight && (task.operation === 'restart' || task.operation === 'decommission'))
+    args.push('--skip-preflight');
+  if (o.heartbeatSeconds !== DEFAULT_TASK_OPTIONS.heartbeatSeconds) args.push('--heartbeat', `${o.heartbeatSeconds}s`);
+  if (task.operation !== 'health') {
+    if (o.noStallBreak) args.push('--no-stall-break');
+    if (o.stallIdleSeconds !== DEFAULT_TASK_OPTIONS.stallIdleSeconds)
+      args.push('--stall-idle', `${o.stallIdleSeconds}s`);
+  }
+  if (task.operation === 'rollout' || task.operation === 'restart' || task.operation === 'decommission') {
+    if (o.metrics?.pushgateway) args.push('--pushgateway', o.metrics.pushgateway);
+    if (o.metrics?.metricsFile) args.push('--metrics-file', o.metrics.metricsFile);
+  }
+  if (task.dryRun && task.operation !== 'plan') args.push('--dry-run');
+  if (task.operationId) args.push('--operation-id', task.operationId);
+  return args;
 }

@@ -4,7 +4,7 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { buildJobForTask, resolveTarget } from '../../../plugin/job-mode.js';
-import { buildTask, deadlineSecondsFor, parseTarget } from '../../../shared/task/task.js';
+import { buildTask, deadlineSecondsFor, parseTarget } from '../../../shared/task/index.js';
 import { detectStrategy } from '../../../shared/detect/index.js';
 import { OPERATOR_PRESTOP, crateContainer, statefulSet } from '../detect/builders.js';
 import { FakePluginKube } from './helpers.js';

@@ -12,7 +12,7 @@ import {
   parseTerminationMessage,
   resolveTarget,
 } from '../../../plugin/job-mode.js';
-import { buildTask, parseTarget } from '../../../shared/task/task.js';
+import { buildTask, parseTarget } from '../../../shared/task/index.js';
 import { listrProgress, plainProgress, podMentioned, type ProgressSink } from '../../../plugin/progress.js';
 import { colors } from '../../../plugin/io.js';
 import { runCli } from '../../../plugin/cli.js';

@@ -4,7 +4,7 @@
 // must reach the runner's argv and parse back there (the runner's parser is another yargs configuration).
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../plugin/cli.js';
-import { buildTask } from '../../../shared/task/task.js';
+import { buildTask } from '../../../shared/task/index.js';
 import { parseRunnerArgs } from '../../../shared/task/runner-args.js';
 import { FakePluginKube, installRunnerRbac, statefulSet, testContext } from './helpers.js';
 

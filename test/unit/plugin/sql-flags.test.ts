@@ -1,7 +1,7 @@
 // The --sql-* flags: validation, the engine override, the runner argv round trip, and --local's exec default.
 import { describe, expect, it } from 'vitest';
 import { localTask } from '../../../plugin/run-operation.js';
-import { buildTask, parseSqlOptions, runnerArgsFor, sqlEndpointOverride } from '../../../shared/task/task.js';
+import { buildTask, parseSqlOptions, runnerArgsFor, sqlEndpointOverride } from '../../../shared/task/index.js';
 import { parseRunnerArgs } from '../../../shared/task/runner-args.js';
 
 const base = {

@@ -11,7 +11,7 @@ import { systemClock } from '../../../shared/clock.js';
 import { parseExposition } from '../../../shared/metrics.js';
 import type { EngineApi } from '../../../shared/task/engine.js';
 import { runRunner, type RunnerIO } from '../../../runner/run.js';
-import { buildTask, runnerArgsFor } from '../../../shared/task/task.js';
+import { buildTask, runnerArgsFor } from '../../../shared/task/index.js';
 import { buildScheduleCronJob } from '../../../plugin/schedule.js';
 
 const cluster = {

@@ -1,7 +1,7 @@
 // executeTask hands the single-pod pre-flight opt-out to the engine, and maps a refusal to exit 3.
 import { describe, expect, it } from 'vitest';
 import { executeTask, type EngineApi } from '../../../shared/task/engine.js';
-import { buildTask } from '../../../shared/task/task.js';
+import { buildTask } from '../../../shared/task/index.js';
 import type { EngineDeps } from '../../../shared/ports.js';
 
 function stubEngine(seen: Record<string, unknown>[]): EngineApi {

@@ -8,7 +8,7 @@ import {
   runnerArgsFor,
   deadlineSecondsFor,
   DEFAULT_TASK_OPTIONS,
-} from '../../../shared/task/task.js';
+} from '../../../shared/task/index.js';
 import { parseRunnerArgs } from '../../../shared/task/runner-args.js';
 
 describe('parseTarget', () => {

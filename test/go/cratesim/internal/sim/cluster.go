@@ -173,6 +173,9 @@ type Table struct {
 	Partitions []string `json:"partitions,omitempty"`
 	// ShardBytes: the size of every copy of each shard (0: no data volume).
 	ShardBytes int64 `json:"shardBytes,omitempty"`
+	// cols: every column ever written (the simulator keeps no schema; CrateDB's dynamic column policy adds a
+	// column at its first write), so a read's column check does not scan the rows.
+	cols map[string]bool
 }
 
 // Decom is the decommission state of a node.

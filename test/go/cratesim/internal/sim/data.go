@@ -119,6 +119,14 @@ func (c *Cluster) insertLocked(s *sqlparse.Insert, args []any) (*Result, *SQLErr
 			key = routeKey(row["id"])
 		}
 		row["_id"] = key
+		if t := c.tables[s.Table]; t != nil {
+			if t.cols == nil {
+				t.cols = map[string]bool{}
+			}
+			for k := range row {
+				t.cols[k] = true
+			}
+		}
 		sh := shardFor(shards, key)
 		prim := activePrimary(sh)
 		if prim == nil {
@@ -143,7 +151,21 @@ func (c *Cluster) insertLocked(s *sqlparse.Insert, args []any) (*Result, *SQLErr
 // NodeNotConnectedException), which leaks one count on the coordinating node
 // as CrateDB 6.4.3 does (cratedb-facts.md section 7).
 func (c *Cluster) userRowsLocked(via *Node, table string) ([]map[string]any, []string, *SQLError) {
+	return c.userRowsByKeyLocked(via, table, nil)
+}
+
+// userRowsByKeyLocked is userRowsLocked, restricted to the row whose routing
+// key (`_id`, from the `id` column) is *key when key is not nil: like
+// CrateDB's primary-key lookup (`WHERE id = ?` on the primary key is a get
+// routed by the id's hash to the one shard holding it, CrateDB docs "Sharding"
+// / "Primary key lookups"), only that shard is read, so its availability (and
+// its recoveries, for the retry) alone matter and the cost does not grow with
+// the table.
+func (c *Cluster) userRowsByKeyLocked(via *Node, table string, key *string) ([]map[string]any, []string, *SQLError) {
 	shards := c.tableShardsLocked(table)
+	if key != nil && len(shards) > 0 {
+		shards = []*Shard{shardFor(shards, *key)}
+	}
 	window := time.Duration(c.cfg.ReadRetryWindowMs) * time.Millisecond
 	now := c.now()
 	retried := ""
@@ -162,7 +184,17 @@ func (c *Cluster) userRowsLocked(via *Node, table string) ([]map[string]any, []s
 				retried = fmt.Sprintf("NodeNotConnectedException: the node holding a copy of [%s.%s][%d] left", s.Schema, s.Table, s.ID)
 			}
 		}
-		for _, r := range s.rowsOn(prim.Node) {
+		data := s.rowsOn(prim.Node)
+		if key != nil {
+			if r, ok := data[*key]; ok {
+				rows = append(rows, r)
+				for k := range r {
+					cols[k] = true
+				}
+			}
+			continue
+		}
+		for _, r := range data {
 			rows = append(rows, r)
 			for k := range r {
 				cols[k] = true
@@ -172,11 +204,46 @@ func (c *Cluster) userRowsLocked(via *Node, table string) ([]map[string]any, []s
 	if retried != "" && via != nil {
 		c.retryLocked(via, retried)
 	}
-	sort.Slice(rows, func(i, j int) bool { return fmt.Sprint(rows[i]["_id"]) < fmt.Sprint(rows[j]["_id"]) })
+	sort.Slice(rows, func(i, j int) bool { return idOf(rows[i]) < idOf(rows[j]) })
 	var names []string
 	for k := range cols {
 		names = append(names, k)
 	}
 	sort.Strings(names)
 	return rows, names, nil
+}
+
+// idOf is a row's `_id` (a string: insertLocked sets it), without fmt for the sort of every read.
+func idOf(r map[string]any) string {
+	if s, ok := r["_id"].(string); ok {
+		return s
+	}
+	return fmt.Sprint(r["_id"])
+}
+
+// primaryKeyLookup: the routing key of a WHERE that is exactly `id = <literal or parameter>` (either side),
+// else nil (then the read scans every shard).
+func primaryKeyLookup(where sqlparse.Expr, args []any) *string {
+	b, ok := where.(*sqlparse.Bin)
+	if !ok || b.Op != "=" {
+		return nil
+	}
+	l, r := b.L, b.R
+	if c, ok := r.(*sqlparse.ColRef); ok && c.Name == "id" {
+		l, r = r, l
+	}
+	if c, ok := l.(*sqlparse.ColRef); !ok || c.Name != "id" {
+		return nil
+	}
+	switch r.(type) {
+	case *sqlparse.Lit, *sqlparse.Param:
+	default:
+		return nil
+	}
+	v, err := evalConst(r, args)
+	if err != nil || v == nil {
+		return nil
+	}
+	k := routeKey(v)
+	return &k
 }

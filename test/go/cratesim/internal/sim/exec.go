@@ -458,14 +458,25 @@ func bindSelect(s *sqlparse.Select, user string) *sqlparse.Select {
 
 func (c *Cluster) selectLocked(sess Session, s *sqlparse.Select, text string, args []any) (*Result, *SQLError) {
 	s = bindSelect(s, sess.User.Name)
-	rows, e := c.rowsLocked(sess, s.From, text)
+	var rows []map[string]any
+	var e *SQLError
+	ut, user := c.tables[s.From]
+	if key := primaryKeyLookup(s.Where, args); user && key != nil {
+		// a primary-key lookup reads the one shard the id routes to (userRowsByKeyLocked)
+		rows, _, e = c.userRowsByKeyLocked(c.nodes[sess.Via], s.From, key)
+	} else {
+		rows, e = c.rowsLocked(sess, s.From, text)
+	}
 	if e != nil {
 		return nil, e
 	}
 	cols := tableCols[s.From]
-	if _, user := c.tables[s.From]; user {
+	if user {
 		// a user table's columns: every one ever written (the simulator keeps no schema)
 		seen := map[string]bool{"_id": true, "id": true}
+		for k := range ut.cols {
+			seen[k] = true
+		}
 		for _, r := range rows {
 			for k := range r {
 				seen[k] = true
