@@ -90,12 +90,14 @@ export function countByWho(events: AuditEvent[], ids: Identities): CountsByWho {
   return c;
 }
 
-/** The lines of the audit log files in `dir` (audit.log and its rotated backups) written since `sinceMs`. */
+/**
+ * The lines of the audit log files in `dir` (audit.log and its rotated backups) written since `sinceMs`; throws
+ * when there is no audit log at all (a cluster started with CDK_AUDIT=0).
+ */
 export async function readAuditLines(dir: string, sinceMs: number): Promise<string[]> {
-  const files = readdirSync(dir)
-    .filter((f) => /^audit.*\.log$/.test(f))
-    .map((f) => join(dir, f))
-    .filter((f) => statSync(f).mtimeMs >= sinceMs);
+  const all = readdirSync(dir).filter((f) => /^audit.*\.log$/.test(f));
+  if (all.length === 0) throw new Error(`no audit log in ${dir} (cluster started with CDK_AUDIT=0?)`);
+  const files = all.map((f) => join(dir, f)).filter((f) => statSync(f).mtimeMs >= sinceMs);
   const lines: string[] = [];
   for (const f of files) {
     const rl = createInterface({ input: createReadStream(f), crlfDelay: Infinity });

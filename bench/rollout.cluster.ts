@@ -507,6 +507,18 @@ describe('bench: rollout on the test cluster', () => {
             ),
           );
           say('');
+          say('Per-pod phases (average per pod, measured):');
+          say(
+            table(
+              [...PHASES],
+              [
+                PHASES.map((p) =>
+                  f.phases[p] ? `${(f.phases[p]!.sum / Math.max(1, f.phases[p]!.count)).toFixed(2)} s` : '-',
+                ),
+              ],
+            ),
+          );
+          say('');
           auditTables(f, pods);
         } finally {
           await s.drop();

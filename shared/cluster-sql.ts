@@ -5,6 +5,7 @@ import { CrateSqlError, SqlConnectionError, messageOf } from './errors.js';
 import type { EngineDeps, SqlResponse, SqlTransport } from './ports.js';
 import type { CrateDBCluster, PodInfo, SqlEndpoint } from './schemas.js';
 import { shardRows, type ShardRow } from './relocation.js';
+import { podReady } from './wait.js';
 
 /** Every statement the engine sends (the CrateDB simulator and the fakes answer exactly these). */
 export const SQL = {
@@ -90,10 +91,6 @@ export function isNodeUnavailableError(err: unknown): boolean {
   return err instanceof CrateSqlError && err.httpStatus >= 500;
 }
 
-export function podReadyCondition(pod: V1Pod | null | undefined): boolean {
-  return !!pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
 /** A PodInfo from the live pod, keeping what discovery knew (node name, container). */
 export function livePodInfo(pod: V1Pod, known: PodInfo): PodInfo {
   const cs = pod.status?.containerStatuses?.find((c) => c.name === known.containerName);
@@ -101,7 +98,7 @@ export function livePodInfo(pod: V1Pod, known: PodInfo): PodInfo {
     ...known,
     uid: pod.metadata?.uid ?? known.uid,
     podIP: pod.status?.podIP ?? null,
-    ready: podReadyCondition(pod),
+    ready: podReady(pod),
     phase: pod.status?.phase ?? null,
     restartCount: cs?.restartCount ?? 0,
     deleting: !!pod.metadata?.deletionTimestamp,

@@ -38,6 +38,7 @@ import { abortReason, pollUntil, podReady, startHeartbeat, waitForPod } from './
 import type { PodProgress } from './lease.js';
 import { singlePodPreflight } from './preflight.js';
 import { heartbeatFor } from './wait-state.js';
+import { nextManualStep, type ManualResumeState, type ManualStep, type RedrainReason } from './manual-resume.js';
 import { watchStall, type StallTarget } from './stall.js';
 import { podStrategyOf } from './detect/index.js';
 import { refuseForeignRoutingOwner } from './routing-owner.js';
@@ -542,14 +543,48 @@ function snapshotFields(s: ContainerSnapshot): Pick<PodProgress, 'restartCount' 
   };
 }
 
-function manualStatements(nodeName: string, options: DecommissionOptions): string[] {
-  return [
-    SQL.setAllocation(options.allocation),
-    SQL.setGracefulStopTimeout(options.decommissionTimeout),
-    SQL.setGracefulStopForce(options.force),
-    SQL.setMinAvailability(options.minAvailability),
-    `${SQL.decommissionParam}  -- node ${nodeName}`,
-  ];
+/** The manual strategy's statements, in the order they are sent (the log numbers them 1/5 .. 5/5). */
+interface ManualStatements {
+  allocation: string;
+  gracefulStopTimeout: string;
+  gracefulStopForce: string;
+  minAvailability: string;
+  decommission: string;
+}
+
+const MANUAL_ORDER = [
+  'allocation',
+  'gracefulStopTimeout',
+  'gracefulStopForce',
+  'minAvailability',
+  'decommission',
+] as const satisfies readonly (keyof ManualStatements)[];
+
+/** "n/5": the place of a statement in MANUAL_ORDER, as the log shows it. */
+const manualIndex = (name: keyof ManualStatements) => `${MANUAL_ORDER.indexOf(name) + 1}/${MANUAL_ORDER.length}`;
+
+function manualStatements(nodeName: string, options: DecommissionOptions): ManualStatements {
+  return {
+    allocation: SQL.setAllocation(options.allocation),
+    gracefulStopTimeout: SQL.setGracefulStopTimeout(options.decommissionTimeout),
+    gracefulStopForce: SQL.setGracefulStopForce(options.force),
+    minAvailability: SQL.setMinAvailability(options.minAvailability),
+    decommission: `${SQL.decommissionParam}  -- node ${nodeName}`,
+  };
+}
+
+/** What the manual strategy works on for one pod, shared by its steps. */
+interface ManualRun {
+  ctx: OperationContext;
+  target: PodTarget;
+  options: DecommissionOptions;
+  result: DecommissionResult;
+  nodeName: string;
+  /** The uid of the pod being decommissioned (the recorded one on resume). */
+  oldUid: string;
+  /** This pod's progress left by an earlier run, if any. */
+  resume: PodProgress | null;
+  timeoutSeconds: number;
 }
 
 async function manual(
@@ -558,7 +593,7 @@ async function manual(
   options: DecommissionOptions,
   result: DecommissionResult,
 ): Promise<void> {
-  const { deps, cluster } = ctx;
+  const { deps } = ctx;
   const { info, sts } = target;
   deps.log.info(`Using manual decommission for pod ${info.name}`);
   deps.log.info(
@@ -575,186 +610,224 @@ async function manual(
     throw new OperationFailedError(
       `No CrateDB node name known for pod ${info.name} (not in sys.nodes, no -Cnode.name argument)`,
     );
-  const statements = manualStatements(nodeName, options);
-  if (ctx.dryRun) {
-    if (!info.ready && !(await nodeInCluster(ctx, nodeName))) {
-      deps.log.info(
-        `Node ${nodeName} of pod ${info.name} is not in the cluster: nothing to drain; would only delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`,
-      );
-      return;
-    }
-    deps.log.info(
-      `Would first read the current cluster.graceful_stop.* values (${SQL.gracefulStopSettings}) and restore them at the end`,
-    );
-    statements.forEach((s, i) =>
-      deps.log.info(`Would execute manual decommission SQL ${i + 1}/${statements.length}: ${s}`),
-    );
-    deps.log.info(
-      `Would wait up to ${options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS}s for the CrateDB process to exit, then delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`,
-    );
-    if (options.stallBreak)
-      deps.log.info(
-        stallPlanLine(
-          nodeName,
-          options,
-          `delete pod ${info.name} (grace ${MANUAL_DELETE_GRACE_SECONDS}s) without waiting for the exit`,
-        ),
-      );
-    return;
-  }
+  if (ctx.dryRun) return manualPlan(ctx, target, options, nodeName);
   ctx.reader.avoid.add(info.name);
   ctx.reader.avoid.add(nodeName);
   setScope(ctx, { step: 'decommission' });
   const resume = resumeEntry(ctx, target);
-  const oldUid = resume ? resume.oldUid : info.uid;
-  result.oldUid = oldUid;
-  const timeoutSeconds = options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS;
-  let since: ContainerSnapshot = containerSnapshot(target.pod, info.containerName, info.restartCount);
-  const recorded = (r: PodProgress): ContainerSnapshot => ({
-    restartCount: r.restartCount ?? info.restartCount,
-    containerId: r.containerId ?? null,
-    lastTerminated: r.lastTerminated,
-  });
-
-  /** Engine clock ms when the DECOMMISSION was sent (recorded for people reading the Lease; never compared with the kubelet's times). */
-  let sentAt = resume?.sentAt;
-  let follow = false;
-  /** The node of a resumed pod answers SQL again (never drained, or exited and restarted in place): drain it anew. */
-  let again = false;
-  if (resume && info.uid === resume.oldUid && resume.step === 'decommission-sent') {
-    since = recorded(resume);
-    // The earlier run may have crashed before the statement reached CrateDB: a node that still
-    // answers SQL is not draining, so it is decommissioned (once) after all. The same holds for a
-    // node that did exit but whose container restarted in place and answers again: it is a fresh
-    // process (no longer draining) that may hold shards, so it is never just deleted.
-    const exited = processExited(target.pod, info, since);
-    follow = !(await nodeAnswers(ctx, info.name));
-    if (!follow) {
-      again = true;
-      deps.log.info(
-        exited
-          ? `Resuming: node ${nodeName} exited after the earlier run's decommission but restarted in place and answers SQL again; decommissioning it again before the pod is deleted`
-          : `Resuming: node ${nodeName} is not draining although an earlier run meant to decommission it; sending the decommission`,
-      );
-    }
-  } else if (
-    resume &&
-    info.uid === resume.oldUid &&
-    resume.step === 'deleting' &&
-    !info.deleting &&
-    (await nodeAnswers(ctx, info.name))
-  ) {
-    // The earlier run meant to delete the exited pod but crashed first, and the container restarted in place.
-    again = true;
-    deps.log.info(
-      `Resuming: pod ${info.name} was not deleted by the earlier run and its node ${nodeName} answers SQL again (restarted in place); decommissioning it again before the pod is deleted`,
-    );
-  }
-  const deletingResume = !!resume && resume.step === 'deleting' && !again;
-  const inCluster = follow || (resume && info.uid !== resume.oldUid) ? true : await nodeInCluster(ctx, nodeName);
-
-  if (resume && info.uid !== resume.oldUid) {
+  const run: ManualRun = {
+    ctx,
+    target,
+    options,
+    result,
+    nodeName,
+    oldUid: resume ? resume.oldUid : info.uid,
+    resume,
+    timeoutSeconds: options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS,
+  };
+  result.oldUid = run.oldUid;
+  const step = await decideManualStep(run);
+  if (step.kind === 'recorded-recreated') {
     deps.log.info(`Resuming: pod ${info.name} was already deleted and re-created by an earlier run`);
-  } else if (!inCluster) {
+  } else if (step.kind === 'delete-only') {
+    logRedrain(run, step.redrain);
     // An unready pod whose node is not in the cluster holds no shards the cluster relies on:
     // there is nothing to drain, so it is only deleted.
     deps.log.info(`Node ${nodeName} of pod ${info.name} is not in the cluster: nothing to drain, deleting the pod`);
     setScope(ctx, { step: 'delete' });
-    await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleting' });
-    await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
+    await saveProgress(ctx, { pod: info.name, oldUid: run.oldUid, nodeName, step: 'deleting' });
+    await deletePod(ctx, info.name, run.oldUid, MANUAL_DELETE_GRACE_SECONDS);
+  } else if (step.kind === 'drain') {
+    logRedrain(run, step.redrain);
+    const sent = await sendDrain(run);
+    await awaitExitThenDelete(run, sent.since, sent.sentAt);
+  } else if (step.kind === 'follow-drain') {
+    deps.log.info(
+      `Resuming: node ${nodeName} is already decommissioning (sent by an earlier run of operation ${ctx.operationId}); following it, not sending it again`,
+    );
+    await awaitExitThenDelete(run, recordedSnapshot(run), run.resume?.sentAt);
   } else {
-    if (follow || deletingResume) {
-      if (follow)
-        deps.log.info(
-          `Resuming: node ${nodeName} is already decommissioning (sent by an earlier run of operation ${ctx.operationId}); following it, not sending it again`,
-        );
-      since = resume ? recorded(resume) : since;
-    } else {
-      await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'started' });
-      // Read (and record in the Lease) what the graceful_stop SETs below replace, so every exit path restores them.
-      await rememberGracefulStop(ctx);
-      deps.log.debug(`Executing manual decommission SQL 1/5: ${statements[0]}`);
-      await restrictAllocation(ctx, sts.name, options.allocation);
-      for (let i = 1; i < 4; i++) {
-        deps.log.debug(`Executing manual decommission SQL ${i + 1}/5: ${statements[i]}`);
-        await ctx.reader.query(statements[i]!, [], { signal: ctx.signal });
-      }
-      // The snapshot exit detection compares against, taken right before the DECOMMISSION (and kept for a resume).
-      since = containerSnapshot(
-        await deps.kube.getPod(cluster.namespace, info.name).catch(() => target.pod),
-        info.containerName,
-        info.restartCount,
-      );
-      sentAt = deps.clock.now();
-      await saveProgress(ctx, {
-        pod: info.name,
-        oldUid,
-        nodeName,
-        step: 'decommission-sent',
-        ...snapshotFields(since),
-        sentAt,
-      });
-      await emitEvent(
-        deps,
-        { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid },
-        EventReason.DecommissionStarted,
-        `ALTER CLUSTER DECOMMISSION of node ${nodeName} (min_availability ${options.minAvailability}, timeout ${options.decommissionTimeout}s)`,
-      );
-      // The statement returns once the shards have moved (real data: minutes): that is a wait too.
-      const stopBeat = startHeartbeat(
-        heartbeatFor(ctx, `ALTER CLUSTER DECOMMISSION of node ${nodeName} to return (its shards moving off)`, {
-          pod: info.name,
-          uid: oldUid,
-          node: nodeName,
-        }),
-        {
-          clock: deps.clock,
-          timeoutMs: (options.decommissionTimeout + 120) * 1000,
-          signal: ctx.signal,
-        },
-      );
-      try {
-        await sendDecommission(ctx, target, nodeName, options.decommissionTimeout, '5/5');
-      } finally {
-        stopBeat();
-      }
-    }
-    if (!deletingResume) {
-      const stall: StallTarget | null = options.stallBreak
-        ? {
-            podName: info.name,
-            uid: oldUid,
-            nodeName,
-            containerName: info.containerName,
-            strategy: 'manual',
-            minAvailability: options.minAvailability,
-            idleSeconds: options.stallIdleSeconds,
-            timeoutSeconds: options.decommissionTimeout,
-          }
-        : null;
-      await waitProcessExit(ctx, target, nodeName, since, timeoutSeconds, stall);
-      result.processExited = true;
-      deps.log.info('Manual decommission completed - CrateDB process has exited');
-      setScope(ctx, { step: 'delete' });
-      deps.log.info(`Pod ${info.name} is ready for deletion and restart`);
-      await saveProgress(ctx, {
-        pod: info.name,
-        oldUid,
-        nodeName,
-        step: 'deleting',
-        ...snapshotFields(since),
-        ...(sentAt !== undefined ? { sentAt } : {}),
-      });
-      await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
-    } else {
-      // The earlier run decided to delete; it may have crashed before the call went out.
-      setScope(ctx, { step: 'delete' });
-      result.processExited = true;
-      if (!info.deleting) await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
-    }
+    // The earlier run decided to delete; it may have crashed before the call went out.
+    setScope(ctx, { step: 'delete' });
+    result.processExited = true;
+    if (step.sendDelete) await deletePod(ctx, info.name, run.oldUid, MANUAL_DELETE_GRACE_SECONDS);
   }
+  await recordDeleted(run);
+}
+
+/** The dry run of the manual strategy: what it would send and wait for. */
+async function manualPlan(
+  ctx: OperationContext,
+  target: PodTarget,
+  options: DecommissionOptions,
+  nodeName: string,
+): Promise<void> {
+  const { deps } = ctx;
+  const { info } = target;
+  if (!info.ready && !(await nodeInCluster(ctx, nodeName))) {
+    deps.log.info(
+      `Node ${nodeName} of pod ${info.name} is not in the cluster: nothing to drain; would only delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`,
+    );
+    return;
+  }
+  deps.log.info(
+    `Would first read the current cluster.graceful_stop.* values (${SQL.gracefulStopSettings}) and restore them at the end`,
+  );
+  const statements = manualStatements(nodeName, options);
+  for (const name of MANUAL_ORDER)
+    deps.log.info(`Would execute manual decommission SQL ${manualIndex(name)}: ${statements[name]}`);
+  deps.log.info(
+    `Would wait up to ${options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS}s for the CrateDB process to exit, then delete pod ${info.name} with grace period ${MANUAL_DELETE_GRACE_SECONDS}s`,
+  );
+  if (options.stallBreak)
+    deps.log.info(
+      stallPlanLine(
+        nodeName,
+        options,
+        `delete pod ${info.name} (grace ${MANUAL_DELETE_GRACE_SECONDS}s) without waiting for the exit`,
+      ),
+    );
+}
+
+/** The container snapshot the earlier run recorded in the Lease before its DECOMMISSION. */
+function recordedSnapshot(run: ManualRun): ContainerSnapshot {
+  const r = run.resume;
+  return {
+    restartCount: r?.restartCount ?? run.target.info.restartCount,
+    containerId: r?.containerId ?? null,
+    lastTerminated: r?.lastTerminated,
+  };
+}
+
+/** Ask the cluster what nextManualStep needs until it returns a step to execute. */
+async function decideManualStep(run: ManualRun): Promise<Exclude<ManualStep, { kind: 'observe' }>> {
+  const { ctx, target, resume } = run;
+  const state: ManualResumeState = {
+    progress: resume ? { step: resume.step, oldUid: resume.oldUid } : null,
+    pod: { uid: target.info.uid, deleting: target.info.deleting },
+    exitedSinceRecorded: !!resume && processExited(target.pod, target.info, recordedSnapshot(run)),
+  };
+  for (;;) {
+    const step = nextManualStep(state);
+    if (step.kind !== 'observe') return step;
+    if (step.what === 'nodeAnswers') state.nodeAnswers = await nodeAnswers(ctx, target.info.name);
+    else state.nodeInCluster = await nodeInCluster(ctx, run.nodeName);
+  }
+}
+
+function logRedrain(run: ManualRun, reason: RedrainReason | null): void {
+  const { nodeName } = run;
+  const pod = run.target.info.name;
+  const text: Record<RedrainReason, string> = {
+    'restarted-in-place': `Resuming: node ${nodeName} exited after the earlier run's decommission but restarted in place and answers SQL again; decommissioning it again before the pod is deleted`,
+    'not-draining': `Resuming: node ${nodeName} is not draining although an earlier run meant to decommission it; sending the decommission`,
+    'restarted-before-delete': `Resuming: pod ${pod} was not deleted by the earlier run and its node ${nodeName} answers SQL again (restarted in place); decommissioning it again before the pod is deleted`,
+  };
+  if (reason) run.ctx.deps.log.info(text[reason]);
+}
+
+/** Record the start, set allocation and graceful_stop, send ALTER CLUSTER DECOMMISSION; the snapshot taken before it. */
+async function sendDrain(run: ManualRun): Promise<{ since: ContainerSnapshot; sentAt: number }> {
+  const { ctx, target, options, nodeName, oldUid } = run;
+  const { deps, cluster } = ctx;
+  const { info, sts } = target;
+  const sql = manualStatements(nodeName, options);
+  await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'started' });
+  // Read (and record in the Lease) what the graceful_stop SETs below replace, so every exit path restores them.
+  await rememberGracefulStop(ctx);
+  deps.log.debug(`Executing manual decommission SQL ${manualIndex('allocation')}: ${sql.allocation}`);
+  await restrictAllocation(ctx, sts.name, options.allocation);
+  for (const name of ['gracefulStopTimeout', 'gracefulStopForce', 'minAvailability'] as const) {
+    deps.log.debug(`Executing manual decommission SQL ${manualIndex(name)}: ${sql[name]}`);
+    await ctx.reader.query(sql[name], [], { signal: ctx.signal });
+  }
+  // The snapshot exit detection compares against, taken right before the DECOMMISSION (and kept for a resume).
+  const since = containerSnapshot(
+    await deps.kube.getPod(cluster.namespace, info.name).catch(() => target.pod),
+    info.containerName,
+    info.restartCount,
+  );
+  /** Engine clock ms when the DECOMMISSION was sent (for people reading the Lease; never compared with the kubelet's times). */
+  const sentAt = deps.clock.now();
+  await saveProgress(ctx, {
+    pod: info.name,
+    oldUid,
+    nodeName,
+    step: 'decommission-sent',
+    ...snapshotFields(since),
+    sentAt,
+  });
+  await emitEvent(
+    deps,
+    { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid },
+    EventReason.DecommissionStarted,
+    `ALTER CLUSTER DECOMMISSION of node ${nodeName} (min_availability ${options.minAvailability}, timeout ${options.decommissionTimeout}s)`,
+  );
+  // The statement returns once the shards have moved (real data: minutes): that is a wait too.
+  const stopBeat = startHeartbeat(
+    heartbeatFor(ctx, `ALTER CLUSTER DECOMMISSION of node ${nodeName} to return (its shards moving off)`, {
+      pod: info.name,
+      uid: oldUid,
+      node: nodeName,
+    }),
+    {
+      clock: deps.clock,
+      timeoutMs: (options.decommissionTimeout + 120) * 1000,
+      signal: ctx.signal,
+    },
+  );
+  try {
+    await sendDecommission(ctx, target, nodeName, options.decommissionTimeout, manualIndex('decommission'));
+  } finally {
+    stopBeat();
+  }
+  return { since, sentAt };
+}
+
+/** Wait for the drained process to exit (or its stall to be broken), then delete the pod before it restarts in place. */
+async function awaitExitThenDelete(
+  run: ManualRun,
+  since: ContainerSnapshot,
+  sentAt: number | undefined,
+): Promise<void> {
+  const { ctx, target, options, nodeName, oldUid } = run;
+  const { deps } = ctx;
+  const { info } = target;
+  const stall: StallTarget | null = options.stallBreak
+    ? {
+        podName: info.name,
+        uid: oldUid,
+        nodeName,
+        containerName: info.containerName,
+        strategy: 'manual',
+        minAvailability: options.minAvailability,
+        idleSeconds: options.stallIdleSeconds,
+        timeoutSeconds: options.decommissionTimeout,
+      }
+    : null;
+  await waitProcessExit(ctx, target, nodeName, since, run.timeoutSeconds, stall);
+  run.result.processExited = true;
+  deps.log.info('Manual decommission completed - CrateDB process has exited');
+  setScope(ctx, { step: 'delete' });
+  deps.log.info(`Pod ${info.name} is ready for deletion and restart`);
+  await saveProgress(ctx, {
+    pod: info.name,
+    oldUid,
+    nodeName,
+    step: 'deleting',
+    ...snapshotFields(since),
+    ...(sentAt !== undefined ? { sentAt } : {}),
+  });
+  await deletePod(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS);
+}
+
+/** Wait for the old pod to be gone, record it as deleted and say so. */
+async function recordDeleted(run: ManualRun): Promise<void> {
+  const { ctx, target, nodeName, oldUid } = run;
+  const { deps, cluster } = ctx;
+  const { info } = target;
   await waitOldPodGone(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS + DELETE_MARGIN_SECONDS);
-  result.processExited = true;
+  run.result.processExited = true;
   await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleted' });
   await emitEvent(
     deps,

@@ -1,7 +1,8 @@
 // Discovery: from a StatefulSet, a crate-operator CrateDB resource or a pod to a CrateDBCluster -
 // StatefulSets, pods, CrateDB container, node names, master, SQL endpoint and credentials.
 import type { V1Container, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { ClusterSql, chooseSqlTransport, livePodInfo, podReadyCondition, worstHealth } from './cluster-sql.js';
+import { ClusterSql, chooseSqlTransport, livePodInfo, worstHealth } from './cluster-sql.js';
+import { podReady } from './wait.js';
 import {
   detectPodStrategy,
   detectStrategy,
@@ -59,7 +60,7 @@ export function podInfoOf(pod: V1Pod, sts: V1StatefulSet, container: V1Container
     nodeName: container ? nodeNameFromArgs(container, name) : null,
     nodeId: null,
     podIP: null,
-    ready: podReadyCondition(pod),
+    ready: podReady(pod),
     phase: null,
     restartCount: 0,
     containerName,

@@ -22,6 +22,11 @@ const NANOS_PER_SECOND = 1_000_000_000n;
  * "720S" is invalid), a bare "0" is the only number without a unit, and more than 2^63-1 ns is invalid.
  */
 export function parseGoDurationNanos(text: string): bigint | null {
+  return goDurationNanos(text, true);
+}
+
+/** The scan of parseGoDurationNanos; `capped` = null beyond Go's range (else the exact value, however large). */
+function goDurationNanos(text: string, capped: boolean): bigint | null {
   let rest = text;
   let negative = false;
   if (rest.startsWith('-') || rest.startsWith('+')) {
@@ -48,7 +53,7 @@ export function parseGoDurationNanos(text: string): bigint | null {
       nanos += (BigInt(fracDigits) * unit) / 10n ** BigInt(fracDigits.length);
     }
     totalNanos += nanos;
-    if (totalNanos > GO_MAX_DURATION_NANOS) return null; // Go: "invalid duration" on overflow
+    if (capped && totalNanos > GO_MAX_DURATION_NANOS) return null; // Go: "invalid duration" on overflow
   }
   return negative ? -totalNanos : totalNanos;
 }
@@ -67,11 +72,13 @@ export function parseGoDurationSeconds(text: string): number | null {
 
 /**
  * A Go duration, or a bare number of seconds ("720", "1.5", as kubectl's --request-timeout takes it), in
- * milliseconds (fractions kept); null when it is neither. Surrounding blanks are ignored.
+ * milliseconds (fractions kept); null when it is neither. Surrounding blanks are ignored. Beyond Go's range
+ * (2^63-1 ns, about 292 years) it is a valid duration too long for any bound: its exact value, which the callers'
+ * bounds refuse as out of range.
  */
 export function parseDurationMs(text: string): number | null {
   const t = text.trim();
   if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
-  const nanos = parseGoDurationNanos(t);
+  const nanos = goDurationNanos(t, false);
   return nanos === null ? null : Number(nanos) / 1e6;
 }

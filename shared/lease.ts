@@ -3,6 +3,7 @@
 // re-run with the same operation id (a Job retry) resumes instead of starting over.
 import type { V1Lease } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { KubeApiError, LockedError, OperationFailedError, messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
 
@@ -11,48 +12,62 @@ export const ANNOTATION_PROGRESS = 'crate-decommission.crate.io/progress';
 export const DEFAULT_LEASE_SECONDS = 60;
 
 /** Where the pod in progress is; decides what a resumed run does with it. */
-export type ProgressStep = 'started' | 'allocation-set' | 'decommission-sent' | 'deleting' | 'deleted';
+export const ProgressStep = z.enum(['started', 'allocation-set', 'decommission-sent', 'deleting', 'deleted']);
+export type ProgressStep = z.infer<typeof ProgressStep>;
 
-export interface PodProgress {
-  pod: string;
-  oldUid: string;
-  nodeName: string | null;
-  step: ProgressStep;
+export const PodProgress = z.object({
+  pod: z.string(),
+  oldUid: z.string(),
+  nodeName: z.string().nullable(),
+  step: ProgressStep,
   /** Container restartCount right before the decommission was sent (manual). */
-  restartCount?: number;
+  restartCount: z.number().int().nonnegative().optional(),
   /** containerID of the running CrateDB container right before the decommission was sent (manual). */
-  containerId?: string | null;
+  containerId: z.string().nullable().optional(),
   /** Identity of the container's lastState.terminated right before the decommission (manual; null = none). */
-  lastTerminated?: string | null;
+  lastTerminated: z.string().nullable().optional(),
   /** Engine clock ms when the decommission was sent (manual; for people, never compared with the kubelet's times). */
-  sentAt?: number;
-}
+  sentAt: z.number().optional(),
+});
+export type PodProgress = z.infer<typeof PodProgress>;
 
 /**
  * The effective cluster.graceful_stop.* values before an operation first changed them (read from sys.cluster;
  * null = not known, treated as the CrateDB default). Restored on every exit path.
  */
-export interface GracefulStopValues {
-  timeout: string | null;
-  force: boolean | null;
-  minAvailability: string | null;
-}
+export const GracefulStopValues = z.object({
+  timeout: z.string().nullable().default(null),
+  force: z.boolean().nullable().default(null),
+  minAvailability: z.string().nullable().default(null),
+});
+export type GracefulStopValues = z.infer<typeof GracefulStopValues>;
 
-export interface OperationProgress {
-  operationId: string;
+/**
+ * The operation's progress, as the Lease's progress annotation carries it (JSON): the one definition its writers
+ * (acquire, save, release: progressText) and readers (acquire, the heir checks, rollingRestart's plan: parseProgress)
+ * use. A Lease written by an older version lacks fields (gracefulStopBefore, minAvailabilityLabels, the manual
+ * snapshot of the current pod): parseProgress reads field by field, so what is absent or unknown is empty, never a
+ * reason to lose the rest.
+ */
+export const OperationProgress = z.object({
+  operationId: z.string(),
   /** Pods this operation already restarted: name -> uid of the re-created pod. */
-  done: Record<string, string>;
-  current: PodProgress | null;
+  done: z.record(z.string(), z.string()),
+  current: PodProgress.nullable(),
   /** The allocation setting this operation set and has not reset yet. */
-  allocationSet: string | null;
+  allocationSet: z.string().nullable(),
   /** cluster.graceful_stop.* as they were before this operation set them, and not restored yet. */
-  gracefulStopBefore: GracefulStopValues | null;
+  gracefulStopBefore: GracefulStopValues.nullable(),
   /**
    * StatefulSets whose `dc-util-min-availability` label this operation set to NONE (a restart without relocation,
    * kubernetes_managed), with the label's value before (null = it had none); restored on every exit path.
    */
-  minAvailabilityLabels: Record<string, string | null> | null;
-}
+  minAvailabilityLabels: z
+    .record(z.string(), z.string().nullable())
+    .nullable()
+    .transform((v) => (v && Object.keys(v).length > 0 ? v : null)),
+});
+export type OperationProgress = z.infer<typeof OperationProgress>;
 
 export function leaseName(clusterName: string): string {
   return `crate-decommission-${clusterName}`.slice(0, 253).replace(/-+$/, '');
@@ -69,38 +84,33 @@ function emptyProgress(operationId: string): OperationProgress {
   };
 }
 
-function parseProgress(text: string | undefined, operationId: string): OperationProgress {
+/**
+ * The progress in a Lease's annotation text, for `operationId` (the annotation's own operationId is not trusted: the
+ * caller knows whose progress it reads). Absent, not JSON or not an object: no progress.
+ */
+export function parseProgress(text: string | undefined, operationId: string): OperationProgress {
   if (!text) return emptyProgress(operationId);
+  let raw: unknown;
   try {
-    const p = JSON.parse(text) as Partial<OperationProgress>;
-    return {
-      operationId,
-      done: p.done && typeof p.done === 'object' ? { ...p.done } : {},
-      current: p.current ?? null,
-      allocationSet: p.allocationSet ?? null,
-      gracefulStopBefore: parseGracefulStop(p.gracefulStopBefore),
-      minAvailabilityLabels: parseLabelRecord(p.minAvailabilityLabels),
-    };
+    raw = JSON.parse(text);
   } catch {
     return emptyProgress(operationId);
   }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return emptyProgress(operationId);
+  const fields = raw as Record<string, unknown>;
+  const progress = emptyProgress(operationId);
+  const shape = OperationProgress.shape;
+  for (const key of Object.keys(shape) as Array<keyof typeof shape>) {
+    if (key === 'operationId') continue;
+    const field = shape[key].safeParse(fields[key]);
+    if (field.success) Object.assign(progress, { [key]: field.data });
+  }
+  return progress;
 }
 
-function parseLabelRecord(v: unknown): Record<string, string | null> | null {
-  if (!v || typeof v !== 'object') return null;
-  const out: Record<string, string | null> = {};
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = typeof x === 'string' ? x : null;
-  return Object.keys(out).length > 0 ? out : null;
-}
-
-function parseGracefulStop(v: unknown): GracefulStopValues | null {
-  if (!v || typeof v !== 'object') return null;
-  const o = v as Record<string, unknown>;
-  return {
-    timeout: typeof o.timeout === 'string' ? o.timeout : null,
-    force: typeof o.force === 'boolean' ? o.force : null,
-    minAvailability: typeof o.minAvailability === 'string' ? o.minAvailability : null,
-  };
+/** The annotation text of a progress: checked against the schema, so no writer stores what a reader would drop. */
+function progressText(progress: OperationProgress): string {
+  return JSON.stringify(OperationProgress.parse(progress));
 }
 
 /** The observer's own monotonic clock (ms): never another host's wall clock. */
@@ -189,7 +199,7 @@ export class ClusterLease {
               labels: { 'app.kubernetes.io/managed-by': 'crate-decommission' },
               annotations: {
                 [ANNOTATION_OPERATION]: opts.operationId,
-                [ANNOTATION_PROGRESS]: JSON.stringify(progress),
+                [ANNOTATION_PROGRESS]: progressText(progress),
               },
             },
             spec: {
@@ -280,7 +290,7 @@ export class ClusterLease {
           annotations: {
             ...(existing.metadata?.annotations ?? {}),
             [ANNOTATION_OPERATION]: opts.operationId,
-            [ANNOTATION_PROGRESS]: JSON.stringify(progress),
+            [ANNOTATION_PROGRESS]: progressText(progress),
           },
         },
         spec: {
@@ -371,7 +381,8 @@ export class ClusterLease {
 
   /** Record progress in the Lease (serialized with renewals). Throws when it could not be written, or the Lease was lost. */
   async save(update: Partial<Omit<OperationProgress, 'operationId'>>): Promise<void> {
-    Object.assign(this.progress, update);
+    // Checked before it is kept: a value the schema refuses fails this save, never the renewals after it.
+    Object.assign(this.progress, OperationProgress.parse({ ...this.progress, ...update }));
     await this.bounded(
       this.enqueue(() => this.write({}, 'progress')),
       'progress',
@@ -429,7 +440,7 @@ export class ClusterLease {
           ...this.lease.metadata,
           annotations: {
             ...(this.lease.metadata?.annotations ?? {}),
-            [ANNOTATION_PROGRESS]: JSON.stringify(this.progress),
+            [ANNOTATION_PROGRESS]: progressText(this.progress),
           },
         },
         spec,

@@ -14,7 +14,7 @@ import {
   type OperationContext,
 } from './operation.js';
 import { checkClusterHealth } from './health.js';
-import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName } from './lease.js';
+import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName, parseProgress } from './lease.js';
 import { MANUAL_DELETE_GRACE_SECONDS, MANUAL_TIMEOUT_MARGIN_SECONDS } from './decommission.js';
 import type { EngineDeps } from './ports.js';
 import { runRestart } from './restart.js';
@@ -67,10 +67,7 @@ async function doneByOperation(
   try {
     const lease = await deps.kube.getLease(cluster.namespace, leaseName(cluster.name));
     if (lease?.metadata?.annotations?.[ANNOTATION_OPERATION] !== operationId) return {};
-    const progress = JSON.parse(lease.metadata.annotations[ANNOTATION_PROGRESS] ?? '{}') as {
-      done?: Record<string, string>;
-    };
-    return progress.done ?? {};
+    return parseProgress(lease.metadata.annotations[ANNOTATION_PROGRESS], operationId).done;
   } catch {
     return {};
   }

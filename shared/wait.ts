@@ -295,6 +295,7 @@ export async function pollUntil<T>(
   }
 }
 
+/** Is the pod Ready (its Ready condition True)? The one definition: discovery, the waits, the health gate. */
 export function podReady(pod: V1Pod | null | undefined): boolean {
   return !!pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 }

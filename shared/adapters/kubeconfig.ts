@@ -8,6 +8,7 @@ import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/c
 type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
 type RequestContextType = Parameters<KubeConfig['applySecurityAuthentication']>[0];
 import { BadInputError } from '../errors.js';
+import { parseDurationMs } from '../duration.js';
 
 /** kubectl's global flags that decide where and as whom to talk. */
 export interface KubeConfigFlags {
@@ -340,28 +341,19 @@ function requestExtras(flags: KubeConfigFlags): RequestExtras {
   return { headers, requestTimeoutMs: parseRequestTimeout(flags.requestTimeout) };
 }
 
-/** kubectl's --request-timeout: 0 means none; a bare number is seconds; otherwise a duration like 30s, 1m, 1h5m. */
+/**
+ * kubectl's --request-timeout in ms, null for none (0 or unset): a bare number is seconds, otherwise a Go duration
+ * such as 30s, 1m, 1h5m (parseDurationMs, the one duration parser).
+ */
 export function parseRequestTimeout(value: string | number | undefined): number | null {
   if (value === undefined || value === '') return null;
-  if (typeof value === 'number' || /^\d+(\.\d+)?$/.test(value)) {
-    const seconds = Number(value);
-    if (!Number.isFinite(seconds) || seconds < 0) throw new BadInputError(`invalid --request-timeout ${value}`);
-    return seconds === 0 ? null : Math.round(seconds * 1000);
-  }
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  let total = 0;
-  let consumed = '';
-  for (const match of value.matchAll(re)) {
-    total += Number(match[1]) * (units[match[2] ?? ''] ?? 0);
-    consumed += match[0];
-  }
-  if (consumed !== value) {
+  const ms = typeof value === 'number' ? value * 1000 : parseDurationMs(value);
+  if (ms === null || !Number.isFinite(ms) || ms < 0) {
     throw new BadInputError(
       `invalid --request-timeout "${value}" (use a number of seconds or a duration such as 30s, 1m, 1h)`,
     );
   }
-  return total === 0 ? null : Math.round(total);
+  return ms === 0 ? null : Math.round(ms);
 }
 
 /**

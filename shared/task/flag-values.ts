@@ -1,6 +1,7 @@
 // Flag values both front ends parse the same way (plugin and runner): --dry-run, namespaces, Go durations.
 // Bad input -> UsageError (exit 2).
 import { z } from 'zod';
+import { parseDurationMs } from '../duration.js';
 import { Dns1123Label } from '../schemas.js';
 import { UsageError } from './exit.js';
 
@@ -74,38 +75,6 @@ export function validateNamespace(namespace: string): string {
   return namespace;
 }
 
-const UNIT_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  μs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/**
- * Go's time.ParseDuration syntax ("500ms", "0s", "1h30m", "1.5h", "-5s") or a bare number of seconds ("720", as
- * kubectl's --request-timeout takes it). Milliseconds, or null when it is not a duration at all.
- */
-export function parseGoDurationMs(text: string): number | null {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
-  const m = /^([-+]?)(.+)$/.exec(t);
-  if (!m || !m[2]) return null;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
-  let ms = 0;
-  let consumed = 0;
-  let part: RegExpExecArray | null;
-  while ((part = re.exec(m[2])) !== null) {
-    ms += Number(part[1]) * (UNIT_MS[part[2] ?? ''] ?? NaN);
-    consumed = re.lastIndex;
-  }
-  if (consumed !== m[2].length || consumed === 0 || !Number.isFinite(ms)) return null;
-  return m[1] === '-' ? -ms : ms;
-}
-
 /** Bounds of a duration flag, inclusive, in seconds; `zero` allows exactly 0 below `min` (e.g. "no limit"). */
 export interface DurationBounds {
   min: number;
@@ -126,7 +95,8 @@ export function formatSeconds(s: number): string {
 }
 
 /**
- * Parse a duration flag into seconds (Go syntax, see parseGoDurationMs) and check its bounds. Bad syntax and
+ * Parse a duration flag into seconds (a Go duration or a bare number of seconds: parseDurationMs of shared/duration.ts)
+ * and check its bounds. Bad syntax and
  * out-of-range values are a UsageError naming the flag and the rule. `allowFraction` keeps sub-second values;
  * otherwise they are rounded up to whole seconds.
  */
@@ -137,7 +107,7 @@ export function parseDurationSeconds(
 ): number {
   const bounds = opts.bounds ?? (opts.allowZero ? REQUEST_TIMEOUT_BOUNDS : ENGINE_TIMEOUT_BOUNDS);
   const rule = `${bounds.zero ? '0 or ' : ''}from ${formatSeconds(bounds.min)} to ${formatSeconds(bounds.max)}`;
-  const ms = parseGoDurationMs(text);
+  const ms = parseDurationMs(text);
   if (ms === null) {
     throw new UsageError(
       `invalid duration "${text}" for ${flag}`,
