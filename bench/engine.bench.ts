@@ -20,6 +20,7 @@ import { podReady, waitForPod } from '../shared/wait.js';
 import type { EngineDeps, KubernetesPort } from '../shared/ports.js';
 import { World, type WorldOptions } from '../test/support/fakes/world.js';
 import { FakeKube } from '../test/support/fakes/kube.js';
+import { withPodCache } from '../shared/adapters/pod-cache.js';
 import { VirtualClock, installImmediateCounter } from '../test/support/virtual-clock.js';
 import { fmtBytes, fmtMs, percentile, table, writeResult } from './report.js';
 
@@ -83,9 +84,22 @@ function countingKube(kube: KubernetesPort): { kube: KubernetesPort; counts: Map
   return { kube: proxy, counts };
 }
 
+/** How pods are read: a GET/watch per read (before issue 9 item 2), or the shared pod watch the front ends wire in. */
+type PodReads = 'direct' | 'cache';
+
+/**
+ * API server requests one port call costs with the real adapter: a watch is a LIST + a WATCH; the shared watch
+ * also re-opens its WATCH every 20-27 s (timeoutSeconds; RENEW_S on average), added from the roll's engine time.
+ */
+const REQUESTS_PER_CALL: Record<string, number> = { watchPod: 2, watchPods: 2 };
+const RENEW_S = 23.5;
+
 interface RollFigures {
   strategy: string;
   short: string;
+  reads: PodReads;
+  /** Kubernetes API requests the tool made (port calls weighted by REQUESTS_PER_CALL, exec, watch renewals). */
+  requests: number;
   pods: number;
   ok: boolean;
   analyzeMs: number;
@@ -113,6 +127,7 @@ async function roll(
   sc: StrategyCase,
   replicas: number,
   profile?: Session,
+  reads: PodReads = 'cache',
 ): Promise<RollFigures & { profile?: Profile }> {
   gc();
   const heapBefore = heapUsed();
@@ -139,7 +154,10 @@ async function roll(
     now: () => clock.now(),
     write: (l) => ((logLines += 1), (logBytes += l.length + 1)),
   });
-  const { kube, counts } = countingKube(w.kube);
+  const { kube: counted, counts } = countingKube(w.kube);
+  // The cache sits under the engine, over the counting port: what it asks the API server for is counted.
+  const cached = reads === 'cache' ? withPodCache(counted) : null;
+  const kube = cached ?? counted;
   const deps: EngineDeps = { kube, sql: w.sql, clock, log, pollIntervalMs: 1000, holderIdentity: 'bench' };
 
   let heapPeak = heapUsed();
@@ -167,6 +185,7 @@ async function roll(
   if (strategy !== sc.expect) throw new Error(`${sc.label}: detected ${strategy}`);
   counts.clear();
   w.sql.calls.length = 0;
+  w.kube.execs.length = 0;
   const engineT0 = clock.now();
   const firedBefore = clock.fired;
 
@@ -186,6 +205,14 @@ async function roll(
 
   gc();
   const heapAfter = heapUsed();
+  // Every exec is one pods/exec request (the SQL factory's and the engine's own), a row of its own.
+  counts.set('exec (pods/exec)', w.kube.execs.length);
+  // The shared watch started with the run's first pod read (discovery, before the counts were reset): it is the run's.
+  if (cached) counts.set('watchPods', cached.stats.starts);
+  const renewals = counts.has('watchPods') ? Math.floor(engineSeconds / RENEW_S) : 0;
+  if (renewals) counts.set('watchPods re-WATCH (est.)', renewals);
+  const requests = [...counts.entries()].reduce((a, [m, n]) => a + n * (REQUESTS_PER_CALL[m] ?? 1), 0);
+  cached?.close();
   const api = Object.fromEntries([...counts.entries()].sort());
   const sqlHttp = w.sql.calls.filter((c) => c.kind === 'http').length;
   const sqlExec = w.sql.calls.filter((c) => c.kind === 'exec').length;
@@ -195,6 +222,8 @@ async function roll(
     ...(prof ? { profile: prof } : {}),
     strategy: sc.label,
     short: sc.short,
+    reads,
+    requests,
     pods: replicas,
     ok: result.success,
     analyzeMs,
@@ -206,7 +235,7 @@ async function roll(
     sqlExec,
     sqlWrites,
     api,
-    apiTotal: [...counts.values()].reduce((a, b) => a + b, 0),
+    apiTotal: [...counts.entries()].filter(([m]) => !m.includes('(')).reduce((a, [, n]) => a + n, 0),
     logLines,
     logBytes,
     heapBefore,
@@ -434,7 +463,8 @@ function attribute(profile: { nodes: ProfileNode[]; samples?: number[]; timeDelt
 // ---------------------------------------------------------------- main
 
 async function main() {
-  const sizes = quick ? [3, 10] : [3, 10, 30];
+  const sizes = quick ? [10, 30] : [3, 10, 30, 50];
+  const requestSizes = sizes.filter((n) => n >= 10);
   const repeats = quick ? 1 : 3;
   console.log(
     `Engine benchmarks (node ${process.version}, ${quick ? 'quick' : 'full'}; fakes from test/support/fakes, virtual clock)\n`,
@@ -456,6 +486,10 @@ async function main() {
       rolls.push(best!);
     }
   }
+  // The same rolls with a GET and a watch per pod read (no shared watch): the "before" of issue 9 item 2. Counts
+  // do not depend on timing, so one run each.
+  const direct: RollFigures[] = [];
+  for (const sc of STRATEGIES) for (const n of requestSizes) direct.push(await roll(sc, n, undefined, 'direct'));
 
   console.log(
     '(a) rollingRestart, fakes answering at once (no start/join/drain delays), default gate (3 readings 2 s apart), pollIntervalMs 1000',
@@ -495,17 +529,46 @@ async function main() {
       ]),
     ),
   );
-  console.log('\n    Kubernetes API calls per pod by method (30 pods or the largest size):');
   const largest = Math.max(...sizes);
-  const methods = [...new Set(rolls.flatMap((r) => Object.keys(r.api)))].sort();
+  const both = [...direct, ...rolls.filter((r) => requestSizes.includes(r.pods))];
+  const methods = [...new Set(both.flatMap((r) => Object.keys(r.api)))].sort();
+  console.log(
+    `\n    Kubernetes API requests per pod the tool makes (target: at most 12 at 50 pods). "direct" = a GET/watch per pod read (before), "cache" = one shared pod watch (after); a watch = LIST + WATCH (2 requests):`,
+  );
   console.log(
     table(
-      ['strategy', ...methods],
-      rolls
-        .filter((r) => r.pods === largest)
-        .map((r) => [r.short, ...methods.map((m) => ((r.api[m] ?? 0) / r.pods).toFixed(2))]),
+      ['strategy', 'pod reads', ...requestSizes.map((n) => `${n} pods`)],
+      STRATEGIES.flatMap((sc) =>
+        (['direct', 'cache'] as const).map((reads) => [
+          sc.short,
+          reads,
+          ...requestSizes.map((n) => {
+            const r = both.find((x) => x.short === sc.short && x.reads === reads && x.pods === n);
+            return r ? (r.requests / r.pods).toFixed(1) : '-';
+          }),
+        ]),
+      ),
     ),
   );
+  for (const n of requestSizes) {
+    console.log(
+      `\n    Kubernetes API calls per pod by method, ${n} pods (exec = pods/exec sessions, a row of its own):`,
+    );
+    console.log(
+      table(
+        ['method', ...STRATEGIES.flatMap((sc) => [`${sc.short} direct`, `${sc.short} cache`])],
+        methods.map((m) => [
+          m,
+          ...STRATEGIES.flatMap((sc) =>
+            (['direct', 'cache'] as const).map((reads) => {
+              const r = both.find((x) => x.short === sc.short && x.reads === reads && x.pods === n);
+              return r ? ((r.api[m] ?? 0) / r.pods).toFixed(2) : '-';
+            }),
+          ),
+        ]),
+      ),
+    );
+  }
   for (const sc of STRATEGIES) console.log(`    ${sc.short}: ${sc.label}`);
   for (const r of rolls.filter((x) => x.pods === largest)) {
     console.log(
@@ -594,6 +657,7 @@ async function main() {
     node: process.version,
     quick,
     rolls,
+    direct,
     profiles,
     latency: latRows.map((l) => ({
       what: l.what,

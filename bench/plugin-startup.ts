@@ -2,12 +2,15 @@
 // completion and bad input of the single executable (dist/kubectl-crate_decommission) and of the npm bundle
 // (node dist/lib/...), with `kubectl version --client` and `node -e 0` as references. The commands run round-robin
 // (one of each, N times), so a load change on the machine hits every row alike. Prints wall time (min, median, p95),
-// the median as a multiple of kubectl's, peak RSS, the binary's size and what each target wrote to $TMPDIR.
-// Figures only, no thresholds. kubectl: $KUBECTL, else the test cluster's cached build
+// CPU time (user + sys of the child, from its rusage: bash's `time`, millisecond resolution), each as a multiple of
+// kubectl's, peak RSS, the load average before and after, the binary's size and what each target wrote to $TMPDIR.
+// On a shared machine the wall medians mostly measure the other processes; the CPU time is what a command costs
+// itself (it still grows somewhat with load: caches, memory bandwidth), so read the CPU ratio first. Figures only,
+// no thresholds. kubectl: $KUBECTL, else the test cluster's cached build
 // (~/.cache/crate-decommission/bin/k8s-*/kubectl), else kubectl on PATH.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fmtMs, percentile, table, writeResult } from './report.js';
 
@@ -47,6 +50,7 @@ interface Case {
   args: string[];
   tmp: string;
   ms: number[];
+  cpu: number[];
   rss: number[];
   code: number | null;
 }
@@ -60,6 +64,7 @@ const add = (target: string, command: string, cmd: string, args: string[]) =>
     args,
     tmp: mkdtempSync(join(tmpdir(), 'bench-startup-')),
     ms: [],
+    cpu: [],
     rss: [],
     code: null,
   });
@@ -73,20 +78,28 @@ if (existsSync(mjs)) for (const c of COMMANDS) add(`node ${mjs}`, c.label, node,
 else console.log(`(${mjs} missing: run npm run build)`);
 add('node -e 0', '-', node, ['-e', '0']);
 
-/** One run: wall ms, peak RSS KiB, exit code. KUBECONFIG points nowhere: nothing may reach a cluster. */
-function once(c: Case): { ms: number; rssKiB: number; code: number | null } {
+/**
+ * One run: wall ms, CPU ms (user + sys), peak RSS KiB, exit code. KUBECONFIG points nowhere: nothing may reach a
+ * cluster. bash's `time` reads the child's rusage (getrusage RUSAGE_CHILDREN, printed to the millisecond); GNU time
+ * inside it only writes the peak RSS to a file (its own CPU, about 1 ms, is in every row alike, kubectl's too).
+ */
+function once(c: Case): { ms: number; cpuMs: number; rssKiB: number; code: number | null } {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     KUBECONFIG: '/nonexistent/kubeconfig',
     TMPDIR: c.tmp,
     NO_COLOR: '1',
   };
-  const [cmd, args] = haveTime ? ['/usr/bin/time', ['-f', '%M', c.cmd, ...c.args]] : [c.cmd, c.args];
+  const rssFile = join(c.tmp, '..', `${c.tmp.split('/').pop()}.rss`);
+  const inner = haveTime ? ['/usr/bin/time', '-f', '%M', '-o', rssFile, c.cmd, ...c.args] : [c.cmd, ...c.args];
+  const script = `TIMEFORMAT='%3U %3S'; { time "$@" >/dev/null 2>/dev/null; } 2>&1`;
   const t0 = performance.now();
-  const r = spawnSync(cmd, args as string[], { env, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const r = spawnSync('bash', ['-c', script, 'bench', ...inner], { env, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   const ms = performance.now() - t0;
-  const rss = haveTime ? Number(r.stderr.trim().split('\n').pop()) : 0;
-  return { ms, rssKiB: rss, code: r.status };
+  const [user, sys] = (r.stdout.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  const rss = haveTime && existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) : 0;
+  rmSync(rssFile, { force: true });
+  return { ms, cpuMs: ((user ?? NaN) + (sys ?? NaN)) * 1000, rssKiB: rss, code: r.status };
 }
 
 /** Bytes under a directory (what a target left in its $TMPDIR). */
@@ -99,19 +112,22 @@ function bytesUnder(dir: string): number {
   return n;
 }
 
+const loadBefore = loadavg();
 for (const c of cases) once(c); // warm the page cache (and let a target write its cache, if it does)
 for (let i = 0; i < N; i++) {
   for (const c of cases) {
     const r = once(c);
     c.ms.push(r.ms);
+    c.cpu.push(r.cpuMs);
     c.rss.push(r.rssKiB);
     c.code = r.code;
   }
 }
 
-const kubectlMedian = cases.find((c) => c.target === 'kubectl')
-  ? percentile(cases.find((c) => c.target === 'kubectl')!.ms, 50)
-  : null;
+const loadAfter = loadavg();
+const kubectlCase = cases.find((c) => c.target === 'kubectl');
+const kubectlMedian = kubectlCase ? percentile(kubectlCase.ms, 50) : null;
+const kubectlCpuMedian = kubectlCase ? percentile(kubectlCase.cpu, 50) : null;
 const tmpWrites = new Map<string, number>();
 for (const c of cases) {
   tmpWrites.set(c.target, (tmpWrites.get(c.target) ?? 0) + bytesUnder(c.tmp));
@@ -127,23 +143,43 @@ const rows = cases.map((c) => ({
   medianMs: percentile(c.ms, 50),
   p95Ms: percentile(c.ms, 95),
   vsKubectl: kubectlMedian ? percentile(c.ms, 50) / kubectlMedian : null,
+  cpuMinMs: Math.min(...c.cpu),
+  cpuMedianMs: percentile(c.cpu, 50),
+  cpuVsKubectl: kubectlCpuMedian ? percentile(c.cpu, 50) / kubectlCpuMedian : null,
   maxRssMiB: Math.max(...c.rss) / 1024,
 }));
 
+const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
 console.log(
-  `Plugin start-up next to kubectl, ${N} rounds (every command once per round), peak RSS ${haveTime ? 'via /usr/bin/time' : 'not measured (no /usr/bin/time)'}`,
+  `Plugin start-up next to kubectl, ${N} rounds (every command once per round), load average ${fmtLoad(loadBefore)} before, ${fmtLoad(loadAfter)} after; peak RSS ${haveTime ? 'via /usr/bin/time' : 'not measured (no /usr/bin/time)'}`,
 );
+const ratio = (x: number | null) => (x === null ? '-' : `${x.toFixed(2)}x`);
 console.log(
   table(
-    ['target', 'command', 'exit', 'min', 'median', 'p95', 'median / kubectl', 'max RSS'],
+    [
+      'target',
+      'command',
+      'exit',
+      'CPU min',
+      'CPU median',
+      'CPU median / kubectl',
+      'wall min',
+      'wall median',
+      'wall p95',
+      'wall median / kubectl',
+      'max RSS',
+    ],
     rows.map((r) => [
       r.target,
       r.command,
       String(r.exit),
+      fmtMs(r.cpuMinMs),
+      fmtMs(r.cpuMedianMs),
+      ratio(r.cpuVsKubectl),
       fmtMs(r.minMs),
       fmtMs(r.medianMs),
       fmtMs(r.p95Ms),
-      r.vsKubectl === null ? '-' : `${r.vsKubectl.toFixed(2)}x`,
+      ratio(r.vsKubectl),
       haveTime ? `${r.maxRssMiB.toFixed(0)} MiB` : '-',
     ]),
   ),
@@ -165,4 +201,12 @@ console.log(
     [...tmpWrites].map(([t, b]) => [t, `${b} bytes`]),
   ),
 );
-writeResult('startup', { node: process.version, kubectl, rows, sizes, tmpWrites: Object.fromEntries(tmpWrites) });
+writeResult('startup', {
+  node: process.version,
+  kubectl,
+  loadBefore,
+  loadAfter,
+  rows,
+  sizes,
+  tmpWrites: Object.fromEntries(tmpWrites),
+});

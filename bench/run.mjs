@@ -44,6 +44,7 @@ console.log(
 const runs = [
   ['engine', ['--expose-gc', 'bench/.out/bench/engine.bench.js', ...flags]],
   ['startup', ['bench/.out/bench/plugin-startup.js', ...flags]],
+  ['runner-memory', ['bench/.out/bench/runner-memory.js', ...flags]],
 ];
 let failed = 0;
 for (const [name, args] of runs) {

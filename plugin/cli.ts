@@ -58,6 +58,7 @@ export function buildParser(env: CommandEnv): Argv {
     .scriptName(SCRIPT_NAME)
     .parserConfiguration({ 'strip-aliased': false, 'boolean-negation': false, 'duplicate-arguments-array': true })
     .wrap(HELP_WIDTH);
+  skipYargsHelpCache(y);
   return declareAll(y, env)
     .strict()
     .demandCommand(1, 'a command is needed')
@@ -67,6 +68,21 @@ export function buildParser(env: CommandEnv): Argv {
     .version(false)
     .option('version', { type: 'boolean', hidden: true })
     .exitProcess(false);
+}
+
+/**
+ * yargs renders its own help text after every command it runs (`cacheHelpMessage`, kept for a later `showHelp()`):
+ * cliui, string-width and an `Intl.Segmenter` over every flag of the command, about half of an offline `plan -f`'s
+ * CPU time. The plugin never shows yargs' help (`help(false)`; plugin/help.ts renders it from the command tree), so
+ * that render is switched off. The usage instance is one object for the parser's whole life (yargs resets it in place).
+ */
+function skipYargsHelpCache(y: Argv): void {
+  const internal = (y as unknown as { getInternalMethods?: () => YargsInternals }).getInternalMethods?.();
+  const usage = internal?.getUsageInstance();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+interface YargsInternals {
+  getUsageInstance(): { cacheHelpMessage?: () => void };
 }
 
 let tree: CommandSpec | null = null;

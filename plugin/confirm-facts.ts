@@ -39,17 +39,17 @@ export async function confirmFacts(
     const log = engine.createLogger({ format: 'json', level: 'error', write: () => {} });
     const deps = await conn.engineDeps(log, signal, { readOnly: true });
     const outcome = await executeTask(engine, deps, { ...task, operation: 'plan', dryRun: true });
-    const r = outcome.result;
-    if (outcome.exitCode === ExitCode.unreachable)
-      return { stop: { exitCode: outcome.exitCode, error: String(r.error ?? 'cannot reach the cluster') } };
-    if (!Array.isArray(r.order)) {
+    if (outcome.kind !== 'plan') {
+      const error = outcome.result.error;
+      if (outcome.exitCode === ExitCode.unreachable)
+        return { stop: { exitCode: outcome.exitCode, error: String(error ?? 'cannot reach the cluster') } };
       return {
         ...base,
         pods: null,
-        note: `the runner decides the order; it could not be read from here: ${String(r.error ?? 'no plan')}`,
+        note: `the runner decides the order; it could not be read from here: ${String(error ?? 'no plan')}`,
       };
     }
-    const order = r.order as Array<{ podName: string; alreadyDone?: boolean; reason?: string }>;
+    const order = outcome.result.order;
     return {
       ...base,
       pods: order.map(

@@ -46,9 +46,13 @@ export async function connectToCluster(opts: KubeConnectOptions): Promise<Connec
     identity,
     target,
     async engineDeps(log, signal, opts = {}): Promise<EngineDeps> {
-      const { createKubernetesPort, createSqlTransportFactory, systemClock } =
+      const { createKubernetesPort, createSqlTransportFactory, systemClock, withPodCache } =
         await import('../shared/adapters/index.js');
-      const kube = createKubernetesPort(kc, { reportingInstance: identity });
+      // Pods are read from one shared watch of the namespace (shared/adapters/pod-cache.ts), not a GET each.
+      const kube = withPodCache(createKubernetesPort(kc, { reportingInstance: identity }), {
+        signal,
+        onError: (m) => log.warn(m),
+      });
       const factory = createSqlTransportFactory(kube);
       // plan/health from here: HTTP where the pod answers, else exec (only reads, so a retry is harmless).
       const sql = opts.readOnly ? (await import('./read-only-sql.js')).readOnlySqlFactory(factory, log) : factory;

@@ -2,7 +2,7 @@
 import type { OutputFormat } from './options.js';
 import type { Colors, Writer } from './io.js';
 import { jsonPath, toPlainYaml } from './output.js';
-import { formatBytes, UsageError } from '../shared/task/index.js';
+import { formatBytes, UsageError, type ResultView } from '../shared/task/index.js';
 
 /** How a value is printed besides its format: the jsonpath template, the table flavour, the names for `-o name`. */
 export interface PrintOptions {
@@ -78,90 +78,110 @@ function seconds(v: unknown): string {
   return typeof v === 'number' ? `${Math.round(v)}s` : '-';
 }
 
-/** Text for any operation result: rollout, restart, decommission, health, plan, or an error record. */
+/** Text for a Task's outcome: rollout, restart, decommission, health, plan, or a failure record, by its kind. */
 export function formatResult(
-  value: unknown,
+  outcome: ResultView,
   c: Colors,
   t: TableOptions & { wide?: boolean; omitError?: boolean } = {},
 ): string {
-  if (value === null || typeof value !== 'object') return str(value);
-  const r = value as Record<string, unknown>;
-  const lines: string[] = [];
-  if (Array.isArray(r.order)) {
-    lines.push(formatPlan(r, c, t));
-    return lines.join('\n');
-  }
-  if (typeof r.healthy === 'boolean') return formatHealth(r, c, t);
+  const r = outcome.result;
   const ok = r.success === true;
   const mark = ok ? c.green('✓') : c.red('✗');
-  if (Array.isArray(r.pods) && typeof r.cluster === 'string') {
-    // A termination message cut to 4 KiB ends with {omitted: n} instead of the last pods.
-    const all = r.pods as Array<Record<string, unknown>>;
-    const pods = all.filter((p) => p && typeof p === 'object' && typeof p.podName === 'string');
-    const omitted = all.reduce((n, p) => n + (p && typeof p.omitted === 'number' ? p.omitted : 0), 0);
-    lines.push(
-      `${mark} rollout of ${r.namespace}/${r.cluster} ${ok ? 'completed' : 'failed'}${r.dryRun ? ' (dry run)' : ''} in ${seconds(r.duration)}`,
-    );
-    if (pods.length > 0) {
-      lines.push(
-        table(
-          ['POD', 'RESULT', 'STRATEGY', 'RELOCATION', 'DURATION', 'ERROR'],
-          pods.map((p) => [
-            str(p.podName),
-            p.skipped ? 'skipped' : p.success ? 'restarted' : 'failed',
-            str(p.strategyUsed),
-            str((p.relocation as { decision?: unknown } | undefined)?.decision),
-            seconds(p.duration),
-            str(p.error, ''),
-          ]),
-        ),
-      );
-    }
-    if (omitted > 0) lines.push(`(${omitted} more pod(s) not shown: see the runner's log for the full result)`);
-    if (r.allocationReset === false)
-      lines.push(c.yellow('warning: cluster.routing.allocation.enable may not have been reset'));
-  } else if (typeof r.podName === 'string') {
-    const verb = 'decommission' in r || 'skipped' in r ? 'restart' : 'decommission';
-    lines.push(
-      `${mark} ${verb} of pod ${r.namespace}/${r.podName} ${ok ? (r.skipped ? 'skipped (already done by this operation)' : 'completed') : 'failed'}` +
-        `${r.dryRun ? ' (dry run)' : ''} using ${str(r.strategyUsed)} strategy in ${seconds(r.duration)}`,
-    );
-    const reloc = r.relocation as { summary?: unknown } | undefined;
-    if (reloc && typeof reloc.summary === 'string') lines.push(`Relocation: ${reloc.summary}`);
-    // The single-pod pre-flight: shown when it decided (a refusal, a degraded go-ahead) or in a dry run.
-    const degraded = !!(
-      r.preflight &&
-      typeof r.preflight === 'object' &&
-      (r.preflight as Record<string, unknown>).degraded
-    );
-    if (r.preflight && typeof r.preflight === 'object' && (r.dryRun || r.errorKind === 'refused' || degraded)) {
-      lines.push(`Pre-flight: ${formatHealth(r.preflight as Record<string, unknown>, c)}`);
-    }
-  } else {
-    lines.push(`${mark} ${ok ? 'done' : 'failed'}`);
+  let lines: string[];
+  switch (outcome.kind) {
+    case 'plan':
+      return formatPlan(r, c, t);
+    case 'health':
+      return formatHealth(r, c, t);
+    case 'rollout':
+      lines = formatRollout(r, mark, c);
+      break;
+    case 'restart':
+    case 'decommission':
+      lines = formatPodOperation(outcome.kind, r, mark, c);
+      break;
+    case 'failed':
+      lines = [`${mark} ${ok ? 'done' : 'failed'}`];
+      break;
   }
   if (!ok && r.error && !t.omitError) lines.push(`${c.red('error:')} ${str(r.error)}`);
   return lines.join('\n');
 }
 
+function formatRollout(r: Record<string, unknown>, mark: string, c: Colors): string[] {
+  const ok = r.success === true;
+  // A termination message cut to 4 KiB ends with {omitted: n} instead of the last pods.
+  const all = Array.isArray(r.pods) ? (r.pods as Array<Record<string, unknown>>) : [];
+  const pods = all.filter((p) => p && typeof p === 'object' && typeof p.podName === 'string');
+  const omitted = all.reduce((n, p) => n + (p && typeof p.omitted === 'number' ? p.omitted : 0), 0);
+  const lines = [
+    `${mark} rollout of ${r.namespace}/${r.cluster} ${ok ? 'completed' : 'failed'}${r.dryRun ? ' (dry run)' : ''} in ${seconds(r.duration)}`,
+  ];
+  if (pods.length > 0) {
+    lines.push(
+      table(
+        ['POD', 'RESULT', 'STRATEGY', 'RELOCATION', 'DURATION', 'ERROR'],
+        pods.map((p) => [
+          str(p.podName),
+          p.skipped ? 'skipped' : p.success ? 'restarted' : 'failed',
+          str(p.strategyUsed),
+          str((p.relocation as { decision?: unknown } | undefined)?.decision),
+          seconds(p.duration),
+          str(p.error, ''),
+        ]),
+      ),
+    );
+  }
+  if (omitted > 0) lines.push(`(${omitted} more pod(s) not shown: see the runner's log for the full result)`);
+  if (r.allocationReset === false)
+    lines.push(c.yellow('warning: cluster.routing.allocation.enable may not have been reset'));
+  return lines;
+}
+
+function formatPodOperation(
+  verb: 'restart' | 'decommission',
+  r: Record<string, unknown>,
+  mark: string,
+  c: Colors,
+): string[] {
+  const ok = r.success === true;
+  const lines = [
+    `${mark} ${verb} of pod ${r.namespace}/${r.podName} ${ok ? (r.skipped ? 'skipped (already done by this operation)' : 'completed') : 'failed'}` +
+      `${r.dryRun ? ' (dry run)' : ''} using ${str(r.strategyUsed)} strategy in ${seconds(r.duration)}`,
+  ];
+  const reloc = r.relocation as { summary?: unknown } | undefined;
+  if (reloc && typeof reloc.summary === 'string') lines.push(`Relocation: ${reloc.summary}`);
+  // The single-pod pre-flight: shown when it decided (a refusal, a degraded go-ahead) or in a dry run.
+  const preflight = r.preflight && typeof r.preflight === 'object' ? (r.preflight as Record<string, unknown>) : null;
+  if (preflight && (r.dryRun || r.errorKind === 'refused' || preflight.degraded))
+    lines.push(`Pre-flight: ${formatHealth(preflight, c)}`);
+  return lines;
+}
+
 /**
  * The document `plan -o json|yaml|jsonpath` prints: ALWAYS a kubectl `List`, whatever the number of StatefulSets
  * (as `plan -f` does): one `RolloutPlan` item per cluster planned (a target is one cluster, so one item), the
- * engine's plan unchanged inside (`.items[0].order`, `.items[0].statefulSets`). Any other result (health, a
- * rollout, an error record) is printed as it is.
+ * engine's plan unchanged inside (`.items[0].order`, `.items[0].statefulSets`). Any other outcome (health, a
+ * rollout, a failure record) is printed as it is.
  */
-export function planDocument(value: unknown): unknown {
-  const r = value as Record<string, unknown> | null;
-  if (!r || typeof r !== 'object' || !Array.isArray(r.order)) return value;
-  return { apiVersion: 'v1', kind: 'List', metadata: {}, items: [{ kind: 'RolloutPlan', ...r }] };
+export function planDocument(outcome: ResultView): unknown {
+  if (outcome.kind !== 'plan') return outcome.result;
+  return { apiVersion: 'v1', kind: 'List', metadata: {}, items: [{ kind: 'RolloutPlan', ...outcome.result }] };
 }
 
-/** `-o name` of an operation result: a plan's pods in order, a health check's failed checks. */
-export function resultNames(value: unknown): string[] {
-  const r = (value ?? {}) as Record<string, unknown>;
-  if (Array.isArray(r.order)) return (r.order as Array<Record<string, unknown>>).map((p) => `pod/${str(p.podName)}`);
-  if (Array.isArray(r.failedChecks)) return (r.failedChecks as unknown[]).map((n) => `check/${String(n)}`);
-  return [];
+/** `-o name` of an outcome: a plan's pods in order, a health check's failed checks. */
+export function resultNames(outcome: ResultView): string[] {
+  const r = outcome.result;
+  switch (outcome.kind) {
+    case 'plan':
+      return (Array.isArray(r.order) ? (r.order as Array<Record<string, unknown>>) : []).map(
+        (p) => `pod/${str(p.podName)}`,
+      );
+    case 'health':
+      return (Array.isArray(r.failedChecks) ? (r.failedChecks as unknown[]) : []).map((n) => `check/${String(n)}`);
+    default:
+      return [];
+  }
 }
 
 function formatHealth(

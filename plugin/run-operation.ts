@@ -8,6 +8,8 @@ import {
   isUnreachable,
   unreachableError,
   LOCAL_STOP_SECONDS,
+  resultViewOf,
+  type ResultView,
 } from '../shared/task/index.js';
 import { colors, useColor, type CliContext, type Connection, type Writer } from './io.js';
 import { buildJobForTask, checkJobPrerequisites, followJob, resolveTarget } from './job-mode.js';
@@ -28,18 +30,18 @@ export function progressFor(ctx: CliContext, g: GlobalOptions): ProgressSink {
   return plainProgress(ctx.stdout, c, { verbose });
 }
 
-export function printResult(ctx: CliContext, g: GlobalOptions, value: unknown): void {
+export function printResult(ctx: CliContext, g: GlobalOptions, outcome: ResultView): void {
   const c = colors(useColor(g.color, ctx.stdout, ctx.env));
   // For people, the result goes to stdout and its error line to stderr (as kubectl's errors do); machines get
   // the whole document on stdout.
   const human = g.output === 'text' || g.output === 'wide';
-  printValue(ctx.stdout, value, g.output, (v) => formatResult(v, c, { noHeaders: g.noHeaders, omitError: true }), {
+  const r = outcome.result;
+  printValue(ctx.stdout, r, g.output, () => formatResult(outcome, c, { noHeaders: g.noHeaders, omitError: true }), {
     jsonpath: g.jsonpath,
-    names: resultNames,
-    document: planDocument,
-    wide: (v) => formatResult(v, c, { noHeaders: g.noHeaders, wide: true, omitError: true }),
+    names: () => resultNames(outcome),
+    document: () => planDocument(outcome),
+    wide: () => formatResult(outcome, c, { noHeaders: g.noHeaders, wide: true, omitError: true }),
   });
-  const r = (value ?? {}) as Record<string, unknown>;
   if (human && r.success !== true && typeof r.error === 'string' && r.error !== '') {
     ctx.stderr.write(`${errorLine(new Error(r.error))}\n`);
   }
@@ -131,7 +133,7 @@ export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connecti
       { step: 'finish' },
     );
   await progress.close(outcome.exitCode === ExitCode.ok);
-  printResult(ctx, g, outcome.result);
+  printResult(ctx, g, outcome);
   // Stopped by Ctrl-C/SIGTERM: 130 (main.ts makes it 143 for SIGTERM), whatever the aborted operation returned.
   if (ctx.signal.aborted && outcome.exitCode !== ExitCode.ok) return EXIT_INTERRUPTED;
   return outcome.exitCode;
@@ -258,15 +260,18 @@ export async function attach(
     notice(ctx, g, cancelText, { job: jobName });
     return outcome.exitCode;
   }
-  if (outcome.result) printResult(ctx, g, outcome.result);
+  if (outcome.result) printResult(ctx, g, resultViewOf(outcome.result));
   else if (g.output !== 'text' && g.output !== 'wide') {
     // Machines get a result document even when the runner could not write one.
     printResult(ctx, g, {
-      job: jobName,
-      namespace,
-      success: outcome.exitCode === ExitCode.ok,
-      error: outcome.failure,
-      exitCode: outcome.exitCode,
+      kind: 'failed',
+      result: {
+        job: jobName,
+        namespace,
+        success: outcome.exitCode === ExitCode.ok,
+        error: outcome.failure,
+        exitCode: outcome.exitCode,
+      },
     });
   }
   if (outcome.failure) note(ctx.stderr, errorLine(new Error(outcome.failure)));

@@ -10,6 +10,7 @@ import {
   exitCodeFor,
   sqlEndpointOverride,
   type Task,
+  type ResultView,
 } from '../shared/task/index.js';
 import type { ClusterMaintenanceInput, ClusterMaintenanceResult } from '../shared/temporal/index.js';
 import type { CliContext } from './io.js';
@@ -173,12 +174,20 @@ export async function runRolloutWithTemporal(
       );
       return EXIT_INTERRUPTED;
     }
-    const shown =
-      end.result && typeof end.result === 'object' && Array.isArray((end.result as ClusterMaintenanceResult).pods)
-        ? jobModeResult(end.result as ClusterMaintenanceResult, end.durationSeconds)
-        : end.result;
+    // The workflow's payload is not typed by Temporal: a cluster's result (with its pods) is shown as a rollout's,
+    // anything else as a failure record.
+    const payload = end.result && typeof end.result === 'object' ? (end.result as Record<string, unknown>) : null;
+    const shown: ResultView | null =
+      payload && Array.isArray(payload.pods)
+        ? {
+            kind: 'rollout',
+            result: jobModeResult(payload as unknown as ClusterMaintenanceResult, end.durationSeconds),
+          }
+        : payload
+          ? { kind: 'failed', result: payload }
+          : null;
     if (end.status === 'succeeded') {
-      printResult(ctx, g, shown);
+      printResult(ctx, g, shown ?? { kind: 'failed', result: { success: true } });
       return ExitCode.ok;
     }
     // A cancelled workflow stopped safely: a failed run, as Job mode after `jobs cancel` (its runner's SIGTERM).
@@ -188,10 +197,13 @@ export async function runRolloutWithTemporal(
         : end.error;
     // As Job mode: with a result, printResult writes its error line (for people; machines read the document);
     // without one, machines still get a document and everyone one error line.
-    if (shown) printResult(ctx, g, { ...(shown as Record<string, unknown>), error });
+    if (shown) printResult(ctx, g, { ...shown, result: { ...shown.result, error } });
     else {
       if (g.output !== 'text' && g.output !== 'wide')
-        printResult(ctx, g, { workflowId, namespace: resolved.namespace, success: false, error, status: end.status });
+        printResult(ctx, g, {
+          kind: 'failed',
+          result: { workflowId, namespace: resolved.namespace, success: false, error, status: end.status },
+        });
       ctx.stderr.write(`${errorLine(new Error(error))}\n`);
     }
     if (end.status === 'cancelled') return ExitCode.failed;

@@ -26,7 +26,7 @@ process.on('SIGTERM', () => terminate.receive('SIGTERM'));
 process.on('SIGINT', () => terminate.receive('SIGINT'));
 
 async function connect(opts: { namespace?: string }): Promise<RunnerConnection> {
-  const { loadKubeConfig, createKubernetesPort, createSqlTransportFactory, systemClock } =
+  const { loadKubeConfig, createKubernetesPort, createSqlTransportFactory, systemClock, withPodCache } =
     await import('../shared/adapters/index.js');
   const { kc, namespace } = loadKubeConfig({
     inCluster: true,
@@ -36,7 +36,8 @@ async function connect(opts: { namespace?: string }): Promise<RunnerConnection> 
   return {
     namespace,
     async engineDeps(log, signal) {
-      const kube = createKubernetesPort(kc);
+      // Pods are read from one shared watch of the namespace (shared/adapters/pod-cache.ts), not a GET each.
+      const kube = withPodCache(createKubernetesPort(kc), { signal, onError: (m) => log.warn(m) });
       return { kube, sql: createSqlTransportFactory(kube), clock: systemClock, log, signal, holderIdentity: holder };
     },
   };

@@ -18,6 +18,7 @@ import {
   parseRunnerArgs,
   type ParsedRunnerArgs,
   VERSION,
+  OUTCOME_FIELD,
 } from '../shared/task/index.js';
 import { fitTerminationMessage } from './termination.js';
 
@@ -172,7 +173,10 @@ export async function runRunner(io: RunnerIO): Promise<number> {
   } catch (err) {
     const line = errorLine(err);
     fallbackLog(line.replace(/^error: /, ''), { errorKind: 'bad_input' });
-    return finish({ success: false, error: line.replace(/^error: /, ''), errorKind: 'bad_input' }, ExitCode.badInput);
+    return finish(
+      { [OUTCOME_FIELD]: 'failed', success: false, error: line.replace(/^error: /, ''), errorKind: 'bad_input' },
+      ExitCode.badInput,
+    );
   }
 
   const operationId = operationIdFrom(task, io.env);
@@ -190,7 +194,10 @@ export async function runRunner(io: RunnerIO): Promise<number> {
   } catch (err) {
     const outcome = errorOutcome(task, err);
     fallbackLog(String(outcome.result.error), { errorKind: outcome.result.errorKind });
-    return finish({ ...outcome.result, operationId: task.operationId ?? null }, outcome.exitCode);
+    return finish(
+      { [OUTCOME_FIELD]: outcome.kind, ...outcome.result, operationId: task.operationId ?? null },
+      outcome.exitCode,
+    );
   }
 
   log.info(`runner starting ${task.operation} of ${task.target.kind}/${task.target.name} in ${task.namespace}`, {
@@ -216,6 +223,7 @@ export async function runRunner(io: RunnerIO): Promise<number> {
       target: `${task.target.kind}/${task.target.name}`,
       operationId: task.operationId ?? null,
       ...(io.signal.aborted ? { terminated: true } : {}),
+      [OUTCOME_FIELD]: outcome.kind,
       ...outcome.result,
     },
     exitCode,

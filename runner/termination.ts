@@ -1,4 +1,5 @@
 // The runner's result as a termination message: JSON, under 4 KiB (kubelet's limit), lists and texts cut to fit.
+import { OUTCOME_FIELD, outcomeKindOf } from '../shared/task/index.js';
 
 /** Kubelet keeps at most 4096 bytes of a termination message; stay below with room to spare. */
 export const TERMINATION_MESSAGE_LIMIT = 4000;
@@ -35,32 +36,59 @@ function compactPod(p: unknown): unknown {
 
 /**
  * The result reduced to what a reader of the termination message needs (outcome, per-pod outcome, failed
- * checks): the full result, with plan and health reports, is in the runner's log as its last JSON line.
+ * checks), by the record's kind (its `outcome`): the full result, with plan and health reports, is in the runner's
+ * log as its last JSON line.
  */
 export function summarizeResult(value: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...value };
-  if (Array.isArray(value.pods)) out.pods = value.pods.map(compactPod);
-  const plan = value.plan as Record<string, unknown> | undefined;
-  if (plan && typeof plan === 'object' && Array.isArray(plan.order)) {
-    out.plan = {
-      order: plan.order.map((o) => (o && typeof o === 'object' ? (o as Record<string, unknown>).podName : o)),
-      totalTimeoutSeconds: plan.totalTimeoutSeconds,
-      preflightFailedChecks: (plan.preflight as Record<string, unknown> | null | undefined)?.failedChecks ?? [],
-      ...(plan.preflightDecision && typeof plan.preflightDecision === 'object'
-        ? { preflightDecision: (plan.preflightDecision as Record<string, unknown>).outcome }
-        : {}),
-    };
-  }
-  if (value.decommission && typeof value.decommission === 'object') out.decommission = compactPod(value.decommission);
-  for (const key of ['health', 'preflight'] as const) {
-    if (value[key] && typeof value[key] === 'object') {
-      const h = value[key] as Record<string, unknown>;
-      out[key] = { healthy: h.healthy, healthStatus: h.healthStatus, failedChecks: h.failedChecks };
-      const degraded = h.degraded as Record<string, unknown> | null | undefined;
-      if (degraded && typeof degraded === 'object') (out[key] as Record<string, unknown>).degradedPods = degraded.pods;
-    }
+  switch (outcomeKindOf(value)) {
+    case 'rollout':
+      if (Array.isArray(value.pods)) out.pods = value.pods.map(compactPod);
+      if (value.plan && typeof value.plan === 'object' && Array.isArray((value.plan as { order?: unknown }).order))
+        out.plan = summarizePlan(value.plan as Record<string, unknown> & { order: unknown[] });
+      break;
+    case 'restart':
+      if (value.decommission && typeof value.decommission === 'object')
+        out.decommission = compactPod(value.decommission);
+      summarizeHealth(value, out, 'health');
+      summarizeHealth(value, out, 'preflight');
+      break;
+    case 'decommission':
+    case 'plan':
+      summarizeHealth(value, out, 'preflight');
+      break;
+    case 'health':
+    case 'failed':
+      break;
   }
   return out;
+}
+
+/** A rollout's plan: the pods in order, the total timeout, the pre-flight's failed checks and decision. */
+function summarizePlan(plan: Record<string, unknown> & { order: unknown[] }): Record<string, unknown> {
+  return {
+    order: plan.order.map((o) => (o && typeof o === 'object' ? (o as Record<string, unknown>).podName : o)),
+    totalTimeoutSeconds: plan.totalTimeoutSeconds,
+    preflightFailedChecks: (plan.preflight as Record<string, unknown> | null | undefined)?.failedChecks ?? [],
+    ...(plan.preflightDecision && typeof plan.preflightDecision === 'object'
+      ? { preflightDecision: (plan.preflightDecision as Record<string, unknown>).outcome }
+      : {}),
+  };
+}
+
+/** A nested health reading (a pod's gate, a pre-flight): healthy, status, failed checks, the degraded pods. */
+function summarizeHealth(value: Record<string, unknown>, out: Record<string, unknown>, key: 'health' | 'preflight') {
+  const h = value[key];
+  if (!h || typeof h !== 'object') return;
+  const r = h as Record<string, unknown>;
+  const summary: Record<string, unknown> = {
+    healthy: r.healthy,
+    healthStatus: r.healthStatus,
+    failedChecks: r.failedChecks,
+  };
+  const degraded = r.degraded as Record<string, unknown> | null | undefined;
+  if (degraded && typeof degraded === 'object') summary.degradedPods = degraded.pods;
+  out[key] = summary;
 }
 
 /** JSON of `value` in at most `limit` bytes: arrays and strings shortened (with `truncated: true`) when needed. */
@@ -79,6 +107,7 @@ export function fitTerminationMessage(value: Record<string, unknown>, limit = TE
   // Last resort: the fields a caller needs to decide what happened.
   const minimal: Record<string, unknown> = { truncated: true };
   for (const key of [
+    OUTCOME_FIELD,
     'operation',
     'namespace',
     'target',

@@ -149,9 +149,12 @@ export class MeteredRun {
   }
 
   /** Record the result and publish it (waits for the push; never throws). */
-  async finish(result: Record<string, unknown>, opts: { terminated?: boolean } = {}): Promise<void> {
+  async finish(result: Record<string, unknown>, opts: { terminated?: boolean; kind?: string } = {}): Promise<void> {
     try {
-      this.metrics.finish(result, { terminated: opts.terminated ?? this.terminated });
+      this.metrics.finish(result, {
+        terminated: opts.terminated ?? this.terminated,
+        ...(opts.kind ? { kind: opts.kind } : {}),
+      });
     } catch (err) {
       void err;
     }

@@ -441,7 +441,11 @@ export class RunMetrics {
   }
 
   /** The run's result (the engine's result record); `terminated`: stopped by SIGTERM. Once. */
-  finish(result: Record<string, unknown>, opts: { terminated?: boolean } = {}): void {
+  /**
+   * The run ended with this result. `kind` is the outcome's kind (shared/task/outcome.ts: the operation, or `failed`
+   * for a failure record); default the run's operation.
+   */
+  finish(result: Record<string, unknown>, opts: { terminated?: boolean; kind?: string } = {}): void {
     if (this.finished) return;
     this.finished = true;
     const success = result.success === true;
@@ -457,10 +461,11 @@ export class RunMetrics {
     const duration =
       typeof result.duration === 'number' && result.duration >= 0 ? result.duration : (end - this.started) / 1000;
     this.operationDuration.observe({ ...b, operation: this.operation }, duration);
+    const kind = opts.kind ?? this.operation;
     const pods =
-      this.operation === 'rollout' && Array.isArray(result.pods)
-        ? (result.pods as Array<Record<string, unknown>>)
-        : this.operation === 'restart' && (result.strategyUsed !== undefined || result.podName !== undefined)
+      kind === 'rollout'
+        ? ((result.pods as Array<Record<string, unknown>> | undefined) ?? [])
+        : kind === 'restart'
           ? [result]
           : [];
     for (const p of pods) {

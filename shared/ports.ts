@@ -7,6 +7,15 @@ import type { PodInfo, SqlEndpoint } from './schemas.js';
 export type PodHandler = (pod: V1Pod | null) => void;
 export type StopWatch = () => void;
 
+/**
+ * One delivery of a pod collection watch (watchPods): `sync` is the whole current set (after the first list and
+ * after every re-list: 410 Gone, a dropped watch), then one `upsert` (ADDED/MODIFIED) or `delete` (DELETED, the
+ * pod's last state) per change, in the API server's order.
+ */
+export type PodsEvent =
+  { type: 'sync'; pods: V1Pod[] } | { type: 'upsert'; pod: V1Pod } | { type: 'delete'; pod: V1Pod };
+export type PodsHandler = (event: PodsEvent) => void;
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
@@ -27,6 +36,16 @@ export interface EventInput {
 /**
  * Kubernetes operations the engine uses. Every method throws KubeApiError for an API error
  * (statusCode 404/403/409...), except the get* methods which return null on 404.
+ *
+ * Pod reads may be served from one shared pod watch (`withPodCache`, shared/adapters/pod-cache.ts; the front ends
+ * wire it in). Its consistency contract, which the engine relies on:
+ * - getPod/watchPod answer from the namespace's cache once its first list is in: what the API server said at most
+ *   one watch delivery ago (milliseconds), in the API server's order, so reads never go back in time;
+ * - a pod the cache does not hold is read with a GET (never "absent" from the cache alone);
+ * - read-your-own-writes: after deletePod(name, {uid}) resolved, a read of `name` never returns that uid without
+ *   its deletionTimestamp: it waits for the watch to deliver the delete (up to 2 s), else GETs;
+ * - the UID precondition of deletePod is checked by the API server, never by the cache (a stale uid is a 409);
+ * - after the caller's signal aborts (or a failed start), reads go to the API server again (GET, one watch each).
  */
 export interface KubernetesPort {
   getPod(namespace: string, name: string): Promise<V1Pod | null>;
@@ -37,6 +56,12 @@ export interface KubernetesPort {
    * reconnects on a dropped watch, delivering the current state again. Resolves once watching.
    */
   watchPod(namespace: string, name: string, handler: PodHandler): Promise<StopWatch>;
+  /**
+   * Watch every pod of a namespace matching `labelSelector` ('' = all): ONE list and ONE watch for as long as it
+   * runs (the informer under shared/adapters/pod-cache.ts). The handler gets `sync` first (before this resolves),
+   * then each change; the real adapter re-lists on 410 Gone and after a dropped watch (a new `sync`).
+   */
+  watchPods(namespace: string, labelSelector: string, handler: PodsHandler): Promise<StopWatch>;
   /** Delete a pod with a grace period and a UID precondition (409 Conflict when the UID changed). */
   deletePod(namespace: string, name: string, opts: { gracePeriodSeconds: number; uid: string }): Promise<void>;
 

@@ -23,9 +23,15 @@ import {
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import type { WebSocketInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import { KubeApiError, messageOf } from '../errors.js';
-import type { EventInput, ExecResult, KubernetesPort, PodHandler, StopWatch } from '../ports.js';
+import type { EventInput, ExecResult, KubernetesPort, PodHandler, PodsHandler, StopWatch } from '../ports.js';
 import { toKubeApiError } from './kube-errors.js';
-import { watchPodLoop, type PodWatchOptions, type PodWatchSource } from './pod-watch.js';
+import {
+  watchPodLoop,
+  watchPodsLoop,
+  type PodWatchOptions,
+  type PodWatchSource,
+  type PodsWatchSource,
+} from './pod-watch.js';
 
 export { toKubeApiError } from './kube-errors.js';
 
@@ -190,6 +196,32 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     };
     const toPod = (object: unknown): V1Pod => ObjectSerializer.deserialize(object, 'V1Pod', '') as V1Pod;
     return watchPodLoop(source, handler, this.options.watch, toPod);
+  }
+
+  watchPods(namespace: string, labelSelector: string, handler: PodsHandler): Promise<StopWatch> {
+    const selector = labelSelector ? { labelSelector } : {};
+    const source: PodsWatchSource = {
+      list: async () => {
+        const list = await call(`list pods in ${namespace}${labelSelector ? ` (${labelSelector})` : ''}`, () =>
+          this.core.listNamespacedPod({ namespace, ...selector }),
+        );
+        return { pods: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+      },
+      watch: (resourceVersion, onEvent, onDone) =>
+        this.watcher.watch(
+          `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+          {
+            ...selector,
+            resourceVersion: resourceVersion || undefined,
+            allowWatchBookmarks: true,
+            timeoutSeconds: 20 + Math.floor(Math.random() * 8),
+          },
+          (type, object) => onEvent(type, object),
+          onDone,
+        ),
+    };
+    const toPod = (object: unknown): V1Pod => ObjectSerializer.deserialize(object, 'V1Pod', '') as V1Pod;
+    return watchPodsLoop(source, handler, this.options.watch, toPod);
   }
 
   async deletePod(namespace: string, name: string, opts: { gracePeriodSeconds: number; uid: string }): Promise<void> {

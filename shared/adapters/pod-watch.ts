@@ -1,6 +1,7 @@
-// Keeps one pod under watch for as long as asked: list, deliver, watch; re-list on 410 Gone, reconnect with jittered backoff.
+// Keeps one pod (watchPodLoop) or a collection of pods (watchPodsLoop) under watch for as long as asked: list,
+// deliver, watch; re-list on 410 Gone, reconnect with jittered backoff.
 import type { V1Pod } from '@kubernetes/client-node';
-import type { PodHandler, StopWatch } from '../ports.js';
+import type { PodHandler, PodsHandler, StopWatch } from '../ports.js';
 
 /** What the loop needs from the API server; the real adapter wraps client-node's list call and Watch. */
 export interface PodWatchSource {
@@ -16,6 +17,12 @@ export interface PodWatchSource {
     onEvent: (type: string, object: unknown) => void,
     onDone: (err: unknown) => void,
   ): Promise<{ abort(): void }>;
+}
+
+/** The same for a collection (a namespace and label selector): the list's items instead of one pod. */
+export interface PodsWatchSource {
+  list(): Promise<{ pods: V1Pod[]; resourceVersion: string }>;
+  watch: PodWatchSource['watch'];
 }
 
 export interface PodWatchOptions {
@@ -52,11 +59,49 @@ function resourceVersionOf(object: unknown): string | undefined {
  * Deliver the pod's current state, then every change, until stopped. Resolves once the first list
  * succeeded and the first watch started; rejects when the first list fails.
  */
-export async function watchPodLoop(
+export function watchPodLoop(
   source: PodWatchSource,
   handler: PodHandler,
   options: PodWatchOptions = {},
   toPod: (object: unknown) => V1Pod = (o) => o as V1Pod,
+): Promise<StopWatch> {
+  return listWatchLoop<{ pod: V1Pod | null; resourceVersion: string }>(
+    source.list.bind(source),
+    source.watch.bind(source),
+    (listed) => handler(listed.pod),
+    (type, object) => handler(type === 'DELETED' ? null : toPod(object)),
+    options,
+  );
+}
+
+/**
+ * A collection watch: `sync` with every pod after the first list and after every re-list (410 Gone, a dropped
+ * watch), then `upsert`/`delete` per event, until stopped. Resolves once the first list was delivered and the
+ * first watch started; rejects when the first list fails.
+ */
+export function watchPodsLoop(
+  source: PodsWatchSource,
+  handler: PodsHandler,
+  options: PodWatchOptions = {},
+  toPod: (object: unknown) => V1Pod = (o) => o as V1Pod,
+): Promise<StopWatch> {
+  return listWatchLoop<{ pods: V1Pod[]; resourceVersion: string }>(
+    source.list.bind(source),
+    source.watch.bind(source),
+    (listed) => handler({ type: 'sync', pods: listed.pods }),
+    (type, object) =>
+      handler(type === 'DELETED' ? { type: 'delete', pod: toPod(object) } : { type: 'upsert', pod: toPod(object) }),
+    options,
+  );
+}
+
+/** The loop both share: list, deliver the list, watch from its version, deliver ADDED/MODIFIED/DELETED. */
+async function listWatchLoop<L extends { resourceVersion: string }>(
+  list: () => Promise<L>,
+  watch: PodWatchSource['watch'],
+  onList: (listed: L) => void,
+  onChange: (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: unknown) => void,
+  options: PodWatchOptions,
 ): Promise<StopWatch> {
   const initialBackoffMs = options.initialBackoffMs ?? 200;
   const maxBackoffMs = options.maxBackoffMs ?? 5_000;
@@ -71,10 +116,10 @@ export async function watchPodLoop(
   let failures = 0;
   let resourceVersion = '';
 
-  const deliver = (pod: V1Pod | null): void => {
+  const deliver = (fn: () => void): void => {
     if (stopped) return;
     try {
-      handler(pod);
+      fn();
     } catch {
       // A failing handler must not end the watch; the engine reports its own errors.
     }
@@ -113,10 +158,10 @@ export async function watchPodLoop(
   };
 
   const relistAndWatch = async (): Promise<void> => {
-    const { pod, resourceVersion: listed } = await source.list();
+    const listed = await list();
     if (stopped) return;
-    resourceVersion = listed;
-    deliver(pod);
+    resourceVersion = listed.resourceVersion;
+    deliver(() => onList(listed));
     await startWatch();
   };
 
@@ -129,7 +174,7 @@ export async function watchPodLoop(
       current = null;
       return true;
     };
-    const handle = await source.watch(
+    const handle = await watch(
       resourceVersion,
       (type, object) => {
         if (gen !== generation || stopped) return;
@@ -137,14 +182,10 @@ export async function watchPodLoop(
         switch (type) {
           case 'ADDED':
           case 'MODIFIED':
-            failures = 0;
-            if (rv) resourceVersion = rv;
-            deliver(toPod(object));
-            return;
           case 'DELETED':
             failures = 0;
             if (rv) resourceVersion = rv;
-            deliver(null);
+            deliver(() => onChange(type, object));
             return;
           case 'BOOKMARK':
             if (rv) resourceVersion = rv;

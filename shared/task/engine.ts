@@ -1,4 +1,5 @@
-// The engine as the front ends see it (a port, so tests inject fakes), and executeTask: one Task -> one result + exit code.
+// The engine as the front ends see it (a port, so tests inject fakes), and executeTask: one Task -> one typed outcome
+// (outcome.ts) + exit code.
 import type {
   AnalyzeInput,
   CrateDBCluster,
@@ -15,6 +16,7 @@ import type {
 import type { Clock, EngineDeps, Logger, LogLevel } from '../ports.js';
 import { errorKindOf, messageOf, type ErrorKind } from '../errors.js';
 import { exitCodeFor, exitCodeForResult } from './exit.js';
+import type { FailedOutcome, TaskOutcome, TaskResult } from './outcome.js';
 import { sqlEndpointOverride } from './parse-task.js';
 import type { Task } from './task.js';
 
@@ -37,19 +39,39 @@ export async function loadEngine(): Promise<EngineApi> {
   return asEngineApi(await import('../index.js'));
 }
 
-/** What a finished Task produced: the engine's result (or an error record) and the exit code. */
-export interface TaskOutcome {
-  result: Record<string, unknown>;
-  exitCode: number;
-}
-
-/** Run one Task on the engine. Never throws for expected failures: they become a result with an exit code. */
+/** Run one Task on the engine. Never throws for expected failures: they become a failure record with an exit code. */
 export async function executeTask(
   engine: EngineApi,
   deps: EngineDeps,
   task: Task,
   opts: { classify?: (err: unknown) => { error: string; exitCode: number } | null } = {},
 ): Promise<TaskOutcome> {
+  deps = { ...deps, heartbeatMs: task.options.heartbeatSeconds * 1000 };
+  try {
+    const sql = sqlEndpointOverride(task.options.sql);
+    const cluster = await engine.analyzeCluster(deps, {
+      namespace: task.namespace,
+      kind: task.target.kind,
+      name: task.target.name,
+      ...(sql ? { sql } : {}),
+    });
+    const done = await runOperation(engine, deps, task, cluster);
+    return { ...done, exitCode: exitCodeForResult(done) };
+  } catch (err) {
+    const outcome = errorOutcome(task, err);
+    const special = opts.classify?.(err);
+    if (special) return { ...outcome, result: { ...outcome.result, error: special.error }, exitCode: special.exitCode };
+    return outcome;
+  }
+}
+
+/** The Task's operation on its analysed cluster: the engine's result, typed by the operation. */
+async function runOperation(
+  engine: EngineApi,
+  deps: EngineDeps,
+  task: Task,
+  cluster: CrateDBCluster,
+): Promise<TaskResult> {
   const o = task.options;
   const options = {
     decommissionTimeout: o.decommissionTimeout,
@@ -60,29 +82,24 @@ export async function executeTask(
     stallBreak: o.noStallBreak !== true,
     stallIdleSeconds: o.stallIdleSeconds,
   };
-  deps = { ...deps, heartbeatMs: o.heartbeatSeconds * 1000 };
-  try {
-    const sql = sqlEndpointOverride(o.sql);
-    const cluster = await engine.analyzeCluster(deps, {
-      namespace: task.namespace,
-      kind: task.target.kind,
-      name: task.target.name,
-      ...(sql ? { sql } : {}),
-    });
-    let result: unknown;
-    switch (task.operation) {
-      case 'rollout':
-        result = await engine.rollingRestart(deps, {
+  const operationId = task.operationId ? { operationId: task.operationId } : {};
+  switch (task.operation) {
+    case 'rollout':
+      return {
+        kind: 'rollout',
+        result: await engine.rollingRestart(deps, {
           cluster,
           dryRun: task.dryRun,
           podReadyTimeout: o.podReadyTimeout,
           healthTimeout: o.healthTimeout,
           options,
-          ...(task.operationId ? { operationId: task.operationId } : {}),
-        });
-        break;
-      case 'restart':
-        result = await engine.restartPod(deps, {
+          ...operationId,
+        }),
+      };
+    case 'restart':
+      return {
+        kind: 'restart',
+        result: await engine.restartPod(deps, {
           podName: task.target.name,
           namespace: task.namespace,
           cluster,
@@ -90,52 +107,43 @@ export async function executeTask(
           dryRun: task.dryRun,
           options,
           skipPreflight: o.skipPreflight === true,
-          ...(task.operationId ? { operationId: task.operationId } : {}),
-        });
-        break;
-      case 'decommission':
-        result = await engine.decommissionPod(deps, {
+          ...operationId,
+        }),
+      };
+    case 'decommission':
+      return {
+        kind: 'decommission',
+        result: await engine.decommissionPod(deps, {
           podName: task.target.name,
           namespace: task.namespace,
           cluster,
           dryRun: task.dryRun,
           options,
           skipPreflight: o.skipPreflight === true,
-          ...(task.operationId ? { operationId: task.operationId } : {}),
-        });
-        break;
-      case 'health':
-        result = await engine.checkClusterHealth(deps, { cluster });
-        break;
-      case 'plan': {
-        const plan = await engine.planRollingRestart(deps, {
-          cluster,
-          dryRun: true,
-          podReadyTimeout: o.podReadyTimeout,
-          healthTimeout: o.healthTimeout,
-          options,
-        });
-        result = {
-          ...plan,
-          statefulSets: cluster.statefulSets.map((s) => ({ name: s.name, replicas: s.replicas, ...s.detection })),
-        };
-        break;
-      }
+          ...operationId,
+        }),
+      };
+    case 'health':
+      return { kind: 'health', result: await engine.checkClusterHealth(deps, { cluster }) };
+    case 'plan': {
+      const plan = await engine.planRollingRestart(deps, {
+        cluster,
+        dryRun: true,
+        podReadyTimeout: o.podReadyTimeout,
+        healthTimeout: o.healthTimeout,
+        options,
+      });
+      const statefulSets = cluster.statefulSets.map((s) => ({ name: s.name, replicas: s.replicas, ...s.detection }));
+      return { kind: 'plan', result: { ...plan, statefulSets } };
     }
-    const record = (result ?? {}) as Record<string, unknown>;
-    return { result: record, exitCode: exitCodeForResult(record) };
-  } catch (err) {
-    const outcome = errorOutcome(task, err);
-    const special = opts.classify?.(err);
-    if (special) return { result: { ...outcome.result, error: special.error }, exitCode: special.exitCode };
-    return outcome;
   }
 }
 
-/** A thrown error as a result record, shaped like every operation's result: success=false, error, errorKind. */
-export function errorOutcome(task: Pick<Task, 'operation' | 'namespace' | 'target'>, err: unknown): TaskOutcome {
+/** A thrown error as a failure record, shaped like every operation's result: success=false, error, errorKind. */
+export function errorOutcome(task: Pick<Task, 'operation' | 'namespace' | 'target'>, err: unknown): FailedOutcome {
   const kind: ErrorKind = errorKindOf(err);
   return {
+    kind: 'failed',
     result: {
       operation: task.operation,
       namespace: task.namespace,

@@ -1,6 +1,7 @@
 // Exit codes of the plugin and the runner: the engine's error kinds, results and errors mapped to ExitCode in one place.
 import { ZodError } from 'zod';
 import { EngineError, ErrorKind, KubeApiError, messageOf } from '../errors.js';
+import type { ResultView } from './outcome.js';
 
 /** Exit codes shared by the plugin and the runner (documented in the README). */
 export const ExitCode = {
@@ -57,22 +58,24 @@ function stripDot(s: string): string {
   return s.trim().replace(/[.\s]+$/, '');
 }
 
-/** Exit code of a finished operation's result (DecommissionResult, PodRestartResult, RollingRestartResult, HealthCheckResult). */
-export function exitCodeForResult(result: unknown): ExitCodeValue {
-  if (result === null || typeof result !== 'object') return ExitCode.failed;
-  const r = result as Record<string, unknown>;
-  if (typeof r.success === 'boolean') {
-    if (r.success) return ExitCode.ok;
-    return exitCodeFor(asErrorKind(r.errorKind) ?? 'failed');
+/** Exit code of a finished Task's outcome, by its kind (a live TaskResult, or a ResultView read from the wire). */
+export function exitCodeForResult(outcome: ResultView): ExitCodeValue {
+  const r = outcome.result;
+  switch (outcome.kind) {
+    case 'rollout':
+    case 'restart':
+    case 'decommission':
+    case 'failed':
+      if (r.success === true) return ExitCode.ok;
+      return exitCodeFor(asErrorKind(r.errorKind) ?? 'failed');
+    // A health check: an unhealthy cluster is what a pre-flight refuses.
+    case 'health':
+      if (r.healthy === true) return ExitCode.ok;
+      return r.error && !Array.isArray(r.failedChecks) ? ExitCode.failed : ExitCode.refused;
+    // A plan: read-only, a plan that could be built is a success.
+    case 'plan':
+      return ExitCode.ok;
   }
-  // A health check: an unhealthy cluster is what a pre-flight refuses.
-  if (typeof r.healthy === 'boolean') {
-    if (r.healthy) return ExitCode.ok;
-    return r.error && !Array.isArray(r.failedChecks) ? ExitCode.failed : ExitCode.refused;
-  }
-  // A plan: read-only, a plan that could be built is a success.
-  if (Array.isArray(r.order)) return ExitCode.ok;
-  return ExitCode.failed;
 }
 
 function asErrorKind(v: unknown): ErrorKind | null {

@@ -10,6 +10,7 @@ export * from './parse-task.js';
 export * from './deadline.js';
 export * from './runner-args.js';
 export * from './engine.js';
+export * from './outcome.js';
 export * from './metrics-run.js';
 export * from './interrupt.js';
 export * from './version.js';

@@ -13,7 +13,8 @@ import {
 } from '../metrics-push.js';
 import { redactText } from '../log.js';
 import type { EngineDeps, Logger } from '../ports.js';
-import { executeTask, type EngineApi, type TaskOutcome } from './engine.js';
+import { executeTask, type EngineApi } from './engine.js';
+import type { TaskOutcome } from './outcome.js';
 import type { Task } from './task.js';
 
 export interface MeteringContext {
@@ -82,6 +83,6 @@ export async function executeMetered(
   const opts = ctx.classify ? { classify: ctx.classify } : {};
   if (!run) return executeTask(engine, deps, task, opts);
   const outcome = await executeTask(run.engine(engine), run.deps(deps), task, opts);
-  await run.finish(outcome.result, { terminated: ctx.signal?.aborted === true });
+  await run.finish(outcome.result, { terminated: ctx.signal?.aborted === true, kind: outcome.kind });
   return outcome;
 }

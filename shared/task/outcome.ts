@@ -48,6 +48,8 @@ export type TaskResult =
 
 /** A finished Task: its result and exit code. */
 export type TaskOutcome = TaskResult & { exitCode: number };
+/** A finished Task that produced no result of its operation. */
+export type FailedOutcome = Extract<TaskOutcome, { kind: 'failed' }>;
 
 /**
  * An outcome read back from the wire (the plugin in Job mode): the kind is known, the record may be cut to fit the

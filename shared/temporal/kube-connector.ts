@@ -4,6 +4,7 @@
 import os from 'node:os';
 import { loadKubeConfig } from '../adapters/kubeconfig.js';
 import { createKubernetesPort } from '../adapters/kube.js';
+import { withPodCache } from '../adapters/pod-cache.js';
 import { createSqlTransportFactory } from '../adapters/sql-factory.js';
 import type { KubeConnector } from './activities.js';
 
@@ -19,7 +20,8 @@ export function kubeConnector(opts: { kubeconfig?: string; identity?: string } =
           ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
           ...(kubeContext ? { context: kubeContext } : {}),
         });
-        const kube = createKubernetesPort(kc, { reportingInstance: identity });
+        // One shared pod watch per namespace while activities read it; stopped after 2 idle minutes.
+        const kube = withPodCache(createKubernetesPort(kc, { reportingInstance: identity }));
         return { kube, sql: createSqlTransportFactory(kube) };
       })();
       // A failed load (unknown context) is not remembered: the kubeconfig may be fixed while the worker runs.

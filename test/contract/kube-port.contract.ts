@@ -3,7 +3,7 @@
 import type { V1Lease, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeApiError } from '../../shared/errors.js';
-import type { KubernetesPort } from '../../shared/ports.js';
+import type { KubernetesPort, PodsEvent } from '../../shared/ports.js';
 
 export interface KubePortFixtures {
   /** Namespace the scenarios work in (must exist). */
@@ -136,6 +136,25 @@ export function kubePortContract(
           await port.deletePod(fx.namespace, name, { gracePeriodSeconds: 0, uid });
           const deleted = (p: V1Pod | null) => p === null || !!p.metadata?.deletionTimestamp || p.metadata?.uid !== uid;
           await eventually(() => seen.slice(1).some(deleted), timeoutMs, 'the deletion to be delivered');
+        } finally {
+          stop();
+        }
+      });
+
+      it('watchPods delivers the list as sync before it resolves, then the changes (the pod cache rests on it)', async () => {
+        const { name, uid } = await fx.createPod('coll');
+        const events: PodsEvent[] = [];
+        const stop = await port.watchPods(fx.namespace, '', (e) => events.push(e));
+        try {
+          expect(events[0]?.type).toBe('sync');
+          const first = events[0] as Extract<PodsEvent, { type: 'sync' }>;
+          expect(first.pods.find((p) => p.metadata?.name === name)?.metadata?.uid).toBe(uid);
+          await port.deletePod(fx.namespace, name, { gracePeriodSeconds: 0, uid });
+          const aboutIt = (e: PodsEvent) =>
+            e.type !== 'sync' &&
+            e.pod.metadata?.uid === uid &&
+            (e.type === 'delete' || !!e.pod.metadata?.deletionTimestamp);
+          await eventually(() => events.slice(1).some(aboutIt), timeoutMs, 'the deletion to be delivered');
         } finally {
           stop();
         }

@@ -216,7 +216,11 @@ async function jobMode(opts: {
   await new Promise((r) => setTimeout(r, 20));
   kube.put(
     runnerPod(NS, name, `${name}-p1`, {
-      terminated: { exitCode: opts.exitCode, message: JSON.stringify(opts.result) },
+      // As the runner writes it: the outcome's kind in `outcome` (shared/task/outcome.ts).
+      terminated: {
+        exitCode: opts.exitCode,
+        message: JSON.stringify({ outcome: 'rollout', ...(opts.result as object) }),
+      },
     }),
   );
   if (opts.exitCode !== 0) {

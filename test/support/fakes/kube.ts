@@ -3,7 +3,15 @@
 // CrateDB resources. Same contract as the real adapter (shared/ports.ts); every write is recorded.
 import type { V1Container, V1Lease, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { KubeApiError } from '../../../shared/errors.js';
-import type { Clock, EventInput, ExecResult, KubernetesPort, PodHandler, StopWatch } from '../../../shared/ports.js';
+import type {
+  Clock,
+  EventInput,
+  ExecResult,
+  KubernetesPort,
+  PodHandler,
+  PodsHandler,
+  StopWatch,
+} from '../../../shared/ports.js';
 import { scaledClock } from './clock.js';
 
 export interface KubeWrite {
@@ -88,6 +96,13 @@ export class FakeKube implements KubernetesPort {
 
   private readonly opts: Required<Omit<FakeKubeOptions, 'clock'>>;
   private readonly watchers = new Map<string, Set<PodHandler>>();
+  /** Collection watches (watchPods); `paused` = the watch is down (pausePodWatches) and misses events. */
+  private readonly collectionWatchers = new Set<{
+    namespace: string;
+    selector: string;
+    handler: PodsHandler;
+    paused: boolean;
+  }>();
   private readonly failures = new Map<Method, { err: Error; remaining: number }>();
   private uidCounter = 0;
   private rvCounter = 100;
@@ -135,6 +150,32 @@ export class FakeKube implements KubernetesPort {
     for (const t of this.timers) t.abort();
     this.timers.clear();
     this.watchers.clear();
+    this.collectionWatchers.clear();
+  }
+
+  /** The collection watches of `namespace` go down (a dropped connection): they miss every change until resumed. */
+  pausePodWatches(namespace: string): void {
+    for (const w of this.collectionWatchers) if (w.namespace === namespace) w.paused = true;
+  }
+
+  /**
+   * The collection watches of `namespace` come back the way the real adapter's loop does after a dropped watch or
+   * a 410 Gone (`expired`): a re-list, delivered as one `sync` of the current pods.
+   */
+  resumePodWatches(namespace: string): void {
+    for (const w of this.collectionWatchers) {
+      if (w.namespace !== namespace) continue;
+      w.paused = false;
+      const pods = this.podsMatching(namespace, w.selector);
+      setImmediate(() => {
+        if (this.collectionWatchers.has(w) && !w.paused) w.handler({ type: 'sync', pods });
+      });
+    }
+  }
+
+  /** How many collection watches are open (a test of a cache's stop). */
+  get openPodWatches(): number {
+    return this.collectionWatchers.size;
   }
 
   newUid(prefix = 'uid'): string {
@@ -247,6 +288,17 @@ export class FakeKube implements KubernetesPort {
     return () => {
       active = false;
       this.watchers.get(k)?.delete(wrapped);
+    };
+  }
+
+  async watchPods(namespace: string, labelSelector: string, handler: PodsHandler): Promise<StopWatch> {
+    this.maybeFail('watchPods');
+    const w = { namespace, selector: labelSelector, handler, paused: false };
+    this.collectionWatchers.add(w);
+    // Like the real adapter: the list is delivered before the call resolves.
+    handler({ type: 'sync', pods: this.podsMatching(namespace, labelSelector) });
+    return () => {
+      this.collectionWatchers.delete(w);
     };
   }
 
@@ -418,10 +470,28 @@ export class FakeKube implements KubernetesPort {
     throw f.err;
   }
 
-  private notify(namespace: string, name: string): void {
+  private podsMatching(namespace: string, selector: string): V1Pod[] {
+    return [...this.pods.values()]
+      .filter((p) => p.metadata?.namespace === namespace && matchesSelector(p.metadata?.labels, selector))
+      .map(clone);
+  }
+
+  /** A pod changed (or was removed: `removed` is its last state): every write bumps its resourceVersion. */
+  private notify(namespace: string, name: string, removed?: V1Pod): void {
+    const current = this.pods.get(key(namespace, name));
+    if (current) current.metadata!.resourceVersion = this.nextRv();
+    for (const w of this.collectionWatchers) {
+      if (w.namespace !== namespace || w.paused) continue;
+      const subject = current ?? removed;
+      if (!subject || !matchesSelector(subject.metadata?.labels, w.selector)) continue;
+      const pod = clone(subject);
+      const event = current ? ({ type: 'upsert', pod } as const) : ({ type: 'delete', pod } as const);
+      setImmediate(() => {
+        if (this.collectionWatchers.has(w) && !w.paused) w.handler(event);
+      });
+    }
     const handlers = this.watchers.get(key(namespace, name));
     if (!handlers || handlers.size === 0) return;
-    const current = this.pods.get(key(namespace, name));
     const snapshot = current ? clone(current) : null;
     for (const h of [...handlers]) setImmediate(() => h(snapshot ? clone(snapshot) : null));
   }
@@ -559,7 +629,7 @@ export class FakeKube implements KubernetesPort {
       }
     }
     this.pods.delete(k);
-    this.notify(namespace, name);
+    this.notify(namespace, name, current);
     const stsName = current.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet')?.name;
     if (!stsName) return;
     this.later(this.opts.recreateDelayMs, () => {

@@ -106,8 +106,23 @@ describe('Dockerfile', () => {
     expect(buildScript).toContain("runnerBuildOptions(join(lib, 'runner.mjs'))");
     expect(buildScript).toContain("const lib = join(dist, 'lib')");
     const options = readFileSync(join(root, 'scripts', 'build-options.mjs'), 'utf8');
-    expect(options).toContain("entryPoints: ['runner/main.ts'], outfile");
+    expect(options).toMatch(/entryPoints: \['runner\/main.ts'\],\s+outfile,/);
     expect(options).toMatch(/sourcemap: 'linked'/);
+  });
+
+  it("the test cluster runs the runner with the image's Node flags (test/cluster/images.json)", () => {
+    const ep = JSON.parse(all(final, 'ENTRYPOINT')[0]!.args) as string[];
+    const flags = ep.slice(1, -1);
+    // The memory flags of issue 9 item 2 (docs/distribution.md): a small young generation, no source-map parsing.
+    expect(flags).toContain('--max-semi-space-size=2');
+    expect(flags).not.toContain('--enable-source-maps');
+    const images = JSON.parse(readFileSync(join(root, 'test', 'cluster', 'images.json'), 'utf8')) as {
+      images: Array<{ names: string[]; entrypoint: string[] }>;
+    };
+    const runner = images.images.find((i) => i.names.includes('ghcr.io/crate/crate-decommission'))!;
+    expect(runner.entrypoint[0]).toMatch(/\/node$/);
+    expect(runner.entrypoint.at(-1)).toMatch(/\/runner\.mjs$/);
+    expect(runner.entrypoint.slice(1, -1)).toEqual(flags);
   });
 
   it('copies every source folder the runner bundle is built from, and not the plugin', () => {

@@ -25,6 +25,14 @@ describe('runner image entrypoint (dist/lib/runner.mjs)', () => {
     expect(existsSync(`${artefact}.map`)).toBe(true);
   });
 
+  it('is minified and ASCII only: V8 keeps its source as Latin-1, not UTF-16 (issue 9 item 2, runner memory)', () => {
+    const code = readFileSync(artefact, 'utf8');
+    expect(code.search(/[^\x00-\x7f]/)).toBe(-1);
+    expect(code.length).toBeLessThan(5e6); // 9.7 MB unminified
+    const map = JSON.parse(readFileSync(`${artefact}.map`, 'utf8')) as { sourcesContent?: unknown };
+    expect(map.sourcesContent).toBeUndefined();
+  });
+
   // Run as the image does (node /app/runner.mjs), from / with nothing but the bundle: no node_modules.
   const runArtefact = (args: string[]) =>
     spawnSync(node24, [artefact, ...args], {

@@ -96,7 +96,7 @@ describe('no_snapshot_running', () => {
       'Pre-flight health check refused the rolling restart of crate/crate: failed checks no_snapshot_running (1 CREATE SNAPSHOT statement running)',
     );
     expect(r.plan.preflight?.failedChecks).toEqual(['no_snapshot_running']);
-    expect(formatResult(r, colors(false))).toContain(
+    expect(formatResult({ kind: 'rollout', result: r }, colors(false))).toContain(
       'failed checks no_snapshot_running (1 CREATE SNAPSHOT statement running)',
     );
     expect(podWrites(w)).toEqual([]);
@@ -110,7 +110,9 @@ describe('no_snapshot_running', () => {
     expect(plan.preflight?.checks.map((c) => c.name)).toContain('no_snapshot_running');
     expect(plan.preflightDecision).toMatchObject({ outcome: 'refused' });
     expect(plan.preflightDecision?.message).toContain('no_snapshot_running (1 CREATE SNAPSHOT statement running)');
-    expect(formatResult(plan, colors(false))).toMatch(/no_snapshot_running\s+no\s+1 CREATE SNAPSHOT statement running/);
+    expect(formatResult({ kind: 'plan', result: plan }, colors(false))).toMatch(
+      /no_snapshot_running\s+no\s+1 CREATE SNAPSHOT statement running/,
+    );
   });
 
   it('the degraded pre-flight still refuses: a running snapshot is never explained by unready pods', async () => {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1PolicyRule } from '@kubernetes/client-node';
 import { runnerPolicyRules } from '../../../plugin/objects.js';
 import { createKubernetesPort } from '../../../shared/adapters/kube.js';
+import { withPodCache } from '../../../shared/adapters/pod-cache.js';
 import type { KubernetesPort } from '../../../shared/ports.js';
 import { analyzeCluster } from '../../../shared/discovery.js';
 import { checkClusterHealth } from '../../../shared/health.js';
@@ -27,6 +28,7 @@ const PORT_METHODS: Method[] = [
   'getPod',
   'listPods',
   'watchPod',
+  'watchPods',
   'deletePod',
   'getStatefulSet',
   'listStatefulSets',
@@ -78,6 +80,12 @@ async function calledMethods(): Promise<Set<Method>> {
     expect((await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate })).success).toBe(true);
     await planRollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, dryRun: true });
     await checkClusterHealth(w.deps(), { cluster: w.clusterModel() });
+  });
+  // A rollout over the shared pod watch, as the runner wires it (withPodCache: watchPods instead of GETs).
+  await run({ replicas: 3 }, async (w) => {
+    const kube = withPodCache(w.kube);
+    expect((await rollingRestart(w.deps({ kube }), { cluster: w.clusterModel(), ...fastGate })).success).toBe(true);
+    kube.close();
   });
   // manual: restart and decommission one pod.
   await run({ replicas: 3 }, async (w) => {
@@ -175,6 +183,12 @@ async function httpAccessOf(
     listPods: () => port.listPods(ns, 'app=crate'),
     watchPod: async () => {
       const stop = await port.watchPod(ns, 'p', () => undefined);
+      for (let i = 0; i < 200 && !seen.some((r) => /[?&]watch=(true|1)/.test(r.path)); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      stop();
+    },
+    watchPods: async () => {
+      const stop = await port.watchPods(ns, 'statefulset.kubernetes.io/pod-name', () => undefined);
       for (let i = 0; i < 200 && !seen.some((r) => /[?&]watch=(true|1)/.test(r.path)); i++)
         await new Promise((r) => setTimeout(r, 10));
       stop();

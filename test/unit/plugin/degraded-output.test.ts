@@ -11,7 +11,7 @@ describe('degraded pre-flight in text output', () => {
     const w = await world({ replicas: 3, tables: [{ name: 't1', shards: 3, replicas: 2 }] });
     w.crashLoop('crate-1');
     const plan = await planRollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
-    const text = formatResult(plan, colors(false));
+    const text = formatResult({ kind: 'plan', result: plan }, colors(false));
     expect(text).toContain('Pre-flight: ! degraded: YELLOW, 2/3 nodes');
     expect(text).toContain('preflight: degraded - only unready pod crate-1 may restart first (');
     expect(text).toContain('Pre-flight decision: degraded');
@@ -28,7 +28,7 @@ describe('degraded pre-flight in text output', () => {
       ...fastGate,
       dryRun: true,
     });
-    const text = formatResult({ ...r, dryRun: true }, colors(false));
+    const text = formatResult({ kind: 'restart', result: { ...r, dryRun: true } }, colors(false));
     expect(text).toContain('Pre-flight: ! degraded');
     expect(text).toContain('preflight: degraded - only unready pod crate-1 may restart first');
   });

@@ -487,7 +487,9 @@ describe('rollout through the command line (Job mode)', () => {
       duration: 12,
       pods: [{ podName: 'crate-2', success: true, strategyUsed: 'manual', duration: 12 }],
     };
-    kube.put(runnerPod(NS, name, `${name}-p1`, { terminated: { exitCode: 0, message: JSON.stringify(result) } }));
+    // As the runner writes it: the outcome's kind in `outcome` (shared/task/outcome.ts).
+    const message = JSON.stringify({ outcome: 'rollout', ...result });
+    kube.put(runnerPod(NS, name, `${name}-p1`, { terminated: { exitCode: 0, message } }));
     expect(await run).toBe(0);
     expect(ctx.out.text).toContain('[crate-2] Decommission completed for pod crate-2 using manual strategy');
     expect(ctx.out.text).toMatch(/rollout of crate\/crate completed/);

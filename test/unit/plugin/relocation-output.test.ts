@@ -27,7 +27,7 @@ describe('relocation in text output', () => {
       ],
     });
     const plan = await planRollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, options: auto });
-    const text = formatResult(plan, colors(false));
+    const text = formatResult({ kind: 'plan', result: plan }, colors(false));
     expect(text).toMatch(/POD\s+NODE\s+STRATEGY\s+RELOCATION\s+COPIES/);
     expect(text).toMatch(/crate-2\s+data-hot-2\s+manual\s+none\s+0 B \(primaries: 40\.0 MB\)/);
     expect(text).toMatch(/crate-0\s+data-hot-0\s+manual\s+primaries\s+2\.0 GB/);
@@ -46,7 +46,7 @@ describe('relocation in text output', () => {
       dryRun: true,
       options: auto,
     });
-    expect(formatResult({ ...r, dryRun: true }, colors(false))).toMatch(
+    expect(formatResult({ kind: 'restart', result: { ...r, dryRun: true } }, colors(false))).toMatch(
       /^Relocation: none \(every one of the \d primaries on data-hot-1 has a STARTED replica/m,
     );
   });
@@ -54,6 +54,6 @@ describe('relocation in text output', () => {
   it('plan without a relocation mode keeps its old columns', async () => {
     const w = await world({ replicas: 3, tables: [{ name: 'a', shards: 3, replicas: 1 }] });
     const plan = await planRollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
-    expect(formatResult(plan, colors(false))).not.toContain('RELOCATION');
+    expect(formatResult({ kind: 'plan', result: plan }, colors(false))).not.toContain('RELOCATION');
   });
 });

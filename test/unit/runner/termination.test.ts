@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TERMINATION_MESSAGE_LIMIT, fitTerminationMessage, summarizeResult } from '../../../runner/termination.js';
 import { formatResult } from '../../../plugin/printers.js';
 import { colors } from '../../../plugin/io.js';
+import { resultViewOf } from '../../../shared/task/index.js';
 
 // A rollout result shaped like the engine's: nested plan, health and decommission reports per pod.
 function rolloutResult(podCount: number) {
@@ -28,6 +29,7 @@ function rolloutResult(podCount: number) {
     health,
   }));
   return {
+    outcome: 'rollout',
     operation: 'rollout',
     namespace: 'ns',
     cluster: 'crate-data-hot-x',
@@ -67,7 +69,7 @@ describe('termination message', () => {
     expect(parsed.truncated).toBe(true);
     const omitted = parsed.pods.find((p: { omitted?: number }) => typeof p.omitted === 'number');
     expect(omitted.omitted + parsed.pods.length - 1).toBe(200);
-    const printed = formatResult(parsed, colors(false));
+    const printed = formatResult(resultViewOf(parsed), colors(false));
     expect(printed).not.toMatch(/\bfailed\b/);
     expect(printed).toMatch(/more pod\(s\) not shown/);
   });
@@ -84,6 +86,7 @@ describe('termination message of a refused single-pod operation', () => {
   it('keeps the pre-flight outcome and failed checks, drops the check details', () => {
     const checks = Array.from({ length: 6 }, (_, i) => ({ name: `check_${i}`, ok: i !== 1, message: 'x'.repeat(900) }));
     const result = {
+      outcome: 'restart',
       podName: 'crate-1',
       success: false,
       errorKind: 'refused',

@@ -59,20 +59,23 @@ describe('text output of a refused single-pod operation', () => {
     const { colors } = await import('../../../plugin/io.js');
     const text = formatResult(
       {
-        podName: 'crate-1',
-        namespace: 'x',
-        success: false,
-        strategyUsed: 'manual',
-        duration: 0.2,
-        errorKind: 'refused',
-        error: 'Pre-flight health check refused the decommission of pod x/crate-1: failed checks all_tables_green',
-        preflight: {
-          healthy: false,
-          healthStatus: 'YELLOW',
-          nodeCount: 3,
-          expectedNodes: 3,
-          masterNode: 'n1',
-          checks: [{ name: 'all_tables_green', ok: false, message: 'doc.t YELLOW' }],
+        kind: 'decommission',
+        result: {
+          podName: 'crate-1',
+          namespace: 'x',
+          success: false,
+          strategyUsed: 'manual',
+          duration: 0.2,
+          errorKind: 'refused',
+          error: 'Pre-flight health check refused the decommission of pod x/crate-1: failed checks all_tables_green',
+          preflight: {
+            healthy: false,
+            healthStatus: 'YELLOW',
+            nodeCount: 3,
+            expectedNodes: 3,
+            masterNode: 'n1',
+            checks: [{ name: 'all_tables_green', ok: false, message: 'doc.t YELLOW' }],
+          },
         },
       },
       colors(false),

@@ -10,6 +10,7 @@ import {
   exitCodeForResult,
   ExitCode,
 } from '../../../shared/task/exit.js';
+import type { ResultView } from '../../../shared/task/outcome.js';
 import {
   BadInputError,
   KubeApiError,
@@ -22,22 +23,23 @@ import {
 
 describe('exitCodeForResult', () => {
   it.each([
-    ['success', { success: true }, 0],
-    ['failed without kind', { success: false, error: 'x' }, 1],
-    ['failed', { success: false, errorKind: 'failed' }, 1],
-    ['transient', { success: false, errorKind: 'transient' }, 1],
-    ['bad input', { success: false, errorKind: 'bad_input' }, 2],
-    ['refused', { success: false, errorKind: 'refused' }, 3],
-    ['timeout', { success: false, errorKind: 'timeout' }, 4],
-    ['locked', { success: false, errorKind: 'locked' }, 5],
-    ['unknown kind', { success: false, errorKind: 'weird' }, 1],
-    ['healthy', { healthy: true, failedChecks: [] }, 0],
-    ['unhealthy', { healthy: false, failedChecks: ['all_tables_green'] }, 3],
-    ['plan', { order: [], cluster: 'c' }, 0],
-    ['nothing', null, 1],
-    ['garbage', 'x', 1],
-  ])('%s -> %i', (_n, result, code) => {
-    expect(exitCodeForResult(result)).toBe(code);
+    ['success', { kind: 'rollout', result: { success: true } }, 0],
+    ['failed without kind', { kind: 'restart', result: { success: false, error: 'x' } }, 1],
+    ['failed', { kind: 'decommission', result: { success: false, errorKind: 'failed' } }, 1],
+    ['transient', { kind: 'rollout', result: { success: false, errorKind: 'transient' } }, 1],
+    ['bad input', { kind: 'failed', result: { success: false, errorKind: 'bad_input' } }, 2],
+    ['refused', { kind: 'restart', result: { success: false, errorKind: 'refused' } }, 3],
+    ['timeout', { kind: 'rollout', result: { success: false, errorKind: 'timeout' } }, 4],
+    ['locked', { kind: 'failed', result: { success: false, errorKind: 'locked' } }, 5],
+    ['unknown kind', { kind: 'failed', result: { success: false, errorKind: 'weird' } }, 1],
+    ['healthy', { kind: 'health', result: { healthy: true, failedChecks: [] } }, 0],
+    ['unhealthy', { kind: 'health', result: { healthy: false, failedChecks: ['all_tables_green'] } }, 3],
+    ['plan', { kind: 'plan', result: { order: [], cluster: 'c' } }, 0],
+    ['nothing', { kind: 'failed', result: {} }, 1],
+    ['garbage', { kind: 'rollout', result: { success: 'x' } }, 1],
+    ['a health reading that failed', { kind: 'health', result: { healthy: false, error: 'no answer' } }, 1],
+  ] as Array<[string, ResultView, number]>)('%s -> %i', (_n, outcome, code) => {
+    expect(exitCodeForResult(outcome)).toBe(code);
   });
 });
 
