@@ -14,17 +14,16 @@ import {
 } from './errors.js';
 import {
   closeOperation,
-  failureOf,
-  isBug,
   newOperationId,
   openOperation,
-  rememberGracefulStop,
-  restrictAllocation,
   setScope,
   withCloseOutcome,
   type CloseOutcome,
   type OperationContext,
 } from './operation.js';
+import { restrictAllocation } from './allocation.js';
+import { failureOf, isBug } from './failure.js';
+import { rememberGracefulStop } from './graceful-stop.js';
 import type { EngineDeps, SqlTransport } from './ports.js';
 import {
   DecommissionInput,

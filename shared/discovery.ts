@@ -100,87 +100,14 @@ function endpointOf(
 /** Discover a CrateDB cluster. Throws BadInputError when the target does not exist. */
 export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT): Promise<CrateDBCluster> {
   const input = AnalyzeInput.parse(rawInput);
-  const { namespace, kind, name } = input;
-  const { kube, log } = deps;
+  const { namespace } = input;
+  const { log } = deps;
+  const named = await targetStatefulSets(deps, input);
+  const { all, crateDBName } = await clusterStatefulSets(deps, namespace, named.target, named.crateDBName);
+  const targetNames = new Set(named.target.map((s) => s.metadata!.name!));
+  const { statefulSets, pods, rawPods, endpointContainer } = await members(deps, namespace, all, targetNames);
 
-  let target: V1StatefulSet[] = [];
-  let crateDBName: string | null = null;
-
-  if (kind === 'pod') {
-    const pod = await kube.getPod(namespace, name);
-    if (!pod) throw new BadInputError(`Pod not found: ${name}`);
-    const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet');
-    if (!owner)
-      throw new BadInputError(
-        `Pod ${namespace}/${name} is not managed by a StatefulSet; only StatefulSet pods can be decommissioned safely`,
-      );
-    const sts = await kube.getStatefulSet(namespace, owner.name);
-    if (!sts) throw new BadInputError(`StatefulSet not found: ${namespace}/${owner.name}`);
-    target = [sts];
-  } else if (kind === 'statefulset') {
-    const sts = await kube.getStatefulSet(namespace, name);
-    if (!sts) throw new BadInputError(`StatefulSet not found: ${namespace}/${name}`);
-    target = [sts];
-  } else {
-    const resource = await kube.getCrateDB(namespace, name);
-    if (!resource)
-      throw new BadInputError(
-        `CrateDB not found: ${namespace}/${name} (is crate-operator installed, and the name right?)`,
-      );
-    crateDBName = name;
-    target = await kube.listStatefulSets(namespace, `${LABEL_NAME}=${name},${LABEL_MANAGED_BY}=${CRATE_OPERATOR}`);
-    if (target.length === 0)
-      throw new BadInputError(
-        `CrateDB ${namespace}/${name} has no StatefulSets (labels ${LABEL_NAME}=${name}, ${LABEL_MANAGED_BY}=${CRATE_OPERATOR})`,
-      );
-  }
-
-  // A crate-operator StatefulSet belongs to a cluster of several (master + data groups): the
-  // node count a healthy cluster has is the sum over all of them.
-  let all = target;
-  const first = target[0]!;
-  if (!crateDBName && isOperatorManaged(first)) {
-    crateDBName = first.metadata!.labels![LABEL_NAME]!;
-    all = await kube.listStatefulSets(namespace, `${LABEL_NAME}=${crateDBName},${LABEL_MANAGED_BY}=${CRATE_OPERATOR}`);
-    if (!all.some((s) => s.metadata?.name === first.metadata?.name)) all = [...all, first];
-  }
-  const targetNames = new Set(target.map((s) => s.metadata!.name!));
-  all.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
-
-  const statefulSets: StatefulSetInfo[] = [];
-  const pods: PodInfo[] = [];
-  /** The live pods behind `pods`, for the per-pod detection once the served scheme is known. */
-  const rawPods = new Map<string, { pod: V1Pod; sts: V1StatefulSet }>();
-  let endpointContainer: V1Container | null = null;
-  for (const sts of all) {
-    const detection = detectStrategy(sts);
-    const container = findCrateContainer(sts.spec?.template?.spec?.containers ?? []);
-    endpointContainer ??= container;
-    const stsName = sts.metadata!.name!;
-    statefulSets.push({
-      name: stsName,
-      uid: sts.metadata?.uid ?? '',
-      replicas: sts.spec?.replicas ?? 1,
-      selector: selectorOf(sts),
-      labels: { ...(sts.metadata?.labels ?? {}) },
-      detection,
-    });
-    if (!targetNames.has(stsName)) continue;
-    const selector = selectorOf(sts);
-    const found = await kube.listPods(namespace, selector);
-    for (const pod of found) {
-      const owned = pod.metadata?.ownerReferences?.some(
-        (o) => o.kind === 'StatefulSet' && (o.uid === sts.metadata?.uid || o.name === stsName),
-      );
-      if (!owned) continue;
-      const podContainer = findCrateContainer(pod.spec?.containers ?? []) ?? container;
-      pods.push(podInfoOf(pod, sts, podContainer));
-      rawPods.set(pod.metadata!.name!, { pod, sts });
-    }
-  }
-  pods.sort((a, b) => a.statefulSetName.localeCompare(b.statefulSetName) || a.ordinal - b.ordinal);
-
-  const clusterName = crateDBName ?? first.metadata!.name!;
+  const clusterName = crateDBName ?? named.target[0]!.metadata!.name!;
   const firstInfo = statefulSets.find((s) => targetNames.has(s.name)) ?? statefulSets[0]!;
   const cluster: CrateDBCluster = CrateDBCluster.parse({
     name: clusterName,
@@ -203,12 +130,137 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
     sqlTransport: transport.kind,
     sqlTransportMode: cluster.sql.transport,
   });
+  const reached = await readFromCrateDB(deps, cluster, servedSchemeFromManifest(endpointContainer).scheme, input);
+  detectWithServedScheme(deps, cluster, all, rawPods, reached, targetNames);
+  log.info(
+    `Cluster ${namespace}/${clusterName}: ${cluster.pods.length} pods in ${statefulSets.length} StatefulSet(s), expected nodes ${cluster.expectedNodes}, master ${cluster.masterNode ?? 'unknown'}, health ${cluster.health}`,
+  );
+  return cluster;
+}
 
-  // Node names, master and health from CrateDB itself (best effort: the cluster may be down).
+type ParsedAnalyzeInput = ReturnType<typeof AnalyzeInput.parse>;
+
+/** The StatefulSet(s) the target names (a pod's owner, a StatefulSet, a CrateDB resource's); BadInputError when absent. */
+async function targetStatefulSets(
+  deps: EngineDeps,
+  input: ParsedAnalyzeInput,
+): Promise<{ target: V1StatefulSet[]; crateDBName: string | null }> {
+  const { namespace, kind, name } = input;
+  const { kube } = deps;
+  if (kind === 'pod') {
+    const pod = await kube.getPod(namespace, name);
+    if (!pod) throw new BadInputError(`Pod not found: ${name}`);
+    const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet');
+    if (!owner)
+      throw new BadInputError(
+        `Pod ${namespace}/${name} is not managed by a StatefulSet; only StatefulSet pods can be decommissioned safely`,
+      );
+    const sts = await kube.getStatefulSet(namespace, owner.name);
+    if (!sts) throw new BadInputError(`StatefulSet not found: ${namespace}/${owner.name}`);
+    return { target: [sts], crateDBName: null };
+  }
+  if (kind === 'statefulset') {
+    const sts = await kube.getStatefulSet(namespace, name);
+    if (!sts) throw new BadInputError(`StatefulSet not found: ${namespace}/${name}`);
+    return { target: [sts], crateDBName: null };
+  }
+  const resource = await kube.getCrateDB(namespace, name);
+  if (!resource)
+    throw new BadInputError(
+      `CrateDB not found: ${namespace}/${name} (is crate-operator installed, and the name right?)`,
+    );
+  const target = await kube.listStatefulSets(namespace, `${LABEL_NAME}=${name},${LABEL_MANAGED_BY}=${CRATE_OPERATOR}`);
+  if (target.length === 0)
+    throw new BadInputError(
+      `CrateDB ${namespace}/${name} has no StatefulSets (labels ${LABEL_NAME}=${name}, ${LABEL_MANAGED_BY}=${CRATE_OPERATOR})`,
+    );
+  return { target, crateDBName: name };
+}
+
+/**
+ * Every StatefulSet of the target's cluster, by name. A crate-operator StatefulSet belongs to a cluster of several
+ * (master + data groups): the node count a healthy cluster has is the sum over all of them.
+ */
+async function clusterStatefulSets(
+  deps: EngineDeps,
+  namespace: string,
+  target: V1StatefulSet[],
+  crateDBName: string | null,
+): Promise<{ all: V1StatefulSet[]; crateDBName: string | null }> {
+  let all = target;
+  const first = target[0]!;
+  if (!crateDBName && isOperatorManaged(first)) {
+    crateDBName = first.metadata!.labels![LABEL_NAME]!;
+    all = await deps.kube.listStatefulSets(
+      namespace,
+      `${LABEL_NAME}=${crateDBName},${LABEL_MANAGED_BY}=${CRATE_OPERATOR}`,
+    );
+    if (!all.some((s) => s.metadata?.name === first.metadata?.name)) all = [...all, first];
+  }
+  all.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+  return { all, crateDBName };
+}
+
+/** The StatefulSets' infos (template detection) and the pods of the target ones, with the live pods behind them. */
+async function members(
+  deps: EngineDeps,
+  namespace: string,
+  all: V1StatefulSet[],
+  targetNames: Set<string>,
+): Promise<{
+  statefulSets: StatefulSetInfo[];
+  pods: PodInfo[];
+  /** The live pods behind `pods`, for the per-pod detection once the served scheme is known. */
+  rawPods: Map<string, { pod: V1Pod; sts: V1StatefulSet }>;
+  endpointContainer: V1Container | null;
+}> {
+  const statefulSets: StatefulSetInfo[] = [];
+  const pods: PodInfo[] = [];
+  const rawPods = new Map<string, { pod: V1Pod; sts: V1StatefulSet }>();
+  let endpointContainer: V1Container | null = null;
+  for (const sts of all) {
+    const detection = detectStrategy(sts);
+    const container = findCrateContainer(sts.spec?.template?.spec?.containers ?? []);
+    endpointContainer ??= container;
+    const stsName = sts.metadata!.name!;
+    statefulSets.push({
+      name: stsName,
+      uid: sts.metadata?.uid ?? '',
+      replicas: sts.spec?.replicas ?? 1,
+      selector: selectorOf(sts),
+      labels: { ...(sts.metadata?.labels ?? {}) },
+      detection,
+    });
+    if (!targetNames.has(stsName)) continue;
+    const found = await deps.kube.listPods(namespace, selectorOf(sts));
+    for (const pod of found) {
+      const owned = pod.metadata?.ownerReferences?.some(
+        (o) => o.kind === 'StatefulSet' && (o.uid === sts.metadata?.uid || o.name === stsName),
+      );
+      if (!owned) continue;
+      const podContainer = findCrateContainer(pod.spec?.containers ?? []) ?? container;
+      pods.push(podInfoOf(pod, sts, podContainer));
+      rawPods.set(pod.metadata!.name!, { pod, sts });
+    }
+  }
+  pods.sort((a, b) => a.statefulSetName.localeCompare(b.statefulSetName) || a.ordinal - b.ordinal);
+  return { statefulSets, pods, rawPods, endpointContainer };
+}
+
+/**
+ * Node names, master and health from CrateDB itself (best effort: the cluster may be down). Returns the scheme
+ * CrateDB was reached over (null: not reached). The scheme CrateDB really serves decides whether dc_util's -proto can
+ * reach it (issue 8 item 1): when the manifest cannot tell (TLS set in crate.yml) and the caller did not name a
+ * scheme, the other scheme is tried once.
+ */
+async function readFromCrateDB(
+  deps: EngineDeps,
+  cluster: CrateDBCluster,
+  manifestScheme: HttpScheme | null,
+  input: ParsedAnalyzeInput,
+): Promise<HttpScheme | null> {
+  const { log } = deps;
   let reader = new ClusterSql(deps, cluster);
-  // The scheme CrateDB really serves decides whether dc_util's -proto can reach it (issue 8 item 1). When the manifest
-  // cannot tell (TLS set in crate.yml) and the caller did not name a scheme, the other scheme is tried once.
-  const manifestScheme = servedSchemeFromManifest(endpointContainer).scheme;
   let reached: HttpScheme | null = null;
   try {
     let nodes;
@@ -248,14 +300,26 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
     cluster.health = worstHealth(await reader.healthRows(deps.signal));
   } catch (err) {
     log.warn(
-      `Could not read sys.nodes of cluster ${namespace}/${clusterName}: ${messageOf(err)}; node names come from -Cnode.name`,
+      `Could not read sys.nodes of cluster ${cluster.namespace}/${cluster.name}: ${messageOf(err)}; node names come from -Cnode.name`,
     );
   }
   for (const pod of cluster.pods) {
     if (!pod.nodeName) log.warn(`No CrateDB node name known for pod ${pod.name}`);
   }
+  return reached;
+}
 
-  // Detection, now that the scheme CrateDB serves is known (reached) or not (the manifest alone decides).
+/** Detection per StatefulSet and per pod, now that the scheme CrateDB serves is known (reached) or not (the manifest alone decides). */
+function detectWithServedScheme(
+  deps: EngineDeps,
+  cluster: CrateDBCluster,
+  all: V1StatefulSet[],
+  rawPods: Map<string, { pod: V1Pod; sts: V1StatefulSet }>,
+  reached: HttpScheme | null,
+  targetNames: Set<string>,
+): void {
+  const { log } = deps;
+  const { namespace } = cluster;
   if (reached !== null)
     log.info(`CrateDB serves ${reached} on port ${cluster.sql.port} (reached at discovery)`, { servedScheme: reached });
   for (const info of cluster.statefulSets) {
@@ -286,8 +350,4 @@ export async function analyzeCluster(deps: EngineDeps, rawInput: AnalyzeInputT):
     cluster.hasDcUtil = firstDetection.hasDcUtil;
     cluster.dcUtilTimeout = firstDetection.dcUtilTimeoutSeconds;
   }
-  log.info(
-    `Cluster ${namespace}/${clusterName}: ${cluster.pods.length} pods in ${statefulSets.length} StatefulSet(s), expected nodes ${cluster.expectedNodes}, master ${cluster.masterNode ?? 'unknown'}, health ${cluster.health}`,
-  );
-  return cluster;
 }

@@ -5,7 +5,8 @@
 // started on its pod is not refused, and the wording of the refusal names the one pod.
 import { emitEvent, EventReason } from './events.js';
 import { checkClusterHealth } from './health.js';
-import { setScope, type Failure, type OperationContext } from './operation.js';
+import type { Failure } from './failure.js';
+import { setScope, type OperationContext } from './operation.js';
 import type { HealthCheckResult, PreflightDecision } from './schemas.js';
 
 export interface PreflightOptions {

@@ -9,16 +9,16 @@ import {
   LABEL_ROUTING_OWNER,
   clearScope,
   closeOperation,
-  failureOf,
   newOperationId,
   openOperation,
-  resetAllocation,
-  restoreGracefulStop,
   setScope,
   withCloseOutcome,
   type CloseOutcome,
   type OperationContext,
 } from './operation.js';
+import { resetAllocation } from './allocation.js';
+import { failureOf } from './failure.js';
+import { restoreGracefulStop } from './graceful-stop.js';
 import type { EngineDeps } from './ports.js';
 import { singlePodPreflight } from './preflight.js';
 import { relocationForPod } from './relocation-run.js';

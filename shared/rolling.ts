@@ -5,7 +5,6 @@ import { livePodInfo } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
 import {
   clearScope,
-  failureOf,
   closeOperation,
   newOperationId,
   openOperation,
@@ -13,6 +12,7 @@ import {
   type CloseOutcome,
   type OperationContext,
 } from './operation.js';
+import { failureOf } from './failure.js';
 import { checkClusterHealth } from './health.js';
 import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName, parseProgress } from './lease.js';
 import { MANUAL_DELETE_GRACE_SECONDS, MANUAL_TIMEOUT_MARGIN_SECONDS } from './decommission.js';
@@ -226,6 +226,14 @@ function adoptInProgressPod(ctx: OperationContext, input: ParsedInput, podName: 
   });
 }
 
+type Outcome = { success: boolean; error?: string; errorKind?: RollingRestartResult['errorKind'] };
+
+const rolloutTarget = (cluster: CrateDBCluster) => ({
+  kind: 'StatefulSet' as const,
+  name: cluster.statefulSetName,
+  namespace: cluster.namespace,
+});
+
 /** Roll the whole cluster (or input.pods) one pod at a time. Throws only bugs. */
 export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartInput): Promise<RollingRestartResult> {
   const input = RollingRestartInput.parse(rawInput);
@@ -259,22 +267,7 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
       errorKind: 'bad_input',
     });
   }
-
-  if (input.dryRun) {
-    const plan = await planRollingRestart(deps, { ...input, operationId });
-    const refused = plan.preflightDecision?.outcome === 'refused';
-    return result({
-      plan,
-      success: !refused,
-      allocationReset: true,
-      ...(refused
-        ? {
-            error: `Pre-flight health check would refuse: ${plan.preflightDecision!.message}`,
-            errorKind: 'refused' as const,
-          }
-        : {}),
-    });
-  }
+  if (input.dryRun) return result(await dryRunFields(deps, input, operationId));
 
   let ctx: OperationContext;
   try {
@@ -286,118 +279,17 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
   }
 
   let plan = buildPlan(cluster, input, null, ctx.lease?.progress.done ?? {});
-  let outcome: { success: boolean; error?: string; errorKind?: RollingRestartResult['errorKind'] } = { success: false };
+  let outcome: Outcome = { success: false };
   let closed: CloseOutcome = { allocationReset: true, gracefulStopRestored: true, problem: '' };
-  const stsTarget = { kind: 'StatefulSet' as const, name: cluster.statefulSetName, namespace: cluster.namespace };
   try {
-    await refreshPods(ctx.deps, cluster);
-    const resumed = !!ctx.lease?.resumed;
-    deps.log.info(
-      `${resumed ? 'Resuming' : 'Starting'} rolling restart of cluster ${cluster.namespace}/${cluster.name} (operation ${operationId})`,
-    );
-    // Pre-flight: refuse an unhealthy cluster. A resumed run in the middle of a pod finishes that
-    // pod first (its own gate follows); one between pods may find the cluster still recovering,
-    // so it waits like the gate after a pod does.
-    const current = resumed ? (ctx.lease?.progress.current ?? null) : null;
-    if (current) adoptInProgressPod(ctx, input, current.pod, current.nodeName);
-    // The refusal of an unhealthy cluster is ignored only when the pod the earlier run was in the middle of is
-    // restarted first (it is what the cluster is missing); otherwise another node would go while that one is out.
-    const wantedNames = input.pods ?? cluster.pods.map((p) => p.name);
-    const midPod = !!current && cluster.pods.some((p) => p.name === current.pod) && wantedNames.includes(current.pod);
-    setScope(ctx, { step: 'preflight' });
-    const preflight = await checkClusterHealth(ctx.deps, {
-      cluster,
-      consecutive: input.healthConsecutive,
-      intervalSeconds: input.healthIntervalSeconds,
-      timeoutSeconds: resumed && !midPod ? input.healthTimeout : 0,
-      // ECK-style degraded pre-flight: unready pods whose node already left may explain the failure.
-      tolerateUnready: cluster.pods.map((p) => p.name),
-    });
-    plan = buildPlan(cluster, input, preflight, ctx.lease?.progress.done ?? {});
-    const decision = plan.preflightDecision!;
-    if (decision.outcome === 'refused' && !midPod) {
-      const why = current
-        ? `; the pod ${current.pod} the earlier run had in progress is not among the pods to restart, so it cannot be finished first`
-        : '';
-      const error = `Pre-flight health check refused the rolling restart of ${cluster.namespace}/${cluster.name}: ${decision.message}${why}`;
-      deps.log.error(error);
-      await emitEvent(ctx.deps, stsTarget, EventReason.HealthGateBlocked, error, {
-        type: 'Warning',
-        action: 'Rollout',
-      });
-      outcome = { success: false, error, errorKind: 'refused' };
-      // Refused before anything was set (the finally block still closes the operation).
-      return result({ plan, success: false, allocationReset: true, error, errorKind: 'refused' });
-    }
-    // Degraded: only these pods may restart before the full health gate passes.
-    const degradedPods = decision.outcome === 'degraded' ? decision.pods : [];
-    if (degradedPods.length > 0) {
-      deps.log.warn(`preflight: ${decision.message}`, { failedChecks: preflight.failedChecks, degradedPods });
-      await emitEvent(ctx.deps, stsTarget, EventReason.PreflightDegraded, `preflight: ${decision.message}`, {
-        type: 'Warning',
-        action: 'Rollout',
-      });
-    } else if (!preflight.healthy) {
-      deps.log.warn(
-        `Cluster not healthy yet (${preflight.failedChecks.join(', ')}); finishing the pod the earlier run was restarting first`,
-      );
-    }
-    // A resumed run finishes the pod it was in the middle of before any other.
-    const inProgress = ctx.lease?.progress.current?.pod;
-    const order = plan.order.map((p) => p.podName);
-    if (inProgress && order.includes(inProgress)) order.unshift(...order.splice(order.indexOf(inProgress), 1));
-    let gateOwed = degradedPods.length > 0;
-    await emitEvent(
-      ctx.deps,
-      stsTarget,
-      EventReason.RolloutStarted,
-      `Rolling restart of ${order.length} pods: ${order.join(', ')}`,
-      { action: 'Rollout' },
-    );
-    for (const [i, podName] of order.entries()) {
-      if (ctx.signal.aborted) throw abortReason(ctx.signal);
-      if (gateOwed && !degradedPods.includes(podName) && podName !== inProgress) {
-        // The first pod that is not one of the degraded ones: the full gate must have passed. It did when
-        // the last pod's own gate passed (without tolerating anything); otherwise (e.g. a pod an earlier
-        // run had done was skipped) it runs here, with its normal timeout.
-        gateOwed = false;
-        const last = pods[pods.length - 1];
-        if (!last?.health?.healthy) {
-          clearScope(ctx);
-          setScope(ctx, { step: 'health-gate' });
-          const gate = await checkClusterHealth(ctx.deps, {
-            cluster,
-            consecutive: input.healthConsecutive,
-            intervalSeconds: input.healthIntervalSeconds,
-            timeoutSeconds: input.healthTimeout,
-          });
-          if (!gate.healthy) {
-            const error = `Cluster did not become healthy within ${input.healthTimeout}s after restarting the unready pods ${degradedPods.join(', ')}: failed checks ${gate.failedChecks.join(', ')}; no Ready pod was restarted`;
-            deps.log.error(error);
-            await emitEvent(ctx.deps, stsTarget, EventReason.HealthGateBlocked, error, {
-              type: 'Warning',
-              action: 'Rollout',
-            });
-            outcome = { success: false, error, errorKind: 'timeout' };
-            break;
-          }
-        }
-      }
-      deps.log.info(`Restarting pod ${i + 1}/${order.length}: ${podName}`);
-      // The gate after a degraded pod tolerates the absence of the degraded pods still to come (only them).
-      const tolerateUnready = degradedPods.filter((p) => p !== podName && !pods.some((r) => r.podName === p));
-      const r = await runRestart(ctx, podName, { ...input, tolerateUnready });
-      pods.push(r);
-      if (!r.success) {
-        const error = `Failed to restart ${podName}: ${r.error ?? 'unknown error'}`;
-        outcome = { success: false, error, errorKind: r.errorKind ?? 'failed' };
-        break;
-      }
-    }
-    if (pods.length === order.length && pods.every((p) => p.success)) outcome = { success: true };
+    const pre = await rolloutPreflight(ctx, input);
+    plan = pre.plan;
+    // Refused before anything was set (the finally block still closes the operation).
+    if (pre.refusal !== null)
+      return result({ plan, success: false, allocationReset: true, error: pre.refusal, errorKind: 'refused' });
+    outcome = await restartInOrder(ctx, input, rolloutOrder(ctx, plan), pre.degradedPods, pods);
   } catch (err) {
-    const f = failureOf(err, ctx.signal);
-    outcome = { success: false, ...f };
+    outcome = { success: false, ...failureOf(err, ctx.signal) };
   } finally {
     clearScope(ctx);
     setScope(ctx, { step: 'finish' });
@@ -410,16 +302,7 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
         errorKind: outcome.errorKind ?? 'failed',
       };
   }
-  const reason = outcome.success ? EventReason.RolloutSucceeded : EventReason.RolloutFailed;
-  const message = outcome.success
-    ? `Restarted ${pods.filter((p) => !p.skipped).length} pods (${pods.filter((p) => p.skipped).length} already done)`
-    : (outcome.error ?? 'failed');
-  await emitEvent(deps, stsTarget, reason, message, {
-    type: outcome.success ? 'Normal' : 'Warning',
-    action: 'Rollout',
-  });
-  if (outcome.success) deps.log.info(`Rolling restart of cluster ${cluster.namespace}/${cluster.name} succeeded`);
-  else deps.log.error(`Rolling restart of cluster ${cluster.namespace}/${cluster.name} failed: ${outcome.error}`);
+  await announceRolloutEnd(deps, cluster, pods, outcome);
   return result({
     plan,
     success: outcome.success,
@@ -428,4 +311,182 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
     ...(outcome.error ? { error: outcome.error } : {}),
     ...(outcome.errorKind ? { errorKind: outcome.errorKind } : {}),
   });
+}
+
+/** A dry run: the plan, and a refusal when its pre-flight would refuse. */
+async function dryRunFields(
+  deps: EngineDeps,
+  input: ParsedInput,
+  operationId: string,
+): Promise<Partial<RollingRestartResult> & { plan: RollingRestartPlan; success: boolean; allocationReset: boolean }> {
+  const plan = await planRollingRestart(deps, { ...input, operationId });
+  const refused = plan.preflightDecision?.outcome === 'refused';
+  return {
+    plan,
+    success: !refused,
+    allocationReset: true,
+    ...(refused
+      ? {
+          error: `Pre-flight health check would refuse: ${plan.preflightDecision!.message}`,
+          errorKind: 'refused' as const,
+        }
+      : {}),
+  };
+}
+
+/**
+ * The rollout's pre-flight: refuse an unhealthy cluster. A resumed run in the middle of a pod finishes that pod first
+ * (its own gate follows); one between pods may find the cluster still recovering, so it waits like the gate after a
+ * pod does. Returns the plan, the degraded pods (those that may restart before the full gate passes) and the
+ * refusal's error (null: go on).
+ */
+async function rolloutPreflight(
+  ctx: OperationContext,
+  input: ParsedInput,
+): Promise<{ plan: RollingRestartPlan; degradedPods: string[]; refusal: string | null }> {
+  const { deps, cluster } = ctx;
+  await refreshPods(ctx.deps, cluster);
+  const resumed = !!ctx.lease?.resumed;
+  deps.log.info(
+    `${resumed ? 'Resuming' : 'Starting'} rolling restart of cluster ${cluster.namespace}/${cluster.name} (operation ${ctx.operationId})`,
+  );
+  const current = resumed ? (ctx.lease?.progress.current ?? null) : null;
+  if (current) adoptInProgressPod(ctx, input, current.pod, current.nodeName);
+  // The refusal of an unhealthy cluster is ignored only when the pod the earlier run was in the middle of is
+  // restarted first (it is what the cluster is missing); otherwise another node would go while that one is out.
+  const wantedNames = input.pods ?? cluster.pods.map((p) => p.name);
+  const midPod = !!current && cluster.pods.some((p) => p.name === current.pod) && wantedNames.includes(current.pod);
+  setScope(ctx, { step: 'preflight' });
+  const preflight = await checkClusterHealth(ctx.deps, {
+    cluster,
+    consecutive: input.healthConsecutive,
+    intervalSeconds: input.healthIntervalSeconds,
+    timeoutSeconds: resumed && !midPod ? input.healthTimeout : 0,
+    // ECK-style degraded pre-flight: unready pods whose node already left may explain the failure.
+    tolerateUnready: cluster.pods.map((p) => p.name),
+  });
+  const plan = buildPlan(cluster, input, preflight, ctx.lease?.progress.done ?? {});
+  const decision = plan.preflightDecision!;
+  if (decision.outcome === 'refused' && !midPod) {
+    const why = current
+      ? `; the pod ${current.pod} the earlier run had in progress is not among the pods to restart, so it cannot be finished first`
+      : '';
+    const error = `Pre-flight health check refused the rolling restart of ${cluster.namespace}/${cluster.name}: ${decision.message}${why}`;
+    deps.log.error(error);
+    await emitEvent(ctx.deps, rolloutTarget(cluster), EventReason.HealthGateBlocked, error, {
+      type: 'Warning',
+      action: 'Rollout',
+    });
+    return { plan, degradedPods: [], refusal: error };
+  }
+  // Degraded: only these pods may restart before the full health gate passes.
+  const degradedPods = decision.outcome === 'degraded' ? decision.pods : [];
+  if (degradedPods.length > 0) {
+    deps.log.warn(`preflight: ${decision.message}`, { failedChecks: preflight.failedChecks, degradedPods });
+    await emitEvent(ctx.deps, rolloutTarget(cluster), EventReason.PreflightDegraded, `preflight: ${decision.message}`, {
+      type: 'Warning',
+      action: 'Rollout',
+    });
+  } else if (!preflight.healthy) {
+    deps.log.warn(
+      `Cluster not healthy yet (${preflight.failedChecks.join(', ')}); finishing the pod the earlier run was restarting first`,
+    );
+  }
+  return { plan, degradedPods, refusal: null };
+}
+
+/** The plan's order, with the pod a resumed run was in the middle of moved first. */
+function rolloutOrder(ctx: OperationContext, plan: RollingRestartPlan): string[] {
+  const inProgress = ctx.lease?.progress.current?.pod;
+  const order = plan.order.map((p) => p.podName);
+  if (inProgress && order.includes(inProgress)) order.unshift(...order.splice(order.indexOf(inProgress), 1));
+  return order;
+}
+
+/** Restart the pods in order, one at a time (each result pushed to `pods`); stop at the first failure. */
+async function restartInOrder(
+  ctx: OperationContext,
+  input: ParsedInput,
+  order: string[],
+  degradedPods: string[],
+  pods: PodRestartResult[],
+): Promise<Outcome> {
+  const { deps, cluster } = ctx;
+  const inProgress = ctx.lease?.progress.current?.pod;
+  let gateOwed = degradedPods.length > 0;
+  await emitEvent(
+    ctx.deps,
+    rolloutTarget(cluster),
+    EventReason.RolloutStarted,
+    `Rolling restart of ${order.length} pods: ${order.join(', ')}`,
+    { action: 'Rollout' },
+  );
+  for (const [i, podName] of order.entries()) {
+    if (ctx.signal.aborted) throw abortReason(ctx.signal);
+    if (gateOwed && !degradedPods.includes(podName) && podName !== inProgress) {
+      gateOwed = false;
+      const blocked = await gateBeforeReadyPods(ctx, input, degradedPods, pods[pods.length - 1]);
+      if (blocked) return blocked;
+    }
+    deps.log.info(`Restarting pod ${i + 1}/${order.length}: ${podName}`);
+    // The gate after a degraded pod tolerates the absence of the degraded pods still to come (only them).
+    const tolerateUnready = degradedPods.filter((p) => p !== podName && !pods.some((r) => r.podName === p));
+    const r = await runRestart(ctx, podName, { ...input, tolerateUnready });
+    pods.push(r);
+    if (!r.success) {
+      const error = `Failed to restart ${podName}: ${r.error ?? 'unknown error'}`;
+      return { success: false, error, errorKind: r.errorKind ?? 'failed' };
+    }
+  }
+  return pods.length === order.length && pods.every((p) => p.success) ? { success: true } : { success: false };
+}
+
+/**
+ * Before the first pod that is not one of the degraded ones, the full gate must have passed. It did when the last
+ * pod's own gate passed (without tolerating anything); otherwise (e.g. a pod an earlier run had done was skipped) it
+ * runs here, with its normal timeout. Returns the failure when it does not pass, else null.
+ */
+async function gateBeforeReadyPods(
+  ctx: OperationContext,
+  input: ParsedInput,
+  degradedPods: string[],
+  last: PodRestartResult | undefined,
+): Promise<Outcome | null> {
+  if (last?.health?.healthy) return null;
+  const { deps, cluster } = ctx;
+  clearScope(ctx);
+  setScope(ctx, { step: 'health-gate' });
+  const gate = await checkClusterHealth(ctx.deps, {
+    cluster,
+    consecutive: input.healthConsecutive,
+    intervalSeconds: input.healthIntervalSeconds,
+    timeoutSeconds: input.healthTimeout,
+  });
+  if (gate.healthy) return null;
+  const error = `Cluster did not become healthy within ${input.healthTimeout}s after restarting the unready pods ${degradedPods.join(', ')}: failed checks ${gate.failedChecks.join(', ')}; no Ready pod was restarted`;
+  deps.log.error(error);
+  await emitEvent(ctx.deps, rolloutTarget(cluster), EventReason.HealthGateBlocked, error, {
+    type: 'Warning',
+    action: 'Rollout',
+  });
+  return { success: false, error, errorKind: 'timeout' };
+}
+
+/** The rollout's closing Event and log line. */
+async function announceRolloutEnd(
+  deps: EngineDeps,
+  cluster: CrateDBCluster,
+  pods: PodRestartResult[],
+  outcome: Outcome,
+): Promise<void> {
+  const reason = outcome.success ? EventReason.RolloutSucceeded : EventReason.RolloutFailed;
+  const message = outcome.success
+    ? `Restarted ${pods.filter((p) => !p.skipped).length} pods (${pods.filter((p) => p.skipped).length} already done)`
+    : (outcome.error ?? 'failed');
+  await emitEvent(deps, rolloutTarget(cluster), reason, message, {
+    type: outcome.success ? 'Normal' : 'Warning',
+    action: 'Rollout',
+  });
+  if (outcome.success) deps.log.info(`Rolling restart of cluster ${cluster.namespace}/${cluster.name} succeeded`);
+  else deps.log.error(`Rolling restart of cluster ${cluster.namespace}/${cluster.name} failed: ${outcome.error}`);
 }

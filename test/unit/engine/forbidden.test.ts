@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { KubeApiError } from '../../../shared/errors.js';
 import { ExitCode, exitCodeFor } from '../../../shared/task/exit.js';
-import { failureOf } from '../../../shared/operation.js';
+import { failureOf } from '../../../shared/failure.js';
 
 describe('failureOf(KubeApiError)', () => {
   it('403 Forbidden -> bad_input with a hint at the runner RBAC', () => {

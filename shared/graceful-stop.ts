@@ -1,0 +1,150 @@
+// cluster.graceful_stop.* as one operation changes them: read (and recorded in the Lease) before the first SET, restored
+// on every exit path (RESET when the value was CrateDB's default, else SET TRANSIENT back).
+import { SQL } from './cluster-sql.js';
+import { OperationFailedError, messageOf } from './errors.js';
+import type { GracefulStopValues } from './lease.js';
+import type { OperationContext } from './operation.js';
+
+/** CrateDB's defaults of cluster.graceful_stop.timeout, .force and .min_availability. */
+export const GRACEFUL_STOP_DEFAULTS = { timeout: '2h', force: false, minAvailability: 'PRIMARIES' } as const;
+
+/** CrateDB time value ('720s', '2h', '500ms', bare number = ms) in ms, or null. */
+function timeValueMs(v: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)(nanos|micros|ms|s|m|h|d)?$/.exec(v.trim().toLowerCase());
+  if (!m) return null;
+  const f = { nanos: 1e-6, micros: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms']!;
+  return Number(m[1]) * f;
+}
+
+type GracefulStopLeaf = 'timeout' | 'force' | 'min_availability';
+
+/** Is the remembered value the CrateDB default (or unknown, which is treated as the default)? */
+function isGracefulStopDefault(leaf: GracefulStopLeaf, before: GracefulStopValues): boolean {
+  if (leaf === 'timeout')
+    return before.timeout === null || timeValueMs(before.timeout) === timeValueMs(GRACEFUL_STOP_DEFAULTS.timeout);
+  if (leaf === 'force') return before.force !== true;
+  return (
+    before.minAvailability === null || before.minAvailability.toUpperCase() === GRACEFUL_STOP_DEFAULTS.minAvailability
+  );
+}
+
+function leafValue(leaf: GracefulStopLeaf, before: GracefulStopValues): string {
+  if (leaf === 'timeout') return before.timeout ?? GRACEFUL_STOP_DEFAULTS.timeout;
+  if (leaf === 'force') return String(before.force ?? GRACEFUL_STOP_DEFAULTS.force);
+  return before.minAvailability ?? GRACEFUL_STOP_DEFAULTS.minAvailability;
+}
+
+export function describeGracefulStop(before: GracefulStopValues): string {
+  return (['timeout', 'force', 'min_availability'] as const)
+    .map((leaf) => `${leaf}=${leafValue(leaf, before)}${isGracefulStopDefault(leaf, before) ? ' (default)' : ''}`)
+    .join(', ');
+}
+
+/** The statement that puts one graceful_stop setting back: RESET when it was the default, else SET TRANSIENT. */
+function restoreStatement(leaf: GracefulStopLeaf, before: GracefulStopValues): string {
+  if (isGracefulStopDefault(leaf, before)) return SQL.resetGracefulStop(leaf);
+  if (leaf === 'force') return SQL.setGracefulStopForce(true);
+  return SQL.restoreGracefulStop(leaf, leafValue(leaf, before));
+}
+
+function asTimeValue(v: unknown): string | null {
+  if (typeof v === 'number' && Number.isFinite(v)) return `${v}ms`;
+  return typeof v === 'string' && v.trim() ? v.trim() : null;
+}
+
+/**
+ * Before the manual strategy first SETs cluster.graceful_stop.*: read their effective values and record them in
+ * the Lease (before the SET, so that a crashed run's retry still restores them). Once per operation: a second pod,
+ * or a resumed run, keeps what was recorded first (a new read would see this operation's own values).
+ * Throws when the values cannot be read: nothing has been changed yet, and without them they could not be restored.
+ */
+export async function rememberGracefulStop(ctx: OperationContext): Promise<void> {
+  if (ctx.gracefulStop.before) return;
+  let res;
+  try {
+    res = await ctx.reader.query(SQL.gracefulStopSettings, [], { signal: ctx.signal });
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    throw new OperationFailedError(
+      `Could not read cluster.graceful_stop.* before changing them (nothing was changed): ${messageOf(err)}`,
+      { cause: err },
+    );
+  }
+  const row = res.rows[0] ?? [];
+  const force = row[1];
+  const before: GracefulStopValues = {
+    timeout: asTimeValue(row[0]),
+    force:
+      typeof force === 'boolean'
+        ? force
+        : typeof force === 'string' && /^(true|false)$/i.test(force)
+          ? force.toLowerCase() === 'true'
+          : null,
+    minAvailability: typeof row[2] === 'string' && row[2] ? row[2] : null,
+  };
+  ctx.gracefulStop.before = before;
+  await ctx.lease?.save({ gracefulStopBefore: before });
+  ctx.deps.log.info(
+    `Remembered cluster.graceful_stop.* before changing them: ${describeGracefulStop(before)}; they are restored at the end`,
+  );
+}
+
+/**
+ * Put cluster.graceful_stop.* back as they were before this operation set them: a value that was the CrateDB
+ * default is RESET (clears both levels); any other value is SET back as TRANSIENT (sys.cluster shows only the
+ * effective value, not its level). Runs on every exit path, ignoring the operation signal. Never throws.
+ * True when nothing of this operation is left to restore.
+ */
+export async function restoreGracefulStop(ctx: OperationContext): Promise<boolean> {
+  const before = ctx.gracefulStop.before;
+  if (!before) return true;
+  const { deps } = ctx;
+  try {
+    const heir = await ctx.lease?.gracefulStopHeir().catch(() => null);
+    if (heir) {
+      ctx.gracefulStop.heir = heir;
+      deps.log.warn(
+        `Lost the lock; restoring cluster.graceful_stop.* (${describeGracefulStop(before)}) is left to ${heir}, which took it over`,
+      );
+      return false;
+    }
+    const failed: string[] = [];
+    for (const leaf of ['timeout', 'force', 'min_availability'] as const) {
+      const stmt = restoreStatement(leaf, before);
+      let lastError = '';
+      let ok = false;
+      for (let attempt = 0; attempt < 3 && !ok; attempt++) {
+        try {
+          await ctx.reader.query(stmt, [], { timeoutMs: 30_000 });
+          ok = true;
+        } catch (err) {
+          lastError = messageOf(err);
+          if (attempt < 2) await deps.clock.delay(Math.max(100, deps.pollIntervalMs ?? 1000)).catch(() => {});
+        }
+      }
+      if (ok) {
+        deps.log.info(
+          isGracefulStopDefault(leaf, before)
+            ? `Restored cluster.graceful_stop.${leaf} to the CrateDB default ${leafValue(leaf, before)} (${stmt})`
+            : `Restored cluster.graceful_stop.${leaf} = ${leafValue(leaf, before)} as a transient setting (${stmt})`,
+        );
+      } else {
+        failed.push(stmt);
+        deps.log.error(
+          `Could not restore cluster.graceful_stop.${leaf} (was ${leafValue(leaf, before)}): ${lastError}. Run ${stmt} on the cluster`,
+        );
+      }
+    }
+    if (failed.length) return false;
+    ctx.gracefulStop.before = null;
+    try {
+      await ctx.lease?.save({ gracefulStopBefore: null });
+    } catch {
+      // the lock is released next; a stale record only causes one more (harmless) restore
+    }
+    return true;
+  } catch (err) {
+    deps.log.error(`Could not restore cluster.graceful_stop.* (${describeGracefulStop(before)}): ${messageOf(err)}`);
+    return false;
+  }
+}
