@@ -42,6 +42,14 @@ module.exports = {
       to: { path: '^test/' },
     },
     {
+      name: 'bench-imports-test-unit',
+      comment:
+        'bench/ uses the fakes and the virtual clock from test/support/ (shared by test/ and bench/), never the unit tests in test/unit/.',
+      severity: 'error',
+      from: { path: '^bench/' },
+      to: { path: '^test/unit/' },
+    },
+    {
       name: 'kubernetes-client-outside-adapters',
       comment:
         'Only shared/adapters/ uses @kubernetes/client-node and undici at run time; elsewhere `import type` only (tests may use them to drive the adapters).',

@@ -1,4 +1,4 @@
-// Engine benchmarks on the in-memory fakes (test/unit/fakes): prints figures, asserts nothing
+// Engine benchmarks on the in-memory fakes (test/support/fakes): prints figures, asserts nothing
 // beyond "the roll succeeded". Run with `npm run bench` (bench/run.mjs transpiles and starts it
 // with --expose-gc). Three parts:
 //   (a) rollingRestart of 3/10/30 pods per strategy, fakes answering at once, on a virtual clock:
@@ -18,10 +18,10 @@ import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/clock.js';
 import { podReady, waitForPod } from '../shared/wait.js';
 import type { EngineDeps, KubernetesPort } from '../shared/ports.js';
-import { World, type WorldOptions } from '../test/unit/fakes/world.js';
-import { FakeKube } from '../test/unit/fakes/kube.js';
+import { World, type WorldOptions } from '../test/support/fakes/world.js';
+import { FakeKube } from '../test/support/fakes/kube.js';
 import { withPodCache } from '../shared/adapters/pod-cache.js';
-import { VirtualClock, installImmediateCounter } from './virtual-clock.js';
+import { VirtualClock, installImmediateCounter } from '../test/support/virtual-clock.js';
 import { fmtBytes, fmtMs, percentile, table, writeResult } from './report.js';
 
 installImmediateCounter();
@@ -442,7 +442,7 @@ function attribute(profile: { nodes: ProfileNode[]; samples?: number[]; timeDelt
     else if (fn === '(garbage collector)') cat = 'GC';
     else if (url.includes('/bench/.out/shared/'))
       cat = `engine: ${url.slice(url.indexOf('/shared/') + 1).replace(/\.js$/, '.ts')}`;
-    else if (url.includes('/bench/.out/test/unit/fakes/')) cat = 'fakes (test/unit/fakes)';
+    else if (url.includes('/bench/.out/test/support/fakes/')) cat = 'fakes (test/support/fakes)';
     else if (url.includes('/bench/.out/bench/') || url === 'node:inspector')
       cat = 'bench harness (virtual clock, profiler)';
     else if (url.includes('/node_modules/zod/')) cat = 'zod (schema parsing)';
@@ -467,7 +467,7 @@ async function main() {
   const requestSizes = sizes.filter((n) => n >= 10);
   const repeats = quick ? 1 : 3;
   console.log(
-    `Engine benchmarks (node ${process.version}, ${quick ? 'quick' : 'full'}; fakes from test/unit/fakes, virtual clock)\n`,
+    `Engine benchmarks (node ${process.version}, ${quick ? 'quick' : 'full'}; fakes from test/support/fakes, virtual clock)\n`,
   );
 
   // Warm-up: one small roll per strategy so the JIT and module initialisation are not billed to 3 pods.

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- engine|startup]: transpiles the engine, the unit fakes and the
+// npm run bench [-- --quick] [-- engine|startup]: transpiles the engine, the test fakes (test/support/) and the
 // benchmarks file by file into bench/.out (esbuild, no bundling, so CPU profiles name the source
 // file), then runs each benchmark in its own Node process with --expose-gc. Prints figures only;
 // nothing here is part of `npm test`. Raw figures land in bench/results/*.json.
@@ -20,7 +20,7 @@ if (!process.version.startsWith('v24')) {
 rmSync('bench/.out', { recursive: true, force: true });
 const entryPoints = [
   ...globSync('shared/**/*.ts'),
-  ...globSync('test/unit/fakes/*.ts').filter((f) => !f.endsWith('.test.ts')),
+  ...globSync('test/support/**/*.ts').filter((f) => !f.endsWith('.test.ts')),
   ...globSync('bench/*.ts'),
 ];
 await build({

@@ -1,8 +1,8 @@
 // The in-memory fakes keep the same port contracts as the real adapters.
 import { kubePortContract } from '../../contract/kube-port.contract.js';
 import { sqlTransportContract } from '../../contract/sql-transport.contract.js';
-import { FakeKube } from '../fakes/kube.js';
-import { SYSTEM_PASSWORD, createWorld, type World } from '../fakes/world.js';
+import { FakeKube } from '../../support/fakes/kube.js';
+import { SYSTEM_PASSWORD, createWorld, type World } from '../../support/fakes/world.js';
 
 const namespace = 'contract';
 

@@ -8,7 +8,7 @@ import { exitCodeFor } from '../../../shared/task/exit.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { controllerRollInProgress } from '../../../shared/controller-roll.js';
 import { fastGate, world } from '../engine/helpers.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 

@@ -7,8 +7,8 @@ import { analyzeCluster } from '../../../shared/discovery.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import type { RollingRestartResult } from '../../../shared/schemas.js';
 import { leaseName } from '../../../shared/lease.js';
-import { createWorld, type World } from '../fakes/world.js';
-import { installImmediateCounter, VirtualClock } from '../../../bench/virtual-clock.js';
+import { createWorld, type World } from '../../support/fakes/world.js';
+import { installImmediateCounter, VirtualClock } from '../../support/virtual-clock.js';
 
 /** Counts the awaited port calls of one engine run and kills it at call number `killAt` (null: never). */
 export class Killer {
@@ -148,7 +148,7 @@ export const GATE = {
 } as const;
 /**
  * Engine ms per real ms in the series' worlds when CRASH_CLOCK_FACTOR is set. By default the series runs on a
- * discrete-event clock (bench/virtual-clock.ts): engine time only moves when the process is idle, so a loaded machine
+ * discrete-event clock (test/support/virtual-clock.ts): engine time only moves when the process is idle, so a loaded machine
  * cannot turn a scheduling stall into engine minutes and time out a wait (seen: "Pod crate-0 was not deleted within
  * 840s" in 5-14 of 500 kubernetes_managed trials at load 15-20 on the 1000x scaled clock).
  */

@@ -6,7 +6,7 @@ import { detectStrategy, servedSchemeFromManifest } from '../../../shared/detect
 import { analyzeCluster } from '../../../shared/discovery.js';
 import { restartPod } from '../../../shared/restart.js';
 import { fastGate, world } from '../engine/helpers.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 import { statefulSet } from './builders.js';
 
 const PLAIN: string[] = [];

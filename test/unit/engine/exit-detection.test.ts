@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { restartPod } from '../../../shared/restart.js';
 import { fastGate, world } from './helpers.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 

@@ -1,5 +1,6 @@
 // cluster.graceful_stop.* after the manual strategy: read before the first SET, recorded in the Lease before it,
 // put back on every exit path (default -> RESET GLOBAL, non-default -> SET GLOBAL TRANSIENT), also by a resumed run.
+import { CrateSqlError } from '../../../shared/errors.js';
 import { describe, expect, it } from 'vitest';
 import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName, type OperationProgress } from '../../../shared/lease.js';
 import { SQL } from '../../../shared/cluster-sql.js';
@@ -8,7 +9,7 @@ import { restartPod } from '../../../shared/restart.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { ExitCode, exitCodeFor } from '../../../shared/task/exit.js';
 import { fastGate, sqlOf, world } from './helpers.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const TIMEOUT = 'cluster.graceful_stop.timeout';
@@ -299,7 +300,8 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
     const w = await world({ replicas: 3 });
     const original = w.crate.query.bind(w.crate);
     w.crate.query = async (node, login, via, stmt, args) => {
-      if (stmt === `RESET GLOBAL "${FORCE}"`) throw new Error('boom');
+      // Refused as CrateDB refuses a SET/RESET without the AL privilege (HTTP 401, code 4011).
+      if (stmt === `RESET GLOBAL "${FORCE}"`) throw new CrateSqlError(401, 4011, 'boom');
       return original(node, login, via, stmt, args);
     };
     const r = await restartPod(w.deps(), {

@@ -6,7 +6,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Clock, KubernetesPort, PodHandler } from '../../../shared/ports.js';
 import { formatSeconds, pollUntil, waitForPod } from '../../../shared/wait.js';
 import { restartPod } from '../../../shared/restart.js';
-import { memoryLogger } from '../fakes/world.js';
+import { memoryLogger } from '../../support/fakes/world.js';
 import { fastGate, world } from './helpers.js';
 
 /** Engine time that moves only by advance(): every pending delay due by then resolves, in order. */

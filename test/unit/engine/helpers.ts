@@ -1,6 +1,6 @@
 // Shared set-up for engine tests: a started World and fast health-gate settings.
 import { afterEach } from 'vitest';
-import { createWorld, type World, type WorldOptions } from '../fakes/world.js';
+import { createWorld, type World, type WorldOptions } from '../../support/fakes/world.js';
 
 const worlds: World[] = [];
 afterEach(() => {

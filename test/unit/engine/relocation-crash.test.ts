@@ -8,7 +8,7 @@ import { leaseName } from '../../../shared/lease.js';
 import { LABEL_DC_UTIL_MIN_AVAILABILITY, LABEL_MIN_AVAILABILITY_BEFORE } from '../../../shared/relocation-run.js';
 import { Killer, killableDeps } from '../crash/harness.js';
 import { fastGate, world } from './helpers.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const auto = {

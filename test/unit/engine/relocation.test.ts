@@ -10,7 +10,7 @@ import { decommissionPod } from '../../../shared/decommission.js';
 import { leaseName } from '../../../shared/lease.js';
 import { LABEL_DC_UTIL_MIN_AVAILABILITY, LABEL_MIN_AVAILABILITY_BEFORE } from '../../../shared/relocation-run.js';
 import { fastGate, world, writesOf } from './helpers.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const MB = 1_000_000;

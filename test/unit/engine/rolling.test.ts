@@ -7,7 +7,7 @@ import { leaseName } from '../../../shared/lease.js';
 import { KubeApiError } from '../../../shared/errors.js';
 import type { PodInfo } from '../../../shared/schemas.js';
 import { fastGate, world, writesOf } from './helpers.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';

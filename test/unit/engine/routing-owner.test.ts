@@ -8,7 +8,7 @@ import { rollingRestart } from '../../../shared/rolling.js';
 import { decommissionPod } from '../../../shared/decommission.js';
 import { parseRoutingOwner, isLiveForeignOwner } from '../../../shared/routing-owner.js';
 import { leaseName } from '../../../shared/lease.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 import { fastGate, world } from './helpers.js';
 
 const ns = 'crate';

@@ -1,13 +1,14 @@
 // decommissionPod / restartPod on their own: a Job retry after the final progress save does not decommission the
 // pod again (issue 8 item 8), and a failed final RESET or graceful_stop restore shows in the result and exit code
 // (issue 8 item 11).
+import { CrateSqlError } from '../../../shared/errors.js';
 import { describe, expect, it } from 'vitest';
 import { decommissionPod } from '../../../shared/decommission.js';
 import { restartPod } from '../../../shared/restart.js';
 import { ExitCode, exitCodeFor } from '../../../shared/task/exit.js';
 import { leaseName } from '../../../shared/lease.js';
 import { fastGate, world } from './helpers.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';
@@ -92,7 +93,8 @@ describe('a failed final graceful_stop restore shows in the result and the exit 
       const original = w.crate.query.bind(w.crate);
       // Every attempt to put the timeout back fails (after each pod and again in closeOperation).
       w.crate.query = async (node, login, via, stmt, args) => {
-        if (stmt === `RESET GLOBAL "${TIMEOUT}"`) throw new Error('connection reset by peer');
+        // Refused as CrateDB refuses a RESET without the AL privilege (HTTP 401, code 4011).
+        if (stmt === `RESET GLOBAL "${TIMEOUT}"`) throw new CrateSqlError(401, 4011, 'connection reset by peer');
         return original(node, login, via, stmt, args);
       };
       const r = await activity(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });

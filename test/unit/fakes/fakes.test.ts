@@ -2,8 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
 import { CrateSqlError, KubeApiError } from '../../../shared/errors.js';
-import { podIsReady } from './kube.js';
-import { createWorld, type World } from './world.js';
+import { podIsReady } from '../../support/fakes/kube.js';
+import { createWorld, type World } from '../../support/fakes/world.js';
 
 let world: World | undefined;
 afterEach(() => world?.close());

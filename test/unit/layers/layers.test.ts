@@ -60,8 +60,10 @@ const TREE: Record<string, string> = {
   'plugin/allowed.ts':
     "import type { Engine } from '../shared/index.js';\nimport type { kube } from '../shared/adapters/index.js';\nimport { task } from '../shared/task/index.js';\nexport async function load(): Promise<[Engine, typeof kube, number, unknown]> {\n  return ['', [], task, (await import('../shared/index.js')).engine];\n}\nexport const lazyAdapters = () => import('../shared/adapters/index.js');\n",
   'scripts/gen.ts': "import { fake } from '../test/unit/fake.js'; // breaks: imports-test\nexport const g = fake;\n",
-  'bench/run.ts': "import { fake } from '../test/unit/fake.js';\nexport const r = fake;\n",
+  'bench/run.ts':
+    "import { fake } from '../test/unit/fake.js'; // breaks: bench-imports-test-unit\nimport { support } from '../test/support/fake.js';\nexport const r = [fake, support];\n",
   'test/unit/fake.ts': "import { KubeConfig } from '@kubernetes/client-node';\nexport const fake = KubeConfig;\n",
+  'test/support/fake.ts': "import { KubeConfig } from '@kubernetes/client-node';\nexport const support = KubeConfig;\n",
 };
 
 function expectedViolations(): Violation[] {
@@ -97,7 +99,7 @@ describe('layer rules (dependency-cruiser)', () => {
     expect(r.status, r.output).not.toBe(0);
     const expected = expectedViolations();
     // Every rule of the config is broken at least once: none of them is vacuous.
-    expect(new Set(expected.map((v) => v.rule)).size).toBe(8);
+    expect(new Set(expected.map((v) => v.rule)).size).toBe(9);
     expect(sortV(r.violations)).toEqual(sortV(expected));
   }, 120_000);
 

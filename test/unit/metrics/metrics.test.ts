@@ -22,7 +22,7 @@ import {
 } from '../../../shared/metrics.js';
 import { HealthCheckName } from '../../../shared/health.js';
 import { MeteredRun } from '../../../shared/metrics-wiring.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 import { fastGate, world } from '../engine/helpers.js';
 
 const ns = 'crate';

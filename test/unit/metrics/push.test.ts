@@ -9,7 +9,7 @@ import { rollingRestart } from '../../../shared/rolling.js';
 import { parseExposition } from '../../../shared/metrics.js';
 import { MeteredRun } from '../../../shared/metrics-wiring.js';
 import { checkPushgatewayUrl, groupPath, type Fetch } from '../../../shared/metrics-push.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 import { fastGate, world } from '../engine/helpers.js';
 
 const ns = 'crate';

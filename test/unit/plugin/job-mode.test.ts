@@ -1,6 +1,6 @@
 // Job mode against a fake cluster: prerequisites, the Job created, log streaming across a retried Job,
 // the result from terminated.message, detach on Ctrl-C, re-attach, cancel, list.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { V1Job } from '@kubernetes/client-node';
 import {
   buildJobForTask,
@@ -648,14 +648,46 @@ describe('podMentioned', () => {
 });
 
 describe('listr progress', () => {
-  it('runs one task per pod without throwing (test renderer)', async () => {
-    const p = listrProgress(colors(false), { renderer: 'silent' });
-    p.line(logLine('Cluster crate/crate: 3 pods'));
-    p.line(logLine('Using manual decommission for pod crate-2'));
-    p.line(logLine('No dc_util configured'));
-    p.line(logLine('Using manual decommission for pod crate-1', { pod: 'crate-1', step: 'decommission' }));
-    p.line(JSON.stringify({ level: 'error', msg: 'Failed for pod crate-1' }));
-    await p.close(false);
+  it('runs one task per pod; an error line fails its pod task (test renderer)', async () => {
+    // listr2's test renderer writes one JSON event per line to stdout (errors to stderr): record them.
+    const written: string[] = [];
+    const capture = (chunk: string | Uint8Array) => {
+      written.push(...String(chunk).split('\n').filter(Boolean));
+      return true;
+    };
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    try {
+      const p = listrProgress(colors(false), { renderer: 'test' });
+      p.line(logLine('Cluster crate/crate: 3 pods'));
+      p.line(logLine('Using manual decommission for pod crate-2'));
+      p.line(logLine('No dc_util configured'));
+      p.line(logLine('Using manual decommission for pod crate-1', { pod: 'crate-1', step: 'decommission' }));
+      p.line(JSON.stringify({ level: 'error', msg: 'Failed for pod crate-1' }));
+      await p.close(false);
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+    const events = written.map((l) => {
+      const e = JSON.parse(l) as { event: string; data: unknown; task: { title: string } };
+      return [e.task.title, e.event, e.data];
+    });
+    // One task per pod (lines without a pod stay with the task they follow); the error line fails its pod's task.
+    expect(events).toEqual([
+      ['cluster', 'STATE', 'STARTED'],
+      ['cluster', 'OUTPUT', 'Cluster crate/crate: 3 pods'],
+      ['cluster', 'STATE', 'COMPLETED'],
+      ['pod crate-2', 'STATE', 'STARTED'],
+      ['pod crate-2', 'OUTPUT', 'Using manual decommission for pod crate-2'],
+      ['pod crate-2', 'OUTPUT', 'No dc_util configured'],
+      ['pod crate-2', 'STATE', 'COMPLETED'],
+      ['pod crate-1', 'STATE', 'STARTED'],
+      ['pod crate-1', 'OUTPUT', 'decommission: Using manual decommission for pod crate-1'],
+      ['pod crate-1', 'OUTPUT', 'Failed for pod crate-1'],
+      ['pod crate-1', 'STATE', 'FAILED'],
+      ['pod crate-1', 'MESSAGE', { error: 'Failed for pod crate-1' }],
+    ]);
   });
 });
 

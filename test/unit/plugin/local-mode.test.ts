@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../../plugin/cli.js';
 import { loadEngine } from '../../../shared/task/engine.js';
-import { createWorld, type World, type WorldOptions } from '../fakes/world.js';
+import { createWorld, type World, type WorldOptions } from '../../support/fakes/world.js';
 import { FakePluginKube, testContext } from './helpers.js';
 
 const worlds: World[] = [];

@@ -8,7 +8,7 @@ import { createActivities, retryable } from '../../../shared/temporal/activities
 import type { ActivityProgress } from '../../../shared/temporal/contracts.js';
 import { ClusterLease, leaseName } from '../../../shared/lease.js';
 import { PodRestartResult } from '../../../shared/schemas.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 import { fastGate, world } from '../engine/helpers.js';
 
 const ALLOC = 'cluster.routing.allocation.enable';

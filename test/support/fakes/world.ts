@@ -32,7 +32,7 @@ export interface WorldOptions {
   /** Engine ms between a container start and its node joining (then the pod turns Ready). */
   joinDelayMs?: number;
   clockFactor?: number;
-  /** A clock to use instead of the scaled one (e.g. bench/virtual-clock.ts's discrete-event clock). */
+  /** A clock to use instead of the scaled one (e.g. test/support/virtual-clock.ts's discrete-event clock). */
   clock?: TestClock;
   kube?: FakeKubeOptions;
   crate?: FakeCrateOptions;

@@ -363,11 +363,14 @@ export class FakeCrateCluster {
       return ok(['name', 'master_node'], [['crate', master]]);
     }
     if (lower.startsWith('select settings[') && lower.endsWith('from sys.cluster')) {
-      // One column per settings['a']['b']... item: the effective value (defaults included, like CrateDB).
-      const items = [...s.matchAll(/settings((?:\['[a-z_]+'\])+)/gi)].map((m) =>
-        [...m[1]!.matchAll(/\['([a-z_]+)'\]/gi)].map((k) => k[1]!).join('.'),
+      // One column per settings['a']['b']... item: the effective value (defaults included, like CrateDB), the column
+      // named after the expression as written (as CrateDB and the Go simulator name it: test/contract/crate/).
+      const found = [...s.matchAll(/settings((?:\['[a-z_]+'\])+)/gi)];
+      const items = found.map((m) => [...m[1]!.matchAll(/\['([a-z_]+)'\]/gi)].map((k) => k[1]!).join('.'));
+      return ok(
+        found.map((m) => m[0]),
+        [items.map((name) => this.effectiveSetting(name))],
       );
-      return ok(items, [items.map((name) => this.effectiveSetting(name))]);
     }
     if (
       /^select table_schema, table_name, partition_ident, health, missing_shards, underreplicated_shards from sys\.health$/.test(

@@ -2,7 +2,7 @@
 // process has nothing else to do (no pending setImmediate, microtasks drained), so a run costs only
 // the CPU the engine and the fakes spend, never a timer's wall time. The fakes deliver watch events
 // with setImmediate; the shim below counts pending immediates to know when the process is idle.
-import type { TestClock } from '../test/unit/fakes/clock.js';
+import type { TestClock } from './fakes/clock.js';
 
 interface Timer {
   at: number;

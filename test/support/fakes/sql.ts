@@ -1,0 +1,237 @@
+// Fake SqlTransportFactory over FakeKube + FakeCrateCluster: HTTP to a pod's node with the endpoint's credentials
+// (password read from the Secret, as the real factory does), and exec through the REAL exec adapter
+// (shared/adapters/sql-exec.ts) into the pod's CrateDB container, where a fake curl (`fakeCurl`, installed as the
+// world's exec hook) reads the argv and stdin the adapter sends and answers as curl does: the body, then `-w`'s
+// `\n<http_code>`, or a curl exit code and its stderr line.
+import { createExecSqlTransport } from '../../../shared/adapters/sql-exec.js';
+import { CrateSqlError, SqlConnectionError } from '../../../shared/errors.js';
+import type { Clock, ExecResult, SqlTransport, SqlTransportFactory } from '../../../shared/ports.js';
+import type { PodInfo, SqlEndpoint } from '../../../shared/schemas.js';
+import type { FakeCrateCluster } from './crate.js';
+import type { ExecCall, FakeKube } from './kube.js';
+
+/** What a client of `scheme` sees from a port speaking the other one (null: they match). */
+export function schemeMismatch(client: 'http' | 'https', served: 'http' | 'https'): string | null {
+  if (client === served) return null;
+  return client === 'http'
+    ? 'Empty reply from server (plain HTTP to an HTTPS-only port)'
+    : 'SSL routines::wrong version number (HTTPS to a plain-HTTP port)';
+}
+
+export interface TransportCall {
+  kind: 'http' | 'exec';
+  pod: string;
+  stmt: string;
+  args: unknown[];
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new Error('aborted');
+}
+
+/** The curl command line as parsed by the fake: what the options say, or the usage error curl prints. */
+export interface CurlRequest {
+  url: string;
+  method: string;
+  headers: string[];
+  /** `--data-binary @-`: the body is stdin. */
+  bodyFromStdin: boolean;
+  writeOut: string | null;
+  maxTimeSeconds: number | null;
+  insecure: boolean;
+  silent: boolean;
+  showError: boolean;
+}
+
+/** Parse curl's argv (the options the exec adapter may send); an unknown option is curl's exit 2. */
+export function parseCurlArgv(argv: string[]): CurlRequest | { exitCode: number; stderr: string } {
+  if (argv[0] !== 'curl') return { exitCode: 127, stderr: `sh: ${argv[0] ?? ''}: not found` };
+  const req: CurlRequest = {
+    url: '',
+    method: 'GET',
+    headers: [],
+    bodyFromStdin: false,
+    writeOut: null,
+    maxTimeSeconds: null,
+    insecure: false,
+    silent: false,
+    showError: false,
+  };
+  const value = (i: number, opt: string): string | { exitCode: number; stderr: string } =>
+    argv[i] ?? { exitCode: 2, stderr: `curl: option ${opt}: requires parameter` };
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('-')) {
+      req.url = a;
+      continue;
+    }
+    if (/^-[sSk]+$/.test(a)) {
+      if (a.includes('s')) req.silent = true;
+      if (a.includes('S')) req.showError = true;
+      if (a.includes('k')) req.insecure = true;
+      continue;
+    }
+    if (a === '--insecure') {
+      req.insecure = true;
+      continue;
+    }
+    if (!['--max-time', '-m', '-X', '--request', '-H', '--header', '--data-binary', '-w', '--write-out'].includes(a))
+      return { exitCode: 2, stderr: `curl: option ${a}: is unknown` };
+    const v = value(++i, a);
+    if (typeof v !== 'string') return v;
+    if (a === '--max-time' || a === '-m') {
+      const n = Number(v);
+      if (!Number.isFinite(n))
+        return { exitCode: 2, stderr: `curl: option ${a}: expected a proper numerical parameter` };
+      req.maxTimeSeconds = n;
+    } else if (a === '-X' || a === '--request') req.method = v;
+    else if (a === '-H' || a === '--header') req.headers.push(v);
+    else if (a === '--data-binary') {
+      if (v !== '@-')
+        return { exitCode: 26, stderr: `curl: (26) Failed to open/read local data from file/application` };
+      req.bodyFromStdin = true;
+      if (req.method === 'GET') req.method = 'POST';
+    } else req.writeOut = v;
+  }
+  if (!req.url) return { exitCode: 2, stderr: 'curl: no URL specified' };
+  return req;
+}
+
+/** `-w` with curl's variables and backslash escapes expanded. */
+function writeOut(format: string | null, status: number): string {
+  if (format === null) return '';
+  return format.replace(/\\n/g, '\n').replace(/%\{http_code\}/g, String(status).padStart(3, '0'));
+}
+
+/**
+ * The fake curl in a CrateDB container: POSTs stdin to the local node as `crate` (trusted from localhost) and prints
+ * what curl prints. Connection failures are curl's exit codes: 7 (nothing listening), 52/35 (the other scheme), 60 (a
+ * self-signed certificate without -k), 28 (--max-time passed).
+ */
+export async function fakeCurl(
+  call: ExecCall,
+  crate: FakeCrateCluster,
+  clock: Clock,
+  node: () => { name: string; state: string } | undefined,
+): Promise<ExecResult> {
+  const req = parseCurlArgv(call.command);
+  if ('exitCode' in req) return { exitCode: req.exitCode, stdout: '', stderr: req.stderr };
+  const fail = (exitCode: number, message: string): ExecResult => ({
+    exitCode,
+    stdout: '',
+    stderr: req.showError || !req.silent ? `curl: (${exitCode}) ${message}` : '',
+  });
+  const m = /^(https?):\/\/(localhost|127\.0\.0\.1):(\d+)(\/.*)?$/.exec(req.url);
+  if (!m) return fail(6, `Could not resolve host: ${req.url}`);
+  const scheme = m[1] as 'http' | 'https';
+  const local = node();
+  if (Number(m[3]) !== 4200 || !local || local.state === 'down')
+    return fail(7, `Failed to connect to localhost port ${m[3]} after 0 ms: Couldn't connect to server`);
+  const mismatch = schemeMismatch(scheme, crate.options.httpScheme);
+  if (mismatch) return fail(scheme === 'http' ? 52 : 35, mismatch);
+  if (scheme === 'https' && !req.insecure)
+    return fail(60, 'SSL certificate problem: self-signed certificate in certificate chain');
+  if (m[4] !== '/_sql' || req.method !== 'POST' || !req.bodyFromStdin) {
+    return {
+      exitCode: 0,
+      stdout: `{"error":{"message":"not found","code":4040}}${writeOut(req.writeOut, 404)}`,
+      stderr: '',
+    };
+  }
+  let body: { stmt?: unknown; args?: unknown[] };
+  try {
+    body = JSON.parse(call.stdin ?? '') as typeof body;
+  } catch {
+    const text = JSON.stringify({ error: { message: 'Failed to parse source', code: 4000 } });
+    return { exitCode: 0, stdout: `${text}${writeOut(req.writeOut, 400)}`, stderr: '' };
+  }
+  const answer = (async (): Promise<ExecResult> => {
+    try {
+      const res = await crate.query(
+        local.name,
+        { user: 'crate', password: null },
+        'exec',
+        String(body.stmt),
+        body.args ?? [],
+      );
+      return { exitCode: 0, stdout: `${JSON.stringify(res)}${writeOut(req.writeOut, 200)}`, stderr: '' };
+    } catch (err) {
+      if (err instanceof CrateSqlError) {
+        const text =
+          err.code === null ? err.message : JSON.stringify({ error: { message: err.message, code: err.code } });
+        return { exitCode: 0, stdout: `${text}${writeOut(req.writeOut, err.httpStatus)}`, stderr: '' };
+      }
+      if (err instanceof SqlConnectionError) return fail(52, 'Empty reply from server');
+      throw err;
+    }
+  })();
+  if (req.maxTimeSeconds === null) return answer;
+  const ac = new AbortController();
+  const limitMs = req.maxTimeSeconds * 1000;
+  const timedOut = clock.delay(limitMs, ac.signal).then(
+    () => fail(28, `Operation timed out after ${limitMs} milliseconds with 0 bytes received`),
+    () => new Promise<never>(() => {}),
+  );
+  try {
+    return await Promise.race([answer, timedOut]);
+  } finally {
+    ac.abort();
+  }
+}
+
+export class FakeSqlFactory implements SqlTransportFactory {
+  readonly calls: TransportCall[] = [];
+
+  constructor(
+    private readonly kube: FakeKube,
+    private readonly crate: FakeCrateCluster,
+  ) {}
+
+  /** The exec handler to install as kube.hooks.exec: the container's curl, answering from the pod's node. */
+  readonly execHandler = (call: ExecCall): Promise<ExecResult> =>
+    fakeCurl(call, this.crate, this.kube.clock, () => this.crate.nodeByHostname(call.pod));
+
+  http(namespace: string, pod: PodInfo, endpoint: SqlEndpoint): SqlTransport {
+    const user = endpoint.credentials?.username ?? 'crate';
+    return {
+      description: `${endpoint.scheme}://${pod.podIP ?? pod.name}:${endpoint.port} as ${user}`,
+      query: async (stmt, args = [], opts) => {
+        if (opts?.signal?.aborted) throw abortError(opts.signal);
+        this.calls.push({ kind: 'http', pod: pod.name, stmt, args });
+        const current = await this.kube.getPod(namespace, pod.name);
+        const running = current?.status?.containerStatuses?.find((c) => c.name === pod.containerName)?.state?.running;
+        if (!current || !running)
+          throw new SqlConnectionError(`connect ECONNREFUSED ${pod.podIP ?? pod.name}:${endpoint.port}`);
+        const node = this.crate.nodeByHostname(pod.name);
+        if (!node) throw new SqlConnectionError(`connect ECONNREFUSED ${pod.podIP ?? pod.name}:${endpoint.port}`);
+        const mismatch = schemeMismatch(endpoint.scheme, this.crate.options.httpScheme);
+        if (mismatch)
+          throw new SqlConnectionError(`${endpoint.scheme}://${pod.podIP ?? pod.name}:${endpoint.port}: ${mismatch}`);
+        const password = endpoint.credentials
+          ? await this.kube.readSecret(namespace, endpoint.credentials.secretName, endpoint.credentials.passwordKey)
+          : null;
+        return this.crate.query(node.name, { user, password }, 'http', stmt, args);
+      },
+    };
+  }
+
+  /** The real exec adapter (as shared/adapters/sql-factory.ts builds it) over the fake kube's exec. */
+  exec(namespace: string, pod: PodInfo, endpoint: SqlEndpoint): SqlTransport {
+    const real = createExecSqlTransport({
+      kube: this.kube,
+      namespace,
+      pod: pod.name,
+      container: pod.containerName,
+      scheme: endpoint.scheme,
+      port: endpoint.port,
+    });
+    return {
+      description: real.description,
+      query: (stmt, args, opts) => {
+        if (opts?.signal?.aborted) return Promise.reject(abortError(opts.signal));
+        this.calls.push({ kind: 'exec', pod: pod.name, stmt, args: args ?? [] });
+        return real.query(stmt, args, opts);
+      },
+    };
+  }
+}

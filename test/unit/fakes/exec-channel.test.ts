@@ -1,0 +1,109 @@
+// World SQL over exec runs the real exec adapter (shared/adapters/sql-exec.ts) against a fake curl in the container:
+// the fake reads the adapter's own argv and stdin and answers as curl does, so the adapter's parsing is what the
+// World tests exercise.
+import { afterEach, describe, expect, it } from 'vitest';
+import { curlCommand } from '../../../shared/adapters/sql-exec.js';
+import { CrateSqlError, SqlConnectionError } from '../../../shared/errors.js';
+import type { FakeCrateCluster } from '../../support/fakes/crate.js';
+import { fakeCurl, parseCurlArgv } from '../../support/fakes/sql.js';
+import { createWorld, type World } from '../../support/fakes/world.js';
+import { VirtualClock } from '../../support/virtual-clock.js';
+
+let world: World | undefined;
+afterEach(() => world?.close());
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the query to fail');
+}
+
+describe('World exec SQL: the real adapter over a fake exec channel', () => {
+  it('the container receives the adapter curl argv and the statement on stdin; the answer is parsed', async () => {
+    world = await createWorld({ replicas: 2 });
+    const pod = world.clusterModel().pods[1]!;
+    const t = world.sql.exec(world.namespace, pod, world.endpoint());
+    const stmt = `SELECT count(*) FROM sys.shards WHERE node['name'] = ?`;
+    const res = await t.query(stmt, ['data-hot-1']);
+    expect(res.cols).toEqual(['count(*)']);
+    expect(res.rows).toEqual([[world.crate.shards.filter((s) => s.node === 'data-hot-1').length]]);
+    expect(res.rowcount).toBe(1);
+    const call = world.kube.execs.at(-1)!;
+    expect(call).toMatchObject({ namespace: 'crate', pod: pod.name, container: 'crate' });
+    expect(call.command).toEqual(curlCommand('http://localhost:4200/_sql', 30, false));
+    expect(JSON.parse(call.stdin!)).toEqual({ stmt, args: ['data-hot-1'] });
+    expect(t.description).toBe(`exec crate/${pod.name}:crate http://localhost:4200 as crate`);
+  });
+
+  it('a CrateDB error comes back as the adapter reads it: status, code, message', async () => {
+    world = await createWorld({ replicas: 2 });
+    const t = world.sql.exec(world.namespace, world.clusterModel().pods[0]!, world.endpoint());
+    const err = await rejection(t.query('SELEC 1'));
+    expect(err).toBeInstanceOf(CrateSqlError);
+    expect(err).toMatchObject({ httpStatus: 400, code: 4000 });
+  });
+
+  it('a stopped node is curl exit 7, which the adapter reports as unreachable', async () => {
+    world = await createWorld({ replicas: 2 });
+    const pod = world.clusterModel().pods[0]!;
+    world.crate.stopNode(world.nodeName(pod.name));
+    const err = await rejection(world.sql.exec(world.namespace, pod, world.endpoint()).query('SELECT 1'));
+    expect(err).toBeInstanceOf(SqlConnectionError);
+    expect(String((err as Error).message)).toMatch(
+      /^cannot reach CrateDB at http:\/\/localhost:4200 in pod crate\/crate-0 .*curl: \(7\)/,
+    );
+  });
+
+  it('https: the adapter sends -k and reaches an https node; plain http to it is curl exit 52', async () => {
+    world = await createWorld({ replicas: 2, crate: { httpScheme: 'https' } });
+    const pod = world.clusterModel().pods[0]!;
+    const https = world.sql.exec(world.namespace, pod, { ...world.endpoint(), scheme: 'https' });
+    expect((await https.query('SELECT 1')).rows).toEqual([[1]]);
+    expect(world.kube.execs.at(-1)!.command).toContain('-k');
+    const err = await rejection(world.sql.exec(world.namespace, pod, world.endpoint()).query('SELECT 1'));
+    expect(String((err as Error).message)).toMatch(/connection to CrateDB .* dropped .*curl: \(52\)/);
+  });
+});
+
+describe('the fake curl', () => {
+  const stdin = JSON.stringify({ stmt: 'SELECT 1' });
+  const call = (command: string[]) => ({ namespace: 'ns', pod: 'p', container: 'crate', command, stdin });
+  const hanging = {
+    query: () => new Promise(() => {}),
+    options: { httpScheme: 'http' },
+  } as unknown as FakeCrateCluster;
+
+  it('parses the options the adapter sends; an unknown option is exit 2', () => {
+    expect(parseCurlArgv(curlCommand('https://localhost:4200/_sql', 7, true))).toMatchObject({
+      url: 'https://localhost:4200/_sql',
+      method: 'POST',
+      bodyFromStdin: true,
+      writeOut: '\n%{http_code}',
+      maxTimeSeconds: 7,
+      insecure: true,
+    });
+    expect(parseCurlArgv(['curl', '--frobnicate', 'http://localhost:4200/_sql'])).toEqual({
+      exitCode: 2,
+      stderr: 'curl: option --frobnicate: is unknown',
+    });
+  });
+
+  it('--max-time passed is exit 28 (the adapter: a timed-out connection error)', async () => {
+    const clock = new VirtualClock();
+    const res = await clock.run(
+      fakeCurl(call(curlCommand('http://localhost:4200/_sql', 5, false)), hanging, clock, () => ({
+        name: 'n',
+        state: 'up',
+      })),
+    );
+    expect(res).toEqual({
+      exitCode: 28,
+      stdout: '',
+      stderr: 'curl: (28) Operation timed out after 5000 milliseconds with 0 bytes received',
+    });
+    expect(clock.now() - Date.parse('2026-01-01T00:00:00Z')).toBe(5000);
+  });
+});
