@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { STATEFULSET_POD_SELECTOR, selectorMatches, withPodCache } from '../../../shared/adapters/pod-cache.js';
 import { watchPodsLoop, type PodsWatchSource } from '../../../shared/adapters/pod-watch.js';
 import type { KubernetesPort, PodsEvent } from '../../../shared/ports.js';
-import { FakeKube } from '../fakes/kube.js';
+import { FakeKube } from '../../support/fakes/kube.js';
 
 const ns = 'crate';
 

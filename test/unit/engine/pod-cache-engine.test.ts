@@ -7,7 +7,7 @@ import { rollingRestart } from '../../../shared/rolling.js';
 import { decommissionPod } from '../../../shared/decommission.js';
 import { leaseName } from '../../../shared/lease.js';
 import type { KubernetesPort } from '../../../shared/ports.js';
-import type { World } from '../fakes/world.js';
+import type { World } from '../../support/fakes/world.js';
 import { fastGate, world } from './helpers.js';
 
 const ALLOC = 'cluster.routing.allocation.enable';
