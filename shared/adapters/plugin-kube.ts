@@ -208,8 +208,13 @@ async function observeJobWithWatches(
   let job: V1Job | null = null;
   const pods = new Map<string, V1Pod>();
   const controllers: AbortController[] = [];
+  // No snapshot before both first lists answered: a snapshot from the pod list alone would say `job: null`, which
+  // a follower reads as "the Job was deleted" (seen in the contract test on the test cluster, when the pod list
+  // answered first).
+  let jobListed = false;
+  let podsListed = false;
   const emit = () => {
-    if (!stopped) onChange({ job, pods: [...pods.values()] });
+    if (!stopped && jobListed && podsListed) onChange({ job, pods: [...pods.values()] });
   };
   const watch = new Watch(kc);
 
@@ -226,6 +231,7 @@ async function observeJobWithWatches(
         `metadata.name=${jobName}`,
       );
       job = list.items[0] ?? null;
+      jobListed = true;
       emit();
       const ctl = await watch.watch(
         `/apis/batch/v1/namespaces/${namespace}/jobs`,
@@ -262,6 +268,7 @@ async function observeJobWithWatches(
       );
       pods.clear();
       for (const p of list.items) pods.set(p.metadata?.name ?? '', p);
+      podsListed = true;
       emit();
       const ctl = await watch.watch(
         `/api/v1/namespaces/${namespace}/pods`,
