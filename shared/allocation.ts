@@ -3,8 +3,9 @@
 import { SQL } from './cluster-sql.js';
 import { refuseControllerRoll } from './controller-roll.js';
 import { emitEvent, EventReason } from './events.js';
-import { messageOf } from './errors.js';
+import { anyFailure, messageOf } from './errors.js';
 import type { OperationContext } from './operation.js';
+import { cleanupPause, retry } from './retry.js';
 import {
   LABEL_ROUTING_OWNER,
   isOwnRoutingOwner,
@@ -71,15 +72,15 @@ export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
     return false;
   }
   let lastError = '';
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      await ctx.clusterSql.query(SQL.resetAllocation, [], { timeoutMs: 30_000 });
-      ctx.allocation.value = null;
-      break;
-    } catch (err) {
-      lastError = messageOf(err);
-      await deps.clock.delay(Math.max(100, deps.pollIntervalMs ?? 1000)).catch(() => {});
-    }
+  try {
+    await retry(() => ctx.clusterSql.query(SQL.resetAllocation, [], { timeoutMs: 30_000 }), {
+      attempts: 5,
+      retryable: anyFailure,
+      beforeRetry: () => cleanupPause(deps),
+    });
+    ctx.allocation.value = null;
+  } catch (err) {
+    lastError = messageOf(err);
   }
   if (ctx.allocation.value) {
     deps.log.error(

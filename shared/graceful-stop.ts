@@ -1,9 +1,10 @@
 // cluster.graceful_stop.* as one operation changes them: read (and recorded in the Lease) before the first SET, restored
 // on every exit path (RESET when the value was CrateDB's default, else SET TRANSIENT back).
 import { SQL } from './cluster-sql.js';
-import { OperationFailedError, messageOf } from './errors.js';
+import { OperationFailedError, anyFailure, messageOf } from './errors.js';
 import type { GracefulStopValues } from './lease.js';
 import type { OperationContext } from './operation.js';
+import { cleanupPause, retry } from './retry.js';
 
 /** CrateDB's defaults of cluster.graceful_stop.timeout, .force and .min_availability. */
 export const GRACEFUL_STOP_DEFAULTS = { timeout: '2h', force: false, minAvailability: 'PRIMARIES' } as const;
@@ -113,14 +114,15 @@ export async function restoreGracefulStop(ctx: OperationContext): Promise<boolea
       const stmt = restoreStatement(leaf, before);
       let lastError = '';
       let ok = false;
-      for (let attempt = 0; attempt < 3 && !ok; attempt++) {
-        try {
-          await ctx.clusterSql.query(stmt, [], { timeoutMs: 30_000 });
-          ok = true;
-        } catch (err) {
-          lastError = messageOf(err);
-          if (attempt < 2) await deps.clock.delay(Math.max(100, deps.pollIntervalMs ?? 1000)).catch(() => {});
-        }
+      try {
+        await retry(() => ctx.clusterSql.query(stmt, [], { timeoutMs: 30_000 }), {
+          attempts: 3,
+          retryable: anyFailure,
+          beforeRetry: () => cleanupPause(deps),
+        });
+        ok = true;
+      } catch (err) {
+        lastError = messageOf(err);
       }
       if (ok) {
         deps.log.info(
