@@ -132,6 +132,9 @@ class Collector {
   }
 }
 
+/** A watch event's object as a typed V1Pod (client-node's own deserializer). */
+const toPod = (object: unknown): V1Pod => ObjectSerializer.deserialize(object, 'V1Pod', '') as V1Pod;
+
 class ClientNodeKubernetesPort implements KubernetesPort {
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
@@ -181,20 +184,8 @@ class ClientNodeKubernetesPort implements KubernetesPort {
         return { pod: list.items[0] ?? null, resourceVersion: list.metadata?.resourceVersion ?? '' };
       },
       watch: (resourceVersion, onEvent, onDone) =>
-        this.watcher.watch(
-          `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
-          {
-            fieldSelector,
-            resourceVersion: resourceVersion || undefined,
-            allowWatchBookmarks: true,
-            // Below client-node's 30 s idle timer, so a quiet watch ends cleanly and resumes.
-            timeoutSeconds: 20 + Math.floor(Math.random() * 8),
-          },
-          (type, object) => onEvent(type, object),
-          onDone,
-        ),
+        this.podWatch(namespace, { fieldSelector }, resourceVersion, onEvent, onDone),
     };
-    const toPod = (object: unknown): V1Pod => ObjectSerializer.deserialize(object, 'V1Pod', '') as V1Pod;
     return watchPodLoop(source, handler, this.options.watch, toPod);
   }
 
@@ -207,21 +198,29 @@ class ClientNodeKubernetesPort implements KubernetesPort {
         );
         return { pods: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
       },
-      watch: (resourceVersion, onEvent, onDone) =>
-        this.watcher.watch(
-          `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
-          {
-            ...selector,
-            resourceVersion: resourceVersion || undefined,
-            allowWatchBookmarks: true,
-            timeoutSeconds: 20 + Math.floor(Math.random() * 8),
-          },
-          (type, object) => onEvent(type, object),
-          onDone,
-        ),
+      watch: (resourceVersion, onEvent, onDone) => this.podWatch(namespace, selector, resourceVersion, onEvent, onDone),
     };
-    const toPod = (object: unknown): V1Pod => ObjectSerializer.deserialize(object, 'V1Pod', '') as V1Pod;
     return watchPodsLoop(source, handler, this.options.watch, toPod);
+  }
+
+  /** One WATCH of pods (by field or label selector) from `resourceVersion`, for the loops of pod-watch.ts. */
+  private podWatch(
+    namespace: string,
+    selector: { fieldSelector?: string; labelSelector?: string },
+    ...[resourceVersion, onEvent, onDone]: Parameters<PodWatchSource['watch']>
+  ): ReturnType<PodWatchSource['watch']> {
+    return this.watcher.watch(
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+      {
+        ...selector,
+        resourceVersion: resourceVersion || undefined,
+        allowWatchBookmarks: true,
+        // Below client-node's 30 s idle timer, so a quiet watch ends cleanly and resumes.
+        timeoutSeconds: 20 + Math.floor(Math.random() * 8),
+      },
+      (type, object) => onEvent(type, object),
+      onDone,
+    );
   }
 
   async deletePod(namespace: string, name: string, opts: { gracePeriodSeconds: number; uid: string }): Promise<void> {
