@@ -12,15 +12,7 @@ import {
   SqlConnectionError,
   messageOf,
 } from './errors.js';
-import {
-  closeOperation,
-  newOperationId,
-  openOperation,
-  setScope,
-  withCloseOutcome,
-  type CloseOutcome,
-  type OperationContext,
-} from './operation.js';
+import { inSinglePodOperation, newOperationId, setScope, type OperationContext } from './operation.js';
 import { restrictAllocation } from './allocation.js';
 import { failureOf, isBug } from './failure.js';
 import { rememberGracefulStop } from './graceful-stop.js';
@@ -976,13 +968,12 @@ export async function decommissionPod(deps: EngineDeps, rawInput: DecommissionIn
   const input = DecommissionInput.parse(rawInput);
   const started = deps.clock.now();
   const operationId = input.operationId ?? newOperationId('decommission', input.podName, started);
-  let ctx: OperationContext;
-  try {
-    ctx = await openOperation(deps, input.cluster, { operationId, dryRun: input.dryRun });
-  } catch (err) {
-    const f = failureOf(err);
-    deps.log.error(f.error);
-    return {
+  return inSinglePodOperation(
+    deps,
+    input.cluster,
+    { operationId, dryRun: input.dryRun },
+    `Decommission of pod ${input.podName}`,
+    (f) => ({
       ...baseResult(
         input.podName,
         input.namespace,
@@ -993,18 +984,9 @@ export async function decommissionPod(deps: EngineDeps, rawInput: DecommissionIn
       ),
       ...f,
       completedAt: new Date(deps.clock.now()).toISOString(),
-    };
-  }
-  let result: DecommissionResult;
-  let closed: CloseOutcome;
-  try {
-    result = await decommissionInOperation(ctx, input, started);
-  } finally {
-    closed = await closeOperation(ctx);
-  }
-  // A RESET or graceful_stop restore that failed makes the operation a failure (exit 1), as for rollingRestart.
-  if (closed.problem) deps.log.error(`Decommission of pod ${input.podName}: ${closed.problem}`);
-  return withCloseOutcome(result, closed);
+    }),
+    (ctx) => decommissionInOperation(ctx, input, started),
+  );
 }
 
 async function decommissionInOperation(

@@ -10,6 +10,7 @@ import type { EngineDeps } from './ports.js';
 import type { CrateDBCluster } from './schemas.js';
 
 import { resetAllocation } from './allocation.js';
+import { failureOf, type Failure } from './failure.js';
 import { describeGracefulStop, restoreGracefulStop } from './graceful-stop.js';
 import { restoreMinAvailabilityLabels } from './relocation-run.js';
 import { LABEL_ROUTING_OWNER, refuseForeignRoutingOwner } from './routing-owner.js';
@@ -205,4 +206,36 @@ export function withCloseOutcome<
     error: r.error ? `${r.error}; ${outcome.problem}` : outcome.problem,
     errorKind: r.errorKind ?? 'failed',
   };
+}
+
+/**
+ * A single-pod operation at top level (decommission, restart): open it (the lock), run `body`, close it on every
+ * exit. A failure to open is `openFailed`'s result; what closing left behind (logged as `what`: problem) makes the
+ * result a failure (exit 1), as for rollingRestart.
+ */
+export async function inSinglePodOperation<R extends Parameters<typeof withCloseOutcome>[0]>(
+  deps: EngineDeps,
+  cluster: CrateDBCluster,
+  opts: { operationId: string; dryRun: boolean },
+  what: string,
+  openFailed: (f: Failure) => R,
+  body: (ctx: OperationContext) => Promise<R>,
+): Promise<R> {
+  let ctx: OperationContext;
+  try {
+    ctx = await openOperation(deps, cluster, opts);
+  } catch (err) {
+    const f = failureOf(err);
+    deps.log.error(f.error);
+    return openFailed(f);
+  }
+  let result: R;
+  let closed: CloseOutcome;
+  try {
+    result = await body(ctx);
+  } finally {
+    closed = await closeOperation(ctx);
+  }
+  if (closed.problem) deps.log.error(`${what}: ${closed.problem}`);
+  return withCloseOutcome(result, closed);
 }

@@ -8,12 +8,9 @@ import { messageOf } from './errors.js';
 import {
   LABEL_ROUTING_OWNER,
   clearScope,
-  closeOperation,
+  inSinglePodOperation,
   newOperationId,
-  openOperation,
   setScope,
-  withCloseOutcome,
-  type CloseOutcome,
   type OperationContext,
 } from './operation.js';
 import { resetAllocation } from './allocation.js';
@@ -215,28 +212,18 @@ export async function restartPod(deps: EngineDeps, rawInput: PodRestartInput): P
   const input = PodRestartInput.parse(rawInput);
   const started = deps.clock.now();
   const operationId = input.operationId ?? newOperationId('restart', input.podName, started);
-  let ctx: OperationContext;
-  try {
-    ctx = await openOperation(deps, input.cluster, { operationId, dryRun: input.dryRun });
-  } catch (err) {
-    const f = failureOf(err);
-    deps.log.error(f.error);
-    return {
+  return inSinglePodOperation(
+    deps,
+    input.cluster,
+    { operationId, dryRun: input.dryRun },
+    `Restart of pod ${input.podName}`,
+    (f) => ({
       ...emptyResult(input.podName, input.namespace, started),
       ...f,
       completedAt: new Date(deps.clock.now()).toISOString(),
-    };
-  }
-  let result: PodRestartResult;
-  let closed: CloseOutcome;
-  try {
-    result = await restartInOperation(ctx, input, started);
-  } finally {
-    closed = await closeOperation(ctx);
-  }
-  // A RESET or graceful_stop restore that failed makes the operation a failure (exit 1), as for rollingRestart.
-  if (closed.problem) deps.log.error(`Restart of pod ${input.podName}: ${closed.problem}`);
-  return withCloseOutcome(result, closed);
+    }),
+    (ctx) => restartInOperation(ctx, input, started),
+  );
 }
 
 async function restartInOperation(
