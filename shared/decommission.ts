@@ -14,6 +14,7 @@ import {
 } from './errors.js';
 import { inSinglePodOperation, newOperationId, setScope, type OperationContext } from './operation.js';
 import { restrictAllocation } from './allocation.js';
+import { unlistedPodInfo } from './discovery.js';
 import { failureOf, isBug } from './failure.js';
 import { rememberGracefulStop } from './graceful-stop.js';
 import type { EngineDeps, SqlTransport } from './ports.js';
@@ -77,22 +78,12 @@ export async function resolvePod(ctx: OperationContext, podName: string): Promis
   const sts = cluster.statefulSets.find((s) => s.name === (known?.statefulSetName ?? ownerName));
   if (!sts)
     throw new BadInputError(`Pod ${cluster.namespace}/${podName} is not part of CrateDB cluster ${cluster.name}`);
-  const base: PodInfo = known ?? {
-    name: podName,
-    uid: pod.metadata?.uid ?? '',
-    statefulSetName: sts.name,
-    ordinal: Number(podName.slice(podName.lastIndexOf('-') + 1)) || 0,
-    nodeName: null,
-    nodeId: null,
-    podIP: null,
-    ready: false,
-    phase: null,
-    restartCount: 0,
-    containerName: sts.detection.containerName ?? 'crate',
-    isMaster: false,
-    masterEligible: true,
-    deleting: false,
-  };
+  const base: PodInfo =
+    known ??
+    unlistedPodInfo(sts, podName, Number(podName.slice(podName.lastIndexOf('-') + 1)) || 0, {
+      uid: pod.metadata?.uid ?? '',
+      masterEligible: true,
+    });
   if (!known) cluster.pods.push(base);
   // The pod's own spec decides the strategy (issue 8 item 3): under OnDelete it may predate the template.
   return { pod, info: livePodInfo(pod, base), sts: podStrategyOf(sts, pod, deps.log) };

@@ -71,6 +71,34 @@ export function podInfoOf(pod: V1Pod, sts: V1StatefulSet, container: V1Container
   return livePodInfo(pod, base);
 }
 
+/**
+ * A PodInfo of a pod of `sts` that discovery did not list (not there yet, or not found by the selector): not ready, no
+ * node known; `known` fills in what the caller knows (uid, node name, master eligibility).
+ */
+export function unlistedPodInfo(
+  sts: StatefulSetInfo,
+  name: string,
+  ordinal: number,
+  known: Partial<Pick<PodInfo, 'uid' | 'nodeName' | 'masterEligible'>> = {},
+): PodInfo {
+  return {
+    name,
+    uid: '',
+    statefulSetName: sts.name,
+    ordinal,
+    nodeName: null,
+    nodeId: null,
+    podIP: null,
+    ready: false,
+    phase: null,
+    restartCount: 0,
+    containerName: sts.detection.containerName ?? 'crate',
+    isMaster: false,
+    deleting: false,
+    ...known,
+  };
+}
+
 /** The SQL endpoint a cluster's pods serve: scheme from the container (http when it cannot tell), crate-operator credentials. */
 function endpointOf(
   container: V1Container | null,

@@ -12,6 +12,7 @@ import {
   type CloseOutcome,
   type OperationContext,
 } from './operation.js';
+import { unlistedPodInfo } from './discovery.js';
 import { failureOf } from './failure.js';
 import { checkClusterHealth } from './health.js';
 import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName, parseProgress } from './lease.js';
@@ -208,21 +209,7 @@ function adoptInProgressPod(ctx: OperationContext, input: ParsedInput, podName: 
   deps.log.info(
     `Resuming: pod ${podName}, which the earlier run had in progress, is not there yet (deleted, being re-created); it goes first and is waited for`,
   );
-  cluster.pods.push({
-    name: podName,
-    uid: '',
-    statefulSetName: sts.name,
-    ordinal,
-    nodeName,
-    nodeId: null,
-    podIP: null,
-    ready: false,
-    phase: null,
-    restartCount: 0,
-    containerName: sts.detection.containerName ?? 'crate',
-    isMaster: false,
-    deleting: false,
-  });
+  cluster.pods.push(unlistedPodInfo(sts, podName, ordinal, { nodeName }));
 }
 
 type Outcome = { success: boolean; error?: string; errorKind?: RollingRestartResult['errorKind'] };
