@@ -50,6 +50,17 @@ export function redactFields(value: unknown, depth = 0): unknown {
   return value;
 }
 
+/** A Logger whose debug/info/warn/error all go to `log`. */
+export function loggerOf(log: Logger['log']): Logger {
+  return {
+    log,
+    debug: (m, f) => log('debug', m, f),
+    info: (m, f) => log('info', m, f),
+    warn: (m, f) => log('warn', m, f),
+    error: (m, f) => log('error', m, f),
+  };
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const format = options.format ?? 'text';
   const min = ORDER[options.level ?? 'info'];
@@ -66,13 +77,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     }
     write(`${level.toUpperCase()}: ${msg}`);
   };
-  return {
-    log,
-    debug: (m, f) => log('debug', m, f),
-    info: (m, f) => log('info', m, f),
-    warn: (m, f) => log('warn', m, f),
-    error: (m, f) => log('error', m, f),
-  };
+  return loggerOf(log);
 }
 
 /**
@@ -83,11 +88,5 @@ export function withFields(base: Logger, fields: LogFields | (() => LogFields)):
   const current = typeof fields === 'function' ? fields : () => fields;
   const log = (level: LogLevel, message: string, extra?: LogFields) =>
     base.log(level, message, { ...current(), ...extra });
-  return {
-    log,
-    debug: (m, f) => log('debug', m, f),
-    info: (m, f) => log('info', m, f),
-    warn: (m, f) => log('warn', m, f),
-    error: (m, f) => log('error', m, f),
-  };
+  return loggerOf(log);
 }

@@ -3,6 +3,7 @@
 // watches deliver), and analyzeCluster (the cluster's name). Used by the runner and by the plugin's --local.
 import type { EngineDeps, KubernetesPort, Logger, LogLevel } from './ports.js';
 import type { CrateDBCluster } from './schemas.js';
+import { loggerOf } from './log.js';
 import { RunMetrics, type MetricOperation } from './metrics.js';
 import { DEFAULT_PUSH_JOB, MetricsPublisher, describeUrl, type Fetch } from './metrics-push.js';
 
@@ -22,13 +23,7 @@ export function tapLogger(
     }
     base.log(level, message, fields);
   };
-  return {
-    log,
-    debug: (m, f) => log('debug', m, f),
-    info: (m, f) => log('info', m, f),
-    warn: (m, f) => log('warn', m, f),
-    error: (m, f) => log('error', m, f),
-  };
+  return loggerOf(log);
 }
 
 /** The Kubernetes port with the engine's Events and watched pod states shown to the metrics first. */

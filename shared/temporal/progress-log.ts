@@ -1,7 +1,7 @@
 // The engine's progress stream as Temporal heartbeats: a Logger that writes the runner's JSON lines (to the
 // worker's own log too) and heartbeats the last lines with a sequence number on every line, plus a keep-alive
 // heartbeat every few seconds so that a long silent wait still heartbeats (and so receives cancellation).
-import { createLogger } from '../log.js';
+import { createLogger, withFields } from '../log.js';
 import type { Clock, Logger, LogLevel } from '../ports.js';
 import { HEARTBEAT_LINES, type ActivityProgress } from './contracts.js';
 
@@ -66,13 +66,7 @@ export function heartbeatLogger(opts: HeartbeatLoggerOptions): HeartbeatLogger {
     },
   });
   const extra = opts.fields ?? {};
-  const logger: Logger = {
-    log: (level, message, fields) => base.log(level, message, { ...extra, ...fields }),
-    debug: (m, f) => logger.log('debug', m, f),
-    info: (m, f) => logger.log('info', m, f),
-    warn: (m, f) => logger.log('warn', m, f),
-    error: (m, f) => logger.log('error', m, f),
-  };
+  const logger = withFields(base, extra);
   const stopTimer = new AbortController();
   const every = opts.keepAliveMs ?? 5000;
   void (async () => {
