@@ -9,6 +9,7 @@ import {
   parseDurationSeconds,
   validateNamespace,
 } from '../shared/task/index.js';
+import type { KubeConfigFlags } from '../shared/adapters/index.js';
 import { validateJsonPath } from './output.js';
 
 export const OutputFormat = z.enum(['text', 'json', 'yaml', 'wide', 'name', 'jsonpath']);
@@ -18,20 +19,12 @@ export type OutputFormat = z.infer<typeof OutputFormat>;
 export const TABLE_COMMANDS = ['jobs list', 'schedule list', 'plan', 'health'];
 export const ColorMode = z.enum(['auto', 'always', 'never']);
 
-/** What loadKubeConfig (shared/adapters) needs: kubectl's global flags. */
-export interface KubeConnectOptions {
-  kubeconfig?: string;
-  context?: string;
-  cluster?: string;
-  user?: string;
-  namespace?: string;
-  as?: string;
-  asGroups?: string[];
-  /** As kubectl takes it: "0" (no limit), "30s", "1m" or plain seconds. Validated here, parsed by loadKubeConfig. */
-  requestTimeout?: string;
-  insecureSkipTlsVerify?: boolean;
-  inCluster?: boolean;
-}
+/**
+ * What loadKubeConfig (shared/adapters) needs: kubectl's global flags (shared/adapters' KubeConfigFlags), with
+ * --request-timeout as kubectl takes it: "0" (no limit), "30s", "1m" or plain seconds. Validated here, parsed by
+ * loadKubeConfig.
+ */
+export type KubeConnectOptions = Omit<KubeConfigFlags, 'requestTimeout'> & { requestTimeout?: string };
 
 export interface GlobalOptions {
   connect: KubeConnectOptions;
