@@ -1,34 +1,14 @@
 // npm run docs:cli [-- --check]: writes the reference part of docs/cli.md (between its markers) from the command
 // definitions (via scripts/gen-cli-docs.ts); the hand-written prose outside the markers is kept as it is.
 // --check writes nothing and exits 1 when docs/cli.md differs from what the definitions generate.
-import { build } from 'esbuild';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { importTypeScript, root } from './import-ts.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const docPath = join(root, 'docs', 'cli.md');
 
-// Bundle the TypeScript generator next to node_modules so its packages resolve; import it; remove it.
-const tmp = join(root, 'node_modules', '.cache', `gen-cli-docs-${process.pid}.mjs`);
-await mkdir(dirname(tmp), { recursive: true });
-await build({
-  entryPoints: [join(root, 'scripts', 'gen-cli-docs.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  outfile: tmp,
-  logLevel: 'warning',
-});
-let gen;
-try {
-  gen = await import(pathToFileURL(tmp).href);
-} finally {
-  await rm(tmp, { force: true });
-}
+const gen = await importTypeScript('scripts/gen-cli-docs.ts');
 
 const current = await readFile(docPath, 'utf8');
 const next = gen.spliceReference(current, gen.cliReference());

@@ -1,34 +1,13 @@
 // npm run manifests [-- --check]: renders manifests/ from plugin/objects.ts (via scripts/gen-manifests.ts).
 // --check writes nothing and exits 1 when a committed file differs from what the builders produce.
-import { build } from 'esbuild';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { importTypeScript, root } from './import-ts.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const outDir = join(root, 'manifests');
 
-// Bundle the TypeScript generator next to node_modules so its packages resolve; import it; remove it.
-const tmp = join(root, 'node_modules', '.cache', `gen-manifests-${process.pid}.mjs`);
-await mkdir(dirname(tmp), { recursive: true });
-await build({
-  entryPoints: [join(root, 'scripts', 'gen-manifests.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  outfile: tmp,
-  logLevel: 'warning',
-});
-let files;
-try {
-  ({ manifestFiles: files } = await import(pathToFileURL(tmp).href));
-  files = files();
-} finally {
-  await rm(tmp, { force: true });
-}
+const files = (await importTypeScript('scripts/gen-manifests.ts')).manifestFiles();
 
 async function listYaml(dir) {
   const out = [];
