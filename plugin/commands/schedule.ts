@@ -1,5 +1,7 @@
 // `schedule create|update|delete|list`: scheduled rollouts as a CronJob.
+import type { V1CronJob } from '@kubernetes/client-node';
 import type { Argv } from 'yargs';
+import type { GlobalOptions } from '../options.js';
 import { printActions, printValue, table } from '../printers.js';
 import { age } from '../output.js';
 import { resolveTarget } from '../job-mode.js';
@@ -22,6 +24,27 @@ import { globals, str, type Args, type CommandEnv } from './common.js';
 import { monitoringHint } from '../monitoring-hint.js';
 
 const TARGET = 'statefulset/<name>, sts/<name>, cratedb/<name> or a StatefulSet name';
+
+/**
+ * Print what a CronJob write did: the line, and under --dry-run=server the object (on stdout, the line on stderr);
+ * true when it was a server dry run.
+ */
+function printScheduleWrite(
+  env: CommandEnv,
+  g: GlobalOptions,
+  dryRun: boolean,
+  line: string,
+  cron: V1CronJob,
+): boolean {
+  if (dryRun) {
+    env.ctx.stderr.write(`${line}\n`);
+    printObjects(env.ctx, g, cron);
+    return true;
+  }
+  if (g.output === 'text') env.ctx.stdout.write(`${line}\n`);
+  else printActions(env, g, [line], [cron]);
+  return false;
+}
 
 function scheduleFlags(y: Argv): Argv {
   return declareOperationOptions(
@@ -104,13 +127,7 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
       }
       const write = { dryRun: g.dryRunMode === 'server' };
       const line = await createSchedule(conn.kube, cron, write);
-      if (write.dryRun) {
-        env.ctx.stderr.write(`${line}\n`);
-        printObjects(env.ctx, g, cron);
-        return 0;
-      }
-      if (g.output === 'text') env.ctx.stdout.write(`${line}\n`);
-      else printActions(env, g, [line], [cron]);
+      if (printScheduleWrite(env, g, write.dryRun, line, cron)) return 0;
       env.ctx.stderr.write(monitoringHint({ pushgateway: task.options.metrics?.pushgateway, schedule: true }));
       return 0;
     });
@@ -160,13 +177,7 @@ export function declareSchedule(y: Argv, env: CommandEnv): Argv {
       }
       const write = { dryRun: g.dryRunMode === 'server' };
       const line = await applyScheduleUpdate(conn.kube, current, next, write);
-      if (write.dryRun) {
-        env.ctx.stderr.write(`${line}\n`);
-        printObjects(env.ctx, g, next);
-        return 0;
-      }
-      if (g.output === 'text') env.ctx.stdout.write(`${line}\n`);
-      else printActions(env, g, [line], [next]);
+      if (printScheduleWrite(env, g, write.dryRun, line, next)) return 0;
       return 0;
     });
   };
