@@ -14,14 +14,20 @@ export const ANNOTATION_PROGRESS = 'crate-decommission.crate.io/progress';
 export const DEFAULT_LEASE_SECONDS = 60;
 
 /** Where the pod in progress is; decides what a resumed run does with it. */
-export const ProgressStep = z.enum(['started', 'allocation-set', 'decommission-sent', 'deleting', 'deleted']);
+export const ProgressStep = z.enum(['started', 'decommission-sent', 'deleting', 'deleted']);
 export type ProgressStep = z.infer<typeof ProgressStep>;
+
+/**
+ * A step as a Lease may carry it: earlier versions declared an 'allocation-set' step (never written by the engine, and
+ * resumed exactly as 'started'), so a Lease that holds it still resumes its pod instead of dropping it.
+ */
+const StoredProgressStep = z.preprocess((v) => (v === 'allocation-set' ? 'started' : v), ProgressStep);
 
 export const PodProgress = z.object({
   pod: z.string(),
   oldUid: z.string(),
   nodeName: z.string().nullable(),
-  step: ProgressStep,
+  step: StoredProgressStep,
   /** Container restartCount right before the decommission was sent (manual). */
   restartCount: z.number().int().nonnegative().optional(),
   /** containerID of the running CrateDB container right before the decommission was sent (manual). */

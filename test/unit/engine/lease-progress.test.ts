@@ -57,6 +57,20 @@ describe('parseProgress', () => {
     });
   });
 
+  it("a current pod at the 'allocation-set' step (declared by earlier versions) resumes as 'started', not dropped", () => {
+    const text = JSON.stringify({
+      done: {},
+      current: { pod: 'crate-1', oldUid: 'uid-1', nodeName: 'crate-1', step: 'allocation-set' },
+      allocationSet: 'primaries',
+    });
+    expect(parseProgress(text, 'op-1').current).toEqual({
+      pod: 'crate-1',
+      oldUid: 'uid-1',
+      nodeName: 'crate-1',
+      step: 'started',
+    });
+  });
+
   it('the caller names whose progress it is; absent, not JSON or not an object is no progress', () => {
     expect(parseProgress(JSON.stringify({ operationId: 'someone-else', done: { a: 'b' } }), 'op-1')).toMatchObject({
       operationId: 'op-1',
