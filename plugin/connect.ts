@@ -53,7 +53,8 @@ export async function connectToCluster(opts: KubeConnectOptions): Promise<Connec
         signal,
         onError: (m) => log.warn(m),
       });
-      const factory = createSqlTransportFactory(kube);
+      // Exec sessions (one per pod) end with the run's signal, else after a minute idle.
+      const factory = createSqlTransportFactory(kube, { signal });
       // plan/health from here: HTTP where the pod answers, else exec (only reads, so a retry is harmless).
       const sql = opts.readOnly ? (await import('./read-only-sql.js')).readOnlySqlFactory(factory, log) : factory;
       return { kube, sql, clock: systemClock, log, signal, holderIdentity: identity };

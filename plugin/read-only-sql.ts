@@ -11,6 +11,7 @@ export const HTTP_PROBE_TIMEOUT_MS = 3000;
 export function readOnlySqlFactory(inner: SqlTransportFactory, log: Pick<Logger, 'info'>): SqlTransportFactory {
   return {
     exec: (namespace, pod, endpoint) => inner.exec(namespace, pod, endpoint),
+    close: () => inner.close?.(),
     http(namespace, pod, endpoint): SqlTransport {
       const http = inner.http(namespace, pod, endpoint);
       let exec: SqlTransport | null = null;

@@ -38,7 +38,14 @@ async function connect(opts: { namespace?: string }): Promise<RunnerConnection> 
     async engineDeps(log, signal) {
       // Pods are read from one shared watch of the namespace (shared/adapters/pod-cache.ts), not a GET each.
       const kube = withPodCache(createKubernetesPort(kc), { signal, onError: (m) => log.warn(m) });
-      return { kube, sql: createSqlTransportFactory(kube), clock: systemClock, log, signal, holderIdentity: holder };
+      return {
+        kube,
+        sql: createSqlTransportFactory(kube, { signal }),
+        clock: systemClock,
+        log,
+        signal,
+        holderIdentity: holder,
+      };
     },
   };
 }

@@ -22,6 +22,18 @@ export interface ExecResult {
   stderr: string;
 }
 
+/**
+ * One exec whose stdin stays open (pods/exec, one websocket): the owner writes to stdin, reads stdout/stderr through
+ * the handlers given to openExec, and must close() it. `done` settles exactly once and never rejects unhandled: the
+ * exit code, or a KubeApiError when the stream broke (or close() was called before the command exited).
+ */
+export interface ExecStream {
+  write(text: string): void;
+  /** End stdin and close the connection (idempotent); `done` settles. */
+  close(): void;
+  readonly done: Promise<number>;
+}
+
 export interface EventInput {
   /** The object the event is about. */
   involvedObject: { kind: 'Pod' | 'StatefulSet'; name: string; namespace: string; uid?: string; apiVersion?: string };
@@ -84,6 +96,18 @@ export interface KubernetesPort {
     opts?: { stdin?: string; timeoutMs?: number },
   ): Promise<ExecResult>;
 
+  /**
+   * Start a command with stdin kept open (one pods/exec for as long as it runs). Output chunks go to `io` as they
+   * arrive. The caller owns the stream and must close() it.
+   */
+  openExec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: string[],
+    io: { stdout(chunk: string): void; stderr(chunk: string): void },
+  ): ExecStream;
+
   getLease(namespace: string, name: string): Promise<V1Lease | null>;
   /** Create; KubeApiError 409 when it exists. */
   createLease(namespace: string, lease: V1Lease): Promise<V1Lease>;
@@ -115,6 +139,8 @@ export interface SqlTransportFactory {
   http(namespace: string, pod: PodInfo, endpoint: SqlEndpoint): SqlTransport;
   /** Exec into the pod's CrateDB container and POST to localhost:4200 as the `crate` superuser. */
   exec(namespace: string, pod: PodInfo, endpoint: SqlEndpoint): SqlTransport;
+  /** Close every long-lived connection (exec sessions); later statements open new ones. Optional. */
+  close?(): void;
 }
 
 export interface Clock {

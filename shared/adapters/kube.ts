@@ -1,6 +1,7 @@
 // The real KubernetesPort: @kubernetes/client-node calls, a self-healing pod watch, exec over websockets.
 import os from 'node:os';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import {
   AppsV1Api,
   CoordinationV1Api,
@@ -23,7 +24,15 @@ import {
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import type { WebSocketInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import { KubeApiError, messageOf } from '../errors.js';
-import type { EventInput, ExecResult, KubernetesPort, PodHandler, PodsHandler, StopWatch } from '../ports.js';
+import type {
+  EventInput,
+  ExecResult,
+  ExecStream,
+  KubernetesPort,
+  PodHandler,
+  PodsHandler,
+  StopWatch,
+} from '../ports.js';
 import { toKubeApiError } from './kube-errors.js';
 import {
   watchPodLoop,
@@ -363,6 +372,84 @@ class ClientNodeKubernetesPort implements KubernetesPort {
           (err: unknown) => finish(err),
         );
     });
+  }
+
+  openExec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: string[],
+    io: { stdout(chunk: string): void; stderr(chunk: string): void },
+  ): ExecStream {
+    const what = `exec session in pod ${namespace}/${pod} (container ${container})`;
+    // A multi-byte character may be split across websocket frames: decode per stream, not per chunk.
+    const sink = (fn: (chunk: string) => void): Writable => {
+      const decoder = new StringDecoder('utf8');
+      return new Writable({
+        write(chunk: Buffer | string, _enc, cb) {
+          const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+          if (text) fn(text);
+          cb();
+        },
+      });
+    };
+    const stdin = new PassThrough();
+    // client-node pipes stdin into the websocket; a broken socket shows in `done`, not as an 'error' event.
+    stdin.on('error', () => {});
+    let settled = false;
+    let status: V1Status | null = null;
+    let socket: {
+      close(): void;
+      terminate?: () => void;
+      on?: (e: string, fn: (...a: unknown[]) => void) => void;
+    } | null = null;
+    let resolveDone!: (code: number) => void;
+    let rejectDone!: (err: unknown) => void;
+    const done = new Promise<number>((resolve, reject) => {
+      resolveDone = resolve;
+      rejectDone = reject;
+    });
+    done.catch(() => {});
+    const finish = (err?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      stdin.destroy();
+      if (socket) {
+        if (socket.terminate) socket.terminate();
+        else socket.close();
+      }
+      if (err) return rejectDone(toKubeApiError(err, what));
+      if (!status) return rejectDone(new KubeApiError(0, 'ConnectionFailed', `${what}: closed without an exit status`));
+      try {
+        resolveDone(exitCodeFromStatus(status, what));
+      } catch (e) {
+        rejectDone(e);
+      }
+    };
+    this.execApi
+      .exec(namespace, pod, container, command, sink(io.stdout), sink(io.stderr), stdin, false, (s) => {
+        status = s;
+        setImmediate(() => finish());
+      })
+      .then(
+        (ws) => {
+          socket = ws as unknown as typeof socket;
+          if (settled) {
+            ws.close();
+            return;
+          }
+          socket?.on?.('close', () => setImmediate(() => finish()));
+          socket?.on?.('error', (e) => finish(e));
+        },
+        (err: unknown) => finish(err),
+      );
+    return {
+      write: (text) => {
+        if (!settled) stdin.write(text);
+      },
+      close: () => finish(new KubeApiError(0, 'Closed', `${what}: closed by the client`)),
+      done,
+    };
   }
 
   // --- Leases --------------------------------------------------------------------------------

@@ -399,6 +399,9 @@ class PodCachePort implements CachedKubernetesPort {
   exec(...args: Parameters<KubernetesPort['exec']>): Promise<ExecResult> {
     return this.inner.exec(...args);
   }
+  openExec(...args: Parameters<KubernetesPort['openExec']>) {
+    return this.inner.openExec(...args);
+  }
   getLease(...args: Parameters<KubernetesPort['getLease']>) {
     return this.inner.getLease(...args);
   }

@@ -83,25 +83,7 @@ class ExecSqlTransport implements SqlTransport {
   }
 
   private interpret(exitCode: number, stdout: string, stderr: string, maxTimeSeconds: number): SqlResponse {
-    const curlSays = stderr.trim() || `curl exit code ${exitCode}`;
-    const at = `CrateDB at ${this.url.replace('/_sql', '')} in ${this.where}`;
-    switch (exitCode) {
-      case 0:
-        break;
-      case 7:
-        throw new SqlConnectionError(`cannot reach ${at} (${curlSays})`, false);
-      case 28:
-        throw new SqlConnectionError(`${at} did not answer within ${maxTimeSeconds} s (${curlSays})`, true);
-      case 52:
-      case 55:
-      case 56:
-        throw new SqlConnectionError(`connection to ${at} dropped (${curlSays})`, false);
-      case 126:
-      case 127:
-        throw new SqlConnectionError(`curl is not available in ${this.where} (${curlSays})`, false);
-      default:
-        throw new SqlConnectionError(`curl failed talking to ${at} (exit code ${exitCode}: ${curlSays})`, false);
-    }
+    if (exitCode !== 0) throw curlFailure(exitCode, stderr, this.url, this.where, maxTimeSeconds);
     const cut = stdout.lastIndexOf('\n');
     const status = Number.parseInt(stdout.slice(cut + 1).trim(), 10);
     if (cut < 0 || !Number.isFinite(status) || status === 0) {
@@ -111,6 +93,33 @@ class ExecSqlTransport implements SqlTransport {
       );
     }
     return interpretSqlAnswer({ status, body: stdout.slice(0, cut) }, 'crate');
+  }
+}
+
+/** The SqlConnectionError for curl's non-zero exit code (shared with the exec session, sql-exec-session.ts). */
+export function curlFailure(
+  exitCode: number,
+  stderr: string,
+  url: string,
+  where: string,
+  maxTimeSeconds: number,
+): SqlConnectionError {
+  const curlSays = stderr.trim() || `curl exit code ${exitCode}`;
+  const at = `CrateDB at ${url.replace('/_sql', '')} in ${where}`;
+  switch (exitCode) {
+    case 7:
+      return new SqlConnectionError(`cannot reach ${at} (${curlSays})`, false);
+    case 28:
+      return new SqlConnectionError(`${at} did not answer within ${maxTimeSeconds} s (${curlSays})`, true);
+    case 52:
+    case 55:
+    case 56:
+      return new SqlConnectionError(`connection to ${at} dropped (${curlSays})`, false);
+    case 126:
+    case 127:
+      return new SqlConnectionError(`curl is not available in ${where} (${curlSays})`, false);
+    default:
+      return new SqlConnectionError(`curl failed talking to ${at} (exit code ${exitCode}: ${curlSays})`, false);
   }
 }
 

@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import { BadInputError, SqlConnectionError } from '../errors.js';
 import type { KubernetesPort, SqlTransport, SqlTransportFactory } from '../ports.js';
 import type { PodInfo, SqlEndpoint } from '../schemas.js';
-import { createExecSqlTransport } from './sql-exec.js';
+import { type ClosableSqlTransport, createExecSessionSqlTransport } from './sql-exec-session.js';
 import { createHttpSqlTransport } from './sql-http.js';
 
 export interface SqlTransportFactoryOptions {
@@ -12,6 +12,10 @@ export interface SqlTransportFactoryOptions {
   timeoutMs?: number;
   /** Injected dispatcher for HTTP transports (tests). */
   dispatcher?: Dispatcher;
+  /** An exec session idle this long is closed, ms (default 60 000). */
+  execSessionIdleMs?: number;
+  /** The run's signal: its abort closes every exec session (as close() does). */
+  signal?: AbortSignal;
 }
 
 export function createSqlTransportFactory(
@@ -22,6 +26,8 @@ export function createSqlTransportFactory(
   const secrets = new Map<string, Promise<string>>();
   /** One transport (so one keep-alive Agent) per endpoint. */
   const httpTransports = new Map<string, SqlTransport>();
+  /** One exec session transport per pod (uid) and endpoint: the factory owns them and close() ends them. */
+  const execTransports = new Map<string, ClosableSqlTransport>();
 
   const readRequired = (namespace: string, name: string, key: string, purpose: string): Promise<string> => {
     const cacheKey = `${namespace}/${name}/${key}`;
@@ -40,6 +46,12 @@ export function createSqlTransportFactory(
     }
     return value;
   };
+
+  const closeAll = (): void => {
+    for (const t of execTransports.values()) t.close();
+    execTransports.clear();
+  };
+  options.signal?.addEventListener('abort', closeAll, { once: true });
 
   return {
     http(namespace: string, pod: PodInfo, endpoint: SqlEndpoint): SqlTransport {
@@ -81,7 +93,10 @@ export function createSqlTransportFactory(
     },
 
     exec(namespace: string, pod: PodInfo, endpoint: SqlEndpoint): SqlTransport {
-      return createExecSqlTransport({
+      const key = JSON.stringify([namespace, pod.name, pod.uid, pod.containerName, endpoint.scheme, endpoint.port]);
+      const known = execTransports.get(key);
+      if (known) return known;
+      const transport = createExecSessionSqlTransport({
         kube,
         namespace,
         pod: pod.name,
@@ -89,7 +104,15 @@ export function createSqlTransportFactory(
         scheme: endpoint.scheme,
         port: endpoint.port,
         timeoutMs: options.timeoutMs,
+        idleMs: options.execSessionIdleMs,
       });
+      execTransports.set(key, transport);
+      return transport;
+    },
+
+    close(): void {
+      options.signal?.removeEventListener('abort', closeAll);
+      closeAll();
     },
   };
 }

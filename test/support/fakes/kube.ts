@@ -7,6 +7,7 @@ import type {
   Clock,
   EventInput,
   ExecResult,
+  ExecStream,
   KubernetesPort,
   PodHandler,
   PodsHandler,
@@ -37,6 +38,22 @@ export interface RecordedEvent extends EventInput {
 
 export type ExecHandler = (call: ExecCall) => Promise<ExecResult> | ExecResult;
 
+/** The container side of one openExec stream: what the client writes, and the command's output and end. */
+export interface FakeExecSession {
+  readonly call: ExecCall;
+  /** Everything the client wrote to stdin so far. */
+  readonly stdinText: string;
+  /** Called with each write to stdin. */
+  onStdin(fn: (text: string) => void): void;
+  stdout(text: string): void;
+  /** The command exited (status frame). */
+  exit(code: number): void;
+  /** The connection broke (no status): the client's `done` rejects. */
+  drop(message?: string): void;
+  readonly ended: boolean;
+}
+export type ExecSessionHandler = (session: FakeExecSession) => void;
+
 export interface FakeKubeHooks {
   /** Runs when a pod with a preStop hook on `container` is deleted; the pod goes once it resolves (or the grace period ends). */
   preStop?: (namespace: string, pod: V1Pod, container: V1Container) => Promise<void> | void;
@@ -45,6 +62,8 @@ export interface FakeKubeHooks {
   /** A container was stopped by the kubelet (SIGTERM/SIGKILL at pod deletion). */
   containerStopped?: (namespace: string, pod: V1Pod, container: string) => void;
   exec?: ExecHandler;
+  /** The command of an openExec stream (none: it prints nothing and runs until closed). */
+  execSession?: ExecSessionHandler;
 }
 
 export interface FakeKubeOptions {
@@ -83,6 +102,8 @@ function matchesSelector(labels: Record<string, string> | undefined, selector: s
 export class FakeKube implements KubernetesPort {
   readonly writes: KubeWrite[] = [];
   readonly execs: ExecCall[] = [];
+  /** openExec streams still open. */
+  readonly execSessions = new Set<FakeExecSession>();
   readonly events: RecordedEvent[] = [];
   readonly hooks: FakeKubeHooks = {};
   readonly clock: Clock;
@@ -225,6 +246,7 @@ export class FakeKube implements KubernetesPort {
     const pod = this.pods.get(key(namespace, name));
     const cs = pod?.status?.containerStatuses?.find((c) => c.name === container);
     if (!pod || !cs || !cs.state?.running) return;
+    this.dropExecSessions(namespace, name, container);
     const uid = pod.metadata!.uid!;
     const finishedAt = new Date(this.clock.now());
     cs.state = {
@@ -393,6 +415,81 @@ export class FakeKube implements KubernetesPort {
     this.execs.push(call);
     if (!this.hooks.exec) return { exitCode: 0, stdout: '', stderr: '' };
     return this.hooks.exec(call);
+  }
+
+  openExec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: string[],
+    io: { stdout(chunk: string): void; stderr(chunk: string): void },
+  ): ExecStream {
+    let settle!: { resolve(code: number): void; reject(err: unknown): void };
+    const done = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
+    done.catch(() => {});
+    const call: ExecCall = { namespace, pod, container, command: [...command] };
+    let ended = false;
+    let stdinText = '';
+    const listeners: ((text: string) => void)[] = [];
+    const end = (fn: () => void): void => {
+      if (ended) return;
+      ended = true;
+      this.execSessions.delete(session);
+      fn();
+    };
+    const session: FakeExecSession = {
+      call,
+      get stdinText() {
+        return stdinText;
+      },
+      get ended() {
+        return ended;
+      },
+      onStdin: (fn) => listeners.push(fn),
+      stdout: (text) => {
+        if (!ended) io.stdout(text);
+      },
+      exit: (code) => end(() => settle.resolve(code)),
+      drop: (message = 'the connection dropped') =>
+        end(() => settle.reject(new KubeApiError(0, 'ConnectionFailed', `exec session in pod ${pod}: ${message}`))),
+    };
+    try {
+      this.maybeFail('openExec');
+      const p = this.pods.get(key(namespace, pod));
+      if (!p) throw new KubeApiError(404, 'NotFound', `pods "${pod}" not found`);
+      const cs = p.status?.containerStatuses?.find((c) => c.name === container);
+      if (!cs) throw new KubeApiError(400, 'BadRequest', `container ${container} is not valid for pod ${pod}`);
+      if (!cs.state?.running)
+        throw new KubeApiError(400, 'BadRequest', `container ${container} in pod ${pod} is not running`);
+    } catch (err) {
+      ended = true;
+      settle.reject(err);
+      return { write: () => {}, close: () => {}, done };
+    }
+    this.execs.push(call);
+    this.execSessions.add(session);
+    queueMicrotask(() => this.hooks.execSession?.(session));
+    return {
+      write: (text) => {
+        if (ended) return;
+        stdinText += text;
+        for (const fn of listeners) fn(text);
+      },
+      close: () => end(() => settle.reject(new KubeApiError(0, 'Closed', 'closed by the client'))),
+      done,
+    };
+  }
+
+  /** Drop every open exec stream into a container (its process went away). */
+  dropExecSessions(namespace: string, pod: string, container?: string): void {
+    for (const s of [...this.execSessions]) {
+      if (
+        s.call.namespace === namespace &&
+        s.call.pod === pod &&
+        (container === undefined || s.call.container === container)
+      )
+        s.drop('the container stopped');
+    }
   }
 
   async getLease(namespace: string, name: string): Promise<V1Lease | null> {
@@ -628,6 +725,7 @@ export class FakeKube implements KubernetesPort {
         this.hooks.containerStopped?.(namespace, clone(current), cs.name);
       }
     }
+    this.dropExecSessions(namespace, name);
     this.pods.delete(k);
     this.notify(namespace, name, current);
     const stsName = current.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet')?.name;

@@ -3,12 +3,16 @@
 // (shared/adapters/sql-exec.ts) into the pod's CrateDB container, where a fake curl (`fakeCurl`, installed as the
 // world's exec hook) reads the argv and stdin the adapter sends and answers as curl does: the body, then `-w`'s
 // `\n<http_code>`, or a curl exit code and its stderr line.
-import { createExecSqlTransport } from '../../../shared/adapters/sql-exec.js';
+import {
+  type ClosableSqlTransport,
+  SESSION_SCRIPT,
+  createExecSessionSqlTransport,
+} from '../../../shared/adapters/sql-exec-session.js';
 import { CrateSqlError, SqlConnectionError } from '../../../shared/errors.js';
 import type { Clock, ExecResult, SqlTransport, SqlTransportFactory } from '../../../shared/ports.js';
 import type { PodInfo, SqlEndpoint } from '../../../shared/schemas.js';
 import type { FakeCrateCluster } from './crate.js';
-import type { ExecCall, FakeKube } from './kube.js';
+import type { ExecCall, FakeExecSession, FakeKube } from './kube.js';
 
 /** What a client of `scheme` sees from a port speaking the other one (null: they match). */
 export function schemeMismatch(client: 'http' | 'https', served: 'http' | 'https'): string | null {
@@ -98,9 +102,12 @@ export function parseCurlArgv(argv: string[]): CurlRequest | { exitCode: number;
 }
 
 /** `-w` with curl's variables and backslash escapes expanded. */
-function writeOut(format: string | null, status: number): string {
+function writeOut(format: string | null, status: number, body = ''): string {
   if (format === null) return '';
-  return format.replace(/\\n/g, '\n').replace(/%\{http_code\}/g, String(status).padStart(3, '0'));
+  return format
+    .replace(/\\n/g, '\n')
+    .replace(/%\{http_code\}/g, String(status).padStart(3, '0'))
+    .replace(/%\{size_download\}/g, String(Buffer.byteLength(body, 'utf8')));
 }
 
 /**
@@ -134,7 +141,7 @@ export async function fakeCurl(
   if (m[4] !== '/_sql' || req.method !== 'POST' || !req.bodyFromStdin) {
     return {
       exitCode: 0,
-      stdout: `{"error":{"message":"not found","code":4040}}${writeOut(req.writeOut, 404)}`,
+      stdout: `{"error":{"message":"not found","code":4040}}${writeOut(req.writeOut, 404, '{"error":{"message":"not found","code":4040}}')}`,
       stderr: '',
     };
   }
@@ -143,7 +150,7 @@ export async function fakeCurl(
     body = JSON.parse(call.stdin ?? '') as typeof body;
   } catch {
     const text = JSON.stringify({ error: { message: 'Failed to parse source', code: 4000 } });
-    return { exitCode: 0, stdout: `${text}${writeOut(req.writeOut, 400)}`, stderr: '' };
+    return { exitCode: 0, stdout: `${text}${writeOut(req.writeOut, 400, text)}`, stderr: '' };
   }
   const answer = (async (): Promise<ExecResult> => {
     try {
@@ -154,12 +161,13 @@ export async function fakeCurl(
         String(body.stmt),
         body.args ?? [],
       );
-      return { exitCode: 0, stdout: `${JSON.stringify(res)}${writeOut(req.writeOut, 200)}`, stderr: '' };
+      const text = JSON.stringify(res);
+      return { exitCode: 0, stdout: `${text}${writeOut(req.writeOut, 200, text)}`, stderr: '' };
     } catch (err) {
       if (err instanceof CrateSqlError) {
         const text =
           err.code === null ? err.message : JSON.stringify({ error: { message: err.message, code: err.code } });
-        return { exitCode: 0, stdout: `${text}${writeOut(req.writeOut, err.httpStatus)}`, stderr: '' };
+        return { exitCode: 0, stdout: `${text}${writeOut(req.writeOut, err.httpStatus, text)}`, stderr: '' };
       }
       if (err instanceof SqlConnectionError) return fail(52, 'Empty reply from server');
       throw err;
@@ -179,8 +187,65 @@ export async function fakeCurl(
   }
 }
 
+/**
+ * The session's shell loop (SESSION_SCRIPT) in a fake CrateDB container: prints `<b> ready`, then for each stdin line
+ * `<max-time> <body>` runs `curl` (the fake, with the argv the script builds) and prints the script's frame. One line at
+ * a time, as `sh` does. A command other than the script is `sh`'s exit 127 (no shell in the image).
+ */
+export function fakeShellSession(session: FakeExecSession, runCurl: (call: ExecCall) => Promise<ExecResult>): void {
+  const cmd = session.call.command;
+  if (cmd[0] !== 'sh' || cmd[1] !== '-c' || cmd[2] !== SESSION_SCRIPT || cmd.length !== 7) {
+    session.exit(127);
+    return;
+  }
+  const [b, url, k] = [cmd[4]!, cmd[5]!, cmd[6]!];
+  session.stdout(`${b} ready\n`);
+  let buffered = '';
+  let queue = Promise.resolve();
+  session.onStdin((text) => {
+    buffered += text;
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      queue = queue.then(async () => {
+        if (session.ended) return;
+        const sp = line.indexOf(' ');
+        const t = line.slice(0, sp);
+        const body = line.slice(sp + 1);
+        const argv = [
+          'curl',
+          '-sS',
+          '--max-time',
+          t,
+          '-X',
+          'POST',
+          '-H',
+          'Content-Type: application/json',
+          '-H',
+          'Accept: application/json',
+          '--data-binary',
+          '@-',
+          '-w',
+          `\\n${b} %{http_code} %{size_download}\\n`,
+          ...(k ? [k] : []),
+          url,
+        ];
+        try {
+          const r = await runCurl({ ...session.call, command: argv, stdin: body });
+          session.stdout(`${r.stdout}${b} err\n${r.stderr}\n${b} end ${r.exitCode}\n`);
+        } catch (err) {
+          // A failure of the fake world itself (a test's injected error): the exec breaks, as a dropped exec would.
+          session.drop(err instanceof Error ? err.message : String(err));
+        }
+      });
+    }
+  });
+}
+
 export class FakeSqlFactory implements SqlTransportFactory {
   readonly calls: TransportCall[] = [];
+  private readonly execTransports = new Map<string, ClosableSqlTransport>();
 
   constructor(
     private readonly kube: FakeKube,
@@ -190,6 +255,15 @@ export class FakeSqlFactory implements SqlTransportFactory {
   /** The exec handler to install as kube.hooks.exec: the container's curl, answering from the pod's node. */
   readonly execHandler = (call: ExecCall): Promise<ExecResult> =>
     fakeCurl(call, this.crate, this.kube.clock, () => this.crate.nodeByHostname(call.pod));
+
+  /** The session handler to install as kube.hooks.execSession: the container's `sh` loop over the fake curl. */
+  readonly sessionHandler = (session: FakeExecSession): void => fakeShellSession(session, this.execHandler);
+
+  /** Close every exec session (as the real factory's close()). */
+  close(): void {
+    for (const t of this.execTransports.values()) t.close();
+    this.execTransports.clear();
+  }
 
   http(namespace: string, pod: PodInfo, endpoint: SqlEndpoint): SqlTransport {
     const user = endpoint.credentials?.username ?? 'crate';
@@ -215,22 +289,30 @@ export class FakeSqlFactory implements SqlTransportFactory {
     };
   }
 
-  /** The real exec adapter (as shared/adapters/sql-factory.ts builds it) over the fake kube's exec. */
+  /** The real exec session adapter (one per pod uid, as shared/adapters/sql-factory.ts keeps it) over the fake kube. */
   exec(namespace: string, pod: PodInfo, endpoint: SqlEndpoint): SqlTransport {
-    const real = createExecSqlTransport({
-      kube: this.kube,
-      namespace,
-      pod: pod.name,
-      container: pod.containerName,
-      scheme: endpoint.scheme,
-      port: endpoint.port,
-    });
+    const key = JSON.stringify([namespace, pod.name, pod.uid, pod.containerName, endpoint.scheme, endpoint.port]);
+    let real = this.execTransports.get(key);
+    if (!real) {
+      real = createExecSessionSqlTransport({
+        kube: this.kube,
+        namespace,
+        pod: pod.name,
+        container: pod.containerName,
+        scheme: endpoint.scheme,
+        port: endpoint.port,
+      });
+      this.execTransports.set(key, real);
+    }
+    const session = real;
     return {
-      description: real.description,
+      get description() {
+        return session.description;
+      },
       query: (stmt, args, opts) => {
         if (opts?.signal?.aborted) return Promise.reject(abortError(opts.signal));
         this.calls.push({ kind: 'exec', pod: pod.name, stmt, args: args ?? [] });
-        return real.query(stmt, args, opts);
+        return session.query(stmt, args, opts);
       },
     };
   }

@@ -170,6 +170,7 @@ export class World {
       }
       return this.sql.execHandler(call);
     };
+    this.kube.hooks.execSession = this.sql.sessionHandler;
     this.kube.hooks.containerStarted = (ns, pod, container) => {
       if (container !== 'crate') return;
       const uid = pod.metadata!.uid!;
@@ -242,6 +243,7 @@ export class World {
 
   close(): void {
     this.closed = true;
+    this.sql.close();
     this.kube.close();
     this.crate.close();
   }

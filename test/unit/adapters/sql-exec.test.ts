@@ -18,16 +18,27 @@ interface ExecCall {
 function stubKube(
   exec: (call: ExecCall) => Promise<ExecResult> | ExecResult,
   secrets: Record<string, string> = {},
-): KubernetesPort & { calls: ExecCall[]; secretReads: string[] } {
+): KubernetesPort & {
+  calls: ExecCall[];
+  secretReads: string[];
+  sessions: Omit<ExecCall, 'opts'>[];
+} {
   const calls: ExecCall[] = [];
   const secretReads: string[] = [];
+  const sessions: Omit<ExecCall, 'opts'>[] = [];
   const target = {
     calls,
     secretReads,
+    sessions,
     exec: async (namespace: string, pod: string, container: string, command: string[], opts?: ExecCall['opts']) => {
       const call = { namespace, pod, container, command, opts };
       calls.push(call);
       return exec(call);
+    },
+    // A container without `sh`: the exec session exits 127 at once, the transport falls back to one exec per statement.
+    openExec: (namespace: string, pod: string, container: string, command: string[]) => {
+      sessions.push({ namespace, pod, container, command });
+      return { write: () => {}, close: () => {}, done: Promise.resolve(127) };
     },
     readSecret: async (namespace: string, name: string, key: string) => {
       secretReads.push(`${namespace}/${name}/${key}`);
@@ -40,7 +51,11 @@ function stubKube(
       if (prop === 'then') return undefined;
       throw new Error(`unexpected KubernetesPort.${String(prop)} in this test`);
     },
-  }) as unknown as KubernetesPort & { calls: ExecCall[]; secretReads: string[] };
+  }) as unknown as KubernetesPort & {
+    calls: ExecCall[];
+    secretReads: string[];
+    sessions: Omit<ExecCall, 'opts'>[];
+  };
 }
 
 const ok = (body: unknown, status = 200): ExecResult => ({
@@ -241,6 +256,8 @@ describe('SqlTransportFactory', () => {
       SqlEndpoint.parse({ scheme: 'https', port: 4201 }),
     );
     await t.query('SELECT 1');
+    expect(kube.sessions[0]?.container).toBe('crate');
+    expect(kube.sessions[0]?.command.at(-2)).toBe('https://localhost:4201/_sql');
     expect(kube.calls[0]?.container).toBe('crate');
     expect(kube.calls[0]?.command.at(-1)).toBe('https://localhost:4201/_sql');
     expect(t.description).not.toContain(PASSWORD);

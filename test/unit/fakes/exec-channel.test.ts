@@ -1,16 +1,24 @@
-// World SQL over exec runs the real exec adapter (shared/adapters/sql-exec.ts) against a fake curl in the container:
-// the fake reads the adapter's own argv and stdin and answers as curl does, so the adapter's parsing is what the
-// World tests exercise.
+// World SQL over exec runs the real exec adapters against a fake curl in the container: the session adapter
+// (shared/adapters/sql-exec-session.ts, tested in test/unit/adapters/sql-exec-session.test.ts) and, here, its fallback
+// for a container without `sh`, one exec per statement (shared/adapters/sql-exec.ts): the fake reads the adapter's own
+// argv and stdin and answers as curl does, so the adapter's parsing is what these tests exercise.
 import { afterEach, describe, expect, it } from 'vitest';
 import { curlCommand } from '../../../shared/adapters/sql-exec.js';
 import { CrateSqlError, SqlConnectionError } from '../../../shared/errors.js';
 import type { FakeCrateCluster } from '../../support/fakes/crate.js';
 import { fakeCurl, parseCurlArgv } from '../../support/fakes/sql.js';
-import { createWorld, type World } from '../../support/fakes/world.js';
+import { createWorld as createSessionWorld, type World } from '../../support/fakes/world.js';
 import { VirtualClock } from '../../support/virtual-clock.js';
 
 let world: World | undefined;
 afterEach(() => world?.close());
+
+/** A World whose CrateDB containers have no `sh`: the exec session cannot start, every statement is its own exec. */
+async function createWorld(...args: Parameters<typeof createSessionWorld>): Promise<World> {
+  const w = await createSessionWorld(...args);
+  w.kube.hooks.execSession = (session) => session.exit(127);
+  return w;
+}
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {

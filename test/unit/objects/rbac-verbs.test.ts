@@ -36,6 +36,7 @@ const PORT_METHODS: Method[] = [
   'getCrateDB',
   'readSecret',
   'exec',
+  'openExec',
   'getLease',
   'createLease',
   'replaceLease',
@@ -96,6 +97,11 @@ async function calledMethods(): Promise<Set<Method>> {
     expect(
       (await decommissionPod(w.deps(), { podName: 'crate-2', namespace: ns, cluster: w.clusterModel() })).success,
     ).toBe(true);
+  });
+  // A CrateDB image without `sh`: the exec session cannot start, one exec per statement instead.
+  await run({ replicas: 3 }, async (w) => {
+    w.kube.hooks.execSession = (session) => session.exit(127);
+    await checkClusterHealth(w.deps(), { cluster: w.clusterModel() });
   });
   // An expired Lease of a crashed run is taken over (replace with its resourceVersion), then released.
   const w = await world({ replicas: 1, tables: [] });
@@ -178,7 +184,7 @@ async function httpAccessOf(
   m: Method,
   seen: Array<{ method: string; path: string }>,
 ): Promise<void> {
-  const calls: Record<Exclude<Method, 'exec'>, () => Promise<unknown>> = {
+  const calls: Record<Exclude<Method, 'exec' | 'openExec'>, () => Promise<unknown>> = {
     getPod: () => port.getPod(ns, 'p'),
     listPods: () => port.listPods(ns, 'app=crate'),
     watchPod: async () => {
@@ -213,7 +219,7 @@ async function httpAccessOf(
       }),
   };
   seen.length = 0;
-  if (m === 'exec') return;
+  if (m === 'exec' || m === 'openExec') return;
   try {
     await calls[m]();
   } catch {
@@ -284,7 +290,7 @@ describe('runner RBAC = the verbs the code calls', () => {
     const add = (key: string, verb: string) => (needed[key] ??= new Set()).add(verb);
     const perMethod: Record<string, string[]> = {};
     for (const m of [...called].sort()) {
-      if (m === 'exec') {
+      if (m === 'exec' || m === 'openExec') {
         // A websocket (not undici), so not recorded here: the upgrade is a GET, and the API server authorizes an exec
         // as `create` on pods/exec (and `get` for websocket clients on older servers).
         add('/pods/exec', 'create');
