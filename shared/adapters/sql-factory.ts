@@ -96,6 +96,15 @@ export function createSqlTransportFactory(
       const key = JSON.stringify([namespace, pod.name, pod.uid, pod.containerName, endpoint.scheme, endpoint.port]);
       const known = execTransports.get(key);
       if (known) return known;
+      // A pod of this name with another uid was replaced (a name has one live pod): its sessions are closed and
+      // forgotten, so a long-lived factory (the Temporal worker) holds at most one entry per pod name and endpoint.
+      for (const [k, t] of execTransports) {
+        const [kNamespace, kPod, kUid] = JSON.parse(k) as [string, string, string];
+        if (kNamespace === namespace && kPod === pod.name && kUid !== pod.uid) {
+          t.close();
+          execTransports.delete(k);
+        }
+      }
       const transport = createExecSessionSqlTransport({
         kube,
         namespace,

@@ -143,6 +143,23 @@ describe('exec session transport over the fake exec channel', () => {
     expect(w.kube.execSessions.size).toBe(0);
   });
 
+  it('the factory forgets and closes the sessions of a pod replaced by one of the same name (a new uid)', async () => {
+    const w = await world({ replicas: 3 });
+    const factory = createSqlTransportFactory(w.kube);
+    const endpoint = SqlEndpoint.parse({});
+    const old = podOf(w, 0);
+    const first = factory.exec(ns, old, endpoint);
+    await first.query('SELECT 1');
+    await factory.exec(ns, podOf(w, 1), endpoint).query('SELECT 1');
+    expect(w.kube.execSessions.size).toBe(2);
+    factory.exec(ns, { ...old, uid: `${old.uid}-recreated` }, endpoint);
+    // The old uid's session is closed at once; the other pod's stays.
+    expect(w.kube.execSessions.size).toBe(1);
+    expect(factory.exec(ns, old, endpoint)).not.toBe(first);
+    factory.close?.();
+    expect(w.kube.execSessions.size).toBe(0);
+  });
+
   it('a container without sh: one exec per statement instead', async () => {
     const w = await world({ replicas: 3 });
     w.kube.hooks.execSession = (s) => s.exit(127);
