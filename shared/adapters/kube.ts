@@ -141,6 +141,37 @@ class Collector {
   }
 }
 
+/** The part of client-node's websocket the execs use. */
+interface WebSocketLike {
+  readonly protocol?: string;
+  close(): void;
+  terminate?: () => void;
+  on?: (event: string, fn: (...args: unknown[]) => void) => void;
+}
+
+/** How an exec's websocket ended: the status frame (null: none came), an error, the subprotocol agreed. */
+interface ExecEnd {
+  status: V1Status | null;
+  error?: unknown;
+  protocol?: string;
+}
+
+/** One exec's websocket, as its owner drives it. */
+interface ExecSocket {
+  /** Ends the exec with this error (if it has not ended); the socket stays as it is. */
+  end(error: unknown): void;
+  /** Terminates the socket (closes it where terminate is missing); nothing before it connected. */
+  terminate(): void;
+  readonly ended: boolean;
+}
+
+/** The exit code of an ended exec, or the KubeApiError it failed with (`noStatus`: the end without a status). */
+function exitCodeOf(end: ExecEnd, what: string, noStatus: string): number {
+  if (end.error) throw toKubeApiError(end.error, what);
+  if (!end.status) throw new KubeApiError(0, 'ConnectionFailed', `${what}: ${noStatus}`);
+  return exitCodeFromStatus(end.status, what);
+}
+
 /** A watch event's object as a typed V1Pod (client-node's own deserializer). */
 const toPod = (object: unknown): V1Pod => ObjectSerializer.deserialize(object, 'V1Pod', '') as V1Pod;
 
@@ -313,64 +344,28 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     stdin?.on('error', () => {});
 
     return new Promise<ExecResult>((resolve, reject) => {
-      let settled = false;
-      let status: V1Status | null = null;
-      let socket: {
-        close(): void;
-        terminate?: () => void;
-        on?: (event: string, fn: (...args: unknown[]) => void) => void;
-      } | null = null;
-
-      const finish = (err?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err) {
-          reject(toKubeApiError(err, what));
-          return;
-        }
-        if (!status) {
+      const socket = this.execSocket(
+        { namespace, pod, container, command },
+        { stdout: stdout.stream, stderr: stderr.stream, stdin },
+        (end) => {
+          clearTimeout(timer);
           // Before the v5 channel protocol, closing stdin closed the whole exec (API servers older than 1.30).
-          const protocol = (socket as { protocol?: string } | null)?.protocol;
           const hint =
-            stdin && protocol && protocol !== 'v5.channel.k8s.io'
-              ? ` (stdin needs v5.channel.k8s.io, got ${protocol})`
+            stdin && end.protocol && end.protocol !== 'v5.channel.k8s.io'
+              ? ` (stdin needs v5.channel.k8s.io, got ${end.protocol})`
               : '';
-          reject(
-            new KubeApiError(0, 'ConnectionFailed', `${what}: the connection closed without an exit status${hint}`),
-          );
-          return;
-        }
-        try {
-          resolve({ exitCode: exitCodeFromStatus(status, what), stdout: stdout.text(), stderr: stderr.text() });
-        } catch (e) {
-          reject(e);
-        }
-      };
+          try {
+            const exitCode = exitCodeOf(end, what, `the connection closed without an exit status${hint}`);
+            resolve({ exitCode, stdout: stdout.text(), stderr: stderr.text() });
+          } catch (e) {
+            reject(e);
+          }
+        },
+      );
       const timer = setTimeout(() => {
-        finish(new KubeApiError(0, 'Timeout', `${what}: did not finish within ${timeoutMs} ms`));
-        if (socket?.terminate) socket.terminate();
-        else socket?.close();
+        socket.end(new KubeApiError(0, 'Timeout', `${what}: did not finish within ${timeoutMs} ms`));
+        socket.terminate();
       }, timeoutMs);
-
-      this.execApi
-        .exec(namespace, pod, container, command, stdout.stream, stderr.stream, stdin, false, (s) => {
-          status = s;
-          // Output written before the status frame is already collected; let the stream writes settle.
-          setImmediate(() => finish());
-        })
-        .then(
-          (ws) => {
-            socket = ws as unknown as typeof socket;
-            if (settled) {
-              ws.close();
-              return;
-            }
-            socket?.on?.('close', () => setImmediate(() => finish()));
-            socket?.on?.('error', (e) => finish(e));
-          },
-          (err: unknown) => finish(err),
-        );
     });
   }
 
@@ -396,59 +391,79 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     const stdin = new PassThrough();
     // client-node pipes stdin into the websocket; a broken socket shows in `done`, not as an 'error' event.
     stdin.on('error', () => {});
-    let settled = false;
-    let status: V1Status | null = null;
-    let socket: {
-      close(): void;
-      terminate?: () => void;
-      on?: (e: string, fn: (...a: unknown[]) => void) => void;
-    } | null = null;
-    let resolveDone!: (code: number) => void;
-    let rejectDone!: (err: unknown) => void;
+    let socket!: ExecSocket;
     const done = new Promise<number>((resolve, reject) => {
-      resolveDone = resolve;
-      rejectDone = reject;
+      socket = this.execSocket(
+        { namespace, pod, container, command },
+        { stdout: sink(io.stdout), stderr: sink(io.stderr), stdin },
+        (end) => {
+          stdin.destroy();
+          socket.terminate();
+          try {
+            resolve(exitCodeOf(end, what, 'closed without an exit status'));
+          } catch (e) {
+            reject(e);
+          }
+        },
+      );
     });
     done.catch(() => {});
-    const finish = (err?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      stdin.destroy();
-      if (socket) {
-        if (socket.terminate) socket.terminate();
-        else socket.close();
-      }
-      if (err) return rejectDone(toKubeApiError(err, what));
-      if (!status) return rejectDone(new KubeApiError(0, 'ConnectionFailed', `${what}: closed without an exit status`));
-      try {
-        resolveDone(exitCodeFromStatus(status, what));
-      } catch (e) {
-        rejectDone(e);
-      }
+    return {
+      write: (text) => {
+        if (!socket.ended) stdin.write(text);
+      },
+      close: () => socket.end(new KubeApiError(0, 'Closed', `${what}: closed by the client`)),
+      done,
     };
+  }
+
+  /**
+   * The websocket lifecycle of both execs: connect, keep the status channel's frame, and call `onEnd` exactly once -
+   * at the status frame (once the stream writes before it settled), when the socket closes or fails, when the
+   * handshake fails, or at `end(error)` by the caller (a timeout, a close by the client). A socket that connects
+   * after the end is closed at once.
+   */
+  private execSocket(
+    target: { namespace: string; pod: string; container: string; command: string[] },
+    streams: { stdout: Writable; stderr: Writable; stdin: Readable | null },
+    onEnd: (end: ExecEnd) => void,
+  ): ExecSocket {
+    let ended = false;
+    let status: V1Status | null = null;
+    let socket: WebSocketLike | null = null;
+    const end = (error?: unknown): void => {
+      if (ended) return;
+      ended = true;
+      onEnd({ status, error, protocol: socket?.protocol });
+    };
+    const { namespace, pod, container, command } = target;
     this.execApi
-      .exec(namespace, pod, container, command, sink(io.stdout), sink(io.stderr), stdin, false, (s) => {
+      .exec(namespace, pod, container, command, streams.stdout, streams.stderr, streams.stdin, false, (s) => {
         status = s;
-        setImmediate(() => finish());
+        // Output written before the status frame is already collected; let the stream writes settle.
+        setImmediate(() => end());
       })
       .then(
         (ws) => {
-          socket = ws as unknown as typeof socket;
-          if (settled) {
+          socket = ws as unknown as WebSocketLike;
+          if (ended) {
             ws.close();
             return;
           }
-          socket?.on?.('close', () => setImmediate(() => finish()));
-          socket?.on?.('error', (e) => finish(e));
+          socket.on?.('close', () => setImmediate(() => end()));
+          socket.on?.('error', (e) => end(e));
         },
-        (err: unknown) => finish(err),
+        (err: unknown) => end(err),
       );
     return {
-      write: (text) => {
-        if (!settled) stdin.write(text);
+      end: (error) => end(error),
+      terminate: () => {
+        if (socket?.terminate) socket.terminate();
+        else socket?.close();
       },
-      close: () => finish(new KubeApiError(0, 'Closed', `${what}: closed by the client`)),
-      done,
+      get ended() {
+        return ended;
+      },
     };
   }
 
