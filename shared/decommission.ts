@@ -26,7 +26,7 @@ import {
   type StatefulSetInfo,
   type Strategy,
 } from './schemas.js';
-import { abortReason, pollUntil, podReady, startHeartbeat, waitForPod } from './wait.js';
+import { FIRST_POLL_MS, abortReason, pollUntil, podReady, startHeartbeat, waitForPod } from './wait.js';
 import type { PodProgress } from './lease.js';
 import { singlePodPreflight } from './preflight.js';
 import { heartbeatFor } from './wait-state.js';
@@ -929,7 +929,9 @@ export async function waitPodBack(
       return nodes.find((n) => n.hostname === podName);
     },
     {
+      // The node usually joins within moments of its pod's Ready: look again soon, then every pollIntervalMs.
       intervalMs: deps.pollIntervalMs ?? 1000,
+      firstIntervalMs: FIRST_POLL_MS,
       timeoutMs: timeoutSeconds * 1000,
       signal: ctx.signal,
       clock: deps.clock,

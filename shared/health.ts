@@ -12,8 +12,11 @@ import {
   type NamedCheck,
   type PodInfo,
 } from './schemas.js';
-import { DEFAULT_HEARTBEAT_MS, abortReason, podReady, startHeartbeat } from './wait.js';
+import { DEFAULT_HEARTBEAT_MS, abortReason, backoffMs, podReady, startHeartbeat } from './wait.js';
 import { emitEvent, EventReason } from './events.js';
+
+/** The first re-read after a failed reading (then doubling up to the gate's interval). */
+export const HEALTH_RETRY_FIRST_MS = 250;
 
 /** Names of the checks, in the order they are reported. */
 export const HealthCheckName = {
@@ -311,6 +314,8 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
    */
   let kind: string | null = null;
   let lastFailed = '';
+  /** Failed readings in a row (the backoff of the re-read). */
+  let retries = 0;
   // A gate that waits (not the pre-flight's single reading) beats like every other wait.
   const sts = cluster.statefulSets[0]?.name;
   const stopBeat =
@@ -405,7 +410,13 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
           ...(!done && notDegraded ? { notExplainedByUnready: notDegraded } : {}),
         };
       }
-      await deps.clock.delay(intervalMs, deps.signal);
+      // A reading that counts is followed by the next one intervalMs later: the gate's spacing. One that does not
+      // (a check failed) is read again sooner, with a backoff from HEALTH_RETRY_FIRST_MS up to intervalMs: the
+      // recovery it waits for (a rejoined node's replicas) is often over within moments, and the good readings
+      // that pass the gate are still `consecutive` in a row, intervalMs apart.
+      const pause = readingKind === null ? backoffMs(retries++, HEALTH_RETRY_FIRST_MS, intervalMs) : intervalMs;
+      if (readingKind !== null) retries = 0;
+      await deps.clock.delay(pause, deps.signal);
     }
   } finally {
     stopBeat();

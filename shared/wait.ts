@@ -1,5 +1,5 @@
 // Waiting without sleeping: pod changes by watch (racing a timeout timer), CrateDB state by
-// polling at an interval (the only thing that is polled).
+// polling (the only thing that is polled): at an interval, or with a backoff from a short first pause up to it.
 // Every wait also beats: a progress line at least every heartbeat interval saying what it waits for, the state
 // seen (the pod's phase and conditions, the cluster's moving shards, the draining node's jobs), how long it has
 // waited and how long is left; and one Kubernetes Event once a wait passes a minute.
@@ -266,13 +266,24 @@ export function waitForPod(
   });
 }
 
+/** The first re-poll of a backoff poll (pollUntil's firstIntervalMs) for a state expected within moments. */
+export const FIRST_POLL_MS = 100;
+
+/** The pause before poll number `attempt` (0 = the first re-poll): firstMs, doubling, never above maxMs. */
+export function backoffMs(attempt: number, firstMs: number, maxMs: number): number {
+  const first = Math.max(1, Math.min(firstMs, maxMs));
+  return Math.min(maxMs, first * 2 ** Math.min(attempt, 30));
+}
+
 /**
- * Poll `probe` every intervalMs until it returns a non-undefined value; TimeoutError after
- * timeoutMs. Errors thrown by probe propagate.
+ * Poll `probe` until it returns a non-undefined value; TimeoutError after timeoutMs. Errors thrown by probe
+ * propagate. The pauses: intervalMs each, or with `firstIntervalMs` a backoff from it (doubling) up to intervalMs,
+ * for a state that usually comes soon (a node rejoining right after its pod is Ready) and is then seen within
+ * milliseconds instead of at the next full interval; a longer wait settles at intervalMs.
  */
 export async function pollUntil<T>(
   probe: () => Promise<T | undefined>,
-  options: WaitOptions & { intervalMs: number },
+  options: WaitOptions & { intervalMs: number; firstIntervalMs?: number },
 ): Promise<T> {
   const clock = options.clock ?? systemClock;
   const deadline = clock.now() + options.timeoutMs;
@@ -282,13 +293,17 @@ export async function pollUntil<T>(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   try {
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       if (options.signal?.aborted) throw abortReason(options.signal);
       const value = await probe();
       if (value !== undefined) return value;
       if (clock.now() >= deadline)
         throw new TimeoutError(options.timeoutMessage ?? `Timed out after ${Math.round(options.timeoutMs / 1000)}s`);
-      await clock.delay(Math.min(options.intervalMs, Math.max(0, deadline - clock.now())), options.signal);
+      const pause =
+        options.firstIntervalMs === undefined
+          ? options.intervalMs
+          : backoffMs(attempt, options.firstIntervalMs, options.intervalMs);
+      await clock.delay(Math.min(pause, Math.max(0, deadline - clock.now())), options.signal);
     }
   } finally {
     stopBeat();
