@@ -7,8 +7,23 @@ import { randomBytes } from 'node:crypto';
 import { KubeApiError, SqlConnectionError, messageOf } from '../errors.js';
 import type { ExecStream, KubernetesPort, SqlResponse, SqlTransport } from '../ports.js';
 import { interpretSqlAnswer } from './sql-answer.js';
-import { type ExecSqlTransportOptions, createExecSqlTransport, curlFailure } from './sql-exec.js';
+import { type ExecSqlTransportOptions, createExecSqlTransport, curlCommand, curlFailure } from './sql-exec.js';
 import { DEFAULT_SQL_TIMEOUT_MS } from './sql-http.js';
+
+/** The words of the loop's curl that sh fills per line: max time `$t`, boundary `$b`, `-k` or empty `$k`, URL `$u`. */
+const LOOP_CURL_PARTS = {
+  maxTimeSeconds: '"$t"',
+  writeOut: '"\\n$b %{http_code} %{size_download}\\n"',
+  insecure: ['$k'],
+  url: '"$u"',
+};
+/** The loop's curl command line: `curlCommand` (sql-exec.ts) with the shell's words. */
+const SESSION_CURL = shellLine(curlCommand(LOOP_CURL_PARTS), [
+  LOOP_CURL_PARTS.maxTimeSeconds,
+  LOOP_CURL_PARTS.writeOut,
+  ...LOOP_CURL_PARTS.insecure,
+  LOOP_CURL_PARTS.url,
+]);
 
 /**
  * The session's shell loop. Arguments: $1 boundary, $2 URL, $3 "-k" or "". Per statement it prints curl's stdout
@@ -19,12 +34,17 @@ export const SESSION_SCRIPT = [
   'b=$1; u=$2; k=$3',
   'echo "$b ready"',
   'while read -r t body; do',
-  '  { e=$(printf \'%s\' "$body" | curl -sS --max-time "$t" -X POST -H \'Content-Type: application/json\'' +
-    ' -H \'Accept: application/json\' --data-binary @- -w "\\n$b %{http_code} %{size_download}\\n" $k "$u" 2>&1 >&3);' +
-    ' c=$?; } 3>&1',
+  `  { e=$(printf '%s' "$body" | ${SESSION_CURL} 2>&1 >&3); c=$?; } 3>&1`,
   '  printf \'%s err\\n%s\\n%s end %s\\n\' "$b" "$e" "$b" "$c"',
   'done',
 ].join('\n');
+
+/** Words as one sh command line: `shellWords` as written, other words single-quoted where sh would read them apart. */
+function shellLine(words: string[], shellWords: string[]): string {
+  return words
+    .map((w) => (shellWords.includes(w) || /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
+}
 
 /** Extra time a statement gets beyond curl's own deadline before the session is declared dead. */
 const SESSION_MARGIN_MS = 15_000;

@@ -24,13 +24,27 @@ export function createExecSqlTransport(options: ExecSqlTransportOptions): SqlTra
   return new ExecSqlTransport(options);
 }
 
-/** The curl command line; the JSON body is read from stdin (`--data-binary @-`). */
-export function curlCommand(url: string, maxTimeSeconds: number, insecure: boolean): string[] {
+/** The parts of the curl command line that differ between its callers (values, or the session loop's shell words). */
+export interface CurlCommandParts {
+  /** --max-time, in seconds. */
+  maxTimeSeconds: string;
+  /** -w: what curl prints after the body (the HTTP status, for the caller to split off). */
+  writeOut: string;
+  /** `['-k']` for HTTPS (CrateDB's certificate is self-signed), `[]` for HTTP. */
+  insecure: string[];
+  url: string;
+}
+
+/**
+ * The curl command line of both exec transports (one exec per statement here, the shell loop of
+ * sql-exec-session.ts); the JSON body is read from stdin (`--data-binary @-`).
+ */
+export function curlCommand(parts: CurlCommandParts): string[] {
   return [
     'curl',
     '-sS',
     '--max-time',
-    String(maxTimeSeconds),
+    parts.maxTimeSeconds,
     '-X',
     'POST',
     '-H',
@@ -40,9 +54,9 @@ export function curlCommand(url: string, maxTimeSeconds: number, insecure: boole
     '--data-binary',
     '@-',
     '-w',
-    '\n%{http_code}',
-    ...(insecure ? ['-k'] : []),
-    url,
+    parts.writeOut,
+    ...parts.insecure,
+    parts.url,
   ];
 }
 
@@ -66,7 +80,12 @@ class ExecSqlTransport implements SqlTransport {
     opts?.signal?.throwIfAborted();
     const timeoutMs = opts?.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_SQL_TIMEOUT_MS;
     const maxTimeSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-    const command = curlCommand(this.url, maxTimeSeconds, this.url.startsWith('https:'));
+    const command = curlCommand({
+      maxTimeSeconds: String(maxTimeSeconds),
+      writeOut: '\n%{http_code}',
+      insecure: this.url.startsWith('https:') ? ['-k'] : [],
+      url: this.url,
+    });
     const stdin = JSON.stringify(args === undefined ? { stmt } : { stmt, args });
 
     const run = this.options.kube

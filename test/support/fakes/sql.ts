@@ -2,12 +2,14 @@
 // (password read from the Secret, as the real factory does), and exec through the REAL exec adapter
 // (shared/adapters/sql-exec.ts) into the pod's CrateDB container, where a fake curl (`fakeCurl`, installed as the
 // world's exec hook) reads the argv and stdin the adapter sends and answers as curl does: the body, then `-w`'s
-// `\n<http_code>`, or a curl exit code and its stderr line.
+// `\n<http_code>`, or a curl exit code and its stderr line. The exec session's shell loop (SESSION_SCRIPT) runs the same
+// fake curl with the argv sh makes of the script's curl line (both adapters build it with `curlCommand`).
 import {
   type ClosableSqlTransport,
   SESSION_SCRIPT,
   createExecSessionSqlTransport,
 } from '../../../shared/adapters/sql-exec-session.js';
+import { type ShellWord, splitCommands, tokenizeShell } from '../../../shared/detect/shell.js';
 import { CrateSqlError, SqlConnectionError } from '../../../shared/errors.js';
 import type { Clock, ExecResult, SqlTransport, SqlTransportFactory } from '../../../shared/ports.js';
 import type { PodInfo, SqlEndpoint } from '../../../shared/schemas.js';
@@ -188,13 +190,38 @@ export async function fakeCurl(
 }
 
 /**
+ * The words of the curl command in a script's `$(...)` capture, as sh reads them (the production shell reader of
+ * shared/detect/shell.ts: quotes removed, `$var` kept, redirections dropped); null when it runs no curl.
+ */
+export function scriptCurl(script: string): ShellWord[] | null {
+  for (const token of tokenizeShell(script)) {
+    const open = token.kind === 'word' ? token.text.indexOf('$(') : -1;
+    if (token.kind !== 'word' || open < 0) continue;
+    const inner = token.text.slice(open + 2, token.text.lastIndexOf(')'));
+    const curl = splitCommands(tokenizeShell(inner)).find((c) => c.words[0]?.text === 'curl');
+    if (curl) return curl.words;
+  }
+  return null;
+}
+
+/** The argv of `words` with `$name` expanded from `vars`; an unquoted word that expands to nothing is no word. */
+export function expandWords(words: ShellWord[], vars: Record<string, string>): string[] {
+  return words.flatMap((w) => {
+    const text = w.text.replace(/\$(\w+)/g, (_, name: string) => vars[name] ?? '');
+    return text === '' && !w.quoted ? [] : [text];
+  });
+}
+
+/**
  * The session's shell loop (SESSION_SCRIPT) in a fake CrateDB container: prints `<b> ready`, then for each stdin line
- * `<max-time> <body>` runs `curl` (the fake, with the argv the script builds) and prints the script's frame. One line at
- * a time, as `sh` does. A command other than the script is `sh`'s exit 127 (no shell in the image).
+ * `<max-time> <body>` runs `curl` (the fake, with the argv sh makes of the script's curl line: `scriptCurl`) and prints
+ * the script's frame. One line at a time, as `sh` does. A command other than the script is `sh`'s exit 127 (no shell in
+ * the image).
  */
 export function fakeShellSession(session: FakeExecSession, runCurl: (call: ExecCall) => Promise<ExecResult>): void {
   const cmd = session.call.command;
-  if (cmd[0] !== 'sh' || cmd[1] !== '-c' || cmd[2] !== SESSION_SCRIPT || cmd.length !== 7) {
+  const curl = cmd[0] === 'sh' && cmd[1] === '-c' && cmd[2] === SESSION_SCRIPT ? scriptCurl(cmd[2]) : null;
+  if (!curl || cmd.length !== 7) {
     session.exit(127);
     return;
   }
@@ -211,28 +238,9 @@ export function fakeShellSession(session: FakeExecSession, runCurl: (call: ExecC
       queue = queue.then(async () => {
         if (session.ended) return;
         const sp = line.indexOf(' ');
-        const t = line.slice(0, sp);
-        const body = line.slice(sp + 1);
-        const argv = [
-          'curl',
-          '-sS',
-          '--max-time',
-          t,
-          '-X',
-          'POST',
-          '-H',
-          'Content-Type: application/json',
-          '-H',
-          'Accept: application/json',
-          '--data-binary',
-          '@-',
-          '-w',
-          `\\n${b} %{http_code} %{size_download}\\n`,
-          ...(k ? [k] : []),
-          url,
-        ];
+        const argv = expandWords(curl, { t: line.slice(0, sp), b, u: url, k });
         try {
-          const r = await runCurl({ ...session.call, command: argv, stdin: body });
+          const r = await runCurl({ ...session.call, command: argv, stdin: line.slice(sp + 1) });
           session.stdout(`${r.stdout}${b} err\n${r.stderr}\n${b} end ${r.exitCode}\n`);
         } catch (err) {
           // A failure of the fake world itself (a test's injected error): the exec breaks, as a dropped exec would.

@@ -3,12 +3,22 @@
 // for a container without `sh`, one exec per statement (shared/adapters/sql-exec.ts): the fake reads the adapter's own
 // argv and stdin and answers as curl does, so the adapter's parsing is what these tests exercise.
 import { afterEach, describe, expect, it } from 'vitest';
+import { SESSION_SCRIPT } from '../../../shared/adapters/sql-exec-session.js';
 import { curlCommand } from '../../../shared/adapters/sql-exec.js';
 import { CrateSqlError, SqlConnectionError } from '../../../shared/errors.js';
 import type { FakeCrateCluster } from '../../support/fakes/crate.js';
-import { fakeCurl, parseCurlArgv } from '../../support/fakes/sql.js';
+import { expandWords, fakeCurl, parseCurlArgv, scriptCurl } from '../../support/fakes/sql.js';
 import { createWorld as createSessionWorld, type World } from '../../support/fakes/world.js';
 import { VirtualClock } from '../../support/virtual-clock.js';
+
+/** The curl argv of the one-exec-per-statement adapter (sql-exec.ts) for this URL and --max-time. */
+const oneShotCurl = (url: string, maxTimeSeconds: number, insecure: boolean) =>
+  curlCommand({
+    maxTimeSeconds: String(maxTimeSeconds),
+    writeOut: '\n%{http_code}',
+    insecure: insecure ? ['-k'] : [],
+    url,
+  });
 
 let world: World | undefined;
 afterEach(() => world?.close());
@@ -41,7 +51,7 @@ describe('World exec SQL: the real adapter over a fake exec channel', () => {
     expect(res.rowcount).toBe(1);
     const call = world.kube.execs.at(-1)!;
     expect(call).toMatchObject({ namespace: 'crate', pod: pod.name, container: 'crate' });
-    expect(call.command).toEqual(curlCommand('http://localhost:4200/_sql', 30, false));
+    expect(call.command).toEqual(oneShotCurl('http://localhost:4200/_sql', 30, false));
     expect(JSON.parse(call.stdin!)).toEqual({ stmt, args: ['data-hot-1'] });
     expect(t.description).toBe(`exec crate/${pod.name}:crate http://localhost:4200 as crate`);
   });
@@ -85,7 +95,7 @@ describe('the fake curl', () => {
   } as unknown as FakeCrateCluster;
 
   it('parses the options the adapter sends; an unknown option is exit 2', () => {
-    expect(parseCurlArgv(curlCommand('https://localhost:4200/_sql', 7, true))).toMatchObject({
+    expect(parseCurlArgv(oneShotCurl('https://localhost:4200/_sql', 7, true))).toMatchObject({
       url: 'https://localhost:4200/_sql',
       method: 'POST',
       bodyFromStdin: true,
@@ -102,7 +112,7 @@ describe('the fake curl', () => {
   it('--max-time passed is exit 28 (the adapter: a timed-out connection error)', async () => {
     const clock = new VirtualClock();
     const res = await clock.run(
-      fakeCurl(call(curlCommand('http://localhost:4200/_sql', 5, false)), hanging, clock, () => ({
+      fakeCurl(call(oneShotCurl('http://localhost:4200/_sql', 5, false)), hanging, clock, () => ({
         name: 'n',
         state: 'up',
       })),
@@ -113,5 +123,44 @@ describe('the fake curl', () => {
       stderr: 'curl: (28) Operation timed out after 5000 milliseconds with 0 bytes received',
     });
     expect(clock.now() - Date.parse('2026-01-01T00:00:00Z')).toBe(5000);
+  });
+});
+
+describe("the fake shell loop's curl", () => {
+  const curl = scriptCurl(SESSION_SCRIPT)!;
+  const line = (t: string, b: string, u: string, k: string) => expandWords(curl, { t, b, u, k });
+
+  it("is the argv sh makes of the script: curlCommand with the line's max time, the boundary and -k over HTTPS", () => {
+    expect(line('7', 'B0', 'https://localhost:4200/_sql', '-k')).toEqual(
+      curlCommand({
+        maxTimeSeconds: '7',
+        writeOut: '\\nB0 %{http_code} %{size_download}\\n',
+        insecure: ['-k'],
+        url: 'https://localhost:4200/_sql',
+      }),
+    );
+    expect(line('30', 'B1', 'http://localhost:4200/_sql', '')).toEqual(
+      curlCommand({
+        maxTimeSeconds: '30',
+        writeOut: '\\nB1 %{http_code} %{size_download}\\n',
+        insecure: [],
+        url: 'http://localhost:4200/_sql',
+      }),
+    );
+  });
+
+  it('parses as the options curl reads (-w with its backslash escapes, as curl expands them)', () => {
+    expect(parseCurlArgv(line('7', 'B0', 'https://localhost:4200/_sql', '-k'))).toMatchObject({
+      url: 'https://localhost:4200/_sql',
+      method: 'POST',
+      bodyFromStdin: true,
+      writeOut: '\\nB0 %{http_code} %{size_download}\\n',
+      maxTimeSeconds: 7,
+      insecure: true,
+    });
+  });
+
+  it('a script without curl has none', () => {
+    expect(scriptCurl('while read -r l; do e=$(printf x); done')).toBeNull();
   });
 });
