@@ -68,7 +68,7 @@ export function describePod(pod: V1Pod | null, now: number): WaitState {
     return `${c.name} ${st}${c.restartCount ? `, ${c.restartCount} restarts` : ''}`;
   });
   const del = pod.metadata?.deletionTimestamp;
-  const terminatingFor = del
+  const terminatingForSeconds = del
     ? Math.max(0, (now - new Date(del).getTime()) / 1000 + (pod.metadata?.deletionGracePeriodSeconds ?? 0))
     : null;
   const parts = [`pod ${phase}`];
@@ -87,7 +87,7 @@ export function describePod(pod: V1Pod | null, now: number): WaitState {
         conditions: Object.fromEntries((pod.status?.conditions ?? []).map((c) => [c.type, c.status])),
         containers: containers,
         terminating: !!del,
-        ...(terminatingFor !== null
+        ...(terminatingForSeconds !== null
           ? { deletionGracePeriodSeconds: pod.metadata?.deletionGracePeriodSeconds ?? null }
           : {}),
       },
@@ -104,16 +104,16 @@ export function startHeartbeat(
   hb: Heartbeat | undefined,
   opts: { clock: Clock; timeoutMs: number; signal?: AbortSignal; pod?: () => V1Pod | null | undefined },
 ): () => void {
-  const interval = hb?.intervalMs ?? DEFAULT_HEARTBEAT_MS;
-  if (!hb || interval <= 0) return () => {};
+  const intervalMs = hb?.intervalMs ?? DEFAULT_HEARTBEAT_MS;
+  if (!hb || intervalMs <= 0) return () => {};
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   const { clock } = opts;
   const started = clock.now();
   let longSent = false;
   const beat = async () => {
-    const waited = (clock.now() - started) / 1000;
-    const timeout = opts.timeoutMs / 1000;
+    const waitedSeconds = (clock.now() - started) / 1000;
+    const timeoutSeconds = opts.timeoutMs / 1000;
     const parts: string[] = [];
     const fields: LogFields = {};
     const pod = opts.pod?.();
@@ -124,7 +124,7 @@ export function startHeartbeat(
     }
     if (hb.state) {
       try {
-        const st = await withTimeout(hb.state(signal), Math.min(interval, 10_000), clock, signal);
+        const st = await withTimeout(hb.state(signal), Math.min(intervalMs, 10_000), clock, signal);
         if (st) {
           parts.push(st.text);
           Object.assign(fields, st.fields);
@@ -135,19 +135,19 @@ export function startHeartbeat(
       }
     }
     if (signal.aborted) return;
-    const left = Math.max(0, timeout - waited);
-    const line = `Waiting for ${hb.what}${parts.length ? `: ${parts.join('; ')}` : ''} (waited ${formatSeconds(waited)}, ${formatSeconds(left)} left of the ${formatSeconds(timeout)} timeout)`;
+    const leftSeconds = Math.max(0, timeoutSeconds - waitedSeconds);
+    const line = `Waiting for ${hb.what}${parts.length ? `: ${parts.join('; ')}` : ''} (waited ${formatSeconds(waitedSeconds)}, ${formatSeconds(leftSeconds)} left of the ${formatSeconds(timeoutSeconds)} timeout)`;
     hb.log.info(line, {
       heartbeat: true,
       wait: {
         what: hb.what,
-        waitedSeconds: Math.round(waited),
-        leftSeconds: Math.round(left),
-        timeoutSeconds: Math.round(timeout),
+        waitedSeconds: Math.round(waitedSeconds),
+        leftSeconds: Math.round(leftSeconds),
+        timeoutSeconds: Math.round(timeoutSeconds),
         ...fields,
       },
     });
-    if (!longSent && waited * 1000 >= LONG_WAIT_EVENT_MS && hb.onLong) {
+    if (!longSent && waitedSeconds * 1000 >= LONG_WAIT_EVENT_MS && hb.onLong) {
       longSent = true;
       await hb.onLong(line).catch(() => {});
     }
@@ -155,7 +155,7 @@ export function startHeartbeat(
   void (async () => {
     for (;;) {
       try {
-        await clock.delay(interval, signal);
+        await clock.delay(intervalMs, signal);
       } catch {
         return;
       }
