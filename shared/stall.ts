@@ -91,13 +91,13 @@ async function drainPending(
  */
 export async function watchStall(ctx: OperationContext, t: StallTarget, signal: AbortSignal): Promise<StallOutcome> {
   const { deps } = ctx;
-  const every = Math.max(deps.pollIntervalMs ?? 1000, STALL_CHECK_MS);
+  const everyMs = Math.max(deps.pollIntervalMs ?? 1000, STALL_CHECK_MS);
   let idleSince: number | null = null;
   let lastWhy = '';
   let judgedMin = t.minAvailability?.toUpperCase() ?? 'PRIMARIES';
-  await deps.clock.delay(Math.max(0, STALL_FIRST_CHECK_MS - every), signal);
+  await deps.clock.delay(Math.max(0, STALL_FIRST_CHECK_MS - everyMs), signal);
   for (;;) {
-    await deps.clock.delay(every, signal);
+    await deps.clock.delay(everyMs, signal);
     if (signal.aborted) throw abortReason(signal);
     let why: string | null;
     try {
@@ -128,9 +128,9 @@ export async function watchStall(ctx: OperationContext, t: StallTarget, signal: 
       continue;
     }
     idleSince ??= now;
-    const idle = (now - idleSince) / 1000;
-    if (idle < t.idleSeconds) continue;
-    const evidence = `the drain is done (${judgedMin === 'NONE' ? 'min_availability NONE: nothing must move' : judgedMin === 'FULL' ? 'no shard on it, none relocating' : 'no primary on it, no shard relocating'}), it refuses SQL (draining) and sys.jobs / sys.operations showed no job coordinated by it and no job part on it for ${formatSeconds(idle)}`;
+    const idleForSeconds = (now - idleSince) / 1000;
+    if (idleForSeconds < t.idleSeconds) continue;
+    const evidence = `the drain is done (${judgedMin === 'NONE' ? 'min_availability NONE: nothing must move' : judgedMin === 'FULL' ? 'no shard on it, none relocating' : 'no primary on it, no shard relocating'}), it refuses SQL (draining) and sys.jobs / sys.operations showed no job coordinated by it and no job part on it for ${formatSeconds(idleForSeconds)}`;
     const cause =
       "yet it has not exited: CrateDB 6.4.3's active-request counter leaks on retried reads (it goes negative, and the graceful stop waits for exactly 0)";
     const action =
@@ -138,7 +138,9 @@ export async function watchStall(ctx: OperationContext, t: StallTarget, signal: 
         ? `deleting pod ${t.podName} (grace period 30s) as after its exit`
         : `signalling its CrateDB process (kill -TERM 1 in container ${t.containerName}, the exit dc_util waits for)`;
     const reason = `Stall break: node ${t.nodeName}: ${evidence}, ${cause}, so it would wait until the ${formatSeconds(t.timeoutSeconds)} graceful-stop timeout; ${action} (--no-stall-break waits instead)`;
-    deps.log.warn(reason, { stall: { node: t.nodeName, idleSeconds: Math.round(idle), strategy: t.strategy } });
+    deps.log.warn(reason, {
+      stall: { node: t.nodeName, idleSeconds: Math.round(idleForSeconds), strategy: t.strategy },
+    });
     await emitEvent(
       deps,
       { kind: 'Pod', name: t.podName, namespace: ctx.cluster.namespace, uid: t.uid },
