@@ -106,7 +106,7 @@ export async function followClusterMaintenance(handle: WorkflowHandle, opts: Fol
   let phase = '';
   const made = (level: string, msg: string, fields: Record<string, unknown> = {}) =>
     opts.line(JSON.stringify({ ts: now().toISOString(), level, msg, ...fields }));
-  const interval = opts.intervalMs ?? 1000;
+  const intervalMs = opts.intervalMs ?? 1000;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const t = setTimeout(done, ms);
@@ -183,7 +183,7 @@ export async function followClusterMaintenance(handle: WorkflowHandle, opts: Fol
       made('warn', `cannot read the workflow (retrying): ${err instanceof Error ? err.message : String(err)}`);
     }
     if (!running) break;
-    await sleep(interval);
+    await sleep(intervalMs);
   }
   const end: FollowEnd = await workflowEnd(handle);
   const seenLast = last as ClusterProgress | null;
