@@ -68,11 +68,11 @@ export function heartbeatLogger(opts: HeartbeatLoggerOptions): HeartbeatLogger {
   const extra = opts.fields ?? {};
   const logger = withFields(base, extra);
   const stopTimer = new AbortController();
-  const every = opts.keepAliveMs ?? 5000;
+  const keepAliveMs = opts.keepAliveMs ?? 5000;
   void (async () => {
     for (;;) {
       try {
-        await opts.clock.delay(every, stopTimer.signal);
+        await opts.clock.delay(keepAliveMs, stopTimer.signal);
       } catch {
         return;
       }
