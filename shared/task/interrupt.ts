@@ -81,10 +81,10 @@ export class Interrupts {
     }
     this.first = name;
     this.controller.abort(new Error(name === 'SIGINT' ? 'interrupted (Ctrl-C)' : 'terminated (SIGTERM)'));
-    const grace = this.policy.graceMs;
+    const graceMs = this.policy.graceMs;
     const t = this.io.setTimeout(
       () => this.forced(this.first ?? name, exitCodeForSignal(this.first ?? name), 'grace'),
-      grace,
+      graceMs,
     );
     t.unref?.();
   }
