@@ -125,12 +125,12 @@ async function listWatchLoop<L extends { resourceVersion: string }>(
     }
   };
 
-  const backoff = (): number => {
+  const backoffMs = (): number => {
     const ceiling = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(failures - 1, 16));
     return ceiling / 2 + (random() * ceiling) / 2;
   };
   /** A short random pause before an immediate retry, so many watchers do not reconnect in lock-step. */
-  const jitter = (): number => random() * 50;
+  const jitterMs = (): number => random() * 50;
 
   const schedule = (mode: 'relist' | 'resume', delayMs: number): void => {
     if (stopped) return;
@@ -144,7 +144,7 @@ async function listWatchLoop<L extends { resourceVersion: string }>(
   const fail = (err: unknown): void => {
     failures += 1;
     options.onError?.(err);
-    schedule('relist', backoff());
+    schedule('relist', backoffMs());
   };
 
   const run = async (mode: 'relist' | 'resume'): Promise<void> => {
@@ -195,7 +195,7 @@ async function listWatchLoop<L extends { resourceVersion: string }>(
             const watch = current;
             if (!end()) return;
             watch?.abort();
-            if (gone) schedule('relist', jitter());
+            if (gone) schedule('relist', jitterMs());
             else fail(Object.assign(new Error(`watch error event: ${JSON.stringify(object)}`), { status: object }));
             return;
           }
@@ -206,11 +206,11 @@ async function listWatchLoop<L extends { resourceVersion: string }>(
       (err) => {
         if (!end()) return;
         if (statusCodeOf(err) === 410) {
-          schedule('relist', jitter());
+          schedule('relist', jitterMs());
         } else if ((err === null || err === undefined || isTimeout(err)) && now() - startedAt >= minHealthyWatchMs) {
           // The server (or the client's idle timer) closed a healthy watch: carry on from where it was.
           failures = 0;
-          schedule('resume', jitter());
+          schedule('resume', jitterMs());
         } else {
           // Dropped or refused: reconnect after a backoff and re-list, delivering the current state again.
           fail(err ?? new Error('watch closed right after it started'));
