@@ -13,7 +13,7 @@ import { parseGoDuration } from './duration.js';
 import { parseDcUtilFlags, type DcUtilFlags } from './flags.js';
 import { scanPreStopCommand, type DcUtilCall, type PreStopScan } from './prestop.js';
 import { servedSchemeFromManifest, type HttpScheme, type ManifestScheme } from './scheme.js';
-import { effectiveDcUtilTimeout } from './timeout.js';
+import { effectiveDcUtilTimeoutSeconds } from './timeout.js';
 import { withoutOwnNoneLabel } from '../min-availability-label.js';
 
 export const MIN_AVAILABILITY_VALUES = ['NONE', 'PRIMARIES', 'FULL'] as const;
@@ -75,9 +75,9 @@ export interface DetectFacts {
   ownNoneNote: string | null;
   replicas: number;
   /** The pod template's grace period: dc_util reads it (its one GET), not the pod's. */
-  grace: number | null;
+  graceSeconds: number | null;
   /** The grace period the delete must not cut short: the pod's own when detecting a pod. */
-  podGrace: number | null;
+  podGraceSeconds: number | null;
   /** The pod dc_util runs in (the pod, or the StatefulSet's pod 0). */
   samplePod: string | null;
   containers: V1Container[];
@@ -103,7 +103,7 @@ function servedReasonOf(options: DetectOptions, manifest: ManifestScheme): strin
   return `the engine reached it over ${options.servedScheme} at discovery${differs}`;
 }
 
-function dcUtilFactsOf(call: DcUtilCall, labels: Record<string, string>, grace: number | null): DcUtilFacts {
+function dcUtilFactsOf(call: DcUtilCall, labels: Record<string, string>, graceSeconds: number | null): DcUtilFacts {
   const flags = parseDcUtilFlags(call.args);
   const protoText = flagText(flags, 'proto', DC_UTIL_DEFAULT_PROTO);
   const lower = protoText?.toLowerCase() ?? null;
@@ -130,8 +130,8 @@ function dcUtilFactsOf(call: DcUtilCall, labels: Record<string, string>, grace: 
     timeoutText,
     flagTimeoutSeconds,
     timeoutValid,
-    usesFlag: grace === null || grace === KUBERNETES_DEFAULT_GRACE_SECONDS,
-    effectiveTimeoutSeconds: effectiveDcUtilTimeout(flagTimeoutSeconds, grace),
+    usesFlag: graceSeconds === null || graceSeconds === KUBERNETES_DEFAULT_GRACE_SECONDS,
+    effectiveTimeoutSeconds: effectiveDcUtilTimeoutSeconds(flagTimeoutSeconds, graceSeconds),
     minText,
     minLabel,
     minAvailability,
@@ -143,7 +143,7 @@ export function detectFacts(sts: V1StatefulSet, options: DetectOptions = {}): De
   const pod = options.pod ?? null;
   const templateSpec = sts.spec?.template?.spec;
   const podSpec = pod?.spec ?? templateSpec;
-  const grace = templateSpec?.terminationGracePeriodSeconds ?? null;
+  const graceSeconds = templateSpec?.terminationGracePeriodSeconds ?? null;
   // The tool's own dc-util-min-availability=NONE (a restart without relocation, marked) is intended: detect with
   // the value before (issue 9 item 1); a user's NONE stays rule 18's misconfiguration.
   const ownNone = withoutOwnNoneLabel(sts.metadata?.labels ?? {});
@@ -163,8 +163,8 @@ export function detectFacts(sts: V1StatefulSet, options: DetectOptions = {}): De
     labels,
     ownNoneNote: ownNone.note,
     replicas: sts.spec?.replicas ?? 1,
-    grace,
-    podGrace: pod ? (pod.spec?.terminationGracePeriodSeconds ?? grace) : grace,
+    graceSeconds,
+    podGraceSeconds: pod ? (pod.spec?.terminationGracePeriodSeconds ?? graceSeconds) : graceSeconds,
     samplePod,
     containers,
     container,
@@ -174,6 +174,6 @@ export function detectFacts(sts: V1StatefulSet, options: DetectOptions = {}): De
     preStop,
     command,
     scan,
-    dcUtil: call ? dcUtilFactsOf(call, labels, grace) : null,
+    dcUtil: call ? dcUtilFactsOf(call, labels, graceSeconds) : null,
   };
 }

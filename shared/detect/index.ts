@@ -31,4 +31,4 @@ export { DETECTION_RULES, minAvailabilityNoneBlocker, type DetectionRule } from 
 export { servedSchemeFromManifest, type HttpScheme, type ManifestScheme } from './scheme.js';
 export { tokenizeShell } from './shell.js';
 export { detectStrategy } from './strategy.js';
-export { effectiveDcUtilTimeout, kubernetesManagedDeleteGrace } from './timeout.js';
+export { effectiveDcUtilTimeoutSeconds, kubernetesManagedDeleteGraceSeconds } from './timeout.js';

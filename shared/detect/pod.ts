@@ -8,14 +8,16 @@ import { detectStrategy } from './strategy.js';
 
 /** A StatefulSet as far as dc_util reads it (name, labels, replicas, the template's grace), from discovery's StatefulSetInfo. */
 export function statefulSetOfInfo(info: StatefulSetInfo): V1StatefulSet {
-  const grace = info.detection.terminationGracePeriodSeconds;
+  const graceSeconds = info.detection.terminationGracePeriodSeconds;
   return {
     metadata: { name: info.name, labels: { ...info.labels } },
     spec: {
       replicas: info.replicas,
       selector: {},
       serviceName: '',
-      template: { spec: { containers: [], ...(grace === null ? {} : { terminationGracePeriodSeconds: grace }) } },
+      template: {
+        spec: { containers: [], ...(graceSeconds === null ? {} : { terminationGracePeriodSeconds: graceSeconds }) },
+      },
     },
   };
 }

@@ -25,7 +25,7 @@ import { asMinAvailability, type DcUtilFacts, type DetectFacts, type MinAvailabi
 import type { DcUtilFlags } from './flags.js';
 import { dcUtilNodeName, nodeNameFromArgs } from './nodename.js';
 import { basename } from './prestop.js';
-import { kubernetesManagedDeleteGrace } from './timeout.js';
+import { kubernetesManagedDeleteGraceSeconds } from './timeout.js';
 
 /** The result a deciding rule gives; fields left out take the `manual` defaults (detectStrategy). */
 export interface RuleDecision {
@@ -313,21 +313,21 @@ export function timeoutNotGoDuration(f: DetectFacts): RuleVerdict | null {
 export function effectiveTimeout(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   if (!d) return null;
-  const { grace } = f;
-  if (grace === null || grace === KUBERNETES_DEFAULT_GRACE_SECONDS) {
+  const { graceSeconds } = f;
+  if (graceSeconds === null || graceSeconds === KUBERNETES_DEFAULT_GRACE_SECONDS) {
     return {
       notes: [
-        `terminationGracePeriodSeconds ${grace === null ? 'unset' : '30'}, so dc_util uses its -timeout flag: ${d.flagTimeoutSeconds}s`,
+        `terminationGracePeriodSeconds ${graceSeconds === null ? 'unset' : '30'}, so dc_util uses its -timeout flag: ${d.flagTimeoutSeconds}s`,
       ],
     };
   }
-  const rule = grace - DC_UTIL_GRACE_BUFFER_SECONDS;
+  const ruleSeconds = graceSeconds - DC_UTIL_GRACE_BUFFER_SECONDS;
   const flag = d.timeoutText ?? 'unknown';
   return {
     notes: [
-      rule >= DC_UTIL_MIN_TIMEOUT_SECONDS
-        ? `terminationGracePeriodSeconds ${grace} != 30, so dc_util uses ${grace}-120 = ${d.effectiveTimeoutSeconds}s (its own rule), not the ${flag} flag`
-        : `terminationGracePeriodSeconds ${grace} != 30, so dc_util uses ${grace}-120 = ${rule}s raised to its minimum ${DC_UTIL_MIN_TIMEOUT_SECONDS}s (its own rule), not the ${flag} flag`,
+      ruleSeconds >= DC_UTIL_MIN_TIMEOUT_SECONDS
+        ? `terminationGracePeriodSeconds ${graceSeconds} != 30, so dc_util uses ${graceSeconds}-120 = ${d.effectiveTimeoutSeconds}s (its own rule), not the ${flag} flag`
+        : `terminationGracePeriodSeconds ${graceSeconds} != 30, so dc_util uses ${graceSeconds}-120 = ${ruleSeconds}s raised to its minimum ${DC_UTIL_MIN_TIMEOUT_SECONDS}s (its own rule), not the ${flag} flag`,
     ],
   };
 }
@@ -491,20 +491,20 @@ export function timeoutNotComputable(f: DetectFacts): RuleVerdict | null {
 export function dcUtilDecommissions(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   if (!d || !f.container) return null;
-  const effective = d.effectiveTimeoutSeconds;
-  const { podGrace } = f;
-  const deleteGrace = kubernetesManagedDeleteGrace(effective, podGrace);
+  const effectiveSeconds = d.effectiveTimeoutSeconds;
+  const { podGraceSeconds } = f;
+  const deleteGraceSeconds = kubernetesManagedDeleteGraceSeconds(effectiveSeconds, podGraceSeconds);
   const raised =
-    deleteGrace > effective + DELETE_GRACE_MARGIN_SECONDS
-      ? `, raised to the pod's terminationGracePeriodSeconds ${podGrace}`
+    deleteGraceSeconds > effectiveSeconds + DELETE_GRACE_MARGIN_SECONDS
+      ? `, raised to the pod's terminationGracePeriodSeconds ${podGraceSeconds}`
       : '';
   const reasons = [
-    `${f.pod ? `pod ${f.samplePod} is` : 'pods are'} deleted with a ${deleteGrace}s grace period (dc_util's ${effective}s + ${DELETE_GRACE_MARGIN_SECONDS}s${raised})`,
+    `${f.pod ? `pod ${f.samplePod} is` : 'pods are'} deleted with a ${deleteGraceSeconds}s grace period (dc_util's ${effectiveSeconds}s + ${DELETE_GRACE_MARGIN_SECONDS}s${raised})`,
   ];
-  const ownGrace = podGrace ?? KUBERNETES_DEFAULT_GRACE_SECONDS;
-  if (ownGrace < effective) {
+  const ownGraceSeconds = podGraceSeconds ?? KUBERNETES_DEFAULT_GRACE_SECONDS;
+  if (ownGraceSeconds < effectiveSeconds) {
     reasons.push(
-      `warning: the pod's own terminationGracePeriodSeconds ${podGrace === null ? 'unset (30)' : ownGrace} is shorter than dc_util's ${effective}s: a drain or eviction (not this tool) kills the node mid-decommission`,
+      `warning: the pod's own terminationGracePeriodSeconds ${podGraceSeconds === null ? 'unset (30)' : ownGraceSeconds} is shorter than dc_util's ${effectiveSeconds}s: a drain or eviction (not this tool) kills the node mid-decommission`,
     );
   }
   return {
@@ -513,9 +513,9 @@ export function dcUtilDecommissions(f: DetectFacts): RuleVerdict | null {
         strategy: 'kubernetes_managed',
         hasPrestopHook: true,
         hasDcUtil: true,
-        dcUtilTimeoutSeconds: effective,
+        dcUtilTimeoutSeconds: effectiveSeconds,
         dcUtilFlagTimeoutSeconds: d.flagTimeoutSeconds,
-        deleteGracePeriodSeconds: deleteGrace,
+        deleteGracePeriodSeconds: deleteGraceSeconds,
         minAvailability: d.minAvailability,
         dcUtilWillNotDecommission: false,
         containerName: f.container.name,

@@ -7,7 +7,7 @@ import {
 } from './constants.js';
 
 /** dc_util's effective decommission timeout: the flag when the grace period is unset or 30, else grace - 120 (>= 360). */
-export function effectiveDcUtilTimeout(
+export function effectiveDcUtilTimeoutSeconds(
   flagTimeoutSeconds: number,
   terminationGracePeriodSeconds: number | null,
 ): number {
@@ -18,7 +18,7 @@ export function effectiveDcUtilTimeout(
 }
 
 /** Grace period for deleting a pod whose preStop runs dc_util: effective + 60, never below the pod's own. */
-export function kubernetesManagedDeleteGrace(
+export function kubernetesManagedDeleteGraceSeconds(
   effectiveTimeoutSeconds: number,
   terminationGracePeriodSeconds: number | null,
 ): number {

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { StrategyDetection } from '../../../shared/schemas.js';
-import { detectStrategy, effectiveDcUtilTimeout, kubernetesManagedDeleteGrace } from '../../../shared/detect/index.js';
+import {
+  detectStrategy,
+  effectiveDcUtilTimeoutSeconds,
+  kubernetesManagedDeleteGraceSeconds,
+} from '../../../shared/detect/index.js';
 import { crateContainer, OPERATOR_PRESTOP, SQL_EXPORTER, statefulSet } from './builders.js';
 
 const DIRECT_720 = ['./dc_util-linux-amd64', '-min-availability', 'PRIMARIES', '-timeout', '720s'];
@@ -64,8 +68,8 @@ describe("dc_util's effective timeout and the deletion grace period", () => {
     [720, 1200, 1080],
     [720, 300, 360],
     [720, 100000, 99880],
-  ])('effectiveDcUtilTimeout(%d, %s) = %d', (flag, grace, expected) => {
-    expect(effectiveDcUtilTimeout(flag, grace)).toBe(expected);
+  ])('effectiveDcUtilTimeoutSeconds(%d, %s) = %d', (flag, grace, expected) => {
+    expect(effectiveDcUtilTimeoutSeconds(flag, grace)).toBe(expected);
   });
 
   it.each([
@@ -73,8 +77,8 @@ describe("dc_util's effective timeout and the deletion grace period", () => {
     [1080, 1200, 1200],
     [360, 300, 420],
     [99880, 100000, 100000],
-  ])('kubernetesManagedDeleteGrace(%d, %s) = %d', (effective, grace, expected) => {
-    expect(kubernetesManagedDeleteGrace(effective, grace)).toBe(expected);
+  ])('kubernetesManagedDeleteGraceSeconds(%d, %s) = %d', (effective, grace, expected) => {
+    expect(kubernetesManagedDeleteGraceSeconds(effective, grace)).toBe(expected);
   });
 });
 
