@@ -83,10 +83,14 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
           env.select(async () => {
             const g = globals(a, env);
             const name = parseJobArg(a.job);
-            const grace = a['grace-period'];
-            if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 1) {
+            const gracePeriodSeconds = a['grace-period'];
+            if (
+              typeof gracePeriodSeconds !== 'number' ||
+              !Number.isInteger(gracePeriodSeconds) ||
+              gracePeriodSeconds < 1
+            ) {
               throw new UsageError(
-                `invalid --grace-period "${String(grace)}": must be a whole number of seconds >= 1`,
+                `invalid --grace-period "${String(gracePeriodSeconds)}": must be a whole number of seconds >= 1`,
                 'The runner needs time to reset allocation; use e.g. --grace-period 60',
               );
             }
@@ -98,7 +102,7 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
               return 0;
             }
             if (g.dryRunMode === 'server') {
-              const res = await cancelJob(conn.kube, ns, name, grace, { dryRun: true });
+              const res = await cancelJob(conn.kube, ns, name, gracePeriodSeconds, { dryRun: true });
               if (!res.found)
                 throw new UsageError(
                   `Job ${ns}/${name} not found`,
@@ -114,7 +118,7 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
               );
               if (!ok) return declined(env.ctx.stderr);
             }
-            const res = await cancelJob(conn.kube, ns, name, grace);
+            const res = await cancelJob(conn.kube, ns, name, gracePeriodSeconds);
             if (!res.found)
               throw new UsageError(
                 `Job ${ns}/${name} not found`,
@@ -123,7 +127,9 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
             const lines = [...res.pods.map((p) => `pod/${p} deleted`), `job.batch/${name} deleted`];
             if (g.output === 'text') {
               for (const p of res.pods)
-                env.ctx.stdout.write(`pod/${p} deleted (grace period ${grace}s: the runner stops safely)\n`);
+                env.ctx.stdout.write(
+                  `pod/${p} deleted (grace period ${gracePeriodSeconds}s: the runner stops safely)\n`,
+                );
               env.ctx.stdout.write(`job.batch/${name} deleted\n`);
             } else {
               printActions(env, g, lines, undefined, ns);
