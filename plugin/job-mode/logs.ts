@@ -7,9 +7,9 @@ import { RUNNER_CONTAINER } from '../objects.js';
 function stamp(text: string): [number, number] | null {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(text);
   if (!m) return null;
-  const sec = Date.parse(`${m[1]}${m[3]}`);
-  if (!Number.isFinite(sec)) return null;
-  return [sec / 1000, Number((m[2] ?? '').padEnd(9, '0'))];
+  const epochMs = Date.parse(`${m[1]}${m[3]}`);
+  if (!Number.isFinite(epochMs)) return null;
+  return [epochMs / 1000, Number((m[2] ?? '').padEnd(9, '0'))];
 }
 
 const cmpStamp = (a: [number, number], b: [number, number]) => a[0] - b[0] || a[1] - b[1];
