@@ -48,10 +48,10 @@ function assertPositiveInt(name: string, value: number, allowZero = false): void
 export function runnerJobSpec(opts: Omit<RunnerJobOptions, 'name' | 'namespace'>): V1JobSpec {
   const labels = runnerLabels(opts.labels);
   const backoffLimit = opts.backoffLimit ?? DEFAULT_BACKOFF_LIMIT;
-  const ttl = opts.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED;
+  const ttlSecondsAfterFinished = opts.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED;
   assertPositiveInt('activeDeadlineSeconds', opts.activeDeadlineSeconds);
   assertPositiveInt('backoffLimit', backoffLimit, true);
-  assertPositiveInt('ttlSecondsAfterFinished', ttl, true);
+  assertPositiveInt('ttlSecondsAfterFinished', ttlSecondsAfterFinished, true);
   const userEnv = opts.env ?? [];
   const reserved = new Set(['OPERATION_ID', 'POD_NAME', 'POD_NAMESPACE']);
   const env: V1EnvVar[] = [
@@ -66,7 +66,7 @@ export function runnerJobSpec(opts: Omit<RunnerJobOptions, 'name' | 'namespace'>
     completions: 1,
     backoffLimit,
     activeDeadlineSeconds: opts.activeDeadlineSeconds,
-    ttlSecondsAfterFinished: ttl,
+    ttlSecondsAfterFinished,
     // A replacement pod only once the previous one is gone: never two runners at once.
     podReplacementPolicy: 'Failed',
     podFailurePolicy: {
