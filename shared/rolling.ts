@@ -102,10 +102,10 @@ function buildPlan(
     // Per pod: its own spec (issue 8 item 3); the StatefulSet's template only when the pod's is unknown.
     const d = p.detection ?? cluster.statefulSets.find((s) => s.name === p.statefulSetName)!.detection;
     const managed = d.strategy === 'kubernetes_managed';
-    const grace = managed ? d.deleteGracePeriodSeconds : MANUAL_DELETE_GRACE_SECONDS;
+    const deleteGracePeriodSeconds = managed ? d.deleteGracePeriodSeconds : MANUAL_DELETE_GRACE_SECONDS;
     const decommissionSeconds = managed
-      ? grace
-      : input.options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS + grace;
+      ? deleteGracePeriodSeconds
+      : input.options.decommissionTimeout + MANUAL_TIMEOUT_MARGIN_SECONDS + deleteGracePeriodSeconds;
     const why = [
       first.includes(p.name)
         ? 'unready, node not in the cluster: restarted first (degraded pre-flight)'
@@ -129,7 +129,7 @@ function buildPlan(
       statefulSetName: p.statefulSetName,
       strategy: d.strategy,
       reason: why.join('; '),
-      deleteGracePeriodSeconds: grace,
+      deleteGracePeriodSeconds,
       timeoutSeconds: decommissionSeconds + input.podReadyTimeout + input.healthTimeout,
       alreadyDone: p.name in done,
       ...(relocations.has(p.name) ? { relocation: relocations.get(p.name)! } : {}),
