@@ -459,9 +459,9 @@ export class RunMetrics {
       result: success ? 'success' : 'failure',
       error_kind: errorKind,
     });
-    const duration =
+    const durationSeconds =
       typeof result.duration === 'number' && result.duration >= 0 ? result.duration : (end - this.started) / 1000;
-    this.operationDuration.observe({ ...b, operation: this.operation }, duration);
+    this.operationDuration.observe({ ...b, operation: this.operation }, durationSeconds);
     const kind = opts.kind ?? this.operation;
     const pods =
       kind === 'rollout'
