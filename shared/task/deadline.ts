@@ -20,23 +20,23 @@ export interface DeadlineBudget {
  */
 export function deadlineSecondsFor(task: Task, budget: DeadlineBudget | number): number {
   const o = task.options;
-  const slack = 300;
+  const slackSeconds = 300;
   const { pods, deleteGraceSeconds = [] } = typeof budget === 'number' ? { pods: budget } : budget;
-  const manualStop = o.decommissionTimeout + 30;
-  const stopOf = (i: number): number => Math.max(manualStop, deleteGraceSeconds[i] ?? 0);
-  const perPod = (i: number): number => stopOf(i) + o.podReadyTimeout + o.healthTimeout + 60;
+  const manualStopSeconds = o.decommissionTimeout + 30;
+  const stopSecondsOf = (i: number): number => Math.max(manualStopSeconds, deleteGraceSeconds[i] ?? 0);
+  const perPodSeconds = (i: number): number => stopSecondsOf(i) + o.podReadyTimeout + o.healthTimeout + 60;
   switch (task.operation) {
     case 'health':
     case 'plan':
-      return o.healthTimeout + slack;
+      return o.healthTimeout + slackSeconds;
     case 'decommission':
-      return stopOf(0) + o.podReadyTimeout + o.healthTimeout + slack;
+      return stopSecondsOf(0) + o.podReadyTimeout + o.healthTimeout + slackSeconds;
     case 'restart':
-      return perPod(0) + slack;
+      return perPodSeconds(0) + slackSeconds;
     case 'rollout': {
-      let total = o.healthTimeout + slack;
-      for (let i = 0; i < Math.max(1, pods); i++) total += perPod(i);
-      return total;
+      let totalSeconds = o.healthTimeout + slackSeconds;
+      for (let i = 0; i < Math.max(1, pods); i++) totalSeconds += perPodSeconds(i);
+      return totalSeconds;
     }
   }
 }
