@@ -111,10 +111,8 @@ export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
     );
   }
   ctx.allocation.labelledStatefulSets = [];
-  try {
-    await ctx.lease?.save({ allocationSet: null });
-  } catch {
-    // the lock is released next; a stale allocationSet only causes one more (harmless) RESET
-  }
+  // Staged: written with the next save (a rollout's 'done') or the release; a stale allocationSet only causes one
+  // more (harmless) RESET.
+  ctx.lease?.stage({ allocationSet: null });
   return true;
 }

@@ -120,6 +120,14 @@ async function saveProgress(ctx: OperationContext, current: PodProgress | null):
   await ctx.lease?.save({ current });
 }
 
+/**
+ * Record a step that resumes exactly as the one before it without writing it now: it goes out with the next Lease
+ * write (docs/engine.md, "Lock and resume": which steps are written when).
+ */
+function stageProgress(ctx: OperationContext, current: PodProgress): void {
+  ctx.lease?.stage({ current });
+}
+
 /** Wait until the pod with `oldUid` is gone (deleted, or replaced by a new uid). */
 async function waitOldPodGone(
   ctx: OperationContext,
@@ -263,7 +271,8 @@ async function kubernetesManaged(
   deps.log.info(`Pod ${info.name} has been deleted`);
   // dc_util has read the label (its preStop is over): our NONE never outlives the pod it was decided for.
   await restoreMinAvailabilityLabels(ctx, [sts.name]);
-  await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleted' });
+  // Staged, not written: with the old pod gone a resume of 'deleting' decides as one of 'deleted' (re-created).
+  stageProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleted' });
   await emitEvent(
     deps,
     { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid },
@@ -714,10 +723,12 @@ async function sendDrain(run: ManualRun): Promise<{ since: ContainerSnapshot; se
   const { deps, cluster } = ctx;
   const { info, sts } = target;
   const sql = manualStatements(nodeName, options);
-  await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'started' });
-  // Read (and record in the Lease) what the graceful_stop SETs below replace, so every exit path restores them.
+  // 'started' resumes as no record at all (a drain from the start): staged, it goes out with the allocation save.
+  stageProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'started' });
+  // Read what the graceful_stop SETs below replace, so every exit path restores them (staged as well).
   await rememberGracefulStop(ctx);
   deps.log.debug(`Executing manual decommission SQL ${manualIndex('allocation')}: ${sql.allocation}`);
+  // One Lease write before the first SET: allocationSet, with the staged 'started' and gracefulStopBefore.
   await restrictAllocation(ctx, sts.name, options.allocation);
   for (const name of ['gracefulStopTimeout', 'gracefulStopForce', 'minAvailability'] as const) {
     deps.log.debug(`Executing manual decommission SQL ${manualIndex(name)}: ${sql[name]}`);
@@ -810,7 +821,8 @@ async function recordDeleted(run: ManualRun): Promise<void> {
   const { info } = target;
   await waitOldPodGone(ctx, info.name, oldUid, MANUAL_DELETE_GRACE_SECONDS + DELETE_MARGIN_SECONDS);
   run.result.processExited = true;
-  await saveProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleted' });
+  // Staged, not written: with the old pod gone a resume of 'deleting' decides as one of 'deleted' (re-created).
+  stageProgress(ctx, { pod: info.name, oldUid, nodeName, step: 'deleted' });
   await emitEvent(
     deps,
     { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid },

@@ -55,7 +55,8 @@ function asTimeValue(v: unknown): string | null {
 
 /**
  * Before the manual strategy first SETs cluster.graceful_stop.*: read their effective values and record them in
- * the Lease (before the SET, so that a crashed run's retry still restores them). Once per operation: a second pod,
+ * the Lease (staged: the caller's next save writes them before the SET, so that a crashed run's retry still restores
+ * them). Once per operation: a second pod,
  * or a resumed run, keeps what was recorded first (a new read would see this operation's own values).
  * Throws when the values cannot be read: nothing has been changed yet, and without them they could not be restored.
  */
@@ -84,7 +85,9 @@ export async function rememberGracefulStop(ctx: OperationContext): Promise<void>
     minAvailability: typeof row[2] === 'string' && row[2] ? row[2] : null,
   };
   ctx.gracefulStop.before = before;
-  await ctx.lease?.save({ gracefulStopBefore: before });
+  // Staged: the caller's next save writes it before the first SET (sendDrain: restrictAllocation's, before the
+  // allocation SET that precedes the graceful_stop SETs); a crash before that save changed nothing to restore.
+  ctx.lease?.stage({ gracefulStopBefore: before });
   ctx.deps.log.info(
     `Remembered cluster.graceful_stop.* before changing them: ${describeGracefulStop(before)}; they are restored at the end`,
   );
@@ -139,11 +142,9 @@ export async function restoreGracefulStop(ctx: OperationContext): Promise<boolea
     }
     if (failed.length) return false;
     ctx.gracefulStop.before = null;
-    try {
-      await ctx.lease?.save({ gracefulStopBefore: null });
-    } catch {
-      // the lock is released next; a stale record only causes one more (harmless) restore
-    }
+    // Staged: written with the next save (a rollout's 'done') or the release; a stale record only causes one more
+    // (harmless) restore.
+    ctx.lease?.stage({ gracefulStopBefore: null });
     return true;
   } catch (err) {
     deps.log.error(`Could not restore cluster.graceful_stop.* (${describeGracefulStop(before)}): ${messageOf(err)}`);

@@ -1,5 +1,5 @@
 // One writer per cluster: a coordination.k8s.io/v1 Lease `crate-decommission-<cluster>`, taken,
-// renewed every ttl/3 and released; its annotations carry the operation's progress so that a
+// renewed ttl/3 after its last write (a progress save renews it too) and released; its annotations carry the operation's progress so that a
 // re-run with the same operation id (a Job retry) resumes instead of starting over.
 import type { V1Lease } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
@@ -344,6 +344,10 @@ export class ClusterLease {
     const retry = Math.max(1, Math.floor(ttl / 12));
     const fenceAfter = ttl * SELF_FENCE_FRACTION;
     this.lastRenewed = monotonic(this.deps);
+    // Any successful write (a progress save as much as a renewal) renews the Lease: another run judges it by the
+    // record changing, not by who wrote it. So the renewal waits a full interval after the LAST successful write and
+    // is only sent in a quiet period (a long drain, a slow pod start): a roll that saves every few seconds renews
+    // by its saves alone (docs/engine.md, "Lock and resume").
     void (async () => {
       let wait = interval;
       for (;;) {
@@ -353,6 +357,12 @@ export class ClusterLease {
           return;
         }
         if (this.released || this.lost.aborted) return;
+        const since = monotonic(this.deps) - this.lastRenewed;
+        if (since < interval) {
+          // Written since: the timer restarts from that write.
+          wait = Math.max(1, interval - since);
+          continue;
+        }
         const ok = await this.enqueue(() => this.write({}, 'renew')).then(
           () => true,
           () => false,
@@ -395,6 +405,16 @@ export class ClusterLease {
       this.enqueue(() => this.write({}, 'progress')),
       'progress',
     );
+  }
+
+  /**
+   * Record progress without writing it now: it goes out with the next write (a save, a renewal or the release). For
+   * records whose loss in a crash changes no resume decision: a step that resumes exactly as the one already
+   * written, a record that the caller's next save writes before anything irreversible, or a cleared record whose
+   * stale copy only causes one more harmless restore (docs/engine.md, "Lock and resume": which saves write).
+   */
+  stage(update: Partial<Omit<OperationProgress, 'operationId'>>): void {
+    Object.assign(this.progress, OperationProgress.parse({ ...this.progress, ...update }));
   }
 
   private enqueue(fn: () => Promise<void>): Promise<void> {

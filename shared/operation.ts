@@ -135,7 +135,9 @@ export interface CloseOutcome {
 /** Reset allocation and restore cluster.graceful_stop.* if we set them, then release the lock. Never throws. */
 export async function closeOperation(ctx: OperationContext): Promise<CloseOutcome> {
   try {
-    await resetAllocation(ctx);
+    // A RESET on this exit path is written at once (its record is only staged): a Lease lost meanwhile is noticed
+    // before the graceful_stop and label restores below, which are then left to the run that took it over.
+    if (await resetAllocation(ctx)) await ctx.lease?.save({}).catch(() => {});
   } catch (err) {
     ctx.deps.log.error(`Could not reset cluster.routing.allocation.enable: ${messageOf(err)}`);
   } finally {

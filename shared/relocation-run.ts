@@ -220,12 +220,8 @@ export async function restoreMinAvailabilityLabels(ctx: OperationContext, only?:
   const remaining = Object.keys(left).length > 0 ? left : null;
   const changed = remaining === null ? record !== null : Object.keys(remaining).length !== Object.keys(record).length;
   ctx.minAvailabilityLabels.before = remaining;
-  if (changed) {
-    try {
-      await ctx.lease?.save({ minAvailabilityLabels: remaining });
-    } catch {
-      // the lock is released next; a stale record only causes one more (harmless) restore
-    }
-  }
+  // Staged: written with the next save (the pod's 'done') or the release; a stale record only causes one more
+  // (harmless) restore, which leaves a label without this tool's mark alone.
+  if (changed) ctx.lease?.stage({ minAvailabilityLabels: remaining });
   return names.every((n) => !(remaining && n in remaining));
 }

@@ -161,12 +161,15 @@ export async function runRestart(
     // The node is back: its shards may recover on it now.
     setScope(ctx, { step: 'allocation-reset' });
     await resetAllocation(ctx);
-    // The drain is over: put cluster.graceful_stop.* back (the next manual pod of a rollout reads and sets them anew).
-    await restoreGracefulStop(ctx);
     if (decommission.strategyUsed === 'kubernetes_managed') await resetLeftoverDcUtilAllocation(ctx, podName);
+    // Done, in one write with the allocation reset staged above. Before the graceful_stop restore: a Lease lost
+    // meanwhile to a retry of this operation is noticed by this write, and the restore is then left to it.
     if (ctx.lease) {
       await ctx.lease.save({ done: { ...ctx.lease.progress.done, [podName]: result.newUid ?? '' }, current: null });
     }
+    // The drain is over: put cluster.graceful_stop.* back (the next manual pod of a rollout reads and sets them anew).
+    // A crash before it leaves them recorded: the resumed run keeps the record and restores them after its next pod.
+    await restoreGracefulStop(ctx);
     setScope(ctx, { step: 'health-gate' });
     const health = await checkClusterHealth(ctx.deps, {
       cluster,
