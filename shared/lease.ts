@@ -185,7 +185,7 @@ export class ClusterLease {
   static async acquire(deps: EngineDeps, opts: AcquireOptions): Promise<ClusterLease> {
     const name = leaseName(opts.clusterName);
     const holder = uniqueHolder(opts.holderIdentity ?? deps.holderIdentity ?? `crate-decommission-${process.pid}`);
-    const duration = opts.leaseDurationSeconds ?? deps.leaseDurationSeconds ?? DEFAULT_LEASE_SECONDS;
+    const durationSeconds = opts.leaseDurationSeconds ?? deps.leaseDurationSeconds ?? DEFAULT_LEASE_SECONDS;
     const { kube, clock, log } = deps;
     /** The other holder's record as first seen, on this run's monotonic clock (client-go's observedRecord/observedTime). */
     let observed: { key: string; at: number } | null = null;
@@ -212,7 +212,7 @@ export class ClusterLease {
             },
             spec: {
               holderIdentity: holder,
-              leaseDurationSeconds: duration,
+              leaseDurationSeconds: durationSeconds,
               acquireTime: now,
               renewTime: now,
               leaseTransitions: 0,
@@ -224,7 +224,7 @@ export class ClusterLease {
             opts.namespace,
             name,
             holder,
-            duration,
+            durationSeconds,
             created,
             progress,
             false,
@@ -236,7 +236,7 @@ export class ClusterLease {
         }
       }
       const currentHolder = existing.spec?.holderIdentity ?? '';
-      const ttl = (existing.spec?.leaseDurationSeconds ?? duration) * 1000;
+      const ttlMs = (existing.spec?.leaseDurationSeconds ?? durationSeconds) * 1000;
       const existingOp = existing.metadata?.annotations?.[ANNOTATION_OPERATION] ?? '';
       const sameOperation = existingOp === opts.operationId;
       if (currentHolder && !sameOperation) {
@@ -252,12 +252,12 @@ export class ClusterLease {
         if (!observed) {
           observed = { key, at: monotonic(deps) };
           log.info(
-            `Lock ${opts.namespace}/${name} is held by ${currentHolder} (operation ${existingOp || 'unknown'}); watching it for up to ${ttl / 1000}s: a live run renews it, a crashed one's expires`,
+            `Lock ${opts.namespace}/${name} is held by ${currentHolder} (operation ${existingOp || 'unknown'}); watching it for up to ${ttlMs / 1000}s: a live run renews it, a crashed one's expires`,
           );
         }
-        const waited = monotonic(deps) - observed.at;
-        if (waited < ttl) {
-          await clock.delay(Math.max(1, Math.min(2000, ttl / 6, ttl - waited)), deps.signal);
+        const waitedMs = monotonic(deps) - observed.at;
+        if (waitedMs < ttlMs) {
+          await clock.delay(Math.max(1, Math.min(2000, ttlMs / 6, ttlMs - waitedMs)), deps.signal);
           continue;
         }
       }
@@ -304,7 +304,7 @@ export class ClusterLease {
         spec: {
           ...existing.spec,
           holderIdentity: holder,
-          leaseDurationSeconds: duration,
+          leaseDurationSeconds: durationSeconds,
           acquireTime: now,
           renewTime: now,
           leaseTransitions: (existing.spec?.leaseTransitions ?? 0) + (currentHolder ? 1 : 0),
@@ -316,12 +316,21 @@ export class ClusterLease {
           log.info(
             sameOperation
               ? `Took over lock ${opts.namespace}/${name} from ${currentHolder}: same operation ${opts.operationId}, resuming`
-              : `Took over expired lock ${opts.namespace}/${name} from ${currentHolder} (not renewed for ${ttl / 1000}s as seen by this run)`,
+              : `Took over expired lock ${opts.namespace}/${name} from ${currentHolder} (not renewed for ${ttlMs / 1000}s as seen by this run)`,
           );
         } else {
           log.info(`Took lock ${opts.namespace}/${name} as ${holder} (operation ${opts.operationId})`);
         }
-        return new ClusterLease(deps, opts.namespace, name, holder, duration, taken, progress, resumed).startRenewing();
+        return new ClusterLease(
+          deps,
+          opts.namespace,
+          name,
+          holder,
+          durationSeconds,
+          taken,
+          progress,
+          resumed,
+        ).startRenewing();
       } catch (err) {
         // Someone wrote it in between: look again (a change of another holder's record means it is alive).
         if (err instanceof KubeApiError && err.statusCode === 409 && ++conflicts < 5) continue;
@@ -338,21 +347,21 @@ export class ClusterLease {
   }
 
   private startRenewing(): this {
-    const ttl = this.durationSeconds * 1000;
-    const interval = Math.max(1, Math.floor(ttl / 3));
+    const ttlMs = this.durationSeconds * 1000;
+    const intervalMs = Math.max(1, Math.floor(ttlMs / 3));
     /** After a failed renewal, try again this soon (client-go's retryPeriod). */
-    const retry = Math.max(1, Math.floor(ttl / 12));
-    const fenceAfter = ttl * SELF_FENCE_FRACTION;
+    const retryMs = Math.max(1, Math.floor(ttlMs / 12));
+    const fenceAfterMs = ttlMs * SELF_FENCE_FRACTION;
     this.lastRenewed = monotonic(this.deps);
     // Any successful write (a progress save as much as a renewal) renews the Lease: another run judges it by the
     // record changing, not by who wrote it. So the renewal waits a full interval after the LAST successful write and
     // is only sent in a quiet period (a long drain, a slow pod start): a roll that saves every few seconds renews
     // by its saves alone (docs/engine.md, "Lock and resume").
     void (async () => {
-      let wait = interval;
+      let waitMs = intervalMs;
       for (;;) {
         try {
-          await this.deps.clock.delay(wait, this.renewStop.signal);
+          await this.deps.clock.delay(waitMs, this.renewStop.signal);
         } catch {
           return;
         }
@@ -367,7 +376,7 @@ export class ClusterLease {
           () => true,
           () => false,
         );
-        wait = ok ? interval : retry;
+        waitMs = ok ? intervalMs : retryMs;
       }
     })();
     // Self-fencing: a run that could not renew for 2/3 of the TTL stops before another run may take the Lease over
@@ -375,14 +384,14 @@ export class ClusterLease {
     void (async () => {
       for (;;) {
         try {
-          await this.deps.clock.delay(Math.max(1, Math.floor(ttl / 24)), this.renewStop.signal);
+          await this.deps.clock.delay(Math.max(1, Math.floor(ttlMs / 24)), this.renewStop.signal);
         } catch {
           return;
         }
         if (this.released || this.lost.aborted) return;
-        const since = monotonic(this.deps) - this.lastRenewed;
-        if (since >= fenceAfter) {
-          const message = `No renewal of lock ${this.namespace}/${this.name} succeeded for ${Math.round(since / 1000)}s (${Math.round(SELF_FENCE_FRACTION * 100)}% of its ${this.durationSeconds}s TTL); stopping before another run may take it over`;
+        const sinceMs = monotonic(this.deps) - this.lastRenewed;
+        if (sinceMs >= fenceAfterMs) {
+          const message = `No renewal of lock ${this.namespace}/${this.name} succeeded for ${Math.round(sinceMs / 1000)}s (${Math.round(SELF_FENCE_FRACTION * 100)}% of its ${this.durationSeconds}s TTL); stopping before another run may take it over`;
           this.deps.log.error(message);
           this.lostController.abort(new OperationFailedError(message));
           return;
