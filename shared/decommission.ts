@@ -95,7 +95,7 @@ function baseResult(
   strategy: Strategy,
   startedAt: number,
   dryRun: boolean,
-  timeout: number,
+  decommissionTimeoutSeconds: number,
 ): DecommissionResult {
   return DecommissionResult.parse({
     podName,
@@ -104,7 +104,7 @@ function baseResult(
     success: false,
     duration: 0,
     startedAt: new Date(startedAt).toISOString(),
-    decommissionTimeout: timeout,
+    decommissionTimeout: decommissionTimeoutSeconds,
     dryRun,
   });
 }
@@ -196,10 +196,10 @@ async function kubernetesManaged(
 ): Promise<void> {
   const { deps, cluster } = ctx;
   const { info, sts } = target;
-  const grace = sts.detection.deleteGracePeriodSeconds;
+  const deleteGracePeriodSeconds = sts.detection.deleteGracePeriodSeconds;
   deps.log.info(`Using Kubernetes-managed decommission for pod ${info.name}`);
   deps.log.info('PreStop hook with dc_util will handle decommission automatically');
-  deps.log.info(`Will delete pod ${info.name} with grace period ${grace}s for dc_util`, {
+  deps.log.info(`Will delete pod ${info.name} with grace period ${deleteGracePeriodSeconds}s for dc_util`, {
     effectiveDcUtilTimeoutSeconds: sts.detection.dcUtilTimeoutSeconds,
     terminationGracePeriodSeconds: sts.detection.terminationGracePeriodSeconds,
   });
@@ -239,9 +239,9 @@ async function kubernetesManaged(
       deps,
       { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid },
       EventReason.DecommissionStarted,
-      `Deleting with grace period ${grace}s; dc_util decommissions node ${info.nodeName ?? '?'} in preStop${how}`,
+      `Deleting with grace period ${deleteGracePeriodSeconds}s; dc_util decommissions node ${info.nodeName ?? '?'} in preStop${how}`,
     );
-    await deletePod(ctx, info.name, oldUid, grace);
+    await deletePod(ctx, info.name, oldUid, deleteGracePeriodSeconds);
   }
   // dc_util drains; should the node stall after the drain (CrateDB 6.4.3's counter leak), the engine signals it.
   const stopStall = new AbortController();
@@ -262,7 +262,7 @@ async function kubernetesManaged(
         ).catch(() => null)
       : null;
   try {
-    await waitOldPodGone(ctx, info.name, oldUid, grace + DELETE_MARGIN_SECONDS, info.nodeName);
+    await waitOldPodGone(ctx, info.name, oldUid, deleteGracePeriodSeconds + DELETE_MARGIN_SECONDS, info.nodeName);
   } finally {
     stopStall.abort(new Error('pod gone'));
     await stall;
