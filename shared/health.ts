@@ -302,7 +302,7 @@ async function explainDegraded(
 export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheckInput): Promise<HealthCheckResult> {
   const input = HealthCheckInput.parse(rawInput);
   const { cluster } = input;
-  const reader = new ClusterSql(deps, cluster, input.avoidNodes);
+  const reader = new ClusterSql(deps, cluster);
   const intervalMs = input.intervalSeconds * 1000;
   const deadline = deps.clock.now() + input.timeoutSeconds * 1000;
   let good = 0;

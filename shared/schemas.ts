@@ -241,8 +241,6 @@ export const HealthCheckInput = z.object({
   intervalSeconds: z.number().nonnegative().default(2),
   /** Give up after this many seconds (0 = one round of readings, no waiting for recovery). */
   timeoutSeconds: z.number().nonnegative().default(0),
-  /** Node names not to read through (e.g. a draining node). */
-  avoidNodes: z.array(z.string()).default([]),
   /**
    * Pods whose absence may explain a failed reading (ECK-style degraded pre-flight): a reading whose every
    * failed check is explained by some of these pods being unready with their node not in sys.nodes counts as

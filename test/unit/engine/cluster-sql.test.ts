@@ -92,3 +92,14 @@ describe('ClusterSql.runningSnapshots on a CrateDB that cannot answer it', () =>
     await expect(reader.runningSnapshots()).rejects.toThrow('UnauthorizedException');
   });
 });
+
+describe('ClusterSql avoid list (the node being decommissioned, the node whose relocation is read)', () => {
+  it('never reads through an avoided pod or node while another pod answers', async () => {
+    const w = await world({ replicas: 3 });
+    const cluster = await analyzeCluster(w.deps(), { namespace: 'crate', kind: 'statefulset', name: 'crate' });
+    const before = w.crate.statements.length;
+    const reader = new ClusterSql(w.deps(), cluster, ['data-hot-0', 'crate-1']);
+    for (let i = 0; i < 3; i++) expect((await reader.nodes()).length).toBe(3);
+    expect(new Set(w.crate.statements.slice(before).map((s) => s.node))).toEqual(new Set(['data-hot-2']));
+  });
+});

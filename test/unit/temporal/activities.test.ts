@@ -222,6 +222,20 @@ describe('Temporal activities', () => {
     const h = await call(env, a.checkClusterHealth, { cluster: stale, consecutive: 1, intervalSeconds: 1 });
     expect(h.healthy).toBe(true);
   });
+
+  it('an input with a field since removed (avoidNodes, from an older workflow) is accepted and the field ignored', async () => {
+    const w = await world({ replicas: 3 });
+    const a = activitiesOf(w);
+    const { env } = mockEnv();
+    const cluster = await call(env, a.analyzeCluster, {
+      namespace: 'crate',
+      kind: 'statefulset' as const,
+      name: 'crate',
+    });
+    const old = { cluster, consecutive: 1, intervalSeconds: 1, avoidNodes: ['data-hot-0'] };
+    const h = await call(env, a.checkClusterHealth, old as Parameters<typeof a.checkClusterHealth>[0]);
+    expect(h).toMatchObject({ healthy: true, failedChecks: [] });
+  });
 });
 
 describe('retryable (failure classification from errorKind)', () => {
