@@ -18,15 +18,13 @@ import { APP_NAME, COMMON_LABELS, DEFAULT_SERVICE_ACCOUNT, LABEL_COMPONENT } fro
  * (events.k8s.io, core/v1 on servers without it). test/unit/objects/rbac-verbs.test.ts checks these rules against the
  * requests the code really sends (a recording port in representative scenarios, the real adapter over a recording API).
  */
-export function runnerPolicyRules(opts: { secretNames?: readonly string[] } = {}): V1PolicyRule[] {
-  const secrets: V1PolicyRule = { apiGroups: [''], resources: ['secrets'], verbs: ['get'] };
-  if (opts.secretNames && opts.secretNames.length > 0) secrets.resourceNames = [...opts.secretNames];
+export function runnerPolicyRules(): V1PolicyRule[] {
   return [
     { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] },
     { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
     { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'list', 'patch'] },
     { apiGroups: ['cloud.crate.io'], resources: ['cratedbs'], verbs: ['get'] },
-    secrets,
+    { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
@@ -39,8 +37,6 @@ export interface RbacOptions {
   serviceAccountName?: string;
   /** ClusterRole + ClusterRoleBinding instead of Role + RoleBinding: one runner for many namespaces. */
   clusterWide?: boolean;
-  /** Restrict `secrets get` to these names (default: any Secret of the namespace). */
-  secretNames?: readonly string[];
   labels?: Record<string, string>;
 }
 
@@ -65,7 +61,7 @@ export function buildRbac(opts: RbacOptions): Rbac {
   const { namespace } = opts;
   const saName = opts.serviceAccountName ?? DEFAULT_SERVICE_ACCOUNT;
   const labels = { ...(opts.labels ?? {}), ...COMMON_LABELS, [LABEL_COMPONENT]: 'rbac' };
-  const rules = runnerPolicyRules(opts.secretNames ? { secretNames: opts.secretNames } : {});
+  const rules = runnerPolicyRules();
   const serviceAccount: V1ServiceAccount = {
     apiVersion: 'v1',
     kind: 'ServiceAccount',

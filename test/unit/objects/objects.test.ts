@@ -99,17 +99,11 @@ describe('buildRbac (namespaced)', () => {
     for (const r of rules) expect(r.resourceNames).toBeUndefined();
   });
 
-  it('honours serviceAccountName, secretNames and labels', () => {
-    const r = buildRbac({
-      namespace: 'db',
-      serviceAccountName: 'runner',
-      secretNames: ['user-system-x'],
-      labels: { team: 'a' },
-    });
+  it('honours serviceAccountName and labels', () => {
+    const r = buildRbac({ namespace: 'db', serviceAccountName: 'runner', labels: { team: 'a' } });
     expect(r.serviceAccount.metadata?.name).toBe('runner');
     expect(r.role.metadata?.name).toBe('runner');
     expect(r.roleBinding.subjects?.[0]).toEqual({ kind: 'ServiceAccount', name: 'runner', namespace: 'db' });
-    expect(r.role.rules?.find((x) => x.resources?.includes('secrets'))?.resourceNames).toEqual(['user-system-x']);
     expect(r.role.metadata?.labels).toMatchObject({ team: 'a', ...COMMON_LABELS });
   });
 
