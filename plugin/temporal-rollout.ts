@@ -42,7 +42,6 @@ export function workflowInputFor(
       minAvailability: o.minAvailability,
       ...(o.relocation ? { relocation: o.relocation } : {}),
       allocation: o.allocation,
-      force: true,
     },
     ...(typeof hb === 'number' ? { heartbeatTimeoutSeconds: hb } : {}),
   };

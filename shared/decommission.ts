@@ -558,7 +558,7 @@ function manualStatements(nodeName: string, options: DecommissionOptions): Manua
   return {
     allocation: SQL.setAllocation(options.allocation),
     gracefulStopTimeout: SQL.setGracefulStopTimeout(options.decommissionTimeout),
-    gracefulStopForce: SQL.setGracefulStopForce(options.force),
+    gracefulStopForce: SQL.setGracefulStopForce(true),
     minAvailability: SQL.setMinAvailability(options.minAvailability),
     decommission: `${SQL.decommissionParam}  -- node ${nodeName}`,
   };

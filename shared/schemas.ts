@@ -209,7 +209,6 @@ export const DecommissionOptions = z.object({
   /** cluster.graceful_stop.timeout in seconds. */
   decommissionTimeout: z.number().int().positive().default(720),
   minAvailability: MinAvailability.default('PRIMARIES'),
-  force: z.boolean().default(true),
   /** Allocation held during the restart; `new_primaries` only when asked. */
   allocation: RestartAllocation.default('primaries'),
   /**

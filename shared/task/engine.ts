@@ -78,7 +78,6 @@ async function runOperation(
     minAvailability: o.minAvailability,
     ...(o.relocation ? { relocation: o.relocation } : {}),
     allocation: o.allocation,
-    force: true,
     stallBreak: o.noStallBreak !== true,
     stallIdleSeconds: o.stallIdleSeconds,
   };

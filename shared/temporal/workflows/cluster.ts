@@ -125,7 +125,6 @@ export async function clusterMaintenanceWorkflow(input: ClusterMaintenanceInput)
     const options = {
       decommissionTimeout: 720,
       minAvailability: 'PRIMARIES' as const,
-      force: true,
       allocation: 'primaries' as const,
       ...input.options,
     };

@@ -86,6 +86,12 @@ export interface FakeCrateOptions {
   trustCrateFromNetwork?: boolean;
   /** CrateDB before 6.4.4 exits on a health timeout even with force=false. */
   exitOnTimeoutWithoutForce?: boolean;
+  /**
+   * Fault: the graceful stop aborts at its timeout and the node stays up even with force=true (CrateDB does so only
+   * with force=false, which the engine never sets): a node that does not leave in time, so that the engine's own
+   * decommission timeout is what ends the wait.
+   */
+  abortsStopOnTimeout?: boolean;
   /** Refuse `ALTER CLUSTER DECOMMISSION ?` (a version without parameter support there). */
   rejectParameterizedDecommission?: boolean;
   /** Answer sys.jobs with CrateDB's unknown-relation error 4041 (a version without it). */
@@ -166,6 +172,7 @@ export class FakeCrateCluster {
       decommissionBlocks: options.decommissionBlocks ?? false,
       trustCrateFromNetwork: options.trustCrateFromNetwork ?? true,
       exitOnTimeoutWithoutForce: options.exitOnTimeoutWithoutForce ?? false,
+      abortsStopOnTimeout: options.abortsStopOnTimeout ?? false,
       rejectParameterizedDecommission: options.rejectParameterizedDecommission ?? false,
       noSysJobs: options.noSysJobs ?? false,
       activeCheckMs: options.activeCheckMs ?? 5000,
@@ -721,7 +728,9 @@ export class FakeCrateCluster {
     const minAvailability = String(this.setting('cluster.graceful_stop.min_availability') ?? 'primaries').toLowerCase();
     const timeoutMs = parseTimeValue(this.setting('cluster.graceful_stop.timeout')) ?? 2 * 3600_000;
     const force =
-      this.setting('cluster.graceful_stop.force') === true || this.setting('cluster.graceful_stop.force') === 'true';
+      (this.setting('cluster.graceful_stop.force') === true ||
+        this.setting('cluster.graceful_stop.force') === 'true') &&
+      !this.options.abortsStopOnTimeout;
     const deadline = this.clock.now() + timeoutMs;
     try {
       for (;;) {

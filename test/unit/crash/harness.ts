@@ -144,7 +144,7 @@ export const GATE = {
   healthIntervalSeconds: 2,
   healthTimeout: 60_000,
   podReadyTimeout: 60_000,
-  options: { decommissionTimeout: 60_000, minAvailability: 'PRIMARIES', force: true, allocation: 'primaries' },
+  options: { decommissionTimeout: 60_000, minAvailability: 'PRIMARIES', allocation: 'primaries' },
 } as const;
 /**
  * Engine ms per real ms in the series' worlds when CRASH_CLOCK_FACTOR is set. By default the series runs on a

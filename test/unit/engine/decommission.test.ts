@@ -113,20 +113,20 @@ describe('manual strategy', () => {
     expect(fieldsOf('Health gate passed')).toMatchObject({ pod: 'crate-1', step: 'health-gate' });
   });
 
-  it('uses new_primaries only when asked, and passes timeout, force and min_availability', async () => {
+  it('uses new_primaries only when asked, passes timeout and min_availability, force always true', async () => {
     const w = await world({ replicas: 3 });
     const r = await restartPod(w.deps(), {
       podName: 'crate-2',
       namespace: ns,
       cluster: w.clusterModel(),
       ...fastGate,
-      options: { allocation: 'new_primaries', decommissionTimeout: 300, force: false, minAvailability: 'none' },
+      options: { allocation: 'new_primaries', decommissionTimeout: 300, minAvailability: 'none' },
     });
     expect(r.success).toBe(true);
     expect(writesOf(w).slice(0, 4)).toEqual([
       `SET GLOBAL TRANSIENT "${ALLOC}" = 'new_primaries'`,
       `SET GLOBAL TRANSIENT "cluster.graceful_stop.timeout" = '300s'`,
-      `SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = false`,
+      `SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = true`,
       `SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = 'NONE'`,
     ]);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
@@ -231,15 +231,19 @@ describe('manual strategy', () => {
     expect(w.crate.decommissions).toHaveLength(1);
   });
 
-  it('times out with the documented message and resets allocation (force=false, drain impossible)', async () => {
-    // Every node holds a copy of every shard: primaries cannot move, CrateDB aborts the stop.
-    const w = await world({ replicas: 3, tables: [{ name: 't', shards: 3, replicas: 2 }] });
+  it('times out with the documented message and resets allocation (node still up at the timeout, drain impossible)', async () => {
+    // Every node holds a copy of every shard: primaries cannot move, and the stop aborts at its timeout.
+    const w = await world({
+      replicas: 3,
+      tables: [{ name: 't', shards: 3, replicas: 2 }],
+      crate: { abortsStopOnTimeout: true },
+    });
     const r = await restartPod(w.deps(), {
       podName: 'crate-1',
       namespace: ns,
       cluster: w.clusterModel(),
       ...fastGate,
-      options: { decommissionTimeout: 5, force: false },
+      options: { decommissionTimeout: 5 },
     });
     expect(r).toMatchObject({ success: false, errorKind: 'timeout', error: 'Manual decommission timed out after 65s' });
     expect(r.decommission).toMatchObject({

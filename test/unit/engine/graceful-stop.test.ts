@@ -154,14 +154,18 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
     ],
   ])('on the failure paths (%s before)', (_name, preset, expected) => {
     it('decommission timeout', async () => {
-      const w = await world({ replicas: 3, tables: [{ name: 't', shards: 3, replicas: 2 }] });
+      const w = await world({
+        replicas: 3,
+        tables: [{ name: 't', shards: 3, replicas: 2 }],
+        crate: { abortsStopOnTimeout: true },
+      });
       preset(w);
       const r = await restartPod(w.deps(), {
         podName: 'crate-1',
         namespace: ns,
         cluster: w.clusterModel(),
         ...fastGate,
-        options: { decommissionTimeout: 5, force: false },
+        options: { decommissionTimeout: 5 },
       });
       expect(r).toMatchObject({ success: false, errorKind: 'timeout' });
       expect(levels(w)).toEqual(expected);

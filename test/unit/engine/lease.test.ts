@@ -629,13 +629,14 @@ describe('holder identity, self-fencing, writes that give up (issue 8 item 10)',
         );
       return original(node, login, via, stmt, args);
     };
-    // A drain that cannot finish (every node holds a copy of every shard, force=false): it waits for the full timeout.
+    // A drain that cannot finish (every node holds a copy of every shard): it would wait for the graceful-stop
+    // timeout (3000 s), long after the Lease (600 s) could no longer be renewed.
     const r = await restartPod(w.deps({ leaseDurationSeconds: 600 }), {
       podName: 'crate-1',
       namespace: ns,
       cluster: w.clusterModel(),
       ...fastGate,
-      options: { decommissionTimeout: 3000, force: false },
+      options: { decommissionTimeout: 3000 },
     });
     expect(r).toMatchObject({ success: false, errorKind: 'failed' });
     expect(r.error).toMatch(/No renewal of lock .* succeeded/);

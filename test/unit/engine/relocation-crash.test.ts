@@ -14,7 +14,6 @@ const ns = 'crate';
 const auto = {
   decommissionTimeout: 720,
   minAvailability: 'PRIMARIES' as const,
-  force: true,
   allocation: 'primaries' as const,
   stallBreak: true,
   stallIdleSeconds: 30,

@@ -17,7 +17,6 @@ const MB = 1_000_000;
 const auto = {
   decommissionTimeout: 720,
   minAvailability: 'PRIMARIES' as const,
-  force: true,
   allocation: 'primaries' as const,
   stallBreak: true,
   stallIdleSeconds: 30,

@@ -178,11 +178,15 @@ describe('rollingRestart', () => {
   });
 
   it('a timeout in the middle resets allocation and releases the lock', async () => {
-    const w = await world({ replicas: 3, tables: [{ name: 't', shards: 3, replicas: 2 }] });
+    const w = await world({
+      replicas: 3,
+      tables: [{ name: 't', shards: 3, replicas: 2 }],
+      crate: { abortsStopOnTimeout: true },
+    });
     const r = await rollingRestart(w.deps(), {
       cluster: w.clusterModel(),
       ...fastGate,
-      options: { decommissionTimeout: 5, force: false },
+      options: { decommissionTimeout: 5 },
     });
     expect(r).toMatchObject({
       success: false,

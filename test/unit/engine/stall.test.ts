@@ -11,7 +11,6 @@ const ns = 'crate';
 const opts = (o: Record<string, unknown> = {}) => ({
   decommissionTimeout: 720,
   minAvailability: 'PRIMARIES' as const,
-  force: true,
   allocation: 'primaries' as const,
   stallBreak: true,
   stallIdleSeconds: 30,

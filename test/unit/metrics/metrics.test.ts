@@ -195,7 +195,11 @@ describe('RunMetrics from the engine (fakes)', () => {
   });
 
   it('a restart whose drain times out: pod failure, error kind timeout, the unfinished drain not observed, allocation 1 then 0', async () => {
-    const w = await world({ replicas: 3, tables: [{ name: 't', shards: 3, replicas: 2 }] });
+    const w = await world({
+      replicas: 3,
+      tables: [{ name: 't', shards: 3, replicas: 2 }],
+      crate: { abortsStopOnTimeout: true },
+    });
     const { run, pushes } = metered(w, 'restart');
     const deps = run.deps(w.deps());
     const cluster = await run
@@ -206,7 +210,7 @@ describe('RunMetrics from the engine (fakes)', () => {
       namespace: ns,
       cluster,
       ...fastGate,
-      options: { decommissionTimeout: 5, force: false },
+      options: { decommissionTimeout: 5 },
     });
     await run.finish(r as unknown as Record<string, unknown>);
     expect(r).toMatchObject({ success: false, errorKind: 'timeout' });

@@ -10,7 +10,6 @@ import { fastGate, world } from '../engine/helpers.js';
 const auto = {
   decommissionTimeout: 720,
   minAvailability: 'PRIMARIES' as const,
-  force: true,
   allocation: 'primaries' as const,
   stallBreak: true,
   stallIdleSeconds: 30,

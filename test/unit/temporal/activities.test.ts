@@ -236,6 +236,23 @@ describe('Temporal activities', () => {
     const h = await call(env, a.checkClusterHealth, old as Parameters<typeof a.checkClusterHealth>[0]);
     expect(h).toMatchObject({ healthy: true, failedChecks: [] });
   });
+
+  it('a restartPod input with options.force (since removed, an older workflow sent true) restarts the pod', async () => {
+    const w = await world({ replicas: 3 });
+    const a = activitiesOf(w);
+    const { env } = mockEnv();
+    const cluster = await call(env, a.analyzeCluster, {
+      namespace: 'crate',
+      kind: 'statefulset' as const,
+      name: 'crate',
+    });
+    const old = { podName: 'crate-1', namespace: 'crate', cluster, ...fastGate, options: { force: true } };
+    const r = await call(env, a.restartPod, old as Parameters<typeof a.restartPod>[0]);
+    expect(r).toMatchObject({ success: true, podName: 'crate-1', strategyUsed: 'manual' });
+    expect(w.crate.statements.map((x) => x.stmt)).toContain(
+      'SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = true',
+    );
+  });
 });
 
 describe('retryable (failure classification from errorKind)', () => {
