@@ -44,20 +44,16 @@ export async function restrictAllocation(ctx: OperationContext, statefulSetName:
   ctx.allocation.value = value;
   await ctx.lease?.save({ allocationSet: value });
   await ctx.clusterSql.query(SQL.setAllocation(value), [], { signal: ctx.signal });
+  // No Event of its own: the pod's DecommissionStarted, sent right after, says it (docs/observability.md).
   deps.log.info(`Set cluster.routing.allocation.enable = ${value} while a node restarts`);
-  await emitEvent(
-    deps,
-    { kind: 'StatefulSet', name: statefulSetName, namespace: cluster.namespace },
-    EventReason.AllocationRestricted,
-    `cluster.routing.allocation.enable = ${value}`,
-  );
 }
 
 /**
  * RESET the allocation setting if this operation set it, and remove our owner label. Runs on
- * every exit path, so it ignores the (possibly aborted) operation signal. Never throws.
+ * every exit path, so it ignores the (possibly aborted) operation signal. Never throws. `event: false` (a restarted
+ * pod's own reset, which its PodRestarted Event reports): no AllocationReset Event.
  */
-export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
+export async function resetAllocation(ctx: OperationContext, opts: { event?: boolean } = {}): Promise<boolean> {
   const value = ctx.allocation.value;
   if (!value) return false;
   const { deps, cluster } = ctx;
@@ -103,12 +99,13 @@ export async function resetAllocation(ctx: OperationContext): Promise<boolean> {
         `Could not remove label ${LABEL_ROUTING_OWNER} from StatefulSet ${cluster.namespace}/${sts}: ${messageOf(err)}`,
       );
     }
-    await emitEvent(
-      deps,
-      { kind: 'StatefulSet', name: sts, namespace: cluster.namespace },
-      EventReason.AllocationReset,
-      `cluster.routing.allocation.enable reset (was ${value})`,
-    );
+    if (opts.event !== false)
+      await emitEvent(
+        deps,
+        { kind: 'StatefulSet', name: sts, namespace: cluster.namespace },
+        EventReason.AllocationReset,
+        `cluster.routing.allocation.enable reset (was ${value})`,
+      );
   }
   ctx.allocation.labelledStatefulSets = [];
   // Staged: written with the next save (a rollout's 'done') or the release; a stale allocationSet only causes one

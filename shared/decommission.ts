@@ -754,7 +754,7 @@ async function sendDrain(run: ManualRun): Promise<{ since: ContainerSnapshot; se
     deps,
     { kind: 'Pod', name: info.name, namespace: cluster.namespace, uid: oldUid },
     EventReason.DecommissionStarted,
-    `ALTER CLUSTER DECOMMISSION of node ${nodeName} (min_availability ${options.minAvailability}, timeout ${options.decommissionTimeout}s)`,
+    `ALTER CLUSTER DECOMMISSION of node ${nodeName} (min_availability ${options.minAvailability}, timeout ${options.decommissionTimeout}s); cluster.routing.allocation.enable = ${options.allocation} until the node is back`,
   );
   // The statement returns once the shards have moved (real data: minutes): that is a wait too.
   const stopBeat = startHeartbeat(
@@ -897,14 +897,27 @@ export async function runDecommission(
   return result;
 }
 
-/** Wait for the re-created pod to be Ready and its node back in sys.nodes. */
+/** When a pod came back (engine clock ms) and as which node: for the Event that reports it. */
+export interface PodBack {
+  pod: V1Pod;
+  readyAt: number;
+  rejoinedAt: number;
+  node: string;
+}
+
+/**
+ * Wait for the re-created pod to be Ready and its node back in sys.nodes. `event: false` (restartPod, whose
+ * PodRestarted Event reports both): no NodeRejoined Event.
+ */
 export async function waitPodBack(
   ctx: OperationContext,
   podName: string,
   oldUid: string | null,
   timeoutSeconds: number,
-): Promise<V1Pod> {
+  opts: { event?: boolean; since?: number } = {},
+): Promise<PodBack> {
   const { deps, cluster } = ctx;
+  const since = opts.since ?? deps.clock.now();
   setScope(ctx, { pod: podName, step: 'wait-ready' });
   const pod = await waitForPod(
     deps.kube,
@@ -920,13 +933,8 @@ export async function waitPodBack(
     },
   );
   const newUid = pod!.metadata!.uid!;
+  const readyAt = deps.clock.now();
   deps.log.info(`Pod ${podName} is Ready again (uid ${newUid})`);
-  await emitEvent(
-    deps,
-    { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: newUid },
-    EventReason.PodReady,
-    'Re-created pod is Ready',
-  );
   const known = cluster.pods.find((p) => p.name === podName);
   if (known) Object.assign(known, livePodInfo(pod!, known));
   ctx.clusterSql.avoid.delete(podName);
@@ -955,14 +963,21 @@ export async function waitPodBack(
     known.nodeName = node.name;
     known.nodeId = node.id;
   }
+  const rejoinedAt = deps.clock.now();
   deps.log.info(`Node ${node.name} rejoined the cluster`);
-  await emitEvent(
-    deps,
-    { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: newUid },
-    EventReason.NodeRejoined,
-    `Node ${node.name} rejoined the cluster`,
-  );
-  return pod!;
+  if (opts.event !== false)
+    await emitEvent(
+      deps,
+      { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: newUid },
+      EventReason.NodeRejoined,
+      `Re-created pod Ready (uid ${newUid}) ${seconds(readyAt - since)} after the delete; node ${node.name} rejoined the cluster ${seconds(rejoinedAt - readyAt)} later`,
+    );
+  return { pod: pod!, readyAt, rejoinedAt, node: node.name };
+}
+
+/** Engine ms as seconds for an Event's message: `12.3s`. */
+export function seconds(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(1)}s`;
 }
 
 /**

@@ -1,5 +1,8 @@
-// Kubernetes Events for every step of an operation, on the pod or the StatefulSet. Best effort:
-// a failure to record an Event is logged at debug level and never fails the operation.
+// Kubernetes Events for the significant transitions of an operation, on the pod or the StatefulSet (what an SRE reads
+// in `kubectl describe` / `kubectl events`). A restarted pod gets three Normal Events - DecommissionStarted (its
+// plan), PodDeleted, PodRestarted (back, rejoined, allocation reset, gate passed, with timings) - and every Warning
+// and failure on top; the full list is in docs/observability.md ("Kubernetes Events"). Best effort: a failure to
+// record an Event is logged at debug level and never fails the operation.
 import type { EngineDeps, EventInput } from './ports.js';
 
 export const EventReason = {
@@ -7,13 +10,14 @@ export const EventReason = {
   DecommissionCompleted: 'DecommissionCompleted',
   DecommissionFailed: 'DecommissionFailed',
   PodDeleted: 'PodDeleted',
-  PodReady: 'PodReady',
+  /** A restarted pod is back: Ready, its node rejoined, allocation reset, the health gate passed (one Event, timings). */
+  PodRestarted: 'PodRestarted',
+  /** A decommissioned pod (decommission, not restart) is back: Ready and its node rejoined. */
   NodeRejoined: 'NodeRejoined',
-  HealthGatePassed: 'HealthGatePassed',
   HealthGateBlocked: 'HealthGateBlocked',
   /** The pre-flight failed, explained by unready pods whose node is not in the cluster: only they go first. */
   PreflightDegraded: 'PreflightDegraded',
-  AllocationRestricted: 'AllocationRestricted',
+  /** Allocation reset outside a pod's PodRestarted: on an exit path, after a failed gate, or dc_util's leftover. */
   AllocationReset: 'AllocationReset',
   RolloutStarted: 'RolloutStarted',
   RolloutSucceeded: 'RolloutSucceeded',

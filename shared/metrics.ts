@@ -340,9 +340,28 @@ export class RunMetrics {
     // A resumed run (or one taking over an expired Lease) holds the restriction a crashed run left, until it resets it.
     if (/(had set|left) cluster\.routing\.allocation\.enable=/.test(message))
       this.setAllocation(1, 'allocation restricted (left by an earlier run)');
+    // The engine's own SET and RESET (shared/allocation.ts; the SET has no Event of its own, a pod's reset none either).
+    if (/^Set cluster\.routing\.allocation\.enable = /.test(message)) this.setAllocation(1, 'allocation restricted');
+    if (/^Reset cluster\.routing\.allocation\.enable /.test(message) && this.allocation === 1)
+      this.setAllocation(0, 'allocation reset');
     if (!pod || !step) return;
     const c = this.cycles.get(pod);
     if (!c) return;
+    // waitPodBack's lines (shared/decommission.ts): the re-created pod is Ready, then its node rejoined.
+    if (/^Pod \S+ is Ready again /.test(message)) {
+      if (c.phase === 'recreate') this.transition(c, 'ready');
+      if (c.phase === 'ready') this.transition(c, 'rejoin');
+      return;
+    }
+    if (/^Node \S+ rejoined the cluster$/.test(message)) {
+      if (c.phase === 'rejoin') {
+        this.observePhase(c, 'rejoin');
+        c.phase = null;
+        c.phaseStart = this.now();
+        this.onChange('rejoined');
+      }
+      return;
+    }
     // Manual strategy: the CrateDB process has exited once the engine goes on to delete the pod.
     if (step === 'delete' && c.phase === 'drain' && c.strategy === 'manual') this.transition(c, 'exit');
     if (step === 'health-gate' && !c.gateStarted && c.phase === null) {
@@ -358,9 +377,6 @@ export class RunMetrics {
     if (this.finished) return;
     const pod = event.involvedObject.kind === 'Pod' ? event.involvedObject.name : null;
     switch (event.reason) {
-      case 'AllocationRestricted':
-        this.setAllocation(1, 'allocation restricted');
-        return;
       case 'AllocationReset':
         if (this.allocation === 1) this.setAllocation(0, 'allocation reset');
         return;
@@ -398,24 +414,7 @@ export class RunMetrics {
         if (c.newPodSeenAt !== null) this.transition(c, 'ready');
         return;
       }
-      case 'PodReady': {
-        const c = this.cycles.get(pod);
-        if (!c) return;
-        if (c.phase === 'recreate') this.transition(c, 'ready');
-        if (c.phase === 'ready') this.transition(c, 'rejoin');
-        return;
-      }
-      case 'NodeRejoined': {
-        const c = this.cycles.get(pod);
-        if (c?.phase === 'rejoin') {
-          this.observePhase(c, 'rejoin');
-          c.phase = null;
-          c.phaseStart = this.now();
-          this.onChange('rejoined');
-        }
-        return;
-      }
-      case 'HealthGatePassed':
+      case 'PodRestarted':
         this.endGate(pod, true);
         this.onChange('health gate passed');
         return;

@@ -1,6 +1,6 @@
 // Restart one CrateDB pod safely: decommission (either strategy), wait for the re-created pod to
 // be Ready and its node back in the cluster, reset the allocation setting, then the health gate.
-import { waitPodBack, runDecommission } from './decommission.js';
+import { seconds, waitPodBack, runDecommission } from './decommission.js';
 import { emitEvent, EventReason } from './events.js';
 import { checkClusterHealth } from './health.js';
 import { SQL } from './cluster-sql.js';
@@ -89,6 +89,11 @@ async function resetLeftoverDcUtilAllocation(ctx: OperationContext, podName: str
   );
 }
 
+/** The StatefulSet of a pod of the cluster. */
+function stsOf(ctx: OperationContext, podName: string): string {
+  return ctx.cluster.pods.find((p) => p.name === podName)?.statefulSetName ?? ctx.cluster.statefulSetName;
+}
+
 /** Restart one pod inside an open operation (used by restartPod and rollingRestart). Throws only bugs. */
 export async function runRestart(
   ctx: OperationContext,
@@ -156,11 +161,15 @@ export async function runRestart(
   }
 
   try {
-    const pod = await waitPodBack(ctx, podName, decommission.oldUid, steps.podReadyTimeout);
-    result.newUid = pod.metadata?.uid ?? null;
-    // The node is back: its shards may recover on it now.
+    const deletedAt = deps.clock.now();
+    const back = await waitPodBack(ctx, podName, decommission.oldUid, steps.podReadyTimeout, { event: false });
+    result.newUid = back.pod.metadata?.uid ?? null;
+    // The node is back: its shards may recover on it now. The reset is reported in this pod's PodRestarted (or, when
+    // the gate fails, in an AllocationReset of its own); on the other exit paths closeOperation's reset reports it.
     setScope(ctx, { step: 'allocation-reset' });
-    await resetAllocation(ctx);
+    const restricted = ctx.allocation.value;
+    const reset = (await resetAllocation(ctx, { event: false })) ? restricted : null;
+    const gateStarted = deps.clock.now();
     if (decommission.strategyUsed === 'kubernetes_managed') await resetLeftoverDcUtilAllocation(ctx, podName);
     // Done, in one write with the allocation reset staged above. Before the graceful_stop restore: a Lease lost
     // meanwhile to a retry of this operation is noticed by this write, and the restore is then left to it.
@@ -183,6 +192,13 @@ export async function runRestart(
       result.error = `Cluster did not become healthy within ${steps.healthTimeout}s after restarting pod ${podName}: failed checks ${health.failedChecks.join(', ')}`;
       result.errorKind = 'timeout';
       deps.log.error(result.error);
+      if (reset)
+        await emitEvent(
+          deps,
+          { kind: 'StatefulSet', name: stsOf(ctx, podName), namespace: cluster.namespace },
+          EventReason.AllocationReset,
+          `cluster.routing.allocation.enable reset (was ${reset}) once node ${back.node} rejoined`,
+        );
       await emitEvent(
         deps,
         { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: result.newUid },
@@ -194,11 +210,13 @@ export async function runRestart(
     }
     const note = health.degraded ? ` (still ${health.degraded.message})` : '';
     deps.log.info(`Health gate passed after pod ${podName}: ${health.goodReadings} consecutive good readings${note}`);
+    const now = deps.clock.now();
+    // One Event for the pod's way back (it replaces PodReady, NodeRejoined, AllocationReset and HealthGatePassed).
     await emitEvent(
       deps,
       { kind: 'Pod', name: podName, namespace: cluster.namespace, uid: result.newUid },
-      EventReason.HealthGatePassed,
-      `${health.goodReadings} consecutive good readings${note}`,
+      EventReason.PodRestarted,
+      `Re-created pod Ready (uid ${result.newUid ?? '?'}) ${seconds(back.readyAt - deletedAt)} after the delete; node ${back.node} rejoined ${seconds(back.rejoinedAt - back.readyAt)} later${reset ? `; cluster.routing.allocation.enable reset (was ${reset})` : ''}; health gate passed: ${health.goodReadings} consecutive good readings${note} in ${seconds(now - gateStarted)}; ${seconds(now - started)} in all (drain and delete ${seconds(deletedAt - started)})`,
     );
     result.success = true;
   } catch (err) {

@@ -17,7 +17,7 @@ function afterFirstPod(w: World, sts: string, edit: (s: V1StatefulSet) => void):
   let fired = false;
   const createEvent = w.kube.createEvent.bind(w.kube);
   w.kube.createEvent = async (namespace, event) => {
-    if (!fired && event.reason === 'HealthGatePassed') {
+    if (!fired && event.reason === 'PodRestarted') {
       fired = true;
       edit(w.kube.statefulSets.get(`${ns}/${sts}`)!);
     }

@@ -17,7 +17,7 @@ describe('crate-operator starts its restart in the middle of a dc_util rollout',
     // Right when the first pod passed its health gate (its Event), the operator labels the StatefulSet.
     const createEvent = w.kube.createEvent.bind(w.kube);
     w.kube.createEvent = async (namespace, event) => {
-      if (value === null && event.reason === 'HealthGatePassed') {
+      if (value === null && event.reason === 'PodRestarted') {
         value = `operator-${Math.floor(w.clock.now() / 1000)}`;
         await w.kube.patchStatefulSetLabels(ns, 'crate', { [LABEL]: value });
       }

@@ -90,16 +90,19 @@ describe('manual strategy', () => {
     ]) {
       expect(text).toContain(line);
     }
-    expect(w.kube.events.map((e) => e.reason)).toEqual(
-      expect.arrayContaining([
-        'AllocationRestricted',
-        'DecommissionStarted',
-        'PodDeleted',
-        'PodReady',
-        'NodeRejoined',
-        'AllocationReset',
-        'HealthGatePassed',
-      ]),
+    // Three Normal Events for the pod, each a significant transition with what used to be seven (docs/observability.md).
+    expect(w.kube.events.map((e) => `${e.involvedObject.kind} ${e.reason}`)).toEqual([
+      'Pod DecommissionStarted',
+      'Pod PodDeleted',
+      'Pod PodRestarted',
+    ]);
+    const [started, deleted, restarted] = w.kube.events.map((e) => e.message);
+    expect(started).toMatch(
+      /^ALTER CLUSTER DECOMMISSION of node \S+ \(min_availability PRIMARIES, timeout \d+s\); cluster\.routing\.allocation\.enable = primaries until the node is back$/,
+    );
+    expect(deleted).toMatch(/^Pod deleted after node \S+ decommissioned$/);
+    expect(restarted).toMatch(
+      /^Re-created pod Ready \(uid \S+\) \d+\.\ds after the delete; node \S+ rejoined \d+\.\ds later; cluster\.routing\.allocation\.enable reset \(was primaries\); health gate passed: 3 consecutive good readings in \d+\.\ds; \d+\.\ds in all \(drain and delete \d+\.\ds\)$/,
     );
     // Every line names the pod and the step (the plugin renders progress per pod and step).
     const fieldsOf = (msg: string) => w.log.lines.find((l) => l.message.startsWith(msg))?.fields;

@@ -64,8 +64,8 @@ describe('degraded pre-flight: rolling restart', () => {
     // The unready pod's own gate is the full one (nothing tolerated) and passed before crate-2 was touched.
     expect(r.pods[0]!.health).toMatchObject({ healthy: true });
     const events = w.kube.events.map((e) => `${e.reason} ${e.involvedObject.name}`);
-    expect(events.indexOf('HealthGatePassed crate-1')).toBeGreaterThan(-1);
-    expect(events.indexOf('HealthGatePassed crate-1')).toBeLessThan(events.indexOf('DecommissionStarted crate-2'));
+    expect(events.indexOf('PodRestarted crate-1')).toBeGreaterThan(-1);
+    expect(events.indexOf('PodRestarted crate-1')).toBeLessThan(events.indexOf('DecommissionStarted crate-2'));
     for (const p of w.podNames()) expect(recreations(w, p)).toBe(1);
     // Its node was not in the cluster: only deleted, never decommissioned.
     expect(w.crate.decommissions.map((d) => d.node)).toEqual(['data-hot-2', 'data-hot-0']);

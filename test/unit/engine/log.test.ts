@@ -76,10 +76,10 @@ describe('emitEvent', () => {
       await emitEvent(
         { kube: world.kube, log },
         { kind: 'Pod', name: 'crate-0', namespace: 'crate' },
-        'PodReady',
-        'ready',
+        'PodRestarted',
+        'restarted',
       );
-      expect(log.lines.some((l) => l.message.includes('Could not record Event PodReady'))).toBe(true);
+      expect(log.lines.some((l) => l.message.includes('Could not record Event PodRestarted'))).toBe(true);
     } finally {
       world.close();
     }

@@ -51,8 +51,8 @@ describe('resumed rollout with a refused pre-flight', () => {
     expect(r.pods.map((p) => p.podName)).toEqual(['crate-2', 'crate-1', 'crate-0']);
     // crate-1 was touched only after crate-2 was back and its gate passed.
     const events = w.kube.events.map((e) => `${e.reason} ${e.involvedObject.name}`);
-    expect(events.indexOf('HealthGatePassed crate-2')).toBeGreaterThan(-1);
-    expect(events.indexOf('HealthGatePassed crate-2')).toBeLessThan(events.indexOf('DecommissionStarted crate-1'));
+    expect(events.indexOf('PodRestarted crate-2')).toBeGreaterThan(-1);
+    expect(events.indexOf('PodRestarted crate-2')).toBeLessThan(events.indexOf('DecommissionStarted crate-1'));
     expect(w.kube.podHistory.filter((p) => p.name === 'crate-2')).toHaveLength(2);
     expect(w.crate.violations).toEqual([]);
   });

@@ -71,7 +71,7 @@ describe('rollingRestart', () => {
     expect(w.crate.setting(ALLOC)).toBeUndefined();
     expect(leaseHolder(w)).toBeUndefined();
     expect(w.kube.events.map((e) => e.reason)).toEqual(
-      expect.arrayContaining(['RolloutStarted', 'RolloutSucceeded', 'HealthGatePassed']),
+      expect.arrayContaining(['RolloutStarted', 'RolloutSucceeded', 'PodRestarted']),
     );
   });
 
