@@ -1,5 +1,16 @@
 // In-cluster entrypoint of the runner image: real I/O for runRunner (in-cluster config, stdout, termination log, SIGTERM).
 import { writeFile } from 'node:fs/promises';
+// The adapters are imported statically, not with import(): the runner is one bundle (nothing to load later), and
+// esbuild cannot tree-shake a dynamically imported module, so import() kept everything shared/adapters/index.ts
+// exports for the plugin (plugin-kube.ts, YAML) and with it client-node's index: its ~60 generated API classes and
+// ~900 models (issue 9 item 2, runner peak RSS; scripts/build-options.mjs).
+import {
+  loadKubeConfig,
+  createKubernetesPort,
+  createSqlTransportFactory,
+  systemClock,
+  withPodCache,
+} from '../shared/adapters/index.js';
 import { loadEngine, Interrupts, RUNNER_STOP_SECONDS } from '../shared/task/index.js';
 import { runRunner, type RunnerConnection } from './run.js';
 
@@ -26,8 +37,6 @@ process.on('SIGTERM', () => terminate.receive('SIGTERM'));
 process.on('SIGINT', () => terminate.receive('SIGINT'));
 
 async function connect(opts: { namespace?: string }): Promise<RunnerConnection> {
-  const { loadKubeConfig, createKubernetesPort, createSqlTransportFactory, systemClock, withPodCache } =
-    await import('../shared/adapters/index.js');
   const { kc, namespace } = loadKubeConfig({
     inCluster: true,
     ...(opts.namespace ? { namespace: opts.namespace } : {}),

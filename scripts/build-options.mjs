@@ -58,6 +58,32 @@ export function pluginBuildOptions(outdir = 'dist/lib') {
 }
 
 /**
+ * client-node declares no `sideEffects` in its package.json, and its generated models end in top-level assignments
+ * (`V1Pod.attributeTypeMap = ...`), so esbuild keeps every module of it the bundle reaches, used or not: reaching its
+ * index (plugin-kube.ts, exported by shared/adapters/index.ts for the plugin) kept its ~60 API classes and ~900 models
+ * in the runner, which uses none of them (shared/adapters/kube.ts sends plain JSON). Marked free of side effects
+ * (they are: class declarations, static assignments, re-exports), only what the runner calls stays (issue 9 item 2,
+ * runner peak RSS). Not its polyfill (a `File` global for Node 18), the one module of it that is there for its effect.
+ */
+export const clientNodeSideEffectFree = {
+  name: 'client-node-side-effect-free',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === 'client-node' || !/client-node/.test(args.importer + args.path)) return undefined;
+      const r = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: 'client-node',
+      });
+      const inClientNode = /[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]/.test(r.path);
+      if (r.errors.length > 0 || !inClientNode || /[\\/]polyfill\.js$/.test(r.path)) return r;
+      return { ...r, sideEffects: false };
+    });
+  },
+};
+
+/**
  * The runner: one self-contained file, minified (issue 9 item 2, runner peak RSS): V8 keeps a script's whole source
  * in memory, as UTF-16 when one character is not Latin-1 (the unminified bundle's comments had some: 9.7 MB of source
  * became 19.5 MB), so the minified, ASCII-only 3.3 MB saves about 15 MiB of the runner's memory. `keepNames` keeps
@@ -77,6 +103,7 @@ export function runnerBuildOptions(outfile = 'dist/lib/runner.mjs') {
     // "ä") would make the whole source UTF-16 again.
     legalComments: 'none',
     banner: { js: requireShim },
+    plugins: [clientNodeSideEffectFree],
   };
 }
 

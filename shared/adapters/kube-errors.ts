@@ -1,6 +1,6 @@
 // Maps what @kubernetes/client-node throws (ApiException, fetch/websocket failures) to KubeApiError.
 import { STATUS_CODES } from 'node:http';
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
 import { KubeApiError, messageOf } from '../errors.js';
 
 /** Kubernetes' own reason for a status code, used when the answer carries no Status body. */

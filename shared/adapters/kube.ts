@@ -1,28 +1,34 @@
-// The real KubernetesPort: @kubernetes/client-node calls, a self-healing pod watch, exec over websockets.
+// The real KubernetesPort: plain JSON requests to the API server (the kubeconfig's authentication and TLS, as
+// client-node applies them), client-node's Watch for the self-healing pod watch, its Exec for exec over websockets.
+//
+// No generated API class and no ObjectSerializer (issue 9 item 2, runner peak RSS): client-node's CoreV1Api and the
+// other API classes come with its serializer and its ~900 model classes, 1 MB of the runner's 3.4 MB bundle and
+// about 10 MiB of its memory, and the serializer turns every pod of every watch event into class instances with Date
+// objects. Objects are the API server's JSON as it is (times are RFC 3339 strings; the engine reads them as
+// `Date | string`); what is sent is JSON.stringify of the body, Lease and Event MicroTimes written as microseconds.
 import os from 'node:os';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import {
-  AppsV1Api,
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
-  Exec,
-  KubeConfig,
-  PatchStrategy,
-  V1MicroTime,
-  Watch,
-  setHeaderOptions,
-  type CoreV1Event,
-  type EventsV1Event,
-  type V1Lease,
-  type V1Pod,
-  type V1StatefulSet,
-  type V1Status,
+// Runtime imports from client-node's own modules, not its index: the index (and its polyfill) keeps every generated
+// API class and model in the bundle, even unused.
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { Exec } from '@kubernetes/client-node/dist/exec.js';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
+import type {
+  CoreV1Event,
+  EventsV1Event,
+  V1Lease,
+  V1Pod,
+  V1PodList,
+  V1StatefulSet,
+  V1StatefulSetList,
+  V1Secret,
+  V1Status,
 } from '@kubernetes/client-node';
-import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
 import type { WebSocketInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import { fetch, type Dispatcher } from 'undici';
 import { KubeApiError, messageOf } from '../errors.js';
 import type {
   EventInput,
@@ -98,6 +104,11 @@ export function exitCodeFromStatus(status: V1Status, what: string): number {
   throw new KubeApiError(code, reason, `${what}: ${status.message ?? 'exec failed'} (${reason})`);
 }
 
+/** A MicroTime as the API server wants it: RFC 3339 with six fractional digits (a Date's ISO string has three). */
+export function microTime(t: Date): string {
+  return `${t.toISOString().slice(0, -1)}000Z`;
+}
+
 /**
  * Lease times are MicroTime: the API server rejects a plain Date's millisecond ISO string
  * ("cannot parse .518Z as .000000"). Strings (as read back from the server) pass through.
@@ -105,16 +116,21 @@ export function exitCodeFromStatus(status: V1Status, what: string): number {
 function withMicroTimes(lease: V1Lease): V1Lease {
   const spec = lease.spec;
   if (!spec) return lease;
-  const micro = (t: unknown) => (t instanceof Date && !(t instanceof V1MicroTime) ? new V1MicroTime(t.getTime()) : t);
+  const micro = (t: unknown) => (t instanceof Date ? microTime(t) : t);
   return {
     ...lease,
     spec: {
       ...spec,
-      acquireTime: micro(spec.acquireTime) as V1MicroTime,
-      renewTime: micro(spec.renewTime) as V1MicroTime,
+      acquireTime: micro(spec.acquireTime) as Date,
+      renewTime: micro(spec.renewTime) as Date,
     },
   };
 }
+
+/** User-Agent of the port's requests (the apiserver's audit log tells the tool's requests apart by it). */
+export const USER_AGENT = 'crate-decommission';
+
+const path = (...parts: string[]): string => parts.map((p) => encodeURIComponent(p)).join('/');
 
 /** Name of a new Event: "<object>.<unique hex>", like kubelet's (generateName may not end in a dot). */
 function eventName(objectName: string): string {
@@ -172,15 +188,12 @@ function exitCodeOf(end: ExecEnd, what: string, noStatus: string): number {
   return exitCodeFromStatus(end.status, what);
 }
 
-/** A watch event's object as a typed V1Pod (client-node's own deserializer). */
-const toPod = (object: unknown): V1Pod => ObjectSerializer.deserialize(object, 'V1Pod', '') as V1Pod;
+/** A watch event's object: the API server's JSON, as every other read of the port. */
+const toPod = (object: unknown): V1Pod => object as V1Pod;
+
+type Query = Record<string, string | number | boolean | undefined>;
 
 class ClientNodeKubernetesPort implements KubernetesPort {
-  private readonly core: CoreV1Api;
-  private readonly apps: AppsV1Api;
-  private readonly custom: CustomObjectsApi;
-  private readonly coordination: CoordinationV1Api;
-  private readonly events: EventsV1Api;
   private readonly execApi: Exec;
   private readonly watcher: Watch;
   private readonly reportingInstance: string;
@@ -188,28 +201,66 @@ class ClientNodeKubernetesPort implements KubernetesPort {
   private eventsV1Missing = false;
 
   constructor(
-    kc: KubeConfig,
+    private readonly kc: KubeConfig,
     private readonly options: KubernetesPortOptions,
   ) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.apps = kc.makeApiClient(AppsV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.coordination = kc.makeApiClient(CoordinationV1Api);
-    this.events = kc.makeApiClient(EventsV1Api);
     this.execApi = new Exec(kc, options.execWebSocket);
     this.watcher = new Watch(kc);
     this.reportingInstance = (options.reportingInstance ?? os.hostname()).slice(0, 128);
   }
 
+  /**
+   * One API request with a JSON answer, authenticated and over TLS as client-node's own calls (its RequestContext,
+   * the KubeConfig's applySecurityAuthentication, undici's fetch). A status outside 2xx throws client-node's
+   * ApiException with the answer's text as body (toKubeApiError reads the Status in it).
+   */
+  private async request<T>(
+    method: HttpMethod,
+    apiPath: string,
+    opts: { query?: Query; body?: unknown; contentType?: string } = {},
+  ): Promise<T> {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error('No active cluster!');
+    const ctx = new RequestContext(`${cluster.server}${apiPath}`, method);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) ctx.setQueryParam(k, String(v));
+    ctx.setHeaderParam('Accept', 'application/json');
+    ctx.setHeaderParam('User-Agent', USER_AGENT);
+    if (opts.body !== undefined) {
+      ctx.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
+      ctx.setBody(JSON.stringify(opts.body));
+    }
+    await this.kc.applySecurityAuthentication(ctx);
+    const res = await fetch(ctx.getUrl(), {
+      method,
+      headers: ctx.getHeaders(),
+      body: ctx.getBody() as string | undefined,
+      signal: ctx.getSignal() as AbortSignal | undefined,
+      dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+    });
+    const text = await res.text();
+    if (res.status < 200 || res.status > 299) {
+      const headers: Record<string, string> = {};
+      res.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      throw new ApiException(res.status, res.statusText || 'Unknown API Status Code!', text, headers);
+    }
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
   // --- pods ---------------------------------------------------------------------------------
 
   getPod(namespace: string, name: string): Promise<V1Pod | null> {
-    return orNull(`get pod ${namespace}/${name}`, () => this.core.readNamespacedPod({ namespace, name }));
+    return orNull(`get pod ${namespace}/${name}`, () =>
+      this.request<V1Pod>(HttpMethod.GET, `/api/v1/namespaces/${path(namespace)}/pods/${path(name)}`),
+    );
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
     const list = await call(`list pods in ${namespace} (${labelSelector})`, () =>
-      this.core.listNamespacedPod({ namespace, labelSelector }),
+      this.request<V1PodList>(HttpMethod.GET, `/api/v1/namespaces/${path(namespace)}/pods`, {
+        query: { labelSelector },
+      }),
     );
     return list.items;
   }
@@ -219,7 +270,9 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     const source: PodWatchSource = {
       list: async () => {
         const list = await call(`list pod ${namespace}/${name}`, () =>
-          this.core.listNamespacedPod({ namespace, fieldSelector }),
+          this.request<V1PodList>(HttpMethod.GET, `/api/v1/namespaces/${path(namespace)}/pods`, {
+            query: { fieldSelector },
+          }),
         );
         return { pod: list.items[0] ?? null, resourceVersion: list.metadata?.resourceVersion ?? '' };
       },
@@ -234,7 +287,7 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     const source: PodsWatchSource = {
       list: async () => {
         const list = await call(`list pods in ${namespace}${labelSelector ? ` (${labelSelector})` : ''}`, () =>
-          this.core.listNamespacedPod({ namespace, ...selector }),
+          this.request<V1PodList>(HttpMethod.GET, `/api/v1/namespaces/${path(namespace)}/pods`, { query: selector }),
         );
         return { pods: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
       },
@@ -265,10 +318,8 @@ class ClientNodeKubernetesPort implements KubernetesPort {
 
   async deletePod(namespace: string, name: string, opts: { gracePeriodSeconds: number; uid: string }): Promise<void> {
     await call(`delete pod ${namespace}/${name}`, () =>
-      this.core.deleteNamespacedPod({
-        namespace,
-        name,
-        gracePeriodSeconds: opts.gracePeriodSeconds,
+      this.request(HttpMethod.DELETE, `/api/v1/namespaces/${path(namespace)}/pods/${path(name)}`, {
+        query: { gracePeriodSeconds: opts.gracePeriodSeconds },
         // An empty UID would be a precondition nothing matches: only send one we know.
         body: {
           gracePeriodSeconds: opts.gracePeriodSeconds,
@@ -282,23 +333,28 @@ class ClientNodeKubernetesPort implements KubernetesPort {
 
   getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet | null> {
     return orNull(`get statefulset ${namespace}/${name}`, () =>
-      this.apps.readNamespacedStatefulSet({ namespace, name }),
+      this.request<V1StatefulSet>(
+        HttpMethod.GET,
+        `/apis/apps/v1/namespaces/${path(namespace)}/statefulsets/${path(name)}`,
+      ),
     );
   }
 
   async listStatefulSets(namespace: string, labelSelector?: string): Promise<V1StatefulSet[]> {
     const list = await call(`list statefulsets in ${namespace}`, () =>
-      this.apps.listNamespacedStatefulSet(labelSelector ? { namespace, labelSelector } : { namespace }),
+      this.request<V1StatefulSetList>(HttpMethod.GET, `/apis/apps/v1/namespaces/${path(namespace)}/statefulsets`, {
+        query: { labelSelector: labelSelector || undefined },
+      }),
     );
     return list.items;
   }
 
   async patchStatefulSetLabels(namespace: string, name: string, labels: Record<string, string | null>): Promise<void> {
     await call(`label statefulset ${namespace}/${name}`, () =>
-      this.apps.patchNamespacedStatefulSet(
-        { namespace, name, body: { metadata: { labels } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ),
+      this.request(HttpMethod.PATCH, `/apis/apps/v1/namespaces/${path(namespace)}/statefulsets/${path(name)}`, {
+        body: { metadata: { labels } },
+        contentType: 'application/merge-patch+json',
+      }),
     );
   }
 
@@ -306,20 +362,17 @@ class ClientNodeKubernetesPort implements KubernetesPort {
 
   async getCrateDB(namespace: string, name: string): Promise<Record<string, unknown> | null> {
     const found: unknown = await orNull(`get cratedb ${namespace}/${name}`, () =>
-      this.custom.getNamespacedCustomObject({
-        group: 'cloud.crate.io',
-        version: 'v1',
-        namespace,
-        plural: 'cratedbs',
-        name,
-      }),
+      this.request<unknown>(
+        HttpMethod.GET,
+        `/apis/cloud.crate.io/v1/namespaces/${path(namespace)}/cratedbs/${path(name)}`,
+      ),
     );
     return typeof found === 'object' && found !== null ? (found as Record<string, unknown>) : null;
   }
 
   async readSecret(namespace: string, name: string, key: string): Promise<string | null> {
     const secret = await orNull(`read secret ${namespace}/${name}`, () =>
-      this.core.readNamespacedSecret({ namespace, name }),
+      this.request<V1Secret>(HttpMethod.GET, `/api/v1/namespaces/${path(namespace)}/secrets/${path(name)}`),
     );
     const data = secret?.data?.[key];
     if (data !== undefined) return Buffer.from(data, 'base64').toString('utf8');
@@ -469,13 +522,20 @@ class ClientNodeKubernetesPort implements KubernetesPort {
 
   // --- Leases --------------------------------------------------------------------------------
 
+  private leasePath(namespace: string, name?: string): string {
+    const base = `/apis/coordination.k8s.io/v1/namespaces/${path(namespace)}/leases`;
+    return name === undefined ? base : `${base}/${path(name)}`;
+  }
+
   getLease(namespace: string, name: string): Promise<V1Lease | null> {
-    return orNull(`get lease ${namespace}/${name}`, () => this.coordination.readNamespacedLease({ namespace, name }));
+    return orNull(`get lease ${namespace}/${name}`, () =>
+      this.request<V1Lease>(HttpMethod.GET, this.leasePath(namespace, name)),
+    );
   }
 
   createLease(namespace: string, lease: V1Lease): Promise<V1Lease> {
     return call(`create lease ${namespace}/${lease.metadata?.name ?? '?'}`, () =>
-      this.coordination.createNamespacedLease({ namespace, body: withMicroTimes(lease) }),
+      this.request<V1Lease>(HttpMethod.POST, this.leasePath(namespace), { body: withMicroTimes(lease) }),
     );
   }
 
@@ -487,12 +547,14 @@ class ClientNodeKubernetesPort implements KubernetesPort {
       );
     }
     return call(`replace lease ${namespace}/${name}`, () =>
-      this.coordination.replaceNamespacedLease({ namespace, name, body: withMicroTimes(lease) }),
+      this.request<V1Lease>(HttpMethod.PUT, this.leasePath(namespace, name), { body: withMicroTimes(lease) }),
     );
   }
 
   async deleteLease(namespace: string, name: string): Promise<void> {
-    await call(`delete lease ${namespace}/${name}`, () => this.coordination.deleteNamespacedLease({ namespace, name }));
+    await call(`delete lease ${namespace}/${name}`, () =>
+      this.request(HttpMethod.DELETE, this.leasePath(namespace, name)),
+    );
   }
 
   // --- Events --------------------------------------------------------------------------------
@@ -510,7 +572,7 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     if (!this.eventsV1Missing) {
       const body: EventsV1Event = {
         metadata: { name: eventName(event.involvedObject.name), namespace },
-        eventTime: new V1MicroTime(),
+        eventTime: microTime(new Date()) as unknown as Date,
         reportingController: REPORTING_CONTROLLER,
         reportingInstance: this.reportingInstance,
         action: event.action,
@@ -520,7 +582,9 @@ class ClientNodeKubernetesPort implements KubernetesPort {
         regarding,
       };
       try {
-        await call(what, () => this.events.createNamespacedEvent({ namespace, body }));
+        await call(what, () =>
+          this.request(HttpMethod.POST, `/apis/events.k8s.io/v1/namespaces/${path(namespace)}/events`, { body }),
+        );
         return;
       } catch (err) {
         // A 404 for a missing namespace is real; a 404 for the API group means an old server.
@@ -543,6 +607,8 @@ class ClientNodeKubernetesPort implements KubernetesPort {
       reportingComponent: REPORTING_CONTROLLER,
       reportingInstance: this.reportingInstance,
     };
-    await call(what, () => this.core.createNamespacedEvent({ namespace, body: legacy }));
+    await call(what, () =>
+      this.request(HttpMethod.POST, `/api/v1/namespaces/${path(namespace)}/events`, { body: legacy }),
+    );
   }
 }

@@ -34,6 +34,16 @@ describe('runner image entrypoint (dist/lib/runner.mjs)', () => {
     expect(map.sourcesContent).toBeUndefined();
   });
 
+  it("holds none of client-node's generated API classes, models or serializer (issue 9 item 2, runner memory)", () => {
+    // keepNames leaves every class name in the bundle as a string: the port's plain JSON requests need none of them;
+    // KubeConfig, Watch and Exec (which the runner uses) stay.
+    const code = readFileSync(artefact, 'utf8');
+    for (const name of ['CoreV1Api', 'AppsV1Api', 'CoordinationV1Api', 'ObjectSerializer', 'V1Pod', 'V1PodSpec'])
+      expect(code, name).not.toContain(`"${name}"`);
+    for (const name of ['KubeConfig', 'Watch', 'Exec']) expect(code, name).toContain(`"${name}"`);
+    expect(code.length).toBeLessThan(2.5e6); // 3.4 MB with them
+  });
+
   // Run as the image does (node /app/runner.mjs), from / with nothing but the bundle: no node_modules.
   const runArtefact = (args: string[]) =>
     spawnSync(node24, [artefact, ...args], {
