@@ -9,6 +9,21 @@ import { scaledClock, type TestClock } from './clock.js';
 import { FakeCrateCluster, type FakeCrateOptions, type TableSpec } from './crate.js';
 import { FakeKube, podIsReady, type FakeKubeOptions } from './kube.js';
 import { FakeSqlFactory } from './sql.js';
+import { VirtualClock } from '../virtual-clock.js';
+
+/**
+ * How a World's engine time runs. 'virtual': the discrete-event clock of test/support/virtual-clock.ts in auto mode
+ * (time jumps to the next delay whenever the process is idle; a loaded machine changes nothing a test sees).
+ * 'scaled': wall time `clockFactor` (default 1000) times faster (test/support/fakes/clock.ts).
+ */
+export type WorldTime = 'virtual' | 'scaled';
+
+let defaultTime: WorldTime = 'scaled';
+
+/** The clock of the Worlds this test file creates without `time`, `clockFactor` or `clock` (per file: module state). */
+export function setDefaultWorldTime(time: WorldTime): void {
+  defaultTime = time;
+}
 
 export interface WorldOptions {
   namespace?: string;
@@ -31,7 +46,10 @@ export interface WorldOptions {
   tables?: TableSpec[];
   /** Engine ms between a container start and its node joining (then the pod turns Ready). */
   joinDelayMs?: number;
+  /** Engine ms per real ms of the scaled clock (implies time 'scaled'). */
   clockFactor?: number;
+  /** Virtual or scaled engine time (default: setDefaultWorldTime's, else 'scaled'). */
+  time?: WorldTime;
   /** A clock to use instead of the scaled one (e.g. test/support/virtual-clock.ts's discrete-event clock). */
   clock?: TestClock;
   kube?: FakeKubeOptions;
@@ -116,9 +134,16 @@ export class World {
   readonly dcUtilRuns: { pod: string; minAvailability: string }[] = [];
   /** Crash-looping pods: name -> the pod uid whose container crashes before its node joins, or '*' for every incarnation. */
   readonly crashing = new Map<string, string>();
+  /** The clock was made here (not options.clock): close() stops it. */
+  private readonly ownsClock: boolean;
 
   constructor(options: WorldOptions = {}) {
-    this.clock = options.clock ?? scaledClock(options.clockFactor ?? 1000);
+    this.ownsClock = !options.clock;
+    this.clock =
+      options.clock ??
+      ((options.time ?? (options.clockFactor !== undefined ? 'scaled' : defaultTime)) === 'virtual'
+        ? new VirtualClock(undefined, { autoAdvance: true })
+        : scaledClock(options.clockFactor ?? 1000));
     this.namespace = options.namespace ?? 'crate';
     this.operator = options.operator ?? false;
     this.clusterName = options.clusterName ?? (this.operator ? 'c1' : 'crate');
@@ -246,6 +271,7 @@ export class World {
     this.sql.close();
     this.kube.close();
     this.crate.close();
+    if (this.clock instanceof VirtualClock && this.ownsClock) this.clock.stop();
   }
 
   podNames(): string[] {
@@ -296,8 +322,15 @@ export class World {
     };
   }
 
-  /** Poll until cond() holds, at most `realMs` of real time (generous: machines under load stall). */
+  /**
+   * Poll until cond() holds, at most `realMs` of real time (generous: machines under load stall). On the virtual clock
+   * cond is checked at every idle point, before the next delay fires: no engine time passes once it holds.
+   */
   async waitFor(cond: () => boolean, realMs = 10_000): Promise<void> {
+    if (this.clock instanceof VirtualClock && this.clock.autoAdvances)
+      return this.clock.until(cond, realMs).catch((err: Error) => {
+        throw err.message.includes('timed out') ? new Error('World.waitFor timed out') : err;
+      });
     const deadline = performance.now() + realMs;
     while (!cond()) {
       if (performance.now() > deadline) throw new Error('World.waitFor timed out');
