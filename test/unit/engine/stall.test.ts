@@ -5,7 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { restartPod } from '../../../shared/restart.js';
 import { decommissionPod } from '../../../shared/decommission.js';
+import { setDefaultWorldTime } from '../../support/fakes/world.js';
 import { fastGate, world } from './helpers.js';
+
+setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const opts = (o: Record<string, unknown> = {}) => ({
@@ -19,8 +22,7 @@ const opts = (o: Record<string, unknown> = {}) => ({
 
 describe('stall break', () => {
   it('manual: a leaked counter is broken after the idle period, not at the 720 s timeout; the pod is deleted with grace 30; log and Event say why', async () => {
-    // 100x (not 1000x) engine time: a loaded machine's milliseconds would otherwise be many engine seconds
-    const w = await world({ replicas: 3, clockFactor: 100 });
+    const w = await world({ replicas: 3 });
     w.crate.leakCounter('data-hot-1');
     const r = await restartPod(w.deps(), {
       podName: 'crate-1',
@@ -31,7 +33,7 @@ describe('stall break', () => {
     });
     expect(r.success).toBe(true);
     // engine seconds: the drain (a few s) + the idle period (30 s) + checks, far below 720
-    expect(r.decommission!.duration).toBeLessThan(360);
+    expect(r.decommission!.duration).toBeLessThan(90);
     expect(r.decommission!.duration).toBeGreaterThanOrEqual(30);
     const line = w.log.lines.find((l) => l.message.startsWith('Stall break: node data-hot-1'))!;
     expect(line.level).toBe('warn');
@@ -80,7 +82,7 @@ describe('stall break', () => {
   });
 
   it('a node that still runs a job (or a job part) is not idle; the idle period starts when it ends', async () => {
-    const w = await world({ replicas: 3, clockFactor: 100 });
+    const w = await world({ replicas: 3 });
     // leaked by 2: the running part (+1) does not bring it to 0, as in CrateDB where both share one counter
     w.crate.leakCounter('data-hot-1', 2);
     // a long client query coordinated by another node with a part on the draining node
@@ -101,11 +103,11 @@ describe('stall break', () => {
     const broken = w.log.lines.find((l) => l.message.startsWith('Stall break'));
     expect(broken).toBeDefined();
     expect(r.decommission!.duration).toBeGreaterThan(100);
-    expect(r.decommission!.duration).toBeLessThan(600);
+    expect(r.decommission!.duration).toBeLessThan(250);
   });
 
   it('kubernetes_managed: signals the CrateDB process (kill -TERM 1 in the crate container) instead of waiting for dc_util', async () => {
-    const w = await world({ replicas: 3, preStop: 'dc_util', clockFactor: 100 });
+    const w = await world({ replicas: 3, preStop: 'dc_util' });
     w.crate.leakCounter('data-hot-1');
     const r = await decommissionPod(w.deps(), {
       podName: 'crate-1',
@@ -117,7 +119,7 @@ describe('stall break', () => {
       options: opts(),
     });
     expect(r.success).toBe(true);
-    expect(r.duration).toBeLessThan(600);
+    expect(r.duration).toBeLessThan(120);
     const kills = w.kube.execs.filter((e) => e.command.join(' ') === 'sh -c kill -TERM 1');
     expect(kills).toHaveLength(1);
     expect(kills[0]).toMatchObject({ pod: 'crate-1', container: 'crate' });
@@ -126,7 +128,7 @@ describe('stall break', () => {
   });
 
   it('kubernetes_managed restart without relocation (dc_util drains with NONE): the evidence names min_availability NONE, not a primary check it did not make', async () => {
-    const w = await world({ replicas: 3, preStop: 'dc_util', clockFactor: 100 });
+    const w = await world({ replicas: 3, preStop: 'dc_util' });
     w.crate.leakCounter('data-hot-1');
     const r = await restartPod(w.deps(), {
       podName: 'crate-1',
