@@ -11,7 +11,9 @@ import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName } from '../../../s
 import { restartPod } from '../../../shared/restart.js';
 import { planRollingRestart, rollingRestart } from '../../../shared/rolling.js';
 import { fastGate, sqlOf, world } from './helpers.js';
-import type { World } from '../../support/fakes/world.js';
+import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+
+setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 
@@ -47,7 +49,7 @@ describe('no_snapshot_running', () => {
   it('passes once the snapshot ended, after the usual consecutive good readings', async () => {
     const w = await world({ replicas: 3 });
     const end = w.crate.startSnapshot();
-    setTimeout(end, 20);
+    void w.clock.delay(20_000).then(end); // 20 s of engine time
     const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel(), timeoutSeconds: 600 });
     expect(r).toMatchObject({ healthy: true, failedChecks: [], goodReadings: 3 });
     expect(r.checks.find((c) => c.name === 'no_snapshot_running')).toEqual({
@@ -148,7 +150,7 @@ describe('no_snapshot_running', () => {
       spec: { holderIdentity: 'crashed', leaseDurationSeconds: 3600, acquireTime: at, renewTime: at },
     });
     const end = w.crate.startSnapshot();
-    setTimeout(end, 20);
+    void w.clock.delay(20_000).then(end); // 20 s of engine time
     const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, operationId: 'op-snap' });
     expect(r.error ?? null).toBeNull();
     expect(r.success).toBe(true);
@@ -160,12 +162,7 @@ describe('no_snapshot_running', () => {
 
   it('the gate after a pod waits for a snapshot started during the restart, and times out if it never ends', async () => {
     const w = await world({ replicas: 3 });
-    const started = setInterval(() => {
-      if (w.crate.decommissions.length > 0) {
-        clearInterval(started);
-        w.crate.startSnapshot();
-      }
-    }, 1);
+    void w.waitFor(() => w.crate.decommissions.length > 0).then(() => w.crate.startSnapshot());
     const r = await restartPod(w.deps(), {
       podName: 'crate-1',
       namespace: ns,
@@ -173,7 +170,6 @@ describe('no_snapshot_running', () => {
       ...fastGate,
       healthTimeout: 30,
     });
-    clearInterval(started);
     expect(r).toMatchObject({ success: false, errorKind: 'timeout' });
     expect(r.error).toContain('failed checks no_snapshot_running');
     expect(w.log.text()).toMatch(
