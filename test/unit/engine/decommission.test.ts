@@ -8,7 +8,9 @@ import { SQL } from '../../../shared/cluster-sql.js';
 import { LABEL_ROUTING_OWNER } from '../../../shared/operation.js';
 import { leaseName } from '../../../shared/lease.js';
 import { fastGate, world, writesOf } from './helpers.js';
-import type { World } from '../../support/fakes/world.js';
+import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+
+setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';
@@ -282,16 +284,13 @@ describe('manual strategy', () => {
   it('aborted mid-decommission: stops, resets allocation, releases the lock', async () => {
     const w = await world({ replicas: 3, crate: { stepMs: 20_000 } });
     const ac = new AbortController();
-    const stop = setInterval(() => {
-      if (w.crate.decommissions.length > 0) ac.abort(new Error('SIGTERM'));
-    }, 1);
+    void w.waitFor(() => w.crate.decommissions.length > 0).then(() => ac.abort(new Error('SIGTERM')));
     const r = await restartPod(w.deps({ signal: ac.signal }), {
       podName: 'crate-1',
       namespace: ns,
       cluster: w.clusterModel(),
       ...fastGate,
     });
-    clearInterval(stop);
     expect(r.success).toBe(false);
     expect(r.error).toMatch(/aborted: SIGTERM/i);
     expect(writesOf(w).slice(-4)).toEqual([`RESET GLOBAL "${ALLOC}"`, ...RESTORED_DEFAULTS]);
