@@ -20,7 +20,7 @@
 //   --version vX.Y.Z    version in the archive name (default v + package.json version)
 //   --allow-unsigned    darwin targets built off macOS: keep going without re-signing (the result
 //                       must still be signed with `codesign --sign -` on a Mac before it runs)
-import { build } from 'esbuild';
+import { bundleForSea } from './sea-bundle.mjs';
 import { writeArchive } from './release-archive.mjs';
 import { COMPLETION_HELPER, buildDefines } from './build-options.mjs';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -85,54 +85,72 @@ rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 mkdirSync(dirname(out), { recursive: true });
 
-// 1. The code: esbuild bundles the plugin and all its dependencies into ONE CommonJS file (only node: built-ins stay
-//    require()s), the SEA's main script. plugin/main.ts has no top-level await for this. Modules reached only through
-//    import() stay lazily initialised inside the bundle (esbuild wraps them), so `--help` does not run client-node.
+// 1. The code (scripts/sea-bundle.mjs): esbuild splits the plugin into chunks as the npm build does, each becomes
+//    CommonJS; the SEA main holds the entry and the chunks it imports statically (only node: built-ins stay
+//    require()s), the chunks reached only through import() (client-node, undici, listr2, prom-client, the engine)
+//    are SEA assets, compiled on first use. plugin/main.ts has no top-level await for this.
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-const bundle = join(work, 'main.cjs');
-await build({
-  entryPoints: [entry],
-  bundle: true,
-  platform: 'node',
-  target: 'node24',
-  format: 'cjs',
-  outfile: bundle,
-  minify: true,
-  keepNames: true,
-  legalComments: 'none',
-  logLevel: 'warning',
-  // import.meta.url and Intl.Segmenter: see scripts/sea-shims.mjs (a fixed URL; a segmenter a snapshot can hold).
-  define: { ...buildDefines(root), 'import.meta.url': '__seaMetaUrl', 'Intl.Segmenter': '__SeaSegmenter' },
-  inject: [join(root, 'scripts', 'sea-shims.mjs')],
-  // The Temporal SDK (worker: a native core bridge, webpack) cannot live in a SEA: its imports become a module that
-  // throws ERR_MODULE_NOT_FOUND when `worker` or `rollout --temporal` loads it; they say so and point to the npm
-  // install (docs/temporal.md). Nothing else loads it.
-  plugins: [
-    {
-      name: 'temporal-absent',
-      setup(b) {
-        b.onResolve({ filter: /^@temporalio\// }, (a) => ({ path: a.path, namespace: 'temporal-absent' }));
-        b.onLoad({ filter: /.*/, namespace: 'temporal-absent' }, (a) => ({
-          contents: `const e = new Error("Cannot find package '${a.path}' (not in the single binary)"); e.code = 'ERR_MODULE_NOT_FOUND'; throw e;`,
-          loader: 'js',
-        }));
+const bundled = await bundleForSea({
+  entry,
+  work,
+  esbuildOptions: {
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    // import.meta.url and Intl.Segmenter: see scripts/sea-shims.mjs (a fixed URL; a segmenter a snapshot can hold).
+    define: { ...buildDefines(root), 'import.meta.url': '__seaMetaUrl', 'Intl.Segmenter': '__SeaSegmenter' },
+    inject: [join(root, 'scripts', 'sea-shims.mjs')],
+    // The Temporal SDK (worker: a native core bridge, webpack) cannot live in a SEA: its imports become a module that
+    // throws ERR_MODULE_NOT_FOUND when `worker` or `rollout --temporal` loads it; they say so and point to the npm
+    // install (docs/temporal.md). Nothing else loads it.
+    plugins: [
+      {
+        name: 'temporal-absent',
+        setup(b) {
+          b.onResolve({ filter: /^@temporalio\// }, (a) => ({ path: a.path, namespace: 'temporal-absent' }));
+          b.onLoad({ filter: /.*/, namespace: 'temporal-absent' }, (a) => ({
+            contents: `const e = new Error("Cannot find package '${a.path}' (not in the single binary)"); e.code = 'ERR_MODULE_NOT_FOUND'; throw e;`,
+            loader: 'js',
+          }));
+        },
       },
-    },
-  ],
+      {
+        // zod re-exports all its ~50 message locales (`z.locales`, `z.core.locales`), which a namespace import keeps
+        // in the bundle: 267 KB, 30% of the main script's source, in the snapshot every start deserializes. The
+        // plugin never uses them (English, zod's default, is imported by zod itself), so `locales` holds only `en`.
+        name: 'zod-locales-en-only',
+        setup(b) {
+          b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) =>
+            /[\\/]zod[\\/]v4[\\/](core|classic)[\\/]/.test(a.importer)
+              ? { path: join(dirname(a.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' }
+              : undefined,
+          );
+          b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (a) => ({
+            contents: `export { default as en } from ${JSON.stringify(a.path)};`,
+            loader: 'js',
+            resolveDir: dirname(a.path),
+          }));
+        },
+      },
+    ],
+  },
 }).catch((e) => fail(`esbuild: ${e.message}`));
+const bundle = bundled.main;
 log(
-  `bundled ${entry.slice(root.length + 1)} -> ${(statSync(bundle).size / 1e6).toFixed(2)} MB (CommonJS, the SEA main)`,
+  `bundled ${entry.slice(root.length + 1)}: SEA main ${(bundled.eagerBytes / 1e6).toFixed(2)} MB (in the snapshot), ` +
+    `${Object.keys(bundled.assets).length} lazily loaded chunks ${(bundled.lazyBytes / 1e6).toFixed(2)} MB (SEA assets)`,
 );
 // ASCII only: V8 holds a script's source as Latin-1 when it can and as UTF-16 otherwise, so ONE other character
-// (esbuild escapes strings but not regular expression literals) doubles the 3.7 MB source kept in the startup
-// snapshot, which every start deserializes (measured: blob 17.3 -> 13.6 MB, --help about 10 ms of CPU).
-{
-  const code = readFileSync(bundle, 'utf8');
+// (esbuild escapes strings but not regular expression literals) doubles the source kept in the startup snapshot,
+// which every start deserializes (measured: blob 17.3 -> 13.6 MB, --help about 10 ms of CPU), or a chunk's memory.
+for (const [what, file] of [['the SEA main', bundle], ...Object.entries(bundled.assets)]) {
+  const code = readFileSync(file, 'utf8');
   // eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
   const at = code.search(/[^\x00-\x7f]/);
   if (at >= 0) {
     fail(
-      `the bundle holds a non-ASCII character at offset ${at}: ...${code.slice(Math.max(0, at - 60), at + 20)}... ` +
+      `${what} holds a non-ASCII character at offset ${at}: ...${code.slice(Math.max(0, at - 60), at + 20)}... ` +
         '(write it as a \\u escape in the source)',
     );
   }
@@ -156,6 +174,7 @@ writeFileSync(
   JSON.stringify(
     {
       main: bundle,
+      assets: bundled.assets,
       output: blob,
       disableExperimentalSEAWarning: true,
       useSnapshot: snapshot,

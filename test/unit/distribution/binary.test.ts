@@ -35,6 +35,8 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
   let bin = '';
   let run: (args: string[]) => { status: number | null; stdout: string; stderr: string };
   let builtFiles: string[] = [];
+  let seaMain = '';
+  let seaAssets: Record<string, string> = {};
 
   it('writes the executable and the completion helper, nothing else, into its folder', () => {
     expect(builtFiles).toEqual(['kubectl-crate_decommission', 'kubectl_complete-crate_decommission']);
@@ -54,6 +56,15 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
     if (r.status !== 0) throw new Error(`build-binary failed (${r.status}):\n${r.stderr}`);
     // The folder of the executable (dist/ by default, put on PATH by the README) gets only kubectl's executables.
     builtFiles = readdirSync(join(tmp, 'build')).sort();
+    // What went into the blob (scripts/sea-bundle.mjs), read before the scratch directory goes.
+    const seaWork = join(tmp, 'work');
+    seaMain = readFileSync(join(seaWork, 'main.cjs'), 'utf8');
+    const config = JSON.parse(readFileSync(join(seaWork, 'sea-config.json'), 'utf8')) as {
+      assets?: Record<string, string>;
+    };
+    seaAssets = Object.fromEntries(
+      Object.entries(config.assets ?? {}).map(([name, file]) => [name, readFileSync(file, 'utf8')]),
+    );
     // Somewhere else, alone: no node_modules next to it or above it.
     const home = join(tmp, 'home');
     const fakeBin = join(tmp, 'bin');
@@ -164,6 +175,41 @@ describe.skipIf(!canBuild)('single executable (linux-x64)', () => {
     const r = run(['__complete', 'jobs', '']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.split('\n')).toEqual(expect.arrayContaining(['list', 'attach', 'cancel']));
+  });
+
+  it('keeps the lazily loaded code out of the start-up snapshot: client-node is a SEA asset, zod has only English', () => {
+    // Every start deserializes the whole snapshot (issue 9 item 3): client-node, undici, listr2 and the engine are
+    // chunks compiled on first use; zod's other locales are not bundled at all.
+    expect(seaMain).not.toContain('"KubeConfig"');
+    expect(Object.values(seaAssets).filter((code) => code.includes('"KubeConfig"'))).toHaveLength(1);
+    expect(seaMain).not.toContain('tidak valid'); // zod's Indonesian messages
+    expect(seaMain.length).toBeLessThan(1.5e6); // 3.7 MB when it held everything
+  });
+
+  it('loads a lazily loaded chunk when a command needs it (client-node for the kubeconfig, undici to connect)', () => {
+    const kubeconfig = join(tmp, 'home', 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]',
+        'users: [{name: u, user: {token: x}}]',
+        'contexts: [{name: lazy-ctx, context: {cluster: c, user: u, namespace: crate}}]',
+        'current-context: lazy-ctx',
+        '',
+      ].join('\n'),
+    );
+    const env = { PATH: join(tmp, 'bin'), HOME: join(tmp, 'home'), NO_COLOR: '1', KUBECONFIG: kubeconfig };
+    const opts = { cwd: join(tmp, 'home'), env, encoding: 'utf8' as const, timeout: 30_000 };
+    // Completion of --context reads the kubeconfig with client-node (the adapters chunk).
+    const c = spawnSync(bin, ['__complete', '--context', ''], opts);
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stdout.split('\n')).toContain('lazy-ctx');
+    // A command that connects: the connect chunk, client-node and the HTTP client, up to fetch refusing port 1.
+    const h = spawnSync(bin, ['health', 'sts/crate'], opts);
+    expect(h.stderr).toContain('cannot reach the Kubernetes API server https://127.0.0.1:1');
+    expect(h.stderr).not.toMatch(/dynamic import|Cannot find module|not supported/i);
   });
 
   it('an unknown command exits 2 with a one-line message', () => {
