@@ -366,10 +366,10 @@ export class ClusterLease {
           return;
         }
         if (this.released || this.lost.aborted) return;
-        const since = monotonic(this.deps) - this.lastRenewed;
-        if (since < interval) {
+        const sinceMs = monotonic(this.deps) - this.lastRenewed;
+        if (sinceMs < intervalMs) {
           // Written since: the timer restarts from that write.
-          wait = Math.max(1, interval - since);
+          waitMs = Math.max(1, intervalMs - sinceMs);
           continue;
         }
         const ok = await this.enqueue(() => this.write({}, 'renew')).then(
