@@ -17,12 +17,13 @@ import { detectStrategy } from '../shared/detect/index.js';
 import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/clock.js';
 import { podReady, waitForPod } from '../shared/wait.js';
-import type { EngineDeps, KubernetesPort } from '../shared/ports.js';
+import type { EngineDeps } from '../shared/ports.js';
 import { World, type WorldOptions } from '../test/support/fakes/world.js';
 import { FakeKube } from '../test/support/fakes/kube.js';
 import { withPodCache } from '../shared/adapters/pod-cache.js';
 import { VirtualClock, installImmediateCounter } from '../test/support/virtual-clock.js';
 import { fmtBytes, fmtMs, percentile, table, writeResult } from './report.js';
+import { countingKube } from '../test/support/fakes/counting-kube.js';
 
 installImmediateCounter();
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -67,22 +68,6 @@ const STRATEGIES: StrategyCase[] = [
     sql: { transport: 'http' },
   },
 ];
-
-/** A proxy counting every KubernetesPort call the engine makes (the fakes' own calls are not counted). */
-function countingKube(kube: KubernetesPort): { kube: KubernetesPort; counts: Map<string, number> } {
-  const counts = new Map<string, number>();
-  const proxy = new Proxy(kube, {
-    get(target, prop, _recv) {
-      const v = Reflect.get(target, prop, target) as unknown;
-      if (typeof v !== 'function' || typeof prop !== 'string') return v;
-      return (...a: unknown[]) => {
-        counts.set(prop, (counts.get(prop) ?? 0) + 1);
-        return (v as (...x: unknown[]) => unknown).apply(target, a);
-      };
-    },
-  });
-  return { kube: proxy, counts };
-}
 
 /** How pods are read: a GET/watch per read (before issue 9 item 2), or the shared pod watch the front ends wire in. */
 type PodReads = 'direct' | 'cache';

@@ -3,27 +3,11 @@
 // per strategy; the Lease and the pod reads have their own tests (lease-progress, pod-cache-engine).
 import { describe, expect, it } from 'vitest';
 import { rollingRestart } from '../../../shared/rolling.js';
-import type { KubernetesPort } from '../../../shared/ports.js';
 import { withPodCache } from '../../../shared/adapters/pod-cache.js';
 import { VirtualClock, installImmediateCounter } from '../../support/virtual-clock.js';
 import { World } from '../../support/fakes/world.js';
 import { fastGate } from './helpers.js';
-
-/** A proxy counting every port call the engine makes. */
-function counting(kube: KubernetesPort): { kube: KubernetesPort; counts: Map<string, number> } {
-  const counts = new Map<string, number>();
-  const proxy = new Proxy(kube, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop, target) as unknown;
-      if (typeof v !== 'function' || typeof prop !== 'string') return v;
-      return (...a: unknown[]) => {
-        counts.set(prop, (counts.get(prop) ?? 0) + 1);
-        return (v as (...x: unknown[]) => unknown).apply(target, a);
-      };
-    },
-  });
-  return { kube: proxy, counts };
-}
+import { countingKube } from '../../support/fakes/counting-kube.js';
 
 installImmediateCounter();
 const PODS = 10;
@@ -59,7 +43,7 @@ describe('Kubernetes API requests per pod of a roll (fakes, 10 pods, shared pod 
     });
     for (const o of [w, w.kube, w.crate] as { clock: unknown }[]) o.clock = clock;
     await clock.run(w.start());
-    const { kube: counted, counts } = counting(w.kube);
+    const { kube: counted, counts } = countingKube(w.kube);
     const kube = withPodCache(counted);
     try {
       const r = await clock.run(rollingRestart(w.deps({ kube, clock }), { cluster: w.clusterModel(), ...fastGate }));
