@@ -25,6 +25,7 @@ import {
   CDK_STATE,
   RUNNER_IMAGE,
   eventually,
+  kubectl,
   kubectlJson,
   leases,
   pluginOk,
@@ -176,6 +177,42 @@ function decommissionsPerProcess(history: Array<{ what: string }>): { count: Rec
   return { count, twice };
 }
 
+/**
+ * What a stuck run looks like, for the failure message (CI keeps only the output): the plugin's output, the Job's and
+ * its pods' states, each runner pod's log tail, the Lease, the simulator's last history lines.
+ */
+async function stuckReport(namespace: string, cluster: string, pluginOutput: string): Promise<string> {
+  const parts = [`--- plugin output:\n${pluginOutput.slice(-4000)}`];
+  const get = async (args: string[]) => {
+    const r = await kubectl(args);
+    return (r.stdout + r.stderr).trim();
+  };
+  parts.push(`--- jobs and pods:\n${await get(['get', 'jobs,pods', '-n', namespace, '-o', 'wide'])}`);
+  for (const pod of await runnerPods(namespace).catch(() => [])) {
+    const log = await get(['logs', pod.metadata.name, '-n', namespace, '--tail', '40']);
+    parts.push(`--- log of ${pod.metadata.name} (${pod.status?.phase}):\n${log}`);
+  }
+  parts.push(`--- Lease: ${JSON.stringify(await leases(namespace).catch((e) => String(e)))}`);
+  const history = (await simState(cluster).catch(() => ({ history: [] }))).history ?? [];
+  parts.push(
+    `--- simulator history (last 25):\n${history
+      .slice(-25)
+      .map((h: any) => h.what)
+      .join('\n')}`,
+  );
+  return parts.join('\n');
+}
+
+/** The plugin's end, or (after ms) an error naming the seed, the kills so far and what the run looked like. */
+async function doneWithin<T>(done: Promise<T>, ms: number, describe: () => Promise<string>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  const r = await Promise.race([done, late]).finally(() => clearTimeout(timer));
+  if (r === 'late')
+    throw new Error(`the run did not end within ${ms / 1000} s after the last kill\n${await describe()}`);
+  return r as T;
+}
+
 const dcUtilLabels = async (ns: string, sts: string) =>
   Object.fromEntries(
     Object.entries((await kubectlJson(['get', 'sts', sts, '-n', ns])).metadata.labels ?? {}).filter(([k]) =>
@@ -185,6 +222,7 @@ const dcUtilLabels = async (ns: string, sts: string) =>
 
 describe.concurrent.each(PLAN)('runner SIGKILLed at random points: $run.name', ({ run, points, pod: ordinal }) => {
   it(`the Job's retries resume: each node decommissioned once, never two down, pods re-created once, settings and Lease back (bounded: 8 min)`, async () => {
+    const started = Date.now();
     const s = await scenario(run.prefix, { dcUtil: run.dcUtil });
     made.push(s);
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
@@ -201,6 +239,10 @@ describe.concurrent.each(PLAN)('runner SIGKILLed at random points: $run.name', (
     let ended = false;
     void proc.done.then(() => (ended = true));
 
+    // Failure messages name the seed and the kills so far, and show the run's state (CI keeps only the output).
+    const context = async () =>
+      `E2E_KILL_SEED=${SEED}, ${Math.round((Date.now() - started) / 1000)} s in, kills: ${hits.join('; ') || 'none'}\n` +
+      (await stuckReport(s.namespace, s.cluster, proc.output()));
     for (const point of points) {
       // Wait for the mark, on a runner that has not been killed and (after a kill) has taken the Lease over.
       const victim = await eventually(
@@ -217,9 +259,10 @@ describe.concurrent.each(PLAN)('runner SIGKILLed at random points: $run.name', (
         },
         240_000,
         100,
-      );
-      if (victim === 'ended')
-        throw new Error(`the run ended before ${point.label} (${hits.join('; ')}):\n${proc.output()}`);
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message}\n${await context()}`);
+      });
+      if (victim === 'ended') throw new Error(`the run ended before ${point.label}\n${await context()}`);
       await new Promise((r) => setTimeout(r, point.delayMs));
       const pid = runnerPid(victim);
       expect(pid, `pid of runner ${victim.metadata.name}`).toBeTruthy();
@@ -234,7 +277,12 @@ describe.concurrent.each(PLAN)('runner SIGKILLed at random points: $run.name', (
     }
     console.log(`${run.name} (E2E_KILL_SEED=${SEED}):\n  ${hits.join('\n  ')}`);
 
-    const r = await proc.done;
+    // Bounded so a stuck run fails with its state rather than at the test's timeout with nothing to go on: what is
+    // left of the 8 minutes, less a minute for the checks below.
+    const r = await doneWithin(proc.done, Math.max(30_000, 420_000 - (Date.now() - started)), context).catch((err) => {
+      if (proc.pid) process.kill(proc.pid, 'SIGTERM'); // the plugin follows a Job that is left to the namespace's drop
+      throw err;
+    });
     const out = r.stdout + r.stderr;
     expect(r.code, `${hits.join('\n')}\n${out}`).toBe(0);
     expect(hits).toHaveLength(run.kills);
