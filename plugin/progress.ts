@@ -5,7 +5,7 @@ import type { ListrTaskWrapper } from 'listr2';
 import type { Colors, Writer } from './io.js';
 
 /** One parsed log line of the runner / engine logger: {ts, level, msg, ...fields}. */
-export interface LogRecord {
+interface LogRecord {
   ts?: string;
   level?: string;
   msg: string;

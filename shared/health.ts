@@ -58,7 +58,7 @@ export interface UnreadyExplanation {
  * One named health check (ECK style): `evaluate` reads a reading; `explainableByUnready` says whether unready pods
  * whose node is not in the cluster can explain its failure, and if so the sentence that explains it.
  */
-export interface HealthCheck {
+interface HealthCheck {
   name: string;
   evaluate(reading: HealthReading): { ok: boolean; message: string };
   explainableByUnready: false | ((reading: HealthReading, why: UnreadyExplanation) => string);

@@ -12,7 +12,7 @@ import type { CrateDBCluster, DecommissionOptions, RelocationVerdict } from './s
 import type { EngineDeps } from './ports.js';
 import { LABEL_DC_UTIL_MIN_AVAILABILITY, LABEL_MIN_AVAILABILITY_BEFORE, MARK_UNSET } from './min-availability-label.js';
 
-export { LABEL_DC_UTIL_MIN_AVAILABILITY, LABEL_MIN_AVAILABILITY_BEFORE };
+export { LABEL_DC_UTIL_MIN_AVAILABILITY };
 const UNSET = MARK_UNSET;
 
 /** What min_availability the options mean without a per-pod decision (relocation primaries/full, or the legacy field). */

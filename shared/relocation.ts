@@ -6,8 +6,6 @@
 import type { MinAvailability } from './schemas.js';
 import { formatBytes } from './bytes.js';
 
-export { formatBytes };
-
 /** `--relocation`: auto = decide per pod (none when safe, else primaries); primaries / full = always that. */
 export type RelocationMode = 'auto' | 'primaries' | 'full';
 /** What one pod's drain does: none = min_availability NONE (no shard moves), primaries / full = relocate. */

@@ -23,7 +23,7 @@ export function isOwnRoutingOwner(value: string | undefined | null): boolean {
   return !!value && /^crate-decommission-\d+$/.test(value);
 }
 
-export interface RoutingOwner {
+interface RoutingOwner {
   statefulSet: string;
   value: string;
   owner: string;

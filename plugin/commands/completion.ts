@@ -262,7 +262,7 @@ export type ResourceKind = 'pod' | 'statefulset' | 'cratedb' | 'job' | 'namespac
 export type ResourceLister = (kind: ResourceKind, namespace: string | undefined) => Promise<string[]>;
 
 /** What the word being completed names: a resource of `kind`, written as `prefix` + name. */
-export interface ResourceQuery {
+interface ResourceQuery {
   kind: ResourceKind;
   /** `sts/`, `pod/`, ... as typed, or '' for a bare name. */
   prefix: string;

@@ -20,15 +20,14 @@
 //   strategy.ts   detectStrategy, a walk over the table
 //   pod.ts        per pod: the pod's own spec decides
 export * from './constants.js';
-export { describeCrateContainerChoice, findCrateContainer, isCrateImage } from './container.js';
-export { crateAcceptsTimeValue, parseGoDuration } from './duration.js';
+export { describeCrateContainerChoice, findCrateContainer } from './container.js';
+export { parseGoDuration } from './duration.js';
 export { type DetectOptions, type MinAvailabilityValue } from './facts.js';
-export { parseDcUtilFlags, type DcUtilArg, type DcUtilFlags } from './flags.js';
-export { dcUtilNodeName, masterEligibleFromArgs, nodeNameFromArgs, rawNodeNameArgument } from './nodename.js';
+export { type DcUtilArg, type DcUtilFlags } from './flags.js';
+export { masterEligibleFromArgs, nodeNameFromArgs, rawNodeNameArgument } from './nodename.js';
 export { detectPodStrategy, podStrategyOf, statefulSetOfInfo } from './pod.js';
 export { isDcUtilProgram, scanPreStopCommand, type DcUtilCall, type PreStopScan } from './prestop.js';
-export { DETECTION_RULES, minAvailabilityNoneBlocker, type DetectionRule } from './rules.js';
+export { type DetectionRule } from './rules.js';
 export { servedSchemeFromManifest, type HttpScheme, type ManifestScheme } from './scheme.js';
 export { tokenizeShell } from './shell.js';
 export { detectStrategy } from './strategy.js';
-export { effectiveDcUtilTimeoutSeconds, kubernetesManagedDeleteGraceSeconds } from './timeout.js';

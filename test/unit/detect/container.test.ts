@@ -1,6 +1,7 @@
 import type { V1Container } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { findCrateContainer, isCrateImage } from '../../../shared/detect/index.js';
+import { findCrateContainer } from '../../../shared/detect/index.js';
+import { isCrateImage } from '../../../shared/detect/container.js';
 import { SQL_EXPORTER } from './builders.js';
 
 const c = (name: string, image?: string, ports: number[] = []): V1Container => ({

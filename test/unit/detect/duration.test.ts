@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { crateAcceptsTimeValue, parseGoDuration } from '../../../shared/detect/index.js';
+import { parseGoDuration } from '../../../shared/detect/index.js';
+import { crateAcceptsTimeValue } from '../../../shared/detect/duration.js';
 
 describe('parseGoDuration (Go time.ParseDuration grammar, whole seconds)', () => {
   it.each([

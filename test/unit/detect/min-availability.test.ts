@@ -1,6 +1,7 @@
 // Issue 8 item 2: an effective min_availability of NONE moves nothing: dc_util's "decommission" is then no drain.
 import { describe, expect, it } from 'vitest';
-import { detectStrategy, minAvailabilityNoneBlocker } from '../../../shared/detect/index.js';
+import { detectStrategy } from '../../../shared/detect/index.js';
+import { minAvailabilityNoneBlocker } from '../../../shared/detect/rules.js';
 import { statefulSet } from './builders.js';
 
 const dc = (...flags: string[]) => ['./dc_util-linux-amd64', '-timeout', '720s', ...flags];

@@ -1,6 +1,7 @@
 import type { V1Container } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { dcUtilNodeName, nodeNameFromArgs } from '../../../shared/detect/index.js';
+import { nodeNameFromArgs } from '../../../shared/detect/index.js';
+import { dcUtilNodeName } from '../../../shared/detect/nodename.js';
 
 const POD = 'crate-data-hot-6a0c7a1e-2';
 const withCommand = (command: string[], extra: Partial<V1Container> = {}): V1Container => ({

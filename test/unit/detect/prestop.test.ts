@@ -1,7 +1,8 @@
 // The table of preStop forms: taken from crate-operator (create.py, dc_util's README), a common sh -c one-liner, helm-style
 // charts and hand-written manifests. Each row says whether dc_util decommissions and with which flags.
 import { describe, expect, it } from 'vitest';
-import { detectStrategy, parseDcUtilFlags } from '../../../shared/detect/index.js';
+import { detectStrategy } from '../../../shared/detect/index.js';
+import { parseDcUtilFlags } from '../../../shared/detect/flags.js';
 import { OPERATOR_PRESTOP, statefulSet } from './builders.js';
 
 interface Row {

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DETECTION_RULES, detectStrategy } from '../../../shared/detect/index.js';
+import { detectStrategy } from '../../../shared/detect/index.js';
+import { DETECTION_RULES } from '../../../shared/detect/rules.js';
 import { fixtureNames, loadStatefulSet } from './fixtures.js';
 
 const DOC = join(import.meta.dirname, '../../../docs/strategy.md');

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StrategyDetection } from '../../../shared/schemas.js';
-import {
-  detectStrategy,
-  effectiveDcUtilTimeoutSeconds,
-  kubernetesManagedDeleteGraceSeconds,
-} from '../../../shared/detect/index.js';
+import { detectStrategy } from '../../../shared/detect/index.js';
+import { effectiveDcUtilTimeoutSeconds, kubernetesManagedDeleteGraceSeconds } from '../../../shared/detect/timeout.js';
 import { crateContainer, OPERATOR_PRESTOP, SQL_EXPORTER, statefulSet } from './builders.js';
 
 const DIRECT_720 = ['./dc_util-linux-amd64', '-min-availability', 'PRIMARIES', '-timeout', '720s'];

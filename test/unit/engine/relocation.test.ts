@@ -3,12 +3,14 @@
 // bytes copied, no primary ever unavailable), a 0-replica table forces primaries and is named, kubernetes_managed
 // sets dc-util-min-availability=NONE for the drain and restores it (also after a crash), a dry run changes nothing.
 import { describe, expect, it } from 'vitest';
-import { decideRelocation, formatBytes, type ShardRow } from '../../../shared/relocation.js';
+import { decideRelocation, type ShardRow } from '../../../shared/relocation.js';
+import { formatBytes } from '../../../shared/bytes.js';
 import { planRollingRestart, rollingRestart } from '../../../shared/rolling.js';
 import { restartPod } from '../../../shared/restart.js';
 import { decommissionPod } from '../../../shared/decommission.js';
 import { leaseName } from '../../../shared/lease.js';
-import { LABEL_DC_UTIL_MIN_AVAILABILITY, LABEL_MIN_AVAILABILITY_BEFORE } from '../../../shared/relocation-run.js';
+import { LABEL_DC_UTIL_MIN_AVAILABILITY } from '../../../shared/relocation-run.js';
+import { LABEL_MIN_AVAILABILITY_BEFORE } from '../../../shared/min-availability-label.js';
 import { fastGate, world, writesOf } from './helpers.js';
 import type { World } from '../../support/fakes/world.js';
 
