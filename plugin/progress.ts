@@ -62,7 +62,7 @@ export function isHeartbeat(rec: LogRecord): boolean {
 }
 
 /** Plain-line level column of a heartbeat (where other lines say INFO). */
-export const HEARTBEAT_TAG = 'WAIT ';
+const HEARTBEAT_TAG = 'WAIT ';
 
 /** The text a listr2 task shows for a line: `step: message`, a heartbeat as a dim `… message`. */
 export function taskOutput(rec: LogRecord, c: Colors): string {

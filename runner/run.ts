@@ -44,7 +44,7 @@ export interface RunnerIO {
 }
 
 /** The runner's arguments: argv, else env CRATE_DECOMMISSION_ARGS (a JSON array, or words split on spaces). */
-export function runnerArgv(argv: string[], env: Record<string, string | undefined>): string[] {
+function runnerArgv(argv: string[], env: Record<string, string | undefined>): string[] {
   if (argv.length > 0) return argv;
   const raw = env.CRATE_DECOMMISSION_ARGS?.trim();
   if (!raw) return [];
@@ -64,7 +64,7 @@ export function runnerArgv(argv: string[], env: Record<string, string | undefine
 }
 
 /** The Job name: --operation-id, else env OPERATION_ID (downward API), else the pod name without its random suffix. */
-export function operationIdFrom(task: Task, env: Record<string, string | undefined>): string | undefined {
+function operationIdFrom(task: Task, env: Record<string, string | undefined>): string | undefined {
   if (task.operationId) return task.operationId;
   if (env.OPERATION_ID) return env.OPERATION_ID;
   const host = env.POD_NAME ?? env.HOSTNAME;
@@ -79,7 +79,7 @@ const RUNNER_USAGE =
   '`<operation> --help` lists the engine flags of that operation.';
 
 /** What `--help` / `--version` anywhere in the arguments ask for (they win over everything else, like yargs'). */
-export function runnerInfoRequest(args: string[]): 'help' | 'version' | null {
+function runnerInfoRequest(args: string[]): 'help' | 'version' | null {
   const flags = args.slice(0, args.includes('--') ? args.indexOf('--') : args.length);
   if (flags.some((a) => a === '--help' || a === '-h')) return 'help';
   if (flags.includes('--version')) return 'version';

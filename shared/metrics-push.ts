@@ -58,7 +58,7 @@ function requestParts(url: string): { base: string; headers: Record<string, stri
 }
 
 /** /metrics/job/<job>/namespace/<ns>/cluster/<cluster> (values base64url-encoded when they hold a '/'). */
-export function groupPath(job: string, namespace: string, cluster: string): string {
+function groupPath(job: string, namespace: string, cluster: string): string {
   const part = (k: string, v: string) =>
     v.includes('/') || v === ''
       ? `${k}@base64/${Buffer.from(v).toString('base64url') || '='}`

@@ -122,7 +122,7 @@ export async function singlePodPreflight(
 }
 
 /** `; not explained by unready pods: <why>` when the gate said why unready pods do not explain it, else ''. */
-export function notExplained(preflight: HealthCheckResult): string {
+function notExplained(preflight: HealthCheckResult): string {
   return preflight.notExplainedByUnready ? `; not explained by unready pods: ${preflight.notExplainedByUnready}` : '';
 }
 

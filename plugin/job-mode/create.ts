@@ -67,7 +67,7 @@ export async function checkJobPrerequisites(
 }
 
 /** crate-decommission-<op>-<cluster>-<suffix>, at most 63 characters (it becomes a label value). */
-export function jobNameFor(operation: string, cluster: string, suffix: string): string {
+function jobNameFor(operation: string, cluster: string, suffix: string): string {
   const head = `${APP_NAME}-${operation}-`;
   const room = 63 - head.length - suffix.length - 1;
   const clusterPart = cluster.slice(0, Math.max(1, room)).replace(/[-.]+$/, '');

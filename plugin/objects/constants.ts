@@ -18,7 +18,7 @@ export const COMMON_LABELS: Readonly<Record<string, string>> = Object.freeze({
 /** Selects runner pods (Jobs and CronJob-created Jobs alike). */
 export const RUNNER_POD_SELECTOR: Readonly<Record<string, string>> = Object.freeze({ [LABEL_NAME]: APP_NAME });
 
-export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/crate/crate-decommission';
+const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/crate/crate-decommission';
 export const DEFAULT_IMAGE = `${DEFAULT_IMAGE_REPOSITORY}:${VERSION}`;
 export const DEFAULT_SERVICE_ACCOUNT = 'crate-decommission';
 export const RUNNER_CONTAINER = 'runner';

@@ -28,7 +28,7 @@ function secretRef(text: string, flag: string, defaultKey: string): { name: stri
 }
 
 /** The --sql-* flags, or undefined when none was given. */
-export function parseSqlOptions(raw: RawOperationArgs): SqlOptions | undefined {
+function parseSqlOptions(raw: RawOperationArgs): SqlOptions | undefined {
   const given =
     (['sql-transport', 'sql-user', 'sql-password-secret', 'sql-scheme', 'sql-ca-secret'] as const).some(
       (k) => raw[k] !== undefined,

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { DEFAULT_IMAGE_REPOSITORY } from '../../../plugin/objects.js';
+import { DEFAULT_IMAGE } from '../../../plugin/objects.js';
+import { VERSION } from '../../../shared/task/index.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 type Step = { uses?: string; run?: string; name?: string; with?: Record<string, unknown>; if?: string };
@@ -71,7 +72,7 @@ describe('.github/workflows/release.yml', () => {
   });
 
   it('pushes the image under the name and tag the plugin uses by default', () => {
-    expect(wf.env.IMAGE).toBe(DEFAULT_IMAGE_REPOSITORY);
+    expect(`${wf.env.IMAGE}:${VERSION}`).toBe(DEFAULT_IMAGE);
     const push = wf.jobs.image!.steps.find((s) => s.uses?.startsWith('docker/build-push-action'));
     expect(String(push?.with?.tags)).toContain('${{ env.IMAGE }}:${{ steps.tag.outputs.version }}');
     expect(runs(wf.jobs.image!)).toContain('${GITHUB_REF_NAME#v}');

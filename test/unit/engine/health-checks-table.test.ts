@@ -1,7 +1,7 @@
 // The health checks are a table (ECK style): name, evaluate(reading), explainableByUnready.
 import { describe, expect, it } from 'vitest';
 import { HEALTH_CHECKS, HealthCheckName, type HealthReading } from '../../../shared/health.js';
-import { notExplained } from '../../../shared/preflight.js';
+import { decidePreflight } from '../../../shared/preflight.js';
 import type { HealthCheckResult } from '../../../shared/schemas.js';
 
 const reading: HealthReading = {
@@ -62,10 +62,13 @@ describe('HEALTH_CHECKS', () => {
     const base = {
       healthy: false,
       error: 'Cluster x is not healthy: failed checks all_tables_green',
+      failedChecks: ['all_tables_green'],
+      checks: [{ name: 'all_tables_green', ok: false, message: '1 table not GREEN' }],
     } as HealthCheckResult;
-    expect(notExplained(base)).toBe('');
-    expect(notExplained({ ...base, notExplainedByUnready: 'health is RED' })).toBe(
-      '; not explained by unready pods: health is RED',
+    const failed = 'failed checks all_tables_green (1 table not GREEN)';
+    expect(decidePreflight(base, [])!.message).toBe(failed);
+    expect(decidePreflight({ ...base, notExplainedByUnready: 'health is RED' }, [])!.message).toBe(
+      `${failed}; not explained by unready pods: health is RED`,
     );
   });
 });

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeCluster } from '../../../shared/discovery.js';
 import { rollingRestart } from '../../../shared/rolling.js';
-import { parseExposition } from '../../../shared/metrics.js';
+import { parseExposition, RunMetrics } from '../../../shared/metrics.js';
 import { MeteredRun } from '../../../shared/metrics-wiring.js';
-import { checkPushgatewayUrl, groupPath, type Fetch } from '../../../shared/metrics-push.js';
+import { checkPushgatewayUrl, MetricsPublisher, type Fetch } from '../../../shared/metrics-push.js';
+import { createLogger } from '../../../shared/log.js';
 import type { World } from '../../support/fakes/world.js';
 import { fastGate, world } from '../engine/helpers.js';
 
@@ -128,11 +129,28 @@ describe('Pushgateway pushes', () => {
     expect(bodies[bodies.length - 1]).toBe(await run.metrics.text());
   });
 
-  it('grouping key path and URL checks', () => {
-    expect(groupPath('crate-decommission', 'crate', 'c1')).toBe(
+  it('grouping key path and URL checks', async () => {
+    // The path a push goes to, for a job name: what MetricsPublisher POSTs to.
+    const groupPath = async (job: string, namespace: string, cluster: string) => {
+      const posts: string[] = [];
+      const fetch: Fetch = async (url, init) => {
+        if (init.method === 'POST') posts.push(url);
+        return { ok: true, status: 200, text: async () => '' };
+      };
+      const publisher = new MetricsPublisher({
+        metrics: new RunMetrics({ namespace, cluster, operation: 'rollout', now: () => 0 }),
+        log: createLogger({ format: 'json', level: 'error', write: () => {} }),
+        pushgateway: { url: 'http://pgw.test:9091', job },
+        fetch,
+      });
+      await publisher.flush();
+      expect(posts).toHaveLength(1);
+      return posts[0]!.slice('http://pgw.test:9091'.length);
+    };
+    expect(await groupPath('crate-decommission', 'crate', 'c1')).toBe(
       '/metrics/job/crate-decommission/namespace/crate/cluster/c1',
     );
-    expect(groupPath('a/b', 'crate', 'c1')).toBe(
+    expect(await groupPath('a/b', 'crate', 'c1')).toBe(
       `/metrics/job@base64/${Buffer.from('a/b').toString('base64url')}/namespace/crate/cluster/c1`,
     );
     expect(checkPushgatewayUrl('http://pgw:9091/')).toEqual({ url: 'http://pgw:9091' });

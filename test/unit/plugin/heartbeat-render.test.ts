@@ -8,7 +8,6 @@ import { createLogger, withFields } from '../../../shared/log.js';
 import { startHeartbeat } from '../../../shared/wait.js';
 import { colors } from '../../../plugin/io.js';
 import {
-  HEARTBEAT_TAG,
   isHeartbeat,
   jsonProgress,
   listrProgress,
@@ -100,7 +99,7 @@ describe('heartbeat lines in the progress output', () => {
     );
     expect(out.lines).toEqual([
       '10:00:05 INFO  [crate-0] ALTER CLUSTER DECOMMISSION sent',
-      `10:00:30 ${HEARTBEAT_TAG} [crate-0] Waiting for the CrateDB process of pod crate-0 to exit (node data-hot-0 decommissioning): node data-hot-0: 0 jobs, 0 operations (waited 30s, 1m30s left of the 2m timeout)`,
+      `10:00:30 WAIT  [crate-0] Waiting for the CrateDB process of pod crate-0 to exit (node data-hot-0 decommissioning): node data-hot-0: 0 jobs, 0 operations (waited 30s, 1m30s left of the 2m timeout)`,
       // A warning keeps its level: it is not a mere status.
       '10:01:00 WARN  Waiting for X: state unknown',
     ]);

@@ -7,7 +7,6 @@ import {
   cancelJob,
   checkJobPrerequisites,
   followJob,
-  jobNameFor,
   listJobs,
   parseTerminationMessage,
   resolveTarget,
@@ -412,7 +411,15 @@ describe('the Job', () => {
   });
 
   it('names stay within 63 characters', () => {
-    const name = jobNameFor('decommission', 'crate-data-hot-6a0c7a1e-2f3b-4c5d-8e9f-0a1b2c3d4e5f', 'abcde');
+    const task = buildTask({
+      operation: 'decommission',
+      namespace: NS,
+      target: parseTarget('crate-data-hot-6a0c7a1e-2f3b-4c5d-8e9f-0a1b2c3d4e5f-0', 'pod'),
+      dryRun: false,
+      raw: {},
+    });
+    const cluster = 'crate-data-hot-6a0c7a1e-2f3b-4c5d-8e9f-0a1b2c3d4e5f';
+    const name = buildJobForTask(task, { cluster, pods: 1 }, { suffix: 'abcde' }).metadata!.name!;
     expect(name.length).toBeLessThanOrEqual(63);
     expect(name).toMatch(/^crate-decommission-decommission-crate-data-hot-.*[a-z0-9]-abcde$/);
   });

@@ -1,7 +1,7 @@
 // The --sql-* flags: validation, the engine override, the runner argv round trip, and --local's exec default.
 import { describe, expect, it } from 'vitest';
 import { localTask } from '../../../plugin/run-operation.js';
-import { buildTask, parseSqlOptions, runnerArgsFor, sqlEndpointOverride } from '../../../shared/task/index.js';
+import { buildTask, runnerArgsFor, sqlEndpointOverride, type RawOperationArgs } from '../../../shared/task/index.js';
 import { parseRunnerArgs } from '../../../shared/task/runner-args.js';
 
 const base = {
@@ -10,6 +10,9 @@ const base = {
   target: { kind: 'statefulset' as const, name: 'crate' },
   dryRun: false,
 };
+
+/** The SQL options a Task gets from these flag values. */
+const parseSqlOptions = (raw: RawOperationArgs) => buildTask({ ...base, raw }).options.sql;
 
 describe('--sql-* flags', () => {
   it('none given: no sql options (discovery decides, transport auto)', () => {

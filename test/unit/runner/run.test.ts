@@ -7,7 +7,7 @@ import { createLogger } from '../../../shared/log.js';
 import { systemClock } from '../../../shared/clock.js';
 import { BadInputError, LockedError } from '../../../shared/errors.js';
 import type { EngineApi } from '../../../shared/task/engine.js';
-import { operationIdFrom, runRunner, runnerArgv, type RunnerIO } from '../../../runner/run.js';
+import { runRunner, type RunnerIO } from '../../../runner/run.js';
 import { fitTerminationMessage } from '../../../runner/termination.js';
 
 const cluster = { name: 'crate', namespace: 'crate', statefulSetName: 'crate' } as unknown as CrateDBCluster;
@@ -240,28 +240,38 @@ describe('runner', () => {
 });
 
 describe('runner helpers', () => {
-  it('argv wins over the env; a plain env string is split on spaces', () => {
-    expect(runnerArgv(['a'], { CRATE_DECOMMISSION_ARGS: 'b c' })).toEqual(['a']);
-    expect(runnerArgv([], { CRATE_DECOMMISSION_ARGS: 'rollout crate  -n x' })).toEqual(['rollout', 'crate', '-n', 'x']);
-    expect(() => runnerArgv([], { CRATE_DECOMMISSION_ARGS: '[1,2' })).toThrow(/JSON array/);
+  /** One runner run with these argv and env: its exit code, the engine's calls, the result record. */
+  async function run(argv: string[], env: Record<string, string>) {
+    const engine = fakeEngine();
+    const t = io({ argv, env: { CDK_TERMINATION_LOG: '/tmp/term', ...env }, engine });
+    const code = await runRunner(t.runnerIO);
+    return {
+      code,
+      calls: engine.calls,
+      result: JSON.parse(t.files.get('/tmp/term') ?? '{}') as Record<string, unknown>,
+    };
+  }
+
+  it('argv wins over the env; a plain env string is split on spaces', async () => {
+    const argvWins = await run(['rollout', 'sts/a', '-n', 'crate'], { CRATE_DECOMMISSION_ARGS: 'rollout sts/b -n c' });
+    expect(argvWins.calls.analyze).toEqual([{ namespace: 'crate', kind: 'statefulset', name: 'a' }]);
+    const split = await run([], { CRATE_DECOMMISSION_ARGS: 'rollout crate  -n x' });
+    expect(split.calls.analyze).toEqual([{ namespace: 'x', kind: 'statefulset', name: 'crate' }]);
+    const bad = await run([], { CRATE_DECOMMISSION_ARGS: '[1,2' });
+    expect(bad.code).toBe(2);
+    expect(bad.result.error).toMatch(/JSON array/);
   });
 
-  it('operation id: flag, then OPERATION_ID, then the pod name without its suffix', () => {
-    const task = {
-      operation: 'rollout',
-      namespace: 'x',
-      target: { kind: 'statefulset', name: 'c' },
-      dryRun: false,
-      options: {},
-    } as never;
-    expect(operationIdFrom({ ...(task as object), operationId: 'flag' } as never, { OPERATION_ID: 'env' })).toBe(
-      'flag',
-    );
-    expect(operationIdFrom(task, { OPERATION_ID: 'env' })).toBe('env');
-    expect(operationIdFrom(task, { HOSTNAME: 'crate-decommission-rollout-c-abcde-x7k2p' })).toBe(
+  it('operation id: flag, then OPERATION_ID, then the pod name without its suffix', async () => {
+    const rollout = ['rollout', 'sts/c', '-n', 'x'];
+    const operationId = async (argv: string[], env: Record<string, string>) =>
+      (await run(argv, env)).calls.rollingRestart[0]!.input.operationId;
+    expect(await operationId([...rollout, '--operation-id', 'flag'], { OPERATION_ID: 'env' })).toBe('flag');
+    expect(await operationId(rollout, { OPERATION_ID: 'env' })).toBe('env');
+    expect(await operationId(rollout, { HOSTNAME: 'crate-decommission-rollout-c-abcde-x7k2p' })).toBe(
       'crate-decommission-rollout-c-abcde',
     );
-    expect(operationIdFrom(task, {})).toBeUndefined();
+    expect(await operationId(rollout, {})).toBeUndefined();
   });
 });
 
@@ -331,8 +341,14 @@ describe('runner --help and --version', () => {
   });
 
   it('a --help after -- is an argument, not a request for help', async () => {
-    const { runnerInfoRequest } = await import('../../../runner/run.js');
-    expect(runnerInfoRequest(['rollout', 'sts/x', '--', '--help'])).toBeNull();
-    expect(runnerInfoRequest(['rollout', 'sts/x', '--version'])).toBe('version');
+    const { VERSION } = await import('../../../shared/task/version.js');
+    const afterDashes = io({ argv: ['rollout', 'sts/x', '--', '--help'] });
+    await runRunner(afterDashes.runnerIO);
+    expect(afterDashes.lines.join('\n')).not.toMatch(/^crate-decommission-runner <operation> <target>/);
+    expect(afterDashes.lines).not.toEqual([VERSION]);
+    expect(afterDashes.lines[0]).toContain('runner starting rollout of statefulset/x');
+    const version = io({ argv: ['rollout', 'sts/x', '--version'] });
+    expect(await runRunner(version.runnerIO)).toBe(0);
+    expect(version.lines).toEqual([VERSION]);
   });
 });
