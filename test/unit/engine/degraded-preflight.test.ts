@@ -159,7 +159,7 @@ describe('degraded pre-flight: rolling restart', () => {
     expect(leaseHolder(w)).toBeUndefined();
   });
 
-  it('refuses when a degraded pod is left out of --pods while Ready pods are to restart', async () => {
+  it('refuses when a degraded pod is left out of `pods` while Ready pods are to restart', async () => {
     const w = await crashLooping();
     const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate, pods: ['crate-2'] });
     expect(r).toMatchObject({ success: false, errorKind: 'refused' });
