@@ -4,7 +4,7 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { KubeApiError, LockedError, OperationFailedError, isConflict, messageOf } from './errors.js';
+import { LockedError, OperationFailedError, isConflict, messageOf } from './errors.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from './labels.js';
 import type { EngineDeps } from './ports.js';
 import { retry } from './retry.js';
@@ -190,6 +190,25 @@ export class ClusterLease {
     /** The other holder's record as first seen, on this run's monotonic clock (client-go's observedRecord/observedTime). */
     let observed: { key: string; at: number } | null = null;
     let conflicts = 0;
+    /** The Lease is this run's (created or replaced): say so, keep it renewed. */
+    const taken = (lease: V1Lease, progress: OperationProgress, resumed: boolean, message: string): ClusterLease => {
+      log.info(message);
+      return new ClusterLease(
+        deps,
+        opts.namespace,
+        name,
+        holder,
+        durationSeconds,
+        lease,
+        progress,
+        resumed,
+      ).startRenewing();
+    };
+    /** A write that lost to another writer (409): true to look again (at most 5 times); other errors are thrown. */
+    const lookAgain = (err: unknown): boolean => {
+      if (!isConflict(err)) throw err;
+      return ++conflicts < 5;
+    };
     for (;;) {
       if (deps.signal?.aborted)
         throw deps.signal.reason instanceof Error ? deps.signal.reason : new Error('Operation aborted');
@@ -218,21 +237,15 @@ export class ClusterLease {
               leaseTransitions: 0,
             },
           });
-          log.info(`Took lock ${opts.namespace}/${name} as ${holder} (operation ${opts.operationId})`);
-          return new ClusterLease(
-            deps,
-            opts.namespace,
-            name,
-            holder,
-            durationSeconds,
+          return taken(
             created,
             progress,
             false,
-          ).startRenewing();
+            `Took lock ${opts.namespace}/${name} as ${holder} (operation ${opts.operationId})`,
+          );
         } catch (err) {
-          if (err instanceof KubeApiError && err.statusCode === 409 && ++conflicts < 5) continue;
-          if (err instanceof KubeApiError && err.statusCode === 409) break;
-          throw err;
+          if (lookAgain(err)) continue;
+          break;
         }
       }
       const currentHolder = existing.spec?.holderIdentity ?? '';
@@ -311,31 +324,21 @@ export class ClusterLease {
         },
       };
       try {
-        const taken = await kube.replaceLease(opts.namespace, replacement);
-        if (currentHolder) {
-          log.info(
-            sameOperation
-              ? `Took over lock ${opts.namespace}/${name} from ${currentHolder}: same operation ${opts.operationId}, resuming`
-              : `Took over expired lock ${opts.namespace}/${name} from ${currentHolder} (not renewed for ${ttlMs / 1000}s as seen by this run)`,
-          );
-        } else {
-          log.info(`Took lock ${opts.namespace}/${name} as ${holder} (operation ${opts.operationId})`);
-        }
-        return new ClusterLease(
-          deps,
-          opts.namespace,
-          name,
-          holder,
-          durationSeconds,
-          taken,
+        const replaced = await kube.replaceLease(opts.namespace, replacement);
+        return taken(
+          replaced,
           progress,
           resumed,
-        ).startRenewing();
+          !currentHolder
+            ? `Took lock ${opts.namespace}/${name} as ${holder} (operation ${opts.operationId})`
+            : sameOperation
+              ? `Took over lock ${opts.namespace}/${name} from ${currentHolder}: same operation ${opts.operationId}, resuming`
+              : `Took over expired lock ${opts.namespace}/${name} from ${currentHolder} (not renewed for ${ttlMs / 1000}s as seen by this run)`,
+        );
       } catch (err) {
         // Someone wrote it in between: look again (a change of another holder's record means it is alive).
-        if (err instanceof KubeApiError && err.statusCode === 409 && ++conflicts < 5) continue;
-        if (err instanceof KubeApiError && err.statusCode === 409) break;
-        throw err;
+        if (lookAgain(err)) continue;
+        break;
       }
     }
     const latest = await kube.getLease(opts.namespace, name);
