@@ -304,7 +304,7 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
   const { cluster } = input;
   const reader = new ClusterSql(deps, cluster);
   const intervalMs = input.intervalSeconds * 1000;
-  const deadline = deps.clock.now() + input.timeoutSeconds * 1000;
+  const deadlineMs = deps.clock.now() + input.timeoutSeconds * 1000;
   let good = 0;
   /**
    * What the readings in the current run are: 'good' (every check passed) or the degraded pods' names. Only
@@ -368,7 +368,7 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
       else good = readingKind === kind ? good + 1 : 1;
       kind = readingKind;
       const done = good >= input.consecutive;
-      const giveUp = failed.length > 0 && !degraded && (input.timeoutSeconds === 0 || deps.clock.now() >= deadline);
+      const giveUp = failed.length > 0 && !degraded && (input.timeoutSeconds === 0 || deps.clock.now() >= deadlineMs);
       if (degraded) {
         const summary = `degraded: ${degraded.message}`;
         if (summary !== lastFailed)
@@ -414,9 +414,9 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
       // (a check failed) is read again sooner, with a backoff from HEALTH_RETRY_FIRST_MS up to intervalMs: the
       // recovery it waits for (a rejoined node's replicas) is often over within moments, and the good readings
       // that pass the gate are still `consecutive` in a row, intervalMs apart.
-      const pause = readingKind === null ? backoffMs(retries++, HEALTH_RETRY_FIRST_MS, intervalMs) : intervalMs;
+      const pauseMs = readingKind === null ? backoffMs(retries++, HEALTH_RETRY_FIRST_MS, intervalMs) : intervalMs;
       if (readingKind !== null) retries = 0;
-      await deps.clock.delay(pause, deps.signal);
+      await deps.clock.delay(pauseMs, deps.signal);
     }
   } finally {
     stopBeat();
