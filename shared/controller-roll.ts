@@ -10,7 +10,7 @@ import { LockedError, messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
 
 /** A sentence naming the roll when the controller still has pods of this StatefulSet to replace, else null. */
-export function controllerRollInProgress(sts: V1StatefulSet): string | null {
+function controllerRollInProgress(sts: V1StatefulSet): string | null {
   const type = sts.spec?.updateStrategy?.type ?? 'RollingUpdate';
   if (type !== 'RollingUpdate') return null;
   const current = sts.status?.currentRevision;

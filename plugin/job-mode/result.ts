@@ -18,7 +18,7 @@ export interface FollowOutcome {
 }
 
 /** Parse the runner's result from a termination message (JSON); null when absent or not JSON (log tail). */
-export function parseTerminationMessage(message: string | null | undefined): Record<string, unknown> | null {
+function parseTerminationMessage(message: string | null | undefined): Record<string, unknown> | null {
   if (!message) return null;
   const t = message.trim();
   if (!t.startsWith('{')) return null;

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { exitCodeFor } from '../../../shared/task/exit.js';
 import { rollingRestart } from '../../../shared/rolling.js';
-import { controllerRollInProgress } from '../../../shared/controller-roll.js';
+import { refuseControllerRoll } from '../../../shared/controller-roll.js';
+import type { EngineDeps } from '../../../shared/ports.js';
 import { fastGate, world } from '../engine/helpers.js';
 import type { World } from '../../support/fakes/world.js';
 
@@ -68,7 +69,15 @@ describe('the StatefulSet controller rolls the StatefulSet in the middle of a ro
     expect(deletes(w)).toHaveLength(3);
   });
 
-  it('the decision: a staged roll that updated every pod from the partition up is finished', () => {
+  it('the decision: a staged roll that updated every pod from the partition up is finished', async () => {
+    /** The roll refuseControllerRoll names for this StatefulSet (its refusal's message), or null when it goes on. */
+    const controllerRollInProgress = async (sts: V1StatefulSet): Promise<string | null> => {
+      const deps = { kube: { getStatefulSet: async () => sts } } as unknown as EngineDeps;
+      return refuseControllerRoll(deps, ns, 'x', 'the next pod').then(
+        () => null,
+        (err: Error) => err.message,
+      );
+    };
     const s = (partition: number | undefined, updated: number, type = 'RollingUpdate'): V1StatefulSet => ({
       spec: {
         replicas: 3,
@@ -79,12 +88,12 @@ describe('the StatefulSet controller rolls the StatefulSet in the middle of a ro
       },
       status: { replicas: 3, currentRevision: 'a', updateRevision: 'b', updatedReplicas: updated },
     });
-    expect(controllerRollInProgress(s(undefined, 2))).toMatch(/2 of 3 pods updated/);
-    expect(controllerRollInProgress(s(2, 1))).toBeNull();
-    expect(controllerRollInProgress(s(2, 0))).toMatch(/0 of 1 pods updated, partition 2/);
-    expect(controllerRollInProgress(s(undefined, 0, 'OnDelete'))).toBeNull();
+    expect(await controllerRollInProgress(s(undefined, 2))).toMatch(/2 of 3 pods updated/);
+    expect(await controllerRollInProgress(s(2, 1))).toBeNull();
+    expect(await controllerRollInProgress(s(2, 0))).toMatch(/0 of 1 pods updated, partition 2/);
+    expect(await controllerRollInProgress(s(undefined, 0, 'OnDelete'))).toBeNull();
     expect(
-      controllerRollInProgress({
+      await controllerRollInProgress({
         ...s(undefined, 0),
         status: { replicas: 3, currentRevision: 'a', updateRevision: 'a' },
       }),

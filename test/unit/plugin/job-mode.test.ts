@@ -8,7 +8,7 @@ import {
   checkJobPrerequisites,
   followJob,
   listJobs,
-  parseTerminationMessage,
+  outcomeOf,
   resolveTarget,
 } from '../../../plugin/job-mode.js';
 import { buildTask, parseTarget } from '../../../shared/task/index.js';
@@ -309,7 +309,7 @@ describe('followJob', () => {
   });
 });
 
-describe('parseTerminationMessage', () => {
+describe("the runner's result from its termination message", () => {
   it.each([
     ['{"success":true,"exitCode":0}', { success: true, exitCode: 0 }],
     ['  {"a":1}\n', { a: 1 }],
@@ -319,7 +319,9 @@ describe('parseTerminationMessage', () => {
     ['{"truncated', null],
     ['[1,2]', null],
   ])('%j', (message, expected) => {
-    expect(parseTerminationMessage(message)).toEqual(expected);
+    // A runner that exited 0 with this message: the result the plugin reads from it.
+    const last = { podName: 'runner-x', exitCode: 0, reason: null, message: message ?? null };
+    expect(outcomeOf(null, last, ['runner-x']).result).toEqual(expected);
   });
 });
 
