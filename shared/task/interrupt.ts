@@ -12,7 +12,7 @@ export const RUNNER_STOP_SECONDS = 50;
 export type SignalName = 'SIGINT' | 'SIGTERM';
 
 /** 128 + signal number, as shells report it: 130 for Ctrl-C, 143 for SIGTERM. */
-export function exitCodeForSignal(name: SignalName): number {
+function exitCodeForSignal(name: SignalName): number {
   return name === 'SIGINT' ? 130 : 143;
 }
 

@@ -1,13 +1,7 @@
 // Ctrl-C / SIGTERM: the first signal aborts and the process is gone within the policy's grace period even when
 // the command hangs (an API call in flight); a second signal exits at once; the forced exit says what to do.
 import { describe, expect, it } from 'vitest';
-import {
-  DETACH_GRACE_MS,
-  Interrupts,
-  LOCAL_STOP_SECONDS,
-  exitCodeForSignal,
-  type InterruptIO,
-} from '../../../shared/task/interrupt.js';
+import { DETACH_GRACE_MS, Interrupts, LOCAL_STOP_SECONDS, type InterruptIO } from '../../../shared/task/interrupt.js';
 
 function io(): InterruptIO & { exits: number[]; out: string; timers: Array<{ fn: () => void; ms: number }> } {
   const rec = {
@@ -67,7 +61,11 @@ describe('Interrupts', () => {
     i.receive('SIGINT');
     i.receive('SIGTERM');
     expect(r.exits).toEqual([143]);
-    expect(exitCodeForSignal('SIGINT')).toBe(130);
+    const twice = io();
+    const c = new Interrupts(undefined, twice);
+    c.receive('SIGINT');
+    c.receive('SIGINT');
+    expect(twice.exits).toEqual([130]);
     expect(i.received).toBe('SIGINT');
   });
 
