@@ -59,6 +59,9 @@ export interface EventInput {
  * - the UID precondition of deletePod is checked by the API server, never by the cache (a stale uid is a 409);
  * - after the caller's signal aborts (or a failed start), reads go to the API server again (GET, one watch each).
  */
+/** What must hold for a label write to happen (see KubernetesPort.patchStatefulSetLabels). */
+export type LabelPrecondition = { resourceVersion: string } | { labels: Record<string, string> };
+
 export interface KubernetesPort {
   getPod(namespace: string, name: string): Promise<V1Pod | null>;
   listPods(namespace: string, labelSelector: string): Promise<V1Pod[]>;
@@ -79,8 +82,18 @@ export interface KubernetesPort {
 
   getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet | null>;
   listStatefulSets(namespace: string, labelSelector?: string): Promise<V1StatefulSet[]>;
-  /** Merge-patch StatefulSet labels; a null value removes the label. */
-  patchStatefulSetLabels(namespace: string, name: string, labels: Record<string, string | null>): Promise<void>;
+  /**
+   * Patch StatefulSet labels; a null value removes the label. With a precondition the write is a compare-and-set:
+   * `resourceVersion` (the object unchanged since that read) or `labels` (these labels hold exactly these values
+   * now; a label the patch removes must be among them). A precondition that does not hold is a 409 Conflict
+   * KubeApiError and changes nothing.
+   */
+  patchStatefulSetLabels(
+    namespace: string,
+    name: string,
+    labels: Record<string, string | null>,
+    precondition?: LabelPrecondition,
+  ): Promise<void>;
 
   /** A crate-operator `CrateDB` (cratedbs.cloud.crate.io) custom resource, null when absent or CRD missing. */
   getCrateDB(namespace: string, name: string): Promise<Record<string, unknown> | null>;

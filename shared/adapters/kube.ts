@@ -35,6 +35,7 @@ import type {
   ExecResult,
   ExecStream,
   KubernetesPort,
+  LabelPrecondition,
   PodHandler,
   PodsHandler,
   StopWatch,
@@ -349,13 +350,48 @@ class ClientNodeKubernetesPort implements KubernetesPort {
     return list.items;
   }
 
-  async patchStatefulSetLabels(namespace: string, name: string, labels: Record<string, string | null>): Promise<void> {
-    await call(`label statefulset ${namespace}/${name}`, () =>
-      this.request(HttpMethod.PATCH, `/apis/apps/v1/namespaces/${path(namespace)}/statefulsets/${path(name)}`, {
-        body: { metadata: { labels } },
-        contentType: 'application/merge-patch+json',
-      }),
-    );
+  async patchStatefulSetLabels(
+    namespace: string,
+    name: string,
+    labels: Record<string, string | null>,
+    precondition?: LabelPrecondition,
+  ): Promise<void> {
+    const what = `label statefulset ${namespace}/${name}`;
+    const url = `/apis/apps/v1/namespaces/${path(namespace)}/statefulsets/${path(name)}`;
+    if (!precondition || 'resourceVersion' in precondition) {
+      // A merge patch; with metadata.resourceVersion the API server answers 409 when the object changed since.
+      const resourceVersion = precondition?.resourceVersion;
+      await call(what, () =>
+        this.request(HttpMethod.PATCH, url, {
+          body: { metadata: { ...(resourceVersion ? { resourceVersion } : {}), labels } },
+          contentType: 'application/merge-patch+json',
+        }),
+      );
+      return;
+    }
+    // A JSON Patch (RFC 6902): `test` each expected label, then add or remove. A failed test is the API server's
+    // 422 ("testing value ... failed"); the port's contract makes it the 409 Conflict of a stale precondition.
+    const pointer = (key: string) => `/metadata/labels/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    const ops = [
+      ...Object.entries(precondition.labels).map(([k, value]) => ({ op: 'test', path: pointer(k), value })),
+      ...Object.entries(labels).map(([k, value]) =>
+        value === null ? { op: 'remove', path: pointer(k) } : { op: 'add', path: pointer(k), value },
+      ),
+    ];
+    try {
+      await call(what, () =>
+        this.request(HttpMethod.PATCH, url, { body: ops, contentType: 'application/json-patch+json' }),
+      );
+    } catch (err) {
+      // (The message after `what`: a namespace or name may well contain "test".)
+      if (
+        err instanceof KubeApiError &&
+        err.statusCode === 422 &&
+        /testing value|test operation/i.test(err.message.slice(what.length))
+      )
+        throw new KubeApiError(409, 'Conflict', `${what}: the labels are not as expected any more (${err.message})`);
+      throw err;
+    }
   }
 
   // --- CrateDB resource, Secrets -------------------------------------------------------------

@@ -1,7 +1,7 @@
 // The real KubernetesPort keeps the contract against the test cluster's API server, in a namespace of its own.
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { describe, it } from 'vitest';
 import { createKubernetesPort } from '../../shared/adapters/kube.js';
 import { loadKubeConfig } from '../../shared/adapters/kubeconfig.js';
@@ -19,6 +19,7 @@ if (!existsSync(kubeconfig)) {
 } else {
   const { kc } = loadKubeConfig({ kubeconfig });
   const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
   const namespace = `cdk-contract-${randomBytes(3).toString('hex')}`;
   let counter = 0;
 
@@ -46,6 +47,26 @@ if (!existsSync(kubeconfig)) {
             },
           });
           return { name, uid: pod.metadata!.uid! };
+        },
+        async createStatefulSet(hint) {
+          const name = `${hint}-${++counter}`;
+          // No pods (replicas 0): the contract needs the object's labels.
+          await apps.createNamespacedStatefulSet({
+            namespace,
+            body: {
+              metadata: { name, labels: { app: 'port-contract' } },
+              spec: {
+                replicas: 0,
+                serviceName: name,
+                selector: { matchLabels: { app: name } },
+                template: {
+                  metadata: { labels: { app: name } },
+                  spec: { containers: [{ name: 'crate', image: 'crate:6' }] },
+                },
+              },
+            },
+          });
+          return name;
         },
         async cleanup() {
           await core.deleteNamespace({ name: namespace }).catch(() => undefined);

@@ -13,6 +13,8 @@ export interface KubePortFixtures {
    * or may not re-create it under a new UID (a StatefulSet does).
    */
   createPod(hint: string): Promise<{ name: string; uid: string }>;
+  /** Create a StatefulSet with no pods (replicas 0) and return its name. */
+  createStatefulSet(hint: string): Promise<string>;
   /** A name unique to this run, for Leases and absent objects (DNS-1123). */
   uniqueName(prefix: string): string;
   /** Ms to wait for watch deliveries (default 5000; a real cluster may need more). */
@@ -170,6 +172,63 @@ export function kubePortContract(
         await port.deletePod(fx.namespace, name, { gracePeriodSeconds: 0, uid });
         await new Promise((r) => setTimeout(r, 200));
         expect(seen.length).toBe(count);
+      });
+    });
+
+    describe('StatefulSet labels', () => {
+      const labelsOf = async (name: string) => (await port.getStatefulSet(fx.namespace, name))?.metadata?.labels ?? {};
+
+      it('a merge patch sets and removes (null) labels', async () => {
+        const name = await fx.createStatefulSet('labels');
+        await port.patchStatefulSetLabels(fx.namespace, name, {
+          'dc-util-routing-owner': 'crate-decommission-1',
+          x: 'y',
+        });
+        expect(await labelsOf(name)).toMatchObject({ 'dc-util-routing-owner': 'crate-decommission-1', x: 'y' });
+        await port.patchStatefulSetLabels(fx.namespace, name, { x: null });
+        expect(await labelsOf(name)).not.toHaveProperty('x');
+        expect(await labelsOf(name)).toMatchObject({ 'dc-util-routing-owner': 'crate-decommission-1' });
+      });
+
+      it('a resourceVersion precondition writes when unchanged, and is 409 (nothing written) when stale', async () => {
+        const name = await fx.createStatefulSet('labels-rv');
+        const read = await port.getStatefulSet(fx.namespace, name);
+        const rv = read!.metadata!.resourceVersion!;
+        await port.patchStatefulSetLabels(fx.namespace, name, { owner: 'a' }, { resourceVersion: rv });
+        expect(await labelsOf(name)).toMatchObject({ owner: 'a' });
+        // rv is stale now (our own write moved it on): a second writer holding it loses.
+        const stale = await rejection(
+          port.patchStatefulSetLabels(fx.namespace, name, { owner: 'b' }, { resourceVersion: rv }),
+        );
+        expect(stale).toBeInstanceOf(KubeApiError);
+        expect(stale).toMatchObject({ statusCode: 409 });
+        expect(await labelsOf(name)).toMatchObject({ owner: 'a' });
+      });
+
+      it('a labels precondition removes only while the label holds the value, else 409 and nothing written', async () => {
+        const name = await fx.createStatefulSet('labels-cas');
+        await port.patchStatefulSetLabels(fx.namespace, name, { owner: 'operator-1', keep: 'k' });
+        const wrong = await rejection(
+          port.patchStatefulSetLabels(
+            fx.namespace,
+            name,
+            { owner: null },
+            { labels: { owner: 'crate-decommission-1' } },
+          ),
+        );
+        expect(wrong).toBeInstanceOf(KubeApiError);
+        expect(wrong).toMatchObject({ statusCode: 409 });
+        expect(await labelsOf(name)).toMatchObject({ owner: 'operator-1', keep: 'k' });
+        // A label that is absent does not hold any value either.
+        const absent = await rejection(
+          port.patchStatefulSetLabels(fx.namespace, name, { gone: null }, { labels: { gone: 'v' } }),
+        );
+        expect(absent).toMatchObject({ statusCode: 409 });
+        await port.patchStatefulSetLabels(fx.namespace, name, { owner: null }, { labels: { owner: 'operator-1' } });
+        expect(await labelsOf(name)).not.toHaveProperty('owner');
+        expect(await labelsOf(name)).toMatchObject({ keep: 'k' });
+        await port.patchStatefulSetLabels(fx.namespace, name, { keep: 'k2' }, { labels: { keep: 'k' } });
+        expect(await labelsOf(name)).toMatchObject({ keep: 'k2' });
       });
     });
 

@@ -9,6 +9,7 @@ import type {
   ExecResult,
   ExecStream,
   KubernetesPort,
+  LabelPrecondition,
   PodHandler,
   PodsHandler,
   StopWatch,
@@ -366,10 +367,36 @@ export class FakeKube implements KubernetesPort {
       .map(clone);
   }
 
-  async patchStatefulSetLabels(namespace: string, name: string, labels: Record<string, string | null>): Promise<void> {
+  async patchStatefulSetLabels(
+    namespace: string,
+    name: string,
+    labels: Record<string, string | null>,
+    precondition?: LabelPrecondition,
+  ): Promise<void> {
     this.maybeFail('patchStatefulSetLabels');
     const s = this.statefulSets.get(key(namespace, name));
     if (!s) throw new KubeApiError(404, 'NotFound', `statefulsets.apps "${name}" not found`);
+    // A compare-and-set as the API server does it: a stale resourceVersion, or a label not holding the expected
+    // value (JSON Patch `test`), is a 409 that changes nothing.
+    if (
+      precondition &&
+      'resourceVersion' in precondition &&
+      precondition.resourceVersion !== s.metadata!.resourceVersion
+    )
+      throw new KubeApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on statefulsets.apps "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
+    if (precondition && 'labels' in precondition) {
+      for (const [k, v] of Object.entries(precondition.labels))
+        if (s.metadata!.labels?.[k] !== v)
+          throw new KubeApiError(
+            409,
+            'Conflict',
+            `label statefulset ${namespace}/${name}: testing value /metadata/labels/${k} failed`,
+          );
+    }
     this.writes.push({ verb: 'patch', kind: 'StatefulSet', namespace, name, detail: { labels } });
     const current = { ...(s.metadata!.labels ?? {}) };
     for (const [k, v] of Object.entries(labels)) {

@@ -35,6 +35,16 @@ kubePortContract(
         if (!uid) throw new Error(`FakeKube did not create ${name}`);
         return { name, uid };
       },
+      async createStatefulSet(hint) {
+        const name = `s-${hint}-${++counter}`;
+        kube.addStatefulSet({
+          apiVersion: 'apps/v1',
+          kind: 'StatefulSet',
+          metadata: { name, namespace },
+          spec: { replicas: 0, serviceName: name, selector: { matchLabels: { app: name } }, template: {} },
+        });
+        return name;
+      },
       async cleanup() {
         kube.close();
       },

@@ -1,5 +1,6 @@
 // A small stateful stand-in for the Kubernetes API server on an undici MockAgent: pods (get, list, watch,
-// delete with UID preconditions), Leases with resourceVersion checks, Events, and 404s for everything else.
+// delete with UID preconditions), Leases with resourceVersion checks, StatefulSets (get; label patches: merge with
+// a resourceVersion check, JSON Patch with `test`), Events, and 404s for everything else.
 // Enough for the real KubernetesPort to run the port contract without a cluster. Watches answer with the
 // events since the given resourceVersion and close (the adapter resumes), or 410 when that version is gone.
 import type { MockAgent } from 'undici';
@@ -30,6 +31,7 @@ function status(code: number, reason: string, message: string): Reply {
 export class MockApiServer {
   readonly pods = new Map<string, Obj>();
   readonly leases = new Map<string, Obj>();
+  readonly statefulSets = new Map<string, Obj>();
   readonly events: unknown[] = [];
   /** Pod watch events kept for resuming; older versions answer 410 Gone. */
   private readonly podEvents: WatchEvent[] = [];
@@ -75,6 +77,18 @@ export class MockApiServer {
     return structuredClone(pod);
   }
 
+  addStatefulSet(namespace: string, name: string): Obj {
+    this.uid += 1;
+    const sts: Obj = {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name, namespace, uid: `sts-uid-${this.uid}`, resourceVersion: this.nextRv() },
+      spec: { replicas: 0 },
+    };
+    this.statefulSets.set(`${namespace}/${name}`, sts);
+    return structuredClone(sts);
+  }
+
   private handle(method: string, url: URL, body: Record<string, unknown> | undefined): Reply {
     const p = url.pathname;
     let m = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(p);
@@ -82,6 +96,10 @@ export class MockApiServer {
     m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(p);
     if (m && method === 'GET') return this.get(this.pods, m[1]!, m[2]!, 'pods');
     if (m && method === 'DELETE') return this.deletePod(m[1]!, m[2]!, body);
+
+    m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/statefulsets\/([^/]+)$/.exec(p);
+    if (m && method === 'GET') return this.get(this.statefulSets, m[1]!, m[2]!, 'statefulsets.apps');
+    if (m && method === 'PATCH') return this.patchStatefulSet(m[1]!, m[2]!, body);
 
     m = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases$/.exec(p);
     if (m && method === 'POST') return this.createLease(m[1]!, body as Obj);
@@ -102,7 +120,7 @@ export class MockApiServer {
         responseOptions: JSON_HEADERS,
       };
     }
-    // StatefulSets, Secrets, CrateDBs and anything else: not there.
+    // Secrets, CrateDBs and anything else: not there.
     return status(404, 'NotFound', `${p} not found`);
   }
 
@@ -195,5 +213,42 @@ export class MockApiServer {
     };
     this.leases.set(key, stored);
     return { statusCode: 200, data: stored, responseOptions: JSON_HEADERS };
+  }
+
+  /** A merge patch of metadata (resourceVersion checked when given) or a JSON Patch of labels (test, add, remove). */
+  private patchStatefulSet(namespace: string, name: string, body: unknown) {
+    const current = this.statefulSets.get(`${namespace}/${name}`);
+    if (!current) return status(404, 'NotFound', `statefulsets.apps "${name}" not found`);
+    const labels = { ...((current.metadata.labels as Record<string, string> | undefined) ?? {}) };
+    if (Array.isArray(body)) {
+      for (const op of body as Array<{ op: string; path: string; value?: string }>) {
+        const k = op.path
+          .replace(/^\/metadata\/labels\//, '')
+          .replace(/~1/g, '/')
+          .replace(/~0/g, '~');
+        if (op.op === 'test' && labels[k] !== op.value)
+          return status(422, 'Invalid', `testing value ${op.path} failed: test failed`);
+        if (op.op === 'add') labels[k] = op.value!;
+        if (op.op === 'remove') {
+          if (!(k in labels)) return status(422, 'Invalid', `unable to remove nonexistent key: ${k}: missing value`);
+          delete labels[k];
+        }
+      }
+    } else {
+      const meta = (body as { metadata?: { resourceVersion?: string; labels?: Record<string, string | null> } })
+        .metadata;
+      if (meta?.resourceVersion && meta.resourceVersion !== current.metadata.resourceVersion)
+        return status(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on statefulsets.apps "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        );
+      for (const [k, v] of Object.entries(meta?.labels ?? {})) {
+        if (v === null) delete labels[k];
+        else labels[k] = v;
+      }
+    }
+    current.metadata = { ...current.metadata, labels, resourceVersion: this.nextRv() };
+    return { statusCode: 200, data: current, responseOptions: JSON_HEADERS };
   }
 }

@@ -43,6 +43,7 @@ kubePortContract(
         const pod = server.addPod('contract', `${hint}-${++counter}`);
         return { name: pod.metadata.name, uid: pod.metadata.uid! };
       },
+      createStatefulSet: async (hint) => server.addStatefulSet('contract', `${hint}-${++counter}`).metadata.name,
       cleanup: async () => {
         if (previous) setGlobalDispatcher(previous);
         await apiAgent?.close();
