@@ -23,16 +23,20 @@ function controllerRollInProgress(sts: V1StatefulSet): string | null {
   return `the StatefulSet controller is rolling it (RollingUpdate from revision ${current} to ${update}, ${updated} of ${replicas - partition} pods updated${partition ? `, partition ${partition}` : ''})`;
 }
 
-/** Throws LockedError while the StatefulSet controller replaces pods of `statefulSet` on its own. */
+/**
+ * Throws LockedError while the StatefulSet controller replaces pods of `statefulSet` on its own. `live`: the
+ * StatefulSet as the caller just read it (no read of its own); undefined: read it.
+ */
 export async function refuseControllerRoll(
   deps: EngineDeps,
   namespace: string,
   statefulSet: string,
   what: string,
+  live?: V1StatefulSet | null,
 ): Promise<void> {
   let sts: V1StatefulSet | null;
   try {
-    sts = await deps.kube.getStatefulSet(namespace, statefulSet);
+    sts = live !== undefined ? live : await deps.kube.getStatefulSet(namespace, statefulSet);
   } catch (err) {
     if (deps.signal?.aborted) throw err;
     deps.log.warn(

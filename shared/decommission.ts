@@ -228,10 +228,11 @@ async function kubernetesManaged(
   } else {
     // crate-operator may have started its own restart since this operation began (it deletes pods on its own):
     // refuse (LockedError) before this delete, as restrictAllocation does for the manual strategy.
-    await refuseForeignRoutingOwner(deps, cluster, `to delete pod ${info.name}`);
-    await refuseControllerRoll(deps, cluster.namespace, sts.name, `to delete pod ${info.name}`);
+    // One read of each StatefulSet serves both checks and the label below.
+    const read = await refuseForeignRoutingOwner(deps, cluster, `to delete pod ${info.name}`);
+    await refuseControllerRoll(deps, cluster.namespace, sts.name, `to delete pod ${info.name}`, read.get(sts.name));
     // dc_util reads dc-util-min-availability in preStop: NONE for a drain without relocation, else its own value.
-    await labelForDrain(ctx, sts.name, options);
+    await labelForDrain(ctx, sts.name, options, read.get(sts.name));
     await saveProgress(ctx, { pod: info.name, oldUid, nodeName: info.nodeName, step: 'deleting' });
     const how =
       options.relocation && options.minAvailability === 'NONE' ? ' with min_availability NONE (no relocation)' : '';

@@ -26,8 +26,11 @@ export interface OperationContext {
   operationId: string;
   dryRun: boolean;
   clusterSql: ClusterSql;
-  /** The allocation value this operation set and has not reset (null = nothing to reset). */
-  allocation: { value: string | null; labelledStatefulSets: string[]; heir?: string | null };
+  /**
+   * The allocation value this operation set and has not reset (null = nothing to reset), and the StatefulSets it
+   * labelled as the setting's owner: name -> the label value it wrote (null: unknown, a resumed run's possibly ours).
+   */
+  allocation: { value: string | null; labelled: Record<string, string | null>; heir?: string | null };
   /** cluster.graceful_stop.* as they were before this operation first set them (null = nothing to restore). */
   gracefulStop: { before: GracefulStopValues | null; heir?: string | null };
   /** dc-util-min-availability labels this operation set to NONE: StatefulSet -> value before (null = none); null = nothing to restore. */
@@ -98,7 +101,7 @@ export async function openOperation(
     operationId: opts.operationId,
     dryRun: opts.dryRun,
     clusterSql: new ClusterSql(scoped, cluster),
-    allocation: { value: lease?.progress.allocationSet ?? null, labelledStatefulSets: [] },
+    allocation: { value: lease?.progress.allocationSet ?? null, labelled: {} },
     gracefulStop: { before: lease?.progress.gracefulStopBefore ?? null },
     minAvailabilityLabels: { before: lease?.progress.minAvailabilityLabels ?? null },
     scope,
@@ -117,7 +120,7 @@ export async function openOperation(
     deps.log.info(
       `Resuming operation ${opts.operationId}: it had set cluster.routing.allocation.enable=${ctx.allocation.value}; it will be reset`,
     );
-    ctx.allocation.labelledStatefulSets = cluster.statefulSets.map((s) => s.name);
+    ctx.allocation.labelled = Object.fromEntries(cluster.statefulSets.map((s) => [s.name, null]));
   }
   return ctx;
 }

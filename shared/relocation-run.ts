@@ -2,6 +2,7 @@
 // right before a pod and decide (shared/relocation.ts); under kubernetes_managed, set dc_util's StatefulSet label
 // `dc-util-min-availability=NONE` for the pod's drain and put the previous value back as soon as the pod is gone and
 // on every exit path (recorded in the Lease first, like the allocation setting).
+import type { V1StatefulSet } from '@kubernetes/client-node';
 import { ClusterSql, worstHealth } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
 import { anyFailure, messageOf } from './errors.js';
@@ -109,6 +110,7 @@ export async function labelForDrain(
   ctx: OperationContext,
   statefulSetName: string,
   options: DecommissionOptions,
+  live?: V1StatefulSet | null,
 ): Promise<void> {
   if (!options.relocation) return;
   if (options.minAvailability !== 'NONE') {
@@ -116,8 +118,9 @@ export async function labelForDrain(
     return;
   }
   const { deps, cluster } = ctx;
-  const live = await deps.kube.getStatefulSet(cluster.namespace, statefulSetName);
-  const labels = live?.metadata?.labels ?? {};
+  // `live`: the StatefulSet as the caller just read it; undefined: read it here.
+  const sts = live !== undefined ? live : await deps.kube.getStatefulSet(cluster.namespace, statefulSetName);
+  const labels = sts?.metadata?.labels ?? {};
   const recorded = ctx.minAvailabilityLabels.before?.[statefulSetName];
   if (
     labels[LABEL_MIN_AVAILABILITY_BEFORE] !== undefined &&

@@ -3,6 +3,7 @@
 // alone while such a label is at most 2 h off its clock. This tool writes `crate-decommission-<ts>`.
 // Rule (issue 8 item 6): while a foreign owner's label younger than 2 h is on a StatefulSet of the cluster, refuse
 // (LockedError, exit 5, naming the owner and its age); never remove or overwrite a label this tool did not write.
+import type { V1StatefulSet } from '@kubernetes/client-node';
 import { LockedError, messageOf } from './errors.js';
 import type { EngineDeps } from './ports.js';
 import type { CrateDBCluster } from './schemas.js';
@@ -52,13 +53,22 @@ export function describeAge(seconds: number): string {
   return seconds < 0 ? `${text} in the future (its writer's clock is ahead)` : `${text} old`;
 }
 
-/** The routing-owner labels on the cluster's StatefulSets now (live reads; a failed read is logged and skipped). */
-export async function routingOwners(deps: EngineDeps, cluster: CrateDBCluster): Promise<RoutingOwner[]> {
+/**
+ * The routing-owner labels on the cluster's StatefulSets now (live reads; a failed read is logged and skipped), and
+ * the StatefulSets as read (absent: the read failed; null: not found), for the caller's next check or write.
+ */
+export async function routingOwners(
+  deps: EngineDeps,
+  cluster: CrateDBCluster,
+): Promise<{ owners: RoutingOwner[]; read: Map<string, V1StatefulSet | null> }> {
   const found: RoutingOwner[] = [];
+  const read = new Map<string, V1StatefulSet | null>();
   for (const s of cluster.statefulSets) {
     let value: string | undefined;
     try {
-      value = (await deps.kube.getStatefulSet(cluster.namespace, s.name))?.metadata?.labels?.[LABEL_ROUTING_OWNER];
+      const live = await deps.kube.getStatefulSet(cluster.namespace, s.name);
+      read.set(s.name, live);
+      value = live?.metadata?.labels?.[LABEL_ROUTING_OWNER];
     } catch (err) {
       if (deps.signal?.aborted) throw err;
       deps.log.warn(
@@ -68,16 +78,19 @@ export async function routingOwners(deps: EngineDeps, cluster: CrateDBCluster): 
     }
     if (value) found.push(parseRoutingOwner(s.name, value, deps.clock.now()));
   }
-  return found;
+  return { owners: found, read };
 }
 
-/** Throws LockedError while another owner (crate-operator's restart) holds the allocation setting. */
+/**
+ * Throws LockedError while another owner (crate-operator's restart) holds the allocation setting. Returns the
+ * StatefulSets as read for it (see routingOwners), so the caller's next check or write needs no read of its own.
+ */
 export async function refuseForeignRoutingOwner(
   deps: EngineDeps,
   cluster: CrateDBCluster,
   what = 'this operation',
-): Promise<void> {
-  const owners = await routingOwners(deps, cluster);
+): Promise<Map<string, V1StatefulSet | null>> {
+  const { owners, read } = await routingOwners(deps, cluster);
   for (const o of owners) {
     if (isOwnRoutingOwner(o.value)) continue;
     if (o.ageSeconds === null) {
@@ -97,4 +110,5 @@ export async function refuseForeignRoutingOwner(
       o.value,
     );
   }
+  return read;
 }

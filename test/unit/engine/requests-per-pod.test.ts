@@ -19,15 +19,17 @@ describe('Kubernetes API requests per pod of a roll (fakes, 10 pods, shared pod 
     {
       strategy: 'manual',
       world: { operator: true, preStop: 'none' as const },
-      // DecommissionStarted (with the allocation), PodDeleted, PodRestarted; StatefulSet reads: routing owner,
-      // controller roll and the label before the allocation SET, the label before its removal; the label set, removed.
-      perPod: { createEvent: 3, getStatefulSet: 4, patchStatefulSetLabels: 2 },
+      // DecommissionStarted (with the allocation), PodDeleted, PodRestarted; one StatefulSet read before the
+      // allocation SET (routing owner, controller roll and the label's compare-and-set); the label set and removed,
+      // each a compare-and-set (the removal on the value written: no read).
+      perPod: { createEvent: 3, getStatefulSet: 1, patchStatefulSetLabels: 2 },
     },
     {
       strategy: 'kubernetes_managed',
       world: { operator: true, preStop: 'dc_util' as const },
-      // DecommissionStarted, PodDeleted, PodRestarted; routing owner and controller roll before the delete; no label.
-      perPod: { createEvent: 3, getStatefulSet: 2, patchStatefulSetLabels: 0 },
+      // DecommissionStarted, PodDeleted, PodRestarted; one StatefulSet read before the delete (routing owner and
+      // controller roll); no label.
+      perPod: { createEvent: 3, getStatefulSet: 1, patchStatefulSetLabels: 0 },
     },
   ])('$strategy: $perPod per pod', async ({ world: opts, perPod }) => {
     // On a virtual clock (as bench/engine.bench.ts): a loaded machine cannot stretch a wait past a minute (a

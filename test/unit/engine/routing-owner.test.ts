@@ -97,4 +97,41 @@ describe('a live crate-operator routing owner refuses the operation', () => {
     expect(isLiveForeignOwner(parseRoutingOwner('s', 'crate-decommission-1767225000', now))).toBe(false);
     expect(parseRoutingOwner('s', 'operator', now).ageSeconds).toBeNull();
   });
+
+  // The label writes are compare-and-sets (issue 9): a label crate-operator writes between this tool's read and its
+  // write is never overwritten or removed. The race is forced: the operator's label lands right before our patch.
+  const operatorLabelsFirst = (w: World, when: (labels: Record<string, string | null>) => boolean) => {
+    const patch = w.kube.patchStatefulSetLabels.bind(w.kube);
+    let value: string | null = null;
+    w.kube.patchStatefulSetLabels = async (namespace, name, labels, precondition) => {
+      if (value === null && when(labels)) {
+        value = operatorLabel(w, 0);
+        await patch(namespace, name, { [LABEL]: value });
+      }
+      return patch(namespace, name, labels, precondition);
+    };
+    return () => value;
+  };
+
+  it('crate-operator labels between our check and our label: the label is not overwritten, the restart is refused before any SET', async () => {
+    const w = await world({ replicas: 3 });
+    const operators = operatorLabelsFirst(w, (labels) => /^crate-decommission-/.test(String(labels[LABEL])));
+    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    expect(operators()).toMatch(/^operator-/);
+    expect(r).toMatchObject({ success: false, errorKind: 'locked' });
+    expect(stsLabel(w)).toBe(operators());
+    expect(w.crate.writes.filter((x) => x.stmt.includes(ALLOC))).toEqual([]);
+    expect(w.crate.decommissions).toEqual([]);
+  });
+
+  it('crate-operator labels while our label is being removed: its label stays (and the allocation is reset)', async () => {
+    const w = await world({ replicas: 3 });
+    const operators = operatorLabelsFirst(w, (labels) => labels[LABEL] === null);
+    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    expect(r.error).toBeNull();
+    expect(operators()).toMatch(/^operator-/);
+    expect(stsLabel(w)).toBe(operators());
+    expect(w.crate.setting(ALLOC)).toBeUndefined();
+    expect(w.log.text()).toContain(`Leaving label ${LABEL}=${operators()}`);
+  });
 });
