@@ -5,7 +5,8 @@
 // Identities (docs/benchmarks.md, "Rollouts on the test cluster"):
 // - runner: the runner Job's ServiceAccount, `system:serviceaccount:<namespace>:<serviceAccount>`;
 // - plugin: the kubeconfig's user (`kubernetes-admin` on the test cluster) with the user agent of the plugin's HTTP
-//   clients: client-node's `kubernetes-client-javascript/<version>`, undici's `undici`, or none (its websockets).
+//   clients: the port's own `crate-decommission` (shared/adapters/kube.ts USER_AGENT), client-node's
+//   `kubernetes-client-javascript/<version>`, undici's `undici`, or none (its websockets).
 //   The same user is also the test cluster's process kubelet (`cdk-kubelet/<node>`), the bench's and the e2e
 //   harness's kubectl (`kubectl/...`) and the up script's curl: those count as other clients.
 import { createReadStream, readdirSync, statSync } from 'node:fs';
@@ -36,7 +37,8 @@ export interface Identities {
 export function who(e: AuditEvent, ids: Identities): Who {
   const u = e.user?.username ?? '';
   if (u === ids.runnerUser) return 'runner';
-  if (u === ids.pluginUser && /^(kubernetes-client-javascript\/|undici$|$)/.test(e.userAgent ?? '')) return 'plugin';
+  if (u === ids.pluginUser && /^(crate-decommission$|kubernetes-client-javascript\/|undici$|$)/.test(e.userAgent ?? ''))
+    return 'plugin';
   return 'other';
 }
 

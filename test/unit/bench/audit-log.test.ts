@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { countByWho, keyOf, requestsOf, who, type AuditEvent } from '../../../bench/audit-log.js';
+import { USER_AGENT } from '../../../shared/adapters/kube.js';
 
 const ids = { runnerUser: 'system:serviceaccount:ns1:crate-decommission', pluginUser: 'kubernetes-admin' };
 const ev = (o: Partial<AuditEvent> & { auditID: string }): AuditEvent => ({
@@ -29,6 +30,10 @@ describe('bench audit log counting', () => {
       who(ev({ auditID: 'k', user: { username: 'kubernetes-admin' }, userAgent: 'cdk-kubelet/cdk-node-1' }), ids),
     ).toBe('other');
     expect(who(ev({ auditID: 'w', user: { username: 'kubernetes-admin' } }), ids)).toBe('plugin');
+    // The port's own user agent (shared/adapters/kube.ts USER_AGENT): the plugin's requests through it.
+    expect(who(ev({ auditID: 'p', user: { username: 'kubernetes-admin' }, userAgent: USER_AGENT }), ids)).toBe(
+      'plugin',
+    );
     expect(who(ev({ auditID: 'u', user: { username: 'kubernetes-admin' }, userAgent: 'undici' }), ids)).toBe('plugin');
     expect(who(ev({ auditID: 'd', user: { username: 'system:serviceaccount:ns2:crate-decommission' } }), ids)).toBe(
       'other',
