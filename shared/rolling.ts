@@ -2,6 +2,7 @@
 // health gate, one pod at a time in a safe order, health gate after each, stop at the first
 // failure; the allocation setting is reset and the lock released on every exit path.
 import { livePodInfo } from './cluster-sql.js';
+import { BadInputError } from './errors.js';
 import { emitEvent, EventReason } from './events.js';
 import {
   clearScope,
@@ -145,10 +146,23 @@ function buildPlan(
   });
 }
 
-/** Dry run of a rolling restart: order, strategies, timeouts and the pre-flight result; writes nothing. */
+/** `Pod not found: ...` when a name of `pods` is not a pod of the cluster (matched exactly), else null. */
+function unknownPods(cluster: CrateDBCluster, pods: string[] | undefined): string | null {
+  const unknown = (pods ?? []).filter((name) => !cluster.pods.some((p) => p.name === name));
+  return unknown.length
+    ? `Pod not found: ${unknown.join(', ')} (not a pod of cluster ${cluster.namespace}/${cluster.name})`
+    : null;
+}
+
+/**
+ * Dry run of a rolling restart: order, strategies, timeouts and the pre-flight result; writes nothing. A name of
+ * `pods` that is not a pod of the cluster is refused (BadInputError), as rollingRestart refuses it.
+ */
 export async function planRollingRestart(deps: EngineDeps, rawInput: RollingRestartInput): Promise<RollingRestartPlan> {
   const input = RollingRestartInput.parse(rawInput);
   const { cluster } = input;
+  const unknown = unknownPods(cluster, input.pods);
+  if (unknown) throw new BadInputError(unknown);
   await refreshPods(deps, cluster);
   const preflight = await checkClusterHealth(deps, {
     cluster,
@@ -240,9 +254,9 @@ export async function rollingRestart(deps: EngineDeps, rawInput: RollingRestartI
       ...fields,
     });
 
-  const unknown = (input.pods ?? []).filter((name) => !cluster.pods.some((p) => p.name === name));
-  if (unknown.length > 0) {
-    const error = `Pod not found: ${unknown.join(', ')} (not a pod of cluster ${cluster.namespace}/${cluster.name})`;
+  const unknown = unknownPods(cluster, input.pods);
+  if (unknown) {
+    const error = unknown;
     deps.log.error(error);
     // Nothing was set: no restriction of this run is left behind.
     return result({

@@ -139,6 +139,24 @@ describe('Temporal activities', () => {
     expect(missing).toMatchObject({ type: 'bad_input', nonRetryable: true });
   });
 
+  it('planRollingRestart refuses a name of pods that is not a pod of the cluster (bad_input), as rollingRestart does', async () => {
+    const w = await world({ replicas: 3 });
+    const a = activitiesOf(w, []);
+    const { env } = mockEnv();
+    const input = { cluster: w.clusterModel(), healthConsecutive: 1, healthIntervalSeconds: 0 };
+    const err = await failureOf(call(env, a.planRollingRestart, { ...input, pods: ['crate-1', 'crate-9'] }));
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({
+      type: 'bad_input',
+      nonRetryable: true,
+      message: 'Pod not found: crate-9 (not a pod of cluster crate/crate)',
+    });
+    // The same input without the typo plans only the named pod.
+    const plan = await call(env, a.planRollingRestart, { ...input, pods: ['crate-1'] });
+    expect(plan.order.map((p) => p.podName)).toEqual(['crate-1']);
+    expect(w.crate.writes).toEqual([]);
+  });
+
   it('locked: another live operation holds the Lease -> non-retryable, the engine result in the details', async () => {
     const w = await world({ replicas: 3 });
     const a = activitiesOf(w);
