@@ -370,7 +370,9 @@ class ClientNodeKubernetesPort implements KubernetesPort {
       return;
     }
     // A JSON Patch (RFC 6902): `test` each expected label, then add or remove. A failed test is the API server's
-    // 422 ("testing value ... failed"); the port's contract makes it the 409 Conflict of a stale precondition.
+    // 422 with only its generic message (kube-apiserver v1.37, observed: `the server rejected our request due to an
+    // error in our request`, reason Invalid, no details); an invalid label value is a 422 naming the field. The
+    // port's contract makes the failed test the 409 Conflict of a stale precondition.
     const pointer = (key: string) => `/metadata/labels/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
     const ops = [
       ...Object.entries(precondition.labels).map(([k, value]) => ({ op: 'test', path: pointer(k), value })),
@@ -387,9 +389,16 @@ class ClientNodeKubernetesPort implements KubernetesPort {
       if (
         err instanceof KubeApiError &&
         err.statusCode === 422 &&
-        /testing value|test operation/i.test(err.message.slice(what.length))
+        /rejected our request due to an error in our request|testing value|test operation/i.test(
+          err.message.slice(what.length),
+        )
       )
-        throw new KubeApiError(409, 'Conflict', `${what}: the labels are not as expected any more (${err.message})`);
+        throw new KubeApiError(
+          409,
+          'Conflict',
+          `${what}: the labels are not as expected any more (HTTP 422 to the patch's test)`,
+          { cause: err },
+        );
       throw err;
     }
   }

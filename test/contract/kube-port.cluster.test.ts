@@ -66,6 +66,14 @@ if (!existsSync(kubeconfig)) {
               },
             },
           });
+          // The StatefulSet controller writes the new object's status once (observedGeneration): a resourceVersion
+          // read before that is stale a moment later. Wait for it, so the read the contract starts from is settled.
+          for (let i = 0; ; i++) {
+            const sts = await apps.readNamespacedStatefulSet({ namespace, name });
+            if (sts.status?.observedGeneration === sts.metadata?.generation) break;
+            if (i >= 200) throw new Error(`StatefulSet ${name}: no status from its controller within 20 s`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
           return name;
         },
         async cleanup() {

@@ -13,7 +13,7 @@ export interface KubePortFixtures {
    * or may not re-create it under a new UID (a StatefulSet does).
    */
   createPod(hint: string): Promise<{ name: string; uid: string }>;
-  /** Create a StatefulSet with no pods (replicas 0) and return its name. */
+  /** Create a StatefulSet with no pods (replicas 0), settled (its controller has written its status); its name. */
   createStatefulSet(hint: string): Promise<string>;
   /** A name unique to this run, for Leases and absent objects (DNS-1123). */
   uniqueName(prefix: string): string;
@@ -217,13 +217,13 @@ export function kubePortContract(
           ),
         );
         expect(wrong).toBeInstanceOf(KubeApiError);
-        expect(wrong).toMatchObject({ statusCode: 409 });
+        expect(wrong, String(wrong)).toMatchObject({ statusCode: 409 });
         expect(await labelsOf(name)).toMatchObject({ owner: 'operator-1', keep: 'k' });
         // A label that is absent does not hold any value either.
         const absent = await rejection(
           port.patchStatefulSetLabels(fx.namespace, name, { gone: null }, { labels: { gone: 'v' } }),
         );
-        expect(absent).toMatchObject({ statusCode: 409 });
+        expect(absent, String(absent)).toMatchObject({ statusCode: 409 });
         await port.patchStatefulSetLabels(fx.namespace, name, { owner: null }, { labels: { owner: 'operator-1' } });
         expect(await labelsOf(name)).not.toHaveProperty('owner');
         expect(await labelsOf(name)).toMatchObject({ keep: 'k' });
