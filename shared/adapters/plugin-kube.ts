@@ -197,6 +197,13 @@ export function createPluginKube(kc: KubeConfig): PluginKube {
 }
 
 /** List then watch the Job (by name) and its pods (by label); re-list on any watch end (410 Gone included). */
+/**
+ * How long a watch may be silent before client-node ends it (its default is 30 s). The apiserver ends a watch itself
+ * after its request timeout (minutes); a silent one is resumed from its last resourceVersion either way, so this
+ * only bounds how long a dead connection goes unnoticed.
+ */
+export const JOB_WATCH_IDLE_MS = 90_000;
+
 async function observeJobWithWatches(
   kc: KubeConfig,
   objects: KubernetesObjectApi,
@@ -207,7 +214,7 @@ async function observeJobWithWatches(
   let stopped = false;
   let job: V1Job | null = null;
   const pods = new Map<string, V1Pod>();
-  const controllers: AbortController[] = [];
+  const current = new Set<AbortController>();
   // No snapshot before both first lists answered: a snapshot from the pod list alone would say `job: null`, which
   // a follower reads as "the Job was deleted" (seen in the contract test on the test cluster, when the pod list
   // answered first).
@@ -217,80 +224,98 @@ async function observeJobWithWatches(
     if (!stopped && jobListed && podsListed) onChange({ job, pods: [...pods.values()] });
   };
   const watch = new Watch(kc);
+  // A private field in client-node's types (public in its JavaScript): were it renamed, watches would end after
+  // 30 s of silence again and simply be resumed more often.
+  (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = JOB_WATCH_IDLE_MS;
 
-  const runJobWatch = async (): Promise<void> => {
-    if (stopped) return;
-    try {
-      const list = await objects.list<V1Job>(
-        'batch/v1',
-        'Job',
-        namespace,
-        undefined,
-        undefined,
-        undefined,
-        `metadata.name=${jobName}`,
-      );
-      job = list.items[0] ?? null;
+  /**
+   * LIST once, then WATCH from the list's resourceVersion; a watch that ends (the apiserver's timeout, a silent
+   * connection, a dropped one) is resumed from the last resourceVersion it delivered (bookmarks included), as an
+   * informer does: no new LIST. Only an ERROR event (410 Gone: that version is compacted) or a failed request
+   * lists again.
+   */
+  const follow = <T extends { metadata?: { resourceVersion?: string } }>(spec: {
+    list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
+    listed: (items: T[]) => void;
+    path: string;
+    query: Record<string, string>;
+    changed: (phase: string, obj: T) => void;
+  }) => {
+    let rv: string | undefined;
+    const run = async (): Promise<void> => {
+      if (stopped) return;
+      try {
+        if (rv === undefined) {
+          const list = await spec.list();
+          spec.listed(list.items);
+          rv = list.metadata?.resourceVersion;
+        }
+        let ctl: AbortController | undefined = undefined;
+        ctl = await watch.watch(
+          spec.path,
+          { ...spec.query, resourceVersion: rv, allowWatchBookmarks: true },
+          (phase, obj: T) => {
+            if (phase === 'ERROR') {
+              rv = undefined; // 410 Gone (or another failure the apiserver reports in the stream): list again
+              return;
+            }
+            if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
+            if (phase !== 'BOOKMARK') spec.changed(phase, obj);
+          },
+          (err: unknown) => {
+            if (ctl) current.delete(ctl);
+            // A failure before the stream (the watch request refused, e.g. 410 on start): list again. A stream
+            // that ended or went silent: resume from rv.
+            if (err && (err as { statusCode?: unknown }).statusCode !== undefined) rv = undefined;
+            restartSoon(run);
+          },
+        );
+        if (stopped) ctl.abort();
+        else if (!ctl.signal.aborted) current.add(ctl); // aborted: it ended already (done ran)
+      } catch {
+        rv = undefined;
+        restartSoon(run);
+      }
+    };
+    return run;
+  };
+
+  const runJobWatch = follow<V1Job>({
+    list: () =>
+      objects.list<V1Job>('batch/v1', 'Job', namespace, undefined, undefined, undefined, `metadata.name=${jobName}`),
+    listed: (items) => {
+      job = items[0] ?? null;
       jobListed = true;
       emit();
-      const ctl = await watch.watch(
-        `/apis/batch/v1/namespaces/${namespace}/jobs`,
-        {
-          fieldSelector: `metadata.name=${jobName}`,
-          resourceVersion: list.metadata?.resourceVersion,
-          allowWatchBookmarks: true,
-        },
-        (phase, obj: V1Job) => {
-          if (phase === 'BOOKMARK' || phase === 'ERROR') return;
-          job = phase === 'DELETED' ? null : obj;
-          emit();
-        },
-        () => void restartSoon(runJobWatch),
-      );
-      controllers.push(ctl);
-    } catch {
-      restartSoon(runJobWatch);
-    }
-  };
-  const runPodWatch = async (): Promise<void> => {
-    if (stopped) return;
-    const selector = `batch.kubernetes.io/job-name=${jobName}`;
-    try {
-      const list = await objects.list<V1Pod>(
-        'v1',
-        'Pod',
-        namespace,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        selector,
-      );
+    },
+    path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+    query: { fieldSelector: `metadata.name=${jobName}` },
+    changed: (phase, obj) => {
+      job = phase === 'DELETED' ? null : obj;
+      emit();
+    },
+  });
+  const selector = `batch.kubernetes.io/job-name=${jobName}`;
+  const runPodWatch = follow<V1Pod>({
+    list: () => objects.list<V1Pod>('v1', 'Pod', namespace, undefined, undefined, undefined, undefined, selector),
+    listed: (items) => {
       pods.clear();
-      for (const p of list.items) pods.set(p.metadata?.name ?? '', p);
+      for (const p of items) pods.set(p.metadata?.name ?? '', p);
       podsListed = true;
       emit();
-      const ctl = await watch.watch(
-        `/api/v1/namespaces/${namespace}/pods`,
-        { labelSelector: selector, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
-        (phase, obj: V1Pod) => {
-          if (phase === 'BOOKMARK' || phase === 'ERROR') return;
-          const name = obj.metadata?.name ?? '';
-          if (phase === 'DELETED') pods.delete(name);
-          else pods.set(name, obj);
-          emit();
-        },
-        () => void restartSoon(runPodWatch),
-      );
-      controllers.push(ctl);
-    } catch {
-      restartSoon(runPodWatch);
-    }
-  };
+    },
+    path: `/api/v1/namespaces/${namespace}/pods`,
+    query: { labelSelector: selector },
+    changed: (phase, obj) => {
+      const name = obj.metadata?.name ?? '';
+      if (phase === 'DELETED') pods.delete(name);
+      else pods.set(name, obj);
+      emit();
+    },
+  });
   // A dropped watch is re-established after a short back-off (not a poll: it only runs when the watch ended).
-  // The timer keeps the process alive: client-node ends a watch silent for 30 s, and while the Job waits to retry
-  // (its backoff reaches 40 s at the third retry) nothing else may be open; an unref'd timer let Node exit 13
-  // ("unsettled top-level await"). stop() clears it.
+  // The timer keeps the process alive: while the Job waits to retry (its backoff reaches 40 s at the third retry)
+  // nothing else may be open; an unref'd timer let Node exit 13 ("unsettled top-level await"). stop() clears it.
   const timers = new Set<NodeJS.Timeout>();
   const restartSoon = (fn: () => Promise<void>) => {
     if (stopped) return;
@@ -305,7 +330,8 @@ async function observeJobWithWatches(
     stopped = true;
     for (const t of timers) clearTimeout(t);
     timers.clear();
-    for (const c of controllers) c.abort();
+    for (const c of current) c.abort();
+    current.clear();
   };
 }
 
