@@ -5,7 +5,7 @@
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { ClusterSql, worstHealth } from './cluster-sql.js';
 import { emitEvent, EventReason } from './events.js';
-import { anyFailure, messageOf } from './errors.js';
+import { anyFailure, isConflict, messageOf } from './errors.js';
 import { cleanupPause, retry } from './retry.js';
 import type { OperationContext } from './operation.js';
 import { decideRelocation, minAvailabilityFor, type ShardRow } from './relocation.js';
@@ -119,26 +119,40 @@ export async function labelForDrain(
   }
   const { deps, cluster } = ctx;
   // `live`: the StatefulSet as the caller just read it; undefined: read it here.
-  const sts = live !== undefined ? live : await deps.kube.getStatefulSet(cluster.namespace, statefulSetName);
-  const labels = sts?.metadata?.labels ?? {};
-  const recorded = ctx.minAvailabilityLabels.before?.[statefulSetName];
-  if (
-    labels[LABEL_MIN_AVAILABILITY_BEFORE] !== undefined &&
-    labels[LABEL_DC_UTIL_MIN_AVAILABILITY] === 'NONE' &&
-    recorded !== undefined
-  )
-    return; // already ours
-  const before =
-    labels[LABEL_MIN_AVAILABILITY_BEFORE] !== undefined
-      ? fromMark(labels[LABEL_MIN_AVAILABILITY_BEFORE])
-      : (labels[LABEL_DC_UTIL_MIN_AVAILABILITY] ?? null);
-  // Record first: a crash right after the patch must still lead to the restore.
-  ctx.minAvailabilityLabels.before = { ...(ctx.minAvailabilityLabels.before ?? {}), [statefulSetName]: before };
-  await ctx.lease?.save({ minAvailabilityLabels: ctx.minAvailabilityLabels.before });
-  await deps.kube.patchStatefulSetLabels(cluster.namespace, statefulSetName, {
-    [LABEL_DC_UTIL_MIN_AVAILABILITY]: 'NONE',
-    [LABEL_MIN_AVAILABILITY_BEFORE]: before ?? UNSET,
-  });
+  let sts = live !== undefined ? live : await deps.kube.getStatefulSet(cluster.namespace, statefulSetName);
+  let before: string | null;
+  for (let attempt = 1; ; attempt++) {
+    const labels = sts?.metadata?.labels ?? {};
+    const recorded = ctx.minAvailabilityLabels.before?.[statefulSetName];
+    if (
+      labels[LABEL_MIN_AVAILABILITY_BEFORE] !== undefined &&
+      labels[LABEL_DC_UTIL_MIN_AVAILABILITY] === 'NONE' &&
+      recorded !== undefined
+    )
+      return; // already ours
+    before =
+      labels[LABEL_MIN_AVAILABILITY_BEFORE] !== undefined
+        ? fromMark(labels[LABEL_MIN_AVAILABILITY_BEFORE])
+        : (labels[LABEL_DC_UTIL_MIN_AVAILABILITY] ?? null);
+    // Record first: a crash right after the patch must still lead to the restore.
+    ctx.minAvailabilityLabels.before = { ...(ctx.minAvailabilityLabels.before ?? {}), [statefulSetName]: before };
+    await ctx.lease?.save({ minAvailabilityLabels: ctx.minAvailabilityLabels.before });
+    // A compare-and-set on the read's resourceVersion: a label someone changed after that read is not overwritten
+    // with a stale `before` recorded (the restore would put the old value back); on 409 read, record and try again.
+    const resourceVersion = sts?.metadata?.resourceVersion;
+    try {
+      await deps.kube.patchStatefulSetLabels(
+        cluster.namespace,
+        statefulSetName,
+        { [LABEL_DC_UTIL_MIN_AVAILABILITY]: 'NONE', [LABEL_MIN_AVAILABILITY_BEFORE]: before ?? UNSET },
+        resourceVersion ? { resourceVersion } : undefined,
+      );
+      break;
+    } catch (err) {
+      if (!isConflict(err) || attempt >= 3) throw err;
+      sts = await deps.kube.getStatefulSet(cluster.namespace, statefulSetName);
+    }
+  }
   deps.log.info(
     `Set label ${LABEL_DC_UTIL_MIN_AVAILABILITY}=NONE on StatefulSet ${cluster.namespace}/${statefulSetName} for a drain without relocation (it was ${before ?? 'unset'}; restored once the pod is gone)`,
   );
@@ -189,10 +203,20 @@ export async function restoreMinAvailabilityLabels(ctx: OperationContext, only?:
         );
       return;
     }
-    await deps.kube.patchStatefulSetLabels(cluster.namespace, name, {
-      [LABEL_DC_UTIL_MIN_AVAILABILITY]: before,
-      [LABEL_MIN_AVAILABILITY_BEFORE]: null,
-    });
+    // A compare-and-set on the two labels as just read (a change since is a 409; the retry below reads again).
+    const current = labels[LABEL_DC_UTIL_MIN_AVAILABILITY];
+    const expected: Record<string, string> = { [LABEL_MIN_AVAILABILITY_BEFORE]: labels[LABEL_MIN_AVAILABILITY_BEFORE] };
+    if (current !== undefined) expected[LABEL_DC_UTIL_MIN_AVAILABILITY] = current;
+    await deps.kube.patchStatefulSetLabels(
+      cluster.namespace,
+      name,
+      {
+        // (A label the patch removes must be among the expected ones: none to remove when it is gone already.)
+        ...(before !== null || current !== undefined ? { [LABEL_DC_UTIL_MIN_AVAILABILITY]: before } : {}),
+        [LABEL_MIN_AVAILABILITY_BEFORE]: null,
+      },
+      { labels: expected },
+    );
     deps.log.info(
       `Restored label ${LABEL_DC_UTIL_MIN_AVAILABILITY} on StatefulSet ${cluster.namespace}/${name} (${before === null ? 'removed: it had none' : `= ${before}`})`,
     );

@@ -61,4 +61,27 @@ describe('relocation auto, kubernetes_managed, crash', () => {
     expect(progressOf(w).minAvailabilityLabels).toBeNull();
     expect(w.crate.violations).toEqual([]);
   });
+
+  // The label write is a compare-and-set (issue 9): someone's change between the tool's read and its NONE is not
+  // overwritten with a stale recorded value, so the restore puts back what they set, not what was there before.
+  it('someone sets the label between our read and our NONE: the restore puts their value back', async () => {
+    const w = await world({ replicas: 3, preStop: 'dc_util', tables: [{ name: 'a', shards: 6, replicas: 1 }] });
+    const deps = w.deps();
+    const patch = deps.kube.patchStatefulSetLabels.bind(deps.kube);
+    let raced = false;
+    deps.kube.patchStatefulSetLabels = async (n, name, labels, precondition) => {
+      if (!raced && labels[LABEL_DC_UTIL_MIN_AVAILABILITY] === 'NONE') {
+        raced = true;
+        await patch(n, name, { [LABEL_DC_UTIL_MIN_AVAILABILITY]: 'FULL' });
+      }
+      return patch(n, name, labels, precondition);
+    };
+    const r = await rollingRestart(deps, { cluster: w.clusterModel(), ...fastGate, options: auto });
+    expect(raced).toBe(true);
+    expect(r.error).toBeNull();
+    expect(r.success).toBe(true);
+    expect(stsLabels(w)[LABEL_DC_UTIL_MIN_AVAILABILITY]).toBe('FULL');
+    expect(stsLabels(w)[LABEL_MIN_AVAILABILITY_BEFORE]).toBeUndefined();
+    expect(w.crate.violations).toEqual([]);
+  });
 });
