@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { restartPod } from '../../../shared/restart.js';
 import { fastGate, world } from './helpers.js';
-import type { World } from '../../support/fakes/world.js';
+import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+
+setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 

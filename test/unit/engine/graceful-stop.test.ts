@@ -9,7 +9,9 @@ import { restartPod } from '../../../shared/restart.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { ExitCode, exitCodeFor } from '../../../shared/task/exit.js';
 import { fastGate, sqlOf, world } from './helpers.js';
-import type { World } from '../../support/fakes/world.js';
+import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+
+setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const TIMEOUT = 'cluster.graceful_stop.timeout';
@@ -204,11 +206,8 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
       const w = await world({ replicas: 3, crate: { stepMs: 20_000 } });
       preset(w);
       const ac = new AbortController();
-      const stop = setInterval(() => {
-        if (w.crate.decommissions.length > 0) ac.abort(new Error('SIGTERM'));
-      }, 1);
+      void w.waitFor(() => w.crate.decommissions.length > 0).then(() => ac.abort(new Error('SIGTERM')));
       const r = await rollingRestart(w.deps({ signal: ac.signal }), { cluster: w.clusterModel(), ...fastGate });
-      clearInterval(stop);
       expect(r.success).toBe(false);
       expect(r.error).toMatch(/SIGTERM/);
       expect(levels(w)).toEqual(expected);

@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { checkClusterHealth } from '../../../shared/health.js';
 import { SQL } from '../../../shared/cluster-sql.js';
 import { world } from './helpers.js';
+import { setDefaultWorldTime } from '../../support/fakes/world.js';
+
+setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const ALL = [
@@ -87,7 +90,7 @@ describe('checkClusterHealth', () => {
   it('waits for recovery within timeoutSeconds and restarts the count after a bad reading', async () => {
     const w = await world({ replicas: 3 });
     w.crate.stopNode('data-hot-2');
-    setTimeout(() => w.crate.joinNode('data-hot-2', 'crate-2'), 20);
+    void w.clock.delay(20_000).then(() => w.crate.joinNode('data-hot-2', 'crate-2')); // 20 s of engine time
     const r = await checkClusterHealth(w.deps(), { cluster: w.clusterModel(), timeoutSeconds: 600 });
     expect(r.healthy).toBe(true);
     expect(r.goodReadings).toBe(3);

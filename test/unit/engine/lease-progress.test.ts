@@ -12,6 +12,9 @@ import {
   parseProgress,
 } from '../../../shared/lease.js';
 import { world } from './helpers.js';
+import { setDefaultWorldTime } from '../../support/fakes/world.js';
+
+setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 

@@ -15,7 +15,9 @@ import { restartPod } from '../../../shared/restart.js';
 import { decommissionPod } from '../../../shared/decommission.js';
 import { newOperationId } from '../../../shared/operation.js';
 import { fastGate, world } from './helpers.js';
-import type { World } from '../../support/fakes/world.js';
+import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+
+setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';
@@ -140,7 +142,7 @@ describe('ClusterLease', () => {
     });
     await l.release();
     const after = w.kube.writes.length;
-    await new Promise((r) => setTimeout(r, 40));
+    await w.clock.delay(40_000); // 40 s of engine time
     expect(w.kube.writes.length).toBe(after);
     expect(lease(w)!.spec!.holderIdentity).toBeUndefined();
   });

@@ -7,8 +7,10 @@ import { rollingRestart } from '../../../shared/rolling.js';
 import { decommissionPod } from '../../../shared/decommission.js';
 import { leaseName } from '../../../shared/lease.js';
 import type { KubernetesPort } from '../../../shared/ports.js';
-import type { World } from '../../support/fakes/world.js';
+import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
 import { fastGate, world } from './helpers.js';
+
+setDefaultWorldTime('virtual');
 
 const ALLOC = 'cluster.routing.allocation.enable';
 
@@ -85,9 +87,7 @@ describe('the engine over the shared pod watch', () => {
     const ac = new AbortController();
     const cached = withPodCache(w.kube, { signal: ac.signal });
     // Abort once the first decommission was sent.
-    const timer = setInterval(() => {
-      if (w.crate.decommissions.length > 0) ac.abort(new Error('SIGTERM'));
-    }, 1);
+    void w.waitFor(() => w.crate.decommissions.length > 0).then(() => ac.abort(new Error('SIGTERM')));
     try {
       const r = await rollingRestart(w.deps({ kube: cached, signal: ac.signal }), {
         cluster: w.clusterModel(),
@@ -98,7 +98,6 @@ describe('the engine over the shared pod watch', () => {
       expect(w.crate.setting(ALLOC)).toBeUndefined();
       expect(w.kube.leases.get(`${w.namespace}/${leaseName(w.clusterName)}`)?.spec?.holderIdentity).toBeUndefined();
     } finally {
-      clearInterval(timer);
       cached.close();
     }
   });

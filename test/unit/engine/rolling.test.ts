@@ -7,7 +7,9 @@ import { leaseName } from '../../../shared/lease.js';
 import { KubeApiError } from '../../../shared/errors.js';
 import type { PodInfo } from '../../../shared/schemas.js';
 import { fastGate, world, writesOf } from './helpers.js';
-import type { World } from '../../support/fakes/world.js';
+import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+
+setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';
@@ -200,11 +202,8 @@ describe('rollingRestart', () => {
   it('an abort (SIGTERM) mid-decommission resets allocation and releases the lock', async () => {
     const w = await world({ replicas: 3, crate: { stepMs: 20_000 } });
     const ac = new AbortController();
-    const t = setInterval(() => {
-      if (w.crate.decommissions.length > 0) ac.abort(new Error('SIGTERM'));
-    }, 1);
+    void w.waitFor(() => w.crate.decommissions.length > 0).then(() => ac.abort(new Error('SIGTERM')));
     const r = await rollingRestart(w.deps({ signal: ac.signal }), { cluster: w.clusterModel(), ...fastGate });
-    clearInterval(t);
     expect(r.success).toBe(false);
     expect(r.error).toMatch(/SIGTERM/);
     expect(w.crate.setting(ALLOC)).toBeUndefined();

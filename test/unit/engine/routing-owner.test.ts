@@ -8,8 +8,10 @@ import { rollingRestart } from '../../../shared/rolling.js';
 import { decommissionPod } from '../../../shared/decommission.js';
 import { parseRoutingOwner, isLiveForeignOwner } from '../../../shared/routing-owner.js';
 import { leaseName } from '../../../shared/lease.js';
-import type { World } from '../../support/fakes/world.js';
+import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
 import { fastGate, world } from './helpers.js';
+
+setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const LABEL = 'dc-util-routing-owner';
@@ -65,19 +67,14 @@ describe('a live crate-operator routing owner refuses the operation', () => {
   it('crate-operator starts its restart in the middle of a rollout: the next pod is refused, its label stays', async () => {
     const w = await world({ replicas: 3 });
     let value: string | null = null;
-    const stop = setInterval(() => {
-      // After the first pod is done (its allocation reset), the operator labels the StatefulSet.
-      if (
-        value === null &&
-        w.crate.writes.some((s) => s.stmt.startsWith('RESET GLOBAL "cluster.routing.allocation.enable"'))
-      ) {
+    // After the first pod is done (its allocation reset), the operator labels the StatefulSet.
+    void w
+      .waitFor(() => w.crate.writes.some((s) => s.stmt.startsWith('RESET GLOBAL "cluster.routing.allocation.enable"')))
+      .then(() => {
         value = operatorLabel(w, 0);
         void w.kube.patchStatefulSetLabels(ns, 'crate', { [LABEL]: value });
-      }
-    }, 1);
-    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate }).finally(() =>
-      clearInterval(stop),
-    );
+      });
+    const r = await rollingRestart(w.deps(), { cluster: w.clusterModel(), ...fastGate });
     expect(r).toMatchObject({ success: false, errorKind: 'locked' });
     expect(w.crate.decommissions).toHaveLength(1);
     expect(stsLabel(w)).toBe(value);
