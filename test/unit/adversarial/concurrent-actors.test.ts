@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { fastGate, world } from '../engine/helpers.js';
-import type { World } from '../../support/fakes/world.js';
+import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+
+setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';
