@@ -21,7 +21,9 @@ import { restartPod } from '../../../shared/restart.js';
 import { planRollingRestart, rollingRestart } from '../../../shared/rolling.js';
 import { ANNOTATION_OPERATION, ClusterLease, leaseName } from '../../../shared/lease.js';
 import { fastGate, world } from '../engine/helpers.js';
-import type { World } from '../../support/fakes/world.js';
+import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+
+setDefaultWorldTime('virtual');
 
 type Method = keyof KubernetesPort;
 const PORT_METHODS: Method[] = [

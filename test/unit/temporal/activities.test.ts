@@ -8,8 +8,10 @@ import { createActivities, retryable } from '../../../shared/temporal/activities
 import type { ActivityProgress } from '../../../shared/temporal/contracts.js';
 import { ClusterLease, leaseName } from '../../../shared/lease.js';
 import { PodRestartResult } from '../../../shared/schemas.js';
-import type { World } from '../../support/fakes/world.js';
+import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
 import { fastGate, world } from '../engine/helpers.js';
+
+setDefaultWorldTime('virtual');
 
 const ALLOC = 'cluster.routing.allocation.enable';
 
@@ -213,13 +215,10 @@ describe('Temporal activities', () => {
       kind: 'statefulset' as const,
       name: 'crate',
     });
-    const t = setInterval(() => {
-      if (w.crate.decommissions.length > 0) env.cancel();
-    }, 1);
+    void w.waitFor(() => w.crate.decommissions.length > 0).then(() => env.cancel());
     const err = await failureOf(
       call(env, a.restartPod, { podName: 'crate-2', namespace: 'crate', cluster, ...fastGate, operationId: 'wf-4' }),
     );
-    clearInterval(t);
     expect(err).toBeInstanceOf(CancelledFailure);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
     expect([...w.crate.transient.keys()]).toEqual([]);
