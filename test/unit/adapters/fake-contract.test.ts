@@ -2,7 +2,9 @@
 import { kubePortContract } from '../../contract/kube-port.contract.js';
 import { sqlTransportContract } from '../../contract/sql-transport.contract.js';
 import { FakeKube } from '../../support/fakes/kube.js';
-import { SYSTEM_PASSWORD, createWorld, type World } from '../../support/fakes/world.js';
+import { SYSTEM_PASSWORD, createWorld, type World, setDefaultWorldTime } from '../../support/fakes/world.js';
+
+setDefaultWorldTime('virtual');
 
 const namespace = 'contract';
 

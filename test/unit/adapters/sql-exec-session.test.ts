@@ -12,8 +12,10 @@ import { rollingRestart } from '../../../shared/index.js';
 import type { PodInfo } from '../../../shared/schemas.js';
 import { SqlEndpoint } from '../../../shared/schemas.js';
 import type { FakeExecSession } from '../../support/fakes/kube.js';
-import type { World } from '../../support/fakes/world.js';
+import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
 import { fastGate, world } from '../engine/helpers.js';
+
+setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 
@@ -66,7 +68,7 @@ describe('exec session transport over the fake exec channel', () => {
       if (!first) return inner(s);
       first = false;
       s.stdout(`${s.call.command[4]} ready\n`);
-      s.onStdin(() => setTimeout(() => s.drop('the kubelet went away'), 5)); // dies with the statement in flight
+      s.onStdin(() => void w.clock.delay(5_000).then(() => s.drop('the kubelet went away'))); // dies with the statement in flight
     };
     const t = w.sql.exec(ns, podOf(w), SqlEndpoint.parse({}));
     const err = await t.query('SELECT 1').catch((e: unknown) => e);
@@ -93,7 +95,7 @@ describe('exec session transport over the fake exec channel', () => {
     const t = w.sql.exec(ns, podOf(w), SqlEndpoint.parse({}));
     const ac = new AbortController();
     const q = t.query('SELECT 1', [], { signal: ac.signal });
-    await new Promise((r) => setTimeout(r, 10));
+    await w.clock.delay(10_000); // 10 s of engine time
     expect(w.kube.execSessions.size).toBe(1);
     ac.abort(new Error('stop'));
     await expect(q).rejects.toThrow('stop');
