@@ -119,6 +119,7 @@ async function roll(
   const clock = new VirtualClock();
   // "Answering at once": no start/re-create/join/exit/step delays in the fakes.
   const w = new World({
+    clock,
     ...sc.world,
     replicas,
     joinDelayMs: 0,
@@ -127,8 +128,6 @@ async function roll(
     // One table with a primary and a replica on every node, so every decommission really drains.
     tables: [{ name: 't1', shards: replicas, replicas: 1 }],
   });
-  // World has no clock option: swap its scaled clock for the virtual one right after construction.
-  for (const o of [w, w.kube, w.crate] as { clock: unknown }[]) o.clock = clock;
   await clock.run(w.start());
 
   let logLines = 0;

@@ -18,13 +18,6 @@ import { VirtualClock } from '../virtual-clock.js';
  */
 export type WorldTime = 'virtual' | 'scaled';
 
-let defaultTime: WorldTime = 'scaled';
-
-/** The clock of the Worlds this test file creates without `time`, `clockFactor` or `clock` (per file: module state). */
-export function setDefaultWorldTime(time: WorldTime): void {
-  defaultTime = time;
-}
-
 export interface WorldOptions {
   namespace?: string;
   /** StatefulSet name; default crate-data-hot-<cluster> under crate-operator, else "crate". */
@@ -48,7 +41,7 @@ export interface WorldOptions {
   joinDelayMs?: number;
   /** Engine ms per real ms of the scaled clock (implies time 'scaled'). */
   clockFactor?: number;
-  /** Virtual or scaled engine time (default: setDefaultWorldTime's, else 'scaled'). */
+  /** Virtual or scaled engine time (default 'virtual'; 'scaled' with clockFactor). */
   time?: WorldTime;
   /** A clock to use instead of the scaled one (e.g. test/support/virtual-clock.ts's discrete-event clock). */
   clock?: TestClock;
@@ -141,7 +134,7 @@ export class World {
     this.ownsClock = !options.clock;
     this.clock =
       options.clock ??
-      ((options.time ?? (options.clockFactor !== undefined ? 'scaled' : defaultTime)) === 'virtual'
+      ((options.time ?? (options.clockFactor !== undefined ? 'scaled' : 'virtual')) === 'virtual'
         ? new VirtualClock(undefined, { autoAdvance: true })
         : scaledClock(options.clockFactor ?? 1000));
     this.namespace = options.namespace ?? 'crate';

@@ -2,9 +2,7 @@
 import { kubePortContract } from '../../contract/kube-port.contract.js';
 import { sqlTransportContract } from '../../contract/sql-transport.contract.js';
 import { FakeKube } from '../../support/fakes/kube.js';
-import { SYSTEM_PASSWORD, createWorld, type World, setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { SYSTEM_PASSWORD, createWorld, type World } from '../../support/fakes/world.js';
 
 const namespace = 'contract';
 

@@ -12,10 +12,8 @@ import { rollingRestart } from '../../../shared/index.js';
 import type { PodInfo } from '../../../shared/schemas.js';
 import { SqlEndpoint } from '../../../shared/schemas.js';
 import type { FakeExecSession } from '../../support/fakes/kube.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+import { type World } from '../../support/fakes/world.js';
 import { fastGate, world } from '../engine/helpers.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 

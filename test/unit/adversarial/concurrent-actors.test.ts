@@ -3,9 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { fastGate, world } from '../engine/helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';

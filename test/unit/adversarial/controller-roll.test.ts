@@ -9,9 +9,7 @@ import { rollingRestart } from '../../../shared/rolling.js';
 import { refuseControllerRoll } from '../../../shared/controller-roll.js';
 import type { EngineDeps } from '../../../shared/ports.js';
 import { fastGate, world } from '../engine/helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 

@@ -6,9 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../../shared/task/exit.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { fastGate, world } from '../engine/helpers.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const LABEL = 'dc-util-routing-owner';

@@ -8,9 +8,6 @@ import { restartPod } from '../../../shared/restart.js';
 import { planRollingRestart } from '../../../shared/rolling.js';
 import { fastGate, world } from '../engine/helpers.js';
 import { crateContainer, SQL_EXPORTER, statefulSet } from './builders.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
 
 const DC = ['./dc_util-linux-amd64', '-min-availability', 'PRIMARIES', '-timeout', '720s'];
 

@@ -6,10 +6,8 @@ import { detectStrategy, servedSchemeFromManifest } from '../../../shared/detect
 import { analyzeCluster } from '../../../shared/discovery.js';
 import { restartPod } from '../../../shared/restart.js';
 import { fastGate, world } from '../engine/helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+import { type World } from '../../support/fakes/world.js';
 import { statefulSet } from './builders.js';
-
-setDefaultWorldTime('virtual');
 
 const PLAIN: string[] = [];
 const TLS = ['-Cssl.http.enabled=true'];

@@ -7,9 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { SQL } from '../../../shared/cluster-sql.js';
 import { restartPod } from '../../../shared/restart.js';
 import { fastGate, world } from './helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const FORCE_RESET = 'RESET GLOBAL "cluster.graceful_stop.force"';

@@ -5,9 +5,6 @@ import { analyzeCluster } from '../../../shared/discovery.js';
 import type { Clock, KubernetesPort, SqlTransportFactory } from '../../../shared/ports.js';
 import { CrateSqlError } from '../../../shared/errors.js';
 import { world } from './helpers.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
 
 function countingGets(kube: KubernetesPort): { kube: KubernetesPort; gets: string[] } {
   const gets: string[] = [];

@@ -8,9 +8,7 @@ import { SQL } from '../../../shared/cluster-sql.js';
 import { LABEL_ROUTING_OWNER } from '../../../shared/operation.js';
 import { leaseName } from '../../../shared/lease.js';
 import { fastGate, world, writesOf } from './helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';

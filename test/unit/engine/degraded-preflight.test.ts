@@ -8,9 +8,7 @@ import { restartPod } from '../../../shared/restart.js';
 import { planRollingRestart, rollingRestart } from '../../../shared/rolling.js';
 import { ExitCode, exitCodeFor } from '../../../shared/task/exit.js';
 import { fastGate, world } from './helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';

@@ -6,9 +6,6 @@ import { analyzeCluster } from '../../../shared/discovery.js';
 import { checkClusterHealth } from '../../../shared/health.js';
 import { planRollingRestart, rollingRestart } from '../../../shared/rolling.js';
 import { fastGate, world } from './helpers.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const HOT = 'crate-data-hot-c1';

@@ -3,9 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { analyzeCluster } from '../../../shared/discovery.js';
 import { BadInputError } from '../../../shared/errors.js';
 import { world } from './helpers.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 

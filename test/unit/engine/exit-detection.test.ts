@@ -4,9 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { restartPod } from '../../../shared/restart.js';
 import { fastGate, world } from './helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 

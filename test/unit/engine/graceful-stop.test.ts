@@ -9,9 +9,7 @@ import { restartPod } from '../../../shared/restart.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { ExitCode, exitCodeFor } from '../../../shared/task/exit.js';
 import { fastGate, sqlOf, world } from './helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const TIMEOUT = 'cluster.graceful_stop.timeout';

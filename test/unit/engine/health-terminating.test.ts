@@ -5,9 +5,6 @@ import { analyzeCluster } from '../../../shared/discovery.js';
 import { checkClusterHealth } from '../../../shared/health.js';
 import { restartPod } from '../../../shared/restart.js';
 import { fastGate, world } from './helpers.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 

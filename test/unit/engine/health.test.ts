@@ -3,9 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { checkClusterHealth } from '../../../shared/health.js';
 import { SQL } from '../../../shared/cluster-sql.js';
 import { world } from './helpers.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const ALL = [

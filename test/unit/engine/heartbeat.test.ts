@@ -6,10 +6,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Clock, KubernetesPort, PodHandler } from '../../../shared/ports.js';
 import { formatSeconds, pollUntil, waitForPod } from '../../../shared/wait.js';
 import { restartPod } from '../../../shared/restart.js';
-import { memoryLogger, setDefaultWorldTime } from '../../support/fakes/world.js';
+import { memoryLogger } from '../../support/fakes/world.js';
 import { fastGate, world } from './helpers.js';
-
-setDefaultWorldTime('virtual');
 
 /** Engine time that moves only by advance(): every pending delay due by then resolves, in order. */
 function virtualClock(start = Date.parse('2026-01-01T00:00:00Z')) {

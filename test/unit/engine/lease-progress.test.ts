@@ -12,9 +12,6 @@ import {
   parseProgress,
 } from '../../../shared/lease.js';
 import { world } from './helpers.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 

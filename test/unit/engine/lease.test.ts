@@ -15,9 +15,7 @@ import { restartPod } from '../../../shared/restart.js';
 import { decommissionPod } from '../../../shared/decommission.js';
 import { newOperationId } from '../../../shared/operation.js';
 import { fastGate, world } from './helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';

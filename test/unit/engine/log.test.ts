@@ -3,9 +3,7 @@ import { createLogger, redactText, withFields } from '../../../shared/log.js';
 import { emitEvent } from '../../../shared/events.js';
 import { waitForPod, pollUntil } from '../../../shared/wait.js';
 import { TimeoutError } from '../../../shared/errors.js';
-import { memoryLogger, createWorld, setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { memoryLogger, createWorld } from '../../support/fakes/world.js';
 
 describe('createLogger', () => {
   it('writes text lines in the documented wording and honours the level', () => {

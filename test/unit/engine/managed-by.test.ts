@@ -5,9 +5,6 @@ import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, ClusterLease, leaseName } fr
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../../shared/labels.js';
 import { buildRunnerJob } from '../../../plugin/objects/runner-job.js';
 import { world } from './helpers.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 

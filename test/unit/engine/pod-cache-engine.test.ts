@@ -7,10 +7,8 @@ import { rollingRestart } from '../../../shared/rolling.js';
 import { decommissionPod } from '../../../shared/decommission.js';
 import { leaseName } from '../../../shared/lease.js';
 import type { KubernetesPort } from '../../../shared/ports.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+import { type World } from '../../support/fakes/world.js';
 import { fastGate, world } from './helpers.js';
-
-setDefaultWorldTime('virtual');
 
 const ALLOC = 'cluster.routing.allocation.enable';
 

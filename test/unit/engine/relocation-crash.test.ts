@@ -9,9 +9,7 @@ import { LABEL_DC_UTIL_MIN_AVAILABILITY } from '../../../shared/relocation-run.j
 import { LABEL_MIN_AVAILABILITY_BEFORE } from '../../../shared/min-availability-label.js';
 import { Killer, killableDeps } from '../crash/harness.js';
 import { fastGate, world } from './helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const auto = {

@@ -12,9 +12,7 @@ import { leaseName } from '../../../shared/lease.js';
 import { LABEL_DC_UTIL_MIN_AVAILABILITY } from '../../../shared/relocation-run.js';
 import { LABEL_MIN_AVAILABILITY_BEFORE } from '../../../shared/min-availability-label.js';
 import { fastGate, world, writesOf } from './helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const MB = 1_000_000;

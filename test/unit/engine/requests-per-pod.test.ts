@@ -36,6 +36,7 @@ describe('Kubernetes API requests per pod of a roll (fakes, 10 pods, shared pod 
     // WaitingLong Event) or past a watch's renewal, so the counts are the same on every run.
     const clock = new VirtualClock();
     const w = new World({
+      clock,
       replicas: PODS,
       ...opts,
       joinDelayMs: 0,
@@ -43,7 +44,6 @@ describe('Kubernetes API requests per pod of a roll (fakes, 10 pods, shared pod 
       crate: { stepMs: 0, exitDelayMs: 0 },
       tables: [{ name: 't1', shards: PODS, replicas: 1 }],
     });
-    for (const o of [w, w.kube, w.crate] as { clock: unknown }[]) o.clock = clock;
     await clock.run(w.start());
     const { kube: counted, counts } = countingKube(w.kube);
     const kube = withPodCache(counted);

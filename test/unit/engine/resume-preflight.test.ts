@@ -6,9 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName, type OperationProgress } from '../../../shared/lease.js';
 import { rollingRestart } from '../../../shared/rolling.js';
 import { fastGate, world } from './helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 

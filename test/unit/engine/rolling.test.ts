@@ -7,9 +7,7 @@ import { leaseName } from '../../../shared/lease.js';
 import { KubeApiError } from '../../../shared/errors.js';
 import type { PodInfo } from '../../../shared/schemas.js';
 import { fastGate, world, writesOf } from './helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';

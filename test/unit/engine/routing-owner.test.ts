@@ -8,10 +8,8 @@ import { rollingRestart } from '../../../shared/rolling.js';
 import { decommissionPod } from '../../../shared/decommission.js';
 import { parseRoutingOwner, isLiveForeignOwner } from '../../../shared/routing-owner.js';
 import { leaseName } from '../../../shared/lease.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+import { type World } from '../../support/fakes/world.js';
 import { fastGate, world } from './helpers.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const LABEL = 'dc-util-routing-owner';

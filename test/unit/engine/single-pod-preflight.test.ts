@@ -6,9 +6,7 @@ import { restartPod } from '../../../shared/restart.js';
 import { exitCodeFor, ExitCode } from '../../../shared/task/exit.js';
 import { leaseName } from '../../../shared/lease.js';
 import { fastGate, world } from './helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';

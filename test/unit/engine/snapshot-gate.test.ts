@@ -11,9 +11,7 @@ import { ANNOTATION_OPERATION, ANNOTATION_PROGRESS, leaseName } from '../../../s
 import { restartPod } from '../../../shared/restart.js';
 import { planRollingRestart, rollingRestart } from '../../../shared/rolling.js';
 import { fastGate, sqlOf, world } from './helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 

@@ -4,9 +4,6 @@ import { chooseSqlTransport } from '../../../shared/cluster-sql.js';
 import { analyzeCluster } from '../../../shared/discovery.js';
 import { SqlEndpoint } from '../../../shared/schemas.js';
 import { world } from './helpers.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 

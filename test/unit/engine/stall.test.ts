@@ -5,10 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { restartPod } from '../../../shared/restart.js';
 import { decommissionPod } from '../../../shared/decommission.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
 import { fastGate, world } from './helpers.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 const opts = (o: Record<string, unknown> = {}) => ({

@@ -8,10 +8,8 @@ import { curlCommand } from '../../../shared/adapters/sql-exec.js';
 import { CrateSqlError, SqlConnectionError } from '../../../shared/errors.js';
 import type { FakeCrateCluster } from '../../support/fakes/crate.js';
 import { expandWords, fakeCurl, parseCurlArgv, scriptCurl } from '../../support/fakes/sql.js';
-import { createWorld as createSessionWorld, type World, setDefaultWorldTime } from '../../support/fakes/world.js';
+import { createWorld as createSessionWorld, type World } from '../../support/fakes/world.js';
 import { VirtualClock } from '../../support/virtual-clock.js';
-
-setDefaultWorldTime('virtual');
 
 /** The curl argv of the one-exec-per-statement adapter (sql-exec.ts) for this URL and --max-time. */
 const oneShotCurl = (url: string, maxTimeSeconds: number, insecure: boolean) =>

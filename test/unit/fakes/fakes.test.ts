@@ -3,9 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
 import { CrateSqlError, KubeApiError } from '../../../shared/errors.js';
 import { podIsReady } from '../../support/fakes/kube.js';
-import { createWorld, type World, setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { createWorld, type World } from '../../support/fakes/world.js';
 
 let world: World | undefined;
 afterEach(() => world?.close());

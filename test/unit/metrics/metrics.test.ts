@@ -22,10 +22,8 @@ import {
 } from '../../../shared/metrics.js';
 import { HealthCheckName } from '../../../shared/health.js';
 import { MeteredRun } from '../../../shared/metrics-wiring.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+import { type World } from '../../support/fakes/world.js';
 import { fastGate, world } from '../engine/helpers.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 

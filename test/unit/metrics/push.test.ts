@@ -10,10 +10,8 @@ import { parseExposition, RunMetrics } from '../../../shared/metrics.js';
 import { MeteredRun } from '../../../shared/metrics-wiring.js';
 import { checkPushgatewayUrl, MetricsPublisher, type Fetch } from '../../../shared/metrics-push.js';
 import { createLogger } from '../../../shared/log.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+import { type World } from '../../support/fakes/world.js';
 import { fastGate, world } from '../engine/helpers.js';
-
-setDefaultWorldTime('virtual');
 
 const ns = 'crate';
 

@@ -21,9 +21,7 @@ import { restartPod } from '../../../shared/restart.js';
 import { planRollingRestart, rollingRestart } from '../../../shared/rolling.js';
 import { ANNOTATION_OPERATION, ClusterLease, leaseName } from '../../../shared/lease.js';
 import { fastGate, world } from '../engine/helpers.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
+import { type World } from '../../support/fakes/world.js';
 
 type Method = keyof KubernetesPort;
 const PORT_METHODS: Method[] = [

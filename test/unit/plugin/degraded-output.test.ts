@@ -5,9 +5,6 @@ import { colors } from '../../../plugin/io.js';
 import { planRollingRestart } from '../../../shared/rolling.js';
 import { restartPod } from '../../../shared/restart.js';
 import { fastGate, world } from '../engine/helpers.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
 
 describe('degraded pre-flight in text output', () => {
   it('plan names the degraded decision and the pod that goes first', async () => {

@@ -1,13 +1,11 @@
 // Colours (--color, NO_COLOR, TTY), confirmation, and kubectl's flags reaching the cluster factory.
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadEngine } from '../../../shared/task/engine.js';
-import { createWorld, type World, setDefaultWorldTime } from '../../support/fakes/world.js';
+import { createWorld, type World } from '../../support/fakes/world.js';
 import { colors, useColor } from '../../../plugin/io.js';
 import type { KubeConnectOptions } from '../../../plugin/options.js';
 import { runCli } from '../../../plugin/cli.js';
 import { CaptureWriter, FakePluginKube, installRunnerRbac, statefulSet, testContext } from './helpers.js';
-
-setDefaultWorldTime('virtual');
 
 describe('--color', () => {
   const tty = new CaptureWriter(true);

@@ -2,10 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../../plugin/cli.js';
 import { loadEngine } from '../../../shared/task/engine.js';
-import { createWorld, type World, type WorldOptions, setDefaultWorldTime } from '../../support/fakes/world.js';
+import { createWorld, type World, type WorldOptions } from '../../support/fakes/world.js';
 import { FakePluginKube, testContext } from './helpers.js';
-
-setDefaultWorldTime('virtual');
 
 const worlds: World[] = [];
 afterEach(() => {

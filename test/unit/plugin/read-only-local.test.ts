@@ -4,10 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { runCli } from '../../../plugin/cli.js';
 import { loadEngine } from '../../../shared/task/engine.js';
-import { createWorld, type World, setDefaultWorldTime } from '../../support/fakes/world.js';
+import { createWorld, type World } from '../../support/fakes/world.js';
 import { FakePluginKube, installRunnerRbac, statefulSet, testContext } from './helpers.js';
-
-setDefaultWorldTime('virtual');
 
 const worlds: World[] = [];
 afterEach(() => {

@@ -6,9 +6,6 @@ import { colors } from '../../../plugin/io.js';
 import { planRollingRestart } from '../../../shared/rolling.js';
 import { restartPod } from '../../../shared/restart.js';
 import { fastGate, world } from '../engine/helpers.js';
-import { setDefaultWorldTime } from '../../support/fakes/world.js';
-
-setDefaultWorldTime('virtual');
 
 const auto = {
   decommissionTimeout: 720,

@@ -8,10 +8,8 @@ import { createActivities, retryable } from '../../../shared/temporal/activities
 import type { ActivityProgress } from '../../../shared/temporal/contracts.js';
 import { ClusterLease, leaseName } from '../../../shared/lease.js';
 import { PodRestartResult } from '../../../shared/schemas.js';
-import { setDefaultWorldTime, type World } from '../../support/fakes/world.js';
+import { type World } from '../../support/fakes/world.js';
 import { fastGate, world } from '../engine/helpers.js';
-
-setDefaultWorldTime('virtual');
 
 const ALLOC = 'cluster.routing.allocation.enable';
 
