@@ -25,7 +25,7 @@ import {
 import { HELP_WIDTH, renderHelp } from './help.js';
 import { findCommand, recordCommandTree, type CommandSpec } from './spec.js';
 
-export const SCRIPT_NAME = 'kubectl crate-decommission';
+const SCRIPT_NAME = 'kubectl crate-decommission';
 
 const ROOT_DESCRIBE =
   'Decommission CrateDB nodes and roll CrateDB clusters on Kubernetes, one pod at a time, without making data ' +
@@ -151,7 +151,7 @@ function usageFromYargs(messages: string[], args: string[]): UsageError {
 }
 
 /** The candidate nearest to `word` (edit distance), when it is near enough to be what was meant. */
-export function closest(word: string, candidates: string[]): string | undefined {
+function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {

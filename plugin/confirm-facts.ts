@@ -8,7 +8,7 @@ import type { CliContext, Connection } from './io.js';
 import { ExitCode, executeTask, type Task } from '../shared/task/index.js';
 
 /** How long the read-only analysis before the prompt may take before the prompt goes on without the order. */
-export const CONFIRM_ANALYSIS_MS = 20_000;
+const CONFIRM_ANALYSIS_MS = 20_000;
 
 export interface ConfirmFacts {
   context: string;

@@ -13,7 +13,7 @@ export const EXIT_CODES_LINE =
 /** Group headings of the flags (the `group` of the declarations), in the order shown. */
 const GROUP_ORDER = ['Flags', 'Engine', 'SQL', 'Kubernetes', 'Output'];
 
-export function wrap(text: string, width: number, indent = 0, firstIndent = indent): string[] {
+function wrap(text: string, width: number, indent = 0, firstIndent = indent): string[] {
   const words = text.split(/\s+/).filter(Boolean);
   const lines: string[] = [];
   let line = ' '.repeat(firstIndent);
@@ -132,7 +132,7 @@ export function usageLine(node: CommandSpec): string {
 }
 
 /** A command line too long for the width: broken between words with shell continuations (` \`), never mid-word. */
-export function shellLines(cmd: string, width: number): string[] {
+function shellLines(cmd: string, width: number): string[] {
   if (cmd.length + 2 <= width) return [`  ${cmd}`];
   const lines = wrap(cmd, width - 2, 4, 2);
   return lines.map((l, i) => (i < lines.length - 1 ? `${l} \\` : l));

@@ -16,8 +16,8 @@ export const OutputFormat = z.enum(['text', 'json', 'yaml', 'wide', 'name', 'jso
 export type OutputFormat = z.infer<typeof OutputFormat>;
 
 /** Commands with a table, where kubectl's `-o wide`, `-o name` and `--no-headers` apply. */
-export const TABLE_COMMANDS = ['jobs list', 'schedule list', 'plan', 'health'];
-export const ColorMode = z.enum(['auto', 'always', 'never']);
+const TABLE_COMMANDS = ['jobs list', 'schedule list', 'plan', 'health'];
+const ColorMode = z.enum(['auto', 'always', 'never']);
 
 /**
  * What loadKubeConfig (shared/adapters) needs: kubectl's global flags (shared/adapters' KubeConfigFlags), with

@@ -56,7 +56,7 @@ type Seg =
   | { kind: 'all' }
   | { kind: 'recurse' };
 
-export class JsonPathError extends Error {}
+class JsonPathError extends Error {}
 
 function parsePath(expr: string): Seg[] {
   const segs: Seg[] = [];

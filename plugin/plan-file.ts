@@ -10,14 +10,14 @@ import type { TaskOptions } from '../shared/task/index.js';
 import { UsageError } from '../shared/task/index.js';
 
 /** Which decommission a pod of this StatefulSet gets, with the values that govern it. */
-export interface PlannedDecommission {
+interface PlannedDecommission {
   /** dc_util in the preStop hook (kubernetes_managed), or this tool's engine (manual). */
   by: 'dc_util' | 'engine';
   timeoutSeconds: number;
   minAvailability: string;
 }
 
-export interface PlannedStatefulSet extends StrategyDetection {
+interface PlannedStatefulSet extends StrategyDetection {
   name: string;
   /** The namespace assumed: the manifest's, else -n, else `default`. */
   namespace: string;
@@ -30,7 +30,7 @@ export interface PlannedStatefulSet extends StrategyDetection {
 }
 
 /** A document that is not planned: a StatefulSet that is not CrateDB, a crate-operator CrateDB resource. */
-export interface SkippedObject {
+interface SkippedObject {
   kind: string;
   name: string;
   source: string;
@@ -78,7 +78,7 @@ function templateError(source: string, at: { line: number; text: string }): Usag
 }
 
 /** Every object in the text: YAML or JSON documents, `kind: List` items flattened. Parse errors are UsageError. */
-export function objectsFromManifest(text: string, source: string): Array<Record<string, unknown>> {
+function objectsFromManifest(text: string, source: string): Array<Record<string, unknown>> {
   // logLevel error: no Node warning (e.g. "Keys with collection values will be stringified") for odd input.
   const docs = YAML.parseAllDocuments(text, { prettyErrors: true, logLevel: 'error' });
   const out: Array<Record<string, unknown>> = [];
@@ -298,12 +298,12 @@ export function planFromManifest(
 }
 
 /** A URL given to -f: refused (plan -f is offline). */
-export function isUrl(arg: string): boolean {
+function isUrl(arg: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(arg);
 }
 
 /** kubectl's manifest extensions in a directory. */
-export const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
+const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
 /**
  * Expand -f arguments into texts as kubectl does: `-` is stdin (once), a directory gives its .yaml/.yml/.json files

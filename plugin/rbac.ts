@@ -20,7 +20,7 @@ function ref(o: KubernetesObject) {
 }
 
 /** kubectl-style `kind/name` (lowercase kind). */
-export function shortName(o: KubernetesObject): string {
+function shortName(o: KubernetesObject): string {
   const group = (o.apiVersion ?? '').includes('/') ? `.${(o.apiVersion ?? '').split('/')[0]}` : '';
   return `${(o.kind ?? '').toLowerCase()}${group}/${o.metadata?.name ?? ''}`;
 }

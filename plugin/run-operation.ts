@@ -65,7 +65,7 @@ function notice(ctx: CliContext, g: GlobalOptions, text: string, fields: Record<
 }
 
 /** plan and health only read: they run here by default and leave nothing behind (docs/cli.md "Where the work runs"). */
-export function isReadOnly(task: Pick<Task, 'operation'>): boolean {
+function isReadOnly(task: Pick<Task, 'operation'>): boolean {
   return task.operation === 'plan' || task.operation === 'health';
 }
 
@@ -94,7 +94,7 @@ export async function runOperation(
  * A mutating operation's SQL goes through exec (localTask); the read-only ones read over HTTP where the pod answers
  * from here and fall back to exec per pod (plugin/read-only-sql.ts).
  */
-export async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connection, task: Task): Promise<number> {
+async function runLocal(ctx: CliContext, g: GlobalOptions, conn: Connection, task: Task): Promise<number> {
   const engine = await ctx.loadEngine();
   const progress = progressFor(ctx, g);
   const log = engine.createLogger({ format: 'json', level: 'debug', write: (line) => progress.line(line) });
@@ -156,7 +156,7 @@ export function localTask(task: Task, log: { info(msg: string): void }): Task {
  * Default mode: create the runner Job and follow it. --dry-run=client prints the Job instead of creating it;
  * --dry-run=server sends it with dryRun=All and prints what the API server answered.
  */
-export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKube, task: Task): Promise<number> {
+async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKube, task: Task): Promise<number> {
   const target = await resolveTarget(kube, task);
   const warnings = await checkJobPrerequisites(kube, task.namespace);
   for (const w of warnings) notice(ctx, g, `warning: ${w}`);
@@ -223,7 +223,7 @@ export async function runAsJob(ctx: CliContext, g: GlobalOptions, kube: PluginKu
 }
 
 /** ttlSecondsAfterFinished of a plan/health Job: the backstop when the plugin could not delete it. */
-export const READ_ONLY_JOB_TTL_SECONDS = 300;
+const READ_ONLY_JOB_TTL_SECONDS = 300;
 
 /** Follow a runner Job to its end (or Ctrl-C), print its result, and return the runner's exit code. */
 export async function attach(

@@ -13,7 +13,7 @@ export interface FlagSpec {
   hidden: boolean;
 }
 
-export interface PositionalSpec {
+interface PositionalSpec {
   name: string;
   describe: string;
   required: boolean;
@@ -153,9 +153,4 @@ export function findCommand(root: CommandSpec, words: string[]): { node: Command
     }
   }
   return { node, rest };
-}
-
-/** Every flag that applies to a command: its own and the root's (global) ones. */
-export function flagsFor(root: CommandSpec, node: CommandSpec): FlagSpec[] {
-  return node === root ? root.flags : [...node.flags, ...root.flags];
 }

@@ -3,7 +3,7 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../shared/task/index.js';
 
-export const DEFAULT_TASK_QUEUE = 'crate-decommission';
+const DEFAULT_TASK_QUEUE = 'crate-decommission';
 
 export interface TemporalOptions {
   address: string;

@@ -20,11 +20,11 @@ import { printValue } from './printers.js';
 import { parseTemporalOptions, temporalUnavailable, temporalUnreachableLine } from './temporal-options.js';
 
 /** Workflow ids: `crate-rollout-<namespace>-<name>-<unix s>-<suffix>` (also the Lease operation id). */
-export function rolloutWorkflowId(task: Task, now: Date, suffix: string): string {
+function rolloutWorkflowId(task: Task, now: Date, suffix: string): string {
   return `crate-rollout-${task.namespace}-${task.target.name}-${Math.floor(now.getTime() / 1000)}-${suffix}`;
 }
 
-export function workflowInputFor(
+function workflowInputFor(
   task: Task,
   kubeContext: string | undefined,
   raw: Record<string, unknown>,
@@ -52,10 +52,7 @@ export function workflowInputFor(
  * same `-o json` document): the pods the workflow worked on with the engine's result each, the workflow's duration.
  * A pod that failed or was cancelled before the engine returned a result gets a minimal one saying so.
  */
-export function jobModeResult(
-  r: ClusterMaintenanceResult,
-  durationSeconds: number | undefined,
-): Record<string, unknown> {
+function jobModeResult(r: ClusterMaintenanceResult, durationSeconds: number | undefined): Record<string, unknown> {
   const pods = r.pods
     .filter((o) => o.status !== 'pending')
     .map((o) => {

@@ -22,7 +22,7 @@ import {
 } from '../shared/task/index.js';
 import { fitTerminationMessage } from './termination.js';
 
-export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
+const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
 
 export interface RunnerConnection {
   /** The service account's namespace (fallback when --namespace is absent). */
@@ -87,7 +87,7 @@ function runnerInfoRequest(args: string[]): 'help' | 'version' | null {
 }
 
 /** The usage text: the runner's, or one operation's with its engine flags (`rollout --help`). */
-export async function runnerHelp(args: string[]): Promise<string> {
+async function runnerHelp(args: string[]): Promise<string> {
   let y: Argv = yargs()
     .scriptName('crate-decommission-runner')
     .usage(RUNNER_USAGE)

@@ -86,7 +86,7 @@ export interface HealthRow {
 }
 
 /** Is this error worth asking another node (the node is down, draining or overloaded)? */
-export function isNodeUnavailableError(err: unknown): boolean {
+function isNodeUnavailableError(err: unknown): boolean {
   if (err instanceof SqlConnectionError) return true;
   return err instanceof CrateSqlError && err.httpStatus >= 500;
 }
@@ -277,7 +277,7 @@ export class ClusterSql {
 }
 
 /** CrateDB's answer for an unknown relation (4041), column (4043) or schema (4045): an older version lacks it. */
-export function isUnknownRelationOrColumn(err: unknown): boolean {
+function isUnknownRelationOrColumn(err: unknown): boolean {
   return err instanceof CrateSqlError && (err.code === 4041 || err.code === 4043 || err.code === 4045);
 }
 

@@ -51,14 +51,14 @@ const DELETE_MARGIN_SECONDS = 60;
 
 const py = (b: boolean) => (b ? 'True' : 'False');
 
-export interface PodTarget {
+interface PodTarget {
   pod: V1Pod;
   info: PodInfo;
   sts: StatefulSetInfo;
 }
 
 /** Find the pod and its StatefulSet's detection; a failure result when it is not there. */
-export async function resolvePod(ctx: OperationContext, podName: string): Promise<PodTarget> {
+async function resolvePod(ctx: OperationContext, podName: string): Promise<PodTarget> {
   const { cluster, deps } = ctx;
   let pod = await deps.kube.getPod(cluster.namespace, podName);
   if (!pod && ctx.lease?.progress.current?.pod === podName) {
@@ -405,7 +405,7 @@ async function nodeInCluster(ctx: OperationContext, nodeName: string): Promise<b
  * the running container and of the last terminated one. Exit detection compares these, never timestamps: the
  * kubelet's clock (finishedAt) and the engine's are two machines' clocks.
  */
-export interface ContainerSnapshot {
+interface ContainerSnapshot {
   restartCount: number;
   /** containerID of the running container (null when the kubelet did not report one). */
   containerId: string | null;
@@ -423,7 +423,7 @@ function terminatedIdentity(t: V1ContainerStateTerminated | undefined): string |
   return JSON.stringify([t.exitCode, t.reason ?? null, timeText(t.startedAt), timeText(t.finishedAt)]);
 }
 
-export function containerSnapshot(p: V1Pod | null, containerName: string, fallbackRestartCount = 0): ContainerSnapshot {
+function containerSnapshot(p: V1Pod | null, containerName: string, fallbackRestartCount = 0): ContainerSnapshot {
   const cs = p?.status?.containerStatuses?.find((c) => c.name === containerName);
   if (!cs) return { restartCount: fallbackRestartCount, containerId: null, lastTerminated: undefined };
   return {

@@ -24,9 +24,9 @@ import {
   type StatefulSetInfo,
 } from './schemas.js';
 
-export const LABEL_NAME = 'app.kubernetes.io/name';
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
-export const CRATE_OPERATOR = 'crate-operator';
+const LABEL_NAME = 'app.kubernetes.io/name';
+const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+const CRATE_OPERATOR = 'crate-operator';
 
 function selectorOf(sts: V1StatefulSet): string {
   const labels = sts.spec?.selector?.matchLabels ?? {};
@@ -48,7 +48,7 @@ function isOperatorManaged(sts: V1StatefulSet): boolean {
 }
 
 /** A PodInfo of a live pod of `sts`, before node names are known. */
-export function podInfoOf(pod: V1Pod, sts: V1StatefulSet, container: V1Container | null): PodInfo {
+function podInfoOf(pod: V1Pod, sts: V1StatefulSet, container: V1Container | null): PodInfo {
   const stsName = sts.metadata!.name!;
   const name = pod.metadata!.name!;
   const containerName = container?.name ?? findCrateContainer(pod.spec?.containers ?? [])?.name ?? 'crate';

@@ -21,7 +21,7 @@ const NANOS_PER_SECOND = 1_000_000_000n;
  * time.ParseDuration: optional sign, one or more `<decimal><unit>` terms, units ns/us/µs/ms/s/m/h (case-sensitive:
  * "720S" is invalid), a bare "0" is the only number without a unit, and more than 2^63-1 ns is invalid.
  */
-export function parseGoDurationNanos(text: string): bigint | null {
+function parseGoDurationNanos(text: string): bigint | null {
   return goDurationNanos(text, true);
 }
 

@@ -7,7 +7,7 @@ import type { OperationContext } from './operation.js';
 import { cleanupPause, retry } from './retry.js';
 
 /** CrateDB's defaults of cluster.graceful_stop.timeout, .force and .min_availability. */
-export const GRACEFUL_STOP_DEFAULTS = { timeout: '2h', force: false, minAvailability: 'PRIMARIES' } as const;
+const GRACEFUL_STOP_DEFAULTS = { timeout: '2h', force: false, minAvailability: 'PRIMARIES' } as const;
 
 /** CrateDB time value ('720s', '2h', '500ms', bare number = ms) in ms, or null. */
 function timeValueMs(v: string): number | null {

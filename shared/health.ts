@@ -48,7 +48,7 @@ export interface HealthReading {
 }
 
 /** What unready pods whose node left the cluster explain in a failed check (ECK's degraded pre-flight). */
-export interface UnreadyExplanation {
+interface UnreadyExplanation {
   /** `unready pod(s) <names>`. */
   unreadyText: string;
   expectedNodes: number;

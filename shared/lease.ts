@@ -134,12 +134,12 @@ function recordKey(lease: V1Lease): string {
 }
 
 /** A holder identity unique to this run: the caller's name (user@host, the Job pod) and a random suffix. */
-export function uniqueHolder(base: string): string {
+function uniqueHolder(base: string): string {
   return `${base.slice(0, 200)}-${randomBytes(4).toString('hex')}`;
 }
 
 /** Share of the TTL after which a holder that could not renew stops (client-go's renewDeadline/leaseDuration). */
-export const SELF_FENCE_FRACTION = 2 / 3;
+const SELF_FENCE_FRACTION = 2 / 3;
 
 export interface AcquireOptions {
   namespace: string;

@@ -17,7 +17,7 @@ export interface LoggerOptions {
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 const SECRET_KEY = /pass(word|wd)?|secret|token|authorization|credential|api[-_]?key|bearer/i;
-export const REDACTED = '[REDACTED]';
+const REDACTED = '[REDACTED]';
 
 /** Remove anything that looks like a credential from a text. */
 export function redactText(text: string): string {

@@ -12,9 +12,9 @@ export const DEFAULT_PUSH_JOB = 'crate-decommission';
 export const ENV_PUSHGATEWAY = 'CRATE_DECOMMISSION_PUSHGATEWAY';
 export const ENV_PUSHGATEWAY_JOB = 'CRATE_DECOMMISSION_PUSHGATEWAY_JOB';
 export const ENV_METRICS_FILE = 'CRATE_DECOMMISSION_METRICS_FILE';
-export const PUSH_TIMEOUT_MS = 5000;
+const PUSH_TIMEOUT_MS = 5000;
 
-export interface PushTarget {
+interface PushTarget {
   /** Base URL of the Pushgateway, e.g. http://pushgateway.monitoring:9091 (user:password@ allowed: sent as Basic auth). */
   url: string;
   job: string;

@@ -8,10 +8,9 @@ import { RunMetrics, type MetricOperation } from './metrics.js';
 import { DEFAULT_PUSH_JOB, MetricsPublisher, describeUrl, type Fetch } from './metrics-push.js';
 
 // Defined next to the publisher (no prom-client there), so the plugin's start-up can read them without loading it.
-export { ENV_METRICS_FILE, ENV_PUSHGATEWAY, ENV_PUSHGATEWAY_JOB } from './metrics-push.js';
 
 /** A logger that shows every line (all levels) to `observe` before passing it on. */
-export function tapLogger(
+function tapLogger(
   base: Logger,
   observe: (level: LogLevel, message: string, fields: Record<string, unknown> | undefined) => void,
 ): Logger {
@@ -27,7 +26,7 @@ export function tapLogger(
 }
 
 /** The Kubernetes port with the engine's Events and watched pod states shown to the metrics first. */
-export function tapKube(kube: KubernetesPort, metrics: RunMetrics): KubernetesPort {
+function tapKube(kube: KubernetesPort, metrics: RunMetrics): KubernetesPort {
   const createEvent: KubernetesPort['createEvent'] = async (namespace, event) => {
     try {
       metrics.observeEvent(event);

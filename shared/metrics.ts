@@ -13,7 +13,7 @@ export const METRIC_PREFIX = 'crate_decommission_';
 
 export const METRIC_OPERATIONS = ['rollout', 'restart', 'decommission'] as const;
 export type MetricOperation = (typeof METRIC_OPERATIONS)[number];
-export const METRIC_RESULTS = ['success', 'failure'] as const;
+const METRIC_RESULTS = ['success', 'failure'] as const;
 export const POD_RESULTS = ['success', 'failure', 'skipped'] as const;
 /** The exit-code kinds (README "Exit codes"); `none` on success, `terminated` when SIGTERM stopped the run. */
 export const ERROR_KINDS = ['none', 'failed', 'bad_input', 'refused', 'timeout', 'locked', 'terminated'] as const;
@@ -33,9 +33,9 @@ export const HEALTH_CHECKS = [
 ] as const;
 
 /** Seconds; a pod phase takes from milliseconds (re-create) to hours (a drain of a big node). */
-export const POD_PHASE_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
+const POD_PHASE_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
 /** Seconds; a whole operation: one pod (minutes) to a big cluster (many hours). */
-export const OPERATION_BUCKETS = [5, 30, 60, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 57600, 86400];
+const OPERATION_BUCKETS = [5, 30, 60, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 57600, 86400];
 
 /** Every metric: name -> type, labels, help (the docs table is checked against this). */
 export const METRICS = {
@@ -80,7 +80,7 @@ export const METRICS = {
     help: '1 while this tool holds cluster.routing.allocation.enable restricted (manual strategy), else 0.',
   },
 } as const;
-export type MetricName = keyof typeof METRICS;
+type MetricName = keyof typeof METRICS;
 
 const ALLOWED: Record<string, readonly string[]> = {
   operation: METRIC_OPERATIONS,

@@ -28,7 +28,7 @@ export interface ShardRow {
 }
 
 /** Bytes a drain of the node would copy off it by file-based recovery (one way; the balancer copies about as much back). */
-export interface RelocationBytes {
+interface RelocationBytes {
   none: number;
   primaries: number;
   full: number;
@@ -50,7 +50,7 @@ const tableName = (r: Pick<ShardRow, 'schema' | 'table' | 'partition'>) =>
   `${r.schema}.${r.table}${r.partition ? ` partition ${r.partition}` : ''}`;
 
 /** The bytes each decision would copy off the node. */
-export function relocationBytes(nodeName: string, shards: ShardRow[]): RelocationBytes {
+function relocationBytes(nodeName: string, shards: ShardRow[]): RelocationBytes {
   const mine = shards.filter((s) => s.node === nodeName);
   return {
     none: 0,

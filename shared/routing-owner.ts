@@ -10,9 +10,9 @@ import type { CrateDBCluster } from './schemas.js';
 
 export const LABEL_ROUTING_OWNER = 'dc-util-routing-owner';
 /** The owner part of the labels this tool writes. */
-export const OWN_ROUTING_OWNER = 'crate-decommission';
+const OWN_ROUTING_OWNER = 'crate-decommission';
 /** dc_util's routingOwnerTTL: a label further off than this is stale. */
-export const ROUTING_OWNER_TTL_SECONDS = 2 * 3600;
+const ROUTING_OWNER_TTL_SECONDS = 2 * 3600;
 
 /** Our own label value for now. */
 export function ownRoutingOwnerValue(nowMs: number): string {
@@ -46,7 +46,7 @@ export function isLiveForeignOwner(o: RoutingOwner): boolean {
   return !isOwnRoutingOwner(o.value) && o.ageSeconds !== null && Math.abs(o.ageSeconds) <= ROUTING_OWNER_TTL_SECONDS;
 }
 
-export function describeAge(seconds: number): string {
+function describeAge(seconds: number): string {
   const s = Math.abs(seconds);
   const text =
     s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
@@ -57,7 +57,7 @@ export function describeAge(seconds: number): string {
  * The routing-owner labels on the cluster's StatefulSets now (live reads; a failed read is logged and skipped), and
  * the StatefulSets as read (absent: the read failed; null: not found), for the caller's next check or write.
  */
-export async function routingOwners(
+async function routingOwners(
   deps: EngineDeps,
   cluster: CrateDBCluster,
 ): Promise<{ owners: RoutingOwner[]; read: Map<string, V1StatefulSet | null> }> {

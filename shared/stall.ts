@@ -15,9 +15,9 @@ import { describeActivity, nodeActivity, WAIT_SQL } from './wait-state.js';
 import { abortReason, formatSeconds } from './wait.js';
 
 /** Engine ms between two stall checks (CrateDB itself checks every 5 s). */
-export const STALL_CHECK_MS = 5_000;
+const STALL_CHECK_MS = 5_000;
 /** No check before this: a healthy node exits about 10 s after its DECOMMISSION returned (observed on CrateDB 6.4.3). */
-export const STALL_FIRST_CHECK_MS = 10_000;
+const STALL_FIRST_CHECK_MS = 10_000;
 
 export interface StallTarget {
   podName: string;

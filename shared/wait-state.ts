@@ -21,14 +21,14 @@ export const WAIT_SQL = {
 /** The engine's own probes: they show in sys.jobs / sys.operations while they run and never count as activity. */
 const PROBES = new Set<string>([WAIT_SQL.operations, WAIT_SQL.jobs]);
 
-export interface MovingShards {
+interface MovingShards {
   relocating: number;
   initializing: number;
   /** "doc.t1 (2 relocating)" per table. */
   tables: string[];
 }
 
-export async function movingShards(ctx: OperationContext, signal: AbortSignal): Promise<MovingShards> {
+async function movingShards(ctx: OperationContext, signal: AbortSignal): Promise<MovingShards> {
   const res = await ctx.clusterSql.query(WAIT_SQL.movingShards, [], { signal, timeoutMs: 10_000 });
   const per = new Map<string, { relocating: number; initializing: number }>();
   let relocating = 0;
@@ -108,7 +108,7 @@ export function describeActivity(nodeName: string, a: NodeActivity): string {
   return `node ${nodeName}: ${jobs}, ${ops}`;
 }
 
-export function describeShards(m: MovingShards): string {
+function describeShards(m: MovingShards): string {
   if (m.relocating === 0 && m.initializing === 0) return 'no shard relocating or initializing';
   return `shards: ${m.relocating} relocating, ${m.initializing} initializing: ${m.tables.join(', ')}`;
 }
@@ -117,7 +117,7 @@ export function describeShards(m: MovingShards): string {
  * The cluster's state for a heartbeat: moving shards, and when a node is named its jobs and operations. Each part
  * that cannot be read says so (a heartbeat never fails the wait).
  */
-export function clusterWaitState(
+function clusterWaitState(
   ctx: OperationContext,
   opts: { node?: string | null; shards?: boolean } = {},
 ): (signal: AbortSignal) => Promise<WaitState> {

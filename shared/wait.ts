@@ -11,7 +11,7 @@ import type { Clock, KubernetesPort, LogFields, Logger } from './ports.js';
 /** Default interval of the progress lines while a wait lasts (plugin/runner flag --heartbeat). */
 export const DEFAULT_HEARTBEAT_MS = 30_000;
 /** A wait longer than this gets one Kubernetes Event (not one per heartbeat). */
-export const LONG_WAIT_EVENT_MS = 60_000;
+const LONG_WAIT_EVENT_MS = 60_000;
 
 /** Concrete state for a heartbeat line: a short text and the same as fields (JSON logs). */
 export interface WaitState {
@@ -51,7 +51,7 @@ export function formatSeconds(totalSeconds: number): string {
 }
 
 /** The pod as a heartbeat sees it: phase, conditions, containers, terminating for how long. */
-export function describePod(pod: V1Pod | null, now: number): WaitState {
+function describePod(pod: V1Pod | null, now: number): WaitState {
   if (!pod) return { text: 'pod absent', fields: { pod: null } };
   const phase = pod.status?.phase ?? 'Unknown';
   const conditions = (pod.status?.conditions ?? []).map(

@@ -1,5 +1,4 @@
 // What a command declaration gets: the context and `select`, which hands the parsed values to the work.
-import type { Argv } from 'yargs';
 import type { CliContext } from '../io.js';
 import { parseGlobalOptions, type GlobalOptions, type RawGlobal } from '../options.js';
 import { deprecationWarnings, type RawOperationArgs } from '../../shared/task/index.js';
@@ -14,8 +13,6 @@ export interface CommandEnv {
   /** A warning for stderr (shown once the input is known to be good). */
   warn?(text: string): void;
 }
-
-export type Declare = (y: Argv, env: CommandEnv) => Argv;
 
 /** Global flags, validated (UsageError on bad input). */
 export function globals(argv: Args, env: CommandEnv): GlobalOptions {

@@ -215,7 +215,7 @@ const VALUES: Record<string, string[]> = {
 };
 
 /** Candidates for the words typed so far (the last one is being completed, possibly ''). Static: no cluster calls. */
-export function completeWords(words: string[]): string[] {
+function completeWords(words: string[]): string[] {
   const typed = words.length > 0 ? words : [''];
   const current = typed[typed.length - 1] ?? '';
   const before = typed.slice(0, -1);
@@ -383,7 +383,7 @@ export function connectOptionsFromWords(words: string[]): KubeConnectOptions {
 }
 
 /** How long resource completion may take before it gives up (silently: the shell just offers less). */
-export const COMPLETION_TIMEOUT_MS = 2000;
+const COMPLETION_TIMEOUT_MS = 2000;
 
 /** Resolve to `fallback` when `p` rejects or does not settle within `ms`. */
 async function bounded<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {

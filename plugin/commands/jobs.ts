@@ -143,7 +143,7 @@ export function declareJobs(y: Argv, env: CommandEnv): Argv {
 }
 
 /** kubectl's columns: ages (5m, 3h12m) and the run's duration; -o wide adds the timestamps. */
-export function jobsTable(rows: JobRow[], now: Date, noHeaders = false, wide = false): string {
+function jobsTable(rows: JobRow[], now: Date, noHeaders = false, wide = false): string {
   if (rows.length === 0) return noHeaders ? '' : 'No runner Jobs found.';
   const duration = (r: JobRow) =>
     r.started ? humanDuration((r.completed ? Date.parse(r.completed) : now.getTime()) - Date.parse(r.started)) : '-';

@@ -38,7 +38,7 @@ export interface OperationDeclaration {
 }
 
 /** `--job` of the read-only commands (plan, health). */
-export function declareJobOption<T>(y: Argv<T>) {
+function declareJobOption<T>(y: Argv<T>) {
   return y.option('job', {
     type: 'boolean',
     describe: 'Run in a runner Job in the cluster (deleted as soon as its result is read) instead of here',

@@ -119,14 +119,14 @@ export function declarePlan(y: Argv, env: CommandEnv): Argv {
  * StatefulSet, whatever their number (`jq '.items[0].strategy'`); the input it came from in `metadata.source`,
  * what was left out in `metadata.skipped`. A live `plan` prints a `List` too (plugin/printers.ts planDocument).
  */
-export interface PlanFileList {
+interface PlanFileList {
   apiVersion: 'v1';
   kind: 'List';
   metadata: { source: string; skipped?: PlanFileOutput['skipped'] };
   items: Array<{ kind: 'StatefulSetPlan' } & PlanFileOutput['statefulSets'][number]>;
 }
 
-export function planFileList(plan: PlanFileOutput): PlanFileList {
+function planFileList(plan: PlanFileOutput): PlanFileList {
   return {
     apiVersion: 'v1',
     kind: 'List',
@@ -150,7 +150,7 @@ function fileProblem(err: unknown): string {
 }
 
 /** `plan -f` as text: each StatefulSet's detection, the namespace assumed, who decommissions, warnings, what was left out. */
-export function formatPlanFile(plan: PlanFileOutput, c: Colors): string {
+function formatPlanFile(plan: PlanFileOutput, c: Colors): string {
   const out: string[] = [];
   for (const s of plan.statefulSets) {
     out.push(formatDetection(s as unknown as Record<string, unknown>, c));

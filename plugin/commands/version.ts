@@ -8,7 +8,7 @@ import { globals, type Args, type CommandEnv } from './common.js';
 
 declare const __BUILD_COMMIT__: string | undefined;
 
-export interface VersionInfo {
+interface VersionInfo {
   plugin: string;
   /** The engine (shared/) ships in the same release as the plugin and the runner image. */
   engine: string;
@@ -20,11 +20,11 @@ export interface VersionInfo {
 }
 
 /** Set by esbuild (scripts/build-options.mjs buildDefines); "unknown" when run from the sources. */
-export function buildCommit(): string {
+function buildCommit(): string {
   return typeof __BUILD_COMMIT__ === 'string' && __BUILD_COMMIT__ !== '' ? __BUILD_COMMIT__ : 'unknown';
 }
 
-export function versionInfo(
+function versionInfo(
   image: string | undefined,
   raw: { image?: unknown },
   env: Record<string, string | undefined>,

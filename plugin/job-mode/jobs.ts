@@ -62,7 +62,7 @@ function toIso(v: Date | string | undefined): string | null {
   return typeof v === 'string' ? v : v.toISOString();
 }
 
-export function jobStatus(job: V1Job): string {
+function jobStatus(job: V1Job): string {
   const f = jobFinished(job);
   if (f) return f.type === 'Complete' ? 'Complete' : `Failed${f.reason ? ` (${f.reason})` : ''}`;
   if (job.spec?.suspend) return 'Suspended';

@@ -72,7 +72,7 @@ export function outcomeOf(snap: JobSnapshot | null, last: RunnerTermination | nu
 }
 
 /** The runner's own codes (0-5) pass through; a runner killed by a signal or OOM (137, 143...) is a failed operation. */
-export function documentedExitCode(code: number): number {
+function documentedExitCode(code: number): number {
   return Number.isInteger(code) && code >= 0 && code <= 5 ? code : ExitCode.failed;
 }
 /** What a log tail (FallbackToLogsOnError) says went wrong: the runner's first error line, else the last lines. */

@@ -2,7 +2,6 @@
 import { ExitCode, LABEL_MANAGED_BY, MANAGED_BY, VERSION } from '../../shared/task/index.js';
 
 export const APP_NAME = 'crate-decommission';
-export { LABEL_MANAGED_BY, MANAGED_BY };
 
 export const LABEL_NAME = 'app.kubernetes.io/name';
 export const LABEL_COMPONENT = 'app.kubernetes.io/component';

@@ -24,7 +24,7 @@ export interface CronJobOptions {
   failedJobsHistoryLimit?: number;
 }
 
-export const DEFAULT_CRON_ACTIVE_DEADLINE_SECONDS = 6 * 3600;
+const DEFAULT_CRON_ACTIVE_DEADLINE_SECONDS = 6 * 3600;
 
 export function buildCronJob(opts: CronJobOptions): V1CronJob {
   const labels = runnerLabels(opts.labels);

@@ -22,7 +22,7 @@ const REASONS: Record<number, string> = {
   504: 'Timeout',
 };
 
-export function reasonForStatus(code: number): string {
+function reasonForStatus(code: number): string {
   return REASONS[code] ?? (STATUS_CODES[code] ?? 'Unknown').replace(/\s+/g, '');
 }
 

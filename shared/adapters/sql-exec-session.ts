@@ -49,7 +49,7 @@ function shellLine(words: string[], shellWords: string[]): string {
 /** Extra time a statement gets beyond curl's own deadline before the session is declared dead. */
 const SESSION_MARGIN_MS = 15_000;
 /** A session left idle this long is closed (the next statement opens a new one). */
-export const DEFAULT_SESSION_IDLE_MS = 60_000;
+const DEFAULT_SESSION_IDLE_MS = 60_000;
 /** How long the shell may take to print `ready`. */
 const START_TIMEOUT_MS = 30_000;
 

@@ -7,7 +7,7 @@ import { interpretSqlAnswer } from './sql-answer.js';
 export const DEFAULT_SQL_TIMEOUT_MS = 30_000;
 
 /** A value known now, or resolved on first use (e.g. read from a Secret). */
-export type Lazy<T> = T | (() => Promise<T>);
+type Lazy<T> = T | (() => Promise<T>);
 
 export interface HttpSqlTransportOptions {
   /** Base URL of the node, e.g. "http://10.0.0.5:4200" (no path). */
@@ -138,12 +138,7 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-export function connectionError(
-  err: unknown,
-  where: string,
-  timeoutMs: number,
-  deadlinePassed: boolean,
-): SqlConnectionError {
+function connectionError(err: unknown, where: string, timeoutMs: number, deadlinePassed: boolean): SqlConnectionError {
   const code = errorCode(err);
   const isTimeout =
     deadlinePassed ||

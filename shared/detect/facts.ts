@@ -16,7 +16,7 @@ import { servedSchemeFromManifest, type HttpScheme, type ManifestScheme } from '
 import { effectiveDcUtilTimeoutSeconds } from './timeout.js';
 import { withoutOwnNoneLabel } from '../min-availability-label.js';
 
-export const MIN_AVAILABILITY_VALUES = ['NONE', 'PRIMARIES', 'FULL'] as const;
+const MIN_AVAILABILITY_VALUES = ['NONE', 'PRIMARIES', 'FULL'] as const;
 export type MinAvailabilityValue = (typeof MIN_AVAILABILITY_VALUES)[number];
 
 export function asMinAvailability(text: string): MinAvailabilityValue | null {

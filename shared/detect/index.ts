@@ -20,14 +20,9 @@
 //   strategy.ts   detectStrategy, a walk over the table
 //   pod.ts        per pod: the pod's own spec decides
 export * from './constants.js';
-export { describeCrateContainerChoice, findCrateContainer } from './container.js';
+export { findCrateContainer } from './container.js';
 export { parseGoDuration } from './duration.js';
-export { type DetectOptions, type MinAvailabilityValue } from './facts.js';
-export { type DcUtilArg, type DcUtilFlags } from './flags.js';
-export { masterEligibleFromArgs, nodeNameFromArgs, rawNodeNameArgument } from './nodename.js';
-export { detectPodStrategy, podStrategyOf, statefulSetOfInfo } from './pod.js';
-export { isDcUtilProgram, scanPreStopCommand, type DcUtilCall, type PreStopScan } from './prestop.js';
-export { type DetectionRule } from './rules.js';
-export { servedSchemeFromManifest, type HttpScheme, type ManifestScheme } from './scheme.js';
-export { tokenizeShell } from './shell.js';
+export { masterEligibleFromArgs, nodeNameFromArgs } from './nodename.js';
+export { detectPodStrategy, podStrategyOf } from './pod.js';
+export { servedSchemeFromManifest, type HttpScheme } from './scheme.js';
 export { detectStrategy } from './strategy.js';

@@ -4,7 +4,7 @@ import { DC_UTIL_DEFAULT_NODE_PREFIX } from './constants.js';
 import { containerVariables, kubeletExpand, resolveTemplate } from './expand.js';
 import { tokenizeShell } from './shell.js';
 
-export function rawNodeNameArgument(container: V1Container, podName: string | null = null): string | null {
+function rawNodeNameArgument(container: V1Container, podName: string | null = null): string | null {
   for (const part of [...(container.command ?? []), ...(container.args ?? [])]) {
     if (!part.includes('-Cnode.name=')) continue;
     const expanded = kubeletExpand(part, container, podName);

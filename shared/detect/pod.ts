@@ -7,7 +7,7 @@ import type { HttpScheme } from './scheme.js';
 import { detectStrategy } from './strategy.js';
 
 /** A StatefulSet as far as dc_util reads it (name, labels, replicas, the template's grace), from discovery's StatefulSetInfo. */
-export function statefulSetOfInfo(info: StatefulSetInfo): V1StatefulSet {
+function statefulSetOfInfo(info: StatefulSetInfo): V1StatefulSet {
   const graceSeconds = info.detection.terminationGracePeriodSeconds;
   return {
     metadata: { name: info.name, labels: { ...info.labels } },

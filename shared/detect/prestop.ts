@@ -29,7 +29,7 @@ const PASS_THROUGH = new Set([
 ]);
 
 /** A dc_util program name: dc_util, dc_util-linux-amd64, dc_util-linux-${ARCH}, /usr/local/bin/dc-util. */
-export function isDcUtilProgram(word: string): boolean {
+function isDcUtilProgram(word: string): boolean {
   const base = basename(word);
   if (!/^dc[_-]?util(?![a-z0-9])/i.test(base)) return false;
   return !/\.(sha256|sha512|md5|sig|asc|log|lock|txt|json|ya?ml|tar|gz|tgz|zip)$/i.test(base);

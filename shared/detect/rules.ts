@@ -33,14 +33,14 @@ export interface RuleDecision {
   reasons: string[];
 }
 
-export interface RuleVerdict {
+interface RuleVerdict {
   notes?: string[];
   blockers?: string[];
   decision?: RuleDecision;
 }
 
 /** One numbered rule of docs/strategy.md. `blockers`: those rules 8-22 found so far (rule 23 reads them). */
-export type DetectionRuleFn = (facts: DetectFacts, blockers: readonly string[]) => RuleVerdict | null;
+type DetectionRuleFn = (facts: DetectFacts, blockers: readonly string[]) => RuleVerdict | null;
 
 export interface DetectionRule {
   /** The rule's number in docs/strategy.md. */
@@ -82,7 +82,7 @@ function dcUtilManualOutcome(f: DetectFacts, d: DcUtilFacts, skips: boolean): Pa
 // Rules 1-6: is there a CrateDB container, a preStop hook, a dc_util that runs?
 
 /** Rule 1: no CrateDB container: nothing to decommission (`unknown`). */
-export function noCrateContainer(f: DetectFacts): RuleVerdict | null {
+function noCrateContainer(f: DetectFacts): RuleVerdict | null {
   if (f.container) return null;
   const names = f.containers.map((c) => c.name).join(', ');
   const where = f.pod ? `pod ${f.samplePod}` : 'pod template';
@@ -97,13 +97,13 @@ export function noCrateContainer(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 2: which container is CrateDB (said only when it is not the one named crate). */
-export function crateContainerChoice(f: DetectFacts): RuleVerdict | null {
+function crateContainerChoice(f: DetectFacts): RuleVerdict | null {
   if (!f.container || f.container.name === 'crate') return null;
   return { notes: [`CrateDB container: ${describeCrateContainerChoice(f.container)}`] };
 }
 
 /** Rule 3: no preStop hook: nothing decommissions on SIGTERM. */
-export function noPreStopHook(f: DetectFacts): RuleVerdict | null {
+function noPreStopHook(f: DetectFacts): RuleVerdict | null {
   if (!f.container || f.preStop) return null;
   return {
     decision: {
@@ -114,7 +114,7 @@ export function noPreStopHook(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 4: a hook that is not an exec, or an exec that runs other programs only. */
-export function preStopHookWithoutDcUtil(f: DetectFacts): RuleVerdict | null {
+function preStopHookWithoutDcUtil(f: DetectFacts): RuleVerdict | null {
   const { container, preStop, scan } = f;
   if (!container || !preStop) return null;
   const outcome = { containerName: container.name, hasPrestopHook: true };
@@ -142,7 +142,7 @@ export function preStopHookWithoutDcUtil(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 5: dc_util is only mentioned (downloaded, chmod'ed, checksummed), never run. */
-export function dcUtilOnlyMentioned(f: DetectFacts): RuleVerdict | null {
+function dcUtilOnlyMentioned(f: DetectFacts): RuleVerdict | null {
   if (!f.container || !f.scan?.mentionedOnly) return null;
   const others = [...new Set(f.scan.otherPrograms)].join(', ') || 'other commands';
   return {
@@ -156,7 +156,7 @@ export function dcUtilOnlyMentioned(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 6: dc_util runs only with -reset-routing (its postStart mode). */
-export function dcUtilOnlyResetsRouting(f: DetectFacts): RuleVerdict | null {
+function dcUtilOnlyResetsRouting(f: DetectFacts): RuleVerdict | null {
   const first = f.scan?.calls[0];
   if (!f.container || f.dcUtil || !first) return null;
   return {
@@ -175,7 +175,7 @@ export function dcUtilOnlyResetsRouting(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 7: a command whose program is dc_util (how it is reached is in the sentence). */
-export function dcUtilCommand(f: DetectFacts): RuleVerdict | null {
+function dcUtilCommand(f: DetectFacts): RuleVerdict | null {
   if (!f.container || !f.dcUtil) return null;
   return { notes: [describeCall(f.dcUtil, f.container.name)] };
 }
@@ -184,7 +184,7 @@ export function dcUtilCommand(f: DetectFacts): RuleVerdict | null {
 // Rules 8-22: dc_util runs; does it decommission this node?
 
 /** Rule 8: Go's flag package rejects the command line, or is asked for -help: dc_util exits first. */
-export function commandLineRejected(f: DetectFacts): RuleVerdict | null {
+function commandLineRejected(f: DetectFacts): RuleVerdict | null {
   const flags = f.dcUtil?.flags;
   if (!flags) return null;
   const blockers: string[] = [];
@@ -195,14 +195,14 @@ export function commandLineRejected(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 9: exec'd without a shell, a program name with shell syntax (`${ARCH}`) is never expanded. */
-export function programNotExpanded(f: DetectFacts): RuleVerdict | null {
+function programNotExpanded(f: DetectFacts): RuleVerdict | null {
   const call = f.dcUtil?.call;
   if (!call?.unexpandedProgram) return null;
   return { blockers: [`the hook execs ${call.program} without a shell, so nothing expands it and the exec fails`] };
 }
 
 /** Rule 10: -dry-run: dc_util only logs. */
-export function dryRun(f: DetectFacts): RuleVerdict | null {
+function dryRun(f: DetectFacts): RuleVerdict | null {
   const flags = f.dcUtil?.flags;
   if (flags?.values.get('dry-run') !== 'true') return null;
   return { blockers: [`${flags.spelling.get('dry-run') ?? '--dry-run'}: dc_util only logs, it does not decommission`] };
@@ -215,7 +215,7 @@ function spelledProto(d: DcUtilFacts): string {
 }
 
 /** Rule 11: dc_util's -proto must be the scheme CrateDB serves on 4200 (it always posts to 127.0.0.1:4200/_sql). */
-export function dcUtilProto(f: DetectFacts): RuleVerdict | null {
+function dcUtilProto(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   if (!d) return null;
   const { protoText, dcUtilProto } = d;
@@ -250,7 +250,7 @@ export function dcUtilProto(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 12: the manifest cannot tell which scheme CrateDB serves (TLS may be set in crate.yml). */
-export function servedSchemeUnknown(f: DetectFacts): RuleVerdict | null {
+function servedSchemeUnknown(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   if (!d?.dcUtilProto || d.protoText === null || f.served !== null) return null;
   return {
@@ -261,7 +261,7 @@ export function servedSchemeUnknown(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 13: `sh -c '<script>' a b`: the words after the script are $0, $1.. of the shell, not dc_util's flags. */
-export function shellScriptArgumentsIgnored(f: DetectFacts): RuleVerdict | null {
+function shellScriptArgumentsIgnored(f: DetectFacts): RuleVerdict | null {
   const ignored = f.dcUtil?.call.ignoredShellArgs ?? [];
   if (ignored.length === 0) return null;
   return {
@@ -270,7 +270,7 @@ export function shellScriptArgumentsIgnored(f: DetectFacts): RuleVerdict | null 
 }
 
 /** Rule 14: `|| true`, an `&&` chain before dc_util, or `&`: information only, the strategy does not change. */
-export function dcUtilMayFailSilently(f: DetectFacts): RuleVerdict | null {
+function dcUtilMayFailSilently(f: DetectFacts): RuleVerdict | null {
   const call = f.dcUtil?.call;
   if (!call) return null;
   const program = basename(call.program);
@@ -287,7 +287,7 @@ export function dcUtilMayFailSilently(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 15: -timeout is not a Go duration: dc_util's flag parsing fails before it decommissions. */
-export function timeoutNotGoDuration(f: DetectFacts): RuleVerdict | null {
+function timeoutNotGoDuration(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   if (!d) return null;
   if (d.timeoutText === null) {
@@ -310,7 +310,7 @@ export function timeoutNotGoDuration(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 16: which timeout dc_util uses: the flag when the grace period is unset or 30, else grace - 120 (>= 360). */
-export function effectiveTimeout(f: DetectFacts): RuleVerdict | null {
+function effectiveTimeout(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   if (!d) return null;
   const { graceSeconds } = f;
@@ -336,7 +336,7 @@ export function effectiveTimeout(f: DetectFacts): RuleVerdict | null {
  * Rule 17: dc_util uses its -timeout flag and passes it verbatim to SET GLOBAL "cluster.graceful_stop.timeout"; a
  * Go-only form (1h30m, 1.5h, 500us) makes CrateDB reject the statement, and dc_util fails.
  */
-export function timeoutNotCrateTimeValue(f: DetectFacts): RuleVerdict | null {
+function timeoutNotCrateTimeValue(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   const text = d?.timeoutText ?? null;
   if (!d?.usesFlag || text === null || parseGoDuration(text) === null || crateAcceptsTimeValue(text)) return null;
@@ -385,7 +385,7 @@ function minAvailabilityNotes(f: DetectFacts, d: DcUtilFacts): string[] {
  * Rule 18: dc_util's effective min_availability is NONE (or cannot be computed): its decommission drains nothing.
  * Exception: the tool's own marked NONE label (facts.labels holds the value before; the note says so).
  */
-export function minAvailabilityNone(f: DetectFacts): RuleVerdict | null {
+function minAvailabilityNone(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   if (!d) return null;
   const source =
@@ -412,7 +412,7 @@ function dcUtilNodeNameOf(f: DetectFacts, d: DcUtilFacts): { hostname: string; n
 }
 
 /** Rule 19: dc_util cannot derive a node name from the pod name (its extractNodeName fails). */
-export function nodeNameNotDerivable(f: DetectFacts): RuleVerdict | null {
+function nodeNameNotDerivable(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   const derived = d ? dcUtilNodeNameOf(f, d) : undefined;
   if (!derived || derived.name !== null) return null;
@@ -424,7 +424,7 @@ export function nodeNameNotDerivable(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 20: the node dc_util would decommission is not this pod's -Cnode.name. */
-export function nodeNameMismatch(f: DetectFacts): RuleVerdict | null {
+function nodeNameMismatch(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   const derived = d ? dcUtilNodeNameOf(f, d) : undefined;
   if (!f.container || f.samplePod === null || !derived?.name) return null;
@@ -438,7 +438,7 @@ export function nodeNameMismatch(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 21: spec.replicas <= 1 (unset means 1): dc_util skips single-node and scaled-to-zero StatefulSets. */
-export function singleReplica(f: DetectFacts): RuleVerdict | null {
+function singleReplica(f: DetectFacts): RuleVerdict | null {
   if (!f.dcUtil || f.replicas > 1) return null;
   return {
     blockers: [
@@ -448,7 +448,7 @@ export function singleReplica(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 22: label dc-util-disabled=true in any case: dc_util exits 0 without decommissioning. */
-export function dcUtilDisabledLabel(f: DetectFacts): RuleVerdict | null {
+function dcUtilDisabledLabel(f: DetectFacts): RuleVerdict | null {
   const disabled = f.labels[LABEL_DC_UTIL_DISABLED];
   if (!f.dcUtil || disabled === undefined || disabled.toLowerCase() !== 'true') return null;
   return { blockers: [`label ${LABEL_DC_UTIL_DISABLED}=${disabled}: dc_util will skip the decommission`] };
@@ -458,7 +458,7 @@ export function dcUtilDisabledLabel(f: DetectFacts): RuleVerdict | null {
 // Rules 23-25: the decision once dc_util runs
 
 /** Rule 23: any of rules 8-22 applies: dc_util will not decommission, we do (`manual`, dcUtilWillNotDecommission). */
-export function dcUtilWillNotDecommission(f: DetectFacts, blockers: readonly string[]): RuleVerdict | null {
+function dcUtilWillNotDecommission(f: DetectFacts, blockers: readonly string[]): RuleVerdict | null {
   if (!f.dcUtil || blockers.length === 0) return null;
   return {
     decision: {
@@ -474,7 +474,7 @@ export function dcUtilWillNotDecommission(f: DetectFacts, blockers: readonly str
  * Rule 24: dc_util uses its -timeout flag but the value cannot be computed (e.g. read from a file): no delete grace
  * period is known to cover its decommission, and one that ends first would SIGKILL the node in the middle of it.
  */
-export function timeoutNotComputable(f: DetectFacts): RuleVerdict | null {
+function timeoutNotComputable(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   if (!d || !d.usesFlag || d.timeoutText !== null) return null;
   return {
@@ -488,7 +488,7 @@ export function timeoutNotComputable(f: DetectFacts): RuleVerdict | null {
 }
 
 /** Rule 25: none of rules 8-24 applies: dc_util decommissions (`kubernetes_managed`); the delete grace covers it. */
-export function dcUtilDecommissions(f: DetectFacts): RuleVerdict | null {
+function dcUtilDecommissions(f: DetectFacts): RuleVerdict | null {
   const d = f.dcUtil;
   if (!d || !f.container) return null;
   const effectiveSeconds = d.effectiveTimeoutSeconds;

@@ -9,8 +9,8 @@ export interface ShellWord {
   /** Any part was quoted or escaped (so `true` in quotes is still the word true, but `2` before `>` is not an fd). */
   quoted: boolean;
 }
-export type ShellOperator = '&&' | '||' | ';' | ';;' | '|' | '|&' | '&' | '(' | ')' | '\n';
-export interface ShellOp {
+type ShellOperator = '&&' | '||' | ';' | ';;' | '|' | '|&' | '&' | '(' | ')' | '\n';
+interface ShellOp {
   kind: 'op';
   op: ShellOperator;
 }

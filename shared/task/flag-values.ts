@@ -83,11 +83,11 @@ export interface DurationBounds {
 }
 
 /** The engine's timeouts: whole seconds (sub-second values rounded up), 1s to 24h. */
-export const ENGINE_TIMEOUT_BOUNDS: DurationBounds = { min: 1, max: 86_400 };
+const ENGINE_TIMEOUT_BOUNDS: DurationBounds = { min: 1, max: 86_400 };
 /** --request-timeout: 0 = no limit, else 1ms to 24h. */
-export const REQUEST_TIMEOUT_BOUNDS: DurationBounds = { min: 0.001, max: 86_400, zero: true };
+const REQUEST_TIMEOUT_BOUNDS: DurationBounds = { min: 0.001, max: 86_400, zero: true };
 
-export function formatSeconds(s: number): string {
+function formatSeconds(s: number): string {
   if (s >= 3600 && s % 3600 === 0) return `${s / 3600}h`;
   if (s >= 60 && s % 60 === 0) return `${s / 60}m`;
   if (s < 1) return `${Math.round(s * 1000)}ms`;

@@ -16,7 +16,7 @@ export * from './interrupt.js';
 export * from './version.js';
 // The engine's error classes and names the front ends classify and validate with before the engine loads.
 export * from '../errors.js';
-export { Dns1123Label, Dns1123Subdomain } from '../schemas.js';
+export { Dns1123Subdomain } from '../schemas.js';
 // From the publisher, not metrics-wiring.ts: nothing here may load prom-client at start-up (the single executable's
 // startup snapshot cannot hold it; --help never needs it).
 export { ENV_PUSHGATEWAY_JOB } from '../metrics-push.js';

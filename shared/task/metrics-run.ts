@@ -29,10 +29,7 @@ export interface MeteringContext {
 }
 
 /** A MeteredRun when the Task is metered and a destination is configured; else null. */
-export async function meteredRunFor(
-  task: Task,
-  ctx: MeteringContext & { now: () => number },
-): Promise<MeteredRun | null> {
+async function meteredRunFor(task: Task, ctx: MeteringContext & { now: () => number }): Promise<MeteredRun | null> {
   if (
     task.dryRun ||
     (task.operation !== 'rollout' && task.operation !== 'restart' && task.operation !== 'decommission')

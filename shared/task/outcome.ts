@@ -14,12 +14,12 @@ import type {
 import { Operation } from './task.js';
 
 /** `plan`: the engine's plan and the strategy detection of each StatefulSet. */
-export type PlanResult = RollingRestartPlan & {
+type PlanResult = RollingRestartPlan & {
   statefulSets: Array<{ name: string; replicas: number } & StrategyDetection>;
 };
 
 /** The engine's result of each operation. */
-export interface OperationResults {
+interface OperationResults {
   rollout: RollingRestartResult;
   restart: PodRestartResult;
   decommission: DecommissionResult;
@@ -28,7 +28,7 @@ export interface OperationResults {
 }
 
 /** A Task that produced no result of its operation: bad input, no lock, a failed discovery, an error thrown. */
-export interface FailedResult {
+interface FailedResult {
   operation?: Operation;
   namespace?: string;
   target?: string;

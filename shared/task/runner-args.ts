@@ -97,7 +97,7 @@ export function parseRunnerArgs(args: string[]): ParsedRunnerArgs {
 }
 
 /** The --sql-* flags that carry SqlOptions into the runner. */
-export function sqlArgsFor(sql: SqlOptions | undefined): string[] {
+function sqlArgsFor(sql: SqlOptions | undefined): string[] {
   if (!sql) return [];
   const args = ['--sql-transport', sql.transport];
   if (sql.user && sql.passwordSecret)

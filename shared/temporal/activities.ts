@@ -60,7 +60,7 @@ export function retryable(kind: ErrorKind | null | undefined, message: string): 
 }
 
 /** A failure as a Temporal ApplicationFailure: type = errorKind, details = [the engine's result] when there is one. */
-export function failureFor(kind: ErrorKind, message: string, result?: unknown): ApplicationFailure {
+function failureFor(kind: ErrorKind, message: string, result?: unknown): ApplicationFailure {
   return ApplicationFailure.create({
     message,
     type: kind,
@@ -70,7 +70,7 @@ export function failureFor(kind: ErrorKind, message: string, result?: unknown): 
 }
 
 /** A thrown error (analyzeCluster's BadInputError, KubeApiError, ...) as a classified failure. */
-export function classifyThrown(err: unknown): Error {
+function classifyThrown(err: unknown): Error {
   if (err instanceof ApplicationFailure || err instanceof CancelledFailure) return err;
   if (err instanceof EngineError) return failureFor(err.kind, err.message);
   if (err instanceof KubeApiError) {

@@ -25,9 +25,9 @@ import type {
 export const clusterProgressQuery = defineQuery<ClusterProgress>('progress');
 
 /** Pod ready timeout (docs/temporal.md): dc_util timeout + 300 s. */
-export const POD_READY_MARGIN_SECONDS = 300;
+const POD_READY_MARGIN_SECONDS = 300;
 /** The design's start-to-close timeout of a restart_pod activity (docs/temporal.md), the floor of ours. */
-export const MIN_POD_ACTIVITY_SECONDS = 30 * 60;
+const MIN_POD_ACTIVITY_SECONDS = 30 * 60;
 
 const NON_RETRYABLE = ['bad_input', 'refused', 'locked', 'timeout'];
 
@@ -49,7 +49,7 @@ function activities(input: ClusterMaintenanceInput, startToCloseSeconds: number)
 }
 
 /** The engine's failure inside an ActivityFailure: message, errorKind, the engine's result (details[0]). */
-export function failureInfo(err: unknown): { error: string; errorKind: string; result: unknown } {
+function failureInfo(err: unknown): { error: string; errorKind: string; result: unknown } {
   let f: unknown = err;
   if (f instanceof ActivityFailure && f.cause) f = f.cause;
   if (f instanceof ApplicationFailure)

@@ -23,7 +23,7 @@ import type {
 import { clusterMaintenanceWorkflow } from './cluster.js';
 
 /** `<kubeContext or "default">/<namespace>/<kind>/<name>`. */
-export function clusterKey(c: Pick<ClusterMaintenanceInput, 'kubeContext' | 'target'>): string {
+function clusterKey(c: Pick<ClusterMaintenanceInput, 'kubeContext' | 'target'>): string {
   return `${c.kubeContext ?? 'default'}/${c.target.namespace}/${c.target.kind}/${c.target.name}`;
 }
 
@@ -32,7 +32,7 @@ export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 
 /** Child workflow ids: `<fleet id>/<index>-<namespace>-<name>`. */
-export function childWorkflowId(fleetId: string, index: number, c: FleetMaintenanceInput['clusters'][number]): string {
+function childWorkflowId(fleetId: string, index: number, c: FleetMaintenanceInput['clusters'][number]): string {
   return `${fleetId}/${index}-${c.target.namespace}-${c.target.name}`;
 }
 
