@@ -3,7 +3,7 @@
 // invariant recorder noting every moment a primary was unavailable. Facts: CrateDB's documented behaviour and what CrateDB 6.4.3 was observed to do (docs/engine.md).
 import { CrateSqlError, SqlConnectionError } from '../../../shared/errors.js';
 import type { Clock, SqlResponse } from '../../../shared/ports.js';
-import { scaledClock } from './clock.js';
+import { VirtualClock } from '../virtual-clock.js';
 
 export type NodeState = 'up' | 'draining' | 'down';
 export type RoutingState = 'STARTED' | 'INITIALIZING' | 'RELOCATING' | 'UNASSIGNED';
@@ -126,6 +126,8 @@ export interface FakeJob {
 
 export class FakeCrateCluster {
   readonly clock: Clock;
+  /** The clock was made here (not options.clock): close() stops it. */
+  private readonly ownsClock: boolean;
   readonly nodes = new Map<string, FakeNode>();
   readonly tables: Required<TableSpec>[] = [];
   readonly shards: ShardCopy[] = [];
@@ -165,7 +167,10 @@ export class FakeCrateCluster {
   private readonly aborts = new Set<AbortController>();
 
   constructor(options: FakeCrateOptions = {}) {
-    this.clock = options.clock ?? scaledClock();
+    // Without a clock of the caller's: the auto-advancing virtual one (engine time jumps whenever the process is
+    // idle), stopped by close().
+    this.ownsClock = !options.clock;
+    this.clock = options.clock ?? new VirtualClock(undefined, { autoAdvance: true });
     this.options = {
       stepMs: options.stepMs ?? 200,
       exitDelayMs: options.exitDelayMs ?? 1000,
@@ -183,6 +188,7 @@ export class FakeCrateCluster {
   close(): void {
     this.closed = true;
     for (const a of this.aborts) a.abort();
+    if (this.ownsClock && this.clock instanceof VirtualClock) this.clock.stop();
   }
 
   // ---------- set-up ----------

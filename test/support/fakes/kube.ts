@@ -14,7 +14,7 @@ import type {
   PodsHandler,
   StopWatch,
 } from '../../../shared/ports.js';
-import { scaledClock } from './clock.js';
+import { VirtualClock } from '../virtual-clock.js';
 
 export interface KubeWrite {
   verb: 'create' | 'delete' | 'patch' | 'replace';
@@ -108,6 +108,8 @@ export class FakeKube implements KubernetesPort {
   readonly events: RecordedEvent[] = [];
   readonly hooks: FakeKubeHooks = {};
   readonly clock: Clock;
+  /** The clock was made here (not options.clock): close() stops it. */
+  private readonly ownsClock: boolean;
   readonly pods = new Map<string, V1Pod>();
   readonly statefulSets = new Map<string, V1StatefulSet>();
   readonly leases = new Map<string, V1Lease>();
@@ -132,7 +134,10 @@ export class FakeKube implements KubernetesPort {
   private readonly timers = new Set<AbortController>();
 
   constructor(options: FakeKubeOptions = {}) {
-    this.clock = options.clock ?? scaledClock();
+    // Without a clock of the caller's: the auto-advancing virtual one (engine time jumps whenever the process is
+    // idle), stopped by close().
+    this.ownsClock = !options.clock;
+    this.clock = options.clock ?? new VirtualClock(undefined, { autoAdvance: true });
     this.opts = {
       startDelayMs: options.startDelayMs ?? 500,
       restartDelayMs: options.restartDelayMs ?? 1000,
@@ -170,6 +175,7 @@ export class FakeKube implements KubernetesPort {
   close(): void {
     this.closed = true;
     for (const t of this.timers) t.abort();
+    if (this.ownsClock && this.clock instanceof VirtualClock) this.clock.stop();
     this.timers.clear();
     this.watchers.clear();
     this.collectionWatchers.clear();

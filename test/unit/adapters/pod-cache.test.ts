@@ -8,11 +8,12 @@ import { STATEFULSET_POD_SELECTOR, selectorMatches, withPodCache } from '../../.
 import { watchPodsLoop, type PodsWatchSource } from '../../../shared/adapters/pod-watch.js';
 import type { KubernetesPort, PodsEvent } from '../../../shared/ports.js';
 import { FakeKube } from '../../support/fakes/kube.js';
+import { VirtualClock } from '../../support/virtual-clock.js';
 
 const ns = 'crate';
 
-function fakeKube(replicas = 3): FakeKube {
-  const kube = new FakeKube({ startDelayMs: 0, readyDelayMs: 0, recreateDelayMs: 0, restartDelayMs: 0 });
+function fakeKube(replicas = 3, clock?: VirtualClock): FakeKube {
+  const kube = new FakeKube({ startDelayMs: 0, readyDelayMs: 0, recreateDelayMs: 0, restartDelayMs: 0, clock });
   kube.addStatefulSet({
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -171,9 +172,12 @@ describe('withPodCache over the in-memory Kubernetes', () => {
   });
 
   it('read-your-own-delete: when the watch lags past the bound, the read GETs the API server', async () => {
-    const kube = fakeKube(1);
+    // The fake's time moves only inside clock.run(): the pod starts, then stands still in Terminating (its 600 s
+    // grace never ends) while the cache's real-time bound (50 ms) runs out.
+    const clock = new VirtualClock();
+    const kube = fakeKube(1, clock);
     open.push(kube);
-    await until(() => kube.pod(ns, 'crate-0')?.status?.conditions?.[0]?.status === 'True');
+    await clock.run(until(() => kube.pod(ns, 'crate-0')?.status?.conditions?.[0]?.status === 'True'));
     const { port, calls } = counted(kube);
     const cache = withPodCache(port, { freshWaitMs: 50 });
     const uid = (await cache.getPod(ns, 'crate-0'))!.metadata!.uid!;
