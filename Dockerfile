@@ -13,7 +13,8 @@ COPY tsconfig.json ./
 COPY scripts/build.mjs scripts/build-options.mjs scripts/
 COPY shared/ shared/
 COPY runner/ runner/
-RUN node scripts/build.mjs && test -s dist/lib/runner.mjs
+# compile-cache/: an empty folder for the final stage's V8 code cache (below), owned by the runner's user there.
+RUN node scripts/build.mjs && test -s dist/lib/runner.mjs && mkdir compile-cache
 
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 LABEL org.opencontainers.image.title="crate-decommission runner" \
@@ -22,10 +23,19 @@ LABEL org.opencontainers.image.title="crate-decommission runner" \
       org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
 COPY --from=build /src/dist/lib/runner.mjs /src/dist/lib/runner.mjs.map /app/
+COPY --from=build --chown=65532:65532 /src/compile-cache/ /app/compile-cache/
 COPY LICENSE /app/LICENSE
 ENV NODE_ENV=production
+# Node's compile cache (V8 code cache) of runner.mjs, written once here: a runner that finds it does not parse and
+# compile the bundle's top level again, about 3 MiB less peak RSS (docs/distribution.md, "Runner image"). The cache is
+# keyed by the file's path and content, the Node version, the V8 flags and the uid, so it is written by the image's
+# own node, with the ENTRYPOINT's flags, as the runner's user; a run that finds no matching entry compiles as before
+# (the root file system is read-only in the Job: nothing is written then).
+ENV NODE_COMPILE_CACHE=/app/compile-cache
 # distroless' nonroot user; the Job's securityContext asks for the same uid (runAsNonRoot).
 USER 65532:65532
+# exec form: distroless has no shell.
+RUN ["/nodejs/bin/node", "--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", "/app/runner.mjs", "--version"]
 # V8 flags for a small, I/O-bound process (docs/distribution.md, "Runner image"; issue 9 item 2, runner peak RSS):
 # young generation at most 2 x 2 MiB (the runner's garbage is small and short-lived), V8's memory-saving mode and one
 # V8 worker thread. No --enable-source-maps: parsing the map costs about 20 MiB at start; the map is in /app for

@@ -82,14 +82,32 @@ describe('Dockerfile', () => {
     expect(Number(uid)).toBe(65532); // matches runAsUser of plugin/objects.ts
   });
 
-  it('copies only the runner bundle (and its source map) from the build stage', () => {
+  it('copies only the runner bundle (and its source map) from the build stage, and an empty compile-cache folder', () => {
     const fromBuild = all(final, 'COPY').filter((c) => c.args.includes('--from=build'));
-    expect(fromBuild).toHaveLength(1);
+    expect(fromBuild).toHaveLength(2);
     const parts = fromBuild[0]!.args.split(/\s+/).filter((p) => !p.startsWith('--'));
     const dest = parts.pop()!;
     expect(parts).toEqual(['/src/dist/lib/runner.mjs', '/src/dist/lib/runner.mjs.map']);
     expect(dest).toBe('/app/');
-    expect(all(final, 'RUN')).toHaveLength(0); // distroless: no shell
+    // The folder the warm-up below writes into, owned by the runner's user (the build stage makes it, empty).
+    expect(fromBuild[1]!.args).toBe('--from=build --chown=65532:65532 /src/compile-cache/ /app/compile-cache/');
+    expect(all(build, 'RUN').at(-1)!.args).toMatch(/&& mkdir compile-cache$/);
+    // distroless: no shell, so every RUN is exec form (a JSON array)
+    for (const r of all(final, 'RUN')) expect(() => JSON.parse(r.args) as string[]).not.toThrow();
+  });
+
+  it("writes V8's code cache of runner.mjs as the runner's user, with the ENTRYPOINT's flags (issue 9 item 2)", () => {
+    // Node's compile cache is keyed by path, content, Node version, V8 flags and uid: the warm-up must match the
+    // ENTRYPOINT in all of them, or a run finds no entry (runner.test.ts checks that a matching run accepts it).
+    const ep = JSON.parse(all(final, 'ENTRYPOINT')[0]!.args) as string[];
+    const envs = all(final, 'ENV').map((e) => e.args);
+    expect(envs).toContain('NODE_COMPILE_CACHE=/app/compile-cache');
+    const runs = all(final, 'RUN');
+    expect(runs).toHaveLength(1);
+    expect(JSON.parse(runs[0]!.args)).toEqual([...ep, '--version']);
+    const order = final.instructions.map((i) => i.cmd);
+    expect(order.indexOf('USER')).toBeLessThan(order.indexOf('RUN'));
+    expect(order.lastIndexOf('ENV')).toBeLessThan(order.indexOf('RUN'));
   });
 
   it('ENTRYPOINT is exec-form node on a file the build produces', () => {
@@ -117,12 +135,17 @@ describe('Dockerfile', () => {
     expect(flags).toContain('--max-semi-space-size=2');
     expect(flags).not.toContain('--enable-source-maps');
     const images = JSON.parse(readFileSync(join(root, 'test', 'cluster', 'images.json'), 'utf8')) as {
-      images: Array<{ names: string[]; entrypoint: string[] }>;
+      images: Array<{ names: string[]; entrypoint: string[]; env?: Record<string, string> }>;
     };
     const runner = images.images.find((i) => i.names.includes('ghcr.io/crate/crate-decommission'))!;
     expect(runner.entrypoint[0]).toMatch(/\/node$/);
     expect(runner.entrypoint.at(-1)).toMatch(/\/runner\.mjs$/);
     expect(runner.entrypoint.slice(1, -1)).toEqual(flags);
+    // and with its compile cache, written by test/cluster/load-runner-image at the path the kubelet runs
+    expect(runner.env).toEqual({ NODE_COMPILE_CACHE: '$CDK_STATE/images/crate-decommission/compile-cache' });
+    expect(readFileSync(join(root, 'test', 'cluster', 'load-runner-image'), 'utf8')).toMatch(
+      /NODE_COMPILE_CACHE="\$image\/compile-cache" "\$image\/node" "\$\{flags\[@\]\}" "\$image\/runner\.mjs" --version/,
+    );
   });
 
   it('copies every source folder the runner bundle is built from, and not the plugin', () => {

@@ -1,7 +1,8 @@
 // The image runs `node /app/runner.mjs`, copied from dist/lib/runner.mjs (see dockerfile.test.ts): build that
 // artefact with the project build and run it through Node 24, as the image does.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -76,6 +77,38 @@ describe('runner image entrypoint (dist/lib/runner.mjs)', () => {
   it('an unknown operation is bad input too (exit 2), before anything touches a cluster', () => {
     const r = runArtefact(['no-such-operation', 'statefulset/x', '--namespace', 'default']);
     expect(r.status, r.stderr).toBe(2);
+  });
+
+  it('uses the V8 code cache the image writes at build time (Dockerfile: NODE_COMPILE_CACHE, `runner.mjs --version`)', () => {
+    // As the image: the bundle at a fixed path, a warm-up run with the ENTRYPOINT's flags writes the cache, a later
+    // run with the same flags finds it, V8 accepts it, and nothing is written again (the Job's root is read-only).
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const entrypoint = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(dockerfile)![1]!) as string[];
+    const flags = entrypoint.slice(1, -1);
+    const dir = mkdtempSync(join(tmpdir(), 'runner-cache-'));
+    try {
+      copyFileSync(artefact, join(dir, 'runner.mjs'));
+      const env = { PATH: '/usr/bin:/bin', NODE_COMPILE_CACHE: join(dir, 'compile-cache') };
+      const run = (args: string[], extra: Record<string, string> = {}) =>
+        spawnSync(node24, [...flags, join(dir, 'runner.mjs'), ...args], {
+          cwd: '/',
+          encoding: 'utf8',
+          env: { ...env, ...extra },
+          timeout: 30_000,
+        });
+      const warm = run(['--version']);
+      expect(warm.status, warm.stderr).toBe(0);
+      const entries = readdirSync(join(dir, 'compile-cache'), { recursive: true, withFileTypes: true }).filter((e) =>
+        e.isFile(),
+      );
+      expect(entries).toHaveLength(1);
+      const r = run(['no-such-operation', 'statefulset/x'], { NODE_DEBUG_NATIVE: 'COMPILE_CACHE' });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/V8 code cache for ESM \S+runner\.mjs was accepted/);
+      expect(r.stderr).toMatch(/skip persisting ESM \S+runner\.mjs because cache was the same/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("accepts the example Job's args (manifests/examples/job.yaml): only the missing in-cluster config stops it", () => {
