@@ -449,6 +449,10 @@ describe('bench: rollout on the test cluster', () => {
           const f = await rollout(s, [], 1000);
           const inherentMs = pods * (REQ + EXIT) + (pods + 1) * GATE_SPACING_S * 1000;
           const overheadPerPod = (f.wallMs - inherentMs) / pods;
+          // The `ready` phase (re-created pod to Ready) is the kubelet's readiness probe, period 1 s (Kubernetes'
+          // minimum; the first probe comes before the simulated CrateDB listens): Kubernetes' time, not the tool's.
+          const ready = f.phases.ready;
+          const readyPerPod = ready && ready.count > 0 ? (ready.sum / ready.count) * 1000 : null;
           const wallS = f.wallMs / 1000;
           const net = Object.entries(f.requests)
             .map(([k, v]) => [k, v, Math.max(0, v - (f.backgroundPerS[k] ?? 0) * wallS)] as const)
@@ -460,6 +464,7 @@ describe('bench: rollout on the test cluster', () => {
             ...f,
             inherentMs,
             overheadPerPodMs: overheadPerPod,
+            readyPhasePerPodMs: readyPerPod,
             output: f.output.slice(-4000),
           };
           say(
@@ -474,6 +479,14 @@ describe('bench: rollout on the test cluster', () => {
                 ['wall time', s1(f.wallMs)],
                 ['inherent: pods x (request check + exit delay) + (pods + 1) gates x 4 s', s1(inherentMs)],
                 ['orchestration overhead per pod', `${(overheadPerPod / 1000).toFixed(2)} s`],
+                [
+                  "  of it the ready phase (the kubelet's readiness probe, period 1 s)",
+                  readyPerPod === null ? '-' : `${(readyPerPod / 1000).toFixed(2)} s`,
+                ],
+                [
+                  '  overhead per pod without the ready phase',
+                  readyPerPod === null ? '-' : `${((overheadPerPod - readyPerPod) / 1000).toFixed(2)} s`,
+                ],
                 [
                   'apiserver requests during the rollout (all clients)',
                   `${total} (${(total / pods).toFixed(1)} per pod)`,
