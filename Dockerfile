@@ -35,10 +35,13 @@ ENV NODE_COMPILE_CACHE=/app/compile-cache
 # distroless' nonroot user; the Job's securityContext asks for the same uid (runAsNonRoot).
 USER 65532:65532
 # exec form: distroless has no shell.
-RUN ["/nodejs/bin/node", "--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", "/app/runner.mjs", "--version"]
+RUN ["/nodejs/bin/node", "--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", "--no-maglev", "--no-turbofan", "--no-wasm-tier-up", "--no-wasm-dynamic-tiering", "/app/runner.mjs", "--version"]
 # V8 flags for a small, I/O-bound process (docs/distribution.md, "Runner image"; issue 9 item 2, runner peak RSS):
 # young generation at most 2 x 2 MiB (the runner's garbage is small and short-lived), V8's memory-saving mode and one
-# V8 worker thread. No --enable-source-maps: parsing the map costs about 20 MiB at start; the map is in /app for
+# V8 worker thread; no optimizing compilers (Maglev and TurboFan for JavaScript, TurboFan tier-up for undici's wasm
+# HTTP parser: their compile jobs took 12-20 MiB on the V8 worker during a rollout, measured on the test cluster;
+# Sparkplug and Liftoff, the baseline compilers, stay). No --enable-source-maps: parsing the map costs about 20 MiB at
+# start; the map is in /app for
 # `NODE_OPTIONS=--enable-source-maps` (set it in the Job to read a stack trace) or to map a trace offline.
 # test/cluster/images.json runs the runner with the same flags (a unit test keeps them equal).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", "/app/runner.mjs"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", "--no-maglev", "--no-turbofan", "--no-wasm-tier-up", "--no-wasm-dynamic-tiering", "/app/runner.mjs"]

@@ -1,6 +1,6 @@
 // The image runs `node /app/runner.mjs`, copied from dist/lib/runner.mjs (see dockerfile.test.ts): build that
 // artefact with the project build and run it through Node 24, as the image does.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +77,35 @@ describe('runner image entrypoint (dist/lib/runner.mjs)', () => {
   it('an unknown operation is bad input too (exit 2), before anything touches a cluster', () => {
     const r = runArtefact(['no-such-operation', 'statefulset/x', '--namespace', 'default']);
     expect(r.status, r.stderr).toBe(2);
+  });
+
+  it("the ENTRYPOINT's V8 flags keep WebAssembly, which undici's HTTP parser needs (no --jitless, no --lite-mode)", async () => {
+    // The flags turn the optimizing compilers off (issue 9 item 2, runner memory), not the baseline ones: a fetch
+    // through Node's own undici (the same llhttp wasm parser the bundle carries) still parses HTTP responses.
+    const entrypoint = JSON.parse(
+      /^ENTRYPOINT (.*)$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))![1]!,
+    ) as string[];
+    const flags = entrypoint.slice(1, -1);
+    expect(flags).toEqual(expect.arrayContaining(['--no-maglev', '--no-turbofan', '--no-wasm-dynamic-tiering']));
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => res.end('{"kind":"Status"}'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as { port: number };
+      const code = `const r = await fetch('http://127.0.0.1:${port}/'); console.log(typeof WebAssembly, (await r.json()).kind);`;
+      const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(node24, [...flags, '--input-type=module', '-e', code], { env: { PATH: '/usr/bin:/bin' } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe('object Status');
+    } finally {
+      server.close();
+    }
   });
 
   it('uses the V8 code cache the image writes at build time (Dockerfile: NODE_COMPILE_CACHE, `runner.mjs --version`)', () => {
