@@ -1,7 +1,16 @@
 // The image runs `node /app/runner.mjs`, copied from dist/lib/runner.mjs (see dockerfile.test.ts): build that
 // artefact with the project build and run it through Node 24, as the image does.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +114,28 @@ describe('runner image entrypoint (dist/lib/runner.mjs)', () => {
       expect(r.stdout.trim()).toBe('object Status');
     } finally {
       server.close();
+    }
+  });
+
+  it("does not load Node's own copy of undici (node:http imported as CommonJS, scripts/build-options.mjs)", () => {
+    // An ESM import of node:http reads its lazy WebSocket getter, which loads internal/deps/undici (issue 9 item 2).
+    const dir = mkdtempSync(join(tmpdir(), 'runner-modules-'));
+    try {
+      const probe = join(dir, 'probe.cjs');
+      writeFileSync(
+        probe,
+        "process.on('exit', () => process._rawDebug('internal undici: ' + process.moduleLoadList.some((m) => m.includes('deps/undici'))));",
+      );
+      const r = spawnSync(node24, ['-r', probe, artefact, 'no-such-operation', 'statefulset/x'], {
+        cwd: '/',
+        encoding: 'utf8',
+        env: { PATH: '/usr/bin:/bin' },
+        timeout: 30_000,
+      });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain('internal undici: false');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
