@@ -49,8 +49,9 @@ const requireShim = "import { createRequire as __cr } from 'node:module'; const 
 export const httpAsCommonJs = {
   name: 'http-as-commonjs',
   setup(build) {
+    // Not for import(): with splitting, a dynamic import of the CommonJS module would yield only a default export.
     build.onResolve({ filter: /^(node:)?http$/ }, (args) =>
-      args.namespace === 'http-as-commonjs'
+      args.namespace === 'http-as-commonjs' || args.kind === 'dynamic-import'
         ? { path: 'node:http', external: true }
         : { path: 'node:http', namespace: 'http-as-commonjs' },
     );
