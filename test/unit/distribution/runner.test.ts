@@ -18,6 +18,9 @@ import { parseAllDocuments } from 'yaml';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
+/** The Node flags of the Dockerfile's ENTRYPOINT (between node and the script). */
+const imageNodeFlags = () =>
+  (JSON.parse(/^ENTRYPOINT (.*)$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))![1]!) as string[]).slice(1, -1);
 describe('runner image entrypoint (dist/lib/runner.mjs)', () => {
   it('has Node 24 from npm ci (node_modules/node)', () => {
     expect(existsSync(node24), `${node24} is missing: run npm ci`).toBe(true);
@@ -91,10 +94,7 @@ describe('runner image entrypoint (dist/lib/runner.mjs)', () => {
   it("the ENTRYPOINT's V8 flags keep WebAssembly, which undici's HTTP parser needs (no --jitless, no --lite-mode)", async () => {
     // The flags turn the optimizing compilers off (issue 9 item 2, runner memory), not the baseline ones: a fetch
     // through Node's own undici (the same llhttp wasm parser the bundle carries) still parses HTTP responses.
-    const entrypoint = JSON.parse(
-      /^ENTRYPOINT (.*)$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))![1]!,
-    ) as string[];
-    const flags = entrypoint.slice(1, -1);
+    const flags = imageNodeFlags();
     expect(flags).toEqual(expect.arrayContaining(['--no-maglev', '--no-turbofan', '--no-wasm-dynamic-tiering']));
     const { createServer } = await import('node:http');
     const server = createServer((_req, res) => res.end('{"kind":"Status"}'));
@@ -142,9 +142,7 @@ describe('runner image entrypoint (dist/lib/runner.mjs)', () => {
   it('uses the V8 code cache the image writes at build time (Dockerfile: NODE_COMPILE_CACHE, `runner.mjs --version`)', () => {
     // As the image: the bundle at a fixed path, a warm-up run with the ENTRYPOINT's flags writes the cache, a later
     // run with the same flags finds it, V8 accepts it, and nothing is written again (the Job's root is read-only).
-    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
-    const entrypoint = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(dockerfile)![1]!) as string[];
-    const flags = entrypoint.slice(1, -1);
+    const flags = imageNodeFlags();
     const dir = mkdtempSync(join(tmpdir(), 'runner-cache-'));
     try {
       copyFileSync(artefact, join(dir, 'runner.mjs'));
