@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkClusterHealth } from '../../../shared/health.js';
 import { SQL } from '../../../shared/cluster-sql.js';
+import type { SqlTransport, SqlTransportFactory } from '../../../shared/ports.js';
 import { world } from './helpers.js';
 
 const ns = 'crate';
@@ -33,6 +34,29 @@ describe('checkClusterHealth', () => {
     expect(w.crate.statements.filter((s) => s.stmt === SQL.health)).toHaveLength(3);
     const times = w.crate.statements.filter((s) => s.stmt === SQL.health).map((s) => s.at);
     expect(times[2]! - times[0]!).toBeGreaterThanOrEqual(4000); // 2 s apart
+  });
+
+  it("good readings are intervalSeconds apart start to start: the reading's own statements do not add to the spacing", async () => {
+    const w = await world({ replicas: 3 });
+    const deps = w.deps();
+    // Every statement takes 100 ms of engine time (a reading is several statements).
+    const slow = (t: SqlTransport): SqlTransport => ({
+      description: t.description,
+      query: async (stmt, args, opts) => {
+        await w.clock.delay(100);
+        return t.query(stmt, args, opts);
+      },
+    });
+    const sql: SqlTransportFactory = {
+      http: (...a) => slow(deps.sql.http(...a)),
+      exec: (...a) => slow(deps.sql.exec(...a)),
+    };
+    const r = await checkClusterHealth({ ...deps, sql }, { cluster: w.clusterModel() });
+    expect(r.healthy).toBe(true);
+    const times = w.crate.statements.filter((s) => s.stmt === SQL.health).map((s) => s.at);
+    expect(times).toHaveLength(3);
+    // 2 s apart exactly (was 2 s plus the reading's 500 ms).
+    expect([times[1]! - times[0]!, times[2]! - times[1]!]).toEqual([2000, 2000]);
   });
 
   it('takes as many readings as asked', async () => {
