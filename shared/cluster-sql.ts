@@ -29,8 +29,13 @@ export const SQL = {
     `SET GLOBAL TRANSIENT "cluster.graceful_stop.force" = ${force ? 'true' : 'false'}`,
   setMinAvailability: (value: string) => `SET GLOBAL TRANSIENT "cluster.graceful_stop.min_availability" = '${value}'`,
   resetAllocation: 'RESET GLOBAL "cluster.routing.allocation.enable"',
-  /** Restore a graceful_stop setting that was at its default: clears both levels. */
-  resetGracefulStop: (leaf: 'timeout' | 'force' | 'min_availability') => `RESET GLOBAL "cluster.graceful_stop.${leaf}"`,
+  /**
+   * Restore the graceful_stop settings that were at their default: clears both levels. Several names in one RESET
+   * GLOBAL (CrateDB's grammar: `RESET GLOBAL primaryExpression (',' primaryExpression)*`) are one cluster settings
+   * update: all are cleared or none.
+   */
+  resetGracefulStop: (leaves: readonly ('timeout' | 'force' | 'min_availability')[]) =>
+    `RESET GLOBAL ${leaves.map((leaf) => `"cluster.graceful_stop.${leaf}"`).join(', ')}`,
   /** Restore a graceful_stop setting that had a non-default value (as a transient value). */
   restoreGracefulStop: (leaf: 'timeout' | 'min_availability', value: string) =>
     `SET GLOBAL TRANSIENT "cluster.graceful_stop.${leaf}" = '${value.replace(/'/g, "''")}'`,

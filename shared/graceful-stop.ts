@@ -41,11 +41,36 @@ export function describeGracefulStop(before: GracefulStopValues): string {
     .join(', ');
 }
 
-/** The statement that puts one graceful_stop setting back: RESET when it was the default, else SET TRANSIENT. */
-function restoreStatement(leaf: GracefulStopLeaf, before: GracefulStopValues): string {
-  if (isGracefulStopDefault(leaf, before)) return SQL.resetGracefulStop(leaf);
-  if (leaf === 'force') return SQL.setGracefulStopForce(true);
-  return SQL.restoreGracefulStop(leaf, leafValue(leaf, before));
+/** One statement that puts graceful_stop settings back, and the settings it restores. */
+interface RestoreStatement {
+  stmt: string;
+  leaves: GracefulStopLeaf[];
+  /** RESET to the CrateDB default (else SET TRANSIENT back to the remembered value). */
+  toDefault: boolean;
+}
+
+/**
+ * The statements that put cluster.graceful_stop.* back: ONE `RESET GLOBAL` for every setting that was CrateDB's
+ * default (the usual case: one statement, not three, after each pod), then one SET TRANSIENT per other setting.
+ */
+function restoreStatements(before: GracefulStopValues): RestoreStatement[] {
+  const leaves = ['timeout', 'force', 'min_availability'] as const;
+  const defaults = leaves.filter((leaf) => isGracefulStopDefault(leaf, before));
+  const out: RestoreStatement[] = defaults.length
+    ? [{ stmt: SQL.resetGracefulStop(defaults), leaves: [...defaults], toDefault: true }]
+    : [];
+  for (const leaf of leaves) {
+    if (defaults.includes(leaf)) continue;
+    const stmt =
+      leaf === 'force' ? SQL.setGracefulStopForce(true) : SQL.restoreGracefulStop(leaf, leafValue(leaf, before));
+    out.push({ stmt, leaves: [leaf], toDefault: false });
+  }
+  return out;
+}
+
+/** "timeout", "timeout and force", "timeout, force and min_availability". */
+function listed(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
 function asTimeValue(v: unknown): string | null {
@@ -113,8 +138,9 @@ export async function restoreGracefulStop(ctx: OperationContext): Promise<boolea
       return false;
     }
     const failed: string[] = [];
-    for (const leaf of ['timeout', 'force', 'min_availability'] as const) {
-      const stmt = restoreStatement(leaf, before);
+    for (const { stmt, leaves, toDefault } of restoreStatements(before)) {
+      const names = `cluster.graceful_stop.${listed(leaves)}`;
+      const values = listed(leaves.map((leaf) => leafValue(leaf, before)));
       let lastError = '';
       let ok = false;
       try {
@@ -129,15 +155,13 @@ export async function restoreGracefulStop(ctx: OperationContext): Promise<boolea
       }
       if (ok) {
         deps.log.info(
-          isGracefulStopDefault(leaf, before)
-            ? `Restored cluster.graceful_stop.${leaf} to the CrateDB default ${leafValue(leaf, before)} (${stmt})`
-            : `Restored cluster.graceful_stop.${leaf} = ${leafValue(leaf, before)} as a transient setting (${stmt})`,
+          toDefault
+            ? `Restored ${names} to the CrateDB ${leaves.length > 1 ? 'defaults' : 'default'} ${values} (${stmt})`
+            : `Restored ${names} = ${values} as a transient setting (${stmt})`,
         );
       } else {
         failed.push(stmt);
-        deps.log.error(
-          `Could not restore cluster.graceful_stop.${leaf} (was ${leafValue(leaf, before)}): ${lastError}. Run ${stmt} on the cluster`,
-        );
+        deps.log.error(`Could not restore ${names} (was ${values}): ${lastError}. Run ${stmt} on the cluster`);
       }
     }
     if (failed.length) return false;

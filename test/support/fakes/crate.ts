@@ -480,10 +480,13 @@ export class FakeCrateCluster {
       this.kick();
       return { cols: [], rows: [[]], rowcount: 1, duration: 1 };
     }
-    m = /^reset global "([a-z_.]+)"$/i.exec(s);
+    // RESET GLOBAL "a"[, "b" ...]: one settings update, every name cleared (CrateDB's grammar allows a list).
+    m = /^reset global ("[a-z_.]+"(?:, "[a-z_.]+")*)$/i.exec(s);
     if (m) {
-      this.transient.delete(m[1]!);
-      this.persistent.delete(m[1]!);
+      for (const name of m[1]!.split(', ').map((q) => q.slice(1, -1))) {
+        this.transient.delete(name);
+        this.persistent.delete(name);
+      }
       this.writes.push(record);
       this.kick();
       return { cols: [], rows: [[]], rowcount: 1, duration: 1 };

@@ -10,7 +10,9 @@ import { fastGate, world } from './helpers.js';
 import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
-const FORCE_RESET = 'RESET GLOBAL "cluster.graceful_stop.force"';
+/** The one statement that puts the three graceful_stop settings back when they were at CrateDB's defaults. */
+const GRACEFUL_STOP_RESET =
+  'RESET GLOBAL "cluster.graceful_stop.timeout", "cluster.graceful_stop.force", "cluster.graceful_stop.min_availability"';
 
 /** Make `stmt` fail `failures` times (as CrateDB refuses a SET/RESET without the AL privilege: HTTP 401, code 4011), then pass; count its tries. */
 function failing(w: World, stmt: string, failures: number): { tries: number } {
@@ -60,7 +62,7 @@ describe('clean-up retries', () => {
 
   it('a graceful_stop.* restore that fails twice and then passes: restored, 3 tries, success', async () => {
     const w = await world({ replicas: 3 });
-    const seen = failing(w, FORCE_RESET, 2);
+    const seen = failing(w, GRACEFUL_STOP_RESET, 2);
     const r = await restart(w);
     expect(seen.tries).toBe(3);
     expect(r).toMatchObject({ success: true, gracefulStopRestored: true });
@@ -69,11 +71,13 @@ describe('clean-up retries', () => {
 
   it('a graceful_stop.* restore that always fails: 3 tries, the last error in the log line', async () => {
     const w = await world({ replicas: 3 });
-    const seen = failing(w, FORCE_RESET, Infinity);
+    const seen = failing(w, GRACEFUL_STOP_RESET, Infinity);
     const r = await restart(w);
     // 3 tries after the pod, and 3 more on the operation's way out.
     expect(seen.tries).toBe(6);
     expect(r).toMatchObject({ success: false, gracefulStopRestored: false });
-    expect(w.log.text()).toContain(`Could not restore cluster.graceful_stop.force (was false): try 3 failed.`);
+    expect(w.log.text()).toContain(
+      `Could not restore cluster.graceful_stop.timeout, force and min_availability (was 2h, false and PRIMARIES): try 3 failed. Run ${GRACEFUL_STOP_RESET} on the cluster`,
+    );
   });
 });

@@ -12,11 +12,9 @@ import { type World } from '../../support/fakes/world.js';
 
 const ns = 'crate';
 const ALLOC = 'cluster.routing.allocation.enable';
-/** What puts graceful_stop.* back when they were at CrateDB's defaults before. */
+/** What puts graceful_stop.* back when they were at CrateDB's defaults before: one RESET GLOBAL for the three. */
 const RESTORED_DEFAULTS = [
-  'RESET GLOBAL "cluster.graceful_stop.timeout"',
-  'RESET GLOBAL "cluster.graceful_stop.force"',
-  'RESET GLOBAL "cluster.graceful_stop.min_availability"',
+  'RESET GLOBAL "cluster.graceful_stop.timeout", "cluster.graceful_stop.force", "cluster.graceful_stop.min_availability"',
 ];
 
 function stsLabels(w: World): Record<string, string> {
@@ -256,7 +254,7 @@ describe('manual strategy', () => {
       error: 'Manual decommission timed out after 65s',
     });
     expect(w.crate.setting(ALLOC)).toBeUndefined();
-    expect(writesOf(w).slice(-4)).toEqual([`RESET GLOBAL "${ALLOC}"`, ...RESTORED_DEFAULTS]);
+    expect(writesOf(w).slice(-2)).toEqual([`RESET GLOBAL "${ALLOC}"`, ...RESTORED_DEFAULTS]);
     expect(stsLabels(w)[LABEL_ROUTING_OWNER]).toBeUndefined();
     expect(w.kube.writes.filter((x) => x.kind === 'Pod')).toEqual([]);
     expect(leaseHolder(w)).toBeUndefined();
@@ -291,7 +289,7 @@ describe('manual strategy', () => {
     });
     expect(r.success).toBe(false);
     expect(r.error).toMatch(/aborted: SIGTERM/i);
-    expect(writesOf(w).slice(-4)).toEqual([`RESET GLOBAL "${ALLOC}"`, ...RESTORED_DEFAULTS]);
+    expect(writesOf(w).slice(-2)).toEqual([`RESET GLOBAL "${ALLOC}"`, ...RESTORED_DEFAULTS]);
     expect(w.crate.setting(ALLOC)).toBeUndefined();
     expect(leaseHolder(w)).toBeUndefined();
   });
@@ -372,7 +370,8 @@ describe('manual strategy', () => {
     });
     expect(r.error).toBeNull();
     expect(r.success).toBe(true);
-    expect(w.crate.writes.map((s) => s.node)).toEqual(Array(9).fill('data-hot-0'));
+    // 4 SETs, the DECOMMISSION, the allocation RESET and one RESET of the three graceful_stop settings.
+    expect(w.crate.writes.map((s) => s.node)).toEqual(Array(7).fill('data-hot-0'));
   });
 
   it('standalone decommissionPod holds allocation until the node is back, then resets it', async () => {
@@ -380,7 +379,7 @@ describe('manual strategy', () => {
     const r = await decommissionPod(w.deps(), { podName: 'crate-0', namespace: ns, cluster: w.clusterModel() });
     expect(r).toMatchObject({ success: true, strategyUsed: 'manual', processExited: true, error: null });
     expect(w.crate.node('data-hot-0')?.state).toBe('up');
-    expect(writesOf(w).slice(-4)).toEqual([`RESET GLOBAL "${ALLOC}"`, ...RESTORED_DEFAULTS]);
+    expect(writesOf(w).slice(-2)).toEqual([`RESET GLOBAL "${ALLOC}"`, ...RESTORED_DEFAULTS]);
     expect(leaseHolder(w)).toBeUndefined();
     expect(w.crate.violations).toEqual([]);
   });

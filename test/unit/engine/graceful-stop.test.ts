@@ -103,9 +103,13 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
     expect(levels(w)).toEqual({});
     expect(progress(w).gracefulStopBefore).toBeNull();
     const text = w.log.text();
-    expect(text).toContain(`Restored ${FORCE} to the CrateDB default false (RESET GLOBAL "${FORCE}")`);
-    expect(text).toContain(`Restored ${TIMEOUT} to the CrateDB default 2h`);
-    expect(text).toContain(`Restored ${MIN} to the CrateDB default PRIMARIES`);
+    // One RESET GLOBAL puts the three back (one cluster settings update).
+    expect(text).toContain(
+      `Restored cluster.graceful_stop.timeout, force and min_availability to the CrateDB defaults 2h, false and PRIMARIES (RESET GLOBAL "${TIMEOUT}", "${FORCE}", "${MIN}")`,
+    );
+    expect(stmts.filter((s) => s.startsWith('RESET GLOBAL "cluster.graceful_stop.'))).toEqual([
+      `RESET GLOBAL "${TIMEOUT}", "${FORCE}", "${MIN}"`,
+    ]);
   });
 
   it('non-default values before: SET back as transient (a persistent one stays untouched), defaults RESET', async () => {
@@ -302,7 +306,7 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
     const original = w.crate.query.bind(w.crate);
     w.crate.query = async (node, login, via, stmt, args) => {
       // Refused as CrateDB refuses a SET/RESET without the AL privilege (HTTP 401, code 4011).
-      if (stmt === `RESET GLOBAL "${FORCE}"`) throw new CrateSqlError(401, 4011, 'boom');
+      if (stmt === `RESET GLOBAL "${TIMEOUT}", "${FORCE}", "${MIN}"`) throw new CrateSqlError(401, 4011, 'boom');
       return original(node, login, via, stmt, args);
     };
     const r = await restartPod(w.deps(), {
@@ -322,9 +326,10 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
     expect(r.error).toContain('cluster.graceful_stop.* could not be restored');
     expect(exitCodeFor(r.errorKind!)).toBe(ExitCode.failed);
     expect(w.log.text()).toContain(
-      `Could not restore ${FORCE} (was false): boom. Run RESET GLOBAL "${FORCE}" on the cluster`,
+      `Could not restore cluster.graceful_stop.timeout, force and min_availability (was 2h, false and PRIMARIES): boom. Run RESET GLOBAL "${TIMEOUT}", "${FORCE}", "${MIN}" on the cluster`,
     );
-    expect(levels(w)).toEqual({ [`transient ${FORCE}`]: true });
+    // The one RESET was refused as a whole: the three values of the drain are left, as the log says.
+    expect(Object.keys(levels(w)).sort()).toEqual([`transient ${FORCE}`, `transient ${MIN}`, `transient ${TIMEOUT}`]);
     expect(progress(w).gracefulStopBefore).toEqual({ timeout: '2h', force: false, minAvailability: 'PRIMARIES' });
     expect(w.kube.leases.get(`${ns}/${leaseName(w.clusterName)}`)!.spec!.holderIdentity).toBeUndefined();
   });

@@ -83,6 +83,8 @@ describe('a failed final RESET shows in the result and the exit code', () => {
 
 describe('a failed final graceful_stop restore shows in the result and the exit code (issue 8 item 11, restore half)', () => {
   const TIMEOUT = 'cluster.graceful_stop.timeout';
+  /** The one statement that puts the three settings back (they were at CrateDB's defaults). */
+  const RESET_ALL = `RESET GLOBAL "${TIMEOUT}", "cluster.graceful_stop.force", "cluster.graceful_stop.min_availability"`;
   it.each([
     ['decommissionPod', decommissionPod],
     ['restartPod', restartPod],
@@ -94,7 +96,7 @@ describe('a failed final graceful_stop restore shows in the result and the exit 
       // Every attempt to put the timeout back fails (after each pod and again in closeOperation).
       w.crate.query = async (node, login, via, stmt, args) => {
         // Refused as CrateDB refuses a RESET without the AL privilege (HTTP 401, code 4011).
-        if (stmt === `RESET GLOBAL "${TIMEOUT}"`) throw new CrateSqlError(401, 4011, 'connection reset by peer');
+        if (stmt === RESET_ALL) throw new CrateSqlError(401, 4011, 'connection reset by peer');
         return original(node, login, via, stmt, args);
       };
       const r = await activity(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
@@ -110,7 +112,7 @@ describe('a failed final graceful_stop restore shows in the result and the exit 
       expect(r.error).toContain('cluster.graceful_stop.* could not be restored (they were timeout=2h (default)');
       expect(exitCodeFor(r.errorKind!)).toBe(ExitCode.failed);
       expect(w.log.text()).toContain(
-        `Could not restore ${TIMEOUT} (was 2h): connection reset by peer. Run RESET GLOBAL "${TIMEOUT}" on the cluster`,
+        `Could not restore cluster.graceful_stop.timeout, force and min_availability (was 2h, false and PRIMARIES): connection reset by peer. Run ${RESET_ALL} on the cluster`,
       );
       // The pod itself was handled once; the Lease is released.
       expect(w.crate.decommissions.filter((d) => d.node === 'data-hot-1')).toHaveLength(1);
