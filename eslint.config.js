@@ -42,6 +42,20 @@ export default tseslint.config(
     },
   },
   {
+    // The engine and the runner sort with shared/order.ts: localeCompare loads ICU's collation data, about 2 MiB of
+    // the node binary's pages that then stay in the runner's resident set (issue 9, runner peak RSS).
+    files: ['shared/**/*.ts', 'runner/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          property: 'localeCompare',
+          message: "Use byCodeUnits from shared/order.ts (localeCompare loads ICU's collation data into the runner).",
+        },
+      ],
+    },
+  },
+  {
     // Tests read kubectl's and the simulator's JSON loosely.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

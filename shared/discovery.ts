@@ -23,6 +23,7 @@ import {
   type PodInfo,
   type StatefulSetInfo,
 } from './schemas.js';
+import { byCodeUnits } from './order.js';
 
 const LABEL_NAME = 'app.kubernetes.io/name';
 const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -225,7 +226,7 @@ async function clusterStatefulSets(
     );
     if (!all.some((s) => s.metadata?.name === first.metadata?.name)) all = [...all, first];
   }
-  all.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+  all.sort((a, b) => byCodeUnits(a.metadata!.name!, b.metadata!.name!));
   return { all, crateDBName };
 }
 
@@ -271,7 +272,7 @@ async function members(
       rawPods.set(pod.metadata!.name!, { pod, sts });
     }
   }
-  pods.sort((a, b) => a.statefulSetName.localeCompare(b.statefulSetName) || a.ordinal - b.ordinal);
+  pods.sort((a, b) => byCodeUnits(a.statefulSetName, b.statefulSetName) || a.ordinal - b.ordinal);
   return { statefulSets, pods, rawPods, endpointContainer };
 }
 

@@ -33,6 +33,7 @@ import {
 } from './schemas.js';
 import { readRelocation } from './relocation-run.js';
 import { abortReason } from './wait.js';
+import { byCodeUnits } from './order.js';
 
 type ParsedInput = ReturnType<typeof RollingRestartInput.parse>;
 
@@ -45,7 +46,7 @@ export function orderPods(pods: PodInfo[], masterNode: string | null = null): Po
   const rank = (p: PodInfo) => (isMaster(p) ? 3 : !p.ready ? 0 : p.masterEligible === false ? 1 : 2);
   return [...pods].sort((a, b) => {
     if (rank(a) !== rank(b)) return rank(a) - rank(b);
-    if (a.statefulSetName !== b.statefulSetName) return a.statefulSetName.localeCompare(b.statefulSetName);
+    if (a.statefulSetName !== b.statefulSetName) return byCodeUnits(a.statefulSetName, b.statefulSetName);
     return b.ordinal - a.ordinal;
   });
 }

@@ -5,6 +5,7 @@ import { emitEvent } from './events.js';
 import type { OperationContext } from './operation.js';
 import type { LogFields } from './ports.js';
 import { DEFAULT_HEARTBEAT_MS, type Heartbeat, type WaitState } from './wait.js';
+import { byCodeUnits } from './order.js';
 
 /** Statements of the waits' state and the stall break (the simulator and the fakes answer them). */
 export const WAIT_SQL = {
@@ -47,7 +48,7 @@ async function movingShards(ctx: OperationContext, signal: AbortSignal): Promise
     per.set(key, e);
   }
   const tables = [...per.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byCodeUnits(a, b))
     .map(
       ([t, e]) =>
         `${t} (${[e.relocating ? `${e.relocating} relocating` : '', e.initializing ? `${e.initializing} initializing` : ''].filter(Boolean).join(', ')})`,
