@@ -52,6 +52,14 @@ export default tseslint.config(
           property: 'localeCompare',
           message: "Use byCodeUnits from shared/order.ts (localeCompare loads ICU's collation data into the runner).",
         },
+        ...['toLocaleString', 'toLocaleDateString', 'toLocaleTimeString'].map((property) => ({
+          property,
+          message: "Format explicitly (toISOString, toFixed): locale formatting loads ICU's data into the runner.",
+        })),
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'Intl', message: "Intl loads ICU's data into the runner (a Segmenter +2.4 MiB, docs/benchmarks.md)." },
       ],
     },
   },

@@ -161,7 +161,9 @@ export async function restoreGracefulStop(ctx: OperationContext): Promise<boolea
         );
       } else {
         failed.push(stmt);
-        deps.log.error(`Could not restore ${names} (was ${values}): ${lastError}. Run ${stmt} on the cluster`);
+        deps.log.error(
+          `Could not restore ${names} (${leaves.length > 1 ? 'were' : 'was'} ${values}): ${lastError}. Run ${stmt} on the cluster`,
+        );
       }
     }
     if (failed.length) return false;

@@ -351,7 +351,7 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
   try {
     for (;;) {
       if (deps.signal?.aborted) throw abortReason(deps.signal);
-      const readingStartedAt = deps.clock.now();
+      const readingStartedAt = deps.clock.monotonic?.() ?? deps.clock.now();
       const reading = await readOnce(reader, cluster.expectedNodes, deps.signal, (hostnames) =>
         terminatingPods(deps, cluster, hostnames),
       );
@@ -412,14 +412,18 @@ export async function checkClusterHealth(deps: EngineDeps, rawInput: HealthCheck
         };
       }
       // A reading that counts is followed by the next one intervalMs after it began (start to start: the gate's
-      // spacing, not spacing plus the reading's own statements). One that does not (a check failed) is read again
+      // spacing, not spacing plus the reading's own statements; on the monotonic clock, so a wall-clock step cannot
+      // stretch the pause beyond intervalMs). One that does not (a check failed) is read again
       // sooner, with a backoff from HEALTH_RETRY_FIRST_MS up to intervalMs: the recovery it waits for (a rejoined
       // node's replicas) is often over within moments, and the good readings that pass the gate are still
       // `consecutive` in a row, intervalMs apart.
       const pauseMs =
         readingKind === null
           ? backoffMs(retries++, HEALTH_RETRY_FIRST_MS, intervalMs)
-          : Math.max(0, intervalMs - (deps.clock.now() - readingStartedAt));
+          : Math.min(
+              intervalMs,
+              Math.max(0, intervalMs - ((deps.clock.monotonic?.() ?? deps.clock.now()) - readingStartedAt)),
+            );
       if (readingKind !== null) retries = 0;
       await deps.clock.delay(pauseMs, deps.signal);
     }

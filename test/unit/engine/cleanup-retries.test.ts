@@ -77,7 +77,7 @@ describe('clean-up retries', () => {
     expect(seen.tries).toBe(6);
     expect(r).toMatchObject({ success: false, gracefulStopRestored: false });
     expect(w.log.text()).toContain(
-      `Could not restore cluster.graceful_stop.timeout, force and min_availability (was 2h, false and PRIMARIES): try 3 failed. Run ${GRACEFUL_STOP_RESET} on the cluster`,
+      `Could not restore cluster.graceful_stop.timeout, force and min_availability (were 2h, false and PRIMARIES): try 3 failed. Run ${GRACEFUL_STOP_RESET} on the cluster`,
     );
   });
 });

@@ -129,6 +129,21 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
     );
   });
 
+  it('one non-default value before: the two defaults in one RESET GLOBAL of both names, the other SET back', async () => {
+    const w = await world({ replicas: 3 });
+    w.crate.transient.set(TIMEOUT, '10m');
+    const r = await restartPod(w.deps(), { podName: 'crate-1', namespace: ns, cluster: w.clusterModel(), ...fastGate });
+    expect(r.success).toBe(true);
+    const restores = sqlOf(w).filter((s) =>
+      /^(RESET GLOBAL "cluster\.graceful_stop|SET GLOBAL TRANSIENT "cluster\.graceful_stop\.timeout" = '10m')/.test(s),
+    );
+    expect(restores).toEqual([`RESET GLOBAL "${FORCE}", "${MIN}"`, `SET GLOBAL TRANSIENT "${TIMEOUT}" = '10m'`]);
+    expect(levels(w)).toEqual({ [`transient ${TIMEOUT}`]: '10m' });
+    expect(w.log.text()).toContain(
+      `Restored cluster.graceful_stop.force and min_availability to the CrateDB defaults false and PRIMARIES (RESET GLOBAL "${FORCE}", "${MIN}")`,
+    );
+  });
+
   it('a manual rollout: restored after every pod, read anew before the next, the cluster ends as it began', async () => {
     const w = await world({ replicas: 3 });
     presetNonDefault(w);
@@ -326,7 +341,7 @@ describe('cluster.graceful_stop.* are put back after the manual strategy', () =>
     expect(r.error).toContain('cluster.graceful_stop.* could not be restored');
     expect(exitCodeFor(r.errorKind!)).toBe(ExitCode.failed);
     expect(w.log.text()).toContain(
-      `Could not restore cluster.graceful_stop.timeout, force and min_availability (was 2h, false and PRIMARIES): boom. Run RESET GLOBAL "${TIMEOUT}", "${FORCE}", "${MIN}" on the cluster`,
+      `Could not restore cluster.graceful_stop.timeout, force and min_availability (were 2h, false and PRIMARIES): boom. Run RESET GLOBAL "${TIMEOUT}", "${FORCE}", "${MIN}" on the cluster`,
     );
     // The one RESET was refused as a whole: the three values of the drain are left, as the log says.
     expect(Object.keys(levels(w)).sort()).toEqual([`transient ${FORCE}`, `transient ${MIN}`, `transient ${TIMEOUT}`]);

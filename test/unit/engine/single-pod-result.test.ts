@@ -112,7 +112,7 @@ describe('a failed final graceful_stop restore shows in the result and the exit 
       expect(r.error).toContain('cluster.graceful_stop.* could not be restored (they were timeout=2h (default)');
       expect(exitCodeFor(r.errorKind!)).toBe(ExitCode.failed);
       expect(w.log.text()).toContain(
-        `Could not restore cluster.graceful_stop.timeout, force and min_availability (was 2h, false and PRIMARIES): connection reset by peer. Run ${RESET_ALL} on the cluster`,
+        `Could not restore cluster.graceful_stop.timeout, force and min_availability (were 2h, false and PRIMARIES): connection reset by peer. Run ${RESET_ALL} on the cluster`,
       );
       // The pod itself was handled once; the Lease is released.
       expect(w.crate.decommissions.filter((d) => d.node === 'data-hot-1')).toHaveLength(1);
