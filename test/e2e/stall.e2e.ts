@@ -68,7 +68,10 @@ describe.concurrent('a leaked active-request counter during a rollout (manual st
     const s = await scenario('e2e-stall-break', { dcUtil: false, simConfig: { ...FAST_SIM, leakRetriedReads: true } });
     made.push(s);
     await pluginOk(['rbac', 'install', '-n', s.namespace]);
-    const traffic = await startTraffic({ cluster: s.cluster });
+    // 50 ms between two rounds to one node (the default is 200): every retried read leaks a count, and a later node stalls only
+    // when it leaked more counts than the jobs still running on it at CrateDB's 5 s check offset (the DECOMMISSION's
+    // own job offsets one). At 200 ms a faster rollout left some runs with 1 count per node, every node exiting by itself.
+    const traffic = await startTraffic({ cluster: s.cluster, intervalMs: 50 });
     // Watch the simulator's counters: how many counts each node leaked by itself (retried reads), before it restarts.
     const leakedByTraffic = new Map<string, number>();
     let watching = true;
